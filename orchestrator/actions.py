@@ -126,7 +126,7 @@ class ConnectSwitch(Action):
 
 @dataclass(frozen=True, slots=True)
 class StopVM(Action):
-    """Stop a VM: `reason` says why (desired state off, or a change that needs it off; then a StartVM follows)."""
+    """Stop a VM; `reason` says why (desired state off, or a change that needs the VM off)."""
 
     vm_name: str
     reason: str = "desired state is off"
@@ -157,7 +157,7 @@ class StartVM(Action):
 
 @dataclass(frozen=True, slots=True)
 class TakeCheckpoint(Action):
-    """A checkpoint named exactly `name` (as Get-VMSnapshot shows it); ours carry CHECKPOINT_MARKER in Notes."""
+    """A checkpoint named exactly `name` (as Get-VMSnapshot shows it); ours carry CHECKPOINT_MARKER."""
 
     vm_name: str
     name: str

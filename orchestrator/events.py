@@ -1,0 +1,133 @@
+"""What a run reports while it goes: plain records the runner emits and report.py prints.
+
+The runner never prints; it emits these to one callback. The text reporter turns them into live progress
+and a recap table, the JSON reporter into JSON lines (one object per event, with an "event" key), so both
+outputs come from the same facts. Nothing in an event is a secret: passwords never reach the runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.name, **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    name: ClassVar[str] = "run_start"
+    run_id: int | None
+    command: str
+    hosts: list[str]
+    dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HostStarted(Event):
+    name: ClassVar[str] = "host_start"
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostFactsGathered(Event):
+    name: ClassVar[str] = "facts"
+    host: str
+    os: str
+    version: str
+    os_sku: int | None
+    vms: int
+
+
+@dataclass(frozen=True, slots=True)
+class HostWarning(Event):
+    name: ClassVar[str] = "warning"
+    host: str
+    message: str
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction(Event):
+    name: ClassVar[str] = "planned"
+    host: str
+    index: int
+    summary: str
+    changes: list[list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class HostPlanned(Event):
+    name: ClassVar[str] = "plan"
+    host: str
+    actions: int
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRendered(Event):
+    name: ClassVar[str] = "script"
+    host: str
+    purpose: str
+    sha256: str
+    script: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightDone(Event):
+    name: ClassVar[str] = "preflight"
+    host: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDone(Event):
+    name: ClassVar[str] = "action"
+    host: str
+    index: int
+    summary: str
+    status: str  # changed | ok | failed | skipped
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress(Event):
+    name: ClassVar[str] = "progress"
+    host: str
+    vm: str
+    operation: str
+    percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class HostFinished(Event):
+    name: ClassVar[str] = "host_done"
+    host: str
+    status: str  # ok | changed | failed | skipped | locked
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    error: str | None = None
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recap(Event):
+    name: ClassVar[str] = "recap"
+    changed: int
+    failed: int
+    hosts: dict[str, dict[str, int]]
+    exit_code: int
+    dry_run: bool = False
+    run_id: int | None = None
+
+
+Emit = Callable[[Event], None]

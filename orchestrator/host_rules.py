@@ -1,0 +1,110 @@
+"""Rules that need the host's facts: checked after the read-only facts script, before anything changes.
+
+Pure functions over (HostSpec, HostFacts), like rules.py over the inventory alone. A host-level problem
+(no Hyper-V role, a MultiPoint Standard host, not enough memory or CPUs) fails the whole host; a VM-level
+problem (its image missing or not Premium) refuses that VM only, and the other VMs go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, SKU_MULTIPOINT_STANDARD, HostFacts
+from orchestrator.model import HostSpec, VMSpec
+from orchestrator.sizes import format_size
+
+
+@dataclass(frozen=True, slots=True)
+class HostProblem:
+    """A reason not to touch a host (vm is None) or one VM of it."""
+
+    message: str
+    fix: str
+    vm: str | None = None
+
+
+def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
+    problems: list[HostProblem] = []
+    if not facts.hyperv_installed or not facts.hyperv_module:
+        problems.append(
+            HostProblem(
+                "the Hyper-V role (or its PowerShell module) is not installed on this host",
+                "on the host, run: Install-WindowsFeature -Name Hyper-V -IncludeManagementTools -Restart",
+            )
+        )
+    if facts.os_sku == SKU_MULTIPOINT_STANDARD:
+        problems.append(
+            HostProblem(
+                "this host runs MultiPoint Server Standard (SKU 76), which cannot be a virtualization server",
+                "use MultiPoint Server Premium (SKU 77) or Windows Server with Hyper-V as the host",
+            )
+        )
+    problems.extend(_capacity(host, facts))
+    for vm in host.vms:
+        problems.extend(_vm_media(vm, facts))
+    return problems
+
+
+def _capacity(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
+    problems: list[HostProblem] = []
+    if facts.logical_processors:
+        for vm in host.vms:
+            if vm.state != "absent" and vm.cpus > facts.logical_processors:
+                problems.append(
+                    HostProblem(
+                        f"VM {vm.name!r} wants {vm.cpus} virtual processors but the host has only "
+                        f"{facts.logical_processors} logical processors",
+                        f"set cpus to at most {facts.logical_processors}",
+                        vm=vm.name,
+                    )
+                )
+    if facts.memory_total:
+        to_run = [vm for vm in host.vms if vm.state == "running"]
+        needed = sum(vm.memory for vm in to_run)
+        # Memory the managed VMs already hold while running is available to them again.
+        held = sum(
+            observed.memory_startup
+            for vm in to_run
+            if (observed := facts.vm(vm.name)) is not None and observed.running
+        )
+        available = facts.memory_free + held
+        if needed > available:
+            problems.append(
+                HostProblem(
+                    f"the VMs that must run need {format_size(needed)} of memory but only "
+                    f"{format_size(available)} is available on the host "
+                    f"({format_size(facts.memory_total)} in all)",
+                    "lower the VMs' memory, set some VMs to state: off, or move a classroom to another host",
+                )
+            )
+    return problems
+
+
+def _vm_media(vm: VMSpec, facts: HostFacts) -> list[HostProblem]:
+    """Only a VM that must still be created needs its media: an existing VM is never rebuilt."""
+    if vm.state == "absent" or facts.vm(vm.name) is not None or vm.disk is None:
+        return []
+    problems: list[HostProblem] = []
+    image = vm.disk.image
+    for path in (vm.disk.source, vm.disk.iso):
+        if path and facts.path_exists(path) is False:
+            problems.append(
+                HostProblem(
+                    f"{path} does not exist on the host",
+                    "copy the image there or correct the path in the inventory",
+                    vm=vm.name,
+                )
+            )
+    if image and facts.path_exists(image):
+        skus = facts.image_skus(image)
+        if skus is not None and SKU_MULTIPOINT_PREMIUM not in skus:
+            found = ", ".join(str(s) for s in skus) or "no MultiPoint edition"
+            problems.append(
+                HostProblem(
+                    f"{image} does not contain MultiPoint Server Premium (SKU 77; found: {found}); "
+                    "only Premium runs as a Hyper-V guest",
+                    "build the VM from a sysprepped MultiPoint Server 2012 Premium image",
+                    vm=vm.name,
+                )
+            )
+    return problems

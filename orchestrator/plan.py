@@ -1,0 +1,127 @@
+"""Desired state (inventory) vs observed state (facts) -> the ordered actions that converge a host. Pure.
+
+No I/O and no host access: given the same HostSpec and HostFacts, the same plan, so the plan is tested
+without any host and a dry run shows exactly what an apply would do. Converged hosts plan nothing, which
+is what makes a second apply a no-op.
+
+Hyper-V rules the ordering respects (reference/hyperv-behaviour.md): on 2012 and 2012 R2 the processor
+count, the startup memory and switching dynamic memory on or off need the VM off; from 2016 a running VM
+can also have its static memory resized, but never its processor count. Such a change is wrapped in a stop
+and a start, and only when the VM is running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from orchestrator.actions import (
+    Action,
+    ConnectSwitch,
+    CreateVM,
+    RemoveVM,
+    SetMemory,
+    SetProcessor,
+    StartVM,
+    StopVM,
+    TakeCheckpoint,
+)
+from orchestrator.facts import HostFacts, VMFacts
+from orchestrator.model import DynamicMemory, HostSpec, VMSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Plan(Sequence[Action]):
+    """The actions for one host, in order, plus notes the admin should read (e.g. VMs we do not manage)."""
+
+    actions: tuple[Action, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self.actions)
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.actions[index]
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+
+def plan_host(host: HostSpec, facts: HostFacts) -> Plan:
+    """Every action that makes the host hold what the inventory says, in a safe order."""
+    actions: list[Action] = []
+    for vm in host.vms:
+        actions.extend(plan_vm(vm, facts.vm(vm.name), facts.version))
+    wanted = {vm.name for vm in host.vms}
+    unmanaged = sorted(name for name in facts.vms if name not in wanted)
+    notes = tuple(f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged)
+    return Plan(tuple(actions), notes)
+
+
+def plan_vm(vm: VMSpec, observed: VMFacts | None, version: str) -> list[Action]:
+    if vm.state == "absent":
+        if observed is None:
+            return []
+        return ([StopVM(vm.name, reason="the VM is to be removed")] if observed.running else []) + [
+            RemoveVM(vm.name)
+        ]
+    if observed is None:
+        return _create(vm)
+    return _converge(vm, observed, version)
+
+
+def _create(vm: VMSpec) -> list[Action]:
+    """A new VM is created off, checkpointed while still clean, then started if it should run."""
+    actions: list[Action] = [CreateVM(vm)]
+    if vm.checkpoints.baseline:
+        actions.append(TakeCheckpoint(vm.name, vm.checkpoints.baseline))
+    if vm.state == "running":
+        actions.append(StartVM(vm.name))
+    return actions
+
+
+def _converge(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
+    offline: list[Action] = []  # changes Hyper-V only makes while the VM is off
+    online: list[Action] = []  # changes a running VM takes
+    if observed.cpus != vm.cpus:
+        offline.append(SetProcessor(vm.name, vm.cpus, before=observed.cpus))
+    memory_change = _memory_change(vm, observed)
+    if memory_change is not None:
+        needs_off = version != "10.0" or memory_change.dynamic != memory_change.before_dynamic
+        (offline if needs_off else online).append(memory_change)
+    if vm.switch and vm.switch not in observed.switches:
+        before = observed.switches[0] if observed.switches else None
+        online.append(ConnectSwitch(vm.name, vm.switch, before=before))
+
+    actions: list[Action] = []
+    running = observed.running
+    if offline and running:
+        actions.append(StopVM(vm.name, reason="needed for: " + ", ".join(a.summary() for a in offline)))
+        running = False
+    actions += offline + online
+    if vm.checkpoints.baseline and observed.checkpoint(vm.checkpoints.baseline) is None:
+        actions.append(TakeCheckpoint(vm.name, vm.checkpoints.baseline))
+    if vm.state == "running" and not running:
+        actions.append(StartVM(vm.name))
+    elif vm.state == "off" and running:
+        actions.append(StopVM(vm.name))
+    return actions
+
+
+def _memory_change(vm: VMSpec, observed: VMFacts) -> SetMemory | None:
+    before_dynamic = (
+        DynamicMemory(observed.memory_minimum, observed.memory_maximum) if observed.dynamic_memory else None
+    )
+    if observed.memory_startup == vm.memory and before_dynamic == vm.dynamic_memory:
+        return None
+    return SetMemory(
+        vm.name,
+        startup=vm.memory,
+        dynamic=vm.dynamic_memory,
+        before_startup=observed.memory_startup,
+        before_dynamic=before_dynamic,
+    )

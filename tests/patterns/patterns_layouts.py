@@ -6,7 +6,7 @@ import os
 import random
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -75,17 +75,18 @@ def random_layout(seed: int) -> Layout:
     return Layout(hosts, groups)
 
 
-@lru_cache(maxsize=None)
+@cache
 def oracle_for(layout_key: str, yaml_text: str):
     """ansible-core's InventoryManager over the YAML text (one per layout, cached across hypothesis examples)."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
 
-    folder = Path(tempfile.mkdtemp(prefix=f"patterns-{layout_key}-"))
-    path = folder / "inventory.yaml"
-    path.write_text(yaml_text)
-    os.environ.setdefault("ANSIBLE_LOCALHOST_WARNING", "False")
-    return InventoryManager(loader=DataLoader(), sources=[str(path)])
+    # The folder is removed as soon as ansible-core has parsed it: the manager keeps the parsed inventory.
+    with tempfile.TemporaryDirectory(prefix=f"patterns-{layout_key}-") as folder:
+        path = Path(folder) / "inventory.yaml"
+        path.write_text(yaml_text)
+        os.environ.setdefault("ANSIBLE_LOCALHOST_WARNING", "False")
+        return InventoryManager(loader=DataLoader(), sources=[str(path)])
 
 
 def oracle_hosts(layout_key: str, layout: Layout, pattern: str) -> set[str]:

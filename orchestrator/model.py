@@ -16,11 +16,12 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a value was written: a file and a 1-based line and column."""
+    """Where a value was written: a file and a 1-based line and column (and the path of keys leading to it)."""
 
     file: str
     line: int = 1
     column: int = 1
+    path: tuple[str | int, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -163,6 +164,8 @@ class VMSpec:
     checkpoints: CheckpointPolicy = field(default_factory=CheckpointPolicy)
     classroom: str | None = None
     location: Location | None = None
+    # Where each field was written ("cpus", "disk", "stations", ...), for findings that point at the line.
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -179,6 +182,7 @@ class Schedule:
     days: tuple[str, ...] = WEEKDAYS
     vms: str = "*"
     location: Location | None = None
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
 
 
 Transport = Literal["basic", "ntlm", "kerberos", "credssp", "certificate"]
@@ -240,6 +244,8 @@ class HostSpec:
     operation_timeout: float = 3600.0
     templates_dir: str | None = None
     location: Location | None = None
+    # Where each variable came from ("ansible_port", "orchestrate_retry", ...): the file and line that won.
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
 
     def vm(self, name: str) -> VMSpec | None:
         return next((vm for vm in self.vms if vm.name == name), None)

@@ -1,0 +1,680 @@
+"""A fake WinRM server on 127.0.0.1 that speaks WS-Management as a Windows host does.
+
+It runs whatever command line it is given the way a host would: `powershell.exe ... -EncodedCommand <b64>` is
+decoded (UTF-16LE) and the decoded script plus the stdin the client sent are handed to a simulator's
+`run(script, stdin)` unchanged. The server never looks inside the script, so the transport's stdin bootstrap
+is exercised exactly as Windows would run it.
+
+One server serves many hosts, routed by URL path: `/wsman` is the default host, `/wsman/<name>` another one
+(the benchmarks put 200 simulated hosts behind one server). Every connection gets its own thread and stays
+open (HTTP/1.1 keep-alive), as WinRM's HTTP.sys listener does; NTLM state lives on the connection.
+
+Authentication: Basic, NTLM (pyspnego acceptor) with MS-WSMV message encryption, and client certificates over
+TLS. TLS uses a trustme test CA. Counters and fault injection are described on `FakeWinRMServer`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.server
+import socket
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from urllib.parse import unquote
+
+from . import wsman
+from .ntlm import CONTENT_TYPE as ENCRYPTED_CONTENT_TYPE
+from .ntlm import PROTOCOL as ENCRYPTION_PROTOCOL
+from .ntlm import Acceptor, NTLMFailure, write_user_file
+
+AuthMethod = Literal["basic", "ntlm", "certificate"]
+Effect = Literal["status", "drop", "delay", "timeout", "quota", "unauthorized"]
+MUTUAL_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
+CMD_LINE_LIMIT = 8191  # cmd.exe's maximum command-line length
+
+
+class SimulatorLike(Protocol):
+    def run(self, script: str, stdin: str = "") -> Any: ...
+
+
+@dataclass
+class Rule:
+    """One injected fault: applies to the next `times` matching requests after skipping `after` of them.
+
+    Matching happens after authentication, on requests that carry a WS-Man envelope; `action` is the short
+    name (Create, Command, Send, Receive, Signal, Delete) or None for any.
+    """
+
+    effect: Effect
+    action: str | None = None
+    times: int = 1
+    after: int = 0
+    status: int = 503
+    delay: float = 0.0
+    seen: int = 0
+    fired: int = 0
+
+    def matches(self, action: str) -> bool:
+        if self.fired >= self.times or (self.action is not None and self.action != action):
+            return False
+        self.seen += 1
+        if self.seen <= self.after:
+            return False
+        self.fired += 1
+        return True
+
+
+@dataclass
+class Command:
+    id: str
+    line: str
+    skip_cmd_shell: bool
+    stdin: bytearray = field(default_factory=bytearray)
+    stdin_closed: bool = False
+    pending: list[tuple[str, bytes]] | None = None  # None until the command has run
+    exit_code: int = 0
+    timeouts_left: int = 0
+    script: str | None = None
+
+
+@dataclass
+class Shell:
+    id: str
+    host: str
+    user: str
+    codepage: int
+    commands: dict[str, Command] = field(default_factory=dict)
+
+
+@dataclass
+class FakeHost:
+    name: str
+    simulator: SimulatorLike
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    commands_run: int = 0
+
+
+class _Dropped(Exception):
+    """Raised inside a handler to close the connection without answering."""
+
+
+class FakeWinRMServer:
+    """The fake. Use as a context manager, or start()/stop().
+
+    Hosts: `FakeWinRMServer(simulator)` serves it at `/wsman`; `add_host(name, sim)` serves `/wsman/<name>`;
+    `simulator_factory(name)` creates hosts on first use (for benchmarks with many hosts).
+    `url(name="")` gives the endpoint to pass to a client.
+
+    Counters (`stats()`): requests, connections (TCP), commands, shells_created, shells_open, auth_failures and
+    per-action counts. `open_shells()` is what tests assert to be zero afterwards.
+
+    Fault knobs (attributes, change them at any time):
+    - latency: seconds added before every request is answered
+    - timeouts_before_output: each command answers its first N Receives with the w:TimedOut fault
+    - timeout_wait: how long such a Receive waits first (None: the request's OperationTimeout, like Windows)
+    - slow_receive: seconds every Receive waits before answering (to trip a client's read timeout)
+    - output_chunk: at most this many bytes of output per Receive reply (streaming)
+    - max_shells: MaxShellsPerUser; Create beyond it gets fault 2150859173
+    - command_line_limit: cmd.exe's 8191 characters (None: no limit); too long -> "The command line is too
+      long." on stderr, exit 1, as cmd.exe does
+    - allow_unencrypted: the host's AllowUnencrypted; False answers 401 to unencrypted messages over HTTP
+    Methods for one-shot faults: fail(status, action, times, after) answers with an HTTP error,
+    drop(action, ...) closes the connection without an answer, delay(seconds, action, ...),
+    timeout(action, ...) answers w:TimedOut, quota(...) answers the shell-quota fault,
+    unauthorized(...) answers 401, reboot(seconds) drops every connection and shell and refuses new
+    connections for that long.
+    """
+
+    def __init__(
+        self,
+        simulator: SimulatorLike | None = None,
+        *,
+        users: dict[str, str] | None = None,
+        auth: tuple[AuthMethod, ...] = ("basic", "ntlm"),
+        tls: Any = None,
+        allow_unencrypted: bool = True,
+        simulator_factory: Callable[[str], SimulatorLike] | None = None,
+        machine: str = "HV-FAKE",
+    ) -> None:
+        self.users = dict(users or {"admin": "Passw0rd!"})
+        self.auth = tuple(auth)
+        self.ca = tls  # a trustme.CA, or None for plain HTTP
+        self.allow_unencrypted = allow_unencrypted
+        self.simulator_factory = simulator_factory
+        self.machine = machine
+        self.hosts: dict[str, FakeHost] = {}
+        self._lock = threading.RLock()
+        if simulator is not None:
+            self.add_host("", simulator)
+
+        self.latency = 0.0
+        self.timeouts_before_output = 0
+        self.timeout_wait: float | None = 0.0
+        self.slow_receive = 0.0
+        self.output_chunk = 32768
+        self.max_shells: int | None = None
+        self.command_line_limit: int | None = CMD_LINE_LIMIT
+        self.rules: list[Rule] = []
+
+        self._shells: dict[str, Shell] = {}
+        self._counters: Counter[str] = Counter()
+        self._clients: set[socket.socket] = set()
+        self._down_until = 0.0
+        self._tmp = tempfile.TemporaryDirectory(prefix="fake-winrm-")
+        self.user_file = Path(self._tmp.name) / "ntlm-users"
+        write_user_file(self.user_file, self.users)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> FakeWinRMServer:
+        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.fake = self
+        if self.ca is not None:
+            cert = self.ca.issue_cert("127.0.0.1", "localhost")
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            cert.configure_cert(ctx)
+            if "certificate" in self.auth:
+                self.ca.configure_trust(ctx)
+                ctx.verify_mode = ssl.CERT_OPTIONAL
+            httpd.ssl_context = ctx
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._close_clients()
+            self._httpd = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> FakeWinRMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "start() the server first"
+        return self._httpd.server_address[1]
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ca is not None else "http"
+
+    def url(self, host: str = "") -> str:
+        path = "/wsman" + (f"/{host}" if host else "")
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    def add_host(self, name: str, simulator: SimulatorLike) -> FakeHost:
+        with self._lock:
+            self.hosts[name] = FakeHost(name, simulator)
+            return self.hosts[name]
+
+    # ---- counters ----------------------------------------------------------------------------------------
+    def count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counters[key] += n
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            snapshot = dict(self._counters)
+            snapshot["shells_open"] = len(self._shells)
+        for key in ("requests", "connections", "commands", "shells_created", "auth_failures"):
+            snapshot.setdefault(key, 0)
+        return snapshot
+
+    def open_shells(self) -> int:
+        with self._lock:
+            return len(self._shells)
+
+    def commands(self) -> list[Command]:
+        with self._lock:
+            return [c for s in self._shells.values() for c in s.commands.values()]
+
+    # ---- fault injection ---------------------------------------------------------------------------------
+    def _add(self, rule: Rule) -> Rule:
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def fail(self, status: int = 503, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
+        return self._add(Rule("status", action, times, after, status=status))
+
+    def drop(self, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
+        return self._add(Rule("drop", action, times, after))
+
+    def delay(self, seconds: float, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
+        return self._add(Rule("delay", action, times, after, delay=seconds))
+
+    def timeout(self, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
+        return self._add(Rule("timeout", action, times, after))
+
+    def quota(self, times: int = 1, after: int = 0) -> Rule:
+        return self._add(Rule("quota", "Create", times, after))
+
+    def unauthorized(self, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
+        return self._add(Rule("unauthorized", action, times, after))
+
+    def reboot(self, seconds: float) -> None:
+        """The host restarts: connections drop, shells vanish, new connections are refused for `seconds`."""
+        with self._lock:
+            self._down_until = time.monotonic() + seconds
+            self._shells.clear()
+        self._close_clients()
+
+    def is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _match_rules(self, action: str) -> list[Rule]:
+        with self._lock:
+            return [r for r in self.rules if r.matches(action)]
+
+    def _close_clients(self) -> None:
+        with self._lock:
+            clients = list(self._clients)
+        for sock in clients:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # ---- WS-Man operations -------------------------------------------------------------------------------
+    def _host(self, name: str) -> FakeHost | None:
+        with self._lock:
+            host = self.hosts.get(name)
+            if host is None and self.simulator_factory is not None:
+                host = self.add_host(name, self.simulator_factory(name))
+            return host
+
+    def handle(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
+        """One authenticated WS-Man request -> (HTTP status, reply envelope)."""
+        for rule in self._match_rules(req.action):
+            if rule.effect == "delay":
+                time.sleep(rule.delay)
+            elif rule.effect == "drop":
+                raise _Dropped
+            elif rule.effect == "status":
+                return rule.status, b""
+            elif rule.effect == "timeout":
+                return 500, wsman.timed_out_fault(req.message_id)
+            elif rule.effect == "quota":
+                return 500, wsman.max_shells_fault(req.message_id)
+            elif rule.effect == "unauthorized":
+                return 401, b""
+        op = getattr(self, f"_op_{req.action}", None)
+        if op is None:
+            return 500, wsman.schema_fault(req.message_id, f"unsupported action {req.action}")
+        return op(host, req, user, address)
+
+    def _shell(self, host: FakeHost, req: wsman.Request) -> Shell | None:
+        with self._lock:
+            shell = self._shells.get(req.shell_id or "")
+            return shell if shell is not None and shell.host == host.name else None
+
+    def _op_Create(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
+        with self._lock:
+            mine = sum(1 for s in self._shells.values() if s.user == user)
+            if self.max_shells is not None and mine >= self.max_shells:
+                return 500, wsman.max_shells_fault(req.message_id)
+            shell_id = str(uuid.uuid4()).upper()
+            codepage = int(req.options.get("WINRS_CODEPAGE", "437") or 437)
+            self._shells[shell_id] = Shell(shell_id, host.name, user, codepage)
+            self._counters["shells_created"] += 1
+        return 200, wsman.create_response(req, shell_id, address)
+
+    def _op_Delete(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
+        with self._lock:
+            if self._shell(host, req) is None:
+                return 500, wsman.shell_not_found_fault(req.message_id)
+            del self._shells[req.shell_id or ""]
+        return 200, wsman.empty_response(req)
+
+    def _op_Command(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
+        shell = self._shell(host, req)
+        if shell is None:
+            return 500, wsman.shell_not_found_fault(req.message_id)
+        element = req.find("rsp:CommandLine/rsp:Command")
+        command = (element.text or "") if element is not None else ""
+        arguments = [a.text or "" for a in req.findall("rsp:CommandLine/rsp:Arguments")]
+        line = " ".join([command.strip(), *arguments]).strip()
+        cmd = Command(
+            id=str(uuid.uuid4()).upper(),
+            line=line,
+            skip_cmd_shell=req.options.get("WINRS_SKIP_CMD_SHELL", "FALSE").upper() == "TRUE",
+            timeouts_left=self.timeouts_before_output,
+        )
+        with self._lock:
+            shell.commands[cmd.id] = cmd
+            self._counters["commands"] += 1
+        return 200, wsman.command_response(req, cmd.id)
+
+    def _command(self, shell: Shell, element: wsman.ET.Element | None) -> Command | None:
+        if element is None:
+            return None
+        return shell.commands.get(element.get("CommandId", ""))
+
+    def _op_Send(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
+        shell = self._shell(host, req)
+        if shell is None:
+            return 500, wsman.shell_not_found_fault(req.message_id)
+        stream = req.find("rsp:Send/rsp:Stream")
+        cmd = self._command(shell, stream)
+        if cmd is None or stream is None:
+            return 500, wsman.schema_fault(req.message_id, "Send names no known CommandId")
+        try:
+            cmd.stdin += base64.b64decode(stream.text or "", validate=True)
+        except binascii.Error:
+            return 500, wsman.schema_fault(req.message_id, "stdin is not base64")
+        if stream.get("End", "false").lower() == "true":
+            cmd.stdin_closed = True
+        return 200, wsman.empty_response(req, "<rsp:SendResponse/>")
+
+    def _op_Receive(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
+        shell = self._shell(host, req)
+        if shell is None:
+            return 500, wsman.shell_not_found_fault(req.message_id)
+        cmd = self._command(shell, req.find("rsp:Receive/rsp:DesiredStream"))
+        if cmd is None:
+            return 500, wsman.schema_fault(req.message_id, "Receive names no known CommandId")
+        if self.slow_receive:
+            time.sleep(self.slow_receive)
+        if cmd.timeouts_left > 0:
+            cmd.timeouts_left -= 1
+            wait = req.operation_timeout if self.timeout_wait is None else self.timeout_wait
+            if wait:
+                time.sleep(wait)
+            return 500, wsman.timed_out_fault(req.message_id)
+        if cmd.pending is None:
+            self._execute(host, shell, cmd)
+        assert cmd.pending is not None
+        budget = max(1, self.output_chunk)
+        chunks: list[tuple[str, bytes]] = []
+        while cmd.pending and budget > 0:
+            name, data = cmd.pending[0]
+            take, rest = data[:budget], data[budget:]
+            chunks.append((name, take))
+            budget -= len(take)
+            if rest:
+                cmd.pending[0] = (name, rest)
+            else:
+                cmd.pending.pop(0)
+        done = not cmd.pending
+        return 200, wsman.receive_response(req, cmd.id, chunks, cmd.exit_code if done else None)
+
+    def _op_Signal(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
+        shell = self._shell(host, req)
+        if shell is None:
+            return 500, wsman.shell_not_found_fault(req.message_id)
+        signal = req.find("rsp:Signal")
+        if signal is not None:
+            with self._lock:
+                shell.commands.pop(signal.get("CommandId", ""), None)
+        return 200, wsman.empty_response(req, "<rsp:SignalResponse/>")
+
+    # ---- running a command line as Windows would ---------------------------------------------------------
+    def _execute(self, host: FakeHost, shell: Shell, cmd: Command) -> None:
+        """Run the command line: cmd.exe's limit, then powershell.exe's -EncodedCommand, then the simulator.
+
+        The script runs at the first Receive with the stdin received so far (a client sends all its stdin,
+        End=true last, before it asks for output).
+        """
+        codec = "utf-8" if shell.codepage == 65001 else f"cp{shell.codepage}"
+        stdout, stderr, code = self._run_line(host, cmd, bytes(cmd.stdin).decode(codec, errors="replace"))
+        cmd.exit_code = code
+        cmd.pending = [
+            ("stdout", stdout.encode(codec, errors="replace")),
+            ("stderr", stderr.encode(codec, errors="replace")),
+        ]
+
+    def _run_line(self, host: FakeHost, cmd: Command, stdin: str) -> tuple[str, str, int]:
+        limit = self.command_line_limit
+        if not cmd.skip_cmd_shell and limit is not None and len(cmd.line) > limit:
+            return "", "The command line is too long.\r\n", 1
+        tokens = cmd.line.split()
+        exe = tokens[0].strip('"').lower().rsplit("\\", 1)[-1] if tokens else ""
+        if exe not in {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}:
+            name = tokens[0] if tokens else ""
+            return "", (
+                f"'{name}' is not recognized as an internal or external command,\r\n"
+                "operable program or batch file.\r\n"
+            ), 9009
+        script = None
+        for index, token in enumerate(tokens[1:], start=1):
+            flag = token.lower().lstrip("-/")
+            if token.startswith(("-", "/")) and flag and "encodedcommand".startswith(flag):
+                encoded = tokens[index + 1] if index + 1 < len(tokens) else ""
+                try:
+                    script = base64.b64decode(encoded, validate=True).decode("utf-16-le")
+                except (binascii.Error, UnicodeDecodeError):
+                    return "", "Cannot process the command because the value of -EncodedCommand is invalid.\r\n", 1
+                break
+            if token.startswith(("-", "/")) and flag and "command".startswith(flag) and len(flag) > 1:
+                script = " ".join(tokens[index + 1 :])
+                break
+        if script is None:
+            return "", "powershell.exe: this fake host needs -EncodedCommand or -Command.\r\n", 1
+        with host.lock:
+            host.commands_run += 1
+            cmd.script = script
+            result = host.simulator.run(script, stdin)
+        stderr = str(result.stderr or "")
+        if stderr and not stderr.startswith("#< CLIXML"):
+            stderr = wsman.clixml_errors(stderr)
+        return str(result.stdout or ""), stderr, int(result.exit_code)
+
+
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeWinRMServer
+    ssl_context: ssl.SSLContext | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A failed TLS handshake or a vanished client is counted, not printed."""
+        self.fake.count("connection_errors")
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        # During a "reboot" the host answers nothing: the connection is closed at once.
+        return not self.fake.is_down()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = self.socket.accept()
+        if self.ssl_context is not None:
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+    server_version = "Microsoft-HTTPAPI/2.0"
+    sys_version = ""
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError):
+                self.request.close()
+                raise
+            self.request.settimeout(None)
+        super().setup()
+        self.fake = self.server.fake
+        self.acceptor: Acceptor | None = None
+        self.ntlm_user: str | None = None
+        self.fake.count("connections")
+        with self.fake._lock:
+            self.fake._clients.add(self.request)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._clients.discard(self.request)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionError, OSError, _Dropped):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Silence per-request logging; the counters say what happened."""
+
+    # ---- HTTP plumbing -----------------------------------------------------------------------------------
+    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        headers = dict(headers or {})
+        if body and "Content-Type" not in headers:
+            headers["Content-Type"] = (
+                "application/soap+xml;charset=UTF-8" if body.startswith(b"<") else "text/plain; charset=utf-8"
+            )
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def _challenge(self, token: str | None = None) -> None:
+        self.fake.count("auth_failures" if token is None else "auth_challenges")
+        self.send_response(401)
+        if token is not None:
+            self.send_header("WWW-Authenticate", f"Negotiate {token}")
+        else:
+            if "ntlm" in self.fake.auth:
+                self.send_header("WWW-Authenticate", "Negotiate")
+            if "basic" in self.fake.auth:
+                self.send_header("WWW-Authenticate", 'Basic realm="WSMAN"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.wfile.flush()
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.request.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        fake = self.fake
+        fake.count("requests")
+        if fake.latency:
+            time.sleep(fake.latency)
+        path = unquote(self.path.split("?", 1)[0]).rstrip("/")
+        if path != "/wsman" and not path.startswith("/wsman/"):
+            self._reply(404, b"Not Found")
+            return
+        host = fake._host(path[len("/wsman/") :] if path.startswith("/wsman/") else "")
+        if host is None:
+            self._reply(404, b"Not Found")
+            return
+
+        encrypted = ENCRYPTION_PROTOCOL in (self.headers.get("Content-Type") or "")
+        user = self._authenticate(raw, encrypted)
+        if user is None:
+            return
+        if encrypted:
+            assert self.acceptor is not None
+            try:
+                raw = self.acceptor.decrypt(raw)
+            except NTLMFailure:
+                self._challenge()
+                return
+        elif not raw:
+            # NTLM's empty POST that sets up the security context for message encryption.
+            self._reply(200)
+            return
+        elif not isinstance(self.request, ssl.SSLSocket) and not fake.allow_unencrypted:
+            self._challenge()
+            return
+
+        try:
+            req = wsman.parse_request(raw)
+        except wsman.RequestError as exc:
+            self._send(500, wsman.schema_fault("", str(exc)), encrypted)
+            return
+        fake.count(f"action:{req.action}")
+        try:
+            status, body = fake.handle(host, req, user, f"{fake.scheme}://127.0.0.1:{fake.port}{path}")
+        except _Dropped:
+            self._drop()
+            return
+        if status == 401:
+            self._challenge()
+            return
+        if not body and status >= 400:
+            self._reply(status, f"HTTP Error {status}. The service is unavailable.".encode())
+            return
+        self._send(status, body, encrypted)
+
+    def _send(self, status: int, body: bytes, encrypted: bool) -> None:
+        if encrypted and self.acceptor is not None:
+            self._reply(status, self.acceptor.encrypt(body), {"Content-Type": ENCRYPTED_CONTENT_TYPE})
+        else:
+            self._reply(status, body)
+
+    def _authenticate(self, raw: bytes, encrypted: bool) -> str | None:
+        """The user this request acts as, or None after answering 401 (or a challenge) to it."""
+        fake = self.fake
+        header = self.headers.get("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        if header == MUTUAL_AUTH and "certificate" in fake.auth and isinstance(self.request, ssl.SSLSocket):
+            cert = self.request.getpeercert()
+            names = [v for k, v in (cert or {}).get("subjectAltName", ()) if k in ("email", "DNS")]
+            if names:
+                return names[0]
+            self._challenge()
+            return None
+        if scheme == "basic" and "basic" in fake.auth:
+            try:
+                name, _, password = base64.b64decode(value).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                name, password = "", None
+            if fake.users.get(name) == password and password is not None:
+                if isinstance(self.request, ssl.SSLSocket) or fake.allow_unencrypted:
+                    return name
+            self._challenge()
+            return None
+        if scheme in ("negotiate", "ntlm") and "ntlm" in fake.auth:
+            try:
+                token = base64.b64decode(value)
+                if self.acceptor is None or self.acceptor.complete:
+                    self.acceptor = Acceptor(fake.user_file)
+                out = self.acceptor.step(token)
+            except (NTLMFailure, binascii.Error):
+                self.acceptor = None
+                self._challenge()
+                return None
+            if not self.acceptor.complete:
+                self._challenge(base64.b64encode(out or b"").decode())
+                return None
+            self.ntlm_user = self.acceptor.user or "ntlm"
+            return self.ntlm_user
+        if not header and self.ntlm_user is not None and (encrypted or raw == b""):
+            return self.ntlm_user
+        if not header and self.ntlm_user is not None and isinstance(self.request, ssl.SSLSocket):
+            return self.ntlm_user
+        self._challenge()
+        return None

@@ -58,8 +58,11 @@ class ScriptDouble:
         err: list[str] = []
         for raw in body.splitlines():
             line = raw.strip()
-            if not line or line.startswith("#") or line.startswith("$ErrorActionPreference") or line.startswith(
-                "$ProgressPreference"
+            if (
+                not line
+                or line.startswith("#")
+                or line.startswith("$ErrorActionPreference")
+                or line.startswith("$ProgressPreference")
             ):
                 continue
             verb, _, rest = line.partition(" ")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import http.server
 import socket
 import ssl
@@ -188,7 +189,9 @@ class FakeWinRMServer:
                 ctx.verify_mode = ssl.CERT_OPTIONAL
             httpd.ssl_context = ctx
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -287,10 +290,8 @@ class FakeWinRMServer:
         with self._lock:
             clients = list(self._clients)
         for sock in clients:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # ---- WS-Man operations -------------------------------------------------------------------------------
     def _host(self, name: str) -> FakeHost | None:
@@ -448,10 +449,14 @@ class FakeWinRMServer:
         exe = tokens[0].strip('"').lower().rsplit("\\", 1)[-1] if tokens else ""
         if exe not in {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}:
             name = tokens[0] if tokens else ""
-            return "", (
-                f"'{name}' is not recognized as an internal or external command,\r\n"
-                "operable program or batch file.\r\n"
-            ), 9009
+            return (
+                "",
+                (
+                    f"'{name}' is not recognized as an internal or external command,\r\n"
+                    "operable program or batch file.\r\n"
+                ),
+                9009,
+            )
         script = None
         for index, token in enumerate(tokens[1:], start=1):
             flag = token.lower().lstrip("-/")
@@ -460,7 +465,11 @@ class FakeWinRMServer:
                 try:
                     script = base64.b64decode(encoded, validate=True).decode("utf-16-le")
                 except (binascii.Error, UnicodeDecodeError):
-                    return "", "Cannot process the command because the value of -EncodedCommand is invalid.\r\n", 1
+                    return (
+                        "",
+                        "Cannot process the command because the value of -EncodedCommand is invalid.\r\n",
+                        1,
+                    )
                 break
             if token.startswith(("-", "/")) and flag and "command".startswith(flag) and len(flag) > 1:
                 script = " ".join(tokens[index + 1 :])
@@ -523,10 +532,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def finish(self) -> None:
         with self.fake._lock:
             self.fake._clients.discard(self.request)
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
     def handle(self) -> None:
         try:
@@ -534,7 +541,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (ConnectionError, OSError, _Dropped):
             self.close_connection = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request logging; the counters say what happened."""
 
     # ---- HTTP plumbing -----------------------------------------------------------------------------------
@@ -574,7 +581,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         fake = self.fake
@@ -652,9 +659,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 name, _, password = base64.b64decode(value).decode("utf-8").partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 name, password = "", None
-            if fake.users.get(name) == password and password is not None:
-                if isinstance(self.request, ssl.SSLSocket) or fake.allow_unencrypted:
-                    return name
+            secure = isinstance(self.request, ssl.SSLSocket) or fake.allow_unencrypted
+            if password is not None and fake.users.get(name) == password and secure:
+                return name
             self._challenge()
             return None
         if scheme in ("negotiate", "ntlm") and "ntlm" in fake.auth:

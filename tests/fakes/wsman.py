@@ -117,7 +117,7 @@ def _envelope(action: str, relates_to: str, body: str) -> bytes:
         "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
         f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>"
         f"</s:Header><s:Body>{body}</s:Body></s:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def create_response(req: Request, shell_id: str, address: str) -> bytes:

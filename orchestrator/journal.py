@@ -1,0 +1,611 @@
+"""The run journal: what every run did, host by host and action by action, in `<state_dir>/journal.sqlite3`.
+
+Why SQLite (stdlib, WAL): runs are few but must survive a crash at any instant, several runs (from cron and
+by hand) may write at once, and `orchestrate history` must read while a run writes. WAL gives readers that
+never block the writer and a database that is whole after SIGKILL; `busy_timeout` makes concurrent writers
+queue instead of failing. One `Journal` object is shared by the runner's worker threads: it keeps a single
+connection behind a lock (writes are a few rows per action, so the lock is never the bottleneck), and
+multi-row writes run in `BEGIN IMMEDIATE` transactions so that two processes never deadlock on an upgrade.
+
+Interrupted runs: each run holds an OS file lock, `<state_dir>/locks/runs/<run id>.lock`, from `start_run`
+to `finish_run` (see orchestrator.locks for why OS locks). The kernel drops it when the process dies, so
+`mark_interrupted` (called at the start of every run, and by `history`) can tell for certain that a run
+still marked `running` has no live process any more, without trusting pids, which the system reuses.
+
+Secrets never go into the journal. Every text field accepts a plain `str` only (a `model.Secret` is
+refused with TypeError, and so is a Secret inside `options`); callers must pass text that is already masked
+(summaries and errors as they would be shown to the admin, never a rendered script: store its sha256).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from orchestrator.locks import LOCKS_DIR, FileLock, utc_now
+
+JOURNAL_FILE = "journal.sqlite3"
+RUN_LOCKS_DIR = "runs"
+BUSY_TIMEOUT_MS = 30_000
+
+HostStatus = Literal["ok", "changed", "failed", "skipped"]
+HOST_STATUSES: tuple[str, ...] = ("ok", "changed", "failed", "skipped")
+ACTION_STATUSES: tuple[str, ...] = ("ok", "changed", "failed", "skipped")
+RUN_STATUSES: tuple[str, ...] = ("ok", "changed", "failed", "locked", "invalid", "aborted")
+RUNNING = "running"
+INTERRUPTED = "interrupted"
+
+# Each migration brings the schema from version N-1 to N. Never edit a released one; append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            command TEXT NOT NULL,
+            inventory TEXT NOT NULL,
+            options TEXT NOT NULL DEFAULT '{}',
+            pid INTEGER NOT NULL,
+            admin_host TEXT NOT NULL,
+            started TEXT NOT NULL,
+            finished TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            exit_code INTEGER
+        )""",
+        """CREATE TABLE host_results (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            host TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'running',
+            started TEXT NOT NULL,
+            finished TEXT,
+            error TEXT,
+            PRIMARY KEY (run_id, host)
+        )""",
+        "CREATE INDEX host_results_host ON host_results(host)",
+        """CREATE TABLE actions (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            host TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            summary TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started TEXT NOT NULL,
+            finished TEXT NOT NULL,
+            script_sha256 TEXT,
+            error TEXT,
+            PRIMARY KEY (run_id, host, idx)
+        )""",
+        """CREATE TABLE exports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            host TEXT NOT NULL,
+            vm TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            created TEXT NOT NULL,
+            removed TEXT
+        )""",
+        "CREATE INDEX exports_host_vm ON exports(host, vm)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class JournalError(RuntimeError):
+    """The journal cannot be used (e.g. written by a newer orchestrator, or an unknown run id)."""
+
+
+Timestamp = datetime | str | float
+
+
+@dataclass(frozen=True, slots=True)
+class HostCounts:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    interrupted: int = 0
+    running: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run as `history` lists it."""
+
+    id: int
+    command: str
+    inventory: str
+    options: Mapping[str, Any]
+    pid: int
+    admin_host: str
+    started: str
+    finished: str | None
+    status: str
+    exit_code: int | None
+    hosts: tuple[str, ...] = ()
+    counts: HostCounts = field(default_factory=HostCounts)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (for an interrupted run, to its last recorded activity)."""
+        if self.finished is None:
+            return None
+        return (_parse(self.finished) - _parse(self.started)).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["options"] = dict(self.options)
+        data["hosts"] = list(self.hosts)
+        data["duration"] = self.duration
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class HostResult:
+    run_id: int
+    host: str
+    status: str
+    started: str
+    finished: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    run_id: int
+    host: str
+    index: int
+    summary: str
+    status: str
+    started: str
+    finished: str
+    script_sha256: str | None
+    error: str | None
+
+    @property
+    def duration(self) -> float:
+        return (_parse(self.finished) - _parse(self.started)).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    id: int
+    run_id: int
+    host: str
+    vm: str
+    path: str
+    size_bytes: int
+    created: str
+    removed: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunDetail:
+    """One run with everything recorded about it."""
+
+    run: RunSummary
+    hosts: tuple[HostResult, ...]
+    actions: tuple[ActionRecord, ...]
+    exports: tuple[ExportRecord, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.run.to_dict()
+        data["results"] = [asdict(h) for h in self.hosts]
+        data["actions"] = [asdict(a) | {"duration": a.duration} for a in self.actions]
+        data["exports"] = [asdict(e) for e in self.exports]
+        return data
+
+
+def journal_path(state_dir: Path | str) -> Path:
+    return Path(state_dir) / JOURNAL_FILE
+
+
+class Journal:
+    """The run journal of one state directory. Thread-safe; open once per process and share it."""
+
+    def __init__(self, state_dir: Path, connection: sqlite3.Connection) -> None:
+        self.state_dir = state_dir
+        self._db = connection
+        self._mutex = threading.RLock()
+        self._run_locks: dict[int, FileLock] = {}
+
+    # -- opening --------------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, state_dir: Path | str) -> Journal:
+        """Open (creating the directory, the database and its schema if needed) the journal of `state_dir`."""
+        state = Path(state_dir)
+        state.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            journal_path(state),
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # shared by worker threads, serialised by Journal._mutex
+        )
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            _migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(state, db)
+
+    def close(self) -> None:
+        """Close the connection. Runs still open here keep their liveness locks until the process ends."""
+        with self._mutex:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        with self._mutex:
+            return _current_version(self._db)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- runs -----------------------------------------------------------------------------------------------
+
+    def start_run(self, command: str, inventory: str, options: Mapping[str, Any] | None = None) -> int:
+        """Record a new run of this process and hold its liveness lock until `finish_run`; returns its id."""
+        row = (
+            _plain(command, "command"),
+            _plain(inventory, "inventory"),
+            _options_json(options or {}),
+            os.getpid(),
+            socket.gethostname(),
+            utc_now(),
+        )
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (command, inventory, options, pid, admin_host, started) VALUES (?,?,?,?,?,?)",
+                row,
+            )
+            run_id = int(cursor.lastrowid or 0)
+            # Taken inside the transaction: nobody can see the run before its liveness lock is held.
+            liveness = FileLock(self._run_lock_path(run_id))
+            if not liveness.try_acquire():
+                raise JournalError(f"the liveness lock of new run {run_id} is held by another process")
+            self._run_locks[run_id] = liveness
+        return run_id
+
+    def finish_run(self, run_id: int, status: str, exit_code: int) -> None:
+        """Record how the run ended and drop its liveness lock."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
+        with self._write() as db:
+            updated = db.execute(
+                "UPDATE runs SET status = ?, exit_code = ?, finished = ? WHERE id = ?",
+                (status, int(exit_code), utc_now(), run_id),
+            ).rowcount
+            if not updated:
+                raise JournalError(f"no run {run_id} in the journal")
+        with self._mutex:
+            liveness = self._run_locks.pop(run_id, None)
+        if liveness is not None:
+            liveness.release()
+            with contextlib.suppress(OSError):
+                liveness.path.unlink()
+
+    def mark_interrupted(self) -> list[RunSummary]:
+        """Mark runs that never finished and whose process is gone as `interrupted`; returns them.
+
+        A run's process is gone when its liveness lock can be taken. The run's end is set to its last recorded
+        activity, and its hosts that were still running become `interrupted` too.
+        """
+        with self._mutex:
+            candidates = [
+                int(r["id"])
+                for r in self._db.execute("SELECT id FROM runs WHERE status = ?", (RUNNING,))
+                if int(r["id"]) not in self._run_locks
+            ]
+        marked: list[int] = []
+        for run_id in candidates:
+            liveness = FileLock(self._run_lock_path(run_id))
+            if not liveness.try_acquire():
+                continue  # its process is alive
+            try:
+                with self._write() as db:
+                    last = db.execute(
+                        """SELECT MAX(t) AS last FROM (
+                            SELECT started AS t FROM runs WHERE id = :id
+                            UNION ALL SELECT started FROM host_results WHERE run_id = :id
+                            UNION ALL SELECT finished FROM host_results WHERE run_id = :id
+                            UNION ALL SELECT finished FROM actions WHERE run_id = :id)""",
+                        {"id": run_id},
+                    ).fetchone()["last"]
+                    changed = db.execute(
+                        "UPDATE runs SET status = ?, finished = ? WHERE id = ? AND status = ?",
+                        (INTERRUPTED, last, run_id, RUNNING),
+                    ).rowcount
+                    db.execute(
+                        "UPDATE host_results SET status = ?, finished = COALESCE(finished, ?) "
+                        "WHERE run_id = ? AND status = ?",
+                        (INTERRUPTED, last, run_id, RUNNING),
+                    )
+                if changed:
+                    marked.append(run_id)
+            finally:
+                liveness.release()
+                with contextlib.suppress(OSError):
+                    liveness.path.unlink()
+        return [s for s in (self._summary(i) for i in marked) if s is not None]
+
+    # -- hosts and actions ----------------------------------------------------------------------------------
+
+    def host_started(self, run_id: int, host: str) -> None:
+        with self._write() as db:
+            db.execute(
+                """INSERT INTO host_results (run_id, host, status, started) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (run_id, host) DO UPDATE
+                   SET status = excluded.status, started = excluded.started, finished = NULL, error = NULL""",
+                (run_id, _plain(host, "host"), RUNNING, utc_now()),
+            )
+
+    def host_finished(self, run_id: int, host: str, status: str, error: str | None = None) -> None:
+        """Record a host's outcome (a host skipped before it started gets a row too)."""
+        if status not in HOST_STATUSES:
+            raise ValueError(f"host status must be one of {', '.join(HOST_STATUSES)}, not {status!r}")
+        now = utc_now()
+        with self._write() as db:
+            db.execute(
+                """INSERT INTO host_results (run_id, host, status, started, finished, error)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (run_id, host) DO UPDATE
+                   SET status = excluded.status, finished = excluded.finished, error = excluded.error""",
+                (run_id, _plain(host, "host"), status, now, now, _plain_or_none(error, "error")),
+            )
+
+    def record_action(
+        self,
+        run_id: int,
+        host: str,
+        index: int,
+        summary: str,
+        status: str,
+        started: Timestamp,
+        finished: Timestamp,
+        script_sha256: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record one action of a host's plan: its masked summary, outcome, timings and error."""
+        if status not in ACTION_STATUSES:
+            raise ValueError(f"action status must be one of {', '.join(ACTION_STATUSES)}, not {status!r}")
+        with self._write() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO actions
+                   (run_id, host, idx, summary, status, started, finished, script_sha256, error)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    run_id,
+                    _plain(host, "host"),
+                    int(index),
+                    _plain(summary, "summary"),
+                    status,
+                    _timestamp(started),
+                    _timestamp(finished),
+                    _plain_or_none(script_sha256, "script_sha256"),
+                    _plain_or_none(error, "error"),
+                ),
+            )
+
+    # -- exports --------------------------------------------------------------------------------------------
+
+    def record_export(self, run_id: int, host: str, vm: str, path: str, size_bytes: int) -> int:
+        """Record an export we made (so `--keep N` can prune only ours); returns its id."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO exports (run_id, host, vm, path, size_bytes, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    _plain(host, "host"),
+                    _plain(vm, "vm"),
+                    _plain(path, "path"),
+                    int(size_bytes),
+                    utc_now(),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def export_removed(self, export_id: int) -> None:
+        """Record that a pruned export is gone; it no longer counts toward `--keep`."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE exports SET removed = ? WHERE id = ? AND removed IS NULL", (utc_now(), export_id)
+            )
+
+    def exports(self, host: str, vm: str, *, include_removed: bool = False) -> list[ExportRecord]:
+        """Exports of `vm` on `host` made by us, newest first."""
+        query = "SELECT * FROM exports WHERE host = ? AND vm = ?"
+        if not include_removed:
+            query += " AND removed IS NULL"
+        with self._mutex:
+            rows = self._db.execute(query + " ORDER BY id DESC", (host, vm)).fetchall()
+        return [_export(r) for r in rows]
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def runs(self, last: int | None = None, hosts: Iterable[str] | None = None) -> list[RunSummary]:
+        """The latest runs, newest first; with `hosts`, only runs that touched one of them."""
+        where, params = "", []
+        if hosts is not None:
+            names = list(hosts)
+            where = (
+                f"WHERE id IN (SELECT run_id FROM host_results WHERE host IN ({','.join('?' * len(names))}))"
+            )
+            params.extend(names)
+        limit = ""
+        if last is not None:
+            limit = "LIMIT ?"
+            params.append(max(0, int(last)))
+        with self._mutex:
+            rows = self._db.execute(f"SELECT * FROM runs {where} ORDER BY id DESC {limit}", params).fetchall()
+            return [self._summary_from(r) for r in rows]
+
+    def run(self, run_id: int) -> RunDetail:
+        """Everything about one run; JournalError if there is no such run."""
+        with self._mutex:
+            summary = self._summary(run_id)
+            if summary is None:
+                raise JournalError(f"no run {run_id} in the journal")
+            hosts = self._db.execute(
+                "SELECT * FROM host_results WHERE run_id = ? ORDER BY started, host", (run_id,)
+            ).fetchall()
+            actions = self._db.execute(
+                "SELECT * FROM actions WHERE run_id = ? ORDER BY host, idx", (run_id,)
+            ).fetchall()
+            exports = self._db.execute(
+                "SELECT * FROM exports WHERE run_id = ? ORDER BY id", (run_id,)
+            ).fetchall()
+        return RunDetail(
+            run=summary,
+            hosts=tuple(HostResult(**_row_dict(r)) for r in hosts),
+            actions=tuple(
+                ActionRecord(
+                    run_id=r["run_id"],
+                    host=r["host"],
+                    index=r["idx"],
+                    summary=r["summary"],
+                    status=r["status"],
+                    started=r["started"],
+                    finished=r["finished"],
+                    script_sha256=r["script_sha256"],
+                    error=r["error"],
+                )
+                for r in actions
+            ),
+            exports=tuple(_export(r) for r in exports),
+        )
+
+    def host_names(self) -> list[str]:
+        """Every host the journal has seen, in order of first appearance (for `history --limit`)."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT host FROM host_results GROUP BY host ORDER BY MIN(rowid)"
+            ).fetchall()
+        return [r["host"] for r in rows]
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _run_lock_path(self, run_id: int) -> Path:
+        return self.state_dir / LOCKS_DIR / RUN_LOCKS_DIR / f"{run_id}.lock"
+
+    def _summary(self, run_id: int) -> RunSummary | None:
+        with self._mutex:
+            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            return None if row is None else self._summary_from(row)
+
+    def _summary_from(self, row: sqlite3.Row) -> RunSummary:
+        results = self._db.execute(
+            "SELECT host, status FROM host_results WHERE run_id = ? ORDER BY rowid", (row["id"],)
+        ).fetchall()
+        tally: dict[str, int] = {}
+        for r in results:
+            tally[r["status"]] = tally.get(r["status"], 0) + 1
+        return RunSummary(
+            id=row["id"],
+            command=row["command"],
+            inventory=row["inventory"],
+            options=json.loads(row["options"]),
+            pid=row["pid"],
+            admin_host=row["admin_host"],
+            started=row["started"],
+            finished=row["finished"],
+            status=row["status"],
+            exit_code=row["exit_code"],
+            hosts=tuple(r["host"] for r in results),
+            counts=HostCounts(**{k: v for k, v in tally.items() if k in HostCounts.__slots__}),
+        )
+
+
+def _current_version(db: sqlite3.Connection) -> int:
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema up to SCHEMA_VERSION, one migration per transaction; safe against a parallel opener."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = _current_version(db)
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"the journal has schema version {version}, newer than this orchestrator knows "
+                f"({SCHEMA_VERSION}); use a newer orchestrator or another --state-dir"
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _plain(value: object, name: str) -> str:
+    """Only plain strings reach the journal; a Secret (or anything else) is a programming error."""
+    if type(value) is not str:
+        raise TypeError(
+            f"journal field {name!r} takes a plain str of masked text, not {type(value).__name__}"
+        )
+    return value
+
+
+def _plain_or_none(value: object, name: str) -> str | None:
+    return None if value is None else _plain(value, name)
+
+
+def _options_json(options: Mapping[str, Any]) -> str:
+    def refuse(value: object) -> object:
+        raise TypeError(f"journal options take JSON values only (masked text), not {type(value).__name__}")
+
+    return json.dumps(dict(options), sort_keys=True, default=refuse)
+
+
+def _timestamp(value: Timestamp) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("journal timestamps must be timezone-aware (UTC)")
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds")
+    return _parse(_plain(value, "timestamp")).astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _parse(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _export(row: sqlite3.Row) -> ExportRecord:
+    return ExportRecord(**_row_dict(row))
+
+
+def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
+    # A sqlite3.Row iterates over its values, not its keys, hence keys() here.
+    return {key: row[key] for key in row.keys()}  # noqa: SIM118

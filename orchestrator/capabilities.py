@@ -1,0 +1,43 @@
+"""What the target host's cmdlets accept, so a template emits only parameters that exist there.
+
+Templates ask `caps.has('Export-VM', 'CaptureLiveState')`. The answer comes from the host's own cmdlets
+when its facts recorded them (`(Get-Command X).Parameters.Keys`), else from the shipped signatures data
+for its Windows version (Windows Server 2012 R2 when nothing is known, the floor this product targets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from orchestrator import signatures
+
+
+class Capabilities:
+    """The parameters each cmdlet has on one host."""
+
+    def __init__(self, version: str | None = None, cmdlets: Mapping[str, Iterable[str]] | None = None) -> None:
+        self.version = signatures.normalize_version(version)
+        self._observed = {
+            name.lower(): frozenset(p.lower() for p in params) for name, params in (cmdlets or {}).items()
+        }
+
+    def knows(self, cmdlet: str) -> bool:
+        """True when the host's facts or the signatures data describe this cmdlet."""
+        return cmdlet.lower() in self._observed or cmdlet.lower() in {
+            n.lower() for n in signatures.cmdlet_names()
+        }
+
+    def has(self, cmdlet: str, parameter: str) -> bool:
+        """True when `cmdlet` takes `-parameter` (exact name, no alias) on this host."""
+        observed = self._observed.get(cmdlet.lower())
+        if observed is not None:
+            return parameter.lower() in observed
+        try:
+            names = signatures.parameters(cmdlet, self.version)
+        except KeyError:
+            return False
+        return parameter.lower() in {n.lower() for n in names}
+
+    def __repr__(self) -> str:
+        source = "host facts" if self._observed else "signatures data"
+        return f"Capabilities(version={self.version!r}, from {source})"

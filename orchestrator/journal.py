@@ -37,8 +37,9 @@ JOURNAL_FILE = "journal.sqlite3"
 RUN_LOCKS_DIR = "runs"
 BUSY_TIMEOUT_MS = 30_000
 
-HostStatus = Literal["ok", "changed", "failed", "skipped"]
-HOST_STATUSES: tuple[str, ...] = ("ok", "changed", "failed", "skipped")
+# `locked`: the host was left alone because another live run held its lock.
+HostStatus = Literal["ok", "changed", "failed", "skipped", "locked"]
+HOST_STATUSES: tuple[str, ...] = ("ok", "changed", "failed", "skipped", "locked")
 ACTION_STATUSES: tuple[str, ...] = ("ok", "changed", "failed", "skipped")
 RUN_STATUSES: tuple[str, ...] = ("ok", "changed", "failed", "locked", "invalid", "aborted")
 RUNNING = "running"
@@ -110,6 +111,7 @@ class HostCounts:
     changed: int = 0
     failed: int = 0
     skipped: int = 0
+    locked: int = 0
     interrupted: int = 0
     running: int = 0
 

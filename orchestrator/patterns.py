@@ -61,6 +61,10 @@ class PatternError(ValueError):
     """A --limit pattern that is malformed or selects no host. The message names the pattern."""
 
 
+class NoHostMatched(PatternError):
+    """A well-formed pattern that selects no host (a subclass, for callers for which that is not an error)."""
+
+
 @dataclass(frozen=True, slots=True)
 class HostUniverse:
     """What a pattern is matched against: host names in inventory order and each group's resolved hosts."""
@@ -176,7 +180,7 @@ def select(universe: HostUniverse, pattern: str | None) -> list[str]:
             chosen |= matches
     result = [h for h in universe.hosts if h in chosen]
     if not result and pattern is not None:
-        raise PatternError(f"host pattern {pattern!r} matches no host in {universe.source}")
+        raise NoHostMatched(f"host pattern {pattern!r} matches no host in {universe.source}")
     return result
 
 

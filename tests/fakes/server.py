@@ -236,7 +236,15 @@ class FakeWinRMServer:
         with self._lock:
             snapshot = dict(self._counters)
             snapshot["shells_open"] = len(self._shells)
-        for key in ("requests", "connections", "commands", "shells_created", "auth_failures"):
+        for key in (
+            "requests",
+            "connections",
+            "commands",
+            "shells_created",
+            "auth_failures",
+            "auth_challenges",
+            "encrypted_requests",
+        ):
             snapshot.setdefault(key, 0)
         return snapshot
 
@@ -602,6 +610,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if user is None:
             return
         if encrypted:
+            fake.count("encrypted_requests")
             assert self.acceptor is not None
             try:
                 raw = self.acceptor.decrypt(raw)

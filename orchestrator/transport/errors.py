@@ -1,0 +1,309 @@
+"""Transport errors, and the one place where pywinrm's and requests' exceptions are sorted.
+
+pywinrm raises a mix of its own exceptions, requests' exceptions (never wrapped) and, on malformed replies,
+StopIteration/AttributeError/AssertionError. `classify` turns any of them into a `TransportError` that says
+whether it is transient (worth retrying with backoff) and what the admin should do about it. Messages never
+contain a password: the caller passes its secrets and `classify` removes them from any text it quotes.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import ClassVar
+
+import requests
+import winrm.exceptions as wexc
+
+from orchestrator.model import Connection
+
+# WS-Management fault codes that decide what to do (MS-WSMV; the codes WinRb/winrm4j/Ansible act on).
+FAULT_TIMED_OUT = 2150858793
+FAULT_SHELL_NOT_FOUND = 2150858843
+FAULT_MAX_SHELLS = 2150859173
+FAULT_MAX_OPERATIONS = 2150859174
+FAULT_REGISTRY_READ = 2147943418
+
+
+class TransportError(Exception):
+    """A failure to run a script on a host: `message` says what happened, `fix` what to do about it.
+
+    `transient` failures may succeed when tried again (after backoff); `command_started` says the script may
+    have begun running on the host, so repeating it is only safe for idempotent scripts.
+    """
+
+    transient_default: ClassVar[bool] = False
+
+    def __init__(
+        self, message: str, fix: str = "", *, transient: bool | None = None, command_started: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.transient = self.transient_default if transient is None else transient
+        self.command_started = command_started
+
+    def __str__(self) -> str:
+        return f"{self.message} (fix: {self.fix})" if self.fix else self.message
+
+
+class AuthenticationFailed(TransportError):
+    """The host rejected the credentials (HTTP 401). Never retried: it would only lock the account out."""
+
+
+class TLSFailure(TransportError):
+    """The TLS handshake failed: untrusted or mismatched certificate, or HTTPS spoken to an HTTP listener."""
+
+
+class HostUnreachable(TransportError):
+    """No connection: refused, reset, timed out (the host may be rebooting). Transient unless unresolvable."""
+
+    transient_default = True
+
+
+class ServiceUnavailable(TransportError):
+    """HTTP 502/503: the WinRM service or a proxy is overloaded or restarting."""
+
+    transient_default = True
+
+
+class OperationTimedOut(TransportError):
+    """No answer in time (read timeout, or the WS-Man w:TimedOut fault outside a Receive)."""
+
+    transient_default = True
+
+
+class ShellQuotaExceeded(TransportError):
+    """MaxShellsPerUser or MaxConcurrentOperationsPerUser reached; frees up when other shells close."""
+
+    transient_default = True
+
+
+class ShellLost(TransportError):
+    """The host no longer knows our shell (WinRM restarted, host rebooted): open a new one."""
+
+    transient_default = True
+
+
+class CommandTimeout(TransportError):
+    """The script ran longer than its deadline; it was signalled to stop."""
+
+
+class InsecureTransportRefused(TransportError):
+    """The connection settings would send credentials or scripts in clear text and nobody allowed that."""
+
+
+class ConfigurationError(TransportError):
+    """The connection settings cannot work as written (timeouts, encryption, missing client libraries)."""
+
+
+class ProtocolError(TransportError):
+    """The host answered something that is not valid WS-Management."""
+
+
+class RemoteFault(TransportError):
+    """Any other WS-Management fault or HTTP error from the host."""
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` with every secret replaced by the mask, so no password reaches a message or a log."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
+
+
+def _chain(exc: BaseException) -> str:
+    """The text of an exception and its causes (requests nests urllib3's reason several levels deep)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or current.__context__
+    return " | ".join(parts)
+
+
+def auth_fix(conn: Connection) -> str:
+    """What to check when the host answers 401, by transport."""
+    if conn.transport == "basic":
+        fix = (
+            "check ansible_user and ansible_password. Basic works only for local accounts and must be enabled "
+            "on the host (winrm set winrm/config/service/auth '@{Basic=\"true\"}'); for a domain account use "
+            "ansible_winrm_transport: ntlm (or kerberos)"
+        )
+        if conn.scheme == "http":
+            fix += (
+                ". Over HTTP the host also needs AllowUnencrypted=true "
+                "(winrm set winrm/config/service '@{AllowUnencrypted=\"true\"}'); HTTPS is better"
+            )
+        return fix
+    if conn.transport == "ntlm":
+        return (
+            "check ansible_user (DOMAIN\\user, user@domain, or a local user) and ansible_password. For a local "
+            "administrator other than the built-in one, set LocalAccountTokenFilterPolicy=1 on the host"
+        )
+    if conn.transport == "kerberos":
+        return (
+            "run kinit for ansible_user and check that the host's SPN (HTTP/<fqdn>) exists; use the host's "
+            "FQDN, not its IP address, as ansible_host"
+        )
+    if conn.transport == "credssp":
+        return (
+            "enable CredSSP on the host (Enable-WSManCredSSP -Role Server) and check ansible_user and "
+            "ansible_password"
+        )
+    return (
+        "map the client certificate to a local account on the host (winrm create "
+        "winrm/config/service/certmapping ...) and enable Auth/Certificate; check ansible_winrm_cert_pem and "
+        "ansible_winrm_cert_key_pem"
+    )
+
+
+def _tls_error(text: str, conn: Connection) -> TLSFailure:
+    where = f"{conn.address}:{conn.effective_port}"
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return TLSFailure(
+            f"{where} does not speak HTTPS (probably the HTTP listener)",
+            "use ansible_winrm_scheme: http with port 5985, or create the HTTPS listener on the host: "
+            "winrm quickconfig -transport:https (it needs a certificate for the host name) and open port 5986",
+        )
+    if "hostname" in text.lower() and "match" in text.lower():
+        return TLSFailure(
+            f"the certificate of {where} is not issued for the name '{conn.address}'",
+            "set ansible_host to a name the certificate lists (or reissue the certificate for this name)",
+        )
+    return TLSFailure(
+        f"the certificate of {where} is not trusted",
+        "set ansible_winrm_ca_trust_path to the PEM file of the CA that issued the host's certificate "
+        "(for a self-signed certificate, that certificate itself); only on a lab host: "
+        "ansible_winrm_server_cert_validation: ignore",
+    )
+
+
+def classify(
+    exc: BaseException,
+    conn: Connection,
+    *,
+    stage: str,
+    command_started: bool = False,
+    secrets: tuple[str, ...] = (),
+) -> TransportError:
+    """Any exception from pywinrm/requests during `stage` -> a TransportError that says whether to retry."""
+    if isinstance(exc, TransportError):
+        return exc
+    error = _sort(exc, conn, stage, command_started)
+    error.command_started = command_started
+    error.message = scrub(error.message, secrets)
+    error.fix = scrub(error.fix, secrets)
+    error.args = (error.message,)
+    return error
+
+
+def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> TransportError:
+    where = f"{conn.address}:{conn.effective_port}"
+    text = _chain(exc)
+    during = f" while trying to {stage}"
+    maybe_running = " The script may still be running on the host." if started else ""
+
+    if isinstance(exc, wexc.InvalidCredentialsError):
+        return AuthenticationFailed(f"{where} rejected the credentials{during} (HTTP 401)", auth_fix(conn))
+    if isinstance(exc, requests.exceptions.SSLError):
+        return _tls_error(text, conn)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return HostUnreachable(
+            f"no answer from {where}{during} (connection timed out)",
+            "check that the host is up and that the firewall allows the WinRM port",
+        )
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return OperationTimedOut(
+            f"{where} did not answer within {conn.read_timeout_sec} s{during}.{maybe_running}",
+            "raise ansible_winrm_read_timeout_sec (and ansible_winrm_operation_timeout_sec) for slow hosts",
+        )
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        lowered = text.lower()
+        if "name or service not known" in lowered or "nameresolution" in lowered or "getaddrinfo" in lowered:
+            return HostUnreachable(
+                f"cannot resolve the host name '{conn.address}'",
+                "check ansible_host (or the inventory name) and DNS",
+                transient=False,
+            )
+        if "refused" in lowered:
+            return HostUnreachable(
+                f"{where} refused the connection{during}",
+                "start WinRM on the host and create a listener: winrm quickconfig (HTTP, 5985) or "
+                "winrm quickconfig -transport:https (HTTPS, 5986); allow the port in the firewall. "
+                "A host that is rebooting also refuses for a while",
+            )
+        return HostUnreachable(
+            f"the connection to {where} was dropped{during}.{maybe_running}",
+            "check the network and the host (it may be rebooting or WinRM restarting)",
+        )
+    if isinstance(exc, wexc.WinRMOperationTimeoutError):
+        return OperationTimedOut(
+            f"{where} reported a WS-Management operation timeout{during}",
+            "raise ansible_winrm_operation_timeout_sec if the host is slow to respond",
+        )
+    if isinstance(exc, wexc.WSManFaultError):
+        return _fault(exc, conn, where, during)
+    if isinstance(exc, wexc.WinRMTransportError):
+        if exc.code in (502, 503):
+            return ServiceUnavailable(
+                f"{where} answered HTTP {exc.code}{during} (service unavailable)",
+                "the WinRM service is busy or restarting; it is retried automatically",
+            )
+        if exc.code == 404:
+            return RemoteFault(
+                f"{where} has no WinRM endpoint at '{conn.path}' (HTTP 404)",
+                "check ansible_winrm_path (normally /wsman) and the port",
+            )
+        body = " ".join((exc.response_text or "").split())[:200]
+        return RemoteFault(
+            f"{where} answered HTTP {exc.code}{during}: {body}".rstrip(": "),
+            "look at the WinRM event log on the host (Microsoft-Windows-WinRM/Operational)",
+        )
+    if isinstance(exc, wexc.WinRMError):
+        message = str(exc)
+        fix = "check the connection variables of this host"
+        if "kerberos" in message:
+            fix = "install the Kerberos extra: pip install 'pywinrm[kerberos]' (and a kinit ticket)"
+        elif "credssp" in message:
+            fix = "install the CredSSP extra: pip install 'pywinrm[credssp]'"
+        elif "encryption" in message:
+            fix = "message encryption needs ansible_winrm_transport ntlm, kerberos or credssp; use HTTPS otherwise"
+        return ConfigurationError(f"cannot connect to {where}: {message}", fix)
+    if isinstance(
+        exc, StopIteration | AttributeError | AssertionError | ET.ParseError | KeyError | ValueError
+    ):
+        return ProtocolError(
+            f"{where} sent a reply that is not valid WS-Management{during} ({type(exc).__name__})",
+            "check that the endpoint is a WinRM listener (ansible_winrm_path, port) and no proxy rewrites it",
+        )
+    return RemoteFault(f"unexpected error talking to {where}{during}: {type(exc).__name__}: {exc}")
+
+
+def _fault(exc: wexc.WSManFaultError, conn: Connection, where: str, during: str) -> TransportError:
+    code = exc.wsman_fault_code
+    reason = " ".join(str(exc.reason or "").split())
+    if code == FAULT_MAX_SHELLS:
+        return ShellQuotaExceeded(
+            f"{where} refused a new shell: the user's shell quota is reached{during}",
+            "close leftover shells (Restart-Service WinRM on the host) or raise MaxShellsPerUser "
+            "(winrm set winrm/config/winrs '@{MaxShellsPerUser=\"30\"}')",
+        )
+    if code == FAULT_MAX_OPERATIONS:
+        return ShellQuotaExceeded(
+            f"{where} refused the operation: MaxConcurrentOperationsPerUser reached{during}",
+            "raise MaxConcurrentOperationsPerUser on the host; a new shell is opened automatically",
+        )
+    if code == FAULT_SHELL_NOT_FOUND:
+        return ShellLost(
+            f"{where} no longer has our shell{during} (WinRM restarted or the host rebooted)",
+            "nothing to do: a new shell is opened when retried",
+        )
+    if code == FAULT_REGISTRY_READ:
+        return ShellLost(f"{where} could not read its WinRM configuration{during}: {reason}", "retried")
+    return RemoteFault(
+        f"{where} answered a WS-Management fault{during}: {reason} (code {code})",
+        "look at the WinRM event log on the host (Microsoft-Windows-WinRM/Operational)",
+    )

@@ -1,0 +1,377 @@
+"""The WinRM transport: runs PowerShell scripts of any size on a Hyper-V host through pywinrm's `Protocol`.
+
+Why not `winrm.Session.run_ps`: it puts the script on the command line (cmd.exe cuts it at about 3,000
+characters), leaks the remote shell when anything fails, reconnects for every call, and decodes output as
+codepage 437. Here instead (see the WinRM notes in the design):
+
+- one shell per host per run (codepage 65001, UTF-8), opened on the first `run()` and reused, over one
+  HTTP connection (and one NTLM handshake); `close()` deletes it;
+- the command line is always the same short bootstrap, `powershell.exe -NoProfile -NonInteractive
+  -EncodedCommand <base64 of UTF-16LE>`, which reads the script from stdin; the script goes in as UTF-8
+  without BOM over as many Send messages as needed, the last one marked End=true;
+- output is read with our own Receive loop under a wall-clock deadline, handed to `on_output` as it comes;
+- the command is signalled when it ends or fails, and a shell that may be broken is deleted, never leaked;
+- CLIXML on stderr (how powershell.exe serialises its error stream) becomes readable text;
+- every exception is sorted by `errors.classify`; transient ones are retried by `retry.call_with_retry`.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import logging
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+
+import winrm.exceptions as wexc
+from winrm.protocol import Protocol
+
+from orchestrator.model import Connection, HostSpec
+from orchestrator.transport.base import CommandResult, OutputCallback
+from orchestrator.transport.errors import (
+    CommandTimeout,
+    ConfigurationError,
+    InsecureTransportRefused,
+    TransportError,
+    classify,
+)
+from orchestrator.transport.retry import Backoff, call_with_retry
+
+log = logging.getLogger(__name__)
+
+# The contract bootstrap (contracts.md): read the whole script from stdin, run it as a script block.
+BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))"
+ENCODED_BOOTSTRAP = base64.b64encode(BOOTSTRAP.encode("utf-16-le")).decode("ascii")
+COMMAND = "powershell.exe"
+ARGUMENTS = ("-NoProfile", "-NonInteractive", "-EncodedCommand", ENCODED_BOOTSTRAP)
+CODEPAGE_UTF8 = 65001
+# Bytes of script per Send: base64 makes it 4/3 larger and the envelope must stay under MaxEnvelopeSize
+# (150 KiB by default on Windows).
+STDIN_CHUNK = 96 * 1024
+
+_PYWINRM_TRANSPORT = {
+    "basic": "basic",
+    "ntlm": "ntlm",
+    "kerberos": "kerberos",
+    "credssp": "credssp",
+    "certificate": "certificate",
+}
+_CLEAR_TEXT_CREDENTIALS = ("basic", "certificate")
+
+
+def connection_policy(host: HostSpec) -> tuple[TransportError | None, list[str]]:
+    """Check a host's connection settings before anything is sent: (refusal or None, warnings).
+
+    Basic or certificate authentication over plain HTTP sends credentials in clear text, and NTLM/Kerberos/
+    CredSSP over HTTP without message encryption sends every script in clear text: both are refused unless
+    the host sets `orchestrate_allow_unencrypted: true`, and then they are warned about on every run.
+    """
+    conn = host.connection
+    warnings: list[str] = []
+    if conn.scheme == "http":
+        clear = None
+        if conn.transport in _CLEAR_TEXT_CREDENTIALS:
+            clear = f"{conn.transport} authentication over HTTP sends the credentials in clear text"
+        elif conn.message_encryption == "never":
+            clear = (
+                f"{conn.transport} over HTTP with message encryption 'never' sends every script in clear text"
+            )
+        if clear is not None:
+            if not conn.allow_unencrypted:
+                return InsecureTransportRefused(
+                    f"{host.name}: refused: {clear}",
+                    "use HTTPS (ansible_winrm_scheme: https, port 5986; on the host: winrm quickconfig "
+                    "-transport:https), or ntlm/kerberos with message encryption over HTTP; to accept the "
+                    "risk on a lab host, set orchestrate_allow_unencrypted: true for it",
+                ), warnings
+            warnings.append(f"{host.name}: {clear} (allowed by orchestrate_allow_unencrypted)")
+    if conn.message_encryption == "always" and conn.transport in _CLEAR_TEXT_CREDENTIALS:
+        return ConfigurationError(
+            f"{host.name}: message encryption 'always' is not available with {conn.transport} authentication",
+            "use ansible_winrm_transport ntlm, kerberos or credssp, or HTTPS with message encryption 'auto'",
+        ), warnings
+    if conn.read_timeout_sec <= conn.operation_timeout_sec or conn.operation_timeout_sec < 1:
+        return ConfigurationError(
+            f"{host.name}: ansible_winrm_read_timeout_sec ({conn.read_timeout_sec}) must be greater than "
+            f"ansible_winrm_operation_timeout_sec ({conn.operation_timeout_sec}), which must be at least 1",
+            "for example operation 20 and read 30, or operation 60 and read 70 for slow hosts",
+        ), warnings
+    if conn.transport == "certificate" and not (conn.cert_pem and conn.cert_key_pem):
+        return ConfigurationError(
+            f"{host.name}: certificate authentication needs a client certificate and key",
+            "set ansible_winrm_cert_pem and ansible_winrm_cert_key_pem",
+        ), warnings
+    if conn.scheme == "https" and conn.cert_validation == "ignore":
+        warnings.append(
+            f"{host.name}: the host's TLS certificate is not validated (server_cert_validation: ignore)"
+        )
+    return None, warnings
+
+
+@dataclass
+class _Progress:
+    """How far one attempt got: decides whether a retry could run the script twice."""
+
+    stage: str = "connect"
+    started: bool = False
+
+
+class WinRMTransport:
+    """`Transport` over WinRM for one host. Not thread-safe: one runner thread per host uses it."""
+
+    def __init__(self, host: HostSpec, *, backoff: Backoff | None = None) -> None:
+        self.host = host
+        self.conn: Connection = host.connection
+        self.backoff = backoff or Backoff()
+        self.refusal, self.warnings = connection_policy(host)
+        self.retries: list[TransportError] = []  # transient failures that were retried, for the report
+        self._secrets = tuple(s for s in (self.conn.password.reveal() if self.conn.password else "",) if s)
+        self._protocol: Protocol | None = None
+        self._shell_id: str | None = None
+        self._stale_shells: list[str] = []
+        self._warned = False
+
+    # ---- Transport protocol ------------------------------------------------------------------------------
+    def run(
+        self,
+        script: str,
+        *,
+        idempotent: bool,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> CommandResult:
+        if self.refusal is not None:
+            raise self.refusal
+        if not self._warned:
+            for warning in self.warnings:
+                log.warning(warning)
+            self._warned = True
+        limit = timeout if timeout is not None else self.host.operation_timeout
+        return call_with_retry(
+            lambda: self._attempt(script, limit, on_output),
+            self.host.retry,
+            idempotent=idempotent,
+            backoff=self.backoff,
+            on_retry=lambda _n, error: self.retries.append(error),
+        )
+
+    def close(self) -> None:
+        """Delete the shell (and any left by failed attempts) and close the connection. Never raises."""
+        try:
+            if self._shell_id is not None or self._stale_shells:
+                protocol = self._ensure_protocol()
+                if self._shell_id is not None:
+                    self._stale_shells.append(self._shell_id)
+                    self._shell_id = None
+                self._reap(protocol)
+        except Exception as exc:  # close() is called from finally blocks; a dead host must not mask the cause
+            log.debug("closing the WinRM shell on %s failed: %s", self.host.name, type(exc).__name__)
+        finally:
+            self._drop_connection()
+            self._stale_shells.clear()
+
+    # ---- one attempt -------------------------------------------------------------------------------------
+    def _attempt(self, script: str, limit: float, on_output: OutputCallback | None) -> CommandResult:
+        progress = _Progress()
+        command_id: str | None = None
+        try:
+            protocol = self._ensure_protocol()
+            progress.stage = "open a shell"
+            shell_id = self._ensure_shell(protocol)
+            progress.stage = "start PowerShell"
+            command_id = protocol.run_command(
+                shell_id, COMMAND, ARGUMENTS, console_mode_stdin=False, skip_cmd_shell=False
+            )
+            progress.stage = "send the script"
+            self._send_script(protocol, shell_id, command_id, script, progress)
+            progress.stage = "read the output"
+            result = self._receive(protocol, shell_id, command_id, time.monotonic() + limit, on_output)
+        except CommandTimeout:
+            raise
+        except Exception as exc:
+            error = classify(
+                exc, self.conn, stage=progress.stage, command_started=progress.started, secrets=self._secrets
+            )
+            self._abandon_shell()
+            raise error from exc
+        self._end_command(protocol, shell_id, command_id)
+        return result
+
+    def _ensure_protocol(self) -> Protocol:
+        if self._protocol is None:
+            conn = self.conn
+            try:
+                self._protocol = Protocol(
+                    endpoint=conn.endpoint,
+                    transport=_PYWINRM_TRANSPORT[conn.transport],  # type: ignore[arg-type]
+                    username=conn.user,
+                    password=conn.password.reveal() if conn.password is not None else None,
+                    server_cert_validation=conn.cert_validation,
+                    ca_trust_path=conn.ca_trust_path,  # type: ignore[arg-type]
+                    cert_pem=conn.cert_pem,
+                    cert_key_pem=conn.cert_key_pem,
+                    kerberos_delegation=conn.kerberos_delegation,
+                    read_timeout_sec=conn.read_timeout_sec,
+                    operation_timeout_sec=conn.operation_timeout_sec,
+                    message_encryption=conn.message_encryption,
+                    proxy=None,  # never pick up proxies from the environment for a host
+                )
+            except Exception as exc:
+                raise classify(exc, conn, stage="connect", secrets=self._secrets) from exc
+        return self._protocol
+
+    def _ensure_shell(self, protocol: Protocol) -> str:
+        self._reap(protocol)
+        if self._shell_id is None:
+            self._shell_id = protocol.open_shell(codepage=CODEPAGE_UTF8, noprofile=True)
+        return self._shell_id
+
+    def _reap(self, protocol: Protocol) -> None:
+        """Delete shells a failed attempt left behind, so they never count against the host's quota."""
+        while self._stale_shells:
+            shell_id = self._stale_shells[0]
+            try:
+                protocol.close_shell(shell_id, close_session=False)
+            except wexc.WSManFaultError:
+                pass  # already gone (the host rebooted or WinRM restarted)
+            except Exception:
+                return  # the host is unreachable again; try on the next attempt or in close()
+            self._stale_shells.pop(0)
+
+    def _abandon_shell(self) -> None:
+        """After a failure the connection (and NTLM context) may be broken: start over on a new one."""
+        if self._shell_id is not None:
+            self._stale_shells.append(self._shell_id)
+            self._shell_id = None
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self._protocol is not None:
+            try:
+                self._protocol.transport.close_session()
+            except Exception as exc:
+                log.debug("closing the HTTP session to %s failed: %s", self.host.name, type(exc).__name__)
+            self._protocol = None
+
+    def _send_script(
+        self, protocol: Protocol, shell_id: str, command_id: str, script: str, progress: _Progress
+    ) -> None:
+        data = script.removeprefix("\ufeff").encode("utf-8")
+        chunks = [data[i : i + STDIN_CHUNK] for i in range(0, len(data), STDIN_CHUNK)] or [b""]
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            if last:
+                # From here on the script may run: PowerShell starts it as soon as stdin ends.
+                progress.started = True
+            protocol.send_command_input(shell_id, command_id, chunk, end=last)
+
+    def _receive(
+        self,
+        protocol: Protocol,
+        shell_id: str,
+        command_id: str,
+        deadline: float,
+        on_output: OutputCallback | None,
+    ) -> CommandResult:
+        stdout = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stderr = ClixmlStream()
+        out_parts: list[str] = []
+        err_parts: list[str] = []
+
+        def emit(stream: Any, text: str, parts: list[str]) -> None:
+            if text:
+                parts.append(text)
+                if on_output is not None:
+                    on_output(stream, text)
+
+        while True:
+            if time.monotonic() >= deadline:
+                self._end_command(protocol, shell_id, command_id)
+                raise CommandTimeout(
+                    f"{self.host.name}: the script did not finish within its time limit; it was stopped",
+                    "raise orchestrate_operation_timeout for this host if the operation is legitimately slow",
+                    command_started=True,
+                )
+            try:
+                out, err, exit_code, done = protocol.get_command_output_raw(shell_id, command_id)
+            except wexc.WinRMOperationTimeoutError:
+                continue  # no output within OperationTimeout: the normal heartbeat of a long command
+            emit("stdout", stdout.decode(out), out_parts)
+            emit("stderr", stderr.feed(err), err_parts)
+            if done:
+                emit("stdout", stdout.decode(b"", final=True), out_parts)
+                emit("stderr", stderr.finish(), err_parts)
+                return CommandResult("".join(out_parts), "".join(err_parts), exit_code)
+
+    def _end_command(self, protocol: Protocol, shell_id: str, command_id: str) -> None:
+        """Signal terminate (frees the command on the host). If that fails, the shell is replaced."""
+        try:
+            protocol.cleanup_command(shell_id, command_id)
+        except Exception as exc:
+            log.debug("signalling the command on %s failed: %s", self.host.name, type(exc).__name__)
+            self._abandon_shell()
+
+
+_CLIXML_HEADER = "#< CLIXML"
+_OBJS = re.compile(r"<Objs\b.*?</Objs>", re.DOTALL)
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_PREFIX = {"warning": "WARNING: ", "verbose": "VERBOSE: ", "debug": "DEBUG: "}
+
+
+def clixml_to_text(document: str) -> str:
+    """One `<Objs>` CLIXML document -> the text of its error/warning/verbose strings.
+
+    Progress records (`<Obj S="progress">`) carry no text for the admin and are dropped; `_xHHHH_` escapes
+    (PowerShell's encoding of CR, LF and other characters) are decoded.
+    """
+    root = ET.fromstring(document)
+    lines: list[str] = []
+    for element in root:
+        if element.tag.rsplit("}", 1)[-1] != "S" or element.text is None:
+            continue
+        text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), element.text)
+        lines.append(_PREFIX.get((element.get("S") or "").lower(), "") + text)
+    return "".join(lines).replace("\r\n", "\n")
+
+
+class ClixmlStream:
+    """Turns powershell.exe's stderr, which may be CLIXML split over several Receives, into readable text."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buffer = ""
+        self._clixml: bool | None = None
+
+    def feed(self, data: bytes) -> str:
+        self._buffer += self._decoder.decode(data)
+        if self._clixml is None:
+            if len(self._buffer) < len(_CLIXML_HEADER) and _CLIXML_HEADER.startswith(self._buffer):
+                return ""
+            self._clixml = self._buffer.startswith(_CLIXML_HEADER)
+        if not self._clixml:
+            text, self._buffer = self._buffer, ""
+            return text
+        return self._complete_documents()
+
+    def _complete_documents(self) -> str:
+        texts: list[str] = []
+        end = 0
+        for match in _OBJS.finditer(self._buffer):
+            try:
+                texts.append(clixml_to_text(match.group(0)))
+            except ET.ParseError:
+                texts.append(match.group(0))
+            end = match.end()
+        if end:
+            self._buffer = self._buffer[end:]
+        return "".join(texts)
+
+    def finish(self) -> str:
+        self._buffer += self._decoder.decode(b"", final=True)
+        text = self._complete_documents() if self._clixml else ""
+        rest = self._buffer.replace(_CLIXML_HEADER, "", 1).strip() if self._clixml else self._buffer
+        self._buffer = ""
+        return text + rest

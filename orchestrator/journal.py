@@ -243,8 +243,12 @@ class Journal:
         return cls(state, db)
 
     def close(self) -> None:
-        """Close the connection. Runs still open here keep their liveness locks until the process ends."""
+        """Close the connection. A run not finished by now never will be: its liveness lock is dropped, so the
+        next `mark_interrupted` marks it interrupted."""
         with self._mutex:
+            for liveness in self._run_locks.values():
+                liveness.release()
+            self._run_locks.clear()
             self._db.close()
 
     def __enter__(self) -> Journal:
@@ -407,8 +411,8 @@ class Journal:
                     int(index),
                     _plain(summary, "summary"),
                     status,
-                    _timestamp(started),
-                    _timestamp(finished),
+                    _timestamp(started, "started"),
+                    _timestamp(finished, "finished"),
                     _plain_or_none(script_sha256, "script_sha256"),
                     _plain_or_none(error, "error"),
                 ),
@@ -589,14 +593,22 @@ def _options_json(options: Mapping[str, Any]) -> str:
     return json.dumps(dict(options), sort_keys=True, default=refuse)
 
 
-def _timestamp(value: Timestamp) -> str:
+def _timestamp(value: Timestamp, name: str) -> str:
+    """A datetime (aware), epoch seconds, or an ISO 8601 string -> the journal's UTC ISO text."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("journal timestamps must be timezone-aware (UTC)")
         return value.astimezone(UTC).isoformat(timespec="milliseconds")
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds")
-    return _parse(_plain(value, "timestamp")).astimezone(UTC).isoformat(timespec="milliseconds")
+    try:
+        moment = _parse(_plain(value, name))
+    except ValueError:
+        raise ValueError(
+            f"journal field {name!r} takes a timestamp (aware datetime, epoch seconds or ISO 8601), "
+            f"not {value!r}"
+        ) from None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _parse(text: str) -> datetime:

@@ -310,15 +310,32 @@ class HostLock:
 
 
 def read_holder(path: Path, attempts: int = 5) -> LockHolder | None:
-    """Who holds the lock at `path`, from its body. A holder that has just taken the lock may not have
-    written its name yet, so an empty or partial body is read again a few times before giving up."""
+    """Who holds the lock at `path`, from its body.
+
+    A holder that has just taken the lock may not have written its name yet: the body is then empty, partial,
+    or still names the dead previous holder. Such a body is read again a few times before we settle for it.
+    """
+    holder = None
     for attempt in range(attempts):
         try:
             holder = LockHolder.from_json(path.read_text(encoding="utf-8"))
         except OSError:
             holder = None
-        if holder is not None:
+        if holder is not None and not _surely_dead(holder):
             return holder
         if attempt + 1 < attempts:
             time.sleep(0.02)
-    return None
+    return holder
+
+
+def _surely_dead(holder: LockHolder) -> bool:
+    """True only when the holder ran on this machine and its pid is gone (POSIX; elsewhere we cannot tell)."""
+    if sys.platform == "win32" or holder.admin_host != socket.gethostname():
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False

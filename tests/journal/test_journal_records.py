@@ -173,3 +173,17 @@ def test_wrong_values_are_refused_with_a_reason(journal, call, message):
 def test_records_for_an_unknown_run_are_refused(journal):
     with pytest.raises(sqlite3.IntegrityError):
         journal.host_started(12345, "hv1")
+
+
+def test_a_timestamp_that_is_not_one_is_refused_naming_the_field(journal):
+    run_id = journal.start_run("orchestrate apply", "inv.yaml", {})
+    with pytest.raises(ValueError, match="'started' takes a timestamp"):
+        journal.record_action(run_id, "hv1", 0, "create VM", "ok", "ab" * 32, 1.0)
+
+
+def test_a_run_left_open_when_its_journal_closes_is_interrupted_next_time(tmp_path):
+    with Journal.open(tmp_path) as journal:
+        run_id = journal.start_run("orchestrate apply", "inv.yaml", {})
+    with Journal.open(tmp_path) as journal:
+        assert [r.id for r in journal.mark_interrupted()] == [run_id]
+        assert journal.run(run_id).run.status == "interrupted"

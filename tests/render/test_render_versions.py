@@ -10,7 +10,7 @@ from orchestrator import signatures
 from orchestrator.render import Renderer
 
 # contracts.md: the cmdlets templates may use (the simulator supports exactly these).
-CONTRACT_CMDLETS = frozenset("""
+_CONTRACT_TEXT = """
 Get-VM New-VM Set-VM Start-VM Stop-VM Remove-VM Set-VMProcessor Set-VMMemory Get-VMNetworkAdapter
 Add-VMNetworkAdapter Connect-VMNetworkAdapter Get-VMSwitch New-VHD Get-VHD Add-VMHardDiskDrive
 Get-VMHardDiskDrive Add-VMDvdDrive Set-VMFirmware Get-VMHost Checkpoint-VM Get-VMSnapshot Restore-VMSnapshot
@@ -20,7 +20,8 @@ Get-ScheduledTaskInfo Start-ScheduledTask New-ScheduledTaskAction New-ScheduledT
 New-ScheduledTaskPrincipal Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object
 Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove-Item Copy-Item Join-Path
 Split-Path Get-ChildItem Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job
-""".split())
+"""
+CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
 OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate"}
 
 

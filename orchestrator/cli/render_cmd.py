@@ -1,0 +1,112 @@
+"""`orchestrate render`: write every script an inventory implies to files, for review or to run by hand.
+
+No host is contacted: each host is taken as empty (Windows Server 2012 R2, no VMs), so the apply script
+holds every action that would create the inventory from scratch. Everything is rendered in memory first;
+a single refused value or broken template means nothing is written and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator.cli import main
+from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options
+from orchestrator.cli.output import load_inventory_or_exit, select_or_exit
+
+_UNSAFE_IN_FOLDER_NAME = set('/\\:*?"<>|\x00')
+
+
+@main.command("render")
+@click.argument("inventory", type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write to (created); one sub-folder per host.",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A folder of templates that override the packaged ones (same file names).",
+)
+@common_options
+def render(
+    inventory: str,
+    out_dir: Path,
+    templates: Path | None,
+    output: str,
+    verbosity: int,
+    limit: str | None,
+    state_dir: Path | None,
+) -> None:
+    """Write the PowerShell scripts for INVENTORY to files, contacting no host.
+
+    \b
+    For each host: OUT/<host>/facts.ps1 (the read-only facts script) and OUT/<host>/apply.ps1 (every action
+    that builds the inventory on an empty host, in one script). Files are UTF-8 with a BOM, so Windows
+    PowerShell 5.1 reads them right; the same inventory always gives the same bytes.
+
+    \b
+    Examples:
+      orchestrate render inventories/demo.yaml --out rendered/
+      orchestrate render school.yaml --out review/ --limit hv01 --templates site-templates/
+
+    Exit codes: 0 written, 2 invalid input or a value that cannot be rendered (nothing written).
+    """
+    from orchestrator.facts import HostFacts
+    from orchestrator.plan import plan_host
+    from orchestrator.render import Renderer, RenderError
+
+    loaded = load_inventory_or_exit(inventory, output)
+    names = select_or_exit(loaded, limit)
+    renderers: dict[Path | None, Renderer] = {}
+    files: list[tuple[str, str, Path, str, int]] = []  # host, operation, path, script, action count
+    errors: list[str] = []
+    for name in names:
+        host = loaded.hosts[name]
+        if not _safe_folder_name(name):
+            errors.append(f"host {name!r}: cannot be used as a folder name under {out_dir}")
+            continue
+        folder = templates or (Path(host.templates_dir) if host.templates_dir else None)
+        try:
+            if folder not in renderers:
+                renderers[folder] = Renderer(folder)
+            renderer = renderers[folder]
+            plan = list(plan_host(host, HostFacts.empty(None)))
+            files.append((name, "facts", out_dir / name / "facts.ps1", renderer.render_facts(host), 0))
+            apply_script = renderer.render_apply(host, plan, None)
+            files.append((name, "apply", out_dir / name / "apply.ps1", apply_script, len(plan)))
+        except RenderError as exc:
+            errors.append(f"host {name}: {exc}")
+            continue
+        if verbosity:
+            for index, action in enumerate(plan):
+                click.echo(f"{name}: [{index}] {action.summary()}", err=True)
+    if errors:
+        for message in errors:
+            click.echo(f"error: {message}", err=True)
+        if output == "json":
+            click.echo(json.dumps({"event": "invalid_input", "errors": len(errors)}))
+        click.echo(f"{inventory}: {len(errors)} error(s); nothing was written", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+
+    for host_name, operation, path, script, count in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(codecs.BOM_UTF8 + script.encode("utf-8"))
+        if output == "json":
+            click.echo(json.dumps({"event": "rendered", "host": host_name, "operation": operation,
+                                   "path": str(path), "actions": count}))
+        else:
+            detail = f" ({count} action{'s' if count != 1 else ''})" if operation == "apply" else ""
+            click.echo(f"{host_name}: wrote {path}{detail}")
+
+
+def _safe_folder_name(name: str) -> bool:
+    return bool(name) and name not in {".", ".."} and not (_UNSAFE_IN_FOLDER_NAME & set(name))

@@ -1,0 +1,136 @@
+"""`orchestrate render`: files per host and operation, UTF-8 with BOM, same bytes every time, exit 2 on
+anything refused, no secret in any file."""
+
+from __future__ import annotations
+
+import codecs
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from render_support import host_with
+
+import orchestrator.inventory
+from orchestrator.cli import main
+from orchestrator.model import (
+    CheckpointPolicy,
+    DiskSpec,
+    Finding,
+    Inventory,
+    Location,
+    VMSpec,
+)
+
+VM = VMSpec(name="lab-01", cpus=4, memory=8 * 2**30, disk=DiskSpec("parent", source="D:\\images\\mps.vhdx"),
+            switch="LAN", path="C:\\VMs", checkpoints=CheckpointPolicy(baseline="clean"))
+
+
+def _fake_loader(monkeypatch: pytest.MonkeyPatch, hosts: dict, findings: tuple[Finding, ...] = ()) -> None:
+    """Stand in for the inventory loader with a hand-made inventory (the loader has its own tests)."""
+
+    def load_inventory(path: str, **_: object) -> Inventory:
+        return Inventory(path=path, hosts=hosts, groups={}, hostvars={h: {} for h in hosts}, findings=findings)
+
+    monkeypatch.setattr(orchestrator.inventory, "load_inventory", load_inventory, raising=False)
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    inventory = tmp_path / "inv.yaml"
+    inventory.touch()
+    result = CliRunner().invoke(main, ["render", str(inventory), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_writes_one_bom_file_per_host_and_operation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = host_with((VM,))
+    _fake_loader(monkeypatch, {"hv01": host, "hv02": host_with(())})
+    out = tmp_path / "out" / "nested"
+    code, stdout, _ = _run(tmp_path, "--out", str(out))
+    assert code == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ps1")) == [
+        "hv01/apply.ps1", "hv01/facts.ps1", "hv02/apply.ps1", "hv02/facts.ps1"]
+    raw = (out / "hv01" / "apply.ps1").read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)
+    text = raw[len(codecs.BOM_UTF8):].decode("utf-8")
+    assert text.startswith("$ErrorActionPreference = 'Stop'\n")
+    assert "New-VM -Name $vmName" in text and "Checkpoint-VM" in text and "Start-VM" in text
+    assert "hv01: wrote" in stdout and "(3 actions)" in stdout
+    for path in out.rglob("*.ps1"):
+        assert b"S3cr3t-pw!" not in path.read_bytes()
+
+
+def test_same_inventory_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,))})
+    assert _run(tmp_path, "--out", str(tmp_path / "a"))[0] == 0
+    assert _run(tmp_path, "--out", str(tmp_path / "b"))[0] == 0
+    for name in ("facts.ps1", "apply.ps1"):
+        assert (tmp_path / "a/hv01" / name).read_bytes() == (tmp_path / "b/hv01" / name).read_bytes()
+
+
+def test_limit_and_json_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,)), "hv02": host_with(())})
+    code, stdout, _ = _run(tmp_path, "--out", str(tmp_path / "o"), "--limit", "hv02", "--output", "json")
+    assert code == 0
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert {(e["host"], e["operation"]) for e in events} == {("hv02", "facts"), ("hv02", "apply")}
+    assert not (tmp_path / "o" / "hv01").exists()
+
+
+def test_an_inventory_error_exits_2_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = Finding("error", "cpus must be at least 1", location=Location("inv.yaml", 7, 3))
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,))}, (bad,))
+    code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "o"))
+    assert code == 2 and "inv.yaml:7:3: error" in stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_warning_is_printed_and_rendering_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warning = Finding("warning", "only 2 GB for 10 seats", location=Location("inv.yaml", 9, 5))
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,))}, (warning,))
+    code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "o"))
+    assert code == 0 and "warning" in stderr
+    assert (tmp_path / "o/hv01/apply.ps1").exists()
+
+
+def test_a_value_that_cannot_be_rendered_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nul = VMSpec(name="lab\x0001", cpus=1, memory=2**30, disk=None)
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,)), "hv02": host_with((nul,))})
+    code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "o"))
+    assert code == 2 and "U+0000" in stderr and "hv02" in stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_broken_override_exits_2_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site" / "actions"
+    site.mkdir(parents=True)
+    (site / "start_vm.ps1.j2").write_text("{% if %}\n", encoding="utf-8")
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,))})
+    code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "o"), "--templates", str(tmp_path / "site"))
+    assert code == 2 and "start_vm.ps1.j2:1" in stderr
+
+
+def test_with_the_real_inventory_loader(tmp_path: Path) -> None:
+    loader = getattr(importlib.import_module("orchestrator.inventory"), "load_inventory", None)
+    if loader is None:
+        pytest.skip("orchestrator.inventory.load_inventory is not there yet")
+    inventory = tmp_path / "school.yaml"
+    inventory.write_text(
+        "all:\n"
+        "  hosts:\n"
+        "    hv01:\n"
+        "      ansible_connection: simulator\n"
+        "      multipoint_vms:\n"
+        "        - name: \"lab-'01'\"\n"
+        "          cpus: 4\n"
+        "          memory: 8GB\n"
+        "          switch: LAN\n"
+        "          disk: {parent: 'D:\\images\\mps-premium.vhdx'}\n"
+        "          checkpoints: {baseline: clean}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["render", str(inventory), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "o/hv01/apply.ps1").read_bytes().decode("utf-8-sig")
+    assert "$vmName = 'lab-''01'''" in text

@@ -1,0 +1,77 @@
+"""`orchestrate validate INVENTORY`: check the inventory and contact nothing.
+
+Findings go to stdout one per line as `PATH:LINE:COL: severity: message (fix: ...)`, never wrapped, so
+editors and CI can jump to them; the summary line goes to stderr. With --output json, stdout holds one JSON
+document instead. Exit 0 without errors (warnings allowed), 2 with errors or an unreadable file.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orchestrator.cli import main
+from orchestrator.cli.options import EXIT_INVALID_INPUT, EXIT_OK, common_options
+from orchestrator.model import Finding
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """A finding as the JSON output shows it (also used by other commands that print findings as JSON)."""
+    location = finding.location
+    return {
+        "severity": finding.severity,
+        "file": location.file if location else None,
+        "line": location.line if location else None,
+        "column": location.column if location else None,
+        "path": list(finding.path),
+        "message": finding.message,
+        "fix": finding.fix,
+        "text": finding.format(),
+    }
+
+
+@main.command("validate")
+@click.argument("inventory", metavar="INVENTORY", type=click.Path(path_type=str))
+@click.option("--ask-pass", "-k", is_flag=True, help="Prompt for WinRM passwords the inventory does not provide.")
+@common_options
+def validate(
+    inventory: str,
+    ask_pass: bool,
+    output: str,
+    verbosity: int,
+    limit: str | None,
+    state_dir: Path | None,
+) -> None:
+    """Check INVENTORY (YAML, Ansible rules, MultiPoint rules) without contacting any host.
+
+    Always checks the whole inventory (--limit does not narrow it). Exit 0: no errors; 2: errors.
+    """
+    from orchestrator.inventory import load_inventory
+
+    prompt = (lambda label: getpass.getpass(f"WinRM password for {label}: ")) if ask_pass else None
+    loaded = load_inventory(inventory, ask_pass=prompt)
+    errors = sum(1 for f in loaded.findings if f.is_error)
+    warnings = len(loaded.findings) - errors
+    if output == "json":
+        document = {
+            "findings": [finding_json(f) for f in loaded.findings],
+            "errors": errors,
+            "warnings": warnings,
+            "hosts": len(loaded.hosts),
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        for finding in loaded.findings:
+            click.echo(finding.format())
+        verdict = "invalid" if errors else "valid"
+        click.echo(
+            f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hosts)} host(s) ready, "
+            f"{sum(len(h.vms) for h in loaded.hosts.values())} VM(s)",
+            err=True,
+        )
+    sys.exit(EXIT_INVALID_INPUT if errors else EXIT_OK)

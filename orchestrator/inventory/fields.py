@@ -1,0 +1,163 @@
+"""Typed readers for inventory values: each either returns the value or records one Finding and returns BAD.
+
+Errors are values: a reader never raises for bad input, so one pass reports every problem of a host. Every
+message names what was expected and shows the offending value only through `describe()`, which never
+prints a value read from the environment.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.inventory.lookup import EnvStr, TemplateProblem, describe, resolve_env
+from orchestrator.inventory.yaml_source import Origin, TList, TMap
+from orchestrator.model import Finding
+from orchestrator.sizes import parse_size
+
+
+class _Bad:
+    """The marker a reader returns after it recorded a finding."""
+
+    def __repr__(self) -> str:
+        return "BAD"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+BAD: Any = _Bad()
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def suggestion(word: Any, choices: Collection[str]) -> str:
+    """`did you mean 'x'?` for the closest choice (case-insensitive), or ''."""
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(lowered), n=1, cutoff=0.6)
+    return f"did you mean '{lowered[close[0]]}'?" if close else ""
+
+
+def origin_in(container: Any, key: Any, fallback: Origin) -> Origin:
+    """Where container[key] was written, when the container is tracked."""
+    if isinstance(container, TMap | TList):
+        return container.origin_of(key)
+    return fallback.at(key)
+
+
+@dataclass
+class Reader:
+    """Collects findings for one inventory; `secrets` gathers env values so messages can be scrubbed."""
+
+    findings: list[Finding] = field(default_factory=list)
+    env_values: set[str] = field(default_factory=set)
+    environ: Mapping[str, str] | None = None
+
+    def error(self, origin: Origin, message: str, fix: str = "") -> Any:
+        self.findings.append(Finding("error", message, fix, origin.location, origin.path))
+        return BAD
+
+    def warning(self, origin: Origin, message: str, fix: str = "") -> None:
+        self.findings.append(Finding("warning", message, fix, origin.location, origin.path))
+
+    # -- scalars ---------------------------------------------------------------------------------------
+
+    def scalar(self, value: Any, origin: Origin) -> Any:
+        """`value` with an env lookup resolved; a refused template or unset variable is a finding."""
+        try:
+            resolved = resolve_env(value, self.environ)
+        except TemplateProblem as problem:
+            fix = (
+                "export the variable before running orchestrate"
+                if "is not set" in str(problem)
+                else "write the value, or {{ lookup('env', 'NAME') }}"
+            )
+            return self.error(origin, str(problem), fix)
+        if isinstance(resolved, EnvStr) and resolved:
+            self.env_values.add(str(resolved))
+        return resolved
+
+    def text(self, value: Any, origin: Origin, what: str, *, allow_int: bool = False) -> Any:
+        value = self.scalar(value, origin)
+        if value is BAD:
+            return BAD
+        if allow_int and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            return self.error(origin, f"{what} must be text, not {describe(value)}", "write it as text in quotes")
+        return value
+
+    def integer(self, value: Any, origin: Origin, what: str, *, numeric_text: bool = False) -> Any:
+        value = self.scalar(value, origin)
+        if value is BAD:
+            return BAD
+        if isinstance(value, str) and (numeric_text or isinstance(value, EnvStr)):
+            stripped = value.strip()
+            if stripped.lstrip("-").isdigit():
+                return int(stripped)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return self.error(origin, f"{what} must be a whole number, not {describe(value)}", "write a number like 4")
+        return value
+
+    def number(self, value: Any, origin: Origin, what: str) -> Any:
+        value = self.scalar(value, origin)
+        if value is BAD:
+            return BAD
+        if isinstance(value, EnvStr):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return self.error(origin, f"{what} must be a number, not {describe(value)}", "write a number like 30")
+        return value
+
+    def boolean(self, value: Any, origin: Origin, what: str) -> Any:
+        value = self.scalar(value, origin)
+        if value is BAD:
+            return BAD
+        if isinstance(value, EnvStr) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        if not isinstance(value, bool):
+            return self.error(origin, f"{what} must be true or false, not {describe(value)}", "write true or false")
+        return value
+
+    def size(self, value: Any, origin: Origin, what: str) -> Any:
+        value = self.scalar(value, origin)
+        if value is BAD:
+            return BAD
+        if isinstance(value, bool) or not isinstance(value, str):
+            fix = f"write it with a unit, like {value}GB" if isinstance(value, int) and not isinstance(value, bool) \
+                else "write a size like 8GB or 512MB"
+            return self.error(origin, f"{what} must be a size with a unit like 8GB, not {describe(value)}", fix)
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            return self.error(origin, f"{what}: {describe(value)} is {exc}", "write a size like 8GB or 512MB")
+
+    # -- containers ------------------------------------------------------------------------------------
+
+    def mapping(self, value: Any, origin: Origin, what: str, keys: Collection[str], *, hint: str = "") -> Any:
+        """A mapping whose keys are all in `keys`; an unknown key is an error with a suggestion."""
+        if not isinstance(value, Mapping):
+            return self.error(
+                origin, f"{what} must be a mapping (key: value lines), not {describe(value)}", hint or "write key: value"
+            )
+        for key in value:
+            if key not in keys:
+                key_origin = value.key_origins.get(key, origin) if isinstance(value, TMap) else origin
+                close = suggestion(key, keys)
+                self.error(
+                    key_origin,
+                    f"unknown key '{key}' in {what}; valid keys: {', '.join(sorted(keys))}",
+                    close or f"remove '{key}'",
+                )
+        return value
+
+    def sequence(self, value: Any, origin: Origin, what: str) -> Any:
+        if not isinstance(value, list):
+            return self.error(origin, f"{what} must be a list (lines starting with '- '), not {describe(value)}",
+                              "write each item on a line starting with '- '")
+        return value

@@ -1,0 +1,77 @@
+"""The one piece of templating an inventory may use: `{{ lookup('env', 'NAME') }}`.
+
+It keeps secrets out of inventory files. Anything else in `{{ }}` or `{% %}` in the product's variables is
+refused (we do not run Jinja2 on the inventory: a value can never become code). A value read from the
+environment is an `EnvStr`, so every message can avoid echoing it: `describe()` names the variable instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_LOOKUP = re.compile(
+    r"""^\s*\{\{-?\s*lookup\(\s*(?P<q1>['"])env(?P=q1)\s*,\s*(?P<q2>['"])(?P<name>[^'"]*)(?P=q2)\s*\)\s*-?\}\}\s*$"""
+)
+_TEMPLATE_MARKS = ("{{", "{%", "{#")
+
+
+class EnvStr(str):
+    """A string read from an environment variable; `from_env` lets messages avoid printing it."""
+
+    from_env = True
+    variable: str
+
+    def __new__(cls, value: str, variable: str) -> EnvStr:
+        made = super().__new__(cls, value)
+        made.variable = variable
+        return made
+
+
+class TemplateProblem(ValueError):
+    """A template we refuse, or an env lookup of an unset variable."""
+
+
+def env_lookup_name(value: Any) -> str | None:
+    """The NAME in `{{ lookup('env', 'NAME') }}`, or None when `value` is not exactly such a lookup."""
+    if isinstance(value, str) and not isinstance(value, EnvStr):
+        match = _LOOKUP.match(value)
+        if match:
+            return match["name"]
+    return None
+
+
+def has_template(value: Any) -> bool:
+    return isinstance(value, str) and not isinstance(value, EnvStr) and any(m in value for m in _TEMPLATE_MARKS)
+
+
+def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
+    """`value` with its env lookup replaced by an EnvStr. Raises TemplateProblem with an admin-ready message."""
+    name = env_lookup_name(value)
+    if name is not None:
+        env = os.environ if environ is None else environ
+        if not name:
+            raise TemplateProblem("lookup('env', ...) needs the name of an environment variable")
+        if name not in env:
+            raise TemplateProblem(f"environment variable {name} is not set")
+        return EnvStr(env[name], name)
+    if has_template(value):
+        raise TemplateProblem("templating is not supported in the inventory, only {{ lookup('env', 'NAME') }}")
+    return value
+
+
+def describe(value: Any) -> str:
+    """How a message may show `value`: quoted text, or the variable's name when it came from the env."""
+    if getattr(value, "from_env", False):
+        return f"the value of environment variable {getattr(value, 'variable', '?')}"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)

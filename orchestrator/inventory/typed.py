@@ -1,0 +1,257 @@
+"""One host's effective variables -> HostSpec: connection, credentials, simulator, run settings, VMs.
+
+Only the variables the product reads are interpreted: Ansible's connection variables and our own
+`multipoint_*` / `orchestrate_*`. Any other variable is left alone, as Ansible does; a misspelt variable of
+ours is an error with a suggestion. Defaults are Ansible's (ansible_connection winrm, scheme https, or http
+on port 5985, transport ntlm, /wsman) and the model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.inventory.credentials import PASSWORD_TRANSPORTS, Credentials
+from orchestrator.inventory.fields import BAD, Reader, origin_in, suggestion
+from orchestrator.inventory.lookup import env_lookup_name
+from orchestrator.inventory.resolve import VarDef
+from orchestrator.inventory.typed_vms import VMBuilder
+from orchestrator.inventory.yaml_source import Origin
+from orchestrator.model import Connection, HostSpec, RetryPolicy
+
+PRODUCT_VARS = (
+    "multipoint_vms",
+    "multipoint_vm_defaults",
+    "multipoint_classrooms",
+    "multipoint_schedules",
+    "orchestrate_simulator",
+    "orchestrate_allow_unencrypted",
+    "orchestrate_retry",
+    "orchestrate_operation_timeout",
+    "orchestrate_templates_dir",
+    "orchestrate_password_file",
+)
+PRODUCT_PREFIXES = ("multipoint_", "orchestrate_")
+SIMULATOR_KEYS = (
+    "os_sku", "os_version", "hyperv_installed", "logical_processors", "memory", "switches", "images", "shares",
+    "free_disk",
+)
+RETRY_KEYS = ("attempts", "deadline")
+
+# Connection variable -> (Connection field, kind of value)
+_CONNECTION_VARS: dict[str, tuple[str, str]] = {
+    "ansible_connection": ("kind", "text"),
+    "ansible_host": ("address", "text"),
+    "ansible_port": ("port", "port"),
+    "ansible_user": ("user", "text"),
+    "ansible_winrm_transport": ("transport", "text"),
+    "ansible_winrm_scheme": ("scheme", "text"),
+    "ansible_winrm_server_cert_validation": ("cert_validation", "text"),
+    "ansible_winrm_ca_trust_path": ("ca_trust_path", "text"),
+    "ansible_winrm_message_encryption": ("message_encryption", "text"),
+    "ansible_winrm_operation_timeout_sec": ("operation_timeout_sec", "port"),
+    "ansible_winrm_read_timeout_sec": ("read_timeout_sec", "port"),
+    "ansible_winrm_path": ("path", "text"),
+    "ansible_winrm_cert_pem": ("cert_pem", "text"),
+    "ansible_winrm_cert_key_pem": ("cert_key_pem", "text"),
+    "ansible_winrm_kerberos_delegation": ("kerberos_delegation", "bool"),
+    "orchestrate_allow_unencrypted": ("allow_unencrypted", "bool"),
+}
+CONNECTION_VARS = tuple(_CONNECTION_VARS)
+
+
+def check_definitions(definitions: Iterable[VarDef], reader: Reader, credentials: Credentials) -> None:
+    """Checks made once per place a variable is written: misspelt product variables, literal passwords."""
+    for definition in definitions:
+        name = definition.name
+        if isinstance(name, str) and name.startswith(PRODUCT_PREFIXES) and name not in PRODUCT_VARS:
+            reader.error(
+                definition.key_origin,
+                f"unknown variable '{name}'",
+                suggestion(name, PRODUCT_VARS) or f"the product's variables are: {', '.join(PRODUCT_VARS)}",
+            )
+        value = definition.value
+        if name == "ansible_password" and isinstance(value, str) and value and env_lookup_name(value) is None:
+            credentials.check_literal(definition.origin, definition.path)
+
+
+class HostBuilder:
+    """Turns resolved variables into HostSpecs; a host with any error is left out (its findings stay)."""
+
+    def __init__(
+        self, reader: Reader, base_dir: Path, inventory_file: str, ask_pass: Callable[[str], str] | None
+    ) -> None:
+        self.r = reader
+        self.base_dir = base_dir
+        self.credentials = Credentials(reader, base_dir, inventory_file, ask_pass)
+
+    def build(
+        self, name: str, variables: dict[Any, Any], origins: dict[Any, Origin], groups: list[str], origin: Origin
+    ) -> HostSpec | None:
+        errors_before = sum(1 for f in self.r.findings if f.is_error)
+        r = self.r
+
+        def where(var: str) -> Origin:
+            return origins.get(var) or origin.at(var)
+
+        def get(var: str, read: Callable[[Any, Origin, str], Any], default: Any = None) -> Any:
+            if variables.get(var) is None:
+                return default
+            return read(variables[var], where(var), var)
+
+        connection: dict[str, Any] = {}
+        for var, (attribute, kind) in _CONNECTION_VARS.items():
+            reader = {"text": r.text, "bool": r.boolean,
+                      "port": lambda v, o, w: r.integer(v, o, w, numeric_text=True)}[kind]
+            value = get(var, reader)
+            if value is not None:
+                connection[attribute] = value
+        connection.setdefault("address", name)
+        if "scheme" not in connection and connection.get("port") == 5985:
+            connection["scheme"] = "http"  # Ansible's winrm plugin: port 5985 means http unless told otherwise
+        kind = connection.get("kind", "winrm")
+        transport = connection.get("transport", "ntlm")
+        user = connection.get("user")
+        password = self.credentials.password(
+            name, variables, origins, user=user if isinstance(user, str) else None,
+            needs_password=kind == "winrm" and transport in PASSWORD_TRANSPORTS,
+        )
+        if password is not None and password is not BAD:
+            connection["password"] = password
+
+        simulator = None
+        if variables.get("orchestrate_simulator") is not None:
+            simulator = self.simulator(variables["orchestrate_simulator"], where("orchestrate_simulator"))
+            if kind != "simulator" and simulator is not BAD:
+                r.warning(where("orchestrate_simulator"), f"host {name}: orchestrate_simulator is ignored unless "
+                          "ansible_connection is simulator", "set ansible_connection: simulator, or remove it")
+        retry = get("orchestrate_retry", self.retry, RetryPolicy())
+        operation_timeout = get("orchestrate_operation_timeout", r.number, 3600.0)
+        templates_dir = get("orchestrate_templates_dir", r.text)
+        if isinstance(templates_dir, str):
+            folder = Path(templates_dir).expanduser()
+            templates_dir = str(folder if folder.is_absolute() else self.base_dir / folder)
+
+        builder = VMBuilder(r, name)
+        vms = builder.vms(variables, origins)
+        schedules = get("multipoint_schedules", lambda v, o, w: builder.schedules(v, o), [])
+
+        errors_after = sum(1 for f in r.findings if f.is_error)
+        if errors_after > errors_before or BAD in (password, simulator, retry, operation_timeout, templates_dir,
+                                                   vms, schedules):
+            return None
+        tracked = [*CONNECTION_VARS, *PRODUCT_VARS, "ansible_password"]
+        return HostSpec(
+            name=name,
+            connection=Connection(**connection),
+            vms=tuple(vms),
+            schedules=tuple(schedules),
+            groups=tuple(groups),
+            simulator=simulator,
+            retry=retry,
+            operation_timeout=float(operation_timeout),
+            templates_dir=templates_dir,
+            location=origin.location,
+            locations={var: origins[var].location for var in tracked if var in origins},
+        )
+
+    def retry(self, value: Any, origin: Origin, what: str) -> Any:
+        mapping = self.r.mapping(value, origin, what, RETRY_KEYS, hint="write {attempts: 5, deadline: 300}")
+        if mapping is BAD or any(k not in RETRY_KEYS for k in mapping):
+            return BAD
+        values: dict[str, Any] = {}
+        if mapping.get("attempts") is not None:
+            values["attempts"] = self.r.integer(mapping["attempts"], origin_in(mapping, "attempts", origin),
+                                                f"{what}: attempts")
+        if mapping.get("deadline") is not None:
+            values["deadline"] = self.r.number(mapping["deadline"], origin_in(mapping, "deadline", origin),
+                                               f"{what}: deadline")
+        if BAD in values.values():
+            return BAD
+        if "deadline" in values:
+            values["deadline"] = float(values["deadline"])
+        return RetryPolicy(**values)
+
+    def simulator(self, value: Any, origin: Origin) -> Any:
+        """Validate the simulated host's description; return it raw (plain dicts and lists) as written."""
+        r = self.r
+        what = "orchestrate_simulator"
+        mapping = r.mapping(value, origin, what, SIMULATOR_KEYS,
+                            hint="write {os_sku: 8, logical_processors: 16, memory: 64GB, ...}")
+        if mapping is BAD:
+            return BAD
+        ok = not any(k not in SIMULATOR_KEYS for k in mapping)
+
+        def at(key: Any) -> Origin:
+            return origin_in(mapping, key, origin)
+
+        checks: dict[str, Callable[[Any, Origin, str], Any]] = {
+            "os_sku": r.integer, "logical_processors": r.integer, "hyperv_installed": r.boolean,
+            "os_version": lambda v, o, w: r.text(v, o, w, allow_int=False), "memory": r.size, "free_disk": r.size,
+        }
+        for key, check in checks.items():
+            if mapping.get(key) is not None and check(mapping[key], at(key), f"{what}: {key}") is BAD:
+                ok = False
+        if mapping.get("switches") is not None:
+            ok = self._names_list(mapping["switches"], at("switches"), f"{what}: switches", ("name", "type")) and ok
+        if mapping.get("shares") is not None:
+            ok = self._names_list(mapping["shares"], at("shares"), f"{what}: shares", ("name", "path")) and ok
+        if mapping.get("images") is not None:
+            ok = self._images(mapping["images"], at("images"), f"{what}: images") and ok
+        return _raw(mapping) if ok else BAD
+
+    def _names_list(self, value: Any, origin: Origin, what: str, keys: tuple[str, ...]) -> bool:
+        items = self.r.sequence(value, origin, what)
+        if items is BAD:
+            return False
+        ok = True
+        for index, item in enumerate(items):
+            at = origin_in(items, index, origin)
+            if isinstance(item, dict):
+                mapping = self.r.mapping(item, at, f"an item of {what}", keys)
+                ok = ok and all(k in keys for k in mapping)
+                if "name" not in item:
+                    ok = self.r.error(at, f"an item of {what} needs a name", "add name: ...") and False
+                elif self.r.text(item["name"], origin_in(item, "name", at), f"{what}: name") is BAD:
+                    ok = False
+            elif self.r.text(item, at, f"an item of {what}") is BAD:
+                ok = False
+        return ok
+
+    def _images(self, value: Any, origin: Origin, what: str) -> bool:
+        mapping = self.r.mapping(value, origin, what, (), hint="write {'D:\\images\\a.vhdx': {edition_sku: 77}}") \
+            if not isinstance(value, dict) else value
+        if mapping is BAD:
+            return False
+        ok = True
+        for path, image in mapping.items():
+            at = origin_in(mapping, path, origin)
+            if not isinstance(path, str):
+                ok = self.r.error(at, f"{what}: an image path must be text", "quote the path") and False
+                continue
+            image_map = self.r.mapping(image, at, f"{what}: {path}", ("edition_sku", "size"),
+                                       hint="write {edition_sku: 77}")
+            if image_map is BAD or any(k not in ("edition_sku", "size") for k in image_map):
+                ok = False
+                continue
+            if image_map.get("edition_sku") is None:
+                ok = self.r.error(at, f"{what}: {path} needs edition_sku (77 Premium, 76 Standard)",
+                                  "add edition_sku: 77") and False
+            elif self.r.integer(image_map["edition_sku"], origin_in(image_map, "edition_sku", at),
+                                f"{what}: edition_sku") is BAD:
+                ok = False
+            if image_map.get("size") is not None and self.r.size(
+                image_map["size"], origin_in(image_map, "size", at), f"{what}: size"
+            ) is BAD:
+                ok = False
+        return ok
+
+
+def _raw(value: Any) -> Any:
+    """A plain copy (dict/list/scalars) of tracked YAML values, exactly as written."""
+    if isinstance(value, dict):
+        return {k: _raw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_raw(v) for v in value]
+    return value

@@ -1,0 +1,131 @@
+"""`group_vars/` and `host_vars/` beside the inventory file, found and merged the way Ansible does.
+
+For an entity named N, Ansible looks in `<dir>/group_vars` (or `host_vars`) for the first of `N`, `N.yml`,
+`N.yaml`, `N.json`; when that is a folder, it reads every file inside it (recursively, sorted by name,
+skipping hidden files, `~` backups, and extensions other than none/.yml/.yaml/.json), each replacing the
+variables of the ones before. Unlike Ansible, we guard against symlink loops and bound the number of files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator.inventory.yaml_source import Origin, TMap, YamlProblem, load_yaml_file
+from orchestrator.model import Finding
+
+EXTENSIONS = ("", ".yml", ".yaml", ".json")
+MAX_FILES = 1000
+
+
+@dataclass
+class VarsFile:
+    """One file's variables and where the file is (for permission checks on literal passwords)."""
+
+    path: Path
+    vars: TMap
+
+
+@dataclass
+class VarsDirs:
+    """Reads group_vars/host_vars under `base` once per entity, collecting findings instead of raising."""
+
+    base: Path
+    findings: list[Finding] = field(default_factory=list)
+    _cache: dict[tuple[str, str], list[VarsFile]] = field(default_factory=dict)
+
+    def group(self, name: str) -> list[VarsFile]:
+        return self._files("group_vars", name)
+
+    def host(self, name: str) -> list[VarsFile]:
+        return self._files("host_vars", name)
+
+    def _files(self, subdir: str, name: str) -> list[VarsFile]:
+        key = (subdir, name)
+        if key not in self._cache:
+            self._cache[key] = self._load(subdir, name)
+        return self._cache[key]
+
+    def _show(self, path: Path) -> str:
+        try:
+            return os.path.relpath(path)
+        except ValueError:  # pragma: no cover - another drive on Windows
+            return os.fspath(path)
+
+    def _load(self, subdir: str, name: str) -> list[VarsFile]:
+        folder = self.base / subdir
+        if not name or name.startswith(os.sep) or not folder.is_dir():
+            return []
+        found: list[Path] = []
+        for ext in EXTENSIONS:
+            candidate = folder / f"{name}{ext}"
+            if candidate.exists():
+                if candidate.is_dir():
+                    found.extend(self._walk(candidate, set()))
+                else:
+                    found.append(candidate)
+                break
+        loaded: list[VarsFile] = []
+        for path in found:
+            shown = self._show(path)
+            try:
+                data = load_yaml_file(path, shown)
+            except YamlProblem as problem:
+                self.findings.append(
+                    Finding("error", f"{problem.message}", problem.fix, problem.origin.location, problem.origin.path)
+                )
+                continue
+            if data is None or data == {}:
+                continue
+            if not isinstance(data, TMap):
+                self.findings.append(
+                    Finding(
+                        "error",
+                        f"{subdir} file must hold a mapping of variables, not a {type(data).__name__}",
+                        "write 'name: value' lines",
+                        Origin(shown).location,
+                    )
+                )
+                continue
+            loaded.append(VarsFile(path, data))
+        return loaded
+
+    def _walk(self, folder: Path, seen: set[str]) -> list[Path]:
+        real = os.path.realpath(folder)
+        if real in seen:
+            self.findings.append(
+                Finding(
+                    "error",
+                    "symlink loop: this folder contains itself",
+                    "remove the symlink that points back up",
+                    Origin(self._show(folder)).location,
+                )
+            )
+            return []
+        seen = seen | {real}
+        files: list[Path] = []
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError as exc:
+            self.findings.append(
+                Finding("error", f"cannot list the folder: {exc.strerror}", "check permissions",
+                        Origin(self._show(folder)).location)
+            )
+            return []
+        for entry in entries:
+            if entry.startswith(".") or entry.endswith("~"):
+                continue
+            path = folder / entry
+            ext = os.path.splitext(entry)[1]
+            if path.is_dir() and not ext:
+                files.extend(self._walk(path, seen))
+            elif path.is_file() and ext in EXTENSIONS:
+                files.append(path)
+            if len(files) > MAX_FILES:
+                self.findings.append(
+                    Finding("error", f"more than {MAX_FILES} variable files", "merge them",
+                            Origin(self._show(folder)).location)
+                )
+                return files[:MAX_FILES]
+        return files

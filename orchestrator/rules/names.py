@@ -1,0 +1,45 @@
+r"""Which names Hyper-V and Windows accept for VMs and classrooms, and what printable text means.
+
+Names are refused only for what breaks Hyper-V or the file system (a VM's folder carries its name):
+control characters, `\ / : * ? " < > |`, leading/trailing spaces, a trailing dot, more than 100
+characters. Everything else is legal and must work, including quotes of every other kind, `$ ; ( ) #`,
+backticks, spaces and non-ASCII letters: the renderer makes them safe, so the validator must not refuse them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_NAME = 100
+FORBIDDEN = '\\/:*?"<>|'
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a VM or classroom name, as the end of a sentence; None when it is fine."""
+    if not name:
+        return "is empty"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long; the limit is {MAX_NAME}"
+    if _has_control(name):
+        return "contains a control character"
+    bad = sorted({ch for ch in name if ch in FORBIDDEN})
+    if bad:
+        return f"contains {' '.join(bad)}; none of {' '.join(FORBIDDEN)} may appear in a name"
+    if name != name.strip(" "):
+        return "starts or ends with a space"
+    if name.endswith("."):
+        return "ends with a dot"
+    return None
+
+
+def printable_problem(text: str) -> str | None:
+    """Why `text` cannot be a switch or checkpoint name (any printable text is fine)."""
+    if not text:
+        return "is empty"
+    if _has_control(text) or not all(ch.isprintable() or ch == " " for ch in text):
+        return "contains a control or unprintable character"
+    return None

@@ -8,8 +8,14 @@ for its Windows version (Windows Server 2012 R2 when nothing is known, the floor
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 
 from orchestrator import signatures
+
+
+@cache
+def _known_cmdlets() -> frozenset[str]:
+    return frozenset(name.lower() for name in signatures.cmdlet_names())
 
 
 class Capabilities:
@@ -23,9 +29,7 @@ class Capabilities:
 
     def knows(self, cmdlet: str) -> bool:
         """True when the host's facts or the signatures data describe this cmdlet."""
-        return cmdlet.lower() in self._observed or cmdlet.lower() in {
-            n.lower() for n in signatures.cmdlet_names()
-        }
+        return cmdlet.lower() in self._observed or cmdlet.lower() in _known_cmdlets()
 
     def has(self, cmdlet: str, parameter: str) -> bool:
         """True when `cmdlet` takes `-parameter` (exact name, no alias) on this host."""

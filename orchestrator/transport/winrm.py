@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import codecs
 import logging
+import random
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -32,8 +33,10 @@ from winrm.protocol import Protocol
 from orchestrator.model import Connection, HostSpec
 from orchestrator.transport.base import CommandResult, OutputCallback
 from orchestrator.transport.errors import (
+    AuthenticationFailed,
     CommandTimeout,
     ConfigurationError,
+    HostUnreachable,
     InsecureTransportRefused,
     TransportError,
     classify,
@@ -60,6 +63,8 @@ _PYWINRM_TRANSPORT = {
     "certificate": "certificate",
 }
 _CLEAR_TEXT_CREDENTIALS = ("basic", "certificate")
+# Authenticate the TCP connection once (not every request): a lost connection turns into a 401 on the next one.
+_PER_CONNECTION = ("ntlm", "kerberos", "credssp")
 
 
 def connection_policy(host: HostSpec) -> tuple[TransportError | None, list[str]]:
@@ -132,6 +137,7 @@ class WinRMTransport:
         self._protocol: Protocol | None = None
         self._shell_id: str | None = None
         self._stale_shells: list[str] = []
+        self._proven = False  # the current connection has authenticated and opened a shell
         self._warned = False
 
     # ---- Transport protocol ------------------------------------------------------------------------------
@@ -181,6 +187,7 @@ class WinRMTransport:
             protocol = self._ensure_protocol()
             progress.stage = "open a shell"
             shell_id = self._ensure_shell(protocol)
+            self._proven = True
             progress.stage = "start PowerShell"
             command_id = protocol.run_command(
                 shell_id, COMMAND, ARGUMENTS, console_mode_stdin=False, skip_cmd_shell=False
@@ -195,6 +202,20 @@ class WinRMTransport:
             error = classify(
                 exc, self.conn, stage=progress.stage, command_started=progress.started, secrets=self._secrets
             )
+            if (
+                isinstance(error, AuthenticationFailed)
+                and self._proven
+                and self.conn.transport in _PER_CONNECTION
+            ):
+                # These credentials were accepted on this connection before: the host dropped the connection
+                # (and with it the NTLM/Kerberos context), so the client's next message is refused. A fresh
+                # connection authenticates again; a real credential problem then fails there, permanently.
+                error = HostUnreachable(
+                    f"{self.host.name}: the authenticated connection was lost while trying to {progress.stage}"
+                    + (". The script may still be running on the host." if progress.started else ""),
+                    "check the network and the host (it may have rebooted or restarted WinRM)",
+                    command_started=progress.started,
+                )
             self._abandon_shell()
             raise error from exc
         self._end_command(protocol, shell_id, command_id)
@@ -249,6 +270,7 @@ class WinRMTransport:
         self._drop_connection()
 
     def _drop_connection(self) -> None:
+        self._proven = False
         if self._protocol is not None:
             try:
                 self._protocol.transport.close_session()
@@ -299,6 +321,14 @@ class WinRMTransport:
                 out, err, exit_code, done = protocol.get_command_output_raw(shell_id, command_id)
             except wexc.WinRMOperationTimeoutError:
                 continue  # no output within OperationTimeout: the normal heartbeat of a long command
+            except wexc.WinRMTransportError as exc:
+                # 502/503: the host refused this Receive, so it consumed no output: ask again (the script
+                # is not run twice). Drops and read timeouts may have lost output: they fail the attempt.
+                if exc.code not in (502, 503) or len(self.retries) >= self.host.retry.attempts:
+                    raise
+                self.retries.append(classify(exc, self.conn, stage="read the output", command_started=True))
+                time.sleep(random.uniform(0, min(self.backoff.maximum, self.backoff.initial)))
+                continue
             emit("stdout", stdout.decode(out), out_parts)
             emit("stderr", stderr.feed(err), err_parts)
             if done:

@@ -61,6 +61,7 @@ class Rule:
     after: int = 0
     status: int = 503
     delay: float = 0.0
+    processed: bool = False  # for "drop": handle the request first, then lose the reply
     seen: int = 0
     fired: int = 0
 
@@ -174,6 +175,7 @@ class FakeWinRMServer:
         self.user_file = Path(self._tmp.name) / "ntlm-users"
         write_user_file(self.user_file, self.users)
         self._httpd: _HTTPServer | None = None
+        self._port = 0
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
@@ -189,6 +191,7 @@ class FakeWinRMServer:
                 ctx.verify_mode = ssl.CERT_OPTIONAL
             httpd.ssl_context = ctx
         self._httpd = httpd
+        self._port = httpd.server_address[1]
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -211,8 +214,8 @@ class FakeWinRMServer:
 
     @property
     def port(self) -> int:
-        assert self._httpd is not None, "start() the server first"
-        return self._httpd.server_address[1]
+        assert self._port, "start() the server first"
+        return self._port
 
     @property
     def scheme(self) -> str:
@@ -265,8 +268,12 @@ class FakeWinRMServer:
     def fail(self, status: int = 503, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
         return self._add(Rule("status", action, times, after, status=status))
 
-    def drop(self, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
-        return self._add(Rule("drop", action, times, after))
+    def drop(
+        self, action: str | None = None, times: int = 1, after: int = 0, processed: bool = False
+    ) -> Rule:
+        """Close the connection without answering; `processed=True` handles the request first (the reply
+        is lost on the way, e.g. output a Receive already took from the command)."""
+        return self._add(Rule("drop", action, times, after, processed=processed))
 
     def delay(self, seconds: float, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
         return self._add(Rule("delay", action, times, after, delay=seconds))
@@ -311,9 +318,12 @@ class FakeWinRMServer:
 
     def handle(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
         """One authenticated WS-Man request -> (HTTP status, reply envelope)."""
+        lose_reply = False
         for rule in self._match_rules(req.action):
             if rule.effect == "delay":
                 time.sleep(rule.delay)
+            elif rule.effect == "drop" and rule.processed:
+                lose_reply = True
             elif rule.effect == "drop":
                 raise _Dropped
             elif rule.effect == "status":
@@ -327,7 +337,10 @@ class FakeWinRMServer:
         op = getattr(self, f"_op_{req.action}", None)
         if op is None:
             return 500, wsman.schema_fault(req.message_id, f"unsupported action {req.action}")
-        return op(host, req, user, address)
+        reply = op(host, req, user, address)
+        if lose_reply:
+            raise _Dropped
+        return reply
 
     def _shell(self, host: FakeHost, req: wsman.Request) -> Shell | None:
         with self._lock:
@@ -529,6 +542,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.request.close()
                 raise
             self.request.settimeout(None)
+        # Headers and body go out in separate writes; without NODELAY, Nagle plus delayed ACKs add ~40 ms.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().setup()
         self.fake = self.server.fake
         self.acceptor: Acceptor | None = None

@@ -1,0 +1,199 @@
+"""Faults a Windows host produces, injected by the fake: transient ones are retried to success (only where
+running the script twice cannot happen or is safe), permanent ones fail once with a message that says what to
+fix, and no fault leaves a shell open on the host (the fixture checks that after every test)."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import ScriptDouble
+from fakes.hosts import fake_host
+
+from orchestrator.model import RetryPolicy
+from orchestrator.transport.errors import (
+    AuthenticationFailed,
+    CommandTimeout,
+    HostUnreachable,
+    OperationTimedOut,
+    RemoteFault,
+)
+from orchestrator.transport.retry import Backoff
+from orchestrator.transport.winrm import STDIN_CHUNK, WinRMTransport
+
+FAST = Backoff(initial=0.01, maximum=0.05)
+PATIENT = RetryPolicy(attempts=1000, deadline=20.0)  # bounded by time, for faults that last a while
+
+
+@pytest.fixture
+def host_and_server(fake_winrm):
+    """An NTLM host with message encryption: reconnecting after a fault needs a fresh handshake, too."""
+    double = ScriptDouble()
+    server = fake_winrm(double, users={"LAB\\hvadmin": "S3cret!"})
+    return fake_host(server, user="LAB\\hvadmin", transport="ntlm"), server, double
+
+
+def run(host, script="Write-Output 'ok'", *, idempotent=True, **kw):
+    transport = WinRMTransport(host, backoff=FAST)
+    try:
+        return transport.run(script, idempotent=idempotent, **kw), transport
+    finally:
+        transport.close()
+
+
+@pytest.mark.parametrize(
+    ("inject", "action"),
+    [
+        (lambda s: s.fail(503, action="Create"), "Create"),
+        (lambda s: s.fail(502, action="Command"), "Command"),
+        (lambda s: s.fail(503, action="Receive"), "Receive"),
+        (lambda s: s.drop(action="Create"), "Create"),
+        (lambda s: s.drop(action="Command"), "Command"),
+        (lambda s: s.timeout(action="Create"), "Create"),
+        (lambda s: s.quota(), "Create"),
+    ],
+    ids=["503-create", "502-command", "503-receive", "drop-create", "drop-command", "wsman-timeout", "quota"],
+)
+def test_transient_fault_is_retried_to_success(host_and_server, inject, action):
+    host, server, _ = host_and_server
+    inject(server)
+
+    result, transport = run(host, "Write-Output 'ok'", idempotent=False)
+
+    assert result.stdout == "ok\r\n"
+    assert len(transport.retries) == 1 and transport.retries[0].transient
+    assert server.stats()[f"action:{action}"] == 2
+
+
+def test_timeouts_before_output_are_waited_out_without_a_retry(host_and_server):
+    host, server, _ = host_and_server
+    server.timeouts_before_output = 3
+
+    result, transport = run(host, idempotent=False)
+
+    assert result.stdout == "ok\r\n" and transport.retries == []
+    assert server.stats()["action:Receive"] == 4 and server.stats()["commands"] == 1
+
+
+def test_dropped_connection_during_output_is_retried_when_idempotent(host_and_server):
+    host, server, double = host_and_server
+    server.drop(action="Receive", processed=True)  # the script ran; its output is lost on the way
+
+    result, transport = run(host, idempotent=True)
+
+    assert result.stdout == "ok\r\n"
+    assert transport.retries[0].command_started
+    assert len(double.runs) == 2  # it did run twice, which the caller said is safe
+
+
+def test_dropped_connection_during_output_is_not_retried_when_not_idempotent(host_and_server):
+    host, server, double = host_and_server
+    server.drop(action="Receive", processed=True)
+
+    with pytest.raises(HostUnreachable) as caught:
+        run(host, idempotent=False)
+
+    assert caught.value.command_started and caught.value.transient
+    assert "may still be running" in caught.value.message
+    assert len(double.runs) == 1
+
+
+def test_failure_while_sending_the_script_is_retried_even_when_not_idempotent(host_and_server):
+    """PowerShell starts the script only when stdin ends, so a fault before the last Send is always safe."""
+    host, server, double = host_and_server
+    server.drop(action="Send")  # the first of three Sends
+    script = "#" * (2 * STDIN_CHUNK + 10) + "\nWrite-Output 'big'"
+
+    result, transport = run(host, script, idempotent=False)
+
+    assert result.stdout == "big\r\n"
+    assert not transport.retries[0].command_started
+    assert double.scripts == [script]
+
+
+def test_failure_on_the_last_send_is_not_retried_when_not_idempotent(host_and_server):
+    host, server, _ = host_and_server
+    server.drop(action="Send", processed=True)  # the only Send is the last one: stdin ended, the script runs
+
+    with pytest.raises(HostUnreachable) as caught:
+        run(host, idempotent=False)
+    assert caught.value.command_started
+
+
+def test_host_reboot_is_waited_out(host_and_server):
+    host, server, _ = host_and_server
+    host = host.__class__(**{**{f: getattr(host, f) for f in host.__slots__}, "retry": PATIENT})
+    server.reboot(0.3)
+
+    result, transport = run(host, idempotent=False)
+
+    assert result.stdout == "ok\r\n"
+    assert transport.retries and all(isinstance(e, HostUnreachable) for e in transport.retries)
+
+
+def test_reboot_between_two_runs_of_one_transport_opens_a_new_shell(host_and_server):
+    host, server, _ = host_and_server
+    transport = WinRMTransport(host, backoff=FAST)
+    try:
+        assert transport.run("Write-Output 'before'", idempotent=False).stdout == "before\r\n"
+        server.reboot(0.0)  # shells and connections vanish; the host is back at once
+        assert transport.run("Write-Output 'after'", idempotent=False).stdout == "after\r\n"
+    finally:
+        transport.close()
+    assert server.stats()["shells_created"] == 2
+
+
+def test_read_timeout_before_the_command_started_is_retried(fake_winrm):
+    server = fake_winrm(ScriptDouble())
+    host = fake_host(server, allow_unencrypted=True, operation_timeout_sec=1, read_timeout_sec=2)
+    server.delay(2.5, action="Create")
+
+    result, transport = run(host, idempotent=False)
+
+    assert result.stdout == "ok\r\n"
+    assert isinstance(transport.retries[0], OperationTimedOut)
+
+
+def test_command_deadline_stops_the_script(host_and_server):
+    host, server, _ = host_and_server
+    server.timeouts_before_output = 10**6  # the script never produces output
+    server.timeout_wait = 0.02
+
+    with pytest.raises(CommandTimeout) as caught:
+        run(host, idempotent=True, timeout=0.3)
+
+    assert "time limit" in caught.value.message and "orchestrate_operation_timeout" in caught.value.fix
+    assert server.stats()["commands"] == 1  # a timeout is not retried
+    assert server.stats()["action:Signal"] == 1  # the command was told to stop
+
+
+def test_internal_server_error_is_permanent(host_and_server):
+    host, server, _ = host_and_server
+    server.fail(500, action="Create")
+    with pytest.raises(RemoteFault) as caught:
+        run(host)
+    assert "HTTP 500" in caught.value.message and "event log" in caught.value.fix
+    assert server.stats()["action:Create"] == 1
+
+
+def test_401_in_the_middle_of_a_run_is_permanent(fake_winrm):
+    server = fake_winrm(ScriptDouble())
+    server.unauthorized(action="Command")
+    with pytest.raises(AuthenticationFailed):
+        run(fake_host(server, allow_unencrypted=True))
+    assert server.stats()["commands"] == 0 and server.stats()["action:Command"] == 1
+
+
+def test_unknown_endpoint_path_is_permanent(fake_winrm):
+    server = fake_winrm(ScriptDouble())
+    host = fake_host(server, allow_unencrypted=True, path="/wrong")
+    with pytest.raises(RemoteFault) as caught:
+        run(host)
+    assert "ansible_winrm_path" in caught.value.fix
+
+
+def test_refused_connection_names_the_listener_fix(fake_winrm):
+    server = fake_winrm(ScriptDouble())
+    host = fake_host(server, allow_unencrypted=True, retry=RetryPolicy(attempts=2, deadline=5))
+    server.stop()  # nothing listens on the port any more
+    with pytest.raises(HostUnreachable) as caught:
+        run(host)
+    assert "refused" in caught.value.message and "winrm quickconfig" in caught.value.fix

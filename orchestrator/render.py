@@ -151,7 +151,7 @@ class Renderer:
         paths, images = facts_targets(host)
         return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": sorted(signatures.cmdlet_names())}
 
-    def _render(self, name: str, caps: Capabilities, **context: Any) -> str:
+    def _render(self, name: str, caps: Capabilities, /, **context: Any) -> str:
         try:
             template = self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:

@@ -13,8 +13,14 @@ from orchestrator.model import Connection, DiskSpec, DynamicMemory, HostSpec, VM
 from orchestrator.render import Renderer, RenderError, facts_targets
 from orchestrator.resources import templates_dir
 
-VM = VMSpec(name="lab-01", cpus=4, memory=4 * 2**30, disk=DiskSpec("parent", source="D:\\images\\mps.vhdx"),
-            switch="LAN", path="C:\\VMs")
+VM = VMSpec(
+    name="lab-01",
+    cpus=4,
+    memory=4 * 2**30,
+    disk=DiskSpec("parent", source="D:\\images\\mps.vhdx"),
+    switch="LAN",
+    path="C:\\VMs",
+)
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -28,14 +34,25 @@ def test_every_action_but_the_schedules_has_a_template() -> None:
     shipped = {cls.__name__ for cls in action_classes()}
     everything = {cls.__name__ for cls in A.Action.__subclasses__()}
     assert everything - shipped <= {"ApplySchedule", "RemoveSchedule"}
-    assert {"CreateVM", "SetProcessor", "SetMemory", "ConnectSwitch", "StopVM", "StartVM", "TakeCheckpoint",
-            "RemoveVM"} <= shipped
+    assert {
+        "CreateVM",
+        "SetProcessor",
+        "SetMemory",
+        "ConnectSwitch",
+        "StopVM",
+        "StartVM",
+        "TakeCheckpoint",
+        "RemoveVM",
+    } <= shipped
 
 
 def test_a_site_override_wins(tmp_path: Path) -> None:
     original = (templates_dir() / "actions/start_vm.ps1.j2").read_text(encoding="utf-8")
-    _write(tmp_path, "actions/start_vm.ps1.j2", original.replace("Start-VM -Name $vmName",
-                                                                  "Start-VM -Name $vmName -Passthru | Out-Null"))
+    _write(
+        tmp_path,
+        "actions/start_vm.ps1.j2",
+        original.replace("Start-VM -Name $vmName", "Start-VM -Name $vmName -Passthru | Out-Null"),
+    )
     host = host_with((VM,))
     script = Renderer(tmp_path).render_apply(host, [A.StartVM("lab-01")], "6.3")
     assert "-Passthru | Out-Null" in script
@@ -64,7 +81,11 @@ def test_an_override_that_does_not_parse_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_override_with_a_parameter_the_version_lacks_is_refused(tmp_path: Path) -> None:
-    _write(tmp_path, "actions/stop_vm.ps1.j2", "Export-VM -Name 'x' -Path 'D:\\e' -CaptureLiveState 'CaptureSavedState'\n")
+    _write(
+        tmp_path,
+        "actions/stop_vm.ps1.j2",
+        "Export-VM -Name 'x' -Path 'D:\\e' -CaptureLiveState 'CaptureSavedState'\n",
+    )
     host = host_with((VM,))
     with pytest.raises(RenderError, match="CaptureLiveState"):
         Renderer(tmp_path).render_apply(host, [A.StopVM("lab-01")], "6.3")
@@ -108,24 +129,40 @@ def test_capabilities_prefer_the_host_facts() -> None:
 
 
 def test_templates_can_ask_for_capabilities(tmp_path: Path) -> None:
-    _write(tmp_path, "operations/probe.ps1.j2",
-           "{% extends 'lib/script.ps1.j2' %}{% block body %}"
-           "$result = [ordered]@{ live = {{ caps.has('Export-VM', 'CaptureLiveState') }} }\n{% endblock %}")
+    _write(
+        tmp_path,
+        "operations/probe.ps1.j2",
+        "{% extends 'lib/script.ps1.j2' %}{% block body %}"
+        "$result = [ordered]@{ live = {{ caps.has('Export-VM', 'CaptureLiveState') }} }\n{% endblock %}",
+    )
     renderer = Renderer(tmp_path)
     host = host_with((VM,))
     assert "live = $false" in renderer.render_operation("operations/probe.ps1.j2", host, None)
     assert "live = $true" in renderer.render_operation("operations/probe.ps1.j2", host, "10.0.17763")
     assert "live = $true" in renderer.render_operation(
-        "operations/probe.ps1.j2", host, "6.3", cmdlets={"Export-VM": ["CaptureLiveState"]})
+        "operations/probe.ps1.j2", host, "6.3", cmdlets={"Export-VM": ["CaptureLiveState"]}
+    )
 
 
 def test_facts_check_what_the_inventory_names_once() -> None:
     vms = (
-        VMSpec(name="a", cpus=1, memory=2**30, path="C:\\VMs", disk=DiskSpec("parent", source="D:\\img.vhdx")),
-        VMSpec(name="b", cpus=1, memory=2**30, path="c:\\vms",
-               disk=DiskSpec("new", size=2**35, iso="D:\\mps.iso")),
-        VMSpec(name="c", cpus=1, memory=2**30, disk=DiskSpec("copy_from", source="D:\\IMG.vhdx"),
-               dynamic_memory=DynamicMemory(2**29, 2**33)),
+        VMSpec(
+            name="a", cpus=1, memory=2**30, path="C:\\VMs", disk=DiskSpec("parent", source="D:\\img.vhdx")
+        ),
+        VMSpec(
+            name="b",
+            cpus=1,
+            memory=2**30,
+            path="c:\\vms",
+            disk=DiskSpec("new", size=2**35, iso="D:\\mps.iso"),
+        ),
+        VMSpec(
+            name="c",
+            cpus=1,
+            memory=2**30,
+            disk=DiskSpec("copy_from", source="D:\\IMG.vhdx"),
+            dynamic_memory=DynamicMemory(2**29, 2**33),
+        ),
     )
     host = HostSpec(name="h", connection=Connection(), vms=vms)
     paths, images = facts_targets(host)
@@ -133,3 +170,32 @@ def test_facts_check_what_the_inventory_names_once() -> None:
     assert images == ["D:\\img.vhdx", "D:\\mps.iso"]
     script = Renderer().render_facts(host)
     assert "@('C:\\VMs', 'D:\\img.vhdx', 'D:\\mps.iso')" in script
+
+
+def test_what_a_template_builds_is_code_and_what_it_is_given_is_a_value(tmp_path: Path) -> None:
+    """The environment's rule, seen from a template author's side."""
+    _write(tmp_path, "operations/rules.ps1.j2",
+           "{% extends 'lib/script.ps1.j2' %}\n"
+           "{% macro flag() %}-Force{% endmacro %}\n"
+           "{% block body %}\n"
+           "{% set switch %}-TurnOff{% endset %}\n"
+           "Stop-VM -Name {{ name }} {{ flag() }} {{ switch }}\n"
+           "$a = {{ '-Force' }}\n"
+           "$b = {{ 'x' ~ name }}\n"
+           "$c = {{ sizes }}\n"
+           "$result = [ordered]@{ ok = $true }\n"
+           "{% endblock %}\n")
+    script = Renderer(tmp_path).render_operation(
+        "operations/rules.ps1.j2", host_with((VM,)), "6.3", name="a'; b", sizes={"ram": 2**33, "on": True})
+    assert "Stop-VM -Name 'a''; b' -Force -TurnOff\n" in script
+    assert "$a = '-Force'\n" in script
+    assert "$b = 'xa''; b'\n" in script
+    assert "$c = @{'ram' = 8589934592; 'on' = $true}\n" in script
+
+
+def test_a_secret_is_refused_even_if_a_template_asks_for_it(tmp_path: Path) -> None:
+    _write(tmp_path, "operations/leak.ps1.j2", "$p = {{ host.connection.password }}\n")
+    with pytest.raises(RenderError, match="secret") as info:
+        Renderer(tmp_path).render_operation("operations/leak.ps1.j2", host_with((VM,)), "6.3")
+    assert "S3cr3t-pw!" not in str(info.value)
+    assert info.value.line == 1

@@ -1,0 +1,223 @@
+"""The one place errors are sorted: what is transient, what is permanent, and what each tells the admin."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import requests
+import winrm.exceptions as wexc
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orchestrator.model import Connection, HostSpec, RetryPolicy, Secret
+from orchestrator.transport import errors
+from orchestrator.transport.retry import Backoff, call_with_retry, should_retry
+from orchestrator.transport.winrm import ClixmlStream, connection_policy
+
+CONN = Connection(address="hv01.school.lan", user="LAB\\admin", password=Secret("Hunter2!"), transport="ntlm")
+
+
+def fault(code: int, reason: str = "reason") -> wexc.WSManFaultError:
+    return wexc.WSManFaultError(500, "fault", "<xml/>", reason, wsman_fault_code=code)
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "transient"),
+    [
+        (requests.exceptions.ConnectionError("[Errno 111] Connection refused"), errors.HostUnreachable, True),
+        (requests.exceptions.ConnectionError("RemoteDisconnected('closed')"), errors.HostUnreachable, True),
+        (
+            requests.exceptions.ConnectionError("NameResolutionError: Name or service not known"),
+            errors.HostUnreachable,
+            False,
+        ),
+        (requests.exceptions.ConnectTimeout("timed out"), errors.HostUnreachable, True),
+        (requests.exceptions.ReadTimeout("read timed out"), errors.OperationTimedOut, True),
+        (requests.exceptions.SSLError("CERTIFICATE_VERIFY_FAILED"), errors.TLSFailure, False),
+        (wexc.WinRMOperationTimeoutError(), errors.OperationTimedOut, True),
+        (wexc.WinRMTransportError("http", 503, "busy"), errors.ServiceUnavailable, True),
+        (wexc.WinRMTransportError("http", 502, "bad gateway"), errors.ServiceUnavailable, True),
+        (wexc.WinRMTransportError("http", 500, "oops"), errors.RemoteFault, False),
+        (wexc.WinRMTransportError("http", 404, ""), errors.RemoteFault, False),
+        (fault(errors.FAULT_MAX_SHELLS), errors.ShellQuotaExceeded, True),
+        (fault(errors.FAULT_MAX_OPERATIONS), errors.ShellQuotaExceeded, True),
+        (fault(errors.FAULT_SHELL_NOT_FOUND), errors.ShellLost, True),
+        (fault(2150858817, "schema"), errors.RemoteFault, False),
+        (wexc.InvalidCredentialsError("rejected"), errors.AuthenticationFailed, False),
+        (
+            wexc.WinRMError("requested auth method is kerberos, but pykerberos is not installed"),
+            errors.ConfigurationError,
+            False,
+        ),
+        (StopIteration(), errors.ProtocolError, False),
+        (AssertionError(), errors.ProtocolError, False),
+    ],
+)
+def test_every_failure_is_sorted_with_a_fix(exc, kind, transient):
+    error = errors.classify(exc, CONN, stage="open a shell")
+    assert type(error) is kind
+    assert error.transient is transient
+    assert error.message and error.fix
+
+
+def test_fixes_name_the_setting_to_change():
+    tls = errors.classify(requests.exceptions.SSLError("[SSL: WRONG_VERSION_NUMBER]"), CONN, stage="x")
+    assert "winrm quickconfig -transport:https" in tls.fix
+    refused = errors.classify(requests.exceptions.ConnectionError("Connection refused"), CONN, stage="x")
+    assert "winrm quickconfig" in refused.fix and "firewall" in refused.fix
+    kerberos = errors.classify(wexc.WinRMError("kerberos is not installed"), CONN, stage="x")
+    assert "pywinrm[kerberos]" in kerberos.fix
+
+
+@pytest.mark.parametrize(
+    ("transport", "scheme", "expected"),
+    [
+        ("basic", "https", "ansible_winrm_transport: ntlm"),
+        ("basic", "http", "AllowUnencrypted"),
+        ("ntlm", "http", "LocalAccountTokenFilterPolicy"),
+        ("kerberos", "https", "kinit"),
+        ("credssp", "https", "Enable-WSManCredSSP"),
+        ("certificate", "https", "certmapping"),
+    ],
+)
+def test_authentication_fix_depends_on_the_transport(transport, scheme, expected):
+    conn = Connection(address="hv01", transport=transport, scheme=scheme)
+    error = errors.classify(wexc.InvalidCredentialsError("rejected"), conn, stage="open a shell")
+    assert expected in error.fix
+
+
+def test_passwords_never_reach_a_message():
+    exc = wexc.WinRMTransportError("http", 500, "invalid password Hunter2! for LAB\\admin")
+    error = errors.classify(exc, CONN, stage="x", secrets=("Hunter2!",))
+    assert "Hunter2!" not in str(error) and "********" in error.message
+
+
+@given(transient=st.booleans(), started=st.booleans(), idempotent=st.booleans())
+def test_retry_only_transient_and_never_a_started_non_idempotent_script(transient, started, idempotent):
+    error = errors.TransportError("x", transient=transient, command_started=started)
+    assert should_retry(error, idempotent=idempotent) == (transient and (idempotent or not started))
+
+
+def test_retries_are_bounded_by_attempts_and_back_off_with_jitter():
+    waits: list[float] = []
+    calls = []
+
+    def attempt():
+        calls.append(1)
+        raise errors.ServiceUnavailable("busy")
+
+    with pytest.raises(errors.ServiceUnavailable):
+        call_with_retry(
+            attempt,
+            RetryPolicy(attempts=4, deadline=60),
+            idempotent=False,
+            backoff=Backoff(initial=1, maximum=3),
+            sleep=waits.append,
+        )
+    assert len(calls) == 4 and len(waits) == 3
+    assert all(0 <= w <= cap for w, cap in zip(waits, (2, 3, 3), strict=True))
+
+
+def test_retries_stop_before_the_total_deadline():
+    calls = []
+
+    def attempt():
+        calls.append(1)
+        raise errors.ServiceUnavailable("busy")
+
+    with pytest.raises(errors.ServiceUnavailable):
+        call_with_retry(
+            attempt, RetryPolicy(attempts=100, deadline=0.0), idempotent=True, sleep=lambda _s: None
+        )
+    assert len(calls) == 1
+
+
+def test_permanent_errors_are_raised_at_once():
+    calls = []
+
+    def attempt():
+        calls.append(1)
+        raise errors.AuthenticationFailed("401")
+
+    with pytest.raises(errors.AuthenticationFailed):
+        call_with_retry(attempt, RetryPolicy(attempts=5, deadline=60), idempotent=True, sleep=lambda _s: None)
+    assert len(calls) == 1
+
+
+CLIXML = (
+    '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+    '<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN>'
+    '<MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules</AV></PR></MS></Obj>'
+    '<S S="Error">Get-VM : Hyper-V was unable to find a virtual machine with name "lab-Ω".'
+    '_x000D__x000A_</S><S S="warning">low memory_x000D__x000A_</S></Objs>'
+)
+CLIXML_TEXT = (
+    'Get-VM : Hyper-V was unable to find a virtual machine with name "lab-Ω".\nWARNING: low memory\n'
+)
+
+
+def feed_all(pieces: list[bytes]) -> str:
+    stream = ClixmlStream()
+    return "".join(stream.feed(p) for p in pieces) + stream.finish()
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(CLIXML.encode())), max_size=8))
+def test_clixml_split_anywhere_reads_the_same(cuts):
+    data = CLIXML.encode()
+    bounds = [0, *sorted(cuts), len(data)]
+    assert feed_all([data[a:b] for a, b in itertools.pairwise(bounds)]) == CLIXML_TEXT
+
+
+def test_progress_only_clixml_is_not_shown_raw():
+    only_progress = CLIXML.split('<S S="Error">')[0] + "</Objs>"
+    assert feed_all([only_progress.encode()]) == ""
+
+
+def test_plain_stderr_passes_through():
+    assert feed_all([b"The command line is too long.\r\n"]) == "The command line is too long.\r\n"
+    assert feed_all([b"#", b"< not clixml"]) == "#< not clixml"
+
+
+def test_several_clixml_documents_in_one_stream():
+    one = '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+    data = (one + '<S S="Error">a_x000D__x000A_</S></Objs>' + '<Objs><S S="Error">b</S></Objs>').encode()
+    assert feed_all([data]) == "a\nb"
+    assert feed_all([data[:60], data[60:]]) == "a\nb"
+
+
+def host(**conn) -> HostSpec:
+    return HostSpec(name="hv01", connection=Connection(address="hv01", **conn))
+
+
+@pytest.mark.parametrize(
+    ("conn", "refused", "warned"),
+    [
+        ({"transport": "basic", "scheme": "https"}, None, False),
+        ({"transport": "basic", "scheme": "http"}, errors.InsecureTransportRefused, False),
+        ({"transport": "basic", "scheme": "http", "allow_unencrypted": True}, None, True),
+        ({"transport": "certificate", "scheme": "http"}, errors.InsecureTransportRefused, False),
+        ({"transport": "ntlm", "scheme": "http"}, None, False),
+        (
+            {"transport": "ntlm", "scheme": "http", "message_encryption": "never"},
+            errors.InsecureTransportRefused,
+            False,
+        ),
+        (
+            {"transport": "basic", "scheme": "https", "message_encryption": "always"},
+            errors.ConfigurationError,
+            False,
+        ),
+        (
+            {"transport": "ntlm", "operation_timeout_sec": 30, "read_timeout_sec": 30},
+            errors.ConfigurationError,
+            False,
+        ),
+        ({"transport": "certificate"}, errors.ConfigurationError, False),
+        ({"transport": "ntlm", "cert_validation": "ignore"}, None, True),
+    ],
+)
+def test_connection_policy(conn, refused, warned):
+    refusal, warnings = connection_policy(host(**conn))
+    assert (type(refusal) if refusal else None) is refused
+    assert bool(warnings) is warned

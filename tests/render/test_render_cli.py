@@ -23,15 +23,24 @@ from orchestrator.model import (
     VMSpec,
 )
 
-VM = VMSpec(name="lab-01", cpus=4, memory=8 * 2**30, disk=DiskSpec("parent", source="D:\\images\\mps.vhdx"),
-            switch="LAN", path="C:\\VMs", checkpoints=CheckpointPolicy(baseline="clean"))
+VM = VMSpec(
+    name="lab-01",
+    cpus=4,
+    memory=8 * 2**30,
+    disk=DiskSpec("parent", source="D:\\images\\mps.vhdx"),
+    switch="LAN",
+    path="C:\\VMs",
+    checkpoints=CheckpointPolicy(baseline="clean"),
+)
 
 
 def _fake_loader(monkeypatch: pytest.MonkeyPatch, hosts: dict, findings: tuple[Finding, ...] = ()) -> None:
     """Stand in for the inventory loader with a hand-made inventory (the loader has its own tests)."""
 
     def load_inventory(path: str, **_: object) -> Inventory:
-        return Inventory(path=path, hosts=hosts, groups={}, hostvars={h: {} for h in hosts}, findings=findings)
+        return Inventory(
+            path=path, hosts=hosts, groups={}, hostvars={h: {} for h in hosts}, findings=findings
+        )
 
     monkeypatch.setattr(orchestrator.inventory, "load_inventory", load_inventory, raising=False)
 
@@ -50,10 +59,14 @@ def test_writes_one_bom_file_per_host_and_operation(tmp_path: Path, monkeypatch:
     code, stdout, _ = _run(tmp_path, "--out", str(out))
     assert code == 0
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ps1")) == [
-        "hv01/apply.ps1", "hv01/facts.ps1", "hv02/apply.ps1", "hv02/facts.ps1"]
+        "hv01/apply.ps1",
+        "hv01/facts.ps1",
+        "hv02/apply.ps1",
+        "hv02/facts.ps1",
+    ]
     raw = (out / "hv01" / "apply.ps1").read_bytes()
     assert raw.startswith(codecs.BOM_UTF8)
-    text = raw[len(codecs.BOM_UTF8):].decode("utf-8")
+    text = raw[len(codecs.BOM_UTF8) :].decode("utf-8")
     assert text.startswith("$ErrorActionPreference = 'Stop'\n")
     assert "New-VM -Name $vmName" in text and "Checkpoint-VM" in text and "Start-VM" in text
     assert "hv01: wrote" in stdout and "(3 actions)" in stdout
@@ -78,7 +91,9 @@ def test_limit_and_json_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert not (tmp_path / "o" / "hv01").exists()
 
 
-def test_an_inventory_error_exits_2_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_inventory_error_exits_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = Finding("error", "cpus must be at least 1", location=Location("inv.yaml", 7, 3))
     _fake_loader(monkeypatch, {"hv01": host_with((VM,))}, (bad,))
     code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "o"))
@@ -121,6 +136,8 @@ def test_with_the_real_inventory_loader(tmp_path: Path) -> None:
         "  hosts:\n"
         "    hv01:\n"
         "      ansible_connection: simulator\n"
+        "      ansible_user: admin\n"
+        "      ansible_password: S3cr3t-pw!\n"
         "      multipoint_vms:\n"
         "        - name: \"lab-'01'\"\n"
         "          cpus: 4\n"
@@ -130,7 +147,10 @@ def test_with_the_real_inventory_loader(tmp_path: Path) -> None:
         "          checkpoints: {baseline: clean}\n",
         encoding="utf-8",
     )
+    inventory.chmod(0o600)  # the loader refuses a readable file holding a literal password
     result = CliRunner().invoke(main, ["render", str(inventory), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "o/hv01/apply.ps1").read_bytes().decode("utf-8-sig")
     assert "$vmName = 'lab-''01'''" in text
+    for path in (tmp_path / "o").rglob("*.ps1"):
+        assert b"S3cr3t-pw!" not in path.read_bytes()

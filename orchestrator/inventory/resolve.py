@@ -4,8 +4,8 @@ What Ansible does, and so what we do (tests compare us with ansible-core):
 - top-level keys are groups; each has optional `hosts`, `vars`, `children` (a bare string is a one-key map);
   a group may be defined under several parents, a host in several groups; a cycle is an error;
 - every group without a parent becomes a child of `all`; hosts only in `all` go to `ungrouped`;
-- defining the same group or host again adds to it: a mapping variable set twice is merged one level deep,
-  anything else is replaced;
+- defining the same group or host again adds hosts, children and variables to it; a variable set again is
+  replaced whole (with hash_behaviour=replace, Ansible's default, even a mapping is not merged);
 - a group's depth is its longest distance from `all`; `ansible_group_priority` (inventory file only) orders
   groups of equal depth; then the name;
 - a host's variables, lowest first: `all` vars, its groups' vars (by depth, priority, name),
@@ -78,20 +78,6 @@ class Resolved:
 def _suggest(word: Any, choices: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f"did you mean '{close[0]}'?" if close else ""
-
-
-def _merge_value(old: Any, new: Any) -> Any:
-    """Ansible's set_variable: a mapping set again over a mapping is merged one level deep."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        merged = TMap(new.origin) if isinstance(new, TMap) else TMap(Origin("<merged>"))
-        for source in (old, new):
-            for key, value in source.items():
-                if isinstance(source, TMap):
-                    merged.put(key, value, source.key_origins[key], source.value_origins[key])
-                else:
-                    merged[key] = value
-        return merged
-    return new
 
 
 class _Parser:
@@ -247,7 +233,7 @@ class _Parser:
         origin = src.origin_of(var) if isinstance(src, TMap) else Origin(str(self.path))
         key_origin = src.key_origins.get(var, origin) if isinstance(src, TMap) else origin
         self.definitions.append(VarDef(var, value, origin, key_origin, self.path))
-        target[var] = _merge_value(target[var], value) if var in target else value
+        target[var] = value
         origins[var] = origin
 
     # -- graph -----------------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ def auth_fix(conn: Connection) -> str:
     )
 
 
-def _tls_error(text: str, conn: Connection) -> TLSFailure:
+def tls_failure(text: str, conn: Connection) -> TLSFailure:
+    """A TLS handshake failure (its error text) -> what is wrong with the certificate or listener."""
     where = f"{conn.address}:{conn.effective_port}"
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         return TLSFailure(
@@ -209,7 +210,7 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
     if isinstance(exc, wexc.InvalidCredentialsError):
         return AuthenticationFailed(f"{where} rejected the credentials{during} (HTTP 401)", auth_fix(conn))
     if isinstance(exc, requests.exceptions.SSLError):
-        return _tls_error(text, conn)
+        return tls_failure(text, conn)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return HostUnreachable(
             f"no answer from {where}{during} (connection timed out)",

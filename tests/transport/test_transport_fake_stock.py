@@ -9,6 +9,9 @@ import pytest
 import winrm
 from fakes import ScriptDouble
 
+# Stock pywinrm reads REQUESTS_CA_BUNDLE and says so with a DeprecationWarning; that is pywinrm's default.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 
 def test_stock_run_ps_basic_over_http(fake_winrm):
     double = ScriptDouble()

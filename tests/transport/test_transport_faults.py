@@ -12,9 +12,11 @@ from orchestrator.model import RetryPolicy
 from orchestrator.transport.errors import (
     AuthenticationFailed,
     CommandTimeout,
+    ConfigurationError,
     HostUnreachable,
     OperationTimedOut,
     RemoteFault,
+    ShellQuotaExceeded,
 )
 from orchestrator.transport.retry import Backoff
 from orchestrator.transport.winrm import STDIN_CHUNK, WinRMTransport
@@ -49,8 +51,18 @@ def run(host, script="Write-Output 'ok'", *, idempotent=True, **kw):
         (lambda s: s.drop(action="Command"), "Command"),
         (lambda s: s.timeout(action="Create"), "Create"),
         (lambda s: s.quota(), "Create"),
+        (lambda s: s.fail(503, after=3), "Receive"),  # the 4th WS-Man request: Create, Command, Send, Receive
     ],
-    ids=["503-create", "502-command", "503-receive", "drop-create", "drop-command", "wsman-timeout", "quota"],
+    ids=[
+        "503-create",
+        "502-command",
+        "503-receive",
+        "drop-create",
+        "drop-command",
+        "wsman-timeout",
+        "quota",
+        "503-4th-request",
+    ],
 )
 def test_transient_fault_is_retried_to_success(host_and_server, inject, action):
     host, server, _ = host_and_server
@@ -197,3 +209,45 @@ def test_refused_connection_names_the_listener_fix(fake_winrm):
     with pytest.raises(HostUnreachable) as caught:
         run(host)
     assert "refused" in caught.value.message and "winrm quickconfig" in caught.value.fix
+
+
+def test_slow_receive_after_the_script_started_is_not_repeated(fake_winrm):
+    double = ScriptDouble()
+    server = fake_winrm(double)
+    server.slow_receive = 2.5  # longer than the client's read timeout
+    host = fake_host(server, allow_unencrypted=True, operation_timeout_sec=1, read_timeout_sec=2)
+
+    with pytest.raises(OperationTimedOut) as caught:
+        run(host, idempotent=False)
+
+    assert caught.value.command_started and "may still be running" in caught.value.message
+    assert server.stats()["commands"] == 1
+
+
+def test_shell_quota_reached_until_another_run_closes_its_shell(fake_winrm):
+    server = fake_winrm(ScriptDouble())
+    server.max_shells = 1
+    first = WinRMTransport(fake_host(server, allow_unencrypted=True), backoff=FAST)
+    second = WinRMTransport(
+        fake_host(server, allow_unencrypted=True, retry=RetryPolicy(attempts=3, deadline=5)), backoff=FAST
+    )
+    try:
+        first.run("exit 0", idempotent=True)
+        with pytest.raises(ShellQuotaExceeded) as caught:
+            second.run("exit 0", idempotent=True)
+        assert "MaxShellsPerUser" in caught.value.fix
+        assert server.stats()["action:Create"] == 1 + 3
+        first.close()
+        assert second.run("Write-Output 'now'", idempotent=True).stdout == "now\r\n"
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.parametrize("transport", ["kerberos", "credssp"])
+def test_missing_client_library_says_what_to_install(fake_winrm, transport):
+    server = fake_winrm(ScriptDouble())
+    with pytest.raises(ConfigurationError) as caught:
+        run(fake_host(server, transport=transport))
+    assert f"pywinrm[{transport}]" in caught.value.fix
+    assert server.stats()["requests"] == 0

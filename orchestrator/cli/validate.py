@@ -62,7 +62,7 @@ def validate(
             "findings": [finding_json(f) for f in loaded.findings],
             "errors": errors,
             "warnings": warnings,
-            "hosts": len(loaded.hosts),
+            "hosts": len(loaded.hostvars),
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
@@ -70,8 +70,8 @@ def validate(
             click.echo(finding.format())
         verdict = "invalid" if errors else "valid"
         click.echo(
-            f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hosts)} host(s) ready, "
-            f"{sum(len(h.vms) for h in loaded.hosts.values())} VM(s)",
+            f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hostvars)} host(s), "
+            f"{sum(len(h.vms) for h in loaded.hosts.values())} VM(s) on hosts without errors",
             err=True,
         )
     sys.exit(EXIT_INVALID_INPUT if errors else EXIT_OK)

@@ -69,18 +69,21 @@ def load_inventory(
     builder = HostBuilder(reader, base_dir, shown, ask_pass)
     check_definitions(resolved.definitions, reader, builder.credentials)
     hosts: dict[str, HostSpec] = {}
+    partial: dict[str, HostSpec] = {}
     for name in resolved.hosts:
-        spec = builder.build(name, resolved.hostvars[name], resolved.origins[name], resolved.host_groups[name],
-                             resolved.hosts[name].origin)
-        if spec is not None:
+        spec, complete = builder.build(
+            name, resolved.hostvars[name], resolved.origins[name], resolved.host_groups[name],
+            resolved.hosts[name].origin,
+        )
+        partial[name] = spec
+        if complete:
             hosts[name] = spec
-    inventory = Inventory(
-        path=shown,
-        hosts=hosts,
-        groups=_groups(resolved),
-        hostvars={name: _masked(variables) for name, variables in resolved.hostvars.items()},
-    )
-    findings = [*resolved.findings, *reader.findings, *check_inventory(inventory)]
+    groups = _groups(resolved)
+    hostvars = {name: _masked(variables) for name, variables in resolved.hostvars.items()}
+    # The rules see every host as far as it type-checked, so one run reports every problem.
+    checked = Inventory(path=shown, hosts=partial, groups=groups, hostvars=hostvars)
+    inventory = Inventory(path=shown, hosts=hosts, groups=groups, hostvars=hostvars)
+    findings = [*resolved.findings, *reader.findings, *check_inventory(checked)]
     secrets = reader.env_values | builder.credentials.secrets
     return Inventory(
         path=inventory.path,

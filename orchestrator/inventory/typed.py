@@ -88,7 +88,12 @@ class HostBuilder:
 
     def build(
         self, name: str, variables: dict[Any, Any], origins: dict[Any, Origin], groups: list[str], origin: Origin
-    ) -> HostSpec | None:
+    ) -> tuple[HostSpec, bool]:
+        """The host as far as it type-checks, and whether it did completely (no error found for it).
+
+        A partial host still goes through the rules, so one run reports every problem; only complete
+        hosts enter Inventory.hosts.
+        """
         errors_before = sum(1 for f in self.r.findings if f.is_error)
         r = self.r
 
@@ -105,7 +110,7 @@ class HostBuilder:
             reader = {"text": r.text, "bool": r.boolean,
                       "port": lambda v, o, w: r.integer(v, o, w, numeric_text=True)}[kind]
             value = get(var, reader)
-            if value is not None:
+            if value is not None and value is not BAD:
                 connection[attribute] = value
         connection.setdefault("address", name)
         if "scheme" not in connection and connection.get("port") == 5985:
@@ -113,10 +118,12 @@ class HostBuilder:
         kind = connection.get("kind", "winrm")
         transport = connection.get("transport", "ntlm")
         user = connection.get("user")
-        password = self.credentials.password(
-            name, variables, origins, user=user if isinstance(user, str) else None,
-            needs_password=kind == "winrm" and transport in PASSWORD_TRANSPORTS,
-        )
+        password = None
+        if kind == "winrm":  # like Ansible, a simulated host never evaluates (or needs) the password
+            password = self.credentials.password(
+                name, variables, origins, user=user if isinstance(user, str) else None,
+                needs_password=transport in PASSWORD_TRANSPORTS,
+            )
         if password is not None and password is not BAD:
             connection["password"] = password
 
@@ -136,13 +143,17 @@ class HostBuilder:
         builder = VMBuilder(r, name)
         vms = builder.vms(variables, origins)
         schedules = get("multipoint_schedules", lambda v, o, w: builder.schedules(v, o), [])
+        if password is BAD:
+            connection.pop("password", None)
 
         errors_after = sum(1 for f in r.findings if f.is_error)
-        if errors_after > errors_before or BAD in (password, simulator, retry, operation_timeout, templates_dir,
-                                                   vms, schedules):
-            return None
+        complete = errors_after == errors_before
+        simulator = None if simulator is BAD else simulator
+        retry = RetryPolicy() if retry is BAD else retry
+        operation_timeout = 3600.0 if operation_timeout is BAD else operation_timeout
+        templates_dir = None if templates_dir is BAD else templates_dir
         tracked = [*CONNECTION_VARS, *PRODUCT_VARS, "ansible_password"]
-        return HostSpec(
+        spec = HostSpec(
             name=name,
             connection=Connection(**connection),
             vms=tuple(vms),
@@ -155,6 +166,7 @@ class HostBuilder:
             location=origin.location,
             locations={var: origins[var].location for var in tracked if var in origins},
         )
+        return spec, complete
 
     def retry(self, value: Any, origin: Origin, what: str) -> Any:
         mapping = self.r.mapping(value, origin, what, RETRY_KEYS, hint="write {attempts: 5, deadline: 300}")

@@ -59,16 +59,14 @@ class VMBuilder:
 
     # -- the variables -----------------------------------------------------------------------------------
 
-    def vms(self, variables: dict[str, Any], origins: dict[str, Origin]) -> list[VMSpec] | Any:
+    def vms(self, variables: dict[str, Any], origins: dict[str, Origin]) -> list[VMSpec]:
+        """The VMs that type-check; each problem of the others is a finding on the Reader."""
         defaults: Fields = {}
-        ok = True
         if variables.get("multipoint_vm_defaults") is not None:
             origin = origins["multipoint_vm_defaults"]
             mapping = self.r.mapping(
                 variables["multipoint_vm_defaults"], origin, "multipoint_vm_defaults", DEFAULT_KEYS
             )
-            if mapping is BAD:
-                ok = False
             defaults = _fields(mapping, origin)
         specs: list[VMSpec] = []
         if variables.get("multipoint_vms") is not None:
@@ -79,40 +77,30 @@ class VMBuilder:
                 mapping = self.r.mapping(item, item_origin, "a VM of multipoint_vms", VM_KEYS,
                                          hint="write each VM as a mapping with name, cpus, memory, disk, ...")
                 if mapping is BAD:
-                    ok = False
                     continue
                 vm = self.vm({**defaults, **_fields(mapping, item_origin)}, item_origin, classroom=None)
-                if vm is BAD:
-                    ok = False
-                else:
+                if vm is not BAD:
                     specs.append(vm)
-            ok = ok and items is not BAD
         if variables.get("multipoint_classrooms") is not None:
             origin = origins["multipoint_classrooms"]
             items = self.r.sequence(variables["multipoint_classrooms"], origin, "multipoint_classrooms")
             for index, item in enumerate(items or []):
                 made = self.classroom(item, origin_in(items, index, origin), defaults)
-                if made is BAD:
-                    ok = False
-                else:
+                if made is not BAD:
                     specs.extend(made)
-            ok = ok and items is not BAD
-        return specs if ok else BAD
+        return specs
 
-    def schedules(self, value: Any, origin: Origin) -> list[Schedule] | Any:
+    def schedules(self, value: Any, origin: Origin) -> list[Schedule]:
+        """The schedules that type-check; each problem of the others is a finding on the Reader."""
         items = self.r.sequence(value, origin, "multipoint_schedules")
         if items is BAD:
-            return BAD
+            return []
         result: list[Schedule] = []
-        ok = True
         for index, item in enumerate(items):
-            item_origin = origin_in(items, index, origin)
-            schedule = self.schedule(item, item_origin)
-            if schedule is BAD:
-                ok = False
-            else:
+            schedule = self.schedule(item, origin_in(items, index, origin))
+            if schedule is not BAD:
                 result.append(schedule)
-        return result if ok else BAD
+        return result
 
     # -- one VM ------------------------------------------------------------------------------------------
 

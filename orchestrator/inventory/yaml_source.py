@@ -300,7 +300,7 @@ class _Builder:
         for frame in stack:
             if isinstance(frame.container, TMap):
                 if frame.key is not _NO_KEY:
-                    path.append(frame.key if isinstance(frame.key, str | int) else str(frame.key))
+                    path.append(_path_key(frame.key))
             else:
                 path.append(len(frame.container))
         return tuple(path)
@@ -324,7 +324,7 @@ class _Builder:
             if alias:
                 raise YamlProblem("an alias cannot be used as a mapping key", origin, "write the key out")
             frame.key = value
-            frame.key_origin = origin
+            frame.key_origin = Origin(origin.file, origin.line, origin.column, (*origin.path, _path_key(value)))
             return None
         key, key_origin = frame.key, frame.key_origin
         assert key_origin is not None
@@ -386,6 +386,10 @@ class _Builder:
         if tag in (None, "!", _YAML_TAG + "map", _YAML_TAG + "seq"):
             return
         raise YamlProblem(f"unsupported YAML tag {tag}", origin, "remove the tag")
+
+
+def _path_key(key: Any) -> Key:
+    return key if isinstance(key, str | int) and not isinstance(key, bool) else str(key)
 
 
 class _MergeKeyType:

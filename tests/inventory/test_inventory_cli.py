@@ -1,0 +1,143 @@
+"""`orchestrate validate` and `orchestrate inventory` as the admin and CI use them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from inventory_support import cli, write
+
+REPO = Path(__file__).resolve().parents[2]
+LINE = re.compile(r"^.+:\d+:\d+: (error|warning): .+$")
+
+
+def test_demo_inventory_validates() -> None:
+    result = cli("validate", str(REPO / "inventories/demo.yaml"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert re.search(r"valid: 0 error\(s\), 0 warning\(s\), 2 host\(s\), 6 VM\(s\)", result.stderr)
+
+
+def test_demo_fits_its_simulated_hosts() -> None:
+    """Every demo VM can run at once: per host, memory and vCPUs fit the simulated host's description."""
+    from orchestrator.inventory import load_inventory
+    from orchestrator.sizes import parse_size
+
+    inventory = load_inventory(REPO / "inventories/demo.yaml")
+    for host in inventory.hosts.values():
+        running = [vm for vm in host.vms if vm.state == "running"]
+        assert sum(vm.memory for vm in running) <= parse_size(host.simulator["memory"]) - parse_size("8GB")
+        assert sum(vm.cpus for vm in running) <= host.simulator["logical_processors"]
+        images = host.simulator["images"]
+        assert all(vm.disk.source in images and images[vm.disk.source]["edition_sku"] == 77 for vm in host.vms)
+        switches = {s["name"] if isinstance(s, dict) else s for s in host.simulator["switches"]}
+        assert all(vm.switch in switches for vm in host.vms)
+
+
+def test_refusals_inventory_shows_errors() -> None:
+    result = cli("validate", str(REPO / "inventories/refusals.yaml"))
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert len(lines) >= 10 and all(LINE.match(line) for line in lines)
+
+
+def test_annotated_inventory_validates_with_its_environment() -> None:
+    result = cli("validate", str(REPO / "inventories/annotated.yaml"), env={"HV_PASSWORD": "x-example"})
+    assert result.exit_code == 0, result.output
+
+
+def test_school_inventory_needs_its_password_variable() -> None:
+    result = cli("validate", str(REPO / "inventories/school.yaml"), env={"SCHOOL_WINRM_PASSWORD": "x-example"})
+    assert result.exit_code == 0, result.output
+    missing = cli("validate", str(REPO / "inventories/school.yaml"), env={"SCHOOL_WINRM_PASSWORD": None})  # type: ignore[dict-item]
+    assert missing.exit_code == 2
+    assert "environment variable SCHOOL_WINRM_PASSWORD is not set" in missing.stdout
+
+
+def test_findings_are_single_lines_with_a_summary_on_stderr(tmp_path: Path) -> None:
+    path = write(tmp_path / "inv.yaml", """
+        all:
+          hosts:
+            hv01:
+              ansible_connection: simulator
+              multipoint_vms:
+                - name: "a very long name that goes on and on and on with words and more words until it wraps twice"
+                  cpus: 1
+                  edition: standard
+                  disk: {parent: b.vhdx}
+                  stations: {rdp: 25}
+    """)
+    result = cli("validate", str(path))
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all(LINE.match(line) for line in lines)
+    assert lines[0].startswith(f"{path}:9:")  # sorted by line: edition first, then stations at line 11
+    assert "Standard cannot run as a Hyper-V guest" in lines[0]
+    assert lines[1].startswith(f"{path}:11:") and "25 seats exceed the 20 stations" in lines[1]
+    assert result.stderr.count("\n") == 1 and "2 error(s), 0 warning(s)" in result.stderr
+
+
+def test_json_output_document(tmp_path: Path) -> None:
+    path = write(tmp_path / "inv.yaml", """
+        all:
+          hosts:
+            hv01:
+              ansible_connection: simulator
+              multipoint_vms: [{name: x, cpus: 1, disk: {parent: b.vhdx}}]
+            hv02: {ansible_connection: simulator, multipoint_vms: [{name: y, edition: gold, disk: {parent: b}}]}
+    """)
+    result = cli("validate", str(path), "--output", "json")
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert (document["errors"], document["warnings"], document["hosts"]) == (1, 1, 2)
+    error = next(f for f in document["findings"] if f["severity"] == "error")
+    assert (error["file"], error["line"], error["path"][-1]) == (str(path), 7, "edition")
+    assert "premium, standard" in error["message"] and error["fix"] == "use one of: premium, standard"
+
+
+def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
+    path = write(tmp_path / "inv.yaml", """
+        all:
+          hosts:
+            hv01: {ansible_connection: simulator, multipoint_vms: [{name: x, cpus: 1, disk: {parent: b.vhdx}}]}
+          hostz: {}
+    """)
+    result = cli("validate", str(path))
+    assert result.exit_code == 0
+    assert "warning" in result.stdout
+
+
+def test_inventory_host_and_list(tmp_path: Path) -> None:
+    path = write(tmp_path / "inv.yaml", """
+        all:
+          vars: {ansible_connection: simulator, note: from-all}
+          children:
+            lab:
+              vars: {note: from-lab}
+              hosts: {hv01: , hv02: {note: mine}}
+    """)
+    listed = cli("inventory", str(path), "--list")
+    assert listed.exit_code == 0, listed.output
+    document = json.loads(listed.stdout)
+    assert document["lab"] == {"hosts": ["hv01", "hv02"]}
+    assert document["all"] == {"children": ["ungrouped", "lab"]}
+    assert document["_meta"]["hostvars"]["hv01"] == {"ansible_connection": "simulator", "note": "from-lab"}
+    host = cli("inventory", str(path), "--host", "hv02")
+    assert json.loads(host.stdout) == {"ansible_connection": "simulator", "note": "mine"}
+    unknown = cli("inventory", str(path), "--host", "nope")
+    assert unknown.exit_code == 2 and "no host named 'nope'" in unknown.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["--list", "--host", "hv01"]])
+def test_inventory_needs_exactly_one_mode(tmp_path: Path, args: list[str]) -> None:
+    path = write(tmp_path / "inv.yaml", "all:\n  hosts: {hv01: {ansible_connection: simulator}}\n")
+    assert cli("inventory", str(path), *args).exit_code == 2
+
+
+def test_inventory_of_unparseable_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "inv.yaml", "all: [\n")
+    result = cli("inventory", str(path), "--list")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"{path}:2:1: error: YAML syntax error" in result.stderr

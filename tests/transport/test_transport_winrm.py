@@ -145,14 +145,22 @@ def test_ignoring_certificate_validation_works_but_warns(fake_winrm):
     assert any("not validated" in w for w in transport.warnings)
 
 
-def test_200_kb_script_arrives_whole_over_one_shell(fake_winrm, ca_pem):
+@pytest.mark.parametrize(
+    ("mode", "tls", "options"),
+    [
+        ("basic-https", True, {}),
+        ("ntlm-http-encrypted", False, {"transport": "ntlm"}),
+        ("basic-http-allowed", False, {"allow_unencrypted": True}),
+    ],
+)
+def test_200_kb_script_arrives_whole_over_one_shell(fake_winrm, ca_pem, mode, tls, options):
     double = ScriptDouble()
-    server = fake_winrm(double, tls=True)
+    server = fake_winrm(double, tls=tls)
     filler = "".join(f"# line {i:06d} {'x' * 60}\n" for i in range(3000))
     script = filler + "Write-Output 'done'\n"
     assert len(script.encode()) > 200_000
 
-    result = run(fake_host(server, ca_trust_path=ca_pem), script)
+    result = run(fake_host(server, ca_trust_path=ca_pem if tls else None, **options), script)
 
     assert result.stdout == "done\r\n"
     assert double.scripts == [script]

@@ -1,0 +1,252 @@
+"""A simulated Hyper-V host that runs the PowerShell the templates render.
+
+    sim = Simulator(state_path=None, seed={"os_sku": 77, "memory": "64GB", ...})
+    result = sim.run(script, stdin="")   # .stdout .stderr .exit_code; never raises for what a script does
+
+Three layers, kept apart as in a real shell: the language (language/: parse tree -> values and control flow),
+the binder (binder.py: arguments -> a parameter set of the real signature) and the host (host/: the typed model
+and the cmdlets). With a state path, the model is loaded before each run and written after it (atomically)
+only when a cmdlet changed it; UNC shares live beside the host files and are shared by every simulated host of
+that state dir.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator.signatures import normalize_version
+from orchestrator.simulator.commands import HostCommands
+from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.files import FileSystem, Shares
+from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Host, Snapshot, Task, norm_path
+from orchestrator.simulator.language.errors import ScriptError
+from orchestrator.simulator.language.interpreter import ExitSignal, Interpreter, format_error
+from orchestrator.simulator.language.parser import parse
+from orchestrator.simulator.language.values import PSRuntimeError
+from orchestrator.simulator.state import (
+    StateError,
+    host_from_json,
+    host_from_seed,
+    host_to_json,
+    load_shares,
+    locked,
+    read_json,
+    save_shares,
+    shares_to_json,
+    write_atomic,
+)
+
+__all__ = ["BOOTSTRAP", "RunResult", "Simulator", "StateError"]
+
+BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))"
+_MAX_DEPTH = 8  # nested runs (a scheduled task starting a task...) before the simulator refuses
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    stdout: str
+    stderr: str
+    exit_code: int
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class Simulator:
+    def __init__(self, state_path: str | Path | None = None, seed: Mapping[str, Any] | None = None, *,
+                 host_name: str | None = None, now: Callable[[], datetime] | None = None) -> None:
+        self.state_path = Path(state_path) if state_path is not None else None
+        self._now = now
+        self.mutation_log: list[str] = []
+        self._depth = 0
+        name = host_name or (self.state_path.stem if self.state_path else "HV01")
+        if self.state_path is not None and self.state_path.exists():
+            self.host = host_from_json(read_json(self.state_path), str(self.state_path))
+            self._seed_shares: dict[str, dict[str, Any]] = {}
+        else:
+            self.host, self._seed_shares = host_from_seed(seed, name)
+            if self.state_path is not None:
+                write_atomic(self.state_path, host_to_json(self.host))
+        self.shares = Shares(roots=dict(self._seed_shares))
+        if self.state_path is not None and self._seed_shares:
+            with locked(self.state_path.parent):
+                shares = load_shares(self.state_path.parent)
+                added = {k: v for k, v in self._seed_shares.items() if k not in shares.roots}
+                if added:
+                    shares.roots.update(added)
+                    save_shares(self.state_path.parent, shares)
+
+    # -- public API ---------------------------------------------------------------------------------------------
+
+    @property
+    def mutations(self) -> int:
+        """How many changes mutating cmdlets made since this Simulator was created."""
+        return len(self.mutation_log)
+
+    def run(self, script: str, stdin: str = "") -> RunResult:
+        """Run one script as powershell.exe would; failures are exit code 1 with the error on stderr."""
+        if self.state_path is None:
+            return self._run_loaded(script, stdin)
+        with locked(self.state_path.parent):
+            if self.state_path.exists():
+                self.host = host_from_json(read_json(self.state_path), str(self.state_path))
+            self.shares = load_shares(self.state_path.parent)
+            result, dirty = self._execute(script, stdin)
+            if dirty:
+                write_atomic(self.state_path, host_to_json(self.host))
+            if self.shares.dirty:
+                save_shares(self.state_path.parent, self.shares)
+        return result
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole model as plain data (a deep copy): compare two snapshots to prove nothing changed."""
+        return copy.deepcopy({"host": host_to_json(self.host)["host"], "shares": shares_to_json(self.shares)})
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, Any], *, now: Callable[[], datetime] | None = None) -> Simulator:
+        """An in-memory simulator that looks like the host the facts document describes (dry-run preflight)."""
+        sim = cls(now=now)
+        sim.host = _host_from_facts(facts)
+        return sim
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _run_loaded(self, script: str, stdin: str) -> RunResult:
+        result, _ = self._execute(script, stdin)
+        return result
+
+    def _execute(self, script: str, stdin: str) -> tuple[RunResult, bool]:
+        fs = FileSystem(self.host.files, self.shares, lambda: None)
+        ctx = HostContext(self.host, fs, now=self._now, run_script=self._nested)
+        interp = Interpreter(HostCommands(ctx), stdin=stdin, now=ctx.now, new_guid=ctx.new_guid,
+                             machine_name=self.host.name)
+        ctx.interp = interp
+        code = 0
+        stderr: list[str] = []
+        try:
+            tree = parse(script)
+            interp.run(tree)
+            if interp.last_failed:
+                code = 1
+        except ExitSignal as done:
+            code = done.code
+        except PSRuntimeError as err:
+            stderr.append(format_error(err))
+            code = 1
+        except ScriptError as err:
+            stderr.append(str(err))
+            code = 1
+        except RecursionError:
+            stderr.append("The script failed due to call depth overflow.")
+            code = 1
+        except Exception as exc:  # an interpreter bug must not crash the caller; report it as a failed run
+            stderr.append(f"simulator internal error: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            code = 1
+        stderr = interp.stderr + stderr + [f"WARNING: {w}" for w in ctx.warnings]
+        self.mutation_log.extend(ctx.mutations)
+        text_err = "\r\n".join(stderr) + ("\r\n" if stderr else "")
+        return RunResult("".join(interp.console), text_err, code), ctx.dirty
+
+    def _nested(self, script: str) -> RunResult:
+        """A script a scheduled task runs on this host (powershell.exe -EncodedCommand ...)."""
+        if self._depth >= _MAX_DEPTH:
+            return RunResult("", "simulator: scheduled tasks nested too deeply", 1)
+        self._depth += 1
+        try:
+            result, _ = self._execute(script, "")
+        finally:
+            self._depth -= 1
+        return result
+
+
+def _host_from_facts(facts: Mapping[str, Any]) -> Host:
+    info = facts.get("host") or {}
+    host = Host(
+        name=str(info.get("computer_name") or "HV01"),
+        os_version=normalize_version(str(info.get("os_version") or "6.3")),
+        os_sku=int(info.get("os_sku") or 8),
+        hyperv_installed=bool(info.get("hyperv_installed", True)),
+        logical_processors=int(info.get("logical_processors") or 8),
+        memory=int(info.get("memory_total") or 32 * 1024**3),
+        switches=list(facts.get("switches") or []),
+    )
+    editions = {"servermultipointpremium": 77, "servermultipointstandard": 76}
+    for path, present in (facts.get("paths") or {}).items():
+        if present:
+            leaf = str(path).rstrip("\\").rsplit("\\", 1)[-1]
+            kind = "file" if "." in leaf else "dir"
+            host.files[norm_path(path)] = FileEntry(str(path), kind)
+    for path, images in (facts.get("images") or {}).items():
+        sku = None
+        for image in images or []:
+            sku = editions.get(str(image.get("edition_id", "")).lower(), sku)
+        entry = host.files.get(norm_path(path)) or FileEntry(str(path), "file")
+        entry.edition_sku = sku
+        if str(path).lower().endswith((".vhd", ".vhdx")) and entry.vhd is None:
+            entry.vhd = {"type": "Dynamic", "size": 0, "parent": None}
+        host.files[norm_path(path)] = entry
+    kvp_sku = {}
+    for item in facts.get("kvp") or []:
+        text = "".join(item.get("items") or [])
+        m = re.search(r"<VALUE>(\d+)</VALUE></PROPERTY><PROPERTY NAME=\"Description\"[^<]*</PROPERTY>"
+                      r"<PROPERTY NAME=\"ElementName\"[^<]*</PROPERTY><PROPERTY NAME=\"Name\" TYPE=\"string\">"
+                      r"<VALUE>OSEditionId</VALUE>", text)
+        if m:
+            kvp_sku[str(item.get("vm_id", "")).lower()] = int(m.group(1))
+    for raw in facts.get("vms") or []:
+        vm_id = str(raw.get("id") or "").lower()
+        vm = VM(id=vm_id, name=raw["name"], state=str(raw.get("state") or "Off"),
+                generation=int(raw.get("generation") or 1), cpus=int(raw.get("cpus") or 1),
+                memory_startup=int(raw.get("memory_startup") or 512 * 1024**2),
+                dynamic_memory=bool(raw.get("dynamic_memory")), notes=raw.get("notes") or "",
+                path=raw.get("path") or "")
+        vm.memory_minimum = int(raw.get("memory_minimum") or vm.memory_minimum)
+        vm.memory_maximum = int(raw.get("memory_maximum") or vm.memory_maximum)
+        for i, disk in enumerate(raw.get("disks") or []):
+            vm.disks.append(Disk(disk["path"], "IDE" if vm.generation == 1 else "SCSI", 0, i))
+            if norm_path(disk["path"]) not in host.files:
+                host.files[norm_path(disk["path"])] = FileEntry(
+                    disk["path"], "file", 4 * 1024**2, vhd={"type": "Differencing" if disk.get("parent") else "Dynamic",
+                                                           "size": 0, "parent": disk.get("parent")})
+        for adapter in raw.get("adapters") or []:
+            vm.adapters.append(Adapter(adapter.get("name") or "Network Adapter", adapter.get("switch")))
+        by_name: dict[str, str] = {}
+        for cp in raw.get("checkpoints") or []:
+            snap = Snapshot(id=str(cp.get("id") or "").lower(), name=cp["name"], parent_id=None,
+                            created=_iso(cp.get("created")), notes=cp.get("notes") or "", config=vm.config(),
+                            disks={d.path: 0 for d in vm.disks}, state="Off")
+            vm.snapshots[snap.id] = snap
+            by_name[snap.name] = snap.id
+        for cp in raw.get("checkpoints") or []:
+            parent = cp.get("parent")
+            if parent:
+                vm.snapshots[str(cp.get("id") or "").lower()].parent_id = by_name.get(parent, str(parent).lower())
+        if raw.get("parent_checkpoint"):
+            vm.current_snapshot = by_name.get(raw["parent_checkpoint"])
+        vm.booted_from = kvp_sku.get(vm_id)
+        host.vms[vm.id] = vm
+    for raw in facts.get("tasks") or []:
+        task = Task(name=raw["name"], path=raw.get("path") or "\\", description=raw.get("description") or "",
+                    state=str(raw.get("state") or "Ready"), last_run=raw.get("last_run") or None,
+                    last_result=int(raw.get("last_result") or 0))
+        host.tasks[Host.task_key(task.path, task.name)] = task
+    return host
+
+
+def _iso(value: Any) -> str:
+    if not value:
+        return "2000-01-01T00:00:00+00:00"
+    text = str(value).replace("Z", "+00:00")
+    text = re.sub(r"\.(\d{6})\d+", r".\1", text)
+    try:
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:
+        return "2000-01-01T00:00:00+00:00"

@@ -1,0 +1,386 @@
+"""Parameter binding: a call's arguments -> one parameter set of a cmdlet signature, by PowerShell's rules.
+
+The binder reads signatures only through orchestrator.signatures (the shipped data), so it knows no cmdlet
+by name and no Hyper-V: full names, unique prefixes and aliases, switches and `-Switch:$false`, positional
+arguments, pipeline input ByValue (exact type first, then with conversion) and ByPropertyName, the default set
+when several fit, and PowerShell's wording for every way a call can fail to bind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from orchestrator.signatures import CmdletSignature, Parameter, ParameterSet
+from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language.values import (
+    Guid,
+    PSEnum,
+    PSHashtable,
+    PSObject,
+    PSRuntimeError,
+    ScriptBlock,
+    to_datetime,
+    to_int,
+    to_string,
+    type_name_of,
+)
+
+
+class BindingError(PSRuntimeError):
+    """A call that PowerShell would refuse before the cmdlet runs."""
+
+
+@dataclass(slots=True)
+class BoundCall:
+    cmdlet: str
+    parameter_set: str
+    params: dict[str, Any]
+    pipeline_parameter: str | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    def has(self, name: str) -> bool:
+        return name in self.params
+
+    def one(self, name: str, default: Any = None) -> Any:
+        """A parameter typed as an array (String[]) where the cmdlet acts on its first value."""
+        value = self.params.get(name, default)
+        if isinstance(value, list):
+            return value[0] if value else default
+        return value
+
+
+_INT_TYPES = frozenset({"int32", "int64", "uint64", "uint32", "int16", "uint16", "byte", "long", "int"})
+_NET_NAMES = {
+    "string": "System.String", "int32": "System.Int32", "int64": "System.Int64", "uint64": "System.UInt64",
+    "uint32": "System.UInt32", "int16": "System.Int16", "boolean": "System.Boolean", "datetime": "System.DateTime",
+    "guid": "System.Guid", "scriptblock": "System.Management.Automation.ScriptBlock", "object": "System.Object",
+    "hashtable": "System.Collections.Hashtable", "switchparameter": "System.Management.Automation.SwitchParameter",
+}
+
+
+def _net_type(type_name: str) -> str:
+    array = type_name.endswith("[]")
+    base = type_name[:-2] if array else type_name
+    full = _NET_NAMES.get(base.lower(), base)
+    return full + ("[]" if array else "")
+
+
+def _error(message: str, error_id: str, cmdlet: str, category: str = "InvalidArgument") -> BindingError:
+    return BindingError(message, error_id, category, command=cmdlet)
+
+
+class _Named:
+    __slots__ = ("has_value", "line", "param", "text", "value")
+
+    def __init__(self, param: Parameter, text: str, value: Any, has_value: bool) -> None:
+        self.param = param
+        self.text = text
+        self.value = value
+        self.has_value = has_value
+
+
+def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any = None,
+         has_pipeline: bool = False) -> BoundCall:
+    """Bind one invocation. `pipeline_item` is the current pipeline object when `has_pipeline`."""
+    cmdlet = sig.name
+    all_params = _all_parameters(sig)
+    named: dict[str, _Named] = {}
+    positional: list[Any] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg[0] == "a":
+            positional.append(arg[1])
+            i += 1
+            continue
+        _, text, value, has_value, _line = arg
+        param = _resolve_name(text, all_params, cmdlet)
+        key = param.name
+        if key in named:
+            raise _error(f"Cannot bind parameter because parameter '{key}' is specified more than once. To provide "
+                         "multiple values to parameters that can accept multiple values, use the array syntax. For "
+                         'example, "-parameter value1,value2,value3".', "ParameterAlreadyBound", cmdlet)
+        if not has_value and not param.is_switch:
+            if i + 1 < len(args) and args[i + 1][0] == "a":
+                value = args[i + 1][1]
+                has_value = True
+                i += 1
+            else:
+                raise _error(f"Missing an argument for parameter '{key}'. Specify a parameter of type "
+                             f"'{_net_type(param.type)}' and try again.", "MissingArgument", cmdlet)
+        named[key] = _Named(param, text, value, has_value)
+        i += 1
+
+    common_names = {p.name for p in sig.common}
+    candidates = [s for s in sig.parameter_sets
+                  if all(n in common_names or s.get(n) is not None for n in named)]
+    if not candidates:
+        raise _error("Parameter set cannot be resolved using the specified named parameters.",
+                     "AmbiguousParameterSet", cmdlet)
+
+    viable: list[tuple[ParameterSet, dict[str, Any], str | None, int]] = []
+    failures: list[BindingError] = []
+    for pset in candidates:
+        try:
+            viable.append(_try_set(sig, pset, named, positional, pipeline_item, has_pipeline))
+        except BindingError as err:
+            failures.append(err)
+    if not viable:
+        if len(failures) == 1 or (len({f.error_id for f in failures}) == 1):
+            raise failures[0]
+        default = sig.default_set
+        for pset, err in zip(candidates, failures, strict=False):
+            if default is not None and pset.name == default.name:
+                raise err
+        positional_failure = next((f for f in failures if f.error_id == "PositionalParameterNotFound"), None)
+        if positional_failure is not None and all(
+            f.error_id in ("PositionalParameterNotFound", "CannotConvertArgument") for f in failures
+        ):
+            raise positional_failure
+        missing = next((f for f in failures if f.error_id == "MissingMandatoryParameter"), None)
+        if missing is not None and not has_pipeline:
+            raise missing
+        if has_pipeline and any(f.error_id == "InputObjectNotBound" for f in failures):
+            raise next(f for f in failures if f.error_id == "InputObjectNotBound")
+        raise _error("Parameter set cannot be resolved using the specified named parameters.",
+                     "AmbiguousParameterSet", cmdlet)
+    if len(viable) > 1:
+        # PowerShell binds positional arguments without type conversion first: keep the sets that needed least.
+        fewest = min(v[3] for v in viable)
+        viable = [v for v in viable if v[3] == fewest]
+    if len(viable) > 1:
+        default = sig.default_set
+        chosen = next((v for v in viable if default is not None and v[0].name == default.name), None)
+        if chosen is None:
+            # Prefer the set that bound the pipeline object without conversion, then the one using most arguments.
+            exact = [v for v in viable if v[2] is not None and v[2].startswith("!")]
+            pool = exact or viable
+            pool.sort(key=lambda v: -len(v[1]))
+            if len(pool) > 1 and len(pool[0][1]) == len(pool[1][1]) and not exact:
+                raise _error("Parameter set cannot be resolved using the specified named parameters.",
+                             "AmbiguousParameterSet", cmdlet)
+            chosen = pool[0]
+    else:
+        chosen = viable[0]
+    pset, params, pipe_param, _ = chosen
+    return BoundCall(cmdlet, pset.name, params, pipe_param.lstrip("!") if pipe_param else None)
+
+
+def _all_parameters(sig: CmdletSignature) -> dict[str, Parameter]:
+    seen: dict[str, Parameter] = {}
+    for s in sig.parameter_sets:
+        for p in s.parameters:
+            seen.setdefault(p.name, p)
+    for p in sig.common:
+        seen.setdefault(p.name, p)
+    return seen
+
+
+def _resolve_name(text: str, params: dict[str, Parameter], cmdlet: str) -> Parameter:
+    lowered = text.lower()
+    for p in params.values():
+        if p.name.lower() == lowered or any(a.lower() == lowered for a in p.aliases):
+            return p
+    matches = [p for p in params.values()
+               if p.name.lower().startswith(lowered) or any(a.lower().startswith(lowered) for a in p.aliases)]
+    if len(matches) == 1 and lowered:
+        return matches[0]
+    if len(matches) > 1:
+        names = " ".join(f"-{p.name}" for p in matches)
+        raise _error(f"Parameter cannot be processed because the parameter name '{text}' is ambiguous. Possible "
+                     f"matches include: {names}.", "AmbiguousParameter", cmdlet)
+    raise _error(f"A parameter cannot be found that matches parameter name '{text}'.", "NamedParameterNotFound",
+                 cmdlet)
+
+
+def _try_set(sig: CmdletSignature, pset: ParameterSet, named: dict[str, _Named], positional: list[Any],
+             pipeline_item: Any, has_pipeline: bool) -> tuple[ParameterSet, dict[str, Any], str | None, int]:
+    cmdlet = sig.name
+    bound: dict[str, Any] = {}
+    for key, n in named.items():
+        param = pset.get(key) or n.param
+        bound[key] = convert(param, n.value, n.has_value, cmdlet)
+    slots = sorted((p for p in pset.parameters if p.position is not None and p.name not in bound),
+                   key=lambda p: p.position)  # type: ignore[arg-type, return-value]
+    # Several reference pages list two parameters at one position; PowerShell binds the first in order.
+    used_positions: set[int] = set()
+    coerced = 0
+    free = []
+    for p in slots:
+        if p.position in used_positions:
+            continue
+        used_positions.add(p.position)  # type: ignore[arg-type]
+        free.append(p)
+    for value in positional:
+        if not free:
+            raise _error(f"A positional parameter cannot be found that accepts argument '{_display(value)}'.",
+                         "PositionalParameterNotFound", cmdlet)
+        param = free.pop(0)
+        if not _exact_type(param.type, value if not isinstance(value, list) or not value else value[0]):
+            coerced += 1
+        bound[param.name] = convert(param, value, True, cmdlet, error_id="CannotConvertArgument")
+    pipe_param: str | None = None
+    if has_pipeline:
+        pipe_param = _bind_pipeline(pset, bound, pipeline_item, cmdlet)
+        if pipe_param is None:
+            raise _error("The input object cannot be bound to any parameters for the command either because the "
+                         "command does not take pipeline input or the input and its properties do not match any of "
+                         "the parameters that take pipeline input.", "InputObjectNotBound", cmdlet)
+    missing = [p.name for p in pset.parameters if p.mandatory and p.name not in bound]
+    if missing:
+        raise _error("Cannot process command because of one or more missing mandatory parameters: "
+                     f"{' '.join(missing)}.", "MissingMandatoryParameter", cmdlet)
+    if pipe_param is not None and not pipe_param.startswith("!"):
+        coerced += 1
+    return pset, bound, pipe_param, coerced
+
+
+def _bind_pipeline(pset: ParameterSet, bound: dict[str, Any], item: Any, cmdlet: str) -> str | None:
+    by_value = [p for p in pset.parameters if "ByValue" in p.pipeline_by and p.name not in bound]
+    for p in by_value:
+        if _exact_type(p.type, item):
+            bound[p.name] = convert(p, item, True, cmdlet)
+            return "!" + p.name
+    if isinstance(item, PSObject):
+        for p in pset.parameters:
+            if "ByPropertyName" in p.pipeline_by and p.name not in bound:
+                for name in (p.name, *p.aliases):
+                    if item.has(name):
+                        try:
+                            bound[p.name] = convert(p, item.get(name), True, cmdlet)
+                        except BindingError:
+                            continue
+                        return p.name
+    for p in by_value:
+        if _coercible(p.type, item):
+            try:
+                bound[p.name] = convert(p, item, True, cmdlet)
+            except BindingError:
+                continue
+            return p.name
+    return None
+
+
+def _base(type_name: str) -> str:
+    base = type_name[:-2] if type_name.endswith("[]") else type_name
+    return base.rsplit(".", 1)[-1].lower()
+
+
+def _exact_type(type_name: str, item: Any) -> bool:
+    base = _base(type_name)
+    if base in ("object", "psobject"):
+        return True
+    if isinstance(item, PSObject):
+        return item.is_a(base) or (base == "ciminstance" and item.type_name.startswith("Microsoft.Management.Infrastructure"))
+    if isinstance(item, bool):
+        return base == "boolean"
+    if isinstance(item, int):
+        return base in _INT_TYPES
+    if isinstance(item, str):
+        return base == "string"
+    if isinstance(item, ScriptBlock):
+        return base == "scriptblock"
+    return type_name_of(item).rsplit(".", 1)[-1].lower() == base
+
+
+def _coercible(type_name: str, item: Any) -> bool:
+    base = _base(type_name)
+    if base == "string":
+        return item is not None and not isinstance(item, (PSHashtable, ScriptBlock))
+    if base in _INT_TYPES:
+        return isinstance(item, (int, float, str)) and not isinstance(item, bool)
+    return False
+
+
+def _display(value: Any) -> str:
+    return to_string(value) if not isinstance(value, list) else "System.Object[]"
+
+
+def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id: str = "CannotConvertArgumentNoMessage"
+            ) -> Any:
+    """The argument converted to the parameter's declared type, as PowerShell's binder would."""
+    t = param.type
+    if param.is_switch:
+        if not has_value:
+            return True
+        if isinstance(value, (bool, int)) or value is None:
+            return bool(value)
+        raise _error(f"Cannot process argument transformation on parameter '{param.name}'. Cannot convert value "
+                     f'"{to_string(value)}" to type "System.Management.Automation.SwitchParameter". Boolean '
+                     "parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0.",
+                     "ParameterArgumentTransformationError", cmdlet)
+    array = t.endswith("[]")
+    base = _base(t)
+    items = value if isinstance(value, list) else [value]
+    if not array and isinstance(value, list) and base not in ("object", "psobject"):
+        if len(value) == 1:
+            items = value
+        elif base in ("string",) or base in _INT_TYPES:
+            raise _error(f"Cannot convert 'System.Object[]' to the type '{_net_type(t)}' required by parameter "
+                         f"'{param.name}'. Specified method is not supported.", "CannotConvertArgument", cmdlet)
+    try:
+        converted = [_convert_one(param, base, v, cmdlet) for v in items]
+    except PSRuntimeError as err:
+        if isinstance(err, BindingError):
+            raise
+        raise _error(f"Cannot bind parameter '{param.name}'. {err.message}", error_id, cmdlet) from err
+    if param.accepted_values:
+        allowed = {a.lower(): a for a in param.accepted_values}
+        for idx, v in enumerate(converted):
+            text = to_string(v)
+            if text.lower() not in allowed:
+                raise _error(f"Cannot validate argument on parameter '{param.name}'. The argument \"{text}\" does "
+                             f"not belong to the set \"{','.join(param.accepted_values)}\" specified by the "
+                             "ValidateSet attribute. Supply an argument that is in the set and then try the command "
+                             "again.", "ParameterArgumentValidationError", cmdlet)
+            if isinstance(v, str):
+                converted[idx] = allowed[text.lower()]
+    if array:
+        return converted
+    if isinstance(value, list) and base in ("object", "psobject") and len(value) != 1:
+        return value
+    return converted[0] if converted else None
+
+
+def _convert_one(param: Parameter, base: str, value: Any, cmdlet: str) -> Any:
+    if value is None:
+        return None
+    if base == "string":
+        if isinstance(value, (PSHashtable,)):
+            return to_string(value)
+        return to_string(value)
+    if base in _INT_TYPES:
+        number = to_int(value, _net_type(param.type).rstrip("[]"))
+        if base.startswith("uint") and number < 0:
+            raise PSRuntimeError(f'Cannot convert value "{number}" to type "{_net_type(param.type)}". Error: "Value '
+                                 'was either too large or too small for a UInt64."', "CannotConvertArgument")
+        return number
+    if base == "boolean":
+        if isinstance(value, (bool, int)):
+            return bool(value)
+        raise _error(f"Cannot process argument transformation on parameter '{param.name}'. Cannot convert value "
+                     f'"{type_name_of(value)}" to type "System.Boolean". Boolean parameters accept only Boolean '
+                     "values and numbers, such as $True, $False, 1 or 0.", "ParameterArgumentTransformationError",
+                     cmdlet)
+    if base == "datetime":
+        return value if isinstance(value, datetime) else to_datetime(value)
+    if base == "guid":
+        return value if isinstance(value, Guid) else dotnet.cast("guid", value)
+    if base == "scriptblock":
+        if not isinstance(value, ScriptBlock):
+            raise _error(f"Cannot bind parameter '{param.name}'. Cannot convert the \"{to_string(value)}\" value of "
+                         'type "System.String" to type "System.Management.Automation.ScriptBlock".',
+                         "CannotConvertArgumentNoMessage", cmdlet)
+        return value
+    if base == "hashtable":
+        if not isinstance(value, PSHashtable):
+            raise _error(f"Cannot bind parameter '{param.name}'. Cannot convert the \"{to_string(value)}\" value "
+                         'to type "System.Collections.Hashtable".', "CannotConvertArgumentNoMessage", cmdlet)
+        return value
+    if isinstance(value, PSEnum):
+        return value
+    return value

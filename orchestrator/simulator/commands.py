@@ -1,0 +1,110 @@
+"""The command layer between the language and the host: find the cmdlet, bind its arguments against the
+signature of the host's Windows version, run it per pipeline object, and apply -ErrorAction.
+
+This is where PowerShell's error semantics for cmdlets live: binding errors stop the statement, cmdlet errors
+are non-terminating (written to the error stream, added to $Error) unless -ErrorAction / $ErrorActionPreference
+says Stop, and -WhatIf skips a change with a "What if:" line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.signatures import signature
+from orchestrator.simulator import host as _host_package  # noqa: F401 - registers the cmdlets
+from orchestrator.simulator.binder import BoundCall, bind
+from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.registry import CMDLETS, Cmdlet, CmdletError
+from orchestrator.simulator.language.interpreter import Argument, Interpreter, format_error
+from orchestrator.simulator.language.values import PSRuntimeError, to_string
+
+
+def not_recognized(name: str, line: int) -> PSRuntimeError:
+    return PSRuntimeError(f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or "
+                          "operable program. Check the spelling of the name, or if a path was included, verify that "
+                          "the path is correct and try again.", "CommandNotFoundException", "ObjectNotFound",
+                          target=name, line=line)
+
+
+class HostCommands:
+    """Commands as one simulated host has them (its Windows version decides the parameters)."""
+
+    def __init__(self, ctx: HostContext) -> None:
+        self.ctx = ctx
+
+    def exists(self, name: str) -> bool:
+        return self._lookup(name) is not None
+
+    def _lookup(self, name: str) -> Cmdlet | None:
+        entry = CMDLETS.get(name.lower())
+        if entry is None:
+            return None
+        if entry.module == "Hyper-V" and not self.ctx.host.hyperv_installed:
+            return None
+        return entry
+
+    def invoke(self, name: str, args: list[Argument], pipeline_input: list[Any] | None, interp: Interpreter,
+               line: int) -> list[Any]:
+        entry = self._lookup(name)
+        if entry is None:
+            raise not_recognized(name, line)
+        self.ctx.interp = interp
+        sig = signature(entry.name, self.ctx.host.os_version)
+        try:
+            if entry.collect or pipeline_input is None:
+                if pipeline_input is not None:
+                    first = pipeline_input[0] if pipeline_input else None
+                    try:
+                        call = bind(sig, args, first, has_pipeline=True)
+                    except PSRuntimeError:
+                        if pipeline_input:
+                            raise
+                        return []
+                else:
+                    call = bind(sig, args)
+                return self._run(entry, call, pipeline_input if entry.collect else None, interp, line)
+            out: list[Any] = []
+            for item in pipeline_input:
+                call = bind(sig, args, item, has_pipeline=True)
+                out.extend(self._run(entry, call, None, interp, line))
+            return out
+        except PSRuntimeError as err:
+            if err.command is None:
+                err.command = entry.name
+            if err.line is None:
+                err.line = line
+            raise
+
+    def _run(self, entry: Cmdlet, call: BoundCall, items: list[Any] | None, interp: Interpreter,
+             line: int) -> list[Any]:
+        if call.get("WhatIf") and entry.mutating:
+            interp.console.append(f'What if: Performing the operation "{entry.name}" on target '
+                                  f'"{_target(call)}".\r\n')
+            return []
+        try:
+            return entry.fn(self.ctx, call, items)
+        except CmdletError as err:
+            err.command = entry.name
+            err.line = line
+            if err.terminating:
+                raise
+            action = to_string(call.get("ErrorAction") or interp.lookup("erroractionpreference") or "Continue").lower()
+            if call.has("ErrorVariable"):
+                interp.set_var(to_string(call.get("ErrorVariable")).lstrip("+").lower(), [err.record()])
+            if action == "stop":
+                raise
+            if action == "ignore":
+                return []
+            interp.errors.insert(0, err.record())
+            if action not in ("silentlycontinue",):
+                interp.stderr.append(format_error(err))
+            interp.last_failed = True
+            return []
+
+
+def _target(call: BoundCall) -> str:
+    for key in ("Name", "VMName", "Path", "TaskName"):
+        if call.has(key):
+            value = call.get(key)
+            return ", ".join(to_string(v) for v in value) if isinstance(value, list) else to_string(value)
+    return ""

@@ -1,0 +1,161 @@
+"""Checkpoint (snapshot) cmdlets: take, list, restore, rename and remove, over a tree per VM.
+
+A checkpoint captures the VM's configuration, its power state and each disk's content version; restoring it
+brings all three back and makes it the parent of the VM's present state (ParentSnapshotName).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.model import VM, Snapshot
+from orchestrator.simulator.host.objects import snapshot_object
+from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.language.values import like, utc_iso
+
+MODULE = "Hyper-V"
+
+
+def _not_found() -> CmdletError:
+    return CmdletError("Unable to find a snapshot matching the given criteria.", "ObjectNotFound", "ObjectNotFound")
+
+
+def _find(vm: VM, name: str | None) -> list[Snapshot]:
+    snaps = sorted(vm.snapshots.values(), key=lambda s: s.created)
+    if name is None:
+        return snaps
+    return [s for s in snaps if like(s.name, name)]
+
+
+def _snapshots_from_call(ctx: HostContext, call: BoundCall, name: str | None) -> list[tuple[VM, Snapshot]]:
+    if call.has("VMSnapshot"):
+        out = []
+        for obj in _list(call.get("VMSnapshot")):
+            vm_id, snap_id = obj.ref
+            vm = ctx.host.vms.get(vm_id)
+            if vm is None or snap_id not in vm.snapshots:
+                raise _not_found()
+            out.append((vm, vm.snapshots[snap_id]))
+        return out
+    vms = ctx.vm_from_call(call)
+    found = [(vm, s) for vm in vms for s in _find(vm, name)]
+    if not found and name is not None and not any(ch in name for ch in "*?"):
+        raise _not_found()
+    return found
+
+
+@cmdlet("Checkpoint-VM", MODULE, mutating=True)
+def checkpoint_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out = []
+    for vm in ctx.vm_from_call(call, "Name"):
+        now = ctx.now()
+        name = call.get("SnapshotName") or f"{vm.name} - ({now.strftime('%m/%d/%Y - %I:%M:%S %p')})"
+        disks = {}
+        for disk in vm.disks:
+            entry = ctx.fs.get(disk.path)
+            disks[disk.path] = entry.content if entry else 0
+        snap = Snapshot(id=ctx.new_guid(), name=name, parent_id=vm.current_snapshot, created=utc_iso(now),
+                        notes=vm.notes, config=vm.config(), disks=disks, state=vm.state)
+        vm.snapshots[snap.id] = snap
+        vm.current_snapshot = snap.id
+        ctx.mutated(f"Checkpoint-VM {vm.name} {name}")
+        if call.get("Passthru"):
+            out.append(snapshot_object(vm, snap))
+    return out
+
+
+@cmdlet("Get-VMSnapshot", MODULE)
+def get_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.has("Id"):
+        wanted = str(call.get("Id")).lower()
+        for vm in ctx.host.vms.values():
+            if wanted in vm.snapshots:
+                return [snapshot_object(vm, vm.snapshots[wanted])]
+        raise _not_found()
+    vms = ctx.vm_from_call(call)
+    name = call.get("Name")
+    out = [snapshot_object(vm, s) for vm in vms for s in _find(vm, name)]
+    if not out and name is not None and not any(ch in name for ch in "*?"):
+        raise _not_found()
+    return out
+
+
+@cmdlet("Restore-VMSnapshot", MODULE, mutating=True)
+def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.get("Confirm") is not False:
+        raise CmdletError("Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not "
+                          "available.", "PromptingFailed", "InvalidOperation", terminating=True)
+    name = call.get("Name")
+    if call.has("VM"):
+        vm = ctx.vm_from_call(call)[0]
+        snaps = [s for s in vm.snapshots.values() if s.name.lower() == str(name).lower()]
+        if not snaps:
+            raise _not_found()
+        targets = [(vm, snaps[0])]
+    else:
+        targets = _snapshots_from_call(ctx, call, name)
+        if not targets:
+            raise _not_found()
+    out = []
+    for vm, snap in targets[:1] if len({id(v) for v, _ in targets}) == 1 else targets:
+        vm.apply_config(copy.deepcopy(snap.config))
+        for path, version in snap.disks.items():
+            entry = ctx.fs.get(path)
+            if entry is not None:
+                entry.content = version
+                ctx.fs.changed(path)
+        vm.state = "Saved" if snap.state in ("Running", "Paused", "Saved") else "Off"
+        vm.current_snapshot = snap.id
+        ctx.mutated(f"Restore-VMSnapshot {vm.name} {snap.name}")
+        if call.get("Passthru"):
+            out.append(snapshot_object(vm, snap))
+    return out
+
+
+@cmdlet("Remove-VMSnapshot", MODULE, mutating=True)
+def remove_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    targets = _snapshots_from_call(ctx, call, call.get("Name"))
+    for vm, snap in targets:
+        doomed = [snap]
+        if call.get("IncludeAllChildSnapshots"):
+            frontier = [snap.id]
+            while frontier:
+                current = frontier.pop()
+                for child in vm.snapshots.values():
+                    if child.parent_id == current:
+                        doomed.append(child)
+                        frontier.append(child.id)
+        for s in doomed:
+            if s.id not in vm.snapshots:
+                continue
+            for child in vm.snapshots.values():
+                if child.parent_id == s.id:
+                    child.parent_id = s.parent_id
+            if vm.current_snapshot == s.id:
+                vm.current_snapshot = s.parent_id
+            del vm.snapshots[s.id]
+            ctx.mutated(f"Remove-VMSnapshot {vm.name} {s.name}")
+    return []
+
+
+@cmdlet("Rename-VMSnapshot", MODULE, mutating=True)
+def rename_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    targets = _snapshots_from_call(ctx, call, call.get("Name"))
+    if not targets:
+        raise _not_found()
+    out = []
+    for vm, snap in targets:
+        snap.name = call.get("NewName")
+        ctx.mutated(f"Rename-VMSnapshot {vm.name} {snap.name}")
+        if call.get("Passthru"):
+            out.append(snapshot_object(vm, snap))
+    return out
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

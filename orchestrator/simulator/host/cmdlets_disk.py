@@ -1,0 +1,240 @@
+"""Virtual disk cmdlets (New-VHD, Get-VHD) and the VM transfer cmdlets (Export-VM, Import-VM, Compare-VM).
+
+An export is a folder `<Path>\\<VMName>` with `Virtual Machines\\<ID>.XML` (holding the VM's configuration and
+checkpoints), `Virtual Hard Disks\\` (copies of its disks) and `Snapshots\\`. Import reads that XML back:
+registering in place keeps the ID, `-Copy` copies the disks, `-GenerateNewId` gives the VM a new ID.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Snapshot, norm_path, parent_path
+from orchestrator.simulator.host.objects import vhd_object, vm_object
+from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.language.values import PSObject
+
+MODULE = "Hyper-V"
+MB = 1024**2
+
+
+def _attached(ctx: HostContext, path: str) -> bool:
+    key = norm_path(path)
+    return any(norm_path(d.path) == key for vm in ctx.host.vms.values() for d in vm.disks)
+
+
+@cmdlet("New-VHD", MODULE, mutating=True)
+def new_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    path = call.one("Path")
+    if ctx.fs.exists(path):
+        raise CmdletError(f"Failed to create the virtual hard disk.\nThe system failed to create '{path}': The file "
+                          "exists. (0x80070050).", "ResourceExists", "ResourceExists", path)
+    if not ctx.fs.parent_exists(path):
+        raise CmdletError(f"Failed to create the virtual hard disk.\nThe system failed to create '{path}': The system "
+                          "cannot find the path specified. (0x80070003).", "ObjectNotFound", "ObjectNotFound", path)
+    if call.parameter_set == "Differencing":
+        parent = call.get("ParentPath")
+        parent_entry = ctx.fs.get(parent)
+        if parent_entry is None or parent_entry.kind != "file":
+            raise CmdletError(f"Failed to create the virtual hard disk.\nThe system failed to create '{path}': The "
+                              f"system cannot find the file specified. (0x80070002). ('{parent}')", "ObjectNotFound",
+                              "ObjectNotFound", parent)
+        size = int((parent_entry.vhd or {}).get("size") or parent_entry.size)
+        entry = FileEntry(path, "file", 4 * MB, vhd={"type": "Differencing", "size": size, "parent": parent_entry.path})
+    else:
+        size = int(call.get("SizeBytes") or 0)
+        kind = "Fixed" if call.get("Fixed") else "Dynamic"
+        file_size = size if kind == "Fixed" else 4 * MB
+        free = [ctx.host.free_disk]
+        if not ctx.fs.consume(path, file_size, free):
+            raise CmdletError(f"Failed to create the virtual hard disk.\nThere is not enough space on the disk. "
+                              f"('{path}')", "NotEnoughSpace", "WriteError", path)
+        ctx.host.free_disk = free[0]
+        entry = FileEntry(path, "file", file_size, vhd={"type": kind, "size": size, "parent": None})
+    ctx.fs.add(entry)
+    ctx.mutated(f"New-VHD {path}")
+    return [vhd_object(entry, False)]
+
+
+@cmdlet("Get-VHD", MODULE)
+def get_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.has("VMId"):
+        vm = ctx.host.vms.get(str(call.get("VMId")).lower())
+        if vm is None:
+            raise CmdletError(f"Hyper-V was unable to find a virtual machine with ID \"{call.get('VMId')}\".",
+                              "InvalidParameter", "InvalidArgument")
+        paths = [d.path for d in vm.disks]
+    else:
+        paths = _list(call.get("Path"))
+    out = []
+    for path in paths:
+        entry = ctx.fs.get(path)
+        if entry is None or entry.kind != "file":
+            raise CmdletError(f"Getting the mounted storage instance for the path '{path}' failed.\nThe operation "
+                              "cannot be performed while the object is in use.\nThe system cannot find the file "
+                              "specified.", "ObjectNotFound", "ObjectNotFound", path)
+        out.append(vhd_object(entry, _attached(ctx, entry.path)))
+    return out
+
+
+# -- transfer -------------------------------------------------------------------------------------------------
+
+
+def _leaf(path: str) -> str:
+    return path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1]
+
+
+@cmdlet("Export-VM", MODULE, mutating=True)
+def export_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out = []
+    base = call.get("Path").rstrip("\\")
+    for vm in ctx.vm_from_call(call, "Name"):
+        if ctx.host.os_version == "6.2" and vm.state == "Running":
+            raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThe operation cannot be performed "
+                              "while the virtual machine is running. Stop or save it first.", "InvalidState",
+                              "InvalidOperation", vm.name)
+        if not ctx.fs.share_known(base):
+            raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThe network path was not found. "
+                              f"('{base}')", "ObjectNotFound", "ObjectNotFound", base)
+        folder = f"{base}\\{vm.name}"
+        if ctx.fs.exists(folder + "\\Virtual Machines") or ctx.fs.exists(folder + "\\Virtual Hard Disks"):
+            raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThe folder '{folder}' already "
+                              "contains an exported virtual machine. Specify another export location or remove the "
+                              "existing export.", "ResourceExists", "ResourceExists", folder)
+        disks = [ctx.fs.get(d.path) for d in vm.disks]
+        total = sum(e.size for e in disks if e is not None)
+        free = [ctx.host.free_disk]
+        if not ctx.fs.consume(folder, total, free):
+            raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThere is not enough space on the "
+                              f"disk. ('{folder}')", "NotEnoughSpace", "WriteError", folder)
+        ctx.host.free_disk = free[0]
+        for sub in ("", "\\Virtual Machines", "\\Virtual Hard Disks", "\\Snapshots"):
+            ctx.fs.ensure_dir(folder + sub)
+        disk_map = {}
+        for disk, entry in zip(vm.disks, disks, strict=True):
+            if entry is None:
+                continue
+            copy_path = f"{folder}\\Virtual Hard Disks\\{_leaf(entry.path)}"
+            clone = copy.deepcopy(entry)
+            clone.path = copy_path
+            ctx.fs.add(clone)
+            disk_map[disk.path] = copy_path
+        config = {
+            "id": vm.id, "name": vm.name, "state": vm.state, "config": vm.config(), "disk_map": disk_map,
+            "snapshots": [_snap_to_dict(s) for s in vm.snapshots.values()], "current_snapshot": vm.current_snapshot,
+            "created": vm.created,
+        }
+        ctx.fs.add(FileEntry(f"{folder}\\Virtual Machines\\{vm.id.upper()}.XML", "file", 32 * 1024, export=config))
+        ctx.mutated(f"Export-VM {vm.name} {folder}")
+        if call.get("Passthru"):
+            out.append(vm_object(ctx.host, vm))
+    return out
+
+
+def _snap_to_dict(s: Snapshot) -> dict[str, Any]:
+    return {"id": s.id, "name": s.name, "parent_id": s.parent_id, "created": s.created, "notes": s.notes,
+            "config": copy.deepcopy(s.config), "disks": dict(s.disks), "state": s.state}
+
+
+def _read_export(ctx: HostContext, path: str) -> dict[str, Any]:
+    entry = ctx.fs.get(path)
+    if entry is None or entry.export is None:
+        raise CmdletError(f"Failed to import a virtual machine.\nThe system cannot find the file specified. "
+                          f"('{path}')", "ObjectNotFound", "ObjectNotFound", path)
+    return entry.export
+
+
+def _incompatibilities(ctx: HostContext, export: dict[str, Any], new_id: bool) -> list[PSObject]:
+    issues = []
+    if not new_id and export["id"] in ctx.host.vms:
+        issues.append(PSObject({"Message": "The operation failed because a virtual machine with the same identifier "
+                                "already exists. Select a new identifier and try the operation again.",
+                                "MessageId": 40010, "Source": None}, "Microsoft.HyperV.PowerShell.VMCompatibilityError"))
+    switches = {s.lower() for s in ctx.host.switches}
+    for adapter in export["config"].get("adapters", []):
+        if adapter.get("switch") and adapter["switch"].lower() not in switches:
+            issues.append(PSObject({"Message": f"Could not find Ethernet switch '{adapter['switch']}'.",
+                                    "MessageId": 33012, "Source": adapter.get("name")},
+                                   "Microsoft.HyperV.PowerShell.VMCompatibilityError"))
+    return issues
+
+
+@cmdlet("Compare-VM", MODULE)
+def compare_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if not call.has("Path"):
+        raise CmdletError("The simulator supports Compare-VM -Path only (an exported configuration file).",
+                          "NotSupported", "NotImplemented", terminating=True)
+    export = _read_export(ctx, call.get("Path"))
+    issues = _incompatibilities(ctx, export, bool(call.get("GenerateNewId")))
+    return [PSObject({"Incompatibilities": issues, "Path": call.get("Path"), "OperationType":
+                      "CopyVirtualMachine" if call.get("Copy") else "RegisterVirtualMachine", "VM": None},
+                     "Microsoft.HyperV.PowerShell.VMCompatibilityReport")]
+
+
+@cmdlet("Import-VM", MODULE, mutating=True)
+def import_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.has("CompatibilityReport"):
+        raise CmdletError("The simulator supports Import-VM -Path only.", "NotSupported", "NotImplemented",
+                          terminating=True)
+    path = call.get("Path")
+    export = _read_export(ctx, path)
+    copying = bool(call.get("Copy"))
+    new_id = bool(call.get("GenerateNewId"))
+    issues = _incompatibilities(ctx, export, new_id)
+    if issues:
+        raise CmdletError("Failed to import a virtual machine.\nUnable to import virtual machine due to configuration "
+                          f"errors. Please use Compare-VM to repair the virtual machine.\n{issues[0].get('Message')}",
+                          "OperationFailed", "InvalidOperation", path)
+    name = export["name"]
+    if ctx.host.vm_by_name(name):
+        raise CmdletError(f"Failed to import a virtual machine.\nA virtual machine named '{name}' already exists on "
+                          "this host.", "ResourceExists", "ResourceExists", name)
+    vm_id = ctx.new_guid() if new_id else export["id"]
+    folder = parent_path(parent_path(path))
+    vm = VM(id=vm_id, name=name, state="Off", created=export.get("created", ""))
+    vm.apply_config(copy.deepcopy(export["config"]))
+    disk_paths: dict[str, str] = {}
+    for original, exported in export["disk_map"].items():
+        if copying:
+            dest_dir = call.get("VhdDestinationPath") or ctx.host.vhd_path
+            dest = f"{dest_dir.rstrip(chr(92))}\\{_leaf(exported)}"
+            if ctx.fs.exists(dest):
+                raise CmdletError(f"Failed to import a virtual machine.\nThe file '{dest}' already exists.",
+                                  "ResourceExists", "ResourceExists", dest)
+            source = ctx.fs.get(exported)
+            if source is None:
+                raise CmdletError(f"Failed to import a virtual machine.\nThe system cannot find the file specified. "
+                                  f"('{exported}')", "ObjectNotFound", "ObjectNotFound", exported)
+            free = [ctx.host.free_disk]
+            if not ctx.fs.consume(dest, source.size, free):
+                raise CmdletError("Failed to import a virtual machine.\nThere is not enough space on the disk.",
+                                  "NotEnoughSpace", "WriteError", dest)
+            ctx.host.free_disk = free[0]
+            clone = copy.deepcopy(source)
+            clone.path = dest
+            ctx.fs.add(clone)
+            disk_paths[original] = dest
+        else:
+            disk_paths[original] = exported
+    vm.disks = [Disk(disk_paths.get(d.path, d.path), d.controller_type, d.controller_number, d.controller_location)
+                for d in vm.disks]
+    vm.adapters = [Adapter(a.name, a.switch, a.mac, a.id) for a in vm.adapters]
+    vm.path = call.get("VirtualMachinePath") or (ctx.host.vm_path if copying else folder)
+    for raw in export["snapshots"]:
+        snap = Snapshot(**copy.deepcopy(raw))
+        snap.config["disks"] = [dict(d, path=disk_paths.get(d["path"], d["path"])) for d in snap.config.get("disks", [])]
+        snap.disks = {disk_paths.get(p, p): v for p, v in snap.disks.items()}
+        vm.snapshots[snap.id] = snap
+    vm.current_snapshot = export.get("current_snapshot")
+    ctx.host.vms[vm.id] = vm
+    ctx.mutated(f"Import-VM {name}")
+    return [vm_object(ctx.host, vm)]
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,652 @@
+"""General cmdlets: output, objects in the pipeline, JSON, files and paths, dates, drives and jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path
+from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.json_out import from_json, to_json
+from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language.values import (
+    PSHashtable,
+    PSList,
+    PSObject,
+    PSRuntimeError,
+    ScriptBlock,
+    compare,
+    enumerate_value,
+    equals,
+    like,
+    to_number,
+    to_string,
+    truthy,
+)
+
+CORE = "Microsoft.PowerShell.Core"
+UTIL = "Microsoft.PowerShell.Utility"
+MGMT = "Microsoft.PowerShell.Management"
+
+
+def _inputs(call: BoundCall, items: list[Any] | None, param: str = "InputObject") -> list[Any]:
+    if items is not None:
+        return items
+    value = call.get(param)
+    return [] if value is None and not call.has(param) else ([value] if not isinstance(value, list) else value)
+
+
+# -- output ----------------------------------------------------------------------------------------------------
+
+
+@cmdlet("Write-Output", UTIL, collect=True)
+def write_output(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    if items is not None:
+        return list(items)
+    value = call.get("InputObject")
+    if call.get("NoEnumerate") and isinstance(value, list):
+        return [value]
+    return list(enumerate_value(value)) if isinstance(value, list) else [value]
+
+
+@cmdlet("Write-Host", UTIL, collect=True)
+def write_host(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    values = items if items is not None else enumerate_value(call.get("Object"))
+    sep = to_string(call.get("Separator")) if call.has("Separator") else " "
+    assert ctx.interp is not None
+    ctx.interp.console.append(sep.join(to_string(v) for v in values) + ("" if call.get("NoNewline") else "\r\n"))
+    return []
+
+
+@cmdlet("Write-Verbose", UTIL)
+def write_verbose(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    return []
+
+
+@cmdlet("Write-Warning", UTIL)
+def write_warning(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    ctx.warn(to_string(call.get("Message")))
+    return []
+
+
+@cmdlet("Write-Error", UTIL)
+def write_error(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.has("ErrorRecord"):
+        record = call.get("ErrorRecord")
+        raise CmdletError(to_string(record), "Microsoft.PowerShell.Commands.WriteErrorException")
+    message = to_string(call.get("Message")) if call.has("Message") else to_string(call.get("Exception"))
+    raise CmdletError(message, call.get("ErrorId") or "Microsoft.PowerShell.Commands.WriteErrorException",
+                      to_string(call.get("Category") or "NotSpecified"), call.get("TargetObject"))
+
+
+@cmdlet("Out-Null", CORE, collect=True)
+def out_null(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    return []
+
+
+@cmdlet("Out-String", UTIL, collect=True)
+def out_string(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    from orchestrator.simulator.console import format_output
+
+    text = "".join(format_output(v) for v in _inputs(call, items))
+    return [text]
+
+
+@cmdlet("Start-Sleep", UTIL)
+def start_sleep(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    return []
+
+
+# -- JSON --------------------------------------------------------------------------------------------------------
+
+
+@cmdlet("ConvertTo-Json", UTIL, collect=True)
+def convert_to_json(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    depth = int(call.get("Depth") if call.has("Depth") else 2)
+    compress = bool(call.get("Compress"))
+    if items is not None:
+        if not items:
+            return []
+        value: Any = items[0] if len(items) == 1 else list(items)
+    else:
+        value = call.get("InputObject")
+    return [to_json(value, depth, compress)]
+
+
+@cmdlet("ConvertFrom-Json", UTIL, collect=True)
+def convert_from_json(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    text = "\n".join(to_string(v) for v in _inputs(call, items))
+    if not text.strip():
+        return []
+    result = from_json(text)
+    return [result]
+
+
+# -- objects in the pipeline --------------------------------------------------------------------------------------
+
+
+def _property_value(ctx: HostContext, obj: Any, prop: Any) -> Any:
+    if isinstance(prop, ScriptBlock):
+        return _collect(_invoke(ctx, prop, obj))
+    return dotnet.get_member(obj, to_string(prop), ctx.interp)
+
+
+def _invoke(ctx: HostContext, block: ScriptBlock, item: Any, args: list[Any] | None = None) -> list[Any]:
+    assert ctx.interp is not None
+    return ctx.interp.invoke_block(block, [("a", a) for a in (args or [])], None, dollar_under=item, set_under=True)
+
+
+def _collect(values: list[Any]) -> Any:
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+@cmdlet("Where-Object", CORE, collect=True)
+def where_object(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    out = []
+    for item in _inputs(call, items):
+        if call.has("FilterScript"):
+            keep = truthy(_collect(_invoke(ctx, call.get("FilterScript"), item)))
+        else:
+            value = dotnet.get_member(item, call.get("Property"), ctx.interp)
+            target = call.get("Value")
+            if call.get("NE"):
+                keep = not equals(value, target)
+            elif call.get("Like"):
+                keep = like(value, target)
+            elif call.get("Match"):
+                import re
+
+                keep = re.search(to_string(target), to_string(value), re.I) is not None
+            elif call.get("GT"):
+                keep = compare(value, target) > 0
+            elif call.get("LT"):
+                keep = compare(value, target) < 0
+            elif call.has("Value"):
+                keep = equals(value, target)
+            else:
+                keep = truthy(value)
+        if keep:
+            out.append(item)
+    return out
+
+
+@cmdlet("ForEach-Object", CORE, collect=True)
+def foreach_object(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    out: list[Any] = []
+    inputs = _inputs(call, items)
+    if call.has("MemberName"):
+        name = call.get("MemberName")
+        for item in inputs:
+            if call.has("ArgumentList"):
+                out.extend(enumerate_value(dotnet.call_method(item, name, list(call.get("ArgumentList")), ctx.interp)))
+            else:
+                out.extend(enumerate_value(dotnet.get_member(item, name, ctx.interp)))
+        return out
+    if call.has("Begin"):
+        out.extend(_invoke(ctx, call.get("Begin"), None))
+    blocks = call.get("Process") or []
+    for item in inputs:
+        for block in blocks:
+            out.extend(_invoke(ctx, block, item))
+    if call.has("End"):
+        out.extend(_invoke(ctx, call.get("End"), None))
+    return out
+
+
+def _calculated(prop: Any) -> tuple[str, Any] | None:
+    """@{Name='x'; Expression={...}} (or n/l/Label and e) -> (name, expression)."""
+    if not isinstance(prop, PSHashtable):
+        return None
+    name = None
+    expr = None
+    for key, value in prop.items():
+        k = to_string(key).lower()
+        if "name".startswith(k) or "label".startswith(k):
+            name = to_string(value)
+        elif "expression".startswith(k):
+            expr = value
+    if expr is None:
+        raise PSRuntimeError("The Expression key is missing from a calculated property.", "DictionaryKeyMissing",
+                             "InvalidArgument")
+    return (name or to_string(expr), expr)
+
+
+@cmdlet("Select-Object", UTIL, collect=True)
+def select_object(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    inputs = _inputs(call, items)
+    if call.has("Skip"):
+        inputs = inputs[int(call.get("Skip")):]
+    if call.has("SkipLast"):
+        n = int(call.get("SkipLast"))
+        inputs = inputs[:-n] if n else inputs
+    if call.has("First") or call.has("Last"):
+        first = inputs[: int(call.get("First"))] if call.has("First") else []
+        last = inputs[-int(call.get("Last")):] if call.has("Last") and int(call.get("Last")) else []
+        inputs = first + last if call.has("First") and call.has("Last") else (first if call.has("First") else last)
+    if call.has("Index"):
+        inputs = [inputs[i] for i in call.get("Index") if -len(inputs) <= i < len(inputs)]
+    out: list[Any] = []
+    props = call.get("Property")
+    props = props if isinstance(props, list) or props is None else [props]
+    expand = call.get("ExpandProperty")
+    for item in inputs:
+        if props:
+            fields: dict[str, Any] = {}
+            for prop in props:
+                calc = _calculated(prop)
+                if calc is not None:
+                    fields[calc[0]] = _property_value(ctx, item, calc[1])
+                elif to_string(prop) == "*":
+                    if isinstance(item, PSObject):
+                        fields.update(item.props)
+                else:
+                    pattern = to_string(prop)
+                    if any(ch in pattern for ch in "*?") and isinstance(item, PSObject):
+                        fields.update({k: v for k, v in item.props.items() if like(k, pattern)})
+                    else:
+                        fields[pattern] = _property_value(ctx, item, pattern)
+            for excluded in enumerate_value(call.get("ExcludeProperty")):
+                for k in [k for k in fields if like(k, excluded)]:
+                    del fields[k]
+            type_name = getattr(item, "type_name", "System.Object")
+            selected = PSObject(fields, f"Selected.{type_name}")
+            out.append(selected)
+        elif expand is not None:
+            value = dotnet.get_member(item, expand, ctx.interp)
+            if value is None and not (isinstance(item, PSObject) and item.has(expand)) and not (
+                    isinstance(item, PSHashtable) and expand in item):
+                raise CmdletError(f'Property "{expand}" cannot be found.', "ExpandPropertyNotFound", "InvalidArgument",
+                                  item)
+            out.extend(enumerate_value(value))
+        else:
+            out.append(item)
+    if call.get("Unique"):
+        unique: list[Any] = []
+        for item in out:
+            if not any(equals(item, u) if not isinstance(item, PSObject) else item.props == u.props for u in unique):
+                unique.append(item)
+        out = unique
+    return out
+
+
+def _sort_key(ctx: HostContext, item: Any, prop: Any) -> Any:
+    if prop is None:
+        return item
+    calc = _calculated(prop)
+    if calc is not None:
+        return _property_value(ctx, item, calc[1])
+    return _property_value(ctx, item, prop)
+
+
+@cmdlet("Sort-Object", UTIL, collect=True)
+def sort_object(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    import functools
+
+    inputs = list(_inputs(call, items))
+    props = call.get("Property")
+    props = props if isinstance(props, list) else [props]
+    descending = bool(call.get("Descending"))
+    case = bool(call.get("CaseSensitive"))
+
+    def cmp(a: Any, b: Any) -> int:
+        for prop in props:
+            ka, kb = _sort_key(ctx, a, prop), _sort_key(ctx, b, prop)
+            desc = descending
+            if isinstance(prop, PSHashtable):
+                for key, value in prop.items():
+                    if to_string(key).lower() in ("descending", "desc"):
+                        desc = truthy(value)
+            if ka is None and kb is None:
+                continue
+            if ka is None:
+                result = -1
+            elif kb is None:
+                result = 1
+            else:
+                try:
+                    result = compare(ka, kb, case)
+                except PSRuntimeError:
+                    result = compare(to_string(ka), to_string(kb), case)
+            if result:
+                return -result if desc else result
+        return 0
+
+    out = sorted(inputs, key=functools.cmp_to_key(cmp))
+    if call.get("Unique"):
+        unique: list[Any] = []
+        for item in out:
+            if not unique or cmp(unique[-1], item) != 0:
+                unique.append(item)
+        out = unique
+    return out
+
+
+@cmdlet("Measure-Object", UTIL, collect=True)
+def measure_object(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+    inputs = [i for i in _inputs(call, items) if i is not None]
+    prop = call.get("Property")
+    prop = prop[0] if isinstance(prop, list) and prop else prop
+    values = [dotnet.get_member(i, prop, ctx.interp) if prop else i for i in inputs]
+    numbers = [to_number(v) for v in values if v is not None] if (
+        call.get("Sum") or call.get("Average") or call.get("Maximum") or call.get("Minimum")) else []
+    result = {"Count": len(values), "Average": None, "Sum": None, "Maximum": None, "Minimum": None,
+              "Property": prop}
+    if call.get("Sum"):
+        result["Sum"] = sum(numbers)
+    if call.get("Average") and numbers:
+        result["Average"] = sum(numbers) / len(numbers)
+    if call.get("Maximum") and numbers:
+        result["Maximum"] = max(numbers)
+    if call.get("Minimum") and numbers:
+        result["Minimum"] = min(numbers)
+    return [PSObject(result, "Microsoft.PowerShell.Commands.GenericMeasureInfo")]
+
+
+@cmdlet("New-Object", UTIL)
+def new_object(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.parameter_set == "Com":
+        raise CmdletError("The simulator does not support COM objects.", "NotSupported", "NotImplemented",
+                          terminating=True)
+    type_name = to_string(call.get("TypeName")).lower()
+    if type_name in ("psobject", "system.management.automation.psobject", "pscustomobject"):
+        props = call.get("Property")
+        return [PSObject({to_string(k): v for k, v in props.items()} if isinstance(props, PSHashtable) else {})]
+    if type_name in ("system.collections.arraylist", "collections.arraylist", "system.collections.generic.list[object]",
+                     "system.collections.generic.list[string]", "collections.generic.list[object]"):
+        return [PSList()]
+    if type_name in ("system.collections.hashtable", "hashtable"):
+        return [PSHashtable()]
+    raise CmdletError(f'Cannot find type [{call.get("TypeName")}]: verify that the assembly containing this type is '
+                      "loaded.", "TypeNotFound", "InvalidType", terminating=True)
+
+
+# -- files and paths ------------------------------------------------------------------------------------------------
+
+
+def _item_object(entry: FileEntry) -> PSObject:
+    name = entry.path.rstrip("\\").rsplit("\\", 1)[-1]
+    is_dir = entry.kind == "dir"
+    props = {"Name": name, "FullName": entry.path, "PSIsContainer": is_dir, "Length": None if is_dir else entry.size,
+             "Extension": "" if is_dir or "." not in name else "." + name.rsplit(".", 1)[-1],
+             "DirectoryName": None if is_dir else parent_path(entry.path), "Mode": "d----" if is_dir else "-a---"}
+    return PSObject(props, "System.IO.DirectoryInfo" if is_dir else "System.IO.FileInfo", ref=entry.path,
+                    text=entry.path)
+
+
+def _missing_path(path: str, cmdlet_name: str) -> CmdletError:
+    return CmdletError(f"Cannot find path '{path}' because it does not exist.", f"PathNotFound,{cmdlet_name}",
+                       "ObjectNotFound", path)
+
+
+@cmdlet("Test-Path", MGMT)
+def test_path(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
+    kind_wanted = to_string(call.get("PathType") or "Any").lower()
+    out = []
+    for path in paths or []:
+        if call.get("IsValid"):
+            out.append(True)
+            continue
+        kind = ctx.fs.kind(path)
+        if kind_wanted == "leaf":
+            out.append(kind == "file")
+        elif kind_wanted == "container":
+            out.append(kind == "dir")
+        else:
+            out.append(kind is not None)
+    return out
+
+
+@cmdlet("New-Item", MGMT, mutating=True)
+def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out = []
+    item_type = to_string(call.get("ItemType") or "File").lower()
+    for base in call.get("Path") or [""]:
+        path = base.rstrip("\\") + "\\" + call.get("Name") if call.has("Name") else base
+        if not ctx.fs.share_known(path):
+            raise CmdletError(f"The network path was not found. ('{path}')", "NetworkPathNotFound", "ObjectNotFound",
+                              path)
+        existing = ctx.fs.kind(path)
+        if item_type in ("directory", "container", "d"):
+            if existing == "dir":
+                if not call.get("Force"):
+                    raise CmdletError(f"An item with the specified name {path} already exists.",
+                                      "DirectoryExist,Microsoft.PowerShell.Commands.NewItemCommand", "ResourceExists",
+                                      path)
+                out.append(_item_object(ctx.fs.get(path) or FileEntry(path, "dir")))
+                continue
+            if existing == "file":
+                raise CmdletError(f"An item with the specified name {path} already exists.", "DirectoryExist",
+                                  "ResourceExists", path)
+            entry = FileEntry(path.rstrip("\\"), "dir")
+        elif item_type == "file":
+            if existing is not None and not call.get("Force"):
+                raise CmdletError(f"The file '{path}' already exists.", "NewItemIOError", "WriteError", path)
+            if not ctx.fs.parent_exists(path) and not call.get("Force"):
+                raise CmdletError(f"Could not find a part of the path '{path}'.", "NewItemIOError", "WriteError", path)
+            value = to_string(call.get("Value")) if call.has("Value") else ""
+            entry = FileEntry(path, "file", len(value.encode("utf-8")))
+        else:
+            raise CmdletError(f"The simulator does not support New-Item -ItemType {item_type}.", "NotSupported",
+                              "NotImplemented", terminating=True)
+        ctx.fs.add(entry)
+        ctx.mutated(f"New-Item {path}")
+        out.append(_item_object(entry))
+    return out
+
+
+@cmdlet("Remove-Item", MGMT, mutating=True)
+def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
+    for path in paths or []:
+        kind = ctx.fs.kind(path)
+        if kind is None:
+            raise _missing_path(path, "Microsoft.PowerShell.Commands.RemoveItemCommand")
+        for vm in ctx.host.vms.values():
+            for disk in vm.disks:
+                key = norm_path(disk.path)
+                if key == norm_path(path) or key.startswith(norm_path(path) + "\\"):
+                    raise CmdletError(f"Cannot remove item {disk.path}: The process cannot access the file "
+                                      f"'{disk.path}' because it is being used by another process.",
+                                      "RemoveFileSystemItemIOError", "WriteError", path)
+        if kind == "dir" and ctx.fs.children(path) and not call.get("Recurse"):
+            raise CmdletError(f"The item at {path} has children and the Recurse parameter was not specified.",
+                              "DirectoryNotEmpty", "WriteError", path)
+        removed = ctx.fs.remove(path)
+        root = None
+        from orchestrator.simulator.host.model import share_root
+
+        root = share_root(path)
+        freed = sum(e.size for e in removed)
+        if root is not None and root in ctx.fs.shares.roots:
+            ctx.fs.shares.roots[root]["free"] = int(ctx.fs.shares.roots[root]["free"]) + freed
+        elif root is None:
+            ctx.host.free_disk += freed
+        ctx.mutated(f"Remove-Item {path}")
+    return []
+
+
+@cmdlet("Copy-Item", MGMT, mutating=True)
+def copy_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    import copy
+
+    paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
+    dest = call.get("Destination")
+    out = []
+    for path in paths or []:
+        entry = ctx.fs.get(path)
+        kind = ctx.fs.kind(path)
+        if kind is None:
+            raise _missing_path(path, "Microsoft.PowerShell.Commands.CopyItemCommand")
+        target = dest.rstrip("\\") + "\\" + path.rstrip("\\").rsplit("\\", 1)[-1] if ctx.fs.kind(dest) == "dir" else dest
+        sources = [entry] if entry is not None else []
+        if kind == "dir":
+            sources += ctx.fs.children(path, recurse=True) if call.get("Recurse") else []
+        total = sum(e.size for e in sources if e is not None)
+        free = [ctx.host.free_disk]
+        if not ctx.fs.consume(target, total, free):
+            raise CmdletError("There is not enough space on the disk.", "CopyItemIOError", "WriteError", target)
+        ctx.host.free_disk = free[0]
+        if kind == "dir":
+            ctx.fs.ensure_dir(target)
+        for src in sources:
+            if src is None:
+                continue
+            clone = copy.deepcopy(src)
+            rel = src.path[len(path.rstrip("\\")):] if norm_path(src.path) != norm_path(path) else ""
+            clone.path = target + rel
+            ctx.fs.add(clone)
+        ctx.mutated(f"Copy-Item {path} {target}")
+        if call.get("PassThru"):
+            out.append(_item_object(ctx.fs.get(target) or FileEntry(target)))
+    return out
+
+
+@cmdlet("Join-Path", MGMT)
+def join_path(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    child = call.get("ChildPath") or ""
+    return [p.rstrip("\\/") + "\\" + child.lstrip("\\/") for p in call.get("Path") or []]
+
+
+@cmdlet("Split-Path", MGMT)
+def split_path(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out: list[Any] = []
+    for path in call.get("Path") or []:
+        p = path.replace("/", "\\")
+        if call.get("Leaf"):
+            out.append(p.rstrip("\\").rsplit("\\", 1)[-1])
+        elif call.get("Qualifier"):
+            out.append(p[:2] if len(p) > 1 and p[1] == ":" else "")
+        elif call.get("NoQualifier"):
+            out.append(p[2:] if len(p) > 1 and p[1] == ":" else p)
+        elif call.get("IsAbsolute"):
+            out.append(p.startswith("\\\\") or (len(p) > 2 and p[1] == ":" and p[2] == "\\"))
+        else:
+            out.append(parent_path(p))
+    return out
+
+
+@cmdlet("Get-ChildItem", MGMT)
+def get_child_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    paths = (call.get("Path") if call.has("Path") else call.get("LiteralPath")) or ["C:\\"]
+    out = []
+    for path in paths:
+        if ctx.fs.kind(path) is None:
+            raise _missing_path(path, "Microsoft.PowerShell.Commands.GetChildItemCommand")
+        if ctx.fs.kind(path) == "file":
+            entries = [ctx.fs.get(path)]
+        else:
+            entries = ctx.fs.children(path, recurse=bool(call.get("Recurse")))
+        for entry in entries:
+            if entry is None:
+                continue
+            name = entry.path.rstrip("\\").rsplit("\\", 1)[-1]
+            if call.has("Filter") and not like(name, call.get("Filter")):
+                continue
+            if call.get("File") and entry.kind != "file":
+                continue
+            if call.get("Directory") and entry.kind != "dir":
+                continue
+            out.append(name if call.get("Name") else _item_object(entry))
+    return out
+
+
+@cmdlet("Get-Date", UTIL)
+def get_date(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    value: datetime = call.get("Date") or ctx.now()
+    replace = {}
+    for param, attr in (("Year", "year"), ("Month", "month"), ("Day", "day"), ("Hour", "hour"), ("Minute", "minute"),
+                        ("Second", "second")):
+        if call.has(param):
+            replace[attr] = int(call.get(param))
+    if replace:
+        value = value.replace(**replace)
+    if call.has("Format"):
+        return [dotnet.call_method(value, "ToString", [call.get("Format")], ctx.interp)]
+    if call.has("UFormat"):
+        return [value.strftime(to_string(call.get("UFormat")))]
+    return [value]
+
+
+@cmdlet("Get-PSDrive", MGMT)
+def get_psdrive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    names = call.get("Name") or sorted(ctx.fs.drives())
+    out = []
+    for name in names:
+        letter = to_string(name).rstrip(":\\").upper()
+        if len(letter) != 1 or letter.lower() not in ctx.fs.drives():
+            raise CmdletError(f"Cannot find drive. A drive with the name '{name}' does not exist.", "DriveNotFound",
+                              "ObjectNotFound", name)
+        used = sum(e.size for k, e in ctx.host.files.items() if k.startswith(letter.lower() + ":"))
+        out.append(PSObject({"Name": letter, "Root": f"{letter}:\\", "Free": ctx.host.free_disk, "Used": used, "Provider": "FileSystem",
+                             "Description": ""}, "System.Management.Automation.PSDriveInfo", text=letter))
+    return out
+
+
+# -- jobs ---------------------------------------------------------------------------------------------------------
+
+
+@cmdlet("Start-Job", CORE)
+def start_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if not call.has("ScriptBlock"):
+        raise CmdletError("The simulator supports Start-Job -ScriptBlock only.", "NotSupported", "NotImplemented",
+                          terminating=True)
+    assert ctx.interp is not None
+    job_id = len(ctx.jobs) + 1
+    block: ScriptBlock = call.get("ScriptBlock")
+    args = [("a", a) for a in (call.get("ArgumentList") or [])]
+    output: list[Any] = []
+    errors: list[str] = []
+    state = "Completed"
+    child = ctx.interp.child()
+    try:
+        output = child.invoke_block(block, args)
+    except PSRuntimeError as err:
+        errors.append(err.message)
+        state = "Failed"
+    job = PSObject({"Id": job_id, "Name": call.get("Name") or f"Job{job_id}", "State": state, "HasMoreData":
+                    bool(output), "PSJobTypeName": "BackgroundJob", "Command": block.text,
+                    "__output__": output, "__errors__": errors}, "System.Management.Automation.PSRemotingJob",
+                   ref=job_id, text="System.Management.Automation.PSRemotingJob")
+    ctx.jobs[job_id] = job
+    return [job]
+
+
+def _jobs_from_call(ctx: HostContext, call: BoundCall) -> list[PSObject]:
+    if call.has("Job"):
+        return [j for j in (call.get("Job") or []) if isinstance(j, PSObject)]
+    if call.has("Id"):
+        return [ctx.jobs[i] for i in call.get("Id") if i in ctx.jobs]
+    names = call.get("Name") or []
+    return [j for j in ctx.jobs.values() if any(like(j.get("Name"), n) for n in names)]
+
+
+@cmdlet("Wait-Job", CORE)
+def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    return _jobs_from_call(ctx, call)
+
+
+@cmdlet("Receive-Job", CORE)
+def receive_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out: list[Any] = []
+    for job in _jobs_from_call(ctx, call):
+        out.extend(job.get("__output__") or [])
+        errors = job.get("__errors__") or []
+        if not call.get("Keep"):
+            job.props["__output__"] = []
+            job.props["__errors__"] = []
+            job.props["HasMoreData"] = False
+        if errors:
+            raise CmdletError(errors[0], "JobError", "NotSpecified")
+    return out
+
+
+@cmdlet("Remove-Job", CORE)
+def remove_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    for job in _jobs_from_call(ctx, call):
+        ctx.jobs.pop(job.get("Id"), None)
+    return []

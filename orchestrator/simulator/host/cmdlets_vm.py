@@ -1,0 +1,464 @@
+"""Hyper-V VM cmdlets: create, read, configure, power and remove VMs, their adapters, drives and firmware.
+
+Hyper-V's rules hold with its own messages: names must exist (or be free for New-VM), starting needs the
+startup memory to fit, and on 2012 / 2012 R2 (6.2 / 6.3) processor count, startup memory, enabling dynamic
+memory and adding adapters need the VM off (reference/hyperv-behaviour.md section 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, norm_path
+from orchestrator.simulator.host.objects import (
+    adapter_object,
+    disk_object,
+    dvd_object,
+    switch_object,
+    vm_object,
+)
+from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.language.values import PSObject, utc_iso
+
+MODULE = "Hyper-V"
+MB = 1024**2
+
+
+def _running_change_refused(ctx: HostContext, vm: VM, device: str) -> CmdletError:
+    return CmdletError(
+        f"Failed to modify device '{device}'.\n'{vm.name}' failed to modify device '{device}'. (Virtual machine ID "
+        f"{vm.id})\nThe operation cannot be performed while the virtual machine is in its current state.",
+        "InvalidState", "InvalidOperation", vm.name)
+
+
+def _old_host(ctx: HostContext) -> bool:
+    return ctx.host.os_version in ("6.2", "6.3")
+
+
+def _check_switch(ctx: HostContext, name: str | None) -> str | None:
+    if name is None:
+        return None
+    for s in ctx.host.switches:
+        if s.lower() == name.lower():
+            return s
+    raise CmdletError(f"Unable to find a virtual switch with name \"{name}\".", "ObjectNotFound", "ObjectNotFound",
+                      name)
+
+
+def _mac(ctx: HostContext) -> str:
+    ctx.host.guid_counter += 1
+    return f"00155D{ctx.host.guid_counter:06X}"
+
+
+def new_adapter(ctx: HostContext, vm: VM, name: str, switch: str | None) -> Adapter:
+    return Adapter(name=name, switch=switch, mac=_mac(ctx),
+                   id=f"Microsoft:{vm.id.upper()}\\{ctx.new_guid().upper()}")
+
+
+@cmdlet("Get-VM", MODULE)
+def get_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.has("Id"):
+        vm = ctx.host.vms.get(str(call.get("Id")).lower())
+        if vm is None:
+            raise CmdletError(f"Hyper-V was unable to find a virtual machine with ID \"{call.get('Id')}\".",
+                              "InvalidParameter", "InvalidArgument")
+        return [vm_object(ctx.host, vm)]
+    return [vm_object(ctx.host, vm) for vm in ctx.vms_named(call.get("Name"))]
+
+
+@cmdlet("New-VM", MODULE, mutating=True)
+def new_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    host = ctx.host
+    name = call.get("Name") or "New Virtual Machine"
+    if host.vm_by_name(name):
+        raise CmdletError(f"Failed to create a new virtual machine.\nA virtual machine named '{name}' already exists "
+                          "on this host.", "InvalidParameter", "ResourceExists", name)
+    generation = int(call.get("Generation") or 1)
+    if generation not in (1, 2):
+        raise CmdletError(f"Cannot validate argument on parameter 'Generation'. The {generation} argument is greater "
+                          "than the maximum allowed range of 2.", "ParameterArgumentValidationError", "InvalidData")
+    switch = _check_switch(ctx, call.get("SwitchName"))
+    vm_id = ctx.new_guid()
+    base = call.get("Path") or host.vm_path
+    path = base.rstrip("\\") + "\\" + name if call.has("Path") else base
+    vm = VM(id=vm_id, name=name, generation=generation, memory_startup=int(call.get("MemoryStartupBytes") or 512 * MB),
+            path=path, created=utc_iso(ctx.now()))
+    vm.memory_minimum = min(vm.memory_minimum, vm.memory_startup)
+    controller = "IDE" if generation == 1 else "SCSI"
+    if call.has("VHDPath"):
+        vhd = call.get("VHDPath")
+        if ctx.fs.kind(vhd) != "file":
+            raise CmdletError(f"Failed to create a new virtual machine.\nThe system cannot find the file specified. "
+                              f"('{vhd}')", "ObjectNotFound", "ObjectNotFound", vhd)
+        vm.disks.append(Disk(vhd, controller, 0, 0))
+    elif call.has("NewVHDPath"):
+        vhd = call.get("NewVHDPath")
+        if ctx.fs.exists(vhd):
+            raise CmdletError(f"Failed to create the virtual hard disk.\nThe system failed to create '{vhd}': The file "
+                              "exists. (0x80070050).", "ResourceExists", "ResourceExists", vhd)
+        ctx.fs.add(FileEntry(vhd, "file", 4 * MB, vhd={"type": "Dynamic", "size": int(call.get("NewVHDSizeBytes") or 0),
+                                                        "parent": None}))
+        vm.disks.append(Disk(vhd, controller, 0, 0))
+    if generation == 1:
+        vm.dvds.append(None)
+    vm.adapters.append(new_adapter(ctx, vm, "Network Adapter", switch))
+    vm.secure_boot = generation == 2
+    host.vms[vm_id] = vm
+    ctx.mutated(f"New-VM {name}")
+    return [vm_object(host, vm)]
+
+
+@cmdlet("Set-VM", MODULE, mutating=True)
+def set_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out = []
+    for vm in ctx.vm_from_call(call, "Name"):
+        running = vm.state != "Off"
+        if call.has("ProcessorCount") and call.get("ProcessorCount") != vm.cpus:
+            if running and _old_host(ctx):
+                raise _running_change_refused(ctx, vm, "Processor")
+            _set_cpus(ctx, vm, int(call.get("ProcessorCount")))
+        if call.has("MemoryStartupBytes") or call.has("DynamicMemory") or call.has("StaticMemory") or \
+                call.has("MemoryMinimumBytes") or call.has("MemoryMaximumBytes"):
+            dynamic = True if call.get("DynamicMemory") else (False if call.get("StaticMemory") else None)
+            _set_memory(ctx, vm, call.get("MemoryStartupBytes"), dynamic, call.get("MemoryMinimumBytes"),
+                        call.get("MemoryMaximumBytes"))
+        if call.has("Notes"):
+            vm.notes = call.get("Notes") or ""
+        if call.has("NewVMName"):
+            new_name = call.get("NewVMName")
+            if any(v is not vm for v in ctx.host.vm_by_name(new_name)):
+                raise CmdletError(f"A virtual machine named '{new_name}' already exists on this host.",
+                                  "InvalidParameter", "ResourceExists", new_name)
+            vm.name = new_name
+        ctx.mutated(f"Set-VM {vm.name}")
+        if call.get("Passthru"):
+            out.append(vm_object(ctx.host, vm))
+    return out
+
+
+def _set_cpus(ctx: HostContext, vm: VM, count: int) -> None:
+    if count < 1 or count > ctx.host.logical_processors:
+        raise CmdletError(f"Failed to modify device 'Processor'.\n'{vm.name}' failed to modify device 'Processor'. "
+                          f"(Virtual machine ID {vm.id})\nThe virtual machine cannot have more virtual processors "
+                          f"({count}) than the host has logical processors ({ctx.host.logical_processors}).",
+                          "InvalidParameter", "InvalidArgument", vm.name)
+    vm.cpus = count
+
+
+def _set_memory(ctx: HostContext, vm: VM, startup: int | None, dynamic: bool | None, minimum: int | None,
+                maximum: int | None) -> None:
+    running = vm.state != "Off"
+    if running and _old_host(ctx):
+        if startup is not None and startup != vm.memory_startup:
+            raise _running_change_refused(ctx, vm, "Memory")
+        if dynamic is not None and dynamic != vm.dynamic_memory:
+            raise _running_change_refused(ctx, vm, "Memory")
+        if minimum is not None and minimum > vm.memory_minimum:
+            raise _running_change_refused(ctx, vm, "Memory")
+        if maximum is not None and maximum < vm.memory_maximum:
+            raise _running_change_refused(ctx, vm, "Memory")
+    new_startup = vm.memory_startup if startup is None else int(startup)
+    new_dynamic = vm.dynamic_memory if dynamic is None else bool(dynamic)
+    new_min = vm.memory_minimum if minimum is None else int(minimum)
+    new_max = vm.memory_maximum if maximum is None else int(maximum)
+    if new_startup % (2 * MB) or new_startup < 32 * MB:
+        raise CmdletError(f"Failed to modify device 'Memory'.\nInvalid startup memory amount specified for "
+                          f"'{vm.name}': the value must be a multiple of 2 MB and at least 32 MB.",
+                          "InvalidParameter", "InvalidArgument", vm.name)
+    if new_dynamic and not new_min <= new_startup <= new_max:
+        raise CmdletError(f"Failed to modify device 'Memory'.\nInvalid memory settings for '{vm.name}': the "
+                          "minimum memory must not exceed the startup memory, and the startup memory must not exceed "
+                          "the maximum memory.", "InvalidParameter", "InvalidArgument", vm.name)
+    vm.memory_startup, vm.dynamic_memory, vm.memory_minimum, vm.memory_maximum = new_startup, new_dynamic, new_min, new_max
+
+
+@cmdlet("Set-VMProcessor", MODULE, mutating=True)
+def set_vm_processor(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    for vm in ctx.vm_from_call(call):
+        if call.has("Count") and call.get("Count") != vm.cpus:
+            if vm.state != "Off" and _old_host(ctx):
+                raise _running_change_refused(ctx, vm, "Processor")
+            _set_cpus(ctx, vm, int(call.get("Count")))
+            ctx.mutated(f"Set-VMProcessor {vm.name}")
+    return []
+
+
+@cmdlet("Set-VMMemory", MODULE, mutating=True)
+def set_vm_memory(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    for vm in ctx.vm_from_call(call):
+        dynamic = call.get("DynamicMemoryEnabled")
+        _set_memory(ctx, vm, call.get("StartupBytes"), dynamic, call.get("MinimumBytes"), call.get("MaximumBytes"))
+        ctx.mutated(f"Set-VMMemory {vm.name}")
+    return []
+
+
+def _boot_edition(ctx: HostContext, vm: VM) -> int | None:
+    """The edition of the media the guest OS comes from: its first disk's chain of parents, else the DVD's ISO."""
+    for disk in vm.disks:
+        seen = set()
+        path: str | None = disk.path
+        while path and norm_path(path) not in seen:
+            seen.add(norm_path(path))
+            entry = ctx.fs.get(path)
+            if entry is None:
+                break
+            if entry.edition_sku is not None:
+                return entry.edition_sku
+            path = (entry.vhd or {}).get("parent")
+        break
+    for iso in vm.dvds:
+        entry = ctx.fs.get(iso) if iso else None
+        if entry is not None and entry.edition_sku is not None:
+            return entry.edition_sku
+    return None
+
+
+@cmdlet("Start-VM", MODULE, mutating=True)
+def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out = []
+    for vm in ctx.vm_from_call(call, "Name"):
+        if vm.state == "Running":
+            ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
+            continue
+        if vm.state != "Saved" and vm.memory_startup > ctx.host.free_memory():
+            raise CmdletError(
+                f"'{vm.name}' failed to start.\nNot enough memory in the system to start the virtual machine "
+                f"{vm.name} with ram size {vm.memory_startup // MB} megabytes. (Virtual machine ID {vm.id})",
+                "OutOfMemory", "ResourceUnavailable", vm.name)
+        for disk in vm.disks:
+            if ctx.fs.kind(disk.path) != "file":
+                raise CmdletError(f"'{vm.name}' failed to start.\nMicrosoft Emulated IDE Controller (Instance ID "
+                                  f"...): Failed to Power on with Error 'The system cannot find the file specified.'"
+                                  f"\nThe file '{disk.path}' cannot be found. (Virtual machine ID {vm.id})",
+                                  "ObjectNotFound", "ObjectNotFound", vm.name)
+        vm.state = "Running"
+        vm.booted_from = _boot_edition(ctx, vm)
+        vm.uptime_runs += 1
+        for disk in vm.disks:
+            entry = ctx.fs.get(disk.path)
+            if entry is not None:
+                entry.content += 1  # the guest writes to its disk while it runs
+                ctx.fs.changed(disk.path)
+        ctx.mutated(f"Start-VM {vm.name}")
+        if call.get("Passthru"):
+            out.append(vm_object(ctx.host, vm))
+    return out
+
+
+@cmdlet("Stop-VM", MODULE, mutating=True)
+def stop_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    out = []
+    for vm in ctx.vm_from_call(call, "Name"):
+        target = "Saved" if call.get("Save") else "Off"
+        if vm.state == target:
+            ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
+            continue
+        vm.state = target
+        ctx.mutated(f"Stop-VM {vm.name}")
+        if call.get("Passthru"):
+            out.append(vm_object(ctx.host, vm))
+    return out
+
+
+@cmdlet("Remove-VM", MODULE, mutating=True)
+def remove_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    vms = ctx.vm_from_call(call, "Name")
+    if not call.get("Force") and call.get("Confirm") is not False:
+        raise CmdletError("Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not "
+                          "available.", "PromptingFailed", "InvalidOperation", terminating=True)
+    for vm in vms:
+        if vm.state == "Running":
+            raise CmdletError(f"The virtual machine '{vm.name}' is running. Turn it off before removing it.",
+                              "InvalidState", "InvalidOperation", vm.name)
+        del ctx.host.vms[vm.id]
+        ctx.mutated(f"Remove-VM {vm.name}")
+    return []
+
+
+@cmdlet("Get-VMNetworkAdapter", MODULE)
+def get_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.get("ManagementOS") or call.get("All"):
+        return []
+    out = []
+    for vm in ctx.vm_from_call(call):
+        for adapter in vm.adapters:
+            if call.has("Name") and adapter.name.lower() != str(call.get("Name")).lower():
+                continue
+            out.append(adapter_object(vm, adapter))
+    return out
+
+
+@cmdlet("Add-VMNetworkAdapter", MODULE, mutating=True)
+def add_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    switch = _check_switch(ctx, call.get("SwitchName"))
+    out = []
+    for vm in ctx.vm_from_call(call):
+        if vm.state != "Off" and (_old_host(ctx) or vm.generation == 1):
+            raise CmdletError(f"Failed to add device 'Ethernet Connection'.\n'{vm.name}' failed to add device "
+                              f"'Ethernet Connection'. (Virtual machine ID {vm.id})\nThe operation cannot be performed "
+                              "while the virtual machine is in its current state.", "InvalidState",
+                              "InvalidOperation", vm.name)
+        adapter = new_adapter(ctx, vm, call.get("Name") or "Network Adapter", switch)
+        vm.adapters.append(adapter)
+        ctx.mutated(f"Add-VMNetworkAdapter {vm.name}")
+        if call.get("Passthru"):
+            out.append(adapter_object(vm, adapter))
+    return out
+
+
+@cmdlet("Connect-VMNetworkAdapter", MODULE, mutating=True)
+def connect_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    switch = _check_switch(ctx, call.get("SwitchName"))
+    targets: list[tuple[VM, Adapter]] = []
+    if call.has("VMNetworkAdapter"):
+        for obj in _list(call.get("VMNetworkAdapter")):
+            vm_id, adapter_id = obj.ref
+            vm = ctx.host.vms[vm_id]
+            targets.extend((vm, a) for a in vm.adapters if a.id == adapter_id)
+    else:
+        for vm in ctx.vms_named(call.get("VMName")):
+            adapters = [a for a in vm.adapters
+                        if not call.has("Name") or a.name.lower() == str(call.get("Name")).lower()]
+            if not adapters:
+                raise CmdletError(f"No network adapter is found with the given criteria on '{vm.name}'.",
+                                  "ObjectNotFound", "ObjectNotFound", vm.name)
+            targets.extend((vm, a) for a in adapters)
+    out = []
+    for vm, adapter in targets:
+        adapter.switch = switch
+        ctx.mutated(f"Connect-VMNetworkAdapter {vm.name}")
+        if call.get("Passthru"):
+            out.append(adapter_object(vm, adapter))
+    return out
+
+
+@cmdlet("Get-VMSwitch", MODULE)
+def get_vm_switch(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    names = call.get("Name")
+    switches = ctx.host.switches
+    if names is None:
+        return [switch_object(s) for s in switches]
+    from orchestrator.simulator.language.values import like
+
+    out = []
+    for name in _list(names):
+        found = [s for s in switches if like(s, name)]
+        if not found and not any(ch in name for ch in "*?"):
+            raise CmdletError(f"Hyper-V was unable to find a virtual switch with name \"{name}\".", "InvalidParameter",
+                              "InvalidArgument", name)
+        out.extend(switch_object(s) for s in found)
+    return out
+
+
+@cmdlet("New-VMSwitch", MODULE, mutating=True)
+def new_vm_switch(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    name = call.get("Name")
+    if any(s.lower() == name.lower() for s in ctx.host.switches):
+        raise CmdletError(f"Failed while adding virtual Ethernet switch connections.\nA virtual switch named '{name}' "
+                          "already exists.", "ResourceExists", "ResourceExists", name)
+    ctx.host.switches.append(name)
+    ctx.mutated(f"New-VMSwitch {name}")
+    return [switch_object(name)]
+
+
+@cmdlet("Add-VMHardDiskDrive", MODULE, mutating=True)
+def add_vm_hard_disk_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    path = call.get("Path")
+    out = []
+    for vm in ctx.vm_from_call(call):
+        if path is None or ctx.fs.kind(path) != "file":
+            raise CmdletError(f"Failed to add device 'Virtual Hard Disk'.\nThe system cannot find the file specified. "
+                              f"('{path}')", "ObjectNotFound", "ObjectNotFound", path)
+        controller = call.get("ControllerType") or ("IDE" if vm.generation == 1 else "SCSI")
+        if vm.generation == 2 and controller == "IDE":
+            raise CmdletError("Generation 2 virtual machines do not support IDE controllers.", "InvalidParameter",
+                              "InvalidArgument", vm.name)
+        if vm.state != "Off" and controller == "IDE":
+            raise CmdletError(f"Failed to add device 'Virtual Hard Disk'.\n'{vm.name}': an IDE disk can only be added "
+                              "while the virtual machine is off.", "InvalidState", "InvalidOperation", vm.name)
+        if any(norm_path(d.path) == norm_path(path) for v in ctx.host.vms.values() for d in v.disks):
+            raise CmdletError(f"Failed to add device 'Virtual Hard Disk'.\nThe file '{path}' is already in use by "
+                              "another virtual machine.", "ResourceBusy", "ResourceBusy", path)
+        number = int(call.get("ControllerNumber") or 0)
+        used = {d.controller_location for d in vm.disks if d.controller_type == controller and
+                d.controller_number == number}
+        location = call.get("ControllerLocation")
+        if location is None:
+            location = next(i for i in range(64) if i not in used)
+        disk = Disk(path, controller, number, int(location))
+        vm.disks.append(disk)
+        ctx.mutated(f"Add-VMHardDiskDrive {vm.name}")
+        if call.get("Passthru"):
+            out.append(disk_object(vm, disk))
+    return out
+
+
+@cmdlet("Get-VMHardDiskDrive", MODULE)
+def get_vm_hard_disk_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    return [disk_object(vm, d) for vm in ctx.vm_from_call(call) for d in vm.disks]
+
+
+@cmdlet("Add-VMDvdDrive", MODULE, mutating=True)
+def add_vm_dvd_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    path = call.get("Path")
+    if path is not None and ctx.fs.kind(path) != "file":
+        raise CmdletError(f"Failed to add device 'Virtual CD/DVD Disk'.\nThe system cannot find the file specified. "
+                          f"('{path}')", "ObjectNotFound", "ObjectNotFound", path)
+    out = []
+    for vm in ctx.vm_from_call(call):
+        if vm.state != "Off" and vm.generation == 1:
+            raise CmdletError(f"Failed to add device 'DVD Drive'.\n'{vm.name}': the operation cannot be performed "
+                              "while the virtual machine is in its current state.", "InvalidState",
+                              "InvalidOperation", vm.name)
+        vm.dvds.append(path)
+        ctx.mutated(f"Add-VMDvdDrive {vm.name}")
+        if call.get("Passthru"):
+            out.append(dvd_object(vm, len(vm.dvds) - 1, path))
+    return out
+
+
+@cmdlet("Set-VMDvdDrive", MODULE, mutating=True)
+def set_vm_dvd_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    path = call.get("Path")
+    for vm in ctx.vm_from_call(call):
+        if not vm.dvds:
+            raise CmdletError(f"No DVD drive is found with the given criteria on '{vm.name}'.", "ObjectNotFound",
+                              "ObjectNotFound", vm.name)
+        vm.dvds[0] = path
+        ctx.mutated(f"Set-VMDvdDrive {vm.name}")
+    return []
+
+
+@cmdlet("Set-VMFirmware", MODULE, mutating=True)
+def set_vm_firmware(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    for vm in ctx.vm_from_call(call):
+        if vm.generation != 2:
+            raise CmdletError(f"The operation is only supported on generation 2 virtual machines. ('{vm.name}' is "
+                              "generation 1.)", "InvalidParameter", "InvalidArgument", vm.name)
+        if call.has("EnableSecureBoot"):
+            if vm.state != "Off":
+                raise _running_change_refused(ctx, vm, "Firmware")
+            vm.secure_boot = str(call.get("EnableSecureBoot")).lower() == "on"
+        if call.has("FirstBootDevice"):
+            device = call.get("FirstBootDevice")
+            vm.first_boot = str(getattr(device, "ref", device))
+        ctx.mutated(f"Set-VMFirmware {vm.name}")
+    return []
+
+
+@cmdlet("Get-VMHost", MODULE)
+def get_vm_host(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    h = ctx.host
+    return [PSObject({
+        "Name": h.name, "ComputerName": h.name, "LogicalProcessorCount": h.logical_processors,
+        "MemoryCapacity": h.memory, "VirtualMachinePath": h.vm_path, "VirtualHardDiskPath": h.vhd_path,
+        "FullyQualifiedDomainName": h.name, "MacAddressMinimum": "00155D000000", "MacAddressMaximum": "00155DFFFFFF",
+    }, "Microsoft.HyperV.PowerShell.VMHost", ref=h.name)]
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

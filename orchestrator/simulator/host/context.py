@@ -1,0 +1,88 @@
+"""What a cmdlet sees while it runs: the host model, its files, the clock, and a way to record changes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.simulator.host.files import FileSystem
+from orchestrator.simulator.host.model import VM, Host
+from orchestrator.simulator.host.registry import CmdletError
+
+if TYPE_CHECKING:
+    from orchestrator.simulator.language.interpreter import Interpreter
+
+
+class HostContext:
+    def __init__(self, host: Host, fs: FileSystem, *, now: Callable[[], datetime] | None = None,
+                 run_script: Callable[[str], Any] | None = None) -> None:
+        self.host = host
+        self.fs = fs
+        self._now = now
+        self.run_script = run_script
+        self.interp: Interpreter | None = None
+        self.dirty = False
+        self.mutations: list[str] = []
+        self.warnings: list[str] = []
+        self.jobs: dict[int, Any] = {}
+
+    def now(self) -> datetime:
+        if self._now is not None:
+            return self._now()
+        if self.host.clock:
+            return datetime.fromisoformat(self.host.clock)
+        return datetime.now(UTC)
+
+    def new_guid(self) -> str:
+        return str(uuid.uuid4())
+
+    def mutated(self, what: str) -> None:
+        """Record a change to the model: the state file is written after the run only when this was called."""
+        self.dirty = True
+        self.mutations.append(what)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    # -- lookups with Hyper-V's own errors ----------------------------------------------------------------
+
+    def vms_named(self, names: list[str] | str | None, *, must_exist: bool = True) -> list[VM]:
+        if names is None:
+            return sorted(self.host.vms.values(), key=lambda v: v.name.lower())
+        if isinstance(names, str):
+            names = [names]
+        out: list[VM] = []
+        for name in names:
+            if any(ch in name for ch in "*?["):
+                from orchestrator.simulator.language.values import like
+
+                out.extend(v for v in self.host.vms.values() if like(v.name, name))
+                continue
+            found = self.host.vm_by_name(name)
+            if not found and must_exist:
+                raise CmdletError(f'Hyper-V was unable to find a virtual machine with name "{name}".',
+                                  "InvalidParameter", "InvalidArgument", name)
+            out.extend(found)
+        return out
+
+    def vm_from_call(self, call: Any, name_param: str = "VMName", object_param: str = "VM") -> list[VM]:
+        """The VMs a Hyper-V cmdlet targets: by name, or the VM objects given (piped or -VM)."""
+        if call.has(object_param):
+            vms = []
+            for obj in _as_list(call.get(object_param)):
+                ref = getattr(obj, "ref", None)
+                vm = self.host.vms.get(ref) if isinstance(ref, str) else None
+                if vm is None:
+                    raise CmdletError("The virtual machine object is not valid or no longer exists.",
+                                      "InvalidParameter", "InvalidArgument")
+                vms.append(vm)
+            return vms
+        return self.vms_named(call.get(name_param))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

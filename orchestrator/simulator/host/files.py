@@ -1,0 +1,155 @@
+"""Files as the host sees them: its local drives, plus UNC shares that every simulated host of a state dir sees.
+
+A path under `\\\\server\\share` lives in the shared store (shares.json beside the host files), so an export
+written by one simulated host can be imported by another. Directories are explicit entries; a file's parent
+folders exist implicitly, as they must on a real disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
+
+
+@dataclass(slots=True)
+class Shares:
+    """The UNC storage shared by the simulated hosts of one state dir."""
+
+    roots: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower root -> {"path": ..., "free": n}
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    dirty: bool = False
+
+
+class FileSystem:
+    def __init__(self, local: dict[str, FileEntry], shares: Shares, on_change: Any) -> None:
+        self.local = local
+        self.shares = shares
+        self._on_change = on_change
+
+    def _table(self, path: str) -> dict[str, FileEntry] | None:
+        root = share_root(path)
+        if root is None:
+            return self.local
+        if root not in self.shares.roots:
+            return None
+        return self.shares.files
+
+    def share_known(self, path: str) -> bool:
+        root = share_root(path)
+        return root is None or root in self.shares.roots
+
+    def get(self, path: str) -> FileEntry | None:
+        table = self._table(path)
+        if table is None:
+            return None
+        return table.get(norm_path(path))
+
+    def exists(self, path: str) -> bool:
+        return self.kind(path) is not None
+
+    def kind(self, path: str) -> str | None:
+        """'file', 'dir' or None."""
+        if not path:
+            return None
+        table = self._table(path)
+        if table is None:
+            return None
+        key = norm_path(path)
+        entry = table.get(key)
+        if entry is not None:
+            return entry.kind
+        root = share_root(path)
+        if root is not None and key == root:
+            return "dir"
+        if (len(key) <= 3 and key.endswith(":\\")) or (len(key) == 2 and key.endswith(":")):
+            return "dir" if key[0] in self.drives() else None
+        prefix = key + "\\"
+        if any(k.startswith(prefix) for k in table):
+            return "dir"
+        return None
+
+    def drives(self) -> set[str]:
+        letters = {"c"}
+        letters.update(k[0] for k in self.local if len(k) > 1 and k[1] == ":")
+        return letters
+
+    def add(self, entry: FileEntry) -> None:
+        table = self._table(entry.path)
+        if table is None:
+            raise FileNotFoundError(entry.path)
+        table[norm_path(entry.path)] = entry
+        self.changed(entry.path)
+
+    def remove(self, path: str, recurse: bool = True) -> list[FileEntry]:
+        table = self._table(path)
+        if table is None:
+            return []
+        key = norm_path(path)
+        removed = []
+        if key in table:
+            removed.append(table.pop(key))
+        if recurse:
+            prefix = key + "\\"
+            for k in [k for k in table if k.startswith(prefix)]:
+                removed.append(table.pop(k))
+        if removed:
+            self.changed(path)
+        return removed
+
+    def children(self, path: str, recurse: bool = False) -> list[FileEntry]:
+        table = self._table(path)
+        if table is None:
+            return []
+        prefix = norm_path(path).rstrip("\\") + "\\"
+        out = []
+        seen_dirs: set[str] = set()
+        for key, entry in table.items():
+            if not key.startswith(prefix):
+                continue
+            rest = key[len(prefix):]
+            if recurse or "\\" not in rest:
+                out.append(entry)
+            else:
+                first = rest.split("\\", 1)[0]
+                if prefix + first not in table and first not in seen_dirs:
+                    seen_dirs.add(first)
+                    out.append(FileEntry(path=path.rstrip("\\") + "\\" + entry.path.split("\\")[len(prefix.rstrip("\\").split("\\"))], kind="dir"))
+        return sorted(out, key=lambda e: e.path.lower())
+
+    def changed(self, path: str) -> None:
+        if share_root(path) is not None:
+            self.shares.dirty = True
+        else:
+            self._on_change()
+
+    def ensure_dir(self, path: str) -> None:
+        if self.kind(path) == "dir":
+            return
+        self.add(FileEntry(path=path.rstrip("\\"), kind="dir"))
+
+    def parent_exists(self, path: str) -> bool:
+        parent = parent_path(path)
+        return not parent or self.kind(parent) == "dir"
+
+    def share_free(self, path: str) -> int | None:
+        root = share_root(path)
+        if root is None or root not in self.shares.roots:
+            return None
+        return int(self.shares.roots[root].get("free", 0))
+
+    def consume(self, path: str, size: int, host_free: list[int]) -> bool:
+        """Take `size` bytes from the share or the host disk; False when it does not fit."""
+        root = share_root(path)
+        if root is not None:
+            info = self.shares.roots.get(root)
+            if info is None or int(info.get("free", 0)) < size:
+                return False
+            info["free"] = int(info["free"]) - size
+            self.shares.dirty = True
+            return True
+        if host_free[0] < size:
+            return False
+        host_free[0] -= size
+        return True

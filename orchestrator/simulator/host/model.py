@@ -1,0 +1,204 @@
+"""The typed model of one Hyper-V host: OS, capacity, switches, files, VMs, checkpoints and scheduled tasks.
+
+No syntax lives here and no cmdlet: the cmdlet modules read and change this model, and state.py turns it
+into JSON and back. Paths are kept as written and looked up case-insensitively, as NTFS does.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+GiB = 1024**3
+HOST_RESERVE = 2 * GiB  # what the parent partition keeps for itself; VMs can only use the rest
+EDITION_NAMES = {
+    77: ("ServerMultiPointPremium", "Windows MultiPoint Server 2012 Premium"),
+    76: ("ServerMultiPointStandard", "Windows MultiPoint Server 2012 Standard"),
+    8: ("ServerDatacenter", "Windows Server 2012 R2 Datacenter"),
+    7: ("ServerStandard", "Windows Server 2012 R2 Standard"),
+}
+OS_CAPTIONS = {
+    76: "Microsoft Windows MultiPoint Server 2012 Standard",
+    77: "Microsoft Windows MultiPoint Server 2012 Premium",
+    7: "Microsoft Windows Server {name} Standard",
+    8: "Microsoft Windows Server {name} Datacenter",
+}
+OS_BUILDS = {"6.2": "6.2.9200", "6.3": "6.3.9600", "10.0": "10.0.14393"}
+OS_NAMES = {"6.2": "2012", "6.3": "2012 R2", "10.0": "2016"}
+
+
+def norm_path(path: str) -> str:
+    """The lookup key of a Windows path: backslashes, no trailing separator, case folded."""
+    p = path.replace("/", "\\")
+    while len(p) > 3 and p.endswith("\\"):
+        p = p[:-1]
+    return p.lower()
+
+
+def parent_path(path: str) -> str:
+    p = path.replace("/", "\\").rstrip("\\")
+    if p.startswith("\\\\"):
+        parts = p.split("\\")
+        if len(parts) <= 4:
+            return ""
+    head, _, _ = p.rpartition("\\")
+    if len(head) == 2 and head.endswith(":"):
+        return head + "\\"
+    return head
+
+
+def share_root(path: str) -> str | None:
+    """'\\\\nas\\exports\\x' -> '\\\\nas\\exports' (lower-cased), None for a local path."""
+    p = path.replace("/", "\\")
+    if not p.startswith("\\\\"):
+        return None
+    parts = p[2:].split("\\")
+    if len(parts) < 2:
+        return None
+    return ("\\\\" + parts[0] + "\\" + parts[1]).lower()
+
+
+@dataclass(slots=True)
+class FileEntry:
+    path: str
+    kind: str = "file"  # "file" | "dir"
+    size: int = 0
+    edition_sku: int | None = None  # install media (VHDX / ISO / WIM) and the edition they contain
+    vhd: dict[str, Any] | None = None  # {"type": "Dynamic"|"Differencing"|"Fixed", "size": n, "parent": path}
+    content: int = 0  # a version counter standing for the disk's data; a checkpoint captures it
+    export: dict[str, Any] | None = None  # an exported VM's configuration (the <GUID>.XML of an export)
+
+
+@dataclass(slots=True)
+class Disk:
+    path: str
+    controller_type: str = "SCSI"
+    controller_number: int = 0
+    controller_location: int = 0
+
+
+@dataclass(slots=True)
+class Adapter:
+    name: str = "Network Adapter"
+    switch: str | None = None
+    mac: str = "000000000000"
+    id: str = ""
+
+
+@dataclass(slots=True)
+class Snapshot:
+    id: str
+    name: str
+    parent_id: str | None
+    created: str  # ISO-8601 UTC
+    notes: str = ""
+    config: dict[str, Any] = field(default_factory=dict)  # the VM's settings when taken
+    disks: dict[str, int] = field(default_factory=dict)  # disk path -> content version when taken
+    state: str = "Off"
+
+
+@dataclass(slots=True)
+class VM:
+    id: str
+    name: str
+    state: str = "Off"  # Off | Running | Saved | Paused
+    generation: int = 1
+    cpus: int = 1
+    memory_startup: int = 512 * 1024**2
+    dynamic_memory: bool = False
+    memory_minimum: int = 512 * 1024**2
+    memory_maximum: int = 1024**4
+    notes: str = ""
+    path: str = ""
+    created: str = ""
+    disks: list[Disk] = field(default_factory=list)
+    dvds: list[str | None] = field(default_factory=list)
+    adapters: list[Adapter] = field(default_factory=list)
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    current_snapshot: str | None = None  # the checkpoint the VM's present state descends from
+    secure_boot: bool = True
+    first_boot: str | None = None
+    booted_from: int | None = None  # edition SKU of the media the guest OS came from, once it has run
+    uptime_runs: int = 0
+
+    CONFIG_FIELDS = ("generation", "cpus", "memory_startup", "dynamic_memory", "memory_minimum", "memory_maximum",
+                     "notes", "disks", "dvds", "adapters", "secure_boot", "first_boot", "booted_from")
+
+    def config(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.CONFIG_FIELDS:
+            value = getattr(self, name)
+            if name == "disks":
+                value = [asdict(d) for d in value]
+            elif name == "adapters":
+                value = [asdict(a) for a in value]
+            else:
+                value = copy.copy(value)
+            out[name] = value
+        return out
+
+    def apply_config(self, config: dict[str, Any]) -> None:
+        for name, value in config.items():
+            if name == "disks":
+                value = [Disk(**d) for d in value]
+            elif name == "adapters":
+                value = [Adapter(**a) for a in value]
+            setattr(self, name, copy.copy(value))
+
+
+@dataclass(slots=True)
+class Task:
+    name: str
+    path: str = "\\"
+    description: str = ""
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    triggers: list[dict[str, Any]] = field(default_factory=list)
+    principal: dict[str, Any] | None = None
+    state: str = "Ready"
+    last_run: str | None = None
+    last_result: int = 267011  # SCHED_S_TASK_HAS_NOT_RUN, what a fresh task reports
+    last_output: str = ""
+    registered: str = ""
+
+
+@dataclass(slots=True)
+class Host:
+    name: str = "HV01"
+    os_version: str = "6.3"
+    os_sku: int = 8
+    hyperv_installed: bool = True
+    logical_processors: int = 8
+    memory: int = 32 * GiB
+    switches: list[str] = field(default_factory=list)
+    free_disk: int = 2 * 1024**4
+    vm_path: str = "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
+    vhd_path: str = "C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks"
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    vms: dict[str, VM] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    guid_counter: int = 0
+    clock: str | None = None  # ISO time the simulated clock shows; None = real UTC time
+
+    @property
+    def os_build(self) -> str:
+        return OS_BUILDS.get(self.os_version, self.os_version)
+
+    @property
+    def caption(self) -> str:
+        template = OS_CAPTIONS.get(self.os_sku, "Microsoft Windows Server {name}")
+        return template.format(name=OS_NAMES.get(self.os_version, "2012 R2"))
+
+    def committed_memory(self) -> int:
+        return sum(vm.memory_startup for vm in self.vms.values() if vm.state in ("Running", "Paused"))
+
+    def free_memory(self) -> int:
+        return max(0, self.memory - HOST_RESERVE - self.committed_memory())
+
+    def vm_by_name(self, name: str) -> list[VM]:
+        lowered = name.lower()
+        return [vm for vm in self.vms.values() if vm.name.lower() == lowered]
+
+    @staticmethod
+    def task_key(path: str, name: str) -> str:
+        return (path or "\\").lower() + name.lower()

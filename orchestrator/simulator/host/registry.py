@@ -1,0 +1,50 @@
+"""The host's cmdlets: a table from a cmdlet name to the method that runs it, filled by the cmdlets_* modules.
+
+A cmdlet function gets the host context, the bound call (parameter set and converted parameters, from the
+binder) and, for cmdlets that consume a whole pipeline (ConvertTo-Json, Sort-Object...), the list of input
+objects. It returns its output objects. Cmdlet errors are `CmdletError`s; the command layer applies
+-ErrorAction / $ErrorActionPreference to them, as PowerShell does for non-terminating errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.simulator.language.values import PSRuntimeError
+
+if TYPE_CHECKING:
+    from orchestrator.simulator.binder import BoundCall
+    from orchestrator.simulator.host.context import HostContext
+
+CmdletFn = Callable[["HostContext", "BoundCall", "list[Any] | None"], list[Any]]
+
+
+class CmdletError(PSRuntimeError):
+    """An error a cmdlet writes. Non-terminating unless `terminating` (ThrowTerminatingError in .NET terms)."""
+
+    def __init__(self, message: str, error_id: str = "", category: str = "NotSpecified", target: Any = None,
+                 terminating: bool = False) -> None:
+        super().__init__(message, error_id or "CmdletError", category, target)
+        self.terminating = terminating
+
+
+@dataclass(frozen=True, slots=True)
+class Cmdlet:
+    name: str
+    fn: CmdletFn
+    module: str
+    collect: bool = False  # receives the whole pipeline input at once
+    mutating: bool = False
+
+
+CMDLETS: dict[str, Cmdlet] = {}
+
+
+def cmdlet(name: str, module: str, *, collect: bool = False, mutating: bool = False) -> Callable[[CmdletFn], CmdletFn]:
+    def register(fn: CmdletFn) -> CmdletFn:
+        CMDLETS[name.lower()] = Cmdlet(name, fn, module, collect, mutating)
+        return fn
+
+    return register

@@ -1,0 +1,145 @@
+"""ConvertTo-Json as Windows PowerShell 5.1 writes it (JavaScriptSerializer underneath), and ConvertFrom-Json.
+
+What 5.1 does and this copies: enums as their numbers, DateTime as "\\/Date(ms)\\/", <, >, ' and & escaped
+as \\u003c \\u003e \\u0027 \\u0026, anything deeper than -Depth (default 2) replaced by its ToString(), and the
+odd pretty layout that indents a nested value from the column where it starts. Known difference: a plain
+@{} hashtable keeps insertion order here, where .NET would use hash order.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator.simulator.language.values import (
+    ErrorRecord,
+    Guid,
+    PSEnum,
+    PSHashtable,
+    PSObject,
+    ScriptBlock,
+    format_number,
+    to_string,
+)
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+            "<": "\\u003c", ">": "\\u003e", "'": "\\u0027", "&": "\\u0026"}
+
+
+def quote(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _net_to_string(value: Any) -> str:
+    """What .NET ToString() gives when the depth limit turns a value into a string."""
+    if isinstance(value, list):
+        return "System.Object[]"
+    if isinstance(value, PSHashtable):
+        return value.type_name
+    return to_string(value)
+
+
+def _epoch_ms(value: datetime) -> int:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return int(aware.timestamp() * 1000)
+
+
+def _node(value: Any, level: int, depth: int) -> Any:
+    """The value as a tree of ('obj', pairs) / ('arr', items) / ('lit', json text)."""
+    if value is None:
+        return ("lit", "null")
+    if isinstance(value, bool):
+        return ("lit", "true" if value else "false")
+    if isinstance(value, PSEnum):
+        return ("lit", str(value.value))
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            return ("lit", quote(format_number(value)))
+        return ("lit", format_number(value) if isinstance(value, float) else str(value))
+    if isinstance(value, (Guid, str)):
+        return ("lit", quote(str(value)))
+    if isinstance(value, datetime):
+        return ("lit", f'"\\/Date({_epoch_ms(value)})\\/"')
+    if isinstance(value, (ScriptBlock, ErrorRecord)):
+        return ("lit", quote(to_string(value)))
+    is_container = isinstance(value, (list, PSHashtable, PSObject, bytes))
+    if is_container and level > depth:
+        return ("lit", quote(_net_to_string(value)))
+    if isinstance(value, bytes):
+        return ("arr", [("lit", str(b)) for b in value])
+    if isinstance(value, list):
+        return ("arr", [_node(v, level + 1, depth) for v in value])
+    if isinstance(value, PSHashtable):
+        return ("obj", [(to_string(k), _node(v, level + 1, depth)) for k, v in value.items()])
+    if isinstance(value, PSObject):
+        return ("obj", [(k, _node(v, level + 1, depth)) for k, v in value.props.items() if not k.startswith("__")])
+    return ("lit", quote(to_string(value)))
+
+
+def _compact(node: Any) -> str:
+    kind, body = node
+    if kind == "lit":
+        return body
+    if kind == "arr":
+        return "[" + ",".join(_compact(n) for n in body) + "]"
+    return "{" + ",".join(f"{quote(k)}:{_compact(v)}" for k, v in body) + "}"
+
+
+def _pretty(node: Any, col: int) -> str:
+    kind, body = node
+    if kind == "lit":
+        return body
+    pad = " " * (col + 4)
+    if kind == "arr":
+        if not body:
+            return "[\r\n\r\n" + " " * col + "]"
+        items = [pad + _pretty(n, col + 4) for n in body]
+        return "[\r\n" + ",\r\n".join(items) + "\r\n" + " " * col + "]"
+    if not body:
+        return "{\r\n\r\n" + " " * col + "}"
+    lines = []
+    for key, child in body:
+        prefix = f"{quote(key)}:  "
+        lines.append(pad + prefix + _pretty(child, col + 4 + len(prefix)))
+    return "{\r\n" + ",\r\n".join(lines) + "\r\n" + " " * col + "}"
+
+
+def to_json(value: Any, depth: int = 2, compress: bool = False) -> str:
+    node = _node(value, 0, depth)
+    return _compact(node) if compress else _pretty(node, 0)
+
+
+def from_json(text: str) -> Any:
+    """ConvertFrom-Json: objects become [pscustomobject]s, arrays stay arrays."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        from orchestrator.simulator.language.values import PSRuntimeError
+
+        raise PSRuntimeError(f"Invalid JSON primitive: {text[:40]}. ({exc.msg})", "System.ArgumentException",
+                             "NotSpecified") from exc
+    return _to_ps(data)
+
+
+def _to_ps(data: Any) -> Any:
+    if isinstance(data, dict):
+        return PSObject({k: _to_ps(v) for k, v in data.items()})
+    if isinstance(data, list):
+        return [_to_ps(v) for v in data]
+    if isinstance(data, str) and data.startswith("/Date(") and data.endswith(")/"):
+        try:
+            return datetime.fromtimestamp(int(data[6:-2]) / 1000, UTC)
+        except ValueError:
+            return data
+    return data

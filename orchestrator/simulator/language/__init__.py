@@ -1,0 +1,1 @@
+"""The language layer: PowerShell source -> a cached syntax tree -> values, variables and control flow."""

@@ -1,0 +1,24 @@
+"""The simulator's own syntax tree: small slotted nodes built once per script text and cached.
+
+Walking tree-sitter nodes from Python allocates a wrapper per access; converting once into these nodes keeps
+repeated runs of the same script cheap (the parse cache keys on the script text).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Node:
+    __slots__ = ("a", "b", "c", "d", "k", "line")
+
+    def __init__(self, k: str, line: int, a: Any = None, b: Any = None, c: Any = None, d: Any = None) -> None:
+        self.k = k
+        self.line = line
+        self.a = a
+        self.b = b
+        self.c = c
+        self.d = d
+
+    def __repr__(self) -> str:
+        return f"Node({self.k!r}, line={self.line}, a={self.a!r}, b={self.b!r}, c={self.c!r}, d={self.d!r})"

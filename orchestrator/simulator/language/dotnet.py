@@ -1,0 +1,563 @@
+"""The slice of .NET the templates reach: properties and methods of values, static members, and casts.
+
+Everything here is a table from a name to a small function; an unknown member of a typed value, an unknown
+method or an unknown type is an error that names it, like PowerShell's own "Method invocation failed".
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orchestrator.simulator.language.values import (
+    ErrorRecord,
+    Guid,
+    PSEnum,
+    PSHashtable,
+    PSList,
+    PSObject,
+    PSRuntimeError,
+    ScriptBlock,
+    to_datetime,
+    to_int,
+    to_number,
+    to_string,
+    truthy,
+    type_name_of,
+    utc_iso,
+)
+
+# -- members ------------------------------------------------------------------------------------------------
+
+
+def get_member(obj: Any, name: str, env: Any = None) -> Any:
+    """$obj.Name, with member enumeration over collections as PowerShell 3+ does."""
+    lname = name.lower()
+    if obj is None:
+        return None
+    if isinstance(obj, PSObject):
+        if obj.has(name):
+            return obj.get(name)
+        if lname in ("count", "length"):
+            return 1
+        return None
+    if isinstance(obj, PSHashtable):
+        if name in obj:
+            return obj[name]
+        if lname == "count":
+            return len(obj)
+        if lname == "keys":
+            return obj.keys()
+        if lname == "values":
+            return obj.values()
+        return None
+    if isinstance(obj, list):
+        if lname in ("count", "length"):
+            return len(obj)
+        out: list[Any] = []
+        for item in obj:
+            value = get_member(item, name, env)
+            if isinstance(value, list):
+                out.extend(value)
+            elif value is not None:
+                out.append(value)
+        return out if len(out) != 1 else out[0]
+    if isinstance(obj, str):
+        if lname == "length":
+            return len(obj)
+        return None
+    if isinstance(obj, bytes):
+        if lname in ("length", "count"):
+            return len(obj)
+        return None
+    if isinstance(obj, datetime):
+        return _datetime_member(obj, lname)
+    if isinstance(obj, timedelta):
+        table = {"totalseconds": obj.total_seconds(), "totalminutes": obj.total_seconds() / 60,
+                 "totalhours": obj.total_seconds() / 3600, "totaldays": obj.total_seconds() / 86400,
+                 "days": obj.days, "ticks": int(obj.total_seconds() * 10_000_000)}
+        return table.get(lname)
+    if isinstance(obj, PSEnum):
+        if lname == "value__":
+            return obj.value
+        return None
+    if isinstance(obj, ErrorRecord):
+        return _error_member(obj, lname)
+    if isinstance(obj, _ExceptionView):
+        return {"message": obj.error.message, "innerexception": None}.get(lname)
+    if isinstance(obj, _Static):
+        return obj.member(lname, env)
+    if isinstance(obj, (int, float)) and lname in ("count", "length"):
+        return 1
+    return None
+
+
+def _datetime_member(obj: datetime, lname: str) -> Any:
+    table: dict[str, Callable[[], Any]] = {
+        "year": lambda: obj.year, "month": lambda: obj.month, "day": lambda: obj.day, "hour": lambda: obj.hour,
+        "minute": lambda: obj.minute, "second": lambda: obj.second, "date": lambda: obj.replace(hour=0, minute=0,
+        second=0, microsecond=0), "dayofweek": lambda: PSEnum("System.DayOfWeek", obj.strftime("%A"),
+        (obj.weekday() + 1) % 7), "ticks": lambda: _ticks(obj), "kind": lambda: PSEnum("System.DateTimeKind",
+        "Utc" if obj.tzinfo else "Unspecified", 1 if obj.tzinfo else 0),
+    }
+    fn = table.get(lname)
+    return fn() if fn else None
+
+
+def _ticks(obj: datetime) -> int:
+    naive = obj.replace(tzinfo=None)
+    return int((naive - datetime(1, 1, 1)).total_seconds()) * 10_000_000 + obj.microsecond * 10
+
+
+class _ExceptionView:
+    __slots__ = ("error",)
+
+    def __init__(self, error: PSRuntimeError) -> None:
+        self.error = error
+
+    def __str__(self) -> str:
+        return self.error.message
+
+
+def _error_member(rec: ErrorRecord, lname: str) -> Any:
+    err = rec.error
+    if lname == "exception":
+        return _ExceptionView(err)
+    if lname == "fullyqualifiederrorid":
+        return err.error_id + (f",{err.command}" if err.command else "")
+    if lname == "targetobject":
+        return err.target
+    if lname == "categoryinfo":
+        return PSObject({"Category": err.category, "Reason": err.error_id, "TargetName": to_string(err.target)},
+                        "System.Management.Automation.ErrorCategoryInfo", text=f"{err.category}: (:) []")
+    if lname == "invocationinfo":
+        return PSObject({"ScriptLineNumber": err.line or 0, "MyCommand": err.command},
+                        "System.Management.Automation.InvocationInfo")
+    if lname == "scriptstacktrace":
+        return f"at <ScriptBlock>, <No file>: line {err.line or 0}"
+    return None
+
+
+# -- methods ------------------------------------------------------------------------------------------------
+
+
+def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
+    lname = name.lower()
+    if isinstance(obj, _Static):
+        return obj.call(lname, args, env)
+    if lname == "tostring" and not isinstance(obj, (datetime, int, float)):
+        if isinstance(obj, _ExceptionView):
+            return obj.error.message
+        return to_string(obj)
+    if lname == "gettype":
+        return _Static(type_name_of(obj))
+    if lname == "equals" and len(args) == 1:
+        from orchestrator.simulator.language.values import equals
+
+        return equals(obj, args[0], case=True)
+    if isinstance(obj, str):
+        return _string_method(obj, lname, name, args)
+    if isinstance(obj, datetime):
+        return _datetime_method(obj, lname, name, args)
+    if isinstance(obj, bool):
+        raise _no_method(obj, name)
+    if isinstance(obj, (int, float)):
+        if lname == "tostring":
+            return _format_number(obj, to_string(args[0]) if args else "")
+        raise _no_method(obj, name)
+    if isinstance(obj, PSHashtable):
+        return _hashtable_method(obj, lname, name, args)
+    if isinstance(obj, list):
+        return _list_method(obj, lname, name, args)
+    if isinstance(obj, ScriptBlock) and lname == "invoke":
+        raise PSRuntimeError("ScriptBlock.Invoke() is not supported by the simulator; use & { } instead.",
+                             "NotSupported", "NotImplemented")
+    if isinstance(obj, PSObject):
+        method = obj.get("__methods__") if obj.has("__methods__") else None
+        if method and lname in method:
+            return method[lname](*args)
+    raise _no_method(obj, name)
+
+
+def _no_method(obj: Any, name: str) -> PSRuntimeError:
+    if obj is None:
+        return PSRuntimeError("You cannot call a method on a null-valued expression.", "InvokeMethodOnNull",
+                              "InvalidOperation")
+    return PSRuntimeError(f"Method invocation failed because [{type_name_of(obj)}] does not contain a method "
+                          f"named '{name}'.", "MethodNotFound", "InvalidOperation")
+
+
+def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
+    a = [to_string(x) if not isinstance(x, (int, float)) or isinstance(x, bool) else x for x in args]
+    if lname == "contains":
+        return to_string(args[0]) in s
+    if lname == "startswith":
+        return s.startswith(to_string(args[0]))
+    if lname == "endswith":
+        return s.endswith(to_string(args[0]))
+    if lname == "tolower" or lname == "tolowerinvariant":
+        return s.lower()
+    if lname == "toupper" or lname == "toupperinvariant":
+        return s.upper()
+    if lname == "trim":
+        return s.strip(to_string(args[0])) if args else s.strip()
+    if lname == "trimend":
+        return s.rstrip(to_string(args[0])) if args else s.rstrip()
+    if lname == "trimstart":
+        return s.lstrip(to_string(args[0])) if args else s.lstrip()
+    if lname == "replace":
+        return s.replace(to_string(args[0]), to_string(args[1]))
+    if lname == "split":
+        seps = to_string(args[0]) if args else " "
+        return re.split("|".join(re.escape(c) for c in seps), s) if len(seps) > 1 else s.split(seps)
+    if lname == "substring":
+        start = to_int(args[0])
+        return s[start:start + to_int(args[1])] if len(args) > 1 else s[start:]
+    if lname == "indexof":
+        return s.find(to_string(args[0]))
+    if lname == "padleft":
+        return s.rjust(to_int(args[0]), to_string(args[1]) if len(args) > 1 else " ")
+    if lname == "padright":
+        return s.ljust(to_int(args[0]), to_string(args[1]) if len(args) > 1 else " ")
+    if lname == "tostring":
+        return s
+    del a
+    raise _no_method(s, name)
+
+
+_NET_FORMAT = [
+    ("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"),
+]
+
+
+def _datetime_method(d: datetime, lname: str, name: str, args: list[Any]) -> Any:
+    if lname == "tostring":
+        if not args:
+            return to_string(d)
+        fmt = to_string(args[0])
+        if fmt in ("o", "O"):
+            return utc_iso(d)
+        if fmt in ("s",):
+            return d.strftime("%Y-%m-%dT%H:%M:%S")
+        if fmt in ("u",):
+            return d.strftime("%Y-%m-%d %H:%M:%SZ")
+        out = fmt
+        for net, py in _NET_FORMAT:
+            out = out.replace(net, py)
+        if "%" in fmt or re.search(r"[a-zA-Z]", re.sub(r"%[YmdHMS]", "", out).replace("T", "").replace("Z", "")):
+            raise PSRuntimeError(f"The simulator does not support the date format '{fmt}'.", "NotSupported",
+                                 "NotImplemented")
+        return d.strftime(out)
+    if lname == "touniversaltime":
+        return d.astimezone(UTC) if d.tzinfo else d.replace(tzinfo=UTC)
+    if lname == "tolocaltime":
+        return d
+    add = {"adddays": "days", "addhours": "hours", "addminutes": "minutes", "addseconds": "seconds",
+           "addmilliseconds": "milliseconds"}
+    if lname in add:
+        return d + timedelta(**{add[lname]: float(to_number(args[0]))})
+    if lname == "subtract":
+        other = args[0]
+        return d - other if isinstance(other, timedelta) else d - to_datetime(other)
+    raise _no_method(d, name)
+
+
+def _format_number(n: int | float, fmt: str) -> str:
+    if not fmt:
+        return to_string(n)
+    m = re.fullmatch(r"([NnFfDd])(\d*)", fmt)
+    if m:
+        kind, digits = m.group(1).upper(), m.group(2)
+        if kind == "D":
+            return str(int(n)).zfill(int(digits or 0))
+        places = int(digits) if digits else 2
+        return f"{n:,.{places}f}" if kind == "N" else f"{n:.{places}f}"
+    raise PSRuntimeError(f"The simulator does not support the number format '{fmt}'.", "NotSupported",
+                         "NotImplemented")
+
+
+def _hashtable_method(h: PSHashtable, lname: str, name: str, args: list[Any]) -> Any:
+    if lname == "add":
+        if args[0] in h:
+            raise PSRuntimeError(f'Exception calling "Add" with "2" argument(s): "Item has already been added. Key '
+                                 f"in dictionary: '{to_string(args[0])}'  Key being added: '{to_string(args[0])}'\"",
+                                 "ArgumentException", "NotSpecified")
+        h[args[0]] = args[1]
+        return None
+    if lname in ("containskey", "contains"):
+        return args[0] in h
+    if lname == "remove":
+        h.remove(args[0])
+        return None
+    if lname == "clone":
+        return h.copy()
+    raise _no_method(h, name)
+
+
+def _list_method(lst: list[Any], lname: str, name: str, args: list[Any]) -> Any:
+    from orchestrator.simulator.language.values import equals
+
+    if lname == "contains":
+        return any(equals(x, args[0], case=True) for x in lst)
+    if lname == "indexof":
+        return next((i for i, x in enumerate(lst) if equals(x, args[0], case=True)), -1)
+    if lname == "add":
+        if not isinstance(lst, PSList):
+            raise PSRuntimeError('Exception calling "Add" with "1" argument(s): "Collection was of a fixed size."',
+                                 "NotSupportedException", "NotSpecified")
+        lst.append(args[0])
+        return len(lst) - 1
+    if lname == "addrange" and isinstance(lst, PSList):
+        lst.extend(args[0] if isinstance(args[0], list) else [args[0]])
+        return None
+    if lname == "remove" and isinstance(lst, PSList):
+        for i, x in enumerate(lst):
+            if equals(x, args[0], case=True):
+                del lst[i]
+                break
+        return None
+    if lname == "toarray":
+        return list(lst)
+    raise _no_method(lst, name)
+
+
+# -- static members and types ---------------------------------------------------------------------------------
+
+
+class _Static:
+    """A type literal used as a value: [Console], [Guid], [DateTime]..., with its static members."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def key(self) -> str:
+        key = self.name.lower()
+        return key[7:] if key.startswith("system.") else key
+
+    def member(self, lname: str, env: Any) -> Any:
+        key = self.key
+        if key == "console" and lname == "in":
+            return _Static("console.in")
+        if key == "datetime":
+            if lname == "utcnow":
+                return env.now()
+            if lname == "now":
+                return env.now()
+            if lname == "minvalue":
+                return datetime(1, 1, 1)
+        if key in ("text.encoding",) and lname in ("unicode", "utf8", "ascii"):
+            return _Static(f"encoding.{lname}")
+        if key == "int32" or key == "int":
+            return {"maxvalue": 2**31 - 1, "minvalue": -(2**31)}.get(lname)
+        if key in ("int64", "long"):
+            return {"maxvalue": 2**63 - 1, "minvalue": -(2**63)}.get(lname)
+        if key == "string" and lname == "empty":
+            return ""
+        if key == "environment" and lname == "newline":
+            return "\r\n"
+        if key == "environment" and lname == "machinename":
+            return env.machine_name
+        if key == "guid" and lname == "empty":
+            return Guid("00000000-0000-0000-0000-000000000000")
+        raise PSRuntimeError(f"The simulator does not support the static member [{self.name}]::{lname}.",
+                             "NotSupported", "NotImplemented")
+
+    def call(self, lname: str, args: list[Any], env: Any) -> Any:
+        key = self.key
+        if key == "console.in" and lname == "readtoend":
+            return env.read_stdin()
+        if key == "scriptblock" and lname == "create":
+            return env.create_scriptblock(to_string(args[0]))
+        if key == "convert":
+            if lname == "tobase64string":
+                data = args[0]
+                return base64.b64encode(bytes(data) if isinstance(data, (bytes, list)) else b"").decode()
+            if lname == "frombase64string":
+                try:
+                    return base64.b64decode(to_string(args[0]), validate=True)
+                except ValueError as exc:
+                    raise PSRuntimeError('Exception calling "FromBase64String" with "1" argument(s): "The input is '
+                                         'not a valid Base-64 string."', "FormatException") from exc
+            if lname in ("toint32", "toint64"):
+                return to_int(args[0])
+        if key.startswith("encoding."):
+            codec = {"encoding.unicode": "utf-16-le", "encoding.utf8": "utf-8", "encoding.ascii": "ascii"}[key]
+            if lname == "getbytes":
+                return to_string(args[0]).encode(codec, "replace")
+            if lname == "getstring":
+                data = args[0]
+                return bytes(data).decode(codec, "replace")
+        if key == "guid":
+            if lname == "newguid":
+                return Guid(env.new_guid())
+            if lname == "parse":
+                return Guid(str(uuid.UUID(to_string(args[0]))))
+        if key == "datetime" and lname == "parse":
+            return to_datetime(args[0])
+        if key == "math":
+            nums = [to_number(a) for a in args]
+            table: dict[str, Callable[[], Any]] = {
+                "round": lambda: round(nums[0], int(nums[1]) if len(nums) > 1 else None),
+                "floor": lambda: math.floor(nums[0]), "ceiling": lambda: math.ceil(nums[0]),
+                "min": lambda: min(nums), "max": lambda: max(nums), "abs": lambda: abs(nums[0]),
+                "truncate": lambda: math.trunc(nums[0]),
+            }
+            if lname in table:
+                return table[lname]()
+        if key == "string":
+            if lname == "isnullorempty":
+                return args[0] is None or to_string(args[0]) == ""
+            if lname == "isnullorwhitespace":
+                return args[0] is None or to_string(args[0]).strip() == ""
+            if lname == "join":
+                items = args[1] if len(args) == 2 and isinstance(args[1], list) else args[1:]
+                return to_string(args[0]).join(to_string(x) for x in items)
+            if lname == "format":
+                return format_operator(to_string(args[0]), args[1:])
+        if key in ("io.path",):
+            if lname == "combine":
+                return "\\".join(to_string(a).rstrip("\\") for a in args)
+            if lname == "getfilename":
+                return to_string(args[0]).replace("/", "\\").rsplit("\\", 1)[-1]
+        raise PSRuntimeError(f"The simulator does not support the static method [{self.name}]::{lname}().",
+                             "NotSupported", "NotImplemented")
+
+
+def type_value(name: str) -> _Static:
+    return _Static(name)
+
+
+_CAST_ALIASES = {
+    "int": "int", "int32": "int", "system.int32": "int", "long": "long", "int64": "long", "system.int64": "long",
+    "uint64": "long", "system.uint64": "long", "uint32": "long", "byte": "int", "int16": "int",
+    "string": "string", "system.string": "string", "bool": "bool", "boolean": "bool", "system.boolean": "bool",
+    "datetime": "datetime", "system.datetime": "datetime", "double": "double", "system.double": "double",
+    "decimal": "double", "array": "array", "object[]": "array", "string[]": "strings", "int[]": "ints",
+    "pscustomobject": "pscustomobject", "psobject": "psobject", "ordered": "ordered", "hashtable": "hashtable",
+    "system.collections.hashtable": "hashtable", "void": "void", "guid": "guid", "system.guid": "guid",
+    "object": "object", "system.object": "object", "scriptblock": "scriptblock",
+    "system.collections.arraylist": "arraylist", "collections.arraylist": "arraylist",
+    "system.collections.generic.list[object]": "arraylist", "collections.generic.list[object]": "arraylist",
+    "system.collections.generic.list[string]": "arraylist", "switch": "bool", "char": "string",
+}
+
+
+def cast(type_name: str, value: Any) -> Any:
+    kind = _CAST_ALIASES.get(type_name.lower())
+    if kind is None:
+        raise PSRuntimeError(f"The simulator does not support the type [{type_name}].", "NotSupported",
+                             "NotImplemented")
+    if kind == "int" or kind == "long":
+        if value is None:
+            return 0
+        return to_int(value, "System.Int64" if kind == "long" else "System.Int32")
+    if kind == "double":
+        return float(to_number(value, what="System.Double"))
+    if kind == "string":
+        return to_string(value)
+    if kind == "bool":
+        return truthy(value)
+    if kind == "datetime":
+        return to_datetime(value)
+    if kind == "array" or (kind == "object" and isinstance(value, list)):
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+    if kind == "strings":
+        return [to_string(v) for v in (value if isinstance(value, list) else [value])]
+    if kind == "ints":
+        return [to_int(v) for v in (value if isinstance(value, list) else [value])]
+    if kind == "arraylist":
+        return PSList(value if isinstance(value, list) else ([] if value is None else [value]))
+    if kind in ("pscustomobject", "psobject"):
+        if isinstance(value, PSHashtable):
+            return PSObject({to_string(k): v for k, v in value.items()})
+        return value
+    if kind == "ordered":
+        if not isinstance(value, PSHashtable):
+            raise PSRuntimeError("The ordered attribute can be specified only on a hash literal node.",
+                                 "OrderedAttributeOnlyOnHashLiteralNode", "ParserError")
+        value.ordered = True
+        return value
+    if kind == "hashtable":
+        if isinstance(value, PSHashtable):
+            return value
+        raise PSRuntimeError(f'Cannot convert value "{to_string(value)}" to type "System.Collections.Hashtable".',
+                             "ConvertToFinalInvalidCastException", "InvalidArgument")
+    if kind == "void":
+        return None
+    if kind == "guid":
+        try:
+            return Guid(str(uuid.UUID(to_string(value))))
+        except ValueError as exc:
+            raise PSRuntimeError(f'Cannot convert value "{to_string(value)}" to type "System.Guid".',
+                                 "InvalidCastParseTargetInvocation", "InvalidArgument") from exc
+    if kind == "scriptblock":
+        if isinstance(value, ScriptBlock):
+            return value
+        raise PSRuntimeError(f'Cannot convert the "{to_string(value)}" value of type "{type_name_of(value)}" to '
+                             'type "System.Management.Automation.ScriptBlock".', "ConvertToFinalInvalidCastException",
+                             "InvalidArgument")
+    return value
+
+
+def is_type(value: Any, type_name: str) -> bool:
+    kind = _CAST_ALIASES.get(type_name.lower(), type_name.lower())
+    checks: dict[str, Callable[[Any], bool]] = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "string": lambda v: isinstance(v, str),
+        "bool": lambda v: isinstance(v, bool),
+        "datetime": lambda v: isinstance(v, datetime),
+        "double": lambda v: isinstance(v, float),
+        "array": lambda v: isinstance(v, list),
+        "hashtable": lambda v: isinstance(v, PSHashtable),
+        "pscustomobject": lambda v: isinstance(v, PSObject),
+        "scriptblock": lambda v: isinstance(v, ScriptBlock),
+        "object": lambda v: v is not None,
+    }
+    check = checks.get(kind)
+    if check is not None:
+        return check(value)
+    return type_name_of(value).lower().endswith(type_name.lower())
+
+
+_FORMAT_ITEM = re.compile(r"\{\{|\}\}|\{(\d+)(?:,(-?\d+))?(?::([^}]*))?\}")
+
+
+def format_operator(fmt: str, args: list[Any]) -> str:
+    """The -f operator / String.Format for the forms templates use: {0}, {0,5}, {0:N2}, {0:o}."""
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(0) == "{{":
+            return "{"
+        if m.group(0) == "}}":
+            return "}"
+        index = int(m.group(1))
+        if index >= len(args):
+            raise PSRuntimeError(f'Error formatting a string: Index (zero based) must be greater than or equal to '
+                                 f'zero and less than the size of the argument list.. ({fmt})', "FormatError",
+                                 "InvalidOperation")
+        value = args[index]
+        spec = m.group(3)
+        if spec:
+            text = call_method(value, "ToString", [spec]) if isinstance(value, (datetime, int, float)) else to_string(value)
+        else:
+            text = to_string(value)
+        if m.group(2):
+            width = int(m.group(2))
+            text = text.rjust(width) if width > 0 else text.ljust(-width)
+        return text
+
+    return _FORMAT_ITEM.sub(repl, fmt)

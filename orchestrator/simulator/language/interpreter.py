@@ -1,0 +1,833 @@
+"""Evaluates the syntax tree: scopes and variables, operators, control flow, pipelines and error handling.
+
+Commands are not known here. A command call is handed to a `Commands` object (the binder plus the host's
+cmdlets) with its evaluated arguments and its pipeline input; functions and script blocks defined by the
+script itself are handled here, because they are language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language.ast import Node
+from orchestrator.simulator.language.errors import ScriptError
+from orchestrator.simulator.language.parser import parse
+from orchestrator.simulator.language.values import (
+    ErrorRecord,
+    PSHashtable,
+    PSList,
+    PSObject,
+    PSRuntimeError,
+    ScriptBlock,
+    collect,
+    compare,
+    enumerate_value,
+    equals,
+    like,
+    to_number,
+    to_string,
+    truthy,
+    type_name_of,
+)
+
+# An argument as a command receives it: ("p", name, value, has_value, line) or ("a", value).
+Argument = tuple[Any, ...]
+
+
+class Commands(Protocol):
+    def invoke(self, name: str, args: list[Argument], pipeline_input: list[Any] | None, interp: Interpreter,
+               line: int) -> list[Any]: ...
+
+    def exists(self, name: str) -> bool: ...
+
+
+class ExitSignal(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class _Return(Exception):
+    pass
+
+
+_ALIASES = {
+    "%": "ForEach-Object", "foreach": "ForEach-Object", "?": "Where-Object", "where": "Where-Object",
+    "select": "Select-Object", "sort": "Sort-Object", "measure": "Measure-Object", "echo": "Write-Output",
+    "write": "Write-Output", "gci": "Get-ChildItem", "dir": "Get-ChildItem", "ls": "Get-ChildItem",
+    "del": "Remove-Item", "rm": "Remove-Item", "copy": "Copy-Item", "cp": "Copy-Item", "md": "New-Item",
+    "gcim": "Get-CimInstance",
+}
+
+
+class Scope:
+    __slots__ = ("parent", "vars")
+
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.vars: dict[str, Any] = {}
+        self.parent = parent
+
+
+class Function:
+    __slots__ = ("block", "name")
+
+    def __init__(self, name: str, block: Node) -> None:
+        self.name = name
+        self.block = block
+
+
+class Interpreter:
+    """One script run: its scopes, functions, $Error and output streams. Not reused across runs."""
+
+    def __init__(self, commands: Commands, *, stdin: str = "", now: Callable[[], datetime] | None = None,
+                 new_guid: Callable[[], str] | None = None, machine_name: str = "HV01",
+                 env_vars: dict[str, str] | None = None) -> None:
+        self.commands = commands
+        self.stdin = stdin
+        self.now = now or (lambda: datetime.now(UTC))
+        self.new_guid = new_guid or _uuid4
+        self.machine_name = machine_name
+        self.env_vars = {k.lower(): v for k, v in (env_vars or {}).items()}
+        self.root = Scope()
+        self.scope = self.root
+        self.functions: dict[str, Function] = {}
+        self.errors: list[ErrorRecord] = []
+        self.stderr: list[str] = []
+        self.try_depth = 0
+        self.current_line = 0
+        self.console: list[str] = []  # stdout text, in order (formatted output and Write-Host)
+        self.last_failed = False
+        v = self.root.vars
+        v["true"] = True
+        v["false"] = False
+        v["null"] = None
+        v["erroractionpreference"] = "Continue"
+        v["progresspreference"] = "Continue"
+        v["verbosepreference"] = "SilentlyContinue"
+        v["warningpreference"] = "Continue"
+        v["confirmpreference"] = "High"
+        v["lastexitcode"] = 0
+        v["pshome"] = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"
+        v["psversiontable"] = PSHashtable([("PSVersion", "5.1.14409.1005")])
+        v["ofs"] = " "
+
+    # -- hooks the .NET layer calls --------------------------------------------------------------------------
+
+    def read_stdin(self) -> str:
+        text, self.stdin = self.stdin, ""
+        return text
+
+    def create_scriptblock(self, text: str) -> ScriptBlock:
+        try:
+            node = parse(text)
+        except ScriptError as exc:
+            raise PSRuntimeError(f'Exception calling "Create" with "1" argument(s): "{exc}"', "ParseException",
+                                 "NotSpecified") from exc
+        if node.k != "sblock":
+            node = Node("sblock", 1, [], node, text)
+        return ScriptBlock(node, text)
+
+    # -- running ---------------------------------------------------------------------------------------------
+
+    def run(self, node: Node) -> None:
+        """Run a parsed script at the top level; its output goes to `console`. Raises ExitSignal/PSRuntimeError."""
+        body = node.b if node.k == "sblock" else node
+        out: list[Any] = []
+        try:
+            self.exec_block(body, out, top=True)
+        except (_Return, _Break, _Continue):
+            self.flush(out)
+
+    def flush(self, out: list[Any]) -> None:
+        from orchestrator.simulator.console import format_output
+
+        for value in out:
+            self.console.append(format_output(value))
+        out.clear()
+
+    def child(self) -> Interpreter:
+        """A fresh runspace on the same host (Start-Job): no variables or functions shared."""
+        return Interpreter(self.commands, now=self.now, new_guid=self.new_guid, machine_name=self.machine_name)
+
+    def error_action(self) -> str:
+        return to_string(self.lookup("erroractionpreference")).lower()
+
+    def exec_block(self, block: Node, out: list[Any], top: bool = False) -> None:
+        for stmt in block.a:
+            self.current_line = stmt.line
+            if top:
+                self.last_failed = False
+            try:
+                self.exec_stmt(stmt, out)
+            except PSRuntimeError as err:
+                if top:
+                    self.flush(out)
+                # A statement-terminating error ends only its statement, unless a try is active, it was thrown,
+                # or $ErrorActionPreference is Stop (PowerShell's rules).
+                if self.try_depth or getattr(err, "script_terminating", False) or self.error_action() == "stop":
+                    raise
+                self.report_error(err)
+                self.last_failed = True
+            except BaseException:
+                if top:
+                    self.flush(out)
+                raise
+            if top:
+                self.flush(out)
+
+    def report_error(self, err: PSRuntimeError) -> None:
+        """A statement-terminating error outside try when $ErrorActionPreference is not Stop: shown, then on."""
+        self.errors.insert(0, err.record())
+        self.stderr.append(format_error(err))
+
+    def exec_stmt(self, node: Node, out: list[Any]) -> None:
+        k = node.k
+        if k == "pipe":
+            self.exec_pipe(node, out)
+        elif k == "assign":
+            self.assign(node)
+        elif k == "if":
+            for cond, block in node.a:
+                if truthy(self.value(cond)):
+                    self.exec_block(block, out)
+                    return
+            if node.b is not None:
+                self.exec_block(node.b, out)
+        elif k == "foreach":
+            self.exec_foreach(node, out)
+        elif k == "for":
+            if node.a is not None:
+                self.exec_stmt(node.a, [])
+            while node.b is None or truthy(self.value(node.b)):
+                try:
+                    self.exec_block(node.d, out)
+                except _Break:
+                    break
+                except _Continue:
+                    pass
+                if node.c is not None:
+                    self.exec_stmt(node.c, [])
+        elif k == "while":
+            guard = 0
+            while truthy(self.value(node.a)):
+                guard += 1
+                if guard > 1_000_000:
+                    raise PSRuntimeError("The simulator stopped a loop that ran a million times.", "LoopLimit")
+                try:
+                    self.exec_block(node.b, out)
+                except _Break:
+                    break
+                except _Continue:
+                    pass
+        elif k == "try":
+            self.exec_try(node, out)
+        elif k == "throw":
+            self.exec_throw(node)
+        elif k == "exit":
+            code = 0 if node.a is None else self.value(node.a)
+            try:
+                code = int(to_number(code))
+            except PSRuntimeError:
+                code = 1
+            raise ExitSignal(code)
+        elif k == "return":
+            if node.a is not None:
+                out.extend(enumerate_value(self.value(node.a)))
+            raise _Return()
+        elif k == "break":
+            raise _Break()
+        elif k == "continue":
+            raise _Continue()
+        elif k == "function":
+            self.functions[node.a.lower()] = Function(node.a, node.b)
+        elif k == "block":
+            self.exec_block(node, out)
+        else:
+            value = self.value(node)
+            out.extend(enumerate_value(value))
+
+    def exec_foreach(self, node: Node, out: list[Any]) -> None:
+        items = enumerate_value(self.value(node.b))
+        if isinstance(items, (PSHashtable,)):
+            items = [items]
+        for item in list(items):
+            self.set_var(node.a, item)
+            try:
+                self.exec_block(node.c, out)
+            except _Break:
+                break
+            except _Continue:
+                continue
+
+    def exec_try(self, node: Node, out: list[Any]) -> None:
+        try:
+            self.try_depth += 1
+            try:
+                self.exec_block(node.a, out)
+            finally:
+                self.try_depth -= 1
+        except PSRuntimeError as err:
+            record = err.record()
+            self.errors.insert(0, record)
+            for types, block in node.b:
+                if not types or any(_catch_matches(t, err) for t in types):
+                    saved = self.scope.vars.get("_", _MISSING)
+                    self.scope.vars["_"] = record
+                    self.scope.vars["psitem"] = record
+                    try:
+                        self.exec_block(block, out)
+                    finally:
+                        if saved is _MISSING:
+                            self.scope.vars.pop("_", None)
+                        else:
+                            self.scope.vars["_"] = saved
+                    break
+            else:
+                raise
+        finally:
+            if node.c is not None:
+                self.exec_block(node.c, out)
+
+    def exec_throw(self, node: Node) -> None:
+        value = None if node.a is None else self.value(node.a)
+        if isinstance(value, ErrorRecord):
+            raise value.error
+        message = "ScriptHalted" if value is None else to_string(value)
+        err = PSRuntimeError(message, message, "OperationStopped", line=node.line)
+        err.script_terminating = True  # type: ignore[attr-defined]
+        err.thrown = value
+        raise err
+
+    # -- pipelines ---------------------------------------------------------------------------------------------
+
+    def exec_pipe(self, node: Node, out: list[Any]) -> None:
+        out.extend(self.run_pipe(node))
+
+    def run_pipe(self, node: Node) -> list[Any]:
+        elements = node.a
+        first = elements[0]
+        if first.k == "cmd":
+            items: list[Any] | None = None
+            items = self.call_command(first, None)
+        else:
+            items = list(enumerate_value(self.value(first)))
+        for element in elements[1:]:
+            if element.k != "cmd":
+                raise PSRuntimeError("Expressions are only allowed as the first element of a pipeline.",
+                                     "ExpressionsMustBeFirstInPipeline", "ParserError", line=element.line)
+            items = self.call_command(element, items)
+        return items
+
+    def call_command(self, node: Node, pipeline_input: list[Any] | None) -> list[Any]:
+        self.current_line = node.line
+        args = self.command_args(node.c)
+        if node.b is not None:
+            target = self.value(node.b)
+            if isinstance(target, ScriptBlock):
+                return self.invoke_block(target, args, pipeline_input, dot=node.d == ".")
+            name = to_string(target)
+        else:
+            name = node.a
+        fn = self.functions.get(name.lower())
+        if fn is not None:
+            return self.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
+        name = _ALIASES.get(name.lower(), name)
+        return self.commands.invoke(name, args, pipeline_input, self, node.line)
+
+    def command_args(self, elements: list[tuple[Any, ...]]) -> list[Argument]:
+        args: list[Argument] = []
+        for el in elements:
+            kind = el[0]
+            if kind == "a":
+                args.append(("a", self.value(el[1])))
+            elif kind == "p":
+                _, name, vnode, colon, line = el
+                args.append(("p", name, self.value(vnode) if colon else None, colon, line))
+            else:
+                splat = self.lookup(el[1])
+                if isinstance(splat, PSHashtable):
+                    for key, value in splat.items():
+                        args.append(("p", to_string(key), value, True, el[2]))
+                elif isinstance(splat, list):
+                    args.extend(("a", v) for v in splat)
+                elif splat is not None:
+                    args.append(("a", splat))
+        return args
+
+    def invoke_block(self, block: ScriptBlock, args: list[Argument], pipeline_input: list[Any] | None = None,
+                     *, dot: bool = False, dollar_under: Any = None,
+                     set_under: bool = False) -> list[Any]:
+        """& { } / a function call: a child scope, param() binding, $args, and the block's output."""
+        node = block.node
+        saved = self.scope
+        if not dot:
+            self.scope = Scope(saved)
+        out: list[Any] = []
+        try:
+            if set_under:
+                self.scope.vars["_"] = dollar_under
+                self.scope.vars["psitem"] = dollar_under
+            self.bind_params(node.a or [], args)
+            if pipeline_input is not None:
+                self.scope.vars["input"] = list(pipeline_input)
+            with contextlib.suppress(_Return):
+                self.exec_block(node.b, out)
+        finally:
+            self.scope = saved
+        return out
+
+    def bind_params(self, params: list[tuple[str, str | None, Node | None]], args: list[Argument]) -> None:
+        names = [p[0] for p in params]
+        bound: dict[str, Any] = {}
+        positional: list[Any] = []
+        rest: list[Any] = []
+        for arg in args:
+            if arg[0] == "p":
+                pname = arg[1].lower()
+                matches = [n for n in names if n == pname] or [n for n in names if n.startswith(pname)]
+                if len(matches) != 1:
+                    if not params:
+                        rest.append(f"-{arg[1]}")
+                        if arg[3]:
+                            rest.append(arg[2])
+                        continue
+                    raise PSRuntimeError(f"A parameter cannot be found that matches parameter name '{arg[1]}'.",
+                                         "NamedParameterNotFound", "InvalidArgument")
+                ptype = next(p[1] for p in params if p[0] == matches[0])
+                if arg[3]:
+                    bound[matches[0]] = arg[2]
+                elif ptype == "switch":
+                    bound[matches[0]] = True
+                else:
+                    bound[matches[0]] = _NEXT
+            else:
+                pending = next((k for k, v in bound.items() if v is _NEXT), None)
+                if pending is not None:
+                    bound[pending] = arg[1]
+                else:
+                    positional.append(arg[1])
+        for name, type_name, default in params:
+            if name in bound and bound[name] is not _NEXT:
+                value = bound[name]
+            elif positional and type_name != "switch":
+                value = positional.pop(0)
+            elif default is not None:
+                value = self.value(default)
+            else:
+                value = False if type_name == "switch" else None
+            if type_name and type_name != "switch" and value is not None:
+                try:
+                    value = dotnet.cast(type_name, value)
+                except PSRuntimeError:
+                    if type_name in ("string", "int", "long", "bool", "datetime", "array", "hashtable"):
+                        raise
+            self.scope.vars[name] = value
+        self.scope.vars["args"] = positional + rest
+
+    # -- variables --------------------------------------------------------------------------------------------
+
+    def lookup(self, name: str) -> Any:
+        scope: Scope | None = self.scope
+        while scope is not None:
+            v = scope.vars
+            if name in v:
+                return v[name]
+            scope = scope.parent
+        if name == "error":
+            return self.errors
+        if name == "lastexitcode":
+            return 0
+        return None
+
+    def set_var(self, name: str, value: Any, scope_name: str | None = None) -> None:
+        if name in ("true", "false", "null"):
+            if name == "null":
+                return
+            raise PSRuntimeError(f"Cannot overwrite variable {name} because it is read-only or constant.",
+                                 "VariableNotWritable", "WriteError")
+        if scope_name == "script":
+            self.root.vars[name] = value
+            return
+        if scope_name == "env":
+            self.env_vars[name] = to_string(value)
+            return
+        self.scope.vars[name] = value
+
+    def var_value(self, node: Node) -> Any:
+        scope = node.b
+        if scope is None:
+            name = node.a
+            scope_obj: Scope | None = self.scope
+            while scope_obj is not None:
+                v = scope_obj.vars
+                if name in v:
+                    return v[name]
+                scope_obj = scope_obj.parent
+            if name == "error":
+                return self.errors
+            return None
+        if scope == "script":
+            return self.root.vars.get(node.a)
+        if scope == "env":
+            return self.env_vars.get(node.a)
+        if scope == "using":
+            return self.lookup(node.a)
+        raise PSRuntimeError(f"The simulator does not support the variable scope or drive '{scope}:' "
+                             f"(line {node.line}).", "NotSupported", "NotImplemented", line=node.line)
+
+    # -- expressions ------------------------------------------------------------------------------------------
+
+    def value(self, node: Node) -> Any:
+        k = node.k
+        if k == "str":
+            return node.a
+        if k == "var":
+            return self.var_value(node)
+        if k == "num":
+            return node.a
+        if k == "pipe":
+            return collect(self.run_pipe(node))
+        if k == "member":
+            obj = self.value(node.a)
+            name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
+            if node.d:
+                return dotnet.get_member(obj, name, self) if isinstance(obj, dotnet._Static) else None
+            return dotnet.get_member(obj, name, self)
+        if k == "invoke":
+            obj = self.value(node.a)
+            name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
+            args = [self.value(a) for a in node.c]
+            try:
+                return dotnet.call_method(obj, name, args, self)
+            except PSRuntimeError as err:
+                if err.line is None:
+                    err.line = node.line
+                raise
+        if k == "xstr":
+            parts = []
+            for p in node.a:
+                if isinstance(p, str):
+                    parts.append(p)
+                elif p.k == "subexpr":
+                    out: list[Any] = []
+                    self.exec_block(p.a, out)
+                    parts.append(to_string(collect(out)))
+                else:
+                    parts.append(to_string(self.value(p)))
+            return "".join(parts)
+        if k == "hash":
+            table = PSHashtable()
+            for knode, vnode in node.a:
+                key = self.value(knode)
+                v = self.value(vnode) if vnode.k != "pipe" else collect(self.run_pipe(vnode))
+                table[key] = v
+            return table
+        if k == "array":
+            out = []
+            self.exec_block(node.a, out)
+            return out
+        if k == "alit":
+            return [self.value(e) for e in node.a]
+        if k == "paren":
+            inner = node.a
+            if inner.k == "pipe":
+                return collect(self.run_pipe(inner))
+            if inner.k == "assign":
+                self.assign(inner)
+                return self.value(inner.a)
+            return self.value(inner)
+        if k == "subexpr":
+            out = []
+            self.exec_block(node.a, out)
+            return collect(out)
+        if k == "cast":
+            value = self.value(node.b)
+            return dotnet.cast(node.a, value)
+        if k == "type":
+            return dotnet.type_value(node.a)
+        if k == "index":
+            return self.index(self.value(node.a), self.value(node.b))
+        if k == "binop":
+            return self.binop(node)
+        if k == "logic":
+            op = node.a
+            left = truthy(self.value(node.b))
+            if op == "-and":
+                return left and truthy(self.value(node.c))
+            if op == "-or":
+                return left or truthy(self.value(node.c))
+            if op == "-xor":
+                return left != truthy(self.value(node.c))
+            raise PSRuntimeError(f"Unsupported operator {op}", "NotSupported", line=node.line)
+        if k == "not":
+            return not truthy(self.value(node.a))
+        if k == "neg":
+            v = to_number(self.value(node.a))
+            return -v
+        if k == "pos":
+            return to_number(self.value(node.a))
+        if k == "sblock":
+            return ScriptBlock(node, node.c or "")
+        if k == "assign":
+            self.assign(node)
+            return None
+        if k == "incr":
+            target = node.b
+            old = to_number(self.value(target))
+            self.store(target, old + node.a)
+            return old if node.c else old + node.a
+        if k == "range":
+            lo, hi = int(to_number(self.value(node.a))), int(to_number(self.value(node.b)))
+            return list(range(lo, hi + 1)) if lo <= hi else list(range(lo, hi - 1, -1))
+        if k == "unaryop":
+            v = self.value(node.b)
+            if node.a == "-join":
+                return "".join(to_string(x) for x in enumerate_value(v))
+            return [s for x in enumerate_value(v) for s in re.split(r"\s+", to_string(x).strip())]
+        if k in ("block",):
+            out = []
+            self.exec_block(node, out)
+            return collect(out)
+        raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{k}' (line {node.line}).",
+                             "NotSupported", "NotImplemented", line=node.line)
+
+    def index(self, obj: Any, idx: Any) -> Any:
+        if obj is None:
+            raise PSRuntimeError("Cannot index into a null array.", "NullArray", "InvalidOperation",
+                                 line=self.current_line)
+        if isinstance(obj, PSHashtable):
+            if isinstance(idx, list):
+                return [obj.get(i) for i in idx]
+            return obj.get(idx)
+        if isinstance(obj, PSObject):
+            return obj.get(to_string(idx)) if isinstance(idx, str) else (obj if to_number(idx) in (0, -1) else None)
+        if isinstance(idx, list):
+            return [self.index(obj, i) for i in idx]
+        if isinstance(obj, (list, str, bytes)):
+            i = int(to_number(idx))
+            if -len(obj) <= i < len(obj):
+                return obj[i]
+            return None
+        i = int(to_number(idx))
+        return obj if i in (0, -1) else None
+
+    def binop(self, node: Node) -> Any:
+        op = node.a
+        left = self.value(node.b)
+        right = self.value(node.c)
+        return binary(op, left, right, self)
+
+    # -- assignment -------------------------------------------------------------------------------------------
+
+    def assign(self, node: Node) -> None:
+        vnode = node.c
+        if vnode.k == "pipe":
+            value = collect(self.run_pipe(vnode))
+        elif vnode.k == "assign":
+            self.assign(vnode)
+            value = self.value(vnode.a)
+        else:
+            value = self.value(vnode)
+        op = node.b
+        target = node.a
+        if op != "=":
+            current = self.value(target)
+            value = binary({"+=": "+", "-=": "-", "*=": "*"}[op], current, value, self)
+        self.store(target, value)
+
+    def store(self, target: Node, value: Any) -> None:
+        k = target.k
+        if k == "var":
+            self.set_var(target.a, value, target.b)
+        elif k == "cast":
+            self.store(target.b, dotnet.cast(target.a, value))
+        elif k == "member":
+            obj = self.value(target.a)
+            name = target.b if isinstance(target.b, str) else to_string(self.value(target.b))
+            if isinstance(obj, PSHashtable):
+                obj[name] = value
+            elif isinstance(obj, PSObject):
+                obj.set(name, value)
+            else:
+                raise PSRuntimeError(f"The property '{name}' cannot be found on this object. Verify that the "
+                                     "property exists and can be set.", "PropertyNotFound", "InvalidOperation",
+                                     line=target.line)
+        elif k == "index":
+            obj = self.value(target.a)
+            idx = self.value(target.b)
+            if isinstance(obj, PSHashtable):
+                obj[idx] = value
+            elif isinstance(obj, list):
+                i = int(to_number(idx))
+                if not -len(obj) <= i < len(obj):
+                    raise PSRuntimeError("Index was outside the bounds of the array.", "IndexOutOfRange",
+                                         "InvalidOperation", line=target.line)
+                obj[i] = value
+            else:
+                raise PSRuntimeError("Unable to index into an object of type " + type_name_of(obj) + ".",
+                                     "CannotIndex", "InvalidOperation", line=target.line)
+        else:
+            raise PSRuntimeError("The assignment expression is not valid.", "InvalidLeftHandSide", "ParserError",
+                                 line=target.line)
+
+
+_MISSING = object()
+_NEXT = object()
+
+
+def _uuid4() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def _catch_matches(type_name: str, err: PSRuntimeError) -> bool:
+    short = type_name.lower().rsplit(".", 1)[-1]
+    if short in ("exception", "runtimeexception", "systemexception"):
+        return True
+    return short == err.error_id.lower() or short == type(err).__name__.lower()
+
+
+def binary(op: str, left: Any, right: Any, interp: Interpreter | None = None) -> Any:
+    case = op.startswith("-c")
+    base = op
+    if op.startswith(("-c", "-i")) and op not in ("-contains", "-in", "-is", "-isnot"):
+        base = "-" + op[2:]
+    if base == "+":
+        return _add(left, right)
+    if base == "-":
+        return _arith(left, right, lambda a, b: a - b)
+    if base == "*":
+        if isinstance(left, str):
+            return left * int(to_number(right))
+        if isinstance(left, list):
+            return left * int(to_number(right))
+        return _arith(left, right, lambda a, b: a * b)
+    if base == "/":
+        a, b = to_number(left), to_number(right)
+        if b == 0:
+            raise PSRuntimeError("Attempted to divide by zero.", "RuntimeException", "NotSpecified")
+        result = a / b
+        return int(result) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else result
+    if base == "%":
+        return _arith(left, right, lambda a, b: a % b)
+    if base == "-f":
+        return dotnet.format_operator(to_string(left), right if isinstance(right, list) else [right])
+    if isinstance(left, list) and base in ("-eq", "-ne", "-like", "-notlike", "-match", "-notmatch", "-gt", "-ge",
+                                          "-lt", "-le"):
+        return [x for x in left if binary(op, x, right, interp)]
+    if base == "-eq":
+        return equals(left, right, case)
+    if base == "-ne":
+        return not equals(left, right, case)
+    if base in ("-gt", "-ge", "-lt", "-le"):
+        c = compare(left, right, case)
+        return {"-gt": c > 0, "-ge": c >= 0, "-lt": c < 0, "-le": c <= 0}[base]
+    if base == "-like":
+        return like(left, right, case)
+    if base == "-notlike":
+        return not like(left, right, case)
+    if base in ("-match", "-notmatch"):
+        m = re.search(to_string(right), to_string(left), 0 if case else re.IGNORECASE)
+        if m and interp is not None and base == "-match":
+            groups = PSHashtable([(0, m.group(0))])
+            for i, g in enumerate(m.groups(), 1):
+                if g is not None:
+                    groups[i] = g
+            for name, g in m.groupdict().items():
+                if g is not None:
+                    groups[name] = g
+            interp.set_var("matches", groups)
+        return bool(m) if base == "-match" else not m
+    if op in ("-contains", "-icontains", "-ccontains"):
+        return any(equals(x, right, case) for x in enumerate_value(left)) if left is not None else False
+    if op == "-notcontains":
+        return not any(equals(x, right, case) for x in enumerate_value(left))
+    if op == "-in":
+        return any(equals(x, left) for x in enumerate_value(right))
+    if op == "-notin":
+        return not any(equals(x, left) for x in enumerate_value(right))
+    if base == "-replace":
+        pattern, repl = ([*right, ""])[:2] if isinstance(right, list) else (right, "")
+        py_repl = re.sub(r"\$(\d+)", r"\\\1", to_string(repl))
+        rx = re.compile(to_string(pattern), 0 if case else re.IGNORECASE)
+        if isinstance(left, list):
+            return [rx.sub(py_repl, to_string(x)) for x in left]
+        return rx.sub(py_repl, to_string(left))
+    if op == "-is":
+        return dotnet.is_type(left, _type_arg(right))
+    if op == "-isnot":
+        return not dotnet.is_type(left, _type_arg(right))
+    if op == "-as":
+        try:
+            return dotnet.cast(_type_arg(right), left)
+        except PSRuntimeError:
+            return None
+    if op == "-join":
+        return to_string(right).join(to_string(x) for x in enumerate_value(left))
+    if op == "-split":
+        return re.split(to_string(right), to_string(left), flags=re.IGNORECASE)
+    raise PSRuntimeError(f"The simulator does not support the operator {op}.", "NotSupported", "NotImplemented")
+
+
+def _type_arg(right: Any) -> str:
+    return right.name if isinstance(right, dotnet._Static) else to_string(right)
+
+
+def _add(left: Any, right: Any) -> Any:
+    if left is None:
+        if isinstance(right, list):
+            return list(right)
+        return right
+    if isinstance(left, str):
+        return left + to_string(right)
+    if isinstance(left, list):
+        result = PSList(left) if isinstance(left, PSList) else list(left)
+        if isinstance(right, list):
+            result.extend(right)
+        else:
+            result.append(right)
+        return result
+    if isinstance(left, PSHashtable):
+        if not isinstance(right, PSHashtable):
+            raise PSRuntimeError("A hash table can only be added to another hash table.", "AddHashTableToNonHashTable",
+                                 "InvalidOperation")
+        result_h = left.copy()
+        for key, value in right.items():
+            if key in result_h:
+                raise PSRuntimeError(f"Item has already been added. Key in dictionary: '{key}'  Key being added: "
+                                     f"'{key}'", "DuplicateKeyInHashLiteral", "InvalidOperation")
+            result_h[key] = value
+        return result_h
+    if isinstance(left, datetime):
+        return left + right
+    return _arith(left, right, lambda a, b: a + b)
+
+
+def _arith(left: Any, right: Any, fn: Callable[[Any, Any], Any]) -> Any:
+    if isinstance(left, (PSObject, PSHashtable, ScriptBlock)) or isinstance(right, (PSObject, PSHashtable)):
+        raise PSRuntimeError(f"Method invocation failed because [{type_name_of(left)}] does not contain a method "
+                             "named 'op_Addition'.", "MethodNotFound", "InvalidOperation")
+    return fn(to_number(left), to_number(right))
+
+
+def format_error(err: PSRuntimeError) -> str:
+    """An error as powershell.exe prints an uncaught one on stderr."""
+    prefix = f"{err.command} : " if err.command else ""
+    where = f"At line:{err.line} char:1\n" if err.line else ""
+    reason = err.error_id if err.command is None else f"{err.error_id},{err.command}"
+    return (f"{prefix}{err.message}\n{where}"
+            f"    + CategoryInfo          : {err.category}: (:) [{err.command or ''}], {type(err).__name__}\n"
+            f"    + FullyQualifiedErrorId : {reason}")

@@ -1,0 +1,194 @@
+"""JSON persistence of a simulated host, and of the UNC shares its state dir holds for every simulated host.
+
+A host file is self-contained (the seed is only read when the file does not exist yet) and carries a format
+marker; a JSON file without it is refused rather than guessed at. Writes go to a temp file in the same folder,
+are flushed to disk, then renamed over the old file, so a crash leaves either the old or the new state, never
+a torn one. The shares file is read and written under an exclusive lock file, because several simulated hosts
+may run at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from orchestrator.signatures import normalize_version
+from orchestrator.simulator.host.files import Shares
+from orchestrator.simulator.host.model import (
+    VM,
+    Adapter,
+    Disk,
+    FileEntry,
+    Host,
+    Snapshot,
+    Task,
+    norm_path,
+    share_root,
+)
+
+HOST_FORMAT = "multipoint-orchestrator/simulator-host/1"
+SHARES_FORMAT = "multipoint-orchestrator/simulator-shares/1"
+SHARES_FILE = "_shares.json"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]i?b?|b)?\s*$", re.I)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+
+
+class StateError(Exception):
+    """A state file the simulator will not use (wrong format, unreadable)."""
+
+
+def parse_size(value: Any, what: str = "size") -> int:
+    """'64GB' / '2 TB' / 1024 -> bytes (powers of two, as PowerShell's KB/MB/GB/TB)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what}: expected a size such as 64GB, got {value!r}")
+    if isinstance(value, (int, float)):
+        return int(value)
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"{what}: expected a size such as 64GB, got {value!r}")
+    unit = (m.group(2) or "").lower()[:1]
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
+def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[Host, dict[str, dict[str, Any]]]:
+    """A new host from the inventory's `orchestrate_simulator` mapping; returns the host and its shares."""
+    seed = dict(seed or {})
+    sku = int(seed.get("os_sku", 8))
+    default_version = "6.2" if sku in (76, 77) else "6.3"
+    host = Host(
+        name=str(seed.get("computer_name", name)).upper()[:15] or "HV01",
+        os_version=normalize_version(str(seed.get("os_version", default_version))),
+        os_sku=sku,
+        hyperv_installed=bool(seed.get("hyperv_installed", True)),
+        logical_processors=int(seed.get("logical_processors", 8)),
+        memory=parse_size(seed.get("memory", "32GB"), "memory"),
+        switches=[str(s) for s in seed.get("switches", []) or []],
+        free_disk=parse_size(seed.get("free_disk", "2TB"), "free_disk"),
+    )
+    for path, info in (seed.get("images") or {}).items():
+        info = info or {}
+        sku_of_image = info.get("edition_sku")
+        host.files[norm_path(path)] = FileEntry(
+            path=str(path), kind="file", size=parse_size(info.get("size", "10GB"), "image size"),
+            edition_sku=int(sku_of_image) if sku_of_image is not None else None,
+            vhd={"type": "Dynamic", "size": parse_size(info.get("size", "40GB")), "parent": None}
+            if str(path).lower().endswith((".vhd", ".vhdx")) else None,
+        )
+    for path in seed.get("folders", []) or []:
+        host.files[norm_path(path)] = FileEntry(path=str(path), kind="dir")
+    shares = {}
+    for root, info in (seed.get("shares") or {}).items():
+        key = share_root(str(root)) or str(root).lower()
+        shares[key] = {"path": str(root), "free": parse_size((info or {}).get("free", "1TB"), "share free")}
+    return host, shares
+
+
+# -- host <-> JSON -----------------------------------------------------------------------------------------------
+
+
+def host_to_json(host: Host) -> dict[str, Any]:
+    data = asdict(host)
+    data["files"] = list(data["files"].values())
+    data["vms"] = list(data["vms"].values())
+    for vm in data["vms"]:
+        vm["snapshots"] = list(vm["snapshots"].values())
+    data["tasks"] = list(data["tasks"].values())
+    return {"format": HOST_FORMAT, "host": data}
+
+
+def host_from_json(doc: Any, source: str = "state") -> Host:
+    if not isinstance(doc, dict) or doc.get("format") != HOST_FORMAT:
+        raise StateError(f"{source} is not a simulator state file (missing format marker {HOST_FORMAT!r}); "
+                         "refusing to use it")
+    data = dict(doc["host"])
+    files = {norm_path(f["path"]): FileEntry(**f) for f in data.pop("files", [])}
+    vms = {}
+    for raw in data.pop("vms", []):
+        raw = dict(raw)
+        snaps = {s["id"]: Snapshot(**s) for s in raw.pop("snapshots", [])}
+        disks = [Disk(**d) for d in raw.pop("disks", [])]
+        adapters = [Adapter(**a) for a in raw.pop("adapters", [])]
+        vm = VM(**raw, disks=disks, adapters=adapters, snapshots=snaps)
+        vms[vm.id] = vm
+    tasks = {}
+    for raw in data.pop("tasks", []):
+        task = Task(**raw)
+        tasks[Host.task_key(task.path, task.name)] = task
+    return Host(**data, files=files, vms=vms, tasks=tasks)
+
+
+def shares_to_json(shares: Shares) -> dict[str, Any]:
+    return {"format": SHARES_FORMAT, "roots": shares.roots, "files": [asdict(f) for f in shares.files.values()]}
+
+
+def shares_from_json(doc: Any, source: str) -> Shares:
+    if not isinstance(doc, dict) or doc.get("format") != SHARES_FORMAT:
+        raise StateError(f"{source} is not a simulator shares file (missing format marker {SHARES_FORMAT!r})")
+    files = {norm_path(f["path"]): FileEntry(**f) for f in doc.get("files", [])}
+    return Shares(roots=dict(doc.get("roots", {})), files=files)
+
+
+# -- files ----------------------------------------------------------------------------------------------------
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise StateError(f"{path} is not valid JSON ({exc}); refusing to use it") from exc
+
+
+def write_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temp file beside `path`, fsync it, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, separators=(",", ":"), sort_keys=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def locked(state_dir: Path) -> Iterator[None]:
+    """An exclusive lock over the shares file of a state dir (a lock file beside it)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = state_dir / (SHARES_FILE + ".lock")
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        except ImportError:  # Windows admin box: msvcrt locks a byte range instead
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+        yield
+    finally:
+        handle.close()
+
+
+def load_shares(state_dir: Path) -> Shares:
+    path = state_dir / SHARES_FILE
+    if not path.exists():
+        return Shares()
+    return shares_from_json(read_json(path), str(path))
+
+
+def save_shares(state_dir: Path, shares: Shares) -> None:
+    write_atomic(state_dir / SHARES_FILE, shares_to_json(shares))
+    shares.dirty = False

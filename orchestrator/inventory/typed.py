@@ -14,7 +14,7 @@ from typing import Any
 
 from orchestrator.inventory.credentials import PASSWORD_TRANSPORTS, Credentials
 from orchestrator.inventory.fields import BAD, Reader, origin_in, suggestion
-from orchestrator.inventory.lookup import env_lookup_name
+from orchestrator.inventory.lookup import describe, env_lookup_name
 from orchestrator.inventory.resolve import VarDef
 from orchestrator.inventory.typed_vms import VMBuilder
 from orchestrator.inventory.yaml_source import Origin
@@ -33,9 +33,10 @@ PRODUCT_VARS = (
     "orchestrate_password_file",
 )
 PRODUCT_PREFIXES = ("multipoint_", "orchestrate_")
+# The simulated host's description, as orchestrator.simulator.state.host_from_seed reads it.
 SIMULATOR_KEYS = (
     "os_sku", "os_version", "hyperv_installed", "logical_processors", "memory", "switches", "images", "shares",
-    "free_disk",
+    "free_disk", "folders", "computer_name",
 )
 RETRY_KEYS = ("attempts", "deadline")
 
@@ -200,35 +201,47 @@ class HostBuilder:
 
         checks: dict[str, Callable[[Any, Origin, str], Any]] = {
             "os_sku": r.integer, "logical_processors": r.integer, "hyperv_installed": r.boolean,
-            "os_version": lambda v, o, w: r.text(v, o, w, allow_int=False), "memory": r.size, "free_disk": r.size,
+            "os_version": r.text, "computer_name": r.text, "memory": r.size, "free_disk": r.size,
         }
         for key, check in checks.items():
             if mapping.get(key) is not None and check(mapping[key], at(key), f"{what}: {key}") is BAD:
                 ok = False
-        if mapping.get("switches") is not None:
-            ok = self._names_list(mapping["switches"], at("switches"), f"{what}: switches", ("name", "type")) and ok
+        for key in ("switches", "folders"):
+            if mapping.get(key) is not None:
+                ok = self._texts(mapping[key], at(key), f"{what}: {key}") and ok
         if mapping.get("shares") is not None:
-            ok = self._names_list(mapping["shares"], at("shares"), f"{what}: shares", ("name", "path")) and ok
+            ok = self._shares(mapping["shares"], at("shares"), f"{what}: shares") and ok
         if mapping.get("images") is not None:
             ok = self._images(mapping["images"], at("images"), f"{what}: images") and ok
         return _raw(mapping) if ok else BAD
 
-    def _names_list(self, value: Any, origin: Origin, what: str, keys: tuple[str, ...]) -> bool:
+    def _texts(self, value: Any, origin: Origin, what: str) -> bool:
         items = self.r.sequence(value, origin, what)
         if items is BAD:
             return False
+        results = [self.r.text(item, origin_in(items, i, origin), f"an item of {what}") for i, item in enumerate(items)]
+        return BAD not in results
+
+    def _shares(self, value: Any, origin: Origin, what: str) -> bool:
+        """UNC roots -> {free: size}: `{'\\\\nas\\images': {free: 1TB}}`."""
+        if not isinstance(value, dict):
+            return self.r.error(origin, f"{what} must be a mapping of UNC roots to {{free: size}}, not "
+                                f"{describe(value)}", "write {'\\\\nas01\\images': {free: 1TB}}") and False
         ok = True
-        for index, item in enumerate(items):
-            at = origin_in(items, index, origin)
-            if isinstance(item, dict):
-                mapping = self.r.mapping(item, at, f"an item of {what}", keys)
-                ok = ok and all(k in keys for k in mapping)
-                if "name" not in item:
-                    ok = self.r.error(at, f"an item of {what} needs a name", "add name: ...") and False
-                elif self.r.text(item["name"], origin_in(item, "name", at), f"{what}: name") is BAD:
-                    ok = False
-            elif self.r.text(item, at, f"an item of {what}") is BAD:
+        for root, info in value.items():
+            at = origin_in(value, root, origin)
+            if not isinstance(root, str):
+                ok = self.r.error(at, f"{what}: a share root must be text", "quote it") and False
+                continue
+            if info is None:
+                continue
+            info_map = self.r.mapping(info, at, f"{what}: {root}", ("free",), hint="write {free: 1TB}")
+            if info_map is BAD or any(k != "free" for k in info_map):
                 ok = False
+                continue
+            if info_map.get("free") is not None:
+                free = self.r.size(info_map["free"], origin_in(info_map, "free", at), f"{what}: free")
+                ok = ok and free is not BAD
         return ok
 
     def _images(self, value: Any, origin: Origin, what: str) -> bool:

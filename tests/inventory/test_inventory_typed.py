@@ -150,15 +150,19 @@ def test_simulator_description_is_kept_raw(tmp_path: Path) -> None:
       orchestrate_simulator:
         os_sku: 8
         memory: 64GB
-        switches: [LAN, {name: Staff, type: Internal}]
+        switches: [LAN, Staff]
         images: {'D:\\images\\p.vhdx': {edition_sku: 77}}
-        shares: ['\\\\nas\\images']
+        shares: {'\\\\nas\\images': {free: 1TB}, '\\\\nas\\other': }
+        folders: ['D:\\Hyper-V']
+        computer_name: HV01
 """))
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors, messages(inventory)
     assert inventory.hosts["hv01"].simulator == {
-        "os_sku": 8, "memory": "64GB", "switches": ["LAN", {"name": "Staff", "type": "Internal"}],
-        "images": {"D:\\images\\p.vhdx": {"edition_sku": 77}}, "shares": ["\\\\nas\\images"],
+        "os_sku": 8, "memory": "64GB", "switches": ["LAN", "Staff"],
+        "images": {"D:\\images\\p.vhdx": {"edition_sku": 77}},
+        "shares": {"\\\\nas\\images": {"free": "1TB"}, "\\\\nas\\other": None},
+        "folders": ["D:\\Hyper-V"], "computer_name": "HV01",
     }
     assert type(inventory.hosts["hv01"].simulator["switches"]) is list
 

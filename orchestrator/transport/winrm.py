@@ -302,6 +302,7 @@ class WinRMTransport:
         stderr = ClixmlStream()
         out_parts: list[str] = []
         err_parts: list[str] = []
+        resumed = 0  # Receives asked again after a 502/503
 
         def emit(stream: Any, text: str, parts: list[str]) -> None:
             if text:
@@ -324,10 +325,15 @@ class WinRMTransport:
             except wexc.WinRMTransportError as exc:
                 # 502/503: the host refused this Receive, so it consumed no output: ask again (the script
                 # is not run twice). Drops and read timeouts may have lost output: they fail the attempt.
-                if exc.code not in (502, 503) or len(self.retries) >= self.host.retry.attempts:
+                if exc.code not in (502, 503) or resumed >= self.host.retry.attempts:
                     raise
-                self.retries.append(classify(exc, self.conn, stage="read the output", command_started=True))
-                time.sleep(random.uniform(0, min(self.backoff.maximum, self.backoff.initial)))
+                resumed += 1
+                self.retries.append(
+                    classify(
+                        exc, self.conn, stage="read the output", command_started=True, secrets=self._secrets
+                    )
+                )
+                time.sleep(random.uniform(0, min(self.backoff.maximum, self.backoff.initial * 2**resumed)))
                 continue
             emit("stdout", stdout.decode(out), out_parts)
             emit("stderr", stderr.feed(err), err_parts)

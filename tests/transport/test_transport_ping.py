@@ -13,6 +13,7 @@ from fakes.hosts import fake_host
 
 from orchestrator.cli import main
 from orchestrator.ping import CHECKS, PING_SCRIPT, ping_host
+from orchestrator.simulator import Simulator
 from orchestrator.transport.retry import Backoff
 from orchestrator.transport.winrm import WinRMTransport
 
@@ -120,7 +121,11 @@ def test_account_without_hyperv_rights(fake_winrm):
     assert "Hyper-V Administrators" in report.check("admin").fix
 
 
-# ---- the command line ------------------------------------------------------------------------------------
+# ---- the command line, against simulated Hyper-V hosts --------------------------------------------------------
+
+
+def simulated_host() -> Simulator:
+    return Simulator(seed={"memory": "64GB"})
 
 
 def inventory(tmp_path, server, hosts: dict[str, dict], name: str = "school.yaml", **group_vars) -> str:
@@ -151,7 +156,7 @@ def good_password(monkeypatch):
 
 def test_cli_ping_basic_over_https(fake_winrm, ca_pem, tmp_path, good_password):
     server = fake_winrm(tls=True)
-    server.add_host("hv01", windows_host())
+    server.add_host("hv01", simulated_host())
     path = inventory(
         tmp_path,
         server,
@@ -165,7 +170,7 @@ def test_cli_ping_basic_over_https(fake_winrm, ca_pem, tmp_path, good_password):
 
 
 def test_cli_ping_ntlm_over_http_and_limit(fake_winrm, tmp_path, good_password):
-    server = fake_winrm(simulator_factory=lambda _name: windows_host())
+    server = fake_winrm(simulator_factory=lambda _name: simulated_host())
     path = inventory(tmp_path, server, {"hv01": {}, "hv02": {}}, ansible_winrm_scheme="http")
 
     result = CliRunner().invoke(main, ["ping", path, "--limit", "hv02", "-o", "json"])
@@ -177,7 +182,7 @@ def test_cli_ping_ntlm_over_http_and_limit(fake_winrm, tmp_path, good_password):
 
 
 def test_cli_ping_basic_over_http_needs_the_allowance(fake_winrm, tmp_path, good_password):
-    server = fake_winrm(simulator_factory=lambda _name: windows_host())
+    server = fake_winrm(simulator_factory=lambda _name: simulated_host())
     clear = {"ansible_winrm_scheme": "http", "ansible_winrm_transport": "basic"}
     path = inventory(tmp_path, server, {"hv01": {}}, **clear)
     path_allowed = inventory(
@@ -196,7 +201,7 @@ def test_cli_ping_basic_over_http_needs_the_allowance(fake_winrm, tmp_path, good
 
 def test_cli_ping_wrong_password_exits_1_with_a_clear_message(fake_winrm, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_WINRM_PASSWORD", "definitely-wrong")
-    server = fake_winrm(simulator_factory=lambda _name: windows_host())
+    server = fake_winrm(simulator_factory=lambda _name: simulated_host())
     path = inventory(tmp_path, server, {"hv01": {}}, ansible_winrm_scheme="http")
 
     result = CliRunner().invoke(main, ["ping", path])

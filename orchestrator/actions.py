@@ -189,26 +189,175 @@ class RemoveVM(Action):
         return [("vm", "present", None)]
 
 
+TASK_ARGUMENT_PREFIX = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand "
+TASK_DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ApplySchedule(Action):
-    """Converge one Windows Scheduled Task that runs a rendered rollback script on the host."""
+    """Register (or re-register) one Windows Scheduled Task under \\MultiPoint\\ that runs, as SYSTEM, a
+    rendered rollback script passed with -EncodedCommand. schedules.py builds it.
 
-    schedule: Schedule
+    The task is named `<kind> <task_label>` ("schedule nightly reset", "revert pre-apply-..."); its
+    Description, `multipoint-orchestrator <kind>: <label>; definition sha256:<digest>`, carries the hash of
+    the whole definition, which `apply` compares to tell a changed schedule. The template joins these parts
+    on the host, so each inventory value stays one literal of its own.
+
+    `trigger` is "weekly" (at `at` on `days`) or "once" (`delay_seconds` after the script runs on the host:
+    the confirm-or-revert deadline, measured by the host's own clock).
+    """
+
+    schedule: Schedule | None = None
     vm_names: tuple[str, ...] = field(default_factory=tuple)
+    kind: str = "schedule"  # "schedule" (inventory) or "revert" (apply --revert-after)
+    label: str = ""  # the schedule's name, or the revert's checkpoint name
+    task_label: str = ""  # the label, or a hash of it when it holds characters a task name cannot
+    digest: str = ""
+    task_path: str = "\\MultiPoint\\"
+    encoded_command: str = ""
+    trigger: str = "weekly"
+    at: str = "00:00"
+    days: tuple[str, ...] = ()
+    delay_seconds: int = 0
+    replaces: bool = False  # a task of that name exists with another definition
     template: ClassVar[str] = "actions/schedule.ps1.j2"
-    verb: ClassVar[str] = "schedule"
+    verb: ClassVar[str] = "register task for"
 
     @property
     def target(self) -> str:
-        return self.schedule.name
+        return self.label
+
+    @property
+    def task_name(self) -> str:
+        return f"{self.kind} {self.task_label}"
+
+    @property
+    def description(self) -> str:
+        return f"multipoint-orchestrator {self.kind}: {self.label}; definition sha256:{self.digest}"
+
+    def summary(self) -> str:
+        return f"register task {self.task_name!r}"
+
+    @property
+    def argument_prefix(self) -> str:
+        return TASK_ARGUMENT_PREFIX
+
+    @property
+    def argument(self) -> str:
+        """powershell.exe's arguments: the script travels whole, encoded, so the host needs no file of ours."""
+        return TASK_ARGUMENT_PREFIX + self.encoded_command
+
+    @property
+    def weekdays(self) -> list[str]:
+        """The days as New-ScheduledTaskTrigger -DaysOfWeek names them."""
+        return [TASK_DAY_NAMES[d] for d in self.days if d in TASK_DAY_NAMES]
+
+    def changes(self) -> list[Change]:
+        if self.trigger == "once":
+            when = f"once, {self.delay_seconds}s after apply"
+        else:
+            when = f"{','.join(self.days)} at {self.at}"
+        return [("task", "(other definition)" if self.replaces else None, f"{when}: {', '.join(self.vm_names)}")]
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveSchedule(Action):
+    """Unregister one task under \\MultiPoint\\ (a schedule gone from the inventory, or a confirmed revert)."""
+
     task_name: str
+    task_path: str = "\\MultiPoint\\"
+    already_ran: str | None = None  # a revert task removed after it fired: "<last run> (result <n>)"
     template: ClassVar[str] = "actions/remove_schedule.ps1.j2"
-    verb: ClassVar[str] = "remove schedule"
+    verb: ClassVar[str] = "unregister task"
 
     @property
     def target(self) -> str:
         return self.task_name
+
+    def summary(self) -> str:
+        return f"unregister task {self.task_name!r}"
+
+    def changes(self) -> list[Change]:
+        return [("task", self.task_name, None)]
+
+
+# -- checkpoints and rollback (checkpoints.py plans these) ------------------------------------------------------
+
+# The VM's own Notes carry the ids of the checkpoints the orchestrator made, on one line of their own:
+#   orchestrate-checkpoints: <id>,<id>
+# No cmdlet on 2012 R2 sets a checkpoint's Notes, and the checkpoint's name must stay what the admin asked for.
+CHECKPOINT_NOTES_PREFIX = "orchestrate-checkpoints:"
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreCheckpoint(Action):
+    """Turn the VM off, apply the checkpoint named `name` (Restore-VMSnapshot -Confirm:$false), keep our marker
+    line in the VM's Notes, check the VM now descends from it with its configuration, then bring the VM to
+    `state` ("running" or "off")."""
+
+    vm_name: str
+    name: str
+    state: str = "running"
+    template: ClassVar[str] = "actions/restore_checkpoint.ps1.j2"
+    verb: ClassVar[str] = "restore checkpoint of"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+    def summary(self) -> str:
+        return f"restore checkpoint {self.name!r} of {self.vm_name}"
+
+    def changes(self) -> list[Change]:
+        return [("checkpoint", None, self.name), ("state", None, self.state)]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveCheckpoint(Action):
+    """Remove one of the orchestrator's checkpoints (by id: names may repeat) and drop it from the marker line.
+    Hyper-V merges its differencing disk; the VM's present state is untouched."""
+
+    vm_name: str
+    name: str
+    id: str
+    template: ClassVar[str] = "actions/remove_checkpoint.ps1.j2"
+    verb: ClassVar[str] = "remove checkpoint of"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+    def summary(self) -> str:
+        return f"remove checkpoint {self.name!r} of {self.vm_name}"
+
+    def changes(self) -> list[Change]:
+        return [("checkpoint", self.name, None)]
+
+
+@dataclass(frozen=True, slots=True)
+class RefuseVMs(Action):
+    """A plan-time refusal for some VMs (no such checkpoint, a name already taken). Planned last, so every other
+    VM's actions run first; on the host it fails with `message`, which fails the host with that text."""
+
+    vm_names: tuple[str, ...]
+    message: str
+    template: ClassVar[str] = "actions/refuse.ps1.j2"
+    verb: ClassVar[str] = "refuse"
+
+    @property
+    def target(self) -> str:
+        return f"{len(self.vm_names)} VM(s)"
+
+    def summary(self) -> str:
+        return f"refuse {', '.join(self.vm_names)}"
+
+    def changes(self) -> list[Change]:
+        return [("refused", None, self.message)]

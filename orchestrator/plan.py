@@ -59,6 +59,9 @@ def plan_host(host: HostSpec, facts: HostFacts) -> Plan:
     wanted = {vm.name for vm in host.vms}
     unmanaged = sorted(name for name in facts.vms if name not in wanted)
     notes = tuple(f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged)
+    from orchestrator.schedules import plan_schedules  # schedules builds on this module's Plan
+
+    actions.extend(plan_schedules(host, facts))
     return Plan(tuple(actions), notes)
 
 

@@ -178,6 +178,9 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
         memory=int(info.get("memory_total") or 32 * 1024**3),
         switches=list(facts.get("switches") or []),
     )
+    if host.hyperv_installed:
+        for folder in (host.vm_path, host.vhd_path):
+            host.files[norm_path(folder)] = FileEntry(folder, "dir")
     editions = {"servermultipointpremium": 77, "servermultipointstandard": 76}
     for path, present in (facts.get("paths") or {}).items():
         if present:

@@ -72,6 +72,9 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         switches=[str(s) for s in seed.get("switches", []) or []],
         free_disk=parse_size(seed.get("free_disk", "2TB"), "free_disk"),
     )
+    if host.hyperv_installed:
+        for folder in (host.vm_path, host.vhd_path):
+            host.files[norm_path(folder)] = FileEntry(path=folder, kind="dir")
     for path, info in (seed.get("images") or {}).items():
         info = info or {}
         sku_of_image = info.get("edition_sku")

@@ -172,6 +172,8 @@ class Interpreter:
             try:
                 self.exec_stmt(stmt, out)
             except PSRuntimeError as err:
+                out.extend(getattr(err, "partial", ()))
+                err.partial = []  # type: ignore[attr-defined]
                 if top:
                     self.flush(out)
                 # A statement-terminating error ends only its statement, unless a try is active, it was thrown,
@@ -180,8 +182,10 @@ class Interpreter:
                     raise
                 self.report_error(err)
                 self.last_failed = True
-            except BaseException:
+            except BaseException as exc:
                 if top:
+                    out.extend(getattr(exc, "partial", ()))
+                    exc.partial = []  # type: ignore[attr-defined]
                     self.flush(out)
                 raise
             if top:
@@ -279,6 +283,8 @@ class Interpreter:
             finally:
                 self.try_depth -= 1
         except PSRuntimeError as err:
+            out.extend(getattr(err, "partial", ()))
+            err.partial = []  # type: ignore[attr-defined]
             record = err.record()
             self.errors.insert(0, record)
             for types, block in node.b:
@@ -384,6 +390,10 @@ class Interpreter:
                 self.scope.vars["input"] = list(pipeline_input)
             with contextlib.suppress(_Return):
                 self.exec_block(node.b, out)
+        except BaseException as exc:
+            # Output written before the failure was already on its way, as in PowerShell's streaming pipeline.
+            exc.partial = out + getattr(exc, "partial", [])  # type: ignore[attr-defined]
+            raise
         finally:
             self.scope = saved
         return out

@@ -131,6 +131,8 @@ class WinRMTransport:
         self.host = host
         self.conn: Connection = host.connection
         self.backoff = backoff or Backoff()
+        # Warnings (clear-text allowed, certificate not validated) for the caller to show on every run: a
+        # transport never prints.
         self.refusal, self.warnings = connection_policy(host)
         self.retries: list[TransportError] = []  # transient failures that were retried, for the report
         self._secrets = tuple(s for s in (self.conn.password.reveal() if self.conn.password else "",) if s)
@@ -138,7 +140,6 @@ class WinRMTransport:
         self._shell_id: str | None = None
         self._stale_shells: list[str] = []
         self._proven = False  # the current connection has authenticated and opened a shell
-        self._warned = False
 
     # ---- Transport protocol ------------------------------------------------------------------------------
     def run(
@@ -151,10 +152,6 @@ class WinRMTransport:
     ) -> CommandResult:
         if self.refusal is not None:
             raise self.refusal
-        if not self._warned:
-            for warning in self.warnings:
-                log.warning(warning)
-            self._warned = True
         limit = timeout if timeout is not None else self.host.operation_timeout
         return call_with_retry(
             lambda: self._attempt(script, limit, on_output),

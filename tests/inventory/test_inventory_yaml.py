@@ -1,0 +1,64 @@
+"""The line-tracking safe YAML loader: every value knows its file, line, column and key path."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.inventory.yaml_source import TList, TMap, YamlProblem, load_yaml
+
+TEXT = """\
+all:
+  vars:
+    base: &base {a: 1, b: [x, y]}
+  hosts:
+    hv01:
+      <<: *base
+      b: override
+      port: 5986
+      on: yes
+      raw: !unsafe "{{ not templated }}"
+"""
+
+
+def test_values_and_their_origins() -> None:
+    data = load_yaml(TEXT, "inv.yaml")
+    host = data["all"]["hosts"]["hv01"]
+    assert isinstance(host, TMap) and isinstance(data["all"]["vars"]["base"]["b"], TList)
+    assert host == {"b": "override", "port": 5986, True: True, "raw": "{{ not templated }}", "a": 1}
+    origin = host.origin_of("port")
+    assert (origin.file, origin.line, origin.column) == ("inv.yaml", 8, 13)
+    assert origin.path == ("all", "hosts", "hv01", "port")
+    key = host.key_origins["port"]
+    assert (key.line, key.column, key.path) == (8, 7, ("all", "hosts", "hv01", "port"))
+    items = data["all"]["vars"]["base"]["b"]
+    assert [(o.line, o.column, o.path[-1]) for o in items.item_origins] == [(3, 28, 0), (3, 31, 1)]
+
+
+def test_merged_keys_keep_their_own_origin() -> None:
+    host = load_yaml(TEXT, "inv.yaml")["all"]["hosts"]["hv01"]
+    assert host.origin_of("a").line == 3  # written in the anchor, merged into the host
+
+
+def test_anchors_are_shared_not_copied() -> None:
+    data = load_yaml("a: &x [1, 2]\nb: *x\nc: *x\n", "f")
+    assert data["b"] is data["a"] is data["c"]
+
+
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    ("a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a': first at line 1, again at line 3"),
+    ("a: *nope\n", 1, "unknown alias *nope"),
+    ("? [1, 2]\n: x\n", 1, "a mapping key must be a plain value"),
+    ("a: !!set {x}\n", 1, "unsupported YAML tag"),
+    ("a: !custom x\n", 1, "unsupported YAML tag !custom"),
+    ("a:\n  <<: [1, 2]\n", 2, "a merge key '<<' needs a mapping"),
+])
+def test_refusals(text: str, line: int, fragment: str) -> None:
+    with pytest.raises(YamlProblem) as caught:
+        load_yaml(text, "f.yaml")
+    assert caught.value.origin.line == line and fragment in caught.value.message
+
+
+def test_empty_and_scalar_documents() -> None:
+    assert load_yaml("", "f") is None
+    assert load_yaml("# only a comment\n", "f") is None
+    assert load_yaml("--- 42\n", "f") == 42

@@ -58,3 +58,11 @@ def test_stock_client_rejected_with_wrong_password(fake_winrm):
     with pytest.raises(winrm.exceptions.InvalidCredentialsError):
         winrm.Session(server.url(), auth=("admin", "wrong"), transport="basic").run_ps("exit 0")
     assert server.stats()["commands"] == 0
+
+
+def test_stock_client_gets_codepage_437_like_from_windows(fake_winrm):
+    """Session cannot choose the codepage: non-ASCII comes back as cp437 bytes, as from a real host. Our
+    transport opens its shell with codepage 65001 instead (tested in test_transport_winrm.py)."""
+    server = fake_winrm(ScriptDouble())
+    session = winrm.Session(server.url(), auth=("admin", "Passw0rd!"), transport="basic")
+    assert session.run_ps("Write-Output 'Größe'").std_out == "Größe\r\n".encode("cp437")

@@ -169,7 +169,7 @@ def ping_host(host: HostSpec, transport_factory: TransportFactory) -> PingReport
         return PingReport(host.name, checks.done(), tuple(warnings))
     finally:
         transport.close()
-    checks.ok("authenticated", f"as {conn.user}" if conn.user else "")
+    checks.ok("authenticated", "simulated host" if conn.kind == "simulator" else f"as {conn.user or '?'}")
     facts = _document(result.stdout)
     if result.exit_code != 0 or not facts.get("ok"):
         why = (

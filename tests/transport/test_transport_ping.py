@@ -210,3 +210,27 @@ def test_cli_ping_wrong_password_exits_1_with_a_clear_message(fake_winrm, tmp_pa
     assert "hv01 | FAILED" in result.output
     assert "rejected the credentials" in result.output and "fix:" in result.output
     assert "definitely-wrong" not in result.output
+
+
+def test_cli_ping_simulated_hosts(tmp_path):
+    path = tmp_path / "demo.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "vars": {"ansible_connection": "simulator"},
+                    "hosts": {
+                        "sim01": {"orchestrate_simulator": {"memory": "64GB"}},
+                        "sim02": {"orchestrate_simulator": {"memory": "64GB", "hyperv_installed": False}},
+                    },
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(main, ["ping", str(path), "--state-dir", str(tmp_path / "state")])
+
+    assert result.exit_code == 1, result.output
+    assert "sim01 | SUCCESS" in result.output and "sim02 | FAILED" in result.output
+    assert "Install-WindowsFeature -Name Hyper-V" in result.output

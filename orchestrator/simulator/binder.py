@@ -315,6 +315,8 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
                      "ParameterArgumentTransformationError", cmdlet)
     array = t.endswith("[]")
     base = _base(t)
+    if not array and base in ("object", "psobject") and not param.accepted_values:
+        return value
     items = value if isinstance(value, list) else [value]
     if not array and isinstance(value, list) and base not in ("object", "psobject"):
         if len(value) == 1:

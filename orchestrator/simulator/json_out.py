@@ -23,22 +23,12 @@ from orchestrator.simulator.language.values import (
     to_string,
 )
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            "<": "\\u003c", ">": "\\u003e", "'": "\\u0027", "&": "\\u0026"}
-
-
 def quote(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        esc = _ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    """A JSON string as JavaScriptSerializer writes it: json's escapes plus <, >, ' and & as \\uXXXX."""
+    out = json.dumps(text, ensure_ascii=False)
+    if "<" in out or ">" in out or "'" in out or "&" in out:
+        out = out.replace("<", "\\u003c").replace(">", "\\u003e").replace("'", "\\u0027").replace("&", "\\u0026")
+    return out
 
 
 def _net_to_string(value: Any) -> str:

@@ -7,6 +7,7 @@ has booted; an Off VM reports nothing.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from orchestrator.signatures import cmdlet_names, signature
@@ -150,13 +151,28 @@ def get_module(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     return out
 
 
+@functools.cache
+def _command_info(name: str, version: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    sig = signature(name, version)
+    return tuple(sorted(sig.parameter_names(), key=str.lower)), tuple(s.name for s in sig.parameter_sets)
+
+
+@functools.cache
+def _known_cmdlets() -> dict[str, str]:
+    return {n.lower(): n for n in cmdlet_names() if n.lower() in CMDLETS}
+
+
 @cmdlet("Get-Command", "Microsoft.PowerShell.Core")
 def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     names = call.get("Name") or []
-    known = {n.lower(): n for n in cmdlet_names() if n.lower() in CMDLETS}
+    known = _known_cmdlets()
     out = []
     for name in names:
-        matches = [n for k, n in known.items() if like(k, name)]
+        if any(ch in name for ch in "*?["):
+            matches = [n for k, n in known.items() if like(k, name)]
+        else:
+            exact = known.get(name.lower())
+            matches = [exact] if exact else []
         matches = [n for n in matches if ctx.host.hyperv_installed or _module_of(n) != "Hyper-V"]
         if not matches:
             if any(ch in name for ch in "*?"):
@@ -166,13 +182,13 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                               "that the path is correct and try again.", "CommandNotFoundException", "ObjectNotFound",
                               name)
         for match in sorted(matches):
-            sig = signature(match, ctx.host.os_version)
-            params = PSHashtable()
-            for pname in sorted(sig.parameter_names(), key=str.lower):
-                params[pname] = PSObject({"Name": pname}, "System.Management.Automation.ParameterMetadata", text=pname)
+            param_names, set_names = _command_info(match, ctx.host.os_version)
+            params = PSHashtable(
+                (p, PSObject({"Name": p}, "System.Management.Automation.ParameterMetadata", text=p)) for p in param_names
+            )
             out.append(PSObject({"Name": match, "CommandType": PSEnum("System.Management.Automation.CommandTypes",
                                                                         "Cmdlet", 8),
                                  "ModuleName": _module_of(match) or "", "Parameters": params,
-                                 "ParameterSets": [s.name for s in sig.parameter_sets]},
+                                 "ParameterSets": list(set_names)},
                                 "System.Management.Automation.CmdletInfo", text=match))
     return out

@@ -17,7 +17,7 @@ DASHES = frozenset("\u2013\u2014\u2015")
 
 def normalize(text: str) -> str:
     """The same text with PowerShell's quote and dash variants turned into ASCII where they delimit."""
-    if text.isascii():
+    if text.isascii() and "\0" not in text:
         return text
     out = list(text)
     _scan(text, out, 0, len(text), nested=False)
@@ -72,7 +72,9 @@ def _single(text: str, out: list[str], i: int, n: int) -> int:
     i += 1
     while i < n:
         c = text[i]
-        if c in SINGLE_QUOTES:
+        if c == "\0":
+            out[i] = " "  # tree-sitter stops at NUL; PowerShell keeps it as a character of the string
+        elif c in SINGLE_QUOTES:
             if i + 1 < n and text[i + 1] in SINGLE_QUOTES:
                 out[i] = out[i + 1] = "'"
                 i += 2
@@ -88,6 +90,8 @@ def _double(text: str, out: list[str], i: int, n: int) -> int:
     i += 1
     while i < n:
         c = text[i]
+        if c == "\0":
+            out[i] = " "
         if c == "`":
             i += 2
             continue

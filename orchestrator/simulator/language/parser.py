@@ -445,9 +445,19 @@ class _Converter:
             return Node("subexpr", line, self.block(kids[0]) if kids else Node("block", line, []))
         if t == "script_block_expression":
             kids = self.named(n)
-            if not kids:
-                return Node("sblock", line, [], Node("block", line, []), "")
-            return self.script_block(kids[0], self.text(kids[0]))
+            text = self.text(n)[1:-1]
+            params: list[Any] = []
+            body = Node("sblock", line, [], Node("block", line, []), text)
+            for kid in kids:
+                if kid.type == "param_block":
+                    params = self.param_block(kid)
+                elif kid.type == "script_block":
+                    body = self.script_block(kid, text)
+                else:
+                    raise self.unsupported(kid)
+            if params:
+                body.a = params
+            return body
         if t == "type_literal":
             return Node("type", line, self.type_name(n))
         if t == "cast_expression":

@@ -440,6 +440,9 @@ _LIKE_CACHE: dict[tuple[str, bool], re.Pattern[str]] = {}
 
 def like(value: Any, pattern: Any, case: bool = False) -> bool:
     pat = to_string(pattern)
+    if "*" not in pat and "?" not in pat and "[" not in pat and "`" not in pat:
+        text = to_string(value)
+        return text == pat if case else text.lower() == pat.lower()
     key = (pat, case)
     rx = _LIKE_CACHE.get(key)
     if rx is None:

@@ -1,0 +1,272 @@
+"""The language layer: every construct contracts.md lists, with PowerShell's semantics, and the refusals."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simulator_support import HEADER, fails, last_json, lines, ok, simulator, value
+
+from orchestrator.simulator import BOOTSTRAP, Simulator
+
+QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    return simulator()
+
+
+def test_variables_assignment_and_compound_assignment(sim: Simulator) -> None:
+    assert value(sim, "$a", "$a = 1; $a += 2; $a -= 1; $a *= 5") == 10
+    assert value(sim, "$s", "$s = 'ab'; $s += 'cd'") == "abcd"
+    assert value(sim, "$l", "$l = @(); $l += 1; $l += @(2, 3)") == [1, 2, 3]
+    assert value(sim, "$X", "$x = 'case'") == "case"  # variable names ignore case
+
+
+def test_verbatim_strings_double_every_quote_kind(sim: Simulator) -> None:
+    assert value(sim, "'it''s'") == "it's"
+    assert value(sim, "'\u2018\u2018quoted\u2019\u2019'") == "\u2018quoted\u2019"
+    assert value(sim, "'$not expanded `n'") == "$not expanded `n"
+
+
+def test_a_lone_typographic_quote_ends_the_string_as_powershell_reads_it(sim: Simulator) -> None:
+    # tree-sitter alone would read one string here; PowerShell reads 'a' followed by ; Write-Output 'b'
+    result = ok(sim, "'a\u2019; Write-Output 'b'")
+    assert lines(result) == ["a", "b"]
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_any_text_survives_the_renderers_quoting(text: str) -> None:
+    literal = "'" + "".join(ch * 2 if ch in QUOTES else ch for ch in text) + "'"
+    result = Simulator().run(f"ConvertTo-Json -InputObject {literal} -Compress")
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout) == text
+
+
+def test_expandable_strings(sim: Simulator) -> None:
+    setup = "$name = 'lab'; $vm = [pscustomobject]@{ Name = 'x' }; $n = 3"
+    assert value(sim, '"vm $name"', setup) == "vm lab"
+    assert value(sim, '"$($vm.Name)-$($n + 1)"', setup) == "x-4"
+    assert value(sim, '"$vm.Name"', setup) == "@{Name=x}.Name"
+    assert value(sim, '"tab`tquote`"dollar`$name ""dq"""', setup) == 'tab\tquote"dollar$name "dq"'
+    assert value(sim, '"${name}s"', setup) == "labs"
+
+
+def test_numbers_with_multipliers_and_types(sim: Simulator) -> None:
+    assert value(sim, "@(1KB, 512MB, 4GB, 2TB, 0x10, 1.5, 1.5GB)") == [
+        1024, 512 * 2**20, 4 * 2**30, 2 * 2**40, 16, 1.5, int(1.5 * 2**30)]
+    assert value(sim, "[int]'42' + [long]'4294967296'") == 42 + 4294967296
+    assert value(sim, "[string]12 + [bool]1") == "12True"
+    assert value(sim, "7 / 2") == 3.5
+    assert value(sim, "8 / 2") == 4
+    assert value(sim, "7 % 3") == 1
+
+
+def test_null_booleans_and_truthiness(sim: Simulator) -> None:
+    assert value(sim, "@(($null -eq $x), [bool]'', [bool]'x', [bool]@(), [bool]@(0), [bool]@(1, 0), (!$true), (-not 0))") == [
+        True, False, True, False, False, True, False, True]
+    # the comma binds tighter than -eq, as in PowerShell: this compares $null with a two-element array
+    assert value(sim, "$null -eq 1, 2") is False
+
+
+def test_arrays_hashtables_and_objects(sim: Simulator) -> None:
+    setup = "$h = @{ b = 2; a = 1 }; $o = [ordered]@{ z = 1; y = @(1, 2) }; $p = [pscustomobject]@{ Name = 'n' }"
+    assert value(sim, "$h.A + $h['B']", setup) == 3  # keys ignore case
+    assert value(sim, "$o", setup) == {"z": 1, "y": [1, 2]}
+    assert value(sim, "$p.Name", setup) == "n"
+    assert value(sim, "$o.Keys", setup) == ["z", "y"]
+    assert value(sim, "@(1, 2, 3)[-1]") == 3
+    assert value(sim, "@(1, 2, 3).Count") == 3
+    assert value(sim, ",@(1)") == [[1]]
+    assert value(sim, "$h.Count", setup + "; $h.Add('c', 3); $h.Remove('a')") == 2
+    assert value(sim, "$h.ContainsKey('C')", setup + "; $h['c'] = 3") is True
+
+
+def test_member_and_method_calls(sim: Simulator) -> None:
+    setup = "$d = [datetime]'2026-11-25T02:00:00Z'; $s = 'Hello World'"
+    assert value(sim, "$d.ToUniversalTime().ToString('o')", setup) == "2026-11-25T02:00:00.0000000Z"
+    assert value(sim, "$s.Contains('World')", setup) is True
+    assert value(sim, "$s.ToLower().Replace('world', 'you')", setup) == "hello you"
+    assert value(sim, "$s.Split(' ')[1]", setup) == "World"
+    assert value(sim, "$s.Length", setup) == 11
+    assert value(sim, "(1, 2, 3).Contains(2)") is True
+    assert value(sim, "$l.Count", "$l = New-Object System.Collections.ArrayList; [void]$l.Add('x')") == 1
+
+
+def test_static_members(sim: Simulator) -> None:
+    encoded = value(sim, "[Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes('Get-VM'))")
+    assert base64.b64decode(encoded).decode("utf-16-le") == "Get-VM"
+    guid = value(sim, "[Guid]::NewGuid().ToString()")
+    assert len(guid) == 36 and guid.count("-") == 4
+    assert value(sim, "[DateTime]::UtcNow.ToString('o')") == "2026-11-25T01:00:00.0000000Z"
+    assert value(sim, "[string]::IsNullOrEmpty('')") is True
+    assert value(sim, "[Math]::Max(3, 9)") == 9
+
+
+def test_comparison_operators(sim: Simulator) -> None:
+    assert value(sim, "@(('A' -eq 'a'), ('a' -ceq 'A'), (5 -gt '4'), (2 -le 2), ('lab-01' -like 'LAB-*'), "
+                      "('x' -notlike 'y*'))") == [True, False, True, True, True, True]
+    assert value(sim, "@(('lab-12' -match '(\\d+)$'), $Matches[1])") == [True, "12"]
+    assert value(sim, "@((2 -in @(1, 2)), (3 -notin @(1, 2)), (@(1, 2) -contains 2), (@('a') -notcontains 'a'))") == [
+        True, True, True, False]
+    assert value(sim, "@(1, 2, 3, 2) -eq 2") == [2, 2]
+    assert value(sim, "'a-b' -replace '-', '+'") == "a+b"
+    assert value(sim, "@(('x' -is [string]), (1 -is [string]))") == [True, False]
+
+
+def test_logical_operators_short_circuit(sim: Simulator) -> None:
+    assert value(sim, "@(($true -and $false), ($false -or 1), (-not $false), ($true -xor $true))") == [
+        False, True, True, False]
+    ok(sim, "if ($false -and (Get-VM -Name 'does-not-exist')) { throw 'evaluated' }")
+
+
+def test_format_operator(sim: Simulator) -> None:
+    assert value(sim, "'{0}-{1:D2}' -f 'lab', 7") == "lab-07"
+    assert value(sim, "'{{literal}} {0}' -f 1") == "{literal} 1"
+
+
+def test_if_elseif_else(sim: Simulator) -> None:
+    script = "foreach ($n in 1, 2, 3) { if ($n -eq 1) { 'one' } elseif ($n -eq 2) { 'two' } else { 'many' } }"
+    assert lines(ok(sim, script)) == ["one", "two", "many"]
+
+
+def test_loops_break_and_continue(sim: Simulator) -> None:
+    script = """
+$out = @()
+for ($i = 0; $i -lt 10; $i++) { if ($i -eq 1) { continue }; if ($i -ge 4) { break }; $out += $i }
+$j = 0
+while ($j -lt 3) { $j++ }
+foreach ($x in @()) { $out += 'never' }
+$out += $j
+ConvertTo-Json -InputObject $out -Compress
+"""
+    assert last_json(ok(sim, script)) == [0, 2, 3, 3]
+
+
+def test_try_catch_finally_and_throw(sim: Simulator) -> None:
+    script = """
+$log = @()
+try { $log += 'try'; throw 'boom' ; $log += 'not here' }
+catch { $log += 'caught ' + $_.Exception.Message; $log += $_.ToString() }
+finally { $log += 'finally' }
+try { Get-VM -Name 'missing' } catch { $log += $_.Exception.Message }
+ConvertTo-Json -InputObject $log -Compress
+"""
+    assert last_json(ok(sim, HEADER + script)) == [
+        "try", "caught boom", "boom", "finally", 'Hyper-V was unable to find a virtual machine with name "missing".']
+
+
+def test_uncaught_throw_fails_the_run(sim: Simulator) -> None:
+    result = fails(sim, "Write-Output 'before'\nthrow 'it broke'\nWrite-Output 'after'")
+    assert result.exit_code == 1
+    assert lines(result) == ["before"]
+    assert "it broke" in result.stderr
+
+
+def test_exit_codes(sim: Simulator) -> None:
+    result = sim.run("Write-Output 'x'; exit 7")
+    assert (result.exit_code, lines(result)) == (7, ["x"])
+    assert sim.run("exit").exit_code == 0
+
+
+def test_functions_with_param_and_return(sim: Simulator) -> None:
+    script = """
+function Get-Double {
+    param([int]$Value, [switch]$Negate, $Suffix = 'x')
+    if ($Negate) { return -2 * $Value }
+    return "$(2 * $Value)$Suffix"
+}
+ConvertTo-Json -InputObject @((Get-Double -Value 4), (Get-Double 5 -Negate), (Get-Double -Val 1 -Suffix 'y')) -Compress
+"""
+    assert last_json(ok(sim, script)) == ["8x", -10, "2y"]
+
+
+def test_pipelines_with_dollar_underscore(sim: Simulator) -> None:
+    script = "@(3, 1, 2) | Where-Object { $_ -gt 1 } | ForEach-Object { $_ * 10 } | Sort-Object"
+    assert lines(ok(sim, script)) == ["20", "30"]
+    script = "$m = @(1, 2, 3) | Measure-Object -Sum; $m.Sum; $m.Count"
+    assert lines(ok(sim, script)) == ["6", "3"]
+    objs = "@([pscustomobject]@{ N = 'b'; V = 2 }, [pscustomobject]@{ N = 'a'; V = 1 })"
+    assert value(sim, f"@({objs} | Sort-Object -Property N | Select-Object -ExpandProperty V)") == [1, 2]
+    assert value(sim, f"@({objs} | Select-Object N)") == [{"N": "b"}, {"N": "a"}]
+    assert value(sim, f"@({objs} | Select-Object -First 1).Count") == 1
+
+
+def test_splatting_and_switch_false(sim: Simulator) -> None:
+    script = HEADER + """
+$p = @{ Path = 'C:\\data'; ItemType = 'Directory' }
+New-Item @p | Out-Null
+New-Item @p -Force:$true | Out-Null
+Test-Path -Path 'C:\\data' -PathType Container
+"""
+    assert lines(ok(sim, script)) == ["True"]
+    assert "already exists" in fails(sim, HEADER + "New-Item -Path 'C:\\data' -ItemType Directory -Force:$false").stderr
+
+
+def test_script_blocks_and_call_operator(sim: Simulator) -> None:
+    script = "$sb = { param($a, $b) $a + $b }\n& $sb 2 3\n& { 'inline' }\n$args2 = @(4, 5)\n& $sb @args2"
+    assert lines(ok(sim, script)) == ["5", "inline", "9"]
+
+
+def test_error_variables(sim: Simulator) -> None:
+    script = """
+Get-VM -Name 'ghost' -ErrorAction SilentlyContinue
+$Error[0].Exception.Message
+$Error.Count
+"""
+    assert lines(ok(sim, script)) == ['Hyper-V was unable to find a virtual machine with name "ghost".', "1"]
+    assert lines(ok(sim, "$LASTEXITCODE")) == ["0"]
+
+
+def test_non_terminating_errors_continue_without_stop(sim: Simulator) -> None:
+    result = sim.run("Get-VM -Name 'ghost'\nWrite-Output 'still running'")
+    assert lines(result) == ["still running"]
+    assert "unable to find a virtual machine" in result.stderr
+
+
+def test_write_error_is_fatal_under_stop(sim: Simulator) -> None:
+    result = fails(sim, HEADER + "Write-Error 'custom failure'\n'unreached'")
+    assert "custom failure" in result.stderr and lines(result) == []
+
+
+def test_stdin_bootstrap_runs_the_script_from_stdin(sim: Simulator) -> None:
+    script = HEADER + "$x = [ordered]@{ ok = $true }\n$x | ConvertTo-Json -Compress\nexit 3"
+    result = sim.run(BOOTSTRAP, stdin=script)
+    assert (result.exit_code, lines(result)) == (3, ['{"ok":true}'])
+
+
+def test_syntax_errors_report_line_and_column(sim: Simulator) -> None:
+    result = fails(sim, "$a = 1\nif ($a -eq 1 {\n  'x'\n}\n")
+    assert result.exit_code == 1
+    assert "At line:2 char:" in result.stderr
+    through_bootstrap = sim.run(BOOTSTRAP, stdin="Write-Output 'ok'\n$h = @{ a = }\n")
+    assert through_bootstrap.exit_code == 1 and "At line:2" in through_bootstrap.stderr
+
+
+def test_unsupported_constructs_are_named_with_their_line(sim: Simulator) -> None:
+    result = fails(sim, "Write-Output 'fine'\nclass Foo { }\n")
+    assert "does not support" in result.stderr and "line 2" in result.stderr
+    assert lines(result) == []  # refused before anything ran
+    result = fails(sim, "'a'\n\n'b' > C:\\out.txt\n")
+    assert "redirection" in result.stderr and "line 3" in result.stderr
+
+
+def test_unknown_command_uses_powershell_wording(sim: Simulator) -> None:
+    result = fails(sim, HEADER + "Get-Foo -Bar 1")
+    assert "The term 'Get-Foo' is not recognized as the name of a cmdlet" in result.stderr
+
+
+def test_typographic_dashes_work_as_parameter_dashes(sim: Simulator) -> None:
+    assert lines(ok(sim, "Test-Path \u2013Path 'C:\\nope'")) == ["False"]
+
+
+def test_run_never_raises_on_script_problems(sim: Simulator) -> None:
+    for script in ("$x = ", "[NoSuchType]::Foo()", "& $null", "@{a=1} + 5", "$x.Foo().Bar()", "1/0"):
+        result = sim.run(script)
+        assert result.exit_code == 1, script

@@ -55,8 +55,11 @@ class Reader:
     env_values: set[str] = field(default_factory=set)
     environ: Mapping[str, str] | None = None
 
+    errors: int = 0
+
     def error(self, origin: Origin, message: str, fix: str = "") -> Any:
         self.findings.append(Finding("error", message, fix, origin.location, origin.path))
+        self.errors += 1
         return BAD
 
     def warning(self, origin: Origin, message: str, fix: str = "") -> None:

@@ -27,6 +27,7 @@ from orchestrator.inventory.yaml_source import Origin, TMap
 from orchestrator.model import Finding
 
 GROUP_SECTIONS = ("hosts", "vars", "children")
+MAX_HOSTS = 20_000  # far beyond any school; bounds memory and time for hostile range patterns
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,9 @@ class _Parser:
                 f"the variables of host '{pattern}' must be a mapping, not a {type(host_vars).__name__}",
                 "write 'name: value' lines under the host",
             )
+            return
+        if len(self.hosts) + len(names) > MAX_HOSTS:
+            self.error(origin, f"the inventory defines more than {MAX_HOSTS} hosts", "split the inventory")
             return
         for host_name in names:
             if not host_name:

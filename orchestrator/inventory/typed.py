@@ -95,7 +95,7 @@ class HostBuilder:
         A partial host still goes through the rules, so one run reports every problem; only complete
         hosts enter Inventory.hosts.
         """
-        errors_before = sum(1 for f in self.r.findings if f.is_error)
+        errors_before = self.r.errors
         r = self.r
 
         def where(var: str) -> Origin:
@@ -147,8 +147,7 @@ class HostBuilder:
         if password is BAD:
             connection.pop("password", None)
 
-        errors_after = sum(1 for f in r.findings if f.is_error)
-        complete = errors_after == errors_before
+        complete = r.errors == errors_before
         simulator = None if simulator is BAD else simulator
         retry = RetryPolicy() if retry is BAD else retry
         operation_timeout = 3600.0 if operation_timeout is BAD else operation_timeout

@@ -56,7 +56,7 @@ def check_connection(host: HostSpec) -> Iterator[Finding]:
                       at(loc, "ansible_winrm_transport", host.location))
     if conn.transport in ("basic", "ntlm", "credssp") and not conn.user:
         yield finding("error", f"host {host.name}: {conn.transport} authentication needs ansible_user",
-                      "set ansible_user (for a domain account: DOMAIN\\\\user or user@domain)",
+                      "set ansible_user (for a domain account: DOMAIN\\user or user@domain)",
                       at(loc, "ansible_winrm_transport", host.location))
     if conn.message_encryption == "always" and conn.transport not in ENCRYPTING_TRANSPORTS:
         yield finding("error", f"host {host.name}: message encryption needs ntlm, kerberos or credssp, not "

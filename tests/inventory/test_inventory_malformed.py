@@ -179,3 +179,16 @@ def test_unreadable_file(tmp_path: Path) -> None:
     result = cli("validate", str(path))
     assert result.exit_code == 2
     assert "permission denied" in result.stdout
+
+
+def test_host_ranges_are_bounded(tmp_path: Path) -> None:
+    patterns = "".join(f"    g{i}-[0000:9999]:\n" for i in range(2))
+    write(tmp_path / "inv.yaml", "all:\n  vars: {ansible_connection: simulator}\n  hosts:\n" + patterns + "    one-more:\n")
+    started = time.monotonic()
+    result = cli("validate", str(tmp_path / "inv.yaml"))
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2
+    assert result.stdout == (f"{tmp_path / 'inv.yaml'}:6:5: error: all.hosts.one-more: the inventory defines more "
+                             "than 20000 hosts (fix: split the inventory)\n")
+    write(tmp_path / "one.yaml", "all:\n  hosts:\n    big-[0:99999]:\n")
+    assert "more than 10000 hosts" in cli("validate", str(tmp_path / "one.yaml")).stdout

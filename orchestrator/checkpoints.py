@@ -49,7 +49,11 @@ def managed_ids(notes: str) -> frozenset[str]:
 
 def user_notes(notes: str) -> str:
     """The VM's Notes without our marker line: what the admin wrote."""
-    kept = [line for line in (notes or "").splitlines() if not line.strip().lower().startswith(CHECKPOINT_NOTES_PREFIX)]
+    kept = [
+        line
+        for line in (notes or "").splitlines()
+        if not line.strip().lower().startswith(CHECKPOINT_NOTES_PREFIX)
+    ]
     return "\n".join(kept)
 
 
@@ -115,7 +119,9 @@ def select(host: HostSpec, facts: HostFacts, vm_glob: str | None) -> Selection:
             continue
         observed = facts.vm(vm.name)
         if observed is None:
-            notes.append(f"VM {vm.name!r} is in the inventory but not on the host: skipped (apply creates it)")
+            notes.append(
+                f"VM {vm.name!r} is in the inventory but not on the host: skipped (apply creates it)"
+            )
             continue
         chosen.append((vm, observed))
     if not chosen and not notes:
@@ -169,7 +175,9 @@ def verify_checkpoint(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         elif isinstance(action, RemoveCheckpoint):
             observed = facts.vm(action.vm_name)
             if observed and any(c.id.lower() == action.id.lower() for c in observed.checkpoints):
-                errors.append(f"VM {action.vm_name!r}: checkpoint {action.name!r} is still there after pruning")
+                errors.append(
+                    f"VM {action.vm_name!r}: checkpoint {action.name!r} is still there after pruning"
+                )
     errors.extend(_retention_errors(host, plan, facts))
     return Verdict(errors)
 

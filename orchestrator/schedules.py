@@ -102,7 +102,9 @@ def _renderer(folder: str | None) -> Renderer:
     return Renderer(Path(folder) if folder else None)
 
 
-def task_script(host: HostSpec, restores: tuple[RestoreCheckpoint, ...], label: str, version: str | None) -> str:
+def task_script(
+    host: HostSpec, restores: tuple[RestoreCheckpoint, ...], label: str, version: str | None
+) -> str:
     """The rollback script a task runs: each VM restored on its own (one failing does not stop the others),
     one JSON document, exit 1 when any VM failed (the task's Last Result)."""
     return _renderer(host.templates_dir).render_operation(
@@ -263,7 +265,10 @@ class ConvergeWithRevert:
             trigger="once",
             delay_seconds=self.delay_seconds,
         )
-        notes = (*base.notes, f"revert task {task.task_name!r} fires in {self.delay_seconds}s unless confirmed")
+        notes = (
+            *base.notes,
+            f"revert task {task.task_name!r} fires in {self.delay_seconds}s unless confirmed",
+        )
         return Plan((*guard, task, *base.actions), notes)
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
@@ -277,7 +282,9 @@ class ConvergeWithRevert:
             elif isinstance(action, TakeCheckpoint) and action.name == self.checkpoint_name:
                 observed = facts.vm(action.vm_name)
                 if observed is None or observed.checkpoint(action.name) is None:
-                    errors.append(f"VM {action.vm_name!r}: no checkpoint {action.name!r} for the revert to restore")
+                    errors.append(
+                        f"VM {action.vm_name!r}: no checkpoint {action.name!r} for the revert to restore"
+                    )
         return Verdict(errors, verdict.warnings, verdict.fix)
 
 

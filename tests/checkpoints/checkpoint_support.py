@@ -1,0 +1,103 @@
+"""A simulated Hyper-V host driven the way the runner drives one: facts script, plan, one apply script.
+
+Until the runner and the simulated transport are integrated, the checkpoint tests run the pipeline by hand
+on `orchestrator.simulator.Simulator`, and judge the host's state by a fresh facts run, never by the text
+of the scripts sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from orchestrator.facts import HostFacts, load_document, parse_facts
+from orchestrator.model import CheckpointPolicy, Connection, DiskSpec, HostSpec, Schedule, VMSpec
+from orchestrator.plan import Plan, plan_host
+from orchestrator.render import Renderer
+from orchestrator.simulator import Simulator
+
+GiB = 1024**3
+IMAGE = "D:\\images\\mps2012-premium.vhdx"
+SEED = {
+    "os_sku": 8,
+    "os_version": "6.3",
+    "switches": ["LAN"],
+    "memory": "64GB",
+    "logical_processors": 16,
+    "images": {IMAGE: {"edition_sku": 77, "size": "20GB"}},
+}
+RENDERER = Renderer()
+
+
+def lab_vm(
+    name: str, *, cpus: int = 2, keep: int | None = 3, pre_rollback: bool = False, state: str = "running"
+):
+    return VMSpec(
+        name,
+        cpus,
+        4 * GiB,
+        DiskSpec("parent", source=IMAGE),
+        switch="LAN",
+        state=state,  # type: ignore[arg-type]
+        checkpoints=CheckpointPolicy("clean", keep, pre_rollback),
+    )
+
+
+def lab_host(*vms: VMSpec, schedules: Iterable[Schedule] = ()) -> HostSpec:
+    return HostSpec("hv01", Connection(kind="simulator"), vms=tuple(vms), schedules=tuple(schedules))
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    document: dict[str, Any]
+    facts: HostFacts | None
+
+    @property
+    def error(self) -> str | None:
+        failed = self.document.get("failed") or {}
+        return failed.get("error") or self.document.get("error")
+
+
+@dataclass
+class SimHost:
+    """One simulated host and the inventory's view of it."""
+
+    spec: HostSpec
+    sim: Simulator = field(default_factory=lambda: Simulator(None, SEED))
+
+    def facts(self) -> HostFacts:
+        result = self.sim.run(RENDERER.render_facts(self.spec))
+        assert result.exit_code == 0, result.stderr
+        return parse_facts(load_document(result.stdout))
+
+    def run(self, plan: Plan) -> Outcome:
+        """The apply script of `plan`, as the runner renders it; returns the document and the new facts."""
+        result = self.sim.run(RENDERER.render_apply(self.spec, list(plan), self.facts().version))
+        document = load_document(result.stdout)
+        facts = parse_facts(document["facts"]) if document.get("facts") else None
+        return Outcome(result.exit_code, document, facts)
+
+    def apply(self) -> Outcome:
+        outcome = self.run(plan_host(self.spec, self.facts()))
+        assert outcome.exit_code == 0, outcome.error
+        return outcome
+
+    def powershell(self, script: str) -> None:
+        """What the admin (or a user) does by hand on the host."""
+        result = self.sim.run(script)
+        assert result.exit_code == 0, result.stderr
+
+    def set_cpus(self, vm: str, count: int) -> None:
+        self.powershell(
+            f"Stop-VM -Name '{vm}' -TurnOff -Force; Set-VMProcessor -VMName '{vm}' -Count {count}; "
+            f"Start-VM -Name '{vm}'"
+        )
+
+    def start_task(self, name: str) -> None:
+        """Task Scheduler firing the task: the simulator decodes and runs its -EncodedCommand."""
+        self.powershell(f"Start-ScheduledTask -TaskName '{name}' -TaskPath '\\MultiPoint\\'")
+
+    def with_inventory(self, spec: HostSpec) -> SimHost:
+        return replace(self, spec=spec)

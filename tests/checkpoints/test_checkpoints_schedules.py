@@ -1,0 +1,141 @@
+"""Scheduled rollback on the host: apply converges `multipoint_schedules` into tasks under \\MultiPoint\\, a
+fired task really restores the VMs (the simulator runs its -EncodedCommand), a changed schedule updates its
+task, a removed one removes it; and apply --revert-after / confirm."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from checkpoint_support import SimHost, lab_host, lab_vm
+
+from orchestrator.actions import ApplySchedule
+from orchestrator.checkpoints import plan_checkpoint
+from orchestrator.model import Schedule
+from orchestrator.plan import plan_host
+from orchestrator.schedules import (
+    Confirm,
+    ConvergeWithRevert,
+    encode_command,
+    schedule_task_name,
+    task_label,
+)
+
+NIGHTLY = Schedule("nightly reset", "clean", "02:30", days=("mon", "tue", "wed", "thu", "fri"), vms="lab-*")
+TASK = "schedule nightly reset"
+
+
+def classroom(*schedules: Schedule) -> SimHost:
+    host = SimHost(lab_host(lab_vm("lab-01"), lab_vm("lab-02"), lab_vm("teacher"), schedules=schedules))
+    host.apply()
+    return host
+
+
+def test_apply_installs_the_nightly_task_and_firing_it_restores_the_vms() -> None:
+    host = classroom(NIGHTLY)
+    task = next(t for t in host.facts().tasks if t.name == TASK)
+    assert task.path == "\\MultiPoint\\" and task.next_run is not None
+    host.set_cpus("lab-01", 5)
+    host.set_cpus("lab-02", 6)
+    host.set_cpus("teacher", 7)
+
+    host.start_task(TASK)
+
+    facts = host.facts()
+    assert [facts.vm(n).cpus for n in ("lab-01", "lab-02", "teacher")] == [2, 2, 7]  # type: ignore[union-attr]
+    assert all(facts.vm(n).parent_checkpoint == "clean" for n in ("lab-01", "lab-02"))  # type: ignore[union-attr]
+    assert all(facts.vm(n).state == "Running" for n in ("lab-01", "lab-02"))  # type: ignore[union-attr]
+    task = next(t for t in facts.tasks if t.name == TASK)
+    assert task.last_run is not None and task.last_result == 0
+    assert plan_host(host.spec, facts).empty is False  # teacher still drifted; the task left it alone
+
+
+def test_a_failing_vm_is_the_tasks_last_result_and_the_others_are_still_restored() -> None:
+    host = classroom(NIGHTLY)
+    assert host.run(plan_checkpoint(host.spec, host.facts(), "exam", vm_glob="lab-01")).exit_code == 0
+    exam = Schedule("exam reset", "exam", "06:00", vms="lab-*")
+    host = host.with_inventory(replace(host.spec, schedules=(exam,)))
+    host.apply()
+    host.set_cpus("lab-01", 5)
+
+    host.start_task(schedule_task_name("exam reset"))
+
+    facts = host.facts()
+    assert facts.vm("lab-01").cpus == 2 and facts.vm("lab-01").parent_checkpoint == "exam"  # type: ignore[union-attr]
+    task = next(t for t in facts.tasks if t.name == "schedule exam reset")
+    assert task.last_result == 1  # lab-02 has no checkpoint 'exam'
+
+
+def test_changing_a_schedule_updates_its_task_and_removing_it_removes_the_task() -> None:
+    host = classroom(NIGHTLY)
+    assert plan_host(host.spec, host.facts()).empty  # converged: the task's hash matches
+
+    later = replace(NIGHTLY, at="03:15", days=("sat",))
+    host = host.with_inventory(replace(host.spec, schedules=(later,)))
+    plan = plan_host(host.spec, host.facts())
+    assert [type(a) for a in plan] == [ApplySchedule] and plan[0].replaces  # type: ignore[union-attr]
+    host.apply()
+    task = next(t for t in host.facts().tasks if t.name == TASK)
+    assert "T03:15:00" in (task.next_run or "")
+    assert plan_host(host.spec, host.facts()).empty
+
+    host = host.with_inventory(replace(host.spec, schedules=()))
+    plan = plan_host(host.spec, host.facts())
+    assert [a.summary() for a in plan] == [f"unregister task {TASK!r}"]
+    host.apply()
+    assert [t.name for t in host.facts().tasks] == []
+
+
+def test_revert_after_rolls_the_host_back_unless_confirmed() -> None:
+    host = classroom()
+    changed = host.with_inventory(replace(host.spec, vms=(lab_vm("lab-01", cpus=4), *host.spec.vms[1:])))
+    operation = ConvergeWithRevert(1800, now=datetime(2026, 11, 25, 20, 0, tzinfo=UTC))
+
+    plan = operation.plan(changed.spec, changed.facts())
+    outcome = changed.run(plan)
+
+    assert outcome.exit_code == 0, outcome.error
+    assert outcome.facts is not None and operation.verify(changed.spec, plan, outcome.facts).errors == []
+    facts = changed.facts()
+    assert facts.vm("lab-01").cpus == 4  # type: ignore[union-attr]
+    assert facts.vm("lab-01").checkpoint("pre-apply-20261125T200000Z") is not None  # type: ignore[union-attr]
+    assert facts.vm("lab-02").checkpoint("pre-apply-20261125T200000Z") is None  # untouched: nothing to revert
+    revert = "revert pre-apply-20261125T200000Z"
+    assert [t.name for t in facts.tasks] == [revert]
+    assert plan_host(changed.spec, facts).empty  # a plain re-apply leaves the pending revert alone
+
+    changed.start_task(revert)  # the deadline passed, nobody confirmed
+
+    facts = changed.facts()
+    assert facts.vm("lab-01").cpus == 2  # type: ignore[union-attr]
+    assert facts.vm("lab-01").state == "Running"  # type: ignore[union-attr]
+    confirm = Confirm()
+    late = confirm.plan(changed.spec, facts)
+    outcome = changed.run(late)
+    assert outcome.exit_code == 0 and outcome.facts is not None
+    assert outcome.facts.tasks == ()
+    assert any("too late" in e for e in confirm.verify(changed.spec, late, outcome.facts).errors)
+
+
+def test_confirm_in_time_removes_the_pending_revert() -> None:
+    host = classroom()
+    changed = host.with_inventory(replace(host.spec, vms=(lab_vm("lab-01", cpus=3), *host.spec.vms[1:])))
+    assert changed.run(ConvergeWithRevert(600).plan(changed.spec, changed.facts())).exit_code == 0
+
+    confirm = Confirm()
+    plan = confirm.plan(changed.spec, changed.facts())
+    outcome = changed.run(plan)
+
+    assert outcome.exit_code == 0 and outcome.facts is not None
+    assert confirm.verify(changed.spec, plan, outcome.facts).errors == []
+    assert outcome.facts.tasks == () and outcome.facts.vm("lab-01").cpus == 3  # type: ignore[union-attr]
+    assert confirm.plan(changed.spec, changed.facts()).empty
+
+
+def test_task_names_and_the_encoded_command() -> None:
+    assert schedule_task_name("nightly reset") == "schedule nightly reset"
+    assert task_label("a/b") == task_label("a/b") != task_label("a\\b")
+    assert task_label("a/b").startswith("h-")
+    script = "$x = 'Ünïcödé'\nWrite-Output $x"
+    assert base64.b64decode(encode_command("\ufeff" + script)).decode("utf-16-le") == script

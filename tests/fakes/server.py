@@ -116,8 +116,11 @@ class FakeWinRMServer:
     `simulator_factory(name)` creates hosts on first use (for benchmarks with many hosts).
     `url(name="")` gives the endpoint to pass to a client.
 
-    Counters (`stats()`): requests, connections (TCP), commands, shells_created, shells_open, auth_failures and
-    per-action counts. `open_shells()` is what tests assert to be zero afterwards.
+    Counters (`stats()`, a dict): requests (HTTP POSTs, NTLM handshakes included), connections (TCP accepted),
+    commands (WS-Man Command), shells_created, shells_open, auth_failures (credentials refused), auth_required
+    (401 to a request without credentials: NTLM's normal first step), auth_challenges (NTLM challenges sent), encrypted_requests (NTLM-sealed messages), connection_errors (failed TLS handshakes and
+    the like) and `action:<Create|Command|Send|Receive|Signal|Delete>` per operation. `open_shells()` is what
+    tests assert to be zero afterwards; `hosts[name].commands_run` counts scripts run per host.
 
     Fault knobs (attributes, change them at any time):
     - latency: seconds added before every request is answered
@@ -245,6 +248,7 @@ class FakeWinRMServer:
             "commands",
             "shells_created",
             "auth_failures",
+            "auth_required",
             "auth_challenges",
             "encrypted_requests",
         ):
@@ -509,6 +513,7 @@ class FakeWinRMServer:
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 512  # listen backlog: the benchmarks open hundreds of connections at once
     fake: FakeWinRMServer
     ssl_context: ssl.SSLContext | None = None
 
@@ -583,7 +588,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _challenge(self, token: str | None = None) -> None:
-        self.fake.count("auth_failures" if token is None else "auth_challenges")
+        if token is not None:
+            self.fake.count("auth_challenges")
+        elif self.headers.get("Authorization") or self.ntlm_user is not None:
+            self.fake.count("auth_failures")  # credentials (or an NTLM session) were presented and refused
+        else:
+            self.fake.count("auth_required")  # the usual first 401 that tells a client which schemes to use
         self.send_response(401)
         if token is not None:
             self.send_header("WWW-Authenticate", f"Negotiate {token}")

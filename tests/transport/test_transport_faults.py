@@ -4,6 +4,8 @@ fix, and no fault leaves a shell open on the host (the fixture checks that after
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fakes import ScriptDouble
 from fakes.hosts import fake_host
@@ -132,7 +134,7 @@ def test_failure_on_the_last_send_is_not_retried_when_not_idempotent(host_and_se
 
 def test_host_reboot_is_waited_out(host_and_server):
     host, server, _ = host_and_server
-    host = host.__class__(**{**{f: getattr(host, f) for f in host.__slots__}, "retry": PATIENT})
+    host = replace(host, retry=PATIENT)
     server.reboot(0.3)
 
     result, transport = run(host, idempotent=False)

@@ -121,6 +121,8 @@ def test_wrong_ntlm_password(fake_winrm):
     with pytest.raises(AuthenticationFailed) as caught:
         run(host, "exit 0")
     assert "DOMAIN\\user" in caught.value.fix
+    stats = server.stats()
+    assert (stats["auth_required"], stats["auth_challenges"], stats["auth_failures"]) == (1, 1, 1)
 
 
 def test_untrusted_self_signed_certificate_is_refused(fake_winrm):

@@ -59,14 +59,18 @@ def value(sim: Simulator, expression: str, setup: str = "") -> Any:
     return last_json(result)
 
 
-CREATE_VM = HEADER + """
+CREATE_VM = (
+    HEADER
+    + """
 New-VHD -Path 'C:\\VMs\\{name}.vhdx' -ParentPath '{parent}' -Differencing | Out-Null
 New-VM -Name '{name}' -MemoryStartupBytes {memory} -Generation 2 -VHDPath 'C:\\VMs\\{name}.vhdx' -SwitchName 'LAN' | Out-Null
 Set-VMProcessor -VMName '{name}' -Count {cpus}
 """
+)
 
 
-def create_vm(sim: Simulator, name: str = "lab-01", *, parent: str = PREMIUM, memory: str = "4GB",
-              cpus: int = 2) -> None:
+def create_vm(
+    sim: Simulator, name: str = "lab-01", *, parent: str = PREMIUM, memory: str = "4GB", cpus: int = 2
+) -> None:
     ok(sim, HEADER + "New-Item -ItemType Directory -Path 'C:\\VMs' -Force | Out-Null")
     ok(sim, CREATE_VM.format(name=name, parent=parent, memory=memory, cpus=cpus))

@@ -60,7 +60,14 @@ def test_expandable_strings(sim: Simulator) -> None:
 
 def test_numbers_with_multipliers_and_types(sim: Simulator) -> None:
     assert value(sim, "@(1KB, 512MB, 4GB, 2TB, 0x10, 1.5, 1.5GB)") == [
-        1024, 512 * 2**20, 4 * 2**30, 2 * 2**40, 16, 1.5, int(1.5 * 2**30)]
+        1024,
+        512 * 2**20,
+        4 * 2**30,
+        2 * 2**40,
+        16,
+        1.5,
+        int(1.5 * 2**30),
+    ]
     assert value(sim, "[int]'42' + [long]'4294967296'") == 42 + 4294967296
     assert value(sim, "[string]12 + [bool]1") == "12True"
     assert value(sim, "7 / 2") == 3.5
@@ -69,14 +76,18 @@ def test_numbers_with_multipliers_and_types(sim: Simulator) -> None:
 
 
 def test_null_booleans_and_truthiness(sim: Simulator) -> None:
-    assert value(sim, "@(($null -eq $x), [bool]'', [bool]'x', [bool]@(), [bool]@(0), [bool]@(1, 0), (!$true), (-not 0))") == [
-        True, False, True, False, False, True, False, True]
+    assert value(
+        sim,
+        "@(($null -eq $x), [bool]'', [bool]'x', [bool]@(), [bool]@(0), [bool]@(1, 0), (!$true), (-not 0))",
+    ) == [True, False, True, False, False, True, False, True]
     # the comma binds tighter than -eq, as in PowerShell: this compares $null with a two-element array
     assert value(sim, "$null -eq 1, 2") is False
 
 
 def test_arrays_hashtables_and_objects(sim: Simulator) -> None:
-    setup = "$h = @{ b = 2; a = 1 }; $o = [ordered]@{ z = 1; y = @(1, 2) }; $p = [pscustomobject]@{ Name = 'n' }"
+    setup = (
+        "$h = @{ b = 2; a = 1 }; $o = [ordered]@{ z = 1; y = @(1, 2) }; $p = [pscustomobject]@{ Name = 'n' }"
+    )
     assert value(sim, "$h.A + $h['B']", setup) == 3  # keys ignore case
     assert value(sim, "$o", setup) == {"z": 1, "y": [1, 2]}
     assert value(sim, "$p.Name", setup) == "n"
@@ -110,11 +121,15 @@ def test_static_members(sim: Simulator) -> None:
 
 
 def test_comparison_operators(sim: Simulator) -> None:
-    assert value(sim, "@(('A' -eq 'a'), ('a' -ceq 'A'), (5 -gt '4'), (2 -le 2), ('lab-01' -like 'LAB-*'), "
-                      "('x' -notlike 'y*'))") == [True, False, True, True, True, True]
+    assert value(
+        sim,
+        "@(('A' -eq 'a'), ('a' -ceq 'A'), (5 -gt '4'), (2 -le 2), ('lab-01' -like 'LAB-*'), "
+        "('x' -notlike 'y*'))",
+    ) == [True, False, True, True, True, True]
     assert value(sim, "@(('lab-12' -match '(\\d+)$'), $Matches[1])") == [True, "12"]
-    assert value(sim, "@((2 -in @(1, 2)), (3 -notin @(1, 2)), (@(1, 2) -contains 2), (@('a') -notcontains 'a'))") == [
-        True, True, True, False]
+    assert value(
+        sim, "@((2 -in @(1, 2)), (3 -notin @(1, 2)), (@(1, 2) -contains 2), (@('a') -notcontains 'a'))"
+    ) == [True, True, True, False]
     assert value(sim, "@(1, 2, 3, 2) -eq 2") == [2, 2]
     assert value(sim, "'a-b' -replace '-', '+'") == "a+b"
     assert value(sim, "@(('x' -is [string]), (1 -is [string]))") == [True, False]
@@ -122,7 +137,11 @@ def test_comparison_operators(sim: Simulator) -> None:
 
 def test_logical_operators_short_circuit(sim: Simulator) -> None:
     assert value(sim, "@(($true -and $false), ($false -or 1), (-not $false), ($true -xor $true))") == [
-        False, True, True, False]
+        False,
+        True,
+        True,
+        False,
+    ]
     ok(sim, "if ($false -and (Get-VM -Name 'does-not-exist')) { throw 'evaluated' }")
 
 
@@ -159,7 +178,12 @@ try { Get-VM -Name 'missing' } catch { $log += $_.Exception.Message }
 ConvertTo-Json -InputObject $log -Compress
 """
     assert last_json(ok(sim, HEADER + script)) == [
-        "try", "caught boom", "boom", "finally", 'Hyper-V was unable to find a virtual machine with name "missing".']
+        "try",
+        "caught boom",
+        "boom",
+        "finally",
+        'Hyper-V was unable to find a virtual machine with name "missing".',
+    ]
 
 
 def test_uncaught_throw_fails_the_run(sim: Simulator) -> None:
@@ -199,14 +223,20 @@ def test_pipelines_with_dollar_underscore(sim: Simulator) -> None:
 
 
 def test_splatting_and_switch_false(sim: Simulator) -> None:
-    script = HEADER + """
+    script = (
+        HEADER
+        + """
 $p = @{ Path = 'C:\\data'; ItemType = 'Directory' }
 New-Item @p | Out-Null
 New-Item @p -Force:$true | Out-Null
 Test-Path -Path 'C:\\data' -PathType Container
 """
+    )
     assert lines(ok(sim, script)) == ["True"]
-    assert "already exists" in fails(sim, HEADER + "New-Item -Path 'C:\\data' -ItemType Directory -Force:$false").stderr
+    assert (
+        "already exists"
+        in fails(sim, HEADER + "New-Item -Path 'C:\\data' -ItemType Directory -Force:$false").stderr
+    )
 
 
 def test_script_blocks_and_call_operator(sim: Simulator) -> None:

@@ -41,11 +41,15 @@ def document(**overrides) -> dict:
             "memory_maximum": 0,
             "disks": [{"path": "C:\\VMs\\lab-01.vhdx", "parent": "D:\\images\\p.vhdx"}],
             "adapters": {"name": "Network Adapter", "switch": "LAN"},
-            "checkpoints": [{"name": "clean", "id": "c1", "parent": None, "created": "2026-11-25T02:00:00.1234567Z"}],
+            "checkpoints": [
+                {"name": "clean", "id": "c1", "parent": None, "created": "2026-11-25T02:00:00.1234567Z"}
+            ],
         },
         "kvp": [{"vm_id": "abc", "items": [KVP_ITEM]}],
         "paths": {"D:\\images\\p.vhdx": True},
-        "images": {"D:\\images\\p.vhdx": {"index": 1, "name": "MPS", "edition_id": "ServerMultiPointPremium"}},
+        "images": {
+            "D:\\images\\p.vhdx": {"index": 1, "name": "MPS", "edition_id": "ServerMultiPointPremium"}
+        },
         "tasks": None,
     }
     doc.update(overrides)

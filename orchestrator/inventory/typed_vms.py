@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from orchestrator.inventory.fields import BAD, Reader, origin_in, suggestion
+from orchestrator.inventory.lookup import describe
 from orchestrator.inventory.yaml_source import Origin
 from orchestrator.model import (
     MAX_SEATS_PER_VM,
@@ -255,12 +256,12 @@ class VMBuilder:
             return BAD
         problem = name_problem(name)
         if problem:
-            return r.error(at("name"), f"classroom name {name!r} {problem}", "rename the classroom")
+            return r.error(at("name"), f"classroom name {describe(name)} {problem}", "rename the classroom")
         if seats < 1:
-            return r.error(at("seats"), f"seats of classroom {name!r} must be at least 1, not {seats}",
+            return r.error(at("seats"), f"seats of classroom {describe(name)} must be at least 1, not {describe(seats)}",
                            "give the number of seats")
         if station_type not in STATION_TYPES:
-            return r.error(at("station_type"), f"station_type {station_type!r} is not one of: "
+            return r.error(at("station_type"), f"station_type {describe(station_type)} is not one of: "
                            f"{', '.join(STATION_TYPES)}", suggestion(station_type, STATION_TYPES) or "use rdp")
         count = math.ceil(seats / MAX_SEATS_PER_VM)
         base, extra = divmod(seats, count)

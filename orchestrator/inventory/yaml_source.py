@@ -248,7 +248,7 @@ class _Builder:
                     self._apply_merges(frame)
                 value, size = frame.container, frame.size
                 self._anchor(frame.anchor, value, size)
-                result = self._deliver(stack, value, size, frame.container.origin, event)
+                result = self._deliver(stack, value, size, frame.container.origin)
                 continue
             origin = self.origin(event.start_mark, path)
             if isinstance(event, AliasEvent):
@@ -262,12 +262,12 @@ class _Builder:
                         origin,
                         "write the values out instead of nesting aliases",
                     )
-                result = self._deliver(stack, value, size, origin, event, alias=True)
+                result = self._deliver(stack, value, size, origin, alias=True)
                 continue
             if isinstance(event, ScalarEvent):
                 value = self._scalar(event, origin, is_key=bool(stack) and self._expects_key(stack[-1]))
                 self._anchor(event.anchor, value, 1)
-                result = self._deliver(stack, value, 1, origin, event)
+                result = self._deliver(stack, value, 1, origin)
                 continue
             if isinstance(event, MappingStartEvent | SequenceStartEvent):
                 self._check_collection_tag(event, origin)
@@ -309,7 +309,7 @@ class _Builder:
         if anchor:
             self.anchors[anchor] = (value, size)
 
-    def _deliver(self, stack: list[_Frame], value: Any, size: int, origin: Origin, event: Any, alias: bool = False) -> Any:
+    def _deliver(self, stack: list[_Frame], value: Any, size: int, origin: Origin, alias: bool = False) -> Any:
         """Put a finished value into the open container (as a key, a mapping value or a list item)."""
         if not stack:
             return value

@@ -713,9 +713,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return None
             self.ntlm_user = self.acceptor.user or "ntlm"
             return self.ntlm_user
-        if not header and self.ntlm_user is not None and (encrypted or raw == b""):
-            return self.ntlm_user
-        if not header and self.ntlm_user is not None and isinstance(self.request, ssl.SSLSocket):
-            return self.ntlm_user
+        if not header and self.ntlm_user is not None:
+            return self.ntlm_user  # an NTLM-authenticated connection; do_POST enforces AllowUnencrypted
         self._challenge()
         return None

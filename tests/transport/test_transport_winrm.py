@@ -93,6 +93,22 @@ def test_basic_over_http_refused_before_any_request(fake_winrm):
     assert server.stats()["connections"] == 0 and server.stats()["requests"] == 0
 
 
+def test_ntlm_without_encryption_over_http_when_allowed(fake_winrm):
+    server = fake_winrm(ScriptDouble())
+    host = fake_host(server, transport="ntlm", message_encryption="never", allow_unencrypted=True)
+    assert run(host, "Write-Output 'plain'").stdout == "plain\r\n"
+    assert server.stats()["encrypted_requests"] == 0
+
+
+def test_host_without_allow_unencrypted_refuses_plaintext_messages(fake_winrm):
+    """The host side of the same rule (AllowUnencrypted=false): the client is told 401."""
+    server = fake_winrm(ScriptDouble(), allow_unencrypted=False)
+    host = fake_host(server, transport="ntlm", message_encryption="never", allow_unencrypted=True)
+    with pytest.raises(AuthenticationFailed):
+        run(host, "exit 0")
+    assert run(fake_host(server, transport="ntlm"), "Write-Output 'sealed'").stdout == "sealed\r\n"
+
+
 def test_ntlm_without_encryption_over_http_is_refused_too(fake_winrm):
     server = fake_winrm(ScriptDouble())
     transport = WinRMTransport(fake_host(server, transport="ntlm", message_encryption="never"))

@@ -41,8 +41,25 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
         )
     problems.extend(_capacity(host, facts))
     for vm in host.vms:
+        problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
     return problems
+
+
+def _vm_features(vm: VMSpec, facts: HostFacts) -> list[HostProblem]:
+    """What the host's Windows version cannot do is said before any script runs, never as a cmdlet error."""
+    if vm.state == "absent" or facts.vm(vm.name) is not None:
+        return []
+    if vm.generation == 2 and facts.version == "6.2":
+        return [
+            HostProblem(
+                f"VM {vm.name!r} is generation 2, which needs Windows Server 2012 R2 or later as the host "
+                f"(this host runs {facts.caption or 'Windows Server 2012'}, version {facts.os_version})",
+                "set generation: 1 for this VM, or upgrade the host to Windows Server 2012 R2 or later",
+                vm=vm.name,
+            )
+        ]
+    return []
 
 
 def _capacity(host: HostSpec, facts: HostFacts) -> list[HostProblem]:

@@ -1,0 +1,140 @@
+"""`orchestrate apply` and its preview alias `orchestrate plan`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orchestrator.cli import main
+from orchestrator.cli.options import common_options
+from orchestrator.cli.output import load_inventory_or_exit, resolve_state_dir, select_or_exit
+
+
+def _run(
+    inventory_path: str,
+    *,
+    dry_run: bool,
+    show_scripts: bool,
+    forks: int,
+    wait_lock: float,
+    templates: Path | None,
+    ask_pass: bool,
+    output: str,
+    verbosity: int,
+    limit: str | None,
+    state_dir: Path | None,
+    command: str,
+    operation: Any = None,
+) -> None:
+    from orchestrator.report import JsonReporter, TextReporter
+    from orchestrator.runner import Runner, RunOptions
+
+    inventory = load_inventory_or_exit(inventory_path, output, ask_pass)
+    hosts = select_or_exit(inventory, limit)
+    options = RunOptions(
+        state_dir=resolve_state_dir(state_dir),
+        forks=forks,
+        dry_run=dry_run,
+        show_scripts=show_scripts,
+        wait_lock=wait_lock,
+        templates_dir=templates,
+        command=command,
+    )
+    reporter = JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity)
+    try:
+        result = Runner(inventory, options, reporter, operation=operation).apply(hosts)
+    finally:
+        reporter.close()
+    sys.exit(result.exit_code)
+
+
+_apply_options = [
+    click.argument("inventory", type=click.Path(dir_okay=False)),
+    click.option(
+        "--forks",
+        "-f",
+        type=click.IntRange(1, 500),
+        default=10,
+        show_default=True,
+        help="How many hosts to work on at once.",
+    ),
+    click.option(
+        "--show-scripts", is_flag=True, help="Also print the exact PowerShell that runs (or would run)."
+    ),
+    click.option(
+        "--wait-lock",
+        type=click.FloatRange(0),
+        default=0.0,
+        metavar="SECONDS",
+        help="If another run holds a host, wait this long for it instead of exiting 3.",
+    ),
+    click.option(
+        "--templates",
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="A folder of templates that override the packaged ones (same file names).",
+    ),
+    click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password."),
+]
+
+
+def _with_apply_options(func):
+    for option in reversed(_apply_options):
+        func = option(func)
+    return common_options(func)
+
+
+@main.command()
+@_with_apply_options
+@click.option(
+    "--dry-run",
+    "-n",
+    is_flag=True,
+    help="Preview: gather facts, show the changes and preflight the script on a simulated copy.",
+)
+@click.option(
+    "--revert-after",
+    metavar="DURATION",
+    default=None,
+    help="Confirm-or-revert (30m, 1h30m, 90s): checkpoint each VM about to change and install a one-shot "
+    "host task that restores them then, unless `orchestrate confirm` removes it first.",
+)
+def apply(inventory: str, dry_run: bool, revert_after: str | None, **kwargs) -> None:
+    """Converge every host to INVENTORY: create, resize, connect, start and checkpoint MultiPoint VMs.
+
+    \b
+    Per host: one read-only facts command, the MultiPoint and capacity checks, the plan, then one
+    apply command that re-checks state before each change and prints the new facts, which are
+    verified against the plan. A second apply of the same inventory changes nothing.
+
+    \b
+    Examples:
+      orchestrate apply inventories/demo.yaml
+      orchestrate apply school.yaml --limit 'classrooms:!hv02' --dry-run --show-scripts
+      orchestrate apply school.yaml --output json > run.jsonl      # for scripts and cron
+
+    Exit codes: 0 ok, 1 a host failed, 2 invalid input (nothing contacted), 3 a host is locked.
+    """
+    operation = None
+    if revert_after is not None:
+        from orchestrator.schedules import ConvergeWithRevert, parse_duration
+
+        try:
+            operation = ConvergeWithRevert(parse_duration(revert_after))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--revert-after") from exc
+    command = "apply --dry-run" if dry_run else "apply"
+    _run(inventory, dry_run=dry_run, command=command, operation=operation, **kwargs)
+
+
+@main.command()
+@_with_apply_options
+def plan(inventory: str, **kwargs) -> None:
+    """Preview what `apply` would change (same as `apply --dry-run`): nothing on any host changes.
+
+    Exits 0 whether or not changes are pending; 1 when a host cannot be read or the preflight fails.
+    """
+    _run(inventory, dry_run=True, command="plan", **kwargs)

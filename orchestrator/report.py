@@ -1,0 +1,171 @@
+"""Turns run events into what the admin reads: a text recap with live progress, or JSON lines.
+
+Text: one line per notable event (facts, each planned change as before -> after, each action's outcome,
+warnings), a live spinner per host while it works (only on a terminal, so cron mail stays clean), and a
+recap table. JSON: stdout carries only JSON lines, one object per event; human text goes to stderr.
+Both reporters see the same events, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
+from rich.table import Table
+
+from orchestrator import events as ev
+from orchestrator.sizes import format_size
+
+_SIZE_PROPERTIES = {"memory", "dynamic_memory", "disk (new)"}
+_STATUS_STYLE = {
+    "ok": "green",
+    "changed": "yellow",
+    "failed": "bold red",
+    "skipped": "dim",
+    "locked": "magenta",
+}
+
+
+def format_value(prop: str, value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if prop in _SIZE_PROPERTIES and isinstance(value, int):
+        return format_size(value)
+    if prop == "dynamic_memory" and isinstance(value, str) and "-" in value:
+        low, _, high = value.partition("-")
+        if low.isdigit() and high.isdigit():
+            return f"{format_size(int(low))}..{format_size(int(high))}"
+    return str(value)
+
+
+class JsonReporter:
+    """JSON lines on stdout (one object per event); warnings also as text on stderr for people watching."""
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, verbosity: int = 0) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.verbosity = verbosity
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ScriptRendered) and self.verbosity < 1 and event.purpose == "facts":
+            return
+        self.out.write(json.dumps(event.to_dict(), default=str, ensure_ascii=False) + "\n")
+        self.out.flush()
+        if isinstance(event, ev.HostWarning):
+            self.err.write(f"warning: {event.host}: {event.message}\n")
+
+    def close(self) -> None:
+        return None
+
+
+class TextReporter:
+    """Readable lines plus live progress; the recap table at the end."""
+
+    def __init__(self, console: Console | None = None, verbosity: int = 0) -> None:
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.verbosity = verbosity
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[host]}[/bold]"),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=20),
+            console=self.console,
+            transient=True,
+            disable=not self.console.is_terminal,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.progress.start()
+
+    def close(self) -> None:
+        self.progress.stop()
+
+    def _task(self, host: str, description: str, completed: float | None = None) -> None:
+        if host not in self.tasks:
+            self.tasks[host] = self.progress.add_task(description, host=host, total=None)
+        self.progress.update(self.tasks[host], description=description, completed=completed)
+
+    def _line(self, text: str) -> None:
+        self.console.print(text, markup=True, highlight=False)
+
+    def __call__(self, event: ev.Event) -> None:
+        match event:
+            case ev.RunStarted(dry_run=dry_run, hosts=hosts, command=command):
+                mode = " (dry run: nothing will change)" if dry_run else ""
+                self._line(f"[bold]{command}[/bold] on {len(hosts)} host(s){mode}")
+            case ev.HostStarted(host=host):
+                self._task(host, "gathering facts")
+            case ev.HostFactsGathered(host=host, os=os_name, version=version, vms=vms):
+                self._task(host, "planning")
+                if self.verbosity:
+                    self._line(f"  {host}: {os_name or 'Windows'} ({version}), {vms} VM(s)")
+            case ev.HostWarning(host=host, message=message, fix=fix):
+                tail = f" [dim](fix: {fix})[/dim]" if fix else ""
+                self._line(f"  [yellow]warning[/yellow] {_esc(host)}: {_esc(message)}{tail}")
+            case ev.PlannedAction(host=host, summary=summary, changes=changes):
+                self._line(f"  [yellow]~[/yellow] {_esc(host)}: {_esc(summary)}")
+                for prop, before, after in changes:
+                    self._line(
+                        f"      {_esc(prop)}: {_esc(format_value(prop, before))} -> "
+                        f"{_esc(format_value(prop, after))}"
+                    )
+            case ev.HostPlanned(host=host, actions=count):
+                self._task(host, "applying" if count else "nothing to do")
+                if count == 0:
+                    self._line(f"  [green]=[/green] {_esc(host)}: matches the inventory")
+            case ev.ScriptRendered(host=host, purpose=purpose, script=script, sha256=digest):
+                if purpose != "facts" or self.verbosity:
+                    self._line(f"  --- {_esc(host)}: {purpose} script (sha256 {digest[:12]}) ---")
+                    self.console.print(script, markup=False, highlight=False)
+            case ev.PreflightDone(host=host, ok=ok, error=error):
+                if ok:
+                    self._line(
+                        f"  [green]preflight ok[/green] {_esc(host)}: the script runs cleanly on a simulated copy"
+                    )
+                else:
+                    self._line(f"  [red]preflight failed[/red] {_esc(host)}: {_esc(error or '')}")
+            case ev.ActionDone(host=host, summary=summary, status=status, error=error):
+                if status != "ok" or self.verbosity:
+                    style = _STATUS_STYLE.get(status, "")
+                    tail = f": {_esc(error)}" if error else ""
+                    self._line(f"  [{style}]{status}[/{style}] {_esc(host)}: {_esc(summary)}{tail}")
+            case ev.Progress(host=host, vm=vm, operation=op, percent=percent):
+                self._task(host, f"{op} {vm} {percent}%", completed=percent)
+                if self.tasks.get(host) is not None:
+                    self.progress.update(self.tasks[host], total=100)
+            case ev.HostFinished(host=host, status=status, error=error, fix=fix):
+                if host in self.tasks:
+                    self.progress.remove_task(self.tasks.pop(host))
+                if status in ("failed", "locked"):
+                    tail = f"\n      fix: {_esc(fix)}" if fix else ""
+                    self._line(f"  [bold red]{status}[/bold red] {_esc(host)}: {_esc(error or '')}{tail}")
+            case ev.Recap():
+                self.progress.stop()
+                self._recap(event)
+            case _:
+                pass
+
+    def _recap(self, recap: ev.Recap) -> None:
+        table = Table(title="recap (dry run)" if recap.dry_run else "recap", title_justify="left")
+        for column in ("host", "ok", "changed", "failed", "skipped"):
+            table.add_column(column, justify="left" if column == "host" else "right")
+        for host, counts in recap.hosts.items():
+            table.add_row(
+                host,
+                str(counts["ok"]),
+                f"[yellow]{counts['changed']}[/yellow]" if counts["changed"] else "0",
+                f"[red]{counts['failed']}[/red]" if counts["failed"] else "0",
+                str(counts["skipped"]),
+            )
+        self.console.print(table)
+        verb = "would change" if recap.dry_run else "changed"
+        self._line(f"{verb} {recap.changed} action(s); {recap.failed} host(s) failed; exit {recap.exit_code}")
+
+
+def _esc(text: str) -> str:
+    """Inventory text (VM names may hold brackets) must not be read as rich markup."""
+    from rich.markup import escape
+
+    return escape(str(text))

@@ -1,0 +1,428 @@
+"""Runs the pipeline over hosts in parallel: facts -> host rules -> plan -> render -> (preflight | apply -> verify).
+
+One host failing never stops the others: every failure becomes that host's result. The runner emits events
+and never prints; the CLI chooses how to show them. Per host, a run costs one read-only facts command and,
+when something must change, one apply command over the same shell; the apply script ends by printing the
+new facts, which the runner re-plans against to verify that nothing is left to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator import events as ev
+from orchestrator.actions import Action
+from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts
+from orchestrator.host_rules import check_host
+from orchestrator.journal import Journal
+from orchestrator.locks import HostLock, HostLocked
+from orchestrator.model import HostSpec, Inventory
+from orchestrator.operations import Converge, Operation
+from orchestrator.plan import Plan
+from orchestrator.render import Renderer, RenderError
+from orchestrator.transport.base import Transport
+from orchestrator.transport.errors import TransportError
+
+TransportFactory = Callable[[HostSpec, Path], Transport]
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    state_dir: Path
+    forks: int = 10
+    dry_run: bool = False
+    show_scripts: bool = False
+    wait_lock: float = 0.0
+    templates_dir: Path | None = None
+    command: str = "apply"
+
+
+@dataclass(slots=True)
+class HostOutcome:
+    host: str
+    status: str = "ok"
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    error: str | None = None
+    fix: str | None = None
+    facts: HostFacts | None = None
+    plan: Plan | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, error: str, fix: str | None = None) -> HostOutcome:
+        self.status, self.error, self.fix = "failed", error, fix
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: int | None
+    outcomes: dict[str, HostOutcome]
+    exit_code: int
+
+
+class Runner:
+    """Applies (or previews) an inventory on the selected hosts."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        options: RunOptions,
+        emit: ev.Emit,
+        transport_factory: TransportFactory | None = None,
+        operation: Operation | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.operation: Operation = operation or Converge()
+        self.options = options
+        self._emit_lock = threading.Lock()
+        self._emit_raw = emit
+        if transport_factory is None:
+            from orchestrator.transport.factory import open_transport
+
+            transport_factory = open_transport
+        self.transport_factory = transport_factory
+        self.renderers: dict[Path | None, Renderer] = {}
+
+    def emit(self, event: ev.Event) -> None:
+        with self._emit_lock:
+            self._emit_raw(event)
+
+    def renderer_for(self, host: HostSpec) -> Renderer:
+        """One Renderer per template folder: templates are parsed once and reused across hosts."""
+        folder = self.options.templates_dir or (Path(host.templates_dir) if host.templates_dir else None)
+        with self._emit_lock:
+            if folder not in self.renderers:
+                self.renderers[folder] = Renderer(folder)
+            return self.renderers[folder]
+
+    def apply(self, host_names: Sequence[str]) -> RunResult:
+        journal = Journal.open(self.options.state_dir)
+        journal.mark_interrupted()
+        run_id = journal.start_run(
+            self.options.command,
+            self.inventory.path,
+            {"dry_run": self.options.dry_run, "hosts": list(host_names), "forks": self.options.forks},
+        )
+        self.emit(ev.RunStarted(run_id, self.options.command, list(host_names), self.options.dry_run))
+        work = HostWork(self, journal, run_id)
+        forks = max(1, min(self.options.forks, len(host_names) or 1))
+        with ThreadPoolExecutor(max_workers=forks, thread_name_prefix="host") as pool:
+            outcomes = dict(zip(host_names, pool.map(work.run_host, host_names), strict=True))
+        exit_code = exit_code_for(outcomes.values())
+        journal.finish_run(run_id, run_status(outcomes.values(), exit_code), exit_code)
+        self.emit(recap_event(outcomes, exit_code, self.options.dry_run, run_id))
+        return RunResult(run_id, outcomes, exit_code)
+
+
+def exit_code_for(outcomes: Sequence[HostOutcome] | Any) -> int:
+    statuses = [o.status for o in outcomes]
+    if "locked" in statuses:
+        return EXIT_LOCKED
+    if "failed" in statuses:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_status(outcomes: Any, exit_code: int) -> str:
+    if exit_code == EXIT_LOCKED:
+        return "locked"
+    if exit_code:
+        return "failed"
+    return "changed" if any(o.changed for o in outcomes) else "ok"
+
+
+def recap_event(
+    outcomes: dict[str, HostOutcome], exit_code: int, dry_run: bool, run_id: int | None
+) -> ev.Recap:
+    hosts = {
+        name: {"ok": o.ok, "changed": o.changed, "failed": o.failed, "skipped": o.skipped}
+        for name, o in outcomes.items()
+    }
+    return ev.Recap(
+        changed=sum(o.changed for o in outcomes.values()),
+        failed=sum(1 for o in outcomes.values() if o.status in ("failed", "locked")),
+        hosts=hosts,
+        exit_code=exit_code,
+        dry_run=dry_run,
+        run_id=run_id,
+    )
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class HostWork:
+    """The pipeline for one host; one instance is shared by the worker threads (it keeps no per-host state)."""
+
+    def __init__(self, runner: Runner, journal: Journal, run_id: int) -> None:
+        self.runner = runner
+        self.journal = journal
+        self.run_id = run_id
+        self.options = runner.options
+
+    def run_host(self, name: str) -> HostOutcome:
+        host = self.runner.inventory.hosts[name]
+        self.runner.emit(ev.HostStarted(name))
+        self.journal.host_started(self.run_id, name)
+        try:
+            if self.options.dry_run:
+                outcome = self._run(host)
+            else:
+                with HostLock.acquire(self.options.state_dir, name, self.run_id, wait=self.options.wait_lock):
+                    outcome = self._run(host)
+        except HostLocked as locked:
+            outcome = HostOutcome(
+                name, status="locked", error=str(locked), fix="wait for that run, or use --wait-lock"
+            )
+        except TransportError as exc:
+            outcome = HostOutcome(name).fail(exc.message, exc.fix)
+        except (FactsError, RenderError) as exc:
+            outcome = HostOutcome(name).fail(str(exc))
+        except Exception as exc:  # a bug must fail one host, not the whole run
+            outcome = HostOutcome(name).fail(f"internal error: {type(exc).__name__}: {exc}")
+        if outcome.status == "failed" and not outcome.failed:
+            outcome.failed = 1
+        self.journal.host_finished(self.run_id, name, outcome.status, outcome.error)
+        self.runner.emit(
+            ev.HostFinished(
+                name,
+                outcome.status,
+                ok=outcome.ok,
+                changed=outcome.changed,
+                failed=outcome.failed,
+                skipped=outcome.skipped,
+                error=outcome.error,
+                fix=outcome.fix,
+            )
+        )
+        return outcome
+
+    def _run(self, host: HostSpec) -> HostOutcome:
+        outcome = HostOutcome(host.name)
+        renderer = self.runner.renderer_for(host)
+        transport = self.runner.transport_factory(host, self.options.state_dir)
+        try:
+            facts_doc = self._facts(host, renderer, transport)
+            facts = parse_facts(facts_doc)
+            outcome.facts = facts
+            self.runner.emit(
+                ev.HostFactsGathered(host.name, facts.caption, facts.version, facts.os_sku, len(facts.vms))
+            )
+            host, refused = self._check(host, facts, outcome)
+            if outcome.status == "failed":
+                return outcome
+            plan = self.runner.operation.plan(host, facts)
+            outcome.plan = plan
+            self._emit_plan(host, plan)
+            if plan.empty:
+                outcome.ok += 1
+                outcome.status = "failed" if refused else "ok"
+                return outcome
+            script = renderer.render_apply(host, list(plan), facts.version)
+            if self.options.show_scripts:
+                self.runner.emit(ev.ScriptRendered(host.name, "apply", sha256(script), script))
+            if self.options.dry_run:
+                return self._preflight(host, plan, facts_doc, script, outcome, refused)
+            return self._apply(host, plan, transport, script, outcome, refused)
+        finally:
+            transport.close()
+
+    def _facts(self, host: HostSpec, renderer: Renderer, transport: Transport) -> dict[str, Any]:
+        script = renderer.render_facts(host)
+        if self.options.show_scripts:
+            self.runner.emit(ev.ScriptRendered(host.name, "facts", sha256(script), script))
+        result = transport.run(script, idempotent=True, timeout=host.operation_timeout)
+        if not result.ok:
+            raise FactsError(
+                f"the facts script failed on the host: {_first_line(result.stderr or result.stdout)}"
+            )
+        return load_document(result.stdout)
+
+    def _check(self, host: HostSpec, facts: HostFacts, outcome: HostOutcome) -> tuple[HostSpec, list[str]]:
+        """Host problems fail the host; a VM's problem refuses that VM only (it is dropped from the plan)."""
+        refused: list[str] = []
+        for problem in check_host(host, facts):
+            if problem.vm is None:
+                outcome.fail(problem.message, problem.fix)
+                return host, refused
+            self.runner.emit(
+                ev.HostWarning(host.name, f"VM {problem.vm!r} refused: {problem.message}", problem.fix)
+            )
+            refused.append(problem.vm)
+            outcome.failed += 1
+            outcome.error = outcome.error or f"VM {problem.vm!r} refused: {problem.message}"
+            outcome.fix = outcome.fix or problem.fix
+        if refused:
+            host = replace(host, vms=tuple(vm for vm in host.vms if vm.name not in refused))
+        return host, refused
+
+    def _emit_plan(self, host: HostSpec, plan: Plan) -> None:
+        for note in plan.notes:
+            self.runner.emit(ev.HostWarning(host.name, note))
+        for index, action in enumerate(plan):
+            changes = [[prop, before, after] for prop, before, after in action.changes()]
+            self.runner.emit(ev.PlannedAction(host.name, index, action.summary(), changes))
+        self.runner.emit(ev.HostPlanned(host.name, len(plan), list(plan.notes)))
+
+    def _preflight(
+        self,
+        host: HostSpec,
+        plan: Plan,
+        facts_doc: dict[str, Any],
+        script: str,
+        outcome: HostOutcome,
+        refused: list,
+    ) -> HostOutcome:
+        """Run the apply script on a simulator seeded with the observed facts: the host itself is not touched."""
+        from orchestrator.simulator import Simulator
+
+        result = Simulator.from_facts(facts_doc).run(script)
+        error = None
+        if result.exit_code != 0:
+            error = _script_error(result.stdout, result.stderr)
+        self.runner.emit(ev.PreflightDone(host.name, error is None, error))
+        outcome.changed = len(plan)
+        if error:
+            return outcome.fail(f"preflight: the apply script would fail: {error}")
+        outcome.status = "failed" if refused else "changed"
+        return outcome
+
+    def _apply(
+        self,
+        host: HostSpec,
+        plan: Plan,
+        transport: Transport,
+        script: str,
+        outcome: HostOutcome,
+        refused: list,
+    ) -> HostOutcome:
+        digest = sha256(script)
+        started = datetime.now(UTC)
+        result = transport.run(
+            script,
+            idempotent=True,  # every action re-checks state first, so the script is safe to repeat
+            timeout=host.operation_timeout,
+            on_output=lambda stream, text: self._progress(host.name, stream, text),
+        )
+        try:
+            document = load_document(result.stdout)
+        except FactsError:
+            document = {}
+        finished = datetime.now(UTC)
+        reported = {a.get("index"): a for a in _as_list(document.get("actions"))}
+        failed = document.get("failed") or None
+        failed_index = failed.get("index") if isinstance(failed, dict) else None
+        for index, action in enumerate(plan):
+            status, error = self._action_status(index, reported, failed_index, failed, result)
+            self.journal.record_action(
+                self.run_id,
+                host.name,
+                index,
+                action.summary(),
+                status,
+                started,
+                finished,
+                script_sha256=digest,
+                error=error,
+            )
+            self.runner.emit(ev.ActionDone(host.name, index, action.summary(), status, error))
+            setattr(outcome, status, getattr(outcome, status) + 1)
+        if not result.ok or failed is not None:
+            message = (
+                failed.get("error")
+                if isinstance(failed, dict)
+                else _script_error(result.stdout, result.stderr)
+            )
+            return outcome.fail(f"apply failed: {message}")
+        try:
+            new_facts = parse_facts(document["facts"])
+        except (KeyError, TypeError, FactsError) as exc:
+            return outcome.fail(f"apply finished but its result could not be read: {exc}")
+        outcome.facts = new_facts
+        verdict = self.runner.operation.verify(host, plan, new_facts)
+        for warning in verdict.warnings:
+            self.runner.emit(ev.HostWarning(host.name, warning))
+        if verdict.errors:
+            return outcome.fail("; ".join(verdict.errors), verdict.fix)
+        if outcome.status != "failed":
+            outcome.status = "failed" if refused else ("changed" if outcome.changed else "ok")
+        return outcome
+
+    @staticmethod
+    def _action_status(
+        index: int, reported: dict, failed_index: int | None, failed: Any, result: Any
+    ) -> tuple[str, str | None]:
+        if index == failed_index:
+            return "failed", str(failed.get("error") or "failed")
+        if index in reported:
+            return ("changed" if reported[index].get("changed") else "ok"), None
+        if failed_index is not None or not result.ok:
+            return "skipped", None
+        return "failed", "the script did not report this action"
+
+    def _progress(self, host: str, stream: str, text: str) -> None:
+        if stream != "stdout" or "##progress " not in text:
+            return
+        import json
+
+        for line in text.splitlines():
+            if line.startswith("##progress "):
+                try:
+                    record = json.loads(line[len("##progress ") :])
+                    self.runner.emit(
+                        ev.Progress(
+                            host,
+                            str(record.get("vm", "")),
+                            str(record.get("op", "")),
+                            int(record.get("percent", 0)),
+                        )
+                    )
+                except (ValueError, TypeError):
+                    continue
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _first_line(text: str) -> str:
+    text = (text or "").strip()
+    return text.splitlines()[0] if text else "no output"
+
+
+def _script_error(stdout: str, stderr: str) -> str:
+    try:
+        document = load_document(stdout)
+        if document.get("error"):
+            return str(document["error"])
+        failed = document.get("failed")
+        if isinstance(failed, dict) and failed.get("error"):
+            return str(failed["error"])
+    except FactsError:
+        pass
+    return _first_line(stderr or stdout)
+
+
+def apply_inventory(
+    inventory: Inventory, host_names: Sequence[str], options: RunOptions, emit: ev.Emit
+) -> RunResult:
+    """Convenience for the CLI and tests: one Runner, one call."""
+    return Runner(inventory, options, emit).apply(host_names)
+
+
+__all__ = ["Action", "RunOptions", "RunResult", "Runner", "apply_inventory"]

@@ -17,7 +17,8 @@ import click
 
 from orchestrator.cli import main
 from orchestrator.cli.options import EXIT_INVALID_INPUT, EXIT_OK, common_options
-from orchestrator.model import Finding
+from orchestrator.model import Finding, Inventory
+from orchestrator.sizes import format_size
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -33,6 +34,22 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix,
         "text": finding.format(),
     }
+
+
+def _described_hosts(inventory: Inventory) -> list[str]:
+    """With -v: what each error-free host will get, sizes included (floors applied where none was given)."""
+    lines = []
+    for host in inventory.hosts.values():
+        conn = host.connection
+        where = "simulated" if conn.kind == "simulator" else f"{conn.endpoint} ({conn.transport})"
+        lines.append(f"{host.name}: {where}, {len(host.vms)} VM(s), {len(host.schedules)} schedule(s)")
+        for vm in host.vms:
+            origin = f", classroom {vm.classroom}" if vm.classroom else ""
+            lines.append(
+                f"  {vm.name}: {vm.state}, {vm.cpus} cpus, {format_size(vm.memory)}, {vm.stations.total} seat(s)"
+                f"{origin}"
+            )
+    return lines
 
 
 @main.command("validate")
@@ -68,6 +85,9 @@ def validate(
     else:
         for finding in loaded.findings:
             click.echo(finding.format())
+        if verbosity:
+            for line in _described_hosts(loaded):
+                click.echo(line, err=True)
         verdict = "invalid" if errors else "valid"
         click.echo(
             f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hostvars)} host(s), "

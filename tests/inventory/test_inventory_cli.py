@@ -141,3 +141,10 @@ def test_inventory_of_unparseable_file(tmp_path: Path) -> None:
     result = cli("inventory", str(path), "--list")
     assert result.exit_code == 2 and result.stdout == ""
     assert f"{path}:2:1: error: YAML syntax error" in result.stderr
+
+
+def test_verbose_shows_the_sizes_each_vm_gets() -> None:
+    result = cli("validate", str(REPO / "inventories/demo.yaml"), "-v")
+    assert result.exit_code == 0
+    assert "  lab-a-02: running, 6 cpus, 8GB, 15 seat(s), classroom lab-a" in result.stderr.splitlines()
+    assert result.stdout == ""

@@ -31,8 +31,14 @@ class SimulatedTransport:
         self.simulator = Simulator(state_path=self.path, seed=seed, host_name=host_name)
         self.closed = False
 
-    def run(self, script: str, *, idempotent: bool, timeout: float | None = None,
-            on_output: OutputCallback | None = None) -> CommandResult:
+    def run(
+        self,
+        script: str,
+        *,
+        idempotent: bool,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> CommandResult:
         """Run one script; `idempotent` and `timeout` do not matter to an in-process host that cannot hang up."""
         result = self.simulator.run(BOOTSTRAP, stdin=script)
         if on_output is not None:

@@ -237,6 +237,13 @@ class WinRMTransport:
                     message_encryption=conn.message_encryption,
                     proxy=None,  # never pick up proxies from the environment for a host
                 )
+            except wexc.InvalidCredentialsError as exc:
+                # Raised before any request: a missing user, password or certificate file, not a 401.
+                raise ConfigurationError(
+                    f"{self.host.name}: {exc}",
+                    "set ansible_user and ansible_password (or ansible_winrm_cert_pem and "
+                    "ansible_winrm_cert_key_pem for certificate authentication)",
+                ) from exc
             except Exception as exc:
                 raise classify(exc, conn, stage="connect", secrets=self._secrets) from exc
         return self._protocol

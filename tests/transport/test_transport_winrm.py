@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fakes import ScriptDouble
 from fakes.hosts import fake_host
 
 from orchestrator.model import RetryPolicy
-from orchestrator.transport.errors import AuthenticationFailed, InsecureTransportRefused, TLSFailure
+from orchestrator.transport.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    InsecureTransportRefused,
+    TLSFailure,
+)
 from orchestrator.transport.retry import Backoff
 from orchestrator.transport.winrm import BOOTSTRAP, WinRMTransport
 
@@ -257,3 +264,13 @@ def test_retry_policy_from_the_host_bounds_attempts(fake_winrm):
     with pytest.raises(Exception, match="HTTP 503"):
         run(host, "exit 0")
     assert server.stats()["action:Create"] == 3
+
+
+def test_missing_password_is_a_configuration_error_not_a_401(fake_winrm):
+    server = fake_winrm(ScriptDouble())
+    host = fake_host(server, transport="ntlm", password=None)
+    host = replace(host, connection=replace(host.connection, password=None))
+    with pytest.raises(ConfigurationError) as caught:
+        run(host, "exit 0")
+    assert "requires a password" in caught.value.message and "ansible_password" in caught.value.fix
+    assert server.stats()["requests"] == 0

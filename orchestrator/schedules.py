@@ -213,6 +213,21 @@ def _replacing(action: ApplySchedule) -> ApplySchedule:
 
 # -- apply --revert-after: confirm or revert -----------------------------------------------------------------
 
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+MIN_REVERT_SECONDS = 60
+
+
+def parse_duration(text: str) -> int:
+    """`30m`, `2h`, `1h30m`, `90s` -> seconds. At least a minute: the apply itself must finish first."""
+    found = _DURATION.match(text.strip().lower())
+    if not text.strip() or found is None or not any(found.groups()):
+        raise ValueError(f"{text!r} is not a duration such as 30m, 2h, 1h30m or 90s")
+    hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total < MIN_REVERT_SECONDS:
+        raise ValueError(f"{text!r} is too short: give the apply at least {MIN_REVERT_SECONDS}s to finish")
+    return total
+
 
 def _touched_vms(plan: Plan, facts: HostFacts) -> list[str]:
     """Existing VMs the plan changes, in plan order (a VM the plan creates has nothing to go back to)."""
@@ -243,7 +258,8 @@ class ConvergeWithRevert:
         base = plan_host(host, facts)
         touched = _touched_vms(base, facts)
         if not touched:
-            return base
+            note = "--revert-after: no existing VM changes here, so no revert task is installed"
+            return Plan(base.actions, (*base.notes, note)) if not base.empty else base
         name = self.checkpoint_name
         protect = {name} | {c for _, c in pending_reverts(facts)}
         guard: list[Action] = []

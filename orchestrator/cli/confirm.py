@@ -1,0 +1,41 @@
+"""`orchestrate confirm`: keep a change made with `apply --revert-after` (remove the pending revert tasks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from orchestrator.cli import main
+from orchestrator.cli.checkpoint import run_operation
+from orchestrator.cli.options import common_options
+
+
+@main.command()
+@click.argument("inventory", type=click.Path(dir_okay=False))
+@click.option(
+    "--wait-lock",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="SECONDS",
+    help="If another run holds a host, wait this long for it instead of exiting 3.",
+)
+@click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password.")
+@common_options
+def confirm(inventory: str, **kwargs: Any) -> None:
+    """Confirm the last `apply --revert-after`: unregister each host's pending revert task.
+
+    \b
+    If a host's revert already fired (the deadline passed), the task is removed too, but the host
+    fails with the time it rolled back: the change is gone there, apply it again.
+
+    \b
+    Example:
+      orchestrate apply school.yaml --revert-after 30m   # then check the classrooms still work
+      orchestrate confirm school.yaml
+
+    Exit codes: 0 ok, 1 a host failed or had already reverted, 2 invalid input, 3 a host is locked.
+    """
+    from orchestrator.schedules import Confirm
+
+    run_operation(inventory, Confirm(), **kwargs)

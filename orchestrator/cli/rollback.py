@@ -1,0 +1,41 @@
+"""`orchestrate rollback`: restore a named checkpoint and verify the VMs are back on it. Cron-safe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from orchestrator.cli import main
+from orchestrator.cli.checkpoint import operation_options, run_operation
+
+
+@main.command()
+@click.argument("inventory", type=click.Path(dir_okay=False))
+@click.option(
+    "--to", "to", required=True, metavar="NAME", help="The checkpoint to restore, as Get-VMSnapshot shows it."
+)
+@operation_options
+def rollback(inventory: str, to: str, vm_glob: str | None, **kwargs: Any) -> None:
+    """Roll the inventory's VMs back to checkpoint NAME and bring each to its inventory power state.
+
+    \b
+    Per VM: an optional `pre-rollback-<UTC time>` checkpoint first (`checkpoints: {pre_rollback: true}`),
+    then Restore-VMSnapshot -Confirm:$false, then retention. The result is verified, not just the exit
+    code: the VM must descend from NAME, match the checkpoint's CPUs and memory, and be running (or off).
+    A VM without NAME fails with a clear message; the other VMs are still rolled back.
+
+    \b
+    Safe for cron and systemd timers: never prompts, exits 3 when another run holds a host (or waits
+    --wait-lock seconds), --output json prints JSON lines, and every run is in `orchestrate history`.
+
+    \b
+    Examples:
+      orchestrate rollback school.yaml --to clean --vm 'lab-a-*'
+      orchestrate rollback school.yaml --to clean --limit classrooms --output json >> rollback.jsonl
+
+    Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
+    """
+    from orchestrator.checkpoints import Rollback
+
+    run_operation(inventory, Rollback(to, vm_glob), **kwargs)

@@ -23,6 +23,7 @@ from orchestrator.simulator.language.values import (
     to_string,
 )
 
+
 def quote(text: str) -> str:
     """A JSON string as JavaScriptSerializer writes it: json's escapes plus <, >, ' and & as \\uXXXX."""
     out = json.dumps(text, ensure_ascii=False)

@@ -372,6 +372,14 @@ class _Converter:
                 continue
             if t == "redirection":
                 raise self.unsupported(c, "redirection")
+            if t == "argument_list" and i > 0 and out and out[-1][0] == "a" and out[-1][1].k == "member" \
+                    and kids[i - 1].type != "command_argument_sep":
+                # `(Get-VM).State.ToString()` as an argument: tree-sitter splits the call from its arguments
+                member = out[-1][1]
+                args = [self.expression(self.named(arg)[0]) for al in self.named(c) for arg in self.named(al)]
+                out[-1] = ("a", Node("invoke", member.line, member.a, member.b, args, member.d))
+                i += 1
+                continue
             if t == "unary_expression" and len(self.named(c)) == 1 and self.named(c)[0].type == "variable":
                 vtext = self.text(self.named(c)[0])
                 if vtext.startswith("@"):

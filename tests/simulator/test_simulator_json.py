@@ -1,0 +1,81 @@
+"""ConvertTo-Json / ConvertFrom-Json output shapes, as Windows PowerShell 5.1 writes them."""
+
+from __future__ import annotations
+
+import json
+
+from simulator_support import lines, ok, simulator
+
+
+def _out(script: str) -> str:
+    return ok(simulator(), script).stdout.rstrip("\r\n")
+
+
+def test_compressed_ordered_hashtable_and_types() -> None:
+    script = ("[ordered]@{ s = 'x'; i = 1; big = 4GB; f = 1.5; t = $true; n = $null; a = @(1, 'two'); "
+              "h = @{ k = 'v' } } | ConvertTo-Json -Compress")
+    assert _out(script) == '{"s":"x","i":1,"big":4294967296,"f":1.5,"t":true,"n":null,"a":[1,"two"],"h":{"k":"v"}}'
+
+
+def test_enums_are_numbers_and_tostring_gives_names() -> None:
+    sim = simulator()
+    ok(sim, "New-VM -Name 'x' -NoVHD | Out-Null")
+    assert lines(ok(sim, "Get-VM -Name 'x' | Select-Object State | ConvertTo-Json -Compress")) == ['{"State":3}']
+    assert lines(ok(sim, "ConvertTo-Json -InputObject (Get-VM -Name 'x').State.ToString() -Compress")) == ['"Off"']
+
+
+def test_escapes_like_javascriptserializer() -> None:
+    text = _out("ConvertTo-Json -InputObject \"<a href='x'>&amp;`t`n\" -Compress")
+    assert text == '"\\u003ca href=\\u0027x\\u0027\\u003e\\u0026amp;\\t\\n"'
+    assert json.loads(text) == "<a href='x'>&amp;\t\n"
+    assert json.loads(_out("ConvertTo-Json -InputObject 'Ünïcödé 日本' -Compress")) == "Ünïcödé 日本"
+
+
+def test_dates_use_the_5_1_date_form_and_tostring_o_gives_iso() -> None:
+    assert _out("ConvertTo-Json -InputObject ([datetime]'2026-11-25T02:00:00Z') -Compress") == '"\\/Date(1795572000000)\\/"'
+    assert _out("ConvertTo-Json -InputObject ([datetime]'2026-11-25T02:00:00Z').ToString('o') -Compress") == (
+        '"2026-11-25T02:00:00.0000000Z"')
+
+
+def test_depth_limit_turns_deeper_values_into_strings() -> None:
+    script = "@{ a = @{ b = @{ c = 1 } } } | ConvertTo-Json -Compress"
+    assert _out(script) == '{"a":{"b":{"c":1}}}'
+    script = "@{ a = @{ b = @{ c = @{ d = 1 } } } } | ConvertTo-Json -Compress"
+    assert _out(script) == '{"a":{"b":{"c":"System.Collections.Hashtable"}}}'
+    assert _out("@{ a = @{ b = 1 } } | ConvertTo-Json -Depth 0 -Compress") == '{"a":"System.Collections.Hashtable"}'
+
+
+def test_arrays_one_element_and_empty() -> None:
+    assert _out("ConvertTo-Json -InputObject @(1) -Compress") == "[1]"
+    assert _out("@(1) | ConvertTo-Json -Compress") == "1"  # the pipeline unrolls a one-element array
+    assert _out("@(1, 2) | ConvertTo-Json -Compress") == "[1,2]"
+    assert _out("ConvertTo-Json -InputObject @() -Compress") == "[]"
+    assert _out("@() | ConvertTo-Json -Compress") == ""
+    assert _out("[ordered]@{ list = @(@{ x = 1 }) } | ConvertTo-Json -Compress -Depth 8") == '{"list":[{"x":1}]}'
+
+
+def test_pretty_layout_of_5_1() -> None:
+    text = _out("[ordered]@{ a = 1; b = @(1, 2); c = [ordered]@{ d = 'x' } } | ConvertTo-Json")
+    assert text == (
+        '{\r\n'
+        '    "a":  1,\r\n'
+        '    "b":  [\r\n'
+        '              1,\r\n'
+        '              2\r\n'
+        '          ],\r\n'
+        '    "c":  {\r\n'
+        '              "d":  "x"\r\n'
+        '          }\r\n'
+        '}'
+    )
+    assert json.loads(text) == {"a": 1, "b": [1, 2], "c": {"d": "x"}}
+
+
+def test_convertfrom_json_gives_objects() -> None:
+    script = """
+$o = '{"name":"lab","cpus":4,"tags":["a","b"],"inner":{"x":true}}' | ConvertFrom-Json
+$o.name; $o.cpus + 1; $o.tags[1]; $o.inner.x
+$o | ConvertTo-Json -Compress
+"""
+    assert lines(ok(simulator(), script)) == ["lab", "5", "b", "True",
+                                               '{"name":"lab","cpus":4,"tags":["a","b"],"inner":{"x":true}}']

@@ -12,6 +12,7 @@ what they mean to Ansible's loader.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -160,9 +161,43 @@ def load_yaml(text: str, shown: str) -> Any:
 
 
 def load_yaml_file(path: Path, shown: str | None = None) -> Any:
-    """Read and load one YAML file; every refusal is a YamlProblem."""
+    """Read and load one YAML file; every refusal is a YamlProblem.
+
+    Like Ansible's loader, a file that is valid JSON but not valid YAML (tab-indented JSON, say) is read as
+    JSON; its values then all point at line 1.
+    """
     shown = shown if shown is not None else os.fspath(path)
-    return load_yaml(read_text(path, shown), shown)
+    text = read_text(path, shown)
+    try:
+        return load_yaml(text, shown)
+    except YamlProblem as problem:
+        if not text.lstrip().startswith(("{", "[")):
+            raise
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise problem from None  # the YAML problem, with its line, is the better message
+        return _tracked(data, Origin(shown), problem)
+
+
+def _tracked(value: Any, origin: Origin, problem: YamlProblem, depth: int = 0) -> Any:
+    """Plain JSON data as TMap/TList whose every value points at `origin` (JSON carries no positions here)."""
+    if depth > MAX_DEPTH:
+        raise problem
+    if isinstance(value, dict):
+        mapping = TMap(origin)
+        for key, item in value.items():
+            inner = origin.at(key)
+            mapping.put(key, _tracked(item, inner, problem, depth + 1), inner, inner)
+        return mapping
+    if isinstance(value, list):
+        items = TList(origin)
+        for index, item in enumerate(value):
+            inner = origin.at(index)
+            items.append(_tracked(item, inner, problem, depth + 1))
+            items.item_origins.append(inner)
+        return items
+    return value
 
 
 class _Frame:

@@ -260,3 +260,13 @@ def test_generated_group_trees_resolve_like_ansible(spec: dict[str, Any]) -> Non
             (base / name).parent.mkdir(parents=True, exist_ok=True)
             (base / name).write_text(yaml.safe_dump(variables) if variables else "")
         assert ours(inventory) == ansible_view(inventory)
+
+
+def test_tab_indented_json_vars_file_reads_like_ansible(tmp_path: Path) -> None:
+    """Ansible reads vars files as JSON first; JSON indented with tabs is not YAML, yet must load."""
+    write(tmp_path / "inv.yaml", "all:\n  children:\n    lab:\n      hosts: {hv01: }\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars/lab.json").write_text('{\n\t"a": 1,\n\t"b": {"c": [1, 2]}\n}\n')
+    inventory = tmp_path / "inv.yaml"
+    assert ours(inventory) == ansible_view(inventory)
+    assert ours(inventory)["_meta"]["hostvars"]["hv01"] == {"a": 1, "b": {"c": [1, 2]}}

@@ -36,11 +36,20 @@ def test_demo_fits_its_simulated_hosts() -> None:
         assert all(vm.switch in switches for vm in host.vms)
 
 
-def test_refusals_inventory_shows_errors() -> None:
-    result = cli("validate", str(REPO / "inventories/refusals.yaml"))
+def test_refusals_inventory_reports_exactly_its_marked_lines() -> None:
+    """Every line of refusals.yaml marked `# error:` / `# warning:` gets that finding, and nothing else does."""
+    path = REPO / "inventories/refusals.yaml"
+    marked = {
+        (number, match.group(1))
+        for number, text in enumerate(path.read_text().splitlines(), start=1)
+        if (match := re.search(r"^\s*[^#\s].*# (error|warning):", text))
+    }
+    result = cli("validate", str(path))
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
-    assert len(lines) >= 10 and all(LINE.match(line) for line in lines)
+    assert all(LINE.match(line) for line in lines)
+    found = {(int(line.split(":")[1]), line.split(": ")[1]) for line in lines}
+    assert found == marked
 
 
 def test_annotated_inventory_validates_with_its_environment() -> None:

@@ -85,10 +85,20 @@ class VMBuilder:
         if variables.get("multipoint_classrooms") is not None:
             origin = origins["multipoint_classrooms"]
             items = self.r.sequence(variables["multipoint_classrooms"], origin, "multipoint_classrooms")
+            seen: dict[str, Origin] = {}
             for index, item in enumerate(items or []):
-                made = self.classroom(item, origin_in(items, index, origin), defaults)
-                if made is not BAD:
-                    specs.extend(made)
+                item_origin = origin_in(items, index, origin)
+                made = self.classroom(item, item_origin, defaults)
+                if made is BAD or not made:
+                    continue
+                key = str(made[0].classroom).lower()
+                if key in seen:
+                    self.r.error(origin_in(item, "name", item_origin), f"host {self.host}: two classrooms are named "
+                                 f"{describe(made[0].classroom)} (first at line {seen[key].line})",
+                                 "give every classroom on a host its own name")
+                    continue
+                seen[key] = item_origin
+                specs.extend(made)
         return specs
 
     def schedules(self, value: Any, origin: Origin) -> list[Schedule]:

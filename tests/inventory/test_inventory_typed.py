@@ -247,3 +247,31 @@ def test_transports_without_password(tmp_path: Path, transport: str) -> None:
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors, messages(inventory)
     assert inventory.hosts["hv01"].connection.password is None
+
+
+def test_classroom_names_unique_per_host(tmp_path: Path) -> None:
+    write(tmp_path / "inv.yaml", sim_host("""\
+      multipoint_vm_defaults: {disk: {parent: base.vhdx}}
+      multipoint_classrooms: [{name: Lab, seats: 5}, {name: lab, seats: 30}]
+"""))
+    inventory = load(tmp_path / "inv.yaml")
+    (error,) = inventory.errors
+    assert error.message == "host hv01: two classrooms are named 'lab' (first at line 6)"
+    assert (error.location.line, error.path[-1]) == (6, "name")
+
+
+@pytest.mark.parametrize(("classroom", "fragment"), [
+    ("{name: 'a/b', seats: 5}", "classroom name 'a/b' contains /"),
+    ("{name: lab, seats: 0}", "seats of classroom 'lab' must be at least 1"),
+    ("{name: lab, seats: 5, station_type: vga}", "station_type 'vga' is not one of"),
+    ("{name: lab, seats: 5, vm: {name: x}}", "unknown key 'name' in the vm of a classroom"),
+    ("{name: lab, seats: 5, vm: {stations: {rdp: 1}}}", "unknown key 'stations' in the vm of a classroom"),
+    ("{name: lab}", "a classroom needs seats"),
+    ("{name: lab, seats: 45, station_type: direct_video}", "direct_video stations are not supported in a VM"),
+])
+def test_classroom_refusals(tmp_path: Path, classroom: str, fragment: str) -> None:
+    write(tmp_path / "inv.yaml", sim_host(f"      multipoint_vm_defaults: {{disk: {{parent: b.vhdx}}}}\n"
+                                          f"      multipoint_classrooms: [{classroom}]\n"))
+    found = messages(load(tmp_path / "inv.yaml"), "error")
+    assert found and all(":6:" in line for line in found)
+    assert any(fragment in line for line in found), found

@@ -150,6 +150,11 @@ class WinRMTransport:
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
     ) -> CommandResult:
+        """Run `script` in this run's shell (opened on first use), retrying transient failures.
+
+        A failure before PowerShell received the whole script is always retried; after that only when
+        `idempotent`. If an attempt is retried, `on_output` hears the new attempt's output from the start.
+        """
         if self.refusal is not None:
             raise self.refusal
         limit = timeout if timeout is not None else self.host.operation_timeout

@@ -64,7 +64,7 @@ def load_inventory(
             origin.location,
         )])
     base_dir = file.resolve().parent
-    resolved = resolve(data, file, shown, VarsDirs(base_dir))
+    resolved = resolve(data, file, shown, VarsDirs(base_dir, os.path.dirname(shown)))
     reader = Reader(environ=environ)
     builder = HostBuilder(reader, base_dir, shown, ask_pass)
     check_definitions(resolved.definitions, reader, builder.credentials)

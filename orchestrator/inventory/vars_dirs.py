@@ -32,6 +32,7 @@ class VarsDirs:
     """Reads group_vars/host_vars under `base` once per entity, collecting findings instead of raising."""
 
     base: Path
+    shown_base: str = ""  # the inventory's folder as the admin wrote it, so findings name files alike
     findings: list[Finding] = field(default_factory=list)
     _cache: dict[tuple[str, str], list[VarsFile]] = field(default_factory=dict)
 
@@ -49,8 +50,8 @@ class VarsDirs:
 
     def _show(self, path: Path) -> str:
         try:
-            return os.path.relpath(path)
-        except ValueError:  # pragma: no cover - another drive on Windows
+            return os.path.join(self.shown_base, os.fspath(path.relative_to(self.base)))
+        except ValueError:  # pragma: no cover - not under the inventory's folder
             return os.fspath(path)
 
     def _load(self, subdir: str, name: str) -> list[VarsFile]:

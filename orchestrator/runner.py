@@ -247,7 +247,7 @@ class HostWork:
         result = transport.run(script, idempotent=True, timeout=host.operation_timeout)
         if not result.ok:
             raise FactsError(
-                f"the facts script failed on the host: {_first_line(result.stderr or result.stdout)}"
+                f"the facts script failed on the host: {_script_error(result.stdout, result.stderr)}"
             )
         return load_document(result.stdout)
 
@@ -400,9 +400,10 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _first_line(text: str) -> str:
+def _first_line(text: str, limit: int = 500) -> str:
     text = (text or "").strip()
-    return text.splitlines()[0] if text else "no output"
+    line = text.splitlines()[0] if text else "no output"
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def _script_error(stdout: str, stderr: str) -> str:

@@ -1,0 +1,220 @@
+"""The admin's story: `orchestrate apply` converges simulated hosts, a second apply changes nothing,
+a dry run changes nothing, and one host's trouble never stops the others."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pipeline_support import (
+    STANDARD_IMAGE,
+    host_state,
+    json_events,
+    orchestrate,
+    simulated_host,
+    vm,
+    vms_of,
+    write_inventory,
+)
+
+from orchestrator.transport.simulated import state_file
+
+DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo.yaml"
+
+
+def recap(result) -> dict:
+    events = json_events(result)
+    assert events[-1]["event"] == "recap"
+    return events[-1]
+
+
+def test_demo_apply_creates_every_vm_then_a_second_apply_changes_nothing(tmp_path: Path):
+    state = tmp_path / "state"
+    first = orchestrate("apply", DEMO, "--state-dir", state, "-o", "json")
+    assert first.exit_code == 0, first.output
+    assert recap(first)["changed"] > 0 and recap(first)["failed"] == 0
+
+    lab = vms_of(state, "hv01.demo.local")
+    # The 45-seat classroom became three Premium VMs of 15 seats, each at the floor for 15 seats.
+    assert sorted(lab) == ["lab-a-01", "lab-a-02", "lab-a-03"]
+    assert all(v["cpus"] == 6 and v["memory_startup"] == 8 * 1024**3 for v in lab.values())
+    assert all(v["state"] == "Running" for v in lab.values())
+    assert all([s["name"] for s in v["snapshots"]] == ["clean"] for v in lab.values())
+    library = vms_of(state, "hv02.demo.local")
+    assert library["exam-room"]["state"] == "Off"
+    assert library["teacher's room (staff)"]["dynamic_memory"] is True
+    assert library["teacher's room (staff)"]["adapters"][0]["switch"] == "Staff LAN"
+
+    second = orchestrate("apply", DEMO, "--state-dir", state, "-o", "json")
+    assert second.exit_code == 0, second.output
+    assert recap(second)["changed"] == 0
+    assert not [e for e in json_events(second) if e["event"] in ("planned", "action")]
+
+
+def test_dry_run_on_a_fresh_state_lists_every_action_and_changes_nothing(tmp_path: Path):
+    state = tmp_path / "state"
+    preview = orchestrate("apply", DEMO, "--dry-run", "--state-dir", state, "-o", "json")
+    assert preview.exit_code == 0, preview.output
+    planned = [e for e in json_events(preview) if e["event"] == "planned"]
+    creates = sorted(e["summary"] for e in planned if e["summary"].startswith("create VM"))
+    assert creates == [
+        "create VM exam-room",
+        "create VM lab-a-01",
+        "create VM lab-a-02",
+        "create VM lab-a-03",
+        "create VM library",
+        "create VM teacher's room (staff)",
+    ]
+    assert all(e["ok"] for e in json_events(preview) if e["event"] == "preflight")
+    assert recap(preview)["changed"] == len(planned)
+    for host in ("hv01.demo.local", "hv02.demo.local"):
+        assert host_state(state, host)["vms"] == []
+
+    # `plan` is the same preview, and it still leaves the host alone after a real apply drifted away.
+    orchestrate("apply", DEMO, "--state-dir", state)
+    before = {h: state_file(state, h).read_bytes() for h in ("hv01.demo.local", "hv02.demo.local")}
+    again = orchestrate("plan", DEMO, "--state-dir", state, "-o", "json")
+    assert again.exit_code == 0 and recap(again)["changed"] == 0
+    assert before == {h: state_file(state, h).read_bytes() for h in before}
+
+
+def test_a_drifted_vm_is_brought_back_with_a_power_cycle_only_where_needed(tmp_path: Path):
+    state = tmp_path / "state"
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab 1")]}})
+    assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
+    drifted = write_inventory(
+        tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab 1", cpus=4, memory="6GB")]}}
+    )
+    result = orchestrate("apply", drifted, "--state-dir", state, "-o", "json")
+    assert result.exit_code == 0, result.output
+    summaries = [e["summary"] for e in json_events(result) if e["event"] == "action"]
+    assert summaries == ["stop VM lab 1", "set CPUs of lab 1", "set memory of lab 1", "start VM lab 1"]
+    after = vms_of(state, "hv01")["lab 1"]
+    assert (after["cpus"], after["memory_startup"], after["state"]) == (4, 6 * 1024**3, "Running")
+
+
+def test_one_failing_host_never_stops_the_others(tmp_path: Path):
+    state = tmp_path / "state"
+    inventory = write_inventory(
+        tmp_path,
+        {
+            "good": {**simulated_host(), "multipoint_vms": [vm("lab-1")]},
+            "no-hyperv": {**simulated_host(hyperv_installed=False), "multipoint_vms": [vm("lab-1")]},
+        },
+    )
+    result = orchestrate("apply", inventory, "--state-dir", state, "-o", "json")
+    assert result.exit_code == 1
+    done = {e["host"]: e for e in json_events(result) if e["event"] == "host_done"}
+    assert done["good"]["status"] == "changed"
+    assert done["no-hyperv"]["status"] == "failed"
+    assert "Install-WindowsFeature -Name Hyper-V" in done["no-hyperv"]["fix"]
+    assert recap(result)["failed"] == 1
+    assert "lab-1" in vms_of(state, "good")
+    assert host_state(state, "no-hyperv")["vms"] == []
+
+
+def test_json_output_is_only_json_lines_ending_with_the_recap(tmp_path: Path):
+    inventory = write_inventory(
+        tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("a"), vm("b")]}}
+    )
+    result = orchestrate("apply", inventory, "--state-dir", tmp_path / "s", "-o", "json")
+    lines = result.stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert all("event" in e for e in events)
+    final = events[-1]
+    assert final["event"] == "recap"
+    assert final["changed"] == 4  # create and start, for each of the two VMs
+    assert final["failed"] == 0
+    assert final["hosts"] == {"hv01": {"ok": 0, "changed": 4, "failed": 0, "skipped": 0}}
+    assert {e["event"] for e in events} >= {
+        "run_start",
+        "host_start",
+        "facts",
+        "planned",
+        "action",
+        "host_done",
+    }
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("hv01", {"hv01"}),
+        ("lab", {"hv01", "hv02"}),
+        ("lab:!hv02", {"hv01"}),
+        ("hv0*", {"hv01", "hv02", "hv03"}),
+        ("office,hv01", {"hv01", "hv03"}),
+        ("lab:&hv0?", {"hv01", "hv02"}),
+    ],
+)
+def test_limit_takes_ansible_patterns(tmp_path: Path, pattern: str, expected: set[str]):
+    hosts = {name: {**simulated_host(), "multipoint_vms": [vm("x")]} for name in ("hv01", "hv02", "hv03")}
+    path = tmp_path / "inventory.yaml"
+    import yaml
+
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "children": {
+                        "lab": {"hosts": {"hv01": hosts["hv01"], "hv02": hosts["hv02"]}},
+                        "office": {"hosts": {"hv03": hosts["hv03"]}},
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = orchestrate("apply", path, "--limit", pattern, "--state-dir", tmp_path / "s", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert set(recap(result)["hosts"]) == expected
+
+
+def test_a_limit_that_matches_nothing_is_invalid_input_and_contacts_nothing(tmp_path: Path):
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("x")]}})
+    result = orchestrate("apply", inventory, "--limit", "nope", "--state-dir", tmp_path / "s")
+    assert result.exit_code == 2
+    assert "nope" in result.output
+    assert not (tmp_path / "s" / "simulator").exists()
+
+
+def test_an_invalid_inventory_exits_2_before_any_host_is_contacted(tmp_path: Path):
+    inventory = write_inventory(
+        tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("x", edition="standard")]}}
+    )
+    result = orchestrate("apply", inventory, "--state-dir", tmp_path / "s")
+    assert result.exit_code == 2
+    assert "inventory.yaml:" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_vm_built_from_standard_media_is_refused_and_the_other_vms_go_on(tmp_path: Path):
+    state = tmp_path / "s"
+    inventory = write_inventory(
+        tmp_path,
+        {
+            "hv01": {
+                **simulated_host(),
+                "multipoint_vms": [vm("good"), vm("bad", disk={"parent": STANDARD_IMAGE})],
+            }
+        },
+    )
+    result = orchestrate("apply", inventory, "--state-dir", state, "-o", "json")
+    assert result.exit_code == 1
+    warnings = [e["message"] for e in json_events(result) if e["event"] == "warning"]
+    assert any("'bad' refused" in w and "SKU 77" in w for w in warnings)
+    assert set(vms_of(state, "hv01")) == {"good"}
+
+
+def test_state_dir_defaults_to_the_environment_then_dot_orchestrate(tmp_path: Path, monkeypatch):
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("x")]}})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCHESTRATE_STATE_DIR", str(tmp_path / "from-env"))
+    assert orchestrate("apply", inventory).exit_code == 0
+    assert state_file(tmp_path / "from-env", "hv01").exists()
+    monkeypatch.delenv("ORCHESTRATE_STATE_DIR")
+    assert orchestrate("apply", inventory).exit_code == 0
+    assert state_file(tmp_path / ".orchestrate", "hv01").exists()
+    shutil.rmtree(tmp_path / ".orchestrate")

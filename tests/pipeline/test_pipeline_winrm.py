@@ -11,7 +11,7 @@ from pipeline_support import PREMIUM_IMAGE
 
 from orchestrator import events as ev
 from orchestrator.model import CheckpointPolicy, DiskSpec, Inventory, VMSpec
-from orchestrator.runner import RunOptions, Runner
+from orchestrator.runner import Runner, RunOptions
 from orchestrator.simulator import Simulator
 
 GB = 1024**3

@@ -8,6 +8,7 @@ when several fit, and PowerShell's wording for every way a call can fail to bind
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,7 +88,8 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
          has_pipeline: bool = False) -> BoundCall:
     """Bind one invocation. `pipeline_item` is the current pipeline object when `has_pipeline`."""
     cmdlet = sig.name
-    all_params = _all_parameters(sig)
+    index = _index(sig)
+    all_params = index.all
     named: dict[str, _Named] = {}
     positional: list[Any] = []
     i = 0
@@ -98,7 +100,9 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
             i += 1
             continue
         _, text, value, has_value, _line = arg
-        param = _resolve_name(text, all_params, cmdlet)
+        param = index.resolved.get(text)
+        if param is None:
+            param = index.resolved[text] = _resolve_name(text, all_params, cmdlet)
         key = param.name
         if key in named:
             raise _error(f"Cannot bind parameter because parameter '{key}' is specified more than once. To provide "
@@ -115,9 +119,12 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
         named[key] = _Named(param, text, value, has_value)
         i += 1
 
-    common_names = {p.name for p in sig.common}
-    candidates = [s for s in sig.parameter_sets
-                  if all(n in common_names or s.get(n) is not None for n in named)]
+    common_names = index.common
+    names_key = tuple(named)
+    candidates = index.candidates.get(names_key)
+    if candidates is None:
+        candidates = index.candidates[names_key] = [
+            s for s in sig.parameter_sets if all(n in common_names or n in index.sets[s.name].by_name for n in named)]
     if not candidates:
         raise _error("Parameter set cannot be resolved using the specified named parameters.",
                      "AmbiguousParameterSet", cmdlet)
@@ -126,7 +133,7 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
     failures: list[BindingError] = []
     for pset in candidates:
         try:
-            viable.append(_try_set(sig, pset, named, positional, pipeline_item, has_pipeline))
+            viable.append(_try_set(sig, index.sets[pset.name], named, positional, pipeline_item, has_pipeline))
         except BindingError as err:
             failures.append(err)
     if not viable:
@@ -170,6 +177,49 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
     return BoundCall(cmdlet, pset.name, params, pipe_param.lstrip("!") if pipe_param else None)
 
 
+class _SetIndex:
+    __slots__ = ("by_name", "by_value", "mandatory", "pset", "slots")
+
+    def __init__(self, pset: ParameterSet) -> None:
+        self.pset = pset
+        self.by_name = {p.name: p for p in pset.parameters}
+        ordered = sorted((p for p in pset.parameters if p.position is not None),
+                         key=lambda p: p.position)  # type: ignore[arg-type, return-value]
+        # Several reference pages list two parameters at one position; PowerShell binds the first in order.
+        seen: set[int] = set()
+        self.slots: list[Parameter] = []
+        for p in ordered:
+            if p.position not in seen:
+                seen.add(p.position)  # type: ignore[arg-type]
+                self.slots.append(p)
+        self.mandatory = [p.name for p in pset.parameters if p.mandatory]
+        self.by_value = [p for p in pset.parameters if "ByValue" in p.pipeline_by]
+
+
+class _Index:
+    """What binding needs from a signature, computed once per cmdlet and Windows version."""
+
+    __slots__ = ("all", "candidates", "common", "resolved", "sets")
+
+    def __init__(self, sig: CmdletSignature) -> None:
+        self.all = _all_parameters(sig)
+        self.common = frozenset(p.name for p in sig.common)
+        self.sets = {s.name: _SetIndex(s) for s in sig.parameter_sets}
+        self.resolved: dict[str, Parameter] = {}
+        self.candidates: dict[tuple[str, ...], list[ParameterSet]] = {}
+
+
+_INDEXES: dict[tuple[str, str], _Index] = {}
+
+
+def _index(sig: CmdletSignature) -> _Index:
+    key = (sig.name, sig.version)
+    found = _INDEXES.get(key)
+    if found is None:
+        found = _INDEXES[key] = _Index(sig)
+    return found
+
+
 def _all_parameters(sig: CmdletSignature) -> dict[str, Parameter]:
     seen: dict[str, Parameter] = {}
     for s in sig.parameter_sets:
@@ -197,24 +247,16 @@ def _resolve_name(text: str, params: dict[str, Parameter], cmdlet: str) -> Param
                  cmdlet)
 
 
-def _try_set(sig: CmdletSignature, pset: ParameterSet, named: dict[str, _Named], positional: list[Any],
+def _try_set(sig: CmdletSignature, sindex: _SetIndex, named: dict[str, _Named], positional: list[Any],
              pipeline_item: Any, has_pipeline: bool) -> tuple[ParameterSet, dict[str, Any], str | None, int]:
     cmdlet = sig.name
+    pset = sindex.pset
     bound: dict[str, Any] = {}
     for key, n in named.items():
-        param = pset.get(key) or n.param
+        param = sindex.by_name.get(key) or n.param
         bound[key] = convert(param, n.value, n.has_value, cmdlet)
-    slots = sorted((p for p in pset.parameters if p.position is not None and p.name not in bound),
-                   key=lambda p: p.position)  # type: ignore[arg-type, return-value]
-    # Several reference pages list two parameters at one position; PowerShell binds the first in order.
-    used_positions: set[int] = set()
     coerced = 0
-    free = []
-    for p in slots:
-        if p.position in used_positions:
-            continue
-        used_positions.add(p.position)  # type: ignore[arg-type]
-        free.append(p)
+    free = [p for p in sindex.slots if p.name not in bound] if positional else []
     for value in positional:
         if not free:
             raise _error(f"A positional parameter cannot be found that accepts argument '{_display(value)}'.",
@@ -225,12 +267,12 @@ def _try_set(sig: CmdletSignature, pset: ParameterSet, named: dict[str, _Named],
         bound[param.name] = convert(param, value, True, cmdlet, error_id="CannotConvertArgument")
     pipe_param: str | None = None
     if has_pipeline:
-        pipe_param = _bind_pipeline(pset, bound, pipeline_item, cmdlet)
+        pipe_param = _bind_pipeline(sindex, bound, pipeline_item, cmdlet)
         if pipe_param is None:
             raise _error("The input object cannot be bound to any parameters for the command either because the "
                          "command does not take pipeline input or the input and its properties do not match any of "
                          "the parameters that take pipeline input.", "InputObjectNotBound", cmdlet)
-    missing = [p.name for p in pset.parameters if p.mandatory and p.name not in bound]
+    missing = [name for name in sindex.mandatory if name not in bound]
     if missing:
         raise _error("Cannot process command because of one or more missing mandatory parameters: "
                      f"{' '.join(missing)}.", "MissingMandatoryParameter", cmdlet)
@@ -239,8 +281,9 @@ def _try_set(sig: CmdletSignature, pset: ParameterSet, named: dict[str, _Named],
     return pset, bound, pipe_param, coerced
 
 
-def _bind_pipeline(pset: ParameterSet, bound: dict[str, Any], item: Any, cmdlet: str) -> str | None:
-    by_value = [p for p in pset.parameters if "ByValue" in p.pipeline_by and p.name not in bound]
+def _bind_pipeline(sindex: _SetIndex, bound: dict[str, Any], item: Any, cmdlet: str) -> str | None:
+    pset = sindex.pset
+    by_value = [p for p in sindex.by_value if p.name not in bound]
     for p in by_value:
         if _exact_type(p.type, item):
             bound[p.name] = convert(p, item, True, cmdlet)
@@ -265,6 +308,7 @@ def _bind_pipeline(pset: ParameterSet, bound: dict[str, Any], item: Any, cmdlet:
     return None
 
 
+@functools.cache
 def _base(type_name: str) -> str:
     base = type_name[:-2] if type_name.endswith("[]") else type_name
     return base.rsplit(".", 1)[-1].lower()
@@ -313,9 +357,16 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
                      f'"{to_string(value)}" to type "System.Management.Automation.SwitchParameter". Boolean '
                      "parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0.",
                      "ParameterArgumentTransformationError", cmdlet)
+    if not param.accepted_values and type(value) is str:
+        if t == "String":
+            return value
+        if t == "String[]":
+            return [value]
     array = t.endswith("[]")
     base = _base(t)
     if not array and base in ("object", "psobject") and not param.accepted_values:
+        return value
+    if not array and type(value) is int and base in _INT_TYPES and not base.startswith("uint") and value >= 0:
         return value
     items = value if isinstance(value, list) else [value]
     if not array and isinstance(value, list) and base not in ("object", "psobject"):

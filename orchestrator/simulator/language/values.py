@@ -104,20 +104,27 @@ class PSObject:
     def __init__(self, props: dict[str, Any] | None = None, type_name: str = "System.Management.Automation.PSCustomObject",
                  ref: Any = None, text: str | None = None) -> None:
         self.props: dict[str, Any] = props if props is not None else {}
-        self._lower: dict[str, str] = {k.lower(): k for k in self.props}
+        self._lower: dict[str, str] | None = None  # built on the first lookup whose case differs
         self.type_name = type_name
         self.ref = ref
         self.text = text
 
+    def _key(self, name: str) -> str | None:
+        if name in self.props:
+            return name
+        if self._lower is None:
+            self._lower = {k.lower(): k for k in self.props}
+        return self._lower.get(name.lower())
+
     def has(self, name: str) -> bool:
-        return name.lower() in self._lower
+        return self._key(name) is not None
 
     def get(self, name: str, default: Any = None) -> Any:
-        key = self._lower.get(name.lower())
+        key = self._key(name)
         return self.props[key] if key is not None else default
 
     def set(self, name: str, value: Any) -> None:
-        key = self._lower.get(name.lower())
+        key = self._key(name)
         if key is None:
             raise PSRuntimeError(f"The property '{name}' cannot be found on this object. Verify that the property "
                                  "exists and can be set.", "PropertyAssignmentException", "InvalidOperation")
@@ -125,7 +132,8 @@ class PSObject:
 
     def add(self, name: str, value: Any) -> None:
         self.props[name] = value
-        self._lower[name.lower()] = name
+        if self._lower is not None:
+            self._lower[name.lower()] = name
 
     def is_a(self, short: str) -> bool:
         return self.type_name.lower().rsplit(".", 1)[-1] == short.lower()

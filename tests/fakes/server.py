@@ -38,7 +38,7 @@ from .ntlm import PROTOCOL as ENCRYPTION_PROTOCOL
 from .ntlm import Acceptor, NTLMFailure, write_user_file
 
 AuthMethod = Literal["basic", "ntlm", "certificate"]
-Effect = Literal["status", "drop", "delay", "timeout", "quota", "unauthorized"]
+Effect = Literal["status", "drop", "delay", "timeout", "quota", "unauthorized", "malformed"]
 MUTUAL_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 CMD_LINE_LIMIT = 8191  # cmd.exe's maximum command-line length
 
@@ -116,11 +116,13 @@ class FakeWinRMServer:
     `simulator_factory(name)` creates hosts on first use (for benchmarks with many hosts).
     `url(name="")` gives the endpoint to pass to a client.
 
-    Counters (`stats()`, a dict): requests (HTTP POSTs, NTLM handshakes included), connections (TCP accepted),
-    commands (WS-Man Command), shells_created, shells_open, auth_failures (credentials refused), auth_required
-    (401 to a request without credentials: NTLM's normal first step), auth_challenges (NTLM challenges sent), encrypted_requests (NTLM-sealed messages), connection_errors (failed TLS handshakes and
-    the like) and `action:<Create|Command|Send|Receive|Signal|Delete>` per operation. `open_shells()` is what
-    tests assert to be zero afterwards; `hosts[name].commands_run` counts scripts run per host.
+    Counters (`stats()`, a dict):
+    - requests: HTTP POSTs (NTLM handshakes included); connections: TCP connections accepted
+    - commands: WS-Man Commands; shells_created; shells_open (also `open_shells()`, asserted to be 0 after tests)
+    - auth_failures: credentials refused; auth_required: 401 to a request without credentials (NTLM's normal
+      first step); auth_challenges: NTLM challenges sent; encrypted_requests: NTLM-sealed messages
+    - connection_errors: failed TLS handshakes and the like; `action:<Create|Command|...>`: per operation
+    - per host: `hosts[name].commands_run`, the scripts run on it
 
     Fault knobs (attributes, change them at any time):
     - latency: seconds added before every request is answered
@@ -132,11 +134,12 @@ class FakeWinRMServer:
     - command_line_limit: cmd.exe's 8191 characters (None: no limit); too long -> "The command line is too
       long." on stderr, exit 1, as cmd.exe does
     - allow_unencrypted: the host's AllowUnencrypted; False answers 401 to unencrypted messages over HTTP
-    Methods for one-shot faults: fail(status, action, times, after) answers with an HTTP error,
-    drop(action, ...) closes the connection without an answer, delay(seconds, action, ...),
-    timeout(action, ...) answers w:TimedOut, quota(...) answers the shell-quota fault,
-    unauthorized(...) answers 401, reboot(seconds) drops every connection and shell and refuses new
-    connections for that long.
+
+    One-shot faults (each matches `times` requests of `action`, or any, after skipping `after` of them):
+    fail(status) answers an HTTP error; drop() closes the connection without an answer (processed=True:
+    after handling the request); delay(seconds); timeout() answers w:TimedOut; quota() the shell-quota
+    fault; unauthorized() 401; malformed() an unusable envelope. reboot(seconds) drops every connection and
+    shell and closes new connections at once for that long.
     """
 
     def __init__(
@@ -291,6 +294,10 @@ class FakeWinRMServer:
     def unauthorized(self, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
         return self._add(Rule("unauthorized", action, times, after))
 
+    def malformed(self, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
+        """Answer 200 with an envelope that lacks what the client needs (a broken proxy or a buggy server)."""
+        return self._add(Rule("malformed", action, times, after))
+
     def reboot(self, seconds: float) -> None:
         """The host restarts: connections drop, shells vanish, new connections are refused for `seconds`."""
         with self._lock:
@@ -338,6 +345,12 @@ class FakeWinRMServer:
                 return 500, wsman.max_shells_fault(req.message_id)
             elif rule.effect == "unauthorized":
                 return 401, b""
+            elif rule.effect == "malformed":
+                # Well-formed XML, but not what a WS-Man client can use (no ShellId, CommandId or RelatesTo).
+                return (
+                    200,
+                    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>',
+                )
         op = getattr(self, f"_op_{req.action}", None)
         if op is None:
             return 500, wsman.schema_fault(req.message_id, f"unsupported action {req.action}")

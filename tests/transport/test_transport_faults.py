@@ -17,6 +17,7 @@ from orchestrator.transport.errors import (
     ConfigurationError,
     HostUnreachable,
     OperationTimedOut,
+    ProtocolError,
     RemoteFault,
     ShellQuotaExceeded,
 )
@@ -253,3 +254,12 @@ def test_missing_client_library_says_what_to_install(fake_winrm, transport):
         run(fake_host(server, transport=transport))
     assert f"pywinrm[{transport}]" in caught.value.fix
     assert server.stats()["requests"] == 0
+
+
+def test_malformed_reply_is_a_protocol_error_not_retried(host_and_server):
+    host, server, _ = host_and_server
+    server.malformed(action="Create")
+    with pytest.raises(ProtocolError) as caught:
+        run(host)
+    assert "not valid WS-Management" in caught.value.message and "ansible_winrm_path" in caught.value.fix
+    assert server.stats()["action:Create"] == 1

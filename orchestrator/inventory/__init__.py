@@ -65,6 +65,8 @@ def load_inventory(
         )])
     base_dir = file.resolve().parent
     resolved = resolve(data, file, shown, VarsDirs(base_dir, os.path.dirname(shown)))
+    if resolved.refused:
+        return _failed(shown, resolved.findings)
     reader = Reader(environ=environ)
     builder = HostBuilder(reader, base_dir, shown, ask_pass)
     check_definitions(resolved.definitions, reader, builder.credentials)

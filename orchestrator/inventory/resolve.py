@@ -74,11 +74,16 @@ class Resolved:
     host_groups: dict[str, list[str]]
     definitions: list[VarDef]
     findings: list[Finding]
+    refused: bool = False  # hostile input: nothing beyond the findings is meaningful
 
 
 def _suggest(word: Any, choices: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+class _TooBig(Exception):
+    """Hostile size: stop resolving at once (the finding is already recorded)."""
 
 
 class _Parser:
@@ -201,7 +206,7 @@ class _Parser:
             return
         if len(self.hosts) + len(names) > MAX_HOSTS:
             self.error(origin, f"the inventory defines more than {MAX_HOSTS} hosts", "split the inventory")
-            return
+            raise _TooBig
         for host_name in names:
             if not host_name:
                 self.error(origin, "empty host name", "give the host a name")
@@ -310,7 +315,10 @@ class _Parser:
 def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved:
     """Ansible's resolution of one inventory file plus the vars folders beside it."""
     parser = _Parser(data, Path(shown))
-    parser.parse()
+    try:
+        parser.parse()
+    except _TooBig:
+        return Resolved({}, {}, {}, {}, {}, [], parser.findings, refused=True)
     host_groups = parser.reconcile()
     hostvars: dict[str, dict[Any, Any]] = {}
     origins: dict[str, dict[Any, Origin]] = {}

@@ -35,6 +35,7 @@ class VarsDirs:
     shown_base: str = ""  # the inventory's folder as the admin wrote it, so findings name files alike
     findings: list[Finding] = field(default_factory=list)
     _cache: dict[tuple[str, str], list[VarsFile]] = field(default_factory=dict)
+    _folders: dict[str, bool] = field(default_factory=dict)
 
     def group(self, name: str) -> list[VarsFile]:
         return self._files("group_vars", name)
@@ -56,7 +57,9 @@ class VarsDirs:
 
     def _load(self, subdir: str, name: str) -> list[VarsFile]:
         folder = self.base / subdir
-        if not name or name.startswith(os.sep) or not folder.is_dir():
+        if subdir not in self._folders:
+            self._folders[subdir] = folder.is_dir()
+        if not name or name.startswith(os.sep) or not self._folders[subdir]:
             return []
         found: list[Path] = []
         for ext in EXTENSIONS:

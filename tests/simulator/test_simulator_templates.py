@@ -58,10 +58,16 @@ all:
 """
 
 
-@pytest.fixture
-def school(tmp_path: Path) -> tuple[Path, Path]:
+# MultiPoint Server 2012 Premium as the virtualization server: Windows Server 2012 (6.2), generation 1 only.
+INVENTORY_2012 = INVENTORY.replace('os_sku: 8\n      os_version: "6.3.9600"', "os_sku: 77").replace(
+    "generation: 2", "generation: 1")
+
+
+@pytest.fixture(params=["2012 R2 Datacenter", "MultiPoint 2012 host"])
+def school(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path]:
     inventory = tmp_path / "school.yaml"
-    inventory.write_text(INVENTORY, encoding="utf-8")
+    text = INVENTORY if request.param == "2012 R2 Datacenter" else INVENTORY_2012
+    inventory.write_text(text, encoding="utf-8")
     return inventory, tmp_path / "state"
 
 
@@ -85,7 +91,8 @@ def test_apply_builds_the_classroom_and_a_second_apply_changes_nothing(school: t
     host = _host(state).host
     lab = host.vm_by_name("lab-01")[0]
     teacher = host.vm_by_name("teacher's room")[0]
-    assert (lab.state, lab.cpus, lab.memory_startup, lab.generation) == ("Running", 4, 8 * 2**30, 2)
+    assert (lab.state, lab.cpus, lab.memory_startup) == ("Running", 4, 8 * 2**30)
+    assert lab.generation == (1 if host.os_version == "6.2" else 2)
     assert [a.switch for a in lab.adapters] == ["Classroom LAN"]
     assert (teacher.dynamic_memory, teacher.memory_minimum, teacher.memory_maximum) == (True, 2 * 2**30, 6 * 2**30)
     assert [a.switch for a in teacher.adapters] == ["Staff LAN"]
@@ -147,7 +154,7 @@ def test_facts_script_reads_a_fresh_host(school: tuple[Path, Path]) -> None:
     result = SimulatedTransport("hv01", state, inv.hosts["hv01"].simulator).run(script, idempotent=True)
     assert result.ok, result.stderr
     facts = parse_facts_json(result.stdout)
-    assert (facts.os_version, facts.os_sku, facts.logical_processors) == ("6.3.9600", 8, 24)
+    assert (facts.os_version, facts.os_sku, facts.logical_processors) in (("6.3.9600", 8, 24), ("6.2.9200", 77, 24))
     assert set(facts.switches) == {"Classroom LAN", "Staff LAN"}
-    assert "Generation" in facts.cmdlets["New-VM"]
+    assert ("Generation" in facts.cmdlets["New-VM"]) == (facts.os_version != "6.2.9200")
     assert facts.images["D:\\images\\mps2012-premium.vhdx"][0].edition_id == "ServerMultiPointPremium"

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
-from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.context import PROMPT_REFUSED, HostContext
 from orchestrator.simulator.host.model import VM, Snapshot
 from orchestrator.simulator.host.objects import snapshot_object
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
@@ -85,9 +85,8 @@ def get_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]
 
 @cmdlet("Restore-VMSnapshot", MODULE, mutating=True)
 def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
-    if call.get("Confirm") is not False:
-        raise CmdletError("Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not "
-                          "available.", "PromptingFailed", "InvalidOperation", terminating=True)
+    if ctx.would_prompt(call, "Restore-VMSnapshot"):
+        raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
     name = call.get("Name")
     if call.has("VM"):
         vm = ctx.vm_from_call(call)[0]

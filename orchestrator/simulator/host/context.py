@@ -7,9 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.signatures import has_parameter
 from orchestrator.simulator.host.files import FileSystem
 from orchestrator.simulator.host.model import VM, Host
 from orchestrator.simulator.host.registry import CmdletError
+
+PROMPT_REFUSED = ("Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available.")
 
 if TYPE_CHECKING:
     from orchestrator.simulator.language.interpreter import Interpreter
@@ -42,6 +45,14 @@ class HostContext:
         """Record a change to the model: the state file is written after the run only when this was called."""
         self.dirty = True
         self.mutations.append(what)
+
+    def would_prompt(self, call: Any, cmdlet: str, *, force: bool = False) -> bool:
+        """A high-impact cmdlet asks for confirmation, which a non-interactive session cannot answer, unless
+        -Confirm:$false (or -Force where the cmdlet has it) is given. A host whose cmdlet has no -Confirm
+        parameter (2012's docset for several Hyper-V cmdlets) cannot prompt at all."""
+        if force or call.get("Confirm") is False:
+            return False
+        return has_parameter(cmdlet, "Confirm", self.host.os_version)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

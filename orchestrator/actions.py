@@ -265,7 +265,9 @@ class ApplySchedule(Action):
             when = f"once, {self.delay_seconds}s after apply"
         else:
             when = f"{','.join(self.days)} at {self.at}"
-        return [("task", "(other definition)" if self.replaces else None, f"{when}: {', '.join(self.vm_names)}")]
+        return [
+            ("task", "(other definition)" if self.replaces else None, f"{when}: {', '.join(self.vm_names)}")
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +308,8 @@ class RestoreCheckpoint(Action):
     vm_name: str
     name: str
     state: str = "running"
+    before_checkpoint: str | None = None  # what the VM descends from now (for the dry-run diff)
+    before_state: str | None = None
     template: ClassVar[str] = "actions/restore_checkpoint.ps1.j2"
     verb: ClassVar[str] = "restore checkpoint of"
 
@@ -317,7 +321,10 @@ class RestoreCheckpoint(Action):
         return f"restore checkpoint {self.name!r} of {self.vm_name}"
 
     def changes(self) -> list[Change]:
-        return [("checkpoint", None, self.name), ("state", None, self.state)]
+        return [
+            ("parent checkpoint", self.before_checkpoint, self.name),
+            ("state", self.before_state, self.state),
+        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,7 +239,15 @@ def plan_rollback(
                 actions.append(TakeCheckpoint(vm.name, safety))
                 adding = 1
             protect = protect | {safety}
-        actions.append(RestoreCheckpoint(vm.name, to, "off" if vm.state == "off" else "running"))
+        actions.append(
+            RestoreCheckpoint(
+                vm.name,
+                to,
+                "off" if vm.state == "off" else "running",
+                before_checkpoint=observed.parent_checkpoint,
+                before_state=observed.state,
+            )
+        )
         actions.extend(retention(vm, observed, adding=adding, protect=protect))
     if missing:
         known = {

@@ -8,15 +8,19 @@ import base64
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from checkpoint_support import SimHost, lab_host, lab_vm
 
+from orchestrator import pwsh
 from orchestrator.actions import ApplySchedule
 from orchestrator.checkpoints import plan_checkpoint
 from orchestrator.model import Schedule
 from orchestrator.plan import plan_host
+from orchestrator.render import RenderError
 from orchestrator.schedules import (
     Confirm,
     ConvergeWithRevert,
+    desired_schedule,
     encode_command,
     schedule_task_name,
     task_label,
@@ -139,3 +143,36 @@ def test_task_names_and_the_encoded_command() -> None:
     assert task_label("a/b").startswith("h-")
     script = "$x = 'Ünïcödé'\nWrite-Output $x"
     assert base64.b64decode(encode_command("\ufeff" + script)).decode("utf-16-le") == script
+
+
+def test_odd_names_travel_inside_the_encoded_task_as_plain_values() -> None:
+    odd_vm = "lab 'quoted' $(Stop-Computer) `n;"
+    odd_checkpoint = "clean; Remove-VM -Name * #"
+    schedule = Schedule("it's $env:nightly", odd_checkpoint, "01:00", vms="lab*")
+    host = SimHost(lab_host(lab_vm(odd_vm), lab_vm("lab-02"), schedules=(schedule,)))
+    host.apply()
+    host.powershell(f"Checkpoint-VM -Name {pwsh.quote(odd_vm)} -SnapshotName {pwsh.quote(odd_checkpoint)}")
+    host.powershell(f"Checkpoint-VM -Name 'lab-02' -SnapshotName {pwsh.quote(odd_checkpoint)}")
+    host.apply()  # the task's definition is unchanged: nothing to do
+    host.set_cpus("lab-02", 6)
+    host.powershell(
+        f"Stop-VM -Name {pwsh.quote(odd_vm)} -TurnOff -Force; Set-VMProcessor -VMName {pwsh.quote(odd_vm)} -Count 6"
+    )
+
+    host.start_task(schedule_task_name(schedule.name))
+
+    facts = host.facts()
+    assert sorted(facts.vms) == sorted([odd_vm, "lab-02"])  # nothing was removed, nothing injected
+    for name in (odd_vm, "lab-02"):
+        vm = facts.vm(name)
+        assert vm is not None and (vm.cpus, vm.parent_checkpoint, vm.state) == (2, odd_checkpoint, "Running")
+    task = next(t for t in facts.tasks if t.name == schedule_task_name(schedule.name))
+    assert task.last_result == 0 and schedule.name in task.description
+
+
+def test_a_schedule_too_big_for_one_task_is_refused_with_a_hint() -> None:
+    vms = tuple(lab_vm(f"lab-{i:03}") for i in range(150))
+    host = lab_host(*vms, schedules=(NIGHTLY,))
+    with pytest.raises(RenderError, match="split the schedule's VMs"):
+        desired_schedule(host, NIGHTLY, "6.3")
+    assert desired_schedule(lab_host(*vms[:60]), NIGHTLY, "6.3").vm_names == tuple(v.name for v in vms[:60])

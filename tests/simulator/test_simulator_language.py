@@ -300,3 +300,50 @@ def test_run_never_raises_on_script_problems(sim: Simulator) -> None:
     for script in ("$x = ", "[NoSuchType]::Foo()", "& $null", "@{a=1} + 5", "$x.Foo().Bar()", "1/0"):
         result = sim.run(script)
         assert result.exit_code == 1, script
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_json_values)
+@settings(max_examples=120, deadline=None)
+def test_the_renderers_literals_evaluate_to_the_same_value(data: object) -> None:
+    """Whatever the inventory holds, the renderer's literal reads back as exactly that value: never as code."""
+    import json
+
+    from hypothesis import assume
+
+    from orchestrator.pwsh import LiteralError, literal
+
+    try:
+        source = literal(data)
+    except LiteralError:
+        assume(False)
+        return
+    if isinstance(data, dict):
+        assume(len({k.lower() for k in data}) == len(data))  # PowerShell hashtable keys ignore case
+        assume(all(len({k.lower() for k in v}) == len(v) for v in _dicts(data)))
+    assume(all(len({k.lower() for k in v}) == len(v) for v in _dicts(data)))
+    sim = Simulator()
+    result = sim.run(f"$v = {source}\nConvertTo-Json -InputObject $v -Compress -Depth 30")
+    assert result.exit_code == 0, (source, result.stderr)
+    assert sim.mutations == 0
+    out = result.stdout.strip()
+    assert json.loads(out) == data if out else data is None
+
+
+def _dicts(value: object) -> list[dict]:
+    found: list[dict] = []
+    if isinstance(value, dict):
+        found.append(value)
+        for v in value.values():
+            found.extend(_dicts(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(_dicts(v))
+    return found

@@ -258,8 +258,16 @@ class Interpreter:
             self.functions[node.a.lower()] = Function(node.a, node.b)
         elif k == "block":
             self.exec_block(node, out)
+        elif k == "incr":
+            self.value(node)  # `$i++` as a statement writes nothing
         else:
             value = self.value(node)
+            if value is None:
+                # An expression statement writes $null to the pipeline (@($null).Count is 1); a void method
+                # call or a [void] cast writes nothing.
+                if k != "invoke" and not (k == "cast" and node.a == "void"):
+                    out.append(None)
+                return
             out.extend(enumerate_value(value))
 
     def exec_foreach(self, node: Node, out: list[Any]) -> None:
@@ -328,7 +336,8 @@ class Interpreter:
             items: list[Any] | None = None
             items = self.call_command(first, None)
         else:
-            items = list(enumerate_value(self.value(first)))
+            start = self.value(first)
+            items = [None] if start is None else list(enumerate_value(start))
         for element in elements[1:]:
             if element.k != "cmd":
                 raise PSRuntimeError("Expressions are only allowed as the first element of a pipeline.",

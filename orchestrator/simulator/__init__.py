@@ -31,6 +31,7 @@ from orchestrator.simulator.language.interpreter import ExitSignal, Interpreter,
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import PSRuntimeError
 from orchestrator.simulator.state import (
+    SHARES_FILE,
     StateError,
     host_from_json,
     host_from_seed,
@@ -67,6 +68,8 @@ class Simulator:
         self._now = now
         self.mutation_log: list[str] = []
         self._depth = 0
+        self._host_stamp: tuple[int, int, int] | None = None
+        self._shares_stamp: tuple[int, int, int] | None = None
         name = host_name or (self.state_path.stem if self.state_path else "HV01")
         if self.state_path is not None and self.state_path.exists():
             self.host = host_from_json(read_json(self.state_path), str(self.state_path))
@@ -75,6 +78,8 @@ class Simulator:
             self.host, self._seed_shares = host_from_seed(seed, name)
             if self.state_path is not None:
                 write_atomic(self.state_path, host_to_json(self.host))
+        if self.state_path is not None:
+            self._host_stamp = _stamp(self.state_path)
         self.shares = Shares(roots=dict(self._seed_shares))
         if self.state_path is not None and self._seed_shares:
             with locked(self.state_path.parent):
@@ -95,15 +100,27 @@ class Simulator:
         """Run one script as powershell.exe would; failures are exit code 1 with the error on stderr."""
         if self.state_path is None:
             return self._run_loaded(script, stdin)
+        shares_path = self.state_path.parent / SHARES_FILE
         with locked(self.state_path.parent):
-            if self.state_path.exists():
-                self.host = host_from_json(read_json(self.state_path), str(self.state_path))
-            self.shares = load_shares(self.state_path.parent)
+            # Reload unless the files are exactly the ones this object last read or wrote (same inode, size
+            # and mtime): another process or simulator may have changed them since.
+            host_stamp = _stamp(self.state_path)
+            if host_stamp is None or host_stamp != self._host_stamp:
+                if host_stamp is not None:
+                    self.host = host_from_json(read_json(self.state_path), str(self.state_path))
+                self._host_stamp = host_stamp
+            shares_stamp = _stamp(shares_path)
+            if shares_stamp is None or shares_stamp != self._shares_stamp:
+                self.shares = load_shares(self.state_path.parent)
+                self._shares_stamp = shares_stamp
+            self._host_stamp = self._shares_stamp = None  # until saved, memory may differ from the files
             result, dirty = self._execute(script, stdin)
             if dirty:
                 write_atomic(self.state_path, host_to_json(self.host))
             if self.shares.dirty:
                 save_shares(self.state_path.parent, self.shares)
+            self._host_stamp = _stamp(self.state_path)
+            self._shares_stamp = _stamp(shares_path)
         return result
 
     def snapshot(self) -> dict[str, Any]:
@@ -165,6 +182,14 @@ class Simulator:
         finally:
             self._depth -= 1
         return result
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _host_from_facts(facts: Mapping[str, Any]) -> Host:

@@ -1,0 +1,152 @@
+"""What every benchmark shares: the fake on sys.path, the machine description, the simulated host and its VMs.
+
+The fake WinRM server lives in tests/fakes (it is the test suite's fake); benchmarks import it from there
+rather than keeping a copy that could drift from what the tests prove.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PASSWORD_ENV = "ORCHESTRATE_BENCH_PASSWORD"
+USER = "admin"
+PASSWORD = "Passw0rd!"  # the fake's test account on 127.0.0.1, not a secret
+PREMIUM_IMAGE = "D:\\images\\mps2012-premium.vhdx"
+SWITCH = "Classroom LAN"
+
+# A 2012 R2 Datacenter Hyper-V host with room for many classroom VMs (the demo's host).
+SEED: dict[str, Any] = {
+    "os_sku": 8,
+    "os_version": "6.3.9600",
+    "logical_processors": 64,
+    "memory": "512GB",
+    "free_disk": "20TB",
+    "switches": [SWITCH],
+    "images": {PREMIUM_IMAGE: {"edition_sku": 77}},
+}
+
+
+def use_fakes() -> None:
+    """Put the repository root and tests/ on sys.path, so `fakes` and `benchmarks` import from a clone."""
+    for folder in (str(ROOT), str(TESTS)):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+
+
+def vm_vars(index: int, prefix: str = "lab") -> dict[str, Any]:
+    """One classroom VM as an inventory writes it: 4 RDP seats, a differencing disk, a baseline checkpoint."""
+    return {
+        "name": f"{prefix}-{index:02d}",
+        "cpus": 2,
+        "memory": "4GB",
+        "switch": SWITCH,
+        "disk": {"parent": PREMIUM_IMAGE},
+        "stations": {"rdp": 4},
+        "checkpoints": {"baseline": "clean"},
+    }
+
+
+def winrm_host_vars(port: int, route: str, vms: int) -> dict[str, Any]:
+    """Host vars of a host served by the fake at http://127.0.0.1:<port>/wsman/<route>, Basic over HTTP."""
+    return {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": port,
+        "ansible_winrm_scheme": "http",
+        "ansible_winrm_transport": "basic",
+        "ansible_winrm_path": f"/wsman/{route}" if route else "/wsman",
+        "ansible_user": USER,
+        "ansible_password": "{{ lookup('env', '" + PASSWORD_ENV + "') }}",
+        "orchestrate_allow_unencrypted": True,
+        "ansible_winrm_operation_timeout_sec": 20,
+        "ansible_winrm_read_timeout_sec": 30,
+        "multipoint_vms": [vm_vars(i) for i in range(1, vms + 1)],
+    }
+
+
+def write_inventory(path: Path, hosts: dict[str, dict[str, Any]]) -> Path:
+    """An inventory file the real loader reads (owner-only, like an admin's inventory with env lookups)."""
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"all": {"hosts": hosts}}
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def run_cli(*args: str) -> int:
+    """`orchestrate ARGS` in this process (click's main, as the console script runs it), output discarded."""
+    import contextlib
+    import io
+
+    from orchestrator.cli import main
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        try:
+            main.main([*args], prog_name="orchestrate", standalone_mode=False)
+        except SystemExit as exc:
+            return int(exc.code or 0)
+    return 0
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Timing:
+    wall: float = 0.0
+    cpu: float = 0.0
+
+
+@contextmanager
+def timed() -> Iterator[Timing]:
+    """Wall-clock and this process's CPU seconds (all threads) spent inside the block."""
+    timing = Timing()
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    try:
+        yield timing
+    finally:
+        timing.wall = time.perf_counter() - wall
+        timing.cpu = cpu_seconds() - cpu
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures came from: they mean little without it."""
+    model = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_model": model,
+        "memory": memory,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,118 @@
+"""Benchmark 2, fleet wall time: many hosts behind the fake, a fixed latency on every request, --forks N.
+
+The real `orchestrate apply` runs in this process over an inventory of `hosts` WinRM hosts, all served by one
+fake (benchmarks.fleet_server, its own process) at /wsman/<host>, with `latency` seconds added before every
+HTTP reply. Each forks value gets its own fresh hosts: a converge (5 VMs each), then a no-op re-apply.
+
+The lower bound is ceil(hosts / forks) x requests per host x latency, with the requests per host read from
+the fake's counters in the same run (not assumed). It leaves out all computing: the orchestrator's (render,
+parse) and the simulated hosts' (running the scripts), which here share this machine's cores, where a real
+fleet runs each host's share on that host. So the CPU seconds of both processes are reported beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import PASSWORD, PASSWORD_ENV, ROOT, run_cli, timed, winrm_host_vars, write_inventory
+
+TARGET_RATIO = 1.3
+
+
+class ServerProcess:
+    """benchmarks.fleet_server as a child process; `stats()` asks it for its counters and CPU seconds."""
+
+    def __init__(self, latency: float) -> None:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.fleet_server", "--latency", str(latency)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = int(json.loads(self.proc.stdout.readline())["port"])
+
+    def stats(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def one_run(
+    server: ServerProcess, inventory: Path, state: Path, forks: int, hosts: int, latency: float
+) -> dict[str, Any]:
+    before = server.stats()
+    with timed() as timing:
+        code = run_cli(
+            "apply", str(inventory), "--state-dir", str(state), "--forks", str(forks), "--output", "json"
+        )
+    after = server.stats()
+    if code != 0:
+        raise RuntimeError(f"orchestrate apply --forks {forks} exited {code}")
+    requests = after["requests"] - before["requests"]
+    per_host = requests / hosts
+    bound = math.ceil(hosts / forks) * per_host * latency
+    return {
+        "wall_s": round(timing.wall, 3),
+        "requests_per_host": round(per_host, 2),
+        "commands": after["commands"] - before["commands"],
+        "connections": after["connections"] - before["connections"],
+        "lower_bound_s": round(bound, 3),
+        "ratio": round(timing.wall / bound, 2) if bound else None,
+        "orchestrator_cpu_s": round(timing.cpu, 2),
+        "fake_hosts_cpu_s": round(after["cpu_s"] - before["cpu_s"], 2),
+    }
+
+
+def run(
+    hosts: int = 200, forks: tuple[int, ...] = (10, 50, 100), latency: float = 0.02, vms: int = 5
+) -> dict[str, Any]:
+    os.environ[PASSWORD_ENV] = PASSWORD
+    server = ServerProcess(latency)
+    results: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+            folder = Path(tmp)
+            for count in forks:
+                names = {f"f{count}-hv{i:03d}": f"f{count}-hv{i:03d}" for i in range(1, hosts + 1)}
+                inventory = write_inventory(
+                    folder / f"fleet-{count}.yaml",
+                    {name: winrm_host_vars(server.port, route, vms) for name, route in names.items()},
+                )
+                state = folder / f"state-{count}"
+                results[str(count)] = {
+                    "converge": one_run(server, inventory, state, count, hosts, latency),
+                    "noop": one_run(server, inventory, state, count, hosts, latency),
+                }
+    finally:
+        server.stop()
+    return {
+        "hosts": hosts,
+        "vms_per_host": vms,
+        "latency_s": latency,
+        "forks": results,
+        "target_ratio": TARGET_RATIO,
+    }

@@ -1,0 +1,152 @@
+"""Benchmark 1, wire economy: what one host costs on the wire, ours against one `run_ps` per operation.
+
+Ours: the real `orchestrate apply` (click's main, in this process) on an inventory whose one host is the fake
+at /wsman/<route>, a converge of 5 VMs then a no-op re-apply. The fake's counters give WinRM commands, WS-Man
+HTTP requests and TCP connections.
+
+The baseline does the same operations the way a script built on `winrm.Session.run_ps` does them, one
+`run_ps` per operation: the facts read, then every action of the plan in its own script, each re-checking
+its state first (the Ansible task model, which is why a re-apply repeats every operation). Its scripts are
+our own templates, so both sides do the same work on the host. `run_ps` puts the script on the command
+line; cmd.exe cuts that at 8,191 characters, so the baseline runs with the fake's limit lifted and reports
+how many of its commands a real host would have refused.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    PASSWORD,
+    PASSWORD_ENV,
+    SEED,
+    TEMPLATES,
+    USER,
+    run_cli,
+    timed,
+    use_fakes,
+    winrm_host_vars,
+    write_inventory,
+)
+
+COUNTERS = ("commands", "requests", "connections", "shells_created")
+CMD_LINE_LIMIT = 8191
+TARGETS = {
+    "converge": {"commands": 2, "requests": 12, "connections": 1},
+    "noop": {"commands": 1, "requests": 6, "connections": 1},
+}
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {key: after.get(key, 0) - before.get(key, 0) for key in COUNTERS}
+
+
+def measure_ours(server: Any, folder: Path, vms: int, route: str = "ours") -> dict[str, Any]:
+    """`orchestrate apply` twice on one host: the converge, then the re-apply that finds nothing to do."""
+    inventory = write_inventory(folder / f"{route}.yaml", {"hv01": winrm_host_vars(server.port, route, vms)})
+    state = folder / f"state-{route}"
+    results: dict[str, Any] = {}
+    for label in ("converge", "noop"):
+        before = server.stats()
+        with timed() as timing:
+            code = run_cli("apply", str(inventory), "--state-dir", str(state), "--output", "json")
+        if code != 0:
+            raise RuntimeError(f"orchestrate apply ({label}) exited {code}")
+        results[label] = {**_delta(before, server.stats()), "wall_s": round(timing.wall, 4)}
+    return results
+
+
+def baseline_scripts(vms: int) -> tuple[str, list[str]]:
+    """The facts script and one script per planned action, rendered from the shipped templates."""
+    from orchestrator.facts import HostFacts, load_document, parse_facts
+    from orchestrator.inventory import load_inventory
+    from orchestrator.plan import plan_host
+    from orchestrator.render import Renderer
+    from orchestrator.simulator import BOOTSTRAP, Simulator
+
+    with tempfile.TemporaryDirectory(prefix="bench-wire-") as tmp:
+        path = write_inventory(Path(tmp) / "plan.yaml", {"hv01": winrm_host_vars(1, "plan", vms)})
+        host = load_inventory(str(path)).hosts["hv01"]
+    renderer = Renderer(TEMPLATES)
+    facts_script = renderer.render_facts(host)
+    # The plan of a converge: what the facts of the seeded (empty) host call for.
+    observed = Simulator(seed=SEED).run(BOOTSTRAP, facts_script)
+    facts: HostFacts = parse_facts(load_document(observed.stdout))
+    actions = list(plan_host(host, facts))
+    scripts = [
+        renderer.render_operation("baseline_action.ps1.j2", host, facts.version, actions=[action])
+        for action in actions
+    ]
+    return facts_script, scripts
+
+
+def measure_baseline(server: Any, vms: int) -> dict[str, Any]:
+    """The same operations as one `winrm.Session.run_ps` each, over one Session, converge then re-apply."""
+    import winrm
+
+    facts_script, action_scripts = baseline_scripts(vms)
+    operations = [facts_script, *action_scripts]
+    session = winrm.Session(server.url("baseline"), auth=(USER, PASSWORD), transport="basic")
+    results: dict[str, Any] = {}
+    for label in ("converge", "noop"):
+        before = server.stats()
+        with timed() as timing:
+            for script in operations:
+                result = session.run_ps(script)
+                if result.status_code != 0:
+                    raise RuntimeError(f"baseline {label}: run_ps failed: {result.std_err[:300]!r}")
+        results[label] = {
+            **_delta(before, server.stats()),
+            "wall_s": round(timing.wall, 4),
+            "operations": len(operations),
+        }
+    results["commands_over_cmd_exe_limit"] = sum(
+        1 for s in operations if _command_line_length(s) > CMD_LINE_LIMIT
+    )
+    return results
+
+
+def _command_line_length(script: str) -> int:
+    """The length of the command line `run_ps` sends for `script` (as pywinrm builds it)."""
+    import base64
+
+    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+    return len(f"powershell -encodedcommand {encoded}")
+
+
+def run(vms: int = 5) -> dict[str, Any]:
+    use_fakes()
+    from fakes.server import FakeWinRMServer
+
+    from orchestrator.simulator import Simulator
+
+    os.environ[PASSWORD_ENV] = PASSWORD
+    server = FakeWinRMServer(users={USER: PASSWORD}, simulator_factory=lambda _route: Simulator(seed=SEED))
+    server.command_line_limit = None  # lifted for the baseline; ours never comes near it (see the report)
+    with server, tempfile.TemporaryDirectory(prefix="bench-wire-") as tmp:
+        # One untimed round first on another simulated host: imports, template compilation and the
+        # simulator's parser warm-up are paid once per process, not per host; both sides then run warm.
+        measure_ours(server, Path(tmp), vms, route="warmup")
+        ours = measure_ours(server, Path(tmp), vms)
+        baseline = measure_baseline(server, vms)
+    ratios = {
+        label: {
+            key: (round(baseline[label][key] / ours[label][key], 2) if ours[label][key] else None)
+            for key in ("commands", "requests", "connections", "wall_s")
+        }
+        for label in ("converge", "noop")
+    }
+    met = {
+        label: all(ours[label][key] <= limit for key, limit in TARGETS[label].items()) for label in TARGETS
+    }
+    return {
+        "vms": vms,
+        "ours": ours,
+        "baseline": baseline,
+        "baseline_over_ours": ratios,
+        "targets": TARGETS,
+        "met": met,
+    }

@@ -135,6 +135,9 @@ def action_classes() -> list[type[Action]]:
     """Every concrete action whose template exists in the packaged templates (new ones join automatically)."""
     found = []
     for cls in Action.__subclasses__():
+        # slots=True dataclasses leave their pre-slots class behind as a second subclass: keep the real one.
+        if getattr(actions_module, cls.__name__, None) is not cls:
+            continue
         if cls.template and (templates_dir() / cls.template).is_file():
             found.append(cls)
     return found

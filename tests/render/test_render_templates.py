@@ -51,7 +51,7 @@ def test_a_site_override_wins(tmp_path: Path) -> None:
     _write(
         tmp_path,
         "actions/start_vm.ps1.j2",
-        original.replace("Start-VM -Name $vmName", "Start-VM -Name $vmName -Passthru | Out-Null"),
+        original.replace("Start-VM -VM $vm", "Start-VM -VM $vm -Passthru | Out-Null"),
     )
     host = host_with((VM,))
     script = Renderer(tmp_path).render_apply(host, [A.StartVM("lab-01")], "6.3")

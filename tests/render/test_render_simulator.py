@@ -1,0 +1,181 @@
+"""Rendered scripts run on the simulated Hyper-V host: given a host and these actions, when the apply script
+runs, then the host holds exactly what the actions say, the script prints one apply document, and running it
+again changes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from render_support import HOSTILE_PAYLOADS, host_with
+
+from orchestrator import actions as A
+from orchestrator.facts import parse_facts
+from orchestrator.model import CheckpointPolicy, DiskSpec, DynamicMemory, VMSpec
+from orchestrator.render import Renderer
+from orchestrator.simulator import RunResult, Simulator
+
+PREMIUM = "D:\\images\\mps-premium.vhdx"
+ISO = "D:\\iso\\mps-premium.iso"
+NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+GB = 2**30
+
+
+def _sim(version: str = "6.3", switches: tuple[str, ...] = ("LAN", "Classroom")) -> Simulator:
+    seed = {"os_sku": 8, "os_version": version, "logical_processors": 16, "memory": "64GB",
+            "switches": list(switches), "free_disk": "2TB",
+            "images": {PREMIUM: {"edition_sku": 77}, ISO: {"edition_sku": 77}}}
+    return Simulator(seed=seed, now=lambda: NOW)
+
+
+def _document(result: RunResult) -> dict[str, Any]:
+    """Exactly one JSON document, and nothing else, on stdout."""
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout[:2000] + "\n" + result.stderr[:2000]
+    return json.loads(lines[0])
+
+
+def _vm(sim: Simulator, name: str):
+    (vm,) = sim.host.vm_by_name(name)
+    return vm
+
+
+VM = VMSpec(name="lab-01", cpus=4, memory=8 * GB, disk=DiskSpec("parent", source=PREMIUM), switch="Classroom",
+            path="D:\\VMs", checkpoints=CheckpointPolicy(baseline="clean"))
+
+
+def test_create_checkpoint_start_then_nothing_on_a_second_run() -> None:
+    sim = _sim()
+    actions = [A.CreateVM(VM), A.TakeCheckpoint("lab-01", "clean"), A.StartVM("lab-01")]
+    script = Renderer().render_apply(host_with((VM,)), actions, "6.3")
+
+    first = sim.run(script)
+    assert first.exit_code == 0, first.stderr
+    doc = _document(first)
+    assert doc["ok"] is True and doc["failed"] is None
+    assert [(a["index"], a["summary"], a["changed"]) for a in doc["actions"]] == [
+        (0, "create VM lab-01", True), (1, "checkpoint lab-01", True), (2, "start VM lab-01", True)]
+    vm = _vm(sim, "lab-01")
+    assert (vm.generation, vm.cpus, vm.memory_startup, vm.dynamic_memory) == (2, 4, 8 * GB, False)
+    assert [a.switch for a in vm.adapters] == ["Classroom"]
+    assert [d.path for d in vm.disks] == ["D:\\VMs\\lab-01.vhdx"]
+    assert sim.host.files["d:\\vms\\lab-01.vhdx"].vhd["parent"].lower() == PREMIUM.lower()
+    assert vm.state == "Running"
+    assert [s.name for s in vm.snapshots.values()] == ["clean"]
+    facts = parse_facts(doc["facts"])  # the new facts, in the shape the facts parser reads
+    assert facts.vm("lab-01").running and facts.vm("lab-01").switches == ("Classroom",)
+    assert facts.vm("lab-01").checkpoint("clean") is not None
+
+    before = sim.snapshot()
+    second = sim.run(script)
+    assert second.exit_code == 0, second.stderr
+    assert [a["changed"] for a in _document(second)["actions"]] == [False, False, False]
+    assert sim.snapshot()["host"]["vms"] == before["host"]["vms"]
+
+
+@pytest.mark.parametrize("version", ["6.2", "6.3", "10.0"])
+def test_every_action_template_runs_on_each_windows_version(version: str) -> None:
+    generation = 1 if version == "6.2" else 2
+    vm = VMSpec(name="lab-02", cpus=2, memory=4 * GB, generation=generation, path="E:\\Hyper-V",
+                disk=DiskSpec("new", size=60 * GB, iso=ISO), switch="LAN")
+    sim = _sim(version)
+    host = host_with((vm,))
+    steps = [
+        A.CreateVM(vm), A.StartVM("lab-02"), A.StopVM("lab-02", reason="needed for: set CPUs"),
+        A.SetProcessor("lab-02", 6, before=2),
+        A.SetMemory("lab-02", 6 * GB, DynamicMemory(2 * GB, 8 * GB), before_startup=4 * GB),
+        A.ConnectSwitch("lab-02", "Classroom", before="LAN"), A.TakeCheckpoint("lab-02", "base"),
+        A.StartVM("lab-02"),
+    ]
+    result = sim.run(Renderer().render_apply(host, steps, version))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    doc = _document(result)
+    assert all(a["changed"] for a in doc["actions"]) and len(doc["actions"]) == len(steps)
+    got = _vm(sim, "lab-02")
+    assert (got.generation, got.cpus, got.memory_startup) == (generation, 6, 6 * GB)
+    assert (got.dynamic_memory, got.memory_minimum, got.memory_maximum) == (True, 2 * GB, 8 * GB)
+    assert [a.switch for a in got.adapters] == ["Classroom"] and got.state == "Running"
+    assert any((d or "").lower() == ISO.lower() for d in got.dvds)
+
+    removed = sim.run(Renderer().render_apply(host, [A.StopVM("lab-02"), A.RemoveVM("lab-02")], version))
+    assert removed.exit_code == 0, removed.stderr
+    assert sim.host.vm_by_name("lab-02") == []
+
+
+@pytest.mark.parametrize("version", [
+    "6.2", "6.3",
+    pytest.param("10.0", marks=pytest.mark.xfail(strict=True, reason=(
+        "signatures.py merges Get-VMHost's 2016 CimSession set (CimSession mandatory) into __AllParameterSets, "
+        "so the simulator's binder refuses a plain Get-VMHost on 10.0"))),
+])
+def test_without_a_path_the_disk_goes_to_the_hosts_default_folder(version: str) -> None:
+    sim = _sim(version)
+    vm = VMSpec(name="lab-06", cpus=1, memory=GB, generation=1, disk=DiskSpec("copy_from", source=PREMIUM))
+    result = sim.run(Renderer().render_apply(host_with((vm,)), [A.CreateVM(vm)], version))
+    assert result.exit_code == 0, result.stdout[:300]
+    (disk,) = _vm(sim, "lab-06").disks
+    assert disk.path.lower() == (sim.host.vhd_path + "\\lab-06.vhdx").lower()
+
+
+def test_the_first_failure_stops_the_rest_and_the_facts_are_still_printed() -> None:
+    sim = _sim(switches=("LAN",))
+    vm = VMSpec(name="lab-03", cpus=2, memory=4 * GB, disk=None)
+    steps = [A.CreateVM(vm), A.ConnectSwitch("lab-03", "No Such Switch"), A.StartVM("lab-03")]
+    result = sim.run(Renderer().render_apply(host_with((vm,)), steps, "6.3"))
+    assert result.exit_code == 1
+    doc = _document(result)
+    assert doc["ok"] is False
+    assert [a["index"] for a in doc["actions"]] == [0]
+    assert doc["failed"]["index"] == 1 and "No Such Switch" in doc["failed"]["error"]
+    assert "lab-03" in parse_facts(doc["facts"]).vms
+    assert _vm(sim, "lab-03").state == "Off"  # StartVM never ran
+
+
+@pytest.mark.parametrize("payload", [p for p in HOSTILE_PAYLOADS if p and len(p) < 200])
+def test_hostile_text_arrives_on_the_host_as_exactly_that_text(payload: str) -> None:
+    """What PowerShell reads from the literal is the inventory's text, character for character."""
+    sim = _sim(switches=("LAN", payload))
+    name = "vm " + payload
+    vm = VMSpec(name=name, cpus=1, memory=GB, disk=None, switch=payload)
+    steps = [A.CreateVM(vm), A.TakeCheckpoint(name, payload)]
+    result = sim.run(Renderer().render_apply(host_with((vm,)), steps, "6.3"))
+    assert result.exit_code == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    doc = _document(result)
+    assert doc["actions"][0]["summary"] == "create VM " + name
+    got = _vm(sim, name)
+    assert got.name == name and [a.switch for a in got.adapters] == [payload]
+    assert [s.name for s in got.snapshots.values()] == [payload]
+
+
+def test_the_facts_script_reads_the_host_and_changes_nothing() -> None:
+    sim = _sim()
+    vm = VMSpec(name="lab-04", cpus=2, memory=4 * GB, disk=DiskSpec("parent", source=PREMIUM), path="D:\\VMs")
+    other = VMSpec(name="lab-05", cpus=2, memory=4 * GB, disk=DiskSpec("new", size=GB, iso="E:\\missing.iso"))
+    host = host_with((vm, other))
+    before = sim.snapshot()
+    result = sim.run(Renderer().render_facts(host))
+    assert result.exit_code == 0, result.stderr
+    doc = _document(result)
+    assert set(doc) == {"host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "tasks"}
+    assert doc["paths"] == {"D:\\VMs": False, PREMIUM: True, "E:\\missing.iso": False}
+    assert [e["edition_id"] for e in doc["images"][PREMIUM]] == ["ServerMultiPointPremium"]
+    facts = parse_facts(doc)
+    assert facts.version == "6.3" and facts.switches == ("LAN", "Classroom") and not facts.vms
+    assert "Generation" in facts.cmdlets["New-VM"]
+    assert sim.snapshot() == before
+
+
+def test_the_checkpoint_operation_runs_and_repeats_safely() -> None:
+    sim = _sim()
+    vms = tuple(VMSpec(name=f"lab-1{i}", cpus=1, memory=GB, disk=None) for i in range(2))
+    host = host_with(vms)
+    assert sim.run(Renderer().render_apply(host, [A.CreateVM(v) for v in vms], "6.3")).exit_code == 0
+    script = Renderer().render_operation("operations/checkpoint.ps1.j2", host, "6.3",
+                                         vm_names=[v.name for v in vms], checkpoint="before exam")
+    first = _document(sim.run(script))
+    assert first["ok"] and [a["changed"] for a in first["actions"]] == [True, True]
+    assert [a["changed"] for a in _document(sim.run(script))["actions"]] == [False, False]
+    for v in vms:
+        assert [s.name for s in _vm(sim, v.name).snapshots.values()] == ["before exam"]

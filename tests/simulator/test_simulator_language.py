@@ -347,3 +347,11 @@ def _dicts(value: object) -> list[dict]:
         for v in value:
             found.extend(_dicts(v))
     return found
+
+
+def test_one_line_functions_with_param_blocks(sim: Simulator) -> None:
+    script = "function Add-One { param($Value) $Value + 1 }\nfunction Get-Pair { param([string]$a, $b = '(x)') \"$a$b\" }\n" \
+             "Add-One -Value 41\nGet-Pair 'p'\n$x = 1 +\n"
+    result = sim.run(script)
+    assert "At line:5" in result.stderr  # line numbers still count the original lines
+    assert lines(ok(sim, script.rsplit("\n", 2)[0])) == ["42", "p(x)"]

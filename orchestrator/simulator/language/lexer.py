@@ -10,6 +10,9 @@ text keeps its length in UTF-16 code units and tree-sitter's offsets stay valid 
 
 from __future__ import annotations
 
+import re
+
+_PARAM_ON_LINE = re.compile(r"\{\s*param\s*\(", re.IGNORECASE)
 SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
 DOUBLE_QUOTES = frozenset('"\u201c\u201d\u201e')
 DASHES = frozenset("\u2013\u2014\u2015")
@@ -17,7 +20,7 @@ DASHES = frozenset("\u2013\u2014\u2015")
 
 def normalize(text: str) -> str:
     """The same text with PowerShell's quote and dash variants turned into ASCII where they delimit."""
-    if text.isascii() and "\0" not in text:
+    if text.isascii() and "\0" not in text and not _PARAM_ON_LINE.search(text):
         return text
     out = list(text)
     _scan(text, out, 0, len(text), nested=False)
@@ -54,6 +57,9 @@ def _scan(text: str, out: list[str], i: int, end: int, *, nested: bool) -> int:
         if c in DOUBLE_QUOTES:
             i = _double(text, out, i, n)
             continue
+        if c in "pP" and text[i:i + 5].lower() == "param" and _after_brace(text, i):
+            i = _param_block(text, out, i + 5, n)
+            continue
         if c in DASHES:
             out[i] = "-"
         elif nested:
@@ -65,6 +71,56 @@ def _scan(text: str, out: list[str], i: int, end: int, *, nested: bool) -> int:
                 depth -= 1
         i += 1
     return i
+
+
+def _after_brace(text: str, i: int) -> bool:
+    """`param` opens a script block's body: the previous non-blank character is its `{`."""
+    if i + 5 < len(text) and (text[i + 5].isalnum() or text[i + 5] in "_-"):
+        return False
+    j = i - 1
+    while j >= 0 and text[j] in " \t\r\n":
+        j -= 1
+    return j >= 0 and text[j] == "{"
+
+
+def _param_block(text: str, out: list[str], i: int, n: int) -> int:
+    """Skip `param(...)`; when more code follows on the same line, make the blank after `)` a newline.
+
+    PowerShell allows `function F { param($a) $a }`; tree-sitter-pwsh wants the body on a new line. The
+    swap keeps every offset, and the parser takes line numbers from the original text.
+    """
+    j = i
+    while j < n and text[j] in " \t":
+        j += 1
+    if j >= n or text[j] != "(":
+        return i
+    depth = 0
+    while j < n:
+        c = text[j]
+        if c == "`":
+            j += 2
+            continue
+        if c in SINGLE_QUOTES:
+            j = _single(text, out, j, n)
+            continue
+        if c in DOUBLE_QUOTES:
+            j = _double(text, out, j, n)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                j += 1
+                break
+        j += 1
+    if j < n and text[j] in " \t":
+        k = j
+        while k < n and text[k] in " \t":
+            k += 1
+        if k < n and text[k] not in "\r\n#}":
+            out[j] = "\n"
+    return j
 
 
 def _single(text: str, out: list[str], i: int, n: int) -> int:

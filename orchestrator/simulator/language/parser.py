@@ -7,6 +7,7 @@ unsupported construct can never be skipped silently at run time.
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 from typing import Any
@@ -34,10 +35,20 @@ class _Converter:
     def __init__(self, source: str) -> None:
         self.source = source
         self.raw = source.encode("utf-16-le", "surrogatepass")
+        self.line_starts = _line_starts(self.raw)
         parser = tree_sitter.Parser(_LANGUAGE)
         self.tree = parser.parse(normalize(source).encode("utf-16-le", "surrogatepass"), encoding="utf16")
 
     # -- helpers -------------------------------------------------------------------------------------------
+
+    def position(self, n: tree_sitter.Node) -> tuple[int, int]:
+        """0-based line and column of a node in the original text (the normalized copy may add newlines)."""
+        offset = n.start_byte // 2
+        row = bisect.bisect_right(self.line_starts, offset) - 1
+        return row, offset - self.line_starts[row]
+
+    def line_of(self, n: tree_sitter.Node) -> int:
+        return bisect.bisect_right(self.line_starts, n.start_byte // 2)
 
     def text(self, n: tree_sitter.Node) -> str:
         return self.raw[n.start_byte : n.end_byte].decode("utf-16-le", "surrogatepass")
@@ -47,7 +58,7 @@ class _Converter:
         return lines[row] if row < len(lines) else ""
 
     def unsupported(self, n: tree_sitter.Node, what: str | None = None) -> UnsupportedConstruct:
-        row, col = n.start_point.row, n.start_point.column // 2
+        row, col = self.position(n)
         snippet = self.text(n).splitlines()[0][:60] if self.text(n) else ""
         name = what or n.type
         return UnsupportedConstruct(
@@ -63,7 +74,7 @@ class _Converter:
             return
         bad = _first_error(root)
         assert bad is not None
-        row, col = bad.start_point.row, bad.start_point.column // 2
+        row, col = self.position(bad)
         if bad.is_missing:
             message = f"Missing '{bad.type}' in the statement; the parser expected it here."
         else:
@@ -101,7 +112,7 @@ class _Converter:
 
     def block(self, n: tree_sitter.Node | None) -> Node:
         """statement_block / script_block_body / statement_list -> 'block'."""
-        line = n.start_point.row + 1 if n is not None else 0
+        line = self.line_of(n) if n is not None else 0
         if n is None:
             return Node("block", line, [])
         if n.type == "statement_list":
@@ -116,7 +127,7 @@ class _Converter:
 
     def statement(self, n: tree_sitter.Node) -> Node:
         t = n.type
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         if t == "pipeline":
             return self.pipeline(n, statement=True)
         if t == "if_statement":
@@ -192,7 +203,7 @@ class _Converter:
                             clauses.append((ccond, self.block(cc)))  # type: ignore[arg-type]
             elif c.type == "else_clause":
                 else_block = self.block(self.named(c)[0])
-        return Node("if", n.start_point.row + 1, clauses, else_block)
+        return Node("if", self.line_of(n), clauses, else_block)
 
     def try_statement(self, n: tree_sitter.Node) -> Node:
         body = None
@@ -217,7 +228,7 @@ class _Converter:
                 final = self.block(self.named(c)[0])
             else:
                 raise self.unsupported(c)
-        return Node("try", n.start_point.row + 1, body, catches, final)
+        return Node("try", self.line_of(n), body, catches, final)
 
     def param_block(self, n: tree_sitter.Node) -> list[tuple[str, str | None, Node | None]]:
         params: list[tuple[str, str | None, Node | None]] = []
@@ -257,14 +268,14 @@ class _Converter:
                 stmts.extend(self.statements(c))
             else:
                 raise self.unsupported(c)
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         return Node("sblock", line, params, Node("block", line, stmts), text)
 
     # -- pipelines and commands ----------------------------------------------------------------------------
 
     def pipeline(self, n: tree_sitter.Node, *, statement: bool = False) -> Node:
         """A pipeline node -> 'assign', 'pipe' (commands involved) or a bare expression."""
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         if n.type != "pipeline":
             return self.expression(n)
         kids = self.named(n)
@@ -300,7 +311,7 @@ class _Converter:
             elif c.type == "assignment_value":
                 vk = self.named(c)[0]
                 if vk.type == "pipeline_chain":
-                    value = self.chain(vk, vk.start_point.row + 1)
+                    value = self.chain(vk, self.line_of(vk))
                 elif vk.type == "assignment_expression":
                     value = self.assignment(vk)
                 else:
@@ -309,10 +320,10 @@ class _Converter:
             raise self.unsupported(n, "assignment to this target")
         if op not in ("=", "+=", "-=", "*="):
             raise self.unsupported(n, f"assignment operator {op}")
-        return Node("assign", n.start_point.row + 1, target, op, value)
+        return Node("assign", self.line_of(n), target, op, value)
 
     def command(self, n: tree_sitter.Node) -> Node:
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         name = None
         name_expr = None
         invoke_op = None
@@ -367,7 +378,7 @@ class _Converter:
                     while i < len(kids) and kids[i].type == "command_argument_sep":
                         i += 1
                     value = self.argument(kids[i])
-                out.append(("p", pname, value, colon, c.start_point.row + 1))
+                out.append(("p", pname, value, colon, self.line_of(c)))
                 i += 1
                 continue
             if t == "redirection":
@@ -383,7 +394,7 @@ class _Converter:
             if t == "unary_expression" and len(self.named(c)) == 1 and self.named(c)[0].type == "variable":
                 vtext = self.text(self.named(c)[0])
                 if vtext.startswith("@"):
-                    out.append(("s", vtext[1:].lower(), c.start_point.row + 1))
+                    out.append(("s", vtext[1:].lower(), self.line_of(c)))
                     i += 1
                     continue
             out.append(("a", self.argument(c)))
@@ -391,7 +402,7 @@ class _Converter:
         return out
 
     def argument(self, n: tree_sitter.Node) -> Node:
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         if n.type == "generic_token":
             return Node("str", line, self.text(n))
         if n.type == "bareword_argument_list":
@@ -402,7 +413,7 @@ class _Converter:
 
     def expression(self, n: tree_sitter.Node) -> Node:
         t = n.type
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         if t == "unary_expression":
             kids = self.named(n)
             if len(kids) != 1:
@@ -492,7 +503,7 @@ class _Converter:
         raise self.unsupported(n)
 
     def variable(self, n: tree_sitter.Node) -> Node:
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         text = self.text(n)
         if text.startswith("@"):
             raise self.unsupported(n, "splatting outside a command")
@@ -517,7 +528,7 @@ class _Converter:
         return name.lower(), scope
 
     def expandable(self, n: tree_sitter.Node, open_len: int, close_len: int, *, here: bool = False) -> Node:
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         start = n.start_byte + 2 * open_len
         end = n.end_byte - 2 * close_len
         if here:
@@ -569,7 +580,7 @@ class _Converter:
         return self.text(n).strip()[1:-1].strip().lower()
 
     def unary(self, n: tree_sitter.Node) -> Node:
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         kids = self.named(n)
         first = n.children[0]
         if first.type == "cast_expression" or (kids and kids[0].type == "cast_expression" and len(n.children) == 1):
@@ -593,7 +604,7 @@ class _Converter:
         raise self.unsupported(n, f"unary operator {op}")
 
     def member(self, n: tree_sitter.Node) -> Node:
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         kids = n.children
         obj = self.expression(kids[0])
         static = False
@@ -620,7 +631,7 @@ class _Converter:
         return Node("member", line, obj, name, None, static)
 
     def binary(self, n: tree_sitter.Node) -> Node:
-        line = n.start_point.row + 1
+        line = self.line_of(n)
         kids = n.children
         if len(kids) != 3:
             raise self.unsupported(n)
@@ -641,6 +652,17 @@ class _Converter:
             raise self.unsupported(n, f"operator {op}")
         right_node = Node("type", line, self.type_name(right)) if right.type == "type_literal" else self.expression(right)
         return Node("binop", line, op, self.expression(left), right_node)
+
+
+def _line_starts(raw: bytes) -> list[int]:
+    """Offsets, in UTF-16 code units, where each line of the text starts."""
+    starts = [0]
+    index = raw.find(b"\n\x00")
+    while index >= 0:
+        if index % 2 == 0:
+            starts.append(index // 2 + 1)
+        index = raw.find(b"\n\x00", index + 1)
+    return starts
 
 
 def _first_error(node: tree_sitter.Node) -> tree_sitter.Node | None:

@@ -275,3 +275,29 @@ def test_classroom_refusals(tmp_path: Path, classroom: str, fragment: str) -> No
     found = messages(load(tmp_path / "inv.yaml"), "error")
     assert found and all(":6:" in line for line in found)
     assert any(fragment in line for line in found), found
+
+
+def test_a_group_level_problem_is_reported_once_for_all_its_hosts(tmp_path: Path) -> None:
+    write(tmp_path / "inv.yaml", """
+        all:
+          vars:
+            ansible_connection: simulator
+            orchestrate_retry: {attempts: many}
+            orchestrate_retries: 3
+          hosts: {hv01: , hv02: , hv03: }
+    """)
+    inventory = load(tmp_path / "inv.yaml")
+    assert [(f.location.line, f.message) for f in inventory.errors] == [
+        (5, "orchestrate_retry: attempts must be a whole number, not 'many'"),
+        (6, "unknown variable 'orchestrate_retries'"),
+    ]
+    assert inventory.errors[1].fix == "did you mean 'orchestrate_retry'?"
+    assert list(inventory.hosts) == [] and list(inventory.hostvars) == ["hv01", "hv02", "hv03"]
+
+
+def test_literal_password_in_host_vars_is_refused_when_readable(tmp_path: Path) -> None:
+    write(tmp_path / "inv.yaml", WINRM)
+    write(tmp_path / "host_vars/hv01.yml", "ansible_password: hunter2-hv\n", mode=0o640)
+    (error,) = load(tmp_path / "inv.yaml").errors
+    assert error.location.file.endswith("host_vars/hv01.yml") and error.location.line == 1
+    assert "chmod 600" in error.fix

@@ -9,6 +9,7 @@ odd pretty layout that indents a nested value from the column where it starts. K
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,9 +24,13 @@ from orchestrator.simulator.language.values import (
     to_string,
 )
 
+_PLAIN = re.compile(r'[^"\\\x00-\x1f<>\'&\x7f\u2028\u2029]*')
+
 
 def quote(text: str) -> str:
     """A JSON string as JavaScriptSerializer writes it: json's escapes plus <, >, ' and & as \\uXXXX."""
+    if _PLAIN.fullmatch(text):
+        return '"' + text + '"'
     out = json.dumps(text, ensure_ascii=False)
     if "<" in out or ">" in out or "'" in out or "&" in out:
         out = out.replace("<", "\\u003c").replace(">", "\\u003e").replace("'", "\\u0027").replace("&", "\\u0026")

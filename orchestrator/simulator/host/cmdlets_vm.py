@@ -65,7 +65,8 @@ def get_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise CmdletError(f"Hyper-V was unable to find a virtual machine with ID \"{call.get('Id')}\".",
                               "InvalidParameter", "InvalidArgument")
         return [vm_object(ctx.host, vm)]
-    return [vm_object(ctx.host, vm) for vm in ctx.vms_named(call.get("Name"))]
+    return [ctx.cached_object(("vm", vm.id), lambda vm=vm: vm_object(ctx.host, vm))
+            for vm in ctx.vms_named(call.get("Name"))]
 
 
 @cmdlet("New-VM", MODULE, mutating=True)

@@ -30,6 +30,19 @@ class HostContext:
         self.mutations: list[str] = []
         self.warnings: list[str] = []
         self.jobs: dict[int, Any] = {}
+        self._objects: dict[Any, tuple[int, Any]] = {}
+
+    def cached_object(self, key: Any, build: Any) -> Any:
+        """A model object's PSObject, rebuilt only after a change: each caller gets its own property dict."""
+        from orchestrator.simulator.language.values import PSObject
+
+        version = len(self.mutations)
+        hit = self._objects.get(key)
+        if hit is None or hit[0] != version:
+            hit = (version, build())
+            self._objects[key] = hit
+        obj = hit[1]
+        return PSObject(dict(obj.props), obj.type_name, obj.ref, obj.text)
 
     def now(self) -> datetime:
         if self._now is not None:

@@ -54,7 +54,9 @@ def _described_hosts(inventory: Inventory) -> list[str]:
 
 @main.command("validate")
 @click.argument("inventory", metavar="INVENTORY", type=click.Path(path_type=str))
-@click.option("--ask-pass", "-k", is_flag=True, help="Prompt for WinRM passwords the inventory does not provide.")
+@click.option(
+    "--ask-pass", "-k", is_flag=True, help="Prompt for WinRM passwords the inventory does not provide."
+)
 @common_options
 def validate(
     inventory: str,

@@ -29,7 +29,13 @@ from orchestrator.rules import check_inventory
 __all__ = ["SECRET_VARS", "load_inventory"]
 
 SECRET_VARS = frozenset(
-    {"ansible_password", "ansible_winrm_password", "ansible_ssh_pass", "ansible_become_password", "ansible_become_pass"}
+    {
+        "ansible_password",
+        "ansible_winrm_password",
+        "ansible_ssh_pass",
+        "ansible_become_password",
+        "ansible_become_pass",
+    }
 )
 _MIN_SCRUB = 4
 
@@ -53,16 +59,30 @@ def load_inventory(
     except YamlProblem as problem:
         return _failed(shown, [_problem(problem)])
     if data is None or (isinstance(data, dict) and not data):
-        return _failed(shown, [Finding("error", "the inventory is empty", "add all: {hosts: {...}} (see "
-                                       "inventories/demo.yaml)", Origin(shown).location)])
+        return _failed(
+            shown,
+            [
+                Finding(
+                    "error",
+                    "the inventory is empty",
+                    "add all: {hosts: {...}} (see inventories/demo.yaml)",
+                    Origin(shown).location,
+                )
+            ],
+        )
     if not isinstance(data, TMap):
         origin = getattr(data, "origin", Origin(shown))
-        return _failed(shown, [Finding(
-            "error",
-            f"the top level must be a mapping of groups (all: ...), not a {_kind(data)}",
-            "start the file with 'all:' and put hosts:, vars:, children: under it",
-            origin.location,
-        )])
+        return _failed(
+            shown,
+            [
+                Finding(
+                    "error",
+                    f"the top level must be a mapping of groups (all: ...), not a {_kind(data)}",
+                    "start the file with 'all:' and put hosts:, vars:, children: under it",
+                    origin.location,
+                )
+            ],
+        )
     base_dir = file.resolve().parent
     resolved = resolve(data, file, shown, VarsDirs(base_dir, os.path.dirname(shown)))
     if resolved.refused:
@@ -74,7 +94,10 @@ def load_inventory(
     partial: dict[str, HostSpec] = {}
     for name in resolved.hosts:
         spec, complete = builder.build(
-            name, resolved.hostvars[name], resolved.origins[name], resolved.host_groups[name],
+            name,
+            resolved.hostvars[name],
+            resolved.origins[name],
+            resolved.host_groups[name],
             resolved.hosts[name].origin,
         )
         partial[name] = spec

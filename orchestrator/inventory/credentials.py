@@ -65,7 +65,9 @@ class Credentials:
         if self.ask_pass is not None:
             return self._prompt(host, user or "")
         return self.r.error(
-            origins.get("ansible_user") or origins.get("ansible_winrm_transport") or Origin(self.inventory_file),
+            origins.get("ansible_user")
+            or origins.get("ansible_winrm_transport")
+            or Origin(self.inventory_file),
             f"host {host}: no password for {user or 'the WinRM user'}",
             "set ansible_password: \"{{ lookup('env', 'WINRM_PASSWORD') }}\", orchestrate_password_file, "
             "or run with --ask-pass",
@@ -79,12 +81,18 @@ class Credentials:
             self.secrets.add(str(resolved))
             return Secret(str(resolved))
         if not isinstance(value, str) or isinstance(value, bool):
-            return self.r.error(origin, "ansible_password must be text", "quote the password, or better use "
-                                "{{ lookup('env', 'NAME') }}")
+            return self.r.error(
+                origin,
+                "ansible_password must be text",
+                "quote the password, or better use {{ lookup('env', 'NAME') }}",
+            )
         self.secrets.add(value)
         if "{{" in value or "{%" in value:
-            return self.r.error(origin, "templating is not supported in the inventory, only "
-                                "{{ lookup('env', 'NAME') }}", "use {{ lookup('env', 'NAME') }}")
+            return self.r.error(
+                origin,
+                "templating is not supported in the inventory, only {{ lookup('env', 'NAME') }}",
+                "use {{ lookup('env', 'NAME') }}",
+            )
         return Secret(value)
 
     def check_literal(self, origin: Origin, path: Path | None) -> None:
@@ -92,11 +100,17 @@ class Credentials:
         where = path if path is not None else Path(origin.file)
         exposed = group_or_world_readable(where)
         if exposed:
-            self.r.error(origin, "a literal ansible_password in a file that group or others can read is refused",
-                         f"use ansible_password: \"{{{{ lookup('env', 'WINRM_PASSWORD') }}}}\", or chmod 600 {where}")
+            self.r.error(
+                origin,
+                "a literal ansible_password in a file that group or others can read is refused",
+                f"use ansible_password: \"{{{{ lookup('env', 'WINRM_PASSWORD') }}}}\", or chmod 600 {where}",
+            )
         else:
-            self.r.warning(origin, "a literal ansible_password is written in the inventory",
-                           "prefer ansible_password: \"{{ lookup('env', 'WINRM_PASSWORD') }}\"")
+            self.r.warning(
+                origin,
+                "a literal ansible_password is written in the inventory",
+                "prefer ansible_password: \"{{ lookup('env', 'WINRM_PASSWORD') }}\"",
+            )
 
     def _from_file(self, value: Any, origin: Origin) -> Secret | Any:
         name = self.r.text(value, origin, "orchestrate_password_file")
@@ -109,31 +123,45 @@ class Credentials:
         try:
             info = path.stat()
         except OSError:
-            return self.r.error(origin, "orchestrate_password_file does not exist or cannot be read",
-                                "check the path (relative paths start at the inventory's folder)")
+            return self.r.error(
+                origin,
+                "orchestrate_password_file does not exist or cannot be read",
+                "check the path (relative paths start at the inventory's folder)",
+            )
         if not stat.S_ISREG(info.st_mode):
-            return self.r.error(origin, "orchestrate_password_file is not a regular file", "point it at a file")
+            return self.r.error(
+                origin, "orchestrate_password_file is not a regular file", "point it at a file"
+            )
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            return self.r.error(origin, "orchestrate_password_file is refused: group or others can access it",
-                                fix_mode)
+            return self.r.error(
+                origin, "orchestrate_password_file is refused: group or others can access it", fix_mode
+            )
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
-            return self.r.error(origin, "orchestrate_password_file is refused: it belongs to another user",
-                                f"chown it to this user and {fix_mode}")
+            return self.r.error(
+                origin,
+                "orchestrate_password_file is refused: it belongs to another user",
+                f"chown it to this user and {fix_mode}",
+            )
         try:
             with path.open("rb") as handle:
                 data = handle.read(MAX_PASSWORD_FILE + 1)
         except OSError:
             return self.r.error(origin, "orchestrate_password_file cannot be read", "check its permissions")
         if len(data) > MAX_PASSWORD_FILE:
-            return self.r.error(origin, "orchestrate_password_file is too large to hold a password",
-                                "put only the password in it")
+            return self.r.error(
+                origin,
+                "orchestrate_password_file is too large to hold a password",
+                "put only the password in it",
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             return self.r.error(origin, "orchestrate_password_file is not UTF-8 text", "save it as UTF-8")
         password = text.splitlines()[0] if text else ""
         if not password:
-            return self.r.error(origin, "orchestrate_password_file is empty", "write the password on its first line")
+            return self.r.error(
+                origin, "orchestrate_password_file is empty", "write the password on its first line"
+            )
         self.secrets.add(password)
         return Secret(password)
 
@@ -144,8 +172,11 @@ class Credentials:
                 answer = self.ask_pass(f"{user}@{host}" if user else host)
             except (EOFError, OSError, RuntimeError) as exc:
                 self._asked[user] = None
-                return self.r.error(Origin(self.inventory_file), f"could not read the password: {type(exc).__name__}",
-                                    "run in a terminal, or use orchestrate_password_file")
+                return self.r.error(
+                    Origin(self.inventory_file),
+                    f"could not read the password: {type(exc).__name__}",
+                    "run in a terminal, or use orchestrate_password_file",
+                )
             self._asked[user] = Secret(answer) if answer else None
             if answer:
                 self.secrets.add(answer)

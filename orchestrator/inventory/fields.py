@@ -89,7 +89,9 @@ class Reader:
         if allow_int and isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         if not isinstance(value, str):
-            return self.error(origin, f"{what} must be text, not {describe(value)}", "write it as text in quotes")
+            return self.error(
+                origin, f"{what} must be text, not {describe(value)}", "write it as text in quotes"
+            )
         return value
 
     def integer(self, value: Any, origin: Origin, what: str, *, numeric_text: bool = False) -> Any:
@@ -101,7 +103,9 @@ class Reader:
             if stripped.lstrip("-").isdigit():
                 return int(stripped)
         if isinstance(value, bool) or not isinstance(value, int):
-            return self.error(origin, f"{what} must be a whole number, not {describe(value)}", "write a number like 4")
+            return self.error(
+                origin, f"{what} must be a whole number, not {describe(value)}", "write a number like 4"
+            )
         return value
 
     def number(self, value: Any, origin: Origin, what: str) -> Any:
@@ -114,7 +118,9 @@ class Reader:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return self.error(origin, f"{what} must be a number, not {describe(value)}", "write a number like 30")
+            return self.error(
+                origin, f"{what} must be a number, not {describe(value)}", "write a number like 30"
+            )
         return value
 
     def boolean(self, value: Any, origin: Origin, what: str) -> Any:
@@ -124,7 +130,9 @@ class Reader:
         if isinstance(value, EnvStr) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         if not isinstance(value, bool):
-            return self.error(origin, f"{what} must be true or false, not {describe(value)}", "write true or false")
+            return self.error(
+                origin, f"{what} must be true or false, not {describe(value)}", "write true or false"
+            )
         return value
 
     def size(self, value: Any, origin: Origin, what: str) -> Any:
@@ -132,9 +140,14 @@ class Reader:
         if value is BAD:
             return BAD
         if isinstance(value, bool) or not isinstance(value, str):
-            fix = f"write it with a unit, like {value}GB" if isinstance(value, int) and not isinstance(value, bool) \
+            fix = (
+                f"write it with a unit, like {value}GB"
+                if isinstance(value, int) and not isinstance(value, bool)
                 else "write a size like 8GB or 512MB"
-            return self.error(origin, f"{what} must be a size with a unit like 8GB, not {describe(value)}", fix)
+            )
+            return self.error(
+                origin, f"{what} must be a size with a unit like 8GB, not {describe(value)}", fix
+            )
         try:
             return parse_size(value)
         except ValueError as exc:
@@ -146,7 +159,9 @@ class Reader:
         """A mapping whose keys are all in `keys`; an unknown key is an error with a suggestion."""
         if not isinstance(value, Mapping):
             return self.error(
-                origin, f"{what} must be a mapping (key: value lines), not {describe(value)}", hint or "write key: value"
+                origin,
+                f"{what} must be a mapping (key: value lines), not {describe(value)}",
+                hint or "write key: value",
             )
         for key in value:
             if key not in keys:
@@ -161,6 +176,9 @@ class Reader:
 
     def sequence(self, value: Any, origin: Origin, what: str) -> Any:
         if not isinstance(value, list):
-            return self.error(origin, f"{what} must be a list (lines starting with '- '), not {describe(value)}",
-                              "write each item on a line starting with '- '")
+            return self.error(
+                origin,
+                f"{what} must be a list (lines starting with '- '), not {describe(value)}",
+                "write each item on a line starting with '- '",
+            )
         return value

@@ -44,7 +44,9 @@ def env_lookup_name(value: Any) -> str | None:
 
 
 def has_template(value: Any) -> bool:
-    return isinstance(value, str) and not isinstance(value, EnvStr) and any(m in value for m in _TEMPLATE_MARKS)
+    return (
+        isinstance(value, str) and not isinstance(value, EnvStr) and any(m in value for m in _TEMPLATE_MARKS)
+    )
 
 
 def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
@@ -58,7 +60,9 @@ def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
             raise TemplateProblem(f"environment variable {name} is not set")
         return EnvStr(env[name], name)
     if has_template(value):
-        raise TemplateProblem("templating is not supported in the inventory, only {{ lookup('env', 'NAME') }}")
+        raise TemplateProblem(
+            "templating is not supported in the inventory, only {{ lookup('env', 'NAME') }}"
+        )
     return value
 
 

@@ -161,7 +161,11 @@ class _Parser:
                 self.set_group_vars(name, value)
             elif key == "children":
                 for child, child_data in value.items():
-                    child_key = value.key_origins.get(child, value_origin) if isinstance(value, TMap) else value_origin
+                    child_key = (
+                        value.key_origins.get(child, value_origin)
+                        if isinstance(value, TMap)
+                        else value_origin
+                    )
                     child_origin = value.origin_of(child) if isinstance(value, TMap) else value_origin
                     added = self.parse_group(child, child_data, child_key, child_origin)
                     if added is not None:
@@ -169,7 +173,9 @@ class _Parser:
             elif key == "hosts":
                 for pattern, host_vars in value.items():
                     pattern_origin = (
-                        value.key_origins.get(pattern, value_origin) if isinstance(value, TMap) else value_origin
+                        value.key_origins.get(pattern, value_origin)
+                        if isinstance(value, TMap)
+                        else value_origin
                     )
                     vars_origin = value.origin_of(pattern) if isinstance(value, TMap) else value_origin
                     self.parse_hosts(name, pattern, host_vars, pattern_origin, vars_origin)
@@ -181,7 +187,9 @@ class _Parser:
                 )
         return name
 
-    def parse_hosts(self, group: str, pattern: Any, host_vars: Any, origin: Origin, vars_origin: Origin) -> None:
+    def parse_hosts(
+        self, group: str, pattern: Any, host_vars: Any, origin: Origin, vars_origin: Origin
+    ) -> None:
         if not isinstance(pattern, str):
             self.error(
                 origin,
@@ -238,7 +246,9 @@ class _Parser:
                 continue
             self._define(node.vars, node.origins, var, value, variables)
 
-    def _define(self, target: dict[Any, Any], origins: dict[Any, Origin], var: Any, value: Any, src: Any) -> None:
+    def _define(
+        self, target: dict[Any, Any], origins: dict[Any, Origin], var: Any, value: Any, src: Any
+    ) -> None:
         origin = src.origin_of(var) if isinstance(src, TMap) else Origin(str(self.path))
         key_origin = src.key_origins.get(var, origin) if isinstance(src, TMap) else origin
         self.definitions.append(VarDef(var, value, origin, key_origin, self.path))
@@ -325,7 +335,9 @@ def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved
     definitions = list(parser.definitions)
     seen_files: set[Path] = set()
 
-    def layer(target: dict[Any, Any], where: dict[Any, Origin], variables: dict[Any, Any], src: dict[Any, Origin]):
+    def layer(
+        target: dict[Any, Any], where: dict[Any, Origin], variables: dict[Any, Any], src: dict[Any, Origin]
+    ):
         for var, value in variables.items():
             target[var] = value
             where[var] = src.get(var) or Origin(shown)
@@ -336,8 +348,13 @@ def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved
                 seen_files.add(vars_file.path)
                 for var, value in vars_file.vars.items():
                     definitions.append(
-                        VarDef(var, value, vars_file.vars.origin_of(var), vars_file.vars.key_origins[var],
-                               vars_file.path)
+                        VarDef(
+                            var,
+                            value,
+                            vars_file.vars.origin_of(var),
+                            vars_file.vars.key_origins[var],
+                            vars_file.path,
+                        )
                     )
             layer(target, where, vars_file.vars, vars_file.vars.value_origins)
 

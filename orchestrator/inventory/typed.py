@@ -35,8 +35,17 @@ PRODUCT_VARS = (
 PRODUCT_PREFIXES = ("multipoint_", "orchestrate_")
 # The simulated host's description, as orchestrator.simulator.state.host_from_seed reads it.
 SIMULATOR_KEYS = (
-    "os_sku", "os_version", "hyperv_installed", "logical_processors", "memory", "switches", "images", "shares",
-    "free_disk", "folders", "computer_name",
+    "os_sku",
+    "os_version",
+    "hyperv_installed",
+    "logical_processors",
+    "memory",
+    "switches",
+    "images",
+    "shares",
+    "free_disk",
+    "folders",
+    "computer_name",
 )
 RETRY_KEYS = ("attempts", "deadline")
 
@@ -88,7 +97,12 @@ class HostBuilder:
         self.credentials = Credentials(reader, base_dir, inventory_file, ask_pass)
 
     def build(
-        self, name: str, variables: dict[Any, Any], origins: dict[Any, Origin], groups: list[str], origin: Origin
+        self,
+        name: str,
+        variables: dict[Any, Any],
+        origins: dict[Any, Origin],
+        groups: list[str],
+        origin: Origin,
     ) -> tuple[HostSpec, bool]:
         """The host as far as it type-checks, and whether it did completely (no error found for it).
 
@@ -108,21 +122,29 @@ class HostBuilder:
 
         connection: dict[str, Any] = {}
         for var, (attribute, kind) in _CONNECTION_VARS.items():
-            reader = {"text": r.text, "bool": r.boolean,
-                      "port": lambda v, o, w: r.integer(v, o, w, numeric_text=True)}[kind]
+            reader = {
+                "text": r.text,
+                "bool": r.boolean,
+                "port": lambda v, o, w: r.integer(v, o, w, numeric_text=True),
+            }[kind]
             value = get(var, reader)
             if value is not None and value is not BAD:
                 connection[attribute] = value
         connection.setdefault("address", name)
         if "scheme" not in connection and connection.get("port") == 5985:
-            connection["scheme"] = "http"  # Ansible's winrm plugin: port 5985 means http unless told otherwise
+            connection["scheme"] = (
+                "http"  # Ansible's winrm plugin: port 5985 means http unless told otherwise
+            )
         kind = connection.get("kind", "winrm")
         transport = connection.get("transport", "ntlm")
         user = connection.get("user")
         password = None
         if kind == "winrm":  # like Ansible, a simulated host never evaluates (or needs) the password
             password = self.credentials.password(
-                name, variables, origins, user=user if isinstance(user, str) else None,
+                name,
+                variables,
+                origins,
+                user=user if isinstance(user, str) else None,
                 needs_password=transport in PASSWORD_TRANSPORTS,
             )
         if password is not None and password is not BAD:
@@ -132,8 +154,11 @@ class HostBuilder:
         if variables.get("orchestrate_simulator") is not None:
             simulator = self.simulator(variables["orchestrate_simulator"], where("orchestrate_simulator"))
             if kind != "simulator" and simulator is not BAD:
-                r.warning(where("orchestrate_simulator"), f"host {name}: orchestrate_simulator is ignored unless "
-                          "ansible_connection is simulator", "set ansible_connection: simulator, or remove it")
+                r.warning(
+                    where("orchestrate_simulator"),
+                    f"host {name}: orchestrate_simulator is ignored unless ansible_connection is simulator",
+                    "set ansible_connection: simulator, or remove it",
+                )
         retry = get("orchestrate_retry", self.retry, RetryPolicy())
         operation_timeout = get("orchestrate_operation_timeout", r.number, 3600.0)
         templates_dir = get("orchestrate_templates_dir", r.text)
@@ -174,11 +199,13 @@ class HostBuilder:
             return BAD
         values: dict[str, Any] = {}
         if mapping.get("attempts") is not None:
-            values["attempts"] = self.r.integer(mapping["attempts"], origin_in(mapping, "attempts", origin),
-                                                f"{what}: attempts")
+            values["attempts"] = self.r.integer(
+                mapping["attempts"], origin_in(mapping, "attempts", origin), f"{what}: attempts"
+            )
         if mapping.get("deadline") is not None:
-            values["deadline"] = self.r.number(mapping["deadline"], origin_in(mapping, "deadline", origin),
-                                               f"{what}: deadline")
+            values["deadline"] = self.r.number(
+                mapping["deadline"], origin_in(mapping, "deadline", origin), f"{what}: deadline"
+            )
         if BAD in values.values():
             return BAD
         if "deadline" in values:
@@ -189,8 +216,13 @@ class HostBuilder:
         """Validate the simulated host's description; return it raw (plain dicts and lists) as written."""
         r = self.r
         what = "orchestrate_simulator"
-        mapping = r.mapping(value, origin, what, SIMULATOR_KEYS,
-                            hint="write {os_sku: 8, logical_processors: 16, memory: 64GB, ...}")
+        mapping = r.mapping(
+            value,
+            origin,
+            what,
+            SIMULATOR_KEYS,
+            hint="write {os_sku: 8, logical_processors: 16, memory: 64GB, ...}",
+        )
         if mapping is BAD:
             return BAD
         ok = not any(k not in SIMULATOR_KEYS for k in mapping)
@@ -199,8 +231,13 @@ class HostBuilder:
             return origin_in(mapping, key, origin)
 
         checks: dict[str, Callable[[Any, Origin, str], Any]] = {
-            "os_sku": r.integer, "logical_processors": r.integer, "hyperv_installed": r.boolean,
-            "os_version": r.text, "computer_name": r.text, "memory": r.size, "free_disk": r.size,
+            "os_sku": r.integer,
+            "logical_processors": r.integer,
+            "hyperv_installed": r.boolean,
+            "os_version": r.text,
+            "computer_name": r.text,
+            "memory": r.size,
+            "free_disk": r.size,
         }
         for key, check in checks.items():
             if mapping.get(key) is not None and check(mapping[key], at(key), f"{what}: {key}") is BAD:
@@ -218,14 +255,23 @@ class HostBuilder:
         items = self.r.sequence(value, origin, what)
         if items is BAD:
             return False
-        results = [self.r.text(item, origin_in(items, i, origin), f"an item of {what}") for i, item in enumerate(items)]
+        results = [
+            self.r.text(item, origin_in(items, i, origin), f"an item of {what}")
+            for i, item in enumerate(items)
+        ]
         return BAD not in results
 
     def _shares(self, value: Any, origin: Origin, what: str) -> bool:
         """UNC roots -> {free: size}: `{'\\\\nas\\images': {free: 1TB}}`."""
         if not isinstance(value, dict):
-            return self.r.error(origin, f"{what} must be a mapping of UNC roots to {{free: size}}, not "
-                                f"{describe(value)}", "write {'\\\\nas01\\images': {free: 1TB}}") and False
+            return (
+                self.r.error(
+                    origin,
+                    f"{what} must be a mapping of UNC roots to {{free: size}}, not {describe(value)}",
+                    "write {'\\\\nas01\\images': {free: 1TB}}",
+                )
+                and False
+            )
         ok = True
         for root, info in value.items():
             at = origin_in(value, root, origin)
@@ -244,8 +290,11 @@ class HostBuilder:
         return ok
 
     def _images(self, value: Any, origin: Origin, what: str) -> bool:
-        mapping = self.r.mapping(value, origin, what, (), hint="write {'D:\\images\\a.vhdx': {edition_sku: 77}}") \
-            if not isinstance(value, dict) else value
+        mapping = (
+            self.r.mapping(value, origin, what, (), hint="write {'D:\\images\\a.vhdx': {edition_sku: 77}}")
+            if not isinstance(value, dict)
+            else value
+        )
         if mapping is BAD:
             return False
         ok = True
@@ -254,20 +303,32 @@ class HostBuilder:
             if not isinstance(path, str):
                 ok = self.r.error(at, f"{what}: an image path must be text", "quote the path") and False
                 continue
-            image_map = self.r.mapping(image, at, f"{what}: {path}", ("edition_sku", "size"),
-                                       hint="write {edition_sku: 77}")
+            image_map = self.r.mapping(
+                image, at, f"{what}: {path}", ("edition_sku", "size"), hint="write {edition_sku: 77}"
+            )
             if image_map is BAD or any(k not in ("edition_sku", "size") for k in image_map):
                 ok = False
                 continue
             if image_map.get("edition_sku") is None:
-                ok = self.r.error(at, f"{what}: {path} needs edition_sku (77 Premium, 76 Standard)",
-                                  "add edition_sku: 77") and False
-            elif self.r.integer(image_map["edition_sku"], origin_in(image_map, "edition_sku", at),
-                                f"{what}: edition_sku") is BAD:
+                ok = (
+                    self.r.error(
+                        at,
+                        f"{what}: {path} needs edition_sku (77 Premium, 76 Standard)",
+                        "add edition_sku: 77",
+                    )
+                    and False
+                )
+            elif (
+                self.r.integer(
+                    image_map["edition_sku"], origin_in(image_map, "edition_sku", at), f"{what}: edition_sku"
+                )
+                is BAD
+            ):
                 ok = False
-            if image_map.get("size") is not None and self.r.size(
-                image_map["size"], origin_in(image_map, "size", at), f"{what}: size"
-            ) is BAD:
+            if (
+                image_map.get("size") is not None
+                and self.r.size(image_map["size"], origin_in(image_map, "size", at), f"{what}: size") is BAD
+            ):
                 ok = False
         return ok
 

@@ -31,8 +31,18 @@ from orchestrator.rules.names import name_problem
 from orchestrator.rules.sizing import floor_for
 
 VM_KEYS = (
-    "name", "edition", "generation", "cpus", "memory", "dynamic_memory", "disk", "switch",
-    "stations", "state", "path", "checkpoints",
+    "name",
+    "edition",
+    "generation",
+    "cpus",
+    "memory",
+    "dynamic_memory",
+    "disk",
+    "switch",
+    "stations",
+    "state",
+    "path",
+    "checkpoints",
 )
 DEFAULT_KEYS = tuple(k for k in VM_KEYS if k != "name")
 CLASSROOM_KEYS = ("name", "seats", "station_type", "vm")
@@ -75,8 +85,13 @@ class VMBuilder:
             items = self.r.sequence(variables["multipoint_vms"], origin, "multipoint_vms")
             for index, item in enumerate(items or []):
                 item_origin = origin_in(items, index, origin)
-                mapping = self.r.mapping(item, item_origin, "a VM of multipoint_vms", VM_KEYS,
-                                         hint="write each VM as a mapping with name, cpus, memory, disk, ...")
+                mapping = self.r.mapping(
+                    item,
+                    item_origin,
+                    "a VM of multipoint_vms",
+                    VM_KEYS,
+                    hint="write each VM as a mapping with name, cpus, memory, disk, ...",
+                )
                 if mapping is BAD:
                     continue
                 vm = self.vm({**defaults, **_fields(mapping, item_origin)}, item_origin, classroom=None)
@@ -93,9 +108,12 @@ class VMBuilder:
                     continue
                 key = str(made[0].classroom).lower()
                 if key in seen:
-                    self.r.error(origin_in(item, "name", item_origin), f"host {self.host}: two classrooms are named "
-                                 f"{describe(made[0].classroom)} (first at line {seen[key].line})",
-                                 "give every classroom on a host its own name")
+                    self.r.error(
+                        origin_in(item, "name", item_origin),
+                        f"host {self.host}: two classrooms are named "
+                        f"{describe(made[0].classroom)} (first at line {seen[key].line})",
+                        "give every classroom on a host its own name",
+                    )
                     continue
                 seen[key] = item_origin
                 specs.extend(made)
@@ -139,7 +157,11 @@ class VMBuilder:
         values["state"] = read("state", self.state, f"state of {label}", "running")
         values["switch"] = read("switch", r.text, f"switch of {label}")
         values["path"] = read("path", r.text, f"path of {label}")
-        stations = seats if seats is not None else read("stations", self.stations, f"stations of {label}", Stations())
+        stations = (
+            seats
+            if seats is not None
+            else read("stations", self.stations, f"stations of {label}", Stations())
+        )
         if seats is not None and "stations" in fields:
             locations.pop("stations", None)
         floor = floor_for(stations.total if isinstance(stations, Stations) else 0)
@@ -147,7 +169,9 @@ class VMBuilder:
         values["memory"] = read("memory", r.size, f"memory of {label}", floor.memory)
         values["dynamic_memory"] = read("dynamic_memory", self.dynamic_memory, f"dynamic_memory of {label}")
         values["disk"] = read("disk", self.disk, f"disk of {label}")
-        values["checkpoints"] = read("checkpoints", self.checkpoints, f"checkpoints of {label}", CheckpointPolicy())
+        values["checkpoints"] = read(
+            "checkpoints", self.checkpoints, f"checkpoints of {label}", CheckpointPolicy()
+        )
         if not ok or name is BAD:
             return BAD
         return VMSpec(
@@ -196,33 +220,51 @@ class VMBuilder:
         return DynamicMemory(minimum=bounds["min"], maximum=bounds["max"])
 
     def disk(self, value: Any, origin: Origin, what: str) -> Any:
-        mapping = self.r.mapping(value, origin, what, DISK_KEYS,
-                                 hint="write {parent: D:\\images\\base.vhdx}, {copy_from: ...} or {size: 60GB, iso: ...}")
+        mapping = self.r.mapping(
+            value,
+            origin,
+            what,
+            DISK_KEYS,
+            hint="write {parent: D:\\images\\base.vhdx}, {copy_from: ...} or {size: 60GB, iso: ...}",
+        )
         if mapping is BAD:
             return BAD
         given = [k for k in DISK_KEYS if mapping.get(k) is not None]
-        ways = [k for k in ("parent", "copy_from") if k in given] + (["size/iso"] if {"size", "iso"} & set(given) else [])
+        ways = [k for k in ("parent", "copy_from") if k in given] + (
+            ["size/iso"] if {"size", "iso"} & set(given) else []
+        )
         fix = "keep exactly one of: parent, copy_from, or size plus iso"
         if len(ways) != 1:
-            return self.r.error(origin, f"{what} must use exactly one of parent, copy_from, or size plus iso "
-                                f"(found {', '.join(given) or 'none'})", fix)
+            return self.r.error(
+                origin,
+                f"{what} must use exactly one of parent, copy_from, or size plus iso "
+                f"(found {', '.join(given) or 'none'})",
+                fix,
+            )
         if any(k not in DISK_KEYS for k in mapping):
             return BAD
+
         def at(key: str) -> Origin:
             return origin_in(mapping, key, origin)
+
         if ways[0] in ("parent", "copy_from"):
             source = self.r.text(mapping[ways[0]], at(ways[0]), f"{what}: {ways[0]}")
             return BAD if source is BAD else DiskSpec(kind=ways[0], source=source)  # type: ignore[arg-type]
         if "size" not in given or "iso" not in given:
             missing = "iso" if "size" in given else "size"
-            return self.r.error(origin, f"{what}: a new disk needs both size and iso ({missing} is missing)",
-                                f"add {missing}, or use parent/copy_from")
+            return self.r.error(
+                origin,
+                f"{what}: a new disk needs both size and iso ({missing} is missing)",
+                f"add {missing}, or use parent/copy_from",
+            )
         size = self.r.size(mapping["size"], at("size"), f"{what}: size")
         iso = self.r.text(mapping["iso"], at("iso"), f"{what}: iso")
         return BAD if BAD in (size, iso) else DiskSpec(kind="new", size=size, iso=iso)
 
     def checkpoints(self, value: Any, origin: Origin, what: str) -> Any:
-        mapping = self.r.mapping(value, origin, what, CHECKPOINT_KEYS, hint="write {baseline: clean, keep: 3}")
+        mapping = self.r.mapping(
+            value, origin, what, CHECKPOINT_KEYS, hint="write {baseline: clean, keep: 3}"
+        )
         if mapping is BAD:
             return BAD
         ok = not any(k not in CHECKPOINT_KEYS for k in mapping)
@@ -238,8 +280,13 @@ class VMBuilder:
 
     def classroom(self, item: Any, origin: Origin, defaults: Fields) -> Any:
         r = self.r
-        mapping = r.mapping(item, origin, "a classroom of multipoint_classrooms", CLASSROOM_KEYS,
-                            hint="write {name: lab, seats: 45}")
+        mapping = r.mapping(
+            item,
+            origin,
+            "a classroom of multipoint_classrooms",
+            CLASSROOM_KEYS,
+            hint="write {name: lab, seats: 45}",
+        )
         if mapping is BAD:
             return BAD
         ok = not any(k not in CLASSROOM_KEYS for k in mapping)
@@ -254,11 +301,18 @@ class VMBuilder:
         seats = r.integer(mapping["seats"], at("seats"), "seats of the classroom")
         station_type = "rdp"
         if mapping.get("station_type") is not None:
-            station_type = r.text(mapping["station_type"], at("station_type"), "station_type of the classroom")
+            station_type = r.text(
+                mapping["station_type"], at("station_type"), "station_type of the classroom"
+            )
         vm_fields: Fields = {}
         if mapping.get("vm") is not None:
-            vm_map = r.mapping(mapping["vm"], at("vm"), "the vm of a classroom", CLASSROOM_VM_KEYS,
-                               hint="write the VM keys (cpus, memory, disk, ...) every VM of the classroom gets")
+            vm_map = r.mapping(
+                mapping["vm"],
+                at("vm"),
+                "the vm of a classroom",
+                CLASSROOM_VM_KEYS,
+                hint="write the VM keys (cpus, memory, disk, ...) every VM of the classroom gets",
+            )
             if vm_map is BAD or any(k not in CLASSROOM_VM_KEYS for k in vm_map):
                 return BAD
             vm_fields = _fields(vm_map, at("vm"))
@@ -268,11 +322,17 @@ class VMBuilder:
         if problem:
             return r.error(at("name"), f"classroom name {describe(name)} {problem}", "rename the classroom")
         if seats < 1:
-            return r.error(at("seats"), f"seats of classroom {describe(name)} must be at least 1, not {describe(seats)}",
-                           "give the number of seats")
+            return r.error(
+                at("seats"),
+                f"seats of classroom {describe(name)} must be at least 1, not {describe(seats)}",
+                "give the number of seats",
+            )
         if station_type not in STATION_TYPES:
-            return r.error(at("station_type"), f"station_type {describe(station_type)} is not one of: "
-                           f"{', '.join(STATION_TYPES)}", suggestion(station_type, STATION_TYPES) or "use rdp")
+            return r.error(
+                at("station_type"),
+                f"station_type {describe(station_type)} is not one of: {', '.join(STATION_TYPES)}",
+                suggestion(station_type, STATION_TYPES) or "use rdp",
+            )
         count = math.ceil(seats / MAX_SEATS_PER_VM)
         base, extra = divmod(seats, count)
         specs: list[VMSpec] = []
@@ -294,8 +354,13 @@ class VMBuilder:
 
     def schedule(self, item: Any, origin: Origin) -> Any:
         r = self.r
-        mapping = r.mapping(item, origin, "a schedule of multipoint_schedules", SCHEDULE_KEYS,
-                            hint="write {name: nightly, checkpoint: clean, at: '02:00'}")
+        mapping = r.mapping(
+            item,
+            origin,
+            "a schedule of multipoint_schedules",
+            SCHEDULE_KEYS,
+            hint="write {name: nightly, checkpoint: clean, at: '02:00'}",
+        )
         if mapping is BAD:
             return BAD
         ok = not any(k not in SCHEDULE_KEYS for k in mapping)
@@ -308,12 +373,17 @@ class VMBuilder:
         at = lambda key: origin_in(mapping, key, origin)  # noqa: E731
         values: dict[str, Any] = {
             "name": r.text(mapping["name"], at("name"), "the schedule name", allow_int=True),
-            "checkpoint": r.text(mapping["checkpoint"], at("checkpoint"), "the schedule's checkpoint", allow_int=True),
+            "checkpoint": r.text(
+                mapping["checkpoint"], at("checkpoint"), "the schedule's checkpoint", allow_int=True
+            ),
         }
         when = mapping["at"]
         if isinstance(when, int) and not isinstance(when, bool):
-            values["at"] = r.error(at("at"), "at must be a time like '02:30' in quotes (YAML read it as a number)",
-                                   "quote the time: at: '22:30'")
+            values["at"] = r.error(
+                at("at"),
+                "at must be a time like '02:30' in quotes (YAML read it as a number)",
+                "quote the time: at: '22:30'",
+            )
         else:
             values["at"] = r.text(when, at("at"), "the schedule's at")
         if mapping.get("action") is not None:
@@ -326,8 +396,12 @@ class VMBuilder:
                 values["days"] = (r.text(days, at("days"), "days"),)
             else:
                 items = r.sequence(days, at("days"), "the schedule's days")
-                values["days"] = BAD if items is BAD else tuple(
-                    r.text(day, origin_in(items, i, at("days")), "a day") for i, day in enumerate(items)
+                values["days"] = (
+                    BAD
+                    if items is BAD
+                    else tuple(
+                        r.text(day, origin_in(items, i, at("days")), "a day") for i, day in enumerate(items)
+                    )
                 )
                 if values["days"] is not BAD and BAD in values["days"]:
                     values["days"] = BAD

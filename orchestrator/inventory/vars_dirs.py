@@ -77,7 +77,13 @@ class VarsDirs:
                 data = load_yaml_file(path, shown)
             except YamlProblem as problem:
                 self.findings.append(
-                    Finding("error", f"{problem.message}", problem.fix, problem.origin.location, problem.origin.path)
+                    Finding(
+                        "error",
+                        f"{problem.message}",
+                        problem.fix,
+                        problem.origin.location,
+                        problem.origin.path,
+                    )
                 )
                 continue
             if data is None or data == {}:
@@ -113,8 +119,12 @@ class VarsDirs:
             entries = sorted(os.listdir(folder))
         except OSError as exc:
             self.findings.append(
-                Finding("error", f"cannot list the folder: {exc.strerror}", "check permissions",
-                        Origin(self._show(folder)).location)
+                Finding(
+                    "error",
+                    f"cannot list the folder: {exc.strerror}",
+                    "check permissions",
+                    Origin(self._show(folder)).location,
+                )
             )
             return []
         for entry in entries:
@@ -128,8 +138,12 @@ class VarsDirs:
                 files.append(path)
             if len(files) > MAX_FILES:
                 self.findings.append(
-                    Finding("error", f"more than {MAX_FILES} variable files", "merge them",
-                            Origin(self._show(folder)).location)
+                    Finding(
+                        "error",
+                        f"more than {MAX_FILES} variable files",
+                        "merge them",
+                        Origin(self._show(folder)).location,
+                    )
                 )
                 return files[:MAX_FILES]
         return files

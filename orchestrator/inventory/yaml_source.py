@@ -121,7 +121,9 @@ def read_text(path: Path, shown: str) -> str:
     whole = Origin(shown)
     try:
         if path.is_dir():
-            raise YamlProblem("this path is a directory, not a YAML file", whole, "give the path of the inventory file")
+            raise YamlProblem(
+                "this path is a directory, not a YAML file", whole, "give the path of the inventory file"
+            )
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise YamlProblem(
@@ -136,7 +138,9 @@ def read_text(path: Path, shown: str) -> str:
     except FileNotFoundError as exc:
         raise YamlProblem("no such file", whole, "check the path") from exc
     except PermissionError as exc:
-        raise YamlProblem("the file cannot be read: permission denied", whole, "make it readable by this user") from exc
+        raise YamlProblem(
+            "the file cannot be read: permission denied", whole, "make it readable by this user"
+        ) from exc
     except OSError as exc:
         raise YamlProblem(f"the file cannot be read: {exc.strerror or exc}", whole, "check the path") from exc
     if len(data) > MAX_FILE_BYTES:
@@ -237,7 +241,9 @@ class _Builder:
             mark = exc.problem_mark or exc.context_mark
             where = self.origin(mark, ()) if mark else Origin(self.shown)
             what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-            raise YamlProblem(f"YAML syntax error: {what}", where, "fix the YAML syntax at this line") from exc
+            raise YamlProblem(
+                f"YAML syntax error: {what}", where, "fix the YAML syntax at this line"
+            ) from exc
         except yaml.reader.ReaderError as exc:
             before = self.text[: exc.position] if isinstance(exc.position, int) else ""
             where = Origin(self.shown, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
@@ -288,7 +294,9 @@ class _Builder:
             origin = self.origin(event.start_mark, path)
             if isinstance(event, AliasEvent):
                 if event.anchor not in self.anchors:
-                    raise YamlProblem(f"unknown alias *{event.anchor}", origin, "define the &anchor before using it")
+                    raise YamlProblem(
+                        f"unknown alias *{event.anchor}", origin, "define the &anchor before using it"
+                    )
                 value, size = self.anchors[event.anchor]
                 self.expanded += size
                 if self.expanded > MAX_ALIAS_EXPANSION:
@@ -318,7 +326,9 @@ class _Builder:
                         origin,
                         "use a text key",
                     )
-                container: TMap | TList = TMap(origin) if isinstance(event, MappingStartEvent) else TList(origin)
+                container: TMap | TList = (
+                    TMap(origin) if isinstance(event, MappingStartEvent) else TList(origin)
+                )
                 stack.append(_Frame(container, event.anchor))
                 continue
         if len(stack):  # pragma: no cover - the parser reports unclosed collections first
@@ -344,7 +354,9 @@ class _Builder:
         if anchor:
             self.anchors[anchor] = (value, size)
 
-    def _deliver(self, stack: list[_Frame], value: Any, size: int, origin: Origin, alias: bool = False) -> Any:
+    def _deliver(
+        self, stack: list[_Frame], value: Any, size: int, origin: Origin, alias: bool = False
+    ) -> Any:
         """Put a finished value into the open container (as a key, a mapping value or a list item)."""
         if not stack:
             return value
@@ -359,7 +371,9 @@ class _Builder:
             if alias:
                 raise YamlProblem("an alias cannot be used as a mapping key", origin, "write the key out")
             frame.key = value
-            frame.key_origin = Origin(origin.file, origin.line, origin.column, (*origin.path, _path_key(value)))
+            frame.key_origin = Origin(
+                origin.file, origin.line, origin.column, (*origin.path, _path_key(value))
+            )
             return None
         key, key_origin = frame.key, frame.key_origin
         assert key_origin is not None
@@ -387,7 +401,9 @@ class _Builder:
             for source in sources:
                 if not isinstance(source, TMap):
                     raise YamlProblem(
-                        "a merge key '<<' needs a mapping or a list of mappings", origin, "merge a mapping alias"
+                        "a merge key '<<' needs a mapping or a list of mappings",
+                        origin,
+                        "merge a mapping alias",
                     )
                 for key, item in source.items():
                     if key not in mapping:
@@ -403,7 +419,9 @@ class _Builder:
             return _MergeKey
         if tag == "!vault":
             raise YamlProblem(
-                "Ansible Vault values are not supported", origin, "use {{ lookup('env', 'NAME') }} for secrets"
+                "Ansible Vault values are not supported",
+                origin,
+                "use {{ lookup('env', 'NAME') }} for secrets",
             )
         if tag not in _SAFE_SCALAR_TAGS:
             raise YamlProblem(f"unsupported YAML tag {tag}", origin, "remove the tag")

@@ -26,8 +26,12 @@ def check_inventory(inventory: Inventory) -> list[Finding]:
     findings: list[Finding] = []
     if not inventory.hosts and not inventory.hostvars:
         findings.append(
-            finding("error", "the inventory defines no host", "add hosts under all: hosts: (see inventories/demo.yaml)",
-                    Location(inventory.path))
+            finding(
+                "error",
+                "the inventory defines no host",
+                "add hosts under all: hosts: (see inventories/demo.yaml)",
+                Location(inventory.path),
+            )
         )
     for host in inventory.hosts.values():
         findings.extend(check_host(host))

@@ -22,25 +22,55 @@ def check_schedules(host: HostSpec) -> Iterator[Finding]:
         for what, value in (("name", schedule.name), ("checkpoint", schedule.checkpoint)):
             problem = printable_problem(value)
             if problem:
-                yield finding("error", f"{label}: the {what} {problem}", f"write a printable {what}",
-                              at(loc, what, schedule.location))
+                yield finding(
+                    "error",
+                    f"{label}: the {what} {problem}",
+                    f"write a printable {what}",
+                    at(loc, what, schedule.location),
+                )
         if schedule.name.lower() in names:
-            yield finding("error", f"{label}: two schedules have this name", "give each schedule its own name",
-                          at(loc, "name", schedule.location))
+            yield finding(
+                "error",
+                f"{label}: two schedules have this name",
+                "give each schedule its own name",
+                at(loc, "name", schedule.location),
+            )
         names.add(schedule.name.lower())
         if schedule.action not in ACTIONS:
-            yield finding("error", f"{label}: action {shown(schedule.action)} is not one of: {', '.join(ACTIONS)}",
-                          choices_fix(schedule.action, ACTIONS), at(loc, "action", schedule.location))
+            yield finding(
+                "error",
+                f"{label}: action {shown(schedule.action)} is not one of: {', '.join(ACTIONS)}",
+                choices_fix(schedule.action, ACTIONS),
+                at(loc, "action", schedule.location),
+            )
         if not _TIME.match(schedule.at):
-            yield finding("error", f"{label}: at {shown(schedule.at)} is not a time HH:MM (00:00 to 23:59)",
-                          "write the host's local time in quotes, like at: '02:30'", at(loc, "at", schedule.location))
+            yield finding(
+                "error",
+                f"{label}: at {shown(schedule.at)} is not a time HH:MM (00:00 to 23:59)",
+                "write the host's local time in quotes, like at: '02:30'",
+                at(loc, "at", schedule.location),
+            )
         for day in schedule.days:
             if day not in WEEKDAYS:
-                yield finding("error", f"{label}: day {shown(day)} is not one of: {', '.join(WEEKDAYS)}",
-                              choices_fix(day, WEEKDAYS), at(loc, "days", schedule.location))
+                yield finding(
+                    "error",
+                    f"{label}: day {shown(day)} is not one of: {', '.join(WEEKDAYS)}",
+                    choices_fix(day, WEEKDAYS),
+                    at(loc, "days", schedule.location),
+                )
         if not schedule.days:
-            yield finding("error", f"{label}: days is empty", "list the days, or remove days for every day",
-                          at(loc, "days", schedule.location))
-        if host.vms and not any(fnmatch.fnmatchcase(vm.name.lower(), schedule.vms.lower()) for vm in host.vms):
-            yield finding("warning", f"{label}: vms {shown(schedule.vms)} matches no VM on this host",
-                          "check the pattern (a glob like lab-*)", at(loc, "vms", schedule.location))
+            yield finding(
+                "error",
+                f"{label}: days is empty",
+                "list the days, or remove days for every day",
+                at(loc, "days", schedule.location),
+            )
+        if host.vms and not any(
+            fnmatch.fnmatchcase(vm.name.lower(), schedule.vms.lower()) for vm in host.vms
+        ):
+            yield finding(
+                "warning",
+                f"{label}: vms {shown(schedule.vms)} matches no VM on this host",
+                "check the pattern (a glob like lab-*)",
+                at(loc, "vms", schedule.location),
+            )

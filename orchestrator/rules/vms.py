@@ -47,51 +47,96 @@ def check_vm(host: HostSpec, vm: VMSpec) -> Iterator[Finding]:
     if problem:
         yield finding("error", f"{label}: the name {problem}", "rename the VM", at(loc, "name", vm.location))
     if vm.edition not in EDITIONS:
-        yield finding("error", f"{label}: edition {shown(vm.edition)} is not one of: {', '.join(EDITIONS)}",
-                      choices_fix(vm.edition, EDITIONS), at(loc, "edition", vm.location))
+        yield finding(
+            "error",
+            f"{label}: edition {shown(vm.edition)} is not one of: {', '.join(EDITIONS)}",
+            choices_fix(vm.edition, EDITIONS),
+            at(loc, "edition", vm.location),
+        )
     elif vm.edition == "standard":
-        yield finding("error", f"{label}: MultiPoint Server Standard cannot run as a Hyper-V guest",
-                      "use edition: premium and Premium media", at(loc, "edition", vm.location))
+        yield finding(
+            "error",
+            f"{label}: MultiPoint Server Standard cannot run as a Hyper-V guest",
+            "use edition: premium and Premium media",
+            at(loc, "edition", vm.location),
+        )
     if vm.generation not in GENERATIONS:
-        yield finding("error", f"{label}: generation {shown(vm.generation)} is not one of: 1, 2",
-                      "use generation: 2 (or 1 for legacy BIOS)", at(loc, "generation", vm.location))
+        yield finding(
+            "error",
+            f"{label}: generation {shown(vm.generation)} is not one of: 1, 2",
+            "use generation: 2 (or 1 for legacy BIOS)",
+            at(loc, "generation", vm.location),
+        )
     if vm.state not in STATES:
-        yield finding("error", f"{label}: state {shown(vm.state)} is not one of: {', '.join(STATES)}",
-                      choices_fix(vm.state, STATES), at(loc, "state", vm.location))
+        yield finding(
+            "error",
+            f"{label}: state {shown(vm.state)} is not one of: {', '.join(STATES)}",
+            choices_fix(vm.state, STATES),
+            at(loc, "state", vm.location),
+        )
     yield from _check_size(vm, label)
     yield from _check_stations(vm, label)
     yield from _check_disk(vm, label)
     if vm.switch is not None:
         problem = printable_problem(vm.switch)
         if problem:
-            yield finding("error", f"{label}: the switch name {problem}", "write the switch's name as shown by "
-                          "Get-VMSwitch", at(loc, "switch", vm.location))
+            yield finding(
+                "error",
+                f"{label}: the switch name {problem}",
+                "write the switch's name as shown by Get-VMSwitch",
+                at(loc, "switch", vm.location),
+            )
     if vm.path is not None and not vm.path.strip():
-        yield finding("error", f"{label}: path is empty", "give the VM folder or remove path", at(loc, "path", vm.location))
+        yield finding(
+            "error",
+            f"{label}: path is empty",
+            "give the VM folder or remove path",
+            at(loc, "path", vm.location),
+        )
     cp = vm.checkpoints
     if cp.baseline is not None:
         problem = printable_problem(cp.baseline)
         if problem:
-            yield finding("error", f"{label}: the baseline checkpoint name {problem}", "write a printable name",
-                          at(loc, "checkpoints", vm.location))
+            yield finding(
+                "error",
+                f"{label}: the baseline checkpoint name {problem}",
+                "write a printable name",
+                at(loc, "checkpoints", vm.location),
+            )
     if cp.keep is not None and cp.keep < 1:
-        yield finding("error", f"{label}: checkpoints keep must be at least 1, not {cp.keep}",
-                      "keep: 1 or more (or remove keep to keep them all)", at(loc, "checkpoints", vm.location))
+        yield finding(
+            "error",
+            f"{label}: checkpoints keep must be at least 1, not {cp.keep}",
+            "keep: 1 or more (or remove keep to keep them all)",
+            at(loc, "checkpoints", vm.location),
+        )
 
 
 def _check_size(vm: VMSpec, label: str) -> Iterator[Finding]:
     loc = vm.locations
     if vm.cpus < 1:
-        yield finding("error", f"{label}: cpus must be at least 1, not {vm.cpus}", "give 1 or more virtual processors",
-                      at(loc, "cpus", vm.location))
+        yield finding(
+            "error",
+            f"{label}: cpus must be at least 1, not {vm.cpus}",
+            "give 1 or more virtual processors",
+            at(loc, "cpus", vm.location),
+        )
     if vm.memory <= 0:
-        yield finding("error", f"{label}: memory must be positive", "write a size like 8GB",
-                      at(loc, "memory", vm.location))
+        yield finding(
+            "error",
+            f"{label}: memory must be positive",
+            "write a size like 8GB",
+            at(loc, "memory", vm.location),
+        )
     dm = vm.dynamic_memory
     if dm is not None:
         if dm.minimum <= 0 or dm.maximum <= 0:
-            yield finding("error", f"{label}: dynamic_memory min and max must be positive", "write sizes like 2GB",
-                          at(loc, "dynamic_memory", vm.location))
+            yield finding(
+                "error",
+                f"{label}: dynamic_memory min and max must be positive",
+                "write sizes like 2GB",
+                at(loc, "dynamic_memory", vm.location),
+            )
         elif not dm.minimum <= vm.memory <= dm.maximum:
             yield finding(
                 "error",
@@ -105,12 +150,20 @@ def _check_size(vm: VMSpec, label: str) -> Iterator[Finding]:
         return
     floor = floor_for(seats)
     if vm.cpus < floor.cpus:
-        yield finding("warning", f"{label}: {vm.cpus} cpus is below the MultiPoint floor of {floor.cpus} for "
-                      f"{seats} seats", f"cpus: {floor.cpus}", at(loc, "cpus", vm.location))
+        yield finding(
+            "warning",
+            f"{label}: {vm.cpus} cpus is below the MultiPoint floor of {floor.cpus} for {seats} seats",
+            f"cpus: {floor.cpus}",
+            at(loc, "cpus", vm.location),
+        )
     if vm.memory < floor.memory:
-        yield finding("warning", f"{label}: memory {format_size(vm.memory)} is below the MultiPoint floor of "
-                      f"{format_size(floor.memory)} for {seats} seats", f"memory: {format_size(floor.memory)}",
-                      at(loc, "memory", vm.location))
+        yield finding(
+            "warning",
+            f"{label}: memory {format_size(vm.memory)} is below the MultiPoint floor of "
+            f"{format_size(floor.memory)} for {seats} seats",
+            f"memory: {format_size(floor.memory)}",
+            at(loc, "memory", vm.location),
+        )
 
 
 def _check_stations(vm: VMSpec, label: str) -> Iterator[Finding]:
@@ -118,8 +171,12 @@ def _check_stations(vm: VMSpec, label: str) -> Iterator[Finding]:
     counts = vm.stations.as_dict()
     negative = [name for name, count in counts.items() if count < 0]
     for name in negative:
-        yield finding("error", f"{label}: station count {name} must be 0 or more, not {counts[name]}",
-                      "write a count of 0 or more", where)
+        yield finding(
+            "error",
+            f"{label}: station count {name} must be 0 or more, not {counts[name]}",
+            "write a count of 0 or more",
+            where,
+        )
     for name in STATION_TYPES:
         if name not in VM_STATION_TYPES and counts[name] > 0:
             yield finding(
@@ -143,12 +200,18 @@ def _check_disk(vm: VMSpec, label: str) -> Iterator[Finding]:
     where = at(vm.locations, "disk", vm.location)
     if vm.disk is None:
         if vm.state != "absent":
-            yield finding("error", f"{label}: no disk given", "add disk: {parent: <sysprepped Premium VHDX>}, "
-                          "{copy_from: <VHDX>} or {size: 60GB, iso: <install ISO>} (or in multipoint_vm_defaults)",
-                          where)
+            yield finding(
+                "error",
+                f"{label}: no disk given",
+                "add disk: {parent: <sysprepped Premium VHDX>}, "
+                "{copy_from: <VHDX>} or {size: 60GB, iso: <install ISO>} (or in multipoint_vm_defaults)",
+                where,
+            )
         return
     if vm.disk.kind == "new" and (vm.disk.size or 0) <= 0:
         yield finding("error", f"{label}: the disk size must be positive", "write a size like 60GB", where)
     for value in (vm.disk.source, vm.disk.iso):
         if value is not None and not value.strip():
-            yield finding("error", f"{label}: the disk path is empty", "give the full path of the file", where)
+            yield finding(
+                "error", f"{label}: the disk path is empty", "give the full path of the file", where
+            )

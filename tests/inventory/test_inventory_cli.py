@@ -31,7 +31,9 @@ def test_demo_fits_its_simulated_hosts() -> None:
         assert sum(vm.memory for vm in running) <= parse_size(host.simulator["memory"]) - parse_size("8GB")
         assert sum(vm.cpus for vm in running) <= host.simulator["logical_processors"]
         images = host.simulator["images"]
-        assert all(vm.disk.source in images and images[vm.disk.source]["edition_sku"] == 77 for vm in host.vms)
+        assert all(
+            vm.disk.source in images and images[vm.disk.source]["edition_sku"] == 77 for vm in host.vms
+        )
         switches = set(host.simulator["switches"])
         assert all(vm.switch in switches for vm in host.vms)
 
@@ -58,7 +60,9 @@ def test_annotated_inventory_validates_with_its_environment() -> None:
 
 
 def test_school_inventory_needs_its_password_variable() -> None:
-    result = cli("validate", str(REPO / "inventories/school.yaml"), env={"SCHOOL_WINRM_PASSWORD": "x-example"})
+    result = cli(
+        "validate", str(REPO / "inventories/school.yaml"), env={"SCHOOL_WINRM_PASSWORD": "x-example"}
+    )
     assert result.exit_code == 0, result.output
     missing = cli("validate", str(REPO / "inventories/school.yaml"), env={"SCHOOL_WINRM_PASSWORD": None})  # type: ignore[dict-item]
     assert missing.exit_code == 2
@@ -66,7 +70,9 @@ def test_school_inventory_needs_its_password_variable() -> None:
 
 
 def test_findings_are_single_lines_with_a_summary_on_stderr(tmp_path: Path) -> None:
-    path = write(tmp_path / "inv.yaml", """
+    path = write(
+        tmp_path / "inv.yaml",
+        """
         all:
           hosts:
             hv01:
@@ -77,7 +83,8 @@ def test_findings_are_single_lines_with_a_summary_on_stderr(tmp_path: Path) -> N
                   edition: standard
                   disk: {parent: b.vhdx}
                   stations: {rdp: 25}
-    """)
+    """,
+    )
     result = cli("validate", str(path))
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
@@ -89,14 +96,17 @@ def test_findings_are_single_lines_with_a_summary_on_stderr(tmp_path: Path) -> N
 
 
 def test_json_output_document(tmp_path: Path) -> None:
-    path = write(tmp_path / "inv.yaml", """
+    path = write(
+        tmp_path / "inv.yaml",
+        """
         all:
           hosts:
             hv01:
               ansible_connection: simulator
               multipoint_vms: [{name: x, cpus: 1, disk: {parent: b.vhdx}}]
             hv02: {ansible_connection: simulator, multipoint_vms: [{name: y, edition: gold, disk: {parent: b}}]}
-    """)
+    """,
+    )
     result = cli("validate", str(path), "--output", "json")
     assert result.exit_code == 2
     document = json.loads(result.stdout)
@@ -107,26 +117,32 @@ def test_json_output_document(tmp_path: Path) -> None:
 
 
 def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
-    path = write(tmp_path / "inv.yaml", """
+    path = write(
+        tmp_path / "inv.yaml",
+        """
         all:
           hosts:
             hv01: {ansible_connection: simulator, multipoint_vms: [{name: x, cpus: 1, disk: {parent: b.vhdx}}]}
           hostz: {}
-    """)
+    """,
+    )
     result = cli("validate", str(path))
     assert result.exit_code == 0
     assert "warning" in result.stdout
 
 
 def test_inventory_host_and_list(tmp_path: Path) -> None:
-    path = write(tmp_path / "inv.yaml", """
+    path = write(
+        tmp_path / "inv.yaml",
+        """
         all:
           vars: {ansible_connection: simulator, note: from-all}
           children:
             lab:
               vars: {note: from-lab}
               hosts: {hv01: , hv02: {note: mine}}
-    """)
+    """,
+    )
     listed = cli("inventory", str(path), "--list")
     assert listed.exit_code == 0, listed.output
     document = json.loads(listed.stdout)

@@ -35,77 +35,236 @@ CASES: list[tuple[str, dict[str, str | bytes], str, int, str]] = [
     ("only comments", {"inv.yaml": "# nothing here\n\n"}, "inv.yaml", 1, "the inventory is empty"),
     ("binary garbage", {"inv.yaml": b"all:\n  \xff\xfe\x00\x01garbage"}, "inv.yaml", 2, "not UTF-8 text"),
     ("NUL byte", {"inv.yaml": "all:\n  hosts: \x00\n"}, "inv.yaml", 2, "unacceptable character #x0000"),
-    ("bad indentation", {"inv.yaml": "all:\n  hosts:\n    hv01:\n   bad: 1\n"}, "inv.yaml", 4, "YAML syntax error"),
+    (
+        "bad indentation",
+        {"inv.yaml": "all:\n  hosts:\n    hv01:\n   bad: 1\n"},
+        "inv.yaml",
+        4,
+        "YAML syntax error",
+    ),
     ("unclosed flow", {"inv.yaml": "all:\n  hosts: {hv01: \n"}, "inv.yaml", 3, "YAML syntax error"),
     ("tab indentation", {"inv.yaml": "all:\n\thosts:\n"}, "inv.yaml", 2, "YAML syntax error"),
     ("top-level list", {"inv.yaml": "- hv01\n- hv02\n"}, "inv.yaml", 1, "top level must be a mapping"),
     ("top-level text", {"inv.yaml": "just some text\n"}, "inv.yaml", 1, "top level must be a mapping"),
-    ("duplicate key", {"inv.yaml": "all:\n  hosts:\n    hv01:\n  hosts:\n    hv02:\n"}, "inv.yaml", 4,
-     "duplicate key 'hosts': first at line 2, again at line 4"),
+    (
+        "duplicate key",
+        {"inv.yaml": "all:\n  hosts:\n    hv01:\n  hosts:\n    hv02:\n"},
+        "inv.yaml",
+        4,
+        "duplicate key 'hosts': first at line 2, again at line 4",
+    ),
     ("alias bomb", {"inv.yaml": BOMB}, "inv.yaml", 5, "alias bomb"),
     ("deep nesting", {"inv.yaml": "a: " + "[" * 500 + "]" * 500 + "\n"}, "inv.yaml", 1, "nested deeper than"),
     ("two documents", {"inv.yaml": HOST + "---\nall: {}\n"}, "inv.yaml", 5, "more than one YAML document"),
     ("vault value", {"inv.yaml": HOST + "      x: !vault |\n        abc\n"}, "inv.yaml", 5, "Vault"),
-    ("python tag", {"inv.yaml": HOST + "      x: !!python/object:os.system ls\n"}, "inv.yaml", 5,
-     "unsupported YAML tag"),
-    ("hosts as a list", {"inv.yaml": "all:\n  hosts:\n    - hv01\n"}, "inv.yaml", 3,
-     "'hosts' of group 'all' must be a mapping"),
-    ("host vars as a list", {"inv.yaml": "all:\n  hosts:\n    hv01: [a, b]\n"}, "inv.yaml", 3,
-     "variables of host 'hv01' must be a mapping"),
+    (
+        "python tag",
+        {"inv.yaml": HOST + "      x: !!python/object:os.system ls\n"},
+        "inv.yaml",
+        5,
+        "unsupported YAML tag",
+    ),
+    (
+        "hosts as a list",
+        {"inv.yaml": "all:\n  hosts:\n    - hv01\n"},
+        "inv.yaml",
+        3,
+        "'hosts' of group 'all' must be a mapping",
+    ),
+    (
+        "host vars as a list",
+        {"inv.yaml": "all:\n  hosts:\n    hv01: [a, b]\n"},
+        "inv.yaml",
+        3,
+        "variables of host 'hv01' must be a mapping",
+    ),
     ("numeric host name", {"inv.yaml": "all:\n  hosts:\n    42:\n"}, "inv.yaml", 3, "must be a string"),
-    ("bad host range", {"inv.yaml": "all:\n  hosts:\n    hv[1:]:\n"}, "inv.yaml", 3, "must give its end value"),
-    ("group loop", {"inv.yaml": "all:\n  children:\n    a:\n      children:\n        b:\n          children:\n"
-                    "            a:\n"}, "inv.yaml", 5, "creates a loop"),
+    (
+        "bad host range",
+        {"inv.yaml": "all:\n  hosts:\n    hv[1:]:\n"},
+        "inv.yaml",
+        3,
+        "must give its end value",
+    ),
+    (
+        "group loop",
+        {
+            "inv.yaml": "all:\n  children:\n    a:\n      children:\n        b:\n          children:\n"
+            "            a:\n"
+        },
+        "inv.yaml",
+        5,
+        "creates a loop",
+    ),
     ("no host", {"inv.yaml": "all:\n  vars: {x: 1}\n"}, "inv.yaml", 1, "defines no host"),
-    ("plugin config", {"inv.yaml": "plugin: aws_ec2\nregions: [eu-west-1]\n"}, "inv.yaml", 1,
-     "inventory plugin configuration"),
-    ("misspelt product variable", {"inv.yaml": HOST + "      multipoint_vm: []\n"}, "inv.yaml", 5,
-     "unknown variable 'multipoint_vm' (fix: did you mean 'multipoint_vms'?)"),
-    ("text where cpus belong", {"inv.yaml": vm_inventory("          cpus: four\n")}, "inv.yaml", 8,
-     "cpus of VM 'vm1' must be a whole number, not 'four'"),
-    ("memory without unit", {"inv.yaml": vm_inventory("          memory: 8\n")}, "inv.yaml", 8,
-     "must be a size with a unit like 8GB, not 8 (fix: write it with a unit, like 8GB)"),
-    ("memory not a size", {"inv.yaml": vm_inventory("          memory: 8 gigs\n")}, "inv.yaml", 8, "is not a size"),
-    ("vms as a mapping", {"inv.yaml": HOST + "      multipoint_vms: {name: vm1}\n"}, "inv.yaml", 5,
-     "multipoint_vms must be a list"),
-    ("vm without name", {"inv.yaml": HOST + "      multipoint_vms:\n        - cpus: 2\n"}, "inv.yaml", 6,
-     "a VM needs a name"),
-    ("misspelt vm key", {"inv.yaml": vm_inventory("          cpu: 2\n")}, "inv.yaml", 8,
-     "unknown key 'cpu' in a VM of multipoint_vms"),
-    ("hyphenated station type", {"inv.yaml": vm_inventory("          stations: {usb-over-ethernet: 2}\n")},
-     "inv.yaml", 8, "did you mean 'usb_over_ethernet'?"),
-    ("unquoted schedule time", {"inv.yaml": HOST + "      multipoint_schedules:\n        - {name: n, checkpoint: c, "
-                                "at: 22:30}\n"}, "inv.yaml", 6, "YAML read it as a number"),
-    ("two disk sources", {"inv.yaml": HOST + "      multipoint_vms:\n        - name: vm1\n          disk: "
-                          "{parent: a.vhdx, copy_from: b.vhdx}\n"}, "inv.yaml", 7, "exactly one of parent"),
-    ("unset env variable", {"inv.yaml": HOST + "      ansible_host: \"{{ lookup('env', 'NO_SUCH_VAR_X1') }}\"\n"},
-     "inv.yaml", 5, "environment variable NO_SUCH_VAR_X1 is not set"),
-    ("other templating", {"inv.yaml": HOST + "      ansible_host: \"{{ inventory_hostname }}.lan\"\n"},
-     "inv.yaml", 5, "templating is not supported"),
-    ("port not a number", {"inv.yaml": "all:\n  hosts:\n    hv01:\n      ansible_port: https\n"
-                           "      ansible_winrm_transport: kerberos\n"}, "inv.yaml", 4,
-     "ansible_port must be a whole number"),
-    ("unknown edition", {"inv.yaml": vm_inventory("          edition: gold\n")}, "inv.yaml", 8,
-     "edition 'gold' is not one of: premium, standard"),
-    ("group priority not a number", {"inv.yaml": "all:\n  children:\n    g:\n      vars:\n"
-                                     "        ansible_group_priority: high\n      hosts: {hv01: }\n"},
-     "inv.yaml", 5, "ansible_group_priority must be an integer"),
-    ("unknown simulator key", {"inv.yaml": HOST + "      orchestrate_simulator: {cpus: 4}\n"}, "inv.yaml", 5,
-     "unknown key 'cpus' in orchestrate_simulator"),
-    ("unknown connection", {"inv.yaml": "all:\n  hosts:\n    hv01: {ansible_connection: ssh}\n"}, "inv.yaml", 3,
-     "ansible_connection 'ssh' is not one of: winrm, simulator"),
-    ("group_vars syntax error", {"inv.yaml": HOST, "group_vars/all.yml": "a: [1,\nb: 2\n"},
-     "group_vars/all.yml", 3, "YAML syntax error"),
-    ("group_vars not a mapping", {"inv.yaml": HOST, "group_vars/all.yml": "- 1\n- 2\n"}, "group_vars/all.yml", 1,
-     "must hold a mapping of variables"),
-    ("host_vars binary", {"inv.yaml": HOST, "host_vars/hv01.yml": b"\x89PNG\r\n\x1a\n\xff"}, "host_vars/hv01.yml",
-     1, "not UTF-8 text"),
+    (
+        "plugin config",
+        {"inv.yaml": "plugin: aws_ec2\nregions: [eu-west-1]\n"},
+        "inv.yaml",
+        1,
+        "inventory plugin configuration",
+    ),
+    (
+        "misspelt product variable",
+        {"inv.yaml": HOST + "      multipoint_vm: []\n"},
+        "inv.yaml",
+        5,
+        "unknown variable 'multipoint_vm' (fix: did you mean 'multipoint_vms'?)",
+    ),
+    (
+        "text where cpus belong",
+        {"inv.yaml": vm_inventory("          cpus: four\n")},
+        "inv.yaml",
+        8,
+        "cpus of VM 'vm1' must be a whole number, not 'four'",
+    ),
+    (
+        "memory without unit",
+        {"inv.yaml": vm_inventory("          memory: 8\n")},
+        "inv.yaml",
+        8,
+        "must be a size with a unit like 8GB, not 8 (fix: write it with a unit, like 8GB)",
+    ),
+    (
+        "memory not a size",
+        {"inv.yaml": vm_inventory("          memory: 8 gigs\n")},
+        "inv.yaml",
+        8,
+        "is not a size",
+    ),
+    (
+        "vms as a mapping",
+        {"inv.yaml": HOST + "      multipoint_vms: {name: vm1}\n"},
+        "inv.yaml",
+        5,
+        "multipoint_vms must be a list",
+    ),
+    (
+        "vm without name",
+        {"inv.yaml": HOST + "      multipoint_vms:\n        - cpus: 2\n"},
+        "inv.yaml",
+        6,
+        "a VM needs a name",
+    ),
+    (
+        "misspelt vm key",
+        {"inv.yaml": vm_inventory("          cpu: 2\n")},
+        "inv.yaml",
+        8,
+        "unknown key 'cpu' in a VM of multipoint_vms",
+    ),
+    (
+        "hyphenated station type",
+        {"inv.yaml": vm_inventory("          stations: {usb-over-ethernet: 2}\n")},
+        "inv.yaml",
+        8,
+        "did you mean 'usb_over_ethernet'?",
+    ),
+    (
+        "unquoted schedule time",
+        {"inv.yaml": HOST + "      multipoint_schedules:\n        - {name: n, checkpoint: c, at: 22:30}\n"},
+        "inv.yaml",
+        6,
+        "YAML read it as a number",
+    ),
+    (
+        "two disk sources",
+        {
+            "inv.yaml": HOST + "      multipoint_vms:\n        - name: vm1\n          disk: "
+            "{parent: a.vhdx, copy_from: b.vhdx}\n"
+        },
+        "inv.yaml",
+        7,
+        "exactly one of parent",
+    ),
+    (
+        "unset env variable",
+        {"inv.yaml": HOST + "      ansible_host: \"{{ lookup('env', 'NO_SUCH_VAR_X1') }}\"\n"},
+        "inv.yaml",
+        5,
+        "environment variable NO_SUCH_VAR_X1 is not set",
+    ),
+    (
+        "other templating",
+        {"inv.yaml": HOST + '      ansible_host: "{{ inventory_hostname }}.lan"\n'},
+        "inv.yaml",
+        5,
+        "templating is not supported",
+    ),
+    (
+        "port not a number",
+        {
+            "inv.yaml": "all:\n  hosts:\n    hv01:\n      ansible_port: https\n"
+            "      ansible_winrm_transport: kerberos\n"
+        },
+        "inv.yaml",
+        4,
+        "ansible_port must be a whole number",
+    ),
+    (
+        "unknown edition",
+        {"inv.yaml": vm_inventory("          edition: gold\n")},
+        "inv.yaml",
+        8,
+        "edition 'gold' is not one of: premium, standard",
+    ),
+    (
+        "group priority not a number",
+        {
+            "inv.yaml": "all:\n  children:\n    g:\n      vars:\n"
+            "        ansible_group_priority: high\n      hosts: {hv01: }\n"
+        },
+        "inv.yaml",
+        5,
+        "ansible_group_priority must be an integer",
+    ),
+    (
+        "unknown simulator key",
+        {"inv.yaml": HOST + "      orchestrate_simulator: {cpus: 4}\n"},
+        "inv.yaml",
+        5,
+        "unknown key 'cpus' in orchestrate_simulator",
+    ),
+    (
+        "unknown connection",
+        {"inv.yaml": "all:\n  hosts:\n    hv01: {ansible_connection: ssh}\n"},
+        "inv.yaml",
+        3,
+        "ansible_connection 'ssh' is not one of: winrm, simulator",
+    ),
+    (
+        "group_vars syntax error",
+        {"inv.yaml": HOST, "group_vars/all.yml": "a: [1,\nb: 2\n"},
+        "group_vars/all.yml",
+        3,
+        "YAML syntax error",
+    ),
+    (
+        "group_vars not a mapping",
+        {"inv.yaml": HOST, "group_vars/all.yml": "- 1\n- 2\n"},
+        "group_vars/all.yml",
+        1,
+        "must hold a mapping of variables",
+    ),
+    (
+        "host_vars binary",
+        {"inv.yaml": HOST, "host_vars/hv01.yml": b"\x89PNG\r\n\x1a\n\xff"},
+        "host_vars/hv01.yml",
+        1,
+        "not UTF-8 text",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("files", "where", "line", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("files", "where", "line", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_malformed_inventory_is_one_clear_finding(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str | bytes], where: str, line: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str | bytes],
+    where: str,
+    line: int,
     fragment: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)  # findings name files as the admin gave them: relative here
@@ -164,7 +323,10 @@ def test_deeply_nested_beyond_recursion_limit(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
 def test_symlinked_group_vars_loop(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", "all:\n  children:\n    lab:\n      hosts:\n        hv01: {ansible_connection: simulator}\n")
+    write(
+        tmp_path / "inv.yaml",
+        "all:\n  children:\n    lab:\n      hosts:\n        hv01: {ansible_connection: simulator}\n",
+    )
     write(tmp_path / "group_vars/lab/a.yml", "x: 1\n")
     os.symlink(tmp_path / "group_vars/lab", tmp_path / "group_vars/lab/loop")
     result = cli("validate", str(tmp_path / "inv.yaml"))
@@ -183,12 +345,17 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 def test_host_ranges_are_bounded(tmp_path: Path) -> None:
     patterns = "".join(f"    g{i}-[0000:9999]:\n" for i in range(2))
-    write(tmp_path / "inv.yaml", "all:\n  vars: {ansible_connection: simulator}\n  hosts:\n" + patterns + "    one-more:\n")
+    write(
+        tmp_path / "inv.yaml",
+        "all:\n  vars: {ansible_connection: simulator}\n  hosts:\n" + patterns + "    one-more:\n",
+    )
     started = time.monotonic()
     result = cli("validate", str(tmp_path / "inv.yaml"))
     assert time.monotonic() - started < 10
     assert result.exit_code == 2
-    assert result.stdout == (f"{tmp_path / 'inv.yaml'}:6:5: error: all.hosts.one-more: the inventory defines more "
-                             "than 20000 hosts (fix: split the inventory)\n")
+    assert result.stdout == (
+        f"{tmp_path / 'inv.yaml'}:6:5: error: all.hosts.one-more: the inventory defines more "
+        "than 20000 hosts (fix: split the inventory)\n"
+    )
     write(tmp_path / "one.yaml", "all:\n  hosts:\n    big-[0:99999]:\n")
     assert "more than 10000 hosts" in cli("validate", str(tmp_path / "one.yaml")).stdout

@@ -167,7 +167,11 @@ def test_inventory_list_matches_ansible_inventory_command(tmp_path: Path) -> Non
     inventory = tmp_path / "inv.yaml"
     completed = subprocess.run(
         [str(ANSIBLE_INVENTORY), "-i", str(inventory), "--list"],
-        capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
     )
     theirs = json.loads(completed.stdout)
     theirs["_meta"].pop("profile", None)
@@ -216,11 +220,19 @@ def inventories(draw: Any) -> dict[str, Any]:
             occurrences[group].append(occurrence)
     top_hosts = draw(st.dictionaries(st.sampled_from(HOSTS), st.one_of(st.none(), var_maps), max_size=2))
     files = {
-        f"group_vars/{g}.yml": draw(var_maps) for g in draw(st.lists(st.sampled_from(["all", *groups]), max_size=3))
+        f"group_vars/{g}.yml": draw(var_maps)
+        for g in draw(st.lists(st.sampled_from(["all", *groups]), max_size=3))
     }
-    files.update({f"host_vars/{h}.yml": draw(var_maps) for h in draw(st.lists(st.sampled_from(HOSTS[:4]), max_size=2))})
-    return {"groups": groups, "parents": parents, "occurrences": occurrences, "top": {
-        "hosts": top_hosts, "vars": draw(var_maps)}, "files": files}
+    files.update(
+        {f"host_vars/{h}.yml": draw(var_maps) for h in draw(st.lists(st.sampled_from(HOSTS[:4]), max_size=2))}
+    )
+    return {
+        "groups": groups,
+        "parents": parents,
+        "occurrences": occurrences,
+        "top": {"hosts": top_hosts, "vars": draw(var_maps)},
+        "files": files,
+    }
 
 
 def render(spec: dict[str, Any]) -> dict[str, Any]:

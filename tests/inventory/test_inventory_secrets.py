@@ -54,13 +54,16 @@ def test_env_secret_never_printed(tmp_path: Path, body: str) -> None:
 
 def test_literal_and_file_passwords_are_masked_in_listing(tmp_path: Path) -> None:
     write(tmp_path / "pw.txt", "file-secret-123\n")
-    inventory = write(tmp_path / "inv.yaml", """
+    inventory = write(
+        tmp_path / "inv.yaml",
+        """
         all:
           vars: {ansible_user: admin}
           hosts:
             hv01: {ansible_password: literal-secret-123}
             hv02: {orchestrate_password_file: pw.txt}
-    """)
+    """,
+    )
     for args in (["inventory", str(inventory), "--list"], ["validate", str(inventory), "-o", "json"]):
         result = cli(*args)
         assert "literal-secret-123" not in result.output and "file-secret-123" not in result.output

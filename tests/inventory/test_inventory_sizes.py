@@ -9,10 +9,22 @@ from hypothesis import strategies as st
 from orchestrator.sizes import format_size, parse_size
 
 
-@pytest.mark.parametrize(("text", "size"), [
-    ("8GB", 8589934592), ("512MB", 536870912), ("1KB", 1024), ("2TB", 2 * 1024**4), ("1PB", 1024**5),
-    ("8gb", 8589934592), ("1.5GB", 1610612736), ("4096", 4096), (" 64GB ", 64 * 1024**3), ("0GB", 0), (123, 123),
-])
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("8GB", 8589934592),
+        ("512MB", 536870912),
+        ("1KB", 1024),
+        ("2TB", 2 * 1024**4),
+        ("1PB", 1024**5),
+        ("8gb", 8589934592),
+        ("1.5GB", 1610612736),
+        ("4096", 4096),
+        (" 64GB ", 64 * 1024**3),
+        ("0GB", 0),
+        (123, 123),
+    ],
+)
 def test_parse(text: str | int, size: int) -> None:
     assert parse_size(text) == size
 
@@ -23,7 +35,9 @@ def test_refused(text: object) -> None:
         parse_size(text)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("size", "text"), [(8589934592, "8GB"), (1536 * 1024**2, "1536MB"), (1000, "1000"), (0, "0")])
+@pytest.mark.parametrize(
+    ("size", "text"), [(8589934592, "8GB"), (1536 * 1024**2, "1536MB"), (1000, "1000"), (0, "0")]
+)
 def test_format(size: int, text: str) -> None:
     assert format_size(size) == text
 

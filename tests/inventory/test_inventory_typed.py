@@ -19,7 +19,9 @@ def sim_host(extra: str = "", name: str = "hv01") -> str:
 
 def test_product_variables_follow_ansible_precedence(tmp_path: Path) -> None:
     """Given defaults in all, a group, group_vars and host_vars, the deepest level wins whole (no merge)."""
-    write(tmp_path / "inv.yaml", """
+    write(
+        tmp_path / "inv.yaml",
+        """
         all:
           vars:
             ansible_connection: simulator
@@ -33,25 +35,38 @@ def test_product_variables_follow_ansible_precedence(tmp_path: Path) -> None:
                   multipoint_vms: [{name: a}]
                 hv02:
                   multipoint_vms: [{name: b, cpus: 8}]
-    """)
-    write(tmp_path / "host_vars/hv02.yml", "multipoint_vm_defaults: {memory: 8GB, disk: {copy_from: 'E:\\x.vhdx'}}\n")
+    """,
+    )
+    write(
+        tmp_path / "host_vars/hv02.yml",
+        "multipoint_vm_defaults: {memory: 8GB, disk: {copy_from: 'E:\\x.vhdx'}}\n",
+    )
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors, messages(inventory)
     a = inventory.hosts["hv01"].vm("a")
     assert (a.cpus, a.memory, a.switch, a.disk.source) == (4, 6 * GB, "LAN", "D:\\lab.vhdx")
     b = inventory.hosts["hv02"].vm("b")
     # host_vars replaced the group's defaults whole: no switch, cpus from the VM, the copy_from disk
-    assert (b.cpus, b.memory, b.switch, b.disk.kind, b.disk.source) == (8, 8 * GB, None, "copy_from", "E:\\x.vhdx")
+    assert (b.cpus, b.memory, b.switch, b.disk.kind, b.disk.source) == (
+        8,
+        8 * GB,
+        None,
+        "copy_from",
+        "E:\\x.vhdx",
+    )
     assert b.locations["memory"].file.endswith("host_vars/hv02.yml")
 
 
 def test_classroom_becomes_premium_vms_with_seats_spread_evenly(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       multipoint_vm_defaults: {disk: {parent: base.vhdx}}
       multipoint_classrooms:
         - {name: lab, seats: 41, station_type: usb_over_ethernet, vm: {switch: LAN}}
         - {name: small, seats: 3}
-"""))
+"""),
+    )
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors, messages(inventory)
     vms = inventory.hosts["hv01"].vms
@@ -64,47 +79,63 @@ def test_classroom_becomes_premium_vms_with_seats_spread_evenly(tmp_path: Path) 
 
 
 def test_classroom_of_exactly_twenty_is_one_vm_and_twenty_one_is_two(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       multipoint_vm_defaults: {disk: {parent: base.vhdx}}
       multipoint_classrooms: [{name: a, seats: 20}, {name: b, seats: 21}]
-"""))
+"""),
+    )
     vms = load(tmp_path / "inv.yaml").hosts["hv01"].vms
     assert [(vm.name, vm.stations.total) for vm in vms] == [("a-01", 20), ("b-01", 11), ("b-02", 10)]
 
 
 def test_explicit_size_below_floor_is_kept_and_warned(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       multipoint_classrooms:
         - {name: lab, seats: 18, vm: {cpus: 2, memory: 4GB, disk: {parent: base.vhdx}}}
-"""))
+"""),
+    )
     inventory = load(tmp_path / "inv.yaml")
     vm = inventory.hosts["hv01"].vms[0]
     assert (vm.cpus, vm.memory) == (2, 4 * GB)
     warnings = messages(inventory, "warning")
-    assert any("inv.yaml:6:" in w and "2 cpus is below the MultiPoint floor of 6 for 18 seats" in w for w in warnings)
+    assert any(
+        "inv.yaml:6:" in w and "2 cpus is below the MultiPoint floor of 6 for 18 seats" in w for w in warnings
+    )
     assert any("memory 4GB is below the MultiPoint floor of 8GB" in w for w in warnings)
     assert not inventory.errors
 
 
 def test_vm_defaults_without_stations(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("      multipoint_vms: [{name: x, disk: {size: 60GB, iso: 'D:\\mps.iso'}}]\n"))
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("      multipoint_vms: [{name: x, disk: {size: 60GB, iso: 'D:\\mps.iso'}}]\n"),
+    )
     vm = load(tmp_path / "inv.yaml").hosts["hv01"].vms[0]
     assert (vm.cpus, vm.memory, vm.generation, vm.state, vm.edition) == (2, 2 * GB, 2, "running", "premium")
     assert vm.disk.kind == "new" and vm.disk.size == 60 * GB and vm.disk.iso == "D:\\mps.iso"
 
 
 def test_env_lookup_anywhere_and_unset_names_the_variable(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       multipoint_vms:
         - name: "{{ lookup('env', 'VM_NAME') }}"
           memory: "{{ lookup(\\"env\\", \\"VM_MEMORY\\") }}"
           switch: "{{ lookup('env', 'MISSING_SWITCH') }}"
           disk: {parent: base.vhdx}
-"""))
+"""),
+    )
     inventory = load(tmp_path / "inv.yaml", environ={"VM_NAME": "from-env", "VM_MEMORY": "4GB"})
     assert [f.message for f in inventory.errors] == ["environment variable MISSING_SWITCH is not set"]
     assert inventory.errors[0].location.line == 8
-    inventory = load(tmp_path / "inv.yaml", environ={"VM_NAME": "from-env", "VM_MEMORY": "4GB", "MISSING_SWITCH": "S"})
+    inventory = load(
+        tmp_path / "inv.yaml", environ={"VM_NAME": "from-env", "VM_MEMORY": "4GB", "MISSING_SWITCH": "S"}
+    )
     vm = inventory.hosts["hv01"].vms[0]
     assert (vm.name, vm.memory, vm.switch) == ("from-env", 4 * GB, "S")
     # `inventory --list` shows the lookup as written, not the value
@@ -112,41 +143,56 @@ def test_env_lookup_anywhere_and_unset_names_the_variable(tmp_path: Path) -> Non
 
 
 def test_schedules_parse_with_defaults(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       multipoint_vms: [{name: lab-01, disk: {parent: b.vhdx}}]
       multipoint_schedules:
         - {name: nightly, checkpoint: clean, at: "02:30"}
         - {name: weekend, checkpoint: clean, at: "06:00", days: [sat, sun], vms: "lab-*"}
-"""))
+"""),
+    )
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors, messages(inventory)
     nightly, weekend = inventory.hosts["hv01"].schedules
-    assert (nightly.action, nightly.days, nightly.vms) == ("rollback", ("mon", "tue", "wed", "thu", "fri", "sat",
-                                                                        "sun"), "*")
+    assert (nightly.action, nightly.days, nightly.vms) == (
+        "rollback",
+        ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+        "*",
+    )
     assert weekend.days == ("sat", "sun") and weekend.location.line == 8
 
 
 def test_winrm_connection_defaults_and_endpoint(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", """
+    write(
+        tmp_path / "inv.yaml",
+        """
         all:
           vars: {ansible_user: admin, ansible_password: "{{ lookup('env', 'PW') }}"}
           hosts:
             hv01: {ansible_host: 10.0.0.5}
             hv02: {ansible_port: 5985}
             hv03: {ansible_winrm_scheme: https, ansible_port: "5999", ansible_winrm_path: /custom}
-    """)
+    """,
+    )
     inventory = load(tmp_path / "inv.yaml", environ={"PW": "pw-123456"})
     assert not inventory.errors, messages(inventory)
     hv01, hv02, hv03 = (inventory.hosts[h].connection for h in ("hv01", "hv02", "hv03"))
     assert (hv01.kind, hv01.transport, hv01.cert_validation, hv01.endpoint) == (
-        "winrm", "ntlm", "validate", "https://10.0.0.5:5986/wsman")
+        "winrm",
+        "ntlm",
+        "validate",
+        "https://10.0.0.5:5986/wsman",
+    )
     assert hv02.endpoint == "http://hv02:5985/wsman"  # Ansible: port 5985 means http unless told otherwise
     assert hv03.endpoint == "https://hv03:5999/custom"
     assert hv01.password == Secret("pw-123456")
 
 
 def test_simulator_description_is_kept_raw(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       orchestrate_simulator:
         os_sku: 8
         memory: 64GB
@@ -155,24 +201,31 @@ def test_simulator_description_is_kept_raw(tmp_path: Path) -> None:
         shares: {'\\\\nas\\images': {free: 1TB}, '\\\\nas\\other': }
         folders: ['D:\\Hyper-V']
         computer_name: HV01
-"""))
+"""),
+    )
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors, messages(inventory)
     assert inventory.hosts["hv01"].simulator == {
-        "os_sku": 8, "memory": "64GB", "switches": ["LAN", "Staff"],
+        "os_sku": 8,
+        "memory": "64GB",
+        "switches": ["LAN", "Staff"],
         "images": {"D:\\images\\p.vhdx": {"edition_sku": 77}},
         "shares": {"\\\\nas\\images": {"free": "1TB"}, "\\\\nas\\other": None},
-        "folders": ["D:\\Hyper-V"], "computer_name": "HV01",
+        "folders": ["D:\\Hyper-V"],
+        "computer_name": "HV01",
     }
     assert type(inventory.hosts["hv01"].simulator["switches"]) is list
 
 
 def test_run_variables(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       orchestrate_retry: {attempts: 3, deadline: 60}
       orchestrate_operation_timeout: 900
       orchestrate_templates_dir: my-templates
-"""))
+"""),
+    )
     host = load(tmp_path / "inv.yaml").hosts["hv01"]
     assert (host.retry.attempts, host.retry.deadline, host.operation_timeout) == (3, 60.0, 900.0)
     assert host.templates_dir == str(tmp_path / "my-templates")
@@ -199,7 +252,8 @@ def test_literal_password_refused_when_others_can_read_the_file(tmp_path: Path) 
     write(tmp_path / "inv.yaml", WINRM + "      ansible_password: hunter2-literal\n", mode=0o644)
     inventory = load(tmp_path / "inv.yaml")
     assert [f"{f.location.line}: {f.message}" for f in inventory.errors] == [
-        "5: a literal ansible_password in a file that group or others can read is refused"]
+        "5: a literal ansible_password in a file that group or others can read is refused"
+    ]
     (tmp_path / "inv.yaml").chmod(0o600)
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors
@@ -211,15 +265,20 @@ def test_literal_password_in_group_vars_file_is_judged_by_that_file(tmp_path: Pa
     write(tmp_path / "inv.yaml", WINRM)
     write(tmp_path / "group_vars/all.yml", "ansible_password: hunter2-gv\n", mode=0o604)
     inventory = load(tmp_path / "inv.yaml")
-    assert any(f.location.file.endswith("group_vars/all.yml") and "refused" in f.message for f in inventory.errors)
+    assert any(
+        f.location.file.endswith("group_vars/all.yml") and "refused" in f.message for f in inventory.errors
+    )
 
 
 def test_ask_pass_is_called_once_per_user(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", """
+    write(
+        tmp_path / "inv.yaml",
+        """
         all:
           vars: {ansible_user: admin}
           hosts: {hv01: , hv02: , hv03: {ansible_user: other}, sim: {ansible_connection: simulator}}
-    """)
+    """,
+    )
     asked: list[str] = []
 
     def ask(label: str) -> str:
@@ -242,50 +301,73 @@ def test_missing_password_without_prompt_is_an_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("transport", ["kerberos", "certificate"])
 def test_transports_without_password(tmp_path: Path, transport: str) -> None:
-    write(tmp_path / "inv.yaml", WINRM + f"      ansible_winrm_transport: {transport}\n"
-          "      ansible_winrm_cert_pem: c.pem\n      ansible_winrm_cert_key_pem: k.pem\n")
+    write(
+        tmp_path / "inv.yaml",
+        WINRM + f"      ansible_winrm_transport: {transport}\n"
+        "      ansible_winrm_cert_pem: c.pem\n      ansible_winrm_cert_key_pem: k.pem\n",
+    )
     inventory = load(tmp_path / "inv.yaml")
     assert not inventory.errors, messages(inventory)
     assert inventory.hosts["hv01"].connection.password is None
 
 
 def test_classroom_names_unique_per_host(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", sim_host("""\
+    write(
+        tmp_path / "inv.yaml",
+        sim_host("""\
       multipoint_vm_defaults: {disk: {parent: base.vhdx}}
       multipoint_classrooms: [{name: Lab, seats: 5}, {name: lab, seats: 30}]
-"""))
+"""),
+    )
     inventory = load(tmp_path / "inv.yaml")
     (error,) = inventory.errors
     assert error.message == "host hv01: two classrooms are named 'lab' (first at line 6)"
     assert (error.location.line, error.path[-1]) == (6, "name")
 
 
-@pytest.mark.parametrize(("classroom", "fragment"), [
-    ("{name: 'a/b', seats: 5}", "classroom name 'a/b' contains /"),
-    ("{name: lab, seats: 0}", "seats of classroom 'lab' must be at least 1"),
-    ("{name: lab, seats: 5, station_type: vga}", "station_type 'vga' is not one of"),
-    ("{name: lab, seats: 5, vm: {name: x}}", "unknown key 'name' in the vm of a classroom"),
-    ("{name: lab, seats: 5, vm: {stations: {rdp: 1}}}", "unknown key 'stations' in the vm of a classroom"),
-    ("{name: lab}", "a classroom needs seats"),
-    ("{name: lab, seats: 45, station_type: direct_video}", "direct_video stations are not supported in a VM"),
-])
+@pytest.mark.parametrize(
+    ("classroom", "fragment"),
+    [
+        ("{name: 'a/b', seats: 5}", "classroom name 'a/b' contains /"),
+        ("{name: lab, seats: 0}", "seats of classroom 'lab' must be at least 1"),
+        ("{name: lab, seats: 5, station_type: vga}", "station_type 'vga' is not one of"),
+        ("{name: lab, seats: 5, vm: {name: x}}", "unknown key 'name' in the vm of a classroom"),
+        (
+            "{name: lab, seats: 5, vm: {stations: {rdp: 1}}}",
+            "unknown key 'stations' in the vm of a classroom",
+        ),
+        ("{name: lab}", "a classroom needs seats"),
+        (
+            "{name: lab, seats: 45, station_type: direct_video}",
+            "direct_video stations are not supported in a VM",
+        ),
+    ],
+)
 def test_classroom_refusals(tmp_path: Path, classroom: str, fragment: str) -> None:
-    write(tmp_path / "inv.yaml", sim_host(f"      multipoint_vm_defaults: {{disk: {{parent: b.vhdx}}}}\n"
-                                          f"      multipoint_classrooms: [{classroom}]\n"))
+    write(
+        tmp_path / "inv.yaml",
+        sim_host(
+            f"      multipoint_vm_defaults: {{disk: {{parent: b.vhdx}}}}\n"
+            f"      multipoint_classrooms: [{classroom}]\n"
+        ),
+    )
     found = messages(load(tmp_path / "inv.yaml"), "error")
     assert found and all(":6:" in line for line in found)
     assert any(fragment in line for line in found), found
 
 
 def test_a_group_level_problem_is_reported_once_for_all_its_hosts(tmp_path: Path) -> None:
-    write(tmp_path / "inv.yaml", """
+    write(
+        tmp_path / "inv.yaml",
+        """
         all:
           vars:
             ansible_connection: simulator
             orchestrate_retry: {attempts: many}
             orchestrate_retries: 3
           hosts: {hv01: , hv02: , hv03: }
-    """)
+    """,
+    )
     inventory = load(tmp_path / "inv.yaml")
     assert [(f.location.line, f.message) for f in inventory.errors] == [
         (5, "orchestrate_retry: attempts must be a whole number, not 'many'"),

@@ -44,14 +44,17 @@ def test_anchors_are_shared_not_copied() -> None:
     assert data["b"] is data["a"] is data["c"]
 
 
-@pytest.mark.parametrize(("text", "line", "fragment"), [
-    ("a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a': first at line 1, again at line 3"),
-    ("a: *nope\n", 1, "unknown alias *nope"),
-    ("? [1, 2]\n: x\n", 1, "a mapping key must be a plain value"),
-    ("a: !!set {x}\n", 1, "unsupported YAML tag"),
-    ("a: !custom x\n", 1, "unsupported YAML tag !custom"),
-    ("a:\n  <<: [1, 2]\n", 2, "a merge key '<<' needs a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a': first at line 1, again at line 3"),
+        ("a: *nope\n", 1, "unknown alias *nope"),
+        ("? [1, 2]\n: x\n", 1, "a mapping key must be a plain value"),
+        ("a: !!set {x}\n", 1, "unsupported YAML tag"),
+        ("a: !custom x\n", 1, "unsupported YAML tag !custom"),
+        ("a:\n  <<: [1, 2]\n", 2, "a merge key '<<' needs a mapping"),
+    ],
+)
 def test_refusals(text: str, line: int, fragment: str) -> None:
     with pytest.raises(YamlProblem) as caught:
         load_yaml(text, "f.yaml")

@@ -22,30 +22,38 @@ def test_defaults_are_secure_and_valid() -> None:
     assert WINRM.endpoint == "https://hv01:5986/wsman" and WINRM.cert_validation == "validate"
 
 
-@pytest.mark.parametrize(("field", "variable", "value", "choices"), [
-    ("kind", "ansible_connection", "ssh", "winrm, simulator"),
-    ("transport", "ansible_winrm_transport", "ntml", "basic, ntlm, kerberos, credssp, certificate"),
-    ("scheme", "ansible_winrm_scheme", "ftp", "https, http"),
-    ("cert_validation", "ansible_winrm_server_cert_validation", "no", "validate, ignore"),
-    ("message_encryption", "ansible_winrm_message_encryption", "maybe", "auto, always, never"),
-])
+@pytest.mark.parametrize(
+    ("field", "variable", "value", "choices"),
+    [
+        ("kind", "ansible_connection", "ssh", "winrm, simulator"),
+        ("transport", "ansible_winrm_transport", "ntml", "basic, ntlm, kerberos, credssp, certificate"),
+        ("scheme", "ansible_winrm_scheme", "ftp", "https, http"),
+        ("cert_validation", "ansible_winrm_server_cert_validation", "no", "validate, ignore"),
+        ("message_encryption", "ansible_winrm_message_encryption", "maybe", "auto, always, never"),
+    ],
+)
 def test_choices(field: str, variable: str, value: str, choices: str) -> None:
-    assert errors(replace(WINRM, **{field: value})) == [f"host hv01: {variable} {value!r} is not one of: {choices}"]
+    assert errors(replace(WINRM, **{field: value})) == [
+        f"host hv01: {variable} {value!r} is not one of: {choices}"
+    ]
 
 
-@pytest.mark.parametrize(("changes", "fragment"), [
-    ({"port": 0}, "not a TCP port"),
-    ({"port": 70000}, "not a TCP port"),
-    ({"path": "wsman"}, "must start with /"),
-    ({"operation_timeout_sec": 0}, "operation_timeout_sec must be at least 1"),
-    ({"operation_timeout_sec": 30, "read_timeout_sec": 30}, "must be larger than"),
-    ({"transport": "certificate"}, "needs ansible_winrm_cert_pem"),
-    ({"user": None}, "ntlm authentication needs ansible_user"),
-    ({"transport": "basic", "message_encryption": "always"}, "message encryption needs ntlm"),
-    ({"scheme": "http", "transport": "basic"}, "basic over plain HTTP sends credentials"),
-    ({"scheme": "http", "message_encryption": "never"}, "ntlm over plain HTTP"),
-    ({"address": ""}, "ansible_host is empty"),
-])
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"port": 0}, "not a TCP port"),
+        ({"port": 70000}, "not a TCP port"),
+        ({"path": "wsman"}, "must start with /"),
+        ({"operation_timeout_sec": 0}, "operation_timeout_sec must be at least 1"),
+        ({"operation_timeout_sec": 30, "read_timeout_sec": 30}, "must be larger than"),
+        ({"transport": "certificate"}, "needs ansible_winrm_cert_pem"),
+        ({"user": None}, "ntlm authentication needs ansible_user"),
+        ({"transport": "basic", "message_encryption": "always"}, "message encryption needs ntlm"),
+        ({"scheme": "http", "transport": "basic"}, "basic over plain HTTP sends credentials"),
+        ({"scheme": "http", "message_encryption": "never"}, "ntlm over plain HTTP"),
+        ({"address": ""}, "ansible_host is empty"),
+    ],
+)
 def test_connection_rules(changes: dict[str, object], fragment: str) -> None:
     found = errors(replace(WINRM, **changes))
     assert len(found) == 1 and fragment in found[0], found
@@ -57,24 +65,33 @@ def test_plain_http_is_allowed_only_by_name() -> None:
 
 
 def test_run_settings() -> None:
-    assert errors(retry=RetryPolicy(attempts=0)) == ["host hv01: orchestrate_retry attempts must be at least 1"]
-    assert errors(retry=RetryPolicy(deadline=0)) == ["host hv01: orchestrate_retry deadline must be positive (seconds)"]
-    assert errors(operation_timeout=-1) == ["host hv01: orchestrate_operation_timeout must be positive (seconds)"]
+    assert errors(retry=RetryPolicy(attempts=0)) == [
+        "host hv01: orchestrate_retry attempts must be at least 1"
+    ]
+    assert errors(retry=RetryPolicy(deadline=0)) == [
+        "host hv01: orchestrate_retry deadline must be positive (seconds)"
+    ]
+    assert errors(operation_timeout=-1) == [
+        "host hv01: orchestrate_operation_timeout must be positive (seconds)"
+    ]
 
 
 def schedule(**changes: object) -> Schedule:
     return replace(Schedule(name="nightly", checkpoint="clean", at="02:30"), **changes)
 
 
-@pytest.mark.parametrize(("changes", "fragment"), [
-    ({"action": "reboot"}, "action 'reboot' is not one of: rollback"),
-    ({"at": "24:00"}, "is not a time HH:MM"),
-    ({"at": "2:30"}, "is not a time HH:MM"),
-    ({"at": "02:60"}, "is not a time HH:MM"),
-    ({"days": ("mon", "funday")}, "day 'funday' is not one of: " + ", ".join(WEEKDAYS)),
-    ({"days": ()}, "days is empty"),
-    ({"checkpoint": ""}, "checkpoint is empty"),
-])
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"action": "reboot"}, "action 'reboot' is not one of: rollback"),
+        ({"at": "24:00"}, "is not a time HH:MM"),
+        ({"at": "2:30"}, "is not a time HH:MM"),
+        ({"at": "02:60"}, "is not a time HH:MM"),
+        ({"days": ("mon", "funday")}, "day 'funday' is not one of: " + ", ".join(WEEKDAYS)),
+        ({"days": ()}, "days is empty"),
+        ({"checkpoint": ""}, "checkpoint is empty"),
+    ],
+)
 def test_schedule_rules(changes: dict[str, object], fragment: str) -> None:
     found = errors(schedules=(schedule(**changes),))
     assert len(found) == 1 and fragment in found[0], found

@@ -29,7 +29,9 @@ SIM = Connection(kind="simulator")
 
 
 def vm(**changes: object) -> VMSpec:
-    base = VMSpec(name="vm1", cpus=2, memory=2 * GB, disk=DISK, location=Location("inv.yaml", 10, 5, ("vms", 0)))
+    base = VMSpec(
+        name="vm1", cpus=2, memory=2 * GB, disk=DISK, location=Location("inv.yaml", 10, 5, ("vms", 0))
+    )
     return replace(base, **changes)
 
 
@@ -47,14 +49,18 @@ def test_a_sound_vm_has_no_finding() -> None:
 
 def test_standard_edition_is_refused_as_guest() -> None:
     assert problems(vm(edition="standard")) == [
-        "VM 'vm1' on hv01: MultiPoint Server Standard cannot run as a Hyper-V guest"]
+        "VM 'vm1' on hv01: MultiPoint Server Standard cannot run as a Hyper-V guest"
+    ]
 
 
-@pytest.mark.parametrize(("field", "value", "choices"), [
-    ("edition", "gold", "premium, standard"),
-    ("generation", 3, "1, 2"),
-    ("state", "paused", "running, off, absent"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "choices"),
+    [
+        ("edition", "gold", "premium, standard"),
+        ("generation", 3, "1, 2"),
+        ("state", "paused", "running, off, absent"),
+    ],
+)
 def test_values_outside_their_choices_list_them(field: str, value: object, choices: str) -> None:
     (message,) = problems(vm(**{field: value}))
     assert message.endswith(f"is not one of: {choices}")
@@ -73,20 +79,26 @@ def test_more_than_twenty_seats_suggests_a_classroom() -> None:
     assert "21 seats exceed the 20 stations" in error.message and "multipoint_classrooms" in error.fix
 
 
-@pytest.mark.parametrize(("changes", "fragment"), [
-    ({"cpus": 0}, "cpus must be at least 1, not 0"),
-    ({"memory": 0}, "memory must be positive"),
-    ({"stations": Stations(rdp=-1)}, "station count rdp must be 0 or more"),
-    ({"checkpoints": CheckpointPolicy(keep=0)}, "keep must be at least 1"),
-    ({"dynamic_memory": DynamicMemory(3 * GB, 8 * GB)}, "min <= memory <= max"),
-    ({"dynamic_memory": DynamicMemory(1 * GB, GB + 1)}, "min <= memory <= max"),
-    ({"dynamic_memory": DynamicMemory(0, GB)}, "min and max must be positive"),
-    ({"disk": None}, "no disk given"),
-    ({"disk": DiskSpec(kind="new", size=0, iso="x.iso")}, "disk size must be positive"),
-    ({"switch": "LAN\x07"}, "switch name contains a control"),
-    ({"switch": ""}, "switch name is empty"),
-    ({"checkpoints": CheckpointPolicy(baseline="clean\n")}, "baseline checkpoint name contains a control"),
-])
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"cpus": 0}, "cpus must be at least 1, not 0"),
+        ({"memory": 0}, "memory must be positive"),
+        ({"stations": Stations(rdp=-1)}, "station count rdp must be 0 or more"),
+        ({"checkpoints": CheckpointPolicy(keep=0)}, "keep must be at least 1"),
+        ({"dynamic_memory": DynamicMemory(3 * GB, 8 * GB)}, "min <= memory <= max"),
+        ({"dynamic_memory": DynamicMemory(1 * GB, GB + 1)}, "min <= memory <= max"),
+        ({"dynamic_memory": DynamicMemory(0, GB)}, "min and max must be positive"),
+        ({"disk": None}, "no disk given"),
+        ({"disk": DiskSpec(kind="new", size=0, iso="x.iso")}, "disk size must be positive"),
+        ({"switch": "LAN\x07"}, "switch name contains a control"),
+        ({"switch": ""}, "switch name is empty"),
+        (
+            {"checkpoints": CheckpointPolicy(baseline="clean\n")},
+            "baseline checkpoint name contains a control",
+        ),
+    ],
+)
 def test_value_rules(changes: dict[str, object], fragment: str) -> None:
     found = problems(vm(**changes))
     assert len(found) == 1 and fragment in found[0], found
@@ -107,14 +119,29 @@ def test_findings_point_at_the_field_that_was_written() -> None:
 
 
 def test_names_unique_per_host_ignoring_case() -> None:
-    assert problems(vm(name="Lab"), vm(name="lab")) == ["host hv01: two VMs are named 'lab' (first at line 10)"]
+    assert problems(vm(name="Lab"), vm(name="lab")) == [
+        "host hv01: two VMs are named 'lab' (first at line 10)"
+    ]
 
 
 # -- the sizing floor ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("seats", "cpus", "memory_gb"), [
-    (0, 2, 2), (4, 2, 2), (5, 2, 4), (6, 2, 4), (7, 4, 6), (10, 4, 6), (11, 4, 8), (14, 4, 8), (15, 6, 8), (20, 6, 8),
-])
+
+@pytest.mark.parametrize(
+    ("seats", "cpus", "memory_gb"),
+    [
+        (0, 2, 2),
+        (4, 2, 2),
+        (5, 2, 4),
+        (6, 2, 4),
+        (7, 4, 6),
+        (10, 4, 6),
+        (11, 4, 8),
+        (14, 4, 8),
+        (15, 6, 8),
+        (20, 6, 8),
+    ],
+)
 def test_floor_table(seats: int, cpus: int, memory_gb: int) -> None:
     floor = floor_for(seats)
     assert (floor.cpus, floor.memory) == (cpus, memory_gb * GB)
@@ -147,16 +174,19 @@ def test_forbidden_characters_are_refused(before: str, bad: str, after: str) -> 
     assert name_problem(f"x{before}{bad}{after}x") is not None
 
 
-@pytest.mark.parametrize(("name", "fragment"), [
-    ("", "is empty"),
-    ("x" * 101, "101 characters long"),
-    ("tab\there", "control character"),
-    ("new\nline", "control character"),
-    (" lead", "starts or ends with a space"),
-    ("trail ", "starts or ends with a space"),
-    ("dot.", "ends with a dot"),
-    ('say "hi"', 'contains "'),
-])
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("", "is empty"),
+        ("x" * 101, "101 characters long"),
+        ("tab\there", "control character"),
+        ("new\nline", "control character"),
+        (" lead", "starts or ends with a space"),
+        ("trail ", "starts or ends with a space"),
+        ("dot.", "ends with a dot"),
+        ('say "hi"', 'contains "'),
+    ],
+)
 def test_name_refusals(name: str, fragment: str) -> None:
     problem = name_problem(name)
     assert problem is not None and fragment in problem
@@ -170,4 +200,6 @@ def test_name_with_every_kind_of_quote_and_shell_character_is_legal() -> None:
 def test_empty_inventory_defines_no_host() -> None:
     empty = Inventory(path="inv.yaml", hosts={}, groups={}, hostvars={})
     (finding,) = check_inventory(empty)
-    assert finding.message == "the inventory defines no host" and finding.location == Location("inv.yaml", 1, 1)
+    assert finding.message == "the inventory defines no host" and finding.location == Location(
+        "inv.yaml", 1, 1
+    )

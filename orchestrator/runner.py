@@ -215,6 +215,9 @@ class HostWork:
         renderer = self.runner.renderer_for(host)
         transport = self.runner.transport_factory(host, self.options.state_dir)
         try:
+            for warning in getattr(transport, "warnings", ()):
+                # e.g. Basic over plain HTTP explicitly allowed: every run says so.
+                self.runner.emit(ev.HostWarning(host.name, str(warning)))
             facts_doc = self._facts(host, renderer, transport)
             facts = parse_facts(facts_doc)
             outcome.facts = facts
@@ -323,6 +326,7 @@ class HostWork:
             document = {}
         finished = datetime.now(UTC)
         reported = {a.get("index"): a for a in _as_list(document.get("actions"))}
+        outcome.extra["actions"] = reported  # each action's "result" (an export's folder), for the CLI
         failed = document.get("failed") or None
         failed_index = failed.get("index") if isinstance(failed, dict) else None
         for index, action in enumerate(plan):

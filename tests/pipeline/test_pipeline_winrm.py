@@ -96,3 +96,14 @@ def test_a_wrong_password_fails_that_host_with_a_clear_message(fake_winrm, tmp_p
     assert "wrong" not in (finished["bad"].error or "") + (finished["bad"].fix or "")
     assert finished["bad"].fix
     assert finished["good"].status == "changed"
+
+
+def test_basic_over_plain_http_when_allowed_warns_on_every_run(fake_winrm, tmp_path: Path):
+    server = fake_winrm(Simulator(seed=SEED))
+    host = replace(fake_host(server, "hv01", allow_unencrypted=True), vms=classroom(1))
+    inventory = Inventory(str(tmp_path / "inv.yaml"), {"hv01": host}, {}, {})
+    for _ in range(2):
+        code, events = run(inventory, tmp_path / "state")
+        assert code == 0
+        warnings = [e.message for e in events if isinstance(e, ev.HostWarning)]
+        assert any("clear text" in w.lower() or "unencrypted" in w.lower() for w in warnings), warnings

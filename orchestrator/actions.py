@@ -368,3 +368,136 @@ class RefuseVMs(Action):
 
     def changes(self) -> list[Change]:
         return [("refused", None, self.message)]
+
+
+# -- export, import and move (transfer.py plans these) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportVM(Action):
+    """Export-VM into `folder` (PATH\\<vm>\\<UTC time>; the host appends -2, -3, ... if it exists), run as a job
+    whose progress is printed as `##progress` lines. Before it starts: `destination` must exist and have room
+    for the VM's disk files. A running VM is exported live, or with `stop_first` saved (Stop-VM -Save) and
+    started again afterwards, whatever happens. A failed export removes its partial folder.
+    The fragment reports {vm, path, size_bytes, config} as the action's result."""
+
+    vm_name: str
+    destination: str
+    folder: str
+    stop_first: bool = False
+    timeout_seconds: int = 3600
+    check_only: bool = False  # --dry-run: run the pre-checks on the host, export nothing
+    template: ClassVar[str] = "actions/export_vm.ps1.j2"
+    verb: ClassVar[str] = "export VM"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+    def summary(self) -> str:
+        what = "check export of" if self.check_only else "export"
+        return f"{what} {self.vm_name} to {self.folder}"
+
+    def changes(self) -> list[Change]:
+        out: list[Change] = [("export", None, self.folder)]
+        if self.stop_first:
+            out.append(("state during export", "Running", "Saved (then running again)"))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveExport(Action):
+    """Delete one export folder the journal says we made (`--keep N` retention)."""
+
+    vm_name: str
+    path: str
+    export_id: int = 0
+    template: ClassVar[str] = "actions/remove_export.ps1.j2"
+    verb: ClassVar[str] = "remove export of"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+    def summary(self) -> str:
+        return f"remove export {self.path} of {self.vm_name}"
+
+    def changes(self) -> list[Change]:
+        return [("export", self.path, None)]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportVM(Action):
+    """Compare-VM, then Import-VM of the one VM under `source` (an export folder, or its configuration file).
+
+    `mode`: register (use the files in place, keep the ID), copy (copy them, keep the ID) or copy-new-id.
+    Copies go to the host's default VM folder (or `vm_path`), disks into a folder named after the VM.
+    A missing virtual switch is fixed by connecting the adapter to `switch` (the inventory's); any other
+    incompatibility, or a VM of the same name on the host (unless `new_name`), refuses with the report.
+    `expect_id` (a move) refuses an export whose VM is not that one. The fragment reports
+    {name, id, incompatibilities, fixed} as the action's result; `check_only` runs Compare-VM only."""
+
+    source: str
+    mode: str = "copy-new-id"
+    new_name: str | None = None
+    switch: str | None = None
+    vm_path: str | None = None
+    expect_id: str | None = None
+    timeout_seconds: int = 3600
+    check_only: bool = False
+    template: ClassVar[str] = "actions/import_vm.ps1.j2"
+    verb: ClassVar[str] = "import VM from"
+
+    @property
+    def target(self) -> str:
+        return self.source
+
+    def summary(self) -> str:
+        what = "check import" if self.check_only else f"import ({self.mode})"
+        name = f" as {self.new_name}" if self.new_name else ""
+        return f"{what} from {self.source}{name}"
+
+    def changes(self) -> list[Change]:
+        return [("vm", None, self.new_name or f"(the VM exported in {self.source})")]
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardVM(Action):
+    """Remove the VM with exactly this name AND id, turned off first, with the disk files it uses (never a
+    differencing disk's parent). A move uses it for the copy on the target after a failure, and for the
+    source once the target runs; the id makes sure it never removes another VM of the same name."""
+
+    vm_name: str
+    vm_id: str
+    reason: str = ""
+    template: ClassVar[str] = "actions/discard_vm.ps1.j2"
+    verb: ClassVar[str] = "remove VM"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+    def summary(self) -> str:
+        why = f" ({self.reason})" if self.reason else ""
+        return f"remove VM {self.vm_name} and its disks{why}"
+
+    def changes(self) -> list[Change]:
+        return [("vm", "present", None)]
+
+
+@dataclass(frozen=True, slots=True)
+class SetPowerState(Action):
+    """Bring a VM to a Hyper-V state it was in (Running, Off, Saved): a move puts the source back as it was."""
+
+    vm_name: str
+    state: str
+    before: str | None = None
+    template: ClassVar[str] = "actions/set_power_state.ps1.j2"
+    verb: ClassVar[str] = "set power state of"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+    def changes(self) -> list[Change]:
+        return [("state", self.before, self.state)]

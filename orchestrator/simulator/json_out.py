@@ -53,6 +53,8 @@ def _epoch_ms(value: datetime) -> int:
 
 def _node(value: Any, level: int, depth: int) -> Any:
     """The value as a tree of ('obj', pairs) / ('arr', items) / ('lit', json text)."""
+    if type(value) is str:
+        return ("lit", quote(value))
     if value is None:
         return ("lit", "null")
     if isinstance(value, bool):

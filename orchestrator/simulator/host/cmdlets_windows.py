@@ -183,7 +183,7 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                               name)
         for match in sorted(matches):
             param_names, set_names = _command_info(match, ctx.host.os_version)
-            params = PSHashtable(
+            params = PSHashtable.from_unique_strings(
                 (p, PSObject({"Name": p}, "System.Management.Automation.ParameterMetadata", text=p)) for p in param_names
             )
             out.append(PSObject({"Name": match, "CommandType": PSEnum("System.Management.Automation.CommandTypes",

@@ -84,6 +84,16 @@ class PSHashtable:
     def __len__(self) -> int:
         return len(self._data)
 
+    @classmethod
+    def from_unique_strings(cls, items: Iterable[tuple[str, Any]]) -> PSHashtable:
+        """A table from keys already known to differ case-insensitively (no per-key checks)."""
+        table = cls()
+        for key, value in items:
+            lowered = key.lower()
+            table._keys[lowered] = key
+            table._data[lowered] = value
+        return table
+
     def copy(self) -> PSHashtable:
         return PSHashtable(self.items(), self.ordered)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,10 @@ def read_text(path: Path, shown: str) -> str:
             raise YamlProblem(
                 "this path is a directory, not a YAML file", whole, "give the path of the inventory file"
             )
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlProblem("this path is not a regular file", whole, "give the path of the inventory file")
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise YamlProblem(
                 f"the file is {size} bytes, larger than the {MAX_FILE_BYTES // (1024 * 1024)} MB limit for inventory files",
@@ -143,6 +147,8 @@ def read_text(path: Path, shown: str) -> str:
         ) from exc
     except OSError as exc:
         raise YamlProblem(f"the file cannot be read: {exc.strerror or exc}", whole, "check the path") from exc
+    except ValueError as exc:  # e.g. a NUL character in the path
+        raise YamlProblem(f"the path is not valid: {exc}", whole, "check the path") from exc
     if len(data) > MAX_FILE_BYTES:
         raise YamlProblem("the file is larger than the 10 MB limit for inventory files", whole, "split it")
     if data.startswith(b"\xef\xbb\xbf"):

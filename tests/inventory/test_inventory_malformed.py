@@ -359,3 +359,12 @@ def test_host_ranges_are_bounded(tmp_path: Path) -> None:
     )
     write(tmp_path / "one.yaml", "all:\n  hosts:\n    big-[0:99999]:\n")
     assert "more than 10000 hosts" in cli("validate", str(tmp_path / "one.yaml")).stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "inv.yaml"
+    os.mkfifo(fifo)
+    result = cli("validate", str(fifo))
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"{fifo}:1:1: error: this path is not a regular file")

@@ -8,6 +8,7 @@ variables of the ones before. Unlike Ansible, we guard against symlink loops and
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from orchestrator.model import Finding
 
 EXTENSIONS = ("", ".yml", ".yaml", ".json")
 MAX_FILES = 1000
+MAX_TOTAL_BYTES = 50 * 1024 * 1024  # all vars files together: memory stays bounded whatever the folders hold
 
 
 @dataclass
@@ -36,6 +38,7 @@ class VarsDirs:
     findings: list[Finding] = field(default_factory=list)
     _cache: dict[tuple[str, str], list[VarsFile]] = field(default_factory=dict)
     _folders: dict[str, bool] = field(default_factory=dict)
+    _bytes: int = 0
 
     def group(self, name: str) -> list[VarsFile]:
         return self._files("group_vars", name)
@@ -73,6 +76,18 @@ class VarsDirs:
         loaded: list[VarsFile] = []
         for path in found:
             shown = self._show(path)
+            with contextlib.suppress(OSError):  # load_yaml_file reports an unreadable file
+                self._bytes += path.stat().st_size
+            if self._bytes > MAX_TOTAL_BYTES:
+                self.findings.append(
+                    Finding(
+                        "error",
+                        f"the vars files together exceed {MAX_TOTAL_BYTES // (1024 * 1024)} MB",
+                        "keep group_vars and host_vars small",
+                        Origin(shown).location,
+                    )
+                )
+                break
             try:
                 data = load_yaml_file(path, shown)
             except YamlProblem as problem:

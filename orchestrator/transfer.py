@@ -507,27 +507,39 @@ class UndoSource:
 
 
 def inventory_change(
-    source_host: str, target_host: str, vm_name: str, observed: VMFacts | None, spec: Any
+    source_host: str,
+    target_host: str,
+    vm_name: str,
+    observed: VMFacts | None,
+    spec: Any,
+    *,
+    keep_source: bool = False,
 ) -> str:
-    """The inventory edit that makes the next `apply` a no-op: the VM's entry goes from the source host's
-    multipoint_vms to the target's, with what the VM really has where that differs from the entry."""
-    lines = [
-        f"# move {vm_name!r}: in the inventory, take this entry out of {source_host}'s multipoint_vms",
-        f"# and add it to {target_host}'s multipoint_vms:",
-    ]
+    """The inventory edit that makes the next `apply` a no-op, as YAML comments and one entry: the VM's entry
+    goes to the target host's multipoint_vms with what the VM really has (a drift made before the move came
+    along), and leaves the source's (or, with --keep-source, stays there as `state: "off"`)."""
     entry: dict[str, Any] = {"name": vm_name}
     if spec is not None:
         entry.update({"cpus": spec.cpus, "memory": spec.memory})
         if spec.switch:
             entry["switch"] = spec.switch
-        if spec.state != "running":
-            entry["state"] = spec.state
     if observed is not None:
         entry["cpus"] = observed.cpus
         entry["memory"] = observed.memory_startup
         if observed.switches:
             entry["switch"] = observed.switches[0]
-    lines.append(f"- {{{', '.join(f'{k}: {_yaml_scalar(v)}' for k, v in entry.items())}}}")
+        if observed.dynamic_memory:
+            entry["dynamic_memory"] = {"min": observed.memory_minimum, "max": observed.memory_maximum}
+    if keep_source:
+        head = f'# {source_host}: keep the entry of {vm_name!r}, with state: "off" (the VM stays there, off)'
+    else:
+        head = f"# {source_host}: remove the entry of {vm_name!r} from multipoint_vms"
+    lines = [
+        head,
+        f"# {target_host}: add it to multipoint_vms with these values (keep its other keys: disk, stations,",
+        "# checkpoints, as they were):",
+        "- {" + ", ".join(f"{k}: {_yaml_value(v)}" for k, v in entry.items()) + "}",
+    ]
     if spec is not None and observed is not None:
         drift = [
             f"{name} {before} -> {after}"
@@ -538,8 +550,16 @@ def inventory_change(
             if before != after
         ]
         if drift:
-            lines.append(f"# (the VM differs from its old entry, and keeps what it has: {', '.join(drift)})")
+            lines.append(
+                f"# (the VM kept what it had on {source_host}, not its old entry: {', '.join(drift)})"
+            )
     return "\n".join(lines)
+
+
+def _yaml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml_value(v)}" for k, v in value.items()) + "}"
+    return _yaml_scalar(value)
 
 
 def _yaml_scalar(value: Any) -> str:

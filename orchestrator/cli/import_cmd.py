@@ -1,0 +1,136 @@
+"""`orchestrate import`: Compare-VM, then Import-VM of one exported VM on one host, checked afterwards."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from orchestrator.cli import main
+from orchestrator.cli.checkpoint import run_operation
+from orchestrator.cli.export import action_results, say, timeout_option
+from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options
+from orchestrator.cli.output import load_inventory_or_exit
+
+
+def single_host_options(func):
+    """--dry-run, --wait-lock, --ask-pass and the common options, for commands aimed at named hosts."""
+    for option in reversed(
+        [
+            click.option("--dry-run", "-n", is_flag=True, help="Run only the read-only checks on the hosts."),
+            click.option(
+                "--wait-lock",
+                type=click.FloatRange(0),
+                default=0.0,
+                metavar="SECONDS",
+                help="If another run holds a host, wait this long for it instead of exiting 3.",
+            ),
+            click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password."),
+        ]
+    ):
+        func = option(func)
+    return common_options(func)
+
+
+def host_or_exit(inventory: Any, name: str, option: str) -> None:
+    if name not in inventory.hosts:
+        click.echo(f"error: {option} {name!r} is not a host of the inventory", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+
+
+@main.command("import")
+@click.argument("inventory", type=click.Path(dir_okay=False))
+@click.option("--host", "host", required=True, metavar="HOST", help="The inventory host to import on.")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="EXPORT_DIR",
+    help="The export folder as the host sees it (as `orchestrate export` printed it).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["register", "copy", "copy-new-id"]),
+    default="copy-new-id",
+    show_default=True,
+    help="register: use the files where they are (keeps the VM id); copy: copy them (keeps the id); "
+    "copy-new-id: copy them with a new id, so the same export can be imported again.",
+)
+@click.option("--name", "new_name", default=None, metavar="NEW", help="Import under this name.")
+@click.option("--start", is_flag=True, help="Start the imported VM and check its edition (needs --name).")
+@timeout_option
+@single_host_options
+def import_(
+    inventory: str,
+    host: str,
+    source: str,
+    mode: str,
+    new_name: str | None,
+    start: bool,
+    timeout: int | None,
+    **kwargs: Any,
+) -> None:
+    """Import the VM exported in EXPORT_DIR on HOST.
+
+    \b
+    Compare-VM runs first, as the import will run. A network adapter on a virtual switch the host lacks
+    is connected to the switch the inventory names (the VM's entry of that name on HOST, else the switch
+    most of HOST's VMs use); any other incompatibility stops the import and is reported. A VM of the same
+    name on HOST is refused unless --name gives a new one. Copies go to the host's VM folder, the disks
+    into a folder named after the VM. The import runs as a job on the host and reports progress.
+    --dry-run runs Compare-VM and the checks only, and reports what it finds.
+
+    \b
+    Examples:
+      orchestrate import school.yaml --host hv02 --from '\\\\nas\\exports\\lab-01\\20261125T200512345Z'
+      orchestrate import school.yaml --host hv02 --from '...' --name lab-01-copy --start --dry-run
+
+    Exit codes: 0 ok, 1 the import failed or was refused, 2 invalid input, 3 the host is locked.
+    """
+    from orchestrator.transfer import Import
+
+    loaded = load_inventory_or_exit(inventory, kwargs["output"], kwargs.get("ask_pass", False))
+    host_or_exit(loaded, host, "--host")
+    if start and new_name is None:
+        click.echo("error: --start needs --name (the name the VM is checked under)", err=True)
+        sys.exit(EXIT_INVALID_INPUT)
+    dry_run = bool(kwargs.pop("dry_run", False))
+    kwargs["limit"] = host
+    operation = Import(
+        source,
+        mode=mode,
+        new_name=new_name,
+        start=start,
+        timeout_seconds=timeout,
+        check_only=dry_run,
+        command="import --dry-run" if dry_run else "import",
+    )
+    run_operation(inventory, operation, after=_report, **kwargs)
+
+
+def _report(result: Any, output: str) -> None:
+    """What Compare-VM found and what was imported, from the host's own report."""
+    for host, outcome in result.outcomes.items():
+        for entry in action_results(outcome):
+            if "incompatibilities" not in entry:
+                continue
+            issues = entry.get("incompatibilities") or []
+            fixed = entry.get("fixed") or []
+            if isinstance(issues, dict):
+                issues = [issues]
+            if isinstance(fixed, str):
+                fixed = [fixed]
+            listed = "; ".join(f"[{i.get('message_id')}] {i.get('message')}" for i in issues) or "none"
+            what = "would import" if entry.get("check_only") else "imported"
+            say(
+                output,
+                "import_check" if entry.get("check_only") else "imported",
+                host=host,
+                vm=entry.get("name"),
+                id=entry.get("id"),
+                incompatibilities=issues,
+                fixed=fixed,
+                text=f"{host}: {what} {entry.get('name')} (id {entry.get('id')}); Compare-VM: {listed}"
+                + (f"; fixed: {'; '.join(fixed)}" if fixed else ""),
+            )

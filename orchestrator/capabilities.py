@@ -18,6 +18,16 @@ def _known_cmdlets() -> frozenset[str]:
     return frozenset(name.lower() for name in signatures.cmdlet_names())
 
 
+@cache
+def _parameters_lower(cmdlet: str, version: str) -> frozenset[str]:
+    """A cmdlet's parameter names in lower case (empty when unknown), built once per cmdlet and version:
+    every rendered script asks this for each parameter it binds."""
+    try:
+        return frozenset(n.lower() for n in signatures.parameters(cmdlet, version))
+    except KeyError:
+        return frozenset()
+
+
 class Capabilities:
     """The parameters each cmdlet has on one host."""
 
@@ -36,11 +46,7 @@ class Capabilities:
         observed = self._observed.get(cmdlet.lower())
         if observed is not None:
             return parameter.lower() in observed
-        try:
-            names = signatures.parameters(cmdlet, self.version)
-        except KeyError:
-            return False
-        return parameter.lower() in {n.lower() for n in names}
+        return parameter.lower() in _parameters_lower(cmdlet.lower(), self.version)
 
     def __repr__(self) -> str:
         source = "host facts" if self._observed else "signatures data"

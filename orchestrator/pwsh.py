@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from functools import cache
 from pathlib import PurePath
 from typing import Any
 
@@ -157,11 +158,26 @@ class SyntaxProblem:
     text: str
 
 
-def _parser() -> Any:
+@cache
+def _language() -> Any:
     import tree_sitter
     import tree_sitter_pwsh
 
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
+    return tree_sitter.Language(tree_sitter_pwsh.language())
+
+
+def _parser() -> Any:
+    import tree_sitter
+
+    return tree_sitter.Parser(_language())
+
+
+@cache
+def _command_query() -> Any:
+    """Finds every `command` node in C: walking the whole tree in Python cost more than parsing it."""
+    import tree_sitter
+
+    return tree_sitter.Query(_language(), "(command) @command")
 
 
 def parse(script: str) -> Any:
@@ -186,13 +202,12 @@ def syntax_problems(tree: Any) -> list[SyntaxProblem]:
 
 def command_calls(tree: Any) -> list[CommandCall]:
     """Every command with a literal name (`Get-VM ...`), with the parameters it names (`-Name` -> 'Name')."""
+    import tree_sitter
+
     calls: list[CommandCall] = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(reversed(node.children))
-        if node.type != "command":
-            continue
+    found = tree_sitter.QueryCursor(_command_query()).captures(tree.root_node).get("command", [])
+    # Source order, an enclosing command before the ones inside it (the order of a depth-first walk).
+    for node in sorted(found, key=lambda n: (n.start_byte, -n.end_byte)):
         name_node = next((c for c in node.children if c.type == "command_name"), None)
         if name_node is None:
             continue

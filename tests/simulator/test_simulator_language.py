@@ -355,3 +355,9 @@ def test_one_line_functions_with_param_blocks(sim: Simulator) -> None:
     result = sim.run(script)
     assert "At line:5" in result.stderr  # line numbers still count the original lines
     assert lines(ok(sim, script.rsplit("\n", 2)[0])) == ["42", "p(x)"]
+
+
+def test_exit_code_follows_the_last_statement_like_powershell_exe(sim: Simulator) -> None:
+    assert sim.run("Get-VM -Name 'ghost' -ErrorAction SilentlyContinue\n'fine'").exit_code == 0
+    assert sim.run(BOOTSTRAP, stdin="Get-VM -Name 'ghost' -ErrorAction SilentlyContinue\n'fine'").exit_code == 0
+    assert sim.run("'fine'\nGet-VM -Name 'ghost'").exit_code == 1

@@ -167,8 +167,8 @@ class Interpreter:
     def exec_block(self, block: Node, out: list[Any], top: bool = False) -> None:
         for stmt in block.a:
             self.current_line = stmt.line
-            if top:
-                self.last_failed = False
+            # Like $?, this tells whether the last statement run wrote an error: the exit code follows it.
+            self.last_failed = False
             try:
                 self.exec_stmt(stmt, out)
             except PSRuntimeError as err:

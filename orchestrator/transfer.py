@@ -538,7 +538,7 @@ def inventory_change(
         head,
         f"# {target_host}: add it to multipoint_vms with these values (keep its other keys: disk, stations,",
         "# checkpoints, as they were):",
-        "- {" + ", ".join(f"{k}: {_yaml_value(v)}" for k, v in entry.items()) + "}",
+        "- {" + ", ".join(f"{k}: {_yaml_value(v, k)}" for k, v in entry.items()) + "}",
     ]
     if spec is not None and observed is not None:
         drift = [
@@ -556,10 +556,23 @@ def inventory_change(
     return "\n".join(lines)
 
 
-def _yaml_value(value: Any) -> str:
+def _yaml_value(value: Any, key: str = "") -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and key in SIZE_KEYS:
+        return _size(value)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_yaml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {_yaml_value(v, k)}" for k, v in value.items()) + "}"
     return _yaml_scalar(value)
+
+
+SIZE_KEYS = frozenset({"memory", "min", "max"})
+
+
+def _size(value: int) -> str:
+    """Bytes as the inventory writes sizes (it wants a unit): the largest unit that divides exactly."""
+    for unit, factor in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if value and value % factor == 0:
+            return f"{value // factor}{unit}"
+    return f"{value}B"
 
 
 def _yaml_scalar(value: Any) -> str:

@@ -1,0 +1,198 @@
+"""`orchestrate move`: the admin moves a VM to another host through a share. It arrives with what it had
+(a drift made on the source comes along), the export stays on the share, the source goes (or stays off),
+and the printed inventory change makes the next apply a no-op. Any failure, at any step, leaves the source
+exactly as it was and nothing on the target: no VM lost, none running twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from transfer_support import SHARE, Fault, Lab
+
+from orchestrator.cli.move import move_vm
+from orchestrator.inventory import load_inventory
+
+
+def lab_with_vms(tmp_path: Path, **seeds) -> Lab:
+    lab = Lab(tmp_path, **seeds)
+    lab.ok("apply", str(lab.inventory))
+    return lab
+
+
+def test_move_carries_the_vm_with_its_drift_and_leaves_the_export_on_the_share(tmp_path: Path) -> None:
+    lab = lab_with_vms(tmp_path)
+    # Someone gave lab-01 a third CPU by hand on hv01, after the last apply.
+    lab.powershell(
+        "hv01",
+        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
+    )
+    before = lab.facts("hv01").vm("lab-01")
+
+    output = lab.ok("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE)
+
+    moved = lab.facts("hv02").vm("lab-01")
+    assert moved is not None and moved.running
+    assert moved.id == before.id  # the same VM, not a copy with a new identity
+    assert moved.cpus == 3
+    assert moved.guest_edition_sku == 77
+    assert moved.switches == ("Classroom LAN",)
+    assert lab.facts("hv01").vm("lab-01") is None
+    assert lab.facts("hv01").vm("lab-02").running  # the neighbour was not touched
+    assert sorted(lab.running()) == [("hv01", "lab-02"), ("hv02", "lab-01")]
+    exported = lab.files_under("hv02", SHARE + "\\lab-01")
+    assert any(f.endswith(".XML") and "\\Virtual Machines\\" in f for f in exported)
+    assert any(f.endswith(".vhdx") and "\\Virtual Hard Disks\\" in f for f in exported)
+    assert "cpus: 3" in output and "hv02" in output
+
+
+def test_the_printed_inventory_change_makes_the_next_apply_a_no_op(tmp_path: Path) -> None:
+    lab = lab_with_vms(tmp_path)
+    lab.powershell(
+        "hv01",
+        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
+    )
+    output = lab.ok("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE)
+
+    # The admin edits the inventory as the move said: the entry leaves hv01 and joins hv02, with its values.
+    entry_line = next(line for line in output.splitlines() if line.startswith("- {name: 'lab-01'"))
+    entry = yaml.safe_load(entry_line)[0]
+    hosts = lab.doc["all"]["hosts"]
+    old = next(vm for vm in hosts["hv01"]["multipoint_vms"] if vm["name"] == "lab-01")
+    hosts["hv01"]["multipoint_vms"].remove(old)
+    hosts["hv02"]["multipoint_vms"] = [{**old, **entry}]
+    lab.save()
+
+    code, events = lab.json_events("apply", str(lab.inventory))
+    assert code == 0
+    assert [e for e in events if e["event"] == "planned"] == []
+
+
+def test_move_keep_source_leaves_the_source_off(tmp_path: Path) -> None:
+    lab = lab_with_vms(tmp_path)
+    source_id = lab.facts("hv01").vm("lab-01").id
+    output = lab.ok(
+        "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE, "--keep-source"
+    )
+    kept = lab.facts("hv01").vm("lab-01")
+    assert kept is not None and kept.id == source_id and kept.state == "Off"
+    assert lab.facts("hv02").vm("lab-01").running
+    assert 'state: "off"' in output
+
+
+def test_move_dry_run_checks_both_hosts_and_changes_nothing(tmp_path: Path) -> None:
+    lab = lab_with_vms(tmp_path)
+    output = lab.ok("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE, "--dry-run")
+    assert "can move" in output
+    assert lab.facts("hv01").vm("lab-01").running
+    assert lab.facts("hv02").vms == {}
+    assert lab.files_under("hv01", SHARE) == []
+
+
+def test_move_is_refused_when_the_target_has_a_vm_of_that_name(tmp_path: Path) -> None:
+    lab = lab_with_vms(tmp_path)
+    lab.powershell("hv02", "New-VM -Name 'lab-01' -MemoryStartupBytes 1GB -NoVHD | Out-Null")
+    code, output = lab.orchestrate(
+        "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE
+    )
+    assert code == 1
+    assert "already exists on hv02" in output
+    source = lab.facts("hv01").vm("lab-01")
+    assert source.running
+    assert lab.facts("hv02").vm("lab-01").state == "Off"  # theirs, untouched
+
+
+STEPS = [
+    pytest.param(Fault("hv01", "Export-VM -Path", "before"), id="export-connection-lost-before"),
+    pytest.param(Fault("hv01", "Export-VM -Path", "after"), id="export-answer-lost-after"),
+    pytest.param(Fault("hv02", "Import-VM -Path", "before"), id="import-connection-lost-before"),
+    pytest.param(Fault("hv02", "Import-VM -Path", "after"), id="import-answer-lost-after-start"),
+    pytest.param(Fault("hv01", "$diskFiles", "before"), id="source-removal-connection-lost-before"),
+]
+
+
+@pytest.mark.parametrize("fault", STEPS)
+def test_a_failure_at_any_step_leaves_the_source_as_it_was(tmp_path: Path, fault: Fault) -> None:
+    lab = lab_with_vms(tmp_path)
+    lab.powershell(
+        "hv01",
+        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
+    )
+    before = lab.facts("hv01").vm("lab-01")
+    inventory = load_inventory(str(lab.inventory))
+
+    result = move_vm(
+        inventory,
+        "lab-01",
+        "hv02",
+        SHARE,
+        state_dir=lab.state,
+        emit=lambda event: None,
+        transport_factory=fault.factory(),
+    )
+
+    assert fault.hits == 1
+    assert not result.ok and result.exit_code == 1
+    after = lab.facts("hv01").vm("lab-01")
+    assert after is not None
+    assert (after.id, after.state, after.cpus, after.disks) == (before.id, "Running", 3, before.disks)
+    assert lab.facts("hv02").vm("lab-01") is None
+    assert sorted(lab.running()) == [("hv01", "lab-01"), ("hv01", "lab-02")]
+    # A failed import leaves no copied disk behind on the target either.
+    assert [f for f in lab.files_under("hv02", "C:\\") if "lab-01" in f] == []
+
+
+def test_a_target_that_cannot_run_the_vm_undoes_the_move(tmp_path: Path) -> None:
+    # hv02 has too little memory for the VM: Start-VM fails there after the import.
+    lab = lab_with_vms(tmp_path, hv02={"memory": "5GB"})
+    before = lab.facts("hv01").vm("lab-01")
+    code, output = lab.orchestrate(
+        "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE
+    )
+    assert code == 1
+    assert "failed at import on hv02" in output and "removed the copy on hv02" in output
+    after = lab.facts("hv01").vm("lab-01")
+    assert (after.id, after.state) == (before.id, "Running")
+    assert lab.facts("hv02").vm("lab-01") is None
+
+
+def test_a_guest_that_is_not_premium_on_the_target_undoes_the_move(tmp_path: Path) -> None:
+    # On hv02 the parent image at the same path holds Standard: the guest boots Standard and is refused.
+    lab = lab_with_vms(tmp_path, hv02={"images": {"D:\\images\\mps2012-premium.vhdx": {"edition_sku": 76}}})
+    code, output = lab.orchestrate(
+        "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE
+    )
+    assert code == 1
+    assert "not MultiPoint Server Premium" in output
+    assert lab.facts("hv01").vm("lab-01").running
+    assert lab.facts("hv02").vm("lab-01") is None
+
+
+def test_a_full_share_fails_the_export_and_leaves_no_partial_folder(tmp_path: Path) -> None:
+    seed = {"shares": {SHARE: {"free": "1MB"}}}
+    lab = lab_with_vms(tmp_path, hv01=seed, hv02=seed)
+    code, output = lab.orchestrate(
+        "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE
+    )
+    assert code == 1
+    assert "failed at export on hv01" in output
+    assert lab.facts("hv01").vm("lab-01").running
+    assert lab.files_under("hv01", SHARE) == []
+
+
+def test_a_saved_source_is_saved_again_after_a_failed_move(tmp_path: Path) -> None:
+    lab = lab_with_vms(tmp_path)
+    lab.powershell("hv01", "Stop-VM -Name 'lab-01' -Save")
+    fault = Fault("hv02", "Import-VM -Path", "before")
+    result = move_vm(
+        load_inventory(str(lab.inventory)),
+        "lab-01",
+        "hv02",
+        SHARE,
+        state_dir=lab.state,
+        emit=lambda event: None,
+        transport_factory=fault.factory(),
+    )
+    assert not result.ok
+    assert lab.facts("hv01").vm("lab-01").state == "Saved"

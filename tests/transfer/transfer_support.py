@@ -1,0 +1,162 @@
+"""Two simulated Hyper-V hosts and a share, kept in one state dir, driven the way the admin drives them.
+
+The admin runs `orchestrate` commands (click's CliRunner); the tests then read the hosts' state back from
+the simulator's files (what Get-VM would say, what is on the share), never from the text the commands sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+
+from orchestrator.cli import main
+from orchestrator.facts import HostFacts, load_document, parse_facts
+from orchestrator.inventory import load_inventory
+from orchestrator.render import Renderer
+from orchestrator.simulator import Simulator
+from orchestrator.transport.errors import ShellLost
+from orchestrator.transport.factory import open_transport
+from orchestrator.transport.simulated import state_file
+
+SHARE = "\\\\nas\\exports"
+IMAGE = "D:\\images\\mps2012-premium.vhdx"
+
+
+def host_seed(**overrides: Any) -> dict[str, Any]:
+    seed: dict[str, Any] = {
+        "os_sku": 8,
+        "os_version": "6.3.9600",
+        "logical_processors": 24,
+        "memory": "64GB",
+        "switches": ["Classroom LAN"],
+        "images": {IMAGE: {"edition_sku": 77}},
+        "shares": {SHARE: {"free": "2TB"}},
+    }
+    seed.update(overrides)
+    return seed
+
+
+class Lab:
+    """hv01 runs lab-01 and lab-02 (from the inventory); hv02 is empty; both reach \\\\nas\\exports."""
+
+    def __init__(
+        self, tmp_path: Path, hv01: dict[str, Any] | None = None, hv02: dict[str, Any] | None = None
+    ):
+        self.dir = tmp_path
+        self.state = tmp_path / "state"
+        self.inventory = tmp_path / "school.yaml"
+        self.doc: dict[str, Any] = {
+            "all": {
+                "vars": {
+                    "ansible_connection": "simulator",
+                    "multipoint_vm_defaults": {"switch": "Classroom LAN", "disk": {"parent": IMAGE}},
+                },
+                "hosts": {
+                    "hv01": {
+                        "orchestrate_simulator": host_seed(**(hv01 or {})),
+                        "multipoint_vms": [
+                            {"name": "lab-01", "cpus": 2, "memory": "4GB", "stations": {"rdp": 4}},
+                            {"name": "lab-02", "cpus": 2, "memory": "4GB", "stations": {"rdp": 4}},
+                        ],
+                    },
+                    "hv02": {"orchestrate_simulator": host_seed(**(hv02 or {}))},
+                },
+            }
+        }
+        self.save()
+
+    def save(self) -> None:
+        self.inventory.write_text(yaml.safe_dump(self.doc, sort_keys=False), encoding="utf-8")
+
+    # -- the admin at the console -------------------------------------------------------------------------
+
+    def orchestrate(self, *args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, [*args, "--state-dir", str(self.state)])
+        return result.exit_code, result.output
+
+    def ok(self, *args: str) -> str:
+        code, output = self.orchestrate(*args)
+        assert code == 0, output
+        return output
+
+    def json_events(self, *args: str) -> tuple[int, list[dict[str, Any]]]:
+        code, output = self.orchestrate(*args, "--output", "json")
+        events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        return code, events
+
+    # -- what is really on the hosts ----------------------------------------------------------------------
+
+    def sim(self, host: str) -> Simulator:
+        return Simulator(state_path=state_file(self.state, host), host_name=host)
+
+    def facts(self, host: str) -> HostFacts:
+        inventory = load_inventory(str(self.inventory))
+        result = self.sim(host).run(Renderer().render_facts(inventory.hosts[host]))
+        assert result.exit_code == 0, result.stderr
+        return parse_facts(load_document(result.stdout))
+
+    def powershell(self, host: str, script: str) -> str:
+        """What someone does by hand on the host."""
+        result = self.sim(host).run(script)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    def exists(self, host: str, path: str) -> bool:
+        out = self.powershell(host, f"Write-Output (Test-Path -LiteralPath '{path}')")
+        return out.strip() == "True"
+
+    def files_under(self, host: str, path: str) -> list[str]:
+        out = self.powershell(
+            host,
+            f"if (Test-Path -LiteralPath '{path}') {{ Get-ChildItem -LiteralPath '{path}' -Recurse -File | "
+            "ForEach-Object -Process { Write-Output $_.FullName } }",
+        )
+        return [line for line in out.splitlines() if line.strip()]
+
+    def running(self) -> list[tuple[str, str]]:
+        """(host, VM) of every running VM, on both hosts."""
+        return [
+            (host, vm.name) for host in ("hv01", "hv02") for vm in self.facts(host).vms.values() if vm.running
+        ]
+
+
+@dataclass
+class Fault:
+    """Break one script on one host: `where` "before" it runs (the connection drops, nothing ran) or "after"
+    it ran (the host did the work, the answer is lost). `match` picks the script by text only that step's
+    script holds ("Export-VM -Path", "Import-VM -Path", "$diskFiles" of the removal)."""
+
+    host: str
+    match: str
+    where: str = "before"
+    hits: int = 0
+
+    def factory(self) -> Callable[[Any, Path], Any]:
+        fault = self
+
+        class Faulty:
+            def __init__(self, inner: Any, host: str) -> None:
+                self.inner = inner
+                self.host = host
+
+            def run(self, script: str, **kwargs: Any) -> Any:
+                hit = self.host == fault.host and fault.match in script
+                if hit and fault.where == "before":
+                    fault.hits += 1
+                    raise ShellLost("injected: the connection dropped before the script ran", "try again")
+                result = self.inner.run(script, **kwargs)
+                if hit and fault.where == "after":
+                    fault.hits += 1
+                    raise ShellLost("injected: the connection dropped after the script ran", "try again")
+                return result
+
+            def close(self) -> None:
+                self.inner.close()
+
+        return lambda host, state_dir: Faulty(open_transport(host, state_dir), host.name)

@@ -1,0 +1,140 @@
+"""`orchestrate export`: the admin exports classroom VMs to the share (or a local drive) for safekeeping.
+Each export gets a folder of its own, is recorded in the journal, and `--keep N` prunes only our own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from transfer_support import SHARE, Lab
+
+from orchestrator.inventory import load_inventory
+from orchestrator.journal import Journal
+from orchestrator.runner import Runner, RunOptions
+from orchestrator.transfer import STAMP_RE, Export
+
+
+def applied(tmp_path: Path, **seeds) -> Lab:
+    lab = Lab(tmp_path, **seeds)
+    lab.ok("apply", str(lab.inventory))
+    return lab
+
+
+def export_folders(lab: Lab, vm: str) -> list[str]:
+    """The export folders under \\\\nas\\exports\\<vm> (each holds <vm>\\Virtual Machines\\<id>.XML)."""
+    configs = [f for f in lab.files_under("hv01", f"{SHARE}\\{vm}") if f.endswith(".XML")]
+    return sorted({f.split("\\")[5] for f in configs})
+
+
+def test_export_writes_configuration_and_disks_to_the_share_and_journals_it(tmp_path: Path) -> None:
+    lab = applied(tmp_path)
+    output = lab.ok("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01")
+
+    folders = export_folders(lab, "lab-01")
+    assert len(folders) == 1 and STAMP_RE.match(folders[0])
+    files = lab.files_under("hv02", f"{SHARE}\\lab-01\\{folders[0]}")  # hv02 sees the same share
+    assert any("\\lab-01\\Virtual Machines\\" in f for f in files)
+    assert any(f.endswith("\\Virtual Hard Disks\\lab-01.vhdx") for f in files)
+    assert lab.facts("hv01").vm("lab-01").running  # exported live on 2012 R2
+    assert export_folders(lab, "lab-02") == []  # --vm
+    (record,) = Journal.open(lab.state).exports("hv01", "lab-01")
+    assert record.path == f"{SHARE}\\lab-01\\{folders[0]}"
+    assert record.size_bytes > 0
+    assert record.path in output
+
+
+def test_exports_in_the_same_millisecond_never_share_a_folder(tmp_path: Path) -> None:
+    lab = applied(tmp_path)
+    inventory = load_inventory(str(lab.inventory))
+    moment = datetime(2026, 11, 25, 20, 5, 12, 345000, tzinfo=UTC)
+    for _ in range(3):
+        result = Runner(
+            inventory,
+            RunOptions(state_dir=lab.state, command="export"),
+            lambda event: None,
+            operation=Export(SHARE, vm_glob="lab-01", now=moment),
+        ).apply(["hv01"])
+        assert result.exit_code == 0
+    assert export_folders(lab, "lab-01") == [
+        "20261125T200512345Z",
+        "20261125T200512345Z-2",
+        "20261125T200512345Z-3",
+    ]
+
+
+def test_keep_prunes_our_oldest_exports_and_nothing_else(tmp_path: Path) -> None:
+    lab = applied(tmp_path)
+    lab.powershell("hv01", f"New-Item -Path '{SHARE}\\lab-01\\made-by-hand' -ItemType Directory | Out-Null")
+    for _ in range(3):
+        lab.ok("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01", "--keep", "2")
+    journal = Journal.open(lab.state)
+    kept = journal.exports("hv01", "lab-01")
+    everything = journal.exports("hv01", "lab-01", include_removed=True)
+    assert len(kept) == 2 and len(everything) == 3
+    assert export_folders(lab, "lab-01") == sorted(r.path.rsplit("\\", 1)[-1] for r in kept)
+    assert not lab.exists("hv01", everything[-1].path)  # the oldest is gone from the share
+    assert lab.exists("hv01", f"{SHARE}\\lab-01\\made-by-hand")
+
+
+def test_a_missing_destination_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    lab = applied(tmp_path)
+    code, output = lab.orchestrate("export", str(lab.inventory), "--to", "E:\\exports", "--vm", "lab-01")
+    assert code == 1
+    assert "export destination not found: E:\\exports" in output
+    assert Journal.open(lab.state).exports("hv01", "lab-01") == []
+    assert lab.facts("hv01").vm("lab-01").running
+
+
+def test_a_local_drive_without_room_is_refused_before_export_vm(tmp_path: Path) -> None:
+    # 3MB free on the host's drives, less than lab-01's 4MB differencing disk.
+    lab = applied(tmp_path, hv01={"free_disk": "3MB", "folders": ["D:\\exports"]})
+    code, output = lab.orchestrate("export", str(lab.inventory), "--to", "D:\\exports", "--vm", "lab-01")
+    assert code == 1
+    assert "not enough room for the export of lab-01" in output
+    assert lab.files_under("hv01", "D:\\exports") == []
+    assert not lab.exists("hv01", "D:\\exports\\lab-01")
+
+
+def test_dry_run_checks_on_the_host_and_writes_nothing(tmp_path: Path) -> None:
+    lab = applied(tmp_path)
+    output = lab.ok("export", str(lab.inventory), "--to", SHARE, "--dry-run")
+    assert "lab-01 would be exported to \\\\nas\\exports\\lab-01\\" in output
+    assert "lab-02 would be exported" in output
+    assert lab.files_under("hv01", SHARE) == []
+    assert Journal.open(lab.state).exports("hv01", "lab-01") == []
+
+
+def lab_2012(tmp_path: Path) -> Lab:
+    """A Windows Server 2012 host: it cannot export a running VM (generation 1 VMs, as 2012 needs)."""
+    lab = Lab(tmp_path, hv01={"os_version": "6.2.9200"})
+    lab.doc["all"]["vars"]["multipoint_vm_defaults"]["generation"] = 1
+    lab.save()
+    lab.ok("apply", str(lab.inventory), "--limit", "hv01")
+    return lab
+
+
+def test_a_running_vm_on_2012_is_refused_without_allow_stop(tmp_path: Path) -> None:
+    lab = lab_2012(tmp_path)
+    code, output = lab.orchestrate("export", str(lab.inventory), "--to", SHARE, "--limit", "hv01")
+    assert code == 1
+    assert "--allow-stop" in output
+    assert export_folders(lab, "lab-01") == []
+    assert lab.facts("hv01").vm("lab-01").running
+
+
+def test_allow_stop_saves_the_vm_for_the_export_and_starts_it_again(tmp_path: Path) -> None:
+    lab = lab_2012(tmp_path)
+    lab.ok("export", str(lab.inventory), "--to", SHARE, "--limit", "hv01", "--vm", "lab-01", "--allow-stop")
+    assert len(export_folders(lab, "lab-01")) == 1
+    assert lab.facts("hv01").vm("lab-01").running
+
+
+def test_progress_is_reported_while_the_export_runs(tmp_path: Path) -> None:
+    lab = applied(tmp_path)
+    code, events = lab.json_events("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01")
+    assert code == 0
+    names = [e["event"] for e in events]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress[0]["percent"] == 0 and progress[-1]["percent"] == 100
+    assert {p["vm"] for p in progress} == {"lab-01"} and {p["operation"] for p in progress} == {"export"}
+    assert max(i for i, n in enumerate(names) if n == "progress") < names.index("action")

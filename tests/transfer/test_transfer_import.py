@@ -1,0 +1,108 @@
+"""`orchestrate import`: the admin brings an exported VM onto another host. Compare-VM speaks first; a name
+clash or an incompatibility the inventory cannot fix is refused with the report, and the host is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transfer_support import SHARE, Lab
+
+from orchestrator.journal import Journal
+
+
+def exported(tmp_path: Path, **seeds) -> tuple[Lab, str]:
+    lab = Lab(tmp_path, **seeds)
+    lab.ok("apply", str(lab.inventory), "--limit", "hv01")
+    lab.ok("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01")
+    (record,) = Journal.open(lab.state).exports("hv01", "lab-01")
+    return lab, record.path
+
+
+def test_import_copies_the_vm_with_a_new_id_into_the_hosts_vm_folder(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    source = lab.facts("hv01").vm("lab-01")
+
+    output = lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export)
+
+    imported = lab.facts("hv02").vm("lab-01")
+    assert imported is not None and imported.id != source.id
+    assert imported.state == "Off"
+    assert imported.cpus == source.cpus and imported.memory_startup == source.memory_startup
+    (disk,) = imported.disks
+    assert not disk.path.startswith("\\\\")  # copied off the share onto the host
+    assert disk.path.lower().endswith("\\lab-01\\lab-01.vhdx")
+    assert lab.files_under("hv02", export)  # the export stays, ready for another import
+    assert "imported lab-01" in output and "Compare-VM: none" in output
+
+
+def test_a_name_clash_is_refused_and_the_host_is_unchanged(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export)
+    before = lab.facts("hv02")
+    code, output = lab.orchestrate("import", str(lab.inventory), "--host", "hv02", "--from", export)
+    assert code == 1
+    assert "a VM named lab-01 already exists on this host" in output and "--name" in output
+    assert lab.facts("hv02").vms == before.vms
+
+
+def test_import_under_a_new_name_started_and_checked(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    lab.ok(
+        "import", str(lab.inventory), "--host", "hv02", "--from", export, "--name", "lab-01-exam", "--start"
+    )
+    imported = lab.facts("hv02").vm("lab-01-exam")
+    assert imported is not None and imported.running
+    assert imported.guest_edition_sku == 77
+    assert lab.facts("hv02").vm("lab-01") is None
+
+
+def test_register_mode_keeps_the_id_and_uses_the_files_where_they_are(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    source_id = lab.facts("hv01").vm("lab-01").id
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--mode", "register")
+    imported = lab.facts("hv02").vm("lab-01")
+    assert imported.id == source_id
+    assert imported.disks[0].path.lower().startswith(export.lower())
+
+
+def test_copy_mode_keeps_the_id(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    source_id = lab.facts("hv01").vm("lab-01").id
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--mode", "copy")
+    assert lab.facts("hv02").vm("lab-01").id == source_id
+
+
+def test_dry_run_reports_what_compare_vm_finds_and_imports_nothing(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    output = lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--dry-run")
+    assert "would import lab-01" in output
+    assert lab.facts("hv02").vms == {}
+
+
+def test_a_switch_nobody_can_fix_is_reported_and_nothing_is_imported(tmp_path: Path) -> None:
+    # hv02 has no "Classroom LAN" and its inventory names no switch to connect the adapter to instead.
+    lab, export = exported(tmp_path, hv02={"switches": ["Office"]})
+    code, output = lab.orchestrate(
+        "import", str(lab.inventory), "--host", "hv02", "--from", export, "--dry-run"
+    )
+    assert code == 1
+    assert "[33012] Could not find Ethernet switch 'Classroom LAN'" in output
+    code, output = lab.orchestrate("import", str(lab.inventory), "--host", "hv02", "--from", export)
+    assert code == 1
+    assert lab.facts("hv02").vms == {}
+    assert [f for f in lab.files_under("hv02", "C:\\") if "lab-01" in f] == []
+
+
+def test_an_export_folder_with_no_vm_is_refused(tmp_path: Path) -> None:
+    lab, _ = exported(tmp_path)
+    code, output = lab.orchestrate(
+        "import", str(lab.inventory), "--host", "hv02", "--from", SHARE + "\\nothing"
+    )
+    assert code == 1
+    assert "export not found" in output
+
+
+def test_an_unknown_host_is_invalid_input(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    code, output = lab.orchestrate("import", str(lab.inventory), "--host", "hv09", "--from", export)
+    assert code == 2 and "hv09" in output

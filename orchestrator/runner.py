@@ -318,7 +318,7 @@ class HostWork:
             script,
             idempotent=True,  # every action re-checks state first, so the script is safe to repeat
             timeout=host.operation_timeout,
-            on_output=lambda stream, text: self._progress(host.name, stream, text),
+            on_output=ProgressLines(lambda line: self._progress(host.name, "stdout", line)),
         )
         try:
             document = load_document(result.stdout)
@@ -396,6 +396,22 @@ class HostWork:
                     )
                 except (ValueError, TypeError):
                     continue
+
+
+class ProgressLines:
+    """An on_output callback that hands on whole stdout lines: a transport's chunks (WinRM Receive replies)
+    may split a `##progress` line anywhere, so the part after the last newline waits for the next chunk."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        self.on_line = on_line
+        self.pending = ""
+
+    def __call__(self, stream: str, text: str) -> None:
+        if stream != "stdout":
+            return
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            self.on_line(line.rstrip("\r"))
 
 
 def _as_list(value: Any) -> list[Any]:

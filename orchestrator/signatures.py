@@ -142,23 +142,54 @@ def signature(cmdlet: str, version: str | None = None) -> CmdletSignature:
     raw = _raw()[key]
     absent = set(raw.get("absent_from_2012_docset", ())) if version == "6.2" else set()
     sets: list[ParameterSet] = []
+    baseline = {s["name"] for s in raw["parameter_sets"]}
+    later = _later_parameters(raw) if version == "10.0" else {}
     for raw_set in raw["parameter_sets"]:
         params = [_param(p) for p in raw_set["parameters"] if p["name"] not in absent]
         if version == "10.0":
-            for name, since in (raw.get("since") or {}).items():
-                if _DOCSET_VERSION.get(since.get("first_docset", ""), "10.0") != "10.0":
-                    continue
+            for name, since in later.items():
                 wanted = since.get("parameter_sets") or [raw_set["name"]]
-                if raw_set["name"] in wanted or raw_set["name"] == "__AllParameterSets":
-                    params.append(_param({"name": name, **since}))
+                only_new_sets = not any(w in baseline for w in wanted)
+                if only_new_sets and since.get("mandatory"):
+                    continue  # it defines a set of its own (e.g. Get-VMHost -CimSession), added below
+                if raw_set["name"] in wanted or raw_set["name"] == "__AllParameterSets" or only_new_sets:
+                    params.append(_param({"name": name, **since, "mandatory": False} if only_new_sets
+                                         else {"name": name, **since}))
             params = _apply_later_changes(raw, raw_set["name"], params)
         sets.append(ParameterSet(raw_set["name"], tuple(params), bool(raw_set.get("default", False))))
+    for set_name in _new_sets(later, baseline):
+        params = [_param({"name": name, **since}) for name, since in later.items()
+                  if set_name in (since.get("parameter_sets") or ())]
+        sets.append(ParameterSet(set_name, tuple(params), False))
     common = tuple(
         _param(p)
         for p in _raw()["__common__"]["parameters"]
         if version == "10.0" or p["name"] not in _POWERSHELL5_COMMON
     )
     return CmdletSignature(key, version, tuple(sets), common)
+
+
+def _later_parameters(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The `since` parameters a 2016-or-later host has."""
+    return {
+        name: since
+        for name, since in (raw.get("since") or {}).items()
+        if _DOCSET_VERSION.get(since.get("first_docset", ""), "10.0") == "10.0"
+    }
+
+
+def _new_sets(later: dict[str, dict[str, Any]], baseline: set[str]) -> list[str]:
+    """Parameter sets a later docset adds around a mandatory new parameter (Get-VMHost's `CimSession` set).
+
+    Such a parameter must not become mandatory in the baseline sets: it is an alternative way to call the
+    cmdlet. Optional parameters that name only new sets are added to the baseline sets as optional instead.
+    """
+    names: list[str] = []
+    for since in later.values():
+        wanted = since.get("parameter_sets") or []
+        if since.get("mandatory") and wanted and not any(w in baseline for w in wanted):
+            names.extend(w for w in wanted if w not in names)
+    return names
 
 
 _ALIAS_CHANGE = re.compile(r"-(?P<param>\w+) gains parameter alias\(es\) (?P<aliases>\[.*\])")

@@ -140,3 +140,13 @@ def test_get_command_reports_the_parameters_of_the_hosts_version() -> None:
     script = "(Get-Command -Name 'Export-VM').Parameters.Keys -contains 'CaptureLiveState'"
     assert lines(ok(old, script)) == ["False"]
     assert lines(ok(new, script)) == ["True"]
+
+
+def test_a_2016_parameter_that_opens_its_own_set_is_not_mandatory_everywhere() -> None:
+    """Get-VMHost gained a CimSession set in 2016 (CimSession mandatory there): a plain call still binds."""
+    assert _bind("Get-VMHost", version="10.0").parameter_set == "__AllParameterSets"
+    sets = {s.name: s for s in signature("Get-VMHost", "10.0").parameter_sets}
+    assert sets["CimSession"].get("CimSession").mandatory
+    assert not any(p.mandatory for p in sets["__AllParameterSets"].parameters)
+    sim = simulator(os_version="10.0")
+    assert lines(ok(sim, "(Get-VMHost).LogicalProcessorCount")) == ["16"]

@@ -172,6 +172,8 @@ class Interpreter:
             try:
                 self.exec_stmt(stmt, out)
             except PSRuntimeError as err:
+                if err.line is None:
+                    err.line = stmt.line
                 out.extend(getattr(err, "partial", ()))
                 err.partial = []  # type: ignore[attr-defined]
                 if top:
@@ -265,7 +267,7 @@ class Interpreter:
             if value is None:
                 # An expression statement writes $null to the pipeline (@($null).Count is 1); a void method
                 # call or a [void] cast writes nothing.
-                if k != "invoke" and not (k == "cast" and node.a == "void"):
+                if k != "invoke" and not (k == "cast" and node.a.lower() == "void"):
                     out.append(None)
                 return
             out.extend(enumerate_value(value))

@@ -577,7 +577,7 @@ class _Converter:
         return value
 
     def type_name(self, n: tree_sitter.Node) -> str:
-        return self.text(n).strip()[1:-1].strip().lower()
+        return self.text(n).strip()[1:-1].strip()
 
     def unary(self, n: tree_sitter.Node) -> Node:
         line = self.line_of(n)

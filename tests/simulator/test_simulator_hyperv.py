@@ -313,3 +313,11 @@ def test_what_if_changes_nothing() -> None:
     result = ok(sim, HEADER + "Remove-VM -Name 'lab-01' -Force -WhatIf")
     assert "What if:" in result.stdout
     assert sim.snapshot() == before
+
+
+def test_get_scheduled_task_errors_on_an_empty_folder_as_windows_does() -> None:
+    sim = simulator()
+    result = fails(sim, HEADER + "Get-ScheduledTask -TaskPath '\\MultiPoint\\'")
+    assert "No MSFT_ScheduledTask objects found with property 'TaskPath' equal to '\\MultiPoint\\'" in result.stderr
+    script = "$n = @(Get-ScheduledTask -TaskPath '\\MultiPoint\\' -ErrorAction SilentlyContinue).Count\n$n"
+    assert lines(ok(sim, HEADER + script)) == ["0"]

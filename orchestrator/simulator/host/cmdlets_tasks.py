@@ -152,8 +152,8 @@ def _find_tasks(ctx: HostContext, names: Any, paths: Any, *, must_exist: bool) -
         if paths and not any(like(task.path, _norm_task_path(p) if "*" not in p else p) for p in paths):
             continue
         out.append(task)
-    if not out and must_exist and names:
-        prop, value = "TaskName", names[0]
+    if not out and must_exist and (names or paths):
+        prop, value = ("TaskName", names[0]) if names else ("TaskPath", paths[0])
         raise CmdletError(f"No MSFT_ScheduledTask objects found with property '{prop}' equal to '{value}'.  Verify "
                           "the value of the property and retry.", "CmdletizationQuery_NotFound_TaskName",
                           "ObjectNotFound", value)

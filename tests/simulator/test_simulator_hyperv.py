@@ -171,6 +171,8 @@ def test_install_media_report_their_edition() -> None:
     assert doc == {"ImageName": "Windows MultiPoint Server 2012 Premium", "EditionId": "ServerMultiPointPremium"}
     assert value(sim, f"(Get-WindowsImage -ImagePath '{STANDARD}' -Index 1).EditionId") == "ServerMultiPointStandard"
     assert "cannot find the file" in fails(sim, HEADER + "Get-WindowsImage -ImagePath 'D:\\nope.vhdx'").stderr
+    # DISM cannot read an ISO: its edition shows only once a guest boots from it (KVP)
+    assert "not a Windows image" in fails(sim, HEADER + f"Get-WindowsImage -ImagePath '{PREMIUM_ISO}'").stderr
 
 
 def test_host_facts_cmdlets() -> None:
@@ -321,3 +323,15 @@ def test_get_scheduled_task_errors_on_an_empty_folder_as_windows_does() -> None:
     assert "No MSFT_ScheduledTask objects found with property 'TaskPath' equal to '\\MultiPoint\\'" in result.stderr
     script = "$n = @(Get-ScheduledTask -TaskPath '\\MultiPoint\\' -ErrorAction SilentlyContinue).Count\n$n"
     assert lines(ok(sim, HEADER + script)) == ["0"]
+
+
+def test_a_guest_installed_from_a_premium_iso_reports_77_once_running() -> None:
+    sim = simulator()
+    ok(sim, HEADER + f"""
+New-VM -Name 'fresh' -MemoryStartupBytes 2GB -Generation 2 -NewVHDPath 'C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\fresh.vhdx' -NewVHDSizeBytes 40GB | Out-Null
+Add-VMDvdDrive -VMName 'fresh' -Path '{PREMIUM_ISO}'
+Start-VM -Name 'fresh'
+""")
+    assert sim.host.vm_by_name("fresh")[0].booted_from == 77
+    size = value(sim, "(Get-VHD -Path 'C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\fresh.vhdx').Size")
+    assert size == 40 * GiB

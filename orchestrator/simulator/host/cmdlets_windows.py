@@ -47,6 +47,11 @@ def get_windows_image(ctx: HostContext, call: BoundCall, _items: Any) -> list[An
     if entry is None or entry.kind != "file":
         raise CmdletError("The system cannot find the file specified.", "Microsoft.Dism.Commands.GetWindowsImageCommand",
                           "NotSpecified", path)
+    if not entry.path.lower().endswith((".wim", ".esd", ".vhd", ".vhdx", ".ffu")):
+        # DISM reads WIM/ESD files and virtual disks, not ISOs: an ISO must be mounted first.
+        raise CmdletError("An error occurred while attempting to open the image: the file is not a Windows image "
+                          "(WIM, ESD, VHD or VHDX). Mount an ISO and read its sources\\install.wim instead.",
+                          "Microsoft.Dism.Commands.GetWindowsImageCommand", "NotSpecified", path)
     if entry.edition_sku is None:
         raise CmdletError("An error occurred while attempting to open the image. The image does not contain a Windows "
                           "installation.", "Microsoft.Dism.Commands.GetWindowsImageCommand", "NotSpecified", path)

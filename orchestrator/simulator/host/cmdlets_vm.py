@@ -223,7 +223,7 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if vm.state == "Running":
             ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
             continue
-        if vm.state != "Saved" and vm.memory_startup > ctx.host.free_memory():
+        if vm.memory_startup > ctx.host.free_memory():
             raise CmdletError(
                 f"'{vm.name}' failed to start.\nNot enough memory in the system to start the virtual machine "
                 f"{vm.name} with ram size {vm.memory_startup // MB} megabytes. (Virtual machine ID {vm.id})",

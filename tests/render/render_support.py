@@ -268,11 +268,16 @@ def command_calls(tree: tree_sitter.Tree, switches: dict[str, set[str]]) -> list
         positional = 0
         expecting_value = False
         colon = False
+        separated = True
         for elements in (c for c in node.children if c.type == "command_elements"):
             for element in elements.children:
                 if element.type == "command_argument_sep":
                     colon = element.text.strip() == b":"
+                    separated = True
                     continue
+                if not separated:
+                    continue  # `(...).Method(...)`: the grammar splits one argument into two nodes
+                separated = False
                 if element.type == "command_parameter":
                     pname = element.text.decode().lstrip("-").rstrip(":")
                     params.append(pname)

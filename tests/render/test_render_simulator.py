@@ -104,12 +104,7 @@ def test_every_action_template_runs_on_each_windows_version(version: str) -> Non
     assert sim.host.vm_by_name("lab-02") == []
 
 
-@pytest.mark.parametrize("version", [
-    "6.2", "6.3",
-    pytest.param("10.0", marks=pytest.mark.xfail(strict=True, reason=(
-        "signatures.py merges Get-VMHost's 2016 CimSession set (CimSession mandatory) into __AllParameterSets, "
-        "so the simulator's binder refuses a plain Get-VMHost on 10.0"))),
-])
+@pytest.mark.parametrize("version", ["6.2", "6.3", "10.0"])
 def test_without_a_path_the_disk_goes_to_the_hosts_default_folder(version: str) -> None:
     sim = _sim(version)
     vm = VMSpec(name="lab-06", cpus=1, memory=GB, generation=1, disk=DiskSpec("copy_from", source=PREMIUM))

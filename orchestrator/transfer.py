@@ -334,8 +334,8 @@ class MoveSource:
 
 @dataclass(frozen=True, slots=True)
 class MoveExport:
-    """Move, step 1 on the source: turn the VM off (a move copies a quiet VM, so nothing written after the
-    export is lost), then export it to the share."""
+    """Move, step 1 on the source: turn a running VM off (a move copies a quiet VM, so nothing written after
+    the export is lost), then export it to the share."""
 
     vm_name: str
     via: str
@@ -353,7 +353,8 @@ class MoveExport:
             )
         self.seen[host.name] = MoveSource(host.name, observed.name, observed.id, observed.state)
         actions: list[Action] = []
-        if observed.state != "Off" and not self.check_only:
+        if observed.state not in ("Off", "Saved") and not self.check_only:
+            # A saved VM is quiet already, and its saved state travels in the export: left as it is.
             actions.append(StopVM(self.vm_name, reason="move: the copy is taken from a VM that is off"))
         actions.append(
             ExportVM(
@@ -370,7 +371,7 @@ class MoveExport:
         observed = facts.vm(self.vm_name)
         if observed is None:
             return Verdict([f"VM {self.vm_name!r} is gone from {host.name} after its export"])
-        if not self.check_only and observed.state != "Off":
+        if not self.check_only and observed.state not in ("Off", "Saved"):
             return Verdict([f"VM {self.vm_name!r} is {observed.state} after the export, not Off"])
         return Verdict()
 

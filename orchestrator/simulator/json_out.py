@@ -113,9 +113,24 @@ def _pretty(node: Any, col: int) -> str:
     return "{\r\n" + ",\r\n".join(lines) + "\r\n" + " " * col + "}"
 
 
+def _direct(value: Any, level: int, depth: int) -> str:
+    """-Compress output written straight to text: the same rules as _node, without the tree."""
+    if type(value) is str:
+        return quote(value)
+    if isinstance(value, list) and level <= depth:
+        return "[" + ",".join([_direct(v, level + 1, depth) for v in value]) + "]"
+    if isinstance(value, PSHashtable) and level <= depth:
+        return "{" + ",".join([quote(to_string(k)) + ":" + _direct(v, level + 1, depth) for k, v in value.items()]) + "}"
+    if isinstance(value, PSObject) and level <= depth:
+        return "{" + ",".join([quote(k) + ":" + _direct(v, level + 1, depth) for k, v in value.props.items()
+                               if not k.startswith("__")]) + "}"
+    return _compact(_node(value, level, depth))
+
+
 def to_json(value: Any, depth: int = 2, compress: bool = False) -> str:
-    node = _node(value, 0, depth)
-    return _compact(node) if compress else _pretty(node, 0)
+    if compress:
+        return _direct(value, 0, depth)
+    return _pretty(_node(value, 0, depth), 0)
 
 
 def from_json(text: str) -> Any:

@@ -157,9 +157,14 @@ def get_module(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 
 @functools.cache
-def _command_info(name: str, version: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _command_info(name: str, version: str) -> tuple[PSHashtable, tuple[str, ...]]:
+    """(Get-Command X).Parameters and its parameter set names; callers get a copy of the table."""
     sig = signature(name, version)
-    return tuple(sorted(sig.parameter_names(), key=str.lower)), tuple(s.name for s in sig.parameter_sets)
+    names = sorted(sig.parameter_names(), key=str.lower)
+    table = PSHashtable.from_unique_strings(
+        (p, PSObject({"Name": p}, "System.Management.Automation.ParameterMetadata", text=p)) for p in names
+    )
+    return table, tuple(s.name for s in sig.parameter_sets)
 
 
 @functools.cache
@@ -187,10 +192,8 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                               "that the path is correct and try again.", "CommandNotFoundException", "ObjectNotFound",
                               name)
         for match in sorted(matches):
-            param_names, set_names = _command_info(match, ctx.host.os_version)
-            params = PSHashtable.from_unique_strings(
-                (p, PSObject({"Name": p}, "System.Management.Automation.ParameterMetadata", text=p)) for p in param_names
-            )
+            table, set_names = _command_info(match, ctx.host.os_version)
+            params = table.copy()
             out.append(PSObject({"Name": match, "CommandType": PSEnum("System.Management.Automation.CommandTypes",
                                                                         "Cmdlet", 8),
                                  "ModuleName": _module_of(match) or "", "Parameters": params,

@@ -95,7 +95,10 @@ class PSHashtable:
         return table
 
     def copy(self) -> PSHashtable:
-        return PSHashtable(self.items(), self.ordered)
+        clone = PSHashtable((), self.ordered)
+        clone._data = dict(self._data)
+        clone._keys = dict(self._keys)
+        return clone
 
     @property
     def type_name(self) -> str:

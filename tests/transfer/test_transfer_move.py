@@ -196,3 +196,24 @@ def test_a_saved_source_is_saved_again_after_a_failed_move(tmp_path: Path) -> No
     )
     assert not result.ok
     assert lab.facts("hv01").vm("lab-01").state == "Saved"
+
+
+def test_when_the_source_is_already_gone_the_copy_on_the_target_stays(tmp_path: Path) -> None:
+    # The removal ran on hv01 but its answer was lost: the VM now lives only on hv02, and must stay there.
+    lab = lab_with_vms(tmp_path)
+    source_id = lab.facts("hv01").vm("lab-01").id
+    fault = Fault("hv01", "$diskFiles", "after")
+    result = move_vm(
+        load_inventory(str(lab.inventory)),
+        "lab-01",
+        "hv02",
+        SHARE,
+        state_dir=lab.state,
+        emit=lambda event: None,
+        transport_factory=fault.factory(),
+    )
+    assert not result.ok
+    assert any("already gone" in note for note in result.undo)
+    assert lab.facts("hv01").vm("lab-01") is None
+    moved = lab.facts("hv02").vm("lab-01")
+    assert moved is not None and moved.id == source_id and moved.running

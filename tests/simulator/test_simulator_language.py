@@ -361,3 +361,7 @@ def test_exit_code_follows_the_last_statement_like_powershell_exe(sim: Simulator
     assert sim.run("Get-VM -Name 'ghost' -ErrorAction SilentlyContinue\n'fine'").exit_code == 0
     assert sim.run(BOOTSTRAP, stdin="Get-VM -Name 'ghost' -ErrorAction SilentlyContinue\n'fine'").exit_code == 0
     assert sim.run("'fine'\nGet-VM -Name 'ghost'").exit_code == 1
+
+
+def test_intrinsic_count_of_null_and_scalars(sim: Simulator) -> None:
+    assert value(sim, "@($null.Count, $x.Count, 'abc'.Count, 5.Count, (Get-Date).Count)") == [0, 0, 1, 1, 1]

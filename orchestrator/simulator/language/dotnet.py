@@ -39,7 +39,7 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
     """$obj.Name, with member enumeration over collections as PowerShell 3+ does."""
     lname = name.lower()
     if obj is None:
-        return None
+        return 0 if lname in ("count", "length") else None
     if isinstance(obj, PSObject):
         if obj.has(name):
             return obj.get(name)
@@ -70,13 +70,14 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
     if isinstance(obj, str):
         if lname == "length":
             return len(obj)
-        return None
+        return 1 if lname == "count" else None
     if isinstance(obj, bytes):
         if lname in ("length", "count"):
             return len(obj)
         return None
     if isinstance(obj, datetime):
-        return _datetime_member(obj, lname)
+        found = _datetime_member(obj, lname)
+        return 1 if found is None and lname in ("count", "length") else found
     if isinstance(obj, timedelta):
         table = {"totalseconds": obj.total_seconds(), "totalminutes": obj.total_seconds() / 60,
                  "totalhours": obj.total_seconds() / 3600, "totaldays": obj.total_seconds() / 86400,
@@ -85,15 +86,15 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
     if isinstance(obj, PSEnum):
         if lname == "value__":
             return obj.value
-        return None
+        return 1 if lname in ("count", "length") else None
     if isinstance(obj, ErrorRecord):
         return _error_member(obj, lname)
     if isinstance(obj, _ExceptionView):
         return {"message": obj.error.message, "innerexception": None}.get(lname)
     if isinstance(obj, _Static):
         return obj.member(lname, env)
-    if isinstance(obj, (int, float)) and lname in ("count", "length"):
-        return 1
+    if lname in ("count", "length") and not isinstance(obj, (PSHashtable, list)):
+        return 1  # PowerShell 3+ gives every scalar a Count (and Length) of 1
     return None
 
 

@@ -335,3 +335,14 @@ Start-VM -Name 'fresh'
     assert sim.host.vm_by_name("fresh")[0].booted_from == 77
     size = value(sim, "(Get-VHD -Path 'C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\fresh.vhdx').Size")
     assert size == 40 * GiB
+
+
+def test_a_checkpoint_reports_the_configuration_it_captured() -> None:
+    sim = simulator()
+    create_vm(sim, "lab-01", cpus=2)
+    ok(sim, HEADER + "Set-VMMemory -VMName 'lab-01' -DynamicMemoryEnabled $true -MinimumBytes 1GB -MaximumBytes 8GB\n"
+                     "Checkpoint-VM -Name 'lab-01' -SnapshotName 'cp'\nSet-VMProcessor -VMName 'lab-01' -Count 4")
+    snap = value(sim, "Get-VMSnapshot -VMName 'lab-01' -Name 'cp' | Select-Object ProcessorCount, MemoryStartup, "
+                      "DynamicMemoryEnabled, MemoryMinimum, MemoryMaximum")
+    assert snap == {"ProcessorCount": 2, "MemoryStartup": 4 * GiB, "DynamicMemoryEnabled": True,
+                    "MemoryMinimum": GiB, "MemoryMaximum": 8 * GiB}

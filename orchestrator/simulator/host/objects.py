@@ -78,6 +78,9 @@ def snapshot_object(vm: VM, snap: Snapshot) -> PSObject:
         "CreationTime": parse_time(snap.created), "Notes": snap.notes,
         "SnapshotType": PSEnum(f"{HV}.SnapshotType", "Standard", 5), "State": vm_state(snap.state),
         "ProcessorCount": snap.config.get("cpus"), "MemoryStartup": snap.config.get("memory_startup"),
+        "DynamicMemoryEnabled": snap.config.get("dynamic_memory"), "MemoryMinimum": snap.config.get("memory_minimum"),
+        "MemoryMaximum": snap.config.get("memory_maximum"), "Generation": snap.config.get("generation"),
+        "Path": vm.path,
         "IsDeleted": False, "ComputerName": "",
     }, f"{HV}.VMSnapshot", ref=(vm.id, snap.id), text=f"VMSnapshot (Name = '{snap.name}', VMName = '{vm.name}')")
 

@@ -26,13 +26,13 @@ from benchmarks.common import machine, use_fakes
 
 BENCHMARKS = ("wire", "fleet", "admin", "sim")
 FULL: dict[str, dict[str, Any]] = {
-    "wire": {"vms": 5},
+    "wire": {"vms": 5, "repeats": 3},
     "fleet": {"hosts": 200, "forks": (10, 50, 100), "latency": 0.02, "vms": 5},
     "admin": {"sizes": (200, 2_000, 10_000, 20_000), "vms_per_host": 5},
     "sim": {"vms": 5, "runs": 200},
 }
 QUICK: dict[str, dict[str, Any]] = {
-    "wire": {"vms": 1},
+    "wire": {"vms": 1, "repeats": 1},
     "fleet": {"hosts": 2, "forks": (2,), "latency": 0.02, "vms": 1},
     "admin": {"sizes": (10, 20), "vms_per_host": 5},
     "sim": {"vms": 1, "runs": 3},
@@ -105,12 +105,27 @@ def show_fleet(r: dict[str, Any]) -> str:
                     m["ratio"],
                     m["orchestrator_cpu_s"],
                     m["fake_hosts_cpu_s"],
+                    m["cpu_floor_s"],
+                    m["orchestrator_cpu_ms_per_host"],
                 ]
             )
     return (
         f"2. Fleet: {r['hosts']} hosts x {r['vms_per_host']} VMs, {int(r['latency_s'] * 1000)} ms per request "
         f"(target wall/bound <= {r['target_ratio']})\n"
-        + _table(["", "wall s", "req/host", "bound s", "wall/bound", "orch CPU s", "hosts CPU s"], rows)
+        + _table(
+            [
+                "",
+                "wall s",
+                "req/host",
+                "bound s",
+                "wall/bound",
+                "orch CPU s",
+                "hosts CPU s",
+                "CPU floor s",
+                "orch ms/host",
+            ],
+            rows,
+        )
     )
 
 
@@ -123,6 +138,7 @@ def show_admin(r: dict[str, Any]) -> str:
             s["work_cpu_s"],
             s["validate_cpu_s"],
             s["plan_render_cpu_s"],
+            s["of_which_script_check_cpu_s"],
             s["work_cpu_ms_per_vm"],
             s["process_peak_mb"],
             s["work_peak_mb"],
@@ -144,6 +160,7 @@ def show_admin(r: dict[str, Any]) -> str:
                 "work CPU s",
                 "validate",
                 "plan+render",
+                "(check)",
                 "ms/VM",
                 "peak MB",
                 "work MB",

@@ -5,17 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transfer_support import SHARE, Lab
-
-from orchestrator.journal import Journal
-
-
-def exported(tmp_path: Path, **seeds) -> tuple[Lab, str]:
-    lab = Lab(tmp_path, **seeds)
-    lab.ok("apply", str(lab.inventory), "--limit", "hv01")
-    lab.ok("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01")
-    (record,) = Journal.open(lab.state).exports("hv01", "lab-01")
-    return lab, record.path
+from transfer_support import SHARE, exported
 
 
 def test_import_copies_the_vm_with_a_new_id_into_the_hosts_vm_folder(tmp_path: Path) -> None:

@@ -126,6 +126,17 @@ class Lab:
         ]
 
 
+def exported(tmp_path: Path, **seeds: Any) -> tuple[Lab, str]:
+    """hv01 converged and lab-01 exported to the share; returns the lab and the export folder."""
+    from orchestrator.journal import Journal
+
+    lab = Lab(tmp_path, **seeds)
+    lab.ok("apply", str(lab.inventory), "--limit", "hv01")
+    lab.ok("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01")
+    (record,) = Journal.open(lab.state).exports("hv01", "lab-01")
+    return lab, record.path
+
+
 @dataclass
 class Fault:
     """Break one script on one host: `where` "before" it runs (the connection drops, nothing ran) or "after"

@@ -84,6 +84,11 @@ def show_wire(r: dict[str, Any]) -> str:
         f"baseline: {r['baseline']['converge']['operations']} run_ps per run; "
         f"{r['baseline']['commands_over_cmd_exe_limit']} of them exceed cmd.exe's 8191-character line"
     )
+    sweep = ", ".join(
+        f"{row['vms']} VM(s): {row['requests']} req ({row['facts_stdout_bytes'] // 1024} KiB of facts)"
+        for row in r["noop_by_vm_count"]
+    )
+    note += f"\nno-op requests by VM count (fake answers <= {r['receive_chunk_bytes'] // 1024} KiB per Receive): {sweep}"
     return (
         f"1. Wire economy, one host with {r['vms']} VMs (orchestrate apply vs winrm.Session.run_ps)\n"
         + _table(["", "ours", "baseline", "baseline/ours", "target <="], rows)

@@ -443,6 +443,7 @@ class ImportVM(Action):
     switch: str | None = None
     vm_path: str | None = None
     expect_id: str | None = None
+    start: bool = False  # start it once imported (its edition is then checked through KVP)
     timeout_seconds: int = 3600
     check_only: bool = False
     template: ClassVar[str] = "actions/import_vm.ps1.j2"

@@ -239,8 +239,8 @@ def plan_import(
     timeout_seconds: int = 3600,
     check_only: bool = False,
 ) -> Plan:
-    """One ImportVM (Compare-VM first, on the host); with `start` the VM is started by the same fragment,
-    so its edition can be checked."""
+    """One ImportVM (Compare-VM first, on the host); with `start` the fragment starts the VM it imported
+    (whatever its name turns out to be), so verify can check its edition."""
     if mode not in IMPORT_MODES:
         raise ValueError(f"import mode must be one of {', '.join(IMPORT_MODES)}, not {mode!r}")
     if new_name is not None and facts.vm(new_name) is not None:
@@ -258,13 +258,11 @@ def plan_import(
         new_name=new_name,
         switch=inventory_switch(host, new_name),
         vm_path=spec.path if spec else None,
+        start=start,
         timeout_seconds=timeout_seconds,
         check_only=check_only,
     )
-    actions: list[Action] = [action]
-    if start and new_name and not check_only:
-        actions.append(StartVM(new_name))
-    return Plan(tuple(actions))
+    return Plan((action,))
 
 
 def edition_problems(observed: VMFacts) -> tuple[list[str], list[str]]:

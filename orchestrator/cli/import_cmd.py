@@ -58,7 +58,7 @@ def host_or_exit(inventory: Any, name: str, option: str) -> None:
     "copy-new-id: copy them with a new id, so the same export can be imported again.",
 )
 @click.option("--name", "new_name", default=None, metavar="NEW", help="Import under this name.")
-@click.option("--start", is_flag=True, help="Start the imported VM and check its edition (needs --name).")
+@click.option("--start", is_flag=True, help="Start the imported VM and check its edition (KVP).")
 @timeout_option
 @single_host_options
 def import_(
@@ -92,9 +92,6 @@ def import_(
 
     loaded = load_inventory_or_exit(inventory, kwargs["output"], kwargs.get("ask_pass", False))
     host_or_exit(loaded, host, "--host")
-    if start and new_name is None:
-        click.echo("error: --start needs --name (the name the VM is checked under)", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
     dry_run = bool(kwargs.pop("dry_run", False))
     kwargs["limit"] = host
     operation = Import(

@@ -96,3 +96,22 @@ def test_an_unknown_host_is_invalid_input(tmp_path: Path) -> None:
     lab, export = exported(tmp_path)
     code, output = lab.orchestrate("import", str(lab.inventory), "--host", "hv09", "--from", export)
     assert code == 2 and "hv09" in output
+
+
+def test_start_without_a_new_name_starts_and_checks_the_imported_vm(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--start")
+    imported = lab.facts("hv02").vm("lab-01")
+    assert imported.running and imported.guest_edition_sku == 77
+
+
+def test_a_standard_guest_fails_the_check_after_start(tmp_path: Path) -> None:
+    # hv02's parent image at the same path is Standard: the imported guest boots Standard, which is refused.
+    lab, export = exported(
+        tmp_path, hv02={"images": {"D:\\images\\mps2012-premium.vhdx": {"edition_sku": 76}}}
+    )
+    code, output = lab.orchestrate(
+        "import", str(lab.inventory), "--host", "hv02", "--from", export, "--start"
+    )
+    assert code == 1
+    assert "not MultiPoint Server Premium" in output

@@ -76,9 +76,73 @@ def move_vm(
     wait_lock: float = 0.0,
     now: datetime | None = None,
 ) -> MoveResult:
-    """Move `vm_name` from the inventory host that lists it to `target`. Never prints (emit gets events)."""
+    """Move `vm_name` from the inventory host that lists it to `target`. Never prints (emit gets events).
+    Nothing is done, and the exit code is 3, when another run holds either host."""
+    from orchestrator.locks import HostLock, HostLocked
+    from orchestrator.runner import EXIT_LOCKED
+
+    source = source_host(inventory, vm_name)
+    locks: list[HostLock] = []
+    if not dry_run:
+        # Both hosts stay locked from the first step to the last undo: an `apply` from cron in between would
+        # start the source VM again (the inventory still lists it there) while the target runs it.
+        try:
+            for name in sorted({source, target}):
+                locks.append(
+                    HostLock.acquire(
+                        state_dir, name, None, wait=wait_lock, command=f"orchestrate move {vm_name}"
+                    )
+                )
+        except HostLocked as locked:
+            for lock in locks:
+                lock.release()
+            return MoveResult(False, "locking the hosts", str(locked), exit_code=EXIT_LOCKED)
+    try:
+        steps = _Steps(
+            inventory, state_dir, emit, transport_factory, wait_lock, frozenset(lock.host for lock in locks)
+        )
+        return _move(steps, vm_name, source, target, via, keep_source, dry_run, timeout, now)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """Runs one operation on one host through the Runner (journal, events), under the move's locks."""
+
+    inventory: Any
+    state_dir: Path
+    emit: Callable[[Any], None]
+    transport_factory: Any
+    wait_lock: float
+    held: frozenset[str]
+
+    def run(self, host: str, operation: Any, command: str) -> Any:
+        from orchestrator.runner import Runner, RunOptions
+
+        options = RunOptions(
+            state_dir=self.state_dir, forks=1, wait_lock=self.wait_lock, command=command, held_locks=self.held
+        )
+        runner = Runner(
+            self.inventory, options, self.emit, transport_factory=self.transport_factory, operation=operation
+        )
+        return runner.apply([host])
+
+
+def _move(
+    steps: _Steps,
+    vm_name: str,
+    source: str,
+    target: str,
+    via: str,
+    keep_source: bool,
+    dry_run: bool,
+    timeout: int | None,
+    now: datetime | None,
+) -> MoveResult:
     from orchestrator.journal import Journal
-    from orchestrator.runner import EXIT_FAILED, Runner, RunOptions
+    from orchestrator.runner import EXIT_FAILED
     from orchestrator.transfer import (
         MoveExport,
         MoveFinish,
@@ -88,15 +152,11 @@ def move_vm(
         inventory_change,
     )
 
-    source = source_host(inventory, vm_name)
-    spec = inventory.hosts[source].vm(vm_name)
+    state_dir = steps.state_dir
+    run = steps.run
+    spec = steps.inventory.hosts[source].vm(vm_name)
     moment = now or datetime.now(UTC)
     suffix = " --dry-run" if dry_run else ""
-
-    def run(host: str, operation: Any, command: str) -> Any:
-        options = RunOptions(state_dir=state_dir, forks=1, wait_lock=wait_lock, command=command)
-        runner = Runner(inventory, options, emit, transport_factory=transport_factory, operation=operation)
-        return runner.apply([host])
 
     def failed(result: Any, host: str) -> str | None:
         outcome = result.outcomes[host]

@@ -217,3 +217,40 @@ def test_when_the_source_is_already_gone_the_copy_on_the_target_stays(tmp_path: 
     assert lab.facts("hv01").vm("lab-01") is None
     moved = lab.facts("hv02").vm("lab-01")
     assert moved is not None and moved.id == source_id and moved.running
+
+
+def test_a_move_waits_for_no_one_and_touches_nothing_while_another_run_holds_a_host(tmp_path: Path) -> None:
+    from orchestrator.locks import HostLock
+
+    lab = lab_with_vms(tmp_path)
+    with HostLock.acquire(lab.state, "hv02", 99, command="orchestrate apply"):
+        code, output = lab.orchestrate(
+            "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE
+        )
+    assert code == 3
+    assert "locked" in output
+    assert lab.facts("hv01").vm("lab-01").running
+    assert lab.files_under("hv01", SHARE) == []
+
+
+def test_no_apply_can_run_on_either_host_while_the_move_runs(tmp_path: Path) -> None:
+    from orchestrator.locks import HostLock, HostLocked
+
+    lab = lab_with_vms(tmp_path)
+    attempts: list[str] = []
+
+    def apply_meanwhile(event) -> None:
+        # Whenever the move reports progress, a cron apply tries to take each host: it must find them locked.
+        if type(event).__name__ == "ActionDone":
+            for host in ("hv01", "hv02"):
+                try:
+                    with HostLock.acquire(lab.state, host, 100, command="orchestrate apply"):
+                        attempts.append(f"{host} free")
+                except HostLocked:
+                    attempts.append(f"{host} locked")
+
+    result = move_vm(
+        load_inventory(str(lab.inventory)), "lab-01", "hv02", SHARE, state_dir=lab.state, emit=apply_meanwhile
+    )
+    assert result.ok
+    assert attempts and all(a.endswith("locked") for a in attempts)

@@ -7,6 +7,7 @@ a single refused value or broken template means nothing is written and the exit 
 
 from __future__ import annotations
 
+import base64
 import codecs
 import json
 import sys
@@ -49,8 +50,9 @@ def render(
     """Write the PowerShell scripts for INVENTORY to files, contacting no host.
 
     \b
-    For each host: OUT/<host>/facts.ps1 (the read-only facts script) and OUT/<host>/apply.ps1 (every action
-    that builds the inventory on an empty host, in one script). Files are UTF-8 with a BOM, so Windows
+    For each host: OUT/<host>/facts.ps1 (the read-only facts script), OUT/<host>/apply.ps1 (every action
+    that builds the inventory on an empty host, in one script) and OUT/<host>/task-N.ps1 (what each
+    scheduled task registered by apply runs, in plan order). Files are UTF-8 with a BOM, so Windows
     PowerShell 5.1 reads them right; the same inventory always gives the same bytes.
 
     \b
@@ -83,6 +85,8 @@ def render(
             files.append((name, "facts", out_dir / name / "facts.ps1", renderer.render_facts(host), 0))
             apply_script = renderer.render_apply(host, plan, None)
             files.append((name, "apply", out_dir / name / "apply.ps1", apply_script, len(plan)))
+            for number, script in enumerate(_task_scripts(plan), start=1):
+                files.append((name, "task", out_dir / name / f"task-{number}.ps1", script, 0))
         except RenderError as exc:
             errors.append(f"host {name}: {exc}")
             continue
@@ -106,6 +110,16 @@ def render(
         else:
             detail = f" ({count} action{'s' if count != 1 else ''})" if operation == "apply" else ""
             click.echo(f"{host_name}: wrote {path}{detail}")
+
+
+def _task_scripts(plan: list) -> list[str]:
+    """The scripts the plan's scheduled tasks run (each travels base64-encoded inside apply.ps1)."""
+    scripts = []
+    for action in plan:
+        encoded = getattr(action, "encoded_command", "")
+        if encoded:
+            scripts.append(base64.b64decode(encoded).decode("utf-16-le"))
+    return scripts
 
 
 def _safe_folder_name(name: str) -> bool:

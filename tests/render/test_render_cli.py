@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from render_support import host_with
+from render_support import host_with, parse, syntax_errors
 
 import orchestrator.inventory
 from orchestrator.cli import main
@@ -154,3 +154,21 @@ def test_with_the_real_inventory_loader(tmp_path: Path) -> None:
     assert "$vmName = 'lab-''01'''" in text
     for path in (tmp_path / "o").rglob("*.ps1"):
         assert b"S3cr3t-pw!" not in path.read_bytes()
+
+
+def test_the_demo_inventory_renders_its_task_scripts_in_clear(tmp_path: Path) -> None:
+    """The shipped demo: every host gets facts and apply; a schedule's task script is written out to read."""
+    demo = Path(__file__).resolve().parents[2] / "inventories" / "demo.yaml"
+    if not demo.is_file():
+        pytest.skip("inventories/demo.yaml is not there")
+    result = CliRunner().invoke(main, ["render", str(demo), "--out", str(tmp_path / "o"), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    tasks = [e for e in events if e["operation"] == "task"]
+    assert tasks, "the demo schedules a nightly reset"
+    for event in events:
+        text = Path(event["path"]).read_bytes().decode("utf-8-sig")
+        assert not syntax_errors(parse(text)), event["path"]
+        assert text.startswith("$ErrorActionPreference = 'Stop'\n")
+    apply_text = (Path(tasks[0]["path"]).parent / "apply.ps1").read_text(encoding="utf-8-sig")
+    assert "Register-ScheduledTask" in apply_text

@@ -14,8 +14,10 @@ packaged `templates/`.
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from orchestrator import pwsh, signatures
 from orchestrator.actions import CHECKPOINT_MARKER, Action
 from orchestrator.capabilities import Capabilities
 from orchestrator.model import HostSpec
-from orchestrator.resources import templates_dir
+from orchestrator.resources import data_file, templates_dir
 
 FACTS_TEMPLATE = "facts.ps1.j2"
 APPLY_TEMPLATE = "apply.ps1.j2"
@@ -84,6 +86,15 @@ def facts_targets(host: HostSpec) -> tuple[list[str], list[str]]:
             if path and path.lower() not in {p.lower() for p in paths}:
                 paths.append(path)
     return paths, images
+
+
+@cache
+def recorded_cmdlets() -> list[str]:
+    """The cmdlets whose real parameters the facts script records: the version-dependent ones (Hyper-V,
+    ServerManager, DISM, ScheduledTasks: hyperv-cmdlets.json), not the PowerShell core cmdlets."""
+    data = json.loads(data_file("hyperv-cmdlets.json").read_text(encoding="utf-8"))
+    known = signatures.cmdlet_names()
+    return sorted(name for name, entry in data.items() if name in known and isinstance(entry, dict))
 
 
 class Renderer:
@@ -149,7 +160,7 @@ class Renderer:
     @staticmethod
     def _facts_context(host: HostSpec) -> dict[str, Any]:
         paths, images = facts_targets(host)
-        return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": sorted(signatures.cmdlet_names())}
+        return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": recorded_cmdlets()}
 
     def _render(self, name: str, caps: Capabilities, /, **context: Any) -> str:
         try:

@@ -179,6 +179,10 @@ class Renderer:
         except (jinja2.UndefinedError, pwsh.LiteralError, _Refusal, jinja2.TemplateError) as exc:
             file, line = _template_position(exc, template.filename)
             raise RenderError(str(exc), file, line) from exc
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, ZeroDivisionError) as exc:
+            # An expression in a (site) template that Python cannot evaluate: still the template's fault.
+            file, line = _template_position(exc, template.filename)
+            raise RenderError(f"{type(exc).__name__}: {exc}", file, line) from exc
         self._check(script, template.filename or name, caps)
         return script
 

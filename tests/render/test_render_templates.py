@@ -199,3 +199,10 @@ def test_a_secret_is_refused_even_if_a_template_asks_for_it(tmp_path: Path) -> N
         Renderer(tmp_path).render_operation("operations/leak.ps1.j2", host_with((VM,)), "6.3")
     assert "S3cr3t-pw!" not in str(info.value)
     assert info.value.line == 1
+
+
+def test_an_expression_python_cannot_evaluate_names_the_override_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "actions/stop_vm.ps1.j2", "$vmName = {{ action.vm_name }}\n\n$n = {{ 1 + 'x' }}\n")
+    with pytest.raises(RenderError) as info:
+        Renderer(tmp_path).render_apply(host_with((VM,)), [A.StopVM("lab-01")], "6.3")
+    assert (info.value.file, info.value.line) == (str(path), 3) and "TypeError" in info.value.message

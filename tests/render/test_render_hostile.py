@@ -38,7 +38,7 @@ def test_every_template_keeps_every_hostile_value_inside_one_literal(renderer: R
     # The fields that do reach a template really did (the assertion above is not vacuous).
     reached = {path for path, value in hostile.by_field.items() if value in seen}
     for path in ("VMSpec.name", "VMSpec.path", "VMSpec.switch", "DiskSpec.source", "DiskSpec.iso",
-                 "CheckpointPolicy.baseline", "operation.checkpoint"):
+                 "CheckpointPolicy.baseline", "Schedule.name", "operation.checkpoint"):
         assert path in reached, f"{path} never reached a template"
     assert len(labels) == 15
 

@@ -13,7 +13,7 @@ from typing import Any
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Snapshot, norm_path, parent_path
-from orchestrator.simulator.host.objects import vhd_object, vm_object
+from orchestrator.simulator.host.objects import adapter_object, vhd_object, vm_object
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.language.values import PSObject
 
@@ -147,13 +147,23 @@ def _read_export(ctx: HostContext, path: str) -> dict[str, Any]:
     return entry.export
 
 
-def _incompatibilities(ctx: HostContext, export: dict[str, Any], new_id: bool) -> list[PSObject]:
+def _incompatibilities(ctx: HostContext, export: dict[str, Any], new_id: bool,
+                       planned: VM | None = None) -> list[PSObject]:
+    """What keeps the export from importing here. With the VM a Compare-VM report plans (`planned`), a missing
+    switch's Source is that VM's network adapter, which Connect-VMNetworkAdapter can repair."""
     issues = []
     if not new_id and export["id"] in ctx.host.vms:
         issues.append(PSObject({"Message": "The operation failed because a virtual machine with the same identifier "
                                 "already exists. Select a new identifier and try the operation again.",
                                 "MessageId": 40010, "Source": None}, "Microsoft.HyperV.PowerShell.VMCompatibilityError"))
     switches = {s.lower() for s in ctx.host.switches}
+    if planned is not None:
+        for vm_adapter in planned.adapters:
+            if vm_adapter.switch and vm_adapter.switch.lower() not in switches:
+                issues.append(PSObject({"Message": f"Could not find Ethernet switch '{vm_adapter.switch}'.",
+                                        "MessageId": 33012, "Source": adapter_object(planned, vm_adapter)},
+                                       "Microsoft.HyperV.PowerShell.VMCompatibilityError"))
+        return issues
     for adapter in export["config"].get("adapters", []):
         if adapter.get("switch") and adapter["switch"].lower() not in switches:
             issues.append(PSObject({"Message": f"Could not find Ethernet switch '{adapter['switch']}'.",
@@ -168,22 +178,40 @@ def compare_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         raise CmdletError("The simulator supports Compare-VM -Path only (an exported configuration file).",
                           "NotSupported", "NotImplemented", terminating=True)
     export = _read_export(ctx, call.get("Path"))
-    issues = _incompatibilities(ctx, export, bool(call.get("GenerateNewId")))
+    new_id = bool(call.get("GenerateNewId"))
+    # The VM the import would create, not registered: the report's VM, whose adapters a repair may change.
+    planned = VM(id=ctx.new_guid() if new_id else export["id"], name=export["name"], state="Off",
+                 created=export.get("created", ""))
+    planned.apply_config(copy.deepcopy(export["config"]))
+    ctx.pending_imports[planned.id] = {
+        "path": call.get("Path"), "copy": bool(call.get("Copy")), "new_id": new_id, "vm": planned,
+        "vhd": call.get("VhdDestinationPath"), "vmpath": call.get("VirtualMachinePath"),
+    }
+    issues = _incompatibilities(ctx, export, new_id, planned)
     return [PSObject({"Incompatibilities": issues, "Path": call.get("Path"), "OperationType":
-                      "CopyVirtualMachine" if call.get("Copy") else "RegisterVirtualMachine", "VM": None},
-                     "Microsoft.HyperV.PowerShell.VMCompatibilityReport")]
+                      "CopyVirtualMachine" if call.get("Copy") else "RegisterVirtualMachine",
+                      "VM": vm_object(ctx.host, planned)},
+                     "Microsoft.HyperV.PowerShell.VMCompatibilityReport", ref=planned.id)]
 
 
 @cmdlet("Import-VM", MODULE, mutating=True)
 def import_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    planned: VM | None = None
     if call.has("CompatibilityReport"):
-        raise CmdletError("The simulator supports Import-VM -Path only.", "NotSupported", "NotImplemented",
-                          terminating=True)
-    path = call.get("Path")
+        pending = ctx.pending_imports.get(getattr(call.get("CompatibilityReport"), "ref", None))
+        if pending is None:
+            raise CmdletError("The compatibility report is not valid: get one from Compare-VM on this host.",
+                              "InvalidParameter", "InvalidArgument")
+        path, planned = pending["path"], pending["vm"]
+        copying, new_id = pending["copy"], pending["new_id"]
+        vhd_destination, vm_destination = pending["vhd"], pending["vmpath"]
+    else:
+        path = call.get("Path")
+        copying = bool(call.get("Copy"))
+        new_id = bool(call.get("GenerateNewId"))
+        vhd_destination, vm_destination = call.get("VhdDestinationPath"), call.get("VirtualMachinePath")
     export = _read_export(ctx, path)
-    copying = bool(call.get("Copy"))
-    new_id = bool(call.get("GenerateNewId"))
-    issues = _incompatibilities(ctx, export, new_id)
+    issues = _incompatibilities(ctx, export, new_id, planned)
     if issues:
         raise CmdletError("Failed to import a virtual machine.\nUnable to import virtual machine due to configuration "
                           f"errors. Please use Compare-VM to repair the virtual machine.\n{issues[0].get('Message')}",
@@ -192,14 +220,14 @@ def import_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     if ctx.host.vm_by_name(name):
         raise CmdletError(f"Failed to import a virtual machine.\nA virtual machine named '{name}' already exists on "
                           "this host.", "ResourceExists", "ResourceExists", name)
-    vm_id = ctx.new_guid() if new_id else export["id"]
+    vm_id = planned.id if planned is not None else ctx.new_guid() if new_id else export["id"]
     folder = parent_path(parent_path(path))
     vm = VM(id=vm_id, name=name, state="Off", created=export.get("created", ""))
     vm.apply_config(copy.deepcopy(export["config"]))
     disk_paths: dict[str, str] = {}
     for original, exported in export["disk_map"].items():
         if copying:
-            dest_dir = call.get("VhdDestinationPath") or ctx.host.vhd_path
+            dest_dir = vhd_destination or ctx.host.vhd_path
             dest = f"{dest_dir.rstrip(chr(92))}\\{_leaf(exported)}"
             if ctx.fs.exists(dest):
                 raise CmdletError(f"Failed to import a virtual machine.\nThe file '{dest}' already exists.",
@@ -221,8 +249,8 @@ def import_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             disk_paths[original] = exported
     vm.disks = [Disk(disk_paths.get(d.path, d.path), d.controller_type, d.controller_number, d.controller_location)
                 for d in vm.disks]
-    vm.adapters = [Adapter(a.name, a.switch, a.mac, a.id) for a in vm.adapters]
-    vm.path = call.get("VirtualMachinePath") or (ctx.host.vm_path if copying else folder)
+    vm.adapters = [Adapter(a.name, a.switch, a.mac, a.id) for a in (planned or vm).adapters]
+    vm.path = vm_destination or (ctx.host.vm_path if copying else folder)
     for raw in export["snapshots"]:
         snap = Snapshot(**copy.deepcopy(raw))
         snap.config["disks"] = [dict(d, path=disk_paths.get(d["path"], d["path"])) for d in snap.config.get("disks", [])]

@@ -315,7 +315,11 @@ def connect_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -
     if call.has("VMNetworkAdapter"):
         for obj in _list(call.get("VMNetworkAdapter")):
             vm_id, adapter_id = obj.ref
-            vm = ctx.host.vms[vm_id]
+            vm = ctx.host.vms.get(vm_id) or next(
+                (p["vm"] for p in ctx.pending_imports.values() if p["vm"].id == vm_id), None)
+            if vm is None:
+                raise CmdletError("The virtual network adapter object is not valid or no longer exists.",
+                                  "InvalidParameter", "InvalidArgument")
             targets.extend((vm, a) for a in vm.adapters if a.id == adapter_id)
     else:
         for vm in ctx.vms_named(call.get("VMName")):

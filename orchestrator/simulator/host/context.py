@@ -30,6 +30,8 @@ class HostContext:
         self.mutations: list[str] = []
         self.warnings: list[str] = []
         self.jobs: dict[int, Any] = {}
+        # Compare-VM reports of this run, by the planned VM's id: Import-VM -CompatibilityReport imports them.
+        self.pending_imports: dict[str, dict[str, Any]] = {}
         self._objects: dict[Any, tuple[int, Any]] = {}
 
     def cached_object(self, key: Any, build: Any) -> Any:

@@ -1,0 +1,103 @@
+"""Fault soak: a school's 50 Hyper-V hosts on a bad network day.
+
+Given 50 hosts behind the fake WinRM server, where about one request in ten fails (connection reset, a reply
+lost after the host ran the script, HTTP 503, the WS-Man timeout fault, a slow answer), two hosts reboot in
+the middle of the run and one host stays down, when the admin applies the inventory, then every host that
+answers ends up with exactly its classroom (no duplicate VM, every baseline checkpoint exactly once), the
+journal holds one row per planned action, none failed or skipped on a host that converged and none for the
+host that never answered, that host is reported failed while the others succeed (exit 1), and a second apply
+changes nothing. The faults are seeded: set
+RELIABILITY_SEED to replay a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from reliability_support import ChaosServer, fast_transports, journal_rows, run_inventory, winrm_fleet
+
+from orchestrator import events as ev
+from orchestrator.model import RetryPolicy
+
+SEED = int(os.environ.get("RELIABILITY_SEED", "20261125"))
+HOSTS = [f"hv{i:02d}" for i in range(1, 51)]
+VMS_PER_HOST = 1
+DOWN = "hv50"
+REBOOTING = ("hv07", "hv23")
+# An admin facing a flaky network raises orchestrate_retry; the deadline bounds the whole run per host.
+RETRY = RetryPolicy(attempts=12, deadline=45.0)
+RUN_BUDGET = 100.0  # seconds for the faulty apply of 50 hosts, on a loaded 2-core CI runner
+
+
+@pytest.mark.slow
+def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Path) -> None:
+    with ChaosServer(seed=SEED, rate=0.10) as server:
+        for name in HOSTS:
+            server.plan(name, down_forever=name == DOWN)
+        for name in REBOOTING:
+            server.plan(name, reboot_at=6, reboot_seconds=1.0)
+        inventory = winrm_fleet(server, HOSTS, VMS_PER_HOST, tmp_path / "school.yaml", RETRY)
+        state = tmp_path / "state"
+
+        started = time.monotonic()
+        result, events = run_inventory(inventory, state, fast_transports(), forks=25)
+        elapsed = time.monotonic() - started
+        injected = server.injected()
+        replay = f"(replay with RELIABILITY_SEED={SEED}; injected {dict(injected)})"
+
+        # The faults really happened, of every kind, at about the rate asked for.
+        assert set(injected) >= {"reset", "lost_reply", "503", "wsman_timeout", "slow", "reboot", "down"}, (
+            replay
+        )
+        assert elapsed < RUN_BUDGET, replay
+
+        # The host that never came back failed, with a message about the network; every other one converged.
+        outcomes = result.outcomes
+        assert result.exit_code == 1, replay
+        assert outcomes[DOWN].status == "failed"
+        assert "dropped" in (outcomes[DOWN].error or "") or "refused" in (outcomes[DOWN].error or "")
+        failed = {n: o.error for n, o in outcomes.items() if n != DOWN and o.status not in ("changed", "ok")}
+        assert not failed, f"{failed} {replay}"
+
+        # Each answering host holds exactly its classroom: no duplicate VM, each baseline checkpoint once.
+        for name in HOSTS[:-1]:
+            vms = server.simulator(name).snapshot()["host"]["vms"]
+            names = [vm["name"] for vm in vms]
+            assert sorted(names) == [f"{name}-lab-{i:02d}" for i in range(1, VMS_PER_HOST + 1)], (
+                name,
+                replay,
+            )
+            for vm in vms:
+                assert vm["state"] == "Running", (vm["name"], replay)
+                checkpoints = Counter(s["name"] for s in vm["snapshots"])
+                assert checkpoints == Counter({"clean": 1}), (vm["name"], checkpoints, replay)
+        assert server.simulator(DOWN).snapshot()["host"]["vms"] == []
+
+        # The journal: one row per planned action, with its real outcome; the down host has no action rows.
+        planned = Counter(e.host for e in events if isinstance(e, ev.PlannedAction))
+        actions = [a for a in journal_rows(state, "actions") if a["run_id"] == result.run_id]
+        by_host = Counter(a["host"] for a in actions)
+        assert by_host == planned, replay
+        assert DOWN not in by_host
+        assert {a["status"] for a in actions} <= {"changed", "ok"}, (
+            [a for a in actions if a["status"] not in ("changed", "ok")],
+            replay,
+        )
+        hosts = {h["host"]: h for h in journal_rows(state, "host_results") if h["run_id"] == result.run_id}
+        assert hosts[DOWN]["status"] == "failed" and hosts[DOWN]["error"]
+        assert Counter(h["status"] for h in hosts.values())["failed"] == 1
+        run = next(r for r in journal_rows(state, "runs") if r["id"] == result.run_id)
+        assert (run["status"], run["exit_code"]) == ("failed", 1)
+
+        # The network heals (the down host stays down): a second apply plans nothing anywhere.
+        server.enabled = False
+        healed = {n: h for n, h in inventory.hosts.items() if n != DOWN}
+        again, events = run_inventory(
+            type(inventory)(inventory.path, healed, {}, {}), state, fast_transports(), forks=25
+        )
+        assert again.exit_code == 0
+        assert [e.changed for e in events if isinstance(e, ev.Recap)] == [0]

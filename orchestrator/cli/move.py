@@ -143,14 +143,7 @@ def _move(
 ) -> MoveResult:
     from orchestrator.journal import Journal
     from orchestrator.runner import EXIT_FAILED
-    from orchestrator.transfer import (
-        MoveExport,
-        MoveFinish,
-        MoveImport,
-        UndoSource,
-        UndoTarget,
-        inventory_change,
-    )
+    from orchestrator.transfer import MoveExport, MoveFinish, MoveImport, inventory_change
 
     state_dir = steps.state_dir
     run = steps.run
@@ -174,7 +167,7 @@ def _move(
     if error is not None:
         result = MoveResult(False, f"export on {source}", error, exit_code=first.exit_code or EXIT_FAILED)
         if seen is not None and not dry_run:
-            result.undo = undo(run, failed, source, target, seen, UndoSource, UndoTarget, Probe, step=1)
+            result.undo = undo(run, failed, source, target, seen, step=1)
         return result
     assert seen is not None
     exported = next((e for e in action_results(first.outcomes[source]) if e.get("path")), {})
@@ -202,7 +195,7 @@ def _move(
             False, f"import on {target}", error, export_path, exit_code=second.exit_code or EXIT_FAILED
         )
         if not dry_run:
-            result.undo = undo(run, failed, source, target, seen, UndoSource, UndoTarget, Probe, step=2)
+            result.undo = undo(run, failed, source, target, seen, step=2)
         return result
     if dry_run:
         return MoveResult(True, "dry run", None, export_path)
@@ -219,7 +212,7 @@ def _move(
             export_path,
             exit_code=third.exit_code or EXIT_FAILED,
         )
-        result.undo = undo(run, failed, source, target, seen, UndoSource, UndoTarget, Probe, step=3)
+        result.undo = undo(run, failed, source, target, seen, step=3)
         return result
     change = inventory_change(source, target, vm_name, observed, spec, keep_source=keep_source)
     return MoveResult(True, "done", None, export_path, inventory_change=change)
@@ -231,17 +224,16 @@ def undo(
     source: str,
     target: str,
     seen: Any,
-    undo_source: Any,
-    undo_target: Any,
-    probe: Any,
     *,
     step: int,
 ) -> list[str]:
     """Put things back after a failed step; returns what it did, in words. The source decides: while its VM
     (same id) is there, the target's copy goes first, then the source gets its power state back."""
+    from orchestrator.transfer import UndoSource, UndoTarget
+
     notes: list[str] = []
     if step >= 2:
-        check = run(source, probe(), "move (check)")
+        check = run(source, Probe(), "move (check)")
         facts = check.outcomes[source].facts
         if facts is None:
             notes.append(
@@ -255,7 +247,7 @@ def undo(
                 f"the source VM is already gone from {source}: the copy on {target} is the VM and stays"
             )
             return notes
-        removed = run(target, undo_target(seen.vm_name, seen.vm_id), "move (undo)")
+        removed = run(target, UndoTarget(seen.vm_name, seen.vm_id), "move (undo)")
         problem = failed(removed, target)
         if problem is not None:
             notes.append(
@@ -264,7 +256,7 @@ def undo(
             )
             return notes
         notes.append(f"removed the copy on {target}")
-    restored = run(source, undo_source(seen), "move (undo)")
+    restored = run(source, UndoSource(seen), "move (undo)")
     problem = failed(restored, source)
     if problem is not None:
         notes.append(f"could not put {seen.vm_name} on {source} back to {seen.state}: {problem}")

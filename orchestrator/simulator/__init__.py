@@ -75,9 +75,9 @@ class Simulator:
             self.host = host_from_json(read_json(self.state_path), str(self.state_path))
             self._seed_shares: dict[str, dict[str, Any]] = {}
         else:
+            # Not written yet: the file appears with the first change, so a read-only run (a dry run, a
+            # ping) on a fresh state dir leaves no trace.
             self.host, self._seed_shares = host_from_seed(seed, name)
-            if self.state_path is not None:
-                write_atomic(self.state_path, host_to_json(self.host))
         if self.state_path is not None:
             self._host_stamp = _stamp(self.state_path)
         self.shares = Shares(roots=dict(self._seed_shares))

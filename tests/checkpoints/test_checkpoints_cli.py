@@ -127,7 +127,7 @@ def test_schedules_lists_the_task_and_its_last_result(lab: Lab) -> None:
     lab.write(cpus=2, schedules="[]")
     code, output = lab.orchestrate("apply")
     assert code == 0, output
-    assert lab.ps("@(Get-ScheduledTask -TaskPath '\\MultiPoint\\').Count") == ["0"]
+    assert lab.ps("$t = @(Get-ScheduledTask -TaskPath '\\MultiPoint\\' -ErrorAction SilentlyContinue); $t.Count") == ["0"]
 
 
 def test_apply_revert_after_then_confirm(lab: Lab) -> None:

@@ -37,15 +37,22 @@ def test_state_is_reloaded_before_each_run(tmp_path: Path) -> None:
 def test_the_file_is_written_only_when_the_model_changed(tmp_path: Path) -> None:
     path = tmp_path / "hv01.json"
     sim = Simulator(state_path=path, seed=SEED_63)
+    read_only = (
+        HEADER
+        + "Get-VM | Out-Null\nGet-VMSwitch | Out-Null\n(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"
+    )
+    ok(sim, read_only)
+    assert not path.exists()  # a fresh host that was only read leaves no file (dry runs, pings)
+    create_vm(sim, "lab-01")
     before = path.stat().st_mtime_ns
     os.utime(path, ns=(before - 10**9, before - 10**9))
     stamp = path.stat().st_mtime_ns
-    ok(sim, HEADER + "Get-VM | Out-Null\nGet-VMSwitch | Out-Null\n(Get-CimInstance -ClassName Win32_OperatingSystem).Caption")
+    ok(sim, read_only)
     assert path.stat().st_mtime_ns == stamp
-    assert sim.mutations == 0
-    create_vm(sim, "lab-01")
+    mutations = sim.mutations
+    create_vm(sim, "lab-02")
     assert path.stat().st_mtime_ns != stamp
-    assert sim.mutations > 0
+    assert sim.mutations > mutations
 
 
 def test_a_crash_while_saving_leaves_the_old_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,7 +85,7 @@ def test_a_json_file_without_the_format_marker_is_refused(tmp_path: Path) -> Non
 
 def test_the_state_file_is_self_contained_and_marked(tmp_path: Path) -> None:
     path = tmp_path / "hv01.json"
-    Simulator(state_path=path, seed=SEED_63)
+    create_vm(Simulator(state_path=path, seed=SEED_63), "lab-01")
     doc = json.loads(path.read_text())
     assert doc["format"] == HOST_FORMAT
     assert doc["host"]["switches"] == ["LAN", "Classroom"]
@@ -87,8 +94,11 @@ def test_the_state_file_is_self_contained_and_marked(tmp_path: Path) -> None:
 
 def test_shares_live_beside_the_host_files(tmp_path: Path) -> None:
     folder = tmp_path / "simulator"
-    Simulator(state_path=folder / "hv01.json", seed=SEED_63)
-    assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock")) == ["_shares.json", "hv01.json"]
+    create_vm(Simulator(state_path=folder / "hv01.json", seed=SEED_63), "lab-01")
+    assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock")) == [
+        "_shares.json",
+        "hv01.json",
+    ]
     # a host seeded without shares still sees the state dir's shares
     other = Simulator(state_path=folder / "hv02.json", seed={"os_version": "6.3"})
     assert lines(ok(other, "Test-Path -Path '\\\\nas\\exports'")) == ["True"]
@@ -99,8 +109,11 @@ def test_snapshot_proves_a_read_only_script_changed_nothing() -> None:
     create_vm(sim, "lab-01")
     before = sim.snapshot()
     count = sim.mutations
-    ok(sim, HEADER + "Get-VM | Select-Object Name, State | ConvertTo-Json -Compress\n"
-                     "Get-VMSnapshot -VMName 'lab-01' | Out-Null")
+    ok(
+        sim,
+        HEADER + "Get-VM | Select-Object Name, State | ConvertTo-Json -Compress\n"
+        "Get-VMSnapshot -VMName 'lab-01' | Out-Null",
+    )
     assert sim.snapshot() == before
     assert sim.mutations == count
     assert sim.mutation_log[:2] == ["New-Item C:\\VMs", "New-VHD C:\\VMs\\lab-01.vhdx"]
@@ -108,35 +121,73 @@ def test_snapshot_proves_a_read_only_script_changed_nothing() -> None:
 
 def test_from_facts_seeds_a_look_alike_host() -> None:
     facts = {
-        "host": {"os_version": "6.3.9600", "os_sku": 8, "hyperv_installed": True, "logical_processors": 16,
-                 "memory_total": 68719476736, "computer_name": "HV01"},
+        "host": {
+            "os_version": "6.3.9600",
+            "os_sku": 8,
+            "hyperv_installed": True,
+            "logical_processors": 16,
+            "memory_total": 68719476736,
+            "computer_name": "HV01",
+        },
         "switches": ["LAN"],
-        "vms": [{"name": "lab-01", "id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "state": "Running", "generation": 2,
-                 "cpus": 4, "memory_startup": 8589934592, "dynamic_memory": False, "notes": "n", "path": "C:\\VMs",
-                 "parent_checkpoint": "baseline",
-                 "disks": [{"path": "C:\\VMs\\lab-01.vhdx", "parent": "D:\\images\\mps-premium.vhdx"}],
-                 "adapters": [{"name": "Network Adapter", "switch": "LAN"}],
-                 "checkpoints": [{"name": "baseline", "id": "2b4e28ba-2fa1-11d2-883f-0016d3cca427", "parent": None,
-                                  "created": "2026-11-25T02:00:00.0000000Z", "notes": "orchestrate:managed"}]}],
+        "vms": [
+            {
+                "name": "lab-01",
+                "id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+                "state": "Running",
+                "generation": 2,
+                "cpus": 4,
+                "memory_startup": 8589934592,
+                "dynamic_memory": False,
+                "notes": "n",
+                "path": "C:\\VMs",
+                "parent_checkpoint": "baseline",
+                "disks": [{"path": "C:\\VMs\\lab-01.vhdx", "parent": "D:\\images\\mps-premium.vhdx"}],
+                "adapters": [{"name": "Network Adapter", "switch": "LAN"}],
+                "checkpoints": [
+                    {
+                        "name": "baseline",
+                        "id": "2b4e28ba-2fa1-11d2-883f-0016d3cca427",
+                        "parent": None,
+                        "created": "2026-11-25T02:00:00.0000000Z",
+                        "notes": "orchestrate:managed",
+                    }
+                ],
+            }
+        ],
         "paths": {"D:\\images\\mps-premium.vhdx": True, "C:\\VMs": True},
-        "images": {"D:\\images\\mps-premium.vhdx": [{"index": 1, "name": "Windows MultiPoint Server 2012 Premium",
-                                                     "edition_id": "ServerMultiPointPremium"}]},
+        "images": {
+            "D:\\images\\mps-premium.vhdx": [
+                {
+                    "index": 1,
+                    "name": "Windows MultiPoint Server 2012 Premium",
+                    "edition_id": "ServerMultiPointPremium",
+                }
+            ]
+        },
         "tasks": [{"name": "nightly", "path": "\\MultiPoint\\", "state": "Ready", "last_result": 0}],
     }
     sim = Simulator.from_facts(facts)
-    assert lines(ok(sim, "$v = Get-VM -Name 'lab-01'; $v.State.ToString(); $v.ParentSnapshotName; $v.ProcessorCount"
-                    )) == ["Running", "baseline", "4"]
+    assert lines(
+        ok(sim, "$v = Get-VM -Name 'lab-01'; $v.State.ToString(); $v.ParentSnapshotName; $v.ProcessorCount")
+    ) == ["Running", "baseline", "4"]
     assert lines(ok(sim, "(Get-ScheduledTask -TaskPath '\\MultiPoint\\').TaskName")) == ["nightly"]
-    ok(sim, HEADER + "Stop-VM -Name 'lab-01' -TurnOff\n"
-                     "Restore-VMSnapshot -VMName 'lab-01' -Name 'baseline' -Confirm:$false")
+    ok(
+        sim,
+        HEADER + "Stop-VM -Name 'lab-01' -TurnOff\n"
+        "Restore-VMSnapshot -VMName 'lab-01' -Name 'baseline' -Confirm:$false",
+    )
     assert sim.mutations == 2
 
 
 def test_simulated_transport_runs_through_the_bootstrap(tmp_path: Path) -> None:
     transport = SimulatedTransport("hv01.demo.local", tmp_path, SEED_63)
     seen: list[tuple[str, str]] = []
-    result = transport.run(HEADER + "New-VM -Name 'x' -NoVHD | Out-Null\n'done'\nexit 0", idempotent=True,
-                           on_output=lambda stream, text: seen.append((stream, text)))
+    result = transport.run(
+        HEADER + "New-VM -Name 'x' -NoVHD | Out-Null\n'done'\nexit 0",
+        idempotent=True,
+        on_output=lambda stream, text: seen.append((stream, text)),
+    )
     assert (result.exit_code, result.stdout) == (0, "done\r\n")
     assert seen == [("stdout", "done\r\n")]
     assert state_file(tmp_path, "hv01.demo.local") == tmp_path / "simulator" / "hv01.demo.local.json"

@@ -236,7 +236,8 @@ class HostWork:
                 outcome.ok += 1
                 outcome.status = "failed" if refused else "ok"
                 return outcome
-            script = renderer.render_apply(host, list(plan), facts.version)
+            # The host's own cmdlet parameters (from its facts) beat the version table: a patched host differs.
+            script = renderer.render_apply(host, list(plan), facts.version, facts.cmdlets or None)
             if self.options.show_scripts:
                 self.runner.emit(ev.ScriptRendered(host.name, "apply", sha256(script), script))
             if self.options.dry_run:

@@ -89,12 +89,13 @@ def facts_targets(host: HostSpec) -> tuple[list[str], list[str]]:
 
 
 @cache
-def recorded_cmdlets() -> list[str]:
+@cache
+def recorded_cmdlets() -> tuple[str, ...]:
     """The cmdlets whose real parameters the facts script records: the version-dependent ones (Hyper-V,
     ServerManager, DISM, ScheduledTasks: hyperv-cmdlets.json), not the PowerShell core cmdlets."""
     data = json.loads(data_file("hyperv-cmdlets.json").read_text(encoding="utf-8"))
     known = signatures.cmdlet_names()
-    return sorted(name for name, entry in data.items() if name in known and isinstance(entry, dict))
+    return tuple(sorted(name for name, entry in data.items() if name in known and isinstance(entry, dict)))
 
 
 class Renderer:

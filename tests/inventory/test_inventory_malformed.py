@@ -334,10 +334,18 @@ def test_symlinked_group_vars_loop(tmp_path: Path) -> None:
     assert "symlink loop" in result.stdout
 
 
-def test_unreadable_file(tmp_path: Path) -> None:
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "inv.yaml", HOST, mode=0o000)
-    if os.access(path, os.R_OK):  # running as root: permissions do not apply
-        pytest.skip("root can read any file")
+    if os.access(path, os.R_OK):
+        # Running as root, permissions do not apply: make the open fail as it would for anyone else.
+        real_open = Path.open
+
+        def denied(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", denied)
     result = cli("validate", str(path))
     assert result.exit_code == 2
     assert "permission denied" in result.stdout

@@ -127,7 +127,8 @@ class TextReporter:
                 else:
                     self._line(f"  [red]preflight failed[/red] {_esc(host)}: {_esc(error or '')}")
             case ev.ActionDone(host=host, summary=summary, status=status, error=error):
-                if status != "ok" or self.verbosity:
+                # The planned diff above already said what changes; repeat only what went otherwise.
+                if status in ("failed", "skipped") or self.verbosity:
                     style = _STATUS_STYLE.get(status, "")
                     tail = f": {_esc(error)}" if error else ""
                     self._line(f"  [{style}]{status}[/{style}] {_esc(host)}: {_esc(summary)}{tail}")

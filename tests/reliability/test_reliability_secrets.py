@@ -203,3 +203,35 @@ def test_a_literal_password_in_a_readable_inventory_is_refused_without_echoing_i
     assert warned.exit_code == 0, warned.output
     assert "literal ansible_password" in warned.output
     assert not leaks(refused.output.encode() + warned.output.encode(), PASSWORD)
+
+
+def test_a_literal_or_file_password_is_masked_wherever_the_inventory_is_shown(
+    fake_winrm: Any, ca_pem: str, tmp_path: Path
+) -> None:
+    """`inventory --list/--host` show variables as written: an env lookup stays a lookup, but a literal (in an
+    owner-only file) or a password file's content is the value itself, and must come out as ********."""
+    secret = tmp_path / "winrm.pw"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    for variant, password in (
+        ("literal", {"ansible_password": PASSWORD}),
+        ("file", {"orchestrate_password_file": str(secret)}),
+    ):
+        folder = tmp_path / variant
+        folder.mkdir()
+        inventory = one_host(fake_winrm, ca_pem, folder, **password)
+        state = ["--state-dir", str(folder / "state")]
+        for args in (
+            ["inventory", str(inventory), "--list"],
+            ["inventory", str(inventory), "--host", "hv01"],
+            ["validate", str(inventory)],
+            ["ping", str(inventory)],
+            ["apply", str(inventory), "--dry-run", "--show-scripts", *state],
+            ["history", *state],
+        ):
+            for output in ("text", "json"):
+                result = invoke([*args, "-vv", "-o", output], {})
+                assert result.exit_code == 0, (variant, args, result.output)
+                assert not leaks(result.output.encode(), PASSWORD), (variant, args, result.output)
+        for path in files_under(folder / "state"):
+            assert not leaks(path.read_bytes(), PASSWORD), path

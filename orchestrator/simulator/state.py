@@ -71,6 +71,7 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         memory=parse_size(seed.get("memory", "32GB"), "memory"),
         switches=[str(s) for s in seed.get("switches", []) or []],
         free_disk=parse_size(seed.get("free_disk", "2TB"), "free_disk"),
+        job_seconds=float(seed.get("job_seconds", 0) or 0),
     )
     if host.hyperv_installed:
         for folder in (host.vm_path, host.vhd_path):

@@ -138,3 +138,28 @@ def test_progress_is_reported_while_the_export_runs(tmp_path: Path) -> None:
     assert progress[0]["percent"] == 0 and progress[-1]["percent"] == 100
     assert {p["vm"] for p in progress} == {"lab-01"} and {p["operation"] for p in progress} == {"export"}
     assert max(i for i, n in enumerate(names) if n == "progress") < names.index("action")
+
+
+def test_a_slow_export_reports_progress_every_poll(tmp_path: Path) -> None:
+    # On this host a background job runs for 6 seconds of Wait-Job: the script polls it three times.
+    lab = applied(tmp_path)
+    lab.slow_jobs("hv01", 6)
+    code, events = lab.json_events("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01")
+    assert code == 0
+    percents = [e["percent"] for e in events if e["event"] == "progress"]
+    assert percents[0] == 0 and percents[-1] == 100 and len(percents) == 5
+    assert all(0 < p < 100 for p in percents[1:-1])
+    assert len(export_folders(lab, "lab-01")) == 1
+
+
+def test_an_export_past_its_own_deadline_is_stopped_and_leaves_nothing(tmp_path: Path) -> None:
+    lab = applied(tmp_path)
+    lab.slow_jobs("hv01", 10**9)
+    code, output = lab.orchestrate(
+        "export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01", "--timeout", "1"
+    )
+    assert code == 1
+    assert "did not finish within 1 seconds" in output
+    assert lab.files_under("hv01", SHARE) == []
+    assert Journal.open(lab.state).exports("hv01", "lab-01") == []
+    assert lab.facts("hv01").vm("lab-01").running

@@ -115,3 +115,13 @@ def test_a_standard_guest_fails_the_check_after_start(tmp_path: Path) -> None:
     )
     assert code == 1
     assert "not MultiPoint Server Premium" in output
+
+
+def test_a_slow_import_reports_the_copys_progress(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    lab.slow_jobs("hv02", 4)
+    code, events = lab.json_events("import", str(lab.inventory), "--host", "hv02", "--from", export)
+    assert code == 0
+    percents = [e["percent"] for e in events if e["event"] == "progress" and e["operation"] == "import"]
+    assert percents[0] == 0 and percents[-1] == 100 and len(percents) == 4
+    assert lab.facts("hv02").vm("lab-01") is not None

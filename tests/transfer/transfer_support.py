@@ -119,6 +119,21 @@ class Lab:
         )
         return [line for line in out.splitlines() if line.strip()]
 
+    def slow_jobs(self, host: str, seconds: float) -> None:
+        """From now on the host's background jobs stay Running for `seconds` of Wait-Job -Timeout (the
+        simulated host's job_seconds), so the scripts' polling loops run: progress, deadlines."""
+        from orchestrator.simulator.state import host_from_seed, host_to_json
+
+        path = state_file(self.state, host)
+        if path.exists():
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        else:  # a host no run has changed yet: its state as the inventory seeds it
+            seed = load_inventory(str(self.inventory)).hosts[host].simulator
+            doc = host_to_json(host_from_seed(seed, host)[0])
+            path.parent.mkdir(parents=True, exist_ok=True)
+        doc["host"]["job_seconds"] = seconds
+        path.write_text(json.dumps(doc), encoding="utf-8")
+
     def running(self) -> list[tuple[str, str]]:
         """(host, VM) of every running VM, on both hosts."""
         return [

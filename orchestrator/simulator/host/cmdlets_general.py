@@ -608,9 +608,14 @@ def start_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     except PSRuntimeError as err:
         errors.append(err.message)
         state = "Failed"
-    job = PSObject({"Id": job_id, "Name": call.get("Name") or f"Job{job_id}", "State": state, "HasMoreData":
+    # The work is done at once; with the host's job_seconds the job still reports Running until Wait-Job
+    # -Timeout has waited that long, so a script's polling loop (progress, deadline) runs as on a real host.
+    left = float(ctx.host.job_seconds or 0)
+    job = PSObject({"Id": job_id, "Name": call.get("Name") or f"Job{job_id}",
+                    "State": "Running" if left > 0 else state, "HasMoreData":
                     bool(output), "PSJobTypeName": "BackgroundJob", "Command": block.text,
-                    "__output__": output, "__errors__": errors}, "System.Management.Automation.PSRemotingJob",
+                    "__output__": output, "__errors__": errors, "__final__": state, "__left__": left},
+                   "System.Management.Automation.PSRemotingJob",
                    ref=job_id, text="System.Management.Automation.PSRemotingJob")
     ctx.jobs[job_id] = job
     return [job]
@@ -627,7 +632,16 @@ def _jobs_from_call(ctx: HostContext, call: BoundCall) -> list[PSObject]:
 
 @cmdlet("Wait-Job", CORE)
 def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
-    return _jobs_from_call(ctx, call)
+    jobs = _jobs_from_call(ctx, call)
+    timeout = call.get("Timeout") if call.has("Timeout") else None
+    for job in jobs:
+        left = float(job.get("__left__") or 0)
+        if left > 0:
+            left = max(0.0, left - (float(timeout) if timeout is not None and timeout >= 0 else left))
+            job.props["__left__"] = left
+            if left == 0:
+                job.props["State"] = job.get("__final__")
+    return [j for j in jobs if j.get("State") != "Running"] if timeout is not None else jobs
 
 
 @cmdlet("Receive-Job", CORE)
@@ -648,5 +662,10 @@ def receive_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 @cmdlet("Remove-Job", CORE)
 def remove_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     for job in _jobs_from_call(ctx, call):
+        if job.get("State") == "Running" and not call.get("Force"):
+            raise CmdletError(f"The command cannot remove the job with the job ID {job.get('Id')} because the job is "
+                              "not finished. To remove the job, first stop the job, or use the Force parameter.",
+                              "JobObjectNotFinishedCannotBeRemoved", "InvalidOperation")
+        job.props["State"] = "Stopped" if job.get("State") == "Running" else job.get("State")
         ctx.jobs.pop(job.get("Id"), None)
     return []

@@ -179,6 +179,7 @@ class Host:
     tasks: dict[str, Task] = field(default_factory=dict)
     guid_counter: int = 0
     clock: str | None = None  # ISO time the simulated clock shows; None = real UTC time
+    job_seconds: float = 0.0  # how long a Start-Job job stays Running, counted in Wait-Job -Timeout seconds
 
     @property
     def os_build(self) -> str:

@@ -30,6 +30,7 @@ def test_a_long_export_streams_progress_before_it_is_done(fake_winrm, tmp_path: 
         == 0
     )
 
+    simulator.host.job_seconds = 8  # the export job runs for four of the script's 2-second polls
     server.output_chunk = 64  # each Receive carries a small piece of the output, CommandState Running
     seen: list[tuple[ev.Event, int]] = []
     receives = lambda: server.stats().get("action:Receive", 0)  # noqa: E731
@@ -45,6 +46,7 @@ def test_a_long_export_streams_progress_before_it_is_done(fake_winrm, tmp_path: 
     done = next(i for i, e in enumerate(events) if isinstance(e, ev.ActionDone))
     progress = [(e, n) for e, n in seen[:done] if isinstance(e, ev.Progress)]
     assert len(progress) >= 2
+    assert len(progress) == 6 and any(0 < e.percent < 100 for e, _ in progress)
     assert [e.percent for e, _ in progress] == sorted(e.percent for e, _ in progress)
     assert progress[-1][0].percent == 100 and {e.vm for e, _ in progress} == {"lab-01"}
     # They came in different Receive replies, while the script was still running on the host.

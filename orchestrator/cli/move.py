@@ -298,7 +298,7 @@ def move(
     """Move VM NAME from the inventory host that lists it to HOST, through SHARE.
 
     \b
-    1. on the source: the VM is turned off (so nothing written after the copy is lost) and exported to
+    1. on the source: a running VM is turned off (so nothing written after the copy is lost), exported to
        SHARE\\<vm>\\<UTC time> (kept there afterwards, and in the journal);
     2. on HOST: Import-VM copies it (same VM id) into the host's VM folder, Start-VM, and the guest is
        checked (running, MultiPoint Premium through KVP);

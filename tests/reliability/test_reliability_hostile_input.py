@@ -138,19 +138,25 @@ def run_measured(args: list[str], cwd: Path) -> tuple[int, str, float, float]:
     return child.returncode, stderr, seconds, usage.ru_maxrss / 1024
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_hostile_inventory_is_refused_quickly_with_a_clear_message(tmp_path: Path, case: str) -> None:
+# `apply` for every case; `inventory --list` too where a loader that let the file through would then walk
+# the whole structure (the alias bomb is cheap while its aliases stay shared, deadly once serialised).
+RUNS = [(case, "apply") for case in CASES] + [("alias bomb", "inventory --list")]
+
+
+@pytest.mark.parametrize(("case", "command"), RUNS)
+def test_hostile_inventory_is_refused_quickly_with_a_clear_message(
+    tmp_path: Path, case: str, command: str
+) -> None:
     make, expected = CASES[case]
     inventory = make(tmp_path)
     state = tmp_path / "state"
+    args = [*command.split(), str(inventory), "--state-dir", str(state)]
 
-    code, stderr, seconds, peak_mb = run_measured(
-        ["apply", str(inventory), "--state-dir", str(state)], tmp_path
-    )
+    code, stderr, seconds, peak_mb = run_measured(args, tmp_path)
 
     assert code == 2, stderr
     assert expected in stderr, stderr
-    assert "nothing was contacted" in stderr
+    assert "nothing was contacted" in stderr or command != "apply"
     assert "Traceback" not in stderr
     assert len(stderr) < 4000  # one clear finding, not a dump of the file
     assert not state.exists()  # no journal, no lock, no simulated host: nothing happened

@@ -69,6 +69,19 @@ def is_export_folder(path: str, vm_name: str) -> bool:
     return len(parts) >= 3 and bool(STAMP_RE.match(parts[-1])) and parts[-2] == folder_name(vm_name)
 
 
+_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
+
+
+def path_problem(path: str, *, share_only: bool = False) -> str | None:
+    """Why a path given on the command line cannot be used on the hosts, or None: it must be absolute as a
+    host sees it (D:\\exports or \\\\server\\share\\...), and a move's must be a share both hosts reach."""
+    if share_only and not path.startswith("\\\\"):
+        return f"'{path}' is not a share (\\\\server\\share): the source and the target must both reach it"
+    if not _ABSOLUTE.match(path):
+        return f"'{path}' is not an absolute Windows path (like D:\\exports or \\\\server\\share)"
+    return None
+
+
 def job_timeout(host: HostSpec, requested: int | None) -> int:
     """The deadline of one export/import job on the host: `--timeout`, else a minute less than the host's
     operation timeout (orchestrate_operation_timeout), so the job stops cleanly, and the script reports it,

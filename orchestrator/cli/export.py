@@ -80,6 +80,7 @@ def export(
     from orchestrator.journal import Journal
     from orchestrator.transfer import Export, ExportedCopy
 
+    refuse_path(to, "--to")
     dry_run = bool(kwargs.pop("dry_run", False))
     state_dir = resolve_state_dir(kwargs.get("state_dir"))
     kwargs["state_dir"] = state_dir
@@ -173,3 +174,16 @@ def say(output: str, event: str, *, text: str, **fields: Any) -> None:
         click.echo(json.dumps({"event": event, **fields}, default=str))
     else:
         click.echo(text)
+
+
+def refuse_path(path: str, option: str, *, share_only: bool = False) -> None:
+    """Exit 2 before any host is contacted when a path option cannot mean the same folder on the hosts."""
+    import sys
+
+    from orchestrator.cli.options import EXIT_INVALID_INPUT
+    from orchestrator.transfer import path_problem
+
+    problem = path_problem(path, share_only=share_only)
+    if problem is not None:
+        click.echo(f"error: {option}: {problem}", err=True)
+        sys.exit(EXIT_INVALID_INPUT)

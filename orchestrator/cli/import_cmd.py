@@ -9,7 +9,7 @@ import click
 
 from orchestrator.cli import main
 from orchestrator.cli.checkpoint import run_operation
-from orchestrator.cli.export import action_results, say, timeout_option
+from orchestrator.cli.export import action_results, refuse_path, say, timeout_option
 from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options
 from orchestrator.cli.output import load_inventory_or_exit
 
@@ -90,6 +90,7 @@ def import_(
     """
     from orchestrator.transfer import Import
 
+    refuse_path(source, "--from")
     loaded = load_inventory_or_exit(inventory, kwargs["output"], kwargs.get("ask_pass", False))
     host_or_exit(loaded, host, "--host")
     dry_run = bool(kwargs.pop("dry_run", False))

@@ -25,7 +25,7 @@ from typing import Any
 import click
 
 from orchestrator.cli import main
-from orchestrator.cli.export import action_results, say, timeout_option
+from orchestrator.cli.export import action_results, refuse_path, say, timeout_option
 from orchestrator.cli.import_cmd import host_or_exit, single_host_options
 from orchestrator.cli.options import EXIT_INVALID_INPUT
 from orchestrator.cli.output import load_inventory_or_exit, resolve_state_dir
@@ -317,6 +317,7 @@ def move(
     from orchestrator.report import JsonReporter, TextReporter
 
     output = kwargs["output"]
+    refuse_path(via, "--via", share_only=True)
     loaded = load_inventory_or_exit(inventory, output, kwargs.get("ask_pass", False))
     host_or_exit(loaded, target, "--to")
     try:

@@ -254,3 +254,12 @@ def test_no_apply_can_run_on_either_host_while_the_move_runs(tmp_path: Path) -> 
     )
     assert result.ok
     assert attempts and all(a.endswith("locked") for a in attempts)
+
+
+def test_a_move_needs_a_share_and_contacts_no_host_otherwise(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    code, output = lab.orchestrate(
+        "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", "D:\\exports"
+    )
+    assert code == 2 and "is not a share" in output
+    assert not (lab.state / "simulator").exists()

@@ -16,6 +16,7 @@ from orchestrator.transfer import (
     export_stamp,
     folder_name,
     is_export_folder,
+    path_problem,
     prune,
 )
 
@@ -84,3 +85,16 @@ def test_progress_lines_survive_any_chunking(percents: list[int], cuts: list[int
     feed("stdout", text[position:])
     feed("stderr", "##progress ignored\n")
     assert lines == [f'##progress {{"vm": "a", "op": "export", "percent": {p}}}' for p in percents]
+
+
+def test_paths_must_mean_the_same_folder_on_the_hosts() -> None:
+    assert path_problem("D:\\exports") is None
+    assert path_problem("\\\\nas\\exports") is None
+    assert (
+        path_problem("exports")
+        == "'exports' is not an absolute Windows path (like D:\\exports or \\\\server\\share)"
+    )
+    assert path_problem("D:exports") is not None
+    assert path_problem("\\\\nas") is not None
+    assert path_problem("D:\\exports", share_only=True) is not None
+    assert path_problem("\\\\nas\\exports\\moves", share_only=True) is None

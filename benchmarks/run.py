@@ -1,6 +1,6 @@
 """`python -m benchmarks`: runs the four benchmarks, prints a table per benchmark, then one JSON summary.
 
-    python -m benchmarks                     # everything (about ten minutes on 2 cores)
+    python -m benchmarks                     # everything (about 7 minutes on 2 cores)
     python -m benchmarks --only wire,sim     # some of them
     python -m benchmarks --quick             # the smallest configuration of each (seconds; the smoke test)
     python -m benchmarks --json out.json     # also write the JSON summary to a file

@@ -75,6 +75,7 @@ class HostFaults:
     reboot_at: int | None = None  # the request number that triggers the reboot
     reboot_seconds: float = 0.0
     down_forever: bool = False
+    lose_apply_reply: bool = False  # the first answer to the apply script is lost once
     requests: int = 0
     down_until: float = 0.0
     injected: Counter[str] = field(default_factory=Counter)
@@ -106,15 +107,30 @@ class ChaosServer(FakeWinRMServer):
         reboot_at: int | None = None,
         reboot_seconds: float = 0.0,
         down_forever: bool = False,
+        lose_apply_reply: bool = False,
     ) -> HostFaults:
         plan = HostFaults(
-            random.Random(f"{self.seed}:{host}"), self.rate, reboot_at, reboot_seconds, down_forever
+            random.Random(f"{self.seed}:{host}"),
+            self.rate,
+            reboot_at,
+            reboot_seconds,
+            down_forever,
+            lose_apply_reply,
         )
         self.plans[host] = plan
         return plan
 
     def handle(self, host: Any, req: Any, user: str, address: str) -> tuple[int, bytes]:
         self._current.host = host.name
+        self._current.apply_output = False
+        if req.action == "Receive":
+            shell = self._shell(host, req)
+            element = req.find("rsp:Receive/rsp:DesiredStream")
+            command = self._command(shell, element) if shell is not None else None
+            # Not yet run, and it takes checkpoints: this Receive runs the apply script.
+            self._current.apply_output = bool(
+                command and command.pending is None and b"Checkpoint-VM -VM" in command.stdin
+            )
         return super().handle(host, req, user, address)
 
     def _match_rules(self, action: str) -> list[Rule]:
@@ -135,6 +151,10 @@ class ChaosServer(FakeWinRMServer):
         if time.monotonic() < plan.down_until:
             plan.injected["down"] += 1
             return [Rule("drop")]
+        if plan.lose_apply_reply and self._current.apply_output:
+            plan.lose_apply_reply = False
+            plan.injected["lost_apply_reply"] += 1
+            return [Rule("drop", processed=True)]
         if plan.rng.random() >= plan.rate:
             return []
         fault = plan.rng.choice(FAULTS)

@@ -28,6 +28,7 @@ HOSTS = [f"hv{i:02d}" for i in range(1, 51)]
 VMS_PER_HOST = 1
 DOWN = "hv50"
 REBOOTING = ("hv07", "hv23")
+LOST_APPLY_REPLY = ("hv10", "hv20", "hv30")  # the host ran the apply, its answer never came: run again
 # An admin facing a flaky network raises orchestrate_retry; the deadline bounds the whole run per host.
 RETRY = RetryPolicy(attempts=12, deadline=45.0)
 RUN_BUDGET = 100.0  # seconds for the faulty apply of 50 hosts, on a loaded 2-core CI runner
@@ -37,7 +38,7 @@ RUN_BUDGET = 100.0  # seconds for the faulty apply of 50 hosts, on a loaded 2-co
 def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Path) -> None:
     with ChaosServer(seed=SEED, rate=0.10) as server:
         for name in HOSTS:
-            server.plan(name, down_forever=name == DOWN)
+            server.plan(name, down_forever=name == DOWN, lose_apply_reply=name in LOST_APPLY_REPLY)
         for name in REBOOTING:
             server.plan(name, reboot_at=6, reboot_seconds=1.0)
         inventory = winrm_fleet(server, HOSTS, VMS_PER_HOST, tmp_path / "school.yaml", RETRY)
@@ -50,9 +51,8 @@ def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Pat
         replay = f"(replay with RELIABILITY_SEED={SEED}; injected {dict(injected)})"
 
         # The faults really happened, of every kind, at about the rate asked for.
-        assert set(injected) >= {"reset", "lost_reply", "503", "wsman_timeout", "slow", "reboot", "down"}, (
-            replay
-        )
+        kinds = {"reset", "lost_reply", "503", "wsman_timeout", "slow", "reboot", "down", "lost_apply_reply"}
+        assert set(injected) >= kinds, replay
         assert elapsed < RUN_BUDGET, replay
 
         # The host that never came back failed, with a message about the network; every other one converged.

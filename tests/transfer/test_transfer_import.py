@@ -125,3 +125,14 @@ def test_a_slow_import_reports_the_copys_progress(tmp_path: Path) -> None:
     percents = [e["percent"] for e in events if e["event"] == "progress" and e["operation"] == "import"]
     assert percents[0] == 0 and percents[-1] == 100 and len(percents) == 4
     assert lab.facts("hv02").vm("lab-01") is not None
+
+
+def test_a_name_clash_is_resolved_by_a_new_name(tmp_path: Path) -> None:
+    lab, export = exported(tmp_path)
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export)
+    first = lab.facts("hv02").vm("lab-01")
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--name", "lab-01-spare")
+    vms = lab.facts("hv02").vms
+    assert sorted(vms) == ["lab-01", "lab-01-spare"]
+    assert vms["lab-01"].id == first.id and vms["lab-01-spare"].id != first.id
+    assert vms["lab-01-spare"].disks[0].path.lower().endswith("\\lab-01-spare\\lab-01.vhdx")

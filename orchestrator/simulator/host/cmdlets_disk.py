@@ -216,10 +216,9 @@ def import_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         raise CmdletError("Failed to import a virtual machine.\nUnable to import virtual machine due to configuration "
                           f"errors. Please use Compare-VM to repair the virtual machine.\n{issues[0].get('Message')}",
                           "OperationFailed", "InvalidOperation", path)
+    # Hyper-V tells VMs apart by id: importing one whose name is taken gives two VMs of that name, as on a
+    # real host (a script renames the new one afterwards).
     name = export["name"]
-    if ctx.host.vm_by_name(name):
-        raise CmdletError(f"Failed to import a virtual machine.\nA virtual machine named '{name}' already exists on "
-                          "this host.", "ResourceExists", "ResourceExists", name)
     vm_id = planned.id if planned is not None else ctx.new_guid() if new_id else export["id"]
     folder = parent_path(parent_path(path))
     vm = VM(id=vm_id, name=name, state="Off", created=export.get("created", ""))

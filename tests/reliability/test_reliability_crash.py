@@ -4,7 +4,9 @@ power cut: SIGKILL, no cleanup at all), and the next run simply works.
 Given two simulated Hyper-V hosts, when `orchestrate apply` (and then `orchestrate rollback`) is killed at a
 seeded random moment while it holds the host locks, then the next run is not blocked by the dead run's locks
 (it takes them over), the journal marks the killed run `interrupted`, and the hosts converge: every VM of the
-inventory exists exactly once with its checkpoint, none is lost. The real CLI runs in a child process.
+inventory exists exactly once with its checkpoint, none is lost. When `orchestrate move` is killed the same
+way, the VM still exists and never runs on both hosts, and the next move is not blocked by the dead one.
+The real CLI runs in a child process.
 """
 
 from __future__ import annotations
@@ -156,3 +158,61 @@ def test_apply_then_rollback_killed_at_random_points_recover_on_the_next_run(tmp
     assert final.returncode == 0, final.stderr
     recap = [json.loads(line) for line in final.stdout.splitlines() if '"recap"' in line]
     assert recap and recap[-1]["changed"] == 0, recap
+
+
+# ---- move ------------------------------------------------------------------------------------------------
+
+SHARE = "\\\\nas\\exports"
+
+
+def move_lab(folder: Path) -> Path:
+    """hv01 runs lab-01 and lab-02; hv02 is empty; both reach the share \\\\nas\\exports."""
+    seed = dict(HOST_SEED, shares={SHARE: {"free": "2TB"}})
+    vms = [{"name": n, "cpus": 2, "memory": "4GB", "stations": {"rdp": 4}} for n in ("lab-01", "lab-02")]
+    document = {
+        "all": {
+            "vars": {
+                "ansible_connection": "simulator",
+                "orchestrate_simulator": seed,
+                "multipoint_vm_defaults": {"switch": SWITCH, "disk": {"parent": PREMIUM_IMAGE}},
+            },
+            "hosts": {"hv01": {"multipoint_vms": vms}, "hv02": {}},
+        }
+    }
+    return write_yaml(folder / "school.yaml", document)
+
+
+def copies(state: Path, name: str) -> list[tuple[str, str]]:
+    """(host, state) of every VM called `name` on the two hosts."""
+    return [(host, vm["state"]) for host in HOSTS for vm in vms_on(state, host) if vm["name"] == name]
+
+
+@pytest.mark.slow
+def test_move_killed_at_random_points_never_loses_the_vm_nor_runs_it_twice(tmp_path: Path) -> None:
+    rng = random.Random(SEED + 1)
+    for attempt in range(KILLS):
+        folder = tmp_path / f"attempt-{attempt}"
+        folder.mkdir()
+        inv = move_lab(folder)
+        state = folder / "state"
+        assert run_cli(["apply", inv, "--state-dir", state], folder).returncode == 0
+        move = ["move", inv, "--vm", "lab-01", "--to", "hv02", "--via", SHARE, "--state-dir", state]
+
+        child = start_cli(move, folder)
+        kill_once(child, state, rng.uniform(0.0, 0.4))
+
+        # Killed anywhere: lab-01 still exists, and never runs on both hosts at once.
+        found = copies(state, "lab-01")
+        assert found, f"lab-01 lost (attempt {attempt})"
+        assert [s for _, s in found].count("Running") <= 1, found
+        assert copies(state, "lab-02") == [("hv01", "Running")]  # the neighbour was not touched
+
+        # The next move is not blocked by the dead one's locks, and the dead run is marked interrupted.
+        again = run_cli([*move, "-o", "json"], folder)
+        assert again.returncode in (0, 1), again.stderr
+        runs = journal_rows(state, "runs")
+        assert all(r["status"] != "running" for r in runs), [(r["id"], r["status"]) for r in runs]
+        found = copies(state, "lab-01")
+        assert found and [s for _, s in found].count("Running") <= 1, found
+        if again.returncode == 1:  # refused: the dead move had already moved it, or left both copies
+            assert "lab-01" in again.stdout + again.stderr

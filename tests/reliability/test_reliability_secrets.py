@@ -46,11 +46,11 @@ def winrm_vars(server: Any, ca_pem: str | None = None, **extra: Any) -> dict[str
     return values
 
 
-def classroom() -> dict[str, Any]:
+def classroom(vm: str = "lab-01") -> dict[str, Any]:
     return {
         "multipoint_vms": [
             {
-                "name": "lab-01",
+                "name": vm,
                 "cpus": 2,
                 "memory": "4GB",
                 "switch": SWITCH,
@@ -80,7 +80,7 @@ def school(fake_winrm: Any, ca_pem: str, tmp_path: Path) -> Path:
             "orchestrate_simulator": HOST_SEED,
             "ansible_password": FROM_ENV,
         }
-        | classroom(),
+        | classroom("lab-04"),
     }
     return write_yaml(tmp_path / "school.yaml", {"all": {"hosts": hosts}}, mode=0o644)
 
@@ -101,6 +101,9 @@ def every_command(inventory: Path, state: Path, out: Path) -> list[list[str]]:
         ["checkpoint", inv, "--name", "before-exams"],
         ["rollback", inv, "--to", "clean"],
         ["schedules", inv],
+        ["export", inv, "--to", "D:\\exports"],
+        ["import", inv, "--host", "hv01", "--from", "D:\\exports\\lab-01"],
+        ["move", inv, "--vm", "lab-04", "--to", "hv01", "--via", "\\\\nas\\exports"],
         ["history", "--last", "50"],
     ]
     return [

@@ -91,12 +91,14 @@ def holds_a_lock(state: Path, pid: int) -> bool:
 
 
 def kill_at_random_points(args: list[str], state: Path, cwd: Path, rng: random.Random) -> int:
-    """Start `orchestrate ARGS` KILLS times, each SIGKILLed a seeded random time after it took a lock.
+    """Start `orchestrate ARGS` KILLS times, each SIGKILLed a seeded random time after it took a lock (the
+    first one at once, so that at least one kill is mid-run however fast the machine).
 
     Returns how many kills hit the child while it still held a host lock (a real crash mid-run)."""
     mid_run = 0
-    for _ in range(KILLS):
-        mid_run += kill_once(start_cli(args, cwd), state, rng.uniform(0.0, 0.6))
+    for attempt in range(KILLS):
+        delay = 0.0 if attempt == 0 else rng.uniform(0.0, 0.6)
+        mid_run += kill_once(start_cli(args, cwd), state, delay)
     return mid_run
 
 

@@ -133,12 +133,14 @@ class TextReporter:
                     tail = f": {_esc(error)}" if error else ""
                     self._line(f"  [{style}]{status}[/{style}] {_esc(host)}: {_esc(summary)}{tail}")
             case ev.Progress(host=host, vm=vm, operation=op, percent=percent):
-                self._task(host, f"{op} {vm} {percent}%", completed=percent)
-                if self.tasks.get(host) is not None:
-                    self.progress.update(self.tasks[host], total=100)
+                # One bar per VM (several VMs of a host may export at once), under the host's name.
+                key = f"{host}\0{vm}"
+                if key not in self.tasks:
+                    self.tasks[key] = self.progress.add_task("", host=f"{host} {vm}", total=100)
+                self.progress.update(self.tasks[key], description=f"{op} {percent}%", completed=percent)
             case ev.HostFinished(host=host, status=status, error=error, fix=fix):
-                if host in self.tasks:
-                    self.progress.remove_task(self.tasks.pop(host))
+                for key in [k for k in self.tasks if k == host or k.startswith(f"{host}\0")]:
+                    self.progress.remove_task(self.tasks.pop(key))
                 if status in ("failed", "locked"):
                     tail = f"\n      fix: {_esc(fix)}" if fix else ""
                     self._line(f"  [bold red]{status}[/bold red] {_esc(host)}: {_esc(error or '')}{tail}")

@@ -1,0 +1,57 @@
+"""The text reporter: readable lines for people, one live bar per VM on a terminal, nothing live in cron."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from orchestrator import events as ev
+from orchestrator.report import JsonReporter, TextReporter
+
+
+def run_events(reporter) -> None:
+    reporter(ev.RunStarted(1, "export", ["hv01"], False))
+    reporter(ev.HostStarted("hv01"))
+    reporter(ev.PlannedAction("hv01", 0, "create VM lab [1]", [["memory", None, 8 * 1024**3]]))
+    for percent in (10, 60):
+        reporter(ev.Progress("hv01", "lab-01", "export", percent))
+        reporter(ev.Progress("hv01", "lab-02", "export", percent // 2))
+    reporter(ev.ActionDone("hv01", 0, "create VM lab [1]", "failed", "boom"))
+    reporter(ev.HostFinished("hv01", "failed", failed=1, error="apply failed: boom", fix="do x"))
+    reporter(ev.Recap(0, 1, {"hv01": {"ok": 0, "changed": 0, "failed": 1, "skipped": 0}}, 1))
+    reporter.close()
+
+
+def test_without_a_terminal_the_text_is_plain_lines_with_sizes_and_markup_escaped():
+    out = io.StringIO()
+    run_events(TextReporter(console=Console(file=out, force_terminal=False, width=120)))
+    text = out.getvalue()
+    assert "create VM lab [1]" in text  # brackets in names are not swallowed as markup
+    assert "memory: (none) -> 8GB" in text
+    assert "failed hv01: apply failed: boom" in text and "fix: do x" in text
+    assert "export 60%" not in text  # no live bars when nobody watches (cron mail stays clean)
+    assert "1 host(s) failed; exit 1" in text
+
+
+def test_on_a_terminal_each_vm_gets_its_own_progress_bar():
+    out = io.StringIO()
+    reporter = TextReporter(console=Console(file=out, force_terminal=True, width=120))
+    reporter(ev.HostStarted("hv01"))
+    reporter(ev.Progress("hv01", "lab-01", "export", 40))
+    reporter(ev.Progress("hv01", "lab-02", "export", 70))
+    tasks = {task.fields["host"]: task.completed for task in reporter.progress.tasks}
+    assert tasks["hv01 lab-01"] == 40 and tasks["hv01 lab-02"] == 70
+    reporter(ev.HostFinished("hv01", "changed", changed=2))
+    assert reporter.progress.tasks == []
+    reporter.close()
+
+
+def test_json_reporter_writes_one_object_per_line_and_warnings_also_to_stderr():
+    out, err = io.StringIO(), io.StringIO()
+    reporter = JsonReporter(out=out, err=err)
+    reporter(ev.HostWarning("hv01", "VM 'x' refused: no image", "copy it"))
+    reporter(ev.Recap(0, 0, {}, 0))
+    lines = out.getvalue().splitlines()
+    assert [line.startswith("{") for line in lines] == [True, True]
+    assert "warning: hv01: VM 'x' refused" in err.getvalue()

@@ -76,6 +76,7 @@ class HostFaults:
     reboot_seconds: float = 0.0
     down_forever: bool = False
     lose_apply_reply: bool = False  # the first answer to the apply script is lost once
+    stall_apply: float = 0.0  # the first answer to the apply script comes this late (past the read timeout)
     requests: int = 0
     down_until: float = 0.0
     injected: Counter[str] = field(default_factory=Counter)
@@ -108,6 +109,7 @@ class ChaosServer(FakeWinRMServer):
         reboot_seconds: float = 0.0,
         down_forever: bool = False,
         lose_apply_reply: bool = False,
+        stall_apply: float = 0.0,
     ) -> HostFaults:
         plan = HostFaults(
             random.Random(f"{self.seed}:{host}"),
@@ -116,6 +118,7 @@ class ChaosServer(FakeWinRMServer):
             reboot_seconds,
             down_forever,
             lose_apply_reply,
+            stall_apply,
         )
         self.plans[host] = plan
         return plan
@@ -155,6 +158,10 @@ class ChaosServer(FakeWinRMServer):
             plan.lose_apply_reply = False
             plan.injected["lost_apply_reply"] += 1
             return [Rule("drop", processed=True)]
+        if plan.stall_apply and self._current.apply_output:
+            stall, plan.stall_apply = plan.stall_apply, 0.0
+            plan.injected["stalled_apply"] += 1
+            return [Rule("delay", delay=stall)]
         if plan.rng.random() >= plan.rate:
             return []
         fault = plan.rng.choice(FAULTS)

@@ -1,13 +1,13 @@
 """Fault soak: a school's 50 Hyper-V hosts on a bad network day.
 
 Given 50 hosts behind the fake WinRM server, where about one request in ten fails (connection reset, a reply
-lost after the host ran the script, HTTP 503, the WS-Man timeout fault, a slow answer), two hosts reboot in
-the middle of the run and one host stays down, when the admin applies the inventory, then every host that
+lost after the host ran the script, HTTP 503, the WS-Man timeout fault, a slow answer), a few hosts run the
+apply script but their answer is lost or comes after the client's read timeout, two hosts reboot in the
+middle of the run and one host stays down, when the admin applies the inventory, then every host that
 answers ends up with exactly its classroom (no duplicate VM, every baseline checkpoint exactly once), the
 journal holds one row per planned action, none failed or skipped on a host that converged and none for the
 host that never answered, that host is reported failed while the others succeed (exit 1), and a second apply
-changes nothing. The faults are seeded: set
-RELIABILITY_SEED to replay a failure.
+changes nothing. The faults are seeded: set RELIABILITY_SEED to replay a failure.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ VMS_PER_HOST = 1
 DOWN = "hv50"
 REBOOTING = ("hv07", "hv23")
 LOST_APPLY_REPLY = ("hv10", "hv20", "hv30")  # the host ran the apply, its answer never came: run again
+STALLED_APPLY = ("hv15", "hv35")  # the host answers the apply after the client's read timeout (3 s)
 # An admin facing a flaky network raises orchestrate_retry; the deadline bounds the whole run per host.
 RETRY = RetryPolicy(attempts=12, deadline=45.0)
 RUN_BUDGET = 100.0  # seconds for the faulty apply of 50 hosts, on a loaded 2-core CI runner
@@ -38,7 +39,12 @@ RUN_BUDGET = 100.0  # seconds for the faulty apply of 50 hosts, on a loaded 2-co
 def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Path) -> None:
     with ChaosServer(seed=SEED, rate=0.10) as server:
         for name in HOSTS:
-            server.plan(name, down_forever=name == DOWN, lose_apply_reply=name in LOST_APPLY_REPLY)
+            server.plan(
+                name,
+                down_forever=name == DOWN,
+                lose_apply_reply=name in LOST_APPLY_REPLY,
+                stall_apply=3.5 if name in STALLED_APPLY else 0.0,
+            )
         for name in REBOOTING:
             server.plan(name, reboot_at=6, reboot_seconds=1.0)
         inventory = winrm_fleet(server, HOSTS, VMS_PER_HOST, tmp_path / "school.yaml", RETRY)
@@ -51,7 +57,8 @@ def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Pat
         replay = f"(replay with RELIABILITY_SEED={SEED}; injected {dict(injected)})"
 
         # The faults really happened, of every kind, at about the rate asked for.
-        kinds = {"reset", "lost_reply", "503", "wsman_timeout", "slow", "reboot", "down", "lost_apply_reply"}
+        kinds = {"reset", "lost_reply", "503", "wsman_timeout", "slow", "reboot", "down"}
+        kinds |= {"lost_apply_reply", "stalled_apply"}
         assert set(injected) >= kinds, replay
         assert elapsed < RUN_BUDGET, replay
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,45 +9,13 @@ import click
 
 from orchestrator.cli import main
 from orchestrator.cli.options import common_options
-from orchestrator.cli.output import load_inventory_or_exit, resolve_state_dir, select_or_exit
+from orchestrator.cli.output import run_operation
 
 
-def _run(
-    inventory_path: str,
-    *,
-    dry_run: bool,
-    show_scripts: bool,
-    forks: int,
-    wait_lock: float,
-    templates: Path | None,
-    ask_pass: bool,
-    output: str,
-    verbosity: int,
-    limit: str | None,
-    state_dir: Path | None,
-    command: str,
-    operation: Any = None,
-) -> None:
-    from orchestrator.report import JsonReporter, TextReporter
-    from orchestrator.runner import Runner, RunOptions
+def _run(inventory_path: str, *, operation: Any = None, **kwargs: Any) -> None:
+    from orchestrator.operations import Converge
 
-    inventory = load_inventory_or_exit(inventory_path, output, ask_pass)
-    hosts = select_or_exit(inventory, limit)
-    options = RunOptions(
-        state_dir=resolve_state_dir(state_dir),
-        forks=forks,
-        dry_run=dry_run,
-        show_scripts=show_scripts,
-        wait_lock=wait_lock,
-        templates_dir=templates,
-        command=command,
-    )
-    reporter = JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity)
-    try:
-        result = Runner(inventory, options, reporter, operation=operation).apply(hosts)
-    finally:
-        reporter.close()
-    sys.exit(result.exit_code)
+    run_operation(inventory_path, operation or Converge(), **kwargs)
 
 
 _apply_options = [

@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from orchestrator.cli import main
-from orchestrator.cli.checkpoint import run_operation
 from orchestrator.cli.options import common_options
+from orchestrator.cli.output import run_operation
 
 
 @main.command()

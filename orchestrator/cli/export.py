@@ -9,8 +9,12 @@ from typing import Any
 import click
 
 from orchestrator.cli import main
-from orchestrator.cli.checkpoint import operation_options, run_operation
-from orchestrator.cli.output import load_inventory_or_exit, resolve_state_dir
+from orchestrator.cli.output import (
+    load_inventory_or_exit,
+    operation_options,
+    resolve_state_dir,
+    run_operation,
+)
 
 
 def timeout_option(func):

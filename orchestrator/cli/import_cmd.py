@@ -8,10 +8,9 @@ from typing import Any
 import click
 
 from orchestrator.cli import main
-from orchestrator.cli.checkpoint import run_operation
 from orchestrator.cli.export import action_results, refuse_path, say, timeout_option
 from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options
-from orchestrator.cli.output import load_inventory_or_exit
+from orchestrator.cli.output import load_inventory_or_exit, run_operation
 
 
 def single_host_options(func):

@@ -105,8 +105,17 @@ def render(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(codecs.BOM_UTF8 + script.encode("utf-8"))
         if output == "json":
-            click.echo(json.dumps({"event": "rendered", "host": host_name, "operation": operation,
-                                   "path": str(path), "actions": count}))
+            click.echo(
+                json.dumps(
+                    {
+                        "event": "rendered",
+                        "host": host_name,
+                        "operation": operation,
+                        "path": str(path),
+                        "actions": count,
+                    }
+                )
+            )
         else:
             detail = f" ({count} action{'s' if count != 1 else ''})" if operation == "apply" else ""
             click.echo(f"{host_name}: wrote {path}{detail}")

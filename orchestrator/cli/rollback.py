@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from orchestrator.cli import main
-from orchestrator.cli.checkpoint import operation_options, run_operation
+from orchestrator.cli.output import operation_options, run_operation
 
 
 @main.command()

@@ -396,7 +396,10 @@ class Interpreter:
             if set_under:
                 self.scope.vars["_"] = dollar_under
                 self.scope.vars["psitem"] = dollar_under
-            self.bind_params(node.a or [], args)
+            if node.a or args:
+                self.bind_params(node.a or [], args)
+            else:
+                self.scope.vars["args"] = []
             if pipeline_input is not None:
                 self.scope.vars["input"] = list(pipeline_input)
             with contextlib.suppress(_Return):
@@ -512,117 +515,138 @@ class Interpreter:
 
     def value(self, node: Node) -> Any:
         k = node.k
-        if k == "str":
+        if k == "str" or k == "num":
             return node.a
         if k == "var":
             return self.var_value(node)
-        if k == "num":
-            return node.a
-        if k == "pipe":
-            return collect(self.run_pipe(node))
-        if k == "member":
-            obj = self.value(node.a)
-            name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
-            if node.d:
-                return dotnet.get_member(obj, name, self) if isinstance(obj, dotnet._Static) else None
-            return dotnet.get_member(obj, name, self)
-        if k == "invoke":
-            obj = self.value(node.a)
-            name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
-            args = [self.value(a) for a in node.c]
-            try:
-                return dotnet.call_method(obj, name, args, self)
-            except PSRuntimeError as err:
-                if err.line is None:
-                    err.line = node.line
-                raise
-        if k == "xstr":
-            parts = []
-            for p in node.a:
-                if isinstance(p, str):
-                    parts.append(p)
-                elif p.k == "subexpr":
-                    out: list[Any] = []
-                    self.exec_block(p.a, out)
-                    parts.append(to_string(collect(out)))
-                else:
-                    parts.append(to_string(self.value(p)))
-            return "".join(parts)
-        if k == "hash":
-            table = PSHashtable()
-            for knode, vnode in node.a:
-                key = self.value(knode)
-                v = self.value(vnode) if vnode.k != "pipe" else collect(self.run_pipe(vnode))
-                table[key] = v
-            return table
-        if k == "array":
-            out = []
-            self.exec_block(node.a, out)
-            return out
-        if k == "alit":
-            return [self.value(e) for e in node.a]
-        if k == "paren":
-            inner = node.a
-            if inner.k == "pipe":
-                return collect(self.run_pipe(inner))
-            if inner.k == "assign":
-                self.assign(inner)
-                return self.value(inner.a)
-            return self.value(inner)
-        if k == "subexpr":
-            out = []
-            self.exec_block(node.a, out)
-            return collect(out)
-        if k == "cast":
-            value = self.value(node.b)
-            return dotnet.cast(node.a, value)
-        if k == "type":
-            return dotnet.type_value(node.a)
-        if k == "index":
-            return self.index(self.value(node.a), self.value(node.b))
-        if k == "binop":
-            return self.binop(node)
-        if k == "logic":
-            op = node.a
-            left = truthy(self.value(node.b))
-            if op == "-and":
-                return left and truthy(self.value(node.c))
-            if op == "-or":
-                return left or truthy(self.value(node.c))
-            if op == "-xor":
-                return left != truthy(self.value(node.c))
-            raise PSRuntimeError(f"Unsupported operator {op}", "NotSupported", line=node.line)
-        if k == "not":
-            return not truthy(self.value(node.a))
-        if k == "neg":
-            v = to_number(self.value(node.a))
-            return -v
-        if k == "pos":
-            return to_number(self.value(node.a))
-        if k == "sblock":
-            return ScriptBlock(node, node.c or "")
-        if k == "assign":
-            self.assign(node)
-            return None
-        if k == "incr":
-            target = node.b
-            old = to_number(self.value(target))
-            self.store(target, old + node.a)
-            return old if node.c else old + node.a
-        if k == "range":
-            lo, hi = int(to_number(self.value(node.a))), int(to_number(self.value(node.b)))
-            return list(range(lo, hi + 1)) if lo <= hi else list(range(lo, hi - 1, -1))
-        if k == "unaryop":
-            v = self.value(node.b)
-            if node.a == "-join":
-                return "".join(to_string(x) for x in enumerate_value(v))
-            return [s for x in enumerate_value(v) for s in re.split(r"\s+", to_string(x).strip())]
-        if k in ("block",):
-            out = []
-            self.exec_block(node, out)
-            return collect(out)
-        raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{k}' (line {node.line}).",
-                             "NotSupported", "NotImplemented", line=node.line)
+        handler = _VALUE.get(k)
+        if handler is None:
+            raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{k}' (line {node.line}).",
+                                 "NotSupported", "NotImplemented", line=node.line)
+        return handler(self, node)
+
+    def _v_pipe(self, node: Node) -> Any:
+        return collect(self.run_pipe(node))
+
+    def _v_member(self, node: Node) -> Any:
+        obj = self.value(node.a)
+        name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
+        if node.d:
+            return dotnet.get_member(obj, name, self) if isinstance(obj, dotnet._Static) else None
+        return dotnet.get_member(obj, name, self)
+
+    def _v_invoke(self, node: Node) -> Any:
+        obj = self.value(node.a)
+        name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
+        args = [self.value(a) for a in node.c]
+        try:
+            return dotnet.call_method(obj, name, args, self)
+        except PSRuntimeError as err:
+            if err.line is None:
+                err.line = node.line
+            raise
+
+    def _v_xstr(self, node: Node) -> Any:
+        parts = []
+        for p in node.a:
+            if isinstance(p, str):
+                parts.append(p)
+            elif p.k == "subexpr":
+                out: list[Any] = []
+                self.exec_block(p.a, out)
+                parts.append(to_string(collect(out)))
+            else:
+                parts.append(to_string(self.value(p)))
+        return "".join(parts)
+
+    def _v_hash(self, node: Node) -> Any:
+        table = PSHashtable()
+        for knode, vnode in node.a:
+            key = self.value(knode)
+            v = self.value(vnode) if vnode.k != "pipe" else collect(self.run_pipe(vnode))
+            table[key] = v
+        return table
+
+    def _v_array(self, node: Node) -> Any:
+        out = []
+        self.exec_block(node.a, out)
+        return out
+
+    def _v_alit(self, node: Node) -> Any:
+        return [self.value(e) for e in node.a]
+
+    def _v_paren(self, node: Node) -> Any:
+        inner = node.a
+        if inner.k == "pipe":
+            return collect(self.run_pipe(inner))
+        if inner.k == "assign":
+            self.assign(inner)
+            return self.value(inner.a)
+        return self.value(inner)
+
+    def _v_subexpr(self, node: Node) -> Any:
+        out = []
+        self.exec_block(node.a, out)
+        return collect(out)
+
+    def _v_cast(self, node: Node) -> Any:
+        value = self.value(node.b)
+        return dotnet.cast(node.a, value)
+
+    def _v_type(self, node: Node) -> Any:
+        return dotnet.type_value(node.a)
+
+    def _v_index(self, node: Node) -> Any:
+        return self.index(self.value(node.a), self.value(node.b))
+
+    def _v_logic(self, node: Node) -> Any:
+        op = node.a
+        left = truthy(self.value(node.b))
+        if op == "-and":
+            return left and truthy(self.value(node.c))
+        if op == "-or":
+            return left or truthy(self.value(node.c))
+        if op == "-xor":
+            return left != truthy(self.value(node.c))
+        raise PSRuntimeError(f"Unsupported operator {op}", "NotSupported", line=node.line)
+
+    def _v_not(self, node: Node) -> Any:
+        return not truthy(self.value(node.a))
+
+    def _v_neg(self, node: Node) -> Any:
+        v = to_number(self.value(node.a))
+        return -v
+
+    def _v_pos(self, node: Node) -> Any:
+        return to_number(self.value(node.a))
+
+    def _v_sblock(self, node: Node) -> Any:
+        return ScriptBlock(node, node.c or "")
+
+    def _v_assign(self, node: Node) -> Any:
+        self.assign(node)
+        return None
+
+    def _v_incr(self, node: Node) -> Any:
+        target = node.b
+        old = to_number(self.value(target))
+        self.store(target, old + node.a)
+        return old if node.c else old + node.a
+
+    def _v_range(self, node: Node) -> Any:
+        lo, hi = int(to_number(self.value(node.a))), int(to_number(self.value(node.b)))
+        return list(range(lo, hi + 1)) if lo <= hi else list(range(lo, hi - 1, -1))
+
+    def _v_unaryop(self, node: Node) -> Any:
+        v = self.value(node.b)
+        if node.a == "-join":
+            return "".join(to_string(x) for x in enumerate_value(v))
+        return [s for x in enumerate_value(v) for s in re.split(r"\s+", to_string(x).strip())]
+
+    def _v_block(self, node: Node) -> Any:
+        out = []
+        self.exec_block(node, out)
+        return collect(out)
 
     def index(self, obj: Any, idx: Any) -> Any:
         if obj is None:
@@ -704,6 +728,33 @@ class Interpreter:
                                  line=target.line)
 
 
+_VALUE: dict[str, Callable[[Interpreter, Node], Any]] = {
+    "pipe": Interpreter._v_pipe,
+    "member": Interpreter._v_member,
+    "invoke": Interpreter._v_invoke,
+    "xstr": Interpreter._v_xstr,
+    "hash": Interpreter._v_hash,
+    "array": Interpreter._v_array,
+    "alit": Interpreter._v_alit,
+    "paren": Interpreter._v_paren,
+    "subexpr": Interpreter._v_subexpr,
+    "cast": Interpreter._v_cast,
+    "type": Interpreter._v_type,
+    "index": Interpreter._v_index,
+    "binop": Interpreter.binop,
+    "logic": Interpreter._v_logic,
+    "not": Interpreter._v_not,
+    "neg": Interpreter._v_neg,
+    "pos": Interpreter._v_pos,
+    "sblock": Interpreter._v_sblock,
+    "assign": Interpreter._v_assign,
+    "incr": Interpreter._v_incr,
+    "range": Interpreter._v_range,
+    "unaryop": Interpreter._v_unaryop,
+    "block": Interpreter._v_block,
+}
+
+
 _MISSING = object()
 _NEXT = object()
 
@@ -721,11 +772,20 @@ def _catch_matches(type_name: str, err: PSRuntimeError) -> bool:
     return short == err.error_id.lower() or short == type(err).__name__.lower()
 
 
-def binary(op: str, left: Any, right: Any, interp: Interpreter | None = None) -> Any:
-    case = op.startswith("-c")
+_OP_BASE: dict[str, tuple[str, bool]] = {}
+
+
+def _op_base(op: str) -> tuple[str, bool]:
+    """An operator's case-insensitive form and whether it is case-sensitive (-ceq -> ("-eq", True))."""
     base = op
     if op.startswith(("-c", "-i")) and op not in ("-contains", "-in", "-is", "-isnot"):
         base = "-" + op[2:]
+    found = _OP_BASE[op] = (base, op.startswith("-c"))
+    return found
+
+
+def binary(op: str, left: Any, right: Any, interp: Interpreter | None = None) -> Any:
+    base, case = _OP_BASE.get(op) or _op_base(op)
     if base == "+":
         return _add(left, right)
     if base == "-":

@@ -27,8 +27,25 @@ from orchestrator.simulator.language.values import (
 _PLAIN = re.compile(r'[^"\\\x00-\x1f<>\'&\x7f\u2028\u2029]*')
 
 
+_QUOTED: dict[str, str] = {}
+_QUOTED_MAX = 16384  # entries; when full the memo starts again (bounded memory, new hosts' GUIDs)
+
+
 def quote(text: str) -> str:
-    """A JSON string as JavaScriptSerializer writes it: json's escapes plus <, >, ' and & as \\uXXXX."""
+    """A JSON string as JavaScriptSerializer writes it: json's escapes plus <, >, ' and & as \\uXXXX.
+
+    Memoised: property names and most values (names, paths, states) repeat across objects and runs.
+    """
+    found = _QUOTED.get(text)
+    if found is None:
+        found = _quote(text)
+        if len(_QUOTED) >= _QUOTED_MAX:
+            _QUOTED.clear()
+        _QUOTED[text] = found
+    return found
+
+
+def _quote(text: str) -> str:
     if _PLAIN.fullmatch(text):
         return '"' + text + '"'
     out = json.dumps(text, ensure_ascii=False)
@@ -115,15 +132,24 @@ def _pretty(node: Any, col: int) -> str:
 
 def _direct(value: Any, level: int, depth: int) -> str:
     """-Compress output written straight to text: the same rules as _node, without the tree."""
-    if type(value) is str:
-        return quote(value)
-    if isinstance(value, list) and level <= depth:
-        return "[" + ",".join([_direct(v, level + 1, depth) for v in value]) + "]"
-    if isinstance(value, PSHashtable) and level <= depth:
-        return "{" + ",".join([quote(to_string(k)) + ":" + _direct(v, level + 1, depth) for k, v in value.items()]) + "}"
-    if isinstance(value, PSObject) and level <= depth:
-        return "{" + ",".join([quote(k) + ":" + _direct(v, level + 1, depth) for k, v in value.props.items()
-                               if not k.startswith("__")]) + "}"
+    t = type(value)
+    if t is str:
+        return _QUOTED.get(value) or quote(value)
+    if value is None:
+        return "null"
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return str(value)
+    if level <= depth:
+        if isinstance(value, list):
+            return "[" + ",".join([_direct(v, level + 1, depth) for v in value]) + "]"
+        if isinstance(value, PSObject):
+            return "{" + ",".join([quote(k) + ":" + _direct(v, level + 1, depth) for k, v in value.props.items()
+                                   if not k.startswith("__")]) + "}"
+        if isinstance(value, PSHashtable):
+            return "{" + ",".join([(quote(k) if type(k) is str else quote(to_string(k))) + ":"
+                                   + _direct(v, level + 1, depth) for k, v in value.items()]) + "}"
     return _compact(_node(value, level, depth))
 
 

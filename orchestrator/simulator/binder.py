@@ -382,7 +382,7 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
             raise
         raise _error(f"Cannot bind parameter '{param.name}'. {err.message}", error_id, cmdlet) from err
     if param.accepted_values:
-        allowed = {a.lower(): a for a in param.accepted_values}
+        allowed = _allowed(param.accepted_values)
         for idx, v in enumerate(converted):
             text = to_string(v)
             if text.lower() not in allowed:
@@ -397,6 +397,12 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
     if isinstance(value, list) and base in ("object", "psobject") and len(value) != 1:
         return value
     return converted[0] if converted else None
+
+
+@functools.cache
+def _allowed(values: tuple[str, ...]) -> dict[str, str]:
+    """A ValidateSet by its lower-case spelling (read only)."""
+    return {a.lower(): a for a in values}
 
 
 def _convert_one(param: Parameter, base: str, value: Any, cmdlet: str) -> Any:

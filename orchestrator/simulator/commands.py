@@ -26,6 +26,9 @@ def not_recognized(name: str, line: int) -> PSRuntimeError:
                           target=name, line=line)
 
 
+_LOWER: dict[str, str] = {}  # command names as scripts spell them, lower-cased once
+
+
 class HostCommands:
     """Commands as one simulated host has them (its Windows version decides the parameters)."""
 
@@ -36,7 +39,12 @@ class HostCommands:
         return self._lookup(name) is not None
 
     def _lookup(self, name: str) -> Cmdlet | None:
-        entry = CMDLETS.get(name.lower())
+        lowered = _LOWER.get(name)
+        if lowered is None:
+            lowered = name.lower()
+            if len(_LOWER) < 4096:
+                _LOWER[name] = lowered
+        entry = CMDLETS.get(lowered)
         if entry is None:
             return None
         if entry.module == "Hyper-V" and not self.ctx.host.hyperv_installed:

@@ -37,15 +37,18 @@ from orchestrator.simulator.language.values import (
 
 def get_member(obj: Any, name: str, env: Any = None) -> Any:
     """$obj.Name, with member enumeration over collections as PowerShell 3+ does."""
+    if isinstance(obj, PSObject):
+        props = obj.props
+        if name in props:
+            return props[name]
+        if obj.has(name):
+            return obj.get(name)
+        if name.lower() in ("count", "length"):
+            return 1
+        return None
     lname = name.lower()
     if obj is None:
         return 0 if lname in ("count", "length") else None
-    if isinstance(obj, PSObject):
-        if obj.has(name):
-            return obj.get(name)
-        if lname in ("count", "length"):
-            return 1
-        return None
     if isinstance(obj, PSHashtable):
         if name in obj:
             return obj[name]

@@ -357,11 +357,12 @@ class Interpreter:
             name = to_string(target)
         else:
             name = node.a
-        fn = self.functions.get(name.lower())
-        if fn is not None:
-            return self.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
-        name = _ALIASES.get(name.lower(), name)
-        return self.commands.invoke(name, args, pipeline_input, self, node.line)
+        names = _COMMAND_NAMES.get(name) or _command_names(name)
+        if self.functions:
+            fn = self.functions.get(names[0])
+            if fn is not None:
+                return self.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
+        return self.commands.invoke(names[1], args, pipeline_input, self, node.line)
 
     def command_args(self, elements: list[tuple[Any, ...]]) -> list[Argument]:
         args: list[Argument] = []
@@ -753,6 +754,18 @@ _VALUE: dict[str, Callable[[Interpreter, Node], Any]] = {
     "unaryop": Interpreter._v_unaryop,
     "block": Interpreter._v_block,
 }
+
+
+# A command name as written -> (its lower-case form for function lookup, the name after alias resolution).
+_COMMAND_NAMES: dict[str, tuple[str, str]] = {}
+
+
+def _command_names(name: str) -> tuple[str, str]:
+    lowered = name.lower()
+    found = (lowered, _ALIASES.get(lowered, name))
+    if len(_COMMAND_NAMES) < 4096:
+        _COMMAND_NAMES[name] = found
+    return found
 
 
 _MISSING = object()

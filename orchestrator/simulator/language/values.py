@@ -52,19 +52,19 @@ class PSHashtable:
         return key.lower() if isinstance(key, str) else key
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        n = self._norm(key)
+        n = key.lower() if isinstance(key, str) else key
         if n not in self._keys:
             self._keys[n] = key
         self._data[n] = value
 
     def __getitem__(self, key: Any) -> Any:
-        return self._data[self._norm(key)]
+        return self._data[key.lower() if isinstance(key, str) else key]
 
     def get(self, key: Any, default: Any = None) -> Any:
-        return self._data.get(self._norm(key), default)
+        return self._data.get(key.lower() if isinstance(key, str) else key, default)
 
     def __contains__(self, key: Any) -> bool:
-        return self._norm(key) in self._data
+        return (key.lower() if isinstance(key, str) else key) in self._data
 
     def remove(self, key: Any) -> None:
         n = self._norm(key)

@@ -128,6 +128,11 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
     if not candidates:
         raise _error("Parameter set cannot be resolved using the specified named parameters.",
                      "AmbiguousParameterSet", cmdlet)
+    if len(candidates) == 1:
+        # One set fits the names (the usual case): its result or its error is the answer, as below.
+        pset, params, pipe_param, _ = _try_set(sig, index.sets[candidates[0].name], named, positional,
+                                               pipeline_item, has_pipeline)
+        return BoundCall(cmdlet, pset.name, params, pipe_param.lstrip("!") if pipe_param else None)
 
     viable: list[tuple[ParameterSet, dict[str, Any], str | None, int]] = []
     failures: list[BindingError] = []

@@ -101,6 +101,44 @@ def literal(value: Any) -> str:
     )
 
 
+_NONZERO_DIGITS = str.maketrans("123456789", "111111111")
+
+
+def literal_shape(value: Any) -> str:
+    """What the tokenizer sees of `literal(value)`, without the data: the same literal with every string
+    emptied (`''`) and every digit 1-9 written as 1 (sign, zeros, length, dot and exponent kept); $null,
+    $true, $false, and the @(...) / @{...} structure unchanged.
+
+    Two values with the same shape have literals that tokenize alike wherever either stands as a whole
+    expression: a string literal is one token whatever its text (quotes doubled), and digits are
+    interchangeable in a number token. Call it only on a value `literal` accepted and that holds no Code
+    (see `contains_code`).
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return literal(value).translate(_NONZERO_DIGITS)
+    if isinstance(value, str | PurePath):
+        return "''"
+    if isinstance(value, Mapping):
+        return "@{" + "; ".join(f"{literal_shape(k)} = {literal_shape(v)}" for k, v in value.items()) + "}"
+    items = sorted(value) if isinstance(value, Set) else list(value)
+    if len(items) == 1 and isinstance(items[0], list | tuple | Set):
+        return "@(," + literal_shape(items[0]) + ")"
+    return "@(" + ", ".join(literal_shape(item) for item in items) + ")"
+
+
+def contains_code(value: Any) -> bool:
+    """True when `literal(value)` would carry Code as is (a list or map holding Code): not a pure literal."""
+    if isinstance(value, Code):
+        return True
+    if isinstance(value, str | int | float | PurePath) or value is None:
+        return False
+    if isinstance(value, Mapping):
+        return any(contains_code(k) or contains_code(v) for k, v in value.items())
+    if isinstance(value, list | tuple | Set):
+        return any(contains_code(item) for item in value)
+    return False
+
+
 def _array(items: list[Any]) -> str:
     if len(items) == 1 and isinstance(items[0], list | tuple | Set):
         # @(@(1, 2)) would flatten to @(1, 2): the unary comma keeps the inner array as one element.

@@ -8,15 +8,28 @@ Safety is structural, not a habit template authors must keep:
 - every rendered script is parsed with tree-sitter-pwsh, and every Hyper-V cmdlet call is checked against
   the parameters the target host has: a broken site override fails here, not on the host.
 
+That check is paid once per script *shape*, not once per host. While rendering, finalize wraps each literal
+it writes in private sentinels, with its shape (pwsh.literal_shape: strings emptied, digits 1-9 as 1); one
+pass over the output gives the real script and its skeleton (each literal replaced by its shape). The first
+script of a skeleton (per template and capabilities) gets the full check, on the real script; it is
+remembered only when every literal stands alone in that script's parse tree (a whole node, not inside a
+string, a comment or a larger token), so literals of the same shape tokenize alike in the same place. A
+later script with the same skeleton therefore has the same syntax and the same cmdlet calls with the same
+parameters, and skips the check.
+
 Templates are looked up in the user's folder first (a site can override any of them), then in the
 packaged `templates/`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import threading
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,13 +69,128 @@ def _fail(message: str) -> None:
     raise _Refusal(message)
 
 
+# Private sentinels around every literal finalize writes: OPEN literal SEP shape CLOSE. They are C0 control
+# characters, which pwsh.literal refuses in any value and _SourceLoader refuses in any template source, so in
+# the rendered output they can only come from finalize.
+_OPEN, _SEP, _CLOSE = "\x02", "\x1f", "\x03"
+_SENTINELS = _OPEN + _SEP + _CLOSE
+_SPAN_RE = re.compile(f"{_OPEN}([^{_SENTINELS}]*){_SEP}([^{_SENTINELS}]*){_CLOSE}")
+_SENTINEL_RE = re.compile(f"[{_SENTINELS}]")
+_NONZERO_DIGITS = str.maketrans("123456789", "111111111")
+CHECK_CACHE_SIZE = 4096  # distinct (template, capabilities, skeleton) remembered as checked, per Renderer
+
+
 def _finalize(value: Any) -> Any:
-    """Every `{{ expression }}` ends here: Code passes, anything else becomes a literal."""
+    """Every `{{ expression }}` ends here: Code passes, anything else becomes a literal (marked, see above)."""
+    kind = type(value)
+    if kind is str and _OPEN not in value:  # the common cases first, same text as below
+        return pwsh.Code(_OPEN + pwsh.quote(value) + _SEP + "''" + _CLOSE)
+    if kind is int:
+        text = pwsh.literal(value)
+        return pwsh.Code(_OPEN + text + _SEP + text.translate(_NONZERO_DIGITS) + _CLOSE)
     if isinstance(value, pwsh.Code):
         return value
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined raises UndefinedError naming the missing variable
-    return pwsh.Code(pwsh.literal(value))
+    if isinstance(value, str) and _OPEN in value:
+        # Text a filter or `~` made of template output (Code turns into str): the script text it stands for.
+        value = _SPAN_RE.sub(r"\1", value)
+    if pwsh.contains_code(value):
+        return pwsh.Code(pwsh.literal(value))  # a list or map holding Code: code, not a literal
+    return pwsh.Code(_OPEN + pwsh.literal(value) + _SEP + pwsh.literal_shape(value) + _CLOSE)
+
+
+def _split(output: str) -> tuple[str, str]:
+    """The real script and its skeleton, from the marked output of one render."""
+    if _OPEN not in output:
+        script = skeleton = output
+    else:
+        parts = _SPAN_RE.split(output)  # code, literal, shape, code, literal, shape, ..., code
+        script_parts, skeleton_parts = parts[:], parts
+        del script_parts[2::3]
+        del skeleton_parts[1::3]
+        script, skeleton = "".join(script_parts), "".join(skeleton_parts)
+    stray = _SENTINEL_RE.search(script)
+    if stray:  # only Code built in Python could carry one; a script never does
+        raise RenderError(f"the rendered script contains the control character U+{ord(stray.group()):04X}")
+    return script, skeleton
+
+
+def _literal_byte_spans(output: str) -> list[tuple[int, int, str]]:
+    """Where each literal lies in the real script, in UTF-8 byte offsets (tree-sitter's), with its shape."""
+    spans: list[tuple[int, int, str]] = []
+    at = offset = 0
+    for match in _SPAN_RE.finditer(output):
+        offset += len(output[at : match.start()].encode("utf-8"))
+        end = offset + len(match.group(1).encode("utf-8"))
+        spans.append((offset, end, match.group(2)))
+        offset, at = end, match.end()
+    return spans
+
+
+def _node_types(shape: str) -> frozenset[str]:
+    """The node a literal of this shape must be when it stands alone (one of them)."""
+    if shape.startswith("'"):
+        return frozenset({"string_literal"})
+    if shape.startswith("@("):
+        return frozenset({"array_expression"})
+    if shape.startswith("@{"):
+        return frozenset({"hash_literal_expression"})
+    if shape.startswith("("):
+        return frozenset({"parenthesized_expression"})  # a negative number
+    if shape.startswith("$"):
+        return frozenset({"variable"})  # $null, $true, $false
+    return frozenset({"integer_literal", "real_literal"})
+
+
+def _stands_alone(root: Any, start: int, end: int, shape: str) -> bool:
+    """True when bytes [start, end) are exactly one node of the tree, of the kind the literal's shape says
+    (a string literal, a number...), inside no string and no comment: the literal is a whole expression, its
+    tokens are its own, and no neighbour's token reaches into it."""
+    node = root.descendant_for_byte_range(start, end)
+    while node is not None and (node.start_byte > start or node.end_byte < end):
+        node = node.parent
+    if node is None or node.start_byte != start or node.end_byte != end:
+        return False
+    expected, found = _node_types(shape), False
+    while node is not None and node.start_byte == start and node.end_byte == end:
+        found = found or node.type in expected
+        node = node.parent
+    if not found:
+        return False
+    while node is not None:  # every enclosing node, each larger than the literal
+        if "string" in node.type or "comment" in node.type:
+            return False
+        node = node.parent
+    return True
+
+
+def _capabilities(
+    version: str | None, cmdlets: Mapping[str, Iterable[str]] | None
+) -> tuple[Capabilities, Hashable]:
+    """The capabilities and a key equal only for capabilities that answer every question alike."""
+    table = {name: tuple(params) for name, params in (cmdlets or {}).items()}
+    caps = Capabilities(version, table)
+    observed = frozenset(
+        (name.lower(), frozenset(p.lower() for p in params)) for name, params in table.items()
+    )
+    return caps, (caps.version, observed)
+
+
+class _SourceLoader(jinja2.FileSystemLoader):
+    """The FileSystemLoader, refusing a template that contains one of finalize's sentinel characters."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        bad = _SENTINEL_RE.search(source)
+        if bad:
+            raise jinja2.TemplateSyntaxError(
+                f"the template contains the control character U+{ord(bad.group()):04X}, which a script cannot carry",
+                source.count("\n", 0, bad.start()) + 1,
+                template,
+                filename,
+            )
+        return source, filename, uptodate
 
 
 def _code_concat(parts: Iterable[str]) -> pwsh.Code:
@@ -114,7 +242,7 @@ class Renderer:
         search.append(str(templates_dir()))
         self.search_path = tuple(search)
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(search),
+            loader=_SourceLoader(search),
             undefined=jinja2.StrictUndefined,
             finalize=_finalize,
             autoescape=False,
@@ -125,13 +253,16 @@ class Renderer:
         env.concat = _code_concat  # type: ignore[method-assign]
         env.globals.update(fail=_fail, checkpoint_marker=CHECKPOINT_MARKER)
         self.env = env
+        # (template, capabilities key, skeleton) of scripts that passed the check, least recently used first.
+        self._checked: OrderedDict[tuple[Hashable, ...], None] = OrderedDict()
+        self._checked_lock = threading.Lock()
 
     # -- the API the runner uses ------------------------------------------------------------------------
 
     def render_facts(self, host: HostSpec) -> str:
         """The read-only facts script (contracts.md facts document) for this host."""
-        caps = Capabilities(None)
-        return self._render(FACTS_TEMPLATE, caps, host=host, **self._facts_context(host))
+        caps, caps_key = _capabilities(None, None)
+        return self._render(FACTS_TEMPLATE, caps, caps_key, host=host, **self._facts_context(host))
 
     def render_apply(
         self,
@@ -141,8 +272,10 @@ class Renderer:
         cmdlets: Mapping[str, Iterable[str]] | None = None,
     ) -> str:
         """One script for all of a host's actions, in order; it ends by printing the new facts."""
-        caps = Capabilities(version, cmdlets)
-        return self._render(APPLY_TEMPLATE, caps, host=host, actions=list(actions), **self._facts_context(host))
+        caps, caps_key = _capabilities(version, cmdlets)
+        return self._render(
+            APPLY_TEMPLATE, caps, caps_key, host=host, actions=list(actions), **self._facts_context(host)
+        )
 
     def render_operation(
         self,
@@ -153,8 +286,8 @@ class Renderer:
         **context: Any,
     ) -> str:
         """Any standalone operation script (checkpoint, rollback, export...), same frame as the others."""
-        caps = Capabilities(version, cmdlets)
-        return self._render(template, caps, host=host, **context)
+        caps, caps_key = _capabilities(version, cmdlets)
+        return self._render(template, caps, caps_key, host=host, **context)
 
     # -- internals --------------------------------------------------------------------------------------
 
@@ -163,17 +296,21 @@ class Renderer:
         paths, images = facts_targets(host)
         return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": recorded_cmdlets()}
 
-    def _render(self, name: str, caps: Capabilities, /, **context: Any) -> str:
+    def _render(self, name: str, caps: Capabilities, caps_key: Hashable, /, **context: Any) -> str:
         try:
             template = self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"template syntax error: {exc.message}", exc.filename or exc.name, exc.lineno) from exc
+            raise RenderError(
+                f"template syntax error: {exc.message}", exc.filename or exc.name, exc.lineno
+            ) from exc
         except jinja2.TemplateNotFound as exc:
             raise RenderError(f"template not found in {', '.join(self.search_path)}", exc.name) from exc
         try:
-            script = str(template.render(caps=caps, **context))
+            output = str(template.render(caps=caps, **context))
         except jinja2.TemplateSyntaxError as exc:  # a broken include
-            raise RenderError(f"template syntax error: {exc.message}", exc.filename or exc.name, exc.lineno) from exc
+            raise RenderError(
+                f"template syntax error: {exc.message}", exc.filename or exc.name, exc.lineno
+            ) from exc
         except jinja2.TemplateNotFound as exc:
             file, line = _template_position(exc, template.filename)
             raise RenderError(f"included template not found: {exc.name}", file, line) from exc
@@ -184,12 +321,26 @@ class Renderer:
             # An expression in a (site) template that Python cannot evaluate: still the template's fault.
             file, line = _template_position(exc, template.filename)
             raise RenderError(f"{type(exc).__name__}: {exc}", file, line) from exc
-        self._check(script, template.filename or name, caps)
+        script, skeleton = _split(output)
+        # The skeleton by its SHA-256: it holds template code only (no inventory text), so nobody picks it.
+        key = (name, template.filename, caps_key, hashlib.sha256(skeleton.encode("utf-8")).digest())
+        with self._checked_lock:
+            if key in self._checked:
+                self._checked.move_to_end(key)
+                return script
+        tree = self._check(script, template.filename or name, caps)
+        # Remembered only when every literal stands alone: then same skeleton, same tokens, same verdict.
+        if all(_stands_alone(tree.root_node, *span) for span in _literal_byte_spans(output)):
+            with self._checked_lock:
+                self._checked[key] = None
+                while len(self._checked) > CHECK_CACHE_SIZE:
+                    self._checked.popitem(last=False)
         return script
 
     @staticmethod
-    def _check(script: str, file: str, caps: Capabilities) -> None:
-        """Refuse a script that does not parse, or that names a parameter the host's cmdlet lacks."""
+    def _check(script: str, file: str, caps: Capabilities) -> Any:
+        """Refuse a script that does not parse, or that names a parameter the host's cmdlet lacks; returns
+        the script's parse tree."""
         tree = pwsh.parse(script)
         problems = pwsh.syntax_problems(tree)
         if problems:
@@ -209,6 +360,7 @@ class Renderer:
                         f"cmdlet does not have on Windows {caps.version}; bind only parameters it has",
                         file,
                     )
+        return tree
 
 
 def _template_position(exc: BaseException, default_file: str | None) -> tuple[str | None, int | None]:

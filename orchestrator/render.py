@@ -217,7 +217,6 @@ def facts_targets(host: HostSpec) -> tuple[list[str], list[str]]:
 
 
 @cache
-@cache
 def recorded_cmdlets() -> tuple[str, ...]:
     """The cmdlets whose real parameters the facts script records: the version-dependent ones (Hyper-V,
     ServerManager, DISM, ScheduledTasks: hyperv-cmdlets.json), not the PowerShell core cmdlets."""

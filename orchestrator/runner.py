@@ -317,6 +317,7 @@ class HostWork:
     ) -> HostOutcome:
         digest = sha256(script)
         started = datetime.now(UTC)
+        retries_before = len(getattr(transport, "retries", ()))
         result = transport.run(
             script,
             idempotent=True,  # every action re-checks state first, so the script is safe to repeat
@@ -332,8 +333,17 @@ class HostWork:
         outcome.extra["actions"] = reported  # each action's "result" (an export's folder), for the CLI
         failed = document.get("failed") or None
         failed_index = failed.get("index") if isinstance(failed, dict) else None
+        # A reply lost after the host ran the script makes the transport run it again; that second run finds
+        # the work done and says "not changed". Under our lock nothing else changes the host, so a planned
+        # action the rerun found done was done by the lost first run: journal it as changed.
+        reran = any(
+            getattr(error, "command_started", False)
+            for error in list(getattr(transport, "retries", ()))[retries_before:]
+        )
         for index, action in enumerate(plan):
             status, error = self._action_status(index, reported, failed_index, failed, result)
+            if reran and status == "ok":
+                status = "changed"
             self.journal.record_action(
                 self.run_id,
                 host.name,

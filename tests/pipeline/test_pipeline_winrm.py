@@ -107,3 +107,26 @@ def test_basic_over_plain_http_when_allowed_warns_on_every_run(fake_winrm, tmp_p
         assert code == 0
         warnings = [e.message for e in events if isinstance(e, ev.HostWarning)]
         assert any("clear text" in w.lower() or "unencrypted" in w.lower() for w in warnings), warnings
+
+
+def test_an_apply_whose_reply_was_lost_is_rerun_safely_and_journaled_as_changed(fake_winrm, tmp_path: Path):
+    from orchestrator.journal import Journal
+
+    simulator = Simulator(seed=SEED)
+    server = fake_winrm(simulator)
+    server.drop("Receive", processed=True, after=1)  # the facts arrive; the apply runs but its answer is lost
+    host = replace(fake_host(server, "hv01", allow_unencrypted=True), vms=classroom(2))
+    inventory = Inventory(str(tmp_path / "inv.yaml"), {"hv01": host}, {}, {})
+
+    code, events = run(inventory, tmp_path / "state")
+    assert code == 0, [e for e in events if isinstance(e, ev.HostFinished)]
+    vms = simulator.snapshot()["host"]["vms"]
+    assert sorted(vm["name"] for vm in vms) == ["lab-ü-01", "lab-ü-02"]  # no duplicate from the rerun
+    assert all(len(vm["snapshots"]) == 1 for vm in vms)
+    assert server.stats()["commands"] == 3  # facts, the lost apply, its rerun
+    # The rerun found everything done, but it was this run that did it: the journal must say so.
+    journal = Journal.open(tmp_path / "state")
+    (latest,) = journal.runs(last=1)
+    actions = journal.run(latest.id).actions
+    assert actions and {a.status for a in actions} == {"changed"}
+    assert [e.changed for e in events if isinstance(e, ev.Recap)] == [len(actions)]

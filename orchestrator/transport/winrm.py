@@ -54,6 +54,8 @@ CODEPAGE_UTF8 = 65001
 # Bytes of script per Send: base64 makes it 4/3 larger and the envelope must stay under MaxEnvelopeSize
 # (150 KiB by default on Windows).
 STDIN_CHUNK = 96 * 1024
+# Deleting the shell at the end: tries in all, on a new connection each time.
+CLOSE_ATTEMPTS = 3
 
 _PYWINRM_TRANSPORT = {
     "basic": "basic",
@@ -167,16 +169,27 @@ class WinRMTransport:
         )
 
     def close(self) -> None:
-        """Delete the shell (and any left by failed attempts) and close the connection. Never raises."""
+        """Delete the shell (and any left by failed attempts) and close the connection. Never raises.
+
+        A Delete lost to a reset, a timeout or a 503 is tried again on a new connection (CLOSE_ATTEMPTS in
+        all): a leaked shell counts against MaxShellsPerUser until the host's idle timeout, hours later.
+        """
+        if self._shell_id is not None:
+            self._stale_shells.append(self._shell_id)
+            self._shell_id = None
         try:
-            if self._shell_id is not None or self._stale_shells:
-                protocol = self._ensure_protocol()
-                if self._shell_id is not None:
-                    self._stale_shells.append(self._shell_id)
-                    self._shell_id = None
-                self._reap(protocol)
-        except Exception as exc:  # close() is called from finally blocks; a dead host must not mask the cause
-            log.debug("closing the WinRM shell on %s failed: %s", self.host.name, type(exc).__name__)
+            for attempt in range(CLOSE_ATTEMPTS):
+                if not self._stale_shells:
+                    break
+                if attempt:
+                    self._drop_connection()
+                    time.sleep(
+                        random.uniform(0, min(self.backoff.maximum, self.backoff.initial * 2**attempt))
+                    )
+                try:
+                    self._reap(self._ensure_protocol())
+                except Exception as exc:  # we run in finally blocks: a dead host must not mask the cause
+                    log.debug("closing the WinRM shell on %s failed: %s", self.host.name, type(exc).__name__)
         finally:
             self._drop_connection()
             self._stale_shells.clear()

@@ -100,6 +100,9 @@ def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Pat
         run = next(r for r in journal_rows(state, "runs") if r["id"] == result.run_id)
         assert (run["status"], run["exit_code"]) == ("failed", 1)
 
+        # Every shell the orchestrator opened was deleted again, faults or not.
+        assert server.open_shells() == 0, replay
+
         # The network heals (the down host stays down): a second apply plans nothing anywhere.
         server.enabled = False
         healed = {n: h for n, h in inventory.hosts.items() if n != DOWN}
@@ -108,3 +111,18 @@ def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Pat
         )
         assert again.exit_code == 0
         assert [e.changed for e in events if isinstance(e, ev.Recap)] == [0]
+
+
+@pytest.mark.parametrize("fault", ["drop", "timeout", "503"])
+def test_the_shell_is_deleted_even_when_the_first_delete_fails(tmp_path: Path, fault: str) -> None:
+    """One lost Delete must not leak a shell: leaked shells count against MaxShellsPerUser until the host's
+    idle timeout (hours), so a cron job on a flaky network would lock itself out of the host."""
+    with ChaosServer(seed=SEED, rate=0.0) as server:
+        inventory = winrm_fleet(server, ["hv01"], 1, tmp_path / "school.yaml", RETRY)
+        {"drop": server.drop, "timeout": server.timeout, "503": server.fail}[fault](action="Delete")
+
+        result, _ = run_inventory(inventory, tmp_path / "state", fast_transports())
+
+        assert result.exit_code == 0
+        assert server.stats()["action:Delete"] >= 2
+        assert server.open_shells() == 0

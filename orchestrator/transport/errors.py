@@ -8,6 +8,7 @@ contain a password: the caller passes its secrets and `classify` removes them fr
 
 from __future__ import annotations
 
+import base64
 import xml.etree.ElementTree as ET
 from typing import ClassVar
 
@@ -102,6 +103,23 @@ class ProtocolError(TransportError):
 
 class RemoteFault(TransportError):
     """Any other WS-Management fault or HTTP error from the host."""
+
+
+def secret_forms(user: str | None, password: str) -> tuple[str, ...]:
+    """The password and the encodings that carry it on the wire: base64 of its UTF-8 and UTF-16LE bytes, and
+    the Basic header's base64 of `user:password` (latin-1, as requests sends it, and UTF-8). A reply that
+    quotes the request (an error page of a proxy) must not bring any of them into a message."""
+    if not password:
+        return ()
+    forms = [password]
+    for raw in (password.encode("utf-8"), password.encode("utf-16-le")):
+        forms.append(base64.b64encode(raw).decode("ascii"))
+    for codec in ("latin-1", "utf-8"):
+        try:
+            forms.append(base64.b64encode(f"{user or ''}:{password}".encode(codec)).decode("ascii"))
+        except UnicodeEncodeError:
+            continue
+    return tuple(dict.fromkeys(forms))
 
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:

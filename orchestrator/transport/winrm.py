@@ -40,6 +40,7 @@ from orchestrator.transport.errors import (
     InsecureTransportRefused,
     TransportError,
     classify,
+    secret_forms,
 )
 from orchestrator.transport.retry import Backoff, call_with_retry
 
@@ -137,7 +138,9 @@ class WinRMTransport:
         # transport never prints.
         self.refusal, self.warnings = connection_policy(host)
         self.retries: list[TransportError] = []  # transient failures that were retried, for the report
-        self._secrets = tuple(s for s in (self.conn.password.reveal() if self.conn.password else "",) if s)
+        self._secrets = secret_forms(
+            self.conn.user, self.conn.password.reveal() if self.conn.password else ""
+        )
         self._protocol: Protocol | None = None
         self._shell_id: str | None = None
         self._stale_shells: list[str] = []

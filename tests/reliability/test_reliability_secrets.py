@@ -11,7 +11,11 @@ others can read, and a literal password in an inventory others can read, are ref
 
 from __future__ import annotations
 
+import base64
+import http.server
 import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +242,58 @@ def test_a_literal_or_file_password_is_masked_wherever_the_inventory_is_shown(
                 assert not leaks(result.output.encode(), PASSWORD), (variant, args, result.output)
         for path in files_under(folder / "state"):
             assert not leaks(path.read_bytes(), PASSWORD), path
+
+
+class EchoingProxy(http.server.BaseHTTPRequestHandler):
+    """A misconfigured reverse proxy's error page: HTTP 500 quoting the request's Authorization header and the
+    credentials it decodes from it."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        header = self.headers.get("Authorization", "")
+        decoded = base64.b64decode(header.partition(" ")[2] or b"").decode("utf-8", "replace")
+        body = f"upstream error; request: Authorization: {header}; credentials {decoded}".encode()
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def echoing_proxy() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoingProxy)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_error_page_that_echoes_the_credentials_does_not_leak_them(
+    echoing_proxy: int, tmp_path: Path
+) -> None:
+    """The transport quotes the start of an unexpected HTTP error page in its message (it helps with proxies);
+    the password must not come along in any form, including the base64 of the Basic header."""
+    host = {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": echoing_proxy,
+        "ansible_user": "admin",
+        "ansible_password": FROM_ENV,
+        "ansible_winrm_transport": "basic",
+        "ansible_winrm_scheme": "http",
+        "orchestrate_allow_unencrypted": True,
+        "orchestrate_retry": {"attempts": 1, "deadline": 5},
+    }
+    inventory = write_yaml(tmp_path / "inventory.yaml", {"all": {"hosts": {"hv01": host}}})
+    state = tmp_path / "state"
+    for args in (["ping", str(inventory)], ["apply", str(inventory), "--state-dir", str(state)]):
+        for output in ("text", "json"):
+            result = invoke([*args, "-vv", "-o", output], {"WINRM_PASSWORD": PASSWORD})
+            assert result.exit_code == 1, result.output
+            assert "HTTP 500" in result.output and "upstream error" in result.output
+            assert not leaks(result.output.encode(), PASSWORD), result.output
+    for path in files_under(state):
+        assert not leaks(path.read_bytes(), PASSWORD), path

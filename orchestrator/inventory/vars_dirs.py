@@ -67,7 +67,8 @@ class VarsDirs:
         found: list[Path] = []
         for ext in EXTENSIONS:
             candidate = folder / f"{name}{ext}"
-            if candidate.exists():
+            # A dangling or looping symlink is reported (load_yaml_file says why), never silently skipped.
+            if candidate.exists() or candidate.is_symlink():
                 if candidate.is_dir():
                     found.extend(self._walk(candidate, set()))
                 else:
@@ -149,7 +150,7 @@ class VarsDirs:
             ext = os.path.splitext(entry)[1]
             if path.is_dir() and not ext:
                 files.extend(self._walk(path, seen))
-            elif path.is_file() and ext in EXTENSIONS:
+            elif ext in EXTENSIONS and (path.is_file() or path.is_symlink()):
                 files.append(path)
             if len(files) > MAX_FILES:
                 self.findings.append(

@@ -80,6 +80,26 @@ def group_vars_loop(folder: Path) -> Path:
     return _write(folder, GOOD)
 
 
+def group_vars_file_loop(folder: Path) -> Path:
+    (folder / "group_vars").mkdir()
+    (folder / "group_vars" / "all.yml").symlink_to("all.yaml")
+    (folder / "group_vars" / "all.yaml").symlink_to("all.yml")
+    return _write(folder, GOOD)
+
+
+def group_vars_dangling_symlink(folder: Path) -> Path:
+    (folder / "group_vars").mkdir()
+    (folder / "group_vars" / "all.yml").symlink_to("moved-away.yml")
+    return _write(folder, GOOD)
+
+
+def host_vars_folder_with_a_looping_file(folder: Path) -> Path:
+    (folder / "host_vars" / "hv01").mkdir(parents=True)
+    (folder / "host_vars" / "hv01" / "a.yml").symlink_to("b.yml")
+    (folder / "host_vars" / "hv01" / "b.yml").symlink_to("a.yml")
+    return _write(folder, GOOD)
+
+
 def vars_file_is_dev_zero(folder: Path) -> Path:
     (folder / "group_vars").mkdir()
     (folder / "group_vars" / "all.yml").symlink_to("/dev/zero")
@@ -108,6 +128,9 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "invalid UTF-8": (invalid_utf8, "not UTF-8"),
     "duplicate keys": (duplicate_keys, "duplicate key 'ansible_port'"),
     "group_vars symlink loop": (group_vars_loop, "symlink loop"),
+    "group_vars file symlink loop": (group_vars_file_loop, "group_vars/all"),
+    "group_vars dangling symlink": (group_vars_dangling_symlink, "group_vars/all.yml"),
+    "host_vars folder with a looping file": (host_vars_folder_with_a_looping_file, "host_vars/hv01/a.yml"),
     "vars file is /dev/zero": (vars_file_is_dev_zero, "not a regular file"),
     "vars file is a named pipe": (vars_file_is_a_named_pipe, "not a regular file"),
 }

@@ -15,10 +15,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from reliability_support import HOST_SEED, run_inventory, write_yaml
 
+from orchestrator import events as ev
 from orchestrator.inventory import load_inventory
 from orchestrator.inventory.lookup import has_template
 from orchestrator.rules.names import name_problem, printable_problem
@@ -115,12 +117,8 @@ class CallLog:
         return [p[parameter] for name, p in self.calls if name == cmdlet and parameter in p]
 
 
-# Brackets in a schedule name are covered by their own test below.
-_SCHEDULE = _NAME.filter(lambda text: not set(text) & set("[]"))
-
-
 @settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(vm=_NAME, switch=_TEXT, image=_NAME, checkpoint=_TEXT, schedule=_SCHEDULE)
+@given(vm=_NAME, switch=_TEXT, image=_NAME, checkpoint=_TEXT, schedule=_NAME)
 def test_every_inventory_string_reaches_its_cmdlet_as_the_same_literal(
     vm: str, switch: str, image: str, checkpoint: str, schedule: str
 ) -> None:
@@ -166,3 +164,33 @@ def test_every_inventory_string_reaches_its_cmdlet_as_the_same_literal(
         for value in params.values():
             if isinstance(value, str) and CANARY in value:
                 assert value in expected or any(e in value for e in expected), (name, value)
+
+
+def test_a_schedule_name_with_brackets_is_read_back_and_a_second_apply_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Hyper-V and ScheduledTasks cmdlets read a -Name/-TaskName with [ ] as a wildcard pattern; the
+    orchestrator must find its task again all the same."""
+    values = {
+        "vm": "lab-01",
+        "switch": "LAN",
+        "image": "mps",
+        "checkpoint": "clean",
+        "schedule": "exam [room 1]",
+    }
+    inventory = load_inventory(str(inventory_with(tmp_path, values)))
+    first, _ = run_inventory(inventory, tmp_path / "state")
+    assert first.exit_code == 0, first.outcomes["hv01"].error
+    again, events = run_inventory(inventory, tmp_path / "state")
+    assert again.exit_code == 0, again.outcomes["hv01"].error
+    assert [e.changed for e in events if isinstance(e, ev.Recap)] == [0]
+    host = Simulator(state_path=state_file(tmp_path / "state", "hv01")).snapshot()["host"]
+    assert len(host["tasks"]) == 1 and "exam [room 1]" in host["tasks"][0]["name"]
+
+    # The admin drops the schedule from the inventory: the task goes, brackets or not.
+    document = yaml.safe_load((tmp_path / "inventory.yaml").read_text(encoding="utf-8"))
+    del document["all"]["hosts"]["hv01"]["multipoint_schedules"]
+    write_yaml(tmp_path / "inventory.yaml", document)
+    removed, _ = run_inventory(load_inventory(str(tmp_path / "inventory.yaml")), tmp_path / "state")
+    assert removed.exit_code == 0, removed.outcomes["hv01"].error
+    assert Simulator(state_path=state_file(tmp_path / "state", "hv01")).snapshot()["host"]["tasks"] == []

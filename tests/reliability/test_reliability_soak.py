@@ -5,8 +5,8 @@ lost after the host ran the script, HTTP 503, the WS-Man timeout fault, a slow a
 apply script but their answer is lost or comes after the client's read timeout, two hosts reboot in the
 middle of the run and one host stays down, when the admin applies the inventory, then every host that
 answers ends up with exactly its classroom (no duplicate VM, every baseline checkpoint exactly once), the
-journal holds one row per planned action, none failed or skipped on a host that converged and none for the
-host that never answered, that host is reported failed while the others succeed (exit 1), and a second apply
+journal holds one row per planned action with its true outcome (changed, also where the apply ran twice) and
+none for the host that never answered, that host is reported failed while the others succeed (exit 1), and a second apply
 changes nothing. The faults are seeded: set RELIABILITY_SEED to replay a failure.
 """
 

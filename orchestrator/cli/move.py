@@ -157,6 +157,14 @@ def _move(
             return None
         return outcome.error or f"the run on {host} failed (exit {result.exit_code})"
 
+    # 0. the target must not already hold the VM (a copy an interrupted move left there has the source's id):
+    #    refuse before anything changes, so the undo below can never remove a VM this run did not import.
+    if not dry_run:
+        check = run(target, MoveImport(vm_name, "", "", check_only=True, command="move"), "move")
+        error = failed(check, target)
+        if error is not None:
+            return MoveResult(False, f"check on {target}", error, exit_code=check.exit_code or EXIT_FAILED)
+
     # 1. the source: off, exported to the share
     export_op = MoveExport(
         vm_name, via, moment, timeout_seconds=timeout, check_only=dry_run, command="move" + suffix

@@ -103,6 +103,27 @@ def test_move_is_refused_when_the_target_has_a_vm_of_that_name(tmp_path: Path) -
     assert lab.facts("hv02").vm("lab-01").state == "Off"  # theirs, untouched
 
 
+def test_a_second_move_never_removes_the_copy_an_interrupted_move_left_on_the_target(tmp_path: Path) -> None:
+    """A move that died after the import leaves the VM running on the target (same id) and off on the source.
+    Running the move again must refuse before exporting, not import, fail and then "undo" by removing the
+    target's VM by id: that VM is the one the students are using."""
+    lab = lab_with_vms(tmp_path)
+    source_id = lab.facts("hv01").vm("lab-01").id
+    lab.ok("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE, "--keep-source")
+    exports_before = lab.files_under("hv01", SHARE)
+
+    code, output = lab.orchestrate(
+        "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE
+    )
+    assert code == 1
+    assert "already exists on hv02" in output
+    target = lab.facts("hv02").vm("lab-01")
+    assert target is not None and target.id == source_id and target.running  # the working copy survives
+    source = lab.facts("hv01").vm("lab-01")
+    assert source is not None and source.state == "Off"  # left exactly as it was
+    assert lab.files_under("hv01", SHARE) == exports_before  # refused before anything was exported
+
+
 STEPS = [
     pytest.param(Fault("hv01", "Export-VM -Path", "before"), id="export-connection-lost-before"),
     pytest.param(Fault("hv01", "Export-VM -Path", "after"), id="export-answer-lost-after"),

@@ -15,6 +15,7 @@ import click
 
 from orchestrator.cli import main
 from orchestrator.cli.options import EXIT_INVALID_INPUT, EXIT_OK, common_options
+from orchestrator.cli.output import select_or_exit
 
 
 @main.command("inventory")
@@ -49,6 +50,22 @@ def inventory_command(
             sys.exit(EXIT_INVALID_INPUT)
     else:
         document = ansible_list(loaded)
+        if limit is not None:
+            document = _limited(document, set(select_or_exit(loaded, limit)))
     indent = None if output == "json" else 4
     click.echo(json.dumps(document, indent=indent, sort_keys=True, ensure_ascii=False))
     sys.exit(EXIT_INVALID_INPUT if loaded.errors else EXIT_OK)
+
+
+def _limited(document: dict, hosts: set[str]) -> dict:
+    """`--limit`, as `ansible-inventory --list --limit` does: only the selected hosts, in every group."""
+    limited: dict = {}
+    for name, group in document.items():
+        if name == "_meta":
+            hostvars = {h: v for h, v in group.get("hostvars", {}).items() if h in hosts}
+            limited[name] = {**group, "hostvars": hostvars}
+        elif isinstance(group, dict) and "hosts" in group:
+            limited[name] = {**group, "hosts": [h for h in group["hosts"] if h in hosts]}
+        else:
+            limited[name] = group
+    return limited

@@ -173,3 +173,20 @@ def test_verbose_shows_the_sizes_each_vm_gets() -> None:
     assert result.exit_code == 0
     assert "  lab-a-02: running, 6 cpus, 8GB, 15 seat(s), classroom lab-a" in result.stderr.splitlines()
     assert result.stdout == ""
+
+
+def test_inventory_list_takes_limit_like_ansible_inventory() -> None:
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from orchestrator.cli import main
+
+    demo = Path(__file__).resolve().parents[2] / "inventories" / "demo.yaml"
+    result = CliRunner().invoke(main, ["inventory", str(demo), "--list", "--limit", "hv02*", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert list(document["_meta"]["hostvars"]) == ["hv02.demo.local"]
+    assert document["hyperv_hosts"]["hosts"] == ["hv02.demo.local"]
+    refused = CliRunner().invoke(main, ["inventory", str(demo), "--list", "--limit", "nope"])
+    assert refused.exit_code == 2 and "nope" in refused.output

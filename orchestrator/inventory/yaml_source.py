@@ -213,11 +213,12 @@ def _tracked(value: Any, origin: Origin, problem: YamlProblem, depth: int = 0) -
 class _Frame:
     """One open mapping or sequence while the event stream is walked."""
 
-    __slots__ = ("anchor", "container", "explicit", "key", "key_origin", "merges", "size")
+    __slots__ = ("anchor", "base", "container", "explicit", "key", "key_origin", "merges", "size")
 
-    def __init__(self, container: TMap | TList, anchor: str | None) -> None:
+    def __init__(self, container: TMap | TList, anchor: str | None, base: tuple = ()) -> None:
         self.container = container
         self.anchor = anchor
+        self.base = base  # the key path to this container: it cannot change while the container is open
         self.size = 1
         self.key: Any = _NO_KEY
         self.key_origin: Origin | None = None
@@ -288,7 +289,6 @@ class _Builder:
                         "keep one document: remove the second '---' and what follows, or merge them",
                     )
                 continue
-            path = self._path(stack)
             if isinstance(event, MappingEndEvent | SequenceEndEvent):
                 frame = stack.pop()
                 if isinstance(frame.container, TMap):
@@ -297,6 +297,7 @@ class _Builder:
                 self._anchor(frame.anchor, value, size)
                 result = self._deliver(stack, value, size, frame.container.origin)
                 continue
+            path = self._path(stack)
             origin = self.origin(event.start_mark, path)
             if isinstance(event, AliasEvent):
                 if event.anchor not in self.anchors:
@@ -335,7 +336,7 @@ class _Builder:
                 container: TMap | TList = (
                     TMap(origin) if isinstance(event, MappingStartEvent) else TList(origin)
                 )
-                stack.append(_Frame(container, event.anchor))
+                stack.append(_Frame(container, event.anchor, path))
                 continue
         if len(stack):  # pragma: no cover - the parser reports unclosed collections first
             raise YamlProblem("unexpected end of file", Origin(self.shown), "close every list and mapping")
@@ -347,14 +348,14 @@ class _Builder:
 
     @staticmethod
     def _path(stack: list[_Frame]) -> KeyPath:
-        path: list[Key] = []
-        for frame in stack:
-            if isinstance(frame.container, TMap):
-                if frame.key is not _NO_KEY:
-                    path.append(_path_key(frame.key))
-            else:
-                path.append(len(frame.container))
-        return tuple(path)
+        """The key path of the next value: the open container's own path plus its current key or index
+        (built from the container's stored path, not by walking the whole stack for every event)."""
+        if not stack:
+            return ()
+        top = stack[-1]
+        if isinstance(top.container, TMap):
+            return top.base if top.key is _NO_KEY else (*top.base, _path_key(top.key))
+        return (*top.base, len(top.container))
 
     def _anchor(self, anchor: str | None, value: Any, size: int) -> None:
         if anchor:

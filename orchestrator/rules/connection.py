@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from orchestrator.model import Finding, HostSpec
-from orchestrator.rules.findings import at, choices_fix, finding, shown
+from orchestrator.rules.findings import at, finding, not_a_choice
 
 KINDS = ("winrm", "simulator")
 TRANSPORTS = ("basic", "ntlm", "kerberos", "credssp", "certificate")
@@ -34,11 +34,8 @@ def check_connection(host: HostSpec) -> Iterator[Finding]:
         value = getattr(conn, attribute)
         if value not in choices:
             bad_choice = True
-            yield finding(
-                "error",
-                f"host {host.name}: {variable} {shown(value)} is not one of: {', '.join(choices)}",
-                choices_fix(value, choices),
-                at(loc, variable, host.location),
+            yield not_a_choice(
+                f"host {host.name}", variable, value, choices, at(loc, variable, host.location)
             )
     if conn.kind == "simulator":
         return

@@ -30,3 +30,16 @@ def shown(value: Any) -> str:
     if getattr(value, "from_env", False):
         return f"the value of environment variable {getattr(value, 'variable', '?')}"
     return repr(value)
+
+
+def not_a_choice(
+    subject: str, name: str, value: Any, choices: Collection[Any], location: Location | None
+) -> Finding:
+    """The one message for a value outside its listed choices: what, the choices, and the closest one."""
+    listed = ", ".join(str(c) for c in choices)
+    return finding(
+        "error",
+        f"{subject}: {name} {shown(value)} is not one of: {listed}",
+        choices_fix(value, choices),
+        location,
+    )

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from orchestrator.model import WEEKDAYS, Finding, HostSpec
-from orchestrator.rules.findings import at, choices_fix, finding, shown
+from orchestrator.rules.findings import at, finding, not_a_choice, shown
 from orchestrator.rules.names import printable_problem
 
 ACTIONS = ("rollback",)
@@ -37,11 +37,8 @@ def check_schedules(host: HostSpec) -> Iterator[Finding]:
             )
         names.add(schedule.name.lower())
         if schedule.action not in ACTIONS:
-            yield finding(
-                "error",
-                f"{label}: action {shown(schedule.action)} is not one of: {', '.join(ACTIONS)}",
-                choices_fix(schedule.action, ACTIONS),
-                at(loc, "action", schedule.location),
+            yield not_a_choice(
+                label, "action", schedule.action, ACTIONS, at(loc, "action", schedule.location)
             )
         if not _TIME.match(schedule.at):
             yield finding(
@@ -52,12 +49,7 @@ def check_schedules(host: HostSpec) -> Iterator[Finding]:
             )
         for day in schedule.days:
             if day not in WEEKDAYS:
-                yield finding(
-                    "error",
-                    f"{label}: day {shown(day)} is not one of: {', '.join(WEEKDAYS)}",
-                    choices_fix(day, WEEKDAYS),
-                    at(loc, "days", schedule.location),
-                )
+                yield not_a_choice(label, "day", day, WEEKDAYS, at(loc, "days", schedule.location))
         if not schedule.days:
             yield finding(
                 "error",

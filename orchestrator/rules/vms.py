@@ -12,7 +12,7 @@ from orchestrator.model import (
     HostSpec,
     VMSpec,
 )
-from orchestrator.rules.findings import at, choices_fix, finding, shown
+from orchestrator.rules.findings import at, finding, not_a_choice, shown
 from orchestrator.rules.names import name_problem, printable_problem
 from orchestrator.rules.sizing import floor_for
 from orchestrator.sizes import format_size
@@ -47,12 +47,7 @@ def check_vm(host: HostSpec, vm: VMSpec) -> Iterator[Finding]:
     if problem:
         yield finding("error", f"{label}: the name {problem}", "rename the VM", at(loc, "name", vm.location))
     if vm.edition not in EDITIONS:
-        yield finding(
-            "error",
-            f"{label}: edition {shown(vm.edition)} is not one of: {', '.join(EDITIONS)}",
-            choices_fix(vm.edition, EDITIONS),
-            at(loc, "edition", vm.location),
-        )
+        yield not_a_choice(label, "edition", vm.edition, EDITIONS, at(loc, "edition", vm.location))
     elif vm.edition == "standard":
         yield finding(
             "error",
@@ -68,12 +63,7 @@ def check_vm(host: HostSpec, vm: VMSpec) -> Iterator[Finding]:
             at(loc, "generation", vm.location),
         )
     if vm.state not in STATES:
-        yield finding(
-            "error",
-            f"{label}: state {shown(vm.state)} is not one of: {', '.join(STATES)}",
-            choices_fix(vm.state, STATES),
-            at(loc, "state", vm.location),
-        )
+        yield not_a_choice(label, "state", vm.state, STATES, at(loc, "state", vm.location))
     yield from _check_size(vm, label)
     yield from _check_stations(vm, label)
     yield from _check_disk(vm, label)

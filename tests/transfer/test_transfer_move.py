@@ -21,6 +21,19 @@ def lab_with_vms(tmp_path: Path, **seeds) -> Lab:
     return lab
 
 
+def move_with_fault(lab: Lab, fault: Fault, inventory=None):
+    """Move lab-01 from hv01 to hv02 through the share, with `fault` injected in the hosts' transport."""
+    return move_vm(
+        inventory or load_inventory(str(lab.inventory)),
+        "lab-01",
+        "hv02",
+        SHARE,
+        state_dir=lab.state,
+        emit=lambda event: None,
+        transport_factory=fault.factory(),
+    )
+
+
 def test_move_carries_the_vm_with_its_drift_and_leaves_the_export_on_the_share(tmp_path: Path) -> None:
     lab = lab_with_vms(tmp_path)
     # Someone gave lab-01 a third CPU by hand on hv01, after the last apply.
@@ -143,15 +156,7 @@ def test_a_failure_at_any_step_leaves_the_source_as_it_was(tmp_path: Path, fault
     before = lab.facts("hv01").vm("lab-01")
     inventory = load_inventory(str(lab.inventory))
 
-    result = move_vm(
-        inventory,
-        "lab-01",
-        "hv02",
-        SHARE,
-        state_dir=lab.state,
-        emit=lambda event: None,
-        transport_factory=fault.factory(),
-    )
+    result = move_with_fault(lab, fault, inventory)
 
     assert fault.hits == 1
     assert not result.ok and result.exit_code == 1
@@ -206,15 +211,7 @@ def test_a_saved_source_is_saved_again_after_a_failed_move(tmp_path: Path) -> No
     lab = lab_with_vms(tmp_path)
     lab.powershell("hv01", "Stop-VM -Name 'lab-01' -Save")
     fault = Fault("hv02", "Import-VM -Path", "before")
-    result = move_vm(
-        load_inventory(str(lab.inventory)),
-        "lab-01",
-        "hv02",
-        SHARE,
-        state_dir=lab.state,
-        emit=lambda event: None,
-        transport_factory=fault.factory(),
-    )
+    result = move_with_fault(lab, fault)
     assert not result.ok
     assert lab.facts("hv01").vm("lab-01").state == "Saved"
 
@@ -224,15 +221,7 @@ def test_when_the_source_is_already_gone_the_copy_on_the_target_stays(tmp_path: 
     lab = lab_with_vms(tmp_path)
     source_id = lab.facts("hv01").vm("lab-01").id
     fault = Fault("hv01", "$diskFiles", "after")
-    result = move_vm(
-        load_inventory(str(lab.inventory)),
-        "lab-01",
-        "hv02",
-        SHARE,
-        state_dir=lab.state,
-        emit=lambda event: None,
-        transport_factory=fault.factory(),
-    )
+    result = move_with_fault(lab, fault)
     assert not result.ok
     assert any("already gone" in note for note in result.undo)
     assert lab.facts("hv01").vm("lab-01") is None

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import events as ev
-from orchestrator.actions import Action
 from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts
 from orchestrator.host_rules import check_host
 from orchestrator.journal import Journal
@@ -290,7 +289,7 @@ class HostWork:
         facts_doc: dict[str, Any],
         script: str,
         outcome: HostOutcome,
-        refused: list,
+        refused: list[str],
     ) -> HostOutcome:
         """Run the apply script on a simulator seeded with the observed facts: the host itself is not touched."""
         from orchestrator.simulator import Simulator
@@ -313,7 +312,7 @@ class HostWork:
         transport: Transport,
         script: str,
         outcome: HostOutcome,
-        refused: list,
+        refused: list[str],
     ) -> HostOutcome:
         digest = sha256(script)
         started = datetime.now(UTC)
@@ -459,4 +458,4 @@ def apply_inventory(
     return Runner(inventory, options, emit).apply(host_names)
 
 
-__all__ = ["Action", "RunOptions", "RunResult", "Runner", "apply_inventory"]
+__all__ = ["RunOptions", "RunResult", "Runner", "apply_inventory"]

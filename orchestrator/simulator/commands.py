@@ -4,6 +4,15 @@ signature of the host's Windows version, run it per pipeline object, and apply -
 This is where PowerShell's error semantics for cmdlets live: binding errors stop the statement, cmdlet errors
 are non-terminating (written to the error stream, added to $Error) unless -ErrorAction / $ErrorActionPreference
 says Stop, and -WhatIf skips a change with a "What if:" line.
+
+CDXML modules are the exception to the preference part. Their commands are functions generated in a script
+module, and a script module's functions see the *global* preference variables, never the caller's local ones
+(PowerShell/PowerShell#4568, "A script module's functions do not see the preference-variable values set in the
+caller's context (except if that context happens to be the global one)"; #24389, the CDXML Get-NetIPAddress
+ignoring a script's `$ErrorActionPreference = "Stop"`, answered "-ErrorAction Stop" and closed as external). The
+bootstrap runs the script as `& ([ScriptBlock]::Create($s))` (orchestrator.transport.winrm.BOOTSTRAP), a child
+scope of the global one, so the script's own `$ErrorActionPreference = 'Stop'` never reaches them: only
+`-ErrorAction` on the call does. A script run directly (a task's -EncodedCommand) sets the global one itself.
 """
 
 from __future__ import annotations
@@ -25,6 +34,13 @@ def not_recognized(name: str, line: int) -> PSRuntimeError:
                           "the path is correct and try again.", "CommandNotFoundException", "ObjectNotFound",
                           target=name, line=line)
 
+
+CDXML_MODULES = frozenset({"ScheduledTasks"})
+"""Modules whose commands are CDXML functions. ScheduledTasks: its cmdlets return CimInstance objects of the
+Root/Microsoft/Windows/TaskScheduler classes (MicrosoftDocs/windows-powershell-docs
+docset/winserver2012-ps/scheduledtasks/Get-ScheduledTask.md, Outputs) and take -CimSession, -ThrottleLimit and
+-AsJob (same page, Syntax), the marks of a cmdletization (CDXML) module;
+the simulator's Hyper-V, ServerManager, Dism and core cmdlets are compiled cmdlets and see the caller's scope."""
 
 _LOWER: dict[str, str] = {}  # command names as scripts spell them, lower-cased once
 
@@ -96,7 +112,7 @@ class HostCommands:
             err.line = line
             if err.terminating:
                 raise
-            action = to_string(call.get("ErrorAction") or interp.lookup("erroractionpreference") or "Continue").lower()
+            action = to_string(call.get("ErrorAction") or _preference(entry, interp) or "Continue").lower()
             if call.has("ErrorVariable"):
                 interp.set_var(to_string(call.get("ErrorVariable")).lstrip("+").lower(), [err.record()])
             if action == "stop":
@@ -108,6 +124,13 @@ class HostCommands:
                 interp.stderr.append(format_error(err))
             interp.last_failed = True
             return []
+
+
+def _preference(entry: Cmdlet, interp: Interpreter) -> Any:
+    """The $ErrorActionPreference the command sees: the caller's, or for a CDXML function the global one."""
+    if entry.module in CDXML_MODULES:
+        return interp.root.vars.get("erroractionpreference")
+    return interp.lookup("erroractionpreference")
 
 
 def _target(call: BoundCall) -> str:

@@ -1,5 +1,11 @@
 """Scheduled task cmdlets. Start-ScheduledTask runs the stored action as Windows would: a
 `powershell.exe ... -EncodedCommand <base64 UTF-16LE>` action is decoded and run on this same simulated host.
+
+These are CDXML functions (orchestrator.simulator.commands.CDXML_MODULES): their non-terminating errors follow
+the global $ErrorActionPreference or the call's -ErrorAction, never a preference the script set in its own scope.
+A session whose user is not a local Administrator (`session_admin: false`: a member of Hyper-V Administrators
+only, who can run the Hyper-V cmdlets) cannot register, unregister or start the MultiPoint tasks, which run as
+SYSTEM at the highest level: the cmdlet writes "Access is denied." (HRESULT 0x80070005) as a non-terminating error.
 """
 
 from __future__ import annotations
@@ -22,6 +28,12 @@ CIM = "Microsoft.Management.Infrastructure.CimInstance#Root/Microsoft/Windows/Ta
 TASK_STATES = {"Unknown": 0, "Disabled": 1, "Queued": 2, "Ready": 3, "Running": 4}
 DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 FILE_NOT_FOUND = 2147942402  # 0x80070002
+
+
+def _require_admin(ctx: HostContext, target: str) -> None:
+    """Changing a task that runs as SYSTEM needs an administrator; anyone else gets E_ACCESSDENIED."""
+    if not ctx.host.session_admin:
+        raise CmdletError("Access is denied.", "HRESULT 0x80070005", "PermissionDenied", target)
 
 
 def _norm_task_path(path: str | None) -> str:
@@ -178,6 +190,7 @@ def register_task(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                           "NotImplemented", terminating=True)
     name = call.get("TaskName")
     path = _norm_task_path(call.get("TaskPath"))
+    _require_admin(ctx, name)
     key = Host.task_key(path, name)
     if key in ctx.host.tasks and not call.get("Force"):
         raise CmdletError("Cannot create a file when that file already exists.", "HRESULT 0x800700b7",
@@ -202,6 +215,8 @@ def unregister_task(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]
         raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
     tasks = [_task_from_call(ctx, call)] if call.has("InputObject") else _find_tasks(
         ctx, call.get("TaskName"), call.get("TaskPath"), must_exist=True)
+    for task in tasks:
+        _require_admin(ctx, task.name)
     for task in tasks:
         del ctx.host.tasks[Host.task_key(task.path, task.name)]
         ctx.mutated(f"Unregister-ScheduledTask {task.path}{task.name}")
@@ -252,6 +267,7 @@ def decode_action(action: dict[str, Any]) -> str | None:
 @cmdlet("Start-ScheduledTask", MODULE, mutating=True)
 def start_task(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     task = _task_from_call(ctx, call)
+    _require_admin(ctx, task.name)
     result = 0
     outputs = []
     for action in task.actions:

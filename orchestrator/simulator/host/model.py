@@ -180,6 +180,7 @@ class Host:
     guid_counter: int = 0
     clock: str | None = None  # ISO time the simulated clock shows; None = real UTC time
     job_seconds: float = 0.0  # how long a Start-Job job stays Running, counted in Wait-Job -Timeout seconds
+    session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
 
     @property
     def os_build(self) -> str:

@@ -4,6 +4,12 @@ What 5.1 does and this copies: enums as their numbers, DateTime as "\\/Date(ms)\
 as \\u003c \\u003e \\u0027 \\u0026, anything deeper than -Depth (default 2) replaced by its ToString(), and the
 odd pretty layout that indents a nested value from the column where it starts. Known difference: a plain
 @{} hashtable keeps insertion order here, where .NET would use hash order.
+
+A string or number with note properties (what Receive-Job returns: values.Noted) is written as an object,
+{"value": ..., "PSComputerName": ..., "RunspaceId": ..., "PSShowComputerName": ...}: Windows PowerShell up to
+5.1 serialises a primitive's ETS properties beside a "value" pseudo-property (PowerShell/PowerShell#5797; the
+exact shape for remoting output in guitarrapc/valentia#12), fixed only in PowerShell 7.2 (PowerShell#15665),
+which no 2012 or 2012 R2 host runs. A cast ([string]$x) drops the notes, as on Windows.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from typing import Any
 from orchestrator.simulator.language.values import (
     ErrorRecord,
     Guid,
+    Noted,
     PSEnum,
     PSHashtable,
     PSObject,
     ScriptBlock,
+    bare,
     format_number,
     to_string,
 )
@@ -74,6 +82,9 @@ def _node(value: Any, level: int, depth: int) -> Any:
         return ("lit", quote(value))
     if value is None:
         return ("lit", "null")
+    if isinstance(value, Noted):
+        return ("obj", [("value", _node(bare(value), level + 1, depth))]
+                + [(k, _node(v, level + 1, depth)) for k, v in value.notes.items()])
     if isinstance(value, bool):
         return ("lit", "true" if value else "false")
     if isinstance(value, PSEnum):

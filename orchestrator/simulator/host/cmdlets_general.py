@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.json_out import from_json, to_json
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.values import (
+    Guid,
     PSHashtable,
     PSList,
     PSObject,
@@ -24,6 +26,7 @@ from orchestrator.simulator.language.values import (
     to_number,
     to_string,
     truthy,
+    with_notes,
 )
 
 CORE = "Microsoft.PowerShell.Core"
@@ -611,10 +614,13 @@ def start_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     # The work is done at once; with the host's job_seconds the job still reports Running until Wait-Job
     # -Timeout has waited that long, so a script's polling loop (progress, deadline) runs as on a real host.
     left = float(ctx.host.job_seconds or 0)
+    # The job's runspace id: stable per host, job and moment, without drawing on the host's GUID counter.
+    runspace = Guid(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.host.name}/job/{job_id}/{ctx.host.guid_counter}"))
     job = PSObject({"Id": job_id, "Name": call.get("Name") or f"Job{job_id}",
                     "State": "Running" if left > 0 else state, "HasMoreData":
                     bool(output), "PSJobTypeName": "BackgroundJob", "Command": block.text,
-                    "__output__": output, "__errors__": errors, "__final__": state, "__left__": left},
+                    "__output__": output, "__errors__": errors, "__final__": state, "__left__": left,
+                    "__runspace__": runspace},
                    "System.Management.Automation.PSRemotingJob",
                    ref=job_id, text="System.Management.Automation.PSRemotingJob")
     ctx.jobs[job_id] = job
@@ -644,11 +650,35 @@ def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     return [j for j in jobs if j.get("State") != "Running"] if timeout is not None else jobs
 
 
+def _job_output(job: PSObject) -> list[Any]:
+    """What Receive-Job hands back: each output object with the notes PowerShell adds to job output.
+
+    A background job runs in its own process and its output comes back through PowerShell remoting, which
+    attaches PSComputerName, RunspaceId and PSShowComputerName to every object, strings included (ConvertTo-Json
+    then shows them: PowerShell/PowerShell#5797; the three names and the shape in guitarrapc/valentia#12). For a
+    local Start-Job the computer is "localhost" and PSShowComputerName is False (unverified on 2012: docs are
+    silent). $null stays $null; a value the simulator cannot decorate is refused rather than passed on bare.
+    """
+    notes = {"PSComputerName": "localhost", "RunspaceId": job.get("__runspace__"), "PSShowComputerName": False}
+    out = []
+    for item in job.get("__output__") or []:
+        if item is None:
+            out.append(None)
+            continue
+        try:
+            out.append(with_notes(item, notes))
+        except TypeError as exc:
+            raise CmdletError(f"The simulator cannot give job output of type {exc} the PSComputerName, RunspaceId "
+                              "and PSShowComputerName members a real host adds; return a string, a number or an "
+                              "object from the job.", "NotSupported", "NotImplemented", terminating=True) from exc
+    return out
+
+
 @cmdlet("Receive-Job", CORE)
 def receive_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     out: list[Any] = []
     for job in _jobs_from_call(ctx, call):
-        out.extend(job.get("__output__") or [])
+        out.extend(_job_output(job))
         errors = job.get("__errors__") or []
         if not call.get("Keep"):
             job.props["__output__"] = []

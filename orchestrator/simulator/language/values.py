@@ -3,7 +3,7 @@
 Plain Python types carry the common cases (None, bool, int, float, str, list for object[], bytes for byte[],
 datetime for DateTime). The classes here cover what has no Python twin: case-insensitive hashtables,
 [pscustomobject] / typed objects with ordered properties, enums that compare by name and serialize as numbers,
-script blocks and error records.
+script blocks and error records, and strings or numbers that carry note properties (what a job hands back).
 """
 
 from __future__ import annotations
@@ -188,6 +188,58 @@ class Guid(str):
     type_name = "System.Guid"
 
 
+class Noted:
+    """A string or number with ETS note properties attached, as Receive-Job returns every output object (with
+    PSComputerName, RunspaceId and PSShowComputerName). It is still the value to every operator and comparison;
+    a cast to its own type ([string], [int]) gives the bare value without the notes, as PowerShell's conversion
+    returns the base object and not its PSObject wrapper. Only ConvertTo-Json shows the difference
+    (orchestrator.simulator.json_out)."""
+
+    notes: dict[str, Any]
+
+
+class NotedString(str, Noted):
+    """A [string] with note properties (str subclasses cannot have __slots__ with fields)."""
+
+
+class NotedInt(int, Noted):
+    """An [int]/[long] with note properties."""
+
+
+class NotedFloat(float, Noted):
+    """A [double] with note properties."""
+
+
+def with_notes(value: Any, notes: dict[str, Any]) -> Any:
+    """`value` carrying `notes`; a PSObject gets them as properties, other values as a Noted twin.
+
+    Raises TypeError for values the simulator cannot decorate (a bool, a hashtable...), so a caller can refuse
+    instead of silently dropping members a real host would add."""
+    if isinstance(value, PSObject):
+        return PSObject({**value.props, **notes}, value.type_name, ref=value.ref, text=value.text)
+    if isinstance(value, str):  # a System.Guid too: it becomes its string, the one approximation here
+        noted: Any = NotedString(str.__str__(value))
+    elif type(value) is int:
+        noted = NotedInt(value)
+    elif type(value) is float:
+        noted = NotedFloat(value)
+    else:
+        raise TypeError(type_name_of(value))
+    noted.notes = dict(notes)
+    return noted
+
+
+def bare(value: Any) -> Any:
+    """The value without note properties (what a cast to its own type gives)."""
+    if isinstance(value, NotedString):
+        return str.__str__(value)
+    if isinstance(value, NotedInt):
+        return int(value)
+    if isinstance(value, NotedFloat):
+        return float(value)
+    return value
+
+
 class ScriptBlock:
     """A { } block: its parameter list, its statements and its source text (what ToString() returns)."""
 
@@ -284,7 +336,7 @@ def to_string(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return bare(value) if isinstance(value, NotedString) else value
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, (int, float)):
@@ -324,7 +376,7 @@ def to_number(value: Any, *, what: str = "System.Int32") -> int | float:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (int, float)):
-        return value
+        return bare(value) if isinstance(value, Noted) else value
     if isinstance(value, PSEnum):
         return value.value
     if isinstance(value, str):

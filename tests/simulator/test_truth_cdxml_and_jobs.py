@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from simulator_support import HEADER, last_json, lines, ok, simulator
@@ -144,3 +146,20 @@ def test_job_output_the_simulator_cannot_decorate_is_refused_not_passed_on_bare(
 
     assert result.exit_code == 1
     assert "PSComputerName" in result.stderr and "System.Boolean" in result.stderr
+
+
+def test_every_scheduled_task_call_in_the_shipped_templates_says_how_its_errors_are_handled() -> None:
+    """The guard behind the stories above: a new template line cannot forget -ErrorAction on a CDXML call."""
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    call = re.compile(r"\b(?:Register|Unregister|Get|Start|Stop|Set|Enable|Disable|New)-ScheduledTask\w*\b[^|;\r\n]*")
+    jinja_comment = re.compile(r"\{#.*?#\}", re.S)
+    calls = [
+        (path.name, match.group(0))
+        for path in sorted(templates.rglob("*.j2"))
+        for line in jinja_comment.sub("", path.read_text(encoding="utf-8")).splitlines()
+        if not line.lstrip().startswith("#")
+        for match in call.finditer(line)
+    ]
+
+    assert len(calls) >= 8  # schedule, remove_schedule and facts all call them
+    assert [c for c in calls if "-ErrorAction" not in c[1]] == []

@@ -15,7 +15,7 @@ from orchestrator.facts import HostFacts, load_document, parse_facts
 from orchestrator.model import CheckpointPolicy, Connection, DiskSpec, HostSpec, Schedule, VMSpec
 from orchestrator.plan import Plan, plan_host
 from orchestrator.render import Renderer
-from orchestrator.simulator import Simulator
+from orchestrator.simulator import BOOTSTRAP, Simulator
 
 GiB = 1024**3
 IMAGE = "D:\\images\\mps2012-premium.vhdx"
@@ -68,13 +68,16 @@ class SimHost:
     sim: Simulator = field(default_factory=lambda: Simulator(None, SEED))
 
     def facts(self) -> HostFacts:
-        result = self.sim.run(RENDERER.render_facts(self.spec))
+        result = self.sim.run(BOOTSTRAP, stdin=RENDERER.render_facts(self.spec))
         assert result.exit_code == 0, result.stderr
         return parse_facts(load_document(result.stdout))
 
     def run(self, plan: Plan) -> Outcome:
-        """The apply script of `plan`, as the runner renders it; returns the document and the new facts."""
-        result = self.sim.run(RENDERER.render_apply(self.spec, list(plan), self.facts().version))
+        """The apply script of `plan`, as the runner renders it and the WinRM transport runs it (through the
+        bootstrap's script block, so the script's preferences are not the global ones); returns the document and
+        the new facts."""
+        script = RENDERER.render_apply(self.spec, list(plan), self.facts().version)
+        result = self.sim.run(BOOTSTRAP, stdin=script)
         document = load_document(result.stdout)
         facts = parse_facts(document["facts"]) if document.get("facts") else None
         return Outcome(result.exit_code, document, facts)

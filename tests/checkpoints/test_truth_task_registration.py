@@ -17,17 +17,10 @@ from checkpoint_support import SEED, SimHost, lab_host, lab_vm
 from orchestrator.model import Schedule, VMSpec
 from orchestrator.plan import plan_host
 from orchestrator.schedules import ConvergeWithRevert
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
 
 NIGHTLY = Schedule("nightly reset", "clean", "02:30", days=("mon", "tue", "wed", "thu", "fri"), vms="lab-*")
 VERSIONS = pytest.mark.parametrize("os_version", ["6.2", "6.3"], ids=["2012", "2012R2"])
-
-
-class BootstrappedSim(Simulator):
-    """The simulated host reached as the WinRM transport reaches a real one: every script through BOOTSTRAP."""
-
-    def run(self, script: str, stdin: str = ""):  # type: ignore[override]
-        return super().run(BOOTSTRAP, stdin=script)
 
 
 def classroom_vm(os_version: str, name: str, cpus: int = 2) -> VMSpec:
@@ -39,7 +32,7 @@ def demo_classroom(os_version: str, *, admin: bool) -> SimHost:
     """The demo classroom, converged, on a host whose remote session is (or is not) a local Administrator."""
     seed = {**SEED, "os_version": os_version, "session_admin": admin}
     vms = (classroom_vm(os_version, "lab-01"), classroom_vm(os_version, "lab-02"))
-    host = SimHost(lab_host(*vms), BootstrappedSim(None, seed))
+    host = SimHost(lab_host(*vms), Simulator(None, seed))
     host.apply()
     return host
 

@@ -155,3 +155,25 @@ def test_an_ntlm_session_is_denied_the_share_by_every_cmdlet(share: str) -> None
     assert console.run(probe).exit_code == 0
     assert ntlm.run(f"Write-Output (Test-Path -LiteralPath '{share}\\probe.txt')").stdout.strip() == "False"
     assert ntlm.run("New-Item -ItemType Directory -Path 'C:\\work' | Out-Null").exit_code == 0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ping_over_ntlm_says_the_configured_share_is_a_double_hop(tmp_path: Path, version: str) -> None:
+    lab = over(Lab(tmp_path, hv01={"os_version": version}))
+    code, output = lab.orchestrate("ping", str(lab.inventory), "--limit", "hv01")
+    assert code == 1
+    assert "hv01 | FAILED" in output
+    share_line = next(line for line in output.splitlines() if "share reachable" in line)
+    assert "FAILED" in share_line and SHARE in share_line
+    assert_names_the_fixes(output)
+
+
+def test_ping_over_credssp_reaches_the_share_and_says_nothing_of_shares_where_none_is_configured(
+    tmp_path: Path,
+) -> None:
+    lab = Lab(tmp_path, hv02={"shares": {}})
+    code, output = lab.orchestrate("ping", str(lab.inventory))
+    assert code == 0, output
+    hv01, hv02 = output.split("hv02 | ")
+    assert any("share reachable" in line and SHARE in line and "ok" in line for line in hv01.splitlines())
+    assert "share" not in hv02

@@ -502,3 +502,25 @@ class SetPowerState(Action):
 
     def changes(self) -> list[Change]:
         return [("state", self.before, self.state)]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckShare(Action):
+    """Probe a share before an export, import or move stops or changes anything: that it is there and, with
+    `write`, that this session may create (and at once delete) a file in it. A WinRM session that cannot
+    delegate (NTLM, Kerberos without delegation) is denied every share: Hyper-V and the file cmdlets reach
+    an SMB path with the caller's identity, which cannot make a second hop (MicrosoftDocs/PowerShell-Docs
+    reference/docs-conceptual/security/remoting/PS-remoting-second-hop.md). The failure says "double hop"
+    and names the three fixes. Changes nothing on the host (the probe file is gone when it returns)."""
+
+    path: str
+    write: bool = True
+    template: ClassVar[str] = "actions/check_share.ps1.j2"
+    verb: ClassVar[str] = "check share"
+
+    @property
+    def target(self) -> str:
+        return self.path
+
+    def summary(self) -> str:
+        return f"check {'write' if self.write else 'read'} access to {self.path}"

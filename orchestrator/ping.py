@@ -3,8 +3,9 @@
 Checks, in order, each ok / failed / skipped with a detail and, when failed, the fix:
 settings (nothing insecure or impossible), reachable (TCP), tls (the handshake with the configured trust),
 authenticated, shell (PowerShell runs), admin (Hyper-V management rights), hyperv (the Hyper-V module),
-os (caption, version and SKU). A failure makes the later checks `skipped`. The result is pure data: the CLI
-prints it.
+os (caption, version and SKU). A failure makes the later checks `skipped`. Then, only for a host with shares
+configured, one `share` check per share: can this session reach it (the double hop)? The result is pure data:
+the CLI prints it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ TITLES = {
     "admin": "administrator rights",
     "hyperv": "Hyper-V module",
     "os": "host OS",
+    "share": "share reachable",
 }
+# The fixes for a share a remoting session cannot reach; transfer's CheckShare names the same three.
+DOUBLE_HOP_FIX = (
+    "double hop: this WinRM session cannot pass your identity on to the file server. Connect with CredSSP "
+    "(ansible_winrm_transport: credssp), give the Hyper-V host Kerberos constrained delegation to the file "
+    "server (cifs/<file server> in the host's computer account, any authentication protocol), or use a share "
+    "on the Hyper-V host itself by its local path"
+)
 PING_TIMEOUT = 120.0
 
 # Read-only. Uses only constructs from contracts.md, so the simulator runs it too. Get-VMHost needs the
@@ -181,7 +190,49 @@ def ping_host(host: HostSpec, transport_factory: TransportFactory) -> PingReport
         return PingReport(host.name, checks.done(), tuple(warnings), facts)
     checks.ok("shell", f"PowerShell on {facts.get('computer_name') or host.name}")
     _host_checks(facts, checks)
-    return PingReport(host.name, checks.done(), tuple(warnings), facts)
+    done = checks.done()
+    shares = configured_shares(host)
+    if shares and all(c.status != "failed" for c in done):
+        done += share_checks(host, shares, transport_factory)
+    return PingReport(host.name, done, tuple(warnings), facts)
+
+
+def configured_shares(host: HostSpec) -> tuple[str, ...]:
+    """The UNC shares the inventory names for `host`: a simulated host's `orchestrate_simulator: shares`. No
+    inventory key names a real host's export share (export, import and move take it on the command line),
+    so for a real host there is none and ping says nothing about shares."""
+    shares = (host.simulator or {}).get("shares") or {}
+    return tuple(str(root) for root in shares)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def share_checks(host: HostSpec, shares: tuple[str, ...], transport_factory: TransportFactory) -> tuple[Check, ...]:
+    """One read-only Test-Path per share, from the session ping opened. A remoting session that cannot
+    delegate sees $false for every share (Test-Path answers $false for a denied path, PowerShell/PowerShell
+    #6474; the second hop is denied, MicrosoftDocs/PowerShell-Docs
+    reference/docs-conceptual/security/remoting/PS-remoting-second-hop.md)."""
+    script = "\n".join(
+        f"Write-Output ([string](Test-Path -LiteralPath {_quote(share)}))" for share in shares
+    )
+    transport = transport_factory(host)
+    try:
+        result = transport.run(script, idempotent=True, timeout=PING_TIMEOUT)
+    except TransportError as error:
+        return tuple(Check("share", "failed", f"{share}: {error.message}", error.fix) for share in shares)
+    finally:
+        transport.close()
+    answers = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    out = []
+    for i, share in enumerate(shares):
+        if i < len(answers) and answers[i] == "True":
+            out.append(Check("share", "ok", share))
+        else:
+            out.append(Check("share", "failed", f"{share}: not reachable from this session (missing, or denied)",
+                             DOUBLE_HOP_FIX))
+    return tuple(out)
 
 
 def _describe(host: HostSpec) -> str:

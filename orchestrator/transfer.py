@@ -22,6 +22,7 @@ from typing import Any
 
 from orchestrator.actions import (
     Action,
+    CheckShare,
     DiscardVM,
     ExportVM,
     ImportVM,
@@ -119,6 +120,21 @@ def prune(
     return [RemoveExport(vm_name, e.path, e.id) for e in ours[stay:]]
 
 
+def share_probe(path: str, *, write: bool) -> list[Action]:
+    """The read-only share probe that goes first in a transfer's plan, so a share the session cannot reach
+    (the double hop) fails the run before any VM is stopped or changed; nothing for a local path. A write
+    probe tries the folder written to; a read probe tries the share itself (\\\\server\\share), leaving a
+    missing export folder to the import's own clearer message."""
+    unc = path.replace("/", "\\")
+    if not unc.startswith("\\\\"):
+        return []
+    if not write:
+        server, _, rest = unc[2:].partition("\\")
+        unc = "\\\\" + server + "\\" + rest.split("\\", 1)[0]
+        return [CheckShare(unc, write=False)]
+    return [CheckShare(path, write=True)]
+
+
 # -- orchestrate export ----------------------------------------------------------------------------------------
 
 
@@ -169,6 +185,8 @@ def plan_export(
                 "afterwards)",
             )
         )
+    if any(isinstance(a, ExportVM) for a in actions):
+        actions[:0] = share_probe(to, write=not check_only)
     return Plan(tuple(actions), selection.notes)
 
 
@@ -275,7 +293,7 @@ def plan_import(
         timeout_seconds=timeout_seconds,
         check_only=check_only,
     )
-    return Plan((action,))
+    return Plan((*share_probe(source, write=False), action))
 
 
 def edition_problems(observed: VMFacts) -> tuple[list[str], list[str]]:
@@ -363,7 +381,7 @@ class MoveExport:
                 (RefuseVMs((self.vm_name,), f"no VM named {self.vm_name!r} on {host.name}: nothing moved"),)
             )
         self.seen[host.name] = MoveSource(host.name, observed.name, observed.id, observed.state)
-        actions: list[Action] = []
+        actions: list[Action] = share_probe(self.via, write=not self.check_only)
         if observed.state not in ("Off", "Saved") and not self.check_only:
             # A saved VM is quiet already, and its saved state travels in the export: left as it is.
             actions.append(StopVM(self.vm_name, reason="move: the copy is taken from a VM that is off"))
@@ -399,6 +417,7 @@ class MoveImport:
     timeout_seconds: int | None = None
     check_only: bool = False
     command: str = "move"
+    via: str = ""  # the share the export is on: probed (read) before the move's first change
 
     def plan(self, host: HostSpec, facts: HostFacts) -> Plan:
         if facts.vm(self.vm_name) is not None:
@@ -410,10 +429,12 @@ class MoveImport:
                     ),
                 )
             )
+        probe = share_probe(self.via, write=False)
         if self.check_only:
-            return Plan()
+            return Plan(tuple(probe))
         return Plan(
             (
+                *probe,
                 ImportVM(
                     self.export_path,
                     mode="copy",

@@ -160,7 +160,8 @@ def _move(
     # 0. the target must not already hold the VM (a copy an interrupted move left there has the source's id):
     #    refuse before anything changes, so the undo below can never remove a VM this run did not import.
     if not dry_run:
-        check = run(target, MoveImport(vm_name, "", "", check_only=True, command="move"), "move")
+        # ... and reach the share (the double hop): probed here, and on the source before its VM is stopped.
+        check = run(target, MoveImport(vm_name, "", "", check_only=True, command="move", via=via), "move")
         error = failed(check, target)
         if error is not None:
             return MoveResult(False, f"check on {target}", error, exit_code=check.exit_code or EXIT_FAILED)
@@ -195,6 +196,7 @@ def _move(
         timeout_seconds=timeout,
         check_only=dry_run,
         command="move" + suffix,
+        via=via,
     )
     second = run(target, import_op, "move" + suffix)
     error = failed(second, target)

@@ -46,6 +46,7 @@ SIMULATOR_KEYS = (
     "free_disk",
     "folders",
     "computer_name",
+    "delegation",
 )
 RETRY_KEYS = ("attempts", "deadline")
 
@@ -234,6 +235,7 @@ class HostBuilder:
             "os_sku": r.integer,
             "logical_processors": r.integer,
             "hyperv_installed": r.boolean,
+            "delegation": r.boolean,
             "os_version": r.text,
             "computer_name": r.text,
             "memory": r.size,

@@ -7,7 +7,8 @@ Three layers, kept apart as in a real shell: the language (language/: parse tree
 the binder (binder.py: arguments -> a parameter set of the real signature) and the host (host/: the typed model
 and the cmdlets). With a state path, the model is loaded before each run and written after it (atomically)
 only when a cmdlet changed it; UNC shares live beside the host files and are shared by every simulated host of
-that state dir.
+that state dir. `session` says how the caller logged on (host/files.py's Session): a WinRM session that cannot
+delegate is denied every share, as on a real host; without one the caller sits at the host's console.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from orchestrator.signatures import normalize_version
 from orchestrator.simulator.commands import HostCommands
 from orchestrator.simulator.host.context import HostContext
-from orchestrator.simulator.host.files import FileSystem, Shares
+from orchestrator.simulator.host.files import FileSystem, Session, Shares
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Host, Snapshot, Task, norm_path
 from orchestrator.simulator.language.errors import ScriptError
 from orchestrator.simulator.language.interpreter import ExitSignal, Interpreter, format_error
@@ -44,7 +45,7 @@ from orchestrator.simulator.state import (
     write_atomic,
 )
 
-__all__ = ["BOOTSTRAP", "RunResult", "Simulator", "StateError"]
+__all__ = ["BOOTSTRAP", "RunResult", "Session", "Simulator", "StateError"]
 
 BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))"
 _MAX_DEPTH = 8  # nested runs (a scheduled task starting a task...) before the simulator refuses
@@ -63,8 +64,10 @@ class RunResult:
 
 class Simulator:
     def __init__(self, state_path: str | Path | None = None, seed: Mapping[str, Any] | None = None, *,
-                 host_name: str | None = None, now: Callable[[], datetime] | None = None) -> None:
+                 host_name: str | None = None, now: Callable[[], datetime] | None = None,
+                 session: Session | None = None) -> None:
         self.state_path = Path(state_path) if state_path is not None else None
+        self.session = session or Session()
         self._now = now
         self.mutation_log: list[str] = []
         self._depth = 0
@@ -141,7 +144,7 @@ class Simulator:
         return result
 
     def _execute(self, script: str, stdin: str) -> tuple[RunResult, bool]:
-        fs = FileSystem(self.host.files, self.shares, lambda: None)
+        fs = FileSystem(self.host.files, self.shares, lambda: None, self.session)
         ctx = HostContext(self.host, fs, now=self._now, run_script=self._nested)
         interp = Interpreter(HostCommands(ctx), stdin=stdin, now=ctx.now, new_guid=ctx.new_guid,
                              machine_name=self.host.name)

@@ -17,7 +17,7 @@ def open_transport(host: HostSpec, state_dir: Path) -> Transport:
         return WinRMTransport(host)
     if kind == "simulator":
         # Imported lazily: the simulator (and its parser) is only loaded when a simulated host is used.
-        from orchestrator.transport.simulated import SimulatedTransport
+        from orchestrator.transport.simulated import SimulatedTransport, session_for
 
-        return SimulatedTransport(host.name, state_dir, host.simulator)
+        return SimulatedTransport(host.name, state_dir, host.simulator, session_for(host))
     raise ValueError(f"{host.name}: unknown connection kind {kind!r} (expected winrm or simulator)")

@@ -3,6 +3,8 @@
 It runs a script exactly as the WinRM transport has a real host run it: the stdin bootstrap
 (`$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))`) with the script on stdin. Each host keeps its
 state in `<state dir>/simulator/<host>.json`; UNC shares are shared by all simulated hosts of the state dir.
+The session is the one the inventory's connection would open on a real host (`session_for`), so a share is
+out of reach exactly when it would be: the double hop.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.model import HostSpec
+from orchestrator.simulator import BOOTSTRAP, Session, Simulator
 from orchestrator.transport.base import CommandResult, OutputCallback
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -24,11 +27,29 @@ def state_file(state_dir: Path, host_name: str) -> Path:
     return Path(state_dir) / "simulator" / f"{safe}.json"
 
 
+def session_for(host: HostSpec) -> Session:
+    """The logon a WinRM session with this host's connection settings gets, for the simulated host.
+
+    It can reach a share with CredSSP, with Kerberos whose ticket is delegated (ansible_winrm_kerberos_delegation,
+    pywinrm's forwardable ticket), or when the host's computer account is trusted for delegation to the file
+    server, which only Active Directory knows: `orchestrate_simulator: {delegation: true}` stands for that
+    (MicrosoftDocs/PowerShell-Docs reference/docs-conceptual/security/remoting/PS-remoting-second-hop.md,
+    "CredSSP", "Kerberos constrained delegation"). Anything else (NTLM, the default) is a double hop.
+    """
+    conn = host.connection
+    transport = str(conn.transport or "ntlm").lower()
+    delegated = transport == "kerberos" and bool(conn.kerberos_delegation)
+    knob = bool((host.simulator or {}).get("delegation", False))
+    return Session(transport=transport, delegation=delegated or knob)
+
+
 class SimulatedTransport:
-    def __init__(self, host_name: str, state_dir: Path, seed: Mapping[str, Any] | None) -> None:
+    def __init__(self, host_name: str, state_dir: Path, seed: Mapping[str, Any] | None,
+                 session: Session | None = None) -> None:
+        """`session` None is someone at the host's console (tests that drive a host directly)."""
         self.host_name = host_name
         self.path = state_file(state_dir, host_name)
-        self.simulator = Simulator(state_path=self.path, seed=seed, host_name=host_name)
+        self.simulator = Simulator(state_path=self.path, seed=seed, host_name=host_name, session=session)
         self.closed = False
 
     def run(

@@ -43,7 +43,8 @@ def host_seed(**overrides: Any) -> dict[str, Any]:
 
 
 class Lab:
-    """hv01 runs lab-01 and lab-02 (from the inventory); hv02 is empty; both reach \\\\nas\\exports."""
+    """hv01 runs lab-01 and lab-02 (from the inventory); hv02 is empty; both reach \\\\nas\\exports, because
+    their sessions are CredSSP ones that can pass the admin's identity on to the share (no double hop)."""
 
     def __init__(
         self, tmp_path: Path, hv01: dict[str, Any] | None = None, hv02: dict[str, Any] | None = None
@@ -55,6 +56,7 @@ class Lab:
             "all": {
                 "vars": {
                     "ansible_connection": "simulator",
+                    "ansible_winrm_transport": "credssp",
                     "multipoint_vm_defaults": {"switch": "Classroom LAN", "disk": {"parent": IMAGE}},
                 },
                 "hosts": {

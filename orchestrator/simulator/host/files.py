@@ -3,6 +3,11 @@
 A path under `\\\\server\\share` lives in the shared store (shares.json beside the host files), so an export
 written by one simulated host can be imported by another. Directories are explicit entries; a file's parent
 folders exist implicitly, as they must on a real disk.
+
+A share is reached with the identity of the session that runs the script, and a remote session only has
+one to pass on when it can delegate (see `Session`): from one that cannot, every path under a share is
+denied, to the file cmdlets and the Hyper-V cmdlets alike (Hyper-V acts with the caller's identity for SMB
+paths).
 """
 
 from __future__ import annotations
@@ -11,6 +16,47 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
+from orchestrator.simulator.host.registry import CmdletError
+
+# How a remote session authenticates (ansible_winrm_transport) -> whether it can pass the caller's identity
+# on to a third computer by itself. MicrosoftDocs/PowerShell-Docs
+# reference/docs-conceptual/security/remoting/PS-remoting-second-hop.md: the credentials of a remoting
+# session "aren't passed from ServerB to ServerC" unless CredSSP or Kerberos delegation is set up; CredSSP
+# "caches credentials on the remote server". NTLM, Basic and certificate logons are not listed as a way
+# across, so they cannot (strict where the page is silent: Basic and certificate are unverified).
+DELEGATING_TRANSPORTS = frozenset({"credssp", "console"})
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """How the caller of a run logged on to the simulated host, which decides whether a share is reachable.
+
+    `transport` is "console" for someone at the host itself (an interactive logon holds the user's own
+    credentials, so the share sees the user: no second hop), else the WinRM transport. `delegation` stands
+    for what no session can see from inside: Kerberos delegation of the host's computer account to the file
+    server (cifs/<server>), set up in Active Directory; with "Use any authentication protocol" (protocol
+    transition) it serves an NTLM logon too (PS-remoting-second-hop.md, "Kerberos constrained delegation").
+    """
+
+    transport: str = "console"
+    delegation: bool = False
+
+    @property
+    def can_delegate(self) -> bool:
+        return self.delegation or self.transport.lower() in DELEGATING_TRANSPORTS
+
+
+def access_denied(path: str) -> CmdletError:
+    """The error a share gives a session that cannot delegate: the session reaches it without an identity.
+
+    Text: .NET's UnauthorizedAccessException, "Access to the path '...' is denied." as the file cmdlets
+    report it (E_ACCESSDENIED, 0x80070005). A real Hyper-V host words the same failure of its cmdlets as
+    "General access denied error. (0x80070005)" (Microsoft askcore blog, "Hyper-V authentication in Windows
+    Server 2016 for managing remote Hyper-V servers through RSAT", VMMS event 13000); the simulator gives
+    both cmdlet families the one text, with both phrasings, since a script must only tell denied from found.
+    """
+    return CmdletError(f"Access to the path '{path}' is denied. General access denied error. (0x80070005)",
+                       "UnauthorizedAccess", "PermissionDenied", path)
 
 
 @dataclass(slots=True)
@@ -23,10 +69,20 @@ class Shares:
 
 
 class FileSystem:
-    def __init__(self, local: dict[str, FileEntry], shares: Shares, on_change: Any) -> None:
+    def __init__(self, local: dict[str, FileEntry], shares: Shares, on_change: Any,
+                 session: Session | None = None) -> None:
         self.local = local
         self.shares = shares
         self._on_change = on_change
+        self.session = session or Session()
+
+    def reachable(self, path: str) -> bool:
+        """False for a share path this session cannot reach (no identity to pass on); local paths always.
+
+        A share on this host itself (\\\\<this host>\\share) is still reached over SMB as a second hop: the
+        sources say nothing of a loopback exception, so the simulator is strict (unverified).
+        """
+        return share_root(path) is None or self.session.can_delegate
 
     def _table(self, path: str) -> dict[str, FileEntry] | None:
         root = share_root(path)
@@ -34,6 +90,8 @@ class FileSystem:
             return self.local
         if root not in self.shares.roots:
             return None
+        if not self.session.can_delegate:
+            raise access_denied(path)
         return self.shares.files
 
     def share_known(self, path: str) -> bool:
@@ -50,8 +108,12 @@ class FileSystem:
         return self.kind(path) is not None
 
     def kind(self, path: str) -> str | None:
-        """'file', 'dir' or None."""
+        """'file', 'dir' or None; None too for a share this session cannot reach, as Test-Path answers $false
+        for a path it is denied (PowerShell/PowerShell#6474: "Test-Path \\\\server\\share\\restrictedfolder Returns
+        False")."""
         if not path:
+            return None
+        if not self.reachable(path):
             return None
         table = self._table(path)
         if table is None:
@@ -137,12 +199,16 @@ class FileSystem:
         root = share_root(path)
         if root is None or root not in self.shares.roots:
             return None
+        if not self.session.can_delegate:
+            raise access_denied(path)
         return int(self.shares.roots[root].get("free", 0))
 
     def consume(self, path: str, size: int, host_free: list[int]) -> bool:
         """Take `size` bytes from the share or the host disk; False when it does not fit."""
         root = share_root(path)
         if root is not None:
+            if root in self.shares.roots and not self.session.can_delegate:
+                raise access_denied(path)
             info = self.shares.roots.get(root)
             if info is None or int(info.get("free", 0)) < size:
                 return False

@@ -1,17 +1,21 @@
 """Which Windows PowerShell a Windows version ships, and the language features a script uses that it lacks.
 
 Windows Server 2012 ships Windows PowerShell 3.0 and 2012 R2 ships 4.0 (MicrosoftDocs/PowerShell-Docs
-reference/docs-conceptual/windows-powershell/install/Windows-PowerShell-System-Requirements.md, "Windows
-PowerShell 3.0 ... is included in Windows Server 2012", "4.0 ... Windows Server 2012 R2"); Windows Server 2016
-and later ship 5.1. A template override that uses a newer feature must fail at render time here exactly as it
+reference/docs-conceptual/windows-powershell/install/Windows-PowerShell-System-Requirements.md, the tables
+"Windows PowerShell 3.0" and "4.0": "Windows Server 2012 | Installed by default", "Windows Server 2012 R2 |
+Installed by default"); 5.1 is "Installed by default" from Windows Server 2016 on, and only with WMF 5.1 on
+2012 / 2012 R2, which a school's host is not assumed to have. A template override that uses a newer feature must fail at render time here exactly as it
 would fail on the host, so both the renderer's check and the simulator ask this module.
 
-Features and the version that introduced them, each from its about_* page:
-- `.Where()` / `.ForEach()` methods on collections: 4.0 (about_Arrays, "Beginning in Windows PowerShell 4.0,
-  collections have the Where and ForEach methods").
-- `class`, `enum` and the `using` statement: 5.0 (about_Classes "Starting in PowerShell 5.0",
-  about_Enum "The enum statement was introduced in PowerShell 5.0", about_Using "introduced in PowerShell 5.0").
-- `[Type]::new()`: 5.0 (about_Classes, the static `new()` method that classes brought in 5.0).
+Features and the version that introduced them:
+- `class` (and `[Type]::new()`, the constructor call classes brought): 5.0. about_Classes (PowerShell-Docs
+  reference/5.1/Microsoft.PowerShell.Core/About/about_Classes.md), Long description: "PowerShell 5.0 adds a
+  formal syntax to define classes and other user-defined types."
+- `enum` and the `using` statement: 5.0, with classes (about_Enum, about_Using). No sentence dating them was
+  found in the stored pages: unverified, refused on 3.0/4.0 (fails safe), listed in docs/real-hosts.md.
+- `.Where()` / `.ForEach()` methods on collections: 4.0 (about_Arrays describes them; Where-Object.md's 4.0
+  note speaks of the Where() operator "beginning in Windows PowerShell 4.0"). That they are absent from 3.0
+  is taken from issue 13's list, not from a page: refused on 3.0 (fails safe), listed as unverified.
 Parameters (`-PipelineVariable` 4.0, `-InformationAction`/`-InformationVariable` 5.0, Select-Object `-SkipLast`
 and Get-ChildItem `-Depth` 5.0) are version-gated in `signatures`, so binding refuses them.
 """
@@ -26,8 +30,9 @@ from orchestrator import pwsh, signatures
 
 # Windows version (normalised) -> the Windows PowerShell it ships.
 POWERSHELL_OF_WINDOWS = {"6.2": "3.0", "6.3": "4.0", "10.0": "5.1"}
-# $PSVersionTable.PSVersion as each prints it. 3.0 and 4.0 report a two-part System.Version (Build and
-# Revision -1); 2016's 5.1 reports its build (PowerShell-Docs about_Automatic_Variables, $PSVersionTable).
+# $PSVersionTable.PSVersion as each prints it: 3.0 and 4.0 a two-part System.Version, 2016's in-box 5.1 its
+# build 14393 (Windows Server 2016 is build 14393). No page gives these exact values: unverified, listed in
+# docs/real-hosts.md as the first command to paste on a real host.
 PSVERSION_TEXT = {"3.0": "3.0", "4.0": "4.0", "5.1": "5.1.14393.0"}
 
 _NODE_FEATURES = {

@@ -36,7 +36,7 @@ from typing import Any
 
 import jinja2
 
-from orchestrator import pwsh, signatures
+from orchestrator import pwsh, pwsh_level, signatures
 from orchestrator.actions import CHECKPOINT_MARKER, Action
 from orchestrator.capabilities import Capabilities
 from orchestrator.model import HostSpec
@@ -338,8 +338,10 @@ class Renderer:
 
     @staticmethod
     def _check(script: str, file: str, caps: Capabilities) -> Any:
-        """Refuse a script that does not parse, or that names a parameter the host's cmdlet lacks; returns
-        the script's parse tree."""
+        """Refuse a script that does not parse, that uses a language feature newer than the host's Windows
+        PowerShell (3.0 on 2012, 4.0 on 2012 R2: `pwsh_level`), or that names a parameter the host's cmdlet
+        lacks; returns the script's parse tree. A site's template override is held to the same check, so it
+        cannot pass here and fail on the host."""
         tree = pwsh.parse(script)
         problems = pwsh.syntax_problems(tree)
         if problems:
@@ -347,6 +349,13 @@ class Renderer:
             raise RenderError(
                 f"the rendered script does not parse at its line {first.line}, column {first.column} "
                 f"(near {first.text!r}); check the template",
+                file,
+            )
+        ps_version = pwsh_level.powershell_version(caps.version)
+        for newer in pwsh_level.newer_features(tree, ps_version):
+            raise RenderError(
+                f"the rendered script (line {newer.line}) uses {newer.feature}, which needs Windows PowerShell "
+                f"{newer.since}; Windows {caps.version} runs Windows PowerShell {ps_version}",
                 file,
             )
         for call in pwsh.command_calls(tree):

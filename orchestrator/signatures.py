@@ -29,7 +29,12 @@ _DOCSET_VERSION = {
     "winserver2022-ps": "10.0",
     "winserver2025-ps": "10.0",
 }
-_POWERSHELL5_COMMON = frozenset({"InformationAction", "InformationVariable"})
+# The in-box Windows PowerShell of each Windows version (pwsh_level has the sources), and the version that
+# introduced each newer common parameter (about_CommonParameters: PipelineVariable "introduced in Windows
+# PowerShell 4.0", InformationAction/InformationVariable "introduced in PowerShell 5.0"; the notes of
+# `common_parameters` in hyperv-cmdlets.json quote them).
+_POWERSHELL_OF = {"6.2": (3, 0), "6.3": (4, 0), "10.0": (5, 1)}
+_COMMON_SINCE = {"PipelineVariable": (4, 0), "InformationAction": (5, 0), "InformationVariable": (5, 0)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +146,13 @@ def signature(cmdlet: str, version: str | None = None) -> CmdletSignature:
         raise KeyError(cmdlet)
     raw = _raw()[key]
     absent = set(raw.get("absent_from_2012_docset", ())) if version == "6.2" else set()
+    absent_sets = _newer_than_powershell(raw, version, absent)
     sets: list[ParameterSet] = []
     baseline = {s["name"] for s in raw["parameter_sets"]}
     later = _later_parameters(raw) if version == "10.0" else {}
     for raw_set in raw["parameter_sets"]:
+        if raw_set["name"] in absent_sets:
+            continue
         params = [_param(p) for p in raw_set["parameters"] if p["name"] not in absent]
         if version == "10.0":
             for name, since in later.items():
@@ -164,9 +172,22 @@ def signature(cmdlet: str, version: str | None = None) -> CmdletSignature:
     common = tuple(
         _param(p)
         for p in _raw()["__common__"]["parameters"]
-        if version == "10.0" or p["name"] not in _POWERSHELL5_COMMON
+        if _POWERSHELL_OF[version] >= _COMMON_SINCE.get(p["name"], (0, 0))
     )
     return CmdletSignature(key, version, tuple(sets), common)
+
+
+def _newer_than_powershell(raw: dict[str, Any], version: str, absent: set[str]) -> set[str]:
+    """Add to `absent` the parameters the 5.1 page lists that this version's Windows PowerShell lacks
+    (`powershell_since` in extra-cmdlets.json, each with its page's sentence); returns the parameter sets
+    that came with them (Select-Object's SkipLastParameter), which that version does not have either."""
+    sets: set[str] = set()
+    for name, since in (raw.get("powershell_since") or {}).items():
+        introduced = tuple(int(part) for part in since["version"].split("."))
+        if _POWERSHELL_OF[version] < introduced:
+            absent.add(name)
+            sets.update(since.get("parameter_sets") or ())
+    return sets
 
 
 def _later_parameters(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.pwsh_level import powershell_version
 from orchestrator.signatures import normalize_version
 from orchestrator.simulator.commands import HostCommands
 from orchestrator.simulator.host.context import HostContext
@@ -146,13 +147,14 @@ class Simulator:
     def _execute(self, script: str, stdin: str) -> tuple[RunResult, bool]:
         fs = FileSystem(self.host.files, self.shares, lambda: None, self.session)
         ctx = HostContext(self.host, fs, now=self._now, run_script=self._nested)
+        ps_version = powershell_version(self.host.os_version)
         interp = Interpreter(HostCommands(ctx), stdin=stdin, now=ctx.now, new_guid=ctx.new_guid,
-                             machine_name=self.host.name)
+                             machine_name=self.host.name, ps_version=ps_version)
         ctx.interp = interp
         code = 0
         stderr: list[str] = []
         try:
-            tree = parse(script)
+            tree = parse(script, ps_version)
             interp.run(tree)
             if interp.last_failed:
                 code = 1

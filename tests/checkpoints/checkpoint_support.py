@@ -94,7 +94,7 @@ class SimHost:
 
     def set_cpus(self, vm: str, count: int) -> None:
         self.powershell(
-            f"Stop-VM -Name '{vm}' -TurnOff -Force; Set-VMProcessor -VMName '{vm}' -Count {count}; "
+            f"Stop-VM -Name '{vm}' -TurnOff -Force; Set-VMProcessor -Confirm:$false -VMName '{vm}' -Count {count}; "
             f"Start-VM -Name '{vm}'"
         )
 

@@ -68,7 +68,7 @@ class Lab:
 
     def set_cpus(self, vm: str, count: int) -> None:
         self.ps(
-            f"Stop-VM -Name '{vm}' -TurnOff -Force; Set-VMProcessor -VMName '{vm}' -Count {count}; Start-VM -Name '{vm}'"
+            f"Stop-VM -Name '{vm}' -TurnOff -Force; Set-VMProcessor -Confirm:$false -VMName '{vm}' -Count {count}; Start-VM -Name '{vm}'"
         )
 
 

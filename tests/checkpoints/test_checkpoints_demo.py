@@ -42,7 +42,7 @@ class Demo:
 
     def set_cpus(self, name: str, count: int, host: str = HV01) -> None:
         self.ps(
-            f"Stop-VM -Name '{name}' -TurnOff -Force; Set-VMProcessor -VMName '{name}' -Count {count}; "
+            f"Stop-VM -Name '{name}' -TurnOff -Force; Set-VMProcessor -Confirm:$false -VMName '{name}' -Count {count}; "
             f"Start-VM -Name '{name}'",
             host,
         )

@@ -156,7 +156,7 @@ def test_odd_names_travel_inside_the_encoded_task_as_plain_values() -> None:
     host.apply()  # the task's definition is unchanged: nothing to do
     host.set_cpus("lab-02", 6)
     host.powershell(
-        f"Stop-VM -Name {pwsh.quote(odd_vm)} -TurnOff -Force; Set-VMProcessor -VMName {pwsh.quote(odd_vm)} -Count 6"
+        f"Stop-VM -Name {pwsh.quote(odd_vm)} -TurnOff -Force; Set-VMProcessor -Confirm:$false -VMName {pwsh.quote(odd_vm)} -Count 6"
     )
 
     host.start_task(schedule_task_name(schedule.name))

@@ -54,7 +54,7 @@ def test_rollback_brings_back_the_checkpointed_drift_not_the_inventory() -> None
 
 def test_the_checkpoint_keeps_the_exact_name_and_the_admins_notes() -> None:
     host = provisioned(lab_vm("lab-01"))
-    host.powershell("Set-VM -Name 'lab-01' -Notes 'Room 4, ask Ana before changing'")
+    host.powershell("Set-VM -Confirm:$false -Name 'lab-01' -Notes 'Room 4, ask Ana before changing'")
     name = "vor der Prüfung: 'exam' #1"
     plan = plan_checkpoint(host.spec, host.facts(), name)
     assert host.run(plan).exit_code == 0
@@ -71,7 +71,7 @@ def test_the_checkpoint_keeps_the_exact_name_and_the_admins_notes() -> None:
 def test_an_off_vm_is_rolled_back_and_stays_off() -> None:
     host = provisioned(lab_vm("exam", state="off"))
     assert host.run(plan_checkpoint(host.spec, host.facts(), "ready")).exit_code == 0
-    host.powershell("Set-VMProcessor -VMName 'exam' -Count 6; Start-VM -Name 'exam'")
+    host.powershell("Set-VMProcessor -Confirm:$false -VMName 'exam' -Count 6; Start-VM -Name 'exam'")
 
     outcome = host.run(plan_rollback(host.spec, host.facts(), "ready", now=NOON))
 

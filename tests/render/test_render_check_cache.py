@@ -88,11 +88,11 @@ def test_a_different_code_path_version_or_cmdlet_table_is_checked_again() -> Non
     assert len(checked) == 2
     renderer.render_apply(host, [static], "10.0")  # another Windows version
     assert len(checked) == 3
-    cmdlets = {"Set-VMMemory": ["VM", "StartupBytes", "DynamicMemoryEnabled"]}
+    cmdlets = {"Set-VMMemory": ["VM", "StartupBytes", "DynamicMemoryEnabled", "Confirm"]}
     renderer.render_apply(host, [static], "6.3", cmdlets)  # the host's own cmdlet table
     assert len(checked) == 4
     renderer.render_apply(
-        host, [static], "6.3", {"set-vmmemory": ("vm", "startupbytes", "dynamicmemoryenabled")}
+        host, [static], "6.3", {"set-vmmemory": ("vm", "startupbytes", "dynamicmemoryenabled", "confirm")}
     )
     assert len(checked) == 4  # the same table, as Capabilities reads it
     renderer.render_apply(host, [static, A.StartVM("lab-01")], "6.3")  # another action list

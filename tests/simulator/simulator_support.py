@@ -62,9 +62,9 @@ def value(sim: Simulator, expression: str, setup: str = "") -> Any:
 CREATE_VM = (
     HEADER
     + """
-New-VHD -Path 'C:\\VMs\\{name}.vhdx' -ParentPath '{parent}' -Differencing | Out-Null
-New-VM -Name '{name}' -MemoryStartupBytes {memory} -Generation 2 -VHDPath 'C:\\VMs\\{name}.vhdx' -SwitchName 'LAN' | Out-Null
-Set-VMProcessor -VMName '{name}' -Count {cpus}
+New-VHD -Confirm:$false -Path 'C:\\VMs\\{name}.vhdx' -ParentPath '{parent}' -Differencing | Out-Null
+New-VM -Confirm:$false -Name '{name}' -MemoryStartupBytes {memory} -Generation 2 -VHDPath 'C:\\VMs\\{name}.vhdx' -SwitchName 'LAN' | Out-Null
+Set-VMProcessor -Confirm:$false -VMName '{name}' -Count {cpus}
 """
 )
 

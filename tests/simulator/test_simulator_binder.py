@@ -128,9 +128,9 @@ def test_binding_errors_in_scripts_name_the_cmdlet() -> None:
     assert result.stderr.startswith(
         "Get-VM : A parameter cannot be found that matches parameter name 'Nmae'."
     )
-    result = fails(sim, HEADER + "Export-VM -Name 'x' -Path 'C:\\e' -CaptureLiveState CaptureSavedState")
+    result = fails(sim, HEADER + "Export-VM -Confirm:$false -Name 'x' -Path 'C:\\e' -CaptureLiveState CaptureSavedState")
     assert "matches parameter name 'CaptureLiveState'" in result.stderr
-    result = fails(sim, HEADER + "Set-VMProcessor -Count 2")
+    result = fails(sim, HEADER + "Set-VMProcessor -Confirm:$false -Count 2")
     assert "missing mandatory parameters: VMName." in result.stderr
 
 

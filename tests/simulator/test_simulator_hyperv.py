@@ -29,10 +29,10 @@ def test_create_configure_start_and_read_back_a_vm() -> None:
     sim = simulator()
     create_vm(sim, "lab-01", memory="4GB", cpus=4)
     ok(sim, HEADER + """
-Set-VMMemory -VMName 'lab-01' -DynamicMemoryEnabled $true -MinimumBytes 1GB -StartupBytes 4GB -MaximumBytes 8GB
-Set-VM -Name 'lab-01' -Notes 'orchestrate:managed'
-Add-VMNetworkAdapter -VMName 'lab-01' -SwitchName 'Classroom' -Name 'Second'
-Add-VMDvdDrive -VMName 'lab-01' -Path 'D:\\iso\\mps-premium.iso'
+Set-VMMemory -Confirm:$false -VMName 'lab-01' -DynamicMemoryEnabled $true -MinimumBytes 1GB -StartupBytes 4GB -MaximumBytes 8GB
+Set-VM -Confirm:$false -Name 'lab-01' -Notes 'orchestrate:managed'
+Add-VMNetworkAdapter -Confirm:$false -VMName 'lab-01' -SwitchName 'Classroom' -Name 'Second'
+Add-VMDvdDrive -Confirm:$false -VMName 'lab-01' -Path 'D:\\iso\\mps-premium.iso'
 Start-VM -Name 'lab-01'
 """)
     vm = sim.host.vm_by_name("lab-01")[0]
@@ -54,11 +54,11 @@ Start-VM -Name 'lab-01'
 def test_names_must_exist_or_be_free() -> None:
     sim = simulator()
     create_vm(sim, "lab-01")
-    result = fails(sim, HEADER + "New-VM -Name 'lab-01' -NoVHD")
+    result = fails(sim, HEADER + "New-VM -Confirm:$false -Name 'lab-01' -NoVHD")
     assert "already exists" in result.stderr
     result = fails(sim, HEADER + "Start-VM -Name 'ghost'")
     assert 'Hyper-V was unable to find a virtual machine with name "ghost".' in result.stderr
-    result = fails(sim, HEADER + "New-VM -Name 'x' -NoVHD -SwitchName 'Nope'")
+    result = fails(sim, HEADER + "New-VM -Confirm:$false -Name 'x' -NoVHD -SwitchName 'Nope'")
     assert "Unable to find a virtual switch" in result.stderr
     assert len(sim.host.vms) == 1
 
@@ -79,21 +79,21 @@ def test_processor_and_memory_changes_need_the_vm_off_on_2012_r2() -> None:
     sim = simulator()
     create_vm(sim, "lab-01", cpus=2)
     ok(sim, HEADER + "Start-VM -Name 'lab-01'")
-    result = fails(sim, HEADER + "Set-VMProcessor -VMName 'lab-01' -Count 4")
+    result = fails(sim, HEADER + "Set-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 4")
     assert "Failed to modify device 'Processor'" in result.stderr
     assert "cannot be performed while the virtual machine is in its current state" in result.stderr
-    assert "Failed to modify device 'Memory'" in fails(sim, HEADER + "Set-VMMemory -VMName 'lab-01' -StartupBytes 8GB"
+    assert "Failed to modify device 'Memory'" in fails(sim, HEADER + "Set-VMMemory -Confirm:$false -VMName 'lab-01' -StartupBytes 8GB"
                                                        ).stderr
-    assert "Ethernet Connection" in fails(sim, HEADER + "Add-VMNetworkAdapter -VMName 'lab-01' -SwitchName 'LAN'").stderr
+    assert "Ethernet Connection" in fails(sim, HEADER + "Add-VMNetworkAdapter -Confirm:$false -VMName 'lab-01' -SwitchName 'LAN'").stderr
     assert sim.host.vm_by_name("lab-01")[0].cpus == 2
-    ok(sim, HEADER + "Stop-VM -Name 'lab-01' -Force\nSet-VMProcessor -VMName 'lab-01' -Count 4")
+    ok(sim, HEADER + "Stop-VM -Name 'lab-01' -Force\nSet-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 4")
     assert sim.host.vm_by_name("lab-01")[0].cpus == 4
 
 
 def test_processor_change_on_a_running_vm_is_allowed_on_2016() -> None:
     sim = simulator(os_version="10.0")
     create_vm(sim, "lab-01", cpus=2)
-    ok(sim, HEADER + "Start-VM -Name 'lab-01'\nSet-VMProcessor -VMName 'lab-01' -Count 4")
+    ok(sim, HEADER + "Start-VM -Name 'lab-01'\nSet-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 4")
     assert sim.host.vm_by_name("lab-01")[0].cpus == 4
 
 
@@ -115,7 +115,7 @@ def test_checkpoints_capture_and_restore_configuration_and_disk_state() -> None:
     disk = sim.host.files["c:\\vms\\lab-01.vhdx"]
     ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'baseline'")
     content_at_baseline = disk.content
-    ok(sim, HEADER + "Set-VMProcessor -VMName 'lab-01' -Count 6\nStart-VM -Name 'lab-01'")
+    ok(sim, HEADER + "Set-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 6\nStart-VM -Name 'lab-01'")
     assert disk.content != content_at_baseline  # the guest wrote to its disk
     ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'after'")
     snaps = last_json(ok(sim, "Get-VMSnapshot -VMName 'lab-01' | Select-Object Name, ParentSnapshotName, VMName | "
@@ -127,8 +127,8 @@ def test_checkpoints_capture_and_restore_configuration_and_disk_state() -> None:
     vm = sim.host.vm_by_name("lab-01")[0]
     assert (vm.cpus, vm.state, disk.content) == (2, "Off", content_at_baseline)
     assert value(sim, "(Get-VM -Name 'lab-01').ParentSnapshotName") == "baseline"
-    ok(sim, HEADER + "Rename-VMSnapshot -VMName 'lab-01' -Name 'after' -NewName 'later'\n"
-                     "Remove-VMSnapshot -VMName 'lab-01' -Name 'baseline'")
+    ok(sim, HEADER + "Rename-VMSnapshot -Confirm:$false -VMName 'lab-01' -Name 'after' -NewName 'later'\n"
+                     "Remove-VMSnapshot -Confirm:$false -VMName 'lab-01' -Name 'baseline'")
     remaining = [(s.name, s.parent_id) for s in vm.snapshots.values()]
     assert remaining == [("later", None)]
     assert value(sim, "(Get-VM -Name 'lab-01').ParentSnapshotName") is None
@@ -199,13 +199,13 @@ def test_export_then_import_on_another_host_through_a_share(tmp_path: Path) -> N
     two = Simulator(state_path=state / "hv02.json", seed=SEED_63)
     create_vm(one, "lab-01")
     ok(one, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'baseline'\n"
-                     "Export-VM -Name 'lab-01' -Path '\\\\nas\\exports'")
-    result = fails(one, HEADER + "Export-VM -Name 'lab-01' -Path '\\\\nas\\exports'")
+                     "Export-VM -Confirm:$false -Name 'lab-01' -Path '\\\\nas\\exports'")
+    result = fails(one, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path '\\\\nas\\exports'")
     assert "already contains an exported virtual machine" in result.stderr
     vm_id = one.host.vm_by_name("lab-01")[0].id
     config = f"\\\\nas\\exports\\lab-01\\Virtual Machines\\{vm_id.upper()}.XML"
     assert lines(ok(two, f"Test-Path -Path '{config}'")) == ["True"]
-    ok(two, HEADER + f"Import-VM -Path '{config}' -Copy -GenerateNewId -VhdDestinationPath 'C:\\Imported'")
+    ok(two, HEADER + f"Import-VM -Confirm:$false -Path '{config}' -Copy -GenerateNewId -VhdDestinationPath 'C:\\Imported'")
     imported = two.host.vm_by_name("lab-01")[0]
     assert imported.id != vm_id
     assert [d.path for d in imported.disks] == ["C:\\Imported\\lab-01.vhdx"]
@@ -213,21 +213,21 @@ def test_export_then_import_on_another_host_through_a_share(tmp_path: Path) -> N
     # the state survives: a fresh simulator on the same file sees the imported VM
     assert Simulator(state_path=state / "hv02.json").host.vm_by_name("lab-01")
     # registering in place keeps the ID, which must not be registered already
-    result = fails(one, HEADER + f"Import-VM -Path '{config}'")
+    result = fails(one, HEADER + f"Import-VM -Confirm:$false -Path '{config}'")
     assert "same identifier already exists" in result.stderr
 
 
 def test_export_to_an_unknown_share_or_without_space_fails() -> None:
     sim = simulator(shares={"\\\\nas\\tiny": {"free": "1MB"}})
     create_vm(sim, "lab-01")
-    assert "network path was not found" in fails(sim, HEADER + "Export-VM -Name 'lab-01' -Path '\\\\other\\x'").stderr
-    assert "not enough space" in fails(sim, HEADER + "Export-VM -Name 'lab-01' -Path '\\\\nas\\tiny'").stderr
+    assert "network path was not found" in fails(sim, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path '\\\\other\\x'").stderr
+    assert "not enough space" in fails(sim, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path '\\\\nas\\tiny'").stderr
 
 
 def test_compare_vm_reports_a_missing_switch() -> None:
     sim = simulator()
     create_vm(sim, "lab-01")
-    ok(sim, HEADER + "Export-VM -Name 'lab-01' -Path 'C:\\Exports'")
+    ok(sim, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path 'C:\\Exports'")
     sim.host.switches.remove("LAN")
     vm_id = sim.host.vm_by_name("lab-01")[0].id.upper()
     report = value(sim, f"@((Compare-VM -Path 'C:\\Exports\\lab-01\\Virtual Machines\\{vm_id}.XML' -Copy "
@@ -242,7 +242,7 @@ def _encoded(script: str) -> str:
 def test_scheduled_task_runs_its_encoded_powershell_action() -> None:
     sim = simulator()
     create_vm(sim, "lab-01")
-    ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'clean'\nSet-VMProcessor -VMName 'lab-01' -Count 8")
+    ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'clean'\nSet-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 8")
     action_script = HEADER + "Restore-VMSnapshot -VMName 'lab-01' -Name 'clean' -Confirm:$false\nexit 0"
     register = HEADER + f"""
 $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument '-NoProfile -NonInteractive -EncodedCommand {_encoded(action_script)}'
@@ -328,8 +328,8 @@ def test_get_scheduled_task_errors_on_an_empty_folder_as_windows_does() -> None:
 def test_a_guest_installed_from_a_premium_iso_reports_77_once_running() -> None:
     sim = simulator()
     ok(sim, HEADER + f"""
-New-VM -Name 'fresh' -MemoryStartupBytes 2GB -Generation 2 -NewVHDPath 'C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\fresh.vhdx' -NewVHDSizeBytes 40GB | Out-Null
-Add-VMDvdDrive -VMName 'fresh' -Path '{PREMIUM_ISO}'
+New-VM -Confirm:$false -Name 'fresh' -MemoryStartupBytes 2GB -Generation 2 -NewVHDPath 'C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\fresh.vhdx' -NewVHDSizeBytes 40GB | Out-Null
+Add-VMDvdDrive -Confirm:$false -VMName 'fresh' -Path '{PREMIUM_ISO}'
 Start-VM -Name 'fresh'
 """)
     assert sim.host.vm_by_name("fresh")[0].booted_from == 77
@@ -340,8 +340,8 @@ Start-VM -Name 'fresh'
 def test_a_checkpoint_reports_the_configuration_it_captured() -> None:
     sim = simulator()
     create_vm(sim, "lab-01", cpus=2)
-    ok(sim, HEADER + "Set-VMMemory -VMName 'lab-01' -DynamicMemoryEnabled $true -MinimumBytes 1GB -MaximumBytes 8GB\n"
-                     "Checkpoint-VM -Name 'lab-01' -SnapshotName 'cp'\nSet-VMProcessor -VMName 'lab-01' -Count 4")
+    ok(sim, HEADER + "Set-VMMemory -Confirm:$false -VMName 'lab-01' -DynamicMemoryEnabled $true -MinimumBytes 1GB -MaximumBytes 8GB\n"
+                     "Checkpoint-VM -Name 'lab-01' -SnapshotName 'cp'\nSet-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 4")
     snap = value(sim, "Get-VMSnapshot -VMName 'lab-01' -Name 'cp' | Select-Object ProcessorCount, MemoryStartup, "
                       "DynamicMemoryEnabled, MemoryMinimum, MemoryMaximum")
     assert snap == {"ProcessorCount": 2, "MemoryStartup": 4 * GiB, "DynamicMemoryEnabled": True,

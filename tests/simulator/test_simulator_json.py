@@ -19,7 +19,7 @@ def test_compressed_ordered_hashtable_and_types() -> None:
 
 def test_enums_are_numbers_and_tostring_gives_names() -> None:
     sim = simulator()
-    ok(sim, "New-VM -Name 'x' -NoVHD | Out-Null")
+    ok(sim, "New-VM -Confirm:$false -Name 'x' -NoVHD | Out-Null")
     assert lines(ok(sim, "Get-VM -Name 'x' | Select-Object State | ConvertTo-Json -Compress")) == ['{"State":3}']
     assert lines(ok(sim, "ConvertTo-Json -InputObject (Get-VM -Name 'x').State.ToString() -Compress")) == ['"Off"']
 

@@ -66,7 +66,7 @@ def test_a_crash_while_saving_leaves_the_old_state(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="power cut"):
-        sim.run(HEADER + "New-VM -Name 'lost' -NoVHD | Out-Null")
+        sim.run(HEADER + "New-VM -Confirm:$false -Name 'lost' -NoVHD | Out-Null")
     monkeypatch.undo()
     assert path.read_text() == good
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
@@ -184,7 +184,7 @@ def test_simulated_transport_runs_through_the_bootstrap(tmp_path: Path) -> None:
     transport = SimulatedTransport("hv01.demo.local", tmp_path, SEED_63)
     seen: list[tuple[str, str]] = []
     result = transport.run(
-        HEADER + "New-VM -Name 'x' -NoVHD | Out-Null\n'done'\nexit 0",
+        HEADER + "New-VM -Confirm:$false -Name 'x' -NoVHD | Out-Null\n'done'\nexit 0",
         idempotent=True,
         on_output=lambda stream, text: seen.append((stream, text)),
     )

@@ -39,7 +39,7 @@ def test_move_carries_the_vm_with_its_drift_and_leaves_the_export_on_the_share(t
     # Someone gave lab-01 a third CPU by hand on hv01, after the last apply.
     lab.powershell(
         "hv01",
-        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
+        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
     )
     before = lab.facts("hv01").vm("lab-01")
 
@@ -64,7 +64,7 @@ def test_the_printed_inventory_change_makes_the_next_apply_a_no_op(tmp_path: Pat
     lab = lab_with_vms(tmp_path)
     lab.powershell(
         "hv01",
-        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
+        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
     )
     output = lab.ok("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE)
 
@@ -105,7 +105,7 @@ def test_move_dry_run_checks_both_hosts_and_changes_nothing(tmp_path: Path) -> N
 
 def test_move_is_refused_when_the_target_has_a_vm_of_that_name(tmp_path: Path) -> None:
     lab = lab_with_vms(tmp_path)
-    lab.powershell("hv02", "New-VM -Name 'lab-01' -MemoryStartupBytes 1GB -NoVHD | Out-Null")
+    lab.powershell("hv02", "New-VM -Confirm:$false -Name 'lab-01' -MemoryStartupBytes 1GB -NoVHD | Out-Null")
     code, output = lab.orchestrate(
         "move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE
     )
@@ -151,7 +151,7 @@ def test_a_failure_at_any_step_leaves_the_source_as_it_was(tmp_path: Path, fault
     lab = lab_with_vms(tmp_path)
     lab.powershell(
         "hv01",
-        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
+        "Stop-VM -Name 'lab-01' -Force; Set-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 3; Start-VM -Name 'lab-01'",
     )
     before = lab.facts("hv01").vm("lab-01")
     inventory = load_inventory(str(lab.inventory))

@@ -82,7 +82,7 @@ def test_non_ascii_vm_names_round_trip_through_the_simulated_host(simulated):
     name = "Klassenzimmer-Größe-Ωμέγα-教室-😀"
     create = (
         "$ErrorActionPreference = 'Stop'\n"
-        f"New-VM -Name '{name}' -MemoryStartupBytes 1GB -Generation 2 -NoVHD | Out-Null\n"
+        f"New-VM -Confirm:$false -Name '{name}' -MemoryStartupBytes 1GB -Generation 2 -NoVHD | Out-Null\n"
         "Write-Output ([ordered]@{ names = @(Get-VM | ForEach-Object { $_.Name }) } | ConvertTo-Json -Compress)\n"
     )
     transport = transports(host)

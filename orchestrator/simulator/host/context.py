@@ -7,12 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.signatures import has_parameter
+from orchestrator.simulator.host import should_process
 from orchestrator.simulator.host.files import FileSystem
 from orchestrator.simulator.host.model import VM, Host
 from orchestrator.simulator.host.registry import CmdletError
+from orchestrator.simulator.host.should_process import PROMPT_REFUSED
 
-PROMPT_REFUSED = ("Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available.")
+__all__ = ["PROMPT_REFUSED", "HostContext"]
 
 if TYPE_CHECKING:
     from orchestrator.simulator.language.interpreter import Interpreter
@@ -62,12 +63,13 @@ class HostContext:
         self.mutations.append(what)
 
     def would_prompt(self, call: Any, cmdlet: str, *, force: bool = False) -> bool:
-        """A high-impact cmdlet asks for confirmation, which a non-interactive session cannot answer, unless
-        -Confirm:$false (or -Force where the cmdlet has it) is given. A host whose cmdlet has no -Confirm
-        parameter (2012's docset for several Hyper-V cmdlets) cannot prompt at all."""
-        if force or call.get("Confirm") is False:
+        """Whether this call asks for confirmation, which a non-interactive session cannot answer: the
+        cmdlet's ConfirmImpact against $ConfirmPreference, -Confirm, -WhatIf, and -Force where the page says
+        it skips the prompt (`should_process` has the rules and their sources)."""
+        if force and call.get("Confirm") is None:
             return False
-        return has_parameter(cmdlet, "Confirm", self.host.os_version)
+        return should_process.would_prompt(cmdlet, call, should_process.confirm_preference(self),
+                                           self.host.os_version)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

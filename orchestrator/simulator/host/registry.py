@@ -43,8 +43,23 @@ CMDLETS: dict[str, Cmdlet] = {}
 
 
 def cmdlet(name: str, module: str, *, collect: bool = False, mutating: bool = False) -> Callable[[CmdletFn], CmdletFn]:
+    """Register a cmdlet. A mutating one first goes through ShouldProcess, as a real cmdlet does before it
+    changes anything: a prompt it would raise is the NonInteractive error (`should_process`)."""
+
     def register(fn: CmdletFn) -> CmdletFn:
-        CMDLETS[name.lower()] = Cmdlet(name, fn, module, collect, mutating)
+        CMDLETS[name.lower()] = Cmdlet(name, _confirmed(name, fn) if mutating else fn, module, collect, mutating)
         return fn
 
     return register
+
+
+def _confirmed(name: str, fn: CmdletFn) -> CmdletFn:
+    def run(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
+        from orchestrator.simulator.host import should_process
+
+        if should_process.would_prompt(name, call, should_process.confirm_preference(ctx), ctx.host.os_version):
+            raise CmdletError(should_process.PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
+        return fn(ctx, call, items)
+
+    run.__doc__ = fn.__doc__
+    return run

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from orchestrator.pwsh_level import PSVERSION_TEXT
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.ast import Node
 from orchestrator.simulator.language.errors import ScriptError
@@ -93,8 +94,9 @@ class Interpreter:
 
     def __init__(self, commands: Commands, *, stdin: str = "", now: Callable[[], datetime] | None = None,
                  new_guid: Callable[[], str] | None = None, machine_name: str = "HV01",
-                 env_vars: dict[str, str] | None = None) -> None:
+                 env_vars: dict[str, str] | None = None, ps_version: str = "5.1") -> None:
         self.commands = commands
+        self.ps_version = ps_version
         self.stdin = stdin
         self.now = now or (lambda: datetime.now(UTC))
         self.new_guid = new_guid or _uuid4
@@ -120,7 +122,7 @@ class Interpreter:
         v["confirmpreference"] = "High"
         v["lastexitcode"] = 0
         v["pshome"] = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"
-        v["psversiontable"] = PSHashtable([("PSVersion", "5.1.14409.1005")])
+        v["psversiontable"] = PSHashtable([("PSVersion", PSVERSION_TEXT[ps_version])])
         v["ofs"] = " "
 
     # -- hooks the .NET layer calls --------------------------------------------------------------------------
@@ -131,7 +133,7 @@ class Interpreter:
 
     def create_scriptblock(self, text: str) -> ScriptBlock:
         try:
-            node = parse(text)
+            node = parse(text, self.ps_version)
         except ScriptError as exc:
             raise PSRuntimeError(f'Exception calling "Create" with "1" argument(s): "{exc}"', "ParseException",
                                  "NotSpecified") from exc
@@ -159,7 +161,8 @@ class Interpreter:
 
     def child(self) -> Interpreter:
         """A fresh runspace on the same host (Start-Job): no variables or functions shared."""
-        return Interpreter(self.commands, now=self.now, new_guid=self.new_guid, machine_name=self.machine_name)
+        return Interpreter(self.commands, now=self.now, new_guid=self.new_guid, machine_name=self.machine_name,
+                           ps_version=self.ps_version)
 
     def error_action(self) -> str:
         return to_string(self.lookup("erroractionpreference")).lower()

@@ -26,9 +26,15 @@ _SKIP = frozenset({"comment", "empty_statement"})
 
 
 @lru_cache(maxsize=512)
-def parse(source: str) -> Node:
-    """The script's syntax tree ('block' node). Raises ParseError. Cached by the exact text."""
-    return _Converter(source).program()
+def parse(source: str, ps_version: str = "5.1") -> Node:
+    """The script's syntax tree ('block' node). Raises ParseError, also for a language feature newer than
+    the host's Windows PowerShell (`pwsh_level` names each with its about_* page). Cached by text and version.
+
+    A real 3.0/4.0 host fails some of these only when the line runs (`.Where()` is a missing method there);
+    refusing the whole script before it starts is stricter, never more lenient."""
+    converter = _Converter(source)
+    converter.refuse_newer(ps_version)
+    return converter.program()
 
 
 class _Converter:
@@ -38,6 +44,15 @@ class _Converter:
         self.line_starts = _line_starts(self.raw)
         parser = tree_sitter.Parser(_LANGUAGE)
         self.tree = parser.parse(normalize(source).encode("utf-16-le", "surrogatepass"), encoding="utf16")
+
+    def refuse_newer(self, ps_version: str) -> None:
+        from orchestrator.pwsh_level import newer_features
+
+        for feature in newer_features(self.tree, ps_version):
+            line = feature.line
+            source_line = self.source.splitlines()[line - 1] if line <= len(self.source.splitlines()) else ""
+            raise ParseError(f"{feature.feature} needs Windows PowerShell {feature.since}; this host runs "
+                             f"Windows PowerShell {ps_version}.", line, 1, source_line)
 
     # -- helpers -------------------------------------------------------------------------------------------
 

@@ -1,0 +1,101 @@
+"""Issue 13, findings 1 and 9, inside the simulator: a 2012 host runs Windows PowerShell 3.0 and a 2012 R2
+host 4.0, each refusing what is newer; mutating cmdlets ask for confirmation by their documented
+ConfirmImpact, and the non-interactive session turns the prompt into an error."""
+
+from __future__ import annotations
+
+import pytest
+from simulator_support import HEADER, fails, lines, ok, simulator
+
+from orchestrator.simulator import Simulator
+
+TWO_VERSIONS = pytest.mark.parametrize("os_version", ["6.2", "6.3"], ids=["2012", "2012-R2"])
+
+
+def create_vm(sim: Simulator, name: str) -> None:
+    """A diskless generation 1 VM: the one kind both 2012 and 2012 R2 create the same way."""
+    ok(sim, HEADER + f"New-VM -Name '{name}' -MemoryStartupBytes 1GB -NoVHD -Confirm:$false | Out-Null")
+
+
+def test_psversiontable_says_3_0_on_2012_and_4_0_on_2012_r2() -> None:
+    assert lines(ok(simulator(os_version="6.2"), "$PSVersionTable.PSVersion")) == ["3.0"]
+    assert lines(ok(simulator(os_version="6.3"), "$PSVersionTable.PSVersion")) == ["4.0"]
+
+
+@pytest.mark.parametrize(
+    ("script", "refused_on"),
+    [
+        ("@(1, 2).Where({ $_ -gt 1 }) | Out-Null", {"6.2"}),
+        ("@(1, 2).ForEach({ $_ }) | Out-Null", {"6.2"}),
+        ("$b = [System.Text.StringBuilder]::new()", {"6.2", "6.3"}),
+        ("class Room { }", {"6.2", "6.3"}),
+    ],
+    ids=["where", "foreach", "new", "class"],
+)
+def test_a_newer_language_feature_is_refused_before_anything_runs(script: str, refused_on: set[str]) -> None:
+    for version in ("6.2", "6.3"):
+        result = simulator(os_version=version).run(HEADER + "Write-Output 'started'\n" + script)
+        refused = "needs Windows PowerShell" in result.stderr
+        assert refused == (version in refused_on), (version, result.stderr)
+        if refused:
+            assert result.exit_code == 1 and lines(result) == []  # the script never started
+
+
+@TWO_VERSIONS
+def test_a_using_statement_is_refused(os_version: str) -> None:
+    result = simulator(os_version=os_version).run("using namespace System.IO\nWrite-Output 'started'")
+    assert "the using statement needs Windows PowerShell 5.0" in result.stderr and lines(result) == []
+
+
+@pytest.mark.parametrize(
+    ("script", "refused_on"),
+    [
+        ("Get-VM -PipelineVariable vm | Out-Null", {"6.2"}),
+        ("Get-VM -InformationAction SilentlyContinue | Out-Null", {"6.2", "6.3"}),
+        ("@(1, 2, 3) | Select-Object -SkipLast 1 | Out-Null", {"6.2", "6.3"}),
+        ("Get-ChildItem -Path 'C:\\' -Depth 1 | Out-Null", {"6.2", "6.3"}),
+    ],
+    ids=["pipelinevariable", "informationaction", "skiplast", "depth"],
+)
+def test_a_newer_parameter_is_not_found(script: str, refused_on: set[str]) -> None:
+    for version in ("6.2", "6.3"):
+        result = simulator(os_version=version).run(HEADER + script)
+        assert ("NamedParameterNotFound" in result.stderr) == (version in refused_on), (version, result.stderr)
+
+
+@TWO_VERSIONS
+def test_get_command_reports_confirm_and_whatif_for_shouldprocess_cmdlets(os_version: str) -> None:
+    sim = simulator(os_version=os_version)
+    for cmdlet in ("Restore-VMSnapshot", "Remove-VMSnapshot", "Checkpoint-VM", "Export-VM", "Set-VMMemory"):
+        keys = lines(ok(sim, f"(Get-Command -Name '{cmdlet}').Parameters.Keys"))
+        assert {"Confirm", "WhatIf"} <= set(keys), (cmdlet, keys)
+        assert ("PipelineVariable" in keys) == (os_version != "6.2"), (cmdlet, keys)
+
+
+@TWO_VERSIONS
+def test_a_restore_without_confirm_false_is_the_noninteractive_error_and_changes_nothing(os_version: str) -> None:
+    sim = simulator(os_version=os_version)
+    create_vm(sim, "lab-01")
+    ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'clean'\n"
+                     "Set-VMProcessor -VMName 'lab-01' -Count 6 -Confirm:$false")
+    result = fails(sim, HEADER + "Restore-VMSnapshot -VMName 'lab-01' -Name 'clean'")
+    assert "Windows PowerShell is in NonInteractive mode" in result.stderr
+    assert lines(ok(sim, "(Get-VM -Name 'lab-01').ProcessorCount")) == ["6"]
+    ok(sim, HEADER + "Restore-VMSnapshot -VMName 'lab-01' -Name 'clean' -Confirm:$false")
+    assert lines(ok(sim, "(Get-VM -Name 'lab-01').ProcessorCount")) == ["1"]  # as checkpointed
+
+
+@TWO_VERSIONS
+def test_confirm_preference_and_explicit_confirm_decide_who_prompts(os_version: str) -> None:
+    sim = simulator(os_version=os_version)
+    create_vm(sim, "lab-01")
+    # Start-VM's page runs it without a prompt; -Confirm asks whatever the impact.
+    assert "NonInteractive mode" in fails(sim, HEADER + "Start-VM -Name 'lab-01' -Confirm").stderr
+    ok(sim, HEADER + "Start-VM -Name 'lab-01'\nStop-VM -Name 'lab-01' -TurnOff -Force")
+    # A cmdlet whose impact no page gives is taken as High: it asks, unless told not to.
+    assert "NonInteractive mode" in fails(sim, HEADER + "Set-VMProcessor -VMName 'lab-01' -Count 4").stderr
+    ok(sim, HEADER + "$ConfirmPreference = 'None'\nSet-VMProcessor -VMName 'lab-01' -Count 4")
+    # Remove-VM's page: -Force suppresses the prompt.
+    assert "NonInteractive mode" in fails(sim, HEADER + "Remove-VM -Name 'lab-01'").stderr
+    ok(sim, HEADER + "Remove-VM -Name 'lab-01' -Force")
+    assert lines(ok(sim, "@(Get-VM).Count")) == ["0"]

@@ -58,11 +58,12 @@ def plan_host(host: HostSpec, facts: HostFacts) -> Plan:
         actions.extend(plan_vm(vm, facts.vm(vm.name), facts.version))
     wanted = {vm.name for vm in host.vms}
     unmanaged = sorted(name for name in facts.vms if name not in wanted)
-    notes = tuple(f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged)
+    notes = [f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged]
     from orchestrator.schedules import plan_schedules  # schedules builds on this module's Plan
 
-    actions.extend(plan_schedules(host, facts))
-    return Plan(tuple(actions), notes)
+    schedule_actions, schedule_notes = plan_schedules(host, facts)
+    actions.extend(schedule_actions)
+    return Plan(tuple(actions), (*notes, *schedule_notes))
 
 
 def plan_vm(vm: VMSpec, observed: VMFacts | None, version: str) -> list[Action]:

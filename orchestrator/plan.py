@@ -6,8 +6,12 @@ is what makes a second apply a no-op.
 
 Hyper-V rules the ordering respects (reference/hyperv-behaviour.md): on 2012 and 2012 R2 the processor
 count, the startup memory and switching dynamic memory on or off need the VM off; from 2016 a running VM
-can also have its static memory resized, but never its processor count. Such a change is wrapped in a stop
-and a start, and only when the VM is running.
+can also have its static memory resized, but never its processor count. Network adapters are added to a
+running VM only from 2016 and on Gen 2 ("Hot add and remove for network adapters and memory",
+MicrosoftDocs/windowsserverdocs What-s-new-in-Hyper-V-on-Windows.md); reconnecting an adapter of a running
+VM is undocumented on 2012 / 2012 R2, so there a switch change is taken as off-only too (fails safe: a
+stop and start always works). Such a change is wrapped in a stop and a start, and only when the VM is
+running.
 """
 
 from __future__ import annotations
@@ -58,11 +62,12 @@ def plan_host(host: HostSpec, facts: HostFacts) -> Plan:
         actions.extend(plan_vm(vm, facts.vm(vm.name), facts.version))
     wanted = {vm.name for vm in host.vms}
     unmanaged = sorted(name for name in facts.vms if name not in wanted)
-    notes = tuple(f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged)
+    notes = [f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged]
     from orchestrator.schedules import plan_schedules  # schedules builds on this module's Plan
 
-    actions.extend(plan_schedules(host, facts))
-    return Plan(tuple(actions), notes)
+    schedule_actions, schedule_notes = plan_schedules(host, facts)
+    actions.extend(schedule_actions)
+    return Plan(tuple(actions), (*notes, *schedule_notes))
 
 
 def plan_vm(vm: VMSpec, observed: VMFacts | None, version: str) -> list[Action]:
@@ -98,7 +103,8 @@ def _converge(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
         (offline if needs_off else online).append(memory_change)
     if vm.switch and vm.switch not in observed.switches:
         before = observed.switches[0] if observed.switches else None
-        online.append(ConnectSwitch(vm.name, vm.switch, before=before))
+        connect = ConnectSwitch(vm.name, vm.switch, before=before)
+        (offline if _switch_needs_off(observed, version) else online).append(connect)
 
     actions: list[Action] = []
     running = observed.running
@@ -113,6 +119,13 @@ def _converge(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
     elif vm.state == "off" and running:
         actions.append(StopVM(vm.name))
     return actions
+
+
+def _switch_needs_off(observed: VMFacts, version: str) -> bool:
+    """On 2012 / 2012 R2 every switch change; from 2016 adding the first adapter to a Gen 1 VM."""
+    if version != "10.0":
+        return True
+    return not observed.adapters and observed.generation == 1
 
 
 def _memory_change(vm: VMSpec, observed: VMFacts) -> SetMemory | None:

@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -103,12 +104,20 @@ def _renderer(folder: str | None) -> Renderer:
 
 
 def task_script(
-    host: HostSpec, restores: tuple[RestoreCheckpoint, ...], label: str, version: str | None
+    host: HostSpec,
+    restores: tuple[RestoreCheckpoint, ...],
+    label: str,
+    version: str | None,
+    cmdlets: Mapping[str, Iterable[str]] | None = None,
 ) -> str:
     """The rollback script a task runs: each VM restored on its own (one failing does not stop the others),
-    one JSON document, exit 1 when any VM failed (the task's Last Result)."""
+    one JSON document, exit 1 when any VM failed (the task's Last Result).
+
+    `cmdlets` are the parameters the host's own Get-Command reported (the facts), exactly as the apply
+    script gets them: the task runs on that host, so what it may pass (e.g. -Confirm:$false to
+    Restore-VMSnapshot) follows the host, and the signature data only where the facts are silent."""
     return _renderer(host.templates_dir).render_operation(
-        TASK_TEMPLATE, host, version, restores=list(restores), label=label
+        TASK_TEMPLATE, host, version, cmdlets, restores=list(restores), label=label
     )
 
 
@@ -125,13 +134,14 @@ def task_definition(
     restores: tuple[RestoreCheckpoint, ...],
     version: str | None,
     trigger: str,
+    cmdlets: Mapping[str, Iterable[str]] | None = None,
     at: str = "00:00",
     days: tuple[str, ...] = (),
     delay_seconds: int = 0,
     schedule: Schedule | None = None,
 ) -> ApplySchedule:
     title = f"{kind} {label!r}: restore {', '.join(r.vm_name for r in restores) or 'no VM'}"
-    encoded = encode_command(task_script(host, restores, title, version))
+    encoded = encode_command(task_script(host, restores, title, version, cmdlets))
     argument = TASK_ARGUMENT_PREFIX + encoded
     if len(argument) > MAX_ARGUMENT:
         raise RenderError(
@@ -167,7 +177,12 @@ def task_definition(
     )
 
 
-def desired_schedule(host: HostSpec, schedule: Schedule, version: str | None) -> ApplySchedule:
+def desired_schedule(
+    host: HostSpec,
+    schedule: Schedule,
+    version: str | None,
+    cmdlets: Mapping[str, Iterable[str]] | None = None,
+) -> ApplySchedule:
     """The task an inventory schedule stands for: VMs of this host's inventory matching its `vms` glob, each
     rolled back to `checkpoint` and brought to its inventory power state."""
     restores = tuple(
@@ -182,6 +197,7 @@ def desired_schedule(host: HostSpec, schedule: Schedule, version: str | None) ->
         label=schedule.name,
         restores=restores,
         version=version,
+        cmdlets=cmdlets,
         trigger="weekly",
         at=schedule.at,
         days=days,
@@ -189,10 +205,23 @@ def desired_schedule(host: HostSpec, schedule: Schedule, version: str | None) ->
     )
 
 
-def plan_schedules(host: HostSpec, facts: HostFacts) -> list[Action]:
-    """Unregister `schedule ...` tasks the inventory no longer has, then register new or changed ones."""
+def plan_schedules(host: HostSpec, facts: HostFacts) -> tuple[list[Action], list[str]]:
+    """Unregister `schedule ...` tasks the inventory no longer has, then register new or changed ones.
+
+    A schedule that restores no VM here (its glob matches none, or every match was refused by the host
+    rules and dropped from the host) registers no task: a task that restores nothing would run every
+    night, report success and hide that the classroom is not rolled back. Its existing task is removed,
+    and a note (the second list) says why."""
     existing = {t.name: t for t in our_tasks(facts) if t.name.startswith(SCHEDULE_PREFIX)}
-    wanted = [desired_schedule(host, s, facts.version) for s in host.schedules]
+    cmdlets = facts.cmdlets or None
+    wanted = [desired_schedule(host, s, facts.version, cmdlets) for s in host.schedules]
+    notes = [
+        f"schedule {w.label!r} matches no VM to restore on this host: no task is registered"
+        + (" and its existing task is removed" if w.task_name in existing else "")
+        for w in wanted
+        if not w.vm_names
+    ]
+    wanted = [w for w in wanted if w.vm_names]
     wanted_names = {w.task_name for w in wanted}
     actions: list[Action] = [
         RemoveSchedule(name, TASK_PATH) for name in sorted(existing) if name not in wanted_names
@@ -204,7 +233,7 @@ def plan_schedules(host: HostSpec, facts: HostFacts) -> list[Action]:
         if current is not None:
             want = _replacing(want)
         actions.append(want)
-    return actions
+    return actions, notes
 
 
 def _replacing(action: ApplySchedule) -> ApplySchedule:
@@ -278,6 +307,7 @@ class ConvergeWithRevert:
             label=name,
             restores=tuple(restores),
             version=facts.version,
+            cmdlets=facts.cmdlets or None,
             trigger="once",
             delay_seconds=self.delay_seconds,
         )

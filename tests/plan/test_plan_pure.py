@@ -106,10 +106,17 @@ def test_switching_to_dynamic_memory_needs_the_vm_off_even_on_2016():
     assert ("dynamic_memory", "static", f"{4 * GB}-{16 * GB}") in plan[1].changes()
 
 
-def test_switch_change_happens_while_running():
-    plan = plan_host(host(vm_spec(switch="Classroom")), facts(observed()))
+@pytest.mark.parametrize("version", ["6.2.9200", "6.3.9600"])
+def test_switch_change_of_a_running_vm_is_wrapped_in_stop_and_start_on_2012_and_2012_r2(version: str):
+    # Live network changes are documented from 2016 only (plan.py's docstring has the source).
+    plan = plan_host(host(vm_spec(switch="Classroom")), facts(observed(), version=version))
+    assert kinds(plan) == [StopVM, ConnectSwitch, StartVM]
+    assert plan[1].changes() == [("switch", "LAN", "Classroom")]
+
+
+def test_switch_change_of_a_running_vm_with_an_adapter_happens_live_on_2016():
+    plan = plan_host(host(vm_spec(switch="Classroom")), facts(observed(), version="10.0"))
     assert kinds(plan) == [ConnectSwitch]
-    assert plan[0].changes() == [("switch", "LAN", "Classroom")]
 
 
 def test_power_state_converges_both_ways():

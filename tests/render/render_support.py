@@ -304,7 +304,9 @@ def iter_scripts_hostile(renderer: Any, hostile: Hostile, *, versions: tuple[str
                   overrides={"generation": generation})
             for kind, state in (("parent", "running"), ("copy_from", "off"), ("new", "running"))
         )
-        schedules = (build(model.Schedule, hostile),)
+        # A schedule matching no VM registers no task: it restores one more VM, named so its glob matches.
+        vms += (dataclasses.replace(vms[0], name="scheduled-vm"),)
+        schedules = (build(model.Schedule, hostile, overrides={"vms": "scheduled-vm"}),)
         host = host_with(vms, schedules)
         yield f"facts {version}", renderer.render_facts(host)
         planned = list(plan_host(host, HostFacts.empty(version)))

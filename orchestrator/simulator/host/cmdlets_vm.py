@@ -292,6 +292,11 @@ def get_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -> li
 
 @cmdlet("Add-VMNetworkAdapter", MODULE, mutating=True)
 def add_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Adding a network adapter needs the VM off on 2012 and 2012 R2, and on a Gen 1 VM on every version:
+    hot add of network adapters is new in Windows Server 2016 and for Gen 2 VMs only
+    (MicrosoftDocs/windowsserverdocs virtualization/hyper-v/What-s-new-in-Hyper-V-on-Windows.md, "Hot add
+    and remove for network adapters and memory"). No source gives the 2012 error text; the message is
+    Hyper-V's usual "failed to add device ... current state" form."""
     switch = _check_switch(ctx, call.get("SwitchName"))
     out = []
     for vm in ctx.vm_from_call(call):
@@ -310,6 +315,11 @@ def add_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -> li
 
 @cmdlet("Connect-VMNetworkAdapter", MODULE, mutating=True)
 def connect_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Connecting an adapter to a switch. Whether 2012 / 2012 R2 allow it on a running VM is unverified:
+    the Connect-VMNetworkAdapter pages (MicrosoftDocs/windows-powershell-docs docset/winserver2012-ps and
+    winserver2012r2-ps hyper-v/Connect-VMNetworkAdapter.md) say nothing of the VM's state, and only 2016
+    documents live network changes (What-s-new-in-Hyper-V-on-Windows.md). So on 6.2/6.3 the simulator is
+    strict and refuses it unless the VM is off, like the other device changes those versions refuse."""
     switch = _check_switch(ctx, call.get("SwitchName"))
     targets: list[tuple[VM, Adapter]] = []
     if call.has("VMNetworkAdapter"):
@@ -329,6 +339,9 @@ def connect_vm_network_adapter(ctx: HostContext, call: BoundCall, _items: Any) -
                 raise CmdletError(f"No network adapter is found with the given criteria on '{vm.name}'.",
                                   "ObjectNotFound", "ObjectNotFound", vm.name)
             targets.extend((vm, a) for a in adapters)
+    for vm, _adapter in targets:
+        if vm.state != "Off" and _old_host(ctx):
+            raise _running_change_refused(ctx, vm, "Ethernet Connection")
     out = []
     for vm, adapter in targets:
         adapter.switch = switch

@@ -41,8 +41,8 @@ def test_moving_a_running_classroom_vm_to_another_switch_stops_it_first_and_star
 @pytest.mark.parametrize(
     "change",
     [
-        "Add-VMNetworkAdapter -VMName 'lab-01' -SwitchName 'Exam'",
-        "Connect-VMNetworkAdapter -VMName 'lab-01' -SwitchName 'Exam'",
+        "Add-VMNetworkAdapter -VMName 'lab-01' -SwitchName 'Exam' -Confirm:$false",
+        "Connect-VMNetworkAdapter -VMName 'lab-01' -SwitchName 'Exam' -Confirm:$false",
     ],
 )
 def test_the_host_refuses_a_network_change_on_a_running_vm(os_version: str, change: str) -> None:

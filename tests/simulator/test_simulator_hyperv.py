@@ -346,3 +346,18 @@ def test_a_checkpoint_reports_the_configuration_it_captured() -> None:
                       "DynamicMemoryEnabled, MemoryMinimum, MemoryMaximum")
     assert snap == {"ProcessorCount": 2, "MemoryStartup": 4 * GiB, "DynamicMemoryEnabled": True,
                     "MemoryMinimum": GiB, "MemoryMaximum": 8 * GiB}
+
+
+def test_an_iso_goes_into_the_drive_taken_from_that_vm_only() -> None:
+    """Set-VMDvdDrive fed the drive object of 'lab[1]' changes that VM's drive, never lab1's (a name with
+    [ ] is a wildcard to -VMName), and Get-VMDvdDrive lists a generation 1 VM's one drive."""
+    sim = simulator()
+    for name in ("lab[1]", "lab1"):
+        ok(sim, HEADER + f"New-VM -Confirm:$false -Name '{name}' -MemoryStartupBytes 2GB -Generation 1 -NoVHD | Out-Null")
+    ok(sim, HEADER + f"""
+$vm = Get-VM | Where-Object -FilterScript {{ $_.Name -eq 'lab[1]' }}
+@(Get-VMDvdDrive -VM $vm) | Select-Object -First 1 | Set-VMDvdDrive -Path '{PREMIUM_ISO}' -Confirm:$false
+""")
+    assert sim.host.vm_by_name("lab[1]")[0].dvds == [PREMIUM_ISO]
+    assert sim.host.vm_by_name("lab1")[0].dvds == [None]
+    assert value(sim, "@(Get-VMDvdDrive -VMName 'lab1').Count") == 1

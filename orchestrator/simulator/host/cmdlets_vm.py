@@ -436,9 +436,34 @@ def add_vm_dvd_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any
     return out
 
 
+@cmdlet("Get-VMDvdDrive", MODULE)
+def get_vm_dvd_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """The VM's DVD drives (MicrosoftDocs/windows-powershell-docs docset/winserver2012-ps/hyper-v/
+    Get-VMDvdDrive.md and its 2012 R2 page: by -VMName or -VM, optionally one -ControllerLocation)."""
+    location = call.get("ControllerLocation")
+    return [dvd_object(vm, index, path) for vm in ctx.vm_from_call(call) for index, path in enumerate(vm.dvds)
+            if location is None or int(location) == index]
+
+
 @cmdlet("Set-VMDvdDrive", MODULE, mutating=True)
 def set_vm_dvd_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Put a medium in a drive: the drives given as objects (-VMDvdDrive, piped from Get-VMDvdDrive: the
+    Object set of docset/winserver2012r2-ps/hyper-v/Set-VMDvdDrive.md), else the first drive of each VM named."""
     path = call.get("Path")
+    if path is not None and ctx.fs.kind(path) != "file":
+        raise CmdletError(f"Failed to modify device 'Virtual CD/DVD Disk'.\nThe system cannot find the file "
+                          f"specified. ('{path}')", "ObjectNotFound", "ObjectNotFound", path)
+    if call.has("VMDvdDrive"):
+        drives = call.get("VMDvdDrive")
+        for drive in drives if isinstance(drives, list) else [drives]:
+            ref = getattr(drive, "ref", None)
+            vm = ctx.host.vms.get(ref[0]) if isinstance(ref, tuple) else None
+            if vm is None or not isinstance(ref[1], int) or ref[1] >= len(vm.dvds):
+                raise CmdletError("The DVD drive object is not valid or no longer exists.", "InvalidParameter",
+                                  "InvalidArgument")
+            vm.dvds[ref[1]] = path
+            ctx.mutated(f"Set-VMDvdDrive {vm.name}")
+        return []
     for vm in ctx.vm_from_call(call):
         if not vm.dvds:
             raise CmdletError(f"No DVD drive is found with the given criteria on '{vm.name}'.", "ObjectNotFound",

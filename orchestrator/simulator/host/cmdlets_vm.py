@@ -223,6 +223,10 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if vm.state == "Running":
             ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
             continue
+        if ctx.host.vmms_job_of(vm.id) is not None:
+            raise CmdletError(f"'{vm.name}' failed to start.\nThe operation cannot be performed while the object is in "
+                              f"its current state: an export of the virtual machine is in progress. (Virtual machine "
+                              f"ID {vm.id})", "InvalidState", "InvalidOperation", vm.name)
         if vm.memory_startup > ctx.host.free_memory():
             raise CmdletError(
                 f"'{vm.name}' failed to start.\nNot enough memory in the system to start the virtual machine "

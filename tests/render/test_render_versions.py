@@ -13,8 +13,9 @@ from orchestrator.render import Renderer
 _CONTRACT_TEXT = """
 Get-VM New-VM Set-VM Start-VM Stop-VM Remove-VM Set-VMProcessor Set-VMMemory Get-VMNetworkAdapter
 Add-VMNetworkAdapter Connect-VMNetworkAdapter Get-VMSwitch New-VHD Get-VHD Add-VMHardDiskDrive
-Get-VMHardDiskDrive Add-VMDvdDrive Get-VMDvdDrive Set-VMDvdDrive Set-VMFirmware Get-VMHost Checkpoint-VM Get-VMSnapshot Restore-VMSnapshot
-Remove-VMSnapshot Rename-VMSnapshot Export-VM Import-VM Compare-VM Get-WindowsFeature Get-WindowsImage
+Get-VMHardDiskDrive Add-VMDvdDrive Get-VMDvdDrive Set-VMDvdDrive Set-VMFirmware Get-VMHost Checkpoint-VM Get-VMSnapshot
+Restore-VMSnapshot Remove-VMSnapshot Rename-VMSnapshot Remove-VMSavedState Export-VM Import-VM Compare-VM
+Get-WindowsFeature Get-WindowsImage
 Get-CimInstance Get-Module Get-Command Register-ScheduledTask Unregister-ScheduledTask Get-ScheduledTask
 Get-ScheduledTaskInfo Start-ScheduledTask New-ScheduledTaskAction New-ScheduledTaskTrigger
 New-ScheduledTaskPrincipal Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object

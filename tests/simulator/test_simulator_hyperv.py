@@ -102,7 +102,10 @@ def test_stop_modes_and_remove_needs_force() -> None:
     create_vm(sim, "lab-01")
     ok(sim, HEADER + "Start-VM -Name 'lab-01'\nStop-VM -Name 'lab-01' -Save")
     assert sim.host.vm_by_name("lab-01")[0].state == "Saved"
-    ok(sim, HEADER + "Stop-VM -Name 'lab-01' -TurnOff")
+    # Stop-VM's page is silent on a Saved VM: the simulator refuses, and the saved state is deleted instead.
+    assert "in its current state" in fails(sim, HEADER + "Stop-VM -Name 'lab-01' -TurnOff").stderr
+    assert sim.host.vm_by_name("lab-01")[0].state == "Saved"
+    ok(sim, HEADER + "Remove-VMSavedState -VMName 'lab-01' -Confirm:$false")
     assert sim.host.vm_by_name("lab-01")[0].state == "Off"
     assert "NonInteractive mode" in fails(sim, HEADER + "Remove-VM -Name 'lab-01'").stderr
     ok(sim, HEADER + "Remove-VM -Name 'lab-01' -Force")

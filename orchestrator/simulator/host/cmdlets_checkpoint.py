@@ -85,6 +85,13 @@ def get_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]
 
 @cmdlet("Restore-VMSnapshot", MODULE, mutating=True)
 def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """A checkpoint taken while the VM ran (or was paused or saved) holds its memory, so applying it leaves the VM
+    Saved, resuming where the checkpoint was taken; one taken while Off leaves it Off. Sources:
+    MicrosoftDocs/Virtualization-Documentation virtualization/hyperv_on_windows/quick_start/
+    walkthrough_checkpoints.md ("Standard Checkpoints - takes a snapshot of the VM and VM memory state"), and
+    MicrosoftDocs/win32 desktop-src/Virtual/applyvirtualsystemsnapshot-msvm-virtualsystemmanagementservice.md
+    (applies "the disk state, runtime state, and configuration values", the starting point "when it is next
+    activated"). 2012 and 2012 R2 have standard checkpoints only."""
     if ctx.would_prompt(call, "Restore-VMSnapshot"):
         raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
     name = call.get("Name")
@@ -137,6 +144,30 @@ def remove_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[A
                 vm.current_snapshot = s.parent_id
             del vm.snapshots[s.id]
             ctx.mutated(f"Remove-VMSnapshot {vm.name} {s.name}")
+    return []
+
+
+@cmdlet("Remove-VMSavedState", MODULE, mutating=True)
+def remove_vm_saved_state(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Deletes the saved state of a Saved VM (or of checkpoints): the VM is then Off, its memory is lost and its
+    disks are unaffected (docset/winserver2012-ps and winserver2012r2-ps hyper-v/Remove-VMSavedState.md,
+    Description and Example 2). A VM that is not Saved has no saved state to delete: refused, as Hyper-V
+    refuses a state change the VM's present state does not allow (the message is unverified)."""
+    if ctx.would_prompt(call, "Remove-VMSavedState"):
+        raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
+    if call.has("VMSnapshot"):
+        for vm, snap in _snapshots_from_call(ctx, call, None):
+            if snap.state in ("Running", "Paused", "Saved"):
+                snap.state = "Off"
+                ctx.mutated(f"Remove-VMSavedState {vm.name} {snap.name}")
+        return []
+    for vm in ctx.vm_from_call(call):
+        if vm.state != "Saved":
+            raise CmdletError(f"'{vm.name}' failed to delete the saved state.\nThe operation cannot be performed "
+                              f"while the object is in its current state. (Virtual machine ID {vm.id})",
+                              "InvalidState", "InvalidOperation", vm.name)
+        vm.state = "Off"
+        ctx.mutated(f"Remove-VMSavedState {vm.name}")
     return []
 
 

@@ -128,10 +128,25 @@ def export_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             "created": vm.created,
         }
         ctx.fs.add(FileEntry(f"{folder}\\Virtual Machines\\{vm.id.upper()}.XML", "file", 32 * 1024, export=config))
+        _vmms_export_job(ctx, vm, folder)
         ctx.mutated(f"Export-VM {vm.name} {folder}")
         if call.get("Passthru"):
             out.append(vm_object(ctx.host, vm))
     return out
+
+
+def _vmms_export_job(ctx: HostContext, vm: VM, folder: str) -> None:
+    """The export is Hyper-V's work (a VMMS job, Msvm_ConcreteJob), not PowerShell's: it takes the host's
+    job_seconds of simulated time and goes on when the PowerShell job that asked for it is stopped or removed.
+    Export-VM without -AsJob returns only when that work has ended (docset/winserver2012r2-ps/hyper-v/
+    Export-VM.md, -AsJob: "Specifies that the cmdlet is to be run as a background job", so without it the
+    cmdlet waits); a VMMS job is a CIM_ConcreteJob with PercentComplete and JobState (MicrosoftDocs/win32
+    desktop-src/HyperV_v2/msvm-concretejob.md). Meanwhile its files are in use and its VM cannot be started
+    (unverified, messages included: the simulator fails safe). Wait-Job and Start-Sleep pass its time."""
+    seconds = float(ctx.host.job_seconds or 0)
+    if seconds > 0:
+        ctx.host.vmms_jobs.append({"kind": "export", "vm_id": vm.id, "path": folder, "left": seconds,
+                                   "total": seconds})
 
 
 def _snap_to_dict(s: Snapshot) -> dict[str, Any]:

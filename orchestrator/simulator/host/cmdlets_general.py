@@ -99,6 +99,8 @@ def out_string(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> li
 
 @cmdlet("Start-Sleep", UTIL)
 def start_sleep(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    seconds = call.get("Seconds") if call.has("Seconds") else (call.get("Milliseconds") or 0) / 1000
+    ctx.host.tick(float(seconds or 0))
     return []
 
 
@@ -449,6 +451,9 @@ def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         kind = ctx.fs.kind(path)
         if kind is None:
             raise _missing_path(path, "Microsoft.PowerShell.Commands.RemoveItemCommand")
+        if ctx.host.vmms_job_writing(path) is not None:  # Hyper-V is still writing there (model.Host.vmms_jobs)
+            raise CmdletError(f"Cannot remove item {path}: The process cannot access the file '{path}' because it "
+                              "is being used by another process.", "RemoveFileSystemItemIOError", "WriteError", path)
         for vm in ctx.host.vms.values():
             for disk in vm.disks:
                 key = norm_path(disk.path)
@@ -640,13 +645,17 @@ def _jobs_from_call(ctx: HostContext, call: BoundCall) -> list[PSObject]:
 def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     jobs = _jobs_from_call(ctx, call)
     timeout = call.get("Timeout") if call.has("Timeout") else None
+    waited = 0.0
     for job in jobs:
         left = float(job.get("__left__") or 0)
         if left > 0:
-            left = max(0.0, left - (float(timeout) if timeout is not None and timeout >= 0 else left))
+            step = float(timeout) if timeout is not None and timeout >= 0 else left
+            waited = max(waited, min(step, left))
+            left = max(0.0, left - step)
             job.props["__left__"] = left
             if left == 0:
                 job.props["State"] = job.get("__final__")
+    ctx.host.tick(waited)  # Hyper-V's own jobs go on meanwhile (model.Host.vmms_jobs)
     return [j for j in jobs if j.get("State") != "Running"] if timeout is not None else jobs
 
 

@@ -223,6 +223,10 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if vm.state == "Running":
             ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
             continue
+        if ctx.host.vmms_job_of(vm.id) is not None:
+            raise CmdletError(f"'{vm.name}' failed to start.\nThe operation cannot be performed while the object is in "
+                              f"its current state: an export of the virtual machine is in progress. (Virtual machine "
+                              f"ID {vm.id})", "InvalidState", "InvalidOperation", vm.name)
         if vm.memory_startup > ctx.host.free_memory():
             raise CmdletError(
                 f"'{vm.name}' failed to start.\nNot enough memory in the system to start the virtual machine "
@@ -248,6 +252,16 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     return out
 
 
+def saved_state_refused(vm: VM) -> CmdletError:
+    """Stop-VM (shut down or -TurnOff) on a Saved VM. Stop-VM's page (docset/winserver2012r2-ps/hyper-v/Stop-VM.md,
+    Description and Examples 1-3) speaks of shutting down through the guest or cutting the power of a running
+    VM and says nothing of a Saved one, whose guest is not running. Unverified, so the simulator fails safe and
+    refuses; the way out the docs do give is Remove-VMSavedState (Saved -> Off) or Start-VM (Saved -> Running)."""
+    return CmdletError(f"'{vm.name}' failed to change state.\nThe operation cannot be performed while the object is "
+                       f"in its current state. (Virtual machine ID {vm.id})", "InvalidState", "InvalidOperation",
+                       vm.name)
+
+
 @cmdlet("Stop-VM", MODULE, mutating=True)
 def stop_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     out = []
@@ -256,6 +270,8 @@ def stop_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if vm.state == target:
             ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
             continue
+        if vm.state == "Saved":
+            raise saved_state_refused(vm)
         vm.state = target
         ctx.mutated(f"Stop-VM {vm.name}")
         if call.get("Passthru"):

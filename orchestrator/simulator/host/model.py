@@ -180,6 +180,9 @@ class Host:
     guid_counter: int = 0
     clock: str | None = None  # ISO time the simulated clock shows; None = real UTC time
     job_seconds: float = 0.0  # how long a Start-Job job stays Running, counted in Wait-Job -Timeout seconds
+    # Hyper-V's own (VMMS) jobs still at work: {"kind": "export", "vm_id", "path", "left": seconds}. An export
+    # takes job_seconds of simulated time and runs on whatever happens to the PowerShell job that started it.
+    vmms_jobs: list[dict[str, Any]] = field(default_factory=list)
     session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
 
     @property
@@ -190,6 +193,24 @@ class Host:
     def caption(self) -> str:
         template = OS_CAPTIONS.get(self.os_sku, "Microsoft Windows Server {name}")
         return template.format(name=OS_NAMES.get(self.os_version, "2012 R2"))
+
+    def tick(self, seconds: float) -> None:
+        """Simulated time passes for Hyper-V's jobs (a script waited `seconds`); the jobs done are dropped."""
+        for job in self.vmms_jobs:
+            job["left"] = max(0.0, float(job["left"]) - seconds)
+        self.vmms_jobs = [job for job in self.vmms_jobs if job["left"] > 0]
+
+    def vmms_job_writing(self, path: str) -> dict[str, Any] | None:
+        """The Hyper-V job still writing at or below `path` (or into a folder `path` lies in), if any."""
+        key = norm_path(path)
+        for job in self.vmms_jobs:
+            target = norm_path(job["path"])
+            if key == target or key.startswith(target + "\\") or target.startswith(key + "\\"):
+                return job
+        return None
+
+    def vmms_job_of(self, vm_id: str) -> dict[str, Any] | None:
+        return next((job for job in self.vmms_jobs if job["vm_id"] == vm_id), None)
 
     def committed_memory(self) -> int:
         return sum(vm.memory_startup for vm in self.vms.values() if vm.state in ("Running", "Paused"))

@@ -56,7 +56,7 @@ def test_while_hyperv_still_exports_its_folder_cannot_be_deleted_nor_its_vm_star
     lab.slow_jobs("hv01", 30)
     folder = f"{SHARE}\\lab-01-by-hand"
     lab.powershell("hv01", "Stop-VM -Name 'lab-01' -Save\n"
-                   f"$job = Start-Job -ScriptBlock {{ Export-VM -Name 'lab-01' -Path '{folder}' }}\n"
+                   f"$job = Start-Job -ScriptBlock {{ Export-VM -Name 'lab-01' -Path '{folder}' -Confirm:$false }}\n"
                    "Wait-Job -Job $job -Timeout 2 | Out-Null\nRemove-Job -Job $job -Force")
     sim = lab.sim("hv01")
     assert [job["path"] for job in sim.host.vmms_jobs] == [f"{folder}\\lab-01"]

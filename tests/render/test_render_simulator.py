@@ -60,7 +60,10 @@ def test_create_checkpoint_start_then_nothing_on_a_second_run() -> None:
     vm = _vm(sim, "lab-01")
     assert (vm.generation, vm.cpus, vm.memory_startup, vm.dynamic_memory) == (2, 4, 8 * GB, False)
     assert [a.switch for a in vm.adapters] == ["Classroom"]
-    assert [d.path for d in vm.disks] == ["D:\\VMs\\lab-01.vhdx"]
+    # after the checkpoint the drive writes to an .avhdx on the VM's own differencing disk of the image
+    (drive,) = [d.path for d in vm.disks]
+    assert drive.startswith("D:\\VMs\\lab-01_") and drive.endswith(".avhdx")
+    assert sim.host.files[drive.lower()].vhd["parent"] == "D:\\VMs\\lab-01.vhdx"
     assert sim.host.files["d:\\vms\\lab-01.vhdx"].vhd["parent"].lower() == PREMIUM.lower()
     assert vm.state == "Running"
     assert [s.name for s in vm.snapshots.values()] == ["clean"]

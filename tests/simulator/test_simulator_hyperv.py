@@ -112,15 +112,27 @@ def test_stop_modes_and_remove_needs_force() -> None:
     assert sim.host.vms == {}
 
 
+def _drive(sim: Simulator, name: str = "lab-01") -> str:
+    return sim.host.vm_by_name(name)[0].disks[0].path
+
+
+def _content(sim: Simulator, name: str = "lab-01") -> int:
+    return sim.host.files[_drive(sim, name).lower()].content
+
+
 def test_checkpoints_capture_and_restore_configuration_and_disk_state() -> None:
     sim = simulator()
     create_vm(sim, "lab-01", cpus=2)
-    disk = sim.host.files["c:\\vms\\lab-01.vhdx"]
     ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'baseline'")
-    content_at_baseline = disk.content
+    # the drive now writes to a new .avhdx whose parent is the disk it had (chains.py)
+    first = _drive(sim)
+    assert first.lower().startswith("c:\\vms\\lab-01_") and first.lower().endswith(".avhdx")
+    assert value(sim, f"(Get-VHD -Path '{first}').ParentPath") == "C:\\VMs\\lab-01.vhdx"
+    content_at_baseline = _content(sim)
     ok(sim, HEADER + "Set-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 6\nStart-VM -Name 'lab-01'")
-    assert disk.content != content_at_baseline  # the guest wrote to its disk
+    assert _content(sim) != content_at_baseline  # the guest wrote to its disk
     ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'after'")
+    assert value(sim, f"(Get-VHD -Path '{_drive(sim)}').ParentPath") == first
     snaps = last_json(ok(sim, "Get-VMSnapshot -VMName 'lab-01' | Select-Object Name, ParentSnapshotName, VMName | "
                               "ConvertTo-Json -Compress"))
     assert snaps == [{"Name": "baseline", "ParentSnapshotName": None, "VMName": "lab-01"},
@@ -128,13 +140,38 @@ def test_checkpoints_capture_and_restore_configuration_and_disk_state() -> None:
     ok(sim, HEADER + "Stop-VM -Name 'lab-01' -TurnOff\n"
                      "Restore-VMSnapshot -VMName 'lab-01' -Name 'baseline' -Confirm:$false")
     vm = sim.host.vm_by_name("lab-01")[0]
-    assert (vm.cpus, vm.state, disk.content) == (2, "Off", content_at_baseline)
+    assert (vm.cpus, vm.state, _content(sim)) == (2, "Off", content_at_baseline)
+    # the restored drive is a new child of the baseline's file; 'after' still stands on the first .avhdx
+    assert value(sim, f"(Get-VHD -Path '{_drive(sim)}').ParentPath") == "C:\\VMs\\lab-01.vhdx"
+    assert first.lower() in sim.host.files
     assert value(sim, "(Get-VM -Name 'lab-01').ParentSnapshotName") == "baseline"
     ok(sim, HEADER + "Rename-VMSnapshot -Confirm:$false -VMName 'lab-01' -Name 'after' -NewName 'later'\n"
                      "Remove-VMSnapshot -Confirm:$false -VMName 'lab-01' -Name 'baseline'")
     remaining = [(s.name, s.parent_id) for s in vm.snapshots.values()]
     assert remaining == [("later", None)]
     assert value(sim, "(Get-VM -Name 'lab-01').ParentSnapshotName") is None
+    # a merge never touches the base disk's own file, and every chain still ends on it
+    for drive in [_drive(sim), first]:
+        assert value(sim, f"(Get-VHD -Path '{drive}').ParentPath") == "C:\\VMs\\lab-01.vhdx"
+
+
+def test_remove_vm_merges_its_checkpoint_files_and_keeps_the_base_disk() -> None:
+    """Remove-VM deletes the configuration only and merges the checkpoints into the VHDs after deletion
+    (docset/winserver2012r2-ps/hyper-v/Remove-VM.md): while the merge runs the base disk is in use."""
+    sim = simulator(job_seconds=30)
+    create_vm(sim, "lab-01")
+    ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'baseline'\n"
+                     "Checkpoint-VM -Name 'lab-01' -SnapshotName 'later'")
+    checkpoint_files = [k for k in sim.host.files if k.endswith(".avhdx")]
+    assert len(checkpoint_files) == 2
+    ok(sim, HEADER + "Remove-VM -Name 'lab-01' -Force")
+    assert "being used by another process" in fails(
+        sim, HEADER + "Remove-Item -LiteralPath 'C:\\VMs\\lab-01.vhdx' -Force").stderr
+    ok(sim, HEADER + "Start-Sleep -Seconds 30")
+    assert [k for k in sim.host.files if k.endswith(".avhdx")] == []
+    assert "c:\\vms\\lab-01.vhdx" in sim.host.files
+    ok(sim, HEADER + "Remove-Item -LiteralPath 'C:\\VMs\\lab-01.vhdx' -Force")
+    assert "c:\\vms\\lab-01.vhdx" not in sim.host.files
 
 
 def test_restore_needs_an_existing_checkpoint_and_confirm_false() -> None:
@@ -211,7 +248,10 @@ def test_export_then_import_on_another_host_through_a_share(tmp_path: Path) -> N
     ok(two, HEADER + f"Import-VM -Confirm:$false -Path '{config}' -Copy -GenerateNewId -VhdDestinationPath 'C:\\Imported'")
     imported = two.host.vm_by_name("lab-01")[0]
     assert imported.id != vm_id
-    assert [d.path for d in imported.disks] == ["C:\\Imported\\lab-01.vhdx"]
+    # the whole chain came along, and the copied .avhdx reads through to the copied base disk
+    (drive,) = [d.path for d in imported.disks]
+    assert drive.startswith("C:\\Imported\\lab-01_") and drive.endswith(".avhdx")
+    assert value(two, f"(Get-VHD -Path '{drive}').ParentPath") == "C:\\Imported\\lab-01.vhdx"
     assert [s.name for s in imported.snapshots.values()] == ["baseline"]
     # the state survives: a fresh simulator on the same file sees the imported VM
     assert Simulator(state_path=state / "hv02.json").host.vm_by_name("lab-01")

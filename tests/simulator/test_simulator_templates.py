@@ -115,11 +115,11 @@ def test_the_registered_task_rolls_the_vms_back_when_it_runs(school: tuple[Path,
     host = _host(state)
     lab = host.host.vm_by_name("lab-01")[0]
     disk_path = lab.disks[0].path
-    clean_content = lab.snapshots[lab.current_snapshot].disks[disk_path]
+    (clean_content,) = lab.snapshots[lab.current_snapshot].disks.values()  # the data the checkpoint holds
     transport = SimulatedTransport("hv01", state, None)
     # the classroom is used during the day: the guest writes to its disk
     assert transport.run(HEADER + "Stop-VM -Name 'lab-01' -Force\nStart-VM -Name 'lab-01'", idempotent=True).ok
-    used_content = _host(state).host.files[disk_path.lower()].content
+    used_content = _host(state).host.files[_host(state).host.vm_by_name("lab-01")[0].disks[0].path.lower()].content
     assert used_content != clean_content
     task = next(iter(_host(state).host.tasks.values()))
     run = transport.run(HEADER + f"Start-ScheduledTask -TaskName '{task.name}' -TaskPath '{task.path}'\n"
@@ -130,7 +130,10 @@ def test_the_registered_task_rolls_the_vms_back_when_it_runs(school: tuple[Path,
     after = _host(state).host
     lab_after = after.vm_by_name("lab-01")[0]
     # back to the checkpoint's disk, then started again (a start counts as one guest write)
-    assert after.files[disk_path.lower()].content == clean_content + 1 < used_content
+    assert after.files[lab_after.disks[0].path.lower()].content == clean_content + 1 < used_content
+    # the drive of the day was discarded: the restored drive is a new .avhdx child of the checkpoint's file
+    assert disk_path.lower() not in after.files
+    assert after.files[lab_after.disks[0].path.lower()].vhd["parent"] == lab.snapshots[lab.current_snapshot].config["disks"][0]["path"]
     assert lab_after.state == "Running"
     assert after.vm_by_name("teacher's room")[0].state == "Running"  # not matched by lab-*
 

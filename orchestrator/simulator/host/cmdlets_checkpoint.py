@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host import chains
 from orchestrator.simulator.host.context import PROMPT_REFUSED, HostContext
 from orchestrator.simulator.host.model import VM, Snapshot
 from orchestrator.simulator.host.objects import snapshot_object
@@ -61,6 +62,9 @@ def checkpoint_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                         notes=vm.notes, config=vm.config(), disks=disks, state=vm.state)
         vm.snapshots[snap.id] = snap
         vm.current_snapshot = snap.id
+        for disk in vm.disks:  # the drive goes on writing to a new .avhdx (chains.py)
+            if ctx.fs.get(disk.path) is not None:
+                disk.path = chains.new_child(ctx, disk.path)
         ctx.mutated(f"Checkpoint-VM {vm.name} {name}")
         if call.get("Passthru"):
             out.append(snapshot_object(vm, snap))
@@ -108,11 +112,14 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
     out = []
     for vm, snap in targets[:1] if len({id(v) for v, _ in targets}) == 1 else targets:
         vm.apply_config(copy.deepcopy(snap.config))
-        for path, version in snap.disks.items():
-            entry = ctx.fs.get(path)
-            if entry is not None:
-                entry.content = version
-                ctx.fs.changed(path)
+        for disk in vm.disks:  # each drive on a new .avhdx child of the checkpoint's file (chains.py)
+            entry = ctx.fs.get(disk.path)
+            if entry is None:
+                continue
+            version = next((v for p, v in snap.disks.items() if p.lower() == disk.path.lower()), entry.content)
+            entry.content = version
+            disk.path = chains.new_child(ctx, disk.path)
+        chains.collect(ctx, vm.id)
         vm.state = "Saved" if snap.state in ("Running", "Paused", "Saved") else "Off"
         vm.current_snapshot = snap.id
         ctx.mutated(f"Restore-VMSnapshot {vm.name} {snap.name}")
@@ -144,6 +151,7 @@ def remove_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[A
                 vm.current_snapshot = s.parent_id
             del vm.snapshots[s.id]
             ctx.mutated(f"Remove-VMSnapshot {vm.name} {s.name}")
+        chains.collect(ctx, vm.id)
     return []
 
 

@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host import chains
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Snapshot, norm_path, parent_path
 from orchestrator.simulator.host.objects import adapter_object, vhd_object, vm_object
@@ -104,7 +105,11 @@ def export_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThe folder '{folder}' already "
                               "contains an exported virtual machine. Specify another export location or remove the "
                               "existing export.", "ResourceExists", "ResourceExists", folder)
-        disks = [ctx.fs.get(d.path) for d in vm.disks]
+        # Every file of the VM's own chains: the drives' and each checkpoint's, down to the base disks.
+        files: list[str] = []
+        for start in [d.path for d in vm.disks] + [p for s in vm.snapshots.values() for p in s.disks]:
+            files.extend(f for f in chains.own_chain(ctx.host, start) if f.lower() not in {x.lower() for x in files})
+        disks = [ctx.fs.get(f) for f in files]
         total = sum(e.size for e in disks if e is not None)
         free = [ctx.host.free_disk]
         if not ctx.fs.consume(folder, total, free):
@@ -113,15 +118,14 @@ def export_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         ctx.host.free_disk = free[0]
         for sub in ("", "\\Virtual Machines", "\\Virtual Hard Disks", "\\Snapshots"):
             ctx.fs.ensure_dir(folder + sub)
-        disk_map = {}
-        for disk, entry in zip(vm.disks, disks, strict=True):
+        disk_map: dict[str, str] = {}
+        copies = {norm_path(e.path): f"{folder}\\Virtual Hard Disks\\{_leaf(e.path)}" for e in disks if e}
+        for entry in disks:
             if entry is None:
                 continue
-            copy_path = f"{folder}\\Virtual Hard Disks\\{_leaf(entry.path)}"
-            clone = copy.deepcopy(entry)
-            clone.path = copy_path
+            clone = chains.copy_chain(entry, copies[norm_path(entry.path)], copies)
             ctx.fs.add(clone)
-            disk_map[disk.path] = copy_path
+            disk_map[entry.path] = clone.path
         config = {
             "id": vm.id, "name": vm.name, "state": vm.state, "config": vm.config(), "disk_map": disk_map,
             "snapshots": [_snap_to_dict(s) for s in vm.snapshots.values()], "current_snapshot": vm.current_snapshot,
@@ -255,12 +259,17 @@ def import_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                 raise CmdletError("Failed to import a virtual machine.\nThere is not enough space on the disk.",
                                   "NotEnoughSpace", "WriteError", dest)
             ctx.host.free_disk = free[0]
-            clone = copy.deepcopy(source)
-            clone.path = dest
-            ctx.fs.add(clone)
+            ctx.fs.add(chains.copy_chain(source, dest, {}))
             disk_paths[original] = dest
         else:
             disk_paths[original] = exported
+    if copying:  # each copied file's parent is the copy of its parent (chains.py)
+        exported_to_copy = {norm_path(export["disk_map"][k]): v for k, v in disk_paths.items()}
+        for dest in disk_paths.values():
+            entry = ctx.fs.get(dest)
+            parent = (entry.vhd or {}).get("parent") if entry else None
+            if entry is not None and parent and norm_path(parent) in exported_to_copy:
+                entry.vhd = dict(entry.vhd or {}, parent=exported_to_copy[norm_path(parent)])
     vm.disks = [Disk(disk_paths.get(d.path, d.path), d.controller_type, d.controller_number, d.controller_location)
                 for d in vm.disks]
     vm.adapters = [Adapter(a.name, a.switch, a.mac, a.id) for a in (planned or vm).adapters]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host import chains
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
@@ -454,13 +455,13 @@ def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if ctx.host.vmms_job_writing(path) is not None:  # Hyper-V is still writing there (model.Host.vmms_jobs)
             raise CmdletError(f"Cannot remove item {path}: The process cannot access the file '{path}' because it "
                               "is being used by another process.", "RemoveFileSystemItemIOError", "WriteError", path)
-        for vm in ctx.host.vms.values():
-            for disk in vm.disks:
-                key = norm_path(disk.path)
-                if key == norm_path(path) or key.startswith(norm_path(path) + "\\"):
-                    raise CmdletError(f"Cannot remove item {disk.path}: The process cannot access the file "
-                                      f"'{disk.path}' because it is being used by another process.",
-                                      "RemoveFileSystemItemIOError", "WriteError", path)
+        # A file of a VM's disk chain (drive, checkpoint file, or a parent of either) is open by Hyper-V.
+        below = [path] + ([e.path for e in ctx.fs.children(path, recurse=True)] if kind == "dir" else [])
+        for held in below:
+            if chains.in_use(ctx.host, held):
+                raise CmdletError(f"Cannot remove item {held}: The process cannot access the file "
+                                  f"'{held}' because it is being used by another process.",
+                                  "RemoveFileSystemItemIOError", "WriteError", path)
         if kind == "dir" and ctx.fs.children(path) and not call.get("Recurse"):
             raise CmdletError(f"The item at {path} has children and the Recurse parameter was not specified.",
                               "DirectoryNotEmpty", "WriteError", path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host import chains
 from orchestrator.simulator.host.context import PROMPT_REFUSED, HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, norm_path
 from orchestrator.simulator.host.objects import (
@@ -290,6 +291,7 @@ def remove_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                               "InvalidState", "InvalidOperation", vm.name)
         del ctx.host.vms[vm.id]
         ctx.mutated(f"Remove-VM {vm.name}")
+        chains.collect(ctx, vm.id)  # the checkpoint files merge into the base disks after the VM is gone
     return []
 
 

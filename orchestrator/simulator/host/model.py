@@ -198,19 +198,25 @@ class Host:
         """Simulated time passes for Hyper-V's jobs (a script waited `seconds`); the jobs done are dropped."""
         for job in self.vmms_jobs:
             job["left"] = max(0.0, float(job["left"]) - seconds)
+            if job["left"] <= 0 and job.get("kind") == "merge":  # a checkpoint file merged away (chains.py)
+                self.files.pop(norm_path(job["path"]), None)
         self.vmms_jobs = [job for job in self.vmms_jobs if job["left"] > 0]
 
     def vmms_job_writing(self, path: str) -> dict[str, Any] | None:
         """The Hyper-V job still writing at or below `path` (or into a folder `path` lies in), if any."""
         key = norm_path(path)
         for job in self.vmms_jobs:
-            target = norm_path(job["path"])
-            if key == target or key.startswith(target + "\\") or target.startswith(key + "\\"):
-                return job
+            for written in (job["path"], job.get("into")):  # a merge writes the file it merges into, too
+                if not written:
+                    continue
+                target = norm_path(written)
+                if key == target or key.startswith(target + "\\") or target.startswith(key + "\\"):
+                    return job
         return None
 
     def vmms_job_of(self, vm_id: str) -> dict[str, Any] | None:
-        return next((job for job in self.vmms_jobs if job["vm_id"] == vm_id), None)
+        """The VM's export or import still running (a merge of its checkpoint files does not stop a start)."""
+        return next((job for job in self.vmms_jobs if job["vm_id"] == vm_id and job.get("kind") != "merge"), None)
 
     def committed_memory(self) -> int:
         return sum(vm.memory_startup for vm in self.vms.values() if vm.state in ("Running", "Paused"))

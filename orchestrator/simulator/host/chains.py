@@ -1,0 +1,124 @@
+"""Checkpoint disk chains: every checkpoint puts each drive on a new .avhdx whose parent is the file before it.
+
+What Hyper-V does with a VM's disk files, and what this module models:
+- `Checkpoint-VM`: each drive's present file becomes read-only, the checkpoint's own point in time, and the
+  drive goes on writing to a new differencing disk (.avhdx) beside it whose parent is that file
+  (MicrosoftDocs/Virtualization-Documentation virtualization/hyper-v-on-windows/user-guide/checkpoints.md:
+  checkpoint files are .avhdx differencing disks next to the VHDX; never delete them by hand).
+- `Restore-VMSnapshot`: the drive moves to a new .avhdx child of the checkpoint's file; the file the VM wrote
+  to until then is no longer anybody's and is discarded.
+- `Remove-VMSnapshot` and `Remove-VM`: a file no checkpoint and no drive names any more is merged into its one
+  child (or discarded when it has none); `Remove-VM` "deletes the configuration only, not VHDs, and merges
+  any checkpoints into the VHDs after deletion" (MicrosoftDocs/windows-powershell-docs
+  docset/winserver2012r2-ps/hyper-v/Remove-VM.md, Description). The merge is a Hyper-V job in the background:
+  for the host's job_seconds of simulated time the file and the one it merges into stay in use (model.Host
+  vmms_jobs), so a script that deletes the base disk must wait for the merge. A file that two branches share
+  (two children) is not merged.
+- The base disk (the first file of a chain that is not an .avhdx) is never deleted by Hyper-V, and a
+  differencing base's parent (the shared image) is never the VM's own.
+How long a real merge takes, and the exact file names (`<disk>_<GUID>.avhdx`), are unverified.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import TYPE_CHECKING
+
+from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path
+
+if TYPE_CHECKING:
+    from orchestrator.simulator.host.context import HostContext
+
+CHILD_SIZE = 4 * 1024**2  # a fresh .avhdx holds only its headers
+
+
+def is_checkpoint_file(path: str) -> bool:
+    return path.lower().endswith(".avhdx")
+
+
+def new_child(ctx: HostContext, parent: str) -> str:
+    """A new differencing disk beside `parent`, holding the same data (content version), whose parent it is."""
+    entry = ctx.fs.get(parent)
+    folder = parent_path(parent)
+    stem = parent.replace("/", "\\").rsplit("\\", 1)[-1].rsplit(".", 1)[0].split("_", 1)[0]
+    path = f"{folder}\\{stem}_{str(uuid.uuid4()).upper()}.avhdx"
+    size = int((entry.vhd or {}).get("size") or 0) if entry is not None else 0
+    ctx.fs.add(FileEntry(path, "file", CHILD_SIZE, edition_sku=entry.edition_sku if entry else None,
+                         vhd={"type": "Differencing", "size": size, "parent": parent},
+                         content=entry.content if entry else 0))
+    ctx.host.free_disk = max(0, ctx.host.free_disk - CHILD_SIZE)
+    return path
+
+
+def own_chain(host: Host, path: str) -> list[str]:
+    """`path`, then its parents while they are checkpoint files, then the base disk: the files that are the
+    VM's own (a differencing base's parent, the shared image, is not among them)."""
+    out: list[str] = []
+    current: str | None = path
+    while current and norm_path(current) in host.files and current not in out:
+        out.append(current)
+        if not is_checkpoint_file(current):
+            break
+        current = (host.files[norm_path(current)].vhd or {}).get("parent")
+    return out
+
+
+def _named(host: Host) -> set[str]:
+    """Every file a drive writes to or a checkpoint stands on, of every VM."""
+    keys: set[str] = set()
+    for vm in host.vms.values():
+        keys.update(norm_path(d.path) for d in vm.disks)
+        for snap in vm.snapshots.values():
+            keys.update(norm_path(p) for p in snap.disks)
+            keys.update(norm_path(d["path"]) for d in snap.config.get("disks", []) if d.get("path"))
+    return keys
+
+
+def in_use(host: Host, path: str) -> bool:
+    """True when a VM's chain holds the file (drive, checkpoint, or a parent of either) or a merge writes it."""
+    key = norm_path(path)
+    for named in _named(host):
+        if named in host.files and key in {norm_path(p) for p in own_chain(host, host.files[named].path)}:
+            return True
+    return host.vmms_job_writing(path) is not None
+
+
+def collect(ctx: HostContext, vm_id: str) -> None:
+    """Merge away the checkpoint files nobody names any more (see the module docstring)."""
+    host = ctx.host
+    while True:
+        named = _named(host)
+        merging = {norm_path(j["path"]) for j in host.vmms_jobs if j.get("kind") == "merge"}
+        children: dict[str, list[FileEntry]] = {}
+        for entry in host.files.values():
+            parent = (entry.vhd or {}).get("parent")
+            if parent and norm_path(entry.path) not in merging:
+                children.setdefault(norm_path(parent), []).append(entry)
+        doomed = next((e for key, e in host.files.items() if is_checkpoint_file(e.path) and key not in named
+                       and key not in merging and len(children.get(key, [])) <= 1), None)
+        if doomed is None:
+            return
+        parent = (doomed.vhd or {}).get("parent")
+        kids = children.get(norm_path(doomed.path), [])
+        for child in kids:  # the child now reads through to the grandparent
+            child.vhd = dict(child.vhd or {}, parent=parent)
+        if kids and parent and norm_path(parent) in host.files and not is_checkpoint_file(parent):
+            host.files[norm_path(parent)].size += doomed.size  # merged into the base disk
+        seconds = float(host.job_seconds or 0)
+        if seconds > 0:
+            host.vmms_jobs.append({"kind": "merge", "vm_id": vm_id, "path": doomed.path, "into": parent,
+                                   "left": seconds, "total": seconds})
+        else:
+            host.files.pop(norm_path(doomed.path), None)
+        ctx.mutated(f"merge {doomed.path}")
+
+
+def copy_chain(entry: FileEntry, path: str, parents: dict[str, str]) -> FileEntry:
+    """A copy of a chain file at `path`, its parent pointer moved to the parent's copy where there is one."""
+    clone = copy.deepcopy(entry)
+    clone.path = path
+    parent = (clone.vhd or {}).get("parent")
+    if parent and norm_path(parent) in parents:
+        clone.vhd = dict(clone.vhd or {}, parent=parents[norm_path(parent)])
+    return clone

@@ -142,7 +142,7 @@ STEPS = [
     pytest.param(Fault("hv01", "Export-VM -Path", "after"), id="export-answer-lost-after"),
     pytest.param(Fault("hv02", "Import-VM -Path", "before"), id="import-connection-lost-before"),
     pytest.param(Fault("hv02", "Import-VM -Path", "after"), id="import-answer-lost-after-start"),
-    pytest.param(Fault("hv01", "$diskFiles", "before"), id="source-removal-connection-lost-before"),
+    pytest.param(Fault("hv01", "$baseFiles", "before"), id="source-removal-connection-lost-before"),
 ]
 
 
@@ -220,7 +220,7 @@ def test_when_the_source_is_already_gone_the_copy_on_the_target_stays(tmp_path: 
     # The removal ran on hv01 but its answer was lost: the VM now lives only on hv02, and must stay there.
     lab = lab_with_vms(tmp_path)
     source_id = lab.facts("hv01").vm("lab-01").id
-    fault = Fault("hv01", "$diskFiles", "after")
+    fault = Fault("hv01", "$baseFiles", "after")
     result = move_with_fault(lab, fault)
     assert not result.ok
     assert any("already gone" in note for note in result.undo)

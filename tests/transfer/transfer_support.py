@@ -158,7 +158,7 @@ def exported(tmp_path: Path, **seeds: Any) -> tuple[Lab, str]:
 class Fault:
     """Break one script on one host: `where` "before" it runs (the connection drops, nothing ran) or "after"
     it ran (the host did the work, the answer is lost). `match` picks the script by text only that step's
-    script holds ("Export-VM -Path", "Import-VM -Path", "$diskFiles" of the removal)."""
+    script holds ("Export-VM -Path", "Import-VM -Path", "$baseFiles" of the removal)."""
 
     host: str
     match: str

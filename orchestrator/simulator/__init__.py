@@ -8,7 +8,9 @@ the binder (binder.py: arguments -> a parameter set of the real signature) and t
 and the cmdlets). With a state path, the model is loaded before each run and written after it (atomically)
 only when a cmdlet changed it; UNC shares live beside the host files and are shared by every simulated host of
 that state dir. `session` says how the caller logged on (host/files.py's Session): a WinRM session that cannot
-delegate is denied every share, as on a real host; without one the caller sits at the host's console.
+delegate is denied every share, as on a real host (MicrosoftDocs/PowerShell-Docs reference/docs-conceptual/
+security/remoting/PS-remoting-second-hop.md); without one the caller sits at the host's console. The host's
+PowerShell is the one its Windows ships (3.0 on 2012, 4.0 on 2012 R2: orchestrator.pwsh_level).
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         switches=[str(s) for s in seed.get("switches", []) or []],
         free_disk=parse_size(seed.get("free_disk", "2TB"), "free_disk"),
         job_seconds=float(seed.get("job_seconds", 0) or 0),
+        # A remote user who is not a local Administrator cannot change SYSTEM tasks (host/cmdlets_tasks.py).
         session_admin=bool(seed.get("session_admin", True)),
     )
     if host.hyperv_installed:

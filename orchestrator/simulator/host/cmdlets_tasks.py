@@ -1,8 +1,10 @@
 """Scheduled task cmdlets. Start-ScheduledTask runs the stored action as Windows would: a
 `powershell.exe ... -EncodedCommand <base64 UTF-16LE>` action is decoded and run on this same simulated host.
 
-These are CDXML functions (orchestrator.simulator.commands.CDXML_MODULES): their non-terminating errors follow
-the global $ErrorActionPreference or the call's -ErrorAction, never a preference the script set in its own scope.
+These are CDXML functions (orchestrator.simulator.commands.CDXML_MODULES; their output is
+CimInstance#MSFT_ScheduledTask, MicrosoftDocs/windows-powershell-docs docset/winserver2012-ps/scheduledtasks/
+Get-ScheduledTask.md): their non-terminating errors follow the global $ErrorActionPreference or the call's
+-ErrorAction, never a preference the script set in its own scope (PowerShell/PowerShell#4568).
 A session whose user is not a local Administrator (`session_admin: false`: a member of Hyper-V Administrators
 only, who can run the Hyper-V cmdlets) cannot register, unregister or start the MultiPoint tasks, which run as
 SYSTEM at the highest level: the cmdlet writes "Access is denied." (HRESULT 0x80070005) as a non-terminating error.

@@ -65,7 +65,8 @@ class HostContext:
     def would_prompt(self, call: Any, cmdlet: str, *, force: bool = False) -> bool:
         """Whether this call asks for confirmation, which a non-interactive session cannot answer: the
         cmdlet's ConfirmImpact against $ConfirmPreference, -Confirm, -WhatIf, and -Force where the page says
-        it skips the prompt (`should_process` has the rules and their sources)."""
+        it skips the prompt (`should_process` has the rules and their sources; Remove-VM's -Force: MicrosoftDocs/
+        windows-powershell-docs docset/winserver2012-ps/hyper-v/Remove-VM.md, Example 2)."""
         if force and call.get("Confirm") is None:
             return False
         return should_process.would_prompt(cmdlet, call, should_process.confirm_preference(self),

@@ -180,8 +180,11 @@ class Host:
     guid_counter: int = 0
     clock: str | None = None  # ISO time the simulated clock shows; None = real UTC time
     job_seconds: float = 0.0  # how long a Start-Job job stays Running, counted in Wait-Job -Timeout seconds
-    # Hyper-V's own (VMMS) jobs still at work: {"kind": "export", "vm_id", "path", "left": seconds}. An export
-    # takes job_seconds of simulated time and runs on whatever happens to the PowerShell job that started it.
+    # Hyper-V's own (VMMS) jobs still at work: {"kind": "export" | "merge", "vm_id", "path", "left": seconds}.
+    # An export takes job_seconds of simulated time and runs on whatever happens to the PowerShell job that
+    # started it (a CIM_ConcreteJob: MicrosoftDocs/win32 desktop-src/HyperV_v2/msvm-concretejob.md); a merge
+    # of checkpoint files runs after Remove-VM / Remove-VMSnapshot (docset/winserver2012r2-ps/hyper-v/
+    # Remove-VM.md; host/chains.py).
     vmms_jobs: list[dict[str, Any]] = field(default_factory=list)
     session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
 

@@ -44,7 +44,9 @@ CMDLETS: dict[str, Cmdlet] = {}
 
 def cmdlet(name: str, module: str, *, collect: bool = False, mutating: bool = False) -> Callable[[CmdletFn], CmdletFn]:
     """Register a cmdlet. A mutating one first goes through ShouldProcess, as a real cmdlet does before it
-    changes anything: a prompt it would raise is the NonInteractive error (`should_process`)."""
+    changes anything: a prompt it would raise is the NonInteractive error (`should_process`; the prompt and
+    `-Confirm:$false` are shown in MicrosoftDocs/windows-powershell-docs docset/winserver2012-ps/hyper-v/
+    Restore-VMSnapshot.md, Examples 1 and 2)."""
 
     def register(fn: CmdletFn) -> CmdletFn:
         CMDLETS[name.lower()] = Cmdlet(name, _confirmed(name, fn) if mutating else fn, module, collect, mutating)

@@ -122,6 +122,7 @@ class Interpreter:
         v["confirmpreference"] = "High"
         v["lastexitcode"] = 0
         v["pshome"] = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"
+        # 3.0 on 2012, 4.0 on 2012 R2: Windows-PowerShell-System-Requirements.md in MicrosoftDocs/PowerShell-Docs.
         v["psversiontable"] = PSHashtable([("PSVersion", PSVERSION_TEXT[ps_version])])
         v["ofs"] = " "
 

@@ -30,6 +30,8 @@ def parse(source: str, ps_version: str = "5.1") -> Node:
     """The script's syntax tree ('block' node). Raises ParseError, also for a language feature newer than
     the host's Windows PowerShell (`pwsh_level` names each with its about_* page). Cached by text and version.
 
+    Versions: Windows Server 2012 ships Windows PowerShell 3.0 and 2012 R2 ships 4.0 (MicrosoftDocs/
+    PowerShell-Docs reference/docs-conceptual/windows-powershell/install/Windows-PowerShell-System-Requirements.md).
     A real 3.0/4.0 host fails some of these only when the line runs (`.Where()` is a missing method there);
     refusing the whole script before it starts is stricter, never more lenient."""
     converter = _Converter(source)

@@ -193,7 +193,7 @@ class Noted:
     PSComputerName, RunspaceId and PSShowComputerName). It is still the value to every operator and comparison;
     a cast to its own type ([string], [int]) gives the bare value without the notes, as PowerShell's conversion
     returns the base object and not its PSObject wrapper. Only ConvertTo-Json shows the difference
-    (orchestrator.simulator.json_out)."""
+    (orchestrator.simulator.json_out; PowerShell/PowerShell#5797, fixed only in PowerShell 7.2)."""
 
     notes: dict[str, Any]
 

@@ -404,3 +404,17 @@ $vm = Get-VM | Where-Object -FilterScript {{ $_.Name -eq 'lab[1]' }}
     assert sim.host.vm_by_name("lab[1]")[0].dvds == [PREMIUM_ISO]
     assert sim.host.vm_by_name("lab1")[0].dvds == [None]
     assert value(sim, "@(Get-VMDvdDrive -VMName 'lab1').Count") == 1
+
+
+def test_an_export_needs_room_for_the_whole_chain_not_only_the_newest_file() -> None:
+    """The export copies the base disk and every checkpoint file (chains.py): a share with room for the
+    base disk alone refuses it, and the facts-side estimate (Get-VHD FileSize along the chain) sees why."""
+    sim = simulator(shares={"\\\\nas\\exports": {"free": "6MB"}})
+    create_vm(sim, "lab-01")
+    ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'baseline'")
+    chain = [value(sim, "(Get-VMHardDiskDrive -VMName 'lab-01').Path")]
+    chain.append(value(sim, f"(Get-VHD -Path '{chain[0]}').ParentPath"))
+    sizes = [value(sim, f"(Get-VHD -Path '{path}').FileSize") for path in chain]
+    assert sizes[1] <= 6 * 2**20 < sum(sizes)
+    result = fails(sim, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path '\\\\nas\\exports'")
+    assert "not enough space" in result.stderr

@@ -86,20 +86,27 @@ def write_inventory(path: Path, hosts: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
-def run_cli(*args: str) -> int:
-    """`orchestrate ARGS` in this process (click's main, as the console script runs it), output discarded."""
+class CliFailed(RuntimeError):
+    """`orchestrate` exited non-zero inside a benchmark; the message ends with what it printed last."""
+
+
+def run_cli(*args: str) -> None:
+    """`orchestrate ARGS` in this process (click's main, as the console script runs it). The output is kept
+    out of the figures; a non-zero exit raises CliFailed with the output's tail, so a failed host is told."""
     import contextlib
     import io
 
     from orchestrator.cli import main
 
     sink = io.StringIO()
+    code = 0
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         try:
             main.main([*args], prog_name="orchestrate", standalone_mode=False)
         except SystemExit as exc:
-            return int(exc.code or 0)
-    return 0
+            code = int(exc.code or 0)
+    if code != 0:
+        raise CliFailed(f"orchestrate {' '.join(args)} exited {code}; its last output:\n{sink.getvalue()[-4000:]}")
 
 
 def cpu_seconds() -> float:

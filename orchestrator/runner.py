@@ -100,9 +100,17 @@ class Runner:
         with self._emit_lock:
             self._emit_raw(event)
 
+    def host_spec(self, name: str) -> HostSpec:
+        """The inventory host with `--templates` folded in, so that every script of the run, also those an
+        operation renders while planning (scheduled-task scripts), comes from the same template folder."""
+        host = self.inventory.hosts[name]
+        if self.options.templates_dir is not None:
+            host = replace(host, templates_dir=str(self.options.templates_dir))
+        return host
+
     def renderer_for(self, host: HostSpec) -> Renderer:
         """One Renderer per template folder: templates are parsed once and reused across hosts."""
-        folder = self.options.templates_dir or (Path(host.templates_dir) if host.templates_dir else None)
+        folder = Path(host.templates_dir) if host.templates_dir else None
         with self._emit_lock:
             if folder not in self.renderers:
                 self.renderers[folder] = Renderer(folder)
@@ -175,7 +183,7 @@ class HostWork:
         self.options = runner.options
 
     def run_host(self, name: str) -> HostOutcome:
-        host = self.runner.inventory.hosts[name]
+        host = self.runner.host_spec(name)
         self.runner.emit(ev.HostStarted(name))
         self.journal.host_started(self.run_id, name)
         try:

@@ -111,10 +111,12 @@ def render(
     errors: list[str] = []
     for name in names:
         host = loaded.hosts[name]
+        if templates is not None:  # task scripts are rendered while planning, from the host's folder
+            host = replace(host, templates_dir=str(templates))
         if not _safe_folder_name(name):
             errors.append(f"host {name!r}: cannot be used as a folder name under {out_dir}")
             continue
-        folder = templates or (Path(host.templates_dir) if host.templates_dir else None)
+        folder = Path(host.templates_dir) if host.templates_dir else None
         try:
             if folder not in renderers:
                 renderers[folder] = Renderer(folder)

@@ -218,3 +218,28 @@ def test_state_dir_defaults_to_the_environment_then_dot_orchestrate(tmp_path: Pa
     assert orchestrate("apply", inventory).exit_code == 0
     assert state_file(tmp_path / ".orchestrate", "hv01").exists()
     shutil.rmtree(tmp_path / ".orchestrate")
+
+
+def test_apply_with_site_templates_registers_tasks_that_run_the_site_rollback(tmp_path: Path) -> None:
+    """`apply --templates SITE` must reach the script a scheduled task runs (it is rendered while planning),
+    not only the apply script: the school reviewed its rollback override and expects it on the host."""
+    from orchestrator.resources import templates_dir
+    from orchestrator.simulator.host.cmdlets_tasks import decode_action
+
+    site = tmp_path / "site" / "operations"
+    site.mkdir(parents=True)
+    packaged = (templates_dir() / "operations" / "rollback.ps1.j2").read_text(encoding="utf-8")
+    marked = packaged.replace("{% block body %}\n", "{% block body %}\n# site marker: reviewed by the school\n", 1)
+    (site / "rollback.ps1.j2").write_text(marked, encoding="utf-8")
+    lab = vm("lab-01", checkpoints={"baseline": "clean"})
+    host = {**simulated_host(), "multipoint_vms": [lab],
+            "multipoint_schedules": [{"name": "nightly", "checkpoint": "clean", "at": "02:30"}]}
+    inventory = write_inventory(tmp_path, {"hv01": host})
+    state = tmp_path / "state"
+
+    result = orchestrate("apply", inventory, "--state-dir", state, "--templates", tmp_path / "site")
+
+    assert result.exit_code == 0, result.stdout
+    (task,) = host_state(state, "hv01")["tasks"]
+    (script,) = [decode_action(a) for a in task["actions"]]
+    assert script is not None and "# site marker: reviewed by the school" in script

@@ -19,6 +19,7 @@ from orchestrator.model import (
     Finding,
     Inventory,
     Location,
+    Schedule,
     VMSpec,
 )
 
@@ -123,6 +124,28 @@ def test_a_broken_override_exits_2_naming_the_file(tmp_path: Path, monkeypatch: 
     _fake_loader(monkeypatch, {"hv01": host_with((VM,))})
     code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "o"), "--templates", str(tmp_path / "site"))
     assert code == 2 and "start_vm.ps1.j2:1" in stderr
+
+
+def test_a_site_override_of_the_rollback_script_reaches_every_task_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--templates must reach the scripts the scheduled tasks run, which are rendered while planning."""
+    from orchestrator.resources import templates_dir
+
+    site = tmp_path / "site" / "operations"
+    site.mkdir(parents=True)
+    packaged = (templates_dir() / "operations" / "rollback.ps1.j2").read_text(encoding="utf-8")
+    (site / "rollback.ps1.j2").write_text(
+        packaged.replace("{% block body %}\n", "{% block body %}\n# site marker: reviewed by the school\n", 1),
+        encoding="utf-8",
+    )
+    nightly = Schedule(name="nightly", checkpoint="clean", at="02:30")
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,), (nightly,))})
+    out = tmp_path / "o"
+    code, _, stderr = _run(tmp_path, "--out", str(out), "--templates", str(tmp_path / "site"))
+    assert code == 0, stderr
+    tasks = sorted(out.rglob("task-*.ps1"))
+    assert tasks and all("# site marker: reviewed by the school" in t.read_text(encoding="utf-8-sig") for t in tasks)
 
 
 def test_with_the_real_inventory_loader(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from orchestrator.model import DynamicMemory, Schedule, VMSpec
 Change = tuple[str, Any, Any]
 
 # Marks checkpoints the orchestrator made, in the checkpoint's Notes, so retention never touches a user's own.
-CHECKPOINT_MARKER = "orchestrate:managed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +156,8 @@ class StartVM(Action):
 
 @dataclass(frozen=True, slots=True)
 class TakeCheckpoint(Action):
-    """A checkpoint named exactly `name` (as Get-VMSnapshot shows it); ours carry CHECKPOINT_MARKER."""
+    """A checkpoint named exactly `name` (as Get-VMSnapshot shows it); ours are listed on the VM's Notes marker
+    line (templates/operations/checkpoint_notes.ps1.j2)."""
 
     vm_name: str
     name: str

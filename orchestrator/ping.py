@@ -53,7 +53,7 @@ DOUBLE_HOP_FIX = (
 )
 PING_TIMEOUT = 120.0
 
-# Read-only. Uses only constructs from contracts.md, so the simulator runs it too. Get-VMHost needs the
+# Read-only. Uses only constructs from docs/templates.md, so the simulator runs it too. Get-VMHost needs the
 # rights every Hyper-V cmdlet needs (local Administrators or Hyper-V Administrators), so it is the test.
 PING_SCRIPT = """\
 $ErrorActionPreference = 'Stop'

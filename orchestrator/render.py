@@ -37,7 +37,7 @@ from typing import Any
 import jinja2
 
 from orchestrator import pwsh, pwsh_level, signatures
-from orchestrator.actions import CHECKPOINT_MARKER, Action
+from orchestrator.actions import Action
 from orchestrator.capabilities import Capabilities
 from orchestrator.model import HostSpec
 from orchestrator.resources import data_file, templates_dir
@@ -250,7 +250,7 @@ class Renderer:
             keep_trailing_newline=True,
         )
         env.concat = _code_concat  # type: ignore[method-assign]
-        env.globals.update(fail=_fail, checkpoint_marker=CHECKPOINT_MARKER)
+        env.globals.update(fail=_fail)
         self.env = env
         # (template, capabilities key, skeleton) of scripts that passed the check, least recently used first.
         self._checked: OrderedDict[tuple[Hashable, ...], None] = OrderedDict()
@@ -259,7 +259,7 @@ class Renderer:
     # -- the API the runner uses ------------------------------------------------------------------------
 
     def render_facts(self, host: HostSpec) -> str:
-        """The read-only facts script (contracts.md facts document) for this host."""
+        """The read-only facts script (the facts document of docs/templates.md) for this host."""
         caps, caps_key = _capabilities(None, None)
         return self._render(FACTS_TEMPLATE, caps, caps_key, host=host, **self._facts_context(host))
 

@@ -10,8 +10,7 @@ import click
 from orchestrator.cli import main
 from orchestrator.cli.options import common_options
 from orchestrator.cli.output import run_operation
-
-NOT_RUN_YET = 267011
+from orchestrator.schedules import NOT_RUN_YET
 
 
 def _result_text(task: Any) -> str:

@@ -46,7 +46,7 @@ from orchestrator.transport.retry import Backoff, call_with_retry
 
 log = logging.getLogger(__name__)
 
-# The contract bootstrap (contracts.md): read the whole script from stdin, run it as a script block.
+# The contract bootstrap (docs/templates.md): read the whole script from stdin, run it as a script block.
 BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))"
 ENCODED_BOOTSTRAP = base64.b64encode(BOOTSTRAP.encode("utf-16-le")).decode("ascii")
 COMMAND = "powershell.exe"

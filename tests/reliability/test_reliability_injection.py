@@ -29,7 +29,7 @@ from orchestrator.simulator.commands import HostCommands
 from orchestrator.simulator.host.registry import CMDLETS
 from orchestrator.transport.simulated import state_file
 
-# What the apply templates may call (contracts.md); a payload that escaped its literal would call something
+# What the apply templates may call (docs/templates.md); a payload that escaped its literal would call something
 # else (the canaries below are real cmdlets of the simulator, never used by an apply of a new classroom).
 CANARY = "pwned"
 PAYLOADS = [

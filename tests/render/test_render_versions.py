@@ -9,7 +9,7 @@ from render_support import VERSIONS, Hostile, command_calls, iter_scripts_hostil
 from orchestrator import signatures
 from orchestrator.render import Renderer
 
-# contracts.md: the cmdlets templates may use (the simulator supports exactly these).
+# docs/templates.md: the cmdlets templates may use (the simulator supports exactly these).
 _CONTRACT_TEXT = """
 Get-VM New-VM Set-VM Start-VM Stop-VM Remove-VM Set-VMProcessor Set-VMMemory Get-VMNetworkAdapter
 Add-VMNetworkAdapter Connect-VMNetworkAdapter Get-VMSwitch New-VHD Get-VHD Add-VMHardDiskDrive

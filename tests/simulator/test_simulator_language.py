@@ -1,4 +1,4 @@
-"""The language layer: every construct contracts.md lists, with PowerShell's semantics, and the refusals."""
+"""The language layer: every construct docs/templates.md lists, with PowerShell's semantics, and the refusals."""
 
 from __future__ import annotations
 

@@ -1,16 +1,22 @@
 """NTLM for the fake host: pyspnego's acceptor plus MS-WSMV message encryption (2.2.9.1.1).
 
 pyspnego's NTLM acceptor reads its users from the file named by the NTLM_USER_FILE environment variable, both
-when the context is created and when it checks the client's AUTHENTICATE message. Each fake server has its own
-user file, so the variable is set only for the duration of those two calls, under one process-wide lock, and
-restored afterwards: several servers (and pytest-xdist workers, which are separate processes) never see each
-other's users, and nothing else in the process observes the change.
+when the context is created and when it checks the client's AUTHENTICATE message. The variable is set once, when
+this module is imported, to a file of this process's own, and never changed again: changing os.environ while
+another thread iterates it (requests' proxy lookup in the client under test does, on every request) raises
+KeyError in that thread, which once failed a CI run. Each fake server keeps its own user file; for the duration
+of those two calls, under one process-wide lock, its users are copied into the process's file, so several
+servers (and pytest-xdist workers, which are separate processes with files of their own) never see each
+other's users.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import struct
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +30,11 @@ BOUNDARY = b"--Encrypted Boundary"
 CONTENT_TYPE = f'multipart/encrypted;protocol="{PROTOCOL}";boundary="Encrypted Boundary"'
 
 _ENV_LOCK = threading.Lock()
+_PROCESS_FOLDER = Path(tempfile.mkdtemp(prefix="orchestrate-fake-ntlm-"))
+_PROCESS_USER_FILE = _PROCESS_FOLDER / "users"
+_PROCESS_USER_FILE.write_text("", encoding="utf-8")
+os.environ["NTLM_USER_FILE"] = str(_PROCESS_USER_FILE)
+atexit.register(shutil.rmtree, _PROCESS_FOLDER, ignore_errors=True)
 
 
 class NTLMFailure(Exception):
@@ -33,15 +44,11 @@ class NTLMFailure(Exception):
 @contextmanager
 def _user_file(path: Path) -> Iterator[None]:
     with _ENV_LOCK:
-        previous = os.environ.get("NTLM_USER_FILE")
-        os.environ["NTLM_USER_FILE"] = str(path)
+        _PROCESS_USER_FILE.write_bytes(path.read_bytes())
         try:
             yield
         finally:
-            if previous is None:
-                os.environ.pop("NTLM_USER_FILE", None)
-            else:
-                os.environ["NTLM_USER_FILE"] = previous
+            _PROCESS_USER_FILE.write_text("", encoding="utf-8")
 
 
 def write_user_file(path: Path, users: dict[str, str]) -> None:

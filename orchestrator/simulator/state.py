@@ -72,7 +72,9 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         switches=[str(s) for s in seed.get("switches", []) or []],
         free_disk=parse_size(seed.get("free_disk", "2TB"), "free_disk"),
         job_seconds=float(seed.get("job_seconds", 0) or 0),
-        # A remote user who is not a local Administrator cannot change SYSTEM tasks (host/cmdlets_tasks.py).
+        # A remote user who is not a local Administrator cannot change SYSTEM tasks (host/cmdlets_tasks.py; the
+        # refusal's text is unverified and listed in docs/real-hosts.md, as the only way to make a
+        # Register-ScheduledTask fail: PowerShell/PowerShell#4568 is why that failure must stop the apply).
         session_admin=bool(seed.get("session_admin", True)),
     )
     if host.hyperv_installed:

@@ -11,7 +11,7 @@ from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains
-from orchestrator.simulator.host.context import PROMPT_REFUSED, HostContext
+from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Snapshot
 from orchestrator.simulator.host.objects import snapshot_object
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
@@ -96,8 +96,6 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
     MicrosoftDocs/win32 desktop-src/Virtual/applyvirtualsystemsnapshot-msvm-virtualsystemmanagementservice.md
     (applies "the disk state, runtime state, and configuration values", the starting point "when it is next
     activated"). 2012 and 2012 R2 have standard checkpoints only."""
-    if ctx.would_prompt(call, "Restore-VMSnapshot"):
-        raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
     name = call.get("Name")
     if call.has("VM"):
         vm = ctx.vm_from_call(call)[0]
@@ -161,8 +159,6 @@ def remove_vm_saved_state(ctx: HostContext, call: BoundCall, _items: Any) -> lis
     disks are unaffected (docset/winserver2012-ps and winserver2012r2-ps hyper-v/Remove-VMSavedState.md,
     Description and Example 2). A VM that is not Saved has no saved state to delete: refused, as Hyper-V
     refuses a state change the VM's present state does not allow (the message is unverified)."""
-    if ctx.would_prompt(call, "Remove-VMSavedState"):
-        raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
     if call.has("VMSnapshot"):
         for vm, snap in _snapshots_from_call(ctx, call, None):
             if snap.state in ("Running", "Paused", "Saved"):

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
-from orchestrator.simulator.host.context import PROMPT_REFUSED, HostContext
+from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import Host, Task
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.language.values import PSEnum, PSObject, to_string, utc_iso
@@ -213,8 +213,6 @@ def register_task(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 @cmdlet("Unregister-ScheduledTask", MODULE, mutating=True)
 def unregister_task(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
-    if ctx.would_prompt(call, "Unregister-ScheduledTask"):
-        raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
     tasks = [_task_from_call(ctx, call)] if call.has("InputObject") else _find_tasks(
         ctx, call.get("TaskName"), call.get("TaskPath"), must_exist=True)
     for task in tasks:

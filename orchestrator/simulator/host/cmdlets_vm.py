@@ -11,7 +11,7 @@ from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains
-from orchestrator.simulator.host.context import PROMPT_REFUSED, HostContext
+from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, norm_path
 from orchestrator.simulator.host.objects import (
     adapter_object,
@@ -283,8 +283,6 @@ def stop_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 @cmdlet("Remove-VM", MODULE, mutating=True)
 def remove_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     vms = ctx.vm_from_call(call, "Name")
-    if ctx.would_prompt(call, "Remove-VM", force=bool(call.get("Force"))):
-        raise CmdletError(PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
     for vm in vms:
         if vm.state == "Running":
             raise CmdletError(f"The virtual machine '{vm.name}' is running. Turn it off before removing it.",

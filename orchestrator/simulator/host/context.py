@@ -7,13 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.simulator.host import should_process
 from orchestrator.simulator.host.files import FileSystem
 from orchestrator.simulator.host.model import VM, Host
 from orchestrator.simulator.host.registry import CmdletError
-from orchestrator.simulator.host.should_process import PROMPT_REFUSED
-
-__all__ = ["PROMPT_REFUSED", "HostContext"]
 
 if TYPE_CHECKING:
     from orchestrator.simulator.language.interpreter import Interpreter
@@ -61,16 +57,6 @@ class HostContext:
         """Record a change to the model: the state file is written after the run only when this was called."""
         self.dirty = True
         self.mutations.append(what)
-
-    def would_prompt(self, call: Any, cmdlet: str, *, force: bool = False) -> bool:
-        """Whether this call asks for confirmation, which a non-interactive session cannot answer: the
-        cmdlet's ConfirmImpact against $ConfirmPreference, -Confirm, -WhatIf, and -Force where the page says
-        it skips the prompt (`should_process` has the rules and their sources; Remove-VM's -Force: MicrosoftDocs/
-        windows-powershell-docs docset/winserver2012-ps/hyper-v/Remove-VM.md, Example 2)."""
-        if force and call.get("Confirm") is None:
-            return False
-        return should_process.would_prompt(cmdlet, call, should_process.confirm_preference(self),
-                                           self.host.os_version)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 from simulator_support import (
@@ -133,6 +134,7 @@ def test_checkpoints_capture_and_restore_configuration_and_disk_state() -> None:
     assert _content(sim) != content_at_baseline  # the guest wrote to its disk
     ok(sim, HEADER + "Checkpoint-VM -Name 'lab-01' -SnapshotName 'after'")
     assert value(sim, f"(Get-VHD -Path '{_drive(sim)}').ParentPath") == first
+    assert re.fullmatch(r"C:\\VMs\\lab-01_[0-9A-F-]{36}\.avhdx", _drive(sim))  # one GUID, not one per link
     snaps = last_json(ok(sim, "Get-VMSnapshot -VMName 'lab-01' | Select-Object Name, ParentSnapshotName, VMName | "
                               "ConvertTo-Json -Compress"))
     assert snaps == [{"Name": "baseline", "ParentSnapshotName": None, "VMName": "lab-01"},

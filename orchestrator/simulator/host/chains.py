@@ -22,7 +22,7 @@ How long a real merge takes, and the exact file names (`<disk>_<GUID>.avhdx`), a
 from __future__ import annotations
 
 import copy
-import uuid
+import re
 from typing import TYPE_CHECKING
 
 from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from orchestrator.simulator.host.context import HostContext
 
 CHILD_SIZE = 4 * 1024**2  # a fresh .avhdx holds only its headers
+# A checkpoint file's own `_<GUID>`: a child of lab_01_<GUID>.avhdx is lab_01_<new GUID>.avhdx.
+_CHILD_SUFFIX = re.compile(r"_[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 
 
 def is_checkpoint_file(path: str) -> bool:
@@ -41,8 +43,8 @@ def new_child(ctx: HostContext, parent: str) -> str:
     """A new differencing disk beside `parent`, holding the same data (content version), whose parent it is."""
     entry = ctx.fs.get(parent)
     folder = parent_path(parent)
-    stem = parent.replace("/", "\\").rsplit("\\", 1)[-1].rsplit(".", 1)[0].split("_", 1)[0]
-    path = f"{folder}\\{stem}_{str(uuid.uuid4()).upper()}.avhdx"
+    stem = _CHILD_SUFFIX.sub("", parent.replace("/", "\\").rsplit("\\", 1)[-1].rsplit(".", 1)[0])
+    path = f"{folder}\\{stem}_{ctx.new_guid().upper()}.avhdx"
     size = int((entry.vhd or {}).get("size") or 0) if entry is not None else 0
     ctx.fs.add(FileEntry(path, "file", CHILD_SIZE, edition_sku=entry.edition_sku if entry else None,
                          vhd={"type": "Differencing", "size": size, "parent": parent},

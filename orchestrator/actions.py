@@ -157,7 +157,7 @@ class StartVM(Action):
 @dataclass(frozen=True, slots=True)
 class TakeCheckpoint(Action):
     """A checkpoint named exactly `name` (as Get-VMSnapshot shows it); ours are listed on the VM's Notes marker
-    line (templates/operations/checkpoint_notes.ps1.j2)."""
+    line (templates/lib/checkpoint_notes.ps1.j2)."""
 
     vm_name: str
     name: str
@@ -204,7 +204,7 @@ TASK_DAY_NAMES = {
 @dataclass(frozen=True, slots=True)
 class ApplySchedule(Action):
     """Register (or re-register) one Windows Scheduled Task under \\MultiPoint\\ that runs, as SYSTEM, a
-    rendered rollback script passed with -EncodedCommand. schedules.py builds it.
+    rendered rollback script passed with -EncodedCommand. orchestrator.operations.schedules builds it.
 
     The task is named `<kind> <task_label>` ("schedule nightly reset", "revert pre-apply-..."); its
     Description, `multipoint-orchestrator <kind>: <label>; definition sha256:<digest>`, carries the hash of
@@ -291,7 +291,7 @@ class RemoveSchedule(Action):
         return [("task", self.task_name, None)]
 
 
-# -- checkpoints and rollback (checkpoints.py plans these) ------------------------------------------------------
+# -- checkpoints and rollback (operations/checkpoint.py and rollback.py plan these) ------------------------------------------------------
 
 # The VM's own Notes carry the ids of the checkpoints the orchestrator made, on one line of their own:
 #   orchestrate-checkpoints: <id>,<id>
@@ -370,7 +370,7 @@ class RefuseVMs(Action):
         return [("refused", None, self.message)]
 
 
-# -- export, import and move (transfer.py plans these) ---------------------------------------------------------
+# -- export, import and move (operations/export.py, import_vm.py and move.py plan these) ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestrator.actions import (
     Action,
@@ -36,10 +37,15 @@ from orchestrator.model import DynamicMemory, HostSpec, VMSpec
 
 @dataclass(frozen=True, slots=True)
 class Plan(Sequence[Action]):
-    """The actions for one host, in order, plus notes the admin should read (e.g. VMs we do not manage)."""
+    """The actions for one host, in order, plus notes the admin should read (e.g. VMs we do not manage).
+
+    `basis` is what the planner saw that verify, or the workflow after the run, needs again (an import's VM
+    ids before it, a move's source VM as it was): each operation types its own. It lives here, never in
+    the operation object, so planning stays pure and one operation serves every host of a run at once."""
 
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    basis: Any = None
 
     def __iter__(self) -> Iterator[Action]:
         return iter(self.actions)
@@ -56,18 +62,15 @@ class Plan(Sequence[Action]):
 
 
 def plan_host(host: HostSpec, facts: HostFacts) -> Plan:
-    """Every action that makes the host hold what the inventory says, in a safe order."""
+    """Every VM action that makes the host hold what the inventory's VMs say, in a safe order. (The host's
+    scheduled tasks are planned beside it, by orchestrator.operations.converge.)"""
     actions: list[Action] = []
     for vm in host.vms:
         actions.extend(plan_vm(vm, facts.vm(vm.name), facts.version))
     wanted = {vm.name for vm in host.vms}
     unmanaged = sorted(name for name in facts.vms if name not in wanted)
     notes = [f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged]
-    from orchestrator.schedules import plan_schedules  # schedules builds on this module's Plan
-
-    schedule_actions, schedule_notes = plan_schedules(host, facts)
-    actions.extend(schedule_actions)
-    return Plan(tuple(actions), (*notes, *schedule_notes))
+    return Plan(tuple(actions), tuple(notes))
 
 
 def plan_vm(vm: VMSpec, observed: VMFacts | None, version: str) -> list[Action]:

@@ -1,31 +1,14 @@
-"""The `orchestrate` command. Parsing and printing only: every decision lives below, in the runner.
+"""The `orchestrate` command: parse, print, exit codes. No workflow: every decision lives below.
 
-Each subcommand lives in its own module in this package and registers itself on `main`; the modules are
-imported at the bottom so `orchestrate --help` lists them all.
+    group        the click group `main` (the console script's entry point, re-exported here)
+    options      every option more than one command takes, declared once
+    output       loading input, selecting hosts, reporters, one-line results, running an operation
+    <command>    one module per subcommand (apply, checkpoint, rollback, export, import_cmd, move, ...)
+
+Exit codes: orchestrator.exit_codes. The runs themselves: orchestrator.runner.
 """
 
-from __future__ import annotations
+from orchestrator.cli import commands as _commands  # noqa: F401 - every subcommand registers itself on main
+from orchestrator.cli.group import main
 
-import click
-
-from orchestrator import __version__
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="orchestrate")
-def main() -> None:
-    """Provision Windows MultiPoint Server 2012 Premium VMs on Hyper-V hosts from an Ansible-style inventory.
-
-    \b
-    Start here:
-      orchestrate validate inventories/demo.yaml     check the inventory, contact nothing
-      orchestrate apply inventories/demo.yaml --dry-run   preview the changes
-      orchestrate apply inventories/demo.yaml        converge every host
-
-    Exit codes: 0 success, 1 some host failed, 2 invalid input (nothing contacted), 3 a host is locked
-    by another run.
-    """
-
-
-# Subcommands register themselves on `main` when imported.
-from orchestrator.cli import commands as _commands  # noqa: E402,F401
+__all__ = ["main"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.options import common_options
+from orchestrator.cli.group import main
+from orchestrator.cli.options import apply_options, dry_run_option, inventory_argument
 from orchestrator.cli.output import run_operation
 
 
@@ -18,50 +17,10 @@ def _run(inventory_path: str, *, operation: Any = None, **kwargs: Any) -> None:
     run_operation(inventory_path, operation or Converge(), **kwargs)
 
 
-_apply_options = [
-    click.argument("inventory", type=click.Path(dir_okay=False)),
-    click.option(
-        "--forks",
-        "-f",
-        type=click.IntRange(1, 500),
-        default=10,
-        show_default=True,
-        help="How many hosts to work on at once.",
-    ),
-    click.option(
-        "--show-scripts", is_flag=True, help="Also print the exact PowerShell that runs (or would run)."
-    ),
-    click.option(
-        "--wait-lock",
-        type=click.FloatRange(0),
-        default=0.0,
-        metavar="SECONDS",
-        help="If another run holds a host, wait this long for it instead of exiting 3.",
-    ),
-    click.option(
-        "--templates",
-        type=click.Path(file_okay=False, exists=True, path_type=Path),
-        default=None,
-        help="A folder of templates that override the packaged ones (same file names).",
-    ),
-    click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password."),
-]
-
-
-def _with_apply_options(func):
-    for option in reversed(_apply_options):
-        func = option(func)
-    return common_options(func)
-
-
 @main.command()
-@_with_apply_options
-@click.option(
-    "--dry-run",
-    "-n",
-    is_flag=True,
-    help="Preview: gather facts, show the changes and preflight the script on a simulated copy.",
-)
+@inventory_argument
+@apply_options
+@dry_run_option("Preview: gather facts, show the changes and preflight the script on a simulated copy.")
 @click.option(
     "--revert-after",
     metavar="DURATION",
@@ -87,7 +46,7 @@ def apply(inventory: str, dry_run: bool, revert_after: str | None, **kwargs) -> 
     """
     operation = None
     if revert_after is not None:
-        from orchestrator.schedules import ConvergeWithRevert, parse_duration
+        from orchestrator.operations.confirm import ConvergeWithRevert, parse_duration
 
         try:
             operation = ConvergeWithRevert(parse_duration(revert_after))
@@ -98,7 +57,8 @@ def apply(inventory: str, dry_run: bool, revert_after: str | None, **kwargs) -> 
 
 
 @main.command()
-@_with_apply_options
+@inventory_argument
+@apply_options
 def plan(inventory: str, **kwargs) -> None:
     """Preview what `apply` would change (same as `apply --dry-run`): nothing on any host changes.
 

@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.output import operation_options, run_operation
+from orchestrator.cli.group import main
+from orchestrator.cli.options import inventory_argument, operation_options
+from orchestrator.cli.output import run_operation
 
 
 @main.command()
-@click.argument("inventory", type=click.Path(dir_okay=False))
+@inventory_argument
 @click.option("--name", required=True, help="The checkpoint's name, exactly as Get-VMSnapshot will show it.")
 @operation_options
 def checkpoint(inventory: str, name: str, vm_glob: str | None, **kwargs: Any) -> None:
@@ -31,6 +32,6 @@ def checkpoint(inventory: str, name: str, vm_glob: str | None, **kwargs: Any) ->
 
     Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
     """
-    from orchestrator.checkpoints import Checkpoint
+    from orchestrator.operations import Checkpoint
 
     run_operation(inventory, Checkpoint(name, vm_glob), **kwargs)

@@ -2,9 +2,10 @@
 
 import importlib
 import pkgutil
+from pathlib import Path
 
-import orchestrator.cli as _cli_package
+_NOT_COMMANDS = {"commands", "group", "options", "output"}
 
-for _module in pkgutil.iter_modules(_cli_package.__path__):
-    if _module.name not in {"commands", "options", "output"}:
+for _module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+    if _module.name not in _NOT_COMMANDS:
         importlib.import_module(f"orchestrator.cli.{_module.name}")

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
-from orchestrator.cli import main
-from orchestrator.cli.options import common_options
+from orchestrator.cli.group import main
+from orchestrator.cli.options import ask_pass_option, common_options, inventory_argument, wait_lock_option
 from orchestrator.cli.output import run_operation
 
 
 @main.command()
-@click.argument("inventory", type=click.Path(dir_okay=False))
-@click.option(
-    "--wait-lock",
-    type=click.FloatRange(0),
-    default=0.0,
-    metavar="SECONDS",
-    help="If another run holds a host, wait this long for it instead of exiting 3.",
-)
-@click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password.")
+@inventory_argument
+@wait_lock_option
+@ask_pass_option
 @common_options
 def confirm(inventory: str, **kwargs: Any) -> None:
     """Confirm the last `apply --revert-after`: unregister each host's pending revert task.
@@ -36,6 +28,6 @@ def confirm(inventory: str, **kwargs: Any) -> None:
 
     Exit codes: 0 ok, 1 a host failed or had already reverted, 2 invalid input, 3 a host is locked.
     """
-    from orchestrator.schedules import Confirm
+    from orchestrator.operations import Confirm
 
     run_operation(inventory, Confirm(), **kwargs)

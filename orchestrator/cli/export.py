@@ -3,33 +3,17 @@ with `--keep N` retention of our own exports. Runs through the Runner like `appl
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.output import (
-    load_inventory_or_exit,
-    operation_options,
-    resolve_state_dir,
-    run_operation,
-)
-
-
-def timeout_option(func):
-    return click.option(
-        "--timeout",
-        type=click.IntRange(1),
-        default=None,
-        metavar="SECONDS",
-        help="Deadline of each export/import job on the host, separate from the connection's timeouts "
-        "[default: a minute under the host's orchestrate_operation_timeout].",
-    )(func)
+from orchestrator.cli.group import main
+from orchestrator.cli.options import inventory_argument, operation_options, timeout_option
+from orchestrator.cli.output import refuse_path, run_operation, say
 
 
 @main.command()
-@click.argument("inventory", type=click.Path(dir_okay=False))
+@inventory_argument
 @click.option(
     "--to",
     "to",
@@ -81,113 +65,53 @@ def export(
 
     Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
     """
-    from orchestrator.journal import Journal
-    from orchestrator.transfer import Export, ExportedCopy
+    from orchestrator.operations import Export
 
     refuse_path(to, "--to")
     dry_run = bool(kwargs.pop("dry_run", False))
-    state_dir = resolve_state_dir(kwargs.get("state_dir"))
-    kwargs["state_dir"] = state_dir
-    loaded = load_inventory_or_exit(inventory, kwargs["output"], kwargs.get("ask_pass", False))
-    history: dict[str, dict[str, tuple[ExportedCopy, ...]]] = {}
-    if keep is not None and not dry_run:
-        journal = Journal.open(state_dir)
-        for host in loaded.hosts.values():
-            history[host.name] = {
-                vm.name: tuple(ExportedCopy(r.id, r.path) for r in journal.exports(host.name, vm.name))
-                for vm in host.vms
-            }
     operation = Export(
         to,
         vm_glob=vm_glob,
         allow_stop=allow_stop,
         keep=keep,
-        history=history,
         timeout_seconds=timeout,
         check_only=dry_run,
         command="export --dry-run" if dry_run else "export",
     )
-    run_operation(inventory, operation, after=_after(state_dir, dry_run), **kwargs)
+    run_operation(inventory, operation, after=_report, **kwargs)
 
 
-def _after(state_dir: Path, dry_run: bool):
-    """Journal what the hosts report (exports made, folders pruned), then say it."""
+def _report(result: Any, output: str) -> None:
+    """What each host reports: exports made (the runner journaled them), checked, and old ones removed."""
+    from orchestrator.runner.results import Exported, ExportPruned
 
-    def after(result: Any, output: str) -> None:
-        from orchestrator.journal import Journal
-
-        journal = Journal.open(state_dir)
-        for host, outcome in result.outcomes.items():
-            for entry in action_results(outcome):
-                if entry.get("check_only"):
-                    say(
-                        output,
-                        "export_check",
-                        host=host,
-                        vm=entry.get("vm"),
-                        path=entry.get("path"),
-                        size_bytes=entry.get("size_bytes"),
-                        text=f"{host}: {entry.get('vm')} would be exported to {entry.get('path')} "
-                        f"({entry.get('size_bytes')} bytes of disks)",
-                    )
-                elif entry.get("config") and result.run_id is not None and not dry_run:
-                    journal.record_export(
-                        result.run_id,
-                        host,
-                        str(entry["vm"]),
-                        str(entry["path"]),
-                        int(entry.get("size_bytes") or 0),
-                    )
-                    say(
-                        output,
-                        "exported",
-                        host=host,
-                        vm=entry.get("vm"),
-                        path=entry.get("path"),
-                        size_bytes=entry.get("size_bytes"),
-                        text=f"{host}: {entry.get('vm')} exported to {entry.get('path')} ({entry.get('size_bytes')} bytes)",
-                    )
-                elif entry.get("export_id") is not None and not dry_run:
-                    journal.export_removed(int(entry["export_id"]))
-                    say(
-                        output,
-                        "export_removed",
-                        host=host,
-                        path=entry.get("path"),
-                        text=f"{host}: removed old export {entry.get('path')}",
-                    )
-
-    return after
-
-
-def action_results(outcome: Any) -> list[dict[str, Any]]:
-    """The "result" maps the host reported for its actions (the runner keeps them in outcome.extra)."""
-    reported = (outcome.extra or {}).get("actions") or {}
-    results = []
-    for _, entry in sorted(reported.items(), key=lambda item: (item[0] is None, item[0] or 0)):
-        if isinstance(entry, dict) and isinstance(entry.get("result"), dict):
-            results.append(entry["result"])
-    return results
-
-
-def say(output: str, event: str, *, text: str, **fields: Any) -> None:
-    """One line for the admin: JSON lines on stdout with --output json, else text."""
-    import json
-
-    if output == "json":
-        click.echo(json.dumps({"event": event, **fields}, default=str))
-    else:
-        click.echo(text)
-
-
-def refuse_path(path: str, option: str, *, share_only: bool = False) -> None:
-    """Exit 2 before any host is contacted when a path option cannot mean the same folder on the hosts."""
-    import sys
-
-    from orchestrator.cli.options import EXIT_INVALID_INPUT
-    from orchestrator.transfer import path_problem
-
-    problem = path_problem(path, share_only=share_only)
-    if problem is not None:
-        click.echo(f"error: {option}: {problem}", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+    for host, outcome in result.outcomes.items():
+        for entry in outcome.results:
+            if isinstance(entry, Exported) and entry.check_only:
+                say(
+                    output,
+                    "export_check",
+                    host=host,
+                    vm=entry.vm,
+                    path=entry.path,
+                    size_bytes=entry.size_bytes,
+                    text=f"{host}: {entry.vm} would be exported to {entry.path} ({entry.size_bytes} bytes of disks)",
+                )
+            elif isinstance(entry, Exported):
+                say(
+                    output,
+                    "exported",
+                    host=host,
+                    vm=entry.vm,
+                    path=entry.path,
+                    size_bytes=entry.size_bytes,
+                    text=f"{host}: {entry.vm} exported to {entry.path} ({entry.size_bytes} bytes)",
+                )
+            elif isinstance(entry, ExportPruned):
+                say(
+                    output,
+                    "export_removed",
+                    host=host,
+                    path=entry.path,
+                    text=f"{host}: removed old export {entry.path}",
+                )

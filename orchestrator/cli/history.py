@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.cli import main
-from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options, default_state_dir
+from orchestrator import exit_codes
+from orchestrator.cli.group import main
+from orchestrator.cli.options import common_options, default_state_dir
 from orchestrator.journal import Journal, JournalError, RunDetail, journal_path
 from orchestrator.patterns import NoHostMatched, PatternError, select_names
 
@@ -78,10 +79,10 @@ def _load(state: Path, last: int, limit: str | None) -> list[RunDetail]:
             return [journal.run(summary.id) for summary in journal.runs(last=last, hosts=hosts)]
     except PatternError as error:
         click.echo(f"error: --limit {limit!r}: {error}", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+        sys.exit(exit_codes.INVALID_INPUT)
     except (JournalError, sqlite3.DatabaseError) as error:
         click.echo(f"error: cannot read the journal in {state}: {error}", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+        sys.exit(exit_codes.INVALID_INPUT)
 
 
 def _as_json(detail: RunDetail, verbosity: int) -> dict[str, Any]:

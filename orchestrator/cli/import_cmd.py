@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.export import action_results, refuse_path, say, timeout_option
-from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options
-from orchestrator.cli.output import load_inventory_or_exit, run_operation
-
-
-def single_host_options(func):
-    """--dry-run, --wait-lock, --ask-pass and the common options, for commands aimed at named hosts."""
-    for option in reversed(
-        [
-            click.option("--dry-run", "-n", is_flag=True, help="Run only the read-only checks on the hosts."),
-            click.option(
-                "--wait-lock",
-                type=click.FloatRange(0),
-                default=0.0,
-                metavar="SECONDS",
-                help="If another run holds a host, wait this long for it instead of exiting 3.",
-            ),
-            click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password."),
-        ]
-    ):
-        func = option(func)
-    return common_options(func)
-
-
-def host_or_exit(inventory: Any, name: str, option: str) -> None:
-    if name not in inventory.hosts:
-        click.echo(f"error: {option} {name!r} is not a host of the inventory", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+from orchestrator.cli.group import main
+from orchestrator.cli.options import inventory_argument, single_host_options, timeout_option
+from orchestrator.cli.output import host_or_exit, load_inventory_or_exit, refuse_path, run_operation, say
 
 
 @main.command("import")
-@click.argument("inventory", type=click.Path(dir_okay=False))
+@inventory_argument
 @click.option("--host", "host", required=True, metavar="HOST", help="The inventory host to import on.")
 @click.option(
     "--from",
@@ -87,7 +60,7 @@ def import_(
 
     Exit codes: 0 ok, 1 the import failed or was refused, 2 invalid input, 3 the host is locked.
     """
-    from orchestrator.transfer import Import
+    from orchestrator.operations import Import
 
     refuse_path(source, "--from")
     loaded = load_inventory_or_exit(inventory, kwargs["output"], kwargs.get("ask_pass", False))
@@ -108,26 +81,22 @@ def import_(
 
 def _report(result: Any, output: str) -> None:
     """What Compare-VM found and what was imported, from the host's own report."""
+    from orchestrator.runner.results import Imported
+
     for host, outcome in result.outcomes.items():
-        for entry in action_results(outcome):
-            if "incompatibilities" not in entry:
-                continue
-            issues = entry.get("incompatibilities") or []
-            fixed = entry.get("fixed") or []
-            if isinstance(issues, dict):
-                issues = [issues]
-            if isinstance(fixed, str):
-                fixed = [fixed]
+        for entry in outcome.of_type(Imported):
+            issues = [dict(i) for i in entry.incompatibilities]
+            fixed = list(entry.fixed)
             listed = "; ".join(f"[{i.get('message_id')}] {i.get('message')}" for i in issues) or "none"
-            what = "would import" if entry.get("check_only") else "imported"
+            what = "would import" if entry.check_only else "imported"
             say(
                 output,
-                "import_check" if entry.get("check_only") else "imported",
+                "import_check" if entry.check_only else "imported",
                 host=host,
-                vm=entry.get("name"),
-                id=entry.get("id"),
+                vm=entry.name,
+                id=entry.id,
                 incompatibilities=issues,
                 fixed=fixed,
-                text=f"{host}: {what} {entry.get('name')} (id {entry.get('id')}); Compare-VM: {listed}"
+                text=f"{host}: {what} {entry.name} (id {entry.id}); Compare-VM: {listed}"
                 + (f"; fixed: {'; '.join(fixed)}" if fixed else ""),
             )

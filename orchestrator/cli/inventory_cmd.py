@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.options import EXIT_INVALID_INPUT, EXIT_OK, common_options
+from orchestrator import exit_codes
+from orchestrator.cli.group import main
+from orchestrator.cli.options import common_options
 from orchestrator.cli.output import select_or_exit
 
 
@@ -42,19 +43,19 @@ def inventory_command(
     for finding in loaded.findings:
         click.echo(finding.format(), err=True)
     if not loaded.groups:  # the file could not be read or parsed: nothing to show
-        sys.exit(EXIT_INVALID_INPUT)
+        sys.exit(exit_codes.INVALID_INPUT)
     if host is not None:
         document = ansible_host(loaded, host)
         if document is None:
             click.echo(f"error: no host named {host!r} in {inventory}", err=True)
-            sys.exit(EXIT_INVALID_INPUT)
+            sys.exit(exit_codes.INVALID_INPUT)
     else:
         document = ansible_list(loaded)
         if limit is not None:
             document = _limited(document, set(select_or_exit(loaded, limit)))
     indent = None if output == "json" else 4
     click.echo(json.dumps(document, indent=indent, sort_keys=True, ensure_ascii=False))
-    sys.exit(EXIT_INVALID_INPUT if loaded.errors else EXIT_OK)
+    sys.exit(exit_codes.INVALID_INPUT if loaded.errors else exit_codes.OK)
 
 
 def _limited(document: dict, hosts: set[str]) -> dict:

@@ -1,25 +1,73 @@
-"""Options every subcommand shares, declared once: --output, -v, --limit, --state-dir."""
+"""Every option more than one subcommand takes, declared once, and the groups commands take them in.
+
+A click option decorator makes a fresh Option each time it is applied, so one declaration serves every
+command. `--dry-run` means something different per command (a preview, the host-side checks only), so its
+help is the one thing a command passes; the flag itself is declared here.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., object])
-
-EXIT_OK = 0
-EXIT_HOST_FAILED = 1
-EXIT_INVALID_INPUT = 2
-EXIT_LOCKED = 3
+Decorator = Callable[[F], F]
 
 
 def default_state_dir() -> Path:
     """--state-dir, else ORCHESTRATE_STATE_DIR, else ./.orchestrate."""
     return Path(os.environ.get("ORCHESTRATE_STATE_DIR") or ".orchestrate")
+
+
+inventory_argument = click.argument("inventory", type=click.Path(dir_okay=False))
+
+forks_option = click.option(
+    "--forks",
+    "-f",
+    type=click.IntRange(1, 500),
+    default=10,
+    show_default=True,
+    help="How many hosts to work on at once.",
+)
+ask_pass_option = click.option(
+    "--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password of hosts that have none."
+)
+wait_lock_option = click.option(
+    "--wait-lock",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="SECONDS",
+    help="If another run holds a host, wait this long for it instead of exiting 3.",
+)
+templates_option = click.option(
+    "--templates",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A folder of templates that override the packaged ones (same file names); every script of the "
+    "run comes from it, scheduled-task scripts included.",
+)
+show_scripts_option = click.option(
+    "--show-scripts", is_flag=True, help="Also print the exact PowerShell that runs (or would run)."
+)
+vm_option = click.option(
+    "--vm", "vm_glob", metavar="GLOB", default=None, help="Only VMs whose name matches."
+)
+timeout_option = click.option(
+    "--timeout",
+    type=click.IntRange(1),
+    default=None,
+    metavar="SECONDS",
+    help="Deadline of each export/import job on the host, separate from the connection's timeouts "
+    "[default: a minute under the host's orchestrate_operation_timeout].",
+)
+
+
+def dry_run_option(help: str) -> Decorator[Any]:
+    return click.option("--dry-run", "-n", is_flag=True, help=help)
 
 
 def common_options(func: F) -> F:
@@ -50,3 +98,36 @@ def common_options(func: F) -> F:
         help="text for people; json for scripts (JSON lines on stdout, text on stderr).",
     )(func)
     return func
+
+
+def _stack(decorators: Sequence[Decorator[Any]], func: F) -> F:
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return common_options(func)
+
+
+def operation_options(func: F) -> F:
+    """--vm, --dry-run, --wait-lock, --forks, --ask-pass and the common options, for VM operations."""
+    return _stack(
+        [
+            vm_option,
+            dry_run_option("Show what would happen and preflight it on a simulated copy."),
+            wait_lock_option,
+            forks_option,
+            ask_pass_option,
+        ],
+        func,
+    )
+
+
+def single_host_options(func: F) -> F:
+    """--dry-run, --wait-lock, --ask-pass and the common options, for commands aimed at named hosts."""
+    return _stack(
+        [dry_run_option("Run only the read-only checks on the hosts."), wait_lock_option, ask_pass_option],
+        func,
+    )
+
+
+def apply_options(func: F) -> F:
+    """The options of `apply` and `plan`."""
+    return _stack([forks_option, show_scripts_option, wait_lock_option, templates_option, ask_pass_option], func)

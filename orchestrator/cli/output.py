@@ -1,5 +1,7 @@
-"""Helpers the subcommands share: loading input, printing findings, and running an operation through the
-Runner, so every command that touches hosts gets locks, the journal, dry-run preflight and JSON events alike."""
+"""What the subcommands share to read their input and to show results: loading the inventory, selecting
+hosts, choosing a reporter, one-line results, refusals of bad arguments, and running an operation through
+the Runner, so every command that touches hosts gets locks, the journal, dry-run preflight and JSON events
+alike. The exit codes themselves are orchestrator.exit_codes."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options, default_state_dir
+from orchestrator import exit_codes
+from orchestrator.cli.options import default_state_dir
 from orchestrator.model import Finding, Inventory
 
 
@@ -33,7 +36,7 @@ def load_inventory_or_exit(path: str, output: str, ask_pass: bool = False) -> In
         if output == "json":
             click.echo(json.dumps({"event": "invalid_input", "errors": len(inventory.errors)}))
         click.echo(f"{path}: {len(inventory.errors)} error(s); nothing was contacted", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+        sys.exit(exit_codes.INVALID_INPUT)
     return inventory
 
 
@@ -44,11 +47,47 @@ def select_or_exit(inventory: Inventory, limit: str | None) -> list[str]:
         return select_hosts(inventory, limit)
     except PatternError as exc:
         click.echo(f"error: --limit {limit!r}: {exc}", err=True)
-        sys.exit(EXIT_INVALID_INPUT)
+        sys.exit(exit_codes.INVALID_INPUT)
+
+
+def host_or_exit(inventory: Inventory, name: str, option: str) -> None:
+    if name not in inventory.hosts:
+        click.echo(f"error: {option} {name!r} is not a host of the inventory", err=True)
+        sys.exit(exit_codes.INVALID_INPUT)
+
+
+def refuse(message: str) -> NoReturn:
+    """An argument the command cannot use: say why on stderr and exit 2, before any host is contacted."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(exit_codes.INVALID_INPUT)
+
+
+def refuse_path(path: str, option: str, *, share_only: bool = False) -> None:
+    """Exit 2 before any host is contacted when a path option cannot mean the same folder on the hosts."""
+    from orchestrator.operations.export import path_problem
+
+    problem = path_problem(path, share_only=share_only)
+    if problem is not None:
+        refuse(f"{option}: {problem}")
 
 
 def resolve_state_dir(state_dir: Path | None) -> Path:
     return state_dir if state_dir is not None else default_state_dir()
+
+
+def reporter_for(output: str, verbosity: int) -> Any:
+    """The event sink of a run: JSON lines, or text with live progress (rich is imported only when needed)."""
+    from orchestrator.report import JsonReporter, TextReporter
+
+    return JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity)
+
+
+def say(output: str, event: str, *, text: str, **fields: Any) -> None:
+    """One line for the admin: JSON lines on stdout with --output json, else text."""
+    if output == "json":
+        click.echo(json.dumps({"event": event, **fields}, default=str))
+    else:
+        click.echo(text)
 
 
 def run_operation(
@@ -70,7 +109,6 @@ def run_operation(
     command: str | None = None,
 ) -> None:
     """Load, select, run `operation` on every selected host, exit with the run's code (0, 1, 2 or 3)."""
-    from orchestrator.report import JsonReporter, TextReporter
     from orchestrator.runner import Runner, RunOptions
 
     inventory = load_inventory_or_exit(inventory_path, output, ask_pass)
@@ -84,7 +122,7 @@ def run_operation(
         templates_dir=templates,
         command=command or operation.command + (" --dry-run" if dry_run and not quiet else ""),
     )
-    reporter = JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity)
+    reporter = reporter_for(output, verbosity)
     emit: Callable[[Any], None] = reporter
     if quiet and output != "json":
         emit = _problems_only(reporter)
@@ -106,31 +144,3 @@ def _problems_only(reporter: Callable[[Any], None]) -> Callable[[Any], None]:
             reporter(event)
 
     return emit
-
-
-def operation_options(func):
-    """--vm, --dry-run, --wait-lock, --forks, --ask-pass and the common options, for VM operations."""
-    for option in reversed(
-        [
-            click.option(
-                "--vm", "vm_glob", metavar="GLOB", default=None, help="Only VMs whose name matches."
-            ),
-            click.option(
-                "--dry-run",
-                "-n",
-                is_flag=True,
-                help="Show what would happen and preflight it on a simulated copy.",
-            ),
-            click.option(
-                "--wait-lock",
-                type=click.FloatRange(0),
-                default=0.0,
-                metavar="SECONDS",
-                help="If another run holds a host, wait this long for it instead of exiting 3.",
-            ),
-            click.option("--forks", "-f", type=click.IntRange(1, 500), default=10, show_default=True),
-            click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password."),
-        ]
-    ):
-        func = option(func)
-    return common_options(func)

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.options import EXIT_HOST_FAILED, EXIT_OK, common_options
+from orchestrator import exit_codes
+from orchestrator.cli.group import main
+from orchestrator.cli.options import ask_pass_option, common_options, forks_option, inventory_argument
 from orchestrator.cli.output import load_inventory_or_exit, resolve_state_dir, select_or_exit
 
 MARK = {"ok": "ok", "failed": "FAILED", "skipped": "-"}
 
 
 @main.command("ping")
-@click.argument("inventory", type=click.Path(dir_okay=False))
-@click.option(
-    "--forks",
-    "-f",
-    type=click.IntRange(1, 500),
-    default=10,
-    show_default=True,
-    help="How many hosts to check at once.",
-)
-@click.option("--ask-pass", "-k", is_flag=True, help="Ask for the WinRM password of hosts that have none.")
+@inventory_argument
+@forks_option
+@ask_pass_option
 @common_options
 def ping(
     inventory: str,
@@ -42,18 +35,11 @@ def ping(
     Contacts every selected host with one read-only script. Exit 0 when all checks pass, 1 when any host
     failed one (each failure is printed with its fix), 2 for an invalid inventory.
     """
-    from orchestrator.ping import ping_host
-    from orchestrator.transport.factory import open_transport
+    from orchestrator.runner.ping import ping_hosts
 
     loaded = load_inventory_or_exit(inventory, output, ask_pass)
     names = select_or_exit(loaded, limit)
-    state = resolve_state_dir(state_dir)
-
-    def one(name: str):
-        return ping_host(loaded.hosts[name], lambda host: open_transport(host, state))
-
-    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(names)))) as pool:
-        reports = list(pool.map(one, names))
+    reports = ping_hosts(loaded, names, state_dir=resolve_state_dir(state_dir), forks=forks)
 
     for report in reports:
         for warning in report.warnings:
@@ -75,4 +61,4 @@ def ping(
             f"\n{len(reports) - len(failed)} ok, {len(failed)} failed"
             + (f": {', '.join(failed)}" if failed else "")
         )
-    sys.exit(EXIT_HOST_FAILED if failed else EXIT_OK)
+    sys.exit(exit_codes.HOST_FAILED if failed else exit_codes.OK)

@@ -1,37 +1,25 @@
 """`orchestrate render`: write every script an inventory implies to files, for review or to run by hand.
-
-No host is contacted: each host is taken as empty (no VMs), so the apply script holds every action that
-would create the inventory from scratch. Each host is rendered for its own Windows version, because the
-cmdlets differ (New-VM has no -Generation on 2012, MicrosoftDocs/windows-powershell-docs
-docset/winserver2012-ps/hyper-v/New-VM.md, Syntax): the version and cmdlet parameters of `--facts FILE`
-(the saved output of that host's facts.ps1), else `--os-version`, else `orchestrate_simulator.os_version`
-for a simulator host, else Windows Server 2012 R2 (6.3). Everything is rendered in memory first;
-a single refused value or broken template means nothing is written and the exit code is 2.
+The rendering itself (empty hosts, per-version scripts, nothing written on any error) is
+orchestrator.runner.render; this module parses, prints and exits.
 """
 
 from __future__ import annotations
 
-import base64
-import codecs
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.options import EXIT_INVALID_INPUT, common_options
+from orchestrator import exit_codes
+from orchestrator.cli.group import main
+from orchestrator.cli.options import common_options, inventory_argument, templates_option
 from orchestrator.cli.output import load_inventory_or_exit, select_or_exit
-from orchestrator.facts import HostFacts
-from orchestrator.model import HostSpec
-
-_UNSAFE_IN_FOLDER_NAME = set('/\\:*?"<>|\x00')
 
 
 @main.command("render")
-@click.argument("inventory", type=click.Path(dir_okay=False))
+@inventory_argument
 @click.option(
     "--out",
     "out_dir",
@@ -39,12 +27,7 @@ _UNSAFE_IN_FOLDER_NAME = set('/\\:*?"<>|\x00')
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write to (created); one sub-folder per host.",
 )
-@click.option(
-    "--templates",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="A folder of templates that override the packaged ones (same file names).",
-)
+@templates_option
 @click.option(
     "--os-version",
     type=click.Choice(["6.2", "6.3", "10.0"]),
@@ -93,9 +76,8 @@ def render(
 
     Exit codes: 0 written, 2 invalid input or a value that cannot be rendered (nothing written).
     """
-    from orchestrator.host_rules import check_host
-    from orchestrator.plan import plan_host
-    from orchestrator.render import Renderer, RenderError
+    from orchestrator.facts import FactsError
+    from orchestrator.runner.render import read_facts_file, render_inventory, write_scripts
 
     loaded = load_inventory_or_exit(inventory, output)
     names = select_or_exit(loaded, limit)
@@ -105,61 +87,36 @@ def render(
     if facts_file is not None:
         if len(names) != 1:
             _invalid(inventory, output, [f"--facts describes one host, but {len(names)} are selected: add --limit"])
-        given = _read_facts(facts_file, inventory, output)
-    renderers: dict[Path | None, Renderer] = {}
-    files: list[tuple[str, str, Path, str, int]] = []  # host, operation, path, script, action count
-    errors: list[str] = []
-    for name in names:
-        host = loaded.hosts[name]
-        if templates is not None:  # task scripts are rendered while planning, from the host's folder
-            host = replace(host, templates_dir=str(templates))
-        if not _safe_folder_name(name):
-            errors.append(f"host {name!r}: cannot be used as a folder name under {out_dir}")
-            continue
-        folder = Path(host.templates_dir) if host.templates_dir else None
         try:
-            if folder not in renderers:
-                renderers[folder] = Renderer(folder)
-            renderer = renderers[folder]
-            facts = _target(host, os_version, given)
-            # The empty host has no media, tasks or capacity to judge: what is left is what the version cannot do.
-            problems = check_host(host, facts)
-            if problems:
-                errors.extend(f"host {name}: {p.message}; {p.fix}" for p in problems)
-                continue
-            plan = list(plan_host(host, facts))
-            files.append((name, "facts", out_dir / name / "facts.ps1", renderer.render_facts(host), 0))
-            apply_script = renderer.render_apply(host, plan, facts.version, facts.cmdlets or None)
-            files.append((name, "apply", out_dir / name / "apply.ps1", apply_script, len(plan)))
-            for number, script in enumerate(_task_scripts(plan), start=1):
-                files.append((name, "task", out_dir / name / f"task-{number}.ps1", script, 0))
-        except RenderError as exc:
-            errors.append(f"host {name}: {exc}")
-            continue
-        if verbosity:
+            given = read_facts_file(facts_file)
+        except FactsError as exc:
+            _invalid(inventory, output, [f"--facts {facts_file}: {exc}"])
+    rendered = render_inventory(
+        loaded, names, out_dir, templates=templates, os_version=os_version, given=given
+    )
+    if verbosity:
+        for name, plan in rendered.plans.items():
             for index, action in enumerate(plan):
                 click.echo(f"{name}: [{index}] {action.summary()}", err=True)
-    if errors:
-        _invalid(inventory, output, errors)
-
-    for host_name, operation, path, script, count in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(codecs.BOM_UTF8 + script.encode("utf-8"))
+    if rendered.errors:
+        _invalid(inventory, output, rendered.errors)
+    write_scripts(rendered.scripts)
+    for item in rendered.scripts:
         if output == "json":
             click.echo(
                 json.dumps(
                     {
                         "event": "rendered",
-                        "host": host_name,
-                        "operation": operation,
-                        "path": str(path),
-                        "actions": count,
+                        "host": item.host,
+                        "operation": item.operation,
+                        "path": str(item.path),
+                        "actions": item.actions,
                     }
                 )
             )
         else:
-            detail = f" ({count} action{'s' if count != 1 else ''})" if operation == "apply" else ""
-            click.echo(f"{host_name}: wrote {path}{detail}")
+            detail = f" ({item.actions} action{'s' if item.actions != 1 else ''})" if item.operation == "apply" else ""
+            click.echo(f"{item.host}: wrote {item.path}{detail}")
 
 
 def _invalid(inventory: str, output: str, errors: list[str]) -> NoReturn:
@@ -168,39 +125,4 @@ def _invalid(inventory: str, output: str, errors: list[str]) -> NoReturn:
     if output == "json":
         click.echo(json.dumps({"event": "invalid_input", "errors": len(errors)}))
     click.echo(f"{inventory}: {len(errors)} error(s); nothing was written", err=True)
-    sys.exit(EXIT_INVALID_INPUT)
-
-
-def _read_facts(path: Path, inventory: str, output: str) -> HostFacts:
-    """The facts document a real host's facts.ps1 printed (saved by the admin), read as the runner reads it."""
-    from orchestrator.facts import FactsError, parse_facts_json
-
-    try:
-        return parse_facts_json(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, FactsError) as exc:
-        _invalid(inventory, output, [f"--facts {path}: {exc}"])
-
-
-def _target(host: HostSpec, os_version: str | None, given: HostFacts | None) -> HostFacts:
-    """The empty host to render for: the given facts' version and cmdlets (no VMs, tasks or paths, so the
-    scripts still build the inventory from scratch), else the chosen or the simulator's declared version."""
-    if given is not None:
-        return replace(HostFacts.empty(given.os_version), cmdlets=given.cmdlets)
-    if os_version is None and host.connection.kind == "simulator" and host.simulator:
-        declared = host.simulator.get("os_version")
-        os_version = str(declared) if declared is not None else None
-    return HostFacts.empty(os_version)
-
-
-def _task_scripts(plan: list) -> list[str]:
-    """The scripts the plan's scheduled tasks run (each travels base64-encoded inside apply.ps1)."""
-    scripts = []
-    for action in plan:
-        encoded = getattr(action, "encoded_command", "")
-        if encoded:
-            scripts.append(base64.b64decode(encoded).decode("utf-16-le"))
-    return scripts
-
-
-def _safe_folder_name(name: str) -> bool:
-    return bool(name) and name not in {".", ".."} and not (_UNSAFE_IN_FOLDER_NAME & set(name))
+    sys.exit(exit_codes.INVALID_INPUT)

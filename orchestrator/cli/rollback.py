@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.output import operation_options, run_operation
+from orchestrator.cli.group import main
+from orchestrator.cli.options import inventory_argument, operation_options
+from orchestrator.cli.output import run_operation
 
 
 @main.command()
-@click.argument("inventory", type=click.Path(dir_okay=False))
+@inventory_argument
 @click.option(
     "--to", "to", required=True, metavar="NAME", help="The checkpoint to restore, as Get-VMSnapshot shows it."
 )
@@ -36,6 +37,6 @@ def rollback(inventory: str, to: str, vm_glob: str | None, **kwargs: Any) -> Non
 
     Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
     """
-    from orchestrator.checkpoints import Rollback
+    from orchestrator.operations import Rollback
 
     run_operation(inventory, Rollback(to, vm_glob), **kwargs)

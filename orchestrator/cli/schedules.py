@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.options import common_options
+from orchestrator.cli.group import main
+from orchestrator.cli.options import ask_pass_option, common_options, inventory_argument
 from orchestrator.cli.output import run_operation
-from orchestrator.schedules import NOT_RUN_YET
+from orchestrator.operations.host_tasks import never_ran
 
 
 def _result_text(task: Any) -> str:
-    if task.last_result is None or task.last_result == NOT_RUN_YET:
+    if never_ran(task):
         return "never ran"
     return "ok (0)" if task.last_result == 0 else f"failed ({task.last_result})"
 
@@ -62,8 +62,8 @@ def _print_tasks(result: Any, output: str) -> None:
 
 
 @main.command()
-@click.argument("inventory", type=click.Path(dir_okay=False))
-@click.option("--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password.")
+@inventory_argument
+@ask_pass_option
 @common_options
 def schedules(inventory: str, **kwargs: Any) -> None:
     """List each host's scheduled tasks under \\MultiPoint\\: next run, last run and last result.
@@ -78,6 +78,6 @@ def schedules(inventory: str, **kwargs: Any) -> None:
       orchestrate schedules school.yaml
       orchestrate schedules school.yaml --limit hv01 --output json
     """
-    from orchestrator.schedules import ListTasks
+    from orchestrator.operations import ListTasks
 
     run_operation(inventory, ListTasks(), dry_run=True, quiet=True, after=_print_tasks, **kwargs)

@@ -15,8 +15,9 @@ from typing import Any
 
 import click
 
-from orchestrator.cli import main
-from orchestrator.cli.options import EXIT_INVALID_INPUT, EXIT_OK, common_options
+from orchestrator import exit_codes
+from orchestrator.cli.group import main
+from orchestrator.cli.options import ask_pass_option, common_options
 from orchestrator.model import Finding, Inventory
 from orchestrator.sizes import format_size
 
@@ -54,9 +55,7 @@ def _described_hosts(inventory: Inventory) -> list[str]:
 
 @main.command("validate")
 @click.argument("inventory", metavar="INVENTORY", type=click.Path(path_type=str))
-@click.option(
-    "--ask-pass", "-k", is_flag=True, help="Prompt for WinRM passwords the inventory does not provide."
-)
+@ask_pass_option
 @common_options
 def validate(
     inventory: str,
@@ -96,4 +95,4 @@ def validate(
             f"{sum(len(h.vms) for h in loaded.hosts.values())} VM(s) on hosts without errors",
             err=True,
         )
-    sys.exit(EXIT_INVALID_INPUT if errors else EXIT_OK)
+    sys.exit(exit_codes.INVALID_INPUT if errors else exit_codes.OK)

@@ -1,8 +1,8 @@
 """A simulated Hyper-V host driven the way the runner drives one: facts script, plan, one apply script.
 
-Until the runner and the simulated transport are integrated, the checkpoint tests run the pipeline by hand
-on `orchestrator.simulator.Simulator`, and judge the host's state by a fresh facts run, never by the text
-of the scripts sent.
+The checkpoint tests run the pipeline by hand on `orchestrator.simulator.Simulator` (to fire tasks and act
+as the admin between steps), and judge the host's state by a fresh facts run, never by the text of the
+scripts sent. `RENDERER` is the scripts port the operations plan with, as the runner's Renderer is.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 
 from orchestrator.facts import HostFacts, load_document, parse_facts
 from orchestrator.model import CheckpointPolicy, Connection, DiskSpec, HostSpec, Schedule, VMSpec
-from orchestrator.plan import Plan, plan_host
+from orchestrator.operations.converge import plan_converge
+from orchestrator.plan import Plan
 from orchestrator.render import Renderer
 from orchestrator.simulator import BOOTSTRAP, Simulator
 
@@ -28,6 +29,11 @@ SEED = {
     "images": {IMAGE: {"edition_sku": 77, "size": "20GB"}},
 }
 RENDERER = Renderer()
+
+
+def converge_plan(spec: HostSpec, facts: HostFacts) -> Plan:
+    """What `orchestrate apply` plans: the VM diff and the host's scheduled tasks."""
+    return plan_converge(spec, facts, RENDERER)
 
 
 def lab_vm(
@@ -83,7 +89,7 @@ class SimHost:
         return Outcome(result.exit_code, document, facts)
 
     def apply(self) -> Outcome:
-        outcome = self.run(plan_host(self.spec, self.facts()))
+        outcome = self.run(converge_plan(self.spec, self.facts()))
         assert outcome.exit_code == 0, outcome.error
         return outcome
 

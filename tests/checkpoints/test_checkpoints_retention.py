@@ -11,9 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator.actions import RemoveCheckpoint
-from orchestrator.checkpoints import managed_ids, plan_checkpoint, plan_rollback, retention
 from orchestrator.facts import CheckpointFacts, VMFacts
 from orchestrator.model import CheckpointPolicy
+from orchestrator.operations.checkpoint import plan_checkpoint
+from orchestrator.operations.retention import managed_ids, retention
+from orchestrator.operations.rollback import plan_rollback
 
 
 def test_retention_keeps_exactly_n_and_a_users_checkpoint_survives_every_prune() -> None:

@@ -9,22 +9,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from checkpoint_support import SimHost, lab_host, lab_vm
+from checkpoint_support import RENDERER, SimHost, converge_plan, lab_host, lab_vm
 
 from orchestrator import pwsh
 from orchestrator.actions import ApplySchedule
-from orchestrator.checkpoints import plan_checkpoint
 from orchestrator.model import Schedule
-from orchestrator.plan import plan_host
+from orchestrator.operations.checkpoint import plan_checkpoint
+from orchestrator.operations.confirm import Confirm, ConvergeWithRevert
+from orchestrator.operations.host_tasks import schedule_task_name, task_label
+from orchestrator.operations.schedules import desired_schedule, encode_command
 from orchestrator.render import RenderError
-from orchestrator.schedules import (
-    Confirm,
-    ConvergeWithRevert,
-    desired_schedule,
-    encode_command,
-    schedule_task_name,
-    task_label,
-)
 
 NIGHTLY = Schedule("nightly reset", "clean", "02:30", days=("mon", "tue", "wed", "thu", "fri"), vms="lab-*")
 TASK = "schedule nightly reset"
@@ -52,7 +46,7 @@ def test_apply_installs_the_nightly_task_and_firing_it_restores_the_vms() -> Non
     assert all(facts.vm(n).state == "Running" for n in ("lab-01", "lab-02"))  # type: ignore[union-attr]
     task = next(t for t in facts.tasks if t.name == TASK)
     assert task.last_run is not None and task.last_result == 0
-    assert plan_host(host.spec, facts).empty is False  # teacher still drifted; the task left it alone
+    assert converge_plan(host.spec, facts).empty is False  # teacher still drifted; the task left it alone
 
 
 def test_a_failing_vm_is_the_tasks_last_result_and_the_others_are_still_restored() -> None:
@@ -73,19 +67,19 @@ def test_a_failing_vm_is_the_tasks_last_result_and_the_others_are_still_restored
 
 def test_changing_a_schedule_updates_its_task_and_removing_it_removes_the_task() -> None:
     host = classroom(NIGHTLY)
-    assert plan_host(host.spec, host.facts()).empty  # converged: the task's hash matches
+    assert converge_plan(host.spec, host.facts()).empty  # converged: the task's hash matches
 
     later = replace(NIGHTLY, at="03:15", days=("sat",))
     host = host.with_inventory(replace(host.spec, schedules=(later,)))
-    plan = plan_host(host.spec, host.facts())
+    plan = converge_plan(host.spec, host.facts())
     assert [type(a) for a in plan] == [ApplySchedule] and plan[0].replaces  # type: ignore[union-attr]
     host.apply()
     task = next(t for t in host.facts().tasks if t.name == TASK)
     assert "T03:15:00" in (task.next_run or "")
-    assert plan_host(host.spec, host.facts()).empty
+    assert converge_plan(host.spec, host.facts()).empty
 
     host = host.with_inventory(replace(host.spec, schedules=()))
-    plan = plan_host(host.spec, host.facts())
+    plan = converge_plan(host.spec, host.facts())
     assert [a.summary() for a in plan] == [f"unregister task {TASK!r}"]
     host.apply()
     assert [t.name for t in host.facts().tasks] == []
@@ -96,7 +90,7 @@ def test_revert_after_rolls_the_host_back_unless_confirmed() -> None:
     changed = host.with_inventory(replace(host.spec, vms=(lab_vm("lab-01", cpus=4), *host.spec.vms[1:])))
     operation = ConvergeWithRevert(1800, now=datetime(2026, 11, 25, 20, 0, tzinfo=UTC))
 
-    plan = operation.plan(changed.spec, changed.facts())
+    plan = operation.plan(changed.spec, changed.facts(), RENDERER)
     outcome = changed.run(plan)
 
     assert outcome.exit_code == 0, outcome.error
@@ -107,7 +101,7 @@ def test_revert_after_rolls_the_host_back_unless_confirmed() -> None:
     assert facts.vm("lab-02").checkpoint("pre-apply-20261125T200000Z") is None  # untouched: nothing to revert
     revert = "revert pre-apply-20261125T200000Z"
     assert [t.name for t in facts.tasks] == [revert]
-    assert plan_host(changed.spec, facts).empty  # a plain re-apply leaves the pending revert alone
+    assert converge_plan(changed.spec, facts).empty  # a plain re-apply leaves the pending revert alone
 
     changed.start_task(revert)  # the deadline passed, nobody confirmed
 
@@ -115,7 +109,7 @@ def test_revert_after_rolls_the_host_back_unless_confirmed() -> None:
     assert facts.vm("lab-01").cpus == 2  # type: ignore[union-attr]
     assert facts.vm("lab-01").state == "Running"  # type: ignore[union-attr]
     confirm = Confirm()
-    late = confirm.plan(changed.spec, facts)
+    late = confirm.plan(changed.spec, facts, RENDERER)
     outcome = changed.run(late)
     assert outcome.exit_code == 0 and outcome.facts is not None
     assert outcome.facts.tasks == ()
@@ -125,16 +119,16 @@ def test_revert_after_rolls_the_host_back_unless_confirmed() -> None:
 def test_confirm_in_time_removes_the_pending_revert() -> None:
     host = classroom()
     changed = host.with_inventory(replace(host.spec, vms=(lab_vm("lab-01", cpus=3), *host.spec.vms[1:])))
-    assert changed.run(ConvergeWithRevert(600).plan(changed.spec, changed.facts())).exit_code == 0
+    assert changed.run(ConvergeWithRevert(600).plan(changed.spec, changed.facts(), RENDERER)).exit_code == 0
 
     confirm = Confirm()
-    plan = confirm.plan(changed.spec, changed.facts())
+    plan = confirm.plan(changed.spec, changed.facts(), RENDERER)
     outcome = changed.run(plan)
 
     assert outcome.exit_code == 0 and outcome.facts is not None
     assert confirm.verify(changed.spec, plan, outcome.facts).errors == []
     assert outcome.facts.tasks == () and outcome.facts.vm("lab-01").cpus == 3  # type: ignore[union-attr]
-    assert confirm.plan(changed.spec, changed.facts()).empty
+    assert confirm.plan(changed.spec, changed.facts(), RENDERER).empty
 
 
 def test_task_names_and_the_encoded_command() -> None:
@@ -174,5 +168,5 @@ def test_a_schedule_too_big_for_one_task_is_refused_with_a_hint() -> None:
     vms = tuple(lab_vm(f"lab-{i:03}") for i in range(150))
     host = lab_host(*vms, schedules=(NIGHTLY,))
     with pytest.raises(RenderError, match="split the schedule's VMs"):
-        desired_schedule(host, NIGHTLY, "6.3")
-    assert desired_schedule(lab_host(*vms[:60]), NIGHTLY, "6.3").vm_names == tuple(v.name for v in vms[:60])
+        desired_schedule(host, RENDERER, NIGHTLY, "6.3")
+    assert desired_schedule(lab_host(*vms[:60]), RENDERER, NIGHTLY, "6.3").vm_names == tuple(v.name for v in vms[:60])

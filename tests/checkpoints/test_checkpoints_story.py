@@ -7,17 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from checkpoint_support import SimHost, lab_host, lab_vm
+from checkpoint_support import SimHost, converge_plan, lab_host, lab_vm
 
-from orchestrator.checkpoints import (
-    managed_ids,
-    plan_checkpoint,
-    plan_rollback,
-    user_notes,
-    verify_checkpoint,
-    verify_rollback,
-)
-from orchestrator.plan import plan_host
+from orchestrator.operations.checkpoint import plan_checkpoint, verify_checkpoint
+from orchestrator.operations.retention import managed_ids, user_notes
+from orchestrator.operations.rollback import plan_rollback, verify_rollback
 
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -46,7 +40,7 @@ def test_rollback_brings_back_the_checkpointed_drift_not_the_inventory() -> None
     assert vm.state == "Running"  # the inventory's power state
     assert verify_rollback(host.spec, plan, host.facts()).errors == []
     # ...and the inventory still sees the drift: the rollback was not a re-apply.
-    assert [a.summary() for a in plan_host(host.spec, host.facts())][:2] == [
+    assert [a.summary() for a in converge_plan(host.spec, host.facts())][:2] == [
         "stop VM lab-01",
         "set CPUs of lab-01",
     ]

@@ -10,8 +10,9 @@ from dataclasses import replace
 import pytest
 from checkpoint_support import SEED, SimHost, lab_host, lab_vm
 
-from orchestrator.checkpoints import plan_checkpoint, plan_rollback
 from orchestrator.model import Schedule
+from orchestrator.operations.checkpoint import plan_checkpoint
+from orchestrator.operations.rollback import plan_rollback
 from orchestrator.simulator import Simulator
 
 HOSTS = {"6.2": {**SEED, "os_version": "6.2", "os_sku": 77}, "6.3": SEED}

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from checkpoint_support import SEED, SimHost, lab_host, lab_vm
+from checkpoint_support import SEED, SimHost, converge_plan, lab_host, lab_vm
 
 from orchestrator.actions import ConnectSwitch, StartVM, StopVM
-from orchestrator.plan import plan_host
 from orchestrator.simulator import Simulator
 
 
@@ -28,7 +27,7 @@ def test_moving_a_running_classroom_vm_to_another_switch_stops_it_first_and_star
     host = classroom_on(os_version)
     exam = host.with_inventory(lab_host(replace(host.spec.vms[0], switch="Exam")))
 
-    plan = plan_host(exam.spec, exam.facts())
+    plan = converge_plan(exam.spec, exam.facts())
     outcome = exam.run(plan)
 
     assert [type(a) for a in plan] == [StopVM, ConnectSwitch, StartVM]

@@ -12,11 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from checkpoint_support import SEED, SimHost, lab_host, lab_vm
+from checkpoint_support import RENDERER, SEED, SimHost, converge_plan, lab_host, lab_vm
 
 from orchestrator.model import Schedule, VMSpec
-from orchestrator.plan import plan_host
-from orchestrator.schedules import ConvergeWithRevert
+from orchestrator.operations.confirm import ConvergeWithRevert
 from orchestrator.simulator import Simulator
 
 NIGHTLY = Schedule("nightly reset", "clean", "02:30", days=("mon", "tue", "wed", "thu", "fri"), vms="lab-*")
@@ -42,7 +41,7 @@ def test_a_refused_nightly_task_fails_the_apply_instead_of_reporting_changed(os_
     host = demo_classroom(os_version, admin=False)
     scheduled = host.with_inventory(replace(host.spec, schedules=(NIGHTLY,)))
 
-    outcome = scheduled.run(plan_host(scheduled.spec, scheduled.facts()))
+    outcome = scheduled.run(converge_plan(scheduled.spec, scheduled.facts()))
 
     assert outcome.exit_code == 1
     assert outcome.error is not None and "Access is denied." in outcome.error
@@ -56,7 +55,7 @@ def test_revert_after_changes_no_vm_when_its_revert_task_is_refused(os_version: 
     changed = host.with_inventory(replace(host.spec, vms=(classroom_vm(os_version, "lab-01", 4), *host.spec.vms[1:])))
     operation = ConvergeWithRevert(1800, now=datetime(2026, 11, 25, 20, 0, tzinfo=UTC))
 
-    outcome = changed.run(operation.plan(changed.spec, changed.facts()))
+    outcome = changed.run(operation.plan(changed.spec, changed.facts(), RENDERER))
 
     assert outcome.exit_code == 1
     assert outcome.error is not None and "Access is denied." in outcome.error
@@ -85,7 +84,7 @@ def test_a_refused_unregistration_fails_the_apply_and_the_task_stays(os_version:
     scheduled.sim.host.session_admin = False  # from now on the admin connects as a Hyper-V Administrator only
     unscheduled = scheduled.with_inventory(replace(scheduled.spec, schedules=()))
 
-    outcome = unscheduled.run(plan_host(unscheduled.spec, unscheduled.facts()))
+    outcome = unscheduled.run(converge_plan(unscheduled.spec, unscheduled.facts()))
 
     assert outcome.exit_code == 1
     assert outcome.error is not None and "Access is denied." in outcome.error

@@ -7,13 +7,13 @@ import base64
 from dataclasses import replace
 
 import pytest
-from checkpoint_support import SEED, SimHost, lab_host, lab_vm
+from checkpoint_support import RENDERER, SEED, SimHost, converge_plan, lab_host, lab_vm
 
 from orchestrator.actions import ApplySchedule, RemoveSchedule
 from orchestrator.facts import HostFacts
 from orchestrator.model import Schedule, VMSpec
-from orchestrator.plan import plan_host
-from orchestrator.schedules import ConvergeWithRevert, schedule_task_name
+from orchestrator.operations.confirm import ConvergeWithRevert
+from orchestrator.operations.host_tasks import schedule_task_name
 from orchestrator.simulator import Simulator
 
 NIGHTLY = Schedule("nightly reset", "clean", "02:30", days=("mon", "tue", "wed", "thu", "fri"), vms="lab-*")
@@ -51,7 +51,7 @@ def test_the_nightly_task_passes_confirm_exactly_when_the_hosts_restore_cmdlet_h
     host = classroom(os_version, NIGHTLY)
     facts = with_restore_parameters(host.facts(), parameters)
 
-    [script] = task_scripts(plan_host(host.spec, facts))
+    [script] = task_scripts(converge_plan(host.spec, facts))
 
     assert "Restore-VMSnapshot -VMSnapshot $snapshot" in script
     assert ("Restore-VMSnapshot -VMSnapshot $snapshot -Confirm:$false" in script) is confirms
@@ -69,7 +69,7 @@ def test_the_revert_after_task_follows_the_hosts_restore_cmdlet_too(
     drifted = host.with_inventory(lab_host(classroom_vm(os_version, "lab-01", cpus=3), classroom_vm(os_version, "lab-02")))
     facts = with_restore_parameters(drifted.facts(), parameters)
 
-    [script] = task_scripts(ConvergeWithRevert(600).plan(drifted.spec, facts))
+    [script] = task_scripts(ConvergeWithRevert(600).plan(drifted.spec, facts, RENDERER))
 
     assert ("Restore-VMSnapshot -VMSnapshot $snapshot -Confirm:$false" in script) is confirms
 
@@ -78,7 +78,7 @@ def test_the_revert_after_task_follows_the_hosts_restore_cmdlet_too(
 def test_a_schedule_matching_no_vm_registers_no_task_and_says_so(os_version: str) -> None:
     host = classroom(os_version, Schedule("exam reset", "clean", "03:00", days=("mon",), vms="exam-*"))
 
-    plan = plan_host(host.spec, host.facts())
+    plan = converge_plan(host.spec, host.facts())
     host.apply()
 
     assert not any(isinstance(a, ApplySchedule) for a in plan)
@@ -94,7 +94,7 @@ def test_when_every_vm_of_a_schedule_is_refused_its_existing_task_is_removed(os_
     # The host rules refused both lab VMs: the runner drops them from the host before planning.
     refused = host.with_inventory(replace(host.spec, vms=()))
 
-    plan = plan_host(refused.spec, refused.facts())
+    plan = converge_plan(refused.spec, refused.facts())
     outcome = refused.run(plan)
 
     assert outcome.exit_code == 0, outcome.error

@@ -4,6 +4,7 @@ for verbatim strings, written out here again on purpose)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import itertools
 import types
@@ -291,10 +292,17 @@ def command_calls(tree: tree_sitter.Tree, switches: dict[str, set[str]]) -> list
     return calls
 
 
+def model_restore(vm_name: str, checkpoint: str) -> Any:
+    from orchestrator.actions import RestoreCheckpoint
+
+    return RestoreCheckpoint(vm_name, checkpoint, "running")
+
+
 def iter_scripts_hostile(renderer: Any, hostile: Hostile, *, versions: tuple[str, ...] = VERSIONS
                          ) -> Iterator[tuple[str, str]]:
     """(label, script) for every template this issue ships, with hostile values in every string field."""
     from orchestrator.facts import HostFacts
+    from orchestrator.operations.converge import plan_converge
     from orchestrator.plan import plan_host
 
     for version in versions:
@@ -309,8 +317,11 @@ def iter_scripts_hostile(renderer: Any, hostile: Hostile, *, versions: tuple[str
         schedules = (build(model.Schedule, hostile, overrides={"vms": "scheduled-vm"}),)
         host = host_with(vms, schedules)
         yield f"facts {version}", renderer.render_facts(host)
-        planned = list(plan_host(host, HostFacts.empty(version)))
+        planned = list(plan_converge(host, HostFacts.empty(version), renderer))
         yield f"apply(plan) {version}", renderer.render_apply(host, planned, version)
+        for action in planned:  # the scripts the scheduled tasks run, rendered while planning
+            if getattr(action, "encoded_command", ""):
+                yield f"task {version}", base64.b64decode(action.encoded_command).decode("utf-16-le")
         every = [build(cls, hostile, overrides={"vm": vms[0]} if "vm" in cls.__dataclass_fields__ else None)
                  for cls in action_classes()]
         yield f"apply(all actions) {version}", renderer.render_apply(host, every, version)
@@ -318,6 +329,6 @@ def iter_scripts_hostile(renderer: Any, hostile: Hostile, *, versions: tuple[str
         odd_host = host_with((odd,))
         yield f"apply(hostile enums) {version}", renderer.render_apply(
             odd_host, list(plan_host(odd_host, HostFacts.empty(version))), version)
-        yield f"checkpoint op {version}", renderer.render_operation(
-            "operations/checkpoint.ps1.j2", host, version,
-            vm_names=[vm.name for vm in vms], checkpoint=hostile.next("operation.checkpoint"))
+        restores = [model_restore(vm.name, hostile.next("operation.checkpoint")) for vm in vms]
+        yield f"rollback op {version}", renderer.render_operation(
+            "operations/rollback.ps1.j2", host, version, restores=restores, label=hostile.next("operation.label"))

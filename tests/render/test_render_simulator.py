@@ -164,17 +164,3 @@ def test_the_facts_script_reads_the_host_and_changes_nothing() -> None:
     assert facts.version == "6.3" and facts.switches == ("LAN", "Classroom") and not facts.vms
     assert "Generation" in facts.cmdlets["New-VM"]
     assert sim.snapshot() == before
-
-
-def test_the_checkpoint_operation_runs_and_repeats_safely() -> None:
-    sim = _sim()
-    vms = tuple(VMSpec(name=f"lab-1{i}", cpus=1, memory=GB, disk=None) for i in range(2))
-    host = host_with(vms)
-    assert sim.run(Renderer().render_apply(host, [A.CreateVM(v) for v in vms], "6.3")).exit_code == 0
-    script = Renderer().render_operation("operations/checkpoint.ps1.j2", host, "6.3",
-                                         vm_names=[v.name for v in vms], checkpoint="before exam")
-    first = _document(sim.run(script))
-    assert first["ok"] and [a["changed"] for a in first["actions"]] == [True, True]
-    assert [a["changed"] for a in _document(sim.run(script))["actions"]] == [False, False]
-    for v in vms:
-        assert [s.name for s in _vm(sim, v.name).snapshots.values()] == ["before exam"]

@@ -23,7 +23,7 @@ Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove
 Split-Path Get-ChildItem Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job Start-Sleep
 """
 CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
-OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate"}
+OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint"}
 
 
 def _scripts_by_version() -> list[tuple[str, str, str]]:

@@ -10,8 +10,9 @@ from transfer_support import SHARE, Lab
 
 from orchestrator.inventory import load_inventory
 from orchestrator.journal import Journal
+from orchestrator.operations import Export
+from orchestrator.operations.export import STAMP_RE
 from orchestrator.runner import Runner, RunOptions
-from orchestrator.transfer import STAMP_RE, Export
 
 
 def applied(tmp_path: Path, **seeds) -> Lab:

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from transfer_support import SHARE, Fault, Lab
 
-from orchestrator.cli.move import move_vm
 from orchestrator.inventory import load_inventory
+from orchestrator.runner.move import move_vm
 
 
 def lab_with_vms(tmp_path: Path, **seeds) -> Lab:

@@ -12,9 +12,9 @@ from transfer_support import IMAGE, SHARE, host_seed
 
 from orchestrator import events as ev
 from orchestrator.model import DiskSpec, Inventory, VMSpec
+from orchestrator.operations import Export
 from orchestrator.runner import Runner, RunOptions
 from orchestrator.simulator import Simulator
-from orchestrator.transfer import Export
 
 GB = 1024**3
 

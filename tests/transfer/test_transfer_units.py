@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.runner import ProgressLines
-from orchestrator.transfer import (
+from orchestrator.operations.export import (
     STAMP_RE,
     ExportedCopy,
     export_folder,
@@ -19,6 +18,7 @@ from orchestrator.transfer import (
     path_problem,
     prune,
 )
+from orchestrator.runner import ProgressLines
 
 
 def test_the_stamp_is_utc_with_milliseconds() -> None:

@@ -12,7 +12,7 @@ from fakes import ScriptDouble
 from fakes.hosts import fake_host
 
 from orchestrator.cli import main
-from orchestrator.ping import CHECKS, PING_SCRIPT, ping_host
+from orchestrator.runner.ping import CHECKS, PING_SCRIPT, ping_host
 from orchestrator.simulator import Simulator
 from orchestrator.transport.retry import Backoff
 from orchestrator.transport.winrm import WinRMTransport

@@ -8,7 +8,7 @@ import json
 import pytest
 from fakes.hosts import fake_host
 
-from orchestrator.ping import CHECKS, ping_host
+from orchestrator.runner.ping import CHECKS, ping_host
 from orchestrator.simulator import Simulator
 from orchestrator.transport.retry import Backoff
 from orchestrator.transport.winrm import WinRMTransport

@@ -5,7 +5,7 @@ settings (nothing insecure or impossible), reachable (TCP), tls (the handshake w
 authenticated, shell (PowerShell runs), admin (Hyper-V management rights), hyperv (the Hyper-V module),
 os (caption, version and SKU). A failure makes the later checks `skipped`. Then, only for a host with shares
 configured, one `share` check per share: can this session reach it (the double hop)? The result is pure data:
-the CLI prints it.
+the CLI prints it. `ping_hosts` checks the selected hosts in parallel.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from orchestrator.model import HostSpec
+from orchestrator.model import HostSpec, Inventory
 from orchestrator.transport.base import Transport
 from orchestrator.transport.errors import (
     AuthenticationFailed,
@@ -348,3 +350,25 @@ def _host_checks(facts: dict[str, Any], checks: _Checks) -> None:
         checks.skip("admin", "needs the Hyper-V module to check")
     caption = facts.get("caption") or "unknown OS"
     checks.ok("os", f"{caption} {facts.get('os_version', '')}, SKU {facts.get('os_sku')}".replace("  ", " "))
+
+
+def ping_hosts(
+    inventory: Inventory,
+    names: Sequence[str],
+    *,
+    state_dir: Path,
+    forks: int = 10,
+    transport_factory: Callable[[HostSpec, Path], Transport] | None = None,
+) -> list[PingReport]:
+    """Every named host's report, in the order given, `forks` hosts at a time."""
+    if transport_factory is None:
+        from orchestrator.transport.factory import open_transport
+
+        transport_factory = open_transport
+    opener = transport_factory
+
+    def one(name: str) -> PingReport:
+        return ping_host(inventory.hosts[name], lambda host: opener(host, state_dir))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(names) or 1)), thread_name_prefix="ping") as pool:
+        return list(pool.map(one, names))

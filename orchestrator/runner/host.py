@@ -1,172 +1,46 @@
-"""Runs the pipeline over hosts in parallel: facts -> host rules -> plan -> render -> (preflight | apply -> verify).
+"""The pipeline for one host: facts -> host rules -> plan -> render -> (preflight | apply -> verify -> journal).
 
-One host failing never stops the others: every failure becomes that host's result. The runner emits events
-and never prints; the CLI chooses how to show them. Per host, a run costs one read-only facts command and,
-when something must change, one apply command over the same shell; the apply script ends by printing the
-new facts, which the runner re-plans against to verify that nothing is left to do.
+Per host, a run costs one read-only facts command and, when something must change, one apply command over
+the same shell; the apply script ends by printing the new facts, which the operation verifies against its
+plan. What the host reports per action is read into typed results (orchestrator.runner.results), and the
+ones the journal keeps (exports made, old exports pruned) are journaled here, as the host reported them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+import json
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator import events as ev
 from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts
 from orchestrator.host_rules import check_host
 from orchestrator.journal import Journal
 from orchestrator.locks import HostLock, HostLocked
-from orchestrator.model import HostSpec, Inventory
-from orchestrator.operations import Converge, Operation
+from orchestrator.model import HostSpec
+from orchestrator.operations import Operation
 from orchestrator.plan import Plan
 from orchestrator.render import Renderer, RenderError
+from orchestrator.runner.results import Exported, ExportPruned, HostOutcome, typed_results
 from orchestrator.transport.base import Transport
 from orchestrator.transport.errors import TransportError
 
-TransportFactory = Callable[[HostSpec, Path], Transport]
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED = 0, 1, 2, 3
+class RunContext(Protocol):
+    """What the per-host pipeline needs of the run it is part of (orchestrator.runner.run.Runner)."""
 
+    options: Any  # RunOptions
+    transport_factory: Callable[[HostSpec, Path], Transport]
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    state_dir: Path
-    forks: int = 10
-    dry_run: bool = False
-    show_scripts: bool = False
-    wait_lock: float = 0.0
-    templates_dir: Path | None = None
-    command: str = "apply"
-    # Hosts whose lock the caller already holds for a longer job (a move holds both hosts across its runs).
-    held_locks: frozenset[str] = frozenset()
+    def emit(self, event: ev.Event) -> None: ...
 
+    def host_spec(self, name: str) -> HostSpec: ...
 
-@dataclass(slots=True)
-class HostOutcome:
-    host: str
-    status: str = "ok"
-    ok: int = 0
-    changed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    error: str | None = None
-    fix: str | None = None
-    facts: HostFacts | None = None
-    plan: Plan | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def fail(self, error: str, fix: str | None = None) -> HostOutcome:
-        self.status, self.error, self.fix = "failed", error, fix
-        return self
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    run_id: int | None
-    outcomes: dict[str, HostOutcome]
-    exit_code: int
-
-
-class Runner:
-    """Applies (or previews) an inventory on the selected hosts."""
-
-    def __init__(
-        self,
-        inventory: Inventory,
-        options: RunOptions,
-        emit: ev.Emit,
-        transport_factory: TransportFactory | None = None,
-        operation: Operation | None = None,
-    ) -> None:
-        self.inventory = inventory
-        self.operation: Operation = operation or Converge()
-        self.options = options
-        self._emit_lock = threading.Lock()
-        self._emit_raw = emit
-        if transport_factory is None:
-            from orchestrator.transport.factory import open_transport
-
-            transport_factory = open_transport
-        self.transport_factory = transport_factory
-        self.renderers: dict[Path | None, Renderer] = {}
-
-    def emit(self, event: ev.Event) -> None:
-        with self._emit_lock:
-            self._emit_raw(event)
-
-    def host_spec(self, name: str) -> HostSpec:
-        """The inventory host with `--templates` folded in, so that every script of the run, also those an
-        operation renders while planning (scheduled-task scripts), comes from the same template folder."""
-        host = self.inventory.hosts[name]
-        if self.options.templates_dir is not None:
-            host = replace(host, templates_dir=str(self.options.templates_dir))
-        return host
-
-    def renderer_for(self, host: HostSpec) -> Renderer:
-        """One Renderer per template folder: templates are parsed once and reused across hosts."""
-        folder = Path(host.templates_dir) if host.templates_dir else None
-        with self._emit_lock:
-            if folder not in self.renderers:
-                self.renderers[folder] = Renderer(folder)
-            return self.renderers[folder]
-
-    def apply(self, host_names: Sequence[str]) -> RunResult:
-        journal = Journal.open(self.options.state_dir)
-        journal.mark_interrupted()
-        run_id = journal.start_run(
-            self.options.command,
-            self.inventory.path,
-            {"dry_run": self.options.dry_run, "hosts": list(host_names), "forks": self.options.forks},
-        )
-        self.emit(ev.RunStarted(run_id, self.options.command, list(host_names), self.options.dry_run))
-        work = HostWork(self, journal, run_id)
-        forks = max(1, min(self.options.forks, len(host_names) or 1))
-        with ThreadPoolExecutor(max_workers=forks, thread_name_prefix="host") as pool:
-            outcomes = dict(zip(host_names, pool.map(work.run_host, host_names), strict=True))
-        exit_code = exit_code_for(outcomes.values())
-        journal.finish_run(run_id, run_status(outcomes.values(), exit_code), exit_code)
-        self.emit(recap_event(outcomes, exit_code, self.options.dry_run, run_id))
-        return RunResult(run_id, outcomes, exit_code)
-
-
-def exit_code_for(outcomes: Sequence[HostOutcome] | Any) -> int:
-    statuses = [o.status for o in outcomes]
-    if "locked" in statuses:
-        return EXIT_LOCKED
-    if "failed" in statuses:
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def run_status(outcomes: Any, exit_code: int) -> str:
-    if exit_code == EXIT_LOCKED:
-        return "locked"
-    if exit_code:
-        return "failed"
-    return "changed" if any(o.changed for o in outcomes) else "ok"
-
-
-def recap_event(
-    outcomes: dict[str, HostOutcome], exit_code: int, dry_run: bool, run_id: int | None
-) -> ev.Recap:
-    hosts = {
-        name: {"ok": o.ok, "changed": o.changed, "failed": o.failed, "skipped": o.skipped}
-        for name, o in outcomes.items()
-    }
-    return ev.Recap(
-        changed=sum(o.changed for o in outcomes.values()),
-        failed=sum(1 for o in outcomes.values() if o.status in ("failed", "locked")),
-        hosts=hosts,
-        exit_code=exit_code,
-        dry_run=dry_run,
-        run_id=run_id,
-    )
+    def renderer_for(self, host: HostSpec) -> Renderer: ...
 
 
 def sha256(text: str) -> str:
@@ -176,8 +50,9 @@ def sha256(text: str) -> str:
 class HostWork:
     """The pipeline for one host; one instance is shared by the worker threads (it keeps no per-host state)."""
 
-    def __init__(self, runner: Runner, journal: Journal, run_id: int) -> None:
+    def __init__(self, runner: RunContext, operation: Operation, journal: Journal, run_id: int) -> None:
         self.runner = runner
+        self.operation = operation
         self.journal = journal
         self.run_id = run_id
         self.options = runner.options
@@ -186,22 +61,29 @@ class HostWork:
         host = self.runner.host_spec(name)
         self.runner.emit(ev.HostStarted(name))
         self.journal.host_started(self.run_id, name)
+        # What the run learnt before a failure (the facts, the plan and its basis) stays in a failed outcome:
+        # a move's undo needs the source VM as its export step saw it, even when that step's reply was lost.
+        partial = HostOutcome(name)
+
+        def failed() -> HostOutcome:
+            return HostOutcome(name, facts=partial.facts, plan=partial.plan)
+
         try:
             if self.options.dry_run or name in self.options.held_locks:
-                outcome = self._run(host)
+                outcome = self._run(host, partial)
             else:
                 with HostLock.acquire(self.options.state_dir, name, self.run_id, wait=self.options.wait_lock):
-                    outcome = self._run(host)
+                    outcome = self._run(host, partial)
         except HostLocked as locked:
             outcome = HostOutcome(
                 name, status="locked", error=str(locked), fix="wait for that run, or use --wait-lock"
             )
         except TransportError as exc:
-            outcome = HostOutcome(name).fail(exc.message, exc.fix)
+            outcome = failed().fail(exc.message, exc.fix)
         except (FactsError, RenderError) as exc:
-            outcome = HostOutcome(name).fail(str(exc))
+            outcome = failed().fail(str(exc))
         except Exception as exc:  # a bug must fail one host, not the whole run
-            outcome = HostOutcome(name).fail(f"internal error: {type(exc).__name__}: {exc}")
+            outcome = failed().fail(f"internal error: {type(exc).__name__}: {exc}")
         if outcome.status == "failed" and not outcome.failed:
             outcome.failed = 1
         self.journal.host_finished(self.run_id, name, outcome.status, outcome.error)
@@ -219,8 +101,7 @@ class HostWork:
         )
         return outcome
 
-    def _run(self, host: HostSpec) -> HostOutcome:
-        outcome = HostOutcome(host.name)
+    def _run(self, host: HostSpec, outcome: HostOutcome) -> HostOutcome:
         renderer = self.runner.renderer_for(host)
         transport = self.runner.transport_factory(host, self.options.state_dir)
         try:
@@ -236,7 +117,7 @@ class HostWork:
             host, refused = self._check(host, facts, outcome)
             if outcome.status == "failed":
                 return outcome
-            plan = self.runner.operation.plan(host, facts)
+            plan = self.operation.plan(host, facts, renderer)
             outcome.plan = plan
             self._emit_plan(host, plan)
             if plan.empty:
@@ -336,8 +217,9 @@ class HostWork:
         except FactsError:
             document = {}
         finished = datetime.now(UTC)
-        reported = {a.get("index"): a for a in _as_list(document.get("actions"))}
-        outcome.extra["actions"] = reported  # each action's "result" (an export's folder), for the CLI
+        reported = {a.get("index"): a for a in _as_list(document.get("actions")) if isinstance(a, dict)}
+        outcome.results = typed_results(plan, reported)
+        self._journal_results(host.name, outcome)
         failed = document.get("failed") or None
         failed_index = failed.get("index") if isinstance(failed, dict) else None
         # A reply lost after the host ran the script makes the transport run it again; that second run finds
@@ -376,7 +258,7 @@ class HostWork:
         except (KeyError, TypeError, FactsError) as exc:
             return outcome.fail(f"apply finished but its result could not be read: {exc}")
         outcome.facts = new_facts
-        verdict = self.runner.operation.verify(host, plan, new_facts)
+        verdict = self.operation.verify(host, plan, new_facts)
         for warning in verdict.warnings:
             self.runner.emit(ev.HostWarning(host.name, warning))
         if verdict.errors:
@@ -384,6 +266,14 @@ class HostWork:
         if outcome.status != "failed":
             outcome.status = "failed" if refused else ("changed" if outcome.changed else "ok")
         return outcome
+
+    def _journal_results(self, host: str, outcome: HostOutcome) -> None:
+        """Exports the host made and old ones it removed: `--keep` later prunes only what the journal lists."""
+        for result in outcome.results:
+            if isinstance(result, Exported) and not result.check_only:
+                self.journal.record_export(self.run_id, host, result.vm, result.path, result.size_bytes)
+            elif isinstance(result, ExportPruned):
+                self.journal.export_removed(result.export_id)
 
     @staticmethod
     def _action_status(
@@ -400,8 +290,6 @@ class HostWork:
     def _progress(self, host: str, stream: str, text: str) -> None:
         if stream != "stdout" or "##progress " not in text:
             return
-        import json
-
         for line in text.splitlines():
             if line.startswith("##progress "):
                 try:
@@ -457,13 +345,3 @@ def _script_error(stdout: str, stderr: str) -> str:
     except FactsError:
         pass
     return _first_line(stderr or stdout)
-
-
-def apply_inventory(
-    inventory: Inventory, host_names: Sequence[str], options: RunOptions, emit: ev.Emit
-) -> RunResult:
-    """Convenience for the CLI and tests: one Runner, one call."""
-    return Runner(inventory, options, emit).apply(host_names)
-
-
-__all__ = ["RunOptions", "RunResult", "Runner", "apply_inventory"]

@@ -1,0 +1,24 @@
+"""The exit codes of `orchestrate`, and which run ends with which: the one place this policy lives.
+
+The CLI exits with them; the runner records the same number in the journal and the recap event, so
+`history` and `--output json` say what the process exit said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+OK = 0  # every selected host is as it should be (changed or not)
+HOST_FAILED = 1  # a host or one of its VMs failed; the other hosts went on
+INVALID_INPUT = 2  # the inventory or the command line is wrong: nothing was contacted
+LOCKED = 3  # another run holds a host's lock (wait for it, or --wait-lock)
+
+
+def for_statuses(statuses: Iterable[str]) -> int:
+    """A run's code from its hosts' statuses: a locked host beats a failed one (retrying later helps)."""
+    seen = set(statuses)
+    if "locked" in seen:
+        return LOCKED
+    if "failed" in seen:
+        return HOST_FAILED
+    return OK

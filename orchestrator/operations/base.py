@@ -1,0 +1,105 @@
+"""What every operation shares: the Operation shape, its Verdict, the scripts port, and the VM selection.
+
+An operation is two pure functions: `plan(host, facts, scripts) -> Plan` (desired + observed -> actions)
+and `verify(host, plan, facts) -> Verdict` (what the host reports after the run -> what is still wrong).
+Whatever the planner saw that verify or the caller needs later travels in the Plan (`Plan.basis`), never in
+the operation object, so one operation object serves every host of a run, in parallel, unchanged.
+
+`scripts` is the port to the run's Renderer: a planner that must embed a whole script in an action (a
+scheduled task's command) renders it there, so a `--templates` override reaches that script too, and no
+planner ever builds a Renderer of its own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, HostFacts, VMFacts
+from orchestrator.model import HostSpec, VMSpec
+from orchestrator.plan import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """After a run: errors fail the host; warnings are shown and journaled but do not."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fix: str | None = None
+
+
+class Scripts(Protocol):
+    """The run's script renderer as a planner sees it (orchestrator.render.Renderer satisfies it)."""
+
+    def render_operation(
+        self,
+        template: str,
+        host: HostSpec,
+        version: str | None,
+        cmdlets: Mapping[str, Iterable[str]] | None = None,
+        **context: Any,
+    ) -> str: ...
+
+
+class Operation(Protocol):
+    command: str
+
+    def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan: ...
+
+    def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict: ...
+
+
+# -- which VMs an operation works on ----------------------------------------------------------------------------
+
+
+def matches(vm_name: str, pattern: str | None) -> bool:
+    """--vm GLOB and a schedule's `vms`: a glob, case-insensitive like Hyper-V's VM names."""
+    return pattern is None or fnmatch.fnmatchcase(vm_name.lower(), pattern.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The inventory VMs an operation works on (present on the host, matching --vm), and notes on the rest."""
+
+    vms: tuple[tuple[VMSpec, VMFacts], ...]
+    notes: tuple[str, ...] = ()
+
+
+def select(host: HostSpec, facts: HostFacts, vm_glob: str | None) -> Selection:
+    chosen: list[tuple[VMSpec, VMFacts]] = []
+    notes: list[str] = []
+    for vm in host.vms:
+        if not matches(vm.name, vm_glob) or vm.state == "absent":
+            continue
+        observed = facts.vm(vm.name)
+        if observed is None:
+            notes.append(
+                f"VM {vm.name!r} is in the inventory but not on the host: skipped (apply creates it)"
+            )
+            continue
+        chosen.append((vm, observed))
+    if not chosen and not notes:
+        what = f"--vm {vm_glob!r}" if vm_glob else "the inventory"
+        notes.append(f"no VM of {what} on this host: nothing to do")
+    return Selection(tuple(chosen), tuple(notes))
+
+
+# -- the guest must be MultiPoint Premium -------------------------------------------------------------------------
+
+
+def edition_problems(observed: VMFacts, *, later: str = "check it later") -> tuple[list[str], list[str]]:
+    """(errors, warnings) about a running VM's guest edition, reported by the guest through KVP: only
+    MultiPoint Server Premium (OSEditionId 77) runs as a Hyper-V guest (multipoint-facts.md), so anything
+    else fails loudly; a guest that has not reported yet is a warning."""
+    sku = observed.guest_edition_sku
+    if sku is None:
+        return [], [f"VM {observed.name!r}: the guest has not reported its edition yet (KVP); {later}"]
+    if sku != SKU_MULTIPOINT_PREMIUM:
+        return [f"VM {observed.name!r} runs guest edition SKU {sku}, not MultiPoint Server Premium (77)"], []
+    return [], []
+
+
+PREMIUM_FIX = "rebuild the VM from Premium media: only Premium is supported as a Hyper-V guest"

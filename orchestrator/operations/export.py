@@ -1,0 +1,233 @@
+"""`orchestrate export`: the export folder naming, `--keep` retention of our exports, the share probe. Pure.
+
+An export goes to `PATH\\<vm>\\<UTC time as yyyyMMddTHHmmssfffZ>`; the host appends `-2`, `-3`, ... when that
+folder exists, so two exports never share a folder. Export-VM itself then writes `<that folder>\\<VM name>\\`
+with `Virtual Machines`, `Virtual Hard Disks` and `Snapshots`. Which exports are ours is the journal's word
+(orchestrator.journal exports table): `--keep N` removes only folders recorded there, oldest first, and only
+ones that look like an export folder we name.
+
+Nothing here touches a host or the journal: the runner reads the journal's exports and hands them to the
+operation as plain data (`Export.history`), runs what it plans, and journals what the host reports. Import
+and move build on these helpers: orchestrator.operations.import_vm and orchestrator.operations.move.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from orchestrator.actions import (
+    Action,
+    CheckShare,
+    ExportVM,
+    RefuseVMs,
+    RemoveExport,
+)
+from orchestrator.facts import HostFacts
+from orchestrator.model import HostSpec
+from orchestrator.operations.base import Scripts, Verdict, select
+from orchestrator.plan import Plan
+
+IMPORT_MODES = ("register", "copy", "copy-new-id")
+# yyyyMMddTHHmmssfffZ, optionally with the host's -N suffix: the only folder names retention ever deletes.
+STAMP_RE = re.compile(r"^\d{8}T\d{9}Z(-\d+)?$")
+# Characters Windows does not allow in a folder name, and controls.
+_UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+# Export-VM of a running VM needs Windows Server 2012 R2 (6.3) or later (hyperv-behaviour.md section 4).
+LIVE_EXPORT_MIN_VERSION = (6, 3)
+
+
+def export_stamp(moment: datetime) -> str:
+    """20261125T200512345Z: UTC, milliseconds, sortable, safe in a path."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def folder_name(vm_name: str) -> str:
+    """A VM name as one folder name: characters Windows refuses become '_', trailing dots and spaces go."""
+    cleaned = _UNSAFE_NAME.sub("_", vm_name).rstrip(" .")
+    return cleaned or "_"
+
+
+def export_folder(to: str, vm_name: str, moment: datetime) -> str:
+    """PATH\\<vm>\\<stamp> (before the host's collision suffix)."""
+    return f"{to.rstrip(chr(92))}\\{folder_name(vm_name)}\\{export_stamp(moment)}"
+
+
+def is_export_folder(path: str, vm_name: str) -> bool:
+    """Does `path` look like an export folder we name for this VM? Retention deletes nothing else."""
+    parts = path.rstrip("\\").split("\\")
+    return len(parts) >= 3 and bool(STAMP_RE.match(parts[-1])) and parts[-2] == folder_name(vm_name)
+
+
+_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
+
+
+def path_problem(path: str, *, share_only: bool = False) -> str | None:
+    """Why a path given on the command line cannot be used on the hosts, or None: it must be absolute as a
+    host sees it (D:\\exports or \\\\server\\share\\...), and a move's must be a share both hosts reach."""
+    if share_only and not path.startswith("\\\\"):
+        return f"'{path}' is not a share (\\\\server\\share): the source and the target must both reach it"
+    if not _ABSOLUTE.match(path):
+        return f"'{path}' is not an absolute Windows path (like D:\\exports or \\\\server\\share)"
+    return None
+
+
+def job_timeout(host: HostSpec, requested: int | None) -> int:
+    """The deadline of one export/import job on the host: `--timeout`, else a minute less than the host's
+    operation timeout (orchestrate_operation_timeout), so the job stops cleanly, and the script reports it,
+    before the connection's own deadline gives up on the script."""
+    if requested is not None:
+        return max(1, int(requested))
+    return max(60, int(host.operation_timeout) - 60)
+
+
+def supports_live_export(facts: HostFacts) -> bool:
+    try:
+        major, minor = (int(p) for p in facts.version.split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) >= LIVE_EXPORT_MIN_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedCopy:
+    """One of our exports as the journal has it (newest first in the lists handed to the planners)."""
+
+    id: int
+    path: str
+
+
+def prune(
+    vm_name: str, history: Sequence[ExportedCopy], keep: int | None, adding: int = 1
+) -> list[RemoveExport]:
+    """Removals that leave `keep` exports of the VM once `adding` new ones exist: the oldest go first.
+    Only folders named like ours are ever removed; anything else in the journal is left alone."""
+    if keep is None:
+        return []
+    ours = [e for e in history if is_export_folder(e.path, vm_name)]
+    stay = max(keep - adding, 0)
+    return [RemoveExport(vm_name, e.path, e.id) for e in ours[stay:]]
+
+
+def share_probe(path: str, *, write: bool) -> list[Action]:
+    """The read-only share probe that goes first in a transfer's plan, so a share the session cannot reach
+    (the double hop) fails the run before any VM is stopped or changed; nothing for a local path. A write
+    probe tries the folder written to; a read probe tries the share itself (\\\\server\\share), leaving a
+    missing export folder to the import's own clearer message."""
+    unc = path.replace("/", "\\")
+    if not unc.startswith("\\\\"):
+        return []
+    if not write:
+        server, _, rest = unc[2:].partition("\\")
+        unc = "\\\\" + server + "\\" + rest.split("\\", 1)[0]
+        return [CheckShare(unc, write=False)]
+    return [CheckShare(path, write=True)]
+
+
+# -- orchestrate export ----------------------------------------------------------------------------------------
+
+
+def plan_export(
+    host: HostSpec,
+    facts: HostFacts,
+    to: str,
+    *,
+    now: datetime,
+    vm_glob: str | None = None,
+    allow_stop: bool = False,
+    keep: int | None = None,
+    history: Mapping[str, Sequence[ExportedCopy]] | None = None,
+    timeout_seconds: int = 3600,
+    check_only: bool = False,
+) -> Plan:
+    """Per selected VM: the export, then `--keep` retention of our older exports of it. A running VM on a host
+    that cannot export it live (2012) is refused unless `allow_stop` lets it be saved for the export."""
+    selection = select(host, facts, vm_glob)
+    live = supports_live_export(facts)
+    actions: list[Action] = []
+    refused: list[str] = []
+    for vm, observed in selection.vms:
+        stop_first = False
+        if observed.running and not live:
+            if not allow_stop:
+                refused.append(vm.name)
+                continue
+            stop_first = True
+        actions.append(
+            ExportVM(
+                vm.name,
+                to,
+                export_folder(to, vm.name, now),
+                stop_first=stop_first,
+                timeout_seconds=timeout_seconds,
+                check_only=check_only,
+            )
+        )
+        if not check_only:
+            actions.extend(prune(vm.name, (history or {}).get(vm.name, ()), keep))
+    if refused:
+        actions.append(
+            RefuseVMs(
+                tuple(refused),
+                f"VM(s) {', '.join(refused)} are running and this host (Windows {facts.version}) cannot export a "
+                "running VM: not exported (pass --allow-stop to save them for the export and start them again "
+                "afterwards)",
+            )
+        )
+    if any(isinstance(a, ExportVM) for a in actions):
+        actions[:0] = share_probe(to, write=not check_only)
+    return Plan(tuple(actions), selection.notes)
+
+
+def verify_export(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
+    """Each exported VM is still there, and a VM saved for its export runs again; pruned folders are the
+    host's word (the fragment fails when Remove-Item does)."""
+    errors: list[str] = []
+    for action in plan:
+        if not isinstance(action, ExportVM):
+            continue
+        observed = facts.vm(action.vm_name)
+        if observed is None:
+            errors.append(f"VM {action.vm_name!r} is gone after its export")
+        elif action.stop_first and not action.check_only and not observed.running:
+            errors.append(
+                f"VM {action.vm_name!r} was saved for its export and is {observed.state} now, not Running"
+            )
+    return Verdict(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """`orchestrate export --to PATH`: export the selected VMs, record them, prune with `--keep`."""
+
+    to: str
+    vm_glob: str | None = None
+    allow_stop: bool = False
+    keep: int | None = None
+    history: Mapping[str, Mapping[str, Sequence[ExportedCopy]]] = field(
+        default_factory=dict
+    )  # host -> vm -> ...
+    timeout_seconds: int | None = None
+    check_only: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    command: str = "export"
+
+    def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
+        return plan_export(
+            host,
+            facts,
+            self.to,
+            now=self.now,
+            vm_glob=self.vm_glob,
+            allow_stop=self.allow_stop,
+            keep=self.keep,
+            history=self.history.get(host.name, {}),
+            timeout_seconds=job_timeout(host, self.timeout_seconds),
+            check_only=self.check_only,
+        )
+
+    def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
+        return verify_export(host, plan, facts)

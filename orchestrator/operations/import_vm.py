@@ -1,0 +1,114 @@
+"""`orchestrate import`: Compare-VM, then Import-VM of one exported VM on one host, checked afterwards. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.actions import ImportVM, RefuseVMs
+from orchestrator.facts import HostFacts
+from orchestrator.model import HostSpec
+from orchestrator.operations.base import Scripts, Verdict, edition_problems
+from orchestrator.operations.export import IMPORT_MODES, job_timeout, share_probe
+from orchestrator.plan import Plan
+
+
+def inventory_switch(host: HostSpec, name: str | None) -> str | None:
+    """The switch the inventory names for a VM of that name on the host, else the one most of its VMs use."""
+    if name:
+        vm = host.vm(name)
+        if vm is not None and vm.switch:
+            return vm.switch
+    counts: dict[str, int] = {}
+    for vm in host.vms:
+        if vm.switch:
+            counts[vm.switch] = counts.get(vm.switch, 0) + 1
+    if not counts:
+        return None
+    return max(sorted(counts), key=lambda s: counts[s])
+
+
+def plan_import(
+    host: HostSpec,
+    facts: HostFacts,
+    source: str,
+    *,
+    mode: str = "copy-new-id",
+    new_name: str | None = None,
+    start: bool = False,
+    timeout_seconds: int = 3600,
+    check_only: bool = False,
+) -> Plan:
+    """One ImportVM (Compare-VM first, on the host); with `start` the fragment starts the VM it imported
+    (whatever its name turns out to be), so verify can check its edition."""
+    if mode not in IMPORT_MODES:
+        raise ValueError(f"import mode must be one of {', '.join(IMPORT_MODES)}, not {mode!r}")
+    if new_name is not None and facts.vm(new_name) is not None:
+        return Plan(
+            (
+                RefuseVMs(
+                    (new_name,), f"a VM named {new_name!r} already exists on {host.name}: pick another --name"
+                ),
+            )
+        )
+    spec = host.vm(new_name) if new_name else None
+    action = ImportVM(
+        source,
+        mode=mode,
+        new_name=new_name,
+        switch=inventory_switch(host, new_name),
+        vm_path=spec.path if spec else None,
+        start=start,
+        timeout_seconds=timeout_seconds,
+        check_only=check_only,
+    )
+    return Plan((*share_probe(source, write=False), action))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBasis:
+    """The host's VM ids when the import was planned."""
+
+    vm_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """`orchestrate import --host HOST --from EXPORT_DIR`: one VM imported and checked."""
+
+    source: str
+    mode: str = "copy-new-id"
+    new_name: str | None = None
+    start: bool = False
+    timeout_seconds: int | None = None
+    check_only: bool = False
+    command: str = "import"
+
+    def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
+        planned = plan_import(
+            host,
+            facts,
+            self.source,
+            mode=self.mode,
+            new_name=self.new_name,
+            start=self.start,
+            timeout_seconds=job_timeout(host, self.timeout_seconds),
+            check_only=self.check_only,
+        )
+        # The VM ids before the import: verify finds the one new VM among the facts after it.
+        before = frozenset(v.id.lower() for v in facts.vms.values())
+        return Plan(planned.actions, planned.notes, basis=ImportBasis(before))
+
+    def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
+        if self.check_only:
+            return Verdict()
+        before = plan.basis.vm_ids if isinstance(plan.basis, ImportBasis) else frozenset()
+        new = [v for v in facts.vms.values() if v.id.lower() not in before]
+        if self.new_name is not None:
+            new = [v for v in facts.vms.values() if v.name == self.new_name]
+        if len(new) != 1:
+            return Verdict([f"after the import {len(new)} new VM(s) are on the host, not exactly one"])
+        errors: list[str] = []
+        warnings: list[str] = []
+        if new[0].running:
+            errors, warnings = edition_problems(new[0])
+        return Verdict(errors, warnings)

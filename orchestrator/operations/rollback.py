@@ -1,0 +1,103 @@
+"""`orchestrate rollback --to NAME`: restore NAME on the selected VMs, verify they are back on it. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from orchestrator.actions import Action, RefuseVMs, RestoreCheckpoint, TakeCheckpoint
+from orchestrator.facts import HostFacts
+from orchestrator.model import HostSpec
+from orchestrator.operations.base import Scripts, Verdict, select
+from orchestrator.operations.checkpoint import verify_checkpoint
+from orchestrator.operations.host_tasks import pending_revert_checkpoints
+from orchestrator.operations.retention import retention, utc_stamp
+from orchestrator.plan import Plan
+
+PRE_ROLLBACK_PREFIX = "pre-rollback-"
+
+
+
+def plan_rollback(
+    host: HostSpec, facts: HostFacts, to: str, vm_glob: str | None = None, now: datetime | None = None
+) -> Plan:
+    """Per selected VM: the optional `pre-rollback-<UTC time>` safety checkpoint, the restore (which also sets
+    the inventory's power state), then retention. VMs without the checkpoint are refused, last."""
+    selection = select(host, facts, vm_glob)
+    stamp = utc_stamp(now or datetime.now(UTC))
+    protect = pending_revert_checkpoints(facts) | {to}
+    actions: list[Action] = []
+    missing: list[str] = []
+    for vm, observed in selection.vms:
+        if observed.checkpoint(to) is None:
+            missing.append(vm.name)
+            continue
+        adding = 0
+        if vm.checkpoints.pre_rollback:
+            safety = PRE_ROLLBACK_PREFIX + stamp
+            if observed.checkpoint(safety) is None:
+                actions.append(TakeCheckpoint(vm.name, safety))
+                adding = 1
+            protect = protect | {safety}
+        actions.append(
+            RestoreCheckpoint(
+                vm.name,
+                to,
+                "off" if vm.state == "off" else "running",
+                before_checkpoint=observed.parent_checkpoint,
+                before_state=observed.state,
+            )
+        )
+        actions.extend(retention(vm, observed, adding=adding, protect=protect))
+    if missing:
+        known = {
+            name: ", ".join(repr(c.name) for c in facts.vm(name).checkpoints) or "none"  # type: ignore[union-attr]
+            for name in missing
+        }
+        detail = "; ".join(f"{name} has {known[name]}" for name in missing)
+        actions.append(
+            RefuseVMs(
+                tuple(missing),
+                f"no checkpoint named {to!r} on VM(s) {', '.join(missing)}: not rolled back ({detail})",
+            )
+        )
+    return Plan(tuple(actions), selection.notes)
+
+
+def verify_rollback(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
+    """Not just the exit code: each restored VM must now descend from the checkpoint and be in its power state.
+    (That its configuration equals the checkpoint's is checked on the host, where the checkpoint's settings
+    are at hand, by the restore fragment itself.)"""
+    errors: list[str] = []
+    for action in plan:
+        if not isinstance(action, RestoreCheckpoint):
+            continue
+        observed = facts.vm(action.vm_name)
+        if observed is None:
+            errors.append(f"VM {action.vm_name!r} is gone after the rollback")
+            continue
+        if observed.parent_checkpoint != action.name:
+            errors.append(
+                f"VM {action.vm_name!r}: after the rollback its parent checkpoint is "
+                f"{observed.parent_checkpoint!r}, not {action.name!r}"
+            )
+        want = "Running" if action.state == "running" else "Off"
+        if observed.state != want:
+            errors.append(f"VM {action.vm_name!r}: after the rollback it is {observed.state}, not {want}")
+    return Verdict(errors + verify_checkpoint(host, plan, facts).errors)
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """`orchestrate rollback --to NAME`: restore NAME on the selected VMs and verify they are back on it."""
+
+    to: str
+    vm_glob: str | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    command: str = "rollback"
+
+    def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
+        return plan_rollback(host, facts, self.to, self.vm_glob, self.now)
+
+    def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
+        return verify_rollback(host, plan, facts)

@@ -1,0 +1,249 @@
+"""The two-host move: a VM from its inventory host to another, through a share, never lost, never running twice.
+
+The move is a sequence of runs, one host at a time (each with its journal entry and its events), planned by
+orchestrator.operations.move, with both hosts locked from the first step to the last undo:
+
+    0. target: the share is reachable and no VM of that name is there   (MoveImport, check only)
+    1. source: turn the VM off, Export-VM to the share                   (MoveExport)
+    2. target: Import-VM -Copy (same id), Start-VM, check it              (MoveImport)
+    3. source: remove the VM and its disks, or keep it off                 (MoveFinish)
+
+Any failure runs the undo: if the source VM is still there (same id), the copy on the target is removed
+(by id: never another VM) and then the source is put back in the power state it had, in that order, so
+the two never run at once. If the source is already gone, the target's copy is the VM and stays.
+The export stays on the share in every case (a backup), journaled like any export (by the host pipeline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestrator import events as ev
+from orchestrator import exit_codes
+from orchestrator.locks import HostLock, HostLocked
+from orchestrator.model import Inventory
+from orchestrator.operations import Operation
+from orchestrator.operations.move import (
+    MoveExport,
+    MoveFinish,
+    MoveImport,
+    MoveSource,
+    Probe,
+    UndoSource,
+    UndoTarget,
+    inventory_change,
+)
+from orchestrator.runner.results import Exported, RunResult
+from orchestrator.runner.run import Runner, RunOptions, TransportFactory
+
+
+@dataclass(slots=True)
+class MoveResult:
+    """How a move ended: ok, or failed at `step` and undone (or not, with why)."""
+
+    ok: bool
+    source: str = ""
+    step: str = ""
+    error: str | None = None
+    export_path: str | None = None
+    undo: list[str] = field(default_factory=list)
+    inventory_change: str | None = None
+    exit_code: int = exit_codes.OK
+
+
+class MoveRefused(ValueError):
+    """The move cannot start as asked (the VM is not on exactly one inventory host, or already on the target)."""
+
+
+def source_host(inventory: Inventory, vm_name: str) -> str:
+    """The one inventory host that lists the VM (a move works from the inventory as it is)."""
+    hosts = [name for name, host in inventory.hosts.items() if host.vm(vm_name) is not None]
+    if len(hosts) != 1:
+        raise MoveRefused(
+            f"VM {vm_name!r} is listed on {len(hosts)} inventory hosts ({', '.join(hosts) or 'none'}); "
+            "a move needs exactly one"
+        )
+    return hosts[0]
+
+
+def move_vm(
+    inventory: Inventory,
+    vm_name: str,
+    target: str,
+    via: str,
+    *,
+    state_dir: Path,
+    emit: ev.Emit,
+    transport_factory: TransportFactory | None = None,
+    keep_source: bool = False,
+    dry_run: bool = False,
+    timeout: int | None = None,
+    wait_lock: float = 0.0,
+    now: datetime | None = None,
+) -> MoveResult:
+    """Move `vm_name` from the inventory host that lists it to `target`. Never prints (emit gets events).
+    Nothing is done, and the exit code is 3, when another run holds either host."""
+    source = source_host(inventory, vm_name)
+    if source == target:
+        raise MoveRefused(f"VM {vm_name!r} is already on {target} in the inventory")
+    locks: list[HostLock] = []
+    if not dry_run:
+        # Both hosts stay locked from the first step to the last undo: an `apply` from cron in between would
+        # start the source VM again (the inventory still lists it there) while the target runs it.
+        try:
+            for name in sorted({source, target}):
+                locks.append(
+                    HostLock.acquire(
+                        state_dir, name, None, wait=wait_lock, command=f"orchestrate move {vm_name}"
+                    )
+                )
+        except HostLocked as locked:
+            for lock in locks:
+                lock.release()
+            return MoveResult(False, source, "locking the hosts", str(locked), exit_code=exit_codes.LOCKED)
+    try:
+        steps = _Steps(inventory, state_dir, emit, transport_factory, wait_lock, frozenset(lock.host for lock in locks))
+        return _move(steps, vm_name, source, target, via, keep_source, dry_run, timeout, now or datetime.now(UTC))
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """Runs one operation on one host through the Runner (journal, events), under the move's locks."""
+
+    inventory: Inventory
+    state_dir: Path
+    emit: ev.Emit
+    transport_factory: TransportFactory | None
+    wait_lock: float
+    held: frozenset[str]
+
+    def run(self, host: str, operation: Operation, command: str) -> RunResult:
+        options = RunOptions(
+            state_dir=self.state_dir, forks=1, wait_lock=self.wait_lock, command=command, held_locks=self.held
+        )
+        runner = Runner(
+            self.inventory, options, self.emit, transport_factory=self.transport_factory, operation=operation
+        )
+        return runner.apply([host])
+
+    @staticmethod
+    def failed(result: RunResult, host: str) -> str | None:
+        outcome = result.outcomes[host]
+        if result.exit_code == 0 and outcome.status != "failed":
+            return None
+        return outcome.error or f"the run on {host} failed (exit {result.exit_code})"
+
+
+def _move(
+    steps: _Steps,
+    vm_name: str,
+    source: str,
+    target: str,
+    via: str,
+    keep_source: bool,
+    dry_run: bool,
+    timeout: int | None,
+    moment: datetime,
+) -> MoveResult:
+    spec = steps.inventory.hosts[source].vm(vm_name)
+    command = "move --dry-run" if dry_run else "move"
+
+    def stopped(result: RunResult, host: str, step: str, export_path: str | None = None) -> MoveResult | None:
+        error = steps.failed(result, host)
+        if error is None:
+            return None
+        return MoveResult(False, source, step, error, export_path, exit_code=result.exit_code or exit_codes.HOST_FAILED)
+
+    # 0. the target must not already hold the VM (a copy an interrupted move left there has the source's id),
+    #    and must reach the share (the double hop): refused before anything changes, so the undo below can
+    #    never remove a VM this run did not import.
+    if not dry_run:
+        check = steps.run(target, MoveImport(vm_name, "", "", check_only=True, via=via), "move")
+        if (refused := stopped(check, target, f"check on {target}")) is not None:
+            return refused
+
+    # 1. the source: off, exported to the share
+    export_op = MoveExport(vm_name, via, moment, timeout_seconds=timeout, check_only=dry_run, command=command)
+    first = steps.run(source, export_op, command)
+    planned = first.outcomes[source].plan
+    seen = planned.basis if planned is not None and isinstance(planned.basis, MoveSource) else None
+    if (result := stopped(first, source, f"export on {source}")) is not None:
+        if seen is not None and not dry_run:
+            result.undo = undo(steps, source, target, seen, step=1)
+        return result
+    assert seen is not None
+    exported = next((e for e in first.outcomes[source].of_type(Exported) if e.path), None)
+    export_path = exported.path if exported else ""
+
+    # 2. the target: imported (same id), started, checked
+    import_op = MoveImport(
+        vm_name,
+        seen.vm_id,
+        export_path,
+        switch=spec.switch if spec else None,
+        vm_path=spec.path if spec else None,
+        timeout_seconds=timeout,
+        check_only=dry_run,
+        command=command,
+        via=via,
+    )
+    second = steps.run(target, import_op, command)
+    if (result := stopped(second, target, f"import on {target}", export_path)) is not None:
+        if not dry_run:
+            result.undo = undo(steps, source, target, seen, step=2)
+        return result
+    if dry_run:
+        return MoveResult(True, source, "dry run", None, export_path)
+    target_facts = second.outcomes[target].facts
+    observed = target_facts.vm(vm_name) if target_facts else None
+
+    # 3. the source: removed (or kept off)
+    third = steps.run(source, MoveFinish(seen, keep_source=keep_source), "move")
+    if (result := stopped(third, source, f"removing the source on {source}", export_path)) is not None:
+        result.undo = undo(steps, source, target, seen, step=3)
+        return result
+    change = inventory_change(source, target, vm_name, observed, spec, keep_source=keep_source)
+    return MoveResult(True, source, "done", None, export_path, inventory_change=change)
+
+
+def undo(steps: _Steps, source: str, target: str, seen: MoveSource, *, step: int) -> list[str]:
+    """Put things back after a failed step; returns what it did, in words. The source decides: while its VM
+    (same id) is there, the target's copy goes first, then the source gets its power state back."""
+    notes: list[str] = []
+    if step >= 2:
+        check = steps.run(source, Probe(), "move (check)")
+        facts = check.outcomes[source].facts
+        if facts is None:
+            notes.append(
+                f"could not read {source} ({steps.failed(check, source)}); nothing undone on {target}: "
+                f"check both hosts before running the VM anywhere"
+            )
+            return notes
+        present = facts.vm(seen.vm_name)
+        if present is None or present.id.lower() != seen.vm_id.lower():
+            notes.append(
+                f"the source VM is already gone from {source}: the copy on {target} is the VM and stays"
+            )
+            return notes
+        removed = steps.run(target, UndoTarget(seen.vm_name, seen.vm_id), "move (undo)")
+        problem = steps.failed(removed, target)
+        if problem is not None:
+            notes.append(
+                f"could not remove the copy on {target} ({problem}); the source stays off so the VM never "
+                "runs twice: remove the copy, then start the source"
+            )
+            return notes
+        notes.append(f"removed the copy on {target}")
+    restored = steps.run(source, UndoSource(seen), "move (undo)")
+    problem = steps.failed(restored, source)
+    if problem is not None:
+        notes.append(f"could not put {seen.vm_name} on {source} back to {seen.state}: {problem}")
+    else:
+        notes.append(f"{seen.vm_name} on {source} is {seen.state} as before")
+    return notes
+

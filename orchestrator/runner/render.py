@@ -1,0 +1,129 @@
+"""`orchestrate render`: every script an inventory implies, rendered in memory, then written to files.
+
+No host is contacted: each host is taken as empty (no VMs), so the apply script holds every action that
+would create the inventory from scratch. Each host is rendered for its own Windows version, because the
+cmdlets differ (New-VM has no -Generation on 2012, MicrosoftDocs/windows-powershell-docs
+docset/winserver2012-ps/hyper-v/New-VM.md, Syntax): the version and cmdlet parameters of a saved facts
+document, else the chosen version, else `orchestrate_simulator.os_version` for a simulator host, else
+Windows Server 2012 R2 (6.3). Everything is rendered first; one refused value or broken template means
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from orchestrator.actions import Action, ApplySchedule
+from orchestrator.facts import FactsError, HostFacts, parse_facts_json
+from orchestrator.host_rules import check_host
+from orchestrator.model import HostSpec, Inventory
+from orchestrator.operations.converge import plan_converge
+from orchestrator.render import Renderer, RenderError
+
+_UNSAFE_IN_FOLDER_NAME = set('/\\:*?"<>|\x00')
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedScript:
+    host: str
+    operation: str  # facts, apply or task
+    path: Path
+    script: str
+    actions: int = 0
+
+
+@dataclass(slots=True)
+class Rendered:
+    """The scripts to write, the plan of each host (for -v), and every error (then nothing is written)."""
+
+    scripts: list[RenderedScript] = field(default_factory=list)
+    plans: dict[str, list[Action]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def read_facts_file(path: Path) -> HostFacts:
+    """A real host's facts document (the output of its facts.ps1, saved by the admin), read as the runner
+    reads it. Raises FactsError naming the problem."""
+    try:
+        return parse_facts_json(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FactsError(str(exc)) from exc
+
+
+def render_inventory(
+    inventory: Inventory,
+    names: Sequence[str],
+    out_dir: Path,
+    *,
+    templates: Path | None = None,
+    os_version: str | None = None,
+    given: HostFacts | None = None,
+) -> Rendered:
+    """Render facts.ps1, apply.ps1 and task-N.ps1 of every named host, in memory."""
+    rendered = Rendered()
+    renderers: dict[Path | None, Renderer] = {}
+    for name in names:
+        host = inventory.hosts[name]
+        if templates is not None:  # every script of the host comes from that folder, task scripts included
+            host = replace(host, templates_dir=str(templates))
+        if not _safe_folder_name(name):
+            rendered.errors.append(f"host {name!r}: cannot be used as a folder name under {out_dir}")
+            continue
+        folder = Path(host.templates_dir) if host.templates_dir else None
+        try:
+            if folder not in renderers:
+                renderers[folder] = Renderer(folder)
+            renderer = renderers[folder]
+            facts = _target(host, os_version, given)
+            # The empty host has no media, tasks or capacity to judge: what is left is what the version cannot do.
+            problems = check_host(host, facts)
+            if problems:
+                rendered.errors.extend(f"host {name}: {p.message}; {p.fix}" for p in problems)
+                continue
+            plan = list(plan_converge(host, facts, renderer))
+            scripts = [RenderedScript(name, "facts", out_dir / name / "facts.ps1", renderer.render_facts(host))]
+            apply_script = renderer.render_apply(host, plan, facts.version, facts.cmdlets or None)
+            scripts.append(RenderedScript(name, "apply", out_dir / name / "apply.ps1", apply_script, len(plan)))
+            for number, script in enumerate(_task_scripts(plan), start=1):
+                scripts.append(RenderedScript(name, "task", out_dir / name / f"task-{number}.ps1", script))
+        except RenderError as exc:
+            rendered.errors.append(f"host {name}: {exc}")
+            continue
+        rendered.scripts.extend(scripts)
+        rendered.plans[name] = plan
+    return rendered
+
+
+def write_scripts(scripts: Sequence[RenderedScript]) -> None:
+    """UTF-8 with a BOM, so Windows PowerShell 5.1 reads them right; the same inventory, the same bytes."""
+    for item in scripts:
+        item.path.parent.mkdir(parents=True, exist_ok=True)
+        item.path.write_bytes(codecs.BOM_UTF8 + item.script.encode("utf-8"))
+
+
+def _target(host: HostSpec, os_version: str | None, given: HostFacts | None) -> HostFacts:
+    """The empty host to render for: the given facts' version and cmdlets (no VMs, tasks or paths, so the
+    scripts still build the inventory from scratch), else the chosen or the simulator's declared version."""
+    if given is not None:
+        return replace(HostFacts.empty(given.os_version), cmdlets=given.cmdlets)
+    if os_version is None and host.connection.kind == "simulator" and host.simulator:
+        declared = host.simulator.get("os_version")
+        os_version = str(declared) if declared is not None else None
+    return HostFacts.empty(os_version)
+
+
+def _task_scripts(plan: Sequence[Action]) -> list[str]:
+    """The scripts the plan's scheduled tasks run (each travels base64-encoded inside apply.ps1)."""
+    return [
+        base64.b64decode(a.encoded_command).decode("utf-16-le")
+        for a in plan
+        if isinstance(a, ApplySchedule) and a.encoded_command
+    ]
+
+
+def _safe_folder_name(name: str) -> bool:
+    return bool(name) and name not in {".", ".."} and not (_UNSAFE_IN_FOLDER_NAME & set(name))

@@ -1,0 +1,148 @@
+"""Runs one operation over the selected hosts in parallel, with the journal opened once for the run.
+
+One host failing never stops the others: every failure becomes that host's outcome. The runner emits events
+and never prints; the CLI chooses how to show them and exits with the run's code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from orchestrator import events as ev
+from orchestrator import exit_codes
+from orchestrator.journal import Journal
+from orchestrator.model import HostSpec, Inventory
+from orchestrator.operations import Converge, Export, Operation
+from orchestrator.operations.export import ExportedCopy
+from orchestrator.render import Renderer
+from orchestrator.runner.host import HostWork
+from orchestrator.runner.results import HostOutcome, RunResult
+from orchestrator.transport.base import Transport
+
+TransportFactory = Callable[[HostSpec, Path], Transport]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    state_dir: Path
+    forks: int = 10
+    dry_run: bool = False
+    show_scripts: bool = False
+    wait_lock: float = 0.0
+    templates_dir: Path | None = None
+    command: str = "apply"
+    # Hosts whose lock the caller already holds for a longer job (a move holds both hosts across its runs).
+    held_locks: frozenset[str] = frozenset()
+
+
+class Runner:
+    """Applies (or previews) an operation on the selected hosts."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        options: RunOptions,
+        emit: ev.Emit,
+        transport_factory: TransportFactory | None = None,
+        operation: Operation | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.operation: Operation = operation or Converge()
+        self.options = options
+        self._emit_lock = threading.Lock()
+        self._emit_raw = emit
+        if transport_factory is None:
+            from orchestrator.transport.factory import open_transport
+
+            transport_factory = open_transport
+        self.transport_factory = transport_factory
+        self.renderers: dict[Path | None, Renderer] = {}
+
+    def emit(self, event: ev.Event) -> None:
+        with self._emit_lock:
+            self._emit_raw(event)
+
+    def host_spec(self, name: str) -> HostSpec:
+        """The inventory host with `--templates` folded in, so that every script of the run comes from the same
+        template folder (the renderer is chosen by the host's folder)."""
+        host = self.inventory.hosts[name]
+        if self.options.templates_dir is not None:
+            host = replace(host, templates_dir=str(self.options.templates_dir))
+        return host
+
+    def renderer_for(self, host: HostSpec) -> Renderer:
+        """One Renderer per template folder: templates are parsed once and reused across hosts. It is also the
+        scripts port the operations plan with (scheduled-task scripts)."""
+        folder = Path(host.templates_dir) if host.templates_dir else None
+        with self._emit_lock:
+            if folder not in self.renderers:
+                self.renderers[folder] = Renderer(folder)
+            return self.renderers[folder]
+
+    def apply(self, host_names: Sequence[str]) -> RunResult:
+        journal = Journal.open(self.options.state_dir)
+        journal.mark_interrupted()
+        run_id = journal.start_run(
+            self.options.command,
+            self.inventory.path,
+            {"dry_run": self.options.dry_run, "hosts": list(host_names), "forks": self.options.forks},
+        )
+        operation = self._with_history(self.operation, journal, host_names)
+        self.emit(ev.RunStarted(run_id, self.options.command, list(host_names), self.options.dry_run))
+        work = HostWork(self, operation, journal, run_id)
+        forks = max(1, min(self.options.forks, len(host_names) or 1))
+        with ThreadPoolExecutor(max_workers=forks, thread_name_prefix="host") as pool:
+            outcomes = dict(zip(host_names, pool.map(work.run_host, host_names), strict=True))
+        exit_code = exit_codes.for_statuses(o.status for o in outcomes.values())
+        journal.finish_run(run_id, run_status(outcomes.values(), exit_code), exit_code)
+        self.emit(recap_event(outcomes, exit_code, self.options.dry_run, run_id))
+        return RunResult(run_id, outcomes, exit_code)
+
+    def _with_history(self, operation: Operation, journal: Journal, host_names: Sequence[str]) -> Operation:
+        """`export --keep N` prunes only exports the journal lists: hand the planner that history as data."""
+        if not isinstance(operation, Export) or operation.keep is None or operation.check_only:
+            return operation
+        history = {
+            name: {
+                vm.name: tuple(ExportedCopy(r.id, r.path) for r in journal.exports(name, vm.name))
+                for vm in self.inventory.hosts[name].vms
+            }
+            for name in host_names
+        }
+        return replace(operation, history=history)
+
+
+def run_status(outcomes: Sequence[HostOutcome] | object, exit_code: int) -> str:
+    if exit_code == exit_codes.LOCKED:
+        return "locked"
+    if exit_code:
+        return "failed"
+    return "changed" if any(o.changed for o in outcomes) else "ok"  # type: ignore[attr-defined]
+
+
+def recap_event(
+    outcomes: dict[str, HostOutcome], exit_code: int, dry_run: bool, run_id: int | None
+) -> ev.Recap:
+    hosts = {
+        name: {"ok": o.ok, "changed": o.changed, "failed": o.failed, "skipped": o.skipped}
+        for name, o in outcomes.items()
+    }
+    return ev.Recap(
+        changed=sum(o.changed for o in outcomes.values()),
+        failed=sum(1 for o in outcomes.values() if o.status in ("failed", "locked")),
+        hosts=hosts,
+        exit_code=exit_code,
+        dry_run=dry_run,
+        run_id=run_id,
+    )
+
+
+def apply_inventory(
+    inventory: Inventory, host_names: Sequence[str], options: RunOptions, emit: ev.Emit
+) -> RunResult:
+    """Convenience for the CLI and tests: one Runner, one call."""
+    return Runner(inventory, options, emit).apply(host_names)

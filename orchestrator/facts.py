@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrator.move_records import MoveRecord, parse_record
 from orchestrator.signatures import normalize_version
 
 # GetProductInfo / Win32_OperatingSystem.OperatingSystemSKU (multipoint-facts.md).
@@ -130,6 +131,7 @@ class HostFacts:
     tasks: tuple[TaskFacts, ...] = ()
     cmdlets: Mapping[str, frozenset[str]] = field(default_factory=dict)
     observed: bool = True
+    moves: tuple[MoveRecord, ...] = ()  # the move records on this host (orchestrator.move_records)
 
     @classmethod
     def empty(cls, version: str | None = None) -> HostFacts:
@@ -143,6 +145,15 @@ class HostFacts:
 
     def vm(self, name: str) -> VMFacts | None:
         return self.vms.get(name)
+
+    def move_of(self, name: str) -> MoveRecord | None:
+        """The move record of the VM of this name on this host (by its id while it is here, else by name),
+        if a move of it began or ended here."""
+        observed = self.vms.get(name)
+        vm_id = observed.id.lower() if observed is not None else None
+        return next(
+            (r for r in self.moves if (vm_id and r.vm_id.lower() == vm_id) or r.vm.lower() == name.lower()), None
+        )
 
     def path_exists(self, path: str) -> bool | None:
         return self.paths.get(path)
@@ -222,9 +233,20 @@ def parse_facts(doc: Mapping[str, Any]) -> HostFacts:
             cmdlets={
                 str(k): frozenset(str(p) for p in _list(v)) for k, v in (doc.get("cmdlets") or {}).items()
             },
+            moves=tuple(_move(m) for m in _list(doc.get("moves"))),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FactsError(f"the facts document has an unexpected shape ({type(exc).__name__}: {exc})") from exc
+
+
+def _move(raw: Mapping[str, Any]) -> MoveRecord:
+    """A record file the facts script read. One we cannot read still stands for a move of the VM with the id
+    its file is named after (fails safe: that VM is left alone rather than the file ignored)."""
+    record = parse_record(str(raw.get("text") or ""))
+    if record is not None:
+        return record
+    vm_id = str(raw.get("file") or "").rsplit("\\", 1)[-1].removesuffix(".json")
+    return MoveRecord("", vm_id, "", "", "", "moving", "Off", "unknown", "unknown", "unknown")
 
 
 def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:

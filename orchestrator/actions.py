@@ -471,6 +471,9 @@ class DiscardVM(Action):
     vm_name: str
     vm_id: str
     reason: str = ""
+    # The finish step of a move: the VM must still be off when the host gets to it (re-checked there, right
+    # before Remove-VM, so a start between the plan and the run is refused, not deleted).
+    require_off: bool = False
     template: ClassVar[str] = "actions/discard_vm.ps1.j2"
     verb: ClassVar[str] = "remove VM"
 

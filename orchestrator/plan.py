@@ -61,12 +61,13 @@ class Plan(Sequence[Action]):
         return not self.actions
 
 
-def plan_host(host: HostSpec, facts: HostFacts) -> Plan:
+def plan_host(host: HostSpec, facts: HostFacts, hold: frozenset[str] = frozenset()) -> Plan:
     """Every VM action that makes the host hold what the inventory's VMs say, in a safe order. (The host's
     scheduled tasks are planned beside it, by orchestrator.operations.converge.)"""
     actions: list[Action] = []
     for vm in host.vms:
-        actions.extend(plan_vm(vm, facts.vm(vm.name), facts.version))
+        if vm.name not in hold:  # held VMs (a move's) are the caller's to report, never planned here
+            actions.extend(plan_vm(vm, facts.vm(vm.name), facts.version))
     wanted = {vm.name for vm in host.vms}
     unmanaged = sorted(name for name in facts.vms if name not in wanted)
     notes = [f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged]

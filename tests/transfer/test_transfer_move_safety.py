@@ -6,6 +6,7 @@ Two admin boxes are two state dirs (own journal, own locks) driving the same sim
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,8 @@ def killed_after_import(lab: Lab) -> str:
         transport.run = run_or_die
         return transport
 
-    try:
+    with contextlib.suppress(Killed):
         move(lab, dying)
-    except Killed:
-        pass
     return vm_id
 
 

@@ -69,14 +69,14 @@ def move(
 
     \b
     Examples:
-      orchestrate move school.yaml --vm lab-a-03 --to hv02 --via '\\\\nas\\exports'
-      orchestrate move school.yaml --vm library --to hv01 --via '\\\\nas\\exports' --dry-run
-      orchestrate move school.yaml --vm lab-a-03 --to hv02 --undo
+      orchestrate move school.yaml --vm teachers --to hv01.school.local --via '\\\\nas\\exports'
+      orchestrate move school.yaml --vm teachers --to hv01.school.local --via '\\\\nas\\exports' --dry-run
+      orchestrate move school.yaml --vm teachers --to hv01.school.local --undo
 
     Exit codes: 0 moved (or resumed, undone), 1 a step failed (and was undone), 2 invalid input, 3 a host is
     locked, 130 interrupted by Ctrl-C or SIGTERM (and put back).
     """
-    from orchestrator.runner.move import MoveRefused, move_vm, source_host
+    from orchestrator.runner.move import MoveRefused, movable, move_vm
 
     output = kwargs["output"]
     if mode is None:
@@ -86,8 +86,7 @@ def move(
     loaded = load_inventory_or_exit(inventory, output, kwargs.get("ask_pass", False))
     host_or_exit(loaded, target, "--to")
     try:  # refused here, before a reporter starts, so the message stands alone
-        if source_host(loaded, vm_name) == target:
-            refuse(f"VM {vm_name!r} is already on {target} in the inventory")
+        movable(loaded, vm_name, target, mode or "move")
     except MoveRefused as exc:
         refuse(str(exc))
     reporter = reporter_for(output, kwargs.get("verbosity", 0))

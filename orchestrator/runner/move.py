@@ -72,6 +72,22 @@ def source_host(inventory: Inventory, vm_name: str) -> str:
     return hosts[0]
 
 
+def movable(inventory: Inventory, vm_name: str, target: str, mode: str = "move") -> str:
+    """The VM's source host, or MoveRefused saying why this move cannot start as asked."""
+    source = source_host(inventory, vm_name)
+    if source == target:
+        raise MoveRefused(f"VM {vm_name!r} is already on {target} in the inventory")
+    spec = inventory.hosts[source].vm(vm_name)
+    if mode == "move" and spec is not None and spec.classroom:
+        # A classroom's VMs are numbered from one entry (lab-a-01..NN on one host): the inventory cannot say
+        # that one of them lives elsewhere, so the next apply would recreate it here. Refused up front.
+        raise MoveRefused(
+            f"VM {vm_name!r} is one of classroom {spec.classroom!r}, which the inventory keeps on {source} as a "
+            f"whole: move the classroom by changing its host in the inventory, not one VM of it to {target}"
+        )
+    return source
+
+
 def move_vm(
     inventory: Inventory,
     vm_name: str,
@@ -94,9 +110,7 @@ def move_vm(
     `mode` "undo" puts back a move an earlier run left unfinished (by its record on the source); "resume"
     finishes it when the target runs the copy, else undoes it. A Ctrl-C or SIGTERM (which the CLI turns
     into KeyboardInterrupt) during a move runs the same undo before the process ends."""
-    source = source_host(inventory, vm_name)
-    if source == target:
-        raise MoveRefused(f"VM {vm_name!r} is already on {target} in the inventory")
+    source = movable(inventory, vm_name, target, mode)
     locks: list[HostLock] = []
     if not dry_run:
         # Both hosts stay locked from the first step to the last undo: an `apply` from cron in between would

@@ -219,3 +219,19 @@ def test_the_finish_step_never_deletes_a_source_someone_started_after_the_export
     assert result.undo and result.undo[0].startswith("nothing undone")
     assert ("hv01", "lab-01") in lab.running()  # the source, with its new work, is still there
     assert ("hv02", "lab-01") in lab.running()
+
+
+def test_one_vm_of_a_classroom_cannot_be_moved_alone(tmp_path: Path) -> None:
+    """The inventory cannot say that lab-a-02 of classroom lab-a lives on hv02: the next apply would build it
+    again on hv01. So the move is refused before anything is contacted."""
+    lab = Lab(tmp_path)
+    lab.doc["all"]["hosts"]["hv01"]["multipoint_classrooms"] = [{"name": "lab-a", "seats": 30}]
+    lab.save()
+    lab.ok("apply", str(lab.inventory))
+    before = lab.running()
+
+    code, output = lab.orchestrate("move", str(lab.inventory), "--vm", "lab-a-02", "--to", "hv02", "--via", SHARE)
+
+    assert code == 2
+    assert "classroom 'lab-a'" in output and "changing its host" in output
+    assert lab.running() == before

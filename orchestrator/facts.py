@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrator.actions import CHECKPOINT_NOTES_PREFIX
 from orchestrator.move_records import MoveRecord, parse_record
 from orchestrator.signatures import normalize_version
 
@@ -332,3 +333,27 @@ def _datetime(value: Any) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+# -- our checkpoints' marker line in a VM's Notes (orchestrator/operations/retention.py says why) -------------
+
+
+def managed_ids(notes: str) -> frozenset[str]:
+    """The checkpoint ids on the marker line of a VM's Notes (ids compare case-insensitively, as GUIDs do)."""
+    ids: set[str] = set()
+    for line in (notes or "").splitlines():
+        stripped = line.strip()
+        if stripped.lower().startswith(CHECKPOINT_NOTES_PREFIX):
+            rest = stripped[len(CHECKPOINT_NOTES_PREFIX) :]
+            ids.update(part.strip().lower() for part in rest.split(",") if part.strip())
+    return frozenset(ids)
+
+
+def user_notes(notes: str) -> str:
+    """The VM's Notes without our marker line: what the admin wrote."""
+    kept = [
+        line
+        for line in (notes or "").splitlines()
+        if not line.strip().lower().startswith(CHECKPOINT_NOTES_PREFIX)
+    ]
+    return "\n".join(kept)

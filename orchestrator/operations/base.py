@@ -77,13 +77,16 @@ class Selection:
 
 
 def with_refusals(actions: list[Action], *refusals: RefuseVMs | None) -> list[Action]:
-    """The plan's actions with every refusal merged into one, last: a refusal throws on the host, so a second
-    one would never be reached and its VMs never named."""
-    found = [r for r in refusals if r is not None]
+    """The plan's actions with every refusal (given, or already among the actions) merged into one, last: a
+    refusal throws on the host, so a second one would never be reached and its VMs never named."""
+    found = [a for a in actions if isinstance(a, RefuseVMs)] + [r for r in refusals if r is not None]
     if not found:
         return actions
+    kept = [a for a in actions if not isinstance(a, RefuseVMs)]
+    if len(found) == 1:
+        return [*kept, found[0]]
     names = tuple(n for r in found for n in r.vm_names)
-    return [*actions, RefuseVMs(names, "; ".join(r.message for r in found))]
+    return [*kept, RefuseVMs(names, "; ".join(r.message for r in found))]
 
 
 def select(host: HostSpec, facts: HostFacts, vm_glob: str | None) -> Selection:

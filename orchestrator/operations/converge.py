@@ -25,14 +25,14 @@ class ConvergeBasis:
     held: frozenset[str] = frozenset()  # VMs a move record holds: neither planned nor verified
 
 
-def plan_converge(host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
+def plan_converge(host: HostSpec, facts: HostFacts, scripts: Scripts, *, retake_baseline: bool = False) -> Plan:
     """The VM actions, then the schedule actions (tasks restore VMs that exist by then).
 
     A VM with a move record on this host is neither created, started nor changed, and no task restores it:
     a move is taking it (or took it) to another host, and the inventory may not know yet. The plan refuses
     it, last, naming the move and what to change (orchestrator.move_records)."""
     held = {vm.name: record for vm in host.vms if (record := facts.move_of(vm.name)) is not None}
-    vms = plan_host(host, facts, hold=frozenset(held))
+    vms = plan_host(host, facts, hold=frozenset(held), retake_baseline=retake_baseline)
     kept = replace(host, vms=tuple(vm for vm in host.vms if vm.name not in held)) if held else host
     wanted = desired_schedules(kept, facts, scripts)
     schedule_actions, schedule_notes = schedule_changes(wanted, facts)
@@ -61,9 +61,10 @@ class Converge:
     """`orchestrate apply`: make every host hold what the inventory says."""
 
     command: str = "apply"
+    retake_baseline: bool = False  # --retake-baseline: a lost baseline is taken anew from the VM as it is
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
-        return plan_converge(host, facts, scripts)
+        return plan_converge(host, facts, scripts, retake_baseline=self.retake_baseline)
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         errors: list[str] = []

@@ -23,16 +23,29 @@ def print_findings(findings: Iterable[Finding], output: str) -> None:
 
 
 def load_inventory_or_exit(path: str, output: str, ask_pass: bool = False) -> Inventory:
-    """Load and validate; on any error print the findings and exit 2 before any host is contacted."""
-    from orchestrator.inventory import load_inventory
+    """Load and validate; on any error print the findings and exit 2 before any host is contacted.
 
+    -i sources, vault passwords and --limit come from the command's options when it has them
+    (options.inventory_options): only the hosts --limit selects are checked, so a broken host elsewhere
+    does not stop a run on the others.
+    """
+    from orchestrator.cli.options import inventory_inputs
+    from orchestrator.inventory import load_inventory
+    from orchestrator.inventory.fleet import foreign_hosts
+
+    sources, vault = inventory_inputs(path)
+    context = click.get_current_context(silent=True)
+    params = context.params if context is not None else {}
     prompt = (lambda host: getpass.getpass(f"WinRM password for {host}: ")) if ask_pass else None
-    inventory = load_inventory(path, ask_pass=prompt)
+    inventory = load_inventory(sources, ask_pass=prompt, vault=vault, limit=params.get("limit"))  # type: ignore[arg-type]
     print_findings(inventory.findings, output)
+    if params.get("verbosity"):
+        for name, reason in foreign_hosts(inventory.hostvars).items():
+            click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
     if inventory.errors:
         if output == "json":
             click.echo(json.dumps({"event": "invalid_input", "errors": len(inventory.errors)}))
-        click.echo(f"{path}: {len(inventory.errors)} error(s); nothing was contacted", err=True)
+        click.echo(f"{inventory.path}: {len(inventory.errors)} error(s); nothing was contacted", err=True)
         sys.exit(EXIT_INVALID_INPUT)
     return inventory
 

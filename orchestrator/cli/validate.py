@@ -16,7 +16,13 @@ from typing import Any
 import click
 
 from orchestrator.cli import main
-from orchestrator.cli.options import EXIT_INVALID_INPUT, EXIT_OK, common_options
+from orchestrator.cli.options import (
+    EXIT_INVALID_INPUT,
+    EXIT_OK,
+    common_options,
+    inventory_inputs,
+    inventory_options,
+)
 from orchestrator.model import Finding, Inventory
 from orchestrator.sizes import format_size
 
@@ -53,27 +59,32 @@ def _described_hosts(inventory: Inventory) -> list[str]:
 
 
 @main.command("validate")
+@inventory_options
 @click.argument("inventory", metavar="INVENTORY", type=click.Path(path_type=str))
 @click.option(
     "--ask-pass", "-k", is_flag=True, help="Prompt for WinRM passwords the inventory does not provide."
 )
 @common_options
 def validate(
-    inventory: str,
+    inventory: str | None,
     ask_pass: bool,
     output: str,
     verbosity: int,
     limit: str | None,
     state_dir: Path | None,
+    **inventory_inputs_: object,
 ) -> None:
     """Check INVENTORY (YAML, Ansible rules, MultiPoint rules) without contacting any host.
 
     Always checks the whole inventory (--limit does not narrow it). Exit 0: no errors; 2: errors.
     """
     from orchestrator.inventory import load_inventory
+    from orchestrator.inventory.fleet import foreign_hosts
 
+    sources, vault = inventory_inputs(inventory)
     prompt = (lambda label: getpass.getpass(f"WinRM password for {label}: ")) if ask_pass else None
-    loaded = load_inventory(inventory, ask_pass=prompt)
+    loaded = load_inventory(sources, ask_pass=prompt, vault=vault)  # type: ignore[arg-type]
+    inventory = loaded.path
     errors = sum(1 for f in loaded.findings if f.is_error)
     warnings = len(loaded.findings) - errors
     if output == "json":
@@ -90,6 +101,8 @@ def validate(
         if verbosity:
             for line in _described_hosts(loaded):
                 click.echo(line, err=True)
+            for name, reason in foreign_hosts(loaded.hostvars).items():
+                click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
         verdict = "invalid" if errors else "valid"
         click.echo(
             f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hostvars)} host(s), "

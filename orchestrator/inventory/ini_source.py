@@ -199,8 +199,9 @@ class IniSource:
         cursor = raw.find(pattern, lead) + len(pattern) if raw.find(pattern, lead) >= 0 else lead
         for token in tokens[1:]:
             if "=" not in token:
+                found = raw.find(token.split("=", 1)[0], cursor)
                 parser.error(
-                    here.at(token),
+                    Origin(self.shown, number, (found if found >= 0 else lead) + 1, here.path),
                     f"expected key=value after the host name, got {token!r}",
                     "write name=value (quote values with spaces)",
                 )

@@ -203,7 +203,9 @@ BROKEN = [
 
 
 @pytest.mark.parametrize(("text", "line", "column", "fragment"), BROKEN, ids=[b[3] for b in BROKEN])
-def test_broken_ini_is_a_finding_at_its_line(tmp_path: Path, text: str, line: int, column: int, fragment: str) -> None:
+def test_broken_ini_is_a_finding_at_its_line(
+    tmp_path: Path, text: str, line: int, column: int, fragment: str
+) -> None:
     name = "hosts" if fragment == "YAML" else "hosts.ini"
     path = write(tmp_path / name, text)
     result = cli("validate", str(path))
@@ -231,7 +233,22 @@ def test_column_of_a_host_variable(tmp_path: Path) -> None:
 
 GROUPS = ["alpha", "beta", "gamma", "delta", "eps"]
 HOSTS = ["hv1", "hv2", "hv3", "r[1:2]", "p:2222"]
-HOST_VALUES = ["1", "-2", "True", "None", "yes", "0x1f", "1.5", "[1,2]", '"[1,2]"', "abc", "'q'", "...", "1j", '"a b"']
+HOST_VALUES = [
+    "1",
+    "-2",
+    "True",
+    "None",
+    "yes",
+    "0x1f",
+    "1.5",
+    "[1,2]",
+    '"[1,2]"',
+    "abc",
+    "'q'",
+    "...",
+    "1j",
+    '"a b"',
+]
 GROUP_VALUES = ["hello world", "[1, 2]", "{'a': 1}", "True", "'x'", "7", "yes", "{'a': [1, {'b': None}]}"]
 VAR_NAMES = ["v1", "v2", "v3"]
 
@@ -257,7 +274,9 @@ def ini_trees(draw: Any) -> str:
         sections.append([f"[{group}]", *(host_line() for _ in hosts)])
         if children[group]:
             sections.append([f"[{group}:children]", *children[group]])
-        group_vars = draw(st.dictionaries(st.sampled_from(VAR_NAMES), st.sampled_from(GROUP_VALUES), max_size=2))
+        group_vars = draw(
+            st.dictionaries(st.sampled_from(VAR_NAMES), st.sampled_from(GROUP_VALUES), max_size=2)
+        )
         if draw(st.booleans()):
             group_vars["ansible_group_priority"] = str(draw(st.integers(1, 3)))
         if group_vars:

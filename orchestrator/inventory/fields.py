@@ -30,8 +30,10 @@ class _Bad:
 
 
 BAD: Any = _Bad()
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
+# Ansible's boolean() (module_utils/parsing/convert_bool.py), which its connection plugins apply: an INI
+# inventory's `ansible_winrm_kerberos_delegation=true` is the text 'true' and still means true.
+_TRUE = {"true", "yes", "on", "1", "y", "t"}
+_FALSE = {"false", "no", "off", "0", "n", "f"}
 
 
 def suggestion(word: Any, choices: Collection[str]) -> str:
@@ -140,7 +142,7 @@ class Reader:
         value = self.scalar(value, origin)
         if value is BAD:
             return BAD
-        if isinstance(value, EnvStr) and value.strip().lower() in _TRUE | _FALSE:
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         if not isinstance(value, bool):
             return self.error(

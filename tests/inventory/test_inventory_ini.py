@@ -301,3 +301,23 @@ def test_generated_ini_trees_resolve_like_ansible(text: str, seed: int) -> None:
             group = random.Random(seed).choice(GROUPS)
             (Path(folder) / "group_vars" / f"{group}.yml").write_text("v1: from-group-vars\n")
         assert ours_many([path]) == ansible_view_many([path])
+
+
+def test_ini_text_booleans_mean_what_they_mean_to_ansible(tmp_path: Path) -> None:
+    """`ansible_winrm_kerberos_delegation=true` is the text 'true' in INI; Ansible's boolean() reads it as true."""
+    path = write(
+        tmp_path / "hosts.ini",
+        """
+        [hyperv]
+        hv01.school.local ansible_winrm_transport=kerberos ansible_winrm_kerberos_delegation=true
+        [hyperv:vars]
+        multipoint_vms=[]
+        """,
+    )
+    inventory = load(path)
+    assert not inventory.errors, messages(inventory)
+    assert inventory.hosts["hv01.school.local"].connection.kerberos_delegation is True
+    assert (
+        ours_many([path])["_meta"]["hostvars"]["hv01.school.local"]["ansible_winrm_kerberos_delegation"]
+        == "true"
+    )

@@ -27,7 +27,7 @@ from orchestrator.cli.options import (
     inventory_options,
 )
 from orchestrator.cli.output import select_or_exit
-from orchestrator.model import Finding
+from orchestrator.model import Finding, Inventory
 
 
 @main.command("inventory")
@@ -71,7 +71,7 @@ def inventory_command(
     if sum((list_, host is not None, graph is not None)) != 1:
         raise click.UsageError("give exactly one of --list, --host NAME or --graph [GROUP]")
     sources, vault = inventory_inputs(inventory)
-    loaded = load_inventory(sources, vault=vault)  # type: ignore[arg-type]
+    loaded = load_inventory(sources, vault=vault)
     resolved = bool(loaded.groups)
     for finding in loaded.findings:
         click.echo((_as_warning(finding) if resolved else finding).format(), err=True)
@@ -108,10 +108,8 @@ def _as_warning(finding: Finding) -> Finding:
     return Finding("warning", finding.message, finding.fix, finding.location, finding.path)
 
 
-def _all_hosts(loaded):  # type: ignore[no-untyped-def]
+def _all_hosts(loaded: Inventory) -> Inventory:
     """The inventory with every resolved host selectable (a listing shows hosts with errors too)."""
-    from orchestrator.model import Inventory
-
     return Inventory(
         path=loaded.path,
         hosts={name: None for name in loaded.hostvars},  # type: ignore[misc]

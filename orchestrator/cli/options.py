@@ -96,7 +96,7 @@ def inventory_options(func: F) -> F:
     return func
 
 
-def inventory_inputs(positional: str | None) -> tuple[list[str], object]:
+def inventory_inputs(positional: str | None) -> tuple[list[str], orchestrator.inventory.vault.Vault]:  # noqa: F821
     """The inventory sources (positional first, then each -i) and the Vault from the current command's
     options (absent options count as not given). Raises click.UsageError for no source or a vault password
     source that cannot be used."""

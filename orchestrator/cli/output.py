@@ -37,7 +37,7 @@ def load_inventory_or_exit(path: str, output: str, ask_pass: bool = False) -> In
     context = click.get_current_context(silent=True)
     params = context.params if context is not None else {}
     prompt = (lambda host: getpass.getpass(f"WinRM password for {host}: ")) if ask_pass else None
-    inventory = load_inventory(sources, ask_pass=prompt, vault=vault, limit=params.get("limit"))  # type: ignore[arg-type]
+    inventory = load_inventory(sources, ask_pass=prompt, vault=vault, limit=params.get("limit"))
     print_findings(inventory.findings, output)
     if params.get("verbosity"):
         for name, reason in foreign_hosts(inventory.hostvars).items():

@@ -83,7 +83,7 @@ def validate(
 
     sources, vault = inventory_inputs(inventory)
     prompt = (lambda label: getpass.getpass(f"WinRM password for {label}: ")) if ask_pass else None
-    loaded = load_inventory(sources, ask_pass=prompt, vault=vault)  # type: ignore[arg-type]
+    loaded = load_inventory(sources, ask_pass=prompt, vault=vault)
     inventory = loaded.path
     errors = sum(1 for f in loaded.findings if f.is_error)
     warnings = len(loaded.findings) - errors

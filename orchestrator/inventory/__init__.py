@@ -1,13 +1,17 @@
-"""Ansible-style YAML inventory -> the typed model, with every problem as a Finding (never an exception).
+"""Ansible inventories (YAML, INI, directories, several sources, Vault) -> the typed model, with every
+problem as a Finding (never an exception).
 
     inventory = load_inventory("inventories/demo.yaml")
+    inventory = load_inventory(["hosts.ini", "inventory/"], vault=vault, limit="hyperv")
     inventory.hosts["hv01"].vms          # typed VMSpecs, classrooms expanded, floors applied
     inventory.hostvars["hv01"]           # effective variables as defined (for `inventory --list`)
     inventory.findings                   # YAML, shape, type and MultiPoint-rule problems with file:line
 
-The stages, one module each: yaml_source (safe, line-tracking YAML), resolve (Ansible's groups and
-precedence) with vars_dirs (group_vars/host_vars), lookup (env lookups), typed + typed_vms + credentials
-(typed specs), then orchestrator.rules (pure checks over the model).
+The stages, one module each: sources (files and directories in Ansible's order, YAML or INI) with
+yaml_source (safe, line-tracking YAML), ini_source (Ansible's ini plugin) and vaulted + vault (Ansible
+Vault); resolve (Ansible's groups and precedence) with vars_dirs (group_vars/host_vars); fleet (which hosts
+are ours); lookup (env lookups); typed + typed_vms + credentials (typed specs); then orchestrator.rules
+(pure checks over the model).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ We build values straight from PyYAML's event stream (libyaml's parser when avail
 - record the file, line, column and key path of every key and value (for findings that point at the line),
 - refuse duplicate keys (PyYAML silently keeps the last one) naming both lines,
 - bound nesting depth and alias expansion (billion laughs) so memory stays bounded,
-- refuse tags other than YAML's own and Ansible's `!unsafe`.
+- refuse tags other than YAML's own, Ansible's `!unsafe`, and `!vault` (kept encrypted as VaultText).
 Scalars are resolved and constructed by PyYAML's SafeLoader machinery, so `yes`, `1_000`, `~` mean exactly
 what they mean to Ansible's loader.
 """

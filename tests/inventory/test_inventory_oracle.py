@@ -164,7 +164,8 @@ def test_inventory_list_matches_ansible_inventory_command(tmp_path: Path) -> Non
     for name, text in files.items():
         write(tmp_path / name, text)
     inventory = tmp_path / "inv.yaml"
-    theirs = ansible_list_of(tmp_path, "-i", str(inventory))  # the real command, config and caches in tmp_path
+    # The real command, with its config, home and caches in tmp_path.
+    theirs = ansible_list_of(tmp_path, "-i", str(inventory))
     from inventory_support import cli
 
     result = cli("inventory", str(inventory), "--list")

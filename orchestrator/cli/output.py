@@ -22,12 +22,14 @@ def print_findings(findings: Iterable[Finding], output: str) -> None:
         click.echo(finding.format(), err=True)
 
 
-def load_inventory_or_exit(path: str, output: str, ask_pass: bool = False) -> Inventory:
+def load_inventory_or_exit(
+    path: str | None, output: str, ask_pass: bool = False, *, limit: str | None = None
+) -> Inventory:
     """Load and validate; on any error print the findings and exit 2 before any host is contacted.
 
-    -i sources, vault passwords and --limit come from the command's options when it has them
-    (options.inventory_options): only the hosts --limit selects are checked, so a broken host elsewhere
-    does not stop a run on the others.
+    -i sources and vault passwords come from the command's options when it has them
+    (options.inventory_options). With `limit`, only the hosts it selects are checked, so a broken host
+    elsewhere does not stop a run on the others (pass it only when the command touches no other host).
     """
     from orchestrator.cli.options import inventory_inputs
     from orchestrator.inventory import load_inventory
@@ -37,7 +39,7 @@ def load_inventory_or_exit(path: str, output: str, ask_pass: bool = False) -> In
     context = click.get_current_context(silent=True)
     params = context.params if context is not None else {}
     prompt = (lambda host: getpass.getpass(f"WinRM password for {host}: ")) if ask_pass else None
-    inventory = load_inventory(sources, ask_pass=prompt, vault=vault, limit=params.get("limit"))
+    inventory = load_inventory(sources, ask_pass=prompt, vault=vault, limit=limit)
     print_findings(inventory.findings, output)
     if params.get("verbosity"):
         for name, reason in foreign_hosts(inventory.hostvars).items():
@@ -86,7 +88,7 @@ def run_operation(
     from orchestrator.report import JsonReporter, TextReporter
     from orchestrator.runner import Runner, RunOptions
 
-    inventory = load_inventory_or_exit(inventory_path, output, ask_pass)
+    inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
     hosts = select_or_exit(inventory, limit)
     options = RunOptions(
         state_dir=resolve_state_dir(state_dir),

@@ -92,7 +92,7 @@ def collect(paths: Sequence[str], vault: Vault | None) -> Sources:
         if is_dir:
             _directory(path, shown, vault, sources, set())
         else:
-            _file(path, shown, vault, sources, in_directory=False)
+            _file(path, shown, vault, sources)
     return sources
 
 
@@ -126,10 +126,10 @@ def _directory(path: Path, shown: str, vault: Vault | None, sources: Sources, se
         if child.is_dir():
             _directory(child, child_shown, vault, sources, seen | {real})
         else:
-            _file(child, child_shown, vault, sources, in_directory=True)
+            _file(child, child_shown, vault, sources)
 
 
-def _file(path: Path, shown: str, vault: Vault | None, sources: Sources, *, in_directory: bool) -> None:
+def _file(path: Path, shown: str, vault: Vault | None, sources: Sources) -> None:
     ext = os.path.splitext(shown)[1].lower()
     yaml_problem: YamlProblem | None = None
     yaml_data = None

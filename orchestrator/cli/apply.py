@@ -34,7 +34,7 @@ def _run(inventory_path: str, *, operation: Any = None, **kwargs: Any) -> None:
     help="Confirm-or-revert (30m, 1h30m, 90s): checkpoint each VM about to change and install a one-shot "
     "host task that restores them then, unless `orchestrate confirm` removes it first.",
 )
-def apply(inventory: str, dry_run: bool, retake_baseline: bool, revert_after: str | None, **kwargs) -> None:
+def apply(inventory: str | None, dry_run: bool, retake_baseline: bool, revert_after: str | None, **kwargs) -> None:
     """Converge every host to INVENTORY: create, resize, connect, start and checkpoint MultiPoint VMs.
 
     \b
@@ -69,7 +69,7 @@ def apply(inventory: str, dry_run: bool, retake_baseline: bool, revert_after: st
 @main.command()
 @inventory_argument
 @apply_options
-def plan(inventory: str, **kwargs) -> None:
+def plan(inventory: str | None, **kwargs) -> None:
     """Preview what `apply` would change (same as `apply --dry-run`): nothing on any host changes.
 
     Exits 0 whether or not changes are pending; 1 when a host cannot be read or the preflight fails.

@@ -41,7 +41,7 @@ from orchestrator.cli.output import (
 @timeout_option
 @single_host_options
 def move(
-    inventory: str,
+    inventory: str | None,
     vm_name: str,
     target: str,
     via: str | None,

@@ -44,7 +44,7 @@ from orchestrator.cli.output import load_inventory_or_exit, select_or_exit
 )
 @common_options
 def render(
-    inventory: str,
+    inventory: str | None,
     out_dir: Path,
     templates: Path | None,
     os_version: str | None,
@@ -53,6 +53,7 @@ def render(
     verbosity: int,
     limit: str | None,
     state_dir: Path | None,
+    **inventory_inputs: object,  # -i and the vault options, read from the click context
 ) -> None:
     """Write the PowerShell scripts for INVENTORY to files, contacting no host.
 
@@ -119,7 +120,7 @@ def render(
             click.echo(f"{item.host}: wrote {item.path}{detail}")
 
 
-def _invalid(inventory: str, output: str, errors: list[str]) -> NoReturn:
+def _invalid(inventory: str | None, output: str, errors: list[str]) -> NoReturn:
     for message in errors:
         click.echo(f"error: {message}", err=True)
     if output == "json":

@@ -17,7 +17,7 @@ import click
 
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
-from orchestrator.cli.options import ask_pass_option, common_options
+from orchestrator.cli.options import ask_pass_option, common_options, inventory_argument, inventory_inputs
 from orchestrator.model import Finding, Inventory
 from orchestrator.sizes import format_size
 
@@ -54,25 +54,29 @@ def _described_hosts(inventory: Inventory) -> list[str]:
 
 
 @main.command("validate")
-@click.argument("inventory", metavar="INVENTORY", type=click.Path(path_type=str))
+@inventory_argument
 @ask_pass_option
 @common_options
 def validate(
-    inventory: str,
+    inventory: str | None,
     ask_pass: bool,
     output: str,
     verbosity: int,
     limit: str | None,
     state_dir: Path | None,
+    **inventory_inputs_: object,
 ) -> None:
     """Check INVENTORY (YAML, Ansible rules, MultiPoint rules) without contacting any host.
 
     Always checks the whole inventory (--limit does not narrow it). Exit 0: no errors; 2: errors.
     """
     from orchestrator.inventory import load_inventory
+    from orchestrator.inventory.fleet import foreign_hosts
 
+    sources, vault = inventory_inputs(inventory)
     prompt = (lambda label: getpass.getpass(f"WinRM password for {label}: ")) if ask_pass else None
-    loaded = load_inventory(inventory, ask_pass=prompt)
+    loaded = load_inventory(sources, ask_pass=prompt, vault=vault)
+    inventory = loaded.path
     errors = sum(1 for f in loaded.findings if f.is_error)
     warnings = len(loaded.findings) - errors
     if output == "json":
@@ -89,6 +93,8 @@ def validate(
         if verbosity:
             for line in _described_hosts(loaded):
                 click.echo(line, err=True)
+            for name, reason in foreign_hosts(loaded.hostvars).items():
+                click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
         verdict = "invalid" if errors else "valid"
         click.echo(
             f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hostvars)} host(s), "

@@ -147,7 +147,7 @@ def _check_timeouts(host: HostSpec) -> Iterator[Finding]:
 
 
 def check_endpoints(hosts: Iterable[HostSpec]) -> Iterator[Finding]:
-    """Two inventory names for one WinRM endpoint (same ansible_host and port) are an error at the second.
+    """Two inventory names for one WinRM endpoint (same ansible_host, port and path) are an error at the second.
 
     Why: locks, the journal and a host's scheduled tasks are keyed by the inventory name, so `hv01` and
     `hv01-exams` pointing at one Hyper-V host would run unlocked at the same time and each apply would delete
@@ -156,7 +156,7 @@ def check_endpoints(hosts: Iterable[HostSpec]) -> Iterator[Finding]:
     same machine cannot be told apart without asking DNS (a limit, SECURITY.md); simulated hosts have no
     address and are not compared.
     """
-    first: dict[tuple[str, int], HostSpec] = {}
+    first: dict[tuple[str, int, str], HostSpec] = {}
     for host in hosts:
         conn = host.connection
         if conn.kind != "winrm" or not conn.address:
@@ -176,10 +176,14 @@ def check_endpoints(hosts: Iterable[HostSpec]) -> Iterator[Finding]:
         )
 
 
-def endpoint_key(conn: Connection) -> tuple[str, int]:
-    """(normalised address, port) of a WinRM host: what makes two inventory names one machine."""
+def endpoint_key(conn: Connection) -> tuple[str, int, str]:
+    """(normalised address, port, path) of a WinRM host: what makes two inventory names one machine.
+
+    The path counts because one listener may serve several hosts by path (a reverse proxy, or the fake
+    WinRM server of the tests); a Windows listener itself answers on one URLPrefix only (/wsman), so two
+    names that differ only in the path cannot both reach one real host."""
     address = conn.address.strip().rstrip(".").lower()
     bare = address[1:-1] if address.startswith("[") and address.endswith("]") else address
     with contextlib.suppress(ValueError):  # a DNS name, not an IP address
         address = ipaddress.ip_address(bare).compressed
-    return address, conn.effective_port
+    return address, conn.effective_port, conn.path.rstrip("/").lower()

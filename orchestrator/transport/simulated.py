@@ -44,9 +44,8 @@ def session_for(host: HostSpec) -> Session:
 
 
 class SimulatedTransport:
-    def __init__(
-        self, host_name: str, state_dir: Path, seed: Mapping[str, Any] | None, session: Session | None = None
-    ) -> None:
+    def __init__(self, host_name: str, state_dir: Path, seed: Mapping[str, Any] | None,
+                 session: Session | None = None) -> None:
         """`session` None is someone at the host's console (tests that drive a host directly)."""
         self.host_name = host_name
         self.path = state_file(state_dir, host_name)

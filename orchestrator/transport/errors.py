@@ -109,7 +109,11 @@ class RemoteFault(TransportError):
 
 class ShellOpenUncertain(TransportError):
     """The request to open a shell got no answer in time: the host may have opened one whose id we never
-    learnt, so we cannot delete it. Not retried, so that retries cannot pile up shells (see SHELL_OPEN below)."""
+    learnt, so we cannot delete it. Not retried, so that retries cannot pile up shells (see `_sort`).
+
+    Such a shell lives until the host's idle timeout: "If the maximum duration is exceeded, the shell is
+    automatically deleted" (WSMAN_SHELL_STARTUP_INFO_V10.idleTimeoutMs, learn.microsoft.com/windows/win32/
+    api/wsman/ns-wsman-wsman_shell_startup_info_v10)."""
 
 
 class ReplyTooLarge(TransportError):

@@ -45,10 +45,12 @@ def select_names(
 
 
 def matches_name(name: str, pattern: str | None, *, known: Iterable[str]) -> bool:
-    """One name against one pattern, with `known` deciding whether the pattern is an exact name."""
+    """One name against one pattern, for filters that look at one VM at a time. `known` (the names that
+    count as exact, `name` itself always among them) must hold every VM the pattern could mean: with only
+    `name`, `lab1` against `lab[1]` is a glob match, as nothing says that a VM `lab[1]` exists."""
     if pattern is None:
         return True
-    return bool(_selected_by(pattern, [name], {n.casefold() for n in known}))
+    return bool(_selected_by(pattern, [name], {n.casefold() for n in known} | {name.casefold()}))
 
 
 def is_exact(pattern: str, known: Iterable[str]) -> bool:

@@ -37,6 +37,7 @@ def test_known_names_from_other_hosts_keep_an_exact_name_exact_on_every_host():
     assert select_names("lab[1]", ["lab[1]"], known=everywhere) == ["lab[1]"]
     assert not matches_name("lab1", "lab[1]", known=everywhere)
     assert matches_name("lab[1]", "lab[1]", known=everywhere)
+    assert matches_name("lab[1]", "lab[1]", known=())  # a VM's own name is always exact
 
 
 def test_escaping_in_a_glob_matches_glob_characters_literally():

@@ -16,6 +16,7 @@ all:
   vars:
     ansible_user: admin
     ansible_password: secret
+    multipoint_vms: []  # our hosts (a host with none of our variables is another team's, left alone)
   hosts:
     hv01:
       ansible_host: hv01.school.local
@@ -46,8 +47,8 @@ def test_a_second_name_for_the_same_host_and_port_is_an_error_at_its_line(tmp_pa
     assert len(found) == 2, messages
     exams = found[0]
     assert exams.message.startswith("host hv01-exams: HV01.school.local.:5986 is the same WinRM endpoint")
-    assert "host hv01 (" in exams.message and "school.yaml:7" in exams.message  # where hv01 is
-    assert exams.location is not None and exams.location.line == 9  # hv01-exams' ansible_host line
+    assert "host hv01 (" in exams.message and "school.yaml:8" in exams.message  # where hv01 is
+    assert exams.location is not None and exams.location.line == 10  # hv01-exams' ansible_host line
     assert "v6-b" in found[1].message and "host v6-a" in found[1].message
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from orchestrator.model import DomainJoin, Secret
 from orchestrator.render import (
-    RenderError,
     Renderer,
+    RenderError,
     answer_file_problem,
     render_answer_file,
     render_setup_complete,

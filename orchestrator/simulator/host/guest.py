@@ -177,7 +177,8 @@ def _finish_setup(host: Host, vm: VM, run: dict[str, Any]) -> None:
     # MultiPoint Premium joins a domain, Standard never (multipoint-facts.md); the simulated network knows
     # the domains the host's seed lists. A failed join does not stop setup (UnattendedJoin logs it), so the
     # guest comes up in a workgroup: the host sees it in FullyQualifiedDomainName.
-    joinable = os_state.get("edition_sku") == 77 and domain and domain.lower() in {
+    edition = vm.booted_from if vm.booted_from is not None else os_state.get("edition_sku")
+    joinable = edition == 77 and domain and domain.lower() in {
         d.lower() for d in getattr(host, "guest_domains", []) or []}
     os_state["domain"] = domain if joinable else None
     if not settings.get("admin_password"):
@@ -327,7 +328,10 @@ def exchange_items(host: Host, vm: VM) -> tuple[dict[str, str], dict[str, str]] 
     os_state = volume["os"]
     name = str(os_state.get("computer_name") or "")
     fqdn = f"{name}.{os_state['domain']}" if os_state.get("domain") else name
-    intrinsic = {"FullyQualifiedDomainName": fqdn, "OSEditionId": str(os_state.get("edition_sku") or ""),
+    # The edition is the image's (the media the disk chain descends from, Start-VM's booted_from), not a
+    # copy's: a disk moved onto another host's parent image boots what that image holds.
+    edition = vm.booted_from if vm.booted_from is not None else os_state.get("edition_sku")
+    intrinsic = {"FullyQualifiedDomainName": fqdn, "OSEditionId": str(edition or ""),
                  "OSVersion": "6.2.9200", "OSBuildNumber": "9200", "ProductType": "3"}
     guest = dict(os_state.get("kvp_guest") or {}) if run.get("phase") == "ready" else {}
     return intrinsic, guest

@@ -65,8 +65,14 @@ def _load(state: Path, last: int, limit: str | None) -> list[RunDetail]:
     """The runs to show; exits 2 on a malformed pattern or an unusable journal. Never creates a state dir."""
     if not journal_path(state).exists():
         return []
+    from orchestrator.journal import JournalStorageError
+
     try:
-        with Journal.open(state) as journal:
+        try:
+            journal = Journal.open(state)
+        except JournalStorageError:  # a read-only state directory: history still reads it
+            journal = Journal.open(state, read_only=True)
+        with journal:
             # history is read-mostly; a read-only journal just shows dead runs as still running
             with contextlib.suppress(sqlite3.OperationalError):
                 journal.mark_interrupted()

@@ -16,8 +16,8 @@ from orchestrator.cli.output import (
     refuse,
     refuse_path,
     reporter_for,
-    resolve_state_dir,
     say,
+    state_dir_or_exit,
 )
 
 
@@ -89,6 +89,7 @@ def move(
         movable(loaded, vm_name, target, mode or "move")
     except MoveRefused as exc:
         refuse(str(exc))
+    state = state_dir_or_exit(kwargs.get("state_dir"), output, writable=not kwargs.get("dry_run"))
     reporter = reporter_for(output, kwargs.get("verbosity", 0))
     # SIGTERM (systemd, kill) as Ctrl-C: the move puts back what it began instead of dying half-way.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -98,7 +99,7 @@ def move(
             vm_name,
             target,
             via or "",
-            state_dir=resolve_state_dir(kwargs.get("state_dir")),
+            state_dir=state,
             emit=reporter,
             keep_source=keep_source,
             dry_run=bool(kwargs.get("dry_run")),

@@ -58,7 +58,12 @@ show_scripts_option = click.option(
     "--show-scripts", is_flag=True, help="Also print the exact PowerShell that runs (or would run)."
 )
 vm_option = click.option(
-    "--vm", "vm_glob", metavar="GLOB", default=None, help="Only VMs whose name matches."
+    "--vm",
+    "vm_glob",
+    metavar="NAME|GLOB",
+    default=None,
+    help="Only this VM (an exact name wins, even one holding [ ]), else the VMs a glob matches "
+    "(*, ?, [ab]; [[] is a literal [).",
 )
 timeout_option = click.option(
     "--timeout",

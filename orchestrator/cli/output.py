@@ -90,6 +90,38 @@ def resolve_state_dir(state_dir: Path | None) -> Path:
     return state_dir if state_dir is not None else default_state_dir()
 
 
+def state_dir_or_exit(state_dir: Path | None, output: str, *, writable: bool) -> Path:
+    """The state directory, checked before any host is contacted; a fault (read-only, full, a journal that
+    is garbage or was emptied) is one message naming the path and the fix, a JSON error event, and exit 2."""
+    from orchestrator.statedir import StateDirError, check_state_dir
+
+    state = resolve_state_dir(state_dir)
+    try:
+        check_state_dir(state, writable=writable)
+    except StateDirError as exc:
+        if output == "json":
+            click.echo(
+                json.dumps({"event": "error", "kind": "state_dir", "path": str(exc.path), "problem": exc.problem, "fix": exc.fix})
+            )
+        refuse(str(exc))
+    return state
+
+
+def preview_state_dir(state_dir: Path | None, output: str) -> tuple[Path, bool]:
+    """For a preview (plan, schedules): (the state directory, whether the run is journaled). A read-only one
+    is fine, unjournaled; any other fault exits 2 as state_dir_or_exit does."""
+    from orchestrator.statedir import StateDirError, check_state_dir
+
+    state = resolve_state_dir(state_dir)
+    try:
+        check_state_dir(state, writable=True)
+        return state, True
+    except StateDirError:
+        state_dir_or_exit(state, output, writable=False)
+        click.echo(f"note: {state} is read-only: this preview is not recorded in `orchestrate history`", err=True)
+        return state, False
+
+
 def reporter_for(output: str, verbosity: int) -> Any:
     """The event sink of a run: JSON lines, or text with live progress (rich is imported only when needed)."""
     from orchestrator.report import JsonReporter, TextReporter
@@ -128,10 +160,15 @@ def run_operation(
     (`inventory_inputs`, -i and the vault options, are read from the click context by load_inventory_or_exit.)"""
     from orchestrator.runner import Runner, RunOptions
 
+    if dry_run or quiet:
+        state, journaled = preview_state_dir(state_dir, output)
+    else:
+        state, journaled = state_dir_or_exit(state_dir, output, writable=True), True
     inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
     hosts = select_or_exit(inventory, limit)
     options = RunOptions(
-        state_dir=resolve_state_dir(state_dir),
+        state_dir=state,
+        journal=journaled,
         forks=forks,
         dry_run=dry_run,
         wait_lock=wait_lock,

@@ -12,7 +12,6 @@ planner ever builds a Renderer of its own.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 from orchestrator.actions import Action, RefuseVMs
 from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, HostFacts, VMFacts
 from orchestrator.model import HostSpec, VMSpec
+from orchestrator.names import matches_name
 from orchestrator.plan import Plan
 
 
@@ -56,9 +56,10 @@ class Operation(Protocol):
 # -- which VMs an operation works on ----------------------------------------------------------------------------
 
 
-def matches(vm_name: str, pattern: str | None) -> bool:
-    """--vm GLOB and a schedule's `vms`: a glob, case-insensitive like Hyper-V's VM names."""
-    return pattern is None or fnmatch.fnmatchcase(vm_name.lower(), pattern.lower())
+def matches(vm_name: str, pattern: str | None, known: Iterable[str] = ()) -> bool:
+    """--vm and a schedule's `vms`: an exact VM name (any of `known`, or this VM's) before any glob meaning,
+    case-insensitive like Hyper-V's VM names (orchestrator.names says why and how to escape)."""
+    return matches_name(vm_name, pattern, known=known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +90,15 @@ def with_refusals(actions: list[Action], *refusals: RefuseVMs | None) -> list[Ac
     return [*kept, RefuseVMs(names, "; ".join(r.message for r in found))]
 
 
-def select(host: HostSpec, facts: HostFacts, vm_glob: str | None) -> Selection:
+def select(host: HostSpec, facts: HostFacts, vm_glob: str | None, known: Iterable[str] = ()) -> Selection:
+    """The VMs `--vm` selects on this host. `known`: every VM name of the inventory (the runner hands the
+    operation all of them), so that `lab[1]`, a VM of another host, never selects `lab1` here as a glob."""
+    known = [*known, *(vm.name for vm in host.vms)]
     chosen: list[tuple[VMSpec, VMFacts]] = []
     notes: list[str] = []
     held: list[tuple[str, str]] = []
     for vm in host.vms:
-        if not matches(vm.name, vm_glob) or vm.state == "absent":
+        if not matches(vm.name, vm_glob, known) or vm.state == "absent":
             continue
         record = facts.move_of(vm.name)
         if record is not None:

@@ -16,10 +16,12 @@ from orchestrator.operations.retention import is_managed, managed_ids, retention
 from orchestrator.plan import Plan
 
 
-def plan_checkpoint(host: HostSpec, facts: HostFacts, name: str, vm_glob: str | None = None) -> Plan:
+def plan_checkpoint(
+    host: HostSpec, facts: HostFacts, name: str, vm_glob: str | None = None, known: frozenset[str] = frozenset()
+) -> Plan:
     """A checkpoint named exactly `name` of each selected VM, then retention. A VM that already has a
     checkpoint of that name is refused (last), so a rollback never lands on an older state by mistake."""
-    selection = select(host, facts, vm_glob)
+    selection = select(host, facts, vm_glob, known)
     protect = pending_revert_checkpoints(facts) | {name}
     actions: list[Action] = []
     taken: list[str] = []
@@ -91,9 +93,10 @@ class Checkpoint:
     name: str
     vm_glob: str | None = None
     command: str = "checkpoint"
+    known_names: frozenset[str] = frozenset()  # every VM name of the inventory (the runner sets it)
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
-        return plan_checkpoint(host, facts, self.name, self.vm_glob)
+        return plan_checkpoint(host, facts, self.name, self.vm_glob, self.known_names)
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         return verify_checkpoint(host, plan, facts)

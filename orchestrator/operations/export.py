@@ -142,10 +142,11 @@ def plan_export(
     history: Mapping[str, Sequence[ExportedCopy]] | None = None,
     timeout_seconds: int = 3600,
     check_only: bool = False,
+    known: frozenset[str] = frozenset(),
 ) -> Plan:
     """Per selected VM: the export, then `--keep` retention of our older exports of it. A running VM on a host
     that cannot export it live (2012) is refused unless `allow_stop` lets it be saved for the export."""
-    selection = select(host, facts, vm_glob)
+    selection = select(host, facts, vm_glob, known)
     live = supports_live_export(facts)
     actions: list[Action] = []
     refused: list[str] = []
@@ -213,6 +214,7 @@ class Export:
     check_only: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     command: str = "export"
+    known_names: frozenset[str] = frozenset()  # every VM name of the inventory (the runner sets it)
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
         return plan_export(
@@ -226,6 +228,7 @@ class Export:
             history=self.history.get(host.name, {}),
             timeout_seconds=job_timeout(host, self.timeout_seconds),
             check_only=self.check_only,
+            known=self.known_names,
         )
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

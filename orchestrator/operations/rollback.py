@@ -19,11 +19,11 @@ PRE_ROLLBACK_PREFIX = "pre-rollback-"
 
 
 def plan_rollback(
-    host: HostSpec, facts: HostFacts, to: str, vm_glob: str | None = None, now: datetime | None = None
+    host: HostSpec, facts: HostFacts, to: str, vm_glob: str | None = None, now: datetime | None = None, known: frozenset[str] = frozenset()
 ) -> Plan:
     """Per selected VM: the optional `pre-rollback-<UTC time>` safety checkpoint, the restore (which also sets
     the inventory's power state), then retention. VMs without the checkpoint are refused, last."""
-    selection = select(host, facts, vm_glob)
+    selection = select(host, facts, vm_glob, known)
     stamp = utc_stamp(now or datetime.now(UTC))
     protect = pending_revert_checkpoints(facts) | {to}
     actions: list[Action] = []
@@ -94,9 +94,10 @@ class Rollback:
     vm_glob: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     command: str = "rollback"
+    known_names: frozenset[str] = frozenset()  # every VM name of the inventory (the runner sets it)
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
-        return plan_rollback(host, facts, self.to, self.vm_glob, self.now)
+        return plan_rollback(host, facts, self.to, self.vm_glob, self.now, self.known_names)
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         return verify_rollback(host, plan, facts)

@@ -134,7 +134,7 @@ def desired_schedule(
     restores = tuple(
         RestoreCheckpoint(vm.name, schedule.checkpoint, "off" if vm.state == "off" else "running")
         for vm in host.vms
-        if vm.state != "absent" and matches(vm.name, schedule.vms)
+        if vm.state != "absent" and matches(vm.name, schedule.vms, [v.name for v in host.vms])
     )
     days = tuple(d for d in schedule.days if d in TASK_DAY_NAMES)
     return task_definition(

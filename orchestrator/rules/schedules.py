@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterator
 
 from orchestrator.model import WEEKDAYS, Finding, HostSpec
+from orchestrator.names import select_names
 from orchestrator.rules.findings import at, finding, not_a_choice, shown
 from orchestrator.rules.names import printable_problem
 
@@ -57,12 +57,10 @@ def check_schedules(host: HostSpec) -> Iterator[Finding]:
                 "list the days, or remove days for every day",
                 at(loc, "days", schedule.location),
             )
-        if host.vms and not any(
-            fnmatch.fnmatchcase(vm.name.lower(), schedule.vms.lower()) for vm in host.vms
-        ):
+        if host.vms and not select_names(schedule.vms, [vm.name for vm in host.vms]):
             yield finding(
                 "warning",
                 f"{label}: vms {shown(schedule.vms)} matches no VM on this host",
-                "check the pattern (a glob like lab-*)",
+                "check the pattern (a VM name, or a glob like lab-*; [[] matches a literal [)",
                 at(loc, "vms", schedule.location),
             )

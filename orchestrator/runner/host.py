@@ -19,13 +19,14 @@ from typing import Any, Protocol
 from orchestrator import events as ev
 from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts
 from orchestrator.host_rules import check_host
-from orchestrator.journal import Journal
 from orchestrator.locks import HostLock, HostLocked
 from orchestrator.model import HostSpec
 from orchestrator.operations import Operation
 from orchestrator.plan import Plan
 from orchestrator.render import Renderer, RenderError
+from orchestrator.runner.journal_guard import RunJournal
 from orchestrator.runner.results import Exported, ExportPruned, HostOutcome, typed_results
+from orchestrator.statedir import StateDirError
 from orchestrator.transport.base import Transport
 from orchestrator.transport.errors import TransportError
 
@@ -50,7 +51,7 @@ def sha256(text: str) -> str:
 class HostWork:
     """The pipeline for one host; one instance is shared by the worker threads (it keeps no per-host state)."""
 
-    def __init__(self, runner: RunContext, operation: Operation, journal: Journal, run_id: int) -> None:
+    def __init__(self, runner: RunContext, operation: Operation, journal: RunJournal, run_id: int | None) -> None:
         self.runner = runner
         self.operation = operation
         self.journal = journal
@@ -80,6 +81,8 @@ class HostWork:
             )
         except TransportError as exc:
             outcome = failed().fail(exc.message, exc.fix)
+        except StateDirError as exc:  # the lock file could not be made: named, with its fix
+            outcome = failed().fail(f"state directory: {exc.problem} ({exc.path})", exc.fix)
         except (FactsError, RenderError) as exc:
             outcome = failed().fail(str(exc))
         except Exception as exc:  # a bug must fail one host, not the whole run

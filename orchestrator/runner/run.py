@@ -9,18 +9,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
 from orchestrator import events as ev
 from orchestrator import exit_codes
-from orchestrator.journal import Journal
 from orchestrator.model import HostSpec, Inventory
 from orchestrator.operations import Converge, Export, Operation
 from orchestrator.operations.export import ExportedCopy
 from orchestrator.render import Renderer
 from orchestrator.runner.host import HostWork
+from orchestrator.runner.journal_guard import RunJournal
 from orchestrator.runner.results import HostOutcome, RunResult
+from orchestrator.statedir import StateDirError
 from orchestrator.transport.base import Transport
 
 TransportFactory = Callable[[HostSpec, Path], Transport]
@@ -37,6 +38,8 @@ class RunOptions:
     command: str = "apply"
     # Hosts whose lock the caller already holds for a longer job (a move holds both hosts across its runs).
     held_locks: frozenset[str] = frozenset()
+    # False for a preview on a read-only state directory: nothing is journaled (runner/journal_guard.py).
+    journal: bool = True
 
 
 class Runner:
@@ -84,14 +87,14 @@ class Runner:
             return self.renderers[folder]
 
     def apply(self, host_names: Sequence[str]) -> RunResult:
-        journal = Journal.open(self.options.state_dir)
+        journal = RunJournal.open(self.options.state_dir, self._journal_fault, record=self.options.journal)
         journal.mark_interrupted()
         run_id = journal.start_run(
             self.options.command,
             self.inventory.path,
             {"dry_run": self.options.dry_run, "hosts": list(host_names), "forks": self.options.forks},
         )
-        operation = self._with_history(self.operation, journal, host_names)
+        operation = self._with_names(self._with_history(self.operation, journal, host_names))
         self.emit(ev.RunStarted(run_id, self.options.command, list(host_names), self.options.dry_run))
         work = HostWork(self, operation, journal, run_id)
         forks = max(1, min(self.options.forks, len(host_names) or 1))
@@ -102,7 +105,25 @@ class Runner:
         self.emit(recap_event(outcomes, exit_code, self.options.dry_run, run_id))
         return RunResult(run_id, outcomes, exit_code)
 
-    def _with_history(self, operation: Operation, journal: Journal, host_names: Sequence[str]) -> Operation:
+    def _with_names(self, operation: Operation) -> Operation:
+        """An operation that selects VMs by --vm gets every VM name of the inventory: an exact name anywhere
+        selects that VM only, never a glob match on another host (orchestrator.names)."""
+        if not is_dataclass(operation) or "known_names" not in {f.name for f in fields(operation)}:
+            return operation
+        names = frozenset(vm.name for host in self.inventory.hosts.values() for vm in host.vms)
+        return replace(operation, known_names=names)  # type: ignore[type-var]
+
+    def _journal_fault(self, fault: StateDirError) -> None:
+        self.emit(
+            ev.HostWarning(
+                "(journal)",
+                f"the journal failed during the run, so this run's history is incomplete ({fault.problem}); the "
+                "output above and the recap still tell what the hosts did",
+                fault.fix,
+            )
+        )
+
+    def _with_history(self, operation: Operation, journal: RunJournal, host_names: Sequence[str]) -> Operation:
         """`export --keep N` prunes only exports the journal lists: hand the planner that history as data."""
         if not isinstance(operation, Export) or operation.keep is None or operation.check_only:
             return operation

@@ -1,0 +1,47 @@
+"""The run's journal, guarded: a storage fault in the middle of a run never hides what the hosts did.
+
+The CLI checks the state directory before any host is contacted (orchestrator.statedir), so a fault here
+means the disk filled up or the journal was taken away during the run. From then on the run goes on, its
+events and recap still tell every change the hosts made, and the first fault is reported once as a
+warning naming the path and the fix; the next run's `mark_interrupted` and facts reconcile the rest.
+
+A preview on a read-only state directory (`plan`, `schedules`) runs with no journal at all: it changes no
+host, so there is nothing the history must keep, and the admin is told it is not recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.journal import Journal, JournalStorageError
+from orchestrator.statedir import StateDirError
+
+
+class RunJournal:
+    """The journal methods a run uses; each a no-op once a storage fault happened (or with no journal)."""
+
+    def __init__(self, journal: Journal | None, on_fault: Callable[[StateDirError], None]) -> None:
+        self._journal = journal
+        self._on_fault = on_fault
+        self.fault: StateDirError | None = None
+
+    @classmethod
+    def open(cls, state_dir: Path, on_fault: Callable[[StateDirError], None], *, record: bool = True) -> RunJournal:
+        return cls(Journal.open(state_dir) if record else None, on_fault)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(Journal, name)  # AttributeError for a name the journal does not have
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if self._journal is None or self.fault is not None:
+                return [] if name in ("exports", "mark_interrupted") else None
+            try:
+                return method(self._journal, *args, **kwargs)
+            except JournalStorageError as exc:
+                self.fault = exc
+                self._on_fault(exc)
+                return [] if name in ("exports", "mark_interrupted") else None
+
+        return guarded

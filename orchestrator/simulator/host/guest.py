@@ -335,3 +335,11 @@ def exchange_items(host: Host, vm: VM) -> tuple[dict[str, str], dict[str, str]] 
                  "OSVersion": "6.2.9200", "OSBuildNumber": "9200", "ProductType": "3"}
     guest = dict(os_state.get("kvp_guest") or {}) if run.get("phase") == "ready" else {}
     return intrinsic, guest
+
+
+def pass_time(host: Host, seconds: float) -> bool:
+    """`seconds` of simulated time on the host: guests' setup moves on, then Hyper-V's jobs (model.Host.tick).
+    True when a guest's setup moved on (the caller records that as a change of the host's state)."""
+    moved = advance(host, seconds)
+    host.tick(seconds)
+    return moved

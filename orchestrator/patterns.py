@@ -26,6 +26,7 @@ Where we differ from Ansible, on purpose:
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import ipaddress
 import re
@@ -180,8 +181,47 @@ def select(universe: HostUniverse, pattern: str | None) -> list[str]:
             chosen |= matches
     result = [h for h in universe.hosts if h in chosen]
     if not result and pattern is not None:
-        raise NoHostMatched(f"host pattern {pattern!r} matches no host in {universe.source}")
+        raise NoHostMatched(no_match_message(universe, pattern))
     return result
+
+
+def no_match_message(universe: HostUniverse, pattern: str) -> str:
+    """Why nothing was selected, what the admin probably meant, and the names there are: a new admin types
+    the short name (`hv01`) of a host the inventory names in full (`hv01.demo.local`)."""
+    guesses: list[str] = []
+    for term in split_pattern(pattern):
+        bare = term.lstrip("!&")
+        if bare and not any(mark in bare for mark in ("*", "?", "[", "~")):
+            guesses.extend(close_names(bare, universe.hosts, [g for g in universe.groups if g != ALL]))
+    lines = [f"host pattern {pattern!r} matches no host in {universe.source}"]
+    if guesses:
+        lines.append("did you mean " + " or ".join(repr(g) for g in dict.fromkeys(guesses)) + "?")
+    lines.append(host_list(universe.hosts))
+    return "\n  ".join(lines)
+
+
+def close_names(name: str, hosts: Sequence[str], groups: Sequence[str] = ()) -> list[str]:
+    """Host (then group) names close to `name`: the hosts whose short name (up to the first dot) is `name`,
+    then difflib's close matches on full and on short names, best first, at most three."""
+    folded = name.lower()
+    short = {host: host.split(".")[0].lower() for host in hosts}
+    found = [host for host in hosts if short[host] == folded]
+    by_short: dict[str, list[str]] = {}
+    for host, label in short.items():
+        by_short.setdefault(label, []).append(host)
+    found += difflib.get_close_matches(name, list(hosts) + list(groups), n=3, cutoff=0.6)
+    for label in difflib.get_close_matches(folded, list(by_short), n=3, cutoff=0.6):
+        found += by_short[label]
+    return list(dict.fromkeys(found))[:3]
+
+
+def host_list(hosts: Sequence[str], limit: int = 20) -> str:
+    """`hosts: a, b, c` (the first `limit` of them), for a message that must say what names exist."""
+    if not hosts:
+        return "the inventory has no hosts"
+    shown = ", ".join(hosts[:limit])
+    more = f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
+    return f"hosts: {shown}{more}"
 
 
 def _match_term(universe: HostUniverse, term: str) -> list[str]:

@@ -53,8 +53,12 @@ def inventory_command(
         document = ansible_list(loaded)
         if limit is not None:
             document = _limited(document, set(select_or_exit(loaded, limit)))
-    indent = None if output == "json" else 4
-    click.echo(json.dumps(document, indent=indent, sort_keys=True, ensure_ascii=False))
+    if output == "json":  # the JSON-lines contract (docs/output.md); text mode is ansible-inventory's document
+        from orchestrator.cli.output import finish, json_line
+
+        json_line("inventory", inventory=document)
+        finish(exit_codes.INVALID_INPUT if loaded.errors else exit_codes.OK)
+    click.echo(json.dumps(document, indent=4, sort_keys=True, ensure_ascii=False))
     sys.exit(exit_codes.INVALID_INPUT if loaded.errors else exit_codes.OK)
 
 

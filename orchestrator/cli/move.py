@@ -83,8 +83,16 @@ def move(
             timeout=timeout,
             wait_lock=kwargs.get("wait_lock", 0.0),
         )
+        _report(result, vm_name, target, via, output)
+        if result.recap is not None:
+            reporter(result.recap)
     finally:
         reporter.close()
+    sys.exit(result.final_exit_code)
+
+
+def _report(result: Any, vm_name: str, target: str, via: str, output: str) -> None:
+    """How the move ended, before the recap: moved (and the inventory change), checked, or failed and undone."""
     source = result.source
     if result.ok and result.inventory_change:
         say(
@@ -118,4 +126,4 @@ def move(
             text=f"move of {vm_name} failed at {result.step}: {result.error}\n"
             + "\n".join(f"  undo: {note}" for note in result.undo),
         )
-    sys.exit(0 if result.ok else result.exit_code or 1)
+

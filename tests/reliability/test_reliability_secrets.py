@@ -189,6 +189,7 @@ def test_ask_pass_prompts_once_and_never_echoes(
 ) -> None:
     prompts: list[str] = []
     monkeypatch.setattr("getpass.getpass", lambda prompt="": prompts.append(prompt) or PASSWORD)
+    monkeypatch.setattr("orchestrator.cli.output.has_terminal", lambda: True)  # the admin at a console
     inventory = one_host(fake_winrm, ca_pem, tmp_path)
     result = invoke(["ping", str(inventory), "--ask-pass", "-vv"], {})
     assert result.exit_code == 0, result.output

@@ -54,7 +54,7 @@ def _vm_switch(host: HostSpec, vm: VMSpec, facts: HostFacts) -> list[HostProblem
     takes wildcards, MicrosoftDocs windows-powershell-docs winserver2012-ps/hyper-v/Get-VMSwitch.md, and
     PowerShell's wildcard matching ignores case): if a real host were stricter, the apply still fails there
     with the host's own error, so this check can only refuse earlier, never let more through."""
-    if vm.state == "absent" or not vm.switch:
+    if vm.state == "absent" or not vm.switch or not facts.observed:  # `render` judges no host's switches
         return []
     if any(vm.switch.lower() == name.lower() for name in facts.switches):
         return []

@@ -50,10 +50,17 @@ class JsonReporter:
         self.err = err or sys.stderr
         self.verbosity = verbosity
 
+    command: str = ""
+
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.ScriptRendered) and self.verbosity < 1 and event.purpose == "facts":
             return
-        self.out.write(json.dumps(event.to_dict(), default=str, ensure_ascii=False) + "\n")
+        data = event.to_dict()
+        if isinstance(event, ev.RunStarted):
+            self.command = event.command
+        elif isinstance(event, ev.Recap):  # every recap names its command (docs/output.md)
+            data["command"] = self.command
+        self.out.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
         self.out.flush()
         if isinstance(event, ev.HostWarning):
             self.err.write(f"warning: {event.host}: {event.message}\n")

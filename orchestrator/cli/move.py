@@ -69,20 +69,28 @@ def move(
             refuse(f"VM {vm_name!r} is already on {target} in the inventory")
     except MoveRefused as exc:
         refuse(str(exc))
+    from orchestrator.cli.hints import simulated_fix, with_simulated_fixes
+
     reporter = reporter_for(output, kwargs.get("verbosity", 0))
+    state_dir = resolve_state_dir(kwargs.get("state_dir"))
     try:
         result = move_vm(
             loaded,
             vm_name,
             target,
             via,
-            state_dir=resolve_state_dir(kwargs.get("state_dir")),
-            emit=reporter,
+            state_dir=state_dir,
+            emit=with_simulated_fixes(loaded, state_dir, reporter),
             keep_source=keep_source,
             dry_run=bool(kwargs.get("dry_run")),
             timeout=timeout,
             wait_lock=kwargs.get("wait_lock", 0.0),
         )
+        failed_on = loaded.hosts.get(result.step.rpartition(" on ")[2])
+        if result.error and failed_on is not None and failed_on.connection.kind == "simulator":
+            reworded = simulated_fix(failed_on, result.error, state_dir)
+            if reworded is not None:
+                result.error = f"{reworded[0]} (fix: {reworded[1]})"
         _report(result, vm_name, target, via, output)
         if result.recap is not None:
             reporter(result.recap)

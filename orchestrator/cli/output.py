@@ -193,10 +193,13 @@ def run_operation(
         templates_dir=templates,
         command=command or operation.command + (" --dry-run" if dry_run and not quiet else ""),
     )
+    from orchestrator.cli.hints import with_simulated_fixes
+
     reporter = reporter_for(output, verbosity)
     emit: Callable[[Any], None] = reporter
     if quiet and output != "json":
         emit = _problems_only(reporter)
+    emit = with_simulated_fixes(inventory, options.state_dir, emit)
     held = RecapLast(emit) if output == "json" else None
     try:
         result = Runner(inventory, options, held or emit, operation=operation).apply(hosts)

@@ -33,7 +33,13 @@ def inventory_command(
     limit: str | None,
     state_dir: Path | None,
 ) -> None:
-    """Show the resolved INVENTORY as JSON, in the shape of `ansible-inventory --list` / `--host NAME`."""
+    """Show the resolved INVENTORY as JSON, in the shape of `ansible-inventory --list` / `--host NAME`.
+
+    \b
+    Examples:
+      orchestrate inventory inventories/demo.yaml --list
+      orchestrate inventory inventories/school.yaml --host hv01.school.local
+    """
     from orchestrator.inventory import load_inventory
     from orchestrator.inventory.listing import ansible_host, ansible_list
 

@@ -53,8 +53,8 @@ def move(
 
     \b
     Examples:
-      orchestrate move school.yaml --vm lab-a-03 --to hv02 --via '\\\\nas\\exports'
-      orchestrate move school.yaml --vm library --to hv01 --via '\\\\nas\\exports' --dry-run
+      orchestrate move inventories/school.yaml --vm room-204-02 --to hv01.school.local --via '\\\\nas\\exports'
+      orchestrate move inventories/school.yaml --vm teachers --to hv01.school.local --via '\\\\nas\\exports' --dry-run
 
     Exit codes: 0 moved, 1 a step failed (and was undone), 2 invalid input, 3 a host is locked.
     """

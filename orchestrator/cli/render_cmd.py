@@ -68,9 +68,9 @@ def render(
     \b
     Examples:
       orchestrate render inventories/demo.yaml --out rendered/
-      orchestrate render school.yaml --out review/ --limit hv01 --templates site-templates/
-      orchestrate render school.yaml --out review/ --os-version 6.2
-      orchestrate render school.yaml --out review/ --limit hv01 --facts hv01-facts.json
+      orchestrate render inventories/school.yaml --out review/ --limit hv01.school.local --templates site-templates/
+      orchestrate render inventories/school.yaml --out review/ --os-version 6.2
+      orchestrate render inventories/school.yaml --out review/ --limit hv01.school.local --facts hv01-facts.json
 
     Exit codes: 0 written, 2 invalid input or a value that cannot be rendered (nothing written).
     """

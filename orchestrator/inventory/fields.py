@@ -15,7 +15,7 @@ from typing import Any
 from orchestrator.inventory.lookup import EnvStr, TemplateProblem, describe, resolve_env
 from orchestrator.inventory.yaml_source import Origin, TList, TMap
 from orchestrator.model import Finding
-from orchestrator.sizes import parse_size
+from orchestrator.sizes import parse_size, unit_hint
 
 
 class _Bad:
@@ -141,7 +141,7 @@ class Reader:
             return BAD
         if isinstance(value, bool) or not isinstance(value, str):
             fix = (
-                f"write it with a unit, like {value}GB"
+                unit_hint(value)  # 6144 -> 6144MB (= 6GB), never 6144GB
                 if isinstance(value, int) and not isinstance(value, bool)
                 else "write a size like 8GB or 512MB"
             )

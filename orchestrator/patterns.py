@@ -201,18 +201,27 @@ def no_match_message(universe: HostUniverse, pattern: str) -> str:
 
 
 def close_names(name: str, hosts: Sequence[str], groups: Sequence[str] = ()) -> list[str]:
-    """Host (then group) names close to `name`: the hosts whose short name (up to the first dot) is `name`,
-    then difflib's close matches on full and on short names, best first, at most three."""
+    """Host (then group) names close to `name`, at most three: the hosts whose short name (up to the first
+    dot) is `name`; else the names difflib finds close (full names, and hosts by their short name), the best
+    ones only (`hv-01` is hv01.demo.local, not hv02 as well)."""
     folded = name.lower()
-    short = {host: host.split(".")[0].lower() for host in hosts}
-    found = [host for host in hosts if short[host] == folded]
-    by_short: dict[str, list[str]] = {}
-    for host, label in short.items():
-        by_short.setdefault(label, []).append(host)
-    found += difflib.get_close_matches(name, list(hosts) + list(groups), n=3, cutoff=0.6)
-    for label in difflib.get_close_matches(folded, list(by_short), n=3, cutoff=0.6):
-        found += by_short[label]
-    return list(dict.fromkeys(found))[:3]
+    exact = [host for host in hosts if host.split(".")[0].lower() == folded]
+    if exact:
+        return exact[:3]
+    scores: dict[str, float] = {}
+    for candidate in [*hosts, *groups]:
+        short = candidate.split(".")[0].lower() if candidate in hosts else candidate.lower()
+        score = max(
+            difflib.SequenceMatcher(None, folded, candidate.lower()).ratio(),
+            difflib.SequenceMatcher(None, folded, short).ratio(),
+        )
+        if score >= 0.6:
+            scores[candidate] = max(score, scores.get(candidate, 0.0))
+    if not scores:
+        return []
+    best = max(scores.values())
+    close = [c for c in scores if scores[c] >= best - 0.1]
+    return sorted(close, key=lambda c: -scores[c])[:3]
 
 
 def host_list(hosts: Sequence[str], limit: int = 20) -> str:

@@ -29,11 +29,9 @@ def _share_root(path: str) -> str:
 
 
 def _reseed(host: HostSpec, state_dir: Path) -> str:
-    from orchestrator.transport.simulated import state_file
-
     return (
-        "; a simulated host reads its seed once: then delete "
-        f"{state_file(state_dir, host.name)} (or use a new --state-dir) to seed it afresh"
+        "; a simulated host reads its seed once, when its state is first made: then use a new --state-dir, "
+        f"or delete the state file of {host.name} in {state_dir}, to seed it afresh"
     )
 
 

@@ -109,7 +109,7 @@ def test_a_folder_missing_on_a_simulated_host_says_what_to_add_to_the_inventory(
     assert code == 1
     assert "create it" not in flat
     assert "add 'E:\\backup' to orchestrate_simulator.folders of hv02.demo.local in the inventory" in flat
-    assert str(state_file(state, "hv02.demo.local")) in flat  # and how to seed the host afresh
+    assert f"delete the state file of hv02.demo.local in {state}" in flat  # and how to seed it afresh
 
     code, output = orchestrate(state, "export", str(DEMO), "--to", "\\\\nas\\backup", "--vm", "library")
     flat = " ".join(output.split())

@@ -49,18 +49,14 @@ def simulated_fix(host: HostSpec, error: str, state_dir: Path) -> tuple[str, str
     if (found := _UNREACHABLE.search(error)) is not None:
         root = _share_root(found.group("path"))
         shares = {str(name).lower() for name in (seed.get("shares") or {})}
-        message = error[: found.start()] + f"cannot reach {found.group('path')} from this simulated host"
-        if root.lower() not in shares:
-            fix = (
-                f"{root} is not a share of this simulated host: add it to orchestrate_simulator.shares of "
-                f"{host.name} in the inventory ('{root}': {{free: 1TB}})"
-            )
-        else:
-            fix = (
-                "the share is there but this session cannot pass your identity on to it (the double hop): set "
-                "ansible_winrm_transport: credssp, or orchestrate_simulator.delegation: true (it stands for "
-                "Kerberos constrained delegation to the file server) for this host in the inventory"
-            )
+        if root.lower() in shares:  # the share is there: the double hop, which the host's message explains
+            return None
+        message = error[: found.start()] + f"cannot reach {found.group('path')}: this simulated host has no such share"
+        fix = (
+            f"add it to orchestrate_simulator.shares of {host.name} in the inventory ('{root}': {{free: 1TB}}); "
+            "a WinRM session reaches it only with CredSSP (ansible_winrm_transport: credssp) or delegation "
+            "(orchestrate_simulator.delegation: true), as a real host's second hop needs"
+        )
         return message, fix
     return None
 

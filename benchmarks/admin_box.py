@@ -107,7 +107,7 @@ def measure(vms: int, vms_per_host: int, folder: Path) -> dict[str, Any]:
     hosts = max(1, vms // vms_per_host)
     inventory = write_inventory(
         folder / f"admin-{vms}.yaml",
-        {f"hv{i:05d}": winrm_host_vars(5985, "", vms_per_host) for i in range(1, hosts + 1)},
+        {f"hv{i:05d}": winrm_host_vars(5985, f"hv{i:05d}", vms_per_host) for i in range(1, hosts + 1)},
     )
     env = {
         **os.environ,

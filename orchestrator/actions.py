@@ -471,6 +471,9 @@ class DiscardVM(Action):
     vm_name: str
     vm_id: str
     reason: str = ""
+    # The finish step of a move: the VM must still be off when the host gets to it (re-checked there, right
+    # before Remove-VM, so a start between the plan and the run is refused, not deleted).
+    require_off: bool = False
     template: ClassVar[str] = "actions/discard_vm.ps1.j2"
     verb: ClassVar[str] = "remove VM"
 
@@ -524,3 +527,40 @@ class CheckShare(Action):
 
     def summary(self) -> str:
         return f"check {'write' if self.write else 'read'} access to {self.path}"
+
+
+# -- move records on the host (orchestrator/move_records.py) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WriteMoveRecord(Action):
+    """Write (or replace) the move record of a VM on this host: before a move stops the source ("moving"),
+    and once the target runs the copy ("moved"). `text` is the record's ASCII JSON."""
+
+    vm_name: str
+    path: str
+    phase: str
+    text: str
+    template: ClassVar[str] = "actions/write_move_record.ps1.j2"
+    verb: ClassVar[str] = "record the move of"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+    def summary(self) -> str:
+        return f"record the move of {self.vm_name} ({self.phase})"
+
+
+@dataclass(frozen=True, slots=True)
+class ClearMoveRecord(Action):
+    """Remove a VM's move record once an undo put the source back: the VM is this host's again."""
+
+    vm_name: str
+    path: str
+    template: ClassVar[str] = "actions/clear_move_record.ps1.j2"
+    verb: ClassVar[str] = "clear the move record of"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrator.actions import CHECKPOINT_NOTES_PREFIX
+from orchestrator.move_records import MoveRecord, parse_record
 from orchestrator.signatures import normalize_version
 
 # GetProductInfo / Win32_OperatingSystem.OperatingSystemSKU (multipoint-facts.md).
@@ -130,6 +132,7 @@ class HostFacts:
     tasks: tuple[TaskFacts, ...] = ()
     cmdlets: Mapping[str, frozenset[str]] = field(default_factory=dict)
     observed: bool = True
+    moves: tuple[MoveRecord, ...] = ()  # the move records on this host (orchestrator.move_records)
 
     @classmethod
     def empty(cls, version: str | None = None) -> HostFacts:
@@ -143,6 +146,15 @@ class HostFacts:
 
     def vm(self, name: str) -> VMFacts | None:
         return self.vms.get(name)
+
+    def move_of(self, name: str) -> MoveRecord | None:
+        """The move record of the VM of this name on this host (by its id while it is here, else by name),
+        if a move of it began or ended here."""
+        observed = self.vms.get(name)
+        vm_id = observed.id.lower() if observed is not None else None
+        return next(
+            (r for r in self.moves if (vm_id and r.vm_id.lower() == vm_id) or r.vm.lower() == name.lower()), None
+        )
 
     def path_exists(self, path: str) -> bool | None:
         return self.paths.get(path)
@@ -158,6 +170,12 @@ class HostFacts:
 def parse_facts_json(text: str) -> HostFacts:
     """Parse a facts script's stdout (progress lines before the document are ignored)."""
     return parse_facts(load_document(text))
+
+
+# The facts script prints `ConvertTo-Json -Depth 8`, so a true document is never nested deeper than that (plus
+# the apply script's `facts` wrapper); anything far deeper is hostile or broken, and is refused by name
+# instead of recursing (json.loads raises RecursionError at about 1,000 levels, which is caught too).
+MAX_DEPTH = 32
 
 
 def load_document(text: str) -> dict[str, Any]:
@@ -177,94 +195,190 @@ def load_document(text: str) -> dict[str, Any]:
             document = None
         if document is None:
             raise FactsError(f"the script's output is not JSON: {body[:200]!r}") from None
+    except RecursionError:  # json's C scanner refuses about 1,000 levels with a clean RecursionError
+        raise FactsError(f"the script's JSON document is nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(document, dict):
         raise FactsError("the script's JSON document is not an object")
+    _refuse_deep(document)
     return document
 
 
+def _refuse_deep(document: Any) -> None:
+    """FactsError if containers nest deeper than MAX_DEPTH: an iterative walk over the parsed containers
+    (a few ms for a host of 1,000 VMs, a fifth of json.loads), so nothing downstream (str() of a value, a
+    JSON event) can meet a RecursionError either."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, depth = pop()
+        if depth > MAX_DEPTH:
+            raise FactsError(f"the script's JSON document is nested deeper than {MAX_DEPTH} levels")
+        for child in value.values() if type(value) is dict else value:
+            kind = type(child)
+            if kind is dict or kind is list:
+                push((child, depth + 1))
+
+
+# Sections the facts template always prints (templates/lib/facts_body.ps1.j2, `$facts`): a document without
+# one of them is not a facts document (a host without VMs prints `"vms": []`, never nothing).
+# "moves" counts too: a document that says nothing about moves must not read as "no move under way".
+SECTIONS = ("host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "tasks", "moves")
+
+
 def parse_facts(doc: Mapping[str, Any]) -> HostFacts:
-    try:
-        host = doc["host"]
-        return HostFacts(
-            os_version=str(host.get("os_version") or ""),
-            os_sku=_int_or_none(host.get("os_sku")),
-            caption=str(host.get("caption") or ""),
-            computer_name=str(host.get("computer_name") or ""),
-            hyperv_installed=bool(host.get("hyperv_installed")),
-            hyperv_module=bool(host.get("hyperv_module", host.get("hyperv_installed"))),
-            logical_processors=int(host.get("logical_processors") or 0),
-            memory_total=int(host.get("memory_total") or 0),
-            memory_free=int(host.get("memory_free") or 0),
-            switches=tuple(str(s) for s in _list(doc.get("switches"))),
-            vms=_vms(doc),
-            paths={str(k): bool(v) for k, v in (doc.get("paths") or {}).items()},
-            images={
-                str(path): tuple(
-                    ImageEdition(
-                        int(e.get("index") or 0), str(e.get("name") or ""), str(e.get("edition_id") or "")
-                    )
-                    for e in _list(editions)
-                )
-                for path, editions in (doc.get("images") or {}).items()
-            },
-            tasks=tuple(
-                TaskFacts(
-                    name=str(t["name"]),
-                    path=str(t.get("path") or "\\"),
-                    state=str(t.get("state") or ""),
-                    description=str(t.get("description") or ""),
-                    next_run=t.get("next_run"),
-                    last_run=t.get("last_run"),
-                    last_result=_int_or_none(t.get("last_result")),
-                )
-                for t in _list(doc.get("tasks"))
-            ),
-            cmdlets={
-                str(k): frozenset(str(p) for p in _list(v)) for k, v in (doc.get("cmdlets") or {}).items()
-            },
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise FactsError(f"the facts document has an unexpected shape ({type(exc).__name__}: {exc})") from exc
+    """The typed facts of one document, strictly: a missing section or field, or a value of the wrong JSON
+    type ("false" for a boolean, "4" for a count), is a FactsError naming the field (`vms[2].cpus`).
+
+    Only PowerShell's own quirks are undone: ConvertTo-Json prints a one-element array as the element and an
+    empty one as null, and a property that is $null on the host as null (Generation on 2012, where VMs
+    have no generation, reads as 1). Nothing is coerced: `bool("false")` is True, which is how a wrong type
+    used to become a wrong fact.
+    """
+    if not isinstance(doc, Mapping):
+        raise FactsError(f"the facts document is {_kind(doc)}, not an object")
+    for section in SECTIONS:
+        if section not in doc:
+            raise FactsError(f"the facts document has no '{section}' section")
+    host = _obj(doc["host"], "host")
+    hyperv_installed = _bool(_need(host, "hyperv_installed", "host"), "host.hyperv_installed")
+    return HostFacts(
+        os_version=_str(_need(host, "os_version", "host"), "host.os_version"),
+        os_sku=_int_or_none(host.get("os_sku"), "host.os_sku"),
+        caption=_str_or_empty(host.get("caption"), "host.caption"),
+        computer_name=_str_or_empty(host.get("computer_name"), "host.computer_name"),
+        hyperv_installed=hyperv_installed,
+        # Documents from before hyperv_module existed: the module is there when the role is.
+        hyperv_module=_bool(host.get("hyperv_module", hyperv_installed), "host.hyperv_module"),
+        logical_processors=_int(_need(host, "logical_processors", "host"), "host.logical_processors"),
+        memory_total=_int(_need(host, "memory_total", "host"), "host.memory_total"),
+        memory_free=_int(_need(host, "memory_free", "host"), "host.memory_free"),
+        switches=tuple(_str(s, f"switches[{i}]") for i, s in enumerate(_list(doc["switches"], "switches"))),
+        vms=_vms(doc),
+        paths={str(k): _bool(v, f"paths[{k!r}]") for k, v in _map(doc["paths"], "paths").items()},
+        images={
+            str(path): tuple(
+                _image(e, f"images[{path!r}][{i}]")
+                for i, e in enumerate(_list(editions, f"images[{path!r}]"))
+            )
+            for path, editions in _map(doc["images"], "images").items()
+        },
+        tasks=tuple(_task(t, f"tasks[{i}]") for i, t in enumerate(_list(doc["tasks"], "tasks"))),
+        cmdlets={
+            str(k): frozenset(
+                _str(p, f"cmdlets[{k!r}][{i}]") for i, p in enumerate(_list(v, f"cmdlets[{k!r}]"))
+            )
+            for k, v in _map(doc["cmdlets"], "cmdlets").items()
+        },
+        moves=tuple(_move(_obj(m, f"moves[{i}]")) for i, m in enumerate(_list(doc["moves"], "moves"))),
+    )
+
+
+def _image(raw: Any, where: str) -> ImageEdition:
+    e = _obj(raw, where)
+    return ImageEdition(
+        _int(_need(e, "index", where), f"{where}.index"),
+        _str_or_empty(e.get("name"), f"{where}.name"),
+        _str_or_empty(e.get("edition_id"), f"{where}.edition_id"),
+    )
+
+
+def _task(raw: Any, where: str) -> TaskFacts:
+    t = _obj(raw, where)
+    return TaskFacts(
+        name=_str(_need(t, "name", where), f"{where}.name"),
+        path=_str_or_none(t.get("path"), f"{where}.path") or "\\",
+        state=_str_or_empty(t.get("state"), f"{where}.state"),
+        description=_str_or_empty(t.get("description"), f"{where}.description"),
+        next_run=_str_or_none(t.get("next_run"), f"{where}.next_run"),
+        last_run=_str_or_none(t.get("last_run"), f"{where}.last_run"),
+        last_result=_int_or_none(t.get("last_result"), f"{where}.last_result"),
+    )
+
+
+def _move(raw: Mapping[str, Any]) -> MoveRecord:
+    """A record file the facts script read. One we cannot read still stands for a move of the VM with the id
+    its file is named after (fails safe: that VM is left alone rather than the file ignored)."""
+    record = parse_record(str(raw.get("text") or ""))
+    if record is not None:
+        return record
+    vm_id = str(raw.get("file") or "").rsplit("\\", 1)[-1].removesuffix(".json")
+    return MoveRecord("", vm_id, "", "", "", "moving", "Off", "unknown", "unknown", "unknown")
 
 
 def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:
-    kvp_by_id = {
-        str(k.get("vm_id", "")).lower(): parse_kvp_items(_list(k.get("items"))) for k in _list(doc.get("kvp"))
-    }
+    kvp_by_id: dict[str, dict[str, str]] = {}
+    for i, raw in enumerate(_list(doc["kvp"], "kvp")):
+        k = _obj(raw, f"kvp[{i}]")
+        items = [
+            _str(item, f"kvp[{i}].items[{j}]")
+            for j, item in enumerate(_list(k.get("items"), f"kvp[{i}].items"))
+        ]
+        kvp_by_id[_str_or_empty(k.get("vm_id"), f"kvp[{i}].vm_id").lower()] = parse_kvp_items(items)
     vms: dict[str, VMFacts] = {}
-    for raw in _list(doc.get("vms")):
-        vm_id = str(raw.get("id") or "")
-        vms[str(raw["name"])] = VMFacts(
-            name=str(raw["name"]),
+    for i, item in enumerate(_list(doc["vms"], "vms")):
+        where = f"vms[{i}]"
+        raw = _obj(item, where)
+        name = _str(_need(raw, "name", where), f"{where}.name")
+        where = f"vms[{i}] ({name!r})"
+        vm_id = _str_or_empty(raw.get("id"), f"{where}.id")
+        generation = _int_or_none(raw.get("generation"), f"{where}.generation")
+        vms[name] = VMFacts(
+            name=name,
             id=vm_id,
-            state=str(raw.get("state") or ""),
-            generation=int(raw.get("generation") or 1),
-            cpus=int(raw.get("cpus") or 0),
-            memory_startup=int(raw.get("memory_startup") or 0),
-            dynamic_memory=bool(raw.get("dynamic_memory")),
-            memory_minimum=int(raw.get("memory_minimum") or 0),
-            memory_maximum=int(raw.get("memory_maximum") or 0),
-            notes=str(raw.get("notes") or ""),
-            path=raw.get("path"),
-            parent_checkpoint=raw.get("parent_checkpoint") or None,
-            disks=tuple(DiskFacts(str(d["path"]), d.get("parent") or None) for d in _list(raw.get("disks"))),
+            state=_str(_need(raw, "state", where), f"{where}.state"),
+            generation=1 if generation is None else generation,
+            cpus=_int(_need(raw, "cpus", where), f"{where}.cpus"),
+            memory_startup=_int(_need(raw, "memory_startup", where), f"{where}.memory_startup"),
+            dynamic_memory=_bool(_need(raw, "dynamic_memory", where), f"{where}.dynamic_memory"),
+            memory_minimum=_int(_need(raw, "memory_minimum", where), f"{where}.memory_minimum"),
+            memory_maximum=_int(_need(raw, "memory_maximum", where), f"{where}.memory_maximum"),
+            notes=_str_or_empty(raw.get("notes"), f"{where}.notes"),
+            path=_str_or_none(raw.get("path"), f"{where}.path"),
+            parent_checkpoint=_str_or_none(raw.get("parent_checkpoint"), f"{where}.parent_checkpoint")
+            or None,
+            disks=tuple(
+                _disk(d, f"{where}.disks[{j}]")
+                for j, d in enumerate(_list(raw.get("disks"), f"{where}.disks"))
+            ),
             adapters=tuple(
-                AdapterFacts(str(a.get("name") or ""), a.get("switch") or None)
-                for a in _list(raw.get("adapters"))
+                _adapter(a, f"{where}.adapters[{j}]")
+                for j, a in enumerate(_list(raw.get("adapters"), f"{where}.adapters"))
             ),
             checkpoints=tuple(
-                CheckpointFacts(
-                    name=str(c["name"]),
-                    id=str(c.get("id") or ""),
-                    parent=c.get("parent") or None,
-                    created=_datetime(c.get("created")),
-                    notes=str(c.get("notes") or ""),
-                )
-                for c in _list(raw.get("checkpoints"))
+                _checkpoint(c, f"{where}.checkpoints[{j}]")
+                for j, c in enumerate(_list(raw.get("checkpoints"), f"{where}.checkpoints"))
             ),
             kvp=kvp_by_id.get(vm_id.lower(), {}),
         )
     return vms
+
+
+def _disk(raw: Any, where: str) -> DiskFacts:
+    d = _obj(raw, where)
+    # A drive with no file (an empty or pass-through drive) has a null Path: kept as "", never "None".
+    return DiskFacts(
+        _str_or_empty(_need(d, "path", where), f"{where}.path"),
+        _str_or_none(d.get("parent"), f"{where}.parent") or None,
+    )
+
+
+def _adapter(raw: Any, where: str) -> AdapterFacts:
+    a = _obj(raw, where)
+    return AdapterFacts(
+        _str_or_empty(a.get("name"), f"{where}.name"),
+        _str_or_none(a.get("switch"), f"{where}.switch") or None,
+    )
+
+
+def _checkpoint(raw: Any, where: str) -> CheckpointFacts:
+    c = _obj(raw, where)
+    return CheckpointFacts(
+        name=_str(_need(c, "name", where), f"{where}.name"),
+        id=_str_or_empty(c.get("id"), f"{where}.id"),
+        parent=_str_or_none(c.get("parent"), f"{where}.parent") or None,
+        created=_datetime(c.get("created"), f"{where}.created"),
+        notes=_str_or_empty(c.get("notes"), f"{where}.notes"),
+    )
 
 
 def parse_kvp_items(items: list[Any]) -> dict[str, str]:
@@ -281,23 +395,93 @@ def parse_kvp_items(items: list[Any]) -> dict[str, str]:
     return result
 
 
-def _list(value: Any) -> list[Any]:
+def _kind(value: Any) -> str:
+    """A JSON value's type for a message (never the value itself: it may be huge or hostile)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _wrong(where: str, expected: str, value: Any) -> FactsError:
+    return FactsError(f"facts field {where} must be {expected}, not {_kind(value)}")
+
+
+def _need(obj: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in obj:
+        raise FactsError(f"facts field {where}.{key} is missing")
+    return obj[key]
+
+
+def _obj(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _wrong(where, "an object", value)
+    return value
+
+
+def _map(value: Any, where: str) -> Mapping[str, Any]:
+    """A JSON object section (an [ordered]@{} on the host)."""
+    return _obj(value, where)
+
+
+def _list(value: Any, where: str) -> list[Any]:
     """ConvertTo-Json turns a one-element array into the element and an empty one into null: undo that."""
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
-def _int_or_none(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    return int(value)
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _wrong(where, "a string", value)
+    return value
 
 
-def _datetime(value: Any) -> datetime | None:
-    if not value:
+def _str_or_none(value: Any, where: str) -> str | None:
+    return None if value is None else _str(value, where)
+
+
+def _str_or_empty(value: Any, where: str) -> str:
+    return "" if value is None else _str(value, where)
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _wrong(where, "true or false", value)
+    return value
+
+
+def _int(value: Any, where: str) -> int:
+    """A JSON integer (a whole float such as 6.8719476736E10 too: PowerShell prints large doubles so)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _wrong(where, "a number", value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise FactsError(f"facts field {where} must be a whole number, not {value!r}")
+        return int(value)
+    return value
+
+
+def _int_or_none(value: Any, where: str) -> int | None:
+    return None if value is None else _int(value, where)
+
+
+def _datetime(value: Any, where: str) -> datetime | None:
+    """A .NET round-trip ('o') timestamp, as ConvertTo-OrchestrateDate prints it, or null."""
+    if value is None:
         return None
-    text = str(value)
+    text = _str(value, where)
+    if not text:
+        return None
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     # .NET's round-trip format has 7 fractional digits; Python takes at most 6.
@@ -309,4 +493,28 @@ def _datetime(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        return None
+        raise FactsError(f"facts field {where} is not a timestamp: {str(value)[:40]!r}") from None
+
+
+# -- our checkpoints' marker line in a VM's Notes (orchestrator/operations/retention.py says why) -------------
+
+
+def managed_ids(notes: str) -> frozenset[str]:
+    """The checkpoint ids on the marker line of a VM's Notes (ids compare case-insensitively, as GUIDs do)."""
+    ids: set[str] = set()
+    for line in (notes or "").splitlines():
+        stripped = line.strip()
+        if stripped.lower().startswith(CHECKPOINT_NOTES_PREFIX):
+            rest = stripped[len(CHECKPOINT_NOTES_PREFIX) :]
+            ids.update(part.strip().lower() for part in rest.split(",") if part.strip())
+    return frozenset(ids)
+
+
+def user_notes(notes: str) -> str:
+    """The VM's Notes without our marker line: what the admin wrote."""
+    kept = [
+        line
+        for line in (notes or "").splitlines()
+        if not line.strip().lower().startswith(CHECKPOINT_NOTES_PREFIX)
+    ]
+    return "\n".join(kept)

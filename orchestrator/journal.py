@@ -30,11 +30,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
-from orchestrator.locks import LOCKS_DIR, FileLock, utc_now
+from orchestrator.locks import FileLock, utc_now
+from orchestrator.statedir import (
+    JOURNAL_FILE,
+    LOCKS_DIR,
+    RUN_LOCKS_DIR,
+    StateDirError,
+    check_journal_file,
+    create_private_file,
+    ensure_private_dir,
+    storage_error,
+)
 
-JOURNAL_FILE = "journal.sqlite3"
-RUN_LOCKS_DIR = "runs"
 BUSY_TIMEOUT_MS = 30_000
 
 # `locked`: the host was left alone because another live run held its lock.
@@ -100,6 +109,56 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class JournalError(RuntimeError):
     """The journal cannot be used (e.g. written by a newer orchestrator, or an unknown run id)."""
+
+
+class JournalStorageError(StateDirError, JournalError):
+    """The journal's storage failed (disk full, read-only, damaged, emptied or replaced under us): one
+    message naming the file and the fix. Both a StateDirError and a JournalError, for either handler."""
+
+
+# SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF), https://www.sqlite.org/rescode.html
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
+
+
+def _as_journal_error(exc: StateDirError) -> JournalStorageError:
+    """The same fault as a JournalStorageError, so `except JournalError` handlers catch it too."""
+    if isinstance(exc, JournalStorageError):
+        return exc
+    return JournalStorageError(exc.path, exc.problem, exc.fix)
+
+
+def _sqlite_storage_error(path: Path, exc: sqlite3.Error, doing: str) -> JournalStorageError | None:
+    """A SQLite error that is a storage fault -> its JournalStorageError; None for anything else (a bug)."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return JournalStorageError(
+            path,
+            f"the disk is full while trying to {doing}; what hosts did in this run is still in its output",
+            f"free space on the file system of {path.parent}, or pass --state-dir on another disk",
+        )
+    if code == _SQLITE_READONLY:
+        return JournalStorageError(
+            path,
+            f"cannot {doing}: the journal or its directory is read-only",
+            f"give this user write access to {path.parent}, or pass --state-dir with a writable directory; "
+            "history, schedules and plan work on a read-only state directory",
+        )
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return JournalStorageError(
+            path,
+            f"cannot {doing}: the journal is damaged ({exc})",
+            f"move it away (mv '{path}' '{path}.damaged') to start a new history, or restore it from a backup",
+        )
+    if code in (_SQLITE_IOERR, _SQLITE_CANTOPEN):
+        return JournalStorageError(
+            path, f"cannot {doing}: {exc}", f"check {path} and its disk (permissions, space, the device)"
+        )
+    return None
 
 
 Timestamp = datetime | str | float
@@ -211,32 +270,51 @@ def journal_path(state_dir: Path | str) -> Path:
 class Journal:
     """The run journal of one state directory. Thread-safe; open once per process and share it."""
 
-    def __init__(self, state_dir: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, state_dir: Path, connection: sqlite3.Connection, *, read_only: bool = False) -> None:
         self.state_dir = state_dir
+        self.path = journal_path(state_dir)
+        self.read_only = read_only
         self._db = connection
         self._mutex = threading.RLock()
         self._run_locks: dict[int, FileLock] = {}
+        self._identity = _identity(self.path)
 
     # -- opening --------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, state_dir: Path | str) -> Journal:
-        """Open (creating the directory, the database and its schema if needed) the journal of `state_dir`."""
+    def open(cls, state_dir: Path | str, *, read_only: bool = False) -> Journal:
+        """Open the journal of `state_dir`.
+
+        Writable (the default): the directory (0o700) and the database (0o600) are created if missing, a new
+        database fully built under a temporary name and then linked into place, so a crash can never leave an
+        empty journal behind that would later read as "emptied under us". Read-only (`history`, `schedules`,
+        `plan`): nothing is created or migrated and nothing can be written (sqlite `mode=ro`); in a read-only
+        directory, where SQLite cannot create the WAL index (-shm), the file is opened `immutable=1`, which
+        is sound because nobody can be writing through a directory that refuses writes to everyone.
+        A storage fault is a JournalStorageError naming the file and the fix.
+        """
         state = Path(state_dir)
-        state.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(
-            journal_path(state),
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,  # shared by worker threads, serialised by Journal._mutex
-        )
+        path = journal_path(state)
         try:
-            db.row_factory = sqlite3.Row
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
+            if read_only:
+                check_journal_file(path)
+                if not path.exists():
+                    raise JournalStorageError(
+                        path, "there is no journal yet", "run a command that changes hosts first"
+                    )
+                return cls(state, _connect_read_only(path), read_only=True)
+            ensure_private_dir(state)
+            check_journal_file(path)
+            if not path.exists():
+                _create_journal(path)
+            db = _connect(path)
+        except StateDirError as exc:
+            raise _as_journal_error(exc) from None
+        try:
             _migrate(db)
+        except sqlite3.Error as exc:
+            db.close()
+            raise _sqlite_storage_error(path, exc, "open the journal") or exc from None
         except BaseException:
             db.close()
             raise
@@ -259,19 +337,69 @@ class Journal:
 
     @property
     def schema_version(self) -> int:
-        with self._mutex:
-            return _current_version(self._db)
+        with self._read():
+            return _read_version(self._db)
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, doing: str = "write the journal") -> Iterator[sqlite3.Connection]:
         with self._mutex:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self.read_only:
+                raise JournalStorageError(
+                    self.path,
+                    f"cannot {doing}: the journal was opened read-only",
+                    "open it writable (Journal.open(state_dir)) for commands that change hosts",
+                )
+            self._check_same_file(doing)
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _sqlite_storage_error(self.path, exc, doing) or exc from None
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _sqlite_storage_error(self.path, exc, doing) or exc from None
+                if isinstance(exc, StateDirError):  # a liveness lock under locks/runs
+                    raise _as_journal_error(exc) from None
                 raise
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise _sqlite_storage_error(self.path, exc, doing) or exc from None
+
+    @contextlib.contextmanager
+    def _read(self, doing: str = "read the journal") -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise _sqlite_storage_error(self.path, exc, doing) or exc from None
+
+    def _check_same_file(self, doing: str) -> None:
+        """The journal we opened is still the file at its path, and not emptied: a journal truncated, removed
+        or replaced under a run is reported, never silently recreated (SQLite would write a new, empty
+        history into a 0-byte file)."""
+        try:
+            now = _identity(self.path)
+        except OSError as exc:
+            raise JournalStorageError(
+                self.path,
+                f"cannot {doing}: the journal disappeared while this run was using it ({exc.strerror})",
+                "find who removed it (a cleanup job?); restore it from a backup; this run's output still "
+                "tells what the hosts did",
+            ) from None
+        if now[2] == 0 or now[:2] != self._identity[:2]:
+            what = "emptied (0 bytes)" if now[2] == 0 else "replaced by another file"
+            raise JournalStorageError(
+                self.path,
+                f"cannot {doing}: the journal was {what} while this run was using it",
+                "find who changed it (a cleanup job? a restore?); restore it from a backup; this run's output "
+                "still tells what the hosts did",
+            )
 
     # -- runs -----------------------------------------------------------------------------------------------
 
@@ -320,12 +448,15 @@ class Journal:
         """Mark runs that never finished and whose process is gone as `interrupted`; returns them.
 
         A run's process is gone when its liveness lock can be taken. The run's end is set to its last recorded
-        activity, and its hosts that were still running become `interrupted` too.
+        activity, and its hosts that were still running become `interrupted` too. A read-only journal cannot
+        be marked: it returns [] and such runs still show as running.
         """
-        with self._mutex:
+        if self.read_only:
+            return []
+        with self._read() as _db:
             candidates = [
                 int(r["id"])
-                for r in self._db.execute("SELECT id FROM runs WHERE status = ?", (RUNNING,))
+                for r in _db.execute("SELECT id FROM runs WHERE status = ?", (RUNNING,))
                 if int(r["id"]) not in self._run_locks
             ]
         marked: list[int] = []
@@ -448,8 +579,8 @@ class Journal:
         query = "SELECT * FROM exports WHERE host = ? AND vm = ?"
         if not include_removed:
             query += " AND removed IS NULL"
-        with self._mutex:
-            rows = self._db.execute(query + " ORDER BY id DESC", (host, vm)).fetchall()
+        with self._read() as db:
+            rows = db.execute(query + " ORDER BY id DESC", (host, vm)).fetchall()
         return [_export(r) for r in rows]
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -467,13 +598,13 @@ class Journal:
         if last is not None:
             limit = "LIMIT ?"
             params.append(max(0, int(last)))
-        with self._mutex:
-            rows = self._db.execute(f"SELECT * FROM runs {where} ORDER BY id DESC {limit}", params).fetchall()
+        with self._read() as db:
+            rows = db.execute(f"SELECT * FROM runs {where} ORDER BY id DESC {limit}", params).fetchall()
             return [self._summary_from(r) for r in rows]
 
     def run(self, run_id: int) -> RunDetail:
         """Everything about one run; JournalError if there is no such run."""
-        with self._mutex:
+        with self._read():
             summary = self._summary(run_id)
             if summary is None:
                 raise JournalError(f"no run {run_id} in the journal")
@@ -508,10 +639,8 @@ class Journal:
 
     def host_names(self) -> list[str]:
         """Every host the journal has seen, in order of first appearance (for `history --limit`)."""
-        with self._mutex:
-            rows = self._db.execute(
-                "SELECT host FROM host_results GROUP BY host ORDER BY MIN(rowid)"
-            ).fetchall()
+        with self._read() as db:
+            rows = db.execute("SELECT host FROM host_results GROUP BY host ORDER BY MIN(rowid)").fetchall()
         return [r["host"] for r in rows]
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -520,7 +649,7 @@ class Journal:
         return self.state_dir / LOCKS_DIR / RUN_LOCKS_DIR / f"{run_id}.lock"
 
     def _summary(self, run_id: int) -> RunSummary | None:
-        with self._mutex:
+        with self._read():
             row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
             return None if row is None else self._summary_from(row)
 
@@ -547,6 +676,115 @@ class Journal:
         )
 
 
+def _identity(path: Path) -> tuple[int, int, int]:
+    """(device, inode, size) of the journal file: what `_check_same_file` compares."""
+    info = path.stat()
+    return info.st_dev, info.st_ino, info.st_size
+
+
+def _configure(db: sqlite3.Connection, *, writable: bool) -> None:
+    db.row_factory = sqlite3.Row
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if writable:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(
+            path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # shared by worker threads, serialised by Journal._mutex
+        )
+    except sqlite3.Error as exc:
+        raise _sqlite_storage_error(path, exc, "open the journal") or exc from None
+    try:
+        _configure(db, writable=True)
+    except sqlite3.Error as exc:
+        db.close()
+        raise _sqlite_storage_error(path, exc, "open the journal") or exc from None
+    return db
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """`mode=ro`; in a directory where SQLite cannot create the -shm file, `immutable=1` (see Journal.open)."""
+    base = "file:" + quote(str(path.resolve()))
+    last: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        db = sqlite3.connect(
+            base + query,
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            _configure(db, writable=False)
+            version = _read_version(db)
+        except sqlite3.Error as exc:
+            db.close()
+            last = exc
+            code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+            if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+                continue  # the WAL index cannot be created here: read the file as it is
+            break
+        if version > SCHEMA_VERSION:
+            db.close()
+            raise JournalError(_newer_schema(version))
+        return db
+    assert last is not None
+    raise _sqlite_storage_error(path, last, "read the journal") or last
+
+
+def _create_journal(path: Path) -> None:
+    """Build a new journal beside `path` (0o600) and link it into place; a journal another process created
+    in the meantime wins and ours is discarded. No reader ever sees a half-made or empty journal."""
+    temporary = path.with_name(f".{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+    for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+    create_private_file(temporary)
+    try:
+        db = _connect(temporary)
+        try:
+            _migrate(db)
+        except sqlite3.Error as exc:
+            raise _sqlite_storage_error(path, exc, "create the journal") or exc from None
+        finally:
+            db.close()  # the last connection checkpoints the WAL into the file and removes -wal and -shm
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise storage_error(path, exc, "create the journal") from None
+    finally:
+        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _read_version(db: sqlite3.Connection) -> int:
+    """The schema version without creating anything (read-only connections)."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = db.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def _newer_schema(version: int) -> str:
+    return (
+        f"the journal has schema version {version}, newer than this orchestrator knows "
+        f"({SCHEMA_VERSION}); use a newer orchestrator or another --state-dir"
+    )
+
+
 def _current_version(db: sqlite3.Connection) -> int:
     db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = db.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
@@ -559,16 +797,14 @@ def _migrate(db: sqlite3.Connection) -> None:
     try:
         version = _current_version(db)
         if version > SCHEMA_VERSION:
-            raise JournalError(
-                f"the journal has schema version {version}, newer than this orchestrator knows "
-                f"({SCHEMA_VERSION}); use a newer orchestrator or another --state-dir"
-            )
+            raise JournalError(_newer_schema(version))
         for number in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[number - 1]:
                 db.execute(statement)
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
     except BaseException:
-        db.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
 

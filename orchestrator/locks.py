@@ -38,7 +38,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
-LOCKS_DIR = "locks"
+from orchestrator.statedir import FILE_MODE, LOCKS_DIR, ensure_private_dir, storage_error
+
 _WINDOWS_RESERVED = {
     "CON",
     "PRN",
@@ -69,13 +70,17 @@ class FileLock:
         return self._fd is not None
 
     def try_acquire(self) -> bool:
-        """Take the lock if nobody holds it; never blocks. The file and its folder are created if missing."""
+        """Take the lock if nobody holds it; never blocks. The file (0o600) and its folder (0o700) are created
+        if missing. A storage fault (read-only, disk full, `locks` a file) is a StateDirError naming the path."""
         if self._fd is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        ensure_private_dir(self.path.parent)
+        fd = self._open()
         try:
             locked = _lock(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise storage_error(self.path, exc, "lock the file") from None
         except BaseException:
             os.close(fd)
             raise
@@ -85,24 +90,47 @@ class FileLock:
         self._fd = fd
         return True
 
+    def _open(self) -> int:
+        """Open the lock file, creating it owner-only (0o600 whatever the umask) if it is new."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise storage_error(self.path, exc, "create the lock file") from None
+        else:
+            with contextlib.suppress(OSError, AttributeError):  # Windows: no fchmod (before 3.13), no modes
+                os.fchmod(fd, FILE_MODE)
+            return fd
+        try:
+            return os.open(self.path, os.O_RDWR)
+        except OSError as exc:
+            raise storage_error(self.path, exc, "open the lock file") from None
+
     def read_body(self) -> str:
         """The body, read through our own descriptor (only while we hold the lock)."""
         assert self._fd is not None, "read_body needs the lock"
-        os.lseek(self._fd, 0, os.SEEK_SET)
-        chunks = []
-        while chunk := os.read(self._fd, 65536):
-            chunks.append(chunk)
+        try:
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            chunks = []
+            while chunk := os.read(self._fd, 65536):
+                chunks.append(chunk)
+        except OSError as exc:
+            raise storage_error(self.path, exc, "read the lock holder") from None
         return b"".join(chunks).decode("utf-8", errors="replace")
 
     def write_body(self, text: str) -> None:
         """Replace the body (only while we hold the lock)."""
         assert self._fd is not None, "write_body needs the lock"
-        os.ftruncate(self._fd, 0)
-        os.lseek(self._fd, 0, os.SEEK_SET)
-        data = text.encode("utf-8")
-        while data:
-            written = os.write(self._fd, data)
-            data = data[written:]
+        try:
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            data = text.encode("utf-8")
+            while data:
+                written = os.write(self._fd, data)
+                data = data[written:]
+        except OSError as exc:
+            raise storage_error(self.path, exc, "write the lock holder") from None
 
     def release(self, *, clear_body: bool = True) -> None:
         """Empty the body (a clean release leaves no trace) and drop the lock. Safe to call twice."""

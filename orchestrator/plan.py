@@ -24,6 +24,7 @@ from orchestrator.actions import (
     Action,
     ConnectSwitch,
     CreateVM,
+    RefuseVMs,
     RemoveVM,
     SetMemory,
     SetProcessor,
@@ -31,7 +32,7 @@ from orchestrator.actions import (
     StopVM,
     TakeCheckpoint,
 )
-from orchestrator.facts import HostFacts, VMFacts
+from orchestrator.facts import HostFacts, VMFacts, managed_ids
 from orchestrator.model import DynamicMemory, HostSpec, VMSpec
 
 
@@ -61,16 +62,47 @@ class Plan(Sequence[Action]):
         return not self.actions
 
 
-def plan_host(host: HostSpec, facts: HostFacts) -> Plan:
+def plan_host(
+    host: HostSpec, facts: HostFacts, hold: frozenset[str] = frozenset(), *, retake_baseline: bool = False
+) -> Plan:
     """Every VM action that makes the host hold what the inventory's VMs say, in a safe order. (The host's
     scheduled tasks are planned beside it, by orchestrator.operations.converge.)"""
     actions: list[Action] = []
+    lost: list[str] = []
     for vm in host.vms:
-        actions.extend(plan_vm(vm, facts.vm(vm.name), facts.version))
+        if vm.name in hold:  # held VMs (a move's) are the caller's to report, never planned here
+            continue
+        observed = facts.vm(vm.name)
+        if baseline_lost(vm, observed) and not retake_baseline:
+            lost.append(vm.name)
+            continue
+        actions.extend(plan_vm(vm, observed, facts.version))
+    if lost:
+        actions.append(
+            RefuseVMs(
+                tuple(lost),
+                f"VM(s) {', '.join(lost)} lost their baseline checkpoint (someone removed it): not changed, and no "
+                "baseline is taken from their current state by itself, since every rollback would then restore "
+                "that state; restore the checkpoint, or run `orchestrate apply --retake-baseline` to take it anew "
+                "from the VMs as they are",
+            )
+        )
     wanted = {vm.name for vm in host.vms}
     unmanaged = sorted(name for name in facts.vms if name not in wanted)
     notes = [f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged]
     return Plan(tuple(actions), tuple(notes))
+
+
+def baseline_lost(vm: VMSpec, observed: VMFacts | None) -> bool:
+    """The VM's baseline is gone although we once took checkpoints of it (our marker line lists some).
+
+    A VM with no checkpoint of ours yet (just created, a crash before its baseline, or adopted from the
+    admin) gets its first baseline as before; a baseline that disappeared later is reported, never retaken
+    silently from whatever state the VM is in now."""
+    baseline = vm.checkpoints.baseline
+    if not baseline or observed is None or vm.state == "absent" or observed.checkpoint(baseline) is not None:
+        return False
+    return bool(managed_ids(observed.notes))
 
 
 def plan_vm(vm: VMSpec, observed: VMFacts | None, version: str) -> list[Action]:

@@ -40,6 +40,7 @@ from orchestrator import pwsh, pwsh_level, signatures
 from orchestrator.actions import Action
 from orchestrator.capabilities import Capabilities
 from orchestrator.model import HostSpec
+from orchestrator.move_records import MOVES_FOLDER
 from orchestrator.resources import data_file, templates_dir
 
 FACTS_TEMPLATE = "facts.ps1.j2"
@@ -250,7 +251,8 @@ class Renderer:
             keep_trailing_newline=True,
         )
         env.concat = _code_concat  # type: ignore[method-assign]
-        env.globals.update(fail=_fail)
+        # moves_folder: where move records live on a host (orchestrator.move_records), a literal like any value.
+        env.globals.update(fail=_fail, moves_folder=MOVES_FOLDER)
         self.env = env
         # (template, capabilities key, skeleton) of scripts that passed the check, least recently used first.
         self._checked: OrderedDict[tuple[Hashable, ...], None] = OrderedDict()

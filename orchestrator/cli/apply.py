@@ -22,13 +22,19 @@ def _run(inventory_path: str, *, operation: Any = None, **kwargs: Any) -> None:
 @apply_options
 @dry_run_option("Preview: gather facts, show the changes and preflight the script on a simulated copy.")
 @click.option(
+    "--retake-baseline",
+    is_flag=True,
+    help="A VM whose baseline checkpoint was removed gets a new one, taken from the VM as it is now "
+    "(without this flag such a VM is refused and named).",
+)
+@click.option(
     "--revert-after",
     metavar="DURATION",
     default=None,
     help="Confirm-or-revert (30m, 1h30m, 90s): checkpoint each VM about to change and install a one-shot "
     "host task that restores them then, unless `orchestrate confirm` removes it first.",
 )
-def apply(inventory: str, dry_run: bool, revert_after: str | None, **kwargs) -> None:
+def apply(inventory: str | None, dry_run: bool, retake_baseline: bool, revert_after: str | None, **kwargs) -> None:
     """Converge every host to INVENTORY: create, resize, connect, start and checkpoint MultiPoint VMs.
 
     \b
@@ -44,8 +50,12 @@ def apply(inventory: str, dry_run: bool, revert_after: str | None, **kwargs) -> 
 
     Exit codes: 0 ok, 1 a host failed, 2 invalid input (nothing contacted), 3 a host is locked.
     """
-    operation = None
+    from orchestrator.operations import Converge
+
+    operation: Any = Converge(retake_baseline=True) if retake_baseline else None
     if revert_after is not None:
+        if retake_baseline:
+            raise click.BadParameter("give --retake-baseline and --revert-after in two runs", param_hint="--retake-baseline")
         from orchestrator.operations.confirm import ConvergeWithRevert, parse_duration
 
         try:
@@ -59,7 +69,7 @@ def apply(inventory: str, dry_run: bool, revert_after: str | None, **kwargs) -> 
 @main.command()
 @inventory_argument
 @apply_options
-def plan(inventory: str, **kwargs) -> None:
+def plan(inventory: str | None, **kwargs) -> None:
     """Preview what `apply` would change (same as `apply --dry-run`): nothing on any host changes.
 
     \b

@@ -15,7 +15,7 @@ from orchestrator.cli.output import run_operation
 @inventory_argument
 @click.option("--name", required=True, help="The checkpoint's name, exactly as Get-VMSnapshot will show it.")
 @operation_options
-def checkpoint(inventory: str, name: str, vm_glob: str | None, **kwargs: Any) -> None:
+def checkpoint(inventory: str | None, name: str, vm_glob: str | None, **kwargs: Any) -> None:
     """Take checkpoint NAME of the inventory's VMs on each host, then apply each VM's retention.
 
     \b

@@ -14,7 +14,7 @@ from orchestrator.cli.output import run_operation
 @wait_lock_option
 @ask_pass_option
 @common_options
-def confirm(inventory: str, **kwargs: Any) -> None:
+def confirm(inventory: str | None, **kwargs: Any) -> None:
     """Confirm the last `apply --revert-after`: unregister each host's pending revert task.
 
     \b

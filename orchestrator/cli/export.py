@@ -36,7 +36,7 @@ from orchestrator.cli.output import refuse_path, run_operation, say
 @timeout_option
 @operation_options
 def export(
-    inventory: str,
+    inventory: str | None,
     to: str,
     allow_stop: bool,
     keep: int | None,

@@ -34,7 +34,7 @@ from orchestrator.cli.output import host_or_exit, load_inventory_or_exit, refuse
 @timeout_option
 @single_host_options
 def import_(
-    inventory: str,
+    inventory: str | None,
     host: str,
     source: str,
     mode: str,

@@ -59,9 +59,11 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(home) / ".local" / "state" / "orchestrate"
 
 
-# No dir_okay/exists checks: the loader says what is wrong with the path as a finding (PATH:LINE:COL), and an
-# inventory may be a directory, as in Ansible.
-inventory_argument = click.argument("inventory", type=click.Path(path_type=str))
+def inventory_argument(func: F) -> F:
+    """INVENTORY (a file or a directory, as Ansible's -i takes), plus -i and the vault options
+    (inventory_options, below); load_inventory_or_exit reads them all from the click context."""
+    func = click.argument("inventory", metavar="INVENTORY", type=click.Path(path_type=str))(func)
+    return inventory_options(func)
 
 forks_option = click.option(
     "--forks",
@@ -168,3 +170,81 @@ def single_host_options(func: F) -> F:
 def apply_options(func: F) -> F:
     """The options of `apply` and `plan`."""
     return _stack([forks_option, show_scripts_option, wait_lock_option, templates_option, ask_pass_option], func)
+
+
+def inventory_options(func: F) -> F:
+    """-i/--inventory (repeatable, beside the positional INVENTORY) and Ansible's vault password options.
+
+    Put it directly above `@click.argument("inventory", ...)`: the positional then becomes optional, so
+    `orchestrate validate -i hosts.ini -i inventory/` works as `ansible-inventory -i ... -i ...` does.
+    load_inventory_or_exit reads these options from the click context (`inventory_inputs`).
+    """
+    for param in getattr(func, "__click_params__", []):
+        if isinstance(param, click.Argument) and param.name == "inventory":
+            param.required = False
+    func = click.option(
+        "--vault-id",
+        "vault_ids",
+        multiple=True,
+        metavar="[LABEL@]SOURCE",
+        help="A vault password: SOURCE is a file, an executable script, or 'prompt' (repeatable).",
+    )(func)
+    func = click.option(
+        "--ask-vault-pass",
+        "--ask-vault-password",
+        "ask_vault_pass",
+        is_flag=True,
+        help="Prompt for the vault password.",
+    )(func)
+    func = click.option(
+        "--vault-password-file",
+        "--vault-pass-file",
+        "vault_password_files",
+        multiple=True,
+        metavar="FILE",
+        help="A file holding the vault password, or a script printing it "
+        "[default: $ANSIBLE_VAULT_PASSWORD_FILE].",
+    )(func)
+    func = click.option(
+        "-i",
+        "--inventory",
+        "inventories",
+        multiple=True,
+        metavar="INVENTORY",
+        help="An inventory file (YAML or INI) or directory; repeat to merge several, as Ansible does.",
+    )(func)
+    return func
+
+
+def inventory_inputs(positional: str | None) -> tuple[list[str], orchestrator.inventory.vault.Vault]:  # noqa: F821
+    """The inventory sources (positional first, then each -i) and the Vault from the current command's
+    options (absent options count as not given). Raises click.UsageError for no source or a vault password
+    source that cannot be used."""
+    import sys
+
+    from orchestrator.inventory.vault_secrets import VaultSetupError, build_vault
+
+    context = click.get_current_context(silent=True)
+    params = context.params if context is not None else {}
+    sources = [*([positional] if positional else []), *(params.get("inventories") or ())]
+    if not sources:
+        raise click.UsageError("give the inventory: INVENTORY or -i INVENTORY")
+
+    def prompt(question: str) -> str:
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            return getpass.getpass(question)
+        click.echo(question, err=True, nl=False)
+        return sys.stdin.readline().rstrip("\r\n") if sys.stdin is not None else ""
+
+    try:
+        vault = build_vault(
+            password_files=params.get("vault_password_files") or (),
+            vault_ids=params.get("vault_ids") or (),
+            ask_vault_pass=bool(params.get("ask_vault_pass")),
+            prompt=prompt,
+        )
+    except VaultSetupError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return sources, vault

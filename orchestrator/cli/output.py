@@ -61,16 +61,32 @@ def invalid_input(errors: list[str], summary: str | None = None) -> NoReturn:
     finish(exit_codes.INVALID_INPUT)
 
 
-def load_inventory_or_exit(path: str, output: str, ask_pass: bool = False) -> Inventory:
-    """Load and validate; on any error print the findings and exit 2 before any host is contacted."""
-    from orchestrator.inventory import load_inventory
+def load_inventory_or_exit(
+    path: str | None, output: str, ask_pass: bool = False, *, limit: str | None = None
+) -> Inventory:
+    """Load and validate; on any error print the findings and exit 2 before any host is contacted.
 
-    inventory = load_inventory(path, ask_pass=password_prompt() if ask_pass else None)
+    -i sources and vault passwords come from the command's options when it has them
+    (options.inventory_options). With `limit`, only the hosts it selects are checked, so a broken host
+    elsewhere does not stop a run on the others (pass it only when the command touches no other host).
+    """
+    from orchestrator.cli.options import inventory_inputs
+    from orchestrator.inventory import load_inventory
+    from orchestrator.inventory.fleet import foreign_hosts
+
+    sources, vault = inventory_inputs(path)
+    context = click.get_current_context(silent=True)
+    params = context.params if context is not None else {}
+    prompt = password_prompt() if ask_pass else None
+    inventory = load_inventory(sources, ask_pass=prompt, vault=vault, limit=limit)
     print_findings(inventory.findings, output)
+    if params.get("verbosity"):
+        for name, reason in foreign_hosts(inventory.hostvars).items():
+            click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
     if inventory.errors:
         if output == "json":
             json_line("invalid_input", errors=[f.format() for f in inventory.errors])
-        click.echo(f"{path}: {len(inventory.errors)} error(s); nothing was contacted", err=True)
+        click.echo(f"{inventory.path}: {len(inventory.errors)} error(s); nothing was contacted", err=True)
         finish(exit_codes.INVALID_INPUT)
     return inventory
 
@@ -178,11 +194,13 @@ def run_operation(
     show_scripts: bool = False,
     templates: Path | None = None,
     command: str | None = None,
+    **inventory_inputs: object,
 ) -> None:
-    """Load, select, run `operation` on every selected host, exit with the run's code (0, 1, 2 or 3)."""
+    """Load, select, run `operation` on every selected host, exit with the run's code (0, 1, 2 or 3).
+    (`inventory_inputs`, -i and the vault options, are read from the click context by load_inventory_or_exit.)"""
     from orchestrator.runner import Runner, RunOptions
 
-    inventory = load_inventory_or_exit(inventory_path, output, ask_pass)
+    inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
     hosts = select_or_exit(inventory, limit)
     options = RunOptions(
         state_dir=resolve_state_dir(state_dir),

@@ -26,13 +26,14 @@ MARK = {"ok": "ok", "failed": "FAILED", "skipped": "-"}
 @ask_pass_option
 @common_options
 def ping(
-    inventory: str,
+    inventory: str | None,
     forks: int,
     ask_pass: bool,
     output: str,
     verbosity: int,
     limit: str | None,
     state_dir: Path | None,
+    **inventory_inputs: object,  # -i and the vault options, read from the click context
 ) -> None:
     """Check that each host can be managed: reachable, TLS, credentials, rights, Hyper-V, OS.
 
@@ -48,7 +49,7 @@ def ping(
     """
     from orchestrator.runner.ping import ping_hosts
 
-    loaded = load_inventory_or_exit(inventory, output, ask_pass)
+    loaded = load_inventory_or_exit(inventory, output, ask_pass, limit=limit)
     names = select_or_exit(loaded, limit)
     reports = ping_hosts(loaded, names, state_dir=resolve_state_dir(state_dir), forks=forks)
 

@@ -42,7 +42,7 @@ from orchestrator.cli.output import finish, invalid_input, json_line, load_inven
 )
 @common_options
 def render(
-    inventory: str,
+    inventory: str | None,
     out_dir: Path,
     templates: Path | None,
     os_version: str | None,
@@ -51,6 +51,7 @@ def render(
     verbosity: int,
     limit: str | None,
     state_dir: Path | None,
+    **inventory_inputs: object,  # -i and the vault options, read from the click context
 ) -> None:
     """Write the PowerShell scripts for INVENTORY to files, contacting no host.
 
@@ -110,5 +111,5 @@ def render(
     finish(exit_codes.OK, hosts=len(names), scripts=len(rendered.scripts), out=str(out_dir))
 
 
-def _invalid(inventory: str, output: str, errors: list[str]) -> NoReturn:
+def _invalid(inventory: str | None, output: str, errors: list[str]) -> NoReturn:
     invalid_input(errors, f"{inventory}: {len(errors)} error(s); nothing was written")

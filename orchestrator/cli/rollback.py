@@ -17,7 +17,7 @@ from orchestrator.cli.output import run_operation
     "--to", "to", required=True, metavar="NAME", help="The checkpoint to restore, as Get-VMSnapshot shows it."
 )
 @operation_options
-def rollback(inventory: str, to: str, vm_glob: str | None, **kwargs: Any) -> None:
+def rollback(inventory: str | None, to: str, vm_glob: str | None, **kwargs: Any) -> None:
     """Roll the inventory's VMs back to checkpoint NAME and bring each to its inventory power state.
 
     \b

@@ -65,7 +65,7 @@ def _print_tasks(result: Any, output: str) -> None:
 @inventory_argument
 @ask_pass_option
 @common_options
-def schedules(inventory: str, **kwargs: Any) -> None:
+def schedules(inventory: str | None, **kwargs: Any) -> None:
     """List each host's scheduled tasks under \\MultiPoint\\: next run, last run and last result.
 
     \b

@@ -15,7 +15,7 @@ import click
 
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
-from orchestrator.cli.options import ask_pass_option, common_options, inventory_argument
+from orchestrator.cli.options import ask_pass_option, common_options, inventory_argument, inventory_inputs
 from orchestrator.cli.output import finish, json_line, password_prompt
 from orchestrator.model import Finding, Inventory
 from orchestrator.sizes import format_size
@@ -57,12 +57,13 @@ def _described_hosts(inventory: Inventory) -> list[str]:
 @ask_pass_option
 @common_options
 def validate(
-    inventory: str,
+    inventory: str | None,
     ask_pass: bool,
     output: str,
     verbosity: int,
     limit: str | None,
     state_dir: Path | None,
+    **inventory_inputs_: object,
 ) -> None:
     """Check INVENTORY (YAML, Ansible rules, MultiPoint rules) without contacting any host.
 
@@ -77,8 +78,11 @@ def validate(
     Exit codes: 0 no errors (warnings allowed), 2 errors or an unreadable inventory.
     """
     from orchestrator.inventory import load_inventory
+    from orchestrator.inventory.fleet import foreign_hosts
 
-    loaded = load_inventory(inventory, ask_pass=password_prompt() if ask_pass else None)
+    sources, vault = inventory_inputs(inventory)
+    loaded = load_inventory(sources, ask_pass=password_prompt() if ask_pass else None, vault=vault)
+    inventory = loaded.path
     errors = sum(1 for f in loaded.findings if f.is_error)
     warnings = len(loaded.findings) - errors
     vms = sum(len(h.vms) for h in loaded.hosts.values())
@@ -92,6 +96,8 @@ def validate(
     if verbosity:
         for line in _described_hosts(loaded):
             click.echo(line, err=True)
+        for name, reason in foreign_hosts(loaded.hostvars).items():
+            click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
     verdict = "invalid" if errors else "valid"
     click.echo(
         f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hostvars)} host(s), "

@@ -1,33 +1,39 @@
-"""Ansible-style YAML inventory -> the typed model, with every problem as a Finding (never an exception).
+"""Ansible inventories (YAML, INI, directories, several sources, Vault) -> the typed model, with every
+problem as a Finding (never an exception).
 
     inventory = load_inventory("inventories/demo.yaml")
+    inventory = load_inventory(["hosts.ini", "inventory/"], vault=vault, limit="hyperv")
     inventory.hosts["hv01"].vms          # typed VMSpecs, classrooms expanded, floors applied
     inventory.hostvars["hv01"]           # effective variables as defined (for `inventory --list`)
     inventory.findings                   # YAML, shape, type and MultiPoint-rule problems with file:line
 
-The stages, one module each: yaml_source (safe, line-tracking YAML), resolve (Ansible's groups and
-precedence) with vars_dirs (group_vars/host_vars), lookup (env lookups), typed + typed_vms + credentials
-(typed specs), then orchestrator.rules (pure checks over the model).
+The stages, one module each: sources (files and directories in Ansible's order, YAML or INI) with
+yaml_source (safe, line-tracking YAML), ini_source (Ansible's ini plugin) and vaulted + vault (Ansible
+Vault); resolve (Ansible's groups and precedence) with vars_dirs (group_vars/host_vars); fleet (which hosts
+are ours); lookup (env lookups); typed + typed_vms + credentials (typed specs); then orchestrator.rules
+(pure checks over the model).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from orchestrator.inventory.fields import Reader
+from orchestrator.inventory.fleet import foreign_reason, misplaced_work
 from orchestrator.inventory.lookup import env_lookup_name
-from orchestrator.inventory.resolve import Resolved, resolve
+from orchestrator.inventory.resolve import Resolved, resolve_sources
+from orchestrator.inventory.sources import collect
 from orchestrator.inventory.typed import HostBuilder, check_definitions
-from orchestrator.inventory.vars_dirs import VarsDirs
-from orchestrator.inventory.yaml_source import Origin, TMap, YamlProblem, load_yaml_file
+from orchestrator.inventory.vault import Vault
+from orchestrator.inventory.yaml_source import Origin
 from orchestrator.masking import mask
 from orchestrator.model import Finding, Group, HostSpec, Inventory, Secret
 from orchestrator.rules import check_inventory
 
-__all__ = ["SECRET_VARS", "load_inventory"]
+__all__ = ["SECRET_VARS", "Vault", "load_inventory"]
 
 SECRET_VARS = frozenset(
     {
@@ -42,61 +48,63 @@ _MIN_SCRUB = 4
 
 
 def load_inventory(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     ask_pass: Callable[[str], str] | None = None,
     environ: Mapping[str, str] | None = None,
+    vault: Vault | None = None,
+    limit: str | None = None,
 ) -> Inventory:
-    """Load, resolve, type and check one inventory file. Never raises for bad input.
+    """Load, resolve, type and check an inventory. Never raises for bad input.
 
-    `ask_pass(label)` is called (once per user; label is `user@host`) for WinRM hosts that need a password
-    and have none from ansible_password or orchestrate_password_file. `environ` replaces os.environ for
-    env lookups (tests).
+    `path` is one source or several (Ansible's repeated `-i`): YAML or INI files, or directories of them
+    (orchestrator.inventory.sources), merged in order as Ansible merges them. `ask_pass(label)` is called
+    (once per user; label is `user@host`) for WinRM hosts that need a password and have none from
+    ansible_password or orchestrate_password_file. `environ` replaces os.environ for env lookups (tests).
+    `vault` holds the Ansible Vault passwords. `limit` (an Ansible pattern) narrows the hosts that are typed
+    and checked: a host outside it keeps its variables (for listings) but cannot fail the inventory.
+    Hosts that are not ours (orchestrator.inventory.fleet) are never typed, checked nor in `hosts`.
     """
-    shown = os.fspath(path)
-    file = Path(shown)
-    try:
-        data = load_yaml_file(file, shown)
-    except YamlProblem as problem:
-        return _failed(shown, [_problem(problem)])
-    if data is None or (isinstance(data, dict) and not data):
-        return _failed(
-            shown,
-            [
-                Finding(
-                    "error",
-                    "the inventory is empty",
-                    "add all: {hosts: {...}} (see inventories/demo.yaml)",
-                    Origin(shown).location,
-                )
-            ],
+    paths = [os.fspath(path)] if isinstance(path, str | os.PathLike) else [os.fspath(p) for p in path]
+    shown = paths[0] if len(paths) == 1 else ",".join(paths)
+    if not paths:
+        return _failed("", [Finding("error", "no inventory was given", "give -i INVENTORY")])
+    sources = collect(paths, vault)
+    findings_before = list(sources.findings)
+    for empty in sources.empty:
+        findings_before.append(
+            Finding(
+                "error",
+                "the inventory is empty",
+                "add all: {hosts: {...}} (see inventories/demo.yaml)",
+                Origin(empty).location,
+            )
         )
-    if not isinstance(data, TMap):
-        origin = getattr(data, "origin", Origin(shown))
-        return _failed(
-            shown,
-            [
-                Finding(
-                    "error",
-                    f"the top level must be a mapping of groups (all: ...), not a {_kind(data)}",
-                    "start the file with 'all:' and put hosts:, vars:, children: under it",
-                    origin.location,
-                )
-            ],
-        )
-    base_dir = file.resolve().parent
-    resolved = resolve(data, file, shown, VarsDirs(base_dir, os.path.dirname(shown)))
+    if not sources.feeds:
+        if not findings_before:  # an empty folder: nothing to read, so no host
+            findings_before = check_inventory(Inventory(path=shown, hosts={}, groups={}, hostvars={}))
+        return _failed(shown, findings_before)
+    resolved = resolve_sources(Origin(paths[0]), sources.feeds, sources.vars_dirs)
     if resolved.refused:
-        return _failed(shown, resolved.findings)
+        return _failed(shown, [*findings_before, *resolved.findings])
     reader = Reader(environ=environ)
-    builder = HostBuilder(reader, base_dir, shown, ask_pass)
+    first_dir = _folder(paths[0])
+    builder = HostBuilder(reader, first_dir, paths[0], ask_pass)
     check_definitions(resolved.definitions, reader, builder.credentials)
+    selected = _selected(resolved, limit)
     hosts: dict[str, HostSpec] = {}
     partial: dict[str, HostSpec] = {}
     for name in resolved.hosts:
+        variables = resolved.hostvars[name]
+        if foreign_reason(variables) is not None:
+            _warn_misplaced(reader, name, variables, resolved.origins[name])
+            continue
+        if selected is not None and name not in selected:
+            continue
+        _place(builder, resolved.hosts[name].origin.file)
         spec, complete = builder.build(
             name,
-            resolved.hostvars[name],
+            variables,
             resolved.origins[name],
             resolved.host_groups[name],
             resolved.hosts[name].origin,
@@ -109,7 +117,7 @@ def load_inventory(
     # The rules see every host as far as it type-checked, so one run reports every problem.
     checked = Inventory(path=shown, hosts=partial, groups=groups, hostvars=hostvars)
     inventory = Inventory(path=shown, hosts=hosts, groups=groups, hostvars=hostvars)
-    findings = [*resolved.findings, *reader.findings, *check_inventory(checked)]
+    findings = [*findings_before, *resolved.findings, *reader.findings, *check_inventory(checked)]
     # every password whatever its length; other env values from 4 characters (a port `8` is not a secret)
     secrets = {v for v in reader.env_values if len(v) >= _MIN_SCRUB} | builder.credentials.secrets
     return Inventory(
@@ -121,20 +129,52 @@ def load_inventory(
     )
 
 
+def _folder(shown: str) -> Path:
+    """The folder relative paths in a source start at: the directory itself, or the file's folder."""
+    path = Path(shown)
+    return (path if path.is_dir() else path.parent).resolve()
+
+
+def _place(builder: HostBuilder, source_file: str) -> None:
+    """Relative paths of a host (password file, templates) start at the folder of the source defining it."""
+    folder = _folder(source_file)
+    builder.base_dir = folder
+    builder.credentials.base_dir = folder
+    builder.credentials.inventory_file = source_file
+
+
+def _selected(resolved: Resolved, limit: str | None) -> set[str] | None:
+    """The hosts `limit` selects among all resolved hosts; None (all) without a limit or for a bad one
+    (the CLI reports a bad pattern itself)."""
+    if not limit:
+        return None
+    from orchestrator.patterns import PatternError, select_hosts
+
+    names = {name: None for name in resolved.hosts}
+    groups = {
+        name: Group(name=name, hosts=tuple(node.hosts), children=tuple(node.children))
+        for name, node in resolved.groups.items()
+    }
+    try:
+        return set(select_hosts(Inventory(path="", hosts=names, groups=groups, hostvars={}), limit))  # type: ignore[arg-type]
+    except PatternError:
+        return None
+
+
+def _warn_misplaced(
+    reader: Reader, name: str, variables: Mapping[Any, Any], origins: Mapping[Any, Origin]
+) -> None:
+    work = misplaced_work(variables)
+    if work:
+        reader.warning(
+            origins.get(work[0]) or origins.get("ansible_connection") or Origin(""),
+            f"host {name}: {foreign_reason(variables)}, so its {', '.join(work)} are left alone",
+            "set ansible_connection: winrm (or simulator) for a host orchestrate manages",
+        )
+
+
 def _failed(shown: str, findings: list[Finding]) -> Inventory:
     return Inventory(path=shown, hosts={}, groups={}, hostvars={}, findings=tuple(findings))
-
-
-def _problem(problem: YamlProblem) -> Finding:
-    return Finding("error", problem.message, problem.fix, problem.origin.location, problem.origin.path)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "text"
-    return type(value).__name__
 
 
 def _groups(resolved: Resolved) -> dict[str, Group]:
@@ -154,7 +194,7 @@ def _masked(variables: Mapping[Any, Any]) -> dict[Any, Any]:
     result = dict(variables)
     for key in SECRET_VARS & set(k for k in result if isinstance(k, str)):
         value = result[key]
-        if value is not None and env_lookup_name(value) is None:
+        if value is not None and not isinstance(value, Secret) and env_lookup_name(value) is None:
             result[key] = Secret(str(value))
     return result
 

@@ -74,6 +74,16 @@ class Credentials:
         )
 
     def _from_variable(self, value: Any, origin: Origin) -> Secret | Any:
+        if isinstance(value, Secret):  # decrypted from Ansible Vault (or not: Reader counts that error)
+            revealed = self.r.scalar(value, origin)
+            if revealed is BAD:
+                return BAD
+            if not revealed:
+                return self.r.error(
+                    origin, "the vault-encrypted ansible_password is empty", "encrypt the password"
+                )
+            self.secrets.add(str(revealed))
+            return value
         if env_lookup_name(value) is not None:
             resolved = self.r.scalar(value, origin)
             if resolved is BAD:

@@ -12,9 +12,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.inventory.lookup import EnvStr, TemplateProblem, describe, resolve_env
+from orchestrator.inventory.lookup import EnvStr, TemplateProblem, VaultStr, describe, resolve_env
+from orchestrator.inventory.vaulted import Undecrypted
 from orchestrator.inventory.yaml_source import Origin, TList, TMap
-from orchestrator.model import Finding
+from orchestrator.model import Finding, Secret
 from orchestrator.sizes import parse_size, unit_hint
 
 
@@ -29,8 +30,10 @@ class _Bad:
 
 
 BAD: Any = _Bad()
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
+# Ansible's boolean() (module_utils/parsing/convert_bool.py), which its connection plugins apply: an INI
+# inventory's `ansible_winrm_kerberos_delegation=true` is the text 'true' and still means true.
+_TRUE = {"true", "yes", "on", "1", "y", "t"}
+_FALSE = {"false", "no", "off", "0", "n", "f"}
 
 
 def suggestion(word: Any, choices: Collection[str]) -> str:
@@ -68,7 +71,19 @@ class Reader:
     # -- scalars ---------------------------------------------------------------------------------------
 
     def scalar(self, value: Any, origin: Origin) -> Any:
-        """`value` with an env lookup resolved; a refused template or unset variable is a finding."""
+        """`value` with an env lookup resolved; a refused template or unset variable is a finding.
+
+        A decrypted vault value (a Secret) is read as its text, kept out of messages (VaultStr) and
+        scrubbed; one that could not be decrypted already has its finding, so it only counts as an error.
+        """
+        if isinstance(value, Secret):
+            if isinstance(value, Undecrypted):
+                self.errors += 1
+                return BAD
+            revealed = VaultStr(value.reveal())
+            if revealed:
+                self.env_values.add(str(revealed))
+            return revealed
         try:
             resolved = resolve_env(value, self.environ)
         except TemplateProblem as problem:
@@ -127,7 +142,7 @@ class Reader:
         value = self.scalar(value, origin)
         if value is BAD:
             return BAD
-        if isinstance(value, EnvStr) and value.strip().lower() in _TRUE | _FALSE:
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         if not isinstance(value, bool):
             return self.error(

@@ -65,3 +65,26 @@ def ansible_host(inventory: Inventory, name: str) -> dict[str, Any] | None:
     if name not in inventory.hostvars:
         return None
     return plain(inventory.hostvars[name])
+
+
+def ansible_graph(inventory: Inventory, start: str = "all") -> list[str] | None:
+    """`ansible-inventory --graph [GROUP]` lines (ansible/cli/inventory.py _graph_group): a group's child
+    groups first, then its hosts (none shown under `all`), each level indented by `  |`; a group under
+    several parents appears under each. None when `start` is not a group."""
+    if start not in inventory.groups:
+        return None
+    lines: list[str] = []
+
+    def name(text: str, depth: int) -> str:
+        return "  |" * depth + "--" + text if depth else text
+
+    def walk(group_name: str, depth: int) -> None:
+        group = inventory.groups[group_name]
+        lines.append(name(f"@{group_name}:", depth))
+        for child in group.children:
+            walk(child, depth + 1)
+        if group_name != "all":
+            lines.extend(name(host, depth + 1) for host in group.hosts)
+
+    walk(start, 0)
+    return lines

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.model import Secret
+
 _LOOKUP = re.compile(
     r"""^\s*\{\{-?\s*lookup\(\s*(?P<q1>['"])env(?P=q1)\s*,\s*(?P<q2>['"])(?P<name>[^'"]*)(?P=q2)\s*\)\s*-?\}\}\s*$"""
 )
@@ -28,6 +30,16 @@ class EnvStr(str):
         made = super().__new__(cls, value)
         made.variable = variable
         return made
+
+
+class VaultStr(EnvStr):
+    """A decrypted Ansible Vault value, as the typed readers see it: text that no message may echo."""
+
+    from_env = False
+    from_vault = True
+
+    def __new__(cls, value: str) -> VaultStr:
+        return super().__new__(cls, value, "vault")  # type: ignore[return-value]
 
 
 class TemplateProblem(ValueError):
@@ -68,6 +80,8 @@ def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
 
 def describe(value: Any) -> str:
     """How a message may show `value`: quoted text, or the variable's name when it came from the env."""
+    if getattr(value, "from_vault", False) or isinstance(value, Secret):
+        return "a vault-encrypted value"
     if getattr(value, "from_env", False):
         return f"the value of environment variable {getattr(value, 'variable', '?')}"
     if isinstance(value, str):

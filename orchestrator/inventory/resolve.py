@@ -17,6 +17,7 @@ Each variable keeps the Origin of the definition that won, so findings point at 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,12 +88,12 @@ class _TooBig(Exception):
 
 
 class _Parser:
-    def __init__(self, data: TMap, path: Path) -> None:
-        self.data = data
-        self.path = path
+    """Ansible's InventoryData for us: every source (YAML or INI) adds groups, hosts and variables to it."""
+
+    def __init__(self, top: Origin) -> None:
+        self.path = Path(top.file)
         self.findings: list[Finding] = []
         self.definitions: list[VarDef] = []
-        top = data.origin
         self.groups: dict[str, GroupNode] = {
             "all": GroupNode("all", top),
             "ungrouped": GroupNode("ungrouped", top),
@@ -108,16 +109,25 @@ class _Parser:
 
     # -- structure -------------------------------------------------------------------------------------
 
-    def parse(self) -> None:
-        if "plugin" in self.data:
+    def parse_yaml(self, data: TMap, path: Path) -> None:
+        """One YAML inventory source (Ansible's yaml inventory plugin)."""
+        self.path = path
+        if "plugin" in data:
             self.error(
-                self.data.key_origins["plugin"],
+                data.key_origins["plugin"],
                 "this is an inventory plugin configuration, not a YAML inventory",
                 "write groups at the top level: all: {hosts: ..., vars: ..., children: ...}",
             )
             return
-        for name, value in self.data.items():
-            self.parse_group(name, value, self.data.key_origins[name], self.data.origin_of(name))
+        for name, value in data.items():
+            self.parse_group(name, value, data.key_origins[name], data.origin_of(name))
+
+    def add_group(self, name: str, origin: Origin) -> None:
+        if name not in self.groups:
+            self.groups[name] = GroupNode(name, origin)
+
+    def add_child(self, parent: str, child: str, origin: Origin) -> None:
+        self._add_child(parent, child, origin)
 
     def parse_group(self, name: Any, data: Any, key_origin: Origin, origin: Origin) -> str | None:
         if not isinstance(data, dict | type(None)):
@@ -322,11 +332,28 @@ class _Parser:
         return host_groups
 
 
+Parser = _Parser
+
+
 def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved:
-    """Ansible's resolution of one inventory file plus the vars folders beside it."""
-    parser = _Parser(data, Path(shown))
+    """Ansible's resolution of one YAML inventory file plus the vars folders beside it."""
+    return resolve_sources(data.origin, [lambda parser: parser.parse_yaml(data, Path(shown))], [vars_dirs])
+
+
+def resolve_sources(
+    top: Origin, feeds: Sequence[Callable[[_Parser], None]], vars_dirs: Sequence[VarsDirs]
+) -> Resolved:
+    """Ansible's resolution of several inventory sources, in order, into one inventory.
+
+    Each feed adds one source to the same parser (as Ansible parses every source into one InventoryData,
+    then reconciles once). `vars_dirs` holds the group_vars/host_vars folder of each source, in source
+    order: like Ansible's host_group_vars plugin, each level (group_vars/all, then the groups, then
+    host_vars) is read from every source's folder in turn, so a later source's folder wins.
+    """
+    parser = _Parser(top)
     try:
-        parser.parse()
+        for feed in feeds:
+            feed(parser)
     except _TooBig:
         return Resolved({}, {}, {}, {}, {}, [], parser.findings, refused=True)
     host_groups = parser.reconcile()
@@ -340,7 +367,7 @@ def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved
     ):
         for var, value in variables.items():
             target[var] = value
-            where[var] = src.get(var) or Origin(shown)
+            where[var] = src.get(var) or top
 
     def file_layer(target: dict[Any, Any], where: dict[Any, Origin], files: list[Any]) -> None:
         for vars_file in files:
@@ -367,11 +394,14 @@ def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved
         for group in groups:
             node = parser.groups[group]
             layer(effective, where, node.vars, node.origins)
-        file_layer(effective, where, vars_dirs.group("all"))
-        for group in groups:
-            file_layer(effective, where, vars_dirs.group(group))
+        for folder in vars_dirs:
+            file_layer(effective, where, folder.group("all"))
+        for folder in vars_dirs:
+            for group in groups:
+                file_layer(effective, where, folder.group(group))
         layer(effective, where, host.vars, host.origins)
-        file_layer(effective, where, vars_dirs.host(name))
+        for folder in vars_dirs:
+            file_layer(effective, where, folder.host(name))
         hostvars[name] = effective
         origins[name] = where
     return Resolved(
@@ -381,5 +411,14 @@ def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved
         origins=origins,
         host_groups=host_groups,
         definitions=definitions,
-        findings=parser.findings + vars_dirs.findings,
+        findings=parser.findings + [f for folder in _distinct(vars_dirs) for f in folder.findings],
     )
+
+
+def _distinct(folders: Sequence[VarsDirs]) -> list[VarsDirs]:
+    """Each folder once (two sources in one folder share it), for collecting findings."""
+    unique: list[VarsDirs] = []
+    for folder in folders:
+        if all(folder is not seen for seen in unique):
+            unique.append(folder)
+    return unique

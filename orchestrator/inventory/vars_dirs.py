@@ -13,7 +13,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.inventory.yaml_source import Origin, TMap, YamlProblem, load_yaml_file
+from orchestrator.inventory.vault import Vault
+from orchestrator.inventory.vaulted import load_file
+from orchestrator.inventory.yaml_source import Origin, TMap, YamlProblem
 from orchestrator.model import Finding
 
 EXTENSIONS = ("", ".yml", ".yaml", ".json")
@@ -35,6 +37,7 @@ class VarsDirs:
 
     base: Path
     shown_base: str = ""  # the inventory's folder as the admin wrote it, so findings name files alike
+    vault: Vault | None = None  # decrypts `!vault` values and vault-encrypted vars files
     findings: list[Finding] = field(default_factory=list)
     _cache: dict[tuple[str, str], list[VarsFile]] = field(default_factory=dict)
     _folders: dict[str, bool] = field(default_factory=dict)
@@ -67,7 +70,7 @@ class VarsDirs:
         found: list[Path] = []
         for ext in EXTENSIONS:
             candidate = folder / f"{name}{ext}"
-            # A dangling or looping symlink is reported (load_yaml_file says why), never silently skipped.
+            # A dangling or looping symlink is reported (load_file says why), never silently skipped.
             if candidate.exists() or candidate.is_symlink():
                 if candidate.is_dir():
                     found.extend(self._walk(candidate, set()))
@@ -77,7 +80,7 @@ class VarsDirs:
         loaded: list[VarsFile] = []
         for path in found:
             shown = self._show(path)
-            with contextlib.suppress(OSError):  # load_yaml_file reports an unreadable file
+            with contextlib.suppress(OSError):  # load_file reports an unreadable file
                 self._bytes += path.stat().st_size
             if self._bytes > MAX_TOTAL_BYTES:
                 self.findings.append(
@@ -90,7 +93,7 @@ class VarsDirs:
                 )
                 break
             try:
-                data = load_yaml_file(path, shown)
+                data = load_file(path, shown, self.vault, self.findings)
             except YamlProblem as problem:
                 self.findings.append(
                     Finding(

@@ -5,7 +5,7 @@ We build values straight from PyYAML's event stream (libyaml's parser when avail
 - record the file, line, column and key path of every key and value (for findings that point at the line),
 - refuse duplicate keys (PyYAML silently keeps the last one) naming both lines,
 - bound nesting depth and alias expansion (billion laughs) so memory stays bounded,
-- refuse tags other than YAML's own and Ansible's `!unsafe`.
+- refuse tags other than YAML's own, Ansible's `!unsafe`, and `!vault` (kept encrypted as VaultText).
 Scalars are resolved and constructed by PyYAML's SafeLoader machinery, so `yes`, `1_000`, `~` mean exactly
 what they mean to Ansible's loader.
 """
@@ -48,6 +48,7 @@ _YAML_TAG = "tag:yaml.org,2002:"
 _MERGE_TAG = _YAML_TAG + "merge"
 _SAFE_SCALAR_TAGS = {_YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")}
 _UNSAFE_TAG = "!unsafe"  # Ansible's marker for "never template this string"
+_VAULT_TAG = "!vault"  # Ansible Vault: the value is an encrypted envelope (orchestrator.inventory.vaulted)
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -105,6 +106,22 @@ class TList(list):
         if 0 <= index < len(self.item_origins):
             return self.item_origins[index]
         return self.origin.at(index)
+
+
+class VaultText:
+    """A `!vault |` value as written: the envelope, still encrypted, and where it was written.
+
+    Not a str on purpose: nothing may read it as text before orchestrator.inventory.vaulted decrypts it.
+    """
+
+    __slots__ = ("origin", "text")
+
+    def __init__(self, text: str, origin: Origin) -> None:
+        self.text = text
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        return "VaultText(...)"
 
 
 class YamlProblem(Exception):
@@ -177,7 +194,11 @@ def load_yaml_file(path: Path, shown: str | None = None) -> Any:
     JSON; its values then all point at line 1.
     """
     shown = shown if shown is not None else os.fspath(path)
-    text = read_text(path, shown)
+    return load_yaml_text(read_text(path, shown), shown)
+
+
+def load_yaml_text(text: str, shown: str) -> Any:
+    """`load_yaml`, falling back to JSON as Ansible's loader does (see load_yaml_file)."""
     try:
         return load_yaml(text, shown)
     except YamlProblem as problem:
@@ -424,12 +445,10 @@ class _Builder:
             tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
         if tag == _MERGE_TAG and is_key:
             return _MergeKey
-        if tag == "!vault":
-            raise YamlProblem(
-                "Ansible Vault values are not supported",
-                origin,
-                "use {{ lookup('env', 'NAME') }} for secrets",
-            )
+        if tag == _VAULT_TAG:
+            if is_key:
+                raise YamlProblem("a vault value cannot be a mapping key", origin, "write the key out")
+            return VaultText(event.value, origin)
         if tag not in _SAFE_SCALAR_TAGS:
             raise YamlProblem(f"unsupported YAML tag {tag}", origin, "remove the tag")
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from orchestrator.actions import Action, RefuseVMs
 from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, HostFacts, VMFacts
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.plan import Plan
@@ -62,17 +63,42 @@ def matches(vm_name: str, pattern: str | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """The inventory VMs an operation works on (present on the host, matching --vm), and notes on the rest."""
+    """The inventory VMs an operation works on (present on the host, matching --vm), notes on the rest, and
+    the VMs a move holds (name, why): no operation touches those, and saying so fails the host."""
 
     vms: tuple[tuple[VMSpec, VMFacts], ...]
     notes: tuple[str, ...] = ()
+    held: tuple[tuple[str, str], ...] = ()
+
+    def refusal(self) -> RefuseVMs | None:
+        if not self.held:
+            return None
+        return RefuseVMs(tuple(n for n, _ in self.held), "; ".join(f"VM {n!r} {why}" for n, why in self.held))
+
+
+def with_refusals(actions: list[Action], *refusals: RefuseVMs | None) -> list[Action]:
+    """The plan's actions with every refusal (given, or already among the actions) merged into one, last: a
+    refusal throws on the host, so a second one would never be reached and its VMs never named."""
+    found = [a for a in actions if isinstance(a, RefuseVMs)] + [r for r in refusals if r is not None]
+    if not found:
+        return actions
+    kept = [a for a in actions if not isinstance(a, RefuseVMs)]
+    if len(found) == 1:
+        return [*kept, found[0]]
+    names = tuple(n for r in found for n in r.vm_names)
+    return [*kept, RefuseVMs(names, "; ".join(r.message for r in found))]
 
 
 def select(host: HostSpec, facts: HostFacts, vm_glob: str | None) -> Selection:
     chosen: list[tuple[VMSpec, VMFacts]] = []
     notes: list[str] = []
+    held: list[tuple[str, str]] = []
     for vm in host.vms:
         if not matches(vm.name, vm_glob) or vm.state == "absent":
+            continue
+        record = facts.move_of(vm.name)
+        if record is not None:
+            held.append((vm.name, record.describe()))
             continue
         observed = facts.vm(vm.name)
         if observed is None:
@@ -81,10 +107,10 @@ def select(host: HostSpec, facts: HostFacts, vm_glob: str | None) -> Selection:
             )
             continue
         chosen.append((vm, observed))
-    if not chosen and not notes:
+    if not chosen and not notes and not held:
         what = f"--vm {vm_glob!r}" if vm_glob else "the inventory"
         notes.append(f"no VM of {what} on this host: nothing to do")
-    return Selection(tuple(chosen), tuple(notes))
+    return Selection(tuple(chosen), tuple(notes), tuple(held))
 
 
 # -- the guest must be MultiPoint Premium -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from orchestrator.actions import Action, RefuseVMs, RemoveCheckpoint, RestoreCheckpoint, TakeCheckpoint
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
-from orchestrator.operations.base import Scripts, Verdict, select
+from orchestrator.operations.base import Scripts, Verdict, select, with_refusals
 from orchestrator.operations.host_tasks import pending_revert_checkpoints
 from orchestrator.operations.retention import is_managed, managed_ids, retention
 from orchestrator.plan import Plan
@@ -30,15 +30,16 @@ def plan_checkpoint(host: HostSpec, facts: HostFacts, name: str, vm_glob: str | 
             continue
         actions.append(TakeCheckpoint(vm.name, name))
         actions.extend(retention(vm, observed, adding=1, protect=protect))
-    if taken:
-        actions.append(
-            RefuseVMs(
-                tuple(taken),
-                f"a checkpoint named {name!r} already exists on VM(s) {', '.join(taken)}: nothing taken there "
-                "(pick a new name, e.g. with the date, or remove the old checkpoint)",
-            )
+    own = (
+        RefuseVMs(
+            tuple(taken),
+            f"a checkpoint named {name!r} already exists on VM(s) {', '.join(taken)}: nothing taken there "
+            "(pick a new name, e.g. with the date, or remove the old checkpoint)",
         )
-    return Plan(tuple(actions), selection.notes)
+        if taken
+        else None
+    )
+    return Plan(tuple(with_refusals(actions, own, selection.refusal())), selection.notes)
 
 
 def verify_checkpoint(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

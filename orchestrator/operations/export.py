@@ -27,7 +27,7 @@ from orchestrator.actions import (
 )
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
-from orchestrator.operations.base import Scripts, Verdict, select
+from orchestrator.operations.base import Scripts, Verdict, select, with_refusals
 from orchestrator.plan import Plan
 
 IMPORT_MODES = ("register", "copy", "copy-new-id")
@@ -168,18 +168,17 @@ def plan_export(
         )
         if not check_only:
             actions.extend(prune(vm.name, (history or {}).get(vm.name, ()), keep))
+    own = None
     if refused:
-        actions.append(
-            RefuseVMs(
-                tuple(refused),
-                f"VM(s) {', '.join(refused)} are running and this host (Windows {facts.version}) cannot export a "
-                "running VM: not exported (pass --allow-stop to save them for the export and start them again "
-                "afterwards)",
-            )
+        own = RefuseVMs(
+            tuple(refused),
+            f"VM(s) {', '.join(refused)} are running and this host (Windows {facts.version}) cannot export a "
+            "running VM: not exported (pass --allow-stop to save them for the export and start them again "
+            "afterwards)",
         )
     if any(isinstance(a, ExportVM) for a in actions):
         actions[:0] = share_probe(to, write=not check_only)
-    return Plan(tuple(actions), selection.notes)
+    return Plan(tuple(with_refusals(actions, own, selection.refusal())), selection.notes)
 
 
 def verify_export(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

@@ -12,12 +12,13 @@ and, after a failure, UndoTarget (remove the copy, by id) then UndoSource (the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from orchestrator.actions import (
     Action,
+    ClearMoveRecord,
     DiscardVM,
     ExportVM,
     ImportVM,
@@ -25,9 +26,11 @@ from orchestrator.actions import (
     SetPowerState,
     StartVM,
     StopVM,
+    WriteMoveRecord,
 )
 from orchestrator.facts import HostFacts, VMFacts
 from orchestrator.model import HostSpec, VMSpec
+from orchestrator.move_records import MoveRecord
 from orchestrator.operations.base import Scripts, Verdict, edition_problems
 from orchestrator.operations.export import export_folder, job_timeout, share_probe
 from orchestrator.plan import Plan
@@ -42,6 +45,32 @@ class MoveSource:
     vm_id: str
     state: str
 
+    @classmethod
+    def from_record(cls, record: MoveRecord) -> MoveSource:
+        return cls(record.source, record.vm, record.vm_id, record.state)
+
+
+def fingerprint(observed: VMFacts) -> tuple[object, ...]:
+    """What the source VM is after its export, as far as the facts show it: the finish step removes it only
+    if it is still exactly so (off, same size, same checkpoints). Unverified: a guest started and stopped
+    again between the steps with nothing else changed shows the same fingerprint (Hyper-V reports no
+    last-run time we read), so the record also makes apply, rollback and the host's tasks leave it off."""
+    return (
+        observed.state,
+        observed.cpus,
+        observed.memory_startup,
+        observed.parent_checkpoint,
+        tuple(sorted(c.id.lower() for c in observed.checkpoints)),
+        tuple(sorted(d.path.lower() for d in observed.disks)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FinishRefused:
+    """The finish step found the source changed since its export: nothing is removed and nothing undone."""
+
+    reason: str
+
 
 @dataclass(frozen=True, slots=True)
 class MoveExport:
@@ -54,9 +83,14 @@ class MoveExport:
     timeout_seconds: int | None = None
     check_only: bool = False
     command: str = "move"
+    record: MoveRecord | None = None  # the move's record, without the VM's id and state (the plan adds them)
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
-        """The plan's basis is the source VM as it was (a MoveSource): the undo puts it back exactly so."""
+        """The plan's basis is the source VM as it was (a MoveSource): the undo puts it back exactly so. The
+        record goes first, before the VM is stopped: from then on nothing from any box starts it here."""
+        earlier = facts.move_of(self.vm_name)
+        if earlier is not None:
+            return Plan((RefuseVMs((self.vm_name,), f"VM {self.vm_name!r} {earlier.describe()}"),))
         observed = facts.vm(self.vm_name)
         if observed is None:
             return Plan(
@@ -64,6 +98,9 @@ class MoveExport:
             )
         seen = MoveSource(host.name, observed.name, observed.id, observed.state)
         actions: list[Action] = share_probe(self.via, write=not self.check_only)
+        if self.record is not None and not self.check_only:
+            record = replace(self.record, vm=observed.name, vm_id=observed.id.lower(), state=observed.state)
+            actions.append(WriteMoveRecord(observed.name, record.file, record.phase, record.text()))
         if observed.state not in ("Off", "Saved") and not self.check_only:
             # A saved VM is quiet already, and its saved state travels in the export: left as it is.
             actions.append(StopVM(self.vm_name, reason="move: the copy is taken from a VM that is off"))
@@ -107,7 +144,9 @@ class MoveImport:
                 (
                     RefuseVMs(
                         (self.vm_name,),
-                        f"a VM named {self.vm_name!r} already exists on {host.name}: not moved",
+                        f"a VM named {self.vm_name!r} already exists on {host.name}: not moved (if an earlier "
+                        "move of it was cut short, finish it with `orchestrate move ... --resume` or put it back "
+                        "with `--undo`)",
                     ),
                 )
             )
@@ -152,18 +191,27 @@ class MoveFinish:
     source: MoveSource
     keep_source: bool = False
     command: str = "move"
+    expected: tuple[object, ...] | None = None  # the source's fingerprint after the export
+    record: MoveRecord | None = None  # the move's record, phase "moved" (written after the removal)
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
+        """Remove the source (or keep it off) only while it is exactly as the export left it: a VM someone
+        started (or changed) since then holds work the copy lacks, so it is refused, and nothing undone."""
         observed = facts.vm(self.source.vm_name)
+        done = [WriteMoveRecord(self.source.vm_name, self.record.file, "moved", self.record.text())] if self.record else []
         if observed is None or observed.id.lower() != self.source.vm_id.lower():
-            return Plan()
-        if self.keep_source:
-            return Plan(
-                (StopVM(observed.name, reason="move: kept off, the target runs it"),)
-                if observed.state != "Off"
-                else ()
+            return Plan(tuple(done))
+        if self.expected is not None and fingerprint(observed) != self.expected:
+            reason = (
+                f"VM {observed.name!r} on {host.name} changed after its export (it is {observed.state} now): "
+                "not removed, and the copy on the target was left running. Both hold work now: compare them, "
+                "keep one, and remove the other by hand"
             )
-        return Plan((DiscardVM(observed.name, observed.id, "moved away"),))
+            return Plan((RefuseVMs((observed.name,), reason),), basis=FinishRefused(reason))
+        if self.keep_source:
+            stop = [StopVM(observed.name, reason="move: kept off, the target runs it")] if observed.state != "Off" else []
+            return Plan((*stop, *done))
+        return Plan((DiscardVM(observed.name, observed.id, "moved away", require_off=True), *done))
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         observed = facts.vm(self.source.vm_name)
@@ -205,10 +253,13 @@ class UndoSource:
     command: str = "move (undo)"
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
+        """The power state back, then the move record gone: the VM is this host's again."""
         observed = facts.vm(self.source.vm_name)
+        record = facts.move_of(self.source.vm_name)
+        clear = [ClearMoveRecord(self.source.vm_name, record.file)] if record is not None else []
         if observed is None or observed.state == self.source.state:
-            return Plan()
-        return Plan((SetPowerState(observed.name, self.source.state, observed.state),))
+            return Plan(tuple(clear))
+        return Plan((SetPowerState(observed.name, self.source.state, observed.state), *clear))
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         observed = facts.vm(self.source.vm_name)

@@ -18,30 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from orchestrator.actions import CHECKPOINT_NOTES_PREFIX, RemoveCheckpoint
-from orchestrator.facts import CheckpointFacts, VMFacts
+from orchestrator.actions import RemoveCheckpoint
+from orchestrator.facts import CheckpointFacts, VMFacts, managed_ids, user_notes
 from orchestrator.model import VMSpec
 
-
-def managed_ids(notes: str) -> frozenset[str]:
-    """The checkpoint ids on the marker line of a VM's Notes (ids compare case-insensitively, as GUIDs do)."""
-    ids: set[str] = set()
-    for line in (notes or "").splitlines():
-        stripped = line.strip()
-        if stripped.lower().startswith(CHECKPOINT_NOTES_PREFIX):
-            rest = stripped[len(CHECKPOINT_NOTES_PREFIX) :]
-            ids.update(part.strip().lower() for part in rest.split(",") if part.strip())
-    return frozenset(ids)
-
-
-def user_notes(notes: str) -> str:
-    """The VM's Notes without our marker line: what the admin wrote."""
-    kept = [
-        line
-        for line in (notes or "").splitlines()
-        if not line.strip().lower().startswith(CHECKPOINT_NOTES_PREFIX)
-    ]
-    return "\n".join(kept)
+__all__ = ["is_managed", "managed_ids", "retention", "user_notes", "utc_stamp"]
 
 
 def is_managed(observed: VMFacts, checkpoint: CheckpointFacts) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from orchestrator.actions import Action, RefuseVMs, RestoreCheckpoint, TakeCheckpoint
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
-from orchestrator.operations.base import Scripts, Verdict, select
+from orchestrator.operations.base import Scripts, Verdict, select, with_refusals
 from orchestrator.operations.checkpoint import verify_checkpoint
 from orchestrator.operations.host_tasks import pending_revert_checkpoints
 from orchestrator.operations.retention import retention, utc_stamp
@@ -49,19 +49,18 @@ def plan_rollback(
             )
         )
         actions.extend(retention(vm, observed, adding=adding, protect=protect))
+    own = None
     if missing:
         known = {
             name: ", ".join(repr(c.name) for c in facts.vm(name).checkpoints) or "none"  # type: ignore[union-attr]
             for name in missing
         }
         detail = "; ".join(f"{name} has {known[name]}" for name in missing)
-        actions.append(
-            RefuseVMs(
-                tuple(missing),
-                f"no checkpoint named {to!r} on VM(s) {', '.join(missing)}: not rolled back ({detail})",
-            )
+        own = RefuseVMs(
+            tuple(missing),
+            f"no checkpoint named {to!r} on VM(s) {', '.join(missing)}: not rolled back ({detail})",
         )
-    return Plan(tuple(actions), selection.notes)
+    return Plan(tuple(with_refusals(actions, own, selection.refusal())), selection.notes)
 
 
 def verify_rollback(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

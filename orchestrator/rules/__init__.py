@@ -8,7 +8,7 @@ schedules and connections valid; each finding points at the line that set the of
 from __future__ import annotations
 
 from orchestrator.model import Finding, HostSpec, Inventory, Location
-from orchestrator.rules.connection import check_connection
+from orchestrator.rules.connection import check_connection, check_endpoints
 from orchestrator.rules.findings import finding
 from orchestrator.rules.schedules import check_schedules
 from orchestrator.rules.vms import check_vm, check_vms
@@ -35,4 +35,5 @@ def check_inventory(inventory: Inventory) -> list[Finding]:
         )
     for host in inventory.hosts.values():
         findings.extend(check_host(host))
+    findings.extend(check_endpoints(inventory.hosts.values()))
     return findings

@@ -6,9 +6,11 @@ HTTP, or message_encryption never over HTTP) must be asked for by name with orch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import ipaddress
+from collections.abc import Iterable, Iterator
 
-from orchestrator.model import Finding, HostSpec
+from orchestrator.model import Connection, Finding, HostSpec
 from orchestrator.rules.findings import at, finding, not_a_choice
 
 KINDS = ("winrm", "simulator")
@@ -142,3 +144,46 @@ def _check_timeouts(host: HostSpec) -> Iterator[Finding]:
             "orchestrate_operation_timeout: 3600",
             at(loc, "orchestrate_operation_timeout", host.location),
         )
+
+
+def check_endpoints(hosts: Iterable[HostSpec]) -> Iterator[Finding]:
+    """Two inventory names for one WinRM endpoint (same ansible_host, port and path) are an error at the second.
+
+    Why: locks, the journal and a host's scheduled tasks are keyed by the inventory name, so `hv01` and
+    `hv01-exams` pointing at one Hyper-V host would run unlocked at the same time and each apply would delete
+    the other's scheduled tasks. Addresses compare without case and without a trailing dot (DNS names), and
+    IP addresses by value (`::1` and `0:0:0:0:0:0:0:1` are one). Two different DNS names that resolve to the
+    same machine cannot be told apart without asking DNS (a limit, SECURITY.md); simulated hosts have no
+    address and are not compared.
+    """
+    first: dict[tuple[str, int, str], HostSpec] = {}
+    for host in hosts:
+        conn = host.connection
+        if conn.kind != "winrm" or not conn.address:
+            continue
+        key = endpoint_key(conn)
+        earlier = first.setdefault(key, host)
+        if earlier is host:
+            continue
+        where = at(earlier.locations, "ansible_host", earlier.location)
+        yield finding(
+            "error",
+            f"host {host.name}: {conn.address}:{key[1]} is the same WinRM endpoint as host {earlier.name}"
+            + (f" ({where})" if where is not None else ""),
+            f"keep one inventory name per Hyper-V host: put {host.name}'s VMs and schedules under "
+            f"{earlier.name} (or use groups to share settings), and remove {host.name}",
+            at(host.locations, "ansible_host", host.location),
+        )
+
+
+def endpoint_key(conn: Connection) -> tuple[str, int, str]:
+    """(normalised address, port, path) of a WinRM host: what makes two inventory names one machine.
+
+    The path counts because one listener may serve several hosts by path (a reverse proxy, or the fake
+    WinRM server of the tests); a Windows listener itself answers on one URLPrefix only (/wsman), so two
+    names that differ only in the path cannot both reach one real host."""
+    address = conn.address.strip().rstrip(".").lower()
+    bare = address[1:-1] if address.startswith("[") and address.endswith("]") else address
+    with contextlib.suppress(ValueError):  # a DNS name, not an IP address
+        address = ipaddress.ip_address(bare).compressed
+    return address, conn.effective_port, conn.path.rstrip("/").lower()

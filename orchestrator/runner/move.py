@@ -16,7 +16,8 @@ The export stays on the share in every case (a backup), journaled like any expor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import socket
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,8 +25,10 @@ from orchestrator import events as ev
 from orchestrator import exit_codes
 from orchestrator.locks import HostLock, HostLocked
 from orchestrator.model import Inventory
+from orchestrator.move_records import MoveRecord
 from orchestrator.operations import Operation
 from orchestrator.operations.move import (
+    FinishRefused,
     MoveExport,
     MoveFinish,
     MoveImport,
@@ -33,6 +36,7 @@ from orchestrator.operations.move import (
     Probe,
     UndoSource,
     UndoTarget,
+    fingerprint,
     inventory_change,
 )
 from orchestrator.runner.results import Exported, RunResult
@@ -103,6 +107,22 @@ def source_host(inventory: Inventory, vm_name: str) -> str:
     return hosts[0]
 
 
+def movable(inventory: Inventory, vm_name: str, target: str, mode: str = "move") -> str:
+    """The VM's source host, or MoveRefused saying why this move cannot start as asked."""
+    source = source_host(inventory, vm_name)
+    if source == target:
+        raise MoveRefused(f"VM {vm_name!r} is already on {target} in the inventory")
+    spec = inventory.hosts[source].vm(vm_name)
+    if mode == "move" and spec is not None and spec.classroom:
+        # A classroom's VMs are numbered from one entry (lab-a-01..NN on one host): the inventory cannot say
+        # that one of them lives elsewhere, so the next apply would recreate it here. Refused up front.
+        raise MoveRefused(
+            f"VM {vm_name!r} is one of classroom {spec.classroom!r}, which the inventory keeps on {source} as a "
+            f"whole: move the classroom by changing its host in the inventory, not one VM of it to {target}"
+        )
+    return source
+
+
 def move_vm(
     inventory: Inventory,
     vm_name: str,
@@ -117,18 +137,22 @@ def move_vm(
     timeout: int | None = None,
     wait_lock: float = 0.0,
     now: datetime | None = None,
+    mode: str = "move",
 ) -> MoveResult:
     """Move `vm_name` from the inventory host that lists it to `target`. Never prints (emit gets events: one
     run_start, then each step's events; the recap is the result's, for the caller to emit last).
-    Nothing is done, and the exit code is 3, when another run holds either host."""
-    source = source_host(inventory, vm_name)
-    if source == target:
-        raise MoveRefused(f"VM {vm_name!r} is already on {target} in the inventory")
+    Nothing is done, and the exit code is 3, when another run holds either host.
+
+    `mode` "undo" puts back a move an earlier run left unfinished (by its record on the source); "resume"
+    finishes it when the target runs the copy, else undoes it. A Ctrl-C or SIGTERM (which the CLI turns
+    into KeyboardInterrupt) during a move runs the same undo before the process ends."""
+    source = movable(inventory, vm_name, target, mode)
     run = OneRun(emit)
-    emit(ev.RunStarted(None, "move --dry-run" if dry_run else "move", [source, target], dry_run))
+    command = "move --dry-run" if dry_run else "move" if mode == "move" else f"move --{mode}"
+    emit(ev.RunStarted(None, command, [source, target], dry_run))
     result = _locked_move(
         inventory, vm_name, source, target, via, state_dir, run, transport_factory, keep_source, dry_run,
-        timeout, wait_lock, now,
+        timeout, wait_lock, now, mode,
     )
     result.recap = run.recap(result.final_exit_code, dry_run)
     return result
@@ -148,6 +172,7 @@ def _locked_move(
     timeout: int | None,
     wait_lock: float,
     now: datetime | None,
+    mode: str,
 ) -> MoveResult:
     locks: list[HostLock] = []
     if not dry_run:
@@ -166,7 +191,23 @@ def _locked_move(
             return MoveResult(False, source, "locking the hosts", str(locked), exit_code=exit_codes.LOCKED)
     try:
         steps = _Steps(inventory, state_dir, emit, transport_factory, wait_lock, frozenset(lock.host for lock in locks))
-        return _move(steps, vm_name, source, target, via, keep_source, dry_run, timeout, now or datetime.now(UTC))
+        if mode in ("undo", "resume"):
+            return _settle(steps, vm_name, source, target, keep_source, resume=mode == "resume")
+        moment = now or datetime.now(UTC)
+        record = MoveRecord(
+            vm_name, "", source, target, via, "moving", "", socket.gethostname(), _move_id(moment), moment.isoformat()
+        )
+        try:
+            return _move(steps, vm_name, source, target, via, keep_source, dry_run, timeout, moment, record)
+        except KeyboardInterrupt:
+            if dry_run:
+                raise
+            # The step in flight has ended (the runner waits for it); put back what the move began.
+            settled = _settle(steps, vm_name, source, target, keep_source, resume=False)
+            notes = settled.undo or [settled.error or "nothing was begun that needs undoing"]
+            return MoveResult(
+                False, source, "interrupted", "interrupted by a signal", undo=notes, exit_code=exit_codes.INTERRUPTED
+            )
     finally:
         for lock in locks:
             lock.release()
@@ -210,6 +251,7 @@ def _move(
     dry_run: bool,
     timeout: int | None,
     moment: datetime,
+    record: MoveRecord,
 ) -> MoveResult:
     spec = steps.inventory.hosts[source].vm(vm_name)
     command = "move --dry-run" if dry_run else "move"
@@ -229,7 +271,9 @@ def _move(
             return refused
 
     # 1. the source: off, exported to the share
-    export_op = MoveExport(vm_name, via, moment, timeout_seconds=timeout, check_only=dry_run, command=command)
+    export_op = MoveExport(
+        vm_name, via, moment, timeout_seconds=timeout, check_only=dry_run, command=command, record=record
+    )
     first = steps.run(source, export_op, command)
     planned = first.outcomes[source].plan
     seen = planned.basis if planned is not None and isinstance(planned.basis, MoveSource) else None
@@ -240,6 +284,9 @@ def _move(
     assert seen is not None
     exported = next((e for e in first.outcomes[source].of_type(Exported) if e.path), None)
     export_path = exported.path if exported else ""
+    after_export = first.outcomes[source].facts
+    left = after_export.vm(vm_name) if after_export is not None else None
+    expected = fingerprint(left) if left is not None else None
 
     # 2. the target: imported (same id), started, checked
     import_op = MoveImport(
@@ -264,12 +311,57 @@ def _move(
     observed = target_facts.vm(vm_name) if target_facts else None
 
     # 3. the source: removed (or kept off)
-    third = steps.run(source, MoveFinish(seen, keep_source=keep_source), "move")
+    finish = MoveFinish(seen, keep_source=keep_source, expected=expected, record=replace(record, vm_id=seen.vm_id, state=seen.state, phase="moved"))
+    third = steps.run(source, finish, "move")
     if (result := stopped(third, source, f"removing the source on {source}", export_path)) is not None:
-        result.undo = undo(steps, source, target, seen, step=3)
+        planned = third.outcomes[source].plan
+        if planned is not None and isinstance(planned.basis, FinishRefused):
+            result.undo = ["nothing undone: " + planned.basis.reason]
+        else:
+            result.undo = undo(steps, source, target, seen, step=3)
         return result
     change = inventory_change(source, target, vm_name, observed, spec, keep_source=keep_source)
     return MoveResult(True, source, "done", None, export_path, inventory_change=change)
+
+
+def _move_id(moment: datetime) -> str:
+    """A label for the move in its record (box and time say the rest)."""
+    return "move-" + moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _settle(
+    steps: _Steps, vm_name: str, source: str, target: str, keep_source: bool, *, resume: bool
+) -> MoveResult:
+    """An unfinished move, from its record on the source: resumed (the target runs the copy: finish) or
+    undone (the copy removed, the source back as it was, the record gone)."""
+    check = steps.run(source, Probe(), "move (check)")
+    facts = check.outcomes[source].facts
+    if facts is None:
+        return MoveResult(False, source, f"reading {source}", steps.failed(check, source), exit_code=exit_codes.HOST_FAILED)
+    record = facts.move_of(vm_name)
+    if record is None or record.phase != "moving":
+        what = "no unfinished move" if record is None else f"a finished move (to {record.target})"
+        return MoveResult(
+            False, source, "finding the move", f"{source} has {what} of VM {vm_name!r}: nothing to do",
+            exit_code=exit_codes.INVALID_INPUT,
+        )
+    seen = MoveSource.from_record(record)
+    if resume:
+        probe = steps.run(record.target, Probe(), "move (check)")
+        copy = probe.outcomes[record.target].facts
+        present = copy.vm(vm_name) if copy is not None else None
+        if present is not None and present.id.lower() == seen.vm_id.lower() and present.running:
+            finish = MoveFinish(seen, keep_source=keep_source, record=replace(record, phase="moved"))
+            done = steps.run(source, finish, "move --resume")
+            if (error := steps.failed(done, source)) is not None:
+                return MoveResult(False, source, f"removing the source on {source}", error, exit_code=exit_codes.HOST_FAILED)
+            return MoveResult(True, source, "resumed", None, record.via, undo=[f"{record.target} runs {vm_name}; the source is done"])
+    notes = undo(steps, source, record.target, seen, step=2)
+    failed = any(note.startswith("could not") for note in notes)
+    return MoveResult(
+        not failed, source, "undone", "the undo did not finish" if failed else None, undo=notes,
+        exit_code=exit_codes.HOST_FAILED if failed else exit_codes.OK,
+    )
 
 
 def undo(steps: _Steps, source: str, target: str, seen: MoveSource, *, step: int) -> list[str]:
@@ -289,6 +381,15 @@ def undo(steps: _Steps, source: str, target: str, seen: MoveSource, *, step: int
         if present is None or present.id.lower() != seen.vm_id.lower():
             notes.append(
                 f"the source VM is already gone from {source}: the copy on {target} is the VM and stays"
+            )
+            return notes
+        if present.running:
+            # Someone (another box, a person, a task) started the source after the move stopped it: it and the
+            # copy may both hold work now. Removing either would lose some, so neither is.
+            notes.append(
+                f"nothing undone: {seen.vm_name} runs on {source} again (started after the move stopped it), and "
+                f"the copy on {target} may run too; both may hold work now: compare them, keep one, remove the "
+                "other by hand"
             )
             return notes
         removed = steps.run(target, UndoTarget(seen.vm_name, seen.vm_id), "move (undo)")

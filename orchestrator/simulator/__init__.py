@@ -273,6 +273,13 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
                     state=str(raw.get("state") or "Ready"), last_run=raw.get("last_run") or None,
                     last_result=int(raw.get("last_result") or 0))
         host.tasks[Host.task_key(task.path, task.name)] = task
+    for raw in facts.get("moves") or []:  # move records (orchestrator/move_records.py), as text files
+        path = str(raw.get("file") or "")
+        if path:
+            folder = path.rsplit("\\", 1)[0]
+            host.files.setdefault(norm_path(folder), FileEntry(folder, "dir"))
+            text = str(raw.get("text") or "")
+            host.files[norm_path(path)] = FileEntry(path, "file", len(text.encode("utf-8")), text=text)
     return host
 
 

@@ -24,6 +24,8 @@ FAULT_SHELL_NOT_FOUND = 2150858843
 FAULT_MAX_SHELLS = 2150859173
 FAULT_MAX_OPERATIONS = 2150859174
 FAULT_REGISTRY_READ = 2147943418
+# The stage name under which the transport opens a shell (WS-Man Create): its lost replies are special.
+SHELL_OPEN = "open a shell"
 
 
 class TransportError(Exception):
@@ -104,6 +106,19 @@ class ProtocolError(TransportError):
 
 class RemoteFault(TransportError):
     """Any other WS-Management fault or HTTP error from the host."""
+
+
+class ShellOpenUncertain(TransportError):
+    """The request to open a shell got no answer in time: the host may have opened one whose id we never
+    learnt, so we cannot delete it. Not retried, so that retries cannot pile up shells (see `_sort`).
+
+    Such a shell lives until the host's idle timeout: "If the maximum duration is exceeded, the shell is
+    automatically deleted" (WSMAN_SHELL_STARTUP_INFO_V10.idleTimeoutMs, learn.microsoft.com/windows/win32/
+    api/wsman/ns-wsman-wsman_shell_startup_info_v10)."""
+
+
+class ReplyTooLarge(TransportError):
+    """A reply (or a command's output) is larger than any reply of a working host: refused, not buffered."""
 
 
 def secret_forms(user: str | None, password: str) -> tuple[str, ...]:
@@ -232,6 +247,18 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
             f"no answer from {where}{during} (connection timed out)",
             "check that the host is up and that the firewall allows the WinRM port",
         )
+    if isinstance(exc, requests.exceptions.ReadTimeout) and stage == SHELL_OPEN:
+        # WS-Man Create is not idempotent (WS-Transfer Create as DSP0226 uses it: each Create makes a new
+        # resource, named only in its CreateResponse), and pywinrm's open_shell sends no id of ours (winrm/protocol.py open_shell), so a
+        # Create answered after our read timeout leaves a shell we cannot name. Retrying would leave one
+        # more per attempt, each counting against MaxShellsPerUser until the host's idle timeout removes it.
+        return ShellOpenUncertain(
+            f"{where} did not answer the request to open a shell within {conn.read_timeout_sec} s; the host "
+            "may have opened one anyway, which WinRM deletes after its idle timeout (winrs IdleTimeout). "
+            "Not retried, so that retries cannot leave more shells behind",
+            "check the host's load and WinRM service, raise ansible_winrm_read_timeout_sec for slow hosts, "
+            "and run again (on a host at its shell quota: Restart-Service WinRM frees every shell)",
+        )
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return OperationTimedOut(
             f"{where} did not answer within {conn.read_timeout_sec} s{during}.{maybe_running}",
@@ -289,6 +316,14 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
         elif "encryption" in message:
             fix = "message encryption needs ansible_winrm_transport ntlm, kerberos or credssp; use HTTPS otherwise"
         return ConfigurationError(f"cannot connect to {where}: {message}", fix)
+    if isinstance(exc, UnicodeEncodeError):
+        # requests encodes Basic credentials as Latin-1 (requests/auth.py _basic_auth_str); connection_policy
+        # refuses such credentials before sending, so this is the last line of defence, never "not WS-Man".
+        return ConfigurationError(
+            f"cannot send the request to {where}{during}: a value holds characters its encoding cannot carry "
+            f"({exc.encoding})",
+            "for a password outside Latin-1 use ansible_winrm_transport: ntlm (or kerberos)",
+        )
     if isinstance(
         exc, StopIteration | AttributeError | AssertionError | ET.ParseError | KeyError | ValueError
     ):

@@ -33,15 +33,18 @@ from winrm.protocol import Protocol
 from orchestrator.model import Connection, HostSpec
 from orchestrator.transport.base import CommandResult, OutputCallback
 from orchestrator.transport.errors import (
+    SHELL_OPEN,
     AuthenticationFailed,
     CommandTimeout,
     ConfigurationError,
     HostUnreachable,
     InsecureTransportRefused,
+    ReplyTooLarge,
     TransportError,
     classify,
     secret_forms,
 )
+from orchestrator.transport.limits import MAX_OUTPUT_BYTES, cap_session
 from orchestrator.transport.retry import Backoff, call_with_retry
 
 log = logging.getLogger(__name__)
@@ -107,6 +110,10 @@ def connection_policy(host: HostSpec) -> tuple[TransportError | None, list[str]]
             f"ansible_winrm_operation_timeout_sec ({conn.operation_timeout_sec}), which must be at least 1",
             "for example operation 20 and read 30, or operation 60 and read 70 for slow hosts",
         ), warnings
+    if conn.transport == "basic":
+        refusal = _basic_latin1_refusal(host)
+        if refusal is not None:
+            return refusal, warnings
     if conn.transport == "certificate" and not (conn.cert_pem and conn.cert_key_pem):
         return ConfigurationError(
             f"{host.name}: certificate authentication needs a client certificate and key",
@@ -117,6 +124,33 @@ def connection_policy(host: HostSpec) -> tuple[TransportError | None, list[str]]
             f"{host.name}: the host's TLS certificate is not validated (server_cert_validation: ignore)"
         )
     return None, warnings
+
+
+def _basic_latin1_refusal(host: HostSpec) -> ConfigurationError | None:
+    """Basic credentials outside Latin-1 cannot be sent: refuse by name before anything goes out.
+
+    requests builds the Basic header from `user:password` encoded as Latin-1 (requests/auth.py,
+    _basic_auth_str: `password.encode("latin1")`), so any other character raised UnicodeEncodeError deep in
+    the first request, which used to be reported as "not valid WS-Management". RFC 7617 leaves the charset
+    to the server, and WinRM documents none for Basic, so sending UTF-8 instead would be a guess; NTLM
+    carries any password (it hashes the UTF-16LE form, MS-NLMP 3.3.1).
+    """
+    conn = host.connection
+    for label, value in (("ansible_user", conn.user or ""), ("ansible_password", _reveal(conn))):
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            return ConfigurationError(
+                f"{host.name}: refused: {label} holds characters outside Latin-1 (ISO-8859-1), which Basic "
+                "authentication cannot carry; nothing was sent",
+                "use ansible_winrm_transport: ntlm (or kerberos), which carry any Unicode password, or a "
+                "password of Latin-1 characters for this local account",
+            )
+    return None
+
+
+def _reveal(conn: Connection) -> str:
+    return conn.password.reveal() if conn.password is not None else ""
 
 
 @dataclass
@@ -203,7 +237,7 @@ class WinRMTransport:
         command_id: str | None = None
         try:
             protocol = self._ensure_protocol()
-            progress.stage = "open a shell"
+            progress.stage = SHELL_OPEN
             shell_id = self._ensure_shell(protocol)
             self._proven = True
             progress.stage = "start PowerShell"
@@ -267,7 +301,27 @@ class WinRMTransport:
                 ) from exc
             except Exception as exc:
                 raise classify(exc, conn, stage="connect", secrets=self._secrets) from exc
+            self._cap_replies(self._protocol)
         return self._protocol
+
+    def _cap_replies(self, protocol: Protocol) -> None:
+        """Every reply of this connection goes through limits.CappedAdapter, the NTLM/encryption set-up
+        exchange included (pywinrm sends it from build_session via setup_encryption, before returning the
+        session to us, so the adapter is mounted inside that call)."""
+        transport = protocol.transport
+        where = f"{self.conn.address}:{self.conn.effective_port}"
+        setup = transport.setup_encryption
+
+        def capped_setup(session: Any) -> None:
+            cap_session(session, where)
+            setup(session)
+
+        transport.setup_encryption = capped_setup  # type: ignore[method-assign]
+        try:
+            cap_session(transport.build_session(), where)
+        except Exception as exc:
+            self._protocol = None
+            raise classify(exc, self.conn, stage="connect", secrets=self._secrets) from exc
 
     def _ensure_shell(self, protocol: Protocol) -> str:
         self._reap(protocol)
@@ -328,6 +382,7 @@ class WinRMTransport:
         out_parts: list[str] = []
         err_parts: list[str] = []
         resumed = 0  # Receives asked again after a 502/503
+        received = 0
 
         def emit(stream: Any, text: str, parts: list[str]) -> None:
             if text:
@@ -360,6 +415,16 @@ class WinRMTransport:
                 )
                 time.sleep(random.uniform(0, min(self.backoff.maximum, self.backoff.initial * 2**resumed)))
                 continue
+            received += len(out) + len(err)
+            if received > MAX_OUTPUT_BYTES:
+                self._end_command(protocol, shell_id, command_id)
+                raise ReplyTooLarge(
+                    f"{self.host.name}: the script printed more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MiB; "
+                    "it was stopped and its output dropped",
+                    "no script of ours prints that much: look for a template override or a stray "
+                    "Write-Output in a loop",
+                    command_started=True,
+                )
             emit("stdout", stdout.decode(out), out_parts)
             emit("stderr", stderr.feed(err), err_parts)
             if done:

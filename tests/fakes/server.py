@@ -38,7 +38,7 @@ from .ntlm import PROTOCOL as ENCRYPTION_PROTOCOL
 from .ntlm import Acceptor, NTLMFailure, write_user_file
 
 AuthMethod = Literal["basic", "ntlm", "certificate"]
-Effect = Literal["status", "drop", "delay", "timeout", "quota", "unauthorized", "malformed"]
+Effect = Literal["status", "drop", "delay", "timeout", "quota", "unauthorized", "malformed", "oversize"]
 MUTUAL_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 CMD_LINE_LIMIT = 8191  # cmd.exe's maximum command-line length
 
@@ -62,6 +62,8 @@ class Rule:
     status: int = 503
     delay: float = 0.0
     processed: bool = False  # for "drop": handle the request first, then lose the reply
+    size: int = 0  # for "oversize": bytes of reply body
+    chunked: bool = False  # for "oversize": no Content-Length, chunked transfer encoding
     seen: int = 0
     fired: int = 0
 
@@ -107,6 +109,13 @@ class FakeHost:
 
 class _Dropped(Exception):
     """Raised inside a handler to close the connection without answering."""
+
+
+class _Oversized(Exception):
+    """Raised inside a handler to answer with a huge body (streamed, never held in memory)."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
 
 
 class FakeWinRMServer:
@@ -298,6 +307,21 @@ class FakeWinRMServer:
         """Answer 200 with an envelope that lacks what the client needs (a broken proxy or a buggy server)."""
         return self._add(Rule("malformed", action, times, after))
 
+    def oversize(
+        self, size: int, action: str | None = None, *, chunked: bool = False, times: int = 1
+    ) -> Rule:
+        """Answer 200 with a `size`-byte body (a broken proxy or a hostile endpoint), with a Content-Length
+        or, `chunked=True`, without one. Bytes written before the client hung up are counted in `oversize_bytes_sent`."""
+        return self._add(Rule("oversize", action, times, size=size, chunked=chunked))
+
+    def expire_shells(self) -> int:
+        """The host's idle timeout passes: every shell is deleted (as WinRM does to idle shells). Returns how
+        many there were."""
+        with self._lock:
+            count = len(self._shells)
+            self._shells.clear()
+        return count
+
     def reboot(self, seconds: float) -> None:
         """The host restarts: connections drop, shells vanish, new connections are refused for `seconds`."""
         with self._lock:
@@ -345,6 +369,8 @@ class FakeWinRMServer:
                 return 500, wsman.max_shells_fault(req.message_id)
             elif rule.effect == "unauthorized":
                 return 401, b""
+            elif rule.effect == "oversize":
+                raise _Oversized(rule)
             elif rule.effect == "malformed":
                 # Well-formed XML, but not what a WS-Man client can use (no ShellId, CommandId or RelatesTo).
                 return (
@@ -674,6 +700,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except _Dropped:
             self._drop()
             return
+        except _Oversized as big:
+            self._stream_oversized(big.rule)
+            return
         if status == 401:
             self._challenge()
             return
@@ -681,6 +710,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(status, f"HTTP Error {status}. The service is unavailable.".encode())
             return
         self._send(status, body, encrypted)
+
+    def _stream_oversized(self, rule: Rule) -> None:
+        head = b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+        block = b"<x>" + b"A" * (65536 - 7) + b"</x>"
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+        if rule.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(rule.size))
+        self.end_headers()
+        remaining = rule.size
+        try:
+            first = True
+            while remaining > 0:
+                data = (head if first else b"") + block
+                data = data[:remaining]
+                first = False
+                if rule.chunked:
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                else:
+                    self.wfile.write(data)
+                remaining -= len(data)
+                self.fake.count("oversize_bytes_sent", len(data))
+            if rule.chunked:
+                self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass  # the client stopped reading and closed the connection
 
     def _send(self, status: int, body: bytes, encrypted: bool) -> None:
         if encrypted and self.acceptor is not None:

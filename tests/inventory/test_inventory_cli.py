@@ -153,7 +153,7 @@ def test_inventory_host_and_list(tmp_path: Path) -> None:
     host = cli("inventory", str(path), "--host", "hv02")
     assert json.loads(host.stdout) == {"ansible_connection": "simulator", "note": "mine"}
     unknown = cli("inventory", str(path), "--host", "nope")
-    assert unknown.exit_code == 2 and "no host named 'nope'" in unknown.stderr
+    assert unknown.exit_code == 2 and "--host 'nope' is not a host of the inventory" in unknown.stderr
 
 
 @pytest.mark.parametrize("args", [[], ["--list", "--host", "hv01"]])

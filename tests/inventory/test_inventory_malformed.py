@@ -195,7 +195,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str, int, str]] = [
         "port not a number",
         {
             "inv.yaml": "all:\n  hosts:\n    hv01:\n      ansible_port: https\n"
-            "      ansible_winrm_transport: kerberos\n"
+            "      ansible_winrm_transport: kerberos\n      multipoint_vms: []\n"
         },
         "inv.yaml",
         4,
@@ -226,11 +226,11 @@ CASES: list[tuple[str, dict[str, str | bytes], str, int, str]] = [
         "unknown key 'cpus' in orchestrate_simulator",
     ),
     (
-        "unknown connection",
-        {"inv.yaml": "all:\n  hosts:\n    hv01: {ansible_connection: ssh}\n"},
+        "misspelt connection",
+        {"inv.yaml": "all:\n  hosts:\n    hv01: {ansible_connection: 7, multipoint_vms: []}\n"},
         "inv.yaml",
         3,
-        "ansible_connection 'ssh' is not one of: winrm, simulator",
+        "ansible_connection must be text",
     ),
     (
         "group_vars syntax error",
@@ -287,10 +287,11 @@ def test_missing_file(tmp_path: Path) -> None:
     assert result.stdout.startswith(f"{tmp_path / 'nope.yaml'}:1:1: error: no such file")
 
 
-def test_directory_instead_of_file(tmp_path: Path) -> None:
+def test_empty_directory_is_no_host(tmp_path: Path) -> None:
+    """A directory is an inventory (Ansible's -i inventory/); an empty one defines no host."""
     result = cli("validate", str(tmp_path))
     assert result.exit_code == 2
-    assert f"{tmp_path}:1:1: error: this path is a directory" in result.stdout
+    assert f"{tmp_path}:1:1: error: the inventory defines no host" in result.stdout
 
 
 def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ hypothesis-generated group tree covers their combinations.
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inventory_support import ANSIBLE_INVENTORY, ansible_view, ours, write
+from inventory_support import ansible_list_of, ansible_view, ours, write
 
 CASES: dict[str, dict[str, str]] = {
     "nested groups, all < parent < child < host": {
@@ -165,16 +164,8 @@ def test_inventory_list_matches_ansible_inventory_command(tmp_path: Path) -> Non
     for name, text in files.items():
         write(tmp_path / name, text)
     inventory = tmp_path / "inv.yaml"
-    completed = subprocess.run(
-        [str(ANSIBLE_INVENTORY), "-i", str(inventory), "--list"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=tmp_path,
-    )
-    theirs = json.loads(completed.stdout)
-    theirs["_meta"].pop("profile", None)
+    # The real command, with its config, home and caches in tmp_path.
+    theirs = ansible_list_of(tmp_path, "-i", str(inventory))
     from inventory_support import cli
 
     result = cli("inventory", str(inventory), "--list")

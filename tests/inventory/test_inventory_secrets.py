@@ -24,8 +24,9 @@ PLACES = {
     "        - name: \"{{ lookup('env', 'SECRET_X') }}\"\n          disk: {parent: b.vhdx}\n",
     "as an edition": "      ansible_connection: simulator\n      multipoint_vms:\n        - name: vm1\n"
     "          disk: {parent: b.vhdx}\n          edition: \"{{ lookup('env', 'SECRET_X') }}\"\n",
-    "as a transport": "      ansible_winrm_transport: \"{{ lookup('env', 'SECRET_X') }}\"\n",
-    "as a port": "      ansible_winrm_transport: kerberos\n      ansible_port: \"{{ lookup('env', 'SECRET_X') }}\"\n",
+    "as a transport": "      multipoint_vms: []\n      ansible_winrm_transport: \"{{ lookup('env', 'SECRET_X') }}\"\n",
+    "as a port": "      multipoint_vms: []\n      ansible_winrm_transport: kerberos\n"
+    "      ansible_port: \"{{ lookup('env', 'SECRET_X') }}\"\n",
     "as a schedule time": "      ansible_connection: simulator\n      multipoint_schedules:\n"
     "        - {name: n, checkpoint: c, at: \"{{ lookup('env', 'SECRET_X') }}\"}\n",
     "as a retry count": "      ansible_connection: simulator\n      orchestrate_retry:\n"

@@ -168,7 +168,7 @@ def test_winrm_connection_defaults_and_endpoint(tmp_path: Path) -> None:
         tmp_path / "inv.yaml",
         """
         all:
-          vars: {ansible_user: admin, ansible_password: "{{ lookup('env', 'PW') }}"}
+          vars: {ansible_user: admin, ansible_password: "{{ lookup('env', 'PW') }}", multipoint_vms: []}
           hosts:
             hv01: {ansible_host: 10.0.0.5}
             hv02: {ansible_port: 5985}
@@ -233,7 +233,8 @@ def test_run_variables(tmp_path: Path) -> None:
 
 # -- credentials -----------------------------------------------------------------------------------------
 
-WINRM = "all:\n  hosts:\n    hv01:\n      ansible_user: admin\n"
+# A MultiPoint host over WinRM (a multipoint_* variable makes it ours: see test_inventory_fleet.py).
+WINRM = "all:\n  hosts:\n    hv01:\n      ansible_user: admin\n      multipoint_vms: []\n"
 
 
 def test_password_file_readable_only_by_owner(tmp_path: Path) -> None:
@@ -252,7 +253,7 @@ def test_literal_password_refused_when_others_can_read_the_file(tmp_path: Path) 
     write(tmp_path / "inv.yaml", WINRM + "      ansible_password: hunter2-literal\n", mode=0o644)
     inventory = load(tmp_path / "inv.yaml")
     assert [f"{f.location.line}: {f.message}" for f in inventory.errors] == [
-        "5: a literal ansible_password in a file that group or others can read is refused"
+        "6: a literal ansible_password in a file that group or others can read is refused"
     ]
     (tmp_path / "inv.yaml").chmod(0o600)
     inventory = load(tmp_path / "inv.yaml")
@@ -275,7 +276,7 @@ def test_ask_pass_is_called_once_per_user(tmp_path: Path) -> None:
         tmp_path / "inv.yaml",
         """
         all:
-          vars: {ansible_user: admin}
+          vars: {ansible_user: admin, multipoint_vms: []}
           hosts: {hv01: , hv02: , hv03: {ansible_user: other}, sim: {ansible_connection: simulator}}
     """,
     )

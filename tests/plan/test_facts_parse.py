@@ -51,6 +51,7 @@ def document(**overrides) -> dict:
             "D:\\images\\p.vhdx": {"index": 1, "name": "MPS", "edition_id": "ServerMultiPointPremium"}
         },
         "tasks": None,
+        "moves": None,  # ConvertTo-Json prints an empty array as null
     }
     doc.update(overrides)
     return doc

@@ -20,7 +20,7 @@ Get-CimInstance Get-Module Get-Command Register-ScheduledTask Unregister-Schedul
 Get-ScheduledTaskInfo Start-ScheduledTask New-ScheduledTaskAction New-ScheduledTaskTrigger
 New-ScheduledTaskPrincipal Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object
 Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove-Item Copy-Item Join-Path
-Split-Path Get-ChildItem Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job Start-Sleep
+Split-Path Get-ChildItem Get-Content Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job Start-Sleep
 """
 CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
 OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint"}

@@ -33,7 +33,8 @@ def fault(code: int, reason: str = "reason") -> wexc.WSManFaultError:
             False,
         ),
         (requests.exceptions.ConnectTimeout("timed out"), errors.HostUnreachable, True),
-        (requests.exceptions.ReadTimeout("read timed out"), errors.OperationTimedOut, True),
+        # A Create answered after the read timeout may have opened a shell we cannot name: not retried.
+        (requests.exceptions.ReadTimeout("read timed out"), errors.ShellOpenUncertain, False),
         (requests.exceptions.SSLError("CERTIFICATE_VERIFY_FAILED"), errors.TLSFailure, False),
         (wexc.WinRMOperationTimeoutError(), errors.OperationTimedOut, True),
         (wexc.WinRMTransportError("http", 503, "busy"), errors.ServiceUnavailable, True),

@@ -435,7 +435,9 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             if not ctx.fs.parent_exists(path) and not call.get("Force"):
                 raise CmdletError(f"Could not find a part of the path '{path}'.", "NewItemIOError", "WriteError", path)
             value = to_string(call.get("Value")) if call.has("Value") else ""
-            entry = FileEntry(path, "file", len(value.encode("utf-8")))
+            # New-Item -Value: "Specifies the value of the new item" (a file's content, New-Item.md Example 1:
+            # -ItemType "file" -Value "This is a text string."). -Force replaces an existing file.
+            entry = FileEntry(path, "file", len(value.encode("utf-8")), text=value)
         else:
             raise CmdletError(f"The simulator does not support New-Item -ItemType {item_type}.", "NotSupported",
                               "NotImplemented", terminating=True)
@@ -561,6 +563,24 @@ def get_child_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             if call.get("Directory") and entry.kind != "dir":
                 continue
             out.append(name if call.get("Name") else _item_object(entry))
+    return out
+
+
+@cmdlet("Get-Content", MGMT)
+def get_content(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Get-Content -LiteralPath FILE -Raw: the whole text as one string. Only -Raw is modelled (the product
+    reads whole JSON records); -Raw exists from PowerShell 3.0 (PowerShell/PowerShell-Docs#2697 lists the 3.0
+    page of Get-Content -Raw). Without -Raw the simulator refuses, stricter than Windows (which streams lines)."""
+    paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
+    if not call.get("Raw"):
+        raise CmdletError("The simulator models Get-Content only with -Raw.", "NotSupported", "NotImplemented",
+                          terminating=True)
+    out = []
+    for path in paths or []:
+        entry = ctx.fs.get(path)
+        if entry is None or entry.kind != "file":
+            raise _missing_path(path, "Microsoft.PowerShell.Commands.GetContentCommand")
+        out.append(entry.text or "")
     return out
 
 

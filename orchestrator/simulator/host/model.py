@@ -68,6 +68,7 @@ class FileEntry:
     vhd: dict[str, Any] | None = None  # {"type": "Dynamic"|"Differencing"|"Fixed", "size": n, "parent": path}
     content: int = 0  # a version counter standing for the disk's data; a checkpoint captures it
     export: dict[str, Any] | None = None  # an exported VM's configuration (the <GUID>.XML of an export)
+    text: str | None = None  # a text file's content as a script wrote it (New-Item -Value), e.g. a move record
 
 
 @dataclass(slots=True)

@@ -1,0 +1,121 @@
+"""Where vault passwords come from, as ansible-core's CLI finds them (ansible/cli/__init__.py
+setup_vault_secrets and ansible/parsing/vault get_file_vault_secret):
+
+- `--vault-id [LABEL@]SOURCE`: SOURCE is `prompt`, a file, or an executable script; LABEL defaults to
+  `default`;
+- `--vault-password-file FILE` (repeatable): a vault id `default@FILE`; without it,
+  ANSIBLE_VAULT_PASSWORD_FILE (Ansible's DEFAULT_VAULT_PASSWORD_FILE) is used; ANSIBLE_VAULT_IDENTITY_LIST
+  adds comma-separated vault ids first;
+- `--ask-vault-pass`: a prompt for the `default` id;
+- a file's password is its content stripped of surrounding whitespace; an executable file is run and its
+  stdout (stripped of line endings) is the password; a script named `*-client` (before the extension) is run
+  with `--vault-id LABEL`, as Ansible's client scripts are; an empty password is refused.
+Problems are VaultSetupError with a message for the admin; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from orchestrator.inventory.vault import DEFAULT_LABEL, Vault, VaultSecret
+from orchestrator.model import Secret
+
+SCRIPT_TIMEOUT = 120.0  # seconds: a password script that hangs must not hang the run
+MAX_PASSWORD_BYTES = 64 * 1024
+
+
+class VaultSetupError(ValueError):
+    """A vault password source that cannot be used (missing file, failing script, empty password)."""
+
+
+def split_vault_id(text: str) -> tuple[str, str]:
+    """`label@source` -> (label, source); a bare source has the `default` label (Ansible's rule)."""
+    if "@" in text:
+        label, source = text.split("@", 1)
+        return label or DEFAULT_LABEL, source
+    return DEFAULT_LABEL, text
+
+
+def build_vault(
+    *,
+    password_files: Sequence[str] = (),
+    vault_ids: Sequence[str] = (),
+    ask_vault_pass: bool = False,
+    prompt: Callable[[str], str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Vault:
+    """Every vault secret of the run, in Ansible's order (identity list, --vault-id, password files, prompt)."""
+    env = os.environ if environ is None else environ
+    ids = [item.strip() for item in env.get("ANSIBLE_VAULT_IDENTITY_LIST", "").split(",") if item.strip()]
+    ids.extend(vault_ids)
+    files = list(password_files)
+    if not files and env.get("ANSIBLE_VAULT_PASSWORD_FILE"):
+        files.append(env["ANSIBLE_VAULT_PASSWORD_FILE"])
+    ids.extend(f"{DEFAULT_LABEL}@{name}" for name in files)
+    if ask_vault_pass:
+        ids.append(f"{DEFAULT_LABEL}@prompt")
+    secrets: list[VaultSecret] = []
+    asked: set[str] = set()
+    for vault_id in ids:
+        label, source = split_vault_id(vault_id)
+        if source == "prompt":
+            if label in asked:
+                continue
+            asked.add(label)
+            if prompt is None:
+                raise VaultSetupError("a vault password prompt needs a terminal")
+            question = "Vault password: " if label == DEFAULT_LABEL else f"Vault password ({label}): "
+            answer = prompt(question)
+            if not answer:
+                raise VaultSetupError("the vault password given at the prompt is empty")
+            secrets.append(VaultSecret(Secret(answer), label, "prompt"))
+        else:
+            secrets.append(VaultSecret(read_password_source(source, label), label, source))
+    return Vault(secrets)
+
+
+def read_password_source(source: str, label: str = DEFAULT_LABEL) -> Secret:
+    """The password in a file, or printed by an executable script (get_file_vault_secret)."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise VaultSetupError(f"the vault password file {source} was not found")
+    if path.is_dir():
+        raise VaultSetupError(f"the vault password file {source} is a directory")
+    if os.access(path, os.X_OK):
+        return Secret(_run_script(path, source, label))
+    try:
+        data = path.read_bytes()[: MAX_PASSWORD_BYTES + 1]
+    except OSError as exc:
+        raise VaultSetupError(f"could not read the vault password file {source}: {exc.strerror}") from exc
+    return Secret(_password(data.strip(), f"the vault password file {source}"))
+
+
+def _run_script(path: Path, source: str, label: str) -> str:
+    command = [str(path.resolve())]
+    if os.path.splitext(path.name)[0].endswith("-client"):
+        command += ["--vault-id", label]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=SCRIPT_TIMEOUT, check=False)
+    except OSError as exc:
+        raise VaultSetupError(
+            f"could not run the vault password script {source} ({exc.strerror}); if it is not a script, "
+            "remove its executable bit"
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise VaultSetupError(
+            f"the vault password script {source} did not finish in {SCRIPT_TIMEOUT:.0f} s"
+        ) from exc
+    if done.returncode != 0:
+        raise VaultSetupError(f"the vault password script {source} exited {done.returncode}")
+    return _password(done.stdout.strip(b"\r\n"), f"the vault password script {source}")
+
+
+def _password(data: bytes, what: str) -> str:
+    if not data:
+        raise VaultSetupError(f"{what} gave an empty password")
+    if len(data) > MAX_PASSWORD_BYTES:
+        raise VaultSetupError(f"{what} gave more than {MAX_PASSWORD_BYTES} bytes: not a password")
+    return data.decode("utf-8", "surrogateescape")

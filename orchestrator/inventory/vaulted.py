@@ -1,0 +1,99 @@
+"""YAML files with Ansible Vault in them: `!vault |` values and whole vault-encrypted files, decrypted.
+
+A decrypted value becomes a `Secret` (masked in `inventory --list`, in findings, in repr), so a password
+kept in Vault never shows. A value we cannot decrypt becomes `Undecrypted` and costs exactly one finding,
+at its own line, naming what to pass; the rest of the file is read as usual (Ansible fails the whole run
+instead; we report every problem of the file in one pass, and still refuse to contact any host).
+A whole vault-encrypted file (`ansible-vault encrypt group_vars/all.yml`) is decrypted first and then read
+as YAML; its text values are Secrets too (its line numbers are those of the decrypted text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from orchestrator.inventory.vault import Vault, VaultError, VaultFormatError, is_encrypted
+from orchestrator.inventory.yaml_source import (
+    Origin,
+    TList,
+    TMap,
+    VaultText,
+    YamlProblem,
+    load_yaml_text,
+    read_text,
+)
+from orchestrator.model import Finding, Secret
+
+FORMAT_FIX = (
+    "encrypt it again: ansible-vault encrypt_string (keep the indented lines under '!vault |' intact)"
+)
+VAULT_FIX = (
+    "pass the vault password: --vault-password-file FILE, --ask-vault-pass, --vault-id [LABEL@]SOURCE, "
+    "or set ANSIBLE_VAULT_PASSWORD_FILE"
+)
+
+
+class Undecrypted(Secret):
+    """A vault value no given password decrypts. Its one finding is already recorded; readers skip it."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+
+def load_file(path: Path, shown: str, vault: Vault | None, findings: list[Finding]) -> Any:
+    """Read one YAML (or JSON) file, whole-file vault included, with its `!vault` values decrypted.
+
+    Raises YamlProblem for a file we cannot read at all (a whole-file vault without the password among
+    them: nothing of it can be read). Vault values that fail are appended to `findings`.
+    """
+    text = read_text(path, shown)
+    whole = is_encrypted(text)
+    if whole:
+        try:
+            text = (vault or Vault()).decrypt(text)
+        except VaultError as exc:
+            raise YamlProblem(
+                f"cannot decrypt this Vault-encrypted file: {exc}",
+                Origin(shown),
+                FORMAT_FIX if isinstance(exc, VaultFormatError) else VAULT_FIX,
+            ) from exc
+    data = load_yaml_text(text, shown)
+    return reveal(data, vault, findings, secret_text=whole)
+
+
+def reveal(value: Any, vault: Vault | None, findings: list[Finding], *, secret_text: bool = False) -> Any:
+    """`value` with every VaultText replaced by a Secret (or Undecrypted plus one finding), in place.
+
+    With `secret_text` (a whole vault-encrypted file), every text value becomes a Secret too.
+    """
+    if isinstance(value, VaultText):
+        return _decrypt(value, vault, findings)
+    if secret_text and isinstance(value, str):
+        return Secret(value)
+    if isinstance(value, TMap):
+        for key in list(value):
+            value[key] = reveal(value[key], vault, findings, secret_text=secret_text)
+    elif isinstance(value, TList):
+        for index, item in enumerate(value):
+            value[index] = reveal(item, vault, findings, secret_text=secret_text)
+    return value
+
+
+def _decrypt(value: VaultText, vault: Vault | None, findings: list[Finding]) -> Secret:
+    origin = value.origin
+    try:
+        return Secret((vault or Vault()).decrypt(value.text))
+    except VaultError as exc:
+        findings.append(
+            Finding(
+                "error",
+                f"cannot decrypt this Vault value: {exc}",
+                FORMAT_FIX if isinstance(exc, VaultFormatError) else VAULT_FIX,
+                origin.location,
+                origin.path,
+            )
+        )
+        return Undecrypted()

@@ -1,7 +1,8 @@
-"""`python -m benchmarks`: runs the four benchmarks, prints a table per benchmark, then one JSON summary.
+"""`python -m benchmarks`: runs the five benchmarks, prints a table per benchmark, then one JSON summary.
 
-    python -m benchmarks                     # everything (about 7 minutes on 2 cores)
+    python -m benchmarks                     # everything (about 10 minutes on 2 cores)
     python -m benchmarks --only wire,sim     # some of them
+    python -m benchmarks --only dry --dry-run-5000   # the dry-run sweep with its 5,000-host size (long)
     python -m benchmarks --quick             # the smallest configuration of each (seconds; the smoke test)
     python -m benchmarks --json out.json     # also write the JSON summary to a file
 
@@ -24,19 +25,22 @@ if __package__ in (None, ""):  # `python benchmarks/run.py` from a clone
 
 from benchmarks.common import machine, use_fakes
 
-BENCHMARKS = ("wire", "fleet", "admin", "sim")
+BENCHMARKS = ("wire", "fleet", "admin", "sim", "dry")
 FULL: dict[str, dict[str, Any]] = {
     "wire": {"vms": 5, "repeats": 3},
     "fleet": {"hosts": 200, "forks": (10, 50, 100), "latency": 0.02, "vms": 5},
     "admin": {"sizes": (200, 2_000, 10_000, 20_000), "vms_per_host": 5},
     "sim": {"vms": 5, "runs": 200},
+    "dry": {"sizes": (100, 1_000), "vms_per_host": 5},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "wire": {"vms": 1, "repeats": 1},
     "fleet": {"hosts": 2, "forks": (2,), "latency": 0.02, "vms": 1},
     "admin": {"sizes": (10, 20), "vms_per_host": 5},
     "sim": {"vms": 1, "runs": 3},
+    "dry": {"sizes": (3,), "vms_per_host": 5},
 }
+DRY_RUN_LARGE = 5_000  # hosts; minutes of CPU, so only with --dry-run-5000
 
 
 def _runner(name: str) -> Callable[..., dict[str, Any]]:
@@ -52,6 +56,10 @@ def _runner(name: str) -> Callable[..., dict[str, Any]]:
         from benchmarks import admin_box
 
         return admin_box.run
+    if name == "dry":
+        from benchmarks import dry_run
+
+        return dry_run.run
     from benchmarks import simulator_speed
 
     return simulator_speed.run
@@ -195,7 +203,35 @@ def show_sim(r: dict[str, Any]) -> str:
     )
 
 
-SHOW = {"wire": show_wire, "fleet": show_fleet, "admin": show_admin, "sim": show_sim}
+def show_dry(r: dict[str, Any]) -> str:
+    rows = [
+        [
+            s["hosts"],
+            s["vms"],
+            s["render_cpu_s"],
+            s["render_ms_per_host"],
+            s["render_peak_mb"],
+            s["dry_run_cpu_s"],
+            s["dry_run_ms_per_host"],
+            s["dry_run_peak_mb"],
+            s["dry_run_over_render"],
+        ]
+        for s in r["sizes"]
+    ]
+    t, met = r["target"], r["met"]
+    return (
+        f"5. Dry run vs render, simulated hosts x {r['vms_per_host']} VMs (own VM names per host); targets: "
+        f"dry run <= {t['ratio']}x render ({_yes(met['ratio'])} at the largest size), "
+        f"{t['hosts_for_memory']} hosts under {t['peak_mb']} MB ({_yes(met['memory'])})\n"
+        + _table(
+            ["hosts", "VMs", "render CPU s", "ms/host", "peak MB", "dry run CPU s", "ms/host", "peak MB",
+             "dry/render"],
+            rows,
+        )
+    )
+
+
+SHOW = {"wire": show_wire, "fleet": show_fleet, "admin": show_admin, "sim": show_sim, "dry": show_dry}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,13 +241,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smallest configuration of each (smoke test)")
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON summary to this file")
+    parser.add_argument(
+        "--dry-run-5000", action="store_true", help=f"add {DRY_RUN_LARGE:,} hosts to the dry-run sweep (minutes)"
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
     use_fakes()
-    configs = QUICK if args.quick else FULL
+    configs = {name: dict(config) for name, config in (QUICK if args.quick else FULL).items()}
+    if args.dry_run_5000:
+        configs["dry"]["sizes"] = (*configs["dry"]["sizes"], DRY_RUN_LARGE)
     about = machine()
     about["load_average_at_start"] = [round(v, 2) for v in os.getloadavg()]
     summary: dict[str, Any] = {"machine": about, "quick": args.quick, "benchmarks": {}}

@@ -145,6 +145,50 @@ class CheckpointPolicy:
 
 VMState = Literal["running", "off", "absent"]
 
+# Microsoft's published KMS client setup key (GVLK) for "Windows Server 2012 MultiPoint Premium"
+# (MicrosoftDocs/windowsserverdocs WindowsServerDocs/get-started/kms-client-activation-keys.md, the Windows
+# Server 2012 table; multipoint-facts.md quotes it). It activates only against the site's KMS host.
+MULTIPOINT_PREMIUM_KMS_KEY = "XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G"
+DEFAULT_READY_TIMEOUT = 45 * 60  # seconds: setup takes about 30 minutes (multipoint-facts.md), plus a margin
+
+
+@dataclass(frozen=True, slots=True)
+class DomainJoin:
+    """An unattended domain join (Microsoft-Windows-UnattendedJoin, Identification): the domain to join, the
+    OU for the computer account, and the account that may join it. The password is a Secret."""
+
+    name: str
+    user: str
+    password: Secret
+    ou: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSpec:
+    """What the VM's Windows is set up with at first boot: the answer file's values.
+
+    `computer_name` is None when the inventory gave none; the default (the VM name upper-cased, when it is
+    a valid NetBIOS name) is the rules' to judge, so a finding can name the VM's line. `product_key` is a
+    plain str for Microsoft's published KMS client key and a Secret for a MAK or retail key.
+    """
+
+    admin_password: Secret | None
+    computer_name: str | None = None
+    product_key: str | Secret = MULTIPOINT_PREMIUM_KMS_KEY
+    time_zone: str = "UTC"
+    locale: str = "en-US"
+    organization: str | None = None
+    owner: str | None = None
+    domain: DomainJoin | None = None
+    ready_timeout: int = DEFAULT_READY_TIMEOUT
+    location: Location | None = None
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
+
+    def name_for(self, vm_name: str) -> str:
+        """The computer name the guest gets: the one given, else the VM name upper-cased (rules check it)."""
+        return self.computer_name if self.computer_name is not None else vm_name.upper()
+
 
 @dataclass(frozen=True, slots=True)
 class VMSpec:
@@ -163,6 +207,7 @@ class VMSpec:
     path: str | None = None
     checkpoints: CheckpointPolicy = field(default_factory=CheckpointPolicy)
     classroom: str | None = None
+    guest: GuestSpec | None = None
     location: Location | None = None
     # Where each field was written ("cpus", "disk", "stations", ...), for findings that point at the line.
     locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)

@@ -383,3 +383,163 @@ def _template_position(exc: BaseException, default_file: str | None) -> tuple[st
             file, line = filename, tb.tb_lineno
         tb = tb.tb_next
     return file, line
+
+
+# -- the guest's files: the answer file (XML) and SetupComplete.cmd -----------------------------------------
+#
+# Added for issue 15. The same safety as the PowerShell above, for two other languages: in the answer file
+# every `{{ value }}` is XML-escaped by Jinja's autoescape (markupsafe escapes & < > ' "), so no inventory
+# text can become markup; a secret is only ever a Secret, revealed into the file by finalize when the caller
+# asks for the real file (what travels to the host inside the WinRM channel) and masked otherwise (dry runs,
+# `orchestrate render`). SetupComplete.cmd only takes values of letters, digits, '.', '_' and '-'.
+
+ANSWER_FILE_TEMPLATE = "guest/unattend.xml.j2"
+SETUP_COMPLETE_TEMPLATE = "guest/SetupComplete.cmd.j2"
+GUEST_ARCHITECTURE = "amd64"  # Windows Server 2012 is 64-bit only; every component of the file says amd64
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CMD_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def unattend_password(secret: Any, suffix: str) -> Any:
+    """A password as Windows SIM's "Hide Sensitive Data" writes it (with <PlainText>false</PlainText>): Base64 of
+    the UTF-16LE text of the password followed by the setting's name. Microsoft's example, Value
+    "cAB3AEEAZABtAGkAbgBpAHMAdAByAGEAdABvAHIAUABhAHMAcwB3AG8AcgBkAA==", decodes to "pw" + "AdministratorPassword"
+    (unattend reference, Microsoft-Windows-Shell-Setup | UserAccounts | AdministratorPassword | Value,
+    ff716198(v=win.10), Applies To: Windows Server 2012). It hides the password from a glance, not from
+    anyone who decodes it: it is still a Secret. A Secret in, a Secret out."""
+    import base64
+
+    from orchestrator.model import Secret
+
+    if not isinstance(secret, Secret):
+        raise _Refusal("unattend_password takes a secret (a password of the guest)")
+    encoded = base64.b64encode((secret.reveal() + suffix).encode("utf-16-le")).decode("ascii")
+    return Secret(encoded)
+
+
+def _xml_finalize(reveal: bool) -> Any:
+    from orchestrator.model import Secret
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, jinja2.Undefined):
+            str(value)  # StrictUndefined names the missing variable
+        if isinstance(value, Secret):
+            if not reveal:
+                return Secret.MASK
+            value = value.reveal()
+            if _XML_FORBIDDEN.search(value):
+                raise _Refusal("a secret holds a character XML cannot carry (a control character)")
+            return value
+        if value is None or isinstance(value, bool):
+            raise _Refusal(f"the answer file cannot hold {value!r}; test for it with `is not none`")
+        text = str(value)
+        bad = _XML_FORBIDDEN.search(text)
+        if bad:
+            raise _Refusal(f"the value holds U+{ord(bad.group()):04X}, which XML cannot carry")
+        return text
+
+    return finalize
+
+
+def _cmd_finalize(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+    text = str(value)
+    if isinstance(value, bool) or not _CMD_SAFE.match(text):
+        raise _Refusal(f"SetupComplete.cmd takes only letters, digits, '.', '_' and '-', not {text!r}")
+    return text
+
+
+@cache
+def _guest_environment(search_path: tuple[str, ...], language: str, reveal: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=_SourceLoader(list(search_path)),
+        undefined=jinja2.StrictUndefined,
+        finalize=_xml_finalize(reveal) if language == "xml" else _cmd_finalize,
+        autoescape=language == "xml",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["unattend_password"] = unattend_password
+    env.globals.update(fail=_fail)
+    return env
+
+
+def _render_guest_file(renderer: Renderer, name: str, language: str, reveal: bool, context: dict[str, Any]) -> str:
+    env = _guest_environment(renderer.search_path, language, reveal)
+    try:
+        template = env.get_template(name)
+        return str(template.render(**context))
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"template syntax error: {exc.message}", exc.filename or exc.name, exc.lineno) from exc
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found in {', '.join(renderer.search_path)}", exc.name) from exc
+    except (jinja2.UndefinedError, _Refusal, jinja2.TemplateError) as exc:
+        file, line = _template_position(exc, None)
+        raise RenderError(str(exc), file or name, line) from exc
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        file, line = _template_position(exc, None)
+        raise RenderError(f"{type(exc).__name__}: {exc}", file or name, line) from exc
+
+
+def _masked_guest(guest: Any) -> Any:
+    """The guest with every secret replaced by a Secret of the mask: a template rendering for people's eyes
+    cannot reach a real secret, even through Secret.reveal()."""
+    from dataclasses import replace
+
+    from orchestrator.model import Secret
+
+    mask = Secret(Secret.MASK)
+    changes: dict[str, Any] = {}
+    if guest.admin_password is not None:
+        changes["admin_password"] = mask
+    if isinstance(guest.product_key, Secret):
+        changes["product_key"] = mask
+    if guest.domain is not None:
+        changes["domain"] = replace(guest.domain, password=mask)
+    return replace(guest, **changes)
+
+
+def render_answer_file(renderer: Renderer, vm: Any, *, reveal: bool = False) -> str:
+    """The VM's answer file (\\Windows\\Panther\\unattend.xml). With reveal=False (the default) every secret
+    reads `********`: that text may be shown, logged and journalled. With reveal=True it is the real file,
+    for the WinRM channel only. Either way the result is checked to be well-formed XML with the unattend
+    root, so a broken site override fails here, not in the guest's setup."""
+    guest = vm.guest
+    if guest is None:
+        raise RenderError(f"VM {vm.name!r} has no guest settings; no answer file to render")
+    context = {
+        "vm": vm,
+        "guest": guest if reveal else _masked_guest(guest),
+        "computer_name": guest.name_for(vm.name),
+        "arch": GUEST_ARCHITECTURE,
+    }
+    text = _render_guest_file(renderer, ANSWER_FILE_TEMPLATE, "xml", reveal, context)
+    problem = answer_file_problem(text)
+    if problem:
+        raise RenderError(f"the rendered answer file is not a valid answer file: {problem}", ANSWER_FILE_TEMPLATE)
+    return text
+
+
+def answer_file_problem(text: str) -> str | None:
+    """Why `text` is not a well-formed unattend document, or None. No DTD is accepted (an answer file has
+    none, and a DTD is how entity expansion attacks an XML reader)."""
+    import xml.etree.ElementTree as ET
+
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        return "it declares a DTD or an entity"
+    try:
+        root = ET.fromstring(text.encode("utf-8"))
+    except ET.ParseError as exc:
+        return f"XML parse error: {exc}"
+    if root.tag != "{urn:schemas-microsoft-com:unattend}unattend":
+        return f"its root element is {root.tag}, not unattend in urn:schemas-microsoft-com:unattend"
+    return None
+
+
+def render_setup_complete(renderer: Renderer, ready_name: str, ready_token: str) -> str:
+    """SetupComplete.cmd with Windows line ends (CRLF, as cmd.exe files are written)."""
+    text = _render_guest_file(renderer, SETUP_COMPLETE_TEMPLATE, "cmd", False,
+                              {"ready_name": ready_name, "ready_token": ready_token})
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")

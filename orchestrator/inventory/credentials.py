@@ -123,7 +123,12 @@ class Credentials:
             )
 
     def _from_file(self, value: Any, origin: Origin) -> Secret | Any:
-        name = self.r.text(value, origin, "orchestrate_password_file")
+        return self.secret_file(value, origin, "orchestrate_password_file")
+
+    def secret_file(self, value: Any, origin: Origin, what: str) -> Secret | Any:
+        """The first line of a password file only its owner may read, as a Secret; `what` names the key
+        in every message (orchestrate_password_file, a guest's admin_password file, ...)."""
+        name = self.r.text(value, origin, what)
         if name is BAD:
             return BAD
         path = Path(name).expanduser()
@@ -135,42 +140,42 @@ class Credentials:
         except OSError:
             return self.r.error(
                 origin,
-                "orchestrate_password_file does not exist or cannot be read",
+                f"{what} does not exist or cannot be read",
                 "check the path (relative paths start at the inventory's folder)",
             )
         if not stat.S_ISREG(info.st_mode):
             return self.r.error(
-                origin, "orchestrate_password_file is not a regular file", "point it at a file"
+                origin, f"{what} is not a regular file", "point it at a file"
             )
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             return self.r.error(
-                origin, "orchestrate_password_file is refused: group or others can access it", fix_mode
+                origin, f"{what} is refused: group or others can access it", fix_mode
             )
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
             return self.r.error(
                 origin,
-                "orchestrate_password_file is refused: it belongs to another user",
+                f"{what} is refused: it belongs to another user",
                 f"chown it to this user and {fix_mode}",
             )
         try:
             with path.open("rb") as handle:
                 data = handle.read(MAX_PASSWORD_FILE + 1)
         except OSError:
-            return self.r.error(origin, "orchestrate_password_file cannot be read", "check its permissions")
+            return self.r.error(origin, f"{what} cannot be read", "check its permissions")
         if len(data) > MAX_PASSWORD_FILE:
             return self.r.error(
                 origin,
-                "orchestrate_password_file is too large to hold a password",
+                f"{what} is too large to hold a password",
                 "put only the password in it",
             )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            return self.r.error(origin, "orchestrate_password_file is not UTF-8 text", "save it as UTF-8")
+            return self.r.error(origin, f"{what} is not UTF-8 text", "save it as UTF-8")
         password = text.splitlines()[0] if text else ""
         if not password:
             return self.r.error(
-                origin, "orchestrate_password_file is empty", "write the password on its first line"
+                origin, f"{what} is empty", "write the password on its first line"
             )
         self.secrets.add(password)
         return Secret(password)

@@ -167,7 +167,7 @@ class HostBuilder:
             folder = Path(templates_dir).expanduser()
             templates_dir = str(folder if folder.is_absolute() else self.base_dir / folder)
 
-        builder = VMBuilder(r, name)
+        builder = VMBuilder(r, name, self.credentials)
         vms = builder.vms(variables, origins)
         schedules = get("multipoint_schedules", lambda v, o, w: builder.schedules(v, o), [])
         if password is BAD:

@@ -3,7 +3,9 @@
 Shapes and types are checked here (an unknown key, text where a number belongs); value rules (ranges,
 choices, the MultiPoint limits) live in orchestrator.rules, over the typed model. A VM without explicit
 `cpus`/`memory` gets the sizing floor for its seats; an explicit value is kept as written, even when low.
-Defaults combine like Ansible variables: a key set on the VM replaces the default's whole value.
+Defaults combine like Ansible variables: a key set on the VM replaces the default's whole value (a VM's
+`guest` replaces the defaults' `guest` whole, as Ansible's default hash_behaviour does). The `guest` key is
+read by typed_guest.py.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from orchestrator.inventory.credentials import Credentials
 from orchestrator.inventory.fields import BAD, Reader, origin_in, suggestion
 from orchestrator.inventory.lookup import describe
+from orchestrator.inventory.typed_guest import GuestReader
 from orchestrator.inventory.yaml_source import Origin
 from orchestrator.model import (
     MAX_SEATS_PER_VM,
@@ -43,6 +47,7 @@ VM_KEYS = (
     "state",
     "path",
     "checkpoints",
+    "guest",
 )
 DEFAULT_KEYS = tuple(k for k in VM_KEYS if k != "name")
 CLASSROOM_KEYS = ("name", "seats", "station_type", "vm")
@@ -64,9 +69,10 @@ def _fields(mapping: Any, origin: Origin) -> Fields:
 class VMBuilder:
     """Builds one host's VMs and schedules; every problem becomes a finding on the shared Reader."""
 
-    def __init__(self, reader: Reader, host: str) -> None:
+    def __init__(self, reader: Reader, host: str, credentials: Credentials | None = None) -> None:
         self.r = reader
         self.host = host
+        self.guests = GuestReader(reader, credentials)
 
     # -- the variables -----------------------------------------------------------------------------------
 
@@ -172,6 +178,7 @@ class VMBuilder:
         values["checkpoints"] = read(
             "checkpoints", self.checkpoints, f"checkpoints of {label}", CheckpointPolicy()
         )
+        values["guest"] = read("guest", self.guests.guest, f"guest of {label}")
         if not ok or name is BAD:
             return BAD
         return VMSpec(

@@ -35,11 +35,13 @@ def not_recognized(name: str, line: int) -> PSRuntimeError:
                           target=name, line=line)
 
 
-CDXML_MODULES = frozenset({"ScheduledTasks"})
+CDXML_MODULES = frozenset({"ScheduledTasks", "Storage"})
 """Modules whose commands are CDXML functions. ScheduledTasks: its cmdlets return CimInstance objects of the
 Root/Microsoft/Windows/TaskScheduler classes (MicrosoftDocs/windows-powershell-docs
 docset/winserver2012-ps/scheduledtasks/Get-ScheduledTask.md, Outputs) and take -CimSession, -ThrottleLimit and
--AsJob (same page, Syntax), the marks of a cmdletization (CDXML) module;
+-AsJob (same page, Syntax), the marks of a cmdletization (CDXML) module; Storage (Get-Disk, Get-Partition)
+bears the same marks (docset/winserver2012-ps/storage/Get-Disk.md and Get-Partition.md: CimInstance#ROOT/
+Microsoft/Windows/Storage outputs, -CimSession, -ThrottleLimit, -AsJob);
 the simulator's Hyper-V, ServerManager, Dism and core cmdlets are compiled cmdlets and see the caller's scope."""
 
 _LOWER: dict[str, str] = {}  # command names as scripts spell them, lower-cased once

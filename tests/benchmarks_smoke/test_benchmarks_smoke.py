@@ -43,3 +43,6 @@ def test_quick_benchmarks_print_a_json_summary_with_every_figure(tmp_path: Path)
     sizes = summary["benchmarks"]["admin"]["sizes"]
     assert [s["vms"] for s in sizes] == [10, 20] and all(s["process_peak_mb"] > 0 for s in sizes)
     assert all(row["scripts_per_s"] > 0 for row in summary["benchmarks"]["sim"]["scripts"].values())
+    dry = summary["benchmarks"]["dry"]["sizes"]
+    assert [row["hosts"] for row in dry] == [3]
+    assert dry[0]["dry_run_cpu_s"] > 0 and dry[0]["render_cpu_s"] > 0 and dry[0]["dry_run_over_render"] > 0

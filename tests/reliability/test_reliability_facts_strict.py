@@ -56,6 +56,7 @@ def document() -> dict:
         "paths": {"D:\\images\\p.vhdx": True},
         "images": {},
         "tasks": [{"name": "t", "path": "\\MultiPoint\\", "state": "Ready", "last_result": 0}],
+        "moves": [],
     }
 
 
@@ -97,7 +98,9 @@ def test_a_value_of_the_wrong_type_is_a_facts_error_naming_the_field(path, value
     assert named in str(caught.value)
 
 
-@pytest.mark.parametrize("section", ["host", "vms", "switches", "tasks", "cmdlets", "paths", "images", "kvp"])
+@pytest.mark.parametrize(
+    "section", ["host", "vms", "switches", "tasks", "cmdlets", "paths", "images", "kvp", "moves"]
+)
 def test_a_document_without_a_section_is_refused_never_read_as_an_empty_host(section: str):
     doc = document()
     del doc[section]

@@ -2,9 +2,11 @@
 
 from orchestrator.simulator.host import (  # noqa: F401 - imported for their @cmdlet registrations
     cmdlets_checkpoint,
+    cmdlets_content,
     cmdlets_disk,
     cmdlets_general,
     cmdlets_tasks,
     cmdlets_vm,
     cmdlets_windows,
+    guest_disks,
 )

@@ -104,6 +104,8 @@ def collect(ctx: HostContext, vm_id: str) -> None:
         parent = (doomed.vhd or {}).get("parent")
         kids = children.get(norm_path(doomed.path), [])
         for child in kids:  # the child now reads through to the grandparent
+            if child.volume is None and doomed.volume is not None:  # ...and keeps what the merged file held
+                child.volume = copy.deepcopy(doomed.volume)
             child.vhd = dict(child.vhd or {}, parent=parent)
         if kids and parent and norm_path(parent) in host.files and not is_checkpoint_file(parent):
             host.files[norm_path(parent)].size += doomed.size  # merged into the base disk

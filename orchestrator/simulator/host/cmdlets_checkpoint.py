@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
-from orchestrator.simulator.host import chains
+from orchestrator.simulator.host import chains, guest
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Snapshot
 from orchestrator.simulator.host.objects import snapshot_object
@@ -119,6 +119,8 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
             disk.path = chains.new_child(ctx, disk.path)
         chains.collect(ctx, vm.id)
         vm.state = "Saved" if snap.state in ("Running", "Paused", "Saved") else "Off"
+        # The guest's memory comes back with a running checkpoint; one taken Off has none (guest.py).
+        vm.guest_run = copy.deepcopy(snap.config.get("guest_run")) if vm.state == "Saved" else None
         vm.current_snapshot = snap.id
         ctx.mutated(f"Restore-VMSnapshot {vm.name} {snap.name}")
         if call.get("Passthru"):
@@ -170,6 +172,7 @@ def remove_vm_saved_state(ctx: HostContext, call: BoundCall, _items: Any) -> lis
             raise CmdletError(f"'{vm.name}' failed to delete the saved state.\nThe operation cannot be performed "
                               f"while the object is in its current state. (Virtual machine ID {vm.id})",
                               "InvalidState", "InvalidOperation", vm.name)
+        guest.power_off(ctx.host, vm)  # its memory, the running guest, is gone
         vm.state = "Off"
         ctx.mutated(f"Remove-VMSavedState {vm.name}")
     return []

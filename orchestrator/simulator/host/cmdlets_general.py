@@ -101,7 +101,8 @@ def out_string(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> li
 @cmdlet("Start-Sleep", UTIL)
 def start_sleep(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     seconds = call.get("Seconds") if call.has("Seconds") else (call.get("Milliseconds") or 0) / 1000
-    ctx.host.tick(float(seconds or 0))
+    if ctx.host.tick(float(seconds or 0)):
+        ctx.mutated("Start-Sleep: a guest's setup went on")
     return []
 
 
@@ -676,7 +677,8 @@ def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             job.props["__left__"] = left
             if left == 0:
                 job.props["State"] = job.get("__final__")
-    ctx.host.tick(waited)  # Hyper-V's own jobs go on meanwhile (model.Host.vmms_jobs)
+    if ctx.host.tick(waited):  # Hyper-V's own jobs go on meanwhile (model.Host.vmms_jobs), and guests' setup
+        ctx.mutated("Wait-Job: a guest's setup went on")
     return [j for j in jobs if j.get("State") != "Running"] if timeout is not None else jobs
 
 

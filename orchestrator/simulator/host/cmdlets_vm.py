@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
-from orchestrator.simulator.host import chains
+from orchestrator.simulator.host import chains, guest, guest_disks
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, norm_path
 from orchestrator.simulator.host.objects import (
@@ -233,6 +233,9 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                 f"'{vm.name}' failed to start.\nNot enough memory in the system to start the virtual machine "
                 f"{vm.name} with ram size {vm.memory_startup // MB} megabytes. (Virtual machine ID {vm.id})",
                 "OutOfMemory", "ResourceUnavailable", vm.name)
+        mounted = guest_disks.mounted_in_chain(ctx.host, [d.path for d in vm.disks])
+        if mounted is not None:
+            raise guest_disks.in_use_error(f"'{vm.name}' failed to start.", mounted)
         for disk in vm.disks:
             if ctx.fs.kind(disk.path) != "file":
                 raise CmdletError(f"'{vm.name}' failed to start.\nMicrosoft Emulated IDE Controller (Instance ID "
@@ -241,6 +244,7 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                                   "ObjectNotFound", "ObjectNotFound", vm.name)
         vm.state = "Running"
         vm.booted_from = _boot_edition(ctx, vm)
+        guest.power_on(ctx.host, vm)  # the guest boots: resumes, runs setup, waits at OOBE or is ready
         vm.uptime_runs += 1
         for disk in vm.disks:
             entry = ctx.fs.get(disk.path)
@@ -273,6 +277,8 @@ def stop_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             continue
         if vm.state == "Saved":
             raise saved_state_refused(vm)
+        if target == "Off":
+            guest.power_off(ctx.host, vm)  # a guest cut off in setup cannot finish it (guest.py)
         vm.state = target
         ctx.mutated(f"Stop-VM {vm.name}")
         if call.get("Passthru"):

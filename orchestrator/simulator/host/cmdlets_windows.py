@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.signatures import cmdlet_names, signature
 from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host import guest
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import EDITION_NAMES, VM
 from orchestrator.simulator.host.registry import CMDLETS, CmdletError, cmdlet
@@ -68,18 +69,35 @@ def get_windows_image(ctx: HostContext, call: BoundCall, _items: Any) -> list[An
                      "Microsoft.Dism.Commands.BasicImageInfoObject")]
 
 
-def kvp_items(ctx: HostContext, vm: VM) -> list[str]:
-    if vm.state != "Running" or vm.booted_from is None:
+def kvp_items(ctx: HostContext, vm: VM, pool: str = "intrinsic") -> list[str]:
+    r"""The VM's Data Exchange items as Msvm_KvpExchangeDataItem XML: the intrinsic pool, or (`pool="guest"`)
+    the values the guest wrote under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest (host/guest.py)."""
+    modelled = guest.exchange_items(ctx.host, vm)
+    if modelled is not None:
+        intrinsic, written = modelled
+        values = dict(written) if pool == "guest" else dict(intrinsic)
+        sku = values.get("OSEditionId")
+        if sku and sku.isdigit():
+            values["OSName"] = EDITION_NAMES.get(int(sku), (f"Sku{sku}", f"Edition {sku}"))[1]
+        return _kvp_xml(values, source=1 if pool == "guest" else 2)
+    if pool == "guest" or vm.state != "Running" or vm.booted_from is None:
         return []
     _edition_id, name = EDITION_NAMES.get(vm.booted_from, (f"Sku{vm.booted_from}", f"Edition {vm.booted_from}"))
     values = {"FullyQualifiedDomainName": vm.name.upper(), "OSName": name, "OSVersion": "6.2.9200",
               "OSEditionId": str(vm.booted_from), "ProductType": "3", "OSBuildNumber": "9200"}
+    return _kvp_xml(values, source=2)
+
+
+def _kvp_xml(values: dict[str, str], source: int) -> list[str]:
+    """Msvm_KvpExchangeDataItem instances as the items' embedded-instance XML (MicrosoftDocs/win32
+    desktop-src/Virtual/msvm-kvpexchangedataitem.md: Caption, Data, Description, ElementName, Name, Source)."""
     return [
         '<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Caption" PROPAGATED="true" TYPE="string">'
         '</PROPERTY><PROPERTY NAME="Data" TYPE="string"><VALUE>' + _xml(value) + '</VALUE></PROPERTY>'
         '<PROPERTY NAME="Description" PROPAGATED="true" TYPE="string"></PROPERTY><PROPERTY NAME="ElementName" '
         'PROPAGATED="true" TYPE="string"></PROPERTY><PROPERTY NAME="Name" TYPE="string"><VALUE>' + key +
-        '</VALUE></PROPERTY><PROPERTY NAME="Source" TYPE="uint16"><VALUE>2</VALUE></PROPERTY></INSTANCE>'
+        '</VALUE></PROPERTY><PROPERTY NAME="Source" TYPE="uint16"><VALUE>' + str(source) + '</VALUE></PROPERTY>'
+        '</INSTANCE>'
         for key, value in values.items()
     ]
 
@@ -110,7 +128,8 @@ def get_cim_instance(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any
         if not host.hyperv_installed:
             raise CmdletError("Invalid namespace ", "HRESULT 0x8004100e", "MetadataError", terminating=True)
         objs = [PSObject({"SystemName": vm.id.upper(), "ElementName": "Key-Value Pair Exchange",
-                          "GuestIntrinsicExchangeItems": kvp_items(ctx, vm), "GuestExchangeItems": []},
+                          "GuestIntrinsicExchangeItems": kvp_items(ctx, vm),
+                          "GuestExchangeItems": kvp_items(ctx, vm, "guest")},
                          V2 + "Msvm_KvpExchangeComponent")
                 for vm in sorted(host.vms.values(), key=lambda v: v.name.lower())]
     elif namespace == "root\\virtualization\\v2" and cls == "msvm_computersystem":

@@ -68,7 +68,11 @@ class FileEntry:
     vhd: dict[str, Any] | None = None  # {"type": "Dynamic"|"Differencing"|"Fixed", "size": n, "parent": path}
     content: int = 0  # a version counter standing for the disk's data; a checkpoint captures it
     export: dict[str, Any] | None = None  # an exported VM's configuration (the <GUID>.XML of an export)
-    text: str | None = None  # a text file's content as a script wrote it (New-Item -Value), e.g. a move record
+    text: str | None = None  # a text file's content as a script wrote it (New-Item -Value, Set-Content), e.g. an answer file or a move record
+    # A virtual disk's guest volume, once something wrote to it (host/guest.py): its files and its Windows'
+    # state. None reads through to the parent disk, and a disk with install media has a sysprepped one.
+    volume: dict[str, Any] | None = None
+    mounted: dict[str, Any] | None = None  # Mount-VHD on the host: {"disk": n, "letter": "E", "read_only": b}
 
 
 @dataclass(slots=True)
@@ -122,9 +126,12 @@ class VM:
     first_boot: str | None = None
     booted_from: int | None = None  # edition SKU of the media the guest OS came from, once it has run
     uptime_runs: int = 0
+    # The running guest's memory (host/guest.py): its setup phase and the simulated seconds it still needs.
+    # A checkpoint of a running VM keeps it, as a real checkpoint keeps the VM's memory.
+    guest_run: dict[str, Any] | None = None
 
     CONFIG_FIELDS = ("generation", "cpus", "memory_startup", "dynamic_memory", "memory_minimum", "memory_maximum",
-                     "notes", "disks", "dvds", "adapters", "secure_boot", "first_boot", "booted_from")
+                     "notes", "disks", "dvds", "adapters", "secure_boot", "first_boot", "booted_from", "guest_run")
 
     def config(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -135,7 +142,7 @@ class VM:
             elif name == "adapters":
                 value = [asdict(a) for a in value]
             else:
-                value = copy.copy(value)
+                value = copy.deepcopy(value) if name == "guest_run" else copy.copy(value)
             out[name] = value
         return out
 
@@ -145,7 +152,7 @@ class VM:
                 value = [Disk(**d) for d in value]
             elif name == "adapters":
                 value = [Adapter(**a) for a in value]
-            setattr(self, name, copy.copy(value))
+            setattr(self, name, copy.deepcopy(value) if name == "guest_run" else copy.copy(value))
 
 
 @dataclass(slots=True)
@@ -188,6 +195,8 @@ class Host:
     # Remove-VM.md; host/chains.py).
     vmms_jobs: list[dict[str, Any]] = field(default_factory=list)
     session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
+    guest_setup_seconds: float = 30 * 60  # how long a guest's first-boot setup runs, in simulated time (guest.py)
+    guest_domains: list[str] = field(default_factory=list)  # AD domains the simulated network has (guest.py)
 
     @property
     def os_build(self) -> str:
@@ -198,13 +207,18 @@ class Host:
         template = OS_CAPTIONS.get(self.os_sku, "Microsoft Windows Server {name}")
         return template.format(name=OS_NAMES.get(self.os_version, "2012 R2"))
 
-    def tick(self, seconds: float) -> None:
-        """Simulated time passes for Hyper-V's jobs (a script waited `seconds`); the jobs done are dropped."""
+    def tick(self, seconds: float) -> bool:
+        """Simulated time passes for Hyper-V's jobs (a script waited `seconds`); the jobs done are dropped.
+        True when a guest's setup moved on (the caller records that as a change of the host's state)."""
+        from orchestrator.simulator.host import guest  # the guests' setup runs in the same simulated time
+
+        moved = guest.advance(self, seconds)
         for job in self.vmms_jobs:
             job["left"] = max(0.0, float(job["left"]) - seconds)
             if job["left"] <= 0 and job.get("kind") == "merge":  # a checkpoint file merged away (chains.py)
                 self.files.pop(norm_path(job["path"]), None)
         self.vmms_jobs = [job for job in self.vmms_jobs if job["left"] > 0]
+        return moved
 
     def vmms_job_writing(self, path: str) -> dict[str, Any] | None:
         """The Hyper-V job still writing at or below `path` (or into a folder `path` lies in), if any."""

@@ -15,7 +15,7 @@ hyperv-cmdlets.json). Its ConfirmImpact comes from its page:
   (winserver2012-ps/hyper-v/Restore-VMSnapshot.md, Example 1 shows the prompt, Example 2 -Confirm:$false).
 - Below High, their pages' plain calls run without a prompt: Start-VM (Start-VM.md Examples 1-2), Stop-VM
   (Stop-VM.md Examples 1-3), Checkpoint-VM (Checkpoint-VM.md Examples 1-2).
-- Microsoft.PowerShell.Management's New-Item, Remove-Item and Copy-Item: Medium, the ShouldProcess default
+- Microsoft.PowerShell.Management's New-Item, Remove-Item, Copy-Item and Set-Content: Medium, the ShouldProcess default
   (not documented on their pages; unverified, listed in docs/real-hosts.md).
 - Every other cmdlet with -Confirm (the other Hyper-V cmdlets, Unregister-ScheduledTask): unknown, so High,
   which fails safe: a template must say -Confirm:$false, which is harmless where no prompt would come.
@@ -41,6 +41,7 @@ _CONFIRM_IMPACT = {
     "new-item": "Medium",
     "remove-item": "Medium",
     "copy-item": "Medium",
+    "set-content": "Medium",
 }
 # Cmdlets whose page says -Force skips the confirmation prompt (Remove-VM.md, -Force and Example 2).
 _FORCE_SKIPS_PROMPT = frozenset({"remove-vm"})

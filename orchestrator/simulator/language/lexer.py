@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-_PARAM_ON_LINE = re.compile(r"\{\s*param\s*\(", re.IGNORECASE)
+_PARAM_ON_LINE = re.compile(r"\{\s*(param)\s*\(", re.IGNORECASE)
 SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
 DOUBLE_QUOTES = frozenset('"\u201c\u201d\u201e')
 DASHES = frozenset("\u2013\u2014\u2015")
@@ -20,11 +20,30 @@ DASHES = frozenset("\u2013\u2014\u2015")
 
 def normalize(text: str) -> str:
     """The same text with PowerShell's quote and dash variants turned into ASCII where they delimit."""
-    if text.isascii() and "\0" not in text and not _PARAM_ON_LINE.search(text):
+    if text.isascii() and "\0" not in text and _no_param_newline(text):
         return text
     out = list(text)
     _scan(text, out, 0, len(text), nested=False)
     return "".join(out)
+
+
+def _no_param_newline(text: str) -> bool:
+    """True when the full scan would leave this ASCII, NUL-free text as it is.
+
+    On such text the scan rewrites nothing but the blank after a `param(...)` that more code follows on the
+    same line (`_param_block`). Every place the scan treats as a param block matches `_PARAM_ON_LINE` (its
+    `{`, blanks, `param`, blanks, `(` are a subset of the pattern), and matches cannot overlap; so running
+    `_param_block` at each match, on a scratch copy, finds every rewrite the scan could make. A match the scan
+    would not take (inside a string or a comment) can only make this answer False, and then the caller runs
+    the full scan: the fast path never changes the result, it only skips a Python loop over every character
+    (about 6 ms for a 27 KB apply script)."""
+    matches = list(_PARAM_ON_LINE.finditer(text))
+    if not matches:
+        return True
+    scratch = list(text)
+    for match in matches:
+        _param_block(text, scratch, match.start(1) + 5, len(text))
+    return "".join(scratch) == text
 
 
 def _scan(text: str, out: list[str], i: int, end: int, *, nested: bool) -> int:

@@ -18,14 +18,16 @@ import tree_sitter_pwsh
 from orchestrator.simulator.language.ast import Node
 from orchestrator.simulator.language.errors import ParseError, UnsupportedConstruct
 from orchestrator.simulator.language.lexer import decode_expandable_text, decode_verbatim, normalize
+from orchestrator.simulator.language.shapes import Parsed, ShapeCache
 
 _LANGUAGE = tree_sitter.Language(tree_sitter_pwsh.language())
 _MULTIPLIERS = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "pb": 1024**5}
 _NUMBER = re.compile(r"^(?P<num>0x[0-9a-f]+|[0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)(?P<type>[ld])?(?P<mult>kb|mb|gb|tb|pb)?$", re.I)
 _SKIP = frozenset({"comment", "empty_statement"})
+SHAPES = ShapeCache()
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)
 def parse(source: str, ps_version: str = "5.1") -> Node:
     """The script's syntax tree ('block' node). Raises ParseError, also for a language feature newer than
     the host's Windows PowerShell (`pwsh_level` names each with its about_* page). Cached by text and version.
@@ -33,10 +35,19 @@ def parse(source: str, ps_version: str = "5.1") -> Node:
     Versions: Windows Server 2012 ships Windows PowerShell 3.0 and 2012 R2 ships 4.0 (MicrosoftDocs/
     PowerShell-Docs reference/docs-conceptual/windows-powershell/install/Windows-PowerShell-System-Requirements.md).
     A real 3.0/4.0 host fails some of these only when the line runs (`.Where()` is a missing method there);
-    refusing the whole script before it starts is stricter, never more lenient."""
+    refusing the whole script before it starts is stricter, never more lenient.
+
+    Scripts that differ only inside single-quoted strings share one conversion (language/shapes.py): the
+    text cache above serves the same script again, the shape cache a fleet's scripts host after host."""
+    return SHAPES.parse(source, ps_version, parse_in_full)
+
+
+def parse_in_full(source: str, ps_version: str) -> Parsed:
+    """Parse and convert the whole text, keeping what the shape cache needs to reuse the tree."""
     converter = _Converter(source)
     converter.refuse_newer(ps_version)
-    return converter.program()
+    tree = converter.program()
+    return Parsed(tree, converter.normalized == source, converter.literals, converter.blocks)
 
 
 class _Converter:
@@ -45,7 +56,12 @@ class _Converter:
         self.raw = source.encode("utf-16-le", "surrogatepass")
         self.line_starts = _line_starts(self.raw)
         parser = tree_sitter.Parser(_LANGUAGE)
-        self.tree = parser.parse(normalize(source).encode("utf-16-le", "surrogatepass"), encoding="utf16")
+        self.normalized = normalize(source)
+        self.tree = parser.parse(self.normalized.encode("utf-16-le", "surrogatepass"), encoding="utf16")
+        # For the shape cache (language/shapes.py): each single-quoted string's node by the UTF-16 offset of
+        # its opening quote (with its end), and each script block whose node keeps a slice of the source.
+        self.literals: dict[int, tuple[Node, int] | None] = {}
+        self.blocks: list[tuple[Node, int, int]] = []
 
     def refuse_newer(self, ps_version: str) -> None:
         from orchestrator.pwsh_level import newer_features
@@ -122,7 +138,11 @@ class _Converter:
             else:
                 stmts.append(self.statement(child))
         block = Node("block", 1, stmts)
-        return Node("sblock", 1, params, block, self.source) if params else block
+        if not params:
+            return block
+        top = Node("sblock", 1, params, block, self.source)
+        self.blocks.append((top, 0, len(self.raw) // 2))
+        return top
 
     def statements(self, n: tree_sitter.Node) -> list[Node]:
         return [self.statement(c) for c in self.named(n)]
@@ -445,7 +465,11 @@ class _Converter:
         if t == "string_literal":
             return self.expression(self.named(n)[0])
         if t == "verbatim_string_characters":
-            return Node("str", line, decode_verbatim(self.text(n)[1:-1]))
+            node = Node("str", line, decode_verbatim(self.text(n)[1:-1]))
+            start = n.start_byte // 2
+            # A token converted twice would leave a node the tree may not hold: such a string stays fixed.
+            self.literals[start] = None if start in self.literals else (node, n.end_byte // 2)
+            return node
         if t == "verbatim_here_string_characters":
             body = self.text(n)[2:-2]
             return Node("str", line, _here_body(body))
@@ -493,6 +517,7 @@ class _Converter:
                     raise self.unsupported(kid)
             if params:
                 body.a = params
+            self.blocks.append((body, n.start_byte // 2 + 1, n.end_byte // 2 - 1))
             return body
         if t == "type_literal":
             return Node("type", line, self.type_name(n))

@@ -1,0 +1,195 @@
+"""The rules for a VM's `guest` settings, the values its answer file will carry. Pure: model in, findings out.
+
+- computer_name: Windows Setup takes at most 15 bytes and no spaces or `{ | } ~ [ \\ ] ^ ' : ; < = > ? @ !
+  " # $ % ` ( ) + / . , * &`, and no name DnsValidateName refuses, such as one of digits only (Microsoft's
+  unattend reference, "ComputerName", Applies To: Windows Server 2012, learn.microsoft.com/previous-versions/
+  windows/it-pro/windows-8.1-and-8/ff715676(v=win.10)). We hold it to the stricter NetBIOS/DNS-safe subset
+  every tool handles: 1-15 ASCII letters, digits and hyphens, not all digits, no hyphen at either end.
+  Without one, the VM name upper-cased is the default when it passes; else an error asks for one.
+  Names are unique per host (two guests of one name fight over it on the network and in the domain).
+- admin_password: required; the inventory reader already made it a Secret.
+- product_key: Microsoft's KMS client setup key for Windows Server 2012 MultiPoint Premium is the default
+  (model.MULTIPOINT_PREMIUM_KMS_KEY); a site's MAK or retail key is a Secret. Any key must be five groups of
+  five characters. The public KMS keys of other editions are refused by name (a Standard key cannot set up
+  a Premium guest, multipoint-facts.md).
+- time_zone: a Windows time zone id (the "Standard Time" names of the registry, not IANA names), checked
+  against the CLDR windowsZones table as tzlocal ships it (tzlocal.windows_tz.win_tz).
+- locale: a culture name such as en-US (International-Core's SystemLocale, UserLocale, UILanguage,
+  InputLocale all take it).
+- organization, owner: RegisteredOrganization / RegisteredOwner, printable text.
+- domain: name (a DNS domain name), user, password (Secret), ou (a distinguished name, OU=...).
+- ready_timeout: more than zero.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tzlocal.windows_tz import win_tz
+
+from orchestrator.model import (
+    MULTIPOINT_PREMIUM_KMS_KEY,
+    Finding,
+    GuestSpec,
+    HostSpec,
+    Location,
+    Secret,
+    VMSpec,
+)
+from orchestrator.rules.findings import at, finding, shown
+from orchestrator.rules.names import printable_problem
+
+MAX_COMPUTER_NAME = 15
+WINDOWS_TIME_ZONES = frozenset(win_tz)
+_WINDOWS_TIME_ZONES_LOWER = {zone.lower(): zone for zone in WINDOWS_TIME_ZONES}
+_IANA_TO_WINDOWS = {iana.lower(): windows for windows, iana in win_tz.items()}
+# Public KMS client setup keys of Windows Server 2012 editions (kms-client-activation-keys.md, Windows
+# Server 2012 table): recognised so a message can say which edition a written key belongs to.
+KNOWN_KMS_KEYS = {
+    MULTIPOINT_PREMIUM_KMS_KEY: "Windows Server 2012 MultiPoint Premium",
+    "HM7DN-YVMH3-46JC3-XYTG7-CYQJJ": "Windows Server 2012 MultiPoint Standard",
+    "BN3D2-R7TKB-3YPBD-8DRP2-27GG4": "Windows Server 2012",
+    "XC9B7-NBPP2-83J2H-RHMBY-92BT4": "Windows Server 2012 Server Standard",
+    "48HP8-DN98B-MYWDG-T2DCC-8W83P": "Windows Server 2012 Datacenter",
+}
+_KEY = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$")
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-([A-Z]{2}|[0-9]{3})$")
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_OU = re.compile(r"^\s*OU\s*=", re.IGNORECASE)
+
+
+def netbios_problem(name: str) -> str | None:
+    """Why `name` cannot be a guest's computer name, as the end of a sentence; None when it is fine."""
+    if not name:
+        return "is empty"
+    if len(name) > MAX_COMPUTER_NAME:
+        return f"is {len(name)} characters long; a computer name has at most {MAX_COMPUTER_NAME}"
+    bad = sorted({ch for ch in name if not (ch.isascii() and (ch.isalnum() or ch == "-"))})
+    if bad:
+        return f"contains {' '.join(repr(ch) for ch in bad)}; only letters A-Z, digits and hyphens may appear"
+    if name.isdigit():
+        return "is all digits; Windows refuses a computer name of digits only"
+    if name.startswith("-") or name.endswith("-"):
+        return "starts or ends with a hyphen"
+    return None
+
+
+def check_guests(host: HostSpec) -> Iterator[Finding]:
+    """Every guest rule for the host's VMs, and one computer name per guest on the host."""
+    seen: dict[str, VMSpec] = {}
+    for vm in host.vms:
+        if vm.guest is None:
+            continue
+        yield from check_guest(host, vm, vm.guest)
+        name = vm.guest.name_for(vm.name)
+        if netbios_problem(name) is not None:
+            continue
+        key = name.upper()  # NetBIOS names compare case-insensitively
+        if key in seen:
+            first = seen[key]
+            yield finding(
+                "error",
+                f"VM {shown(vm.name)} on {host.name}: computer name {name!r} is already VM "
+                f"{shown(first.name)}'s",
+                "give each guest its own computer_name (a computer_name in multipoint_vm_defaults or a "
+                "classroom's vm names every VM alike)",
+                at(vm.guest.locations, "computer_name", vm.guest.location or vm.location),
+            )
+        else:
+            seen[key] = vm
+
+
+def check_guest(host: HostSpec, vm: VMSpec, guest: GuestSpec) -> Iterator[Finding]:
+    label = f"VM {shown(vm.name)} on {host.name}: guest"
+    loc = guest.locations
+    here = guest.location or vm.location
+
+    def where(key: str) -> Location | None:
+        return at(loc, key, here)
+
+    if guest.computer_name is None:
+        problem = netbios_problem(vm.name.upper())
+        if problem is not None:
+            yield finding(
+                "error",
+                f"{label}: the VM name upper-cased cannot be its computer name: {vm.name.upper()!r} {problem}",
+                "add computer_name: <1-15 letters, digits, hyphens> to the VM's guest",
+                here,
+            )
+    else:
+        problem = netbios_problem(guest.computer_name)
+        if problem is not None:
+            yield finding("error", f"{label}: computer_name {shown(guest.computer_name)} {problem}",
+                          "write 1-15 letters, digits and hyphens, like LAB-01", where("computer_name"))
+    if guest.admin_password is None:
+        yield finding(
+            "error",
+            f"{label}: admin_password is required (the local Administrator's password)",
+            "add admin_password: \"{{ lookup('env', 'MP_ADMIN_PASSWORD') }}\" or {file: /path/to/file}",
+            here,
+        )
+    yield from _check_key(label, guest, where("product_key"))
+    yield from _check_time_zone(label, guest.time_zone, where("time_zone"))
+    if not _LOCALE.match(guest.locale):
+        yield finding("error", f"{label}: locale {shown(guest.locale)} is not a culture name like en-US",
+                      "write a language and region: en-US, de-DE, fr-FR, ...", where("locale"))
+    for key in ("organization", "owner"):
+        text = getattr(guest, key)
+        if text is not None:
+            problem = printable_problem(text)
+            if problem is None and len(text) > 256:
+                problem = f"is {len(text)} characters long; the limit is 256"
+            if problem:
+                yield finding("error", f"{label}: {key} {problem}", "write printable text", where(key))
+    if guest.domain is not None:
+        yield from _check_domain(label, vm, guest, where("domain"))
+    if guest.ready_timeout <= 0:
+        yield finding("error", f"{label}: ready_timeout must be more than zero", "write 45m",
+                      where("ready_timeout"))
+
+
+def _check_key(label: str, guest: GuestSpec, location: Location | None) -> Iterator[Finding]:
+    key = guest.product_key
+    if isinstance(key, Secret):
+        if not _KEY.match(key.reveal().strip().upper()):
+            yield finding("error", f"{label}: product_key is not five groups of five letters and digits",
+                          "give the 5x5 key, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", location)
+        return
+    edition = KNOWN_KMS_KEYS.get(key)
+    if key != MULTIPOINT_PREMIUM_KMS_KEY:
+        yield finding(
+            "error",
+            f"{label}: product_key {key} is the KMS client key of {edition or 'another edition'}, "
+            "not of Windows Server 2012 MultiPoint Premium",
+            f"remove product_key for the Premium KMS client key {MULTIPOINT_PREMIUM_KMS_KEY}, or give the "
+            "site's MAK as a secret",
+            location,
+        )
+
+
+def _check_time_zone(label: str, zone: str, location: Location | None) -> Iterator[Finding]:
+    if zone in WINDOWS_TIME_ZONES:
+        return
+    exact = _WINDOWS_TIME_ZONES_LOWER.get(zone.lower())
+    windows = exact or _IANA_TO_WINDOWS.get(zone.lower())
+    fix = f"did you mean '{windows}'?" if windows else "write a Windows time zone id, like 'W. Europe Standard Time'"
+    yield finding("error", f"{label}: time_zone {shown(zone)} is not a Windows time zone id", fix, location)
+
+
+def _check_domain(label: str, vm: VMSpec, guest: GuestSpec, location: Location | None) -> Iterator[Finding]:
+    domain = guest.domain
+    assert domain is not None
+    if vm.edition == "standard":
+        yield finding("error", f"{label}: MultiPoint Server Standard cannot join a domain",
+                      "use Premium media and edition: premium", location)
+    labels = domain.name.rstrip(".").split(".")
+    if len(domain.name) > 255 or not all(_DNS_LABEL.match(part) for part in labels):
+        yield finding("error", f"{label}: domain name {shown(domain.name)} is not a DNS domain name",
+                      "write the domain's DNS name, like school.example", location)
+    problem = printable_problem(domain.user)
+    if problem:
+        yield finding("error", f"{label}: domain user {problem}", "write the joining account's name", location)
+    if domain.ou is not None and not _OU.match(domain.ou):
+        yield finding("error", f"{label}: domain ou {shown(domain.ou)} is not a distinguished name",
+                      "write OU=Classrooms,DC=school,DC=example", location)

@@ -1,0 +1,205 @@
+"""A fleet's dry run parses each script shape once: the shared tree must change nothing a host decides.
+
+The admin previews `apply --dry-run` of many hosts; each host's apply script differs from the next only in
+its names and paths (single-quoted literals), so the simulator converts the first script of a shape and
+reuses that tree for the others (orchestrator/simulator/language/shapes.py). Whatever a host lacks (its
+PowerShell version's parameters, the Hyper-V role, a switch, room) must still refuse that host's script,
+with the very message a cold parse gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orchestrator.simulator import RunResult, Simulator
+from orchestrator.simulator.language import parser
+from orchestrator.simulator.language.ast import Node
+
+GIB = 1024**3
+
+
+def _facts(version: str = "6.3.9600", *, hyperv: bool = True, switches: tuple[str, ...] = ("Classroom LAN",),
+           memory: int = 64 * GIB, vms: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """A facts document as a host reports it (the parts `Simulator.from_facts` reads)."""
+    return {
+        "host": {"computer_name": "HV", "os_version": version, "os_sku": 8, "hyperv_installed": hyperv,
+                 "logical_processors": 16, "memory_total": memory},
+        "switches": list(switches),
+        "vms": list(vms),
+        "paths": {}, "images": {}, "tasks": [], "kvp": [],
+    }
+
+
+def _create(name: str, notes: str) -> str:
+    """A converge script of the renderer's kind: every inventory value a single-quoted literal."""
+    quoted = name.replace("'", "''")
+    return (
+        "$ErrorActionPreference = 'Stop'\n"
+        "$ProgressPreference = 'SilentlyContinue'\n"
+        f"$vmName = '{quoted}'\n"
+        "if ($null -eq (Get-VM | Where-Object -FilterScript { $_.Name -eq $vmName })) {\n"
+        "    $vm = New-VM -Name $vmName -Generation 2 -MemoryStartupBytes 4294967296 -NoVHD "
+        "-SwitchName 'Classroom LAN' -Confirm:$false\n"
+        f"    Set-VM -VM $vm -Notes '{notes}' -Confirm:$false\n"
+        "}\n"
+        "$report = [ordered]@{ name = $vmName; notes = (Get-VM -Name $vmName).Notes }\n"
+        "Write-Output (ConvertTo-Json -InputObject $report -Compress)\n"
+    )
+
+
+def _cold() -> None:
+    parser.parse.cache_clear()
+    parser.SHAPES.clear()
+
+
+@pytest.fixture
+def cold_caches() -> Iterator[None]:
+    _cold()
+    yield
+    _cold()
+
+
+def _preflight(facts: dict[str, Any], script: str) -> RunResult:
+    """What the runner's dry run does for one host."""
+    return Simulator.from_facts(facts).run(script)
+
+
+def _cold_preflight(facts: dict[str, Any], script: str) -> RunResult:
+    _cold()
+    try:
+        return _preflight(facts, script)
+    finally:
+        _cold()
+
+
+@pytest.mark.usefixtures("cold_caches")
+def test_a_2012_host_refuses_a_2012_r2_parameter_in_a_shape_other_hosts_parsed() -> None:
+    # Given a fleet whose 2012 R2 host passed the preflight of a script with New-VM -Generation, and whose
+    # first 2012 host was refused it (New-VM of Windows Server 2012 has no -Generation: New-VM.md of
+    # docset/winserver2012-ps lists none; Windows PowerShell 3.0 there, 4.0 on 2012 R2)
+    assert _preflight(_facts(), _create("lab-01", "row 1")).ok
+    first_2012 = _preflight(_facts("6.2.9200"), _create("lab-02", "row 2"))
+    assert (parser.SHAPES.hits, parser.SHAPES.misses) == (0, 2)  # one parse per PowerShell version
+    hits = parser.SHAPES.hits
+    # When a second 2012 host's script of that shape is preflighted
+    script = _create("lab-03", "row 3")
+    warm = _preflight(_facts("6.2.9200"), script)
+    # Then its tree came from the cache (the PowerShell version is part of the key, so from the first 2012
+    # host's parse) and the host refuses -Generation, word for word as with nothing cached
+    assert parser.SHAPES.hits == hits + 1
+    for result in (first_2012, warm):
+        assert result.exit_code == 1
+        assert "A parameter cannot be found that matches parameter name 'Generation'." in result.stderr
+    assert warm == _cold_preflight(_facts("6.2.9200"), script)
+
+
+@pytest.mark.usefixtures("cold_caches")
+def test_a_cached_shape_is_refused_on_a_host_without_the_hyper_v_role() -> None:
+    assert _preflight(_facts(), _create("lab-01", "a")).ok
+    script = _create("lab-07", "b")
+    warm = _preflight(_facts(hyperv=False), script)
+    assert parser.SHAPES.hits == 1
+    assert warm.exit_code == 1
+    assert "The term 'Get-VM' is not recognized" in warm.stderr
+    assert warm == _cold_preflight(_facts(hyperv=False), script)
+
+
+@pytest.mark.usefixtures("cold_caches")
+def test_a_cached_shape_meets_each_host_in_its_own_state() -> None:
+    # Host A is empty; host B lacks the switch; host C already runs the VM with other notes.
+    assert _preflight(_facts(), _create("lab-01", "a")).ok
+    no_switch = _facts(switches=("Staff LAN",))
+    existing = _facts(vms=({"id": "5f1c2d3e-0000-4000-8000-000000000001", "name": "lab-03", "state": "Running",
+                            "generation": 2, "cpus": 2, "memory_startup": 4 * GIB, "notes": "kept"},))
+    script_b, script_c = _create("lab-02", "b"), _create("lab-03", "c")
+    warm_b = _preflight(no_switch, script_b)
+    warm_c = _preflight(existing, script_c)
+    assert parser.SHAPES.hits == 2
+    assert warm_b.exit_code == 1 and "Classroom LAN" in warm_b.stderr
+    assert warm_c.ok and '"notes":"kept"' in warm_c.stdout  # the VM is there: nothing created, notes kept
+    assert warm_b == _cold_preflight(no_switch, script_b)
+    assert warm_c == _cold_preflight(existing, script_c)
+
+
+@pytest.mark.usefixtures("cold_caches")
+def test_each_host_sees_its_own_names() -> None:
+    for index in range(1, 4):
+        name = f"teacher's room {index}"
+        result = _preflight(_facts(), _create(name, f"row {index}"))
+        assert result.ok, result.stderr
+        assert json.loads(result.stdout) == {"name": name, "notes": f"row {index}"}
+    assert parser.SHAPES.hits == 2 and parser.SHAPES.misses == 1
+
+
+@pytest.mark.usefixtures("cold_caches")
+def test_a_script_refused_at_parse_time_is_refused_again_for_every_host() -> None:
+    # `::new()` needs Windows PowerShell 5.0 (about_Classes); 2012 R2 ships 4.0. A refused parse keeps nothing.
+    script = "$b = [System.Text.StringBuilder]::new('{}')\n"
+    first = _preflight(_facts(), script.format("a"))
+    second = _preflight(_facts(), script.format("b"))
+    assert parser.SHAPES.hits == 0
+    for result in (first, second):
+        assert result.exit_code == 1 and "needs Windows PowerShell 5.0" in result.stderr
+    assert second == _cold_preflight(_facts(), script.format("b"))
+
+
+# -- the tree itself: a shared tree is the tree a full parse gives ------------------------------------------
+
+_TEMPLATE = (
+    "$ErrorActionPreference = 'Stop'\n"
+    "# the host's own check: an apostrophe in a comment\n"
+    "function Find-It {{\n    param($Name = {0})\n    Get-VM | Where-Object -FilterScript {{ $_.Name -eq $Name }}\n}}\n"
+    "$a = {1}\n"
+    "$h = @{{ name = {2}; list = @({3}, {4}) }}\n"
+    "$block = {{ Write-Output {5}; \"inside $('x') here\"; [string]{6} }}\n"
+    "$text = \"a 'quoted' word\"\n"
+    "$here = @'\nit's not 'a' literal\n'@\n"
+    "if ($a -eq {7}) {{ Write-Output ($a + {8}) }} else {{ throw {9} }}\n"
+    "Set-VM -Name {1} -Notes {2} -Confirm:$false\n"
+)
+
+# What an inventory value may hold, as the renderer quotes it: any character, a quote doubled.
+_PIECES = [*"ab Z0$#{}()`\";|&@-,.\\/\t\n", "''", "é", "ü", "\u00a0"]
+_content = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
+
+
+def _literal(text: str) -> str:
+    return "'" + text + "'"
+
+
+def _dump(node: Any, out: list[Any]) -> list[Any]:
+    if isinstance(node, Node):
+        out.append(("node", node.k, node.line))
+        for field in (node.a, node.b, node.c, node.d):
+            _dump(field, out)
+    elif isinstance(node, (list, tuple)):
+        out.append((type(node).__name__, len(node)))
+        for item in node:
+            _dump(item, out)
+    else:
+        out.append(("value", type(node).__name__, node))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(first=st.lists(_content, min_size=10, max_size=10), second=st.lists(_content, min_size=10, max_size=10))
+def test_a_tree_shared_by_shape_is_the_tree_of_a_full_parse(first: list[str], second: list[str]) -> None:
+    # The second script's strings keep the first one's line breaks (a different count is another shape).
+    second = [text.replace("\n", "") + "\n" * ref.count("\n") for text, ref in zip(second, first, strict=True)]
+    _cold()
+    try:
+        one = _TEMPLATE.format(*map(_literal, first))
+        two = _TEMPLATE.format(*map(_literal, second))
+        parser.parse(one, "4.0")
+        shared = parser.parse(two, "4.0")
+        assert one == two or parser.SHAPES.hits == 1  # the same text again is the text cache's
+        full = parser.parse_in_full(two, "4.0").tree
+        assert _dump(shared, []) == _dump(full, [])
+    finally:
+        _cold()

@@ -52,7 +52,8 @@ def _vm_switch(host: HostSpec, vm: VMSpec, facts: HostFacts) -> list[HostProblem
     host's facts list (Get-VMSwitch), instead of the apply failing halfway on Connect-VMNetworkAdapter or
     New-VM. Names match without regard to case, as the simulator's switch lookup does (Get-VMSwitch -Name
     takes wildcards, MicrosoftDocs windows-powershell-docs winserver2012-ps/hyper-v/Get-VMSwitch.md, and
-    PowerShell's wildcard matching ignores case): if a real host were stricter, the apply still fails there
+    PowerShell's wildcards ignore case: "a* matches aA, ag, and Apple", MicrosoftDocs/PowerShell-Docs
+    about_Wildcards.md): if a real host were stricter, the apply still fails there
     with the host's own error, so this check can only refuse earlier, never let more through."""
     if vm.state == "absent" or not vm.switch or not facts.observed:  # `render` judges no host's switches
         return []

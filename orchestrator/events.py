@@ -30,6 +30,17 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StepStarted(Event):
+    """One run of a command made of several (a move: check, export, import, finish, undo), inside the one
+    run_start ... recap of the command, so a reader of the stream sees one run per command."""
+
+    name: ClassVar[str] = "step"
+    run_id: int | None
+    command: str
+    hosts: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class HostStarted(Event):
     name: ClassVar[str] = "host_start"
     host: str

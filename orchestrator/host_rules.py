@@ -43,7 +43,37 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
     for vm in host.vms:
         problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
+        problems.extend(_vm_switch(host, vm, facts))
     return problems
+
+
+def _vm_switch(host: HostSpec, vm: VMSpec, facts: HostFacts) -> list[HostProblem]:
+    """A VM whose virtual switch the host lacks is refused before any script runs, naming the switches the
+    host's facts list (Get-VMSwitch), instead of the apply failing halfway on Connect-VMNetworkAdapter or
+    New-VM. Names match without regard to case, as the simulator's switch lookup does (Get-VMSwitch -Name
+    takes wildcards, MicrosoftDocs windows-powershell-docs winserver2012-ps/hyper-v/Get-VMSwitch.md, and
+    PowerShell's wildcards ignore case: "a* matches aA, ag, and Apple", MicrosoftDocs/PowerShell-Docs
+    about_Wildcards.md): if a real host were stricter, the apply still fails there
+    with the host's own error, so this check can only refuse earlier, never let more through."""
+    if vm.state == "absent" or not vm.switch or not facts.observed:  # `render` judges no host's switches
+        return []
+    if any(vm.switch.lower() == name.lower() for name in facts.switches):
+        return []
+    have = ", ".join(repr(name) for name in facts.switches) or "none"
+    if host.connection.kind == "simulator":
+        fix = (
+            f"set switch: to one of them for this VM, or add {vm.switch!r} to orchestrate_simulator.switches "
+            "of this host in the inventory (a simulated host has the switches its seed lists)"
+        )
+    else:
+        fix = f"set switch: to one of them for this VM, or create the switch on the host (New-VMSwitch -Name '{vm.switch}')"
+    return [
+        HostProblem(
+            f"virtual switch {vm.switch!r} is not on this host (its switches: {have})",
+            fix,
+            vm=vm.name,
+        )
+    ]
 
 
 def _vm_features(vm: VMSpec, facts: HostFacts) -> list[HostProblem]:

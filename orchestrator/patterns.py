@@ -26,6 +26,7 @@ Where we differ from Ansible, on purpose:
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import ipaddress
 import re
@@ -180,8 +181,56 @@ def select(universe: HostUniverse, pattern: str | None) -> list[str]:
             chosen |= matches
     result = [h for h in universe.hosts if h in chosen]
     if not result and pattern is not None:
-        raise NoHostMatched(f"host pattern {pattern!r} matches no host in {universe.source}")
+        raise NoHostMatched(no_match_message(universe, pattern))
     return result
+
+
+def no_match_message(universe: HostUniverse, pattern: str) -> str:
+    """Why nothing was selected, what the admin probably meant, and the names there are: a new admin types
+    the short name (`hv01`) of a host the inventory names in full (`hv01.demo.local`)."""
+    guesses: list[str] = []
+    for term in split_pattern(pattern):
+        bare = term.lstrip("!&")
+        if bare and not any(mark in bare for mark in ("*", "?", "[", "~")):
+            guesses.extend(close_names(bare, universe.hosts, [g for g in universe.groups if g != ALL]))
+    lines = [f"host pattern {pattern!r} matches no host in {universe.source}"]
+    if guesses:
+        lines.append("did you mean " + " or ".join(repr(g) for g in dict.fromkeys(guesses)) + "?")
+    lines.append(host_list(universe.hosts))
+    return "\n  ".join(lines)
+
+
+def close_names(name: str, hosts: Sequence[str], groups: Sequence[str] = ()) -> list[str]:
+    """Host (then group) names close to `name`, at most three: the hosts whose short name (up to the first
+    dot) is `name`; else the names difflib finds close (full names, and hosts by their short name), the best
+    ones only (`hv-01` is hv01.demo.local, not hv02 as well)."""
+    folded = name.lower()
+    exact = [host for host in hosts if host.split(".")[0].lower() == folded]
+    if exact:
+        return exact[:3]
+    scores: dict[str, float] = {}
+    for candidate in [*hosts, *groups]:
+        short = candidate.split(".")[0].lower() if candidate in hosts else candidate.lower()
+        score = max(
+            difflib.SequenceMatcher(None, folded, candidate.lower()).ratio(),
+            difflib.SequenceMatcher(None, folded, short).ratio(),
+        )
+        if score >= 0.6:
+            scores[candidate] = max(score, scores.get(candidate, 0.0))
+    if not scores:
+        return []
+    best = max(scores.values())
+    close = [c for c in scores if scores[c] >= best - 0.1]
+    return sorted(close, key=lambda c: -scores[c])[:3]
+
+
+def host_list(hosts: Sequence[str], limit: int = 20) -> str:
+    """`hosts: a, b, c` (the first `limit` of them), for a message that must say what names exist."""
+    if not hosts:
+        return "the inventory has no hosts"
+    shown = ", ".join(hosts[:limit])
+    more = f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
+    return f"hosts: {shown}{more}"
 
 
 def _match_term(universe: HostUniverse, term: str) -> list[str]:

@@ -1,8 +1,9 @@
 """Turns run events into what the admin reads: a text recap with live progress, or JSON lines.
 
 Text: one line per notable event (facts, each planned change as before -> after, each action's outcome,
-warnings), a live spinner per host while it works (only on a terminal, so cron mail stays clean), and a
-recap table. JSON: stdout carries only JSON lines, one object per event; human text goes to stderr.
+warnings), a live spinner per host while it works on a terminal, and a recap table. Without a terminal (cron,
+a log file) there is nothing live to redraw, so progress comes as plain lines instead: when a host starts,
+when it starts applying, each long job per quarter done, and how each host ended. JSON: stdout carries only JSON lines, one object per event; human text goes to stderr.
 Both reporters see the same events, so they can never disagree.
 """
 
@@ -49,10 +50,17 @@ class JsonReporter:
         self.err = err or sys.stderr
         self.verbosity = verbosity
 
+    command: str = ""
+
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.ScriptRendered) and self.verbosity < 1 and event.purpose == "facts":
             return
-        self.out.write(json.dumps(event.to_dict(), default=str, ensure_ascii=False) + "\n")
+        data = event.to_dict()
+        if isinstance(event, ev.RunStarted):
+            self.command = event.command
+        elif isinstance(event, ev.Recap):  # every recap names its command (docs/output.md)
+            data["command"] = self.command
+        self.out.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
         self.out.flush()
         if isinstance(event, ev.HostWarning):
             self.err.write(f"warning: {event.host}: {event.message}\n")
@@ -77,6 +85,8 @@ class TextReporter:
             disable=not self.console.is_terminal,
         )
         self.tasks: dict[str, TaskID] = {}
+        self.live = self.console.is_terminal
+        self.quarters: dict[str, int] = {}
         self.progress.start()
 
     def close(self) -> None:
@@ -90,11 +100,33 @@ class TextReporter:
     def _line(self, text: str) -> None:
         self.console.print(text, markup=True, highlight=False)
 
+    def _logged(self, event: ev.Event) -> None:
+        """Progress as plain lines, for a log that nobody watches live (no terminal)."""
+        match event:
+            case ev.HostStarted(host=host):
+                self._line(f"  {_esc(host)}: gathering facts")
+            case ev.HostPlanned(host=host, actions=count) if count:
+                self._line(f"  {_esc(host)}: {count} action(s) to run")
+            case ev.Progress(host=host, vm=vm, operation=op, percent=percent):
+                key = f"{host}\0{vm}\0{op}"
+                quarter = min(percent, 100) // 25
+                if quarter > self.quarters.get(key, 0):
+                    self.quarters[key] = quarter
+                    self._line(f"  {_esc(host)}: {_esc(vm)}: {_esc(op)} {percent}%")
+            case ev.HostFinished(host=host, status=status, changed=changed) if status in ("ok", "changed"):
+                self._line(f"  {_esc(host)}: {status} ({changed} changed)")
+            case _:
+                pass
+
     def __call__(self, event: ev.Event) -> None:
+        if not self.live:
+            self._logged(event)
         match event:
             case ev.RunStarted(dry_run=dry_run, hosts=hosts, command=command):
                 mode = " (dry run: nothing will change)" if dry_run else ""
                 self._line(f"[bold]{command}[/bold] on {len(hosts)} host(s){mode}")
+            case ev.StepStarted(command=command, hosts=hosts):
+                self._line(f"  [bold]{_esc(command)}[/bold]: {_esc(', '.join(hosts))}")
             case ev.HostStarted(host=host):
                 self._task(host, "gathering facts")
             case ev.HostFactsGathered(host=host, os=os_name, version=version, vms=vms):

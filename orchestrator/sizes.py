@@ -49,3 +49,16 @@ def format_size(size: int) -> str:
         if size and size % factor == 0:
             return f"{size // factor}{unit}"
     return str(size)
+
+
+def unit_hint(number: int) -> str:
+    """The fix for a size written as a bare number: what the admin most likely meant, in sizes that make
+    sense for a VM. Hyper-V Manager and most scripts give memory in MB (`6144` is 6GB, not 6144GB), so a
+    number from 256 up reads as megabytes; a smaller one as gigabytes (`8`); one of a gigabyte or more as
+    bytes (`8589934592`)."""
+    if number >= UNITS["GB"]:
+        return f"write it with a unit, like {format_size(number)} (that many bytes)"
+    if number >= 256:
+        exact = f" (= {format_size(number * UNITS['MB'])})" if number % 1024 == 0 else ""
+        return f"write it with a unit, like {number}MB{exact}"
+    return f"write it with a unit, like {number}GB"

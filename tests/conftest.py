@@ -46,3 +46,52 @@ def fake_winrm(test_ca: trustme.CA) -> Iterator[Callable[..., FakeWinRMServer]]:
     for server in servers:
         server.stop()
     assert not any(leaked.values()), f"shells left open on the fake WinRM server: {leaked}"
+
+
+# -- no test writes into the admin's real state directory -------------------------------------------------------
+# Every test passes --state-dir or sets ORCHESTRATE_STATE_DIR to its tmp_path. The default state directory
+# (orchestrator.cli.options.default_state_dir: /var/lib/orchestrate for root, else the XDG state folder) is
+# the admin's real journal and locks: the session fails if any test created or changed a file there.
+
+
+def _default_state_dirs() -> list[Path]:
+    import os
+
+    from orchestrator.cli.options import SYSTEM_STATE_DIR, default_state_dir
+
+    environ = {k: v for k, v in os.environ.items() if k != "ORCHESTRATE_STATE_DIR"}
+    candidates = [default_state_dir(environ), SYSTEM_STATE_DIR, Path.home() / ".local" / "state" / "orchestrate"]
+    return list(dict.fromkeys(candidates))
+
+
+def _snapshot(folders: list[Path]) -> dict[str, tuple[int, int]]:
+    found: dict[str, tuple[int, int]] = {}
+    for folder in folders:
+        if folder.exists():
+            found[str(folder)] = (0, 0)
+            for path in folder.rglob("*"):
+                stat = path.stat()
+                found[str(path)] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_STATE_SNAPSHOT] = _snapshot(_default_state_dirs())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_STATE_SNAPSHOT, None)
+    if before is None:
+        return
+    after = _snapshot(_default_state_dirs())
+    changed = sorted(path for path in after.keys() | before.keys() if after.get(path) != before.get(path))
+    if changed:
+        session.config.get_terminal_writer().line(
+            "tests wrote into the real default state directory (pass --state-dir or set "
+            f"ORCHESTRATE_STATE_DIR to tmp_path): {changed[:10]}",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_STATE_SNAPSHOT = pytest.StashKey[dict[str, tuple[int, int]]]()

@@ -45,8 +45,8 @@ def apply(inventory: str | None, dry_run: bool, retake_baseline: bool, revert_af
     \b
     Examples:
       orchestrate apply inventories/demo.yaml
-      orchestrate apply school.yaml --limit 'classrooms:!hv02' --dry-run --show-scripts
-      orchestrate apply school.yaml --output json > run.jsonl      # for scripts and cron
+      orchestrate apply inventories/school.yaml --limit 'hyperv:!hv02.school.local' --dry-run --show-scripts
+      orchestrate apply inventories/school.yaml --output json > run.jsonl      # for scripts and cron
 
     Exit codes: 0 ok, 1 a host failed, 2 invalid input (nothing contacted), 3 a host is locked.
     """
@@ -71,6 +71,11 @@ def apply(inventory: str | None, dry_run: bool, retake_baseline: bool, revert_af
 @apply_options
 def plan(inventory: str | None, **kwargs) -> None:
     """Preview what `apply` would change (same as `apply --dry-run`): nothing on any host changes.
+
+    \b
+    Examples:
+      orchestrate plan inventories/demo.yaml
+      orchestrate plan inventories/school.yaml --limit hv02.school.local --show-scripts
 
     Exits 0 whether or not changes are pending; 1 when a host cannot be read or the preflight fails.
     """

@@ -23,8 +23,8 @@ def confirm(inventory: str | None, **kwargs: Any) -> None:
 
     \b
     Example:
-      orchestrate apply school.yaml --revert-after 30m   # then check the classrooms still work
-      orchestrate confirm school.yaml
+      orchestrate apply inventories/school.yaml --revert-after 30m   # then check the classrooms still work
+      orchestrate confirm inventories/school.yaml
 
     Exit codes: 0 ok, 1 a host failed or had already reverted, 2 invalid input, 3 a host is locked.
     """

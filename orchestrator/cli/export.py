@@ -60,8 +60,8 @@ def export(
 
     \b
     Examples:
-      orchestrate export school.yaml --to '\\\\nas\\exports' --vm 'lab-a-*' --keep 3
-      orchestrate export school.yaml --to 'E:\\exports' --limit hv01 --dry-run
+      orchestrate export inventories/school.yaml --to '\\\\nas\\exports' --vm 'science-lab-*' --keep 3
+      orchestrate export inventories/school.yaml --to 'E:\\exports' --limit hv01.school.local --dry-run
 
     Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
     """

@@ -1,11 +1,11 @@
-"""`orchestrate history`: the runs the journal remembers, newest first, as a table or one JSON document."""
+"""`orchestrate history`: the runs the journal remembers, newest first, as a table or JSON lines (one `run`
+line per run, then the recap)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from rich.text import Text
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
 from orchestrator.cli.options import common_options, default_state_dir
+from orchestrator.cli.output import finish, json_line, refuse
 from orchestrator.journal import Journal, JournalError, RunDetail, journal_path
 from orchestrator.patterns import NoHostMatched, PatternError, select_names
 
@@ -34,7 +35,8 @@ STATUS_STYLES = {
 
 @main.command("history")
 @click.option(
-    "--last", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to show."
+    # no -n: that is --dry-run in every other command
+    "--last", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to show."
 )
 @common_options
 def history(last: int, output: str, verbosity: int, limit: str | None, state_dir: Path | None) -> None:
@@ -43,13 +45,23 @@ def history(last: int, output: str, verbosity: int, limit: str | None, state_dir
     \b
     -v adds every host's result and every action with its timing and error.
     --limit PATTERN keeps the runs that touched a matching host (names and globs; groups are not known here).
-    Runs whose process died are shown as interrupted.
+    Runs whose process died are shown as interrupted. The journal is in the state directory
+    (--state-dir), the same one whichever folder you run from.
+
+    \b
+    Examples:
+      orchestrate history
+      orchestrate history --last 5 -v
+      orchestrate history --limit hv01.demo.local --output json
+
+    Exit codes: 0 shown (also when there is none), 2 a bad --limit or an unreadable journal.
     """
     state = state_dir if state_dir is not None else default_state_dir()
     details = _load(state, last, limit)
     if output == "json":
-        click.echo(json.dumps({"runs": [_as_json(d, verbosity) for d in details]}, indent=None))
-        return
+        for detail in details:
+            json_line("run", **_as_json(detail, verbosity))
+        finish(exit_codes.OK, runs=len(details), state_dir=str(state))
     console = Console(highlight=False, soft_wrap=False)
     if not details:
         where = f" touching hosts matching {limit!r}" if limit else ""
@@ -84,11 +96,9 @@ def _load(state: Path, last: int, limit: str | None) -> list[RunDetail]:
                     return []
             return [journal.run(summary.id) for summary in journal.runs(last=last, hosts=hosts)]
     except PatternError as error:
-        click.echo(f"error: --limit {limit!r}: {error}", err=True)
-        sys.exit(exit_codes.INVALID_INPUT)
+        refuse(f"--limit {limit!r}: {error}")
     except (JournalError, sqlite3.DatabaseError) as error:
-        click.echo(f"error: cannot read the journal in {state}: {error}", err=True)
-        sys.exit(exit_codes.INVALID_INPUT)
+        refuse(f"cannot read the journal in {state}: {error}")
 
 
 def _as_json(detail: RunDetail, verbosity: int) -> dict[str, Any]:

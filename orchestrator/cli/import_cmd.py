@@ -55,8 +55,8 @@ def import_(
 
     \b
     Examples:
-      orchestrate import school.yaml --host hv02 --from '\\\\nas\\exports\\lab-01\\20261125T200512345Z'
-      orchestrate import school.yaml --host hv02 --from '...' --name lab-01-copy --start --dry-run
+      orchestrate import inventories/school.yaml --host hv02.school.local --from '\\\\nas\\exports\\science-lab-01\\20261125T200512345Z'
+      orchestrate import inventories/school.yaml --host hv02.school.local --from '...' --name science-lab-01-copy --start --dry-run
 
     Exit codes: 0 ok, 1 the import failed or was refused, 2 invalid input, 3 the host is locked.
     """

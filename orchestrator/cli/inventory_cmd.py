@@ -21,7 +21,7 @@ import click
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
 from orchestrator.cli.options import common_options, inventory_inputs, inventory_options
-from orchestrator.cli.output import select_or_exit
+from orchestrator.cli.output import finish, host_or_exit, json_line, refuse, select_or_exit
 from orchestrator.model import Finding, Inventory
 
 
@@ -74,25 +74,28 @@ def inventory_command(
         for name, reason in foreign_hosts(loaded.hostvars).items():
             click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
     if not resolved:  # no source could be read or parsed: nothing to show
-        sys.exit(exit_codes.INVALID_INPUT)
+        finish(exit_codes.INVALID_INPUT)
     if graph is not None:
         lines = ansible_graph(loaded, graph)
         if lines is None:
-            click.echo(f"error: no group named {graph!r} in {loaded.path}", err=True)
-            sys.exit(exit_codes.INVALID_INPUT)
+            refuse(f"no group named {graph!r} in {loaded.path}")
+        if output == "json":
+            json_line("graph", group=graph or "all", lines=lines)
+            finish(exit_codes.OK)
         click.echo("\n".join(lines))
         sys.exit(exit_codes.OK)
     if host is not None:
         document = ansible_host(loaded, host)
         if document is None:
-            click.echo(f"error: no host named {host!r} in {loaded.path}", err=True)
-            sys.exit(exit_codes.INVALID_INPUT)
+            host_or_exit(_all_hosts(loaded), host, "--host")
     else:
         document = ansible_list(loaded)
         if limit is not None:
             document = _limited(document, set(select_or_exit(_all_hosts(loaded), limit)))
-    indent = None if output == "json" else 4
-    click.echo(json.dumps(document, indent=indent, sort_keys=True, ensure_ascii=False))
+    if output == "json":  # the JSON-lines contract (docs/output.md); text mode is ansible-inventory's document
+        json_line("inventory", inventory=document)
+        finish(exit_codes.OK)
+    click.echo(json.dumps(document, indent=4, sort_keys=True, ensure_ascii=False))
     sys.exit(exit_codes.OK)
 
 

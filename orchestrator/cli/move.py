@@ -69,9 +69,9 @@ def move(
 
     \b
     Examples:
-      orchestrate move school.yaml --vm teachers --to hv01.school.local --via '\\\\nas\\exports'
-      orchestrate move school.yaml --vm teachers --to hv01.school.local --via '\\\\nas\\exports' --dry-run
-      orchestrate move school.yaml --vm teachers --to hv01.school.local --undo
+      orchestrate move inventories/school.yaml --vm teachers --to hv01.school.local --via '\\\\nas\\exports'
+      orchestrate move inventories/school.yaml --vm teachers --to hv01.school.local --via '\\\\nas\\exports' --dry-run
+      orchestrate move inventories/school.yaml --vm teachers --to hv01.school.local --undo
 
     Exit codes: 0 moved (or resumed, undone), 1 a step failed (and was undone), 2 invalid input, 3 a host is
     locked, 130 interrupted by Ctrl-C or SIGTERM (and put back).
@@ -89,7 +89,9 @@ def move(
         movable(loaded, vm_name, target, mode or "move")
     except MoveRefused as exc:
         refuse(str(exc))
-    state = state_dir_or_exit(kwargs.get("state_dir"), output, writable=not kwargs.get("dry_run"))
+    from orchestrator.cli.hints import simulated_fix, with_simulated_fixes
+
+    state_dir = state_dir_or_exit(kwargs.get("state_dir"), output, writable=not kwargs.get("dry_run"))
     reporter = reporter_for(output, kwargs.get("verbosity", 0))
     # SIGTERM (systemd, kill) as Ctrl-C: the move puts back what it began instead of dying half-way.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -99,17 +101,31 @@ def move(
             vm_name,
             target,
             via or "",
-            state_dir=state,
-            emit=reporter,
+            state_dir=state_dir,
+            emit=with_simulated_fixes(loaded, state_dir, reporter),
             keep_source=keep_source,
             dry_run=bool(kwargs.get("dry_run")),
             timeout=timeout,
             wait_lock=kwargs.get("wait_lock", 0.0),
             mode=mode or "move",
         )
+        failed_on = loaded.hosts.get(result.step.rpartition(" on ")[2])
+        if result.error and failed_on is not None and failed_on.connection.kind == "simulator":
+            reworded = simulated_fix(failed_on, result.error, state_dir)
+            if reworded is not None:
+                result.error = f"{reworded[0]} (fix: {reworded[1]})"
+        _report(result, vm_name, target, via, mode, output)
+        if result.recap is not None:
+            reporter(result.recap)
     finally:
         reporter.close()
         signal.signal(signal.SIGTERM, previous)
+    sys.exit(result.final_exit_code)
+
+
+def _report(result: Any, vm_name: str, target: str, via: str | None, mode: str | None, output: str) -> None:
+    """How the move ended, before the recap: moved (and the inventory change), checked, settled (--undo,
+    --resume), or failed and undone."""
     source = result.source
     if mode is not None:
         say(
@@ -156,4 +172,4 @@ def move(
             text=f"move of {vm_name} failed at {result.step}: {result.error}\n"
             + "\n".join(f"  undo: {note}" for note in result.undo),
         )
-    sys.exit(0 if result.ok else result.exit_code or 1)
+

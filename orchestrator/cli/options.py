@@ -8,7 +8,7 @@ help is the one thing a command passes; the flag itself is declared here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,9 +18,45 @@ F = TypeVar("F", bound=Callable[..., object])
 Decorator = Callable[[F], F]
 
 
-def default_state_dir() -> Path:
-    """--state-dir, else ORCHESTRATE_STATE_DIR, else ./.orchestrate."""
-    return Path(os.environ.get("ORCHESTRATE_STATE_DIR") or ".orchestrate")
+SYSTEM_STATE_DIR = Path("/var/lib/orchestrate")
+STATE_DIR_HELP = (
+    "Where the journal, locks and simulated hosts live [default: $ORCHESTRATE_STATE_DIR, else "
+    "/var/lib/orchestrate for root or a service account without a home, else "
+    "$XDG_STATE_HOME/orchestrate, else ~/.local/state/orchestrate]."
+)
+
+
+def _is_system_user() -> bool:
+    """root runs as the system: one state for every root shell, sudo and root's cron. Windows has no euid;
+    an admin there gets the per-user folder."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
+
+
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The state directory when --state-dir is not given: fixed per user, never the current directory.
+
+    ORCHESTRATE_STATE_DIR wins. root, and a service account without a usable home (HOME unset, `/`, or
+    missing), share SYSTEM_STATE_DIR, so a root shell, sudo and a root cron job or systemd unit all see the
+    same journal, locks and simulated hosts. Anyone else gets the XDG Base Directory state folder
+    (XDG_STATE_HOME when it is an absolute path, as the spec requires, else ~/.local/state), which cron
+    reaches too: cron sets HOME for the user it runs as. On Windows: %LOCALAPPDATA%\\orchestrate.
+    """
+    env = os.environ if environ is None else environ
+    explicit = env.get("ORCHESTRATE_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    if _is_system_user():
+        return SYSTEM_STATE_DIR
+    if os.name == "nt" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "orchestrate"
+    xdg = env.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "orchestrate"
+    home = env.get("HOME", "")
+    if not home or home == "/" or not Path(home).is_dir():
+        return SYSTEM_STATE_DIR
+    return Path(home) / ".local" / "state" / "orchestrate"
 
 
 def inventory_argument(func: F) -> F:
@@ -85,8 +121,7 @@ def common_options(func: F) -> F:
         "--state-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Where the journal, locks and simulated hosts live "
-        "[default: $ORCHESTRATE_STATE_DIR, else ./.orchestrate].",
+        help=STATE_DIR_HELP,
     )(func)
     func = click.option(
         "--limit",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,6 +26,41 @@ def print_findings(findings: Iterable[Finding], output: str) -> None:
         click.echo(finding.format(), err=True)
 
 
+def output_mode() -> str:
+    """The running command's --output (text when there is none, as for `--version`)."""
+    ctx = click.get_current_context(silent=True)
+    return str(ctx.params.get("output") or "text") if ctx is not None else "text"
+
+
+def command_name() -> str:
+    ctx = click.get_current_context(silent=True)
+    return str(ctx.info_name) if ctx is not None and ctx.info_name else "orchestrate"
+
+
+def json_line(event: str, **fields: Any) -> None:
+    """One line of the JSON-lines contract (docs/output.md): an object whose first key is `event`."""
+    click.echo(json.dumps({"event": event, **fields}, default=str, ensure_ascii=False))
+
+
+def finish(exit_code: int, **fields: Any) -> NoReturn:
+    """End a command that is not a run: with --output json its recap is the last line; then exit."""
+    if output_mode() == "json":
+        json_line("recap", command=command_name(), exit_code=exit_code, **fields)
+    sys.exit(exit_code)
+
+
+def invalid_input(errors: list[str], summary: str | None = None) -> NoReturn:
+    """Exit 2 before any host is contacted: each error on stderr; with --output json an `invalid_input`
+    line (the errors, as text) and the recap on stdout, so a script reading JSON always gets a recap."""
+    for message in errors:
+        click.echo(f"error: {message}", err=True)
+    if summary:
+        click.echo(summary, err=True)
+    if output_mode() == "json":
+        json_line("invalid_input", errors=errors)
+    finish(exit_codes.INVALID_INPUT)
+
+
 def load_inventory_or_exit(
     path: str | None, output: str, ask_pass: bool = False, *, limit: str | None = None
 ) -> Inventory:
@@ -41,7 +77,7 @@ def load_inventory_or_exit(
     sources, vault = inventory_inputs(path)
     context = click.get_current_context(silent=True)
     params = context.params if context is not None else {}
-    prompt = (lambda host: getpass.getpass(f"WinRM password for {host}: ")) if ask_pass else None
+    prompt = password_prompt() if ask_pass else None
     inventory = load_inventory(sources, ask_pass=prompt, vault=vault, limit=limit)
     print_findings(inventory.findings, output)
     if params.get("verbosity"):
@@ -49,10 +85,40 @@ def load_inventory_or_exit(
             click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
     if inventory.errors:
         if output == "json":
-            click.echo(json.dumps({"event": "invalid_input", "errors": len(inventory.errors)}))
+            json_line("invalid_input", errors=[f.format() for f in inventory.errors])
         click.echo(f"{inventory.path}: {len(inventory.errors)} error(s); nothing was contacted", err=True)
-        sys.exit(exit_codes.INVALID_INPUT)
+        finish(exit_codes.INVALID_INPUT)
     return inventory
+
+
+def password_prompt() -> Callable[[str], str]:
+    """--ask-pass: read each password from the terminal. Without one (cron, a pipe) there is nobody to ask:
+    exit 2 with what to use instead, rather than getpass's GetPassWarning and a password echoed or read
+    from stdin."""
+    if not has_terminal():
+        refuse(
+            "--ask-pass needs a terminal to read the password from, and this run has none (cron, a pipe); "
+            "set the password in the environment and point the inventory at it "
+            "(ansible_password: \"{{ lookup('env', 'NAME') }}\") or use orchestrate_password_file"
+        )
+
+    def ask(host: str) -> str:
+        return getpass.getpass(f"WinRM password for {host}: ")
+
+    return ask
+
+
+def has_terminal() -> bool:
+    """Whether getpass can read from a terminal: it opens /dev/tty on POSIX (so a redirected stdin is fine
+    at a console) and falls back to stdin with a GetPassWarning when there is none."""
+    if os.name == "nt":
+        return sys.stdin.isatty()
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 def select_or_exit(inventory: Inventory, limit: str | None) -> list[str]:
@@ -61,20 +127,26 @@ def select_or_exit(inventory: Inventory, limit: str | None) -> list[str]:
     try:
         return select_hosts(inventory, limit)
     except PatternError as exc:
-        click.echo(f"error: --limit {limit!r}: {exc}", err=True)
-        sys.exit(exit_codes.INVALID_INPUT)
+        refuse(f"--limit {limit!r}: {exc}")
 
 
 def host_or_exit(inventory: Inventory, name: str, option: str) -> None:
+    """`--host`/`--to` must name an inventory host exactly; else say which one was probably meant."""
+    from orchestrator.patterns import close_names, host_list
+
     if name not in inventory.hosts:
-        click.echo(f"error: {option} {name!r} is not a host of the inventory", err=True)
-        sys.exit(exit_codes.INVALID_INPUT)
+        hosts = list(inventory.hosts)
+        lines = [f"{option} {name!r} is not a host of the inventory"]
+        guesses = close_names(name, hosts)
+        if guesses:
+            lines.append("did you mean " + " or ".join(repr(g) for g in guesses) + "?")
+        lines.append(host_list(hosts))
+        refuse("\n  ".join(lines))
 
 
 def refuse(message: str) -> NoReturn:
     """An argument the command cannot use: say why on stderr and exit 2, before any host is contacted."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(exit_codes.INVALID_INPUT)
+    invalid_input([message])
 
 
 def refuse_path(path: str, option: str, *, share_only: bool = False) -> None:
@@ -132,7 +204,7 @@ def reporter_for(output: str, verbosity: int) -> Any:
 def say(output: str, event: str, *, text: str, **fields: Any) -> None:
     """One line for the admin: JSON lines on stdout with --output json, else text."""
     if output == "json":
-        click.echo(json.dumps({"event": event, **fields}, default=str))
+        json_line(event, **fields)
     else:
         click.echo(text)
 
@@ -176,17 +248,45 @@ def run_operation(
         templates_dir=templates,
         command=command or operation.command + (" --dry-run" if dry_run and not quiet else ""),
     )
+    from orchestrator.cli.hints import with_simulated_fixes
+
     reporter = reporter_for(output, verbosity)
     emit: Callable[[Any], None] = reporter
     if quiet and output != "json":
         emit = _problems_only(reporter)
+    emit = with_simulated_fixes(inventory, options.state_dir, emit)
+    held = RecapLast(emit) if output == "json" else None
     try:
-        result = Runner(inventory, options, emit, operation=operation).apply(hosts)
+        result = Runner(inventory, options, held or emit, operation=operation).apply(hosts)
+        if after is not None:
+            after(result, output)
+        if held is not None:
+            held.release()
     finally:
         reporter.close()
-    if after is not None:
-        after(result, output)
     sys.exit(result.exit_code)
+
+
+class RecapLast:
+    """Passes a run's events on, but keeps its recap until the command has printed its results (exports,
+    imports, task listings), so with --output json the recap is always the last line."""
+
+    def __init__(self, emit: Callable[[Any], None]) -> None:
+        self.emit = emit
+        self.recap: Any = None
+
+    def __call__(self, event: Any) -> None:
+        from orchestrator import events as ev
+
+        if isinstance(event, ev.Recap):
+            self.recap = event
+        else:
+            self.emit(event)
+
+    def release(self) -> None:
+        if self.recap is not None:
+            self.emit(self.recap)
+            self.recap = None
 
 
 def _problems_only(reporter: Callable[[Any], None]) -> Callable[[Any], None]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
@@ -11,7 +9,13 @@ import click
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
 from orchestrator.cli.options import ask_pass_option, common_options, forks_option, inventory_argument
-from orchestrator.cli.output import load_inventory_or_exit, resolve_state_dir, select_or_exit
+from orchestrator.cli.output import (
+    finish,
+    json_line,
+    load_inventory_or_exit,
+    resolve_state_dir,
+    select_or_exit,
+)
 
 MARK = {"ok": "ok", "failed": "FAILED", "skipped": "-"}
 
@@ -33,8 +37,15 @@ def ping(
 ) -> None:
     """Check that each host can be managed: reachable, TLS, credentials, rights, Hyper-V, OS.
 
-    Contacts every selected host with one read-only script. Exit 0 when all checks pass, 1 when any host
-    failed one (each failure is printed with its fix), 2 for an invalid inventory.
+    Contacts every selected host with one read-only script; each failure is printed with its fix.
+
+    \b
+    Examples:
+      orchestrate ping inventories/demo.yaml
+      orchestrate ping inventories/school.yaml --limit hv01.school.local -v
+      orchestrate ping inventories/school.yaml --output json
+
+    Exit codes: 0 every check passed, 1 a host failed one, 2 invalid input (nothing contacted).
     """
     from orchestrator.runner.ping import ping_hosts
 
@@ -46,7 +57,7 @@ def ping(
         for warning in report.warnings:
             click.echo(f"[WARNING]: {warning}", err=True)
         if output == "json":
-            click.echo(json.dumps(report.as_dict(), sort_keys=False))
+            json_line("ping", **report.as_dict())
             continue
         click.echo(f"{report.host} | {'SUCCESS' if report.ok else 'FAILED'}")
         for check in report.checks:
@@ -62,4 +73,4 @@ def ping(
             f"\n{len(reports) - len(failed)} ok, {len(failed)} failed"
             + (f": {', '.join(failed)}" if failed else "")
         )
-    sys.exit(exit_codes.HOST_FAILED if failed else exit_codes.OK)
+    finish(exit_codes.HOST_FAILED if failed else exit_codes.OK, ok=len(reports) - len(failed), failed=failed)

@@ -5,8 +5,6 @@ orchestrator.runner.render; this module parses, prints and exits.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,7 +13,7 @@ import click
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
 from orchestrator.cli.options import common_options, inventory_argument, templates_option
-from orchestrator.cli.output import load_inventory_or_exit, select_or_exit
+from orchestrator.cli.output import finish, invalid_input, json_line, load_inventory_or_exit, select_or_exit
 
 
 @main.command("render")
@@ -71,9 +69,9 @@ def render(
     \b
     Examples:
       orchestrate render inventories/demo.yaml --out rendered/
-      orchestrate render school.yaml --out review/ --limit hv01 --templates site-templates/
-      orchestrate render school.yaml --out review/ --os-version 6.2
-      orchestrate render school.yaml --out review/ --limit hv01 --facts hv01-facts.json
+      orchestrate render inventories/school.yaml --out review/ --limit hv01.school.local --templates site-templates/
+      orchestrate render inventories/school.yaml --out review/ --os-version 6.2
+      orchestrate render inventories/school.yaml --out review/ --limit hv01.school.local --facts hv01-facts.json
 
     Exit codes: 0 written, 2 invalid input or a value that cannot be rendered (nothing written).
     """
@@ -104,26 +102,14 @@ def render(
     write_scripts(rendered.scripts)
     for item in rendered.scripts:
         if output == "json":
-            click.echo(
-                json.dumps(
-                    {
-                        "event": "rendered",
-                        "host": item.host,
-                        "operation": item.operation,
-                        "path": str(item.path),
-                        "actions": item.actions,
-                    }
-                )
+            json_line(
+                "rendered", host=item.host, operation=item.operation, path=str(item.path), actions=item.actions
             )
         else:
             detail = f" ({item.actions} action{'s' if item.actions != 1 else ''})" if item.operation == "apply" else ""
             click.echo(f"{item.host}: wrote {item.path}{detail}")
+    finish(exit_codes.OK, hosts=len(names), scripts=len(rendered.scripts), out=str(out_dir))
 
 
 def _invalid(inventory: str | None, output: str, errors: list[str]) -> NoReturn:
-    for message in errors:
-        click.echo(f"error: {message}", err=True)
-    if output == "json":
-        click.echo(json.dumps({"event": "invalid_input", "errors": len(errors)}))
-    click.echo(f"{inventory}: {len(errors)} error(s); nothing was written", err=True)
-    sys.exit(exit_codes.INVALID_INPUT)
+    invalid_input(errors, f"{inventory}: {len(errors)} error(s); nothing was written")

@@ -32,8 +32,8 @@ def rollback(inventory: str | None, to: str, vm_glob: str | None, **kwargs: Any)
 
     \b
     Examples:
-      orchestrate rollback school.yaml --to clean --vm 'lab-a-*'
-      orchestrate rollback school.yaml --to clean --limit classrooms --output json >> rollback.jsonl
+      orchestrate rollback inventories/school.yaml --to clean --vm 'science-lab-*'
+      orchestrate rollback inventories/school.yaml --to clean --limit hyperv --output json >> rollback.jsonl
 
     Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
     """

@@ -75,8 +75,8 @@ def schedules(inventory: str | None, **kwargs: Any) -> None:
 
     \b
     Examples:
-      orchestrate schedules school.yaml
-      orchestrate schedules school.yaml --limit hv01 --output json
+      orchestrate schedules inventories/school.yaml
+      orchestrate schedules inventories/school.yaml --limit hv01.school.local --output json
     """
     from orchestrator.operations import ListTasks
 

@@ -1,15 +1,13 @@
 """`orchestrate validate INVENTORY`: check the inventory and contact nothing.
 
 Findings go to stdout one per line as `PATH:LINE:COL: severity: message (fix: ...)`, never wrapped, so
-editors and CI can jump to them; the summary line goes to stderr. With --output json, stdout holds one JSON
-document instead. Exit 0 without errors (warnings allowed), 2 with errors or an unreadable file.
+editors and CI can jump to them; the summary line goes to stderr. With --output json, stdout holds one
+`finding` line per finding, then the recap (docs/output.md). Exit 0 without errors (warnings allowed), 2 with
+errors or an unreadable file.
 """
 
 from __future__ import annotations
 
-import getpass
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import click
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
 from orchestrator.cli.options import ask_pass_option, common_options, inventory_argument, inventory_inputs
+from orchestrator.cli.output import finish, json_line, password_prompt
 from orchestrator.model import Finding, Inventory
 from orchestrator.sizes import format_size
 
@@ -68,37 +67,41 @@ def validate(
 ) -> None:
     """Check INVENTORY (YAML, Ansible rules, MultiPoint rules) without contacting any host.
 
-    Always checks the whole inventory (--limit does not narrow it). Exit 0: no errors; 2: errors.
+    Always checks the whole inventory (--limit does not narrow it). -v also says what each host will get.
+
+    \b
+    Examples:
+      orchestrate validate inventories/demo.yaml
+      orchestrate validate inventories/school.yaml -v
+      orchestrate validate inventories/school.yaml --output json | grep '"severity": "error"'
+
+    Exit codes: 0 no errors (warnings allowed), 2 errors or an unreadable inventory.
     """
     from orchestrator.inventory import load_inventory
     from orchestrator.inventory.fleet import foreign_hosts
 
     sources, vault = inventory_inputs(inventory)
-    prompt = (lambda label: getpass.getpass(f"WinRM password for {label}: ")) if ask_pass else None
-    loaded = load_inventory(sources, ask_pass=prompt, vault=vault)
+    loaded = load_inventory(sources, ask_pass=password_prompt() if ask_pass else None, vault=vault)
     inventory = loaded.path
     errors = sum(1 for f in loaded.findings if f.is_error)
     warnings = len(loaded.findings) - errors
+    vms = sum(len(h.vms) for h in loaded.hosts.values())
+    code = exit_codes.INVALID_INPUT if errors else exit_codes.OK
     if output == "json":
-        document = {
-            "findings": [finding_json(f) for f in loaded.findings],
-            "errors": errors,
-            "warnings": warnings,
-            "hosts": len(loaded.hostvars),
-        }
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
-    else:
         for finding in loaded.findings:
-            click.echo(finding.format())
-        if verbosity:
-            for line in _described_hosts(loaded):
-                click.echo(line, err=True)
-            for name, reason in foreign_hosts(loaded.hostvars).items():
-                click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
-        verdict = "invalid" if errors else "valid"
-        click.echo(
-            f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hostvars)} host(s), "
-            f"{sum(len(h.vms) for h in loaded.hosts.values())} VM(s) on hosts without errors",
-            err=True,
-        )
-    sys.exit(exit_codes.INVALID_INPUT if errors else exit_codes.OK)
+            json_line("finding", **finding_json(finding))
+        finish(code, errors=errors, warnings=warnings, hosts=len(loaded.hostvars), vms=vms)
+    for finding in loaded.findings:
+        click.echo(finding.format())
+    if verbosity:
+        for line in _described_hosts(loaded):
+            click.echo(line, err=True)
+        for name, reason in foreign_hosts(loaded.hostvars).items():
+            click.echo(f"{name}: left alone, not a MultiPoint host ({reason})", err=True)
+    verdict = "invalid" if errors else "valid"
+    click.echo(
+        f"{inventory}: {verdict}: {errors} error(s), {warnings} warning(s), {len(loaded.hostvars)} host(s), "
+        f"{vms} VM(s) on hosts without errors",
+        err=True,
+    )
+    finish(code)

@@ -29,6 +29,7 @@ from orchestrator.inventory.sources import collect
 from orchestrator.inventory.typed import HostBuilder, check_definitions
 from orchestrator.inventory.vault import Vault
 from orchestrator.inventory.yaml_source import Origin
+from orchestrator.masking import mask
 from orchestrator.model import Finding, Group, HostSpec, Inventory, Secret
 from orchestrator.rules import check_inventory
 
@@ -117,7 +118,8 @@ def load_inventory(
     checked = Inventory(path=shown, hosts=partial, groups=groups, hostvars=hostvars)
     inventory = Inventory(path=shown, hosts=hosts, groups=groups, hostvars=hostvars)
     findings = [*findings_before, *resolved.findings, *reader.findings, *check_inventory(checked)]
-    secrets = reader.env_values | builder.credentials.secrets
+    # every password whatever its length; other env values from 4 characters (a port `8` is not a secret)
+    secrets = {v for v in reader.env_values if len(v) >= _MIN_SCRUB} | builder.credentials.secrets
     return Inventory(
         path=inventory.path,
         hosts=inventory.hosts,
@@ -214,15 +216,9 @@ def _unique(findings: Iterable[Finding]) -> list[Finding]:
 
 def _scrubbed(findings: list[Finding], secrets: set[str]) -> list[Finding]:
     """Defence in depth: no secret or env value may appear in a message, whatever a rule wrote."""
-    hidden = sorted((s for s in secrets if len(s) >= _MIN_SCRUB), key=len, reverse=True)
-    if not hidden:
-        return findings
     result = []
     for finding in findings:
-        message, fix = finding.message, finding.fix
-        for secret in hidden:
-            message = message.replace(secret, Secret.MASK)
-            fix = fix.replace(secret, Secret.MASK)
+        message, fix = mask(finding.message, secrets), mask(finding.fix, secrets)  # whole values only
         if (message, fix) != (finding.message, finding.fix):
             finding = Finding(finding.severity, message, fix, finding.location, finding.path)
         result.append(finding)

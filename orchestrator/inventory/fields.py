@@ -16,7 +16,7 @@ from orchestrator.inventory.lookup import EnvStr, TemplateProblem, VaultStr, des
 from orchestrator.inventory.vaulted import Undecrypted
 from orchestrator.inventory.yaml_source import Origin, TList, TMap
 from orchestrator.model import Finding, Secret
-from orchestrator.sizes import parse_size
+from orchestrator.sizes import parse_size, unit_hint
 
 
 class _Bad:
@@ -156,7 +156,7 @@ class Reader:
             return BAD
         if isinstance(value, bool) or not isinstance(value, str):
             fix = (
-                f"write it with a unit, like {value}GB"
+                unit_hint(value)  # 6144 -> 6144MB (= 6GB), never 6144GB
                 if isinstance(value, int) and not isinstance(value, bool)
                 else "write a size like 8GB or 512MB"
             )

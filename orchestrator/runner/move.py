@@ -55,6 +55,41 @@ class MoveResult:
     undo: list[str] = field(default_factory=list)
     inventory_change: str | None = None
     exit_code: int = exit_codes.OK
+    # The one recap of the whole move (every step's counts per host), for the caller to emit after it has
+    # reported how the move ended: the recap is the last event of a command.
+    recap: ev.Recap | None = None
+
+    @property
+    def final_exit_code(self) -> int:
+        return exit_codes.OK if self.ok else self.exit_code or exit_codes.HOST_FAILED
+
+
+class OneRun:
+    """The move's steps are runs of their own (each journaled); to the reader of the events they are steps
+    of one run: one run_start, a `step` per inner run, every host event as it comes, one recap at the end."""
+
+    def __init__(self, emit: ev.Emit) -> None:
+        self.emit = emit
+        self.hosts: dict[str, dict[str, int]] = {}
+        self.failed: set[str] = set()
+        self.changed = 0
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self.emit(ev.StepStarted(event.run_id, event.command, list(event.hosts)))
+        elif isinstance(event, ev.Recap):
+            self.changed += event.changed
+            for host, counts in event.hosts.items():
+                total = self.hosts.setdefault(host, dict.fromkeys(("ok", "changed", "failed", "skipped"), 0))
+                for key, count in counts.items():
+                    total[key] = total.get(key, 0) + count
+        else:
+            if isinstance(event, ev.HostFinished) and event.status in ("failed", "locked"):
+                self.failed.add(event.host)
+            self.emit(event)
+
+    def recap(self, exit_code: int, dry_run: bool) -> ev.Recap:
+        return ev.Recap(self.changed, len(self.failed), dict(self.hosts), exit_code, dry_run)
 
 
 class MoveRefused(ValueError):
@@ -104,13 +139,41 @@ def move_vm(
     now: datetime | None = None,
     mode: str = "move",
 ) -> MoveResult:
-    """Move `vm_name` from the inventory host that lists it to `target`. Never prints (emit gets events).
+    """Move `vm_name` from the inventory host that lists it to `target`. Never prints (emit gets events: one
+    run_start, then each step's events; the recap is the result's, for the caller to emit last).
     Nothing is done, and the exit code is 3, when another run holds either host.
 
     `mode` "undo" puts back a move an earlier run left unfinished (by its record on the source); "resume"
     finishes it when the target runs the copy, else undoes it. A Ctrl-C or SIGTERM (which the CLI turns
     into KeyboardInterrupt) during a move runs the same undo before the process ends."""
     source = movable(inventory, vm_name, target, mode)
+    run = OneRun(emit)
+    command = "move --dry-run" if dry_run else "move" if mode == "move" else f"move --{mode}"
+    emit(ev.RunStarted(None, command, [source, target], dry_run))
+    result = _locked_move(
+        inventory, vm_name, source, target, via, state_dir, run, transport_factory, keep_source, dry_run,
+        timeout, wait_lock, now, mode,
+    )
+    result.recap = run.recap(result.final_exit_code, dry_run)
+    return result
+
+
+def _locked_move(
+    inventory: Inventory,
+    vm_name: str,
+    source: str,
+    target: str,
+    via: str,
+    state_dir: Path,
+    emit: ev.Emit,
+    transport_factory: TransportFactory | None,
+    keep_source: bool,
+    dry_run: bool,
+    timeout: int | None,
+    wait_lock: float,
+    now: datetime | None,
+    mode: str,
+) -> MoveResult:
     locks: list[HostLock] = []
     if not dry_run:
         # Both hosts stay locked from the first step to the last undo: an `apply` from cron in between would

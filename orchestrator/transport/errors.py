@@ -15,6 +15,7 @@ from typing import ClassVar
 import requests
 import winrm.exceptions as wexc
 
+from orchestrator.masking import mask
 from orchestrator.model import Connection
 
 # WS-Management fault codes that decide what to do (MS-WSMV; the codes WinRb/winrm4j/Ansible act on).
@@ -139,10 +140,7 @@ def secret_forms(user: str | None, password: str) -> tuple[str, ...]:
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with every secret replaced by the mask, so no password reaches a message or a log."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return text
+    return mask(text, secrets)  # whole values, never inside other words (orchestrator/masking.py)
 
 
 def _chain(exc: BaseException) -> str:

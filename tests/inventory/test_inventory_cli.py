@@ -109,9 +109,10 @@ def test_json_output_document(tmp_path: Path) -> None:
     )
     result = cli("validate", str(path), "--output", "json")
     assert result.exit_code == 2
-    document = json.loads(result.stdout)
-    assert (document["errors"], document["warnings"], document["hosts"]) == (1, 1, 2)
-    error = next(f for f in document["findings"] if f["severity"] == "error")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # JSON lines, docs/output.md
+    recap = lines[-1]
+    assert (recap["event"], recap["errors"], recap["warnings"], recap["hosts"]) == ("recap", 1, 1, 2)
+    error = next(f for f in lines if f["event"] == "finding" and f["severity"] == "error")
     assert (error["file"], error["line"], error["path"][-1]) == (str(path), 7, "edition")
     assert "premium, standard" in error["message"] and error["fix"] == "use one of: premium, standard"
 
@@ -152,7 +153,7 @@ def test_inventory_host_and_list(tmp_path: Path) -> None:
     host = cli("inventory", str(path), "--host", "hv02")
     assert json.loads(host.stdout) == {"ansible_connection": "simulator", "note": "mine"}
     unknown = cli("inventory", str(path), "--host", "nope")
-    assert unknown.exit_code == 2 and "no host named 'nope'" in unknown.stderr
+    assert unknown.exit_code == 2 and "--host 'nope' is not a host of the inventory" in unknown.stderr
 
 
 @pytest.mark.parametrize("args", [[], ["--list", "--host", "hv01"]])
@@ -185,7 +186,9 @@ def test_inventory_list_takes_limit_like_ansible_inventory() -> None:
     demo = Path(__file__).resolve().parents[2] / "inventories" / "demo.yaml"
     result = CliRunner().invoke(main, ["inventory", str(demo), "--list", "--limit", "hv02*", "-o", "json"])
     assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
+    (line, recap) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (line["event"], recap["event"], recap["exit_code"]) == ("inventory", "recap", 0)
+    document = line["inventory"]
     assert list(document["_meta"]["hostvars"]) == ["hv02.demo.local"]
     assert document["hyperv_hosts"]["hosts"] == ["hv02.demo.local"]
     refused = CliRunner().invoke(main, ["inventory", str(demo), "--list", "--limit", "nope"])

@@ -11,6 +11,14 @@ from orchestrator.cli import main
 from orchestrator.journal import Journal
 
 
+def runs_of(result) -> list[dict]:
+    """The `run` lines of `history --output json` (docs/output.md); the last line is the recap."""
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert lines[-1]["event"] == "recap" and lines[-1]["runs"] == len(lines) - 1
+    assert all(line["event"] == "run" for line in lines[:-1])
+    return lines[:-1]
+
+
 def history(state_dir, *args: str):
     result = CliRunner().invoke(
         main,
@@ -48,7 +56,7 @@ def test_no_journal_yet_means_no_runs_and_nothing_created(tmp_path):
     result = history(missing)
     assert result.exit_code == 0
     assert "No runs recorded" in result.output
-    assert json.loads(history(missing, "-o", "json").output) == {"runs": []}
+    assert runs_of(history(missing, "-o", "json")) == []
     assert not missing.exists()
 
 
@@ -72,9 +80,8 @@ def test_verbose_shows_every_host_and_action_with_timings_and_errors(state):
     assert "abababababab" in history(state, "-vv").output  # the script's sha256, shortened
 
 
-def test_json_is_one_document_with_runs_and_their_hosts(state):
-    document = json.loads(history(state, "--output", "json").output)
-    runs = document["runs"]
+def test_json_is_one_line_per_run_with_its_hosts_then_the_recap(state):
+    runs = runs_of(history(state, "--output", "json"))
     assert [r["id"] for r in runs] == [3, 2, 1]
     apply_run = runs[2]
     assert apply_run["status"] == "failed" and apply_run["exit_code"] == 1
@@ -83,7 +90,7 @@ def test_json_is_one_document_with_runs_and_their_hosts(state):
     assert {r["host"]: r["status"] for r in apply_run["results"]} == {"hv1": "changed", "hv2": "failed"}
     assert "actions" not in apply_run
     assert runs[0]["status"] == "interrupted"
-    verbose = json.loads(history(state, "-o", "json", "-v").output)["runs"][2]
+    verbose = runs_of(history(state, "-o", "json", "-v"))[2]
     assert [(a["host"], a["status"], a["duration"]) for a in verbose["actions"]] == [
         ("hv1", "changed", 42.0),
         ("hv2", "failed", 3.0),
@@ -91,7 +98,7 @@ def test_json_is_one_document_with_runs_and_their_hosts(state):
 
 
 def test_last_keeps_the_newest_runs(state):
-    runs = json.loads(history(state, "-o", "json", "--last", "2").output)["runs"]
+    runs = runs_of(history(state, "-o", "json", "--last", "2"))
     assert [r["id"] for r in runs] == [3, 2]
 
 
@@ -109,7 +116,7 @@ def test_last_keeps_the_newest_runs(state):
 def test_limit_keeps_the_runs_that_touched_matching_hosts(state, pattern, ids):
     result = history(state, "-o", "json", "--limit", pattern)
     assert result.exit_code == 0
-    assert [r["id"] for r in json.loads(result.output)["runs"]] == ids
+    assert [r["id"] for r in runs_of(result)] == ids
 
 
 def test_a_malformed_limit_is_invalid_input(state):

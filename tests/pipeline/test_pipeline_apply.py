@@ -4,7 +4,6 @@ a dry run changes nothing, and one host's trouble never stops the others."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -208,16 +207,51 @@ def test_a_vm_built_from_standard_media_is_refused_and_the_other_vms_go_on(tmp_p
     assert set(vms_of(state, "hv01")) == {"good"}
 
 
-def test_state_dir_defaults_to_the_environment_then_dot_orchestrate(tmp_path: Path, monkeypatch):
+def test_state_dir_is_the_environment_then_the_users_state_folder_never_the_current_one(
+    tmp_path: Path, monkeypatch
+):
+    """The admin applies from one folder and runs history from another: the demo must not seem to vanish."""
+    from orchestrator.cli import options
+
     inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("x")]}})
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(options, "_is_system_user", lambda: False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     monkeypatch.setenv("ORCHESTRATE_STATE_DIR", str(tmp_path / "from-env"))
+    monkeypatch.chdir(tmp_path)
     assert orchestrate("apply", inventory).exit_code == 0
     assert state_file(tmp_path / "from-env", "hv01").exists()
+
     monkeypatch.delenv("ORCHESTRATE_STATE_DIR")
     assert orchestrate("apply", inventory).exit_code == 0
-    assert state_file(tmp_path / ".orchestrate", "hv01").exists()
-    shutil.rmtree(tmp_path / ".orchestrate")
+    user_state = home / ".local" / "state" / "orchestrate"
+    assert state_file(user_state, "hv01").exists()
+    assert not (tmp_path / ".orchestrate").exists()
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    listed = orchestrate("history", "--output", "json")
+    runs = [e for e in json_events(listed) if e["event"] == "run"]
+    assert [r["command"] for r in runs] == ["apply"]  # the run made from the other folder
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert options.default_state_dir() == tmp_path / "xdg" / "orchestrate"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/path")  # the XDG spec: a relative path is ignored
+    assert options.default_state_dir() == user_state
+
+
+def test_root_and_a_service_without_a_home_share_the_system_state_dir(monkeypatch, tmp_path: Path):
+    from orchestrator.cli import options
+
+    monkeypatch.setattr(options, "_is_system_user", lambda: True)
+    assert options.default_state_dir({"HOME": str(tmp_path)}) == Path("/var/lib/orchestrate")
+    assert options.default_state_dir({"ORCHESTRATE_STATE_DIR": str(tmp_path)}) == tmp_path
+    monkeypatch.setattr(options, "_is_system_user", lambda: False)
+    for home in ({}, {"HOME": "/"}, {"HOME": str(tmp_path / "missing")}):
+        assert options.default_state_dir(home) == Path("/var/lib/orchestrate")
 
 
 def test_apply_with_site_templates_registers_tasks_that_run_the_site_rollback(tmp_path: Path) -> None:

@@ -87,7 +87,9 @@ def test_limit_and_json_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     code, stdout, _ = _run(tmp_path, "--out", str(tmp_path / "o"), "--limit", "hv02", "--output", "json")
     assert code == 0
     events = [json.loads(line) for line in stdout.splitlines()]
-    assert {(e["host"], e["operation"]) for e in events} == {("hv02", "facts"), ("hv02", "apply")}
+    assert events[-1] == {"event": "recap", "command": "render", "exit_code": 0, "hosts": 1, "scripts": 2,
+                          "out": str(tmp_path / "o")}
+    assert {(e["host"], e["operation"]) for e in events[:-1]} == {("hv02", "facts"), ("hv02", "apply")}
     assert not (tmp_path / "o" / "hv01").exists()
 
 
@@ -180,7 +182,7 @@ def test_the_demo_inventory_renders_its_task_scripts_in_clear(tmp_path: Path) ->
     demo = Path(__file__).resolve().parents[2] / "inventories" / "demo.yaml"
     result = CliRunner().invoke(main, ["render", str(demo), "--out", str(tmp_path / "o"), "-o", "json"])
     assert result.exit_code == 0, result.output
-    events = [json.loads(line) for line in result.stdout.splitlines()]
+    events = [json.loads(line) for line in result.stdout.splitlines() if '"rendered"' in line]
     tasks = [e for e in events if e["operation"] == "task"]
     assert tasks, "the demo schedules a nightly reset"
     for event in events:

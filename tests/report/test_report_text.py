@@ -30,7 +30,11 @@ def test_without_a_terminal_the_text_is_plain_lines_with_sizes_and_markup_escape
     assert "create VM lab [1]" in text  # brackets in names are not swallowed as markup
     assert "memory: (none) -> 8GB" in text
     assert "failed hv01: apply failed: boom" in text and "fix: do x" in text
-    assert "export 60%" not in text  # no live bars when nobody watches (cron mail stays clean)
+    # no live bars when nobody watches; the log still shows progress, a line per quarter done, never a redraw
+    assert "lab-01: export 60%" in text and "lab-02: export 30%" in text
+    assert "export 10%" not in text and "lab-02: export 5%" not in text
+    assert "hv01: gathering facts" in text
+    assert "\r" not in text and "\x1b" not in text
     assert "1 host(s) failed; exit 1" in text
 
 

@@ -177,7 +177,8 @@ def test_cli_ping_ntlm_over_http_and_limit(fake_winrm, tmp_path, good_password):
 
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(doc["host"], doc["ok"]) for doc in lines] == [("hv02", True)]
+    assert [(doc["host"], doc["ok"]) for doc in lines if doc["event"] == "ping"] == [("hv02", True)]
+    assert lines[-1]["event"] == "recap" and lines[-1]["exit_code"] == 0
     assert server.stats()["encrypted_requests"] > 0
 
 

@@ -232,12 +232,13 @@ def run_operation(
     (`inventory_inputs`, -i and the vault options, are read from the click context by load_inventory_or_exit.)"""
     from orchestrator.runner import Runner, RunOptions
 
+    inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
+    hosts = select_or_exit(inventory, limit)
+    # After the input is known good (a bad inventory leaves no trace, not even a state dir), before any host.
     if dry_run or quiet:
         state, journaled = preview_state_dir(state_dir, output)
     else:
         state, journaled = state_dir_or_exit(state_dir, output, writable=True), True
-    inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
-    hosts = select_or_exit(inventory, limit)
     options = RunOptions(
         state_dir=state,
         journal=journaled,

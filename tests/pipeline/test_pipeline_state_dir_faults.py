@@ -19,8 +19,9 @@ def test_locks_that_is_a_file_stops_apply_before_any_host_is_contacted(tmp_path:
 
     assert result.exit_code == 2
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert events[-1]["event"] == "error" and events[-1]["kind"] == "state_dir"
-    assert events[-1]["path"].endswith("locks") and events[-1]["fix"]
+    (error,) = [e for e in events if e["event"] == "error"]
+    assert error["kind"] == "state_dir" and error["path"].endswith("locks") and error["fix"]
+    assert events[-1]["event"] == "recap" and events[-1]["exit_code"] == 2  # docs/output.md: the recap is last
     assert "locks" in result.stderr
     assert not (state / "simulator").exists()  # no host was contacted, so the simulated host was never made
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 
 from orchestrator import __version__
@@ -19,5 +22,10 @@ def main() -> None:
       orchestrate apply inventories/demo.yaml        converge every host
 
     Exit codes: 0 success, 1 some host failed, 2 invalid input (nothing contacted), 3 a host is locked
-    by another run.
+    by another run, 130 interrupted (Ctrl-C or SIGTERM: no new host starts, running ones finish).
     """
+    # SIGTERM (systemd stopping a timer's unit, kill) as Ctrl-C: the run stops new work and ends with its
+    # recap instead of dying mid-change. Restored when the command ends (tests run many in one process).
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        click.get_current_context().call_on_close(lambda: signal.signal(signal.SIGTERM, previous))

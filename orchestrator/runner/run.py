@@ -97,13 +97,76 @@ class Runner:
         operation = self._with_names(self._with_history(self.operation, journal, host_names))
         self.emit(ev.RunStarted(run_id, self.options.command, list(host_names), self.options.dry_run))
         work = HostWork(self, operation, journal, run_id)
-        forks = max(1, min(self.options.forks, len(host_names) or 1))
-        with ThreadPoolExecutor(max_workers=forks, thread_name_prefix="host") as pool:
-            outcomes = dict(zip(host_names, pool.map(work.run_host, host_names), strict=True))
-        exit_code = exit_codes.for_statuses(o.status for o in outcomes.values())
-        journal.finish_run(run_id, run_status(outcomes.values(), exit_code), exit_code)
+        outcomes, interrupted = self._run_hosts(work, host_names)
+        if interrupted:
+            exit_code, status = exit_codes.INTERRUPTED, "aborted"  # stopped by a signal, ended cleanly
+        else:
+            exit_code = exit_codes.for_statuses(o.status for o in outcomes.values())
+            status = run_status(outcomes.values(), exit_code)
+        journal.finish_run(run_id, status, exit_code)
         self.emit(recap_event(outcomes, exit_code, self.options.dry_run, run_id))
         return RunResult(run_id, outcomes, exit_code)
+
+    def _run_hosts(self, work: HostWork, host_names: Sequence[str]) -> tuple[dict[str, HostOutcome], bool]:
+        """Every host through its pipeline, `forks` at a time. A Ctrl-C (or SIGTERM, which the CLI turns into
+        one) stops new work: hosts not started yet never start, the running ones finish their script (an
+        apply script is not cut in the middle of a change), then the run ends with the recap and is
+        journaled as aborted. A second Ctrl-C stops waiting: the remote commands still running end on
+        the host at their own deadline, and this process exits once their threads return."""
+        forks = max(1, min(self.options.forks, len(host_names) or 1))
+        pool = ThreadPoolExecutor(max_workers=forks, thread_name_prefix="host")
+        stop = threading.Event()
+
+        def run_host(name: str) -> HostOutcome:
+            if stop.is_set():  # a worker takes the next host at once: the stop must be checked here
+                return HostOutcome(name, status="failed", failed=1, error="interrupted (not started)")
+            try:
+                return work.run_host(name)
+            except KeyboardInterrupt:
+                stop.set()
+                raise
+
+        futures = {name: pool.submit(run_host, name) for name in host_names}
+        interrupted = False
+        try:
+            for future in futures.values():
+                # Waits; a host's own failure is already its outcome. A KeyboardInterrupt raised in a worker
+                # (the signal arrived while its thread ran a callback) counts as the run's interrupt.
+                error = future.exception()
+                if isinstance(error, KeyboardInterrupt):
+                    raise error
+                if error is not None and not isinstance(error, Exception):
+                    raise error  # SystemExit and the like: the process is going, not this host failing
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.set()
+            for future in futures.values():
+                future.cancel()
+            running = [name for name, f in futures.items() if f.running()]
+            if running:
+                self.emit(
+                    ev.HostWarning(
+                        "(run)",
+                        f"interrupted: no new host starts; waiting for {len(running)} running host(s) "
+                        f"({', '.join(running)}) to finish the script they run",
+                        "press Ctrl-C again to stop waiting",
+                    )
+                )
+            try:
+                for name in running:
+                    futures[name].exception()
+            except KeyboardInterrupt:
+                pass
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+        outcomes: dict[str, HostOutcome] = {}
+        for name, future in futures.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                outcomes[name] = future.result()
+            else:
+                why = "not started" if future.cancelled() else "still running or stopped"
+                outcomes[name] = HostOutcome(name, status="failed", failed=1, error=f"interrupted ({why})")
+        return outcomes, interrupted
 
     def _with_names(self, operation: Operation) -> Operation:
         """An operation that selects VMs by --vm gets every VM name of the inventory: an exact name anywhere

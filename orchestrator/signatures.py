@@ -121,6 +121,20 @@ def cmdlet_names() -> frozenset[str]:
     return frozenset(k for k in _raw() if not k.startswith("__"))
 
 
+def _exists(raw: dict[str, Any], version: str) -> bool:
+    """`absent_from_2012_docset` lists parameters 2012 lacks, or is a sentence when the whole cmdlet is missing
+    from the 2012 docset (Set-VMFirmware: "cmdlet page not present in docset/winserver2012-ps"; generation 2
+    VMs and their firmware came with 2012 R2). Read as a list, that sentence was a set of its letters, and the
+    cmdlet bound on 2012: more lenient than the host, which does not have it."""
+    return not (version == "6.2" and isinstance(raw.get("absent_from_2012_docset"), str))
+
+
+def available(cmdlet: str, version: str | None = None) -> bool:
+    """Does the cmdlet exist on that Windows version (as far as the shipped data knows it)?"""
+    key = {k.lower(): k for k in cmdlet_names()}.get(cmdlet.lower())
+    return key is not None and _exists(_raw()[key], normalize_version(version))
+
+
 def _param(raw: dict[str, Any], *, alias_key: str = "aliases") -> Parameter:
     aliases = raw.get(alias_key) or raw.get("alias") or ()
     if isinstance(aliases, str):
@@ -145,6 +159,8 @@ def signature(cmdlet: str, version: str | None = None) -> CmdletSignature:
     if key is None:
         raise KeyError(cmdlet)
     raw = _raw()[key]
+    if not _exists(raw, version):
+        raise KeyError(f"{key} does not exist on Windows {version}: its docset has no page for it")
     absent = set(raw.get("absent_from_2012_docset", ())) if version == "6.2" else set()
     absent_sets = _newer_than_powershell(raw, version, absent)
     sets: list[ParameterSet] = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.signatures import signature
+from orchestrator.signatures import available, signature
 from orchestrator.simulator import host as _host_package  # noqa: F401 - registers the cmdlets
 from orchestrator.simulator.binder import BoundCall, bind
 from orchestrator.simulator.host.context import HostContext
@@ -72,7 +72,7 @@ class HostCommands:
     def invoke(self, name: str, args: list[Argument], pipeline_input: list[Any] | None, interp: Interpreter,
                line: int) -> list[Any]:
         entry = self._lookup(name)
-        if entry is None:
+        if entry is None or not available(entry.name, self.ctx.host.os_version):
             raise not_recognized(name, line)
         self.ctx.interp = interp
         sig = signature(entry.name, self.ctx.host.os_version)

@@ -45,7 +45,7 @@ def test_script_binds_only_parameters_the_version_has(version: str, label: str, 
     lines = script.splitlines()
     assert lines[0] == "$ErrorActionPreference = 'Stop'"
     assert lines[1] == "$ProgressPreference = 'SilentlyContinue'"
-    known = signatures.cmdlet_names()
+    known = frozenset(n for n in signatures.cmdlet_names() if signatures.available(n, version))
     switches = {
         name: {p.name for s in signatures.signature(name, version).parameter_sets for p in s.parameters
                if p.is_switch} | {p.name for p in signatures.signature(name, version).common if p.is_switch}
@@ -55,6 +55,8 @@ def test_script_binds_only_parameters_the_version_has(version: str, label: str, 
     assert any(c.name == "Get-VM" for c in calls)
     for call in calls:
         assert call.name in CONTRACT_CMDLETS | OWN_FUNCTIONS, f"{label}: {call.name} is not in the contract"
+        missing = call.name in signatures.cmdlet_names() and call.name not in known
+        assert not missing, f"{label} line {call.line}: {call.name} does not exist on {version}"
         if call.name not in known:
             continue
         allowed = signatures.parameters(call.name, version)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from orchestrator.signatures import cmdlet_names, signature
+from orchestrator.signatures import available, cmdlet_names, signature
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import guest
 from orchestrator.simulator.host.context import HostContext
@@ -203,6 +203,7 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             exact = known.get(name.lower())
             matches = [exact] if exact else []
         matches = [n for n in matches if ctx.host.hyperv_installed or _module_of(n) != "Hyper-V"]
+        matches = [n for n in matches if available(n, ctx.host.os_version)]
         if not matches:
             if any(ch in name for ch in "*?"):
                 continue

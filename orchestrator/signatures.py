@@ -247,8 +247,10 @@ def _apply_later_changes(raw: dict[str, Any], set_name: str, params: list[Parame
     return params
 
 
+@cache
 def parameters(cmdlet: str, version: str | None = None) -> frozenset[str]:
-    """Every parameter name the cmdlet accepts on that version, common parameters included."""
+    """Every parameter name the cmdlet accepts on that version, common parameters included (built once per
+    cmdlet and version: the simulator's ShouldProcess check asks for every mutating call)."""
     return signature(cmdlet, version).parameter_names()
 
 

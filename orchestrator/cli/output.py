@@ -242,6 +242,7 @@ def run_operation(
     options = RunOptions(
         state_dir=state,
         journal=journaled,
+        release_details=after is None,
         forks=forks,
         dry_run=dry_run,
         wait_lock=wait_lock,

@@ -90,6 +90,8 @@ class HostWork:
         if outcome.status == "failed" and not outcome.failed:
             outcome.failed = 1
         self.journal.host_finished(self.run_id, name, outcome.status, outcome.error)
+        if self.options.release_details:
+            outcome.facts = outcome.plan = None
         self.runner.emit(
             ev.HostFinished(
                 name,

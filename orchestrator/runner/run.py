@@ -40,6 +40,9 @@ class RunOptions:
     held_locks: frozenset[str] = frozenset()
     # False for a preview on a read-only state directory: nothing is journaled (runner/journal_guard.py).
     journal: bool = True
+    # True when nobody reads the outcomes' facts and plans after the run (a plain apply or plan): each host's
+    # are dropped once its recap line is known, so a fleet's dry run does not hold every host's in memory.
+    release_details: bool = False
 
 
 class Runner:

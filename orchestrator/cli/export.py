@@ -87,25 +87,16 @@ def _report(result: Any, output: str) -> None:
 
     for host, outcome in result.outcomes.items():
         for entry in outcome.results:
-            if isinstance(entry, Exported) and entry.check_only:
+            if isinstance(entry, Exported):
+                would, done = ("would be exported to", " of disks") if entry.check_only else ("exported to", "")
                 say(
                     output,
-                    "export_check",
+                    "export_check" if entry.check_only else "exported",
                     host=host,
                     vm=entry.vm,
                     path=entry.path,
                     size_bytes=entry.size_bytes,
-                    text=f"{host}: {entry.vm} would be exported to {entry.path} ({entry.size_bytes} bytes of disks)",
-                )
-            elif isinstance(entry, Exported):
-                say(
-                    output,
-                    "exported",
-                    host=host,
-                    vm=entry.vm,
-                    path=entry.path,
-                    size_bytes=entry.size_bytes,
-                    text=f"{host}: {entry.vm} exported to {entry.path} ({entry.size_bytes} bytes)",
+                    text=f"{host}: {entry.vm} {would} {entry.path} ({entry.size_bytes} bytes{done})",
                 )
             elif isinstance(entry, ExportPruned):
                 say(

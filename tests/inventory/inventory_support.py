@@ -46,38 +46,7 @@ def ours(path: Path) -> dict[str, Any]:
 
 def ansible_view(path: Path) -> dict[str, Any]:
     """What `ansible-inventory -i PATH --list` prints, computed in-process with ansible-core's own classes."""
-    from ansible import constants as C
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.vars.manager import VariableManager
-
-    loader = DataLoader()
-    inventory = InventoryManager(loader=loader, sources=[str(path)])
-    variables = VariableManager(loader=loader, inventory=inventory)
-    result: dict[str, Any] = {"_meta": {"hostvars": {}}}
-    seen: set[str] = set()
-
-    def walk(group: Any) -> None:
-        entry: dict[str, Any] = {}
-        if group.name != "all" and group.hosts:
-            entry["hosts"] = [h.name for h in group.hosts]
-        if group.child_groups:
-            entry["children"] = [g.name for g in group.child_groups]
-        if entry:
-            result[group.name] = entry
-        for child in group.child_groups:
-            if child.name not in seen:
-                seen.add(child.name)
-                walk(child)
-
-    walk(inventory.groups["all"])
-    for host in inventory.get_hosts("all"):
-        host_vars = variables.get_vars(host=host, include_hostvars=False, stage="all")
-        for internal in C.INTERNAL_STATIC_VARS:
-            host_vars.pop(internal, None)
-        if host_vars:
-            result["_meta"]["hostvars"][host.name] = host_vars
-    return json.loads(json.dumps(result, default=str))
+    return ansible_view_many([path])
 
 
 def ours_many(sources: list[Path], **kwargs: Any) -> dict[str, Any]:

@@ -129,6 +129,11 @@ class StopVM(Action):
 
     vm_name: str
     reason: str = "desired state is off"
+    # A stop that wraps off-only changes: what the VM must still differ in for the stop to be needed,
+    # re-checked on the host right before Stop-VM ((property, wanted) pairs: cpus, memory_startup,
+    # dynamic_memory, memory_minimum, memory_maximum, switch). Facts can be stale (another box, a person):
+    # a change already made means no needless reboot of a classroom VM.
+    unless: tuple[tuple[str, object], ...] = ()
     template: ClassVar[str] = "actions/stop_vm.ps1.j2"
     verb: ClassVar[str] = "stop VM"
 

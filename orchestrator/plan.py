@@ -144,7 +144,13 @@ def _converge(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
     actions: list[Action] = []
     running = observed.running
     if offline and running:
-        actions.append(StopVM(vm.name, reason="needed for: " + ", ".join(a.summary() for a in offline)))
+        actions.append(
+            StopVM(
+                vm.name,
+                reason="needed for: " + ", ".join(a.summary() for a in offline),
+                unless=tuple(check for action in offline for check in _still_needed(action)),
+            )
+        )
         running = False
     actions += offline + online
     if vm.checkpoints.baseline and observed.checkpoint(vm.checkpoints.baseline) is None:
@@ -154,6 +160,23 @@ def _converge(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
     elif vm.state == "off" and running:
         actions.append(StopVM(vm.name))
     return actions
+
+
+def _still_needed(action: Action) -> list[tuple[str, object]]:
+    """What the VM must still differ in for a wrapped off-only change to be needed (StopVM.unless)."""
+    if isinstance(action, SetProcessor):
+        return [("cpus", action.count)]
+    if isinstance(action, SetMemory):
+        checks: list[tuple[str, object]] = [
+            ("memory_startup", action.startup),
+            ("dynamic_memory", action.dynamic is not None),
+        ]
+        if action.dynamic is not None:
+            checks += [("memory_minimum", action.dynamic.minimum), ("memory_maximum", action.dynamic.maximum)]
+        return checks
+    if isinstance(action, ConnectSwitch):
+        return [("switch", action.switch)]
+    return []
 
 
 def _switch_needs_off(observed: VMFacts, version: str) -> bool:

@@ -47,6 +47,17 @@ def check_schedules(host: HostSpec) -> Iterator[Finding]:
                 "write the host's local time in quotes, like at: '02:30'",
                 at(loc, "at", schedule.location),
             )
+        elif schedule.at[:2] in ("01", "02"):
+            # Daylight saving time skips (spring) or repeats (autumn) an hour between 01:00 and 03:00 in the
+            # US, the EU and the UK. What Task Scheduler does with a weekly trigger inside that hour is not on
+            # its 2012 pages (docs/real-hosts.md lists it as unverified): it may run late, twice or not at all.
+            yield finding(
+                "warning",
+                f"{label}: at {shown(schedule.at)} falls in the hour daylight saving time skips or repeats in "
+                "many time zones (01:00 to 02:59): on those nights the rollback may run late, twice, or not",
+                "pick a time from 03:00 on (or before 01:00), e.g. at: '03:30'",
+                at(loc, "at", schedule.location),
+            )
         for day in schedule.days:
             if day not in WEEKDAYS:
                 yield not_a_choice(label, "day", day, WEEKDAYS, at(loc, "days", schedule.location))

@@ -77,7 +77,7 @@ def test_run_settings() -> None:
 
 
 def schedule(**changes: object) -> Schedule:
-    return replace(Schedule(name="nightly", checkpoint="clean", at="02:30"), **changes)
+    return replace(Schedule(name="nightly", checkpoint="clean", at="03:30"), **changes)
 
 
 @pytest.mark.parametrize(
@@ -104,3 +104,11 @@ def test_schedule_names_unique_and_glob_matching_no_vm_is_a_warning() -> None:
     (warning,) = check_host(spec)
     assert warning.severity == "warning" and "matches no VM" in warning.message
     assert check_host(replace(spec, schedules=(schedule(vms="LAB-*"),))) == []
+
+
+@pytest.mark.parametrize("time", ["01:00", "02:30", "02:59"])
+def test_a_time_in_the_daylight_saving_hour_is_a_warning(time: str) -> None:
+    spec = HostSpec(name="hv01", connection=WINRM, schedules=(schedule(at=time),))
+    (warning,) = [f for f in check_host(spec) if "daylight saving" in f.message]
+    assert warning.severity == "warning" and "03:00" in (warning.fix or "")
+    assert not [f for f in check_host(replace(spec, schedules=(schedule(at="03:00"),))) if "daylight" in f.message]

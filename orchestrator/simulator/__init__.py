@@ -50,7 +50,12 @@ from orchestrator.simulator.state import (
 
 __all__ = ["BOOTSTRAP", "RunResult", "Session", "Simulator", "StateError"]
 
-BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))"
+# The bootstrap the WinRM transport runs (orchestrator.transport.stdin): the script, then any secrets, on stdin.
+BOOTSTRAP = (
+    "$s = [Console]::In.ReadToEnd(); $OrchestrateSecrets = $null; $b = $s.IndexOf('##orchestrate-secrets##'); "
+    "if ($b -ge 0) { $c = $b + 23; $OrchestrateSecrets = $s.Substring($c); $s = $s.Substring(0, $b) }; "
+    "& ([ScriptBlock]::Create($s))"
+)
 _MAX_DEPTH = 8  # nested runs (a scheduled task starting a task...) before the simulator refuses
 
 

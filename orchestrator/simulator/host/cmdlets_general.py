@@ -101,6 +101,7 @@ def out_string(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> li
 @cmdlet("Start-Sleep", UTIL)
 def start_sleep(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     seconds = call.get("Seconds") if call.has("Seconds") else (call.get("Milliseconds") or 0) / 1000
+    ctx.slept += max(0.0, float(seconds or 0))  # Get-Date moves on by as much (simulated time)
     if ctx.host.tick(float(seconds or 0)):
         ctx.mutated("Start-Sleep: a guest's setup went on")
     return []

@@ -45,9 +45,9 @@ from orchestrator.transport.errors import (
     classify,
     secret_forms,
 )
-from orchestrator.transport.stdin import BOOTSTRAP, compose
 from orchestrator.transport.limits import MAX_OUTPUT_BYTES, cap_session
 from orchestrator.transport.retry import Backoff, call_with_retry
+from orchestrator.transport.stdin import BOOTSTRAP, compose
 
 log = logging.getLogger(__name__)
 

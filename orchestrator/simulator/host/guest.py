@@ -11,7 +11,7 @@ What a started VM does (power_on), per Microsoft's unattend documentation for Wi
   product key, time zone, domain join), then oobeSystem (locale, Administrator password), then
   %WINDIR%\Setup\Scripts\SetupComplete.cmd ("Add a Custom Script to Windows Setup": it runs after setup,
   before the logon screen). It takes `Host.guest_setup_seconds` of simulated time (about 30 minutes,
-  multipoint-facts.md), passed by Start-Sleep and Wait-Job (Host.tick), never by real waiting.
+  multipoint-facts.md), passed by Start-Sleep and Wait-Job (clock.tick), never by real waiting.
 - The answer file is read with a real XML parser. A file that does not parse, or a specialize setting
   Windows refuses, stops setup with SETUP_PARSE_ERROR and the guest never becomes ready (this failure is
   kept on the disk: every later boot shows it again).

@@ -207,19 +207,6 @@ class Host:
         template = OS_CAPTIONS.get(self.os_sku, "Microsoft Windows Server {name}")
         return template.format(name=OS_NAMES.get(self.os_version, "2012 R2"))
 
-    def tick(self, seconds: float) -> bool:
-        """Simulated time passes for Hyper-V's jobs (a script waited `seconds`); the jobs done are dropped.
-        True when a guest's setup moved on (the caller records that as a change of the host's state)."""
-        from orchestrator.simulator.host import guest  # the guests' setup runs in the same simulated time
-
-        moved = guest.advance(self, seconds)
-        for job in self.vmms_jobs:
-            job["left"] = max(0.0, float(job["left"]) - seconds)
-            if job["left"] <= 0 and job.get("kind") == "merge":  # a checkpoint file merged away (chains.py)
-                self.files.pop(norm_path(job["path"]), None)
-        self.vmms_jobs = [job for job in self.vmms_jobs if job["left"] > 0]
-        return moved
-
     def vmms_job_writing(self, path: str) -> dict[str, Any] | None:
         """The Hyper-V job still writing at or below `path` (or into a folder `path` lies in), if any."""
         key = norm_path(path)

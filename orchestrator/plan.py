@@ -108,9 +108,9 @@ def plan_host(
         actions.append(
             RefuseVMs(
                 tuple(in_setup),
-                f"VM(s) {', '.join(in_setup)}: their guest is still in setup, so nothing that turns them off "
-                "(a CPU, memory or switch change) is done now: Windows setup cut off cannot finish; apply again "
-                "once the guest is ready",
+                f"VM(s) {', '.join(in_setup)}: their guest was still in setup when this run began, so nothing "
+                "that turns them off (a CPU, memory or switch change) is done in this run: Windows setup cut "
+                "off cannot finish; apply again once the guest is ready",
             )
         )
     if lost:

@@ -661,14 +661,14 @@ class WaitGuestsReady(Action):
     VM's Notes line ready. A guest not ready within its timeout, a Standard guest, or a VM turned off during
     setup fails the action (after every other guest was waited for) with what the host could see."""
 
-    waits: tuple[GuestWait, ...]
+    waits: tuple[GuestWait, ...] = ()
     poll_seconds: int = GUEST_POLL_SECONDS
     template: ClassVar[str] = "actions/wait_guests.ps1.j2"
     verb: ClassVar[str] = "wait for the guests of"
 
     @property
     def target(self) -> str:
-        return ", ".join(w.vm_name for w in self.waits)
+        return f"{len(self.waits)} VM(s)"  # each name stays a literal of its own in the script
 
     @property
     def timeout_seconds(self) -> int:

@@ -26,9 +26,9 @@ from apply_support import (
 )
 
 from orchestrator.actions import GUEST_NOTES_PREFIX, guest_token
+from orchestrator.facts import load_document
 from orchestrator.inventory import load_inventory
 from orchestrator.operations.move import MoveExport
-from orchestrator.facts import load_document
 from orchestrator.plan import plan_host
 from orchestrator.render import Renderer
 from orchestrator.runner.host import guest_secrets

@@ -214,3 +214,21 @@ def test_a_malformed_answer_file_override_fails_before_anything_changes(tmp_path
         assert result.exit_code != 0
         assert "not a valid answer file" in host_failure(result)
     assert simulated(state).host.vm_by_name("lab-01") == []
+
+
+def test_the_hosts_own_rollback_task_never_turns_off_a_guest_in_setup(tmp_path: Path) -> None:
+    """The nightly task runs on the host with no admin box to ask: its restore refuses a guest in setup too,
+    even when the VM has a checkpoint of that name (taken by hand during setup)."""
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": guest(ready_timeout="5m")})
+    state = tmp_path / "state"
+    assert orchestrate("apply", inv, "--state-dir", state).exit_code != 0  # still in setup
+    sim = simulated(state)
+    assert sim.run("Checkpoint-VM -Name 'lab-01' -SnapshotName 'clean'").exit_code == 0
+    spec = load_inventory(inv, environ=ENV).hosts["hv01"]
+    from orchestrator.actions import RestoreCheckpoint
+
+    script = Renderer().render_apply(spec, [RestoreCheckpoint("lab-01", "clean")], "6.3")
+    failed = load_document(simulated(state).run(script).stdout)["failed"]
+    assert "its guest is still in setup; a rollback would turn it off" in failed["error"]
+    vm = simulated(state).host.vm_by_name("lab-01")[0]
+    assert vm.state == "Running" and vm.guest_run is not None and vm.guest_run["phase"] == "specialize"

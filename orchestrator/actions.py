@@ -569,8 +569,10 @@ class ClearMoveRecord(Action):
 # -- a new VM's guest: the answer file, first boot, readiness (issue 15; orchestrator.plan plans these) ----------
 
 # The guest's line in the VM's own Notes, beside the checkpoints' line:
-#   orchestrate-guest: <token> setup      the answer file is in the disk (or being written): never write again
-#   orchestrate-guest: <token> ready      the guest reported <token> through KVP and is MultiPoint Premium
+#   orchestrate-guest: <token> setup <computer name>   the answer file is in the disk (or being written): never
+#                                                      write again
+#   orchestrate-guest: <token> ready <computer name>   the guest reported <token> through KVP as that Premium
+#                                                      server
 # Notes are part of the VM's configuration, so a checkpoint keeps the line and a restored baseline says ready.
 GUEST_NOTES_PREFIX = "orchestrate-guest:"
 # The value SetupComplete.cmd writes under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest, which the host reads

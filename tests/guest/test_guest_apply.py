@@ -61,7 +61,7 @@ def test_apply_sets_up_every_guest_before_its_baseline_and_a_second_apply_is_a_n
         assert baseline.name == "clean"
         # The baseline is of the ready server: its memory holds a finished setup.
         assert baseline.config["guest_run"] == {"phase": "ready"}
-        assert f"{GUEST_NOTES_PREFIX} {guest_token(name)} ready" in vm.notes
+        assert f"{GUEST_NOTES_PREFIX} {guest_token(name)} ready {name.upper()}" in vm.notes
 
     second = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
     assert second.exit_code == 0, second.output
@@ -161,7 +161,7 @@ def test_a_guest_that_read_no_answer_file_is_reported_at_oobe(tmp_path: Path) ->
         "$vm = New-VM -Name 'lab-01' -Generation 2 -MemoryStartupBytes 4294967296 -VHDPath $vhd"
         " -SwitchName 'Classroom LAN' -Confirm:$false\n"
         "Set-VMProcessor -VM $vm -Count 2 -Confirm:$false\n"
-        f"Set-VM -VM $vm -Notes '{GUEST_NOTES_PREFIX} {guest_token('lab-01')} setup' -Confirm:$false\n"
+        f"Set-VM -VM $vm -Notes '{GUEST_NOTES_PREFIX} {guest_token('lab-01')} setup LAB-01' -Confirm:$false\n"
     )
     assert result.exit_code == 0, result.stderr
     applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
@@ -232,3 +232,17 @@ def test_the_hosts_own_rollback_task_never_turns_off_a_guest_in_setup(tmp_path: 
     assert "its guest is still in setup; a rollback would turn it off" in failed["error"]
     vm = simulated(state).host.vm_by_name("lab-01")[0]
     assert vm.state == "Running" and vm.guest_run is not None and vm.guest_run["phase"] == "specialize"
+
+
+def test_a_dry_run_of_a_resumed_wait_passes_its_preflight_and_changes_nothing(tmp_path: Path) -> None:
+    """The preflight's copy knows no guest's disk: it takes the guest in setup to finish as planned, so the
+    dry run checks the script (and says it would wait), while the real guest is left exactly as it was."""
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": guest(ready_timeout="5m")})
+    state = tmp_path / "state"
+    assert orchestrate("apply", inv, "--state-dir", state).exit_code != 0
+    before = simulated(state).snapshot()
+    dry = orchestrate("apply", inv, "--state-dir", state, "--dry-run", "-o", "json")
+    assert dry.exit_code == 0, dry.output
+    assert summaries(dry) == ["wait until lab-01 report ready (setup of the guest)", "checkpoint lab-01"]
+    assert [e["ok"] for e in events(dry) if e["event"] == "preflight"] == [True]
+    assert simulated(state).snapshot() == before

@@ -197,6 +197,10 @@ class Host:
     session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
     guest_setup_seconds: float = 30 * 60  # how long a guest's first-boot setup runs, in simulated time (guest.py)
     guest_domains: list[str] = field(default_factory=list)  # AD domains the simulated network has (guest.py)
+    # A copy built from facts (a dry run's preflight) knows no guest's disk: for a running VM whose guest is
+    # in setup it assumes the guest reports what the host waits for (vm id -> [ready name, token, computer
+    # name, edition]), so the preflight checks the script, not the guest's fate (Simulator.from_facts).
+    assumed_guests: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def os_build(self) -> str:

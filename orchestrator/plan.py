@@ -84,12 +84,18 @@ def plan_host(
     waits: list[GuestWait] = []
     after_wait: list[Action] = []
     in_setup: list[str] = []
+    no_image: list[str] = []
     for vm in host.vms:
         if vm.name in hold:  # held VMs (a move's) are the caller's to report, never planned here
             continue
         observed = facts.vm(vm.name)
         if baseline_lost(vm, observed) and not retake_baseline:
             lost.append(vm.name)
+            continue
+        if observed is None and vm.guest is not None and vm.state != "absent" and (
+            vm.disk is None or vm.disk.kind not in ("parent", "copy_from")
+        ):
+            no_image.append(vm.name)  # an answer file goes into a sysprepped image's Windows, not an empty disk
             continue
         guest = plan_guest(vm, observed, facts.version)
         if guest is None:
@@ -111,6 +117,14 @@ def plan_host(
                 f"VM(s) {', '.join(in_setup)}: their guest was still in setup when this run began, so nothing "
                 "that turns them off (a CPU, memory or switch change) is done in this run: Windows setup cut "
                 "off cannot finish; apply again once the guest is ready",
+            )
+        )
+    if no_image:
+        actions.append(
+            RefuseVMs(
+                tuple(no_image),
+                f"VM(s) {', '.join(no_image)}: `guest` needs a disk made from a sysprepped image (disk: parent or "
+                "copy_from), whose Windows reads the answer file at its first boot; not created",
             )
         )
     if lost:

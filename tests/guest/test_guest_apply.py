@@ -246,3 +246,16 @@ def test_a_dry_run_of_a_resumed_wait_passes_its_preflight_and_changes_nothing(tm
     assert summaries(dry) == ["wait until lab-01 report ready (setup of the guest)", "checkpoint lab-01"]
     assert [e["ok"] for e in events(dry) if e["event"] == "preflight"] == [True]
     assert simulated(state).snapshot() == before
+
+
+def test_a_guest_on_an_empty_disk_is_refused_before_it_is_created(tmp_path: Path) -> None:
+    """An answer file goes into a sysprepped image's Windows; a new empty disk (an ISO install) has none."""
+    inv = inventory(tmp_path, [{"name": "lab-01", "disk": {"size": "60GB", "iso": "D:\\iso\\mps.iso"}},
+                               {"name": "lab-02"}],
+                    host_seed=seed(images={PREMIUM: {"edition_sku": 77}, "D:\\iso\\mps.iso": {"edition_sku": 77}}))
+    state = tmp_path / "state"
+    result = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
+    assert result.exit_code != 0
+    assert "`guest` needs a disk made from a sysprepped image" in host_failure(result)
+    sim = simulated(state)
+    assert sim.host.vm_by_name("lab-01") == [] and guest_of(sim, "lab-02")[0] == {"phase": "ready"}

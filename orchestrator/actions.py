@@ -569,3 +569,133 @@ class ClearMoveRecord(Action):
     @property
     def target(self) -> str:
         return self.vm_name
+
+
+# -- a new VM's guest: the answer file, first boot, readiness (issue 15; orchestrator.plan plans these) ----------
+
+# The guest's line in the VM's own Notes, beside the checkpoints' line:
+#   orchestrate-guest: <token> setup <computer name>   the answer file is in the disk (or being written): never
+#                                                      write again
+#   orchestrate-guest: <token> ready <computer name>   the guest reported <token> through KVP as that Premium
+#                                                      server
+# Notes are part of the VM's configuration, so a checkpoint keeps the line and a restored baseline says ready.
+GUEST_NOTES_PREFIX = "orchestrate-guest:"
+# The value SetupComplete.cmd writes under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest, which the host reads
+# as a GuestExchangeItem (templates/guest/SetupComplete.cmd.j2).
+GUEST_READY_NAME = "OrchestrateReady"
+GUEST_POLL_SECONDS = 30
+
+
+def guest_token(vm_name: str) -> str:
+    """The value a VM's guest reports once its setup finished: letters and digits (cmd-safe), one per VM name."""
+    import hashlib
+
+    return "ready" + hashlib.sha256(vm_name.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareGuest(Action):
+    """Write the answer file and SetupComplete.cmd into a new, never-started VM's system disk: the guest line
+    goes into the VM's Notes first (so no later run ever writes again, even after a crash mid-way), then
+    Mount-VHD, the Windows partition found by its \\Windows\\System32, the two files written, and Dismount-VHD
+    always (finally). Both files' text arrives after the script on stdin (`answer_secret`, `setup_secret`:
+    orchestrator.transport.stdin), never in the script: the answer file holds the passwords."""
+
+    vm: VMSpec
+    template: ClassVar[str] = "actions/prepare_guest.ps1.j2"
+    verb: ClassVar[str] = "prepare the guest of"
+
+    @property
+    def target(self) -> str:
+        return self.vm.name
+
+    @property
+    def vm_name(self) -> str:
+        return self.vm.name
+
+    @property
+    def token(self) -> str:
+        return guest_token(self.vm.name)
+
+    @property
+    def answer_secret(self) -> str:
+        from orchestrator.transport.stdin import secret_name
+
+        return secret_name("answer", self.vm.name)
+
+    @property
+    def setup_secret(self) -> str:
+        from orchestrator.transport.stdin import secret_name
+
+        return secret_name("setup", self.vm.name)
+
+    @property
+    def computer_name(self) -> str:
+        guest = self.vm.guest
+        return guest.name_for(self.vm.name) if guest is not None else ""
+
+    def changes(self) -> list[Change]:
+        guest = self.vm.guest
+        if guest is None:
+            return []
+        out: list[Change] = [
+            ("computer name", None, self.computer_name),
+            ("time zone", None, guest.time_zone),
+            ("locale", None, guest.locale),
+            ("product key", None, "(a secret)" if not isinstance(guest.product_key, str) else guest.product_key),
+        ]
+        if guest.domain is not None:
+            out.append(("domain", None, guest.domain.name))
+        out.append(("answer file", None, "\\Windows\\Panther\\unattend.xml (passwords sent apart, never shown)"))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class GuestWait:
+    """One VM the wait watches: its computer name, the token it reports, and how long its setup may take."""
+
+    vm_name: str
+    computer_name: str
+    token: str
+    timeout_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaitGuestsReady(Action):
+    """Wait, on the host, until every listed guest reports its token through KVP (GuestExchangeItems), all at
+    once, polling every `poll_seconds`; print a `##progress` line per VM ("specializing, 6 of 45 min") and one
+    with `ready` when a guest is ready; check it reports MultiPoint Premium (OSEditionId 77) and mark the
+    VM's Notes line ready. A guest not ready within its timeout, a Standard guest, or a VM turned off during
+    setup fails the action (after every other guest was waited for) with what the host could see."""
+
+    waits: tuple[GuestWait, ...] = ()
+    poll_seconds: int = GUEST_POLL_SECONDS
+    template: ClassVar[str] = "actions/wait_guests.ps1.j2"
+    verb: ClassVar[str] = "wait for the guests of"
+
+    @property
+    def target(self) -> str:
+        return f"{len(self.waits)} VM(s)"  # each name stays a literal of its own in the script
+
+    @property
+    def timeout_seconds(self) -> int:
+        return max((w.timeout_seconds for w in self.waits), default=0)
+
+    @property
+    def ready_name(self) -> str:
+        return GUEST_READY_NAME
+
+    @property
+    def wait_list(self) -> list[dict[str, Any]]:
+        """The waits as PowerShell maps (the template writes them as one literal)."""
+        return [
+            {"vm": w.vm_name, "computer_name": w.computer_name, "token": w.token, "timeout": w.timeout_seconds}
+            for w in self.waits
+        ]
+
+    def summary(self) -> str:
+        return f"wait until {', '.join(w.vm_name for w in self.waits)} report ready (setup of the guest)"
+
+    def changes(self) -> list[Change]:
+        return [("guest", "setting up", f"ready as {w.computer_name} (at most {w.timeout_seconds // 60} min)")
+                for w in self.waits]

@@ -115,6 +115,7 @@ class Progress(Event):
     vm: str
     operation: str
     percent: int
+    detail: str = ""  # what the bar says instead of "<operation> <percent>%" ("specializing, 6 of 45 min")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +143,15 @@ class Recap(Event):
 
 
 Emit = Callable[[Event], None]
+
+
+@dataclass(frozen=True, slots=True)
+class GuestReady(Event):
+    """A new VM's guest finished its setup: it reported ready through KVP as MultiPoint Premium (issue 15)."""
+
+    name: ClassVar[str] = "guest_ready"
+    host: str
+    vm: str
+    computer_name: str
+    edition_sku: int
+    seconds: int

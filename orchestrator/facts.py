@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.actions import CHECKPOINT_NOTES_PREFIX
+from orchestrator.actions import CHECKPOINT_NOTES_PREFIX, GUEST_NOTES_PREFIX
 from orchestrator.move_records import MoveRecord, parse_record
 from orchestrator.signatures import normalize_version
 
@@ -70,6 +70,21 @@ class VMFacts:
     adapters: tuple[AdapterFacts, ...] = ()
     checkpoints: tuple[CheckpointFacts, ...] = ()
     kvp: Mapping[str, str] = field(default_factory=dict)
+    # GuestExchangeItems: what the guest itself wrote under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest
+    # (the facts script reads our ready value only).
+    guest_items: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def guest_state(self) -> str | None:
+        """Our guest line in the VM's Notes: "setup" (the answer file was written; the guest is not known to
+        be ready), "ready" (it reported ready as MultiPoint Premium), or None (no guest set up by us)."""
+        line = guest_line(self.notes)
+        return None if line is None else line[1]
+
+    @property
+    def guest_in_setup(self) -> bool:
+        """Nothing may turn this VM off: its Windows setup runs (or may run) and would not survive it."""
+        return self.guest_state == "setup"
 
     @property
     def running(self) -> bool:
@@ -307,13 +322,20 @@ def _move(raw: Mapping[str, Any]) -> MoveRecord:
 
 def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:
     kvp_by_id: dict[str, dict[str, str]] = {}
+    guest_by_id: dict[str, dict[str, str]] = {}
     for i, raw in enumerate(_list(doc["kvp"], "kvp")):
         k = _obj(raw, f"kvp[{i}]")
         items = [
             _str(item, f"kvp[{i}].items[{j}]")
             for j, item in enumerate(_list(k.get("items"), f"kvp[{i}].items"))
         ]
-        kvp_by_id[_str_or_empty(k.get("vm_id"), f"kvp[{i}].vm_id").lower()] = parse_kvp_items(items)
+        guest = [
+            _str(item, f"kvp[{i}].guest[{j}]")
+            for j, item in enumerate(_list(k.get("guest"), f"kvp[{i}].guest"))
+        ]
+        vm_key = _str_or_empty(k.get("vm_id"), f"kvp[{i}].vm_id").lower()
+        kvp_by_id[vm_key] = parse_kvp_items(items)
+        guest_by_id[vm_key] = parse_kvp_items(guest)
     vms: dict[str, VMFacts] = {}
     for i, item in enumerate(_list(doc["vms"], "vms")):
         where = f"vms[{i}]"
@@ -349,6 +371,7 @@ def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:
                 for j, c in enumerate(_list(raw.get("checkpoints"), f"{where}.checkpoints"))
             ),
             kvp=kvp_by_id.get(vm_id.lower(), {}),
+            guest_items=guest_by_id.get(vm_id.lower(), {}),
         )
     return vms
 
@@ -515,6 +538,19 @@ def user_notes(notes: str) -> str:
     kept = [
         line
         for line in (notes or "").splitlines()
-        if not line.strip().lower().startswith(CHECKPOINT_NOTES_PREFIX)
+        if not line.strip().lower().startswith((CHECKPOINT_NOTES_PREFIX, GUEST_NOTES_PREFIX))
     ]
     return "\n".join(kept)
+
+
+def guest_line(notes: str) -> tuple[str, str] | None:
+    """(token, state) from our guest line in a VM's Notes (templates/lib/guest_notes.ps1.j2), or None. A line
+    without a state, or with one we do not know, reads as "setup": fails safe (the VM is not turned off)."""
+    for line in (notes or "").splitlines():
+        stripped = line.strip()
+        if stripped.lower().startswith(GUEST_NOTES_PREFIX):
+            parts = stripped[len(GUEST_NOTES_PREFIX) :].split()
+            token = parts[0] if parts else ""
+            state = parts[1] if len(parts) > 1 and parts[1] in ("setup", "ready") else "setup"
+            return token, state
+    return None

@@ -83,6 +83,22 @@ class Secret:
         return bool(self._value)
 
 
+class SimulatedSecret(Secret):
+    """A password only a simulated guest gets (`{simulated: <label>}` in the inventory, issue 15): made up
+    afresh, at random, each time the inventory is read, and never written anywhere, so the demo needs no
+    variable to export. A simulated guest takes any password; a real one must get the site's own, so the
+    rules refuse this form on every host that is not `ansible_connection: simulator`
+    (orchestrator.rules.guest.simulated_secret_findings)."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: str) -> None:
+        import secrets
+
+        super().__init__("Sim-" + secrets.token_urlsafe(18))
+        self.label = label
+
+
 STATION_TYPES = ("rdp", "usb_over_ethernet", "direct_video", "usb_zero_client", "ps2", "split_screen")
 VM_STATION_TYPES = ("rdp", "usb_over_ethernet")
 MAX_SEATS_PER_VM = 20

@@ -12,18 +12,28 @@ MicrosoftDocs/windowsserverdocs What-s-new-in-Hyper-V-on-Windows.md); reconnecti
 VM is undocumented on 2012 / 2012 R2, so there a switch change is taken as off-only too (fails safe: a
 stop and start always works). Such a change is wrapped in a stop and a start, and only when the VM is
 running.
+
+A VM with `guest` settings (issue 15) is set up before its baseline: created, its answer file written into its
+disk while it is off (PrepareGuest), started, and waited for until its guest reports ready (one
+WaitGuestsReady per host for all its guests, after every VM's own steps); only then its baseline, and a stop if
+it should be off. A VM whose guest is still in setup (its Notes say so: facts.VMFacts.guest_state) is never
+powered off: it is started if it is off and waited for again, and a change that needs it off is refused with
+that reason. An answer file goes only into a VM this plan creates, never into one that exists (it may have
+booted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrator.actions import (
     Action,
     ConnectSwitch,
     CreateVM,
+    GuestWait,
+    PrepareGuest,
     RefuseVMs,
     RemoveVM,
     SetMemory,
@@ -31,6 +41,8 @@ from orchestrator.actions import (
     StartVM,
     StopVM,
     TakeCheckpoint,
+    WaitGuestsReady,
+    guest_token,
 )
 from orchestrator.facts import HostFacts, VMFacts, managed_ids
 from orchestrator.model import DynamicMemory, HostSpec, VMSpec
@@ -69,6 +81,10 @@ def plan_host(
     scheduled tasks are planned beside it, by orchestrator.operations.converge.)"""
     actions: list[Action] = []
     lost: list[str] = []
+    waits: list[GuestWait] = []
+    after_wait: list[Action] = []
+    in_setup: list[str] = []
+    no_image: list[str] = []
     for vm in host.vms:
         if vm.name in hold:  # held VMs (a move's) are the caller's to report, never planned here
             continue
@@ -76,7 +92,41 @@ def plan_host(
         if baseline_lost(vm, observed) and not retake_baseline:
             lost.append(vm.name)
             continue
-        actions.extend(plan_vm(vm, observed, facts.version))
+        if observed is None and vm.guest is not None and vm.state != "absent" and (
+            vm.disk is None or vm.disk.kind not in ("parent", "copy_from")
+        ):
+            no_image.append(vm.name)  # an answer file goes into a sysprepped image's Windows, not an empty disk
+            continue
+        guest = plan_guest(vm, observed, facts.version)
+        if guest is None:
+            actions.extend(plan_vm(vm, observed, facts.version))
+            continue
+        before, wait, after, refused = guest
+        actions.extend(before)
+        waits.append(wait)
+        after_wait.extend(after)
+        if refused:
+            in_setup.append(vm.name)
+    if waits:
+        actions.append(WaitGuestsReady(tuple(waits)))
+        actions.extend(after_wait)
+    if in_setup:
+        actions.append(
+            RefuseVMs(
+                tuple(in_setup),
+                f"VM(s) {', '.join(in_setup)}: their guest was still in setup when this run began, so nothing "
+                "that turns them off (a CPU, memory or switch change) is done in this run: Windows setup cut "
+                "off cannot finish; apply again once the guest is ready",
+            )
+        )
+    if no_image:
+        actions.append(
+            RefuseVMs(
+                tuple(no_image),
+                f"VM(s) {', '.join(no_image)}: `guest` needs a disk made from a sysprepped image (disk: parent or "
+                "copy_from), whose Windows reads the answer file at its first boot; not created",
+            )
+        )
     if lost:
         actions.append(
             RefuseVMs(
@@ -102,6 +152,8 @@ def baseline_lost(vm: VMSpec, observed: VMFacts | None) -> bool:
     baseline = vm.checkpoints.baseline
     if not baseline or observed is None or vm.state == "absent" or observed.checkpoint(baseline) is not None:
         return False
+    if observed.guest_state == "setup":
+        return False  # its baseline comes once the guest is ready: it never had one to lose
     return bool(managed_ids(observed.notes))
 
 
@@ -115,6 +167,44 @@ def plan_vm(vm: VMSpec, observed: VMFacts | None, version: str) -> list[Action]:
     if observed is None:
         return _create(vm)
     return _converge(vm, observed, version)
+
+
+GuestSteps = tuple[list[Action], GuestWait, list[Action], bool]
+
+
+def plan_guest(vm: VMSpec, observed: VMFacts | None, version: str) -> GuestSteps | None:
+    """For a VM with `guest` that is new or whose guest is still in setup: (its steps before the host's wait,
+    its wait, its steps after it, whether a change was refused because it would turn the VM off). None when
+    the VM plans as any other (no guest settings, to be removed, or its guest is ready or was never ours)."""
+    guest = vm.guest
+    if guest is None or vm.state == "absent":
+        return None
+    computer_name = guest.name_for(vm.name)
+    wait = GuestWait(vm.name, computer_name, guest_token(vm.name), guest.ready_timeout)
+    after: list[Action] = []
+    if observed is None:
+        before: list[Action] = [CreateVM(vm), PrepareGuest(vm), StartVM(vm.name)]
+        refused = False
+    elif observed.guest_state == "setup":
+        # Resumed: the answer file is in the disk (or the guest booted): never written again, only waited for.
+        before = [] if observed.running else [StartVM(vm.name)]
+        refused = bool(_off_only_changes(vm, observed, version))
+        if vm.checkpoints.baseline and observed.checkpoint(vm.checkpoints.baseline) is not None:
+            return before, wait, after, refused
+    else:
+        return None
+    if vm.checkpoints.baseline:
+        after.append(TakeCheckpoint(vm.name, vm.checkpoints.baseline))
+    if vm.state == "off":
+        after.append(StopVM(vm.name, reason="desired state is off (once its guest is ready and checkpointed)"))
+    return before, wait, after, refused
+
+
+def _off_only_changes(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
+    """The stop _converge would make for changes that need the VM off, were it running (refused while its guest
+    sets up: even a VM found off is then started for its setup, not changed)."""
+    running = replace(observed, state="Running")
+    return [a for a in _converge(vm, running, version) if isinstance(a, StopVM) and a.reason.startswith("needed")]
 
 
 def _create(vm: VMSpec) -> list[Action]:

@@ -164,12 +164,17 @@ class TextReporter:
                     style = _STATUS_STYLE.get(status, "")
                     tail = f": {_esc(error)}" if error else ""
                     self._line(f"  [{style}]{status}[/{style}] {_esc(host)}: {_esc(summary)}{tail}")
-            case ev.Progress(host=host, vm=vm, operation=op, percent=percent):
+            case ev.Progress(host=host, vm=vm, operation=op, percent=percent, detail=detail):
                 # One bar per VM (several VMs of a host may export at once), under the host's name.
                 key = f"{host}\0{vm}"
                 if key not in self.tasks:
                     self.tasks[key] = self.progress.add_task("", host=f"{host} {vm}", total=100)
-                self.progress.update(self.tasks[key], description=f"{op} {percent}%", completed=percent)
+                self.progress.update(self.tasks[key], description=detail or f"{op} {percent}%", completed=percent)
+            case ev.GuestReady(host=host, vm=vm, computer_name=computer_name, edition_sku=sku, seconds=seconds):
+                self._line(
+                    f"  [green]ready[/green] {_esc(host)}: {_esc(vm)} is {_esc(computer_name)} "
+                    f"(MultiPoint Premium, edition {sku}) after {seconds // 60} min"
+                )
             case ev.HostFinished(host=host, status=status, error=error, fix=fix):
                 for key in [k for k in self.tasks if k == host or k.startswith(f"{host}\0")]:
                     self.progress.remove_task(self.tasks.pop(key))

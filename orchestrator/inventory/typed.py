@@ -47,6 +47,8 @@ SIMULATOR_KEYS = (
     "folders",
     "computer_name",
     "delegation",
+    "guest_setup_seconds",  # issue 15: a simulated guest's first-boot setup, in simulated seconds
+    "guest_domains",  # issue 15: the AD domains a simulated guest can join
 )
 RETRY_KEYS = ("attempts", "deadline")
 
@@ -240,11 +242,12 @@ class HostBuilder:
             "computer_name": r.text,
             "memory": r.size,
             "free_disk": r.size,
+            "guest_setup_seconds": r.integer,
         }
         for key, check in checks.items():
             if mapping.get(key) is not None and check(mapping[key], at(key), f"{what}: {key}") is BAD:
                 ok = False
-        for key in ("switches", "folders"):
+        for key in ("switches", "folders", "guest_domains"):
             if mapping.get(key) is not None:
                 ok = self._texts(mapping[key], at(key), f"{what}: {key}") and ok
         if mapping.get("shares") is not None:

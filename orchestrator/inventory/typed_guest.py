@@ -24,6 +24,7 @@ from orchestrator.model import (
     DomainJoin,
     GuestSpec,
     Secret,
+    SimulatedSecret,
 )
 from orchestrator.rules.guest import KNOWN_KMS_KEYS
 
@@ -109,6 +110,14 @@ class GuestReader:
             if not str(resolved):
                 return self.r.error(origin, f"{what}: the environment variable is empty", "set it to the password")
             return Secret(str(resolved))
+        if isinstance(value, dict) and "simulated" in value and "file" not in value:
+            # A made-up password for a simulated guest only (model.SimulatedSecret); the rules refuse it for
+            # any host that is not a simulator.
+            mapping = self.r.mapping(value, origin, what, ("simulated",), hint="write {simulated: demo}")
+            if mapping is BAD or any(k != "simulated" for k in mapping):
+                return BAD
+            label = self.r.text(mapping["simulated"], origin_in(mapping, "simulated", origin), f"{what}: simulated")
+            return BAD if label is BAD else SimulatedSecret(str(label))
         if isinstance(value, dict):
             mapping = self.r.mapping(value, origin, what, ("file",), hint="write {file: /path/to/file}")
             if mapping is BAD or any(k != "file" for k in mapping):

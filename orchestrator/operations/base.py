@@ -133,3 +133,17 @@ def edition_problems(observed: VMFacts, *, later: str = "check it later") -> tup
 
 
 PREMIUM_FIX = "rebuild the VM from Premium media: only Premium is supported as a Hyper-V guest"
+
+
+def in_setup_refusal(vm_names: list[str], what: str) -> RefuseVMs | None:
+    """A refusal for VMs whose guest is still in Windows setup (facts.VMFacts.guest_in_setup): `what` (a
+    rollback, a move) would turn them off, and setup cut off cannot finish (multipoint-facts.md: "never power
+    off during it"). None when there are none."""
+    if not vm_names:
+        return None
+    return RefuseVMs(
+        tuple(vm_names),
+        f"VM(s) {', '.join(vm_names)}: their guest is still in setup (not ready yet), and {what} would turn "
+        "them off, which Windows setup cannot survive; run `orchestrate apply` to wait until they are ready, "
+        "then try again",
+    )

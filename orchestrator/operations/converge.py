@@ -76,6 +76,8 @@ class Converge:
         fix = None
         for name in sorted({a.vm_name for a in plan if isinstance(a, StartVM)}):
             observed = facts.vm(name)
+            if observed is not None and observed.guest_state == "ready":
+                continue  # the wait for its guest checked OSEditionId 77 before its baseline (WaitGuestsReady)
             if observed is None:
                 warnings.append(
                     f"VM {name!r}: the guest has not reported its edition yet (KVP); checked next run"

@@ -31,7 +31,7 @@ from orchestrator.actions import (
 from orchestrator.facts import HostFacts, VMFacts
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.move_records import MoveRecord
-from orchestrator.operations.base import Scripts, Verdict, edition_problems
+from orchestrator.operations.base import Scripts, Verdict, edition_problems, in_setup_refusal
 from orchestrator.operations.export import export_folder, job_timeout, share_probe
 from orchestrator.plan import Plan
 
@@ -96,6 +96,9 @@ class MoveExport:
             return Plan(
                 (RefuseVMs((self.vm_name,), f"no VM named {self.vm_name!r} on {host.name}: nothing moved"),)
             )
+        if observed.guest_in_setup:
+            refusal = in_setup_refusal([observed.name], "a move")
+            return Plan((refusal,) if refusal is not None else ())
         seen = MoveSource(host.name, observed.name, observed.id, observed.state)
         actions: list[Action] = share_probe(self.via, write=not self.check_only)
         if self.record is not None and not self.check_only:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from orchestrator.actions import Action, RefuseVMs, RestoreCheckpoint, TakeCheckpoint
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
-from orchestrator.operations.base import Scripts, Verdict, select, with_refusals
+from orchestrator.operations.base import Scripts, Verdict, in_setup_refusal, select, with_refusals
 from orchestrator.operations.checkpoint import verify_checkpoint
 from orchestrator.operations.host_tasks import pending_revert_checkpoints
 from orchestrator.operations.retention import retention, utc_stamp
@@ -28,7 +28,11 @@ def plan_rollback(
     protect = pending_revert_checkpoints(facts) | {to}
     actions: list[Action] = []
     missing: list[str] = []
+    in_setup: list[str] = []
     for vm, observed in selection.vms:
+        if observed.guest_in_setup:
+            in_setup.append(vm.name)
+            continue
         if observed.checkpoint(to) is None:
             missing.append(vm.name)
             continue
@@ -60,7 +64,8 @@ def plan_rollback(
             tuple(missing),
             f"no checkpoint named {to!r} on VM(s) {', '.join(missing)}: not rolled back ({detail})",
         )
-    return Plan(tuple(with_refusals(actions, own, selection.refusal())), selection.notes)
+    setup = in_setup_refusal(in_setup, "a rollback")
+    return Plan(tuple(with_refusals(actions, own, setup, selection.refusal())), selection.notes)
 
 
 def verify_rollback(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from tzlocal.windows_tz import win_tz
 
@@ -147,6 +148,7 @@ def check_guest(host: HostSpec, vm: VMSpec, guest: GuestSpec) -> Iterator[Findin
     if guest.ready_timeout <= 0:
         yield finding("error", f"{label}: ready_timeout must be more than zero", "write 45m",
                       where("ready_timeout"))
+    yield from simulated_secret_findings(host, label, guest, where)
 
 
 def _check_key(label: str, guest: GuestSpec, location: Location | None) -> Iterator[Finding]:
@@ -193,3 +195,24 @@ def _check_domain(label: str, vm: VMSpec, guest: GuestSpec, location: Location |
     if domain.ou is not None and not _OU.match(domain.ou):
         yield finding("error", f"{label}: domain ou {shown(domain.ou)} is not a distinguished name",
                       "write OU=Classrooms,DC=school,DC=example", location)
+
+
+def simulated_secret_findings(host: HostSpec, label: str, guest: GuestSpec, where: Any) -> Iterator[Finding]:
+    """`{simulated: ...}` (model.SimulatedSecret) is a made-up password for a simulated guest: on a host that is
+    not `ansible_connection: simulator` it is an error, so a real guest never gets a password nobody knows."""
+    from orchestrator.model import SimulatedSecret
+
+    if host.connection.kind == "simulator":
+        return
+    fields = [("admin_password", guest.admin_password, "admin_password"),
+              ("product_key", guest.product_key, "product_key")]
+    if guest.domain is not None:
+        fields.append(("domain: password", guest.domain.password, "domain"))
+    for name, value, key in fields:
+        if isinstance(value, SimulatedSecret):
+            yield finding(
+                "error",
+                f"{label}: {name} is {{simulated: ...}}, a made-up password only a simulated host may use",
+                "give the real password as {{ lookup('env', 'NAME') }} or {file: /path/to/file}",
+                where(key),
+            )

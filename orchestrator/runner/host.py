@@ -186,9 +186,13 @@ class HostWork:
         refused: list[str],
     ) -> HostOutcome:
         """Run the apply script on a simulator seeded with the observed facts: the host itself is not touched."""
-        from orchestrator.simulator import Simulator
+        from orchestrator.simulator import BOOTSTRAP, Simulator
+        from orchestrator.transport.stdin import compose
 
-        result = Simulator.from_facts(facts_doc).run(script)
+        # A guest's files go along masked (every secret reads ********): the preflight runs the whole setup
+        # and wait on the copy, and no real secret ever reaches a dry run.
+        secrets = guest_secrets(self.runner.renderer_for(host), plan, reveal=False)
+        result = Simulator.from_facts(facts_doc).run(BOOTSTRAP, stdin=compose(script, secrets))
         error = None
         if result.exit_code != 0:
             error = _script_error(result.stdout, result.stderr)
@@ -211,12 +215,18 @@ class HostWork:
         digest = sha256(script)
         started = datetime.now(UTC)
         retries_before = len(getattr(transport, "retries", ()))
+        # A guest's answer file (with its passwords) goes after the script on stdin, never into its text, so
+        # the script the journal hashes and a user sees holds no secret (orchestrator.transport.stdin).
+        secrets = guest_secrets(self.runner.renderer_for(host), plan, reveal=True)
+        extra = {"secrets": secrets} if secrets else {}
         result = transport.run(
             script,
             idempotent=True,  # every action re-checks state first, so the script is safe to repeat
-            timeout=host.operation_timeout,
+            timeout=host.operation_timeout + _waiting_seconds(plan),
             on_output=ProgressLines(lambda line: self._progress(host.name, "stdout", line)),
+            **extra,
         )
+        secrets = {}
         try:
             document = load_document(result.stdout)
         except FactsError:
@@ -299,12 +309,24 @@ class HostWork:
             if line.startswith("##progress "):
                 try:
                     record = json.loads(line[len("##progress ") :])
+                    if record.get("ready") is True:  # a guest finished its setup (templates/actions/wait_guests)
+                        self.runner.emit(
+                            ev.GuestReady(
+                                host,
+                                str(record.get("vm", "")),
+                                str(record.get("computer_name", "")),
+                                int(record.get("edition_sku", 0)),
+                                int(record.get("seconds", 0)),
+                            )
+                        )
+                        continue
                     self.runner.emit(
                         ev.Progress(
                             host,
                             str(record.get("vm", "")),
                             str(record.get("op", "")),
                             int(record.get("percent", 0)),
+                            str(record.get("detail", "")),
                         )
                     )
                 except (ValueError, TypeError):
@@ -325,6 +347,27 @@ class ProgressLines:
         *lines, self.pending = (self.pending + text).split("\n")
         for line in lines:
             self.on_line(line.rstrip("\r"))
+
+
+def guest_secrets(renderer: Renderer, plan: Plan, *, reveal: bool) -> dict[str, str]:
+    """The files each PrepareGuest of the plan reads from stdin: the VM's answer file (real only with
+    `reveal`, for the WinRM channel; masked for a preflight) and its SetupComplete.cmd."""
+    from orchestrator.actions import GUEST_READY_NAME, PrepareGuest
+    from orchestrator.render import render_answer_file, render_setup_complete
+
+    secrets: dict[str, str] = {}
+    for action in plan:
+        if isinstance(action, PrepareGuest):
+            secrets[action.answer_secret] = render_answer_file(renderer, action.vm, reveal=reveal)
+            secrets[action.setup_secret] = render_setup_complete(renderer, GUEST_READY_NAME, action.token)
+    return secrets
+
+
+def _waiting_seconds(plan: Plan) -> float:
+    """How much longer than the host's operation timeout the apply may take: its guests' setup wait."""
+    from orchestrator.actions import GUEST_POLL_SECONDS, WaitGuestsReady
+
+    return float(sum(a.timeout_seconds + 2 * GUEST_POLL_SECONDS for a in plan if isinstance(a, WaitGuestsReady)))
 
 
 def _as_list(value: Any) -> list[Any]:

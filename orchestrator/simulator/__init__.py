@@ -50,7 +50,12 @@ from orchestrator.simulator.state import (
 
 __all__ = ["BOOTSTRAP", "RunResult", "Session", "Simulator", "StateError"]
 
-BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))"
+# The bootstrap the WinRM transport runs (orchestrator.transport.stdin): the script, then any secrets, on stdin.
+BOOTSTRAP = (
+    "$s = [Console]::In.ReadToEnd(); $OrchestrateSecrets = $null; $b = $s.IndexOf('##orchestrate-secrets##'); "
+    "if ($b -ge 0) { $c = $b + 23; $OrchestrateSecrets = $s.Substring($c); $s = $s.Substring(0, $b) }; "
+    "& ([ScriptBlock]::Create($s))"
+)
 _MAX_DEPTH = 8  # nested runs (a scheduled task starting a task...) before the simulator refuses
 
 
@@ -267,6 +272,9 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
         if raw.get("parent_checkpoint"):
             vm.current_snapshot = by_name.get(raw["parent_checkpoint"])
         vm.booted_from = kvp_sku.get(vm_id)
+        assumed = _assumed_guest(vm.notes, vm.booted_from, host, vm)
+        if assumed is not None and vm.state == "Running":
+            host.assumed_guests[vm.id.lower()] = assumed
         host.vms[vm.id] = vm
     for raw in facts.get("tasks") or []:
         task = Task(name=raw["name"], path=raw.get("path") or "\\", description=raw.get("description") or "",
@@ -292,3 +300,26 @@ def _iso(value: Any) -> str:
         return datetime.fromisoformat(text).isoformat()
     except ValueError:
         return "2000-01-01T00:00:00+00:00"
+
+
+_GUEST_LINE = re.compile(r"^\s*orchestrate-guest:\s*(\S+)\s+setup(?:\s+(\S+))?\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _assumed_guest(notes: str, booted_from: int | None, host: Host, vm: VM) -> list[str] | None:
+    """For a preflight copy: what a VM's guest in setup (its Notes line, orchestrator/actions.py
+    GUEST_NOTES_PREFIX) is assumed to report once ready: the product's ready value and token, the computer
+    name on the line, and the edition of the image its disk descends from (or the one KVP showed)."""
+    match = _GUEST_LINE.search(notes or "")
+    if match is None:
+        return None
+    edition = booted_from
+    current = vm.disks[0].path if vm.disks else None
+    seen: set[str] = set()
+    while edition is None and current and norm_path(current) not in seen:
+        seen.add(norm_path(current))
+        entry = host.files.get(norm_path(current))
+        if entry is None:
+            break
+        edition = entry.edition_sku
+        current = (entry.vhd or {}).get("parent")
+    return ["OrchestrateReady", match.group(1), match.group(2) or vm.name.upper(), str(edition or "")]

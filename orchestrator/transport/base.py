@@ -7,7 +7,7 @@ script) over the same connection and shell. It never prints; errors it cannot re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -35,11 +35,13 @@ class Transport(Protocol):
         idempotent: bool,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """Run one PowerShell script on the host and wait for it (at most `timeout` seconds).
 
         `idempotent` says the script is safe to run again from the start: only then may a transient failure
-        after the command started be retried.
+        after the command started be retried. `secrets` (name -> text) go after the script on stdin, never
+        into its text (orchestrator.transport.stdin); the script reads them with Get-OrchestrateSecret.
         """
         ...
 

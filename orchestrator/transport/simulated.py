@@ -17,6 +17,7 @@ from typing import Any
 from orchestrator.model import HostSpec
 from orchestrator.simulator import BOOTSTRAP, Session, Simulator
 from orchestrator.transport.base import CommandResult, OutputCallback
+from orchestrator.transport.stdin import compose
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -59,9 +60,11 @@ class SimulatedTransport:
         idempotent: bool,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        """Run one script; `idempotent` and `timeout` do not matter to an in-process host that cannot hang up."""
-        result = self.simulator.run(BOOTSTRAP, stdin=script)
+        """Run one script; `idempotent` and `timeout` do not matter to an in-process host that cannot hang up.
+        The secrets follow the script on stdin, exactly as the WinRM transport sends them."""
+        result = self.simulator.run(BOOTSTRAP, stdin=compose(script, secrets))
         if on_output is not None:
             if result.stdout:
                 on_output("stdout", result.stdout)

@@ -24,6 +24,7 @@ import random
 import re
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +47,12 @@ from orchestrator.transport.errors import (
 )
 from orchestrator.transport.limits import MAX_OUTPUT_BYTES, cap_session
 from orchestrator.transport.retry import Backoff, call_with_retry
+from orchestrator.transport.stdin import BOOTSTRAP, compose
 
 log = logging.getLogger(__name__)
 
-# The contract bootstrap (docs/templates.md): read the whole script from stdin, run it as a script block.
-BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))"
+# The contract bootstrap (docs/templates.md): read the whole script from stdin, run it as a script block; the
+# run's secrets, if any, follow the script after a boundary line (orchestrator.transport.stdin).
 ENCODED_BOOTSTRAP = base64.b64encode(BOOTSTRAP.encode("utf-16-le")).decode("ascii")
 COMMAND = "powershell.exe"
 ARGUMENTS = ("-NoProfile", "-NonInteractive", "-EncodedCommand", ENCODED_BOOTSTRAP)
@@ -188,6 +190,7 @@ class WinRMTransport:
         idempotent: bool,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """Run `script` in this run's shell (opened on first use), retrying transient failures.
 
@@ -197,8 +200,9 @@ class WinRMTransport:
         if self.refusal is not None:
             raise self.refusal
         limit = timeout if timeout is not None else self.host.operation_timeout
+        stdin = compose(script, secrets)  # the secrets after the script, never in its text
         return call_with_retry(
-            lambda: self._attempt(script, limit, on_output),
+            lambda: self._attempt(stdin, limit, on_output),
             self.host.retry,
             idempotent=idempotent,
             backoff=self.backoff,

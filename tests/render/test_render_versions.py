@@ -21,9 +21,11 @@ Get-ScheduledTaskInfo Start-ScheduledTask New-ScheduledTaskAction New-ScheduledT
 New-ScheduledTaskPrincipal Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object
 Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove-Item Copy-Item Join-Path
 Split-Path Get-ChildItem Get-Content Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job Start-Sleep
+Mount-VHD Dismount-VHD Get-Partition Set-Content
 """
 CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
-OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint"}
+OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint",
+                 "Get-OrchestrateSecret", "Get-OrchestrateKvpValue"}  # the last two: issue 15 (guest setup)
 
 
 def _scripts_by_version() -> list[tuple[str, str, str]]:

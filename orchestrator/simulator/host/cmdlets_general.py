@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
-from orchestrator.simulator.host import chains, guest
+from orchestrator.simulator.host import chains, clock
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
@@ -101,7 +101,8 @@ def out_string(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> li
 @cmdlet("Start-Sleep", UTIL)
 def start_sleep(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     seconds = call.get("Seconds") if call.has("Seconds") else (call.get("Milliseconds") or 0) / 1000
-    if guest.pass_time(ctx.host, float(seconds or 0)):
+    ctx.slept += max(0.0, float(seconds or 0))  # Get-Date moves on by as much (simulated time)
+    if clock.tick(ctx.host, float(seconds or 0)):
         ctx.mutated("Start-Sleep: a guest's setup went on")
     return []
 
@@ -677,7 +678,7 @@ def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             job.props["__left__"] = left
             if left == 0:
                 job.props["State"] = job.get("__final__")
-    if guest.pass_time(ctx.host, waited):  # Hyper-V's own jobs go on meanwhile (model.Host.vmms_jobs), and guests' setup
+    if clock.tick(ctx.host, waited):  # Hyper-V's own jobs go on meanwhile (model.Host.vmms_jobs), and guests' setup
         ctx.mutated("Wait-Job: a guest's setup went on")
     return [j for j in jobs if j.get("State") != "Running"] if timeout is not None else jobs
 

@@ -80,6 +80,12 @@ def kvp_items(ctx: HostContext, vm: VM, pool: str = "intrinsic") -> list[str]:
         if sku and sku.isdigit():
             values["OSName"] = EDITION_NAMES.get(int(sku), (f"Sku{sku}", f"Edition {sku}"))[1]
         return _kvp_xml(values, source=1 if pool == "guest" else 2)
+    assumed = ctx.host.assumed_guests.get(vm.id.lower()) if vm.state == "Running" else None
+    if assumed is not None:  # a preflight copy: the guest in setup reports as planned (model.Host)
+        ready_name, token, computer_name, edition = assumed
+        if pool == "guest":
+            return _kvp_xml({ready_name: token}, source=1)
+        return _kvp_xml({"FullyQualifiedDomainName": computer_name, "OSEditionId": edition}, source=2)
     if pool == "guest" or vm.state != "Running" or vm.booted_from is None:
         return []
     _edition_id, name = EDITION_NAMES.get(vm.booted_from, (f"Sku{vm.booted_from}", f"Edition {vm.booted_from}"))

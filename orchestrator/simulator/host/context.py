@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.simulator.host.files import FileSystem
@@ -30,6 +30,9 @@ class HostContext:
         # Compare-VM reports of this run, by the planned VM's id: Import-VM -CompatibilityReport imports them.
         self.pending_imports: dict[str, dict[str, Any]] = {}
         self._objects: dict[Any, tuple[int, Any]] = {}
+        # Seconds this run spent in Start-Sleep: simulated time, so Get-Date after a sleep is that much later
+        # (a polling loop with a deadline sees its deadline come), without any real waiting.
+        self.slept = 0.0
 
     def cached_object(self, key: Any, build: Any) -> Any:
         """A model object's PSObject, rebuilt only after a change: each caller gets its own property dict."""
@@ -44,6 +47,9 @@ class HostContext:
         return PSObject(dict(obj.props), obj.type_name, obj.ref, obj.text)
 
     def now(self) -> datetime:
+        return self._clock() + timedelta(seconds=self.slept)
+
+    def _clock(self) -> datetime:
         if self._now is not None:
             return self._now()
         if self.host.clock:

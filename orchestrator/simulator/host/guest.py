@@ -11,7 +11,7 @@ What a started VM does (power_on), per Microsoft's unattend documentation for Wi
   product key, time zone, domain join), then oobeSystem (locale, Administrator password), then
   %WINDIR%\Setup\Scripts\SetupComplete.cmd ("Add a Custom Script to Windows Setup": it runs after setup,
   before the logon screen). It takes `Host.guest_setup_seconds` of simulated time (about 30 minutes,
-  multipoint-facts.md), passed by Start-Sleep and Wait-Job (Host.tick), never by real waiting.
+  multipoint-facts.md), passed by Start-Sleep and Wait-Job (clock.tick), never by real waiting.
 - The answer file is read with a real XML parser. A file that does not parse, or a specialize setting
   Windows refuses, stops setup with SETUP_PARSE_ERROR and the guest never becomes ready (this failure is
   kept on the disk: every later boot shows it again).
@@ -335,11 +335,3 @@ def exchange_items(host: Host, vm: VM) -> tuple[dict[str, str], dict[str, str]] 
                  "OSVersion": "6.2.9200", "OSBuildNumber": "9200", "ProductType": "3"}
     guest = dict(os_state.get("kvp_guest") or {}) if run.get("phase") == "ready" else {}
     return intrinsic, guest
-
-
-def pass_time(host: Host, seconds: float) -> bool:
-    """`seconds` of simulated time on the host: guests' setup moves on, then Hyper-V's jobs (model.Host.tick).
-    True when a guest's setup moved on (the caller records that as a change of the host's state)."""
-    moved = advance(host, seconds)
-    host.tick(seconds)
-    return moved

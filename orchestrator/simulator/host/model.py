@@ -197,6 +197,10 @@ class Host:
     session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
     guest_setup_seconds: float = 30 * 60  # how long a guest's first-boot setup runs, in simulated time (guest.py)
     guest_domains: list[str] = field(default_factory=list)  # AD domains the simulated network has (guest.py)
+    # A copy built from facts (a dry run's preflight) knows no guest's disk: for a running VM whose guest is
+    # in setup it assumes the guest reports what the host waits for (vm id -> [ready name, token, computer
+    # name, edition]), so the preflight checks the script, not the guest's fate (Simulator.from_facts).
+    assumed_guests: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def os_build(self) -> str:
@@ -206,15 +210,6 @@ class Host:
     def caption(self) -> str:
         template = OS_CAPTIONS.get(self.os_sku, "Microsoft Windows Server {name}")
         return template.format(name=OS_NAMES.get(self.os_version, "2012 R2"))
-
-    def tick(self, seconds: float) -> None:
-        """Simulated time passes for Hyper-V's jobs (a script waited `seconds`); the jobs done are dropped.
-        (Guests' setup passes in the same time: host/guest.py pass_time calls this.)"""
-        for job in self.vmms_jobs:
-            job["left"] = max(0.0, float(job["left"]) - seconds)
-            if job["left"] <= 0 and job.get("kind") == "merge":  # a checkpoint file merged away (chains.py)
-                self.files.pop(norm_path(job["path"]), None)
-        self.vmms_jobs = [job for job in self.vmms_jobs if job["left"] > 0]
 
     def vmms_job_writing(self, path: str) -> dict[str, Any] | None:
         """The Hyper-V job still writing at or below `path` (or into a folder `path` lies in), if any."""

@@ -1,6 +1,9 @@
 """Simulated time passing on a host: Hyper-V's own jobs and the guests' first-boot setup move on together.
 
-Start-Sleep and Wait-Job call `tick` (never real waiting). It lives apart from the model (model.py) so the model
+Start-Sleep and Wait-Job call `tick` (never real waiting): on Windows both block for the time given
+(PowerShell-Docs reference/3.0 Start-Sleep.md; Wait-Job.md, -Timeout), and Hyper-V's VMMS jobs and a guest's
+setup go on meanwhile (Hyper-V's jobs: docset/winserver2012r2-ps/hyper-v/Export-VM.md -AsJob; the guest:
+host/guest.py). It lives apart from the model (model.py) so the model
 does not import the guest (guest.py builds on the model): no import circle.
 """
 

@@ -31,7 +31,10 @@ class HostContext:
         self.pending_imports: dict[str, dict[str, Any]] = {}
         self._objects: dict[Any, tuple[int, Any]] = {}
         # Seconds this run spent in Start-Sleep: simulated time, so Get-Date after a sleep is that much later
-        # (a polling loop with a deadline sees its deadline come), without any real waiting.
+        # (a polling loop with a deadline sees its deadline come), without any real waiting. On Windows,
+        # Start-Sleep "suspends the activity in a script for the specified period of time" and Get-Date "gets
+        # the current date and time" (PowerShell-Docs reference/3.0 Microsoft.PowerShell.Utility Start-Sleep.md,
+        # Get-Date.md): the wall clock moves on by the sleep.
         self.slept = 0.0
 
     def cached_object(self, key: Any, build: Any) -> Any:

@@ -140,6 +140,7 @@ class Recap(Event):
     exit_code: int
     dry_run: bool = False
     run_id: int | None = None
+    locked: int = 0  # hosts left alone because another run held them: not failed, try again later
 
 
 Emit = Callable[[Event], None]

@@ -201,7 +201,8 @@ class TextReporter:
             )
         self.console.print(table)
         verb = "would change" if recap.dry_run else "changed"
-        self._line(f"{verb} {recap.changed} action(s); {recap.failed} host(s) failed; exit {recap.exit_code}")
+        locked = f"; {recap.locked} host(s) locked by another run" if recap.locked else ""
+        self._line(f"{verb} {recap.changed} action(s); {recap.failed} host(s) failed{locked}; exit {recap.exit_code}")
 
 
 def _esc(text: str) -> str:

@@ -220,11 +220,12 @@ def recap_event(
     }
     return ev.Recap(
         changed=sum(o.changed for o in outcomes.values()),
-        failed=sum(1 for o in outcomes.values() if o.status in ("failed", "locked")),
+        failed=sum(1 for o in outcomes.values() if o.status == "failed"),
         hosts=hosts,
         exit_code=exit_code,
         dry_run=dry_run,
         run_id=run_id,
+        locked=sum(1 for o in outcomes.values() if o.status == "locked"),
     )
 
 

@@ -67,6 +67,8 @@ def test_a_host_locked_by_another_run_is_not_touched_and_exits_3(tmp_path: Path)
     assert done["status"] == "locked" and "orchestrate rollback" in done["error"]
     assert "--wait-lock" in done["fix"]
     assert host_state(state, "hv01")["vms"] == []
+    (recap,) = [e for e in json_events(result) if e["event"] == "recap"]
+    assert recap["locked"] == 1 and recap["failed"] == 0  # left alone, not failed: try again later
 
 
 def test_wait_lock_waits_for_the_other_run_then_applies(tmp_path: Path):

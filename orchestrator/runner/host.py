@@ -73,7 +73,9 @@ class HostWork:
             if self.options.dry_run or name in self.options.held_locks:
                 outcome = self._run(host, partial)
             else:
-                with HostLock.acquire(self.options.state_dir, name, self.run_id, wait=self.options.wait_lock):
+                with HostLock.acquire(self.options.state_dir, name, self.run_id, wait=self.options.wait_lock) as lock:
+                    if lock.took_over is not None:
+                        self._took_over(name, lock.took_over)
                     outcome = self._run(host, partial)
         except HostLocked as locked:
             outcome = HostOutcome(
@@ -105,6 +107,18 @@ class HostWork:
             )
         )
         return outcome
+
+    def _took_over(self, host: str, dead: Any) -> None:
+        """A lock whose holder died is taken over, and said: that run may have left a change half-done."""
+        run = f" run {dead.run_id}" if dead.run_id is not None else ""
+        self.runner.emit(
+            ev.HostWarning(
+                host,
+                f"took over the lock of a run that died:{run} `{dead.command}` on {dead.admin_host} (pid {dead.pid}, "
+                f"since {dead.since}); it may have left a change half-done, which this run's facts will show",
+                "see `orchestrate history` for what that run did; this run plans from the host as it is now",
+            )
+        )
 
     def _run(self, host: HostSpec, outcome: HostOutcome) -> HostOutcome:
         renderer = self.runner.renderer_for(host)

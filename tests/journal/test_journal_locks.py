@@ -229,3 +229,24 @@ def test_a_run_killed_in_the_middle_of_writing_leaves_a_whole_journal(tmp_path, 
         assert [a.index for a in actions] == list(range(len(actions)))  # every committed action is whole
         with HostLock.acquire(tmp_path, "hv1", run_id=None) as lock:
             assert lock.took_over is not None and lock.took_over.run_id == marked.id
+
+
+def test_an_apply_that_takes_over_a_dead_runs_lock_says_so(tmp_path):
+    """Before, the runner took a stale lock over without a word: the admin never learnt that a run had died
+    mid-change on that host."""
+    from click.testing import CliRunner
+
+    from orchestrator.cli import main
+
+    child = Child(tmp_path, "hv1")
+    dead_pid = child.ready["pid"]
+    child.kill()
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        "all:\n  hosts:\n    hv1:\n      ansible_connection: simulator\n      multipoint_vms: []\n", encoding="utf-8"
+    )
+
+    result = CliRunner().invoke(main, ["apply", str(inventory), "--state-dir", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert "took over the lock of a run that died" in result.output and f"pid {dead_pid}" in result.output

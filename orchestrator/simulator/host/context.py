@@ -33,7 +33,7 @@ class HostContext:
         # Seconds this run spent in Start-Sleep: simulated time, so Get-Date after a sleep is that much later
         # (a polling loop with a deadline sees its deadline come), without any real waiting. On Windows,
         # Start-Sleep "suspends the activity in a script for the specified period of time" and Get-Date "gets
-        # the current date and time" (PowerShell-Docs reference/3.0 Microsoft.PowerShell.Utility Start-Sleep.md,
+        # the current date and time" (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Utility/Start-Sleep.md,
         # Get-Date.md): the wall clock moves on by the sleep.
         self.slept = 0.0
 

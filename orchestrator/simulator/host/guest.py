@@ -6,7 +6,9 @@ edition (a sysprepped image) holds a generalized Windows. A write (Mount-VHD's w
 view into the disk first, so a checkpoint's file keeps the volume as it was, and a restore's new child reads it
 back (chains.py moves a merged file's volume into its child).
 
-What a started VM does (power_on), per Microsoft's unattend documentation for Windows Server 2012:
+What a started VM does (power_on), per Microsoft's unattend documentation for Windows Server 2012
+(learn.microsoft.com/windows-hardware/customize/desktop/unattend/, the components' pages, and "Windows Setup
+Configuration Passes"):
 - A generalized Windows with \Windows\Panther\unattend.xml runs setup: the specialize pass (computer name,
   product key, time zone, domain join), then oobeSystem (locale, Administrator password), then
   %WINDIR%\Setup\Scripts\SetupComplete.cmd ("Add a Custom Script to Windows Setup": it runs after setup,
@@ -21,8 +23,8 @@ What a started VM does (power_on), per Microsoft's unattend documentation for Wi
 - Powered off during setup, Windows cannot finish: SETUP_INTERRUPTED, for good.
 - Ready: the Data Exchange service shows the host the intrinsic items (FullyQualifiedDomainName,
   OSEditionId of the image's own edition: a Standard image reports 76 whatever key it was given) and the
-  values under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest as GuestExchangeItems (windowsserverdocs
-  virtualization/hyper-v/integration-services-data-exchange.md). During specialize the host sees no items.
+  values under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest as GuestExchangeItems (MicrosoftDocs/
+  windowsserverdocs virtualization/hyper-v/integration-services-data-exchange.md). During specialize the host sees no items.
 
 A checkpoint of a running VM keeps `VM.guest_run` (its memory) and the disk: a restored baseline of a ready
 server is that ready server. Names of the message texts and the WIN- prefix are unverified (listed in

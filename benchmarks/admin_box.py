@@ -12,15 +12,13 @@ what the admin waits for), and of the work alone (above the process after its im
 from __future__ import annotations
 
 import json
-import os
 import resource
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import PASSWORD, PASSWORD_ENV, ROOT, winrm_host_vars, write_inventory
+from benchmarks.common import PASSWORD, PASSWORD_ENV, run_worker, winrm_host_vars, write_inventory
 
 TARGET = {"vms": 10_000, "cpu_s": 3.0, "peak_mb": 300.0}
 
@@ -109,22 +107,9 @@ def measure(vms: int, vms_per_host: int, folder: Path) -> dict[str, Any]:
         folder / f"admin-{vms}.yaml",
         {f"hv{i:05d}": winrm_host_vars(5985, f"hv{i:05d}", vms_per_host) for i in range(1, hosts + 1)},
     )
-    env = {
-        **os.environ,
-        PASSWORD_ENV: PASSWORD,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.admin_box", str(inventory)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return run_worker(
+        "benchmarks.admin_box", [str(inventory)], f"admin-box worker for {vms} VMs", {PASSWORD_ENV: PASSWORD}
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"admin-box worker for {vms} VMs failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout)
 
 
 def run(sizes: tuple[int, ...] = (200, 2_000, 10_000, 20_000), vms_per_host: int = 5) -> dict[str, Any]:

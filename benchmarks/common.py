@@ -109,6 +109,25 @@ def run_cli(*args: str) -> None:
         raise CliFailed(f"orchestrate {' '.join(args)} exited {code}; its last output:\n{sink.getvalue()[-4000:]}")
 
 
+def run_worker(module: str, args: list[str], what: str, extra_env: dict[str, str] | None = None) -> Any:
+    """`python -m MODULE ARGS` in its own interpreter (a clean heap for CPU and peak-memory figures); its
+    stdout is one JSON document. Raises RuntimeError naming `what` when the worker fails."""
+    import json
+    import subprocess
+
+    env = {
+        **os.environ,
+        **(extra_env or {}),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime

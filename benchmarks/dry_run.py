@@ -19,13 +19,12 @@ import contextlib
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, SEED, vm_vars, write_inventory
+from benchmarks.common import SEED, run_worker, vm_vars, write_inventory
 
 TARGET = {"ratio": 2.5, "hosts_for_memory": 5_000, "peak_mb": 400.0}
 VMS_PER_HOST = 5
@@ -78,18 +77,9 @@ def work(command: str, inventory_path: str, folder: str) -> dict[str, Any]:
 
 def measure(command: str, inventory_path: Path, folder: Path) -> dict[str, Any]:
     """One command in its own interpreter."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.dry_run", command, str(inventory_path), str(folder)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_worker(
+        "benchmarks.dry_run", [command, str(inventory_path), str(folder)], f"dry-run worker ({command})"
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"dry-run worker ({command}) failed: {done.stderr[-2000:]}")
-    result = json.loads(done.stdout)
     if result["exit_code"] != 0:
         raise RuntimeError(f"orchestrate {command} exited {result['exit_code']} on {inventory_path}")
     return result

@@ -39,6 +39,7 @@ import jinja2
 from orchestrator import pwsh, pwsh_level, signatures
 from orchestrator.actions import Action
 from orchestrator.capabilities import Capabilities
+from orchestrator.host_lock import LockRequest, admin_request
 from orchestrator.model import HostSpec
 from orchestrator.move_records import MOVES_FOLDER
 from orchestrator.resources import data_file, templates_dir
@@ -252,7 +253,9 @@ class Renderer:
         )
         env.concat = _code_concat  # type: ignore[method-assign]
         # moves_folder: where move records live on a host (orchestrator.move_records), a literal like any value.
-        env.globals.update(fail=_fail, moves_folder=MOVES_FOLDER)
+        # The host lock's request (orchestrator.host_lock): this box, no run, `apply`, unless the caller's
+        # context says whose script it is (the runner's apply, a scheduled task).
+        env.globals.update(fail=_fail, moves_folder=MOVES_FOLDER, **admin_request("apply", None).template_context())
         self.env = env
         # (template, capabilities key, skeleton) of scripts that passed the check, least recently used first.
         self._checked: OrderedDict[tuple[Hashable, ...], None] = OrderedDict()
@@ -271,11 +274,15 @@ class Renderer:
         actions: Sequence[Action],
         version: str | None,
         cmdlets: Mapping[str, Iterable[str]] | None = None,
+        lock: LockRequest | None = None,
     ) -> str:
-        """One script for all of a host's actions, in order; it ends by printing the new facts."""
+        """One script for all of a host's actions, in order; it ends by printing the new facts. It runs under
+        the host lock, whose holder record says `lock` (the run's box, id and command; `render` shows a
+        request of this box for `apply` without a run id)."""
         caps, caps_key = _capabilities(version, cmdlets)
+        request = lock.template_context() if lock is not None else {}
         return self._render(
-            APPLY_TEMPLATE, caps, caps_key, host=host, actions=list(actions), **self._facts_context(host)
+            APPLY_TEMPLATE, caps, caps_key, host=host, actions=list(actions), **self._facts_context(host), **request
         )
 
     def render_operation(

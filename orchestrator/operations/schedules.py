@@ -28,6 +28,7 @@ from orchestrator.actions import (
     RestoreCheckpoint,
 )
 from orchestrator.facts import HostFacts
+from orchestrator.host_lock import task_request
 from orchestrator.model import HostSpec, Schedule
 from orchestrator.operations.base import Scripts, Verdict, matches
 from orchestrator.operations.host_tasks import (
@@ -55,13 +56,16 @@ def task_script(
     cmdlets: Mapping[str, Iterable[str]] | None = None,
 ) -> str:
     """The rollback script a task runs: each VM restored on its own (one failing does not stop the others),
-    one JSON document, exit 1 when any VM failed (the task's Last Result).
+    one JSON document, exit 1 when any VM failed (the task's Last Result). It runs under the host lock
+    (orchestrator.host_lock): a run that holds it is waited for, up to TASK_WAIT_SECONDS, then the task
+    fails naming that run, and restores nothing.
 
     `cmdlets` are the parameters the host's own Get-Command reported (the facts), exactly as the apply
     script gets them: the task runs on that host, so what it may pass (e.g. -Confirm:$false to
     Restore-VMSnapshot) follows the host, and the signature data only where the facts are silent."""
     return scripts.render_operation(
-        TASK_TEMPLATE, host, version, cmdlets, restores=list(restores), label=label
+        TASK_TEMPLATE, host, version, cmdlets, restores=list(restores), label=label, guest_helpers=False,
+        **task_request().template_context(),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from orchestrator import events as ev
 from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts
+from orchestrator.host_lock import LOCK_FILE, LOCK_FOLDER, admin_request, parse_holder
 from orchestrator.host_rules import check_host
 from orchestrator.locks import HostLock, HostLocked
 from orchestrator.model import HostSpec
@@ -144,7 +145,10 @@ class HostWork:
                 outcome.status = "failed" if refused else "ok"
                 return outcome
             # The host's own cmdlet parameters (from its facts) beat the version table: a patched host differs.
-            script = renderer.render_apply(host, list(plan), facts.version, facts.cmdlets or None)
+            script = renderer.render_apply(
+                host, list(plan), facts.version, facts.cmdlets or None,
+                lock=admin_request(self.options.command, self.run_id),
+            )
             if self.options.show_scripts:
                 self.runner.emit(ev.ScriptRendered(host.name, "apply", sha256(script), script))
             if self.options.dry_run:
@@ -275,6 +279,8 @@ class HostWork:
             )
             self.runner.emit(ev.ActionDone(host.name, index, action.summary(), status, error))
             setattr(outcome, status, getattr(outcome, status) + 1)
+        if "locked" in document and not document.get("ok"):
+            return self._host_locked(host.name, document, outcome)
         if not result.ok or failed is not None:
             message = (
                 failed.get("error")
@@ -294,6 +300,24 @@ class HostWork:
             return outcome.fail("; ".join(verdict.errors), verdict.fix)
         if outcome.status != "failed":
             outcome.status = "failed" if refused else ("changed" if outcome.changed else "ok")
+        return outcome
+
+    @staticmethod
+    def _host_locked(name: str, document: dict[str, Any], outcome: HostOutcome) -> HostOutcome:
+        """The apply script could not take the lock on the host (orchestrator.host_lock): nothing of it ran.
+        A readable holder makes the host `locked` (exit 3, like the admin box's own lock); without one the
+        open failed for a reason of its own, which fails the host with that reason."""
+        holder = parse_holder(document.get("locked"))
+        if holder is None:
+            return outcome.fail(
+                f"apply failed: {document.get('error') or 'could not take the host lock'} ({LOCK_FILE})",
+                "if another run is changing this host, wait for it; otherwise check that the account may "
+                f"write {LOCK_FOLDER} on the host",
+            )
+        outcome.status = "locked"
+        outcome.error = f"{name} is locked on the host by {holder.describe()}; nothing was changed"
+        outcome.fix = ("wait for that run to finish (the lock goes when its PowerShell ends, killed or not); "
+                       "`orchestrate history` on that box tells what it does")
         return outcome
 
     def _journal_results(self, host: str, outcome: HostOutcome) -> None:

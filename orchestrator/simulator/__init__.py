@@ -109,8 +109,50 @@ class Simulator:
 
     def run(self, script: str, stdin: str = "") -> RunResult:
         """Run one script as powershell.exe would; failures are exit code 1 with the error on stderr."""
+        return self._run(script, stdin, keep=False)[0]
+
+    def hold(self, script: str, stdin: str = "") -> tuple[RunResult, int]:
+        """Run a script whose PowerShell process then keeps running (a script of another run still busy on the
+        host, or an admin's console): the handles it opened stay open until `end_process` of its id, which is
+        returned. Nothing else of the process goes on: it stands for "still running", not for more work."""
+        return self._run(script, stdin, keep=True)
+
+    def end_process(self, pid: int) -> bool:
+        """A process `hold` kept running ends (it finished, or was killed): its handles close (host/handles.py).
+        Returns whether it held any."""
+        from orchestrator.simulator.host.handles import release_process
+
+        return self._change(lambda: release_process(self.host, pid))
+
+    def _run(self, script: str, stdin: str, *, keep: bool) -> tuple[RunResult, int]:
+        pid_box: list[int] = []
+
+        def execute() -> tuple[RunResult, bool]:
+            result, dirty, pid = self._execute(script, stdin, keep=keep)
+            pid_box.append(pid)
+            return result, dirty
+
         if self.state_path is None:
-            return self._run_loaded(script, stdin)
+            result, _ = execute()
+        else:
+            result = self._persisted(execute)
+        return result, pid_box[0]
+
+    def _change(self, change: Callable[[], bool]) -> bool:
+        """A change to the model made from outside any script, loaded and saved like a run's."""
+        if self.state_path is None:
+            return change()
+        changed: list[bool] = []
+
+        def apply() -> tuple[None, bool]:
+            changed.append(change())
+            return None, changed[0]
+
+        self._persisted(apply)
+        return changed[0]
+
+    def _persisted(self, work: Callable[[], tuple[Any, bool]]) -> Any:
+        assert self.state_path is not None
         shares_path = self.state_path.parent / SHARES_FILE
         with locked(self.state_path.parent):
             # Reload unless the files are exactly the ones this object last read or wrote (same inode, size
@@ -125,7 +167,7 @@ class Simulator:
                 self.shares = load_shares(self.state_path.parent)
                 self._shares_stamp = shares_stamp
             self._host_stamp = self._shares_stamp = None  # until saved, memory may differ from the files
-            result, dirty = self._execute(script, stdin)
+            result, dirty = work()
             if dirty:
                 write_atomic(self.state_path, host_to_json(self.host))
             if self.shares.dirty:
@@ -147,17 +189,16 @@ class Simulator:
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    def _run_loaded(self, script: str, stdin: str) -> RunResult:
-        result, _ = self._execute(script, stdin)
-        return result
-
-    def _execute(self, script: str, stdin: str) -> tuple[RunResult, bool]:
+    def _execute(self, script: str, stdin: str, *, keep: bool = False) -> tuple[RunResult, bool, int]:
+        """One PowerShell process: the script, then (unless `keep`) the process's end, which closes its handles."""
         fs = FileSystem(self.host.files, self.shares, lambda: None, self.session)
         ctx = HostContext(self.host, fs, now=self._now, run_script=self._nested)
         ps_version = powershell_version(self.host.os_version)
         interp = Interpreter(HostCommands(ctx), stdin=stdin, now=ctx.now, new_guid=ctx.new_guid,
                              machine_name=self.host.name, ps_version=ps_version)
         ctx.interp = interp
+        interp.static_hooks = ctx.static_hooks()
+        interp.root.vars["pid"] = ctx.pid
         code = 0
         stderr: list[str] = []
         try:
@@ -179,10 +220,12 @@ class Simulator:
         except Exception as exc:  # an interpreter bug must not crash the caller; report it as a failed run
             stderr.append(f"simulator internal error: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
             code = 1
+        if not keep:
+            ctx.end_process()
         stderr = interp.stderr + stderr + [f"WARNING: {w}" for w in ctx.warnings]
         self.mutation_log.extend(ctx.mutations)
         text_err = "\r\n".join(stderr) + ("\r\n" if stderr else "")
-        return RunResult("".join(interp.console), text_err, code), ctx.dirty
+        return RunResult("".join(interp.console), text_err, code), ctx.dirty, ctx.pid
 
     def _nested(self, script: str) -> RunResult:
         """A script a scheduled task runs on this host (powershell.exe -EncodedCommand ...)."""
@@ -190,7 +233,7 @@ class Simulator:
             return RunResult("", "simulator: scheduled tasks nested too deeply", 1)
         self._depth += 1
         try:
-            result, _ = self._execute(script, "")
+            result, _, _ = self._execute(script, "")
         finally:
             self._depth -= 1
         return result

@@ -314,7 +314,11 @@ def iter_scripts_hostile(renderer: Any, hostile: Hostile, *, versions: tuple[str
         )
         # A schedule matching no VM registers no task: it restores one more VM, named so its glob matches.
         vms += (dataclasses.replace(vms[0], name="scheduled-vm"),)
-        schedules = (build(model.Schedule, hostile, overrides={"vms": "scheduled-vm"}),)
+        schedule = build(model.Schedule, hostile, overrides={"vms": "scheduled-vm"})
+        # Its names are ones the inventory can hold (rules/names.py: at most 100 characters): a task's whole
+        # script must fit Task Scheduler's command line, and a longer one is refused (operations/schedules.py).
+        schedule = dataclasses.replace(schedule, name=schedule.name[:100], checkpoint=schedule.checkpoint[:100])
+        schedules = (schedule,)
         host = host_with(vms, schedules)
         yield f"facts {version}", renderer.render_facts(host)
         planned = list(plan_converge(host, HostFacts.empty(version), renderer))

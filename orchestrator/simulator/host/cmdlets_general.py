@@ -368,6 +368,15 @@ def new_object(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         return [PSList()]
     if type_name in ("system.collections.hashtable", "hashtable"):
         return [PSHashtable()]
+    if type_name in ("system.io.streamreader", "io.streamreader"):
+        from orchestrator.simulator.host.handles import FileStream, StreamReader
+
+        args = call.get("ArgumentList")
+        args = args if isinstance(args, list) else [args]
+        if len(args) != 1 or not isinstance(args[0], FileStream):
+            raise CmdletError("The simulator supports New-Object System.IO.StreamReader only over an open FileStream "
+                              "(-ArgumentList $stream).", "NotSupported", "NotImplemented", terminating=True)
+        return [StreamReader(args[0])]
     raise CmdletError(f'Cannot find type [{call.get("TypeName")}]: verify that the assembly containing this type is '
                       "loaded.", "TypeNotFound", "InvalidType", terminating=True)
 

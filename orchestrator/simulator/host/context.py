@@ -36,6 +36,23 @@ class HostContext:
         # the current date and time" (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Utility/Start-Sleep.md,
         # Get-Date.md): the wall clock moves on by the sleep.
         self.slept = 0.0
+        # The id of the PowerShell process this run stands for ($PID): the owner of the handles it opens, which
+        # go when the run (the process) ends (host/handles.py). Unique among the processes that still hold a
+        # handle; reused otherwise, as Windows reuses process ids (multiples of 4).
+        self.pid = 4 + max([1000, *(int(h["process"]) for h in host.open_files)])
+
+    def static_hooks(self) -> dict[str, Any]:
+        """The .NET types whose static methods need this host: [System.IO.File] (host/handles.py)."""
+        from orchestrator.simulator.host.handles import file_static
+
+        return {"io.file": lambda lname, args: file_static(self, lname, args)}
+
+    def end_process(self) -> None:
+        """The run is over, so its process ends: every handle it still holds is closed (host/handles.py)."""
+        from orchestrator.simulator.host.handles import release_process
+
+        if release_process(self.host, self.pid):
+            self.mutated(f"process {self.pid} ended")
 
     def cached_object(self, key: Any, build: Any) -> Any:
         """A model object's PSObject, rebuilt only after a change: each caller gets its own property dict."""

@@ -201,6 +201,9 @@ class Host:
     # in setup it assumes the guest reports what the host waits for (vm id -> [ready name, token, computer
     # name, edition]), so the preflight checks the script, not the guest's fate (Simulator.from_facts).
     assumed_guests: dict[str, list[str]] = field(default_factory=dict)
+    # File handles still open by a process that runs on the host (host/handles.py): a handle of a script's
+    # own process goes when its run ends; one of a process a test keeps running (Simulator.hold) stays.
+    open_files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def os_build(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from orchestrator.simulator.language.netobject import NetObject
 from orchestrator.simulator.language.values import (
     ErrorRecord,
     Guid,
@@ -96,6 +97,8 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
         return {"message": obj.error.message, "innerexception": None}.get(lname)
     if isinstance(obj, _Static):
         return obj.member(lname, env)
+    if isinstance(obj, NetObject):
+        return obj.member(lname)
     if lname in ("count", "length") and not isinstance(obj, (PSHashtable, list)):
         return 1  # PowerShell 3+ gives every scalar a Count (and Length) of 1
     return None
@@ -185,6 +188,8 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
         method = obj.get("__methods__") if obj.has("__methods__") else None
         if method and lname in method:
             return method[lname](*args)
+    if isinstance(obj, NetObject):
+        return obj.call(lname, name, args)
     raise _no_method(obj, name)
 
 
@@ -374,11 +379,16 @@ class _Static:
             return env.machine_name
         if key == "guid" and lname == "empty":
             return Guid("00000000-0000-0000-0000-000000000000")
+        if key in _IO_ENUMS and lname in _IO_ENUMS[key]:
+            return PSEnum(_IO_ENUM_TYPES[key], *_IO_ENUMS[key][lname])
         raise PSRuntimeError(f"The simulator does not support the static member [{self.name}]::{lname}.",
                              "NotSupported", "NotImplemented")
 
     def call(self, lname: str, args: list[Any], env: Any) -> Any:
         key = self.key
+        hook = getattr(env, "static_hooks", None)
+        if hook and key in hook:  # types whose methods need the host ([System.IO.File]): host/handles.py
+            return hook[key](lname, args)
         if key == "console.in" and lname == "readtoend":
             return env.read_stdin()
         if key == "scriptblock" and lname == "create":
@@ -436,6 +446,19 @@ class _Static:
                 return to_string(args[0]).replace("/", "\\").rsplit("\\", 1)[-1]
         raise PSRuntimeError(f"The simulator does not support the static method [{self.name}]::{lname}().",
                              "NotSupported", "NotImplemented")
+
+
+# [System.IO.FileMode] / [FileAccess] / [FileShare] members: name -> (name, value), as .NET defines them
+# (https://learn.microsoft.com/en-us/dotnet/api/system.io.filemode, .../system.io.fileaccess, .../system.io.fileshare).
+_IO_ENUM_TYPES = {"io.filemode": "System.IO.FileMode", "io.fileaccess": "System.IO.FileAccess",
+                  "io.fileshare": "System.IO.FileShare"}
+_IO_ENUMS: dict[str, dict[str, tuple[str, int]]] = {
+    "io.filemode": {n.lower(): (n, v) for n, v in (("CreateNew", 1), ("Create", 2), ("Open", 3), ("OpenOrCreate", 4),
+                                                   ("Truncate", 5), ("Append", 6))},
+    "io.fileaccess": {n.lower(): (n, v) for n, v in (("Read", 1), ("Write", 2), ("ReadWrite", 3))},
+    "io.fileshare": {n.lower(): (n, v) for n, v in (("None", 0), ("Read", 1), ("Write", 2), ("ReadWrite", 3),
+                                                    ("Delete", 4), ("Inheritable", 16))},
+}
 
 
 def type_value(name: str) -> _Static:

@@ -25,6 +25,7 @@ from typing import Any
 from orchestrator.move_records import MOVES_FOLDER
 from orchestrator.pwsh import Code
 
+LOCK_TEMPLATE = "lib/host_lock.ps1.j2"  # the part every changing script opens with
 LOCK_FOLDER = MOVES_FOLDER.rsplit("\\", 1)[0]
 LOCK_FILE = LOCK_FOLDER + "\\host.lock"
 # How long the host's own scheduled rollback waits for a run that holds the lock before it gives up (its

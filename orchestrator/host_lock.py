@@ -40,8 +40,8 @@ MAX_HOLDER_TEXT = 2000  # what is read of a holder's record; a longer one is cut
 @dataclass(frozen=True, slots=True)
 class LockRequest:
     """What a script writes as the holder (its admin box, run and command) and how long it waits: an admin
-    box's script never waits (the run reports the host as locked, exit 3, and cron tries again); the host's
-    own task waits TASK_WAIT_SECONDS."""
+    box's script as long as `--wait-lock` says (by default not at all: the run reports the host as locked,
+    exit 3, and cron tries again); the host's own task TASK_WAIT_SECONDS."""
 
     box: str
     run: int | None
@@ -61,8 +61,14 @@ class LockRequest:
         }
 
 
-def admin_request(command: str, run_id: int | None) -> LockRequest:
-    return LockRequest(box=admin_box_name(), run=run_id, command=command)
+ADMIN_POLL_SECONDS = 5
+
+
+def admin_request(command: str, run_id: int | None, wait_seconds: float = 0) -> LockRequest:
+    """An admin box's script: it waits for the host lock as long as the run waits for this box's own lock
+    (`--wait-lock`), so a cron rollback with `--wait-lock 900` waits for another box's apply too."""
+    return LockRequest(box=admin_box_name(), run=run_id, command=command, wait_seconds=max(0, int(wait_seconds)),
+                       poll_seconds=ADMIN_POLL_SECONDS)
 
 
 def task_request() -> LockRequest:

@@ -147,7 +147,7 @@ class HostWork:
             # The host's own cmdlet parameters (from its facts) beat the version table: a patched host differs.
             script = renderer.render_apply(
                 host, list(plan), facts.version, facts.cmdlets or None,
-                lock=admin_request(self.options.command, self.run_id),
+                lock=admin_request(self.options.command, self.run_id, self.options.wait_lock),
             )
             if self.options.show_scripts:
                 self.runner.emit(ev.ScriptRendered(host.name, "apply", sha256(script), script))
@@ -240,7 +240,7 @@ class HostWork:
         result = transport.run(
             script,
             idempotent=True,  # every action re-checks state first, so the script is safe to repeat
-            timeout=host.operation_timeout + _waiting_seconds(plan),
+            timeout=host.operation_timeout + _waiting_seconds(plan) + self.options.wait_lock,
             on_output=ProgressLines(lambda line: self._progress(host.name, "stdout", line)),
             **extra,
         )

@@ -69,6 +69,11 @@ def test_box_b_apply_waits_its_turn_while_box_a_runs_on_the_host(tmp_path: Path)
     [recap] = [e for e in events if e.get("event") == "recap"]
     assert recap["locked"] == 1
 
+    # With --wait-lock the script waits on the host (every 5 s) as long as the run waits for its own box's
+    # lock; A is still at work when that time is up, so B is still told who holds the host.
+    waited = box_b(lab, "apply", str(lab.inventory), "--wait-lock", "60")
+    assert waited.returncode == 3 and "locked on the host by laptop" in waited.stdout + waited.stderr
+
     assert lab.sim("hv01").end_process(pid)  # A's PowerShell ends (finished, or killed: the same to the lock)
     done = box_b(lab, "apply", str(lab.inventory))
     assert done.returncode == 0, done.stdout + done.stderr

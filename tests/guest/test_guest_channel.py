@@ -25,10 +25,10 @@ FUNCTIONS = (Path(__file__).resolve().parents[2] / "templates" / "lib" / "functi
 
 
 def helper() -> str:
-    """Get-OrchestrateSecret as the templates define it (the Jinja comments dropped)."""
-    import re
+    """Get-OrchestrateSecret as the templates define it (rendered by Jinja2 as the renderer does)."""
+    import jinja2
 
-    return re.sub(r"\{#.*?#\}", "", FUNCTIONS, flags=re.S)
+    return jinja2.Environment(trim_blocks=True, lstrip_blocks=True).from_string(FUNCTIONS).render()
 
 
 def test_every_host_runs_the_same_bootstrap() -> None:

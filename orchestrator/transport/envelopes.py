@@ -61,7 +61,7 @@ _NAMESPACES = (
 _OPEN = (
     '<?xml version="1.0" encoding="utf-8"?>\n<env:Envelope '
     + " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in _NAMESPACES)
-    + "><env:Header><a:To>http://windows-host:5985/wsman</a:To><a:ReplyTo><a:Address mustUnderstand=\"true\">"
+    + '><env:Header><a:To>http://windows-host:5985/wsman</a:To><a:ReplyTo><a:Address mustUnderstand="true">'
     "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>"
     '<w:MaxEnvelopeSize mustUnderstand="true">153600</w:MaxEnvelopeSize><a:MessageID>uuid:'
 )
@@ -97,7 +97,7 @@ class Envelopes:
             f'<w:Option Name="WINRS_CODEPAGE">{escape(str(codepage))}</w:Option></w:OptionSet></env:Header>'
             "<env:Body><rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>"
             f"<rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>{_CLOSE}"
-        ).encode("utf-8")
+        ).encode()
 
     def command(
         self,
@@ -116,31 +116,37 @@ class Envelopes:
             f'<w:Option Name="WINRS_SKIP_CMD_SHELL">{str(skip_cmd_shell).upper()}</w:Option></w:OptionSet>'
             f"</env:Header><env:Body><rsp:CommandLine><rsp:Command>{escape(command)}</rsp:Command>{args}"
             f"</rsp:CommandLine>{_CLOSE}"
-        ).encode("utf-8")
+        ).encode()
 
     def send(self, message_id: uuid.UUID, shell_id: str, command_id: str, data: bytes, *, end: bool) -> bytes:
         return (
-            f"{self._head(ACTION_SEND, message_id, shell_id)}</env:Header><env:Body><rsp:Send>"
-            f'<rsp:Stream CommandId={quoteattr(command_id)} Name="stdin" End="{"true" if end else "false"}" '
-            f'xmlns:rsp="{SHELL_URI}">'
-        ).encode("utf-8") + base64.b64encode(data) + f"</rsp:Stream></rsp:Send>{_CLOSE}".encode("ascii")
+            (
+                f"{self._head(ACTION_SEND, message_id, shell_id)}</env:Header><env:Body><rsp:Send>"
+                f'<rsp:Stream CommandId={quoteattr(command_id)} Name="stdin" End="{"true" if end else "false"}" '
+                f'xmlns:rsp="{SHELL_URI}">'
+            ).encode()
+            + base64.b64encode(data)
+            + f"</rsp:Stream></rsp:Send>{_CLOSE}".encode("ascii")
+        )
 
     def receive(self, message_id: uuid.UUID, shell_id: str, command_id: str) -> bytes:
         return (
             f"{self._head(ACTION_RECEIVE, message_id, shell_id)}</env:Header><env:Body><rsp:Receive>"
             f"<rsp:DesiredStream CommandId={quoteattr(command_id)}>stdout stderr</rsp:DesiredStream>"
             f"</rsp:Receive>{_CLOSE}"
-        ).encode("utf-8")
+        ).encode()
 
-    def signal(self, message_id: uuid.UUID, shell_id: str, command_id: str, code: str = SIGNAL_TERMINATE) -> bytes:
+    def signal(
+        self, message_id: uuid.UUID, shell_id: str, command_id: str, code: str = SIGNAL_TERMINATE
+    ) -> bytes:
         return (
             f"{self._head(ACTION_SIGNAL, message_id, shell_id)}</env:Header><env:Body>"
             f"<rsp:Signal CommandId={quoteattr(command_id)}><rsp:Code>{escape(code)}</rsp:Code></rsp:Signal>"
             f"{_CLOSE}"
-        ).encode("utf-8")
+        ).encode()
 
     def delete(self, message_id: uuid.UUID, shell_id: str) -> bytes:
-        return f"{self._head(ACTION_DELETE, message_id, shell_id)}</env:Header><env:Body>{_CLOSE}".encode("utf-8")
+        return f"{self._head(ACTION_DELETE, message_id, shell_id)}</env:Header><env:Body>{_CLOSE}".encode()
 
 
 # ---- replies: the elements pywinrm reads, found in one pass ----------------------------------------------

@@ -45,7 +45,12 @@ class WireProtocol(Protocol):
         lifetime: None = None,
         idle_timeout: str | int | None = None,
     ) -> str:
-        if (i_stream, o_stream) != ("stdin", "stdout stderr") or working_directory or env_vars or idle_timeout:
+        if (
+            (i_stream, o_stream) != ("stdin", "stdout stderr")
+            or working_directory
+            or env_vars
+            or idle_timeout
+        ):
             return super().open_shell(
                 i_stream, o_stream, working_directory, env_vars, noprofile, codepage, lifetime, idle_timeout
             )
@@ -125,7 +130,9 @@ class PreparedTemplate:
 
     def prepared(self, session: requests.Session, message: bytes) -> requests.PreparedRequest:
         if self._template is None or self._session is not session:
-            self._template = session.prepare_request(requests.Request("POST", self.transport.endpoint, data=b""))
+            self._template = session.prepare_request(
+                requests.Request("POST", self.transport.endpoint, data=b"")
+            )
             self._session = session
         prepared = self._template.copy()
         prepared.prepare_body(message, None)

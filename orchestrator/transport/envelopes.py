@@ -18,7 +18,7 @@ listener routes by URL, not by this header), `a:ReplyTo/a:Address` anonymous (mu
 Create `rsp:Shell` with the streams and the WINRS_NOPROFILE / WINRS_CODEPAGE options (MS-WSMV 3.1.4.5.2);
 Command `rsp:CommandLine` with WINRS_CONSOLEMODE_STDIN / WINRS_SKIP_CMD_SHELL (3.1.4.11); Send `rsp:Send/
 rsp:Stream[@Name=stdin][@End]` base64 (3.1.4.13); Receive `rsp:Receive/rsp:DesiredStream` (3.1.4.14); Signal
-`rsp:Signal[@CommandId]/rsp:Code` (3.1.4.12, codes in 2.2.4.38); Delete an empty body (3.1.4.4).
+`rsp:Signal[@CommandId]/rsp:Code` (3.1.4.12, codes in 2.2.4.38); Delete an empty body (3.1.4.4.1).
 
 Replies are parsed with ElementTree (C) once each, reading the same elements pywinrm reads and failing in
 the same ways (StopIteration, KeyError, AssertionError, ParseError), so `errors.classify` tells the admin the

@@ -38,9 +38,8 @@ REPLY = (
 
 # Text a host could send back as an id: XML specials, quotes of both kinds, whitespace, non-ASCII.
 values = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00") | st.sampled_from(
-        list("&<>\"'\t\n\r ]]>")
-    ),
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")
+    | st.sampled_from(list("&<>\"'\t\n\r ]]>")),
     min_size=1,
     max_size=40,
 )
@@ -79,8 +78,13 @@ def both(call: Any, monkeypatch: pytest.MonkeyPatch, timeout: int = 20) -> tuple
     [
         lambda p: p.open_shell(codepage=65001, noprofile=True),
         lambda p: p.open_shell(),
-        lambda p: p.run_command("S", "powershell.exe", ("-NoProfile", "-EncodedCommand", "QQ=="),
-                                console_mode_stdin=False, skip_cmd_shell=False),
+        lambda p: p.run_command(
+            "S",
+            "powershell.exe",
+            ("-NoProfile", "-EncodedCommand", "QQ=="),
+            console_mode_stdin=False,
+            skip_cmd_shell=False,
+        ),
         lambda p: p.run_command("S", "ipconfig"),
         lambda p: p.run_command("S", "cmd", ("",), skip_cmd_shell=True),
         lambda p: p.send_command_input("S", "C", b"\x00\xffscript", end=False),
@@ -90,18 +94,33 @@ def both(call: Any, monkeypatch: pytest.MonkeyPatch, timeout: int = 20) -> tuple
         lambda p: p.cleanup_command("S", "C"),
         lambda p: p.close_shell("S", close_session=False),
     ],
-    ids=["create-utf8", "create-default", "command", "command-no-args", "command-empty-arg", "send",
-         "send-end", "send-str", "receive", "signal", "delete"],
+    ids=[
+        "create-utf8",
+        "create-default",
+        "command",
+        "command-no-args",
+        "command-empty-arg",
+        "send",
+        "send-end",
+        "send-str",
+        "receive",
+        "signal",
+        "delete",
+    ],
 )
 @pytest.mark.parametrize("timeout", [1, 20, 3600])
-def test_every_request_is_pywinrms_byte_for_byte(call: Any, timeout: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_request_is_pywinrms_byte_for_byte(
+    call: Any, timeout: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ours, theirs = both(call, monkeypatch, timeout)
     assert ours == theirs
 
 
 @settings(max_examples=60, deadline=None)
 @given(shell=values, command=values, data=st.binary(max_size=300), codepage=st.integers(0, 70000))
-def test_hostile_ids_are_escaped_as_pywinrm_escapes_them(shell: str, command: str, data: bytes, codepage: int) -> None:
+def test_hostile_ids_are_escaped_as_pywinrm_escapes_them(
+    shell: str, command: str, data: bytes, codepage: int
+) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         for call in (
             lambda p: p.open_shell(codepage=codepage, noprofile=False),
@@ -116,7 +135,9 @@ def test_hostile_ids_are_escaped_as_pywinrm_escapes_them(shell: str, command: st
             ET.fromstring(ours)  # and it is well-formed XML
 
 
-def _receive_reply(streams: list[tuple[str | None, bytes]], states: list[str], exit_code: str | None) -> bytes:
+def _receive_reply(
+    streams: list[tuple[str | None, bytes]], states: list[str], exit_code: str | None
+) -> bytes:
     parts = []
     for name, data in streams:
         attr = f' Name="{name}"' if name is not None else ""
@@ -137,8 +158,9 @@ RUNNING = f"{envelopes.SHELL_URI}/CommandState/Running"
 
 @settings(max_examples=80, deadline=None)
 @given(
-    streams=st.lists(st.tuples(st.sampled_from(["stdout", "stderr", "other", None]), st.binary(max_size=40)),
-                     max_size=5),
+    streams=st.lists(
+        st.tuples(st.sampled_from(["stdout", "stderr", "other", None]), st.binary(max_size=40)), max_size=5
+    ),
     states=st.lists(st.sampled_from([DONE, RUNNING]), max_size=2),
     exit_code=st.sampled_from([None, "0", "7", "", "-1", "x"]),
 )
@@ -163,7 +185,10 @@ def test_receive_replies_read_as_pywinrm_reads_them(
 @pytest.mark.parametrize(
     ("reply", "error"),
     [
-        (b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body/></s:Envelope>", StopIteration),
+        (
+            b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body/></s:Envelope>",
+            StopIteration,
+        ),
         (b"not xml", ET.ParseError),
     ],
 )
@@ -201,8 +226,13 @@ def test_the_http_request_is_the_one_requests_prepares(endpoint: str, transport:
     for name in ("cert.pem", "key.pem"):
         (tmp_path / name).write_text("not read before a TLS handshake\n")
     protocol = WireProtocol(
-        endpoint, transport=transport, username="admin", password="Passw0rd!",  # type: ignore[arg-type]
-        cert_pem=str(tmp_path / "cert.pem"), cert_key_pem=str(tmp_path / "key.pem"), message_encryption="never",
+        endpoint,
+        transport=transport,
+        username="admin",
+        password="Passw0rd!",  # type: ignore[arg-type]
+        cert_pem=str(tmp_path / "cert.pem"),
+        cert_key_pem=str(tmp_path / "key.pem"),
+        message_encryption="never",
         ca_trust_path=None,
     )
     session = protocol.transport.build_session()

@@ -132,6 +132,16 @@ class HostFinished(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class InterruptWait(Event):
+    """After Ctrl-C or SIGTERM: the running hosts' remote commands were signalled; the run waits at most
+    `seconds_left` more seconds for them to come back before it deletes every shell (runner/run.py)."""
+
+    name: ClassVar[str] = "interrupt_wait"
+    seconds_left: int
+    hosts: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Recap(Event):
     name: ClassVar[str] = "recap"
     changed: int

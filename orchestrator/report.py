@@ -87,6 +87,7 @@ class TextReporter:
         self.tasks: dict[str, TaskID] = {}
         self.live = self.console.is_terminal
         self.quarters: dict[str, int] = {}
+        self.counted_down = False  # an interrupt's countdown has been printed (logged mode)
         self.progress.start()
 
     def close(self) -> None:
@@ -115,6 +116,11 @@ class TextReporter:
                     self._line(f"  {_esc(host)}: {_esc(vm)}: {_esc(op)} {percent}%")
             case ev.HostFinished(host=host, status=status, changed=changed) if status in ("ok", "changed"):
                 self._line(f"  {_esc(host)}: {status} ({changed} changed)")
+            case ev.InterruptWait(seconds_left=left):
+                # A log gets the first line, then one every 5 seconds and the last three.
+                if not self.counted_down or left % 5 == 0 or left <= 3:
+                    self.counted_down = True
+                    self._line(_countdown(event))
             case _:
                 pass
 
@@ -181,6 +187,9 @@ class TextReporter:
                 if status in ("failed", "locked"):
                     tail = f"\n      fix: {_esc(fix)}" if fix else ""
                     self._line(f"  [bold red]{status}[/bold red] {_esc(host)}: {_esc(error or '')}{tail}")
+            case ev.InterruptWait():
+                if self.live:  # on a terminal one line that counts down; in a log, lines (see _logged)
+                    self._task("(interrupt)", _countdown(event))
             case ev.Recap():
                 self.progress.stop()
                 self._recap(event)
@@ -203,6 +212,14 @@ class TextReporter:
         verb = "would change" if recap.dry_run else "changed"
         locked = f"; {recap.locked} host(s) locked by another run" if recap.locked else ""
         self._line(f"{verb} {recap.changed} action(s); {recap.failed} host(s) failed{locked}; exit {recap.exit_code}")
+
+
+def _countdown(event: ev.InterruptWait) -> str:
+    hosts = ", ".join(event.hosts)
+    return (
+        f"  [yellow]interrupted[/yellow]: stopping {len(event.hosts)} host(s) ({_esc(hosts)}): "
+        f"{event.seconds_left} s left before every shell is deleted (Ctrl-C again: delete them now)"
+    )
 
 
 def _esc(text: str) -> str:

@@ -22,10 +22,36 @@ def main() -> None:
       orchestrate apply inventories/demo.yaml        converge every host
 
     Exit codes: 0 success, 1 some host failed, 2 invalid input (nothing contacted), 3 a host is locked
-    by another run, 130 interrupted (Ctrl-C or SIGTERM: no new host starts, running ones finish).
+    by another run, 130 interrupted (Ctrl-C or SIGTERM: no new host starts, the running scripts are
+    stopped on their hosts, at most 30 s are waited for them, every remote shell is deleted; a second
+    Ctrl-C deletes the shells at once).
     """
     # SIGTERM (systemd stopping a timer's unit, kill) as Ctrl-C: the run stops new work and ends with its
     # recap instead of dying mid-change. Restored when the command ends (tests run many in one process).
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-        click.get_current_context().call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+        handler = InterruptHandler()
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def restore() -> None:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+        click.get_current_context().call_on_close(restore)
+
+
+class InterruptHandler:
+    """Ctrl-C and SIGTERM, counted together: the first two raise KeyboardInterrupt in the main thread (the
+    runner stops new work and signals the running commands on the first, deletes the shells at once on the
+    second, runner/run.py `_stop`); later ones are ignored, because the run is already deleting the shells
+    under a short deadline and a KeyboardInterrupt there would only leave them behind (and show a
+    traceback)."""
+
+    RAISED = 2
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.count <= self.RAISED:
+            raise KeyboardInterrupt

@@ -6,9 +6,12 @@ and never prints; the CLI chooses how to show them and exits with the run's code
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
@@ -23,8 +26,17 @@ from orchestrator.runner.journal_guard import RunJournal
 from orchestrator.runner.results import HostOutcome, RunResult
 from orchestrator.statedir import StateDirError
 from orchestrator.transport.base import Transport
+from orchestrator.transport.registry import OpenTransports
 
 TransportFactory = Callable[[HostSpec, Path], Transport]
+
+# After the first Ctrl-C or SIGTERM: how long the run waits for the running hosts, whose remote commands were
+# signalled, to come back with what they know, before it deletes every shell (RunOptions.interrupt_grace).
+INTERRUPT_GRACE = 30.0
+# Signalling every running command, and deleting every shell (after the grace, or at once on a second
+# signal): at most this long, all hosts at the same time.
+SIGNAL_DEADLINE = 10.0
+ABORT_DEADLINE = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +55,8 @@ class RunOptions:
     # True when nobody reads the outcomes' facts and plans after the run (a plain apply or plan): each host's
     # are dropped once its recap line is known, so a fleet's dry run does not hold every host's in memory.
     release_details: bool = False
+    # Seconds to wait after the first interrupt for the running hosts before their shells are deleted.
+    interrupt_grace: float = INTERRUPT_GRACE
 
 
 class Runner:
@@ -61,16 +75,22 @@ class Runner:
         self.options = options
         self._emit_lock = threading.Lock()
         self._emit_raw = emit
+        self._ended = False
         if transport_factory is None:
             from orchestrator.transport.factory import open_transport
 
             transport_factory = open_transport
-        self.transport_factory = transport_factory
+        # Every transport the hosts open is listed while it is open, so that an interrupt reaches it.
+        self.transports = OpenTransports()
+        self.transport_factory = self.transports.tracking(transport_factory)
         self.renderers: dict[Path | None, Renderer] = {}
 
     def emit(self, event: ev.Event) -> None:
         with self._emit_lock:
+            if self._ended:
+                return  # a host thread left running by an interrupt: the recap was the last word
             self._emit_raw(event)
+            self._ended = isinstance(event, ev.Recap)
 
     def host_spec(self, name: str) -> HostSpec:
         """The inventory host with `--templates` folded in, so that every script of the run comes from the same
@@ -90,6 +110,8 @@ class Runner:
             return self.renderers[folder]
 
     def apply(self, host_names: Sequence[str]) -> RunResult:
+        with self._emit_lock:
+            self._ended = False
         journal = RunJournal.open(self.options.state_dir, self._journal_fault, record=self.options.journal)
         journal.mark_interrupted()
         run_id = journal.start_run(
@@ -111,11 +133,8 @@ class Runner:
         return RunResult(run_id, outcomes, exit_code)
 
     def _run_hosts(self, work: HostWork, host_names: Sequence[str]) -> tuple[dict[str, HostOutcome], bool]:
-        """Every host through its pipeline, `forks` at a time. A Ctrl-C (or SIGTERM, which the CLI turns into
-        one) stops new work: hosts not started yet never start, the running ones finish their script (an
-        apply script is not cut in the middle of a change), then the run ends with the recap and is
-        journaled as aborted. A second Ctrl-C stops waiting: the remote commands still running end on
-        the host at their own deadline, and this process exits once their threads return."""
+        """Every host through its pipeline, `forks` at a time, until a Ctrl-C (or SIGTERM, which the CLI
+        turns into one); then `_stop` ends the run cleanly and the recap still comes."""
         forks = max(1, min(self.options.forks, len(host_names) or 1))
         pool = ThreadPoolExecutor(max_workers=forks, thread_name_prefix="host")
         stop = threading.Event()
@@ -135,7 +154,7 @@ class Runner:
             for future in futures.values():
                 # Waits; a host's own failure is already its outcome. A KeyboardInterrupt raised in a worker
                 # (the signal arrived while its thread ran a callback) counts as the run's interrupt.
-                error = future.exception()
+                error = _outcome_of(future)
                 if isinstance(error, KeyboardInterrupt):
                     raise error
                 if error is not None and not isinstance(error, Exception):
@@ -145,21 +164,7 @@ class Runner:
             stop.set()
             for future in futures.values():
                 future.cancel()
-            running = [name for name, f in futures.items() if f.running()]
-            if running:
-                self.emit(
-                    ev.HostWarning(
-                        "(run)",
-                        f"interrupted: no new host starts; waiting for {len(running)} running host(s) "
-                        f"({', '.join(running)}) to finish the script they run",
-                        "press Ctrl-C again to stop waiting",
-                    )
-                )
-            try:
-                for name in running:
-                    futures[name].exception()
-            except KeyboardInterrupt:
-                pass
+            self._stop({name: f for name, f in futures.items() if not f.done()})
         finally:
             pool.shutdown(wait=not interrupted, cancel_futures=True)
         outcomes: dict[str, HostOutcome] = {}
@@ -169,7 +174,75 @@ class Runner:
             else:
                 why = "not started" if future.cancelled() else "still running or stopped"
                 outcomes[name] = HostOutcome(name, status="failed", failed=1, error=f"interrupted ({why})")
+                if not future.cancelled():
+                    # Its thread has not finished: journal what is known now (it overwrites this if it
+                    # still comes back before the process ends).
+                    work.journal.host_finished(work.run_id, name, "failed", outcomes[name].error)
         return outcomes, interrupted
+
+    def _stop(self, running: dict[str, Future[HostOutcome]]) -> None:
+        """The first interrupt: no new host starts (the caller cancelled them); the remote commands running
+        now are signalled (WS-Man Signal ctrl_c and terminate, transport/winrm.py `interrupt`); the run
+        waits at most `interrupt_grace` seconds for those hosts to come back, counting down (InterruptWait
+        events, one a second); then every shell still open is deleted (`abort`). A second interrupt
+        stops the wait and deletes the shells at once; both steps take at most SIGNAL_DEADLINE and
+        ABORT_DEADLINE seconds, all hosts at the same time. Nothing here lets a KeyboardInterrupt out.
+
+        Threads of hosts that did not come back may still be in a Receive: they end with the host's reply
+        to the deleted shell, or at the connection's read timeout, and the process exits after them.
+        """
+        busy = sorted(running)
+        signalling: dict[str, int] = {}
+        try:
+            if busy:
+                self.emit(
+                    ev.HostWarning(
+                        "(run)",
+                        f"interrupted: no new host starts; stopping the remote commands of {len(busy)} running "
+                        f"host(s) ({', '.join(busy)}), then deleting every shell",
+                        "press Ctrl-C again to stop waiting and delete the shells now",
+                    )
+                )
+            # Signalled on threads of their own, so that the countdown starts at once and a host that does
+            # not answer its Signal holds up neither the others nor a second Ctrl-C.
+            signaller = threading.Thread(
+                target=lambda: signalling.update(done=self.transports.interrupt_all(SIGNAL_DEADLINE).total),
+                name="interrupt",
+                daemon=True,
+            )
+            signaller.start()
+            end = time.monotonic() + max(0.0, self.options.interrupt_grace)
+            while True:
+                pending = sorted(name for name, future in running.items() if not future.done())
+                left = end - time.monotonic()
+                if not pending or left <= 0:
+                    break
+                self.emit(ev.InterruptWait(math.ceil(left), pending))
+                wait_futures([running[name] for name in pending], timeout=min(1.0, left))
+        except KeyboardInterrupt:
+            self.emit(
+                ev.HostWarning(
+                    "(run)",
+                    f"interrupted again: deleting every shell now (at most {ABORT_DEADLINE:.0f} s)",
+                )
+            )
+        left_open = self.transports.hosts()
+        deleted = self.transports.abort_all(ABORT_DEADLINE) if left_open else None
+        if busy or left_open:
+            parts = [f"{signalling.get('done', 0)} running command(s) signalled"]
+            if deleted is not None:
+                parts.append(f"{deleted.total} remaining shell(s) deleted")
+                if deleted.unanswered:
+                    parts.append(f"no answer in time from {', '.join(sorted(deleted.unanswered))}")
+            self.emit(
+                ev.HostWarning(
+                    "(run)",
+                    "stopped: " + "; ".join(parts),
+                    "a host that did not answer keeps its shell until its idle timeout"
+                    if deleted is not None and deleted.unanswered
+                    else "",
+                )
+            )
 
     def _with_names(self, operation: Operation) -> Operation:
         """An operation that selects VMs by --vm gets every VM name of the inventory: an exact name anywhere
@@ -201,6 +274,17 @@ class Runner:
             for name in host_names
         }
         return replace(operation, history=history)
+
+
+def _outcome_of(future: Future[HostOutcome]) -> BaseException | None:
+    """The future's exception, waited for in steps of a second: a signal handler only runs when the main
+    thread executes Python code, and a signal delivered to another thread (or simulated with
+    `_thread.interrupt_main`) would otherwise wait until the host is done."""
+    while True:
+        try:
+            return future.exception(timeout=1.0)
+        except TimeoutError:
+            continue
 
 
 def run_status(outcomes: Sequence[HostOutcome] | object, exit_code: int) -> str:

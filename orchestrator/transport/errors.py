@@ -92,6 +92,11 @@ class CommandTimeout(TransportError):
     """The script ran longer than its deadline; it was signalled to stop."""
 
 
+class CommandInterrupted(TransportError):
+    """The run was interrupted (Ctrl-C or SIGTERM): the script was stopped on the host, or never started.
+    Never retried: the admin asked the run to stop."""
+
+
 class InsecureTransportRefused(TransportError):
     """The connection settings would send credentials or scripts in clear text and nobody allowed that."""
 

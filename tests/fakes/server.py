@@ -41,6 +41,9 @@ AuthMethod = Literal["basic", "ntlm", "certificate"]
 Effect = Literal["status", "drop", "delay", "timeout", "quota", "unauthorized", "malformed", "oversize"]
 MUTUAL_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 CMD_LINE_LIMIT = 8191  # cmd.exe's maximum command-line length
+# The NTSTATUS a console process ends with when Ctrl-C ends it, STATUS_CONTROL_C_EXIT (0xC000013A, as the
+# signed 32-bit exit code): learn.microsoft.com/openspecs/windows_protocols/ms-erref (2.3.1 NTSTATUS Values).
+STATUS_CONTROL_C_EXIT = -1073741510
 
 
 class SimulatorLike(Protocol):
@@ -88,6 +91,11 @@ class Command:
     exit_code: int = 0
     timeouts_left: int = 0
     script: str | None = None
+    # How long it runs before its output is ready (FakeWinRMServer.command_duration), when it finishes (set
+    # at the first Receive after its stdin ended), and whether Signal ctrl_c/terminate or Delete stopped it.
+    duration: float = 0.0
+    ready_at: float | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -105,6 +113,7 @@ class FakeHost:
     simulator: SimulatorLike
     lock: threading.Lock = field(default_factory=threading.Lock)
     commands_run: int = 0
+    commands_started: int = 0  # WS-Man Commands received for this host (the ordinal command_duration sees)
 
 
 class _Dropped(Exception):
@@ -142,6 +151,12 @@ class FakeWinRMServer:
     - max_shells: MaxShellsPerUser; Create beyond it gets fault 2150859173
     - command_line_limit: cmd.exe's 8191 characters (None: no limit); too long -> "The command line is too
       long." on stderr, exit 1, as cmd.exe does
+    - command_duration(host, n) -> seconds: the n-th command on that host (1 = the first) runs that long
+      before its output is ready (a long apply script). Meanwhile each Receive waits up to the request's
+      OperationTimeout and answers w:TimedOut, as Windows does; Signal ctrl_c ends it (Done, exit code
+      STATUS_CONTROL_C_EXIT, the script never ran on the simulator), Signal terminate or Delete of its
+      shell removes it; a Receive waiting on it is answered at once. `signals` lists every Signal as
+      (shell id, command id, code), `deleted_shells` every shell deleted
     - allow_unencrypted: the host's AllowUnencrypted; False answers 401 to unencrypted messages over HTTP
 
     One-shot faults (each matches `times` requests of `action`, or any, after skipping `after` of them):
@@ -180,6 +195,10 @@ class FakeWinRMServer:
         self.output_chunk = 32768
         self.max_shells: int | None = None
         self.command_line_limit: int | None = CMD_LINE_LIMIT
+        self.command_duration: Callable[[str, int], float] | None = None
+        self.signals: list[tuple[str, str, str]] = []
+        self.deleted_shells: list[str] = []
+        self.created_shells: list[str] = []
         self.rules: list[Rule] = []
 
         self._shells: dict[str, Shell] = {}
@@ -399,13 +418,18 @@ class FakeWinRMServer:
             codepage = int(req.options.get("WINRS_CODEPAGE", "437") or 437)
             self._shells[shell_id] = Shell(shell_id, host.name, user, codepage)
             self._counters["shells_created"] += 1
+            self.created_shells.append(shell_id)
         return 200, wsman.create_response(req, shell_id, address)
 
     def _op_Delete(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
         with self._lock:
-            if self._shell(host, req) is None:
+            shell = self._shell(host, req)
+            if shell is None:
                 return 500, wsman.shell_not_found_fault(req.message_id)
-            del self._shells[req.shell_id or ""]
+            del self._shells[shell.id]
+            self.deleted_shells.append(shell.id)
+        for cmd in list(shell.commands.values()):
+            cmd.stopped.set()  # the shell's processes end with it
         return 200, wsman.empty_response(req)
 
     def _op_Command(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
@@ -423,6 +447,9 @@ class FakeWinRMServer:
             timeouts_left=self.timeouts_before_output,
         )
         with self._lock:
+            host.commands_started += 1
+            if self.command_duration is not None:
+                cmd.duration = self.command_duration(host.name, host.commands_started)
             shell.commands[cmd.id] = cmd
             self._counters["commands"] += 1
         return 200, wsman.command_response(req, cmd.id)
@@ -463,6 +490,18 @@ class FakeWinRMServer:
             if wait:
                 time.sleep(wait)
             return 500, wsman.timed_out_fault(req.message_id)
+        if cmd.pending is None and cmd.duration > 0 and cmd.stdin_closed:
+            if cmd.ready_at is None:
+                cmd.ready_at = time.monotonic() + cmd.duration
+            remaining = cmd.ready_at - time.monotonic()
+            if remaining > 0:
+                # Still running: Windows holds the Receive up to OperationTimeout, then answers w:TimedOut.
+                cmd.stopped.wait(min(remaining, req.operation_timeout or 20.0))
+                gone = self._command(shell, req.find("rsp:Receive/rsp:DesiredStream")) is None
+                if gone or self._shell(host, req) is None:  # terminated, or its shell deleted, meanwhile
+                    return 500, wsman.shell_not_found_fault(req.message_id)
+                if cmd.pending is None and cmd.ready_at - time.monotonic() > 0:
+                    return 500, wsman.timed_out_fault(req.message_id)
         if cmd.pending is None:
             self._execute(host, shell, cmd)
         assert cmd.pending is not None
@@ -486,8 +525,21 @@ class FakeWinRMServer:
             return 500, wsman.shell_not_found_fault(req.message_id)
         signal = req.find("rsp:Signal")
         if signal is not None:
+            code = (signal.findtext("rsp:Code", default="", namespaces=wsman.NS) or "").strip()
+            command_id = signal.get("CommandId", "")
             with self._lock:
-                shell.commands.pop(signal.get("CommandId", ""), None)
+                self.signals.append((shell.id, command_id, code))
+                self._counters[f"signal:{code.rsplit('/', 1)[-1]}"] += 1
+                if code.endswith("/signal/ctrl_c"):
+                    cmd = shell.commands.get(command_id)
+                    if cmd is not None and cmd.pending is None:
+                        # Ctrl-C ends the running process: no output, STATUS_CONTROL_C_EXIT.
+                        cmd.pending, cmd.exit_code = [], STATUS_CONTROL_C_EXIT
+                        cmd.stopped.set()
+                else:  # terminate: the command and what the service keeps for it are gone (MS-WSMV 2.2.4.38)
+                    cmd = shell.commands.pop(command_id, None)
+                    if cmd is not None:
+                        cmd.stopped.set()
         return 200, wsman.empty_response(req, "<rsp:SignalResponse/>")
 
     # ---- running a command line as Windows would ---------------------------------------------------------

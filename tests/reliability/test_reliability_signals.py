@@ -1,0 +1,257 @@
+"""Signals (issue 17): the admin presses Ctrl-C, or systemd sends SIGTERM, while the apply scripts run.
+
+The first signal stops new work, signals the running remote commands (WS-Man Signal ctrl_c and terminate),
+waits a bounded time with a countdown on screen, deletes every shell, journals the run as aborted and
+prints the recap, exit 130. A second signal deletes the shells at once. No traceback, whatever arrives.
+
+The hosts are the fake WinRM server on 127.0.0.1, whose apply command (each host's second command) runs for
+an hour unless it is stopped; a stopped script never ran, so the simulated hosts keep no VM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fakes import FakeWinRMServer
+from reliability_support import (
+    HOST_SEED,
+    PREMIUM_IMAGE,
+    SWITCH,
+    cli_env,
+    start_cli,
+    wait_for,
+    write_yaml,
+)
+
+from orchestrator import exit_codes
+from orchestrator.cli import main
+from orchestrator.simulator import Simulator
+from orchestrator.transport.envelopes import SIGNAL_CTRL_C, SIGNAL_TERMINATE
+from orchestrator.transport.errors import CommandInterrupted
+from orchestrator.transport.winrm import WinRMTransport
+
+PASSWORD_ENV = "ORCHESTRATE_SIGNALS_TEST_PASSWORD"
+REPO_PATH = os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")])
+)
+HOUR = 3600.0
+
+
+def hour_long_apply(_host: str, ordinal: int) -> float:
+    """The facts script (a host's first command) answers at once; the apply script would take an hour."""
+    return HOUR if ordinal >= 2 else 0.0
+
+
+def school(server: FakeWinRMServer, folder: Path, names: list[str]) -> Path:
+    """An inventory of Hyper-V hosts behind the fake, one classroom VM each, Basic over loopback HTTP."""
+    hosts = {
+        name: {
+            "ansible_host": "127.0.0.1",
+            "ansible_port": server.port,
+            "ansible_winrm_scheme": "http",
+            "ansible_winrm_transport": "basic",
+            "ansible_winrm_path": f"/wsman/{name}",
+            "ansible_user": "admin",
+            "ansible_password": "{{ lookup('env', '" + PASSWORD_ENV + "') }}",
+            "orchestrate_allow_unencrypted": True,
+            "ansible_winrm_operation_timeout_sec": 20,
+            "ansible_winrm_read_timeout_sec": 30,
+            "multipoint_vms": [
+                {
+                    "name": f"{name}-lab-01",
+                    "cpus": 2,
+                    "memory": "4GB",
+                    "switch": SWITCH,
+                    "disk": {"parent": PREMIUM_IMAGE},
+                    "stations": {"rdp": 4},
+                }
+            ],
+        }
+        for name in names
+    }
+    return write_yaml(folder / "school.yaml", {"all": {"hosts": hosts}})
+
+
+@pytest.fixture
+def fake(fake_winrm: Callable[..., FakeWinRMServer]) -> FakeWinRMServer:
+    server = fake_winrm()
+    server.simulator_factory = lambda _name: Simulator(seed=HOST_SEED)
+    server.command_duration = hour_long_apply
+    return server
+
+
+def applying(server: FakeWinRMServer, count: int) -> Callable[[], bool]:
+    """True once `count` apply scripts are running on the fake (their stdin is complete, output awaited)."""
+    return lambda: sum(1 for c in server.commands() if c.duration and c.ready_at is not None) >= count
+
+
+def interrupt_when(
+    condition: Callable[[], bool], *, times: int = 1, then: Callable[[], bool] | None = None
+) -> threading.Thread:
+    """Ctrl-C (a real SIGINT, to this process's main thread, where the CLI runs and where a terminal's Ctrl-C
+    lands) once `condition` holds; a second one when `then` holds."""
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+
+    def press() -> None:
+        if wait_for(condition, timeout=60):
+            signal.pthread_kill(main_thread, signal.SIGINT)
+            if times > 1 and then is not None and wait_for(then, timeout=60):
+                signal.pthread_kill(main_thread, signal.SIGINT)
+
+    thread = threading.Thread(target=press, daemon=True)
+    thread.start()
+    return thread
+
+
+def journal_run(state: Path) -> tuple[str, int, dict[str, tuple[str, str]]]:
+    with sqlite3.connect(state / "journal.sqlite3") as db:
+        status, code = db.execute("SELECT status, exit_code FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        hosts = {h: (s, e or "") for h, s, e in db.execute("SELECT host, status, error FROM host_results")}
+    return status, code, hosts
+
+
+def assert_every_shell_deleted(server: FakeWinRMServer) -> None:
+    assert server.created_shells, "the run opened shells"
+    assert set(server.created_shells) <= set(server.deleted_shells)
+    assert server.open_shells() == 0
+
+
+def invoke(inventory: Path, state: Path, *extra: str) -> Any:
+    env = {PASSWORD_ENV: "Passw0rd!"}
+    return CliRunner().invoke(
+        main, ["apply", str(inventory), "--state-dir", str(state), "--forks", "4", *extra], env=env
+    )
+
+
+def test_ctrl_c_during_long_scripts_stops_them_deletes_every_shell_and_prints_the_recap(
+    fake: FakeWinRMServer, tmp_path: Path
+) -> None:
+    inventory = school(fake, tmp_path, ["hv01", "hv02"])
+    state = tmp_path / "state"
+    interrupt_when(applying(fake, 2))
+
+    result = invoke(inventory, state)
+
+    assert result.exit_code == exit_codes.INTERRUPTED, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert "s left before every shell is deleted" in result.output  # the countdown was shown
+    assert "recap" in result.output and "exit 130" in result.output
+    # Every running apply command was told to stop (ctrl_c, then terminate), and every shell deleted.
+    applies = {c for c in fake.signals if c[2] == SIGNAL_TERMINATE}
+    assert len({shell for shell, _cmd, _code in applies}) >= 2
+    assert {code for _s, _c, code in fake.signals} >= {SIGNAL_CTRL_C, SIGNAL_TERMINATE}
+    assert_every_shell_deleted(fake)
+    status, code, hosts = journal_run(state)
+    assert (status, code) == ("aborted", exit_codes.INTERRUPTED)
+    assert set(hosts) == {"hv01", "hv02"}
+    assert all(s == "failed" and "interrupted" in e for s, e in hosts.values())
+    for name in ("hv01", "hv02"):  # the hour-long script never ran: the hosts are as they were
+        assert fake.hosts[name].commands_run == 1
+
+
+def test_a_second_ctrl_c_deletes_the_shells_at_once(fake: FakeWinRMServer, tmp_path: Path) -> None:
+    """The hosts do not answer the Signal (it hangs on the host): a second Ctrl-C stops waiting for it and
+    deletes the shells, which ends the scripts."""
+    inventory = school(fake, tmp_path, ["hv01", "hv02"])
+    state = tmp_path / "state"
+    # Past the interrupt's own read timeout: no answer at all. The first two Signals are the facts
+    # scripts' ordinary end (each host's first command), which are answered.
+    hang = fake.delay(8.0, action="Signal", times=10, after=2)
+    interrupt_when(applying(fake, 2), times=2, then=lambda: hang.fired >= 1)
+
+    result = invoke(inventory, state)
+
+    assert result.exit_code == exit_codes.INTERRUPTED, result.output
+    assert "Traceback" not in result.output
+    assert "interrupted again: deleting every shell now" in result.output
+    assert "exit 130" in result.output
+    assert_every_shell_deleted(fake)
+    status, _code, hosts = journal_run(state)
+    assert status == "aborted"
+    assert all("interrupted" in e for _s, e in hosts.values())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_real_signal_to_orchestrate_apply_ends_it_cleanly(
+    fake: FakeWinRMServer, tmp_path: Path, signum: int
+) -> None:
+    """`orchestrate apply` in its own process, stopped by systemd (SIGTERM) or Ctrl-C (SIGINT)."""
+    inventory = school(fake, tmp_path, ["hv01", "hv02", "hv03"])
+    child = start_cli(
+        ["apply", inventory, "--state-dir", tmp_path / "state", "--forks", "3"],
+        tmp_path,
+        cli_env(**{PASSWORD_ENV: "Passw0rd!", "PYTHONPATH": REPO_PATH}),
+    )
+    try:
+        assert wait_for(applying(fake, 3), timeout=60), "the apply scripts started"
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == exit_codes.INTERRUPTED, out + err
+    assert "Traceback" not in out + err
+    assert "s left before every shell is deleted" in out
+    assert "exit 130" in out
+    assert_every_shell_deleted(fake)
+    status, _code, _hosts = journal_run(tmp_path / "state")
+    assert status == "aborted"
+
+
+# ---- the transport's side of it ---------------------------------------------------------------------------
+
+
+def test_interrupt_and_abort_from_another_thread_stop_the_command_and_delete_the_shell(
+    fake: FakeWinRMServer,
+) -> None:
+    from fakes.hosts import fake_host
+
+    host = fake_host(
+        fake, "hv09", route="hv09", allow_unencrypted=True, operation_timeout_sec=20, read_timeout_sec=30
+    )
+    transport = WinRMTransport(host)
+    assert transport.run("Write-Output 'facts'", idempotent=True).ok  # first command: quick
+    outcome: dict[str, BaseException] = {}
+
+    def apply() -> None:
+        try:
+            transport.run("Write-Output 'apply'", idempotent=True, timeout=HOUR)
+        except BaseException as exc:  # the runner thread's view
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=apply)
+    worker.start()
+    assert wait_for(applying(fake, 1), timeout=30)
+
+    before = len(fake.signals)
+    results = []
+    callers = [threading.Thread(target=lambda: results.append(transport.interrupt())) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(30)
+    assert sorted(results) == [False, False, True]  # idempotent: exactly one call signalled the command
+    worker.join(30)
+    assert not worker.is_alive()
+    error = outcome["error"]
+    assert isinstance(error, CommandInterrupted) and error.command_started and not error.transient
+    assert [code for _s, _c, code in fake.signals[before : before + 2]] == [SIGNAL_CTRL_C, SIGNAL_TERMINATE]
+    assert fake.hosts["hv09"].commands_run == 1  # the apply script never ran
+
+    assert transport.abort() == 1 and transport.abort() == 0  # its shell, once
+    transport.close()
+    assert_every_shell_deleted(fake)
+    with pytest.raises(CommandInterrupted) as refused:
+        transport.run("Write-Output 'more'", idempotent=True)  # nothing new starts after an interrupt
+    assert not refused.value.command_started
+    assert fake.open_shells() == 0

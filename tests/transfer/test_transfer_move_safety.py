@@ -7,16 +7,19 @@ Two admin boxes are two state dirs (own journal, own locks) driving the same sim
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
 from transfer_support import SHARE, Fault, Lab
 
-from orchestrator.cli import main
 from orchestrator.inventory import load_inventory
 from orchestrator.move_records import record_path
 from orchestrator.runner.move import move_vm
+
+CLI = [sys.executable, "-c", "from orchestrator.cli import main; main()"]
 
 
 class Interrupt(Fault):
@@ -57,14 +60,17 @@ def applied(tmp_path: Path) -> Lab:
 
 
 def other_box(lab: Lab, tmp_path: Path) -> Any:
-    """A second admin box: its own journal and locks, the same Hyper-V hosts."""
+    """A second admin box: its own process, its own journal and locks, the same Hyper-V hosts."""
     state = tmp_path / "box-b"
     state.mkdir()
     (state / "simulator").symlink_to(lab.state / "simulator", target_is_directory=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
+    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
 
     def orchestrate(*args: str) -> tuple[int, str]:
-        result = CliRunner().invoke(main, [*args, "--state-dir", str(state)])
-        return result.exit_code, result.output
+        done = subprocess.run([*CLI, *args, "--state-dir", str(state)], capture_output=True, text=True, env=env,
+                              timeout=120, check=False)
+        return done.returncode, done.stdout + done.stderr
 
     return orchestrate
 

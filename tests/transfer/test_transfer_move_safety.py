@@ -1,7 +1,7 @@
 """A move cannot be lost or doubled: its record lives on the Hyper-V host, so a signal, a second admin box,
 the host's own nightly task or the next cron apply never start, recreate or delete the wrong copy.
 
-Two admin boxes are two state dirs (own journal, own locks) driving the same simulated hosts.
+Two admin boxes are two processes with two state dirs (own journal, own locks) driving the same simulated hosts.
 """
 
 from __future__ import annotations

@@ -169,15 +169,15 @@ class Interpreter:
         return to_string(self.lookup("erroractionpreference")).lower()
 
     def exec_block(self, block: Node, out: list[Any], top: bool = False) -> None:
-        for stmt in block.a:
-            self.current_line = stmt.line
+        for line, stmt in block.fb or _compiler.compile_block(block):
+            self.current_line = line
             # Like $?, this tells whether the last statement run wrote an error: the exit code follows it.
             self.last_failed = False
             try:
-                self.exec_stmt(stmt, out)
+                stmt(self, out)
             except PSRuntimeError as err:
                 if err.line is None:
-                    err.line = stmt.line
+                    err.line = line
                 out.extend(getattr(err, "partial", ()))
                 err.partial = []  # type: ignore[attr-defined]
                 if top:
@@ -203,6 +203,10 @@ class Interpreter:
         self.stderr.append(format_error(err))
 
     def exec_stmt(self, node: Node, out: list[Any]) -> None:
+        (node.fs or _compiler.compile_stmt(node))(self, out)
+
+    def exec_stmt_node(self, node: Node, out: list[Any]) -> None:
+        """A statement run from the tree (the compiler's closures call this for the kinds they do not inline)."""
         k = node.k
         if k == "pipe":
             self.exec_pipe(node, out)
@@ -336,6 +340,10 @@ class Interpreter:
         out.extend(self.run_pipe(node))
 
     def run_pipe(self, node: Node) -> list[Any]:
+        return (node.fp or _compiler.compile_pipe(node))(self)
+
+    def run_pipe_node(self, node: Node) -> list[Any]:
+        """A pipeline run from the tree, as the compiled one runs it (language/compiler.py compile_pipe)."""
         elements = node.a
         first = elements[0]
         if first.k == "cmd":
@@ -519,6 +527,10 @@ class Interpreter:
     # -- expressions ------------------------------------------------------------------------------------------
 
     def value(self, node: Node) -> Any:
+        return (node.fv or _compiler.compile_value(node))(self)
+
+    def value_node(self, node: Node) -> Any:
+        """A value evaluated from the tree, as the compiled closure evaluates it (language/compiler.py)."""
         k = node.k
         if k == "str" or k == "num":
             return node.a
@@ -929,3 +941,8 @@ def format_error(err: PSRuntimeError) -> str:
     return (f"{prefix}{err.message}\n{where}"
             f"    + CategoryInfo          : {err.category}: (:) [{err.command or ''}], {type(err).__name__}\n"
             f"    + FullyQualifiedErrorId : {reason}")
+
+
+# The compiled forms of the handlers above; imported last (as a module, so either may be imported first),
+# as the compiler reads this module's names.
+from orchestrator.simulator.language import compiler as _compiler  # noqa: E402

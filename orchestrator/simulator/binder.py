@@ -87,8 +87,95 @@ class _Named:
 def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any = None,
          has_pipeline: bool = False) -> BoundCall:
     """Bind one invocation. `pipeline_item` is the current pipeline object when `has_pipeline`."""
-    cmdlet = sig.name
     index = _index(sig)
+    if not has_pipeline:
+        shape = tuple([None if a[0] == "a" else a[1] if a[3] else (a[1],) for a in args])
+        plan = index.plans.get(shape, _UNPLANNED)
+        if plan is _UNPLANNED:
+            plan = index.plans[shape] = _plan(sig, index, args)
+        if plan is not None:
+            return _bind_planned(sig.name, plan, args)
+    return _bind(sig, index, args, pipeline_item, has_pipeline)
+
+
+class _Plan:
+    """How every call of one shape binds (which argument goes to which parameter of which set), when that
+    depends on the shape alone: no pipeline, and one parameter set that fits the names with every mandatory
+    parameter given. What is left per call is each value's conversion, in the order `_try_set` does them."""
+
+    __slots__ = ("named", "positional", "set_name")
+
+    def __init__(self, set_name: str, named: list[tuple[str, Parameter, int, int, bool]],
+                 positional: list[tuple[str, Parameter, int]]) -> None:
+        self.set_name = set_name
+        self.named = named  # (key, the set's parameter, argument index, tuple slot of the value, has_value)
+        self.positional = positional  # (key, the set's parameter, argument index)
+
+
+_UNPLANNED = object()
+
+
+def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]]) -> _Plan | None:
+    """The plan of this call's shape, or None when a call of it must go through `_bind` (several sets fit,
+    or it fails to bind whatever its values: `_bind` then raises the error each time)."""
+    named: list[tuple[str, Parameter, int, int, bool]] = []
+    positional: list[int] = []
+    keys: set[str] = set()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg[0] == "a":
+            positional.append(i)
+            i += 1
+            continue
+        text, has_value = arg[1], arg[3]
+        param = index.resolved.get(text)
+        if param is None:
+            try:
+                param = _resolve_name(text, index.all, sig.name)
+            except BindingError:
+                return None
+        if param.name in keys:
+            return None
+        at, slot = i, 2
+        if not has_value and not param.is_switch:
+            if i + 1 < len(args) and args[i + 1][0] == "a":
+                at, slot, has_value = i + 1, 1, True
+                i += 1
+            else:
+                return None
+        keys.add(param.name)
+        named.append((param.name, param, at, slot, has_value))
+        i += 1
+    candidates = [s for s in sig.parameter_sets
+                  if all(k in index.common or k in index.sets[s.name].by_name for k, *_ in named)]
+    if len(candidates) != 1:
+        return None
+    sindex = index.sets[candidates[0].name]
+    free = [p for p in sindex.slots if p.name not in keys]
+    if len(positional) > len(free):
+        return None
+    placed = [(p.name, p, at) for p, at in zip(free, positional, strict=False)]
+    given = keys | {p.name for p in free[:len(positional)]}
+    if any(name not in given for name in sindex.mandatory):
+        return None
+    return _Plan(sindex.pset.name, [(k, sindex.by_name.get(k) or p, at, slot, hv) for k, p, at, slot, hv in named],
+                 placed)
+
+
+def _bind_planned(cmdlet: str, plan: _Plan, args: list[tuple[Any, ...]]) -> BoundCall:
+    """`_bind` for a planned shape: the same conversions in the same order, so the same values and errors."""
+    bound: dict[str, Any] = {}
+    for key, param, at, slot, has_value in plan.named:
+        bound[key] = convert(param, args[at][slot], has_value, cmdlet)
+    for key, param, at in plan.positional:
+        bound[key] = convert(param, args[at][1], True, cmdlet, error_id="CannotConvertArgument")
+    return BoundCall(cmdlet, plan.set_name, bound, None)
+
+
+def _bind(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], pipeline_item: Any,
+          has_pipeline: bool) -> BoundCall:
+    cmdlet = sig.name
     all_params = index.all
     named: dict[str, _Named] = {}
     positional: list[Any] = []
@@ -204,7 +291,7 @@ class _SetIndex:
 class _Index:
     """What binding needs from a signature, computed once per cmdlet and Windows version."""
 
-    __slots__ = ("all", "candidates", "common", "resolved", "sets")
+    __slots__ = ("all", "candidates", "common", "plans", "resolved", "sets")
 
     def __init__(self, sig: CmdletSignature) -> None:
         self.all = _all_parameters(sig)
@@ -212,6 +299,7 @@ class _Index:
         self.sets = {s.name: _SetIndex(s) for s in sig.parameter_sets}
         self.resolved: dict[str, Parameter] = {}
         self.candidates: dict[tuple[str, ...], list[ParameterSet]] = {}
+        self.plans: dict[tuple[Any, ...], _Plan | None] = {}
 
 
 _INDEXES: dict[tuple[str, str], _Index] = {}

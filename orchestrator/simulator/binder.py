@@ -88,26 +88,26 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
          has_pipeline: bool = False) -> BoundCall:
     """Bind one invocation. `pipeline_item` is the current pipeline object when `has_pipeline`."""
     index = _index(sig)
-    if not has_pipeline:
-        shape = tuple([None if a[0] == "a" else a[1] if a[3] else (a[1],) for a in args])
-        plan = index.plans.get(shape, _UNPLANNED)
-        if plan is _UNPLANNED:
-            plan = index.plans[shape] = _plan(sig, index, args)
-        if plan is not None:
-            return _bind_planned(sig.name, plan, args)
+    shape = (has_pipeline, *[None if a[0] == "a" else a[1] if a[3] else (a[1],) for a in args])
+    plan = index.plans.get(shape, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = index.plans[shape] = _plan(sig, index, args)
+    if plan is not None:
+        return _bind_planned(sig.name, plan, args, pipeline_item, has_pipeline)
     return _bind(sig, index, args, pipeline_item, has_pipeline)
 
 
 class _Plan:
     """How every call of one shape binds (which argument goes to which parameter of which set), when that
-    depends on the shape alone: no pipeline, and one parameter set that fits the names with every mandatory
-    parameter given. What is left per call is each value's conversion, in the order `_try_set` does them."""
+    depends on the shape alone: the names fit one parameter set, and the arguments bind to it without a
+    binding error. What is left per call is what `_try_set` does with the values, in its order: convert
+    them, bind the pipeline object, check the mandatory parameters."""
 
-    __slots__ = ("named", "positional", "set_name")
+    __slots__ = ("named", "positional", "sindex")
 
-    def __init__(self, set_name: str, named: list[tuple[str, Parameter, int, int, bool]],
+    def __init__(self, sindex: _SetIndex, named: list[tuple[str, Parameter, int, int, bool]],
                  positional: list[tuple[str, Parameter, int]]) -> None:
-        self.set_name = set_name
+        self.sindex = sindex
         self.named = named  # (key, the set's parameter, argument index, tuple slot of the value, has_value)
         self.positional = positional  # (key, the set's parameter, argument index)
 
@@ -116,8 +116,8 @@ _UNPLANNED = object()
 
 
 def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]]) -> _Plan | None:
-    """The plan of this call's shape, or None when a call of it must go through `_bind` (several sets fit,
-    or it fails to bind whatever its values: `_bind` then raises the error each time)."""
+    """The plan of this call's shape, or None when a call of it must go through `_bind` (several sets fit the
+    names, or the arguments fail to bind whatever their values: `_bind` then raises that error each time)."""
     named: list[tuple[str, Parameter, int, int, bool]] = []
     positional: list[int] = []
     keys: set[str] = set()
@@ -156,21 +156,19 @@ def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]]) -> _
     if len(positional) > len(free):
         return None
     placed = [(p.name, p, at) for p, at in zip(free, positional, strict=False)]
-    given = keys | {p.name for p in free[:len(positional)]}
-    if any(name not in given for name in sindex.mandatory):
-        return None
-    return _Plan(sindex.pset.name, [(k, sindex.by_name.get(k) or p, at, slot, hv) for k, p, at, slot, hv in named],
-                 placed)
+    return _Plan(sindex, [(k, sindex.by_name.get(k) or p, at, slot, hv) for k, p, at, slot, hv in named], placed)
 
 
-def _bind_planned(cmdlet: str, plan: _Plan, args: list[tuple[Any, ...]]) -> BoundCall:
-    """`_bind` for a planned shape: the same conversions in the same order, so the same values and errors."""
+def _bind_planned(cmdlet: str, plan: _Plan, args: list[tuple[Any, ...]], pipeline_item: Any,
+                  has_pipeline: bool) -> BoundCall:
+    """`_bind` for a planned shape: `_try_set`'s steps on the planned set, so the same values and errors."""
     bound: dict[str, Any] = {}
     for key, param, at, slot, has_value in plan.named:
         bound[key] = convert(param, args[at][slot], has_value, cmdlet)
     for key, param, at in plan.positional:
         bound[key] = convert(param, args[at][1], True, cmdlet, error_id="CannotConvertArgument")
-    return BoundCall(cmdlet, plan.set_name, bound, None)
+    pipe_param = _finish_set(plan.sindex, bound, pipeline_item, has_pipeline, cmdlet)
+    return BoundCall(cmdlet, plan.sindex.pset.name, bound, pipe_param.lstrip("!") if pipe_param else None)
 
 
 def _bind(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], pipeline_item: Any,
@@ -358,6 +356,16 @@ def _try_set(sig: CmdletSignature, sindex: _SetIndex, named: dict[str, _Named], 
         if not _exact_type(param.type, value if not isinstance(value, list) or not value else value[0]):
             coerced += 1
         bound[param.name] = convert(param, value, True, cmdlet, error_id="CannotConvertArgument")
+    pipe_param = _finish_set(sindex, bound, pipeline_item, has_pipeline, cmdlet)
+    if pipe_param is not None and not pipe_param.startswith("!"):
+        coerced += 1
+    return pset, bound, pipe_param, coerced
+
+
+def _finish_set(sindex: _SetIndex, bound: dict[str, Any], pipeline_item: Any, has_pipeline: bool,
+                cmdlet: str) -> str | None:
+    """After the arguments: the pipeline object (its parameter, "!"-marked when bound without conversion),
+    then the mandatory parameters."""
     pipe_param: str | None = None
     if has_pipeline:
         pipe_param = _bind_pipeline(sindex, bound, pipeline_item, cmdlet)
@@ -369,9 +377,7 @@ def _try_set(sig: CmdletSignature, sindex: _SetIndex, named: dict[str, _Named], 
     if missing:
         raise _error("Cannot process command because of one or more missing mandatory parameters: "
                      f"{' '.join(missing)}.", "MissingMandatoryParameter", cmdlet)
-    if pipe_param is not None and not pipe_param.startswith("!"):
-        coerced += 1
-    return pset, bound, pipe_param, coerced
+    return pipe_param
 
 
 def _bind_pipeline(sindex: _SetIndex, bound: dict[str, Any], item: Any, cmdlet: str) -> str | None:

@@ -18,6 +18,7 @@ threads compiling one node at once both build an equal closure, and either is ke
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from orchestrator.simulator.language.values import (
     collect,
     enumerate_value,
     equals,
+    to_number,
     to_string,
     truthy,
 )
@@ -41,6 +43,7 @@ Piped = Callable[[Any, "list[Any] | None"], list[Any]]  # (interp, pipeline inpu
 
 _READ_ONLY = frozenset({"true", "false", "null"})
 _ASSIGN_OPS = {"+=": "+", "-=": "-", "*=": "*"}
+_WHITESPACE = re.compile(r"\s+")
 
 
 # -- entry points (the interpreter calls these for a node that has no closure yet) --------------------------
@@ -50,7 +53,7 @@ def compile_value(node: Node) -> Value:
     fn = node.fv
     if fn is None:
         builder = _VALUES.get(node.k)
-        fn = builder(node) if builder is not None else _value_fallback(node)
+        fn = builder(node) if builder is not None else _unsupported(node)
         node.fv = fn
     return fn
 
@@ -74,15 +77,12 @@ def compile_block(block: Node) -> tuple[tuple[int, Stmt], ...]:
 # -- values --------------------------------------------------------------------------------------------------
 
 
-def _value_fallback(node: Node) -> Value:
-    """Interpreter.value for a kind not inlined here: its handler, or the same refusal at run time."""
-    handler = _interp._VALUE.get(node.k)
-    if handler is None:
-        def unsupported(interp: Any) -> Any:
-            raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{node.k}' "
-                                 f"(line {node.line}).", "NotSupported", "NotImplemented", line=node.line)
-        return unsupported
-    return lambda interp: handler(interp, node)
+def _unsupported(node: Node) -> Value:
+    """A kind the simulator does not evaluate (the parser refuses those it knows): refused when it runs."""
+    def unsupported(interp: Any) -> Any:
+        raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{node.k}' "
+                             f"(line {node.line}).", "NotSupported", "NotImplemented", line=node.line)
+    return unsupported
 
 
 def _constant(node: Node) -> Value:
@@ -331,6 +331,75 @@ def _sblock(node: Node) -> Value:
     return lambda interp: ScriptBlock(node, text)
 
 
+def _type(node: Node) -> Value:
+    name = node.a
+    return lambda interp: dotnet.type_value(name)
+
+
+def _neg(node: Node) -> Value:
+    fn = compile_value(node.a)
+    return lambda interp: -to_number(fn(interp))
+
+
+def _pos(node: Node) -> Value:
+    fn = compile_value(node.a)
+    return lambda interp: to_number(fn(interp))
+
+
+def _assign_value(node: Node) -> Value:
+    """An assignment used as a value (outside parentheses) gives nothing."""
+    assign = compile_assign(node)
+
+    def assigned(interp: Any) -> Any:
+        assign(interp)
+        return None
+
+    return assigned
+
+
+def _incr(node: Node) -> Value:
+    """`$i++` / `++$i`: the old value or the new one (node.c: postfix)."""
+    step = node.a
+    target_fn = compile_value(node.b)
+    store = _store(node.b)
+    postfix = bool(node.c)
+
+    def incr(interp: Any) -> Any:
+        old = to_number(target_fn(interp))
+        store(interp, old + step)
+        return old if postfix else old + step
+
+    return incr
+
+
+def _range(node: Node) -> Value:
+    lo_fn = compile_value(node.a)
+    hi_fn = compile_value(node.b)
+
+    def range_(interp: Any) -> Any:
+        lo, hi = int(to_number(lo_fn(interp))), int(to_number(hi_fn(interp)))
+        return list(range(lo, hi + 1)) if lo <= hi else list(range(lo, hi - 1, -1))
+
+    return range_
+
+
+def _unaryop(node: Node) -> Value:
+    """Unary -join and -split."""
+    fn = compile_value(node.b)
+    if node.a == "-join":
+        return lambda interp: "".join(to_string(x) for x in enumerate_value(fn(interp)))
+    return lambda interp: [s for x in enumerate_value(fn(interp)) for s in _WHITESPACE.split(to_string(x).strip())]
+
+
+def _block_value(node: Node) -> Value:
+    def block(interp: Any) -> Any:
+        out: list[Any] = []
+        interp.exec_block(node, out)
+        return collect(out)
+
+    return block
+
+
 _VALUES: dict[str, Callable[[Node], Value]] = {
     "str": _constant,
     "num": _constant,
@@ -350,6 +419,14 @@ _VALUES: dict[str, Callable[[Node], Value]] = {
     "logic": _logic,
     "not": _not,
     "sblock": _sblock,
+    "type": _type,
+    "neg": _neg,
+    "pos": _pos,
+    "assign": _assign_value,
+    "incr": _incr,
+    "range": _range,
+    "unaryop": _unaryop,
+    "block": _block_value,
 }
 
 
@@ -523,10 +600,6 @@ def _store(target: Node) -> Callable[[Any, Any], None]:
 # -- statements ----------------------------------------------------------------------------------------------
 
 
-def _stmt_fallback(node: Node) -> Stmt:
-    return lambda interp, out: interp.exec_stmt_node(node, out)
-
-
 def _pipe_stmt(node: Node) -> Stmt:
     run = compile_pipe(node)
 
@@ -579,6 +652,107 @@ def _foreach_stmt(node: Node) -> Stmt:
     return foreach
 
 
+def _for_stmt(node: Node) -> Stmt:
+    init = compile_stmt(node.a) if node.a is not None else None
+    cond = compile_value(node.b) if node.b is not None else None
+    step = compile_stmt(node.c) if node.c is not None else None
+    body = node.d
+    break_, continue_ = _interp._Break, _interp._Continue
+
+    def for_(interp: Any, out: list[Any]) -> None:
+        if init is not None:
+            init(interp, [])
+        while cond is None or truthy(cond(interp)):
+            try:
+                interp.exec_block(body, out)
+            except break_:
+                break
+            except continue_:
+                pass
+            if step is not None:
+                step(interp, [])
+
+    return for_
+
+
+def _while_stmt(node: Node) -> Stmt:
+    cond = compile_value(node.a)
+    body = node.b
+    break_, continue_ = _interp._Break, _interp._Continue
+
+    def while_(interp: Any, out: list[Any]) -> None:
+        guard = 0
+        while truthy(cond(interp)):
+            guard += 1
+            if guard > 1_000_000:
+                raise PSRuntimeError("The simulator stopped a loop that ran a million times.", "LoopLimit")
+            try:
+                interp.exec_block(body, out)
+            except break_:
+                break
+            except continue_:
+                pass
+
+    return while_
+
+
+def _try_stmt(node: Node) -> Stmt:
+    return lambda interp, out: interp.exec_try(node, out)
+
+
+def _throw_stmt(node: Node) -> Stmt:
+    return lambda interp, out: interp.exec_throw(node)
+
+
+def _exit_stmt(node: Node) -> Stmt:
+    code_fn = compile_value(node.a) if node.a is not None else None
+    exit_signal = _interp.ExitSignal
+
+    def exit_(interp: Any, out: list[Any]) -> None:
+        code = 0 if code_fn is None else code_fn(interp)
+        try:
+            code = int(to_number(code))
+        except PSRuntimeError:
+            code = 1
+        raise exit_signal(code)
+
+    return exit_
+
+
+def _return_stmt(node: Node) -> Stmt:
+    value_fn = compile_value(node.a) if node.a is not None else None
+    return_ = _interp._Return
+
+    def return_stmt(interp: Any, out: list[Any]) -> None:
+        if value_fn is not None:
+            out.extend(enumerate_value(value_fn(interp)))
+        raise return_()
+
+    return return_stmt
+
+
+def _break_stmt(node: Node) -> Stmt:
+    def break_(interp: Any, out: list[Any]) -> None:
+        raise _interp._Break()
+    return break_
+
+
+def _continue_stmt(node: Node) -> Stmt:
+    def continue_(interp: Any, out: list[Any]) -> None:
+        raise _interp._Continue()
+    return continue_
+
+
+def _block_stmt(node: Node) -> Stmt:
+    return lambda interp, out: interp.exec_block(node, out)
+
+
+def _incr_stmt(node: Node) -> Stmt:
+    """`$i++` as a statement writes nothing."""
+    incr = compile_value(node)
+    return lambda interp, out: incr(interp)  # type: ignore[func-returns-value]
+
+
 def _function_stmt(node: Node) -> Stmt:
     key = node.a.lower()
     function = _interp.Function
@@ -615,7 +789,15 @@ _STMTS: dict[str, Callable[[Node], Stmt]] = {
     "assign": _assign_stmt,
     "if": _if_stmt,
     "foreach": _foreach_stmt,
+    "for": _for_stmt,
+    "while": _while_stmt,
+    "try": _try_stmt,
+    "throw": _throw_stmt,
+    "exit": _exit_stmt,
+    "return": _return_stmt,
+    "break": _break_stmt,
+    "continue": _continue_stmt,
     "function": _function_stmt,
-    **{k: _stmt_fallback for k in ("for", "while", "try", "throw", "exit", "return", "break", "continue",
-                                   "block", "incr")},
+    "block": _block_stmt,
+    "incr": _incr_stmt,
 }

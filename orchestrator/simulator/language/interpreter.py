@@ -7,7 +7,6 @@ script itself are handled here, because they are language.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,14 +24,12 @@ from orchestrator.simulator.language.values import (
     PSObject,
     PSRuntimeError,
     ScriptBlock,
-    collect,
     compare,
     enumerate_value,
     equals,
     like,
     to_number,
     to_string,
-    truthy,
     type_name_of,
 )
 
@@ -205,94 +202,6 @@ class Interpreter:
     def exec_stmt(self, node: Node, out: list[Any]) -> None:
         (node.fs or _compiler.compile_stmt(node))(self, out)
 
-    def exec_stmt_node(self, node: Node, out: list[Any]) -> None:
-        """A statement run from the tree (the compiler's closures call this for the kinds they do not inline)."""
-        k = node.k
-        if k == "pipe":
-            self.exec_pipe(node, out)
-        elif k == "assign":
-            self.assign(node)
-        elif k == "if":
-            for cond, block in node.a:
-                if truthy(self.value(cond)):
-                    self.exec_block(block, out)
-                    return
-            if node.b is not None:
-                self.exec_block(node.b, out)
-        elif k == "foreach":
-            self.exec_foreach(node, out)
-        elif k == "for":
-            if node.a is not None:
-                self.exec_stmt(node.a, [])
-            while node.b is None or truthy(self.value(node.b)):
-                try:
-                    self.exec_block(node.d, out)
-                except _Break:
-                    break
-                except _Continue:
-                    pass
-                if node.c is not None:
-                    self.exec_stmt(node.c, [])
-        elif k == "while":
-            guard = 0
-            while truthy(self.value(node.a)):
-                guard += 1
-                if guard > 1_000_000:
-                    raise PSRuntimeError("The simulator stopped a loop that ran a million times.", "LoopLimit")
-                try:
-                    self.exec_block(node.b, out)
-                except _Break:
-                    break
-                except _Continue:
-                    pass
-        elif k == "try":
-            self.exec_try(node, out)
-        elif k == "throw":
-            self.exec_throw(node)
-        elif k == "exit":
-            code = 0 if node.a is None else self.value(node.a)
-            try:
-                code = int(to_number(code))
-            except PSRuntimeError:
-                code = 1
-            raise ExitSignal(code)
-        elif k == "return":
-            if node.a is not None:
-                out.extend(enumerate_value(self.value(node.a)))
-            raise _Return()
-        elif k == "break":
-            raise _Break()
-        elif k == "continue":
-            raise _Continue()
-        elif k == "function":
-            self.functions[node.a.lower()] = Function(node.a, node.b)
-        elif k == "block":
-            self.exec_block(node, out)
-        elif k == "incr":
-            self.value(node)  # `$i++` as a statement writes nothing
-        else:
-            value = self.value(node)
-            if value is None:
-                # An expression statement writes $null to the pipeline (@($null).Count is 1); a void method
-                # call or a [void] cast writes nothing.
-                if k != "invoke" and not (k == "cast" and node.a.lower() == "void"):
-                    out.append(None)
-                return
-            out.extend(enumerate_value(value))
-
-    def exec_foreach(self, node: Node, out: list[Any]) -> None:
-        items = enumerate_value(self.value(node.b))
-        if isinstance(items, (PSHashtable,)):
-            items = [items]
-        for item in list(items):
-            self.set_var(node.a, item)
-            try:
-                self.exec_block(node.c, out)
-            except _Break:
-                break
-            except _Continue:
-                continue
-
     def exec_try(self, node: Node, out: list[Any]) -> None:
         try:
             self.try_depth += 1
@@ -336,65 +245,8 @@ class Interpreter:
 
     # -- pipelines ---------------------------------------------------------------------------------------------
 
-    def exec_pipe(self, node: Node, out: list[Any]) -> None:
-        out.extend(self.run_pipe(node))
-
     def run_pipe(self, node: Node) -> list[Any]:
         return (node.fp or _compiler.compile_pipe(node))(self)
-
-    def run_pipe_node(self, node: Node) -> list[Any]:
-        """A pipeline run from the tree, as the compiled one runs it (language/compiler.py compile_pipe)."""
-        elements = node.a
-        first = elements[0]
-        if first.k == "cmd":
-            items: list[Any] | None = None
-            items = self.call_command(first, None)
-        else:
-            start = self.value(first)
-            items = [None] if start is None else list(enumerate_value(start))
-        for element in elements[1:]:
-            if element.k != "cmd":
-                raise PSRuntimeError("Expressions are only allowed as the first element of a pipeline.",
-                                     "ExpressionsMustBeFirstInPipeline", "ParserError", line=element.line)
-            items = self.call_command(element, items)
-        return items
-
-    def call_command(self, node: Node, pipeline_input: list[Any] | None) -> list[Any]:
-        self.current_line = node.line
-        args = self.command_args(node.c)
-        if node.b is not None:
-            target = self.value(node.b)
-            if isinstance(target, ScriptBlock):
-                return self.invoke_block(target, args, pipeline_input, dot=node.d == ".")
-            name = to_string(target)
-        else:
-            name = node.a
-        names = _COMMAND_NAMES.get(name) or _command_names(name)
-        if self.functions:
-            fn = self.functions.get(names[0])
-            if fn is not None:
-                return self.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
-        return self.commands.invoke(names[1], args, pipeline_input, self, node.line)
-
-    def command_args(self, elements: list[tuple[Any, ...]]) -> list[Argument]:
-        args: list[Argument] = []
-        for el in elements:
-            kind = el[0]
-            if kind == "a":
-                args.append(("a", self.value(el[1])))
-            elif kind == "p":
-                _, name, vnode, colon, line = el
-                args.append(("p", name, self.value(vnode) if colon else None, colon, line))
-            else:
-                splat = self.lookup(el[1])
-                if isinstance(splat, PSHashtable):
-                    for key, value in splat.items():
-                        args.append(("p", to_string(key), value, True, el[2]))
-                elif isinstance(splat, list):
-                    args.extend(("a", v) for v in splat)
-                elif splat is not None:
-                    args.append(("a", splat))
-        return args
 
     def invoke_block(self, block: ScriptBlock, args: list[Argument], pipeline_input: list[Any] | None = None,
                      *, dot: bool = False, dollar_under: Any = None,
@@ -404,19 +256,22 @@ class Interpreter:
         saved = self.scope
         if not dot:
             self.scope = Scope(saved)
+        variables = self.scope.vars
         out: list[Any] = []
         try:
             if set_under:
-                self.scope.vars["_"] = dollar_under
-                self.scope.vars["psitem"] = dollar_under
+                variables["_"] = dollar_under
+                variables["psitem"] = dollar_under
             if node.a or args:
                 self.bind_params(node.a or [], args)
             else:
-                self.scope.vars["args"] = []
+                variables["args"] = []
             if pipeline_input is not None:
-                self.scope.vars["input"] = list(pipeline_input)
-            with contextlib.suppress(_Return):
+                variables["input"] = list(pipeline_input)
+            try:  # noqa: SIM105 - contextlib.suppress costs an object and two calls on every block run
                 self.exec_block(node.b, out)
+            except _Return:
+                pass
         except BaseException as exc:
             # Output written before the failure was already on its way, as in PowerShell's streaming pipeline.
             exc.partial = out + getattr(exc, "partial", [])  # type: ignore[attr-defined]
@@ -529,142 +384,6 @@ class Interpreter:
     def value(self, node: Node) -> Any:
         return (node.fv or _compiler.compile_value(node))(self)
 
-    def value_node(self, node: Node) -> Any:
-        """A value evaluated from the tree, as the compiled closure evaluates it (language/compiler.py)."""
-        k = node.k
-        if k == "str" or k == "num":
-            return node.a
-        if k == "var":
-            return self.var_value(node)
-        handler = _VALUE.get(k)
-        if handler is None:
-            raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{k}' (line {node.line}).",
-                                 "NotSupported", "NotImplemented", line=node.line)
-        return handler(self, node)
-
-    def _v_pipe(self, node: Node) -> Any:
-        return collect(self.run_pipe(node))
-
-    def _v_member(self, node: Node) -> Any:
-        obj = self.value(node.a)
-        name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
-        if node.d:
-            return dotnet.get_member(obj, name, self) if isinstance(obj, dotnet._Static) else None
-        return dotnet.get_member(obj, name, self)
-
-    def _v_invoke(self, node: Node) -> Any:
-        obj = self.value(node.a)
-        name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
-        args = [self.value(a) for a in node.c]
-        try:
-            return dotnet.call_method(obj, name, args, self)
-        except PSRuntimeError as err:
-            if err.line is None:
-                err.line = node.line
-            raise
-
-    def _v_xstr(self, node: Node) -> Any:
-        parts = []
-        for p in node.a:
-            if isinstance(p, str):
-                parts.append(p)
-            elif p.k == "subexpr":
-                out: list[Any] = []
-                self.exec_block(p.a, out)
-                parts.append(to_string(collect(out)))
-            else:
-                parts.append(to_string(self.value(p)))
-        return "".join(parts)
-
-    def _v_hash(self, node: Node) -> Any:
-        table = PSHashtable()
-        for knode, vnode in node.a:
-            key = self.value(knode)
-            v = self.value(vnode) if vnode.k != "pipe" else collect(self.run_pipe(vnode))
-            table[key] = v
-        return table
-
-    def _v_array(self, node: Node) -> Any:
-        out = []
-        self.exec_block(node.a, out)
-        return out
-
-    def _v_alit(self, node: Node) -> Any:
-        return [self.value(e) for e in node.a]
-
-    def _v_paren(self, node: Node) -> Any:
-        inner = node.a
-        if inner.k == "pipe":
-            return collect(self.run_pipe(inner))
-        if inner.k == "assign":
-            self.assign(inner)
-            return self.value(inner.a)
-        return self.value(inner)
-
-    def _v_subexpr(self, node: Node) -> Any:
-        out = []
-        self.exec_block(node.a, out)
-        return collect(out)
-
-    def _v_cast(self, node: Node) -> Any:
-        value = self.value(node.b)
-        return dotnet.cast(node.a, value)
-
-    def _v_type(self, node: Node) -> Any:
-        return dotnet.type_value(node.a)
-
-    def _v_index(self, node: Node) -> Any:
-        return self.index(self.value(node.a), self.value(node.b))
-
-    def _v_logic(self, node: Node) -> Any:
-        op = node.a
-        left = truthy(self.value(node.b))
-        if op == "-and":
-            return left and truthy(self.value(node.c))
-        if op == "-or":
-            return left or truthy(self.value(node.c))
-        if op == "-xor":
-            return left != truthy(self.value(node.c))
-        raise PSRuntimeError(f"Unsupported operator {op}", "NotSupported", line=node.line)
-
-    def _v_not(self, node: Node) -> Any:
-        return not truthy(self.value(node.a))
-
-    def _v_neg(self, node: Node) -> Any:
-        v = to_number(self.value(node.a))
-        return -v
-
-    def _v_pos(self, node: Node) -> Any:
-        return to_number(self.value(node.a))
-
-    def _v_sblock(self, node: Node) -> Any:
-        return ScriptBlock(node, node.c or "")
-
-    def _v_assign(self, node: Node) -> Any:
-        self.assign(node)
-        return None
-
-    def _v_incr(self, node: Node) -> Any:
-        target = node.b
-        old = to_number(self.value(target))
-        self.store(target, old + node.a)
-        return old if node.c else old + node.a
-
-    def _v_range(self, node: Node) -> Any:
-        lo, hi = int(to_number(self.value(node.a))), int(to_number(self.value(node.b)))
-        return list(range(lo, hi + 1)) if lo <= hi else list(range(lo, hi - 1, -1))
-
-    def _v_unaryop(self, node: Node) -> Any:
-        v = self.value(node.b)
-        if node.a == "-join":
-            return "".join(to_string(x) for x in enumerate_value(v))
-        return [s for x in enumerate_value(v) for s in re.split(r"\s+", to_string(x).strip())]
-
-    def _v_block(self, node: Node) -> Any:
-        out = []
-        self.exec_block(node, out)
-        return collect(out)
-
     def index(self, obj: Any, idx: Any) -> Any:
         if obj is None:
             raise PSRuntimeError("Cannot index into a null array.", "NullArray", "InvalidOperation",
@@ -684,30 +403,6 @@ class Interpreter:
             return None
         i = int(to_number(idx))
         return obj if i in (0, -1) else None
-
-    def binop(self, node: Node) -> Any:
-        op = node.a
-        left = self.value(node.b)
-        right = self.value(node.c)
-        return binary(op, left, right, self)
-
-    # -- assignment -------------------------------------------------------------------------------------------
-
-    def assign(self, node: Node) -> None:
-        vnode = node.c
-        if vnode.k == "pipe":
-            value = collect(self.run_pipe(vnode))
-        elif vnode.k == "assign":
-            self.assign(vnode)
-            value = self.value(vnode.a)
-        else:
-            value = self.value(vnode)
-        op = node.b
-        target = node.a
-        if op != "=":
-            current = self.value(target)
-            value = binary({"+=": "+", "-=": "-", "*=": "*"}[op], current, value, self)
-        self.store(target, value)
 
     def store(self, target: Node, value: Any) -> None:
         k = target.k
@@ -743,33 +438,6 @@ class Interpreter:
         else:
             raise PSRuntimeError("The assignment expression is not valid.", "InvalidLeftHandSide", "ParserError",
                                  line=target.line)
-
-
-_VALUE: dict[str, Callable[[Interpreter, Node], Any]] = {
-    "pipe": Interpreter._v_pipe,
-    "member": Interpreter._v_member,
-    "invoke": Interpreter._v_invoke,
-    "xstr": Interpreter._v_xstr,
-    "hash": Interpreter._v_hash,
-    "array": Interpreter._v_array,
-    "alit": Interpreter._v_alit,
-    "paren": Interpreter._v_paren,
-    "subexpr": Interpreter._v_subexpr,
-    "cast": Interpreter._v_cast,
-    "type": Interpreter._v_type,
-    "index": Interpreter._v_index,
-    "binop": Interpreter.binop,
-    "logic": Interpreter._v_logic,
-    "not": Interpreter._v_not,
-    "neg": Interpreter._v_neg,
-    "pos": Interpreter._v_pos,
-    "sblock": Interpreter._v_sblock,
-    "assign": Interpreter._v_assign,
-    "incr": Interpreter._v_incr,
-    "range": Interpreter._v_range,
-    "unaryop": Interpreter._v_unaryop,
-    "block": Interpreter._v_block,
-}
 
 
 # A command name as written -> (its lower-case form for function lookup, the name after alias resolution).

@@ -91,7 +91,7 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
     shape = (has_pipeline, *[None if a[0] == "a" else a[1] if a[3] else (a[1],) for a in args])
     plan = index.plans.get(shape, _UNPLANNED)
     if plan is _UNPLANNED:
-        plan = index.plans[shape] = _plan(sig, index, args)
+        plan = index.plans[shape] = _plan(sig, index, args, has_pipeline)
     if plan is not None:
         return _bind_planned(sig.name, plan, args, pipeline_item, has_pipeline)
     return _bind(sig, index, args, pipeline_item, has_pipeline)
@@ -103,19 +103,20 @@ class _Plan:
     binding error. What is left per call is what `_try_set` does with the values, in its order: convert
     them, bind the pipeline object, check the mandatory parameters."""
 
-    __slots__ = ("named", "positional", "sindex")
+    __slots__ = ("finish", "named", "positional", "sindex")
 
     def __init__(self, sindex: _SetIndex, named: list[tuple[str, Parameter, int, int, bool]],
-                 positional: list[tuple[str, Parameter, int]]) -> None:
+                 positional: list[tuple[str, Parameter, int]], finish: bool) -> None:
         self.sindex = sindex
         self.named = named  # (key, the set's parameter, argument index, tuple slot of the value, has_value)
         self.positional = positional  # (key, the set's parameter, argument index)
+        self.finish = finish  # a pipeline to bind or a mandatory parameter to check (else nothing can fail there)
 
 
 _UNPLANNED = object()
 
 
-def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]]) -> _Plan | None:
+def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], has_pipeline: bool) -> _Plan | None:
     """The plan of this call's shape, or None when a call of it must go through `_bind` (several sets fit the
     names, or the arguments fail to bind whatever their values: `_bind` then raises that error each time)."""
     named: list[tuple[str, Parameter, int, int, bool]] = []
@@ -156,7 +157,10 @@ def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]]) -> _
     if len(positional) > len(free):
         return None
     placed = [(p.name, p, at) for p, at in zip(free, positional, strict=False)]
-    return _Plan(sindex, [(k, sindex.by_name.get(k) or p, at, slot, hv) for k, p, at, slot, hv in named], placed)
+    given = keys.union(p.name for p in free[:len(positional)])
+    finish = has_pipeline or any(name not in given for name in sindex.mandatory)
+    return _Plan(sindex, [(k, sindex.by_name.get(k) or p, at, slot, hv) for k, p, at, slot, hv in named], placed,
+                 finish)
 
 
 def _bind_planned(cmdlet: str, plan: _Plan, args: list[tuple[Any, ...]], pipeline_item: Any,
@@ -167,6 +171,8 @@ def _bind_planned(cmdlet: str, plan: _Plan, args: list[tuple[Any, ...]], pipelin
         bound[key] = convert(param, args[at][slot], has_value, cmdlet)
     for key, param, at in plan.positional:
         bound[key] = convert(param, args[at][1], True, cmdlet, error_id="CannotConvertArgument")
+    if not plan.finish:
+        return BoundCall(cmdlet, plan.sindex.pset.name, bound, None)
     pipe_param = _finish_set(plan.sindex, bound, pipeline_item, has_pipeline, cmdlet)
     return BoundCall(cmdlet, plan.sindex.pset.name, bound, pipe_param.lstrip("!") if pipe_param else None)
 
@@ -447,7 +453,7 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
             ) -> Any:
     """The argument converted to the parameter's declared type, as PowerShell's binder would."""
     t = param.type
-    if param.is_switch:
+    if t == "SwitchParameter":  # Parameter.is_switch, without the property call
         if not has_value:
             return True
         if isinstance(value, (bool, int)) or value is None:

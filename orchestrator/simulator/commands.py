@@ -120,7 +120,7 @@ class HostCommands:
 
     def _run(self, entry: Cmdlet, call: BoundCall, items: list[Any] | None, interp: Interpreter,
              line: int) -> list[Any]:
-        if call.get("WhatIf") and entry.mutating:
+        if entry.mutating and call.get("WhatIf"):
             interp.console.append(f'What if: Performing the operation "{entry.name}" on target '
                                   f'"{_target(call)}".\r\n')
             return []

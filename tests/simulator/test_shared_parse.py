@@ -135,7 +135,7 @@ def test_a_compiled_tree_still_refuses_a_cmdlet_the_next_host_lacks() -> None:
     assert first.ok, first.stderr
     assert first.stdout == "firmware set: lab-01\r\n"
     tree = parser.parse(script, "4.0")
-    assert tree.k == "block" and tree.fb is not None  # its statements, compiled
+    assert tree.k == "block" and all(stmt.fs is not None for stmt in tree.a)  # its statements, compiled
     # When the very same text runs on a 2012 R2 host without the Hyper-V role (the same compiled tree), on
     # a 2012 host, and, for a script of the same shape, on another 2012 host
     no_role = _preflight(_facts(hyperv=False, vms=_gen2("lab-01")), script)

@@ -10,8 +10,9 @@ from typing import Any
 
 
 class Node:
-    # fv/fs/fb/fp: the node's compiled closures (language/compiler.py), made the first time it runs.
-    __slots__ = ("a", "b", "c", "d", "fb", "fp", "fs", "fv", "k", "line")
+    # fv/fs/fp: the node's compiled functions (language/compiler.py), as a value, as a statement, as a
+    # pipeline or a command in one; made when the script is parsed or the node first runs.
+    __slots__ = ("a", "b", "c", "d", "fp", "fs", "fv", "k", "line")
 
     def __init__(self, k: str, line: int, a: Any = None, b: Any = None, c: Any = None, d: Any = None) -> None:
         self.k = k
@@ -22,7 +23,6 @@ class Node:
         self.d = d
         self.fv: Any = None
         self.fs: Any = None
-        self.fb: Any = None
         self.fp: Any = None
 
     def __repr__(self) -> str:

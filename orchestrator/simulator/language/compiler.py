@@ -1,19 +1,24 @@
-"""The syntax tree compiled to Python closures, once per node: what the interpreter runs.
+"""The syntax tree compiled to Python functions, once per node: what the interpreter runs.
 
-Walking the tree asked, for every node on every run, which kind it is and which handler evaluates it, and
-re-read the node's fields; a converge script calls about 170,000 such steps. Here each node is turned, the
-first time it runs, into a closure that already holds its children's closures and its constant parts (a
-command's resolved name, an operator's case-insensitive form, an assignment's variable name), and the closure
-is kept on the node (`Node.fv` for its value, `Node.fs` as a statement, `Node.fb` for a block's statements,
-`Node.fp` for a pipeline's run).
+Walking the tree asked, for every node on every run, which kind it is and which handler evaluates it. Here
+each node gets, the first time it runs, a function made for it (kept on the node: `Node.fv` for its value,
+`Node.fs` as a statement, `Node.fp` for a pipeline or a command in one) that already holds what its kind and
+its fixed parts decide: a command's resolved name, an operator's case-insensitive form, an assignment's
+variable name, whether a statement writes $null.
 
-The closures do exactly what `Interpreter`'s handlers do, in the same order, with the same errors: each one
-below is the inlined body of the method it names, and every construct not inlined here calls that method
-itself. Nothing about the host is compiled in: a command's cmdlet, its signature and its parameters are found
-when it runs, on the host it runs on, so a tree shared by scripts of one shape (language/shapes.py: a later
-script's tree shares every node that did not change, and with it the closures) still binds every call
-against each host's own signatures. Nodes are never changed after parsing, so a closure never goes stale; two
-threads compiling one node at once both build an equal closure, and either is kept.
+A function never holds the node's own values or its children: it is called with the node, `fn(interp,
+node, ...)`, and reads the node's fields then. That is what lets the scripts of one shape share them
+(language/shapes.py): a later script's tree is the first one's with some string values and script-block
+texts changed and the nodes above them copied, and a copy takes its original's functions
+(`shapes._instantiate`), so a fleet's dry run compiles a shape once, not once per host. What a function may
+hold is only what every script of the shape has alike: node kinds, operators, bare words (command, member,
+variable, parameter and type names), line numbers. Whether a node's children are compiled is not a
+question at run time: a value's function is made after its children's (`_sub`), and a copy takes them all.
+
+The functions do exactly what `Interpreter`'s handlers did, in the same order, with the same errors.
+Nothing about the host is compiled in: a command's cmdlet, its signature and its parameters are found when
+it runs, on the host it runs on, so a shared tree still binds every call against each host's signatures.
+Nodes are never changed after parsing; two threads compiling one node at once both build an equal function.
 """
 
 from __future__ import annotations
@@ -37,16 +42,16 @@ from orchestrator.simulator.language.values import (
     truthy,
 )
 
-Value = Callable[[Any], Any]  # interp -> value
-Stmt = Callable[[Any, list[Any]], None]  # (interp, out) -> None
-Piped = Callable[[Any, "list[Any] | None"], list[Any]]  # (interp, pipeline input) -> output
+Value = Callable[[Any, Node], Any]  # (interp, node) -> value
+Stmt = Callable[[Any, Node, list[Any]], None]  # (interp, node, out) -> None
+Piped = Callable[[Any, Node, "list[Any] | None"], list[Any]]  # (interp, cmd node, pipeline input) -> output
 
 _READ_ONLY = frozenset({"true", "false", "null"})
 _ASSIGN_OPS = {"+=": "+", "-=": "-", "*=": "*"}
 _WHITESPACE = re.compile(r"\s+")
 
 
-# -- entry points (the interpreter calls these for a node that has no closure yet) --------------------------
+# -- entry points (for a node that has no function yet) ------------------------------------------------------
 
 
 def compile_value(node: Node) -> Value:
@@ -67,11 +72,30 @@ def compile_stmt(node: Node) -> Stmt:
     return fn
 
 
-def compile_block(block: Node) -> tuple[tuple[int, Stmt], ...]:
-    stmts = block.fb
-    if stmts is None:
-        stmts = block.fb = tuple((stmt.line, compile_stmt(stmt)) for stmt in block.a)
-    return stmts
+def compile_tree(root: Node) -> None:
+    """Compile every statement of every block of a freshly parsed tree, before anyone else sees it: the
+    shape cache's copies then take complete functions from it (a copy made while its original was still
+    compiling, in another thread, could otherwise hold a parent's function without its children's)."""
+    stack: list[Any] = [root]
+    seen: set[int] = set()
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, Node):
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if obj.k == "block":
+                for stmt in obj.a:
+                    compile_stmt(stmt)
+            stack.extend((obj.a, obj.b, obj.c, obj.d))
+        elif isinstance(obj, (list, tuple)):
+            stack.extend(obj)
+
+
+def _sub(node: Node | None) -> None:
+    """Compile a child before its parent's function exists, so the parent may call `child.fv` directly."""
+    if node is not None and node.fv is None:
+        compile_value(node)
 
 
 # -- values --------------------------------------------------------------------------------------------------
@@ -79,24 +103,27 @@ def compile_block(block: Node) -> tuple[tuple[int, Stmt], ...]:
 
 def _unsupported(node: Node) -> Value:
     """A kind the simulator does not evaluate (the parser refuses those it knows): refused when it runs."""
-    def unsupported(interp: Any) -> Any:
+    def unsupported(interp: Any, node: Node) -> Any:
         raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{node.k}' "
                              f"(line {node.line}).", "NotSupported", "NotImplemented", line=node.line)
     return unsupported
 
 
+def _constant_value(interp: Any, node: Node) -> Any:
+    return node.a
+
+
 def _constant(node: Node) -> Value:
-    value = node.a
-    return lambda interp: value
+    return _constant_value
 
 
 def _var(node: Node) -> Value:
     """Interpreter.var_value: an unscoped variable is looked up here, scope by scope."""
     if node.b is not None:
-        return lambda interp: interp.var_value(node)
+        return lambda interp, node: interp.var_value(node)
     name = node.a
 
-    def var(interp: Any) -> Any:
+    def var(interp: Any, node: Node) -> Any:
         scope = interp.scope
         while scope is not None:
             found = scope.vars
@@ -111,48 +138,66 @@ def _var(node: Node) -> Value:
 
 
 def _pipe_value(node: Node) -> Value:
-    run = compile_pipe(node)
-    return lambda interp: collect(run(interp))
+    _pipe(node)
 
+    def pipe(interp: Any, node: Node) -> Any:
+        return collect(node.fp(interp, node))
 
-def _member_name(node: Node) -> Value | str:
-    return node.b if isinstance(node.b, str) else compile_value(node.b)
+    return pipe
 
 
 def _member(node: Node) -> Value:
-    """Interpreter._v_member."""
-    obj_fn = compile_value(node.a)
-    name = _member_name(node)
-    if node.d:
-        def static_member(interp: Any) -> Any:
-            obj = obj_fn(interp)
-            text = name if isinstance(name, str) else to_string(name(interp))
+    """Member access; `node.b` is the member's bare name, or an expression for it."""
+    _sub(node.a)
+    static = bool(node.d)
+    if isinstance(node.b, str):
+        name = node.b
+        if static:
+            def static_member(interp: Any, node: Node) -> Any:
+                target = node.a
+                obj = target.fv(interp, target)
+                return dotnet.get_member(obj, name, interp) if isinstance(obj, dotnet._Static) else None
+            return static_member
+
+        def member(interp: Any, node: Node) -> Any:
+            target = node.a
+            return dotnet.get_member(target.fv(interp, target), name, interp)
+
+        return member
+    _sub(node.b)
+
+    def dynamic_member(interp: Any, node: Node) -> Any:
+        target, name_node = node.a, node.b
+        obj = target.fv(interp, target)
+        text = to_string(name_node.fv(interp, name_node))
+        if static:
             return dotnet.get_member(obj, text, interp) if isinstance(obj, dotnet._Static) else None
-        return static_member
+        return dotnet.get_member(obj, text, interp)
 
-    if isinstance(name, str):
-        return lambda interp: dotnet.get_member(obj_fn(interp), name, interp)
-
-    def member(interp: Any) -> Any:
-        obj = obj_fn(interp)
-        return dotnet.get_member(obj, to_string(name(interp)), interp)
-
-    return member
+    return dynamic_member
 
 
 def _invoke(node: Node) -> Value:
-    """Interpreter._v_invoke."""
-    obj_fn = compile_value(node.a)
-    name = _member_name(node)
-    arg_fns = tuple(compile_value(a) for a in node.c)
+    """A method call: object, name, arguments in that order; an error without a line gets the call's."""
+    _sub(node.a)
+    fixed_name = node.b if isinstance(node.b, str) else None
+    if fixed_name is None:
+        _sub(node.b)
+    for a in node.c:
+        _sub(a)
     line = node.line
 
-    def invoke(interp: Any) -> Any:
-        obj = obj_fn(interp)
-        text = name if isinstance(name, str) else to_string(name(interp))
-        args = [fn(interp) for fn in arg_fns]
+    def invoke(interp: Any, node: Node) -> Any:
+        target = node.a
+        obj = target.fv(interp, target)
+        if fixed_name is not None:
+            name = fixed_name
+        else:
+            name_node = node.b
+            name = to_string(name_node.fv(interp, name_node))
+        args = [a.fv(interp, a) for a in node.c]
         try:
-            return dotnet.call_method(obj, text, args, interp)
+            return dotnet.call_method(obj, name, args, interp)
         except PSRuntimeError as err:
             if err.line is None:
                 err.line = line
@@ -162,129 +207,128 @@ def _invoke(node: Node) -> Value:
 
 
 def _xstr(node: Node) -> Value:
-    """Interpreter._v_xstr."""
-    parts: list[tuple[int, Any]] = []
+    """An expandable string: its text pieces, $(...) sub-expressions and variables, joined."""
     for p in node.a:
-        if isinstance(p, str):
-            parts.append((0, p))
-        elif p.k == "subexpr":
-            parts.append((1, p.a))
-        else:
-            parts.append((2, compile_value(p)))
+        if not isinstance(p, str) and p.k != "subexpr":
+            _sub(p)
 
-    def xstr(interp: Any) -> Any:
+    def xstr(interp: Any, node: Node) -> Any:
         texts = []
-        for kind, part in parts:
-            if kind == 0:
-                texts.append(part)
-            elif kind == 1:
+        for p in node.a:
+            if isinstance(p, str):
+                texts.append(p)
+            elif p.k == "subexpr":
                 out: list[Any] = []
-                interp.exec_block(part, out)
+                interp.exec_block(p.a, out)
                 texts.append(to_string(collect(out)))
             else:
-                texts.append(to_string(part(interp)))
+                texts.append(to_string(p.fv(interp, p)))
         return "".join(texts)
 
     return xstr
 
 
 def _hash(node: Node) -> Value:
-    """Interpreter._v_hash."""
-    entries = tuple((compile_value(k), _pipe_value(v) if v.k == "pipe" else compile_value(v)) for k, v in node.a)
+    """A hashtable literal: each key, then its value (a pipeline's collected output), in order."""
+    for k, v in node.a:
+        _sub(k)
+        _sub(v)
 
-    def table(interp: Any) -> Any:
+    def table(interp: Any, node: Node) -> Any:
         result = PSHashtable()
-        for key_fn, value_fn in entries:
-            key = key_fn(interp)
-            result[key] = value_fn(interp)
+        for key_node, value_node in node.a:
+            key = key_node.fv(interp, key_node)
+            result[key] = value_node.fv(interp, value_node)
         return result
 
     return table
 
 
-def _array(node: Node) -> Value:
-    """Interpreter._v_array."""
-    block = node.a
-
-    def array(interp: Any) -> Any:
-        out: list[Any] = []
-        interp.exec_block(block, out)
-        return out
-
-    return array
+def _array(interp: Any, node: Node) -> Any:
+    out: list[Any] = []
+    interp.exec_block(node.a, out)
+    return out
 
 
 def _alit(node: Node) -> Value:
-    fns = tuple(compile_value(e) for e in node.a)
-    return lambda interp: [fn(interp) for fn in fns]
+    for e in node.a:
+        _sub(e)
+    return lambda interp, node: [e.fv(interp, e) for e in node.a]
 
 
 def _paren(node: Node) -> Value:
-    """Interpreter._v_paren."""
     inner = node.a
-    if inner.k == "pipe":
-        return _pipe_value(inner)
+    _sub(inner)
     if inner.k == "assign":
-        assign = compile_assign(inner)
-        target = compile_value(inner.a)
+        _sub(inner.a)
 
-        def assigned(interp: Any) -> Any:
-            assign(interp)
-            return target(interp)
+        def assigned(interp: Any, node: Node) -> Any:
+            inner = node.a
+            inner.fv(interp, inner)  # the assignment, which gives nothing; then the target's new value
+            target = inner.a
+            return target.fv(interp, target)
 
         return assigned
-    return compile_value(inner)
+
+    def paren(interp: Any, node: Node) -> Any:
+        inner = node.a
+        return inner.fv(interp, inner)
+
+    return paren
 
 
-def _subexpr(node: Node) -> Value:
-    block = node.a
-
-    def subexpr(interp: Any) -> Any:
-        out: list[Any] = []
-        interp.exec_block(block, out)
-        return collect(out)
-
-    return subexpr
+def _subexpr(interp: Any, node: Node) -> Any:
+    out: list[Any] = []
+    interp.exec_block(node.a, out)
+    return collect(out)
 
 
 def _cast(node: Node) -> Value:
     type_name = node.a
-    value_fn = compile_value(node.b)
-    return lambda interp: dotnet.cast(type_name, value_fn(interp))
+    _sub(node.b)
+
+    def cast(interp: Any, node: Node) -> Any:
+        operand = node.b
+        return dotnet.cast(type_name, operand.fv(interp, operand))
+
+    return cast
 
 
 def _index(node: Node) -> Value:
-    obj_fn = compile_value(node.a)
-    idx_fn = compile_value(node.b)
+    _sub(node.a)
+    _sub(node.b)
 
-    def index(interp: Any) -> Any:
-        obj = obj_fn(interp)
-        return interp.index(obj, idx_fn(interp))
+    def index(interp: Any, node: Node) -> Any:
+        target, idx = node.a, node.b
+        obj = target.fv(interp, target)
+        return interp.index(obj, idx.fv(interp, idx))
 
     return index
 
 
 def _binop(node: Node) -> Value:
-    """Interpreter.binop -> binary(); -eq, -ne and + inline binary's own first steps for them."""
+    """binary(); -eq, -ne and + inline binary's own first steps for them."""
     op = node.a
-    left_fn = compile_value(node.b)
-    right_fn = compile_value(node.c)
+    _sub(node.b)
+    _sub(node.c)
     binary = _interp.binary
     base, case = _interp._OP_BASE.get(op) or _interp._op_base(op)
     if base == "+":
         add = _interp._add
 
-        def plus(interp: Any) -> Any:
-            left = left_fn(interp)
-            return add(left, right_fn(interp))
+        def plus(interp: Any, node: Node) -> Any:
+            left, right = node.b, node.c
+            value = left.fv(interp, left)
+            return add(value, right.fv(interp, right))
 
         return plus
     if base in ("-eq", "-ne"):
         negate = base == "-ne"
 
-        def eq(interp: Any) -> Any:
-            left = left_fn(interp)
-            right = right_fn(interp)
+        def eq(interp: Any, node: Node) -> Any:
+            left_node, right_node = node.b, node.c
+            left = left_node.fv(interp, left_node)
+            right = right_node.fv(interp, right_node)
             if isinstance(left, list):
                 return binary(op, left, right, interp)
             same = equals(left, right, case)
@@ -292,92 +336,100 @@ def _binop(node: Node) -> Value:
 
         return eq
 
-    def binop(interp: Any) -> Any:
-        left = left_fn(interp)
-        return binary(op, left, right_fn(interp), interp)
+    def binop(interp: Any, node: Node) -> Any:
+        left_node, right_node = node.b, node.c
+        left = left_node.fv(interp, left_node)
+        return binary(op, left, right_node.fv(interp, right_node), interp)
 
     return binop
 
 
 def _logic(node: Node) -> Value:
-    """Interpreter._v_logic."""
     op = node.a
-    left_fn = compile_value(node.b)
-    right_fn = compile_value(node.c)
+    _sub(node.b)
+    _sub(node.c)
     if op == "-and":
-        return lambda interp: truthy(left_fn(interp)) and truthy(right_fn(interp))
+        def and_(interp: Any, node: Node) -> Any:
+            left, right = node.b, node.c
+            return truthy(left.fv(interp, left)) and truthy(right.fv(interp, right))
+        return and_
     if op == "-or":
-        return lambda interp: truthy(left_fn(interp)) or truthy(right_fn(interp))
+        def or_(interp: Any, node: Node) -> Any:
+            left, right = node.b, node.c
+            return truthy(left.fv(interp, left)) or truthy(right.fv(interp, right))
+        return or_
     if op == "-xor":
-        def xor(interp: Any) -> Any:
-            left = truthy(left_fn(interp))
-            return left != truthy(right_fn(interp))
+        def xor(interp: Any, node: Node) -> Any:
+            left, right = node.b, node.c
+            value = truthy(left.fv(interp, left))
+            return value != truthy(right.fv(interp, right))
         return xor
 
-    def unsupported(interp: Any) -> Any:
-        truthy(left_fn(interp))
+    def unsupported(interp: Any, node: Node) -> Any:
+        left = node.b
+        truthy(left.fv(interp, left))
         raise PSRuntimeError(f"Unsupported operator {op}", "NotSupported", line=node.line)
 
     return unsupported
 
 
-def _not(node: Node) -> Value:
-    fn = compile_value(node.a)
-    return lambda interp: not truthy(fn(interp))
+def _operand(fn: Callable[[Any], Any]) -> Callable[[Node], Value]:
+    """A unary operator on `node.a`'s value."""
+    def build(node: Node) -> Value:
+        _sub(node.a)
+
+        def unary(interp: Any, node: Node) -> Any:
+            operand = node.a
+            return fn(operand.fv(interp, operand))
+
+        return unary
+
+    return build
 
 
-def _sblock(node: Node) -> Value:
-    text = node.c or ""
-    return lambda interp: ScriptBlock(node, text)
+def _sblock(interp: Any, node: Node) -> Any:
+    return ScriptBlock(node, node.c or "")
 
 
 def _type(node: Node) -> Value:
     name = node.a
-    return lambda interp: dotnet.type_value(name)
-
-
-def _neg(node: Node) -> Value:
-    fn = compile_value(node.a)
-    return lambda interp: -to_number(fn(interp))
-
-
-def _pos(node: Node) -> Value:
-    fn = compile_value(node.a)
-    return lambda interp: to_number(fn(interp))
+    return lambda interp, node: dotnet.type_value(name)
 
 
 def _assign_value(node: Node) -> Value:
     """An assignment used as a value (outside parentheses) gives nothing."""
-    assign = compile_assign(node)
+    assign = _assignment(node)
 
-    def assigned(interp: Any) -> Any:
-        assign(interp)
+    def assigned(interp: Any, node: Node) -> Any:
+        assign(interp, node)
         return None
 
     return assigned
 
 
 def _incr(node: Node) -> Value:
-    """`$i++` / `++$i`: the old value or the new one (node.c: postfix)."""
+    """`$i++` / `++$i` (node.c: postfix): the old value or the new one."""
     step = node.a
-    target_fn = compile_value(node.b)
+    _sub(node.b)
     store = _store(node.b)
     postfix = bool(node.c)
 
-    def incr(interp: Any) -> Any:
-        old = to_number(target_fn(interp))
-        store(interp, old + step)
+    def incr(interp: Any, node: Node) -> Any:
+        target = node.b
+        old = to_number(target.fv(interp, target))
+        store(interp, target, old + step)
         return old if postfix else old + step
 
     return incr
 
 
 def _range(node: Node) -> Value:
-    lo_fn = compile_value(node.a)
-    hi_fn = compile_value(node.b)
+    _sub(node.a)
+    _sub(node.b)
 
-    def range_(interp: Any) -> Any:
-        lo, hi = int(to_number(lo_fn(interp))), int(to_number(hi_fn(interp)))
+    def range_(interp: Any, node: Node) -> Any:
+        lo_node, hi_node = node.a, node.b
+        lo, hi = int(to_number(lo_node.fv(interp, lo_node))), int(to_number(hi_node.fv(interp, hi_node)))
         return list(range(lo, hi + 1)) if lo <= hi else list(range(lo, hi - 1, -1))
 
     return range_
@@ -385,19 +437,29 @@ def _range(node: Node) -> Value:
 
 def _unaryop(node: Node) -> Value:
     """Unary -join and -split."""
-    fn = compile_value(node.b)
+    _sub(node.b)
     if node.a == "-join":
-        return lambda interp: "".join(to_string(x) for x in enumerate_value(fn(interp)))
-    return lambda interp: [s for x in enumerate_value(fn(interp)) for s in _WHITESPACE.split(to_string(x).strip())]
+        def join(interp: Any, node: Node) -> Any:
+            operand = node.b
+            return "".join(to_string(x) for x in enumerate_value(operand.fv(interp, operand)))
+        return join
+
+    def split(interp: Any, node: Node) -> Any:
+        operand = node.b
+        return [s for x in enumerate_value(operand.fv(interp, operand))
+                for s in _WHITESPACE.split(to_string(x).strip())]
+
+    return split
 
 
-def _block_value(node: Node) -> Value:
-    def block(interp: Any) -> Any:
-        out: list[Any] = []
-        interp.exec_block(node, out)
-        return collect(out)
+def _block_value(interp: Any, node: Node) -> Any:
+    out: list[Any] = []
+    interp.exec_block(node, out)
+    return collect(out)
 
-    return block
+
+def _plain(fn: Value) -> Callable[[Node], Value]:
+    return lambda node: fn
 
 
 _VALUES: dict[str, Callable[[Node], Value]] = {
@@ -409,100 +471,108 @@ _VALUES: dict[str, Callable[[Node], Value]] = {
     "invoke": _invoke,
     "xstr": _xstr,
     "hash": _hash,
-    "array": _array,
+    "array": _plain(_array),
     "alit": _alit,
     "paren": _paren,
-    "subexpr": _subexpr,
+    "subexpr": _plain(_subexpr),
     "cast": _cast,
     "index": _index,
     "binop": _binop,
     "logic": _logic,
-    "not": _not,
-    "sblock": _sblock,
+    "not": _operand(lambda v: not truthy(v)),
+    "neg": _operand(lambda v: -to_number(v)),
+    "pos": _operand(to_number),
+    "sblock": _plain(_sblock),
     "type": _type,
-    "neg": _neg,
-    "pos": _pos,
     "assign": _assign_value,
     "incr": _incr,
     "range": _range,
     "unaryop": _unaryop,
-    "block": _block_value,
+    "block": _plain(_block_value),
 }
 
 
 # -- pipelines and commands ----------------------------------------------------------------------------------
 
 
-def compile_pipe(node: Node) -> Callable[[Any], list[Any]]:
-    """Interpreter.run_pipe, kept on the node (`fp`): a pipe's value and statement forms both use it."""
+def compile_pipe(node: Node) -> Callable[[Any, Node], list[Any]]:
+    """Interpreter.run_pipe, kept on the pipe node (`fp`): its value and statement forms both use it."""
+    return _pipe(node)
+
+
+def _pipe(node: Node) -> Callable[[Any, Node], list[Any]]:
     run = node.fp
     if run is not None:
         return run
     elements = node.a
     first = elements[0]
-    if first.k == "cmd":
-        head = compile_command(first)
+    for element in elements:
+        if element.k == "cmd":
+            _command(element)
+    if first.k != "cmd":
+        _sub(first)
 
-        def start(interp: Any) -> list[Any]:
-            return head(interp, None)
+    if len(elements) == 1 and first.k == "cmd":
+        def run(interp: Any, node: Node) -> list[Any]:
+            cmd = node.a[0]
+            return cmd.fp(interp, cmd, None)
     else:
-        first_fn = compile_value(first)
-
-        def start(interp: Any) -> list[Any]:
-            value = first_fn(interp)
-            return [None] if value is None else list(enumerate_value(value))
-
-    rest = tuple(compile_command(e) if e.k == "cmd" else _not_first(e) for e in elements[1:])
-    if not rest:
-        run = start
-    else:
-        def run(interp: Any) -> list[Any]:
-            items = start(interp)
-            for step in rest:
-                items = step(interp, items)
+        def run(interp: Any, node: Node) -> list[Any]:
+            elements = node.a
+            first = elements[0]
+            if first.k == "cmd":
+                items = first.fp(interp, first, None)
+            else:
+                value = first.fv(interp, first)
+                items = [None] if value is None else list(enumerate_value(value))
+            for element in elements[1:]:
+                if element.k != "cmd":
+                    raise PSRuntimeError("Expressions are only allowed as the first element of a pipeline.",
+                                         "ExpressionsMustBeFirstInPipeline", "ParserError", line=element.line)
+                items = element.fp(interp, element, items)
             return items
 
     node.fp = run
     return run
 
 
-def _not_first(element: Node) -> Piped:
-    def refuse(interp: Any, items: list[Any] | None) -> list[Any]:
-        raise PSRuntimeError("Expressions are only allowed as the first element of a pipeline.",
-                             "ExpressionsMustBeFirstInPipeline", "ParserError", line=element.line)
-    return refuse
-
-
-def compile_command(node: Node) -> Piped:
-    """Interpreter.call_command, with the arguments' closures and the written name's resolution made once."""
+def _command(node: Node) -> Piped:
+    """A command call (kept on the cmd node's `fp`): its arguments, then a function of the script or a
+    cmdlet of the host, looked up by the written name resolved once."""
+    run = node.fp
+    if run is not None:
+        return run
     line = node.line
-    args_fn = compile_args(node.c)
+    args_fn = _arguments(node.c)
     if node.b is not None:
-        target_fn = compile_value(node.b)
+        _sub(node.b)
         dot = node.d == "."
 
-        def dynamic(interp: Any, pipeline_input: list[Any] | None) -> list[Any]:
+        def dynamic(interp: Any, node: Node, pipeline_input: list[Any] | None) -> list[Any]:
             interp.current_line = line
-            args = args_fn(interp)
-            target = target_fn(interp)
+            args = args_fn(interp, node.c)
+            target_node = node.b
+            target = target_node.fv(interp, target_node)
             if isinstance(target, ScriptBlock):
                 return interp.invoke_block(target, args, pipeline_input, dot=dot)
             return _call_named(interp, to_string(target), args, pipeline_input, line)
 
-        return dynamic
-    name = node.a
-    lowered, resolved = _interp._COMMAND_NAMES.get(name) or _interp._command_names(name)
+        run = dynamic
+    else:
+        lowered, resolved = _interp._COMMAND_NAMES.get(node.a) or _interp._command_names(node.a)
 
-    def command(interp: Any, pipeline_input: list[Any] | None) -> list[Any]:
-        interp.current_line = line
-        args = args_fn(interp)
-        if interp.functions:
-            fn = interp.functions.get(lowered)
-            if fn is not None:
-                return interp.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
-        return interp.commands.invoke(resolved, args, pipeline_input, interp, line)
+        def command(interp: Any, node: Node, pipeline_input: list[Any] | None) -> list[Any]:
+            interp.current_line = line
+            args = args_fn(interp, node.c)
+            if interp.functions:
+                fn = interp.functions.get(lowered)
+                if fn is not None:
+                    return interp.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
+            return interp.commands.invoke(resolved, args, pipeline_input, interp, line)
 
-    return command
+        run = command
+    node.fp = run
+    return run
 
 
 def _call_named(interp: Any, name: str, args: list[Any], pipeline_input: list[Any] | None, line: int) -> list[Any]:
@@ -514,34 +584,36 @@ def _call_named(interp: Any, name: str, args: list[Any], pipeline_input: list[An
     return interp.commands.invoke(resolved, args, pipeline_input, interp, line)
 
 
-def compile_args(elements: list[tuple[Any, ...]]) -> Callable[[Any], list[Any]]:
-    """Interpreter.command_args: ("a", value), ("p", name, value, has_value, line), splats expanded."""
-    specs: list[tuple[Any, ...]] = []
-    for el in elements:
-        kind = el[0]
-        if kind == "a":
-            specs.append((0, compile_value(el[1])))
-        elif kind == "p":
-            _, name, vnode, colon, line = el
-            specs.append((1, name, compile_value(vnode) if colon else None, colon, line))
-        else:
-            specs.append((2, el[1], el[2]))
-    if not specs:
-        return lambda interp: []
+def _no_arguments(interp: Any, elements: list[tuple[Any, ...]]) -> list[Any]:
+    return []
 
-    def args(interp: Any) -> list[Any]:
+
+def _arguments(elements: list[tuple[Any, ...]]) -> Callable[[Any, list[tuple[Any, ...]]], list[Any]]:
+    """A command's arguments as it receives them: ("a", value), ("p", name, value, has_value, line), splats
+    expanded. Read from the node's list when the command runs; the value nodes are compiled here."""
+    for el in elements:
+        if el[0] == "a":
+            _sub(el[1])
+        elif el[0] == "p" and el[3]:
+            _sub(el[2])
+    if not elements:
+        return _no_arguments
+
+    def args(interp: Any, elements: list[tuple[Any, ...]]) -> list[Any]:
         result: list[Any] = []
-        for spec in specs:
-            kind = spec[0]
-            if kind == 0:
-                result.append(("a", spec[1](interp)))
-            elif kind == 1:
-                result.append(("p", spec[1], spec[2](interp) if spec[3] else None, spec[3], spec[4]))
+        for el in elements:
+            kind = el[0]
+            if kind == "a":
+                vnode = el[1]
+                result.append(("a", vnode.fv(interp, vnode)))
+            elif kind == "p":
+                vnode = el[2]
+                result.append(("p", el[1], vnode.fv(interp, vnode) if el[3] else None, el[3], el[4]))
             else:
-                splat = interp.lookup(spec[1])
+                splat = interp.lookup(el[1])
                 if isinstance(splat, PSHashtable):
                     for key, value in splat.items():
-                        result.append(("p", to_string(key), value, True, spec[2]))
+                        result.append(("p", to_string(key), value, True, el[2]))
                 elif isinstance(splat, list):
                     result.extend(("a", v) for v in splat)
                 elif splat is not None:
@@ -554,92 +626,91 @@ def compile_args(elements: list[tuple[Any, ...]]) -> Callable[[Any], list[Any]]:
 # -- assignment ----------------------------------------------------------------------------------------------
 
 
-def compile_assign(node: Node) -> Callable[[Any], None]:
-    """Interpreter.assign; a plain `$name = ...` stores straight into the current scope as set_var would."""
+def _assignment(node: Node) -> Callable[[Any, Node], None]:
+    """`target op= value`: the value first (a pipeline's collected output; a chained assignment's new
+    target value), then for += -= *= the target's current value; a plain `$name = ...` stores straight
+    into the current scope, as set_var would."""
     vnode = node.c
-    if vnode.k == "pipe":
-        value_fn = _pipe_value(vnode)
-    elif vnode.k == "assign":
-        inner = compile_assign(vnode)
-        inner_target = compile_value(vnode.a)
-
-        def value_fn(interp: Any) -> Any:
-            inner(interp)
-            return inner_target(interp)
-    else:
-        value_fn = compile_value(vnode)
+    _sub(vnode)
+    chained = vnode.k == "assign"
+    if chained:
+        _sub(vnode.a)
     op = node.b
     target = node.a
     store = _store(target)
-    if op == "=":
-        def assign(interp: Any) -> None:
-            store(interp, value_fn(interp))
-        return assign
-    current_fn = compile_value(target)
+    if op != "=":
+        _sub(target)
     binary = _interp.binary
 
-    def update(interp: Any) -> None:
-        value = value_fn(interp)
-        current = current_fn(interp)
-        store(interp, binary(_ASSIGN_OPS[op], current, value, interp))
+    def assign(interp: Any, node: Node) -> None:
+        vnode = node.c
+        value = vnode.fv(interp, vnode)
+        if chained:
+            inner_target = vnode.a
+            value = inner_target.fv(interp, inner_target)
+        target = node.a
+        if op != "=":
+            current = target.fv(interp, target)
+            value = binary(_ASSIGN_OPS[op], current, value, interp)
+        store(interp, target, value)
 
-    return update
+    return assign
 
 
-def _store(target: Node) -> Callable[[Any, Any], None]:
+def _store(target: Node) -> Callable[[Any, Node, Any], None]:
     if target.k == "var" and target.b is None and target.a not in _READ_ONLY:
         name = target.a
 
-        def store_var(interp: Any, value: Any) -> None:
+        def store_var(interp: Any, target: Node, value: Any) -> None:
             interp.scope.vars[name] = value
 
         return store_var
-    return lambda interp, value: interp.store(target, value)
+    return lambda interp, target, value: interp.store(target, value)
 
 
 # -- statements ----------------------------------------------------------------------------------------------
 
 
 def _pipe_stmt(node: Node) -> Stmt:
-    run = compile_pipe(node)
+    _pipe(node)
 
-    def pipe(interp: Any, out: list[Any]) -> None:
-        out.extend(run(interp))
+    def pipe(interp: Any, node: Node, out: list[Any]) -> None:
+        out.extend(node.fp(interp, node))
 
     return pipe
 
 
 def _assign_stmt(node: Node) -> Stmt:
-    assign = compile_assign(node)
-    return lambda interp, out: assign(interp)
+    assign = _assignment(node)
+    return lambda interp, node, out: assign(interp, node)
 
 
 def _if_stmt(node: Node) -> Stmt:
-    clauses = tuple((compile_value(cond), block) for cond, block in node.a)
-    otherwise = node.b
+    for cond, _ in node.a:
+        _sub(cond)
 
-    def if_(interp: Any, out: list[Any]) -> None:
-        for cond, block in clauses:
-            if truthy(cond(interp)):
+    def if_(interp: Any, node: Node, out: list[Any]) -> None:
+        for cond, block in node.a:
+            if truthy(cond.fv(interp, cond)):
                 interp.exec_block(block, out)
                 return
-        if otherwise is not None:
-            interp.exec_block(otherwise, out)
+        if node.b is not None:
+            interp.exec_block(node.b, out)
 
     return if_
 
 
 def _foreach_stmt(node: Node) -> Stmt:
-    """Interpreter.exec_foreach."""
-    items_fn = compile_value(node.b)
+    _sub(node.b)
     name = node.a
-    body = node.c
     break_, continue_ = _interp._Break, _interp._Continue
 
-    def foreach(interp: Any, out: list[Any]) -> None:
-        items = enumerate_value(items_fn(interp))
+    def foreach(interp: Any, node: Node, out: list[Any]) -> None:
+        source = node.b
+        items = enumerate_value(source.fv(interp, source))
         if isinstance(items, PSHashtable):
             items = [items]
+        body = node.c
         for item in list(items):
             interp.set_var(name, item)
             try:
@@ -653,16 +724,17 @@ def _foreach_stmt(node: Node) -> Stmt:
 
 
 def _for_stmt(node: Node) -> Stmt:
-    init = compile_stmt(node.a) if node.a is not None else None
-    cond = compile_value(node.b) if node.b is not None else None
-    step = compile_stmt(node.c) if node.c is not None else None
-    body = node.d
+    for part in (node.a, node.c):
+        if part is not None:
+            compile_stmt(part)
+    _sub(node.b)
     break_, continue_ = _interp._Break, _interp._Continue
 
-    def for_(interp: Any, out: list[Any]) -> None:
+    def for_(interp: Any, node: Node, out: list[Any]) -> None:
+        init, cond, step, body = node.a, node.b, node.c, node.d
         if init is not None:
-            init(interp, [])
-        while cond is None or truthy(cond(interp)):
+            init.fs(interp, init, [])
+        while cond is None or truthy(cond.fv(interp, cond)):
             try:
                 interp.exec_block(body, out)
             except break_:
@@ -670,19 +742,19 @@ def _for_stmt(node: Node) -> Stmt:
             except continue_:
                 pass
             if step is not None:
-                step(interp, [])
+                step.fs(interp, step, [])
 
     return for_
 
 
 def _while_stmt(node: Node) -> Stmt:
-    cond = compile_value(node.a)
-    body = node.b
+    _sub(node.a)
     break_, continue_ = _interp._Break, _interp._Continue
 
-    def while_(interp: Any, out: list[Any]) -> None:
+    def while_(interp: Any, node: Node, out: list[Any]) -> None:
+        cond, body = node.a, node.b
         guard = 0
-        while truthy(cond(interp)):
+        while truthy(cond.fv(interp, cond)):
             guard += 1
             if guard > 1_000_000:
                 raise PSRuntimeError("The simulator stopped a loop that ran a million times.", "LoopLimit")
@@ -696,20 +768,22 @@ def _while_stmt(node: Node) -> Stmt:
     return while_
 
 
-def _try_stmt(node: Node) -> Stmt:
-    return lambda interp, out: interp.exec_try(node, out)
+def _try_stmt(interp: Any, node: Node, out: list[Any]) -> None:
+    interp.exec_try(node, out)
 
 
 def _throw_stmt(node: Node) -> Stmt:
-    return lambda interp, out: interp.exec_throw(node)
+    _sub(node.a)
+    return lambda interp, node, out: interp.exec_throw(node)
 
 
 def _exit_stmt(node: Node) -> Stmt:
-    code_fn = compile_value(node.a) if node.a is not None else None
+    _sub(node.a)
     exit_signal = _interp.ExitSignal
 
-    def exit_(interp: Any, out: list[Any]) -> None:
-        code = 0 if code_fn is None else code_fn(interp)
+    def exit_(interp: Any, node: Node, out: list[Any]) -> None:
+        value = node.a
+        code = 0 if value is None else value.fv(interp, value)
         try:
             code = int(to_number(code))
         except PSRuntimeError:
@@ -720,58 +794,54 @@ def _exit_stmt(node: Node) -> Stmt:
 
 
 def _return_stmt(node: Node) -> Stmt:
-    value_fn = compile_value(node.a) if node.a is not None else None
+    _sub(node.a)
     return_ = _interp._Return
 
-    def return_stmt(interp: Any, out: list[Any]) -> None:
-        if value_fn is not None:
-            out.extend(enumerate_value(value_fn(interp)))
+    def return_stmt(interp: Any, node: Node, out: list[Any]) -> None:
+        value = node.a
+        if value is not None:
+            out.extend(enumerate_value(value.fv(interp, value)))
         raise return_()
 
     return return_stmt
 
 
-def _break_stmt(node: Node) -> Stmt:
-    def break_(interp: Any, out: list[Any]) -> None:
-        raise _interp._Break()
-    return break_
+def _break_stmt(interp: Any, node: Node, out: list[Any]) -> None:
+    raise _interp._Break()
 
 
-def _continue_stmt(node: Node) -> Stmt:
-    def continue_(interp: Any, out: list[Any]) -> None:
-        raise _interp._Continue()
-    return continue_
+def _continue_stmt(interp: Any, node: Node, out: list[Any]) -> None:
+    raise _interp._Continue()
 
 
-def _block_stmt(node: Node) -> Stmt:
-    return lambda interp, out: interp.exec_block(node, out)
+def _block_stmt(interp: Any, node: Node, out: list[Any]) -> None:
+    interp.exec_block(node, out)
 
 
 def _incr_stmt(node: Node) -> Stmt:
     """`$i++` as a statement writes nothing."""
-    incr = compile_value(node)
-    return lambda interp, out: incr(interp)  # type: ignore[func-returns-value]
+    _sub(node)
+    return lambda interp, node, out: node.fv(interp, node)  # type: ignore[func-returns-value]
 
 
 def _function_stmt(node: Node) -> Stmt:
     key = node.a.lower()
     function = _interp.Function
 
-    def define(interp: Any, out: list[Any]) -> None:
+    def define(interp: Any, node: Node, out: list[Any]) -> None:
         interp.functions[key] = function(node.a, node.b)
 
     return define
 
 
 def _expression_statement(node: Node) -> Stmt:
-    """Interpreter.exec_stmt's last case: an expression writes its value; $null too, unless it is a method
-    call or a [void] cast."""
-    value_fn = compile_value(node)
+    """An expression writes its value; $null too, unless it is a method call or a [void] cast."""
+    _sub(node)
     k = node.k
     writes_null = not (k == "invoke" or (k == "cast" and node.a.lower() == "void"))
 
-    def expression(interp: Any, out: list[Any]) -> None:
-        value = value_fn(interp)
+    def expression(interp: Any, node: Node, out: list[Any]) -> None:
+        value = node.fv(interp, node)
         if value is None:
             if writes_null:
                 out.append(None)
@@ -784,6 +854,10 @@ def _expression_statement(node: Node) -> Stmt:
     return expression
 
 
+def _plain_stmt(fn: Stmt) -> Callable[[Node], Stmt]:
+    return lambda node: fn
+
+
 _STMTS: dict[str, Callable[[Node], Stmt]] = {
     "pipe": _pipe_stmt,
     "assign": _assign_stmt,
@@ -791,13 +865,13 @@ _STMTS: dict[str, Callable[[Node], Stmt]] = {
     "foreach": _foreach_stmt,
     "for": _for_stmt,
     "while": _while_stmt,
-    "try": _try_stmt,
+    "try": _plain_stmt(_try_stmt),
     "throw": _throw_stmt,
     "exit": _exit_stmt,
     "return": _return_stmt,
-    "break": _break_stmt,
-    "continue": _continue_stmt,
+    "break": _plain_stmt(_break_stmt),
+    "continue": _plain_stmt(_continue_stmt),
     "function": _function_stmt,
-    "block": _block_stmt,
+    "block": _plain_stmt(_block_stmt),
     "incr": _incr_stmt,
 }

@@ -166,15 +166,15 @@ class Interpreter:
         return to_string(self.lookup("erroractionpreference")).lower()
 
     def exec_block(self, block: Node, out: list[Any], top: bool = False) -> None:
-        for line, stmt in block.fb or _compiler.compile_block(block):
-            self.current_line = line
+        for stmt in block.a:
+            self.current_line = stmt.line
             # Like $?, this tells whether the last statement run wrote an error: the exit code follows it.
             self.last_failed = False
             try:
-                stmt(self, out)
+                (stmt.fs or _compiler.compile_stmt(stmt))(self, stmt, out)
             except PSRuntimeError as err:
                 if err.line is None:
-                    err.line = line
+                    err.line = stmt.line
                 out.extend(getattr(err, "partial", ()))
                 err.partial = []  # type: ignore[attr-defined]
                 if top:
@@ -200,7 +200,7 @@ class Interpreter:
         self.stderr.append(format_error(err))
 
     def exec_stmt(self, node: Node, out: list[Any]) -> None:
-        (node.fs or _compiler.compile_stmt(node))(self, out)
+        (node.fs or _compiler.compile_stmt(node))(self, node, out)
 
     def exec_try(self, node: Node, out: list[Any]) -> None:
         try:
@@ -246,7 +246,7 @@ class Interpreter:
     # -- pipelines ---------------------------------------------------------------------------------------------
 
     def run_pipe(self, node: Node) -> list[Any]:
-        return (node.fp or _compiler.compile_pipe(node))(self)
+        return (node.fp or _compiler.compile_pipe(node))(self, node)
 
     def invoke_block(self, block: ScriptBlock, args: list[Argument], pipeline_input: list[Any] | None = None,
                      *, dot: bool = False, dollar_under: Any = None,
@@ -382,7 +382,7 @@ class Interpreter:
     # -- expressions ------------------------------------------------------------------------------------------
 
     def value(self, node: Node) -> Any:
-        return (node.fv or _compiler.compile_value(node))(self)
+        return (node.fv or _compiler.compile_value(node))(self, node)
 
     def index(self, obj: Any, idx: Any) -> Any:
         if obj is None:

@@ -74,9 +74,12 @@ parse.cache_clear = _clear_texts  # type: ignore[attr-defined]  # as functools' 
 
 def parse_in_full(source: str, ps_version: str) -> Parsed:
     """Parse and convert the whole text, keeping what the shape cache needs to reuse the tree."""
+    from orchestrator.simulator.language.compiler import compile_tree  # the compiler imports this module
+
     converter = _Converter(source)
     converter.refuse_newer(ps_version)
     tree = converter.program()
+    compile_tree(tree)
     return Parsed(tree, converter.normalized == source, converter.literals, converter.blocks)
 
 

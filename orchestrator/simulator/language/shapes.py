@@ -267,6 +267,8 @@ def _instantiate(template: _Template, source: str, runs: list[tuple[int, int]]) 
     for kind, obj, parts, lit, text in program:
         if kind == 0:
             new: Any = Node(obj.k, obj.line, obj.a, obj.b, obj.c, obj.d)
+            # The original's compiled functions: they hold nothing a copy changes (language/compiler.py).
+            new.fv, new.fs, new.fp = obj.fv, obj.fs, obj.fp
             for field, at in parts:
                 setattr(new, field, made[at])
             if lit is not None:

@@ -27,9 +27,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.simulator.language import dotnet
-from orchestrator.simulator.language import interpreter as _interp
+from orchestrator.simulator.language import dotnet, flow
 from orchestrator.simulator.language.ast import Node
+from orchestrator.simulator.language.operators import OP_BASE, add, binary, op_base
 from orchestrator.simulator.language.values import (
     PSHashtable,
     PSRuntimeError,
@@ -311,11 +311,8 @@ def _binop(node: Node) -> Value:
     op = node.a
     _sub(node.b)
     _sub(node.c)
-    binary = _interp.binary
-    base, case = _interp._OP_BASE.get(op) or _interp._op_base(op)
+    base, case = OP_BASE.get(op) or op_base(op)
     if base == "+":
-        add = _interp._add
-
         def plus(interp: Any, node: Node) -> Any:
             left, right = node.b, node.c
             value = left.fv(interp, left)
@@ -559,7 +556,7 @@ def _command(node: Node) -> Piped:
 
         run = dynamic
     else:
-        lowered, resolved = _interp._COMMAND_NAMES.get(node.a) or _interp._command_names(node.a)
+        lowered, resolved = flow.COMMAND_NAMES.get(node.a) or flow.command_names(node.a)
 
         def command(interp: Any, node: Node, pipeline_input: list[Any] | None) -> list[Any]:
             interp.current_line = line
@@ -576,7 +573,7 @@ def _command(node: Node) -> Piped:
 
 
 def _call_named(interp: Any, name: str, args: list[Any], pipeline_input: list[Any] | None, line: int) -> list[Any]:
-    lowered, resolved = _interp._COMMAND_NAMES.get(name) or _interp._command_names(name)
+    lowered, resolved = flow.COMMAND_NAMES.get(name) or flow.command_names(name)
     if interp.functions:
         fn = interp.functions.get(lowered)
         if fn is not None:
@@ -640,7 +637,6 @@ def _assignment(node: Node) -> Callable[[Any, Node], None]:
     store = _store(target)
     if op != "=":
         _sub(target)
-    binary = _interp.binary
 
     def assign(interp: Any, node: Node) -> None:
         vnode = node.c
@@ -703,7 +699,7 @@ def _if_stmt(node: Node) -> Stmt:
 def _foreach_stmt(node: Node) -> Stmt:
     _sub(node.b)
     name = node.a
-    break_, continue_ = _interp._Break, _interp._Continue
+    break_, continue_ = flow.Break, flow.Continue
 
     def foreach(interp: Any, node: Node, out: list[Any]) -> None:
         source = node.b
@@ -728,7 +724,7 @@ def _for_stmt(node: Node) -> Stmt:
         if part is not None:
             compile_stmt(part)
     _sub(node.b)
-    break_, continue_ = _interp._Break, _interp._Continue
+    break_, continue_ = flow.Break, flow.Continue
 
     def for_(interp: Any, node: Node, out: list[Any]) -> None:
         init, cond, step, body = node.a, node.b, node.c, node.d
@@ -749,7 +745,7 @@ def _for_stmt(node: Node) -> Stmt:
 
 def _while_stmt(node: Node) -> Stmt:
     _sub(node.a)
-    break_, continue_ = _interp._Break, _interp._Continue
+    break_, continue_ = flow.Break, flow.Continue
 
     def while_(interp: Any, node: Node, out: list[Any]) -> None:
         cond, body = node.a, node.b
@@ -779,7 +775,7 @@ def _throw_stmt(node: Node) -> Stmt:
 
 def _exit_stmt(node: Node) -> Stmt:
     _sub(node.a)
-    exit_signal = _interp.ExitSignal
+    exit_signal = flow.ExitSignal
 
     def exit_(interp: Any, node: Node, out: list[Any]) -> None:
         value = node.a
@@ -795,7 +791,7 @@ def _exit_stmt(node: Node) -> Stmt:
 
 def _return_stmt(node: Node) -> Stmt:
     _sub(node.a)
-    return_ = _interp._Return
+    return_ = flow.Return
 
     def return_stmt(interp: Any, node: Node, out: list[Any]) -> None:
         value = node.a
@@ -807,11 +803,11 @@ def _return_stmt(node: Node) -> Stmt:
 
 
 def _break_stmt(interp: Any, node: Node, out: list[Any]) -> None:
-    raise _interp._Break()
+    raise flow.Break()
 
 
 def _continue_stmt(interp: Any, node: Node, out: list[Any]) -> None:
-    raise _interp._Continue()
+    raise flow.Continue()
 
 
 def _block_stmt(interp: Any, node: Node, out: list[Any]) -> None:
@@ -826,7 +822,7 @@ def _incr_stmt(node: Node) -> Stmt:
 
 def _function_stmt(node: Node) -> Stmt:
     key = node.a.lower()
-    function = _interp.Function
+    function = flow.Function
 
     def define(interp: Any, node: Node, out: list[Any]) -> None:
         interp.functions[key] = function(node.a, node.b)

@@ -17,6 +17,7 @@ import tree_sitter
 import tree_sitter_pwsh
 
 from orchestrator.simulator.language.ast import Node
+from orchestrator.simulator.language.compiler import compile_tree
 from orchestrator.simulator.language.errors import ParseError, UnsupportedConstruct
 from orchestrator.simulator.language.lexer import decode_expandable_text, decode_verbatim, normalize
 from orchestrator.simulator.language.shapes import Parsed, ShapeCache
@@ -74,8 +75,6 @@ parse.cache_clear = _clear_texts  # type: ignore[attr-defined]  # as functools' 
 
 def parse_in_full(source: str, ps_version: str) -> Parsed:
     """Parse and convert the whole text, keeping what the shape cache needs to reuse the tree."""
-    from orchestrator.simulator.language.compiler import compile_tree  # the compiler imports this module
-
     converter = _Converter(source)
     converter.refuse_newer(ps_version)
     tree = converter.program()

@@ -158,6 +158,24 @@ def test_a_compiled_tree_still_refuses_a_cmdlet_the_next_host_lacks() -> None:
 
 
 @pytest.mark.usefixtures("cold_caches")
+def test_a_copy_of_a_shape_runs_its_originals_compiled_functions() -> None:
+    # Given the tree of one host's script, compiled as it was parsed
+    original = parser.parse(_create("lab-01", "a"), "4.0")
+    # When another host's script of that shape is parsed
+    script = _create("lab-02", "b")
+    copy = parser.parse(script, "4.0")
+    # Then the statement that holds the changed name is a new node with the original's function (nothing
+    # compiled for this host), its string is this host's, and the copy runs as a cold parse of its text does
+    assert parser.SHAPES.hits == 1
+    assigned, template = copy.a[2], original.a[2]
+    assert assigned is not template and assigned.fs is template.fs
+    assert (assigned.c.a, template.c.a) == ("lab-02", "lab-01")
+    warm = _preflight(_facts(), script)
+    assert warm.ok and json.loads(warm.stdout) == {"name": "lab-02", "notes": "b"}
+    assert warm == _cold_preflight(_facts(), script)
+
+
+@pytest.mark.usefixtures("cold_caches")
 def test_a_cached_shape_meets_each_host_in_its_own_state() -> None:
     # Host A is empty; host B lacks the switch; host C already runs the VM with other notes.
     assert _preflight(_facts(), _create("lab-01", "a")).ok

@@ -73,9 +73,10 @@ def compile_stmt(node: Node) -> Stmt:
 
 
 def compile_tree(root: Node) -> None:
-    """Compile every statement of every block of a freshly parsed tree, before anyone else sees it: the
-    shape cache's copies then take complete functions from it (a copy made while its original was still
-    compiling, in another thread, could otherwise hold a parent's function without its children's)."""
+    """Compile every statement of every block and every value of a freshly parsed tree, before anyone else
+    sees it: the shape cache's copies then take complete functions from it. (A copy made while its original
+    was still compiling in another thread could otherwise hold a parent's function without its child's:
+    copies are made children first.)"""
     stack: list[Any] = [root]
     seen: set[int] = set()
     while stack:
@@ -87,6 +88,8 @@ def compile_tree(root: Node) -> None:
             if obj.k == "block":
                 for stmt in obj.a:
                     compile_stmt(stmt)
+            if obj.k in _VALUES:
+                compile_value(obj)
             stack.extend((obj.a, obj.b, obj.c, obj.d))
         elif isinstance(obj, (list, tuple)):
             stack.extend(obj)

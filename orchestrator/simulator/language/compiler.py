@@ -495,12 +495,8 @@ _VALUES: dict[str, Callable[[Node], Value]] = {
 # -- pipelines and commands ----------------------------------------------------------------------------------
 
 
-def compile_pipe(node: Node) -> Callable[[Any, Node], list[Any]]:
-    """Interpreter.run_pipe, kept on the pipe node (`fp`): its value and statement forms both use it."""
-    return _pipe(node)
-
-
 def _pipe(node: Node) -> Callable[[Any, Node], list[Any]]:
+    """A pipeline's run, kept on the pipe node (`fp`): its value and statement forms both use it."""
     run = node.fp
     if run is not None:
         return run

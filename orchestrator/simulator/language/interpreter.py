@@ -1,4 +1,6 @@
-"""Evaluates the syntax tree: scopes and variables, operators, control flow, pipelines and error handling.
+"""Runs the syntax tree: scopes and variables, blocks and their error rules, try/throw, script-block and
+function invocation with parameter binding. Each node is evaluated by the function compiled for it
+(compiler.py); the operators live in operators.py, the control-flow signals in flow.py.
 
 Commands are not known here. A command call is handed to a `Commands` object (the binder plus the host's
 cmdlets) with its evaluated arguments and its pipeline input; functions and script blocks defined by the
@@ -164,9 +166,6 @@ class Interpreter:
         self.errors.insert(0, err.record())
         self.stderr.append(format_error(err))
 
-    def exec_stmt(self, node: Node, out: list[Any]) -> None:
-        (node.fs or _compiler.compile_stmt(node))(self, node, out)
-
     def exec_try(self, node: Node, out: list[Any]) -> None:
         try:
             self.try_depth += 1
@@ -207,11 +206,6 @@ class Interpreter:
         err.script_terminating = True  # type: ignore[attr-defined]
         err.thrown = value
         raise err
-
-    # -- pipelines ---------------------------------------------------------------------------------------------
-
-    def run_pipe(self, node: Node) -> list[Any]:
-        return (node.fp or _compiler.compile_pipe(node))(self, node)
 
     def invoke_block(self, block: ScriptBlock, args: list[Argument], pipeline_input: list[Any] | None = None,
                      *, dot: bool = False, dollar_under: Any = None,

@@ -117,6 +117,7 @@ def _raw() -> dict[str, dict[str, Any]]:
     return merged
 
 
+@cache
 def cmdlet_names() -> frozenset[str]:
     return frozenset(k for k in _raw() if not k.startswith("__"))
 
@@ -129,8 +130,10 @@ def _exists(raw: dict[str, Any], version: str) -> bool:
     return not (version == "6.2" and isinstance(raw.get("absent_from_2012_docset"), str))
 
 
+@cache
 def available(cmdlet: str, version: str | None = None) -> bool:
-    """Does the cmdlet exist on that Windows version (as far as the shipped data knows it)?"""
+    """Does the cmdlet exist on that Windows version (as far as the shipped data knows it)? Cached: the
+    simulator asks it for every command call, and the shipped data does not change within a process."""
     key = {k.lower(): k for k in cmdlet_names()}.get(cmdlet.lower())
     return key is not None and _exists(_raw()[key], normalize_version(version))
 

@@ -31,7 +31,8 @@ from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.files import FileSystem, Session, Shares
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Host, Snapshot, Task, norm_path
 from orchestrator.simulator.language.errors import ScriptError
-from orchestrator.simulator.language.interpreter import ExitSignal, Interpreter, format_error
+from orchestrator.simulator.language.flow import ExitSignal
+from orchestrator.simulator.language.interpreter import Interpreter, format_error
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import PSRuntimeError
 from orchestrator.simulator.state import (

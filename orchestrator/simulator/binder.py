@@ -87,8 +87,99 @@ class _Named:
 def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any = None,
          has_pipeline: bool = False) -> BoundCall:
     """Bind one invocation. `pipeline_item` is the current pipeline object when `has_pipeline`."""
-    cmdlet = sig.name
     index = _index(sig)
+    shape = (has_pipeline, *[None if a[0] == "a" else a[1] if a[3] else (a[1],) for a in args])
+    plan = index.plans.get(shape, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = index.plans[shape] = _plan(sig, index, args, has_pipeline)
+    if plan is not None:
+        return _bind_planned(sig.name, plan, args, pipeline_item, has_pipeline)
+    return _bind(sig, index, args, pipeline_item, has_pipeline)
+
+
+class _Plan:
+    """How every call of one shape binds (which argument goes to which parameter of which set), when that
+    depends on the shape alone: the names fit one parameter set, and the arguments bind to it without a
+    binding error. What is left per call is what `_try_set` does with the values, in its order: convert
+    them, bind the pipeline object, check the mandatory parameters."""
+
+    __slots__ = ("finish", "named", "positional", "sindex")
+
+    def __init__(self, sindex: _SetIndex, named: list[tuple[str, Parameter, int, int, bool]],
+                 positional: list[tuple[str, Parameter, int]], finish: bool) -> None:
+        self.sindex = sindex
+        self.named = named  # (key, the set's parameter, argument index, tuple slot of the value, has_value)
+        self.positional = positional  # (key, the set's parameter, argument index)
+        self.finish = finish  # a pipeline to bind or a mandatory parameter to check (else nothing can fail there)
+
+
+_UNPLANNED = object()
+
+
+def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], has_pipeline: bool) -> _Plan | None:
+    """The plan of this call's shape, or None when a call of it must go through `_bind` (several sets fit the
+    names, or the arguments fail to bind whatever their values: `_bind` then raises that error each time)."""
+    named: list[tuple[str, Parameter, int, int, bool]] = []
+    positional: list[int] = []
+    keys: set[str] = set()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg[0] == "a":
+            positional.append(i)
+            i += 1
+            continue
+        text, has_value = arg[1], arg[3]
+        param = index.resolved.get(text)
+        if param is None:
+            try:
+                param = _resolve_name(text, index.all, sig.name)
+            except BindingError:
+                return None
+        if param.name in keys:
+            return None
+        at, slot = i, 2
+        if not has_value and not param.is_switch:
+            if i + 1 < len(args) and args[i + 1][0] == "a":
+                at, slot, has_value = i + 1, 1, True
+                i += 1
+            else:
+                return None
+        keys.add(param.name)
+        named.append((param.name, param, at, slot, has_value))
+        i += 1
+    candidates = [s for s in sig.parameter_sets
+                  if all(k in index.common or k in index.sets[s.name].by_name for k, *_ in named)]
+    if len(candidates) != 1:
+        return None
+    sindex = index.sets[candidates[0].name]
+    free = [p for p in sindex.slots if p.name not in keys]
+    if len(positional) > len(free):
+        return None
+    placed = [(p.name, p, at) for p, at in zip(free, positional, strict=False)]
+    given = keys.union(p.name for p in free[:len(positional)])
+    finish = has_pipeline or any(name not in given for name in sindex.mandatory)
+    return _Plan(sindex, [(k, sindex.by_name.get(k) or p, at, slot, hv) for k, p, at, slot, hv in named], placed,
+                 finish)
+
+
+def _bind_planned(cmdlet: str, plan: _Plan, args: list[tuple[Any, ...]], pipeline_item: Any,
+                  has_pipeline: bool) -> BoundCall:
+    """`_bind` for a planned shape: `_try_set`'s steps on the planned set, so the same values and errors."""
+    bound: dict[str, Any] = {}
+    for key, param, at, slot, has_value in plan.named:
+        bound[key] = convert(param, args[at][slot], has_value, cmdlet)
+    for key, param, at in plan.positional:
+        bound[key] = convert(param, args[at][1], True, cmdlet, error_id="CannotConvertArgument")
+    if not plan.finish:
+        return BoundCall(cmdlet, plan.sindex.pset.name, bound, None)
+    pipe_param = _finish_set(plan.sindex, bound, pipeline_item, has_pipeline, cmdlet)
+    return BoundCall(cmdlet, plan.sindex.pset.name, bound, pipe_param.lstrip("!") if pipe_param else None)
+
+
+def _bind(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], pipeline_item: Any,
+          has_pipeline: bool) -> BoundCall:
+    cmdlet = sig.name
     all_params = index.all
     named: dict[str, _Named] = {}
     positional: list[Any] = []
@@ -204,7 +295,7 @@ class _SetIndex:
 class _Index:
     """What binding needs from a signature, computed once per cmdlet and Windows version."""
 
-    __slots__ = ("all", "candidates", "common", "resolved", "sets")
+    __slots__ = ("all", "candidates", "common", "plans", "resolved", "sets")
 
     def __init__(self, sig: CmdletSignature) -> None:
         self.all = _all_parameters(sig)
@@ -212,6 +303,7 @@ class _Index:
         self.sets = {s.name: _SetIndex(s) for s in sig.parameter_sets}
         self.resolved: dict[str, Parameter] = {}
         self.candidates: dict[tuple[str, ...], list[ParameterSet]] = {}
+        self.plans: dict[tuple[Any, ...], _Plan | None] = {}
 
 
 _INDEXES: dict[tuple[str, str], _Index] = {}
@@ -270,6 +362,16 @@ def _try_set(sig: CmdletSignature, sindex: _SetIndex, named: dict[str, _Named], 
         if not _exact_type(param.type, value if not isinstance(value, list) or not value else value[0]):
             coerced += 1
         bound[param.name] = convert(param, value, True, cmdlet, error_id="CannotConvertArgument")
+    pipe_param = _finish_set(sindex, bound, pipeline_item, has_pipeline, cmdlet)
+    if pipe_param is not None and not pipe_param.startswith("!"):
+        coerced += 1
+    return pset, bound, pipe_param, coerced
+
+
+def _finish_set(sindex: _SetIndex, bound: dict[str, Any], pipeline_item: Any, has_pipeline: bool,
+                cmdlet: str) -> str | None:
+    """After the arguments: the pipeline object (its parameter, "!"-marked when bound without conversion),
+    then the mandatory parameters."""
     pipe_param: str | None = None
     if has_pipeline:
         pipe_param = _bind_pipeline(sindex, bound, pipeline_item, cmdlet)
@@ -281,9 +383,7 @@ def _try_set(sig: CmdletSignature, sindex: _SetIndex, named: dict[str, _Named], 
     if missing:
         raise _error("Cannot process command because of one or more missing mandatory parameters: "
                      f"{' '.join(missing)}.", "MissingMandatoryParameter", cmdlet)
-    if pipe_param is not None and not pipe_param.startswith("!"):
-        coerced += 1
-    return pset, bound, pipe_param, coerced
+    return pipe_param
 
 
 def _bind_pipeline(sindex: _SetIndex, bound: dict[str, Any], item: Any, cmdlet: str) -> str | None:
@@ -353,7 +453,7 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
             ) -> Any:
     """The argument converted to the parameter's declared type, as PowerShell's binder would."""
     t = param.type
-    if param.is_switch:
+    if t == "SwitchParameter":  # Parameter.is_switch, without the property call
         if not has_value:
             return True
         if isinstance(value, (bool, int)) or value is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.signatures import available, signature
+from orchestrator.signatures import CmdletSignature, available, signature
 from orchestrator.simulator import host as _host_package  # noqa: F401 - registers the cmdlets
 from orchestrator.simulator.binder import BoundCall, bind
 from orchestrator.simulator.host.context import HostContext
@@ -45,6 +45,8 @@ Microsoft/Windows/Storage outputs, -CimSession, -ThrottleLimit, -AsJob);
 the simulator's Hyper-V, ServerManager, Dism and core cmdlets are compiled cmdlets and see the caller's scope."""
 
 _LOWER: dict[str, str] = {}  # command names as scripts spell them, lower-cased once
+_RESOLVED: dict[tuple[str, str, bool], tuple[Cmdlet, CmdletSignature] | None] = {}
+_UNRESOLVED = object()
 
 
 class HostCommands:
@@ -69,13 +71,28 @@ class HostCommands:
             return None
         return entry
 
+    def _resolve(self, name: str) -> tuple[Cmdlet, CmdletSignature] | None:
+        """The cmdlet a name calls on this host and its signature there; None when the host has no such
+        command. By (name, Windows version, Hyper-V installed), the only parts of the host it depends on."""
+        host = self.ctx.host
+        key = (name, host.os_version, host.hyperv_installed)
+        found = _RESOLVED.get(key, _UNRESOLVED)
+        if found is _UNRESOLVED:
+            entry = self._lookup(name)
+            found = None
+            if entry is not None and available(entry.name, host.os_version):
+                found = (entry, signature(entry.name, host.os_version))
+            if len(_RESOLVED) < 4096:
+                _RESOLVED[key] = found
+        return found  # type: ignore[return-value]
+
     def invoke(self, name: str, args: list[Argument], pipeline_input: list[Any] | None, interp: Interpreter,
                line: int) -> list[Any]:
-        entry = self._lookup(name)
-        if entry is None or not available(entry.name, self.ctx.host.os_version):
+        found = self._resolve(name)
+        if found is None:
             raise not_recognized(name, line)
+        entry, sig = found
         self.ctx.interp = interp
-        sig = signature(entry.name, self.ctx.host.os_version)
         try:
             if entry.collect or pipeline_input is None:
                 if pipeline_input is not None:
@@ -103,7 +120,7 @@ class HostCommands:
 
     def _run(self, entry: Cmdlet, call: BoundCall, items: list[Any] | None, interp: Interpreter,
              line: int) -> list[Any]:
-        if call.get("WhatIf") and entry.mutating:
+        if entry.mutating and call.get("WhatIf"):
             interp.console.append(f'What if: Performing the operation "{entry.name}" on target '
                                   f'"{_target(call)}".\r\n')
             return []

@@ -110,6 +110,71 @@ def test_a_cached_shape_is_refused_on_a_host_without_the_hyper_v_role() -> None:
     assert warm == _cold_preflight(_facts(hyperv=False), script)
 
 
+def _firmware(name: str) -> str:
+    """Set-VMFirmware came with 2012 R2 (docset/winserver2012r2-ps/hyper-v/Set-VMFirmware.md; the 2012
+    docset has no page for it): a 2012 host does not have the cmdlet at all."""
+    return (
+        "$ErrorActionPreference = 'Stop'\n"
+        f"$vm = Get-VM -Name '{name}'\n"
+        "Set-VMFirmware -VM $vm -EnableSecureBoot Off -Confirm:$false\n"
+        "Write-Output ('firmware set: ' + $vm.Name)\n"
+    )
+
+
+def _gen2(name: str) -> tuple[dict[str, Any], ...]:
+    return ({"id": "5f1c2d3e-0000-4000-8000-000000000002", "name": name, "state": "Off", "generation": 2,
+             "cpus": 2, "memory_startup": 4 * GIB, "notes": ""},)
+
+
+@pytest.mark.usefixtures("cold_caches")
+def test_a_compiled_tree_still_refuses_a_cmdlet_the_next_host_lacks() -> None:
+    # Given a 2012 R2 host that ran a script calling Set-VMFirmware: its tree is compiled (the closures are
+    # kept on the nodes, language/compiler.py) and the call resolved to that host's cmdlet and signature
+    script = _firmware("lab-01")
+    first = _preflight(_facts(vms=_gen2("lab-01")), script)
+    assert first.ok, first.stderr
+    assert first.stdout == "firmware set: lab-01\r\n"
+    tree = parser.parse(script, "4.0")
+    assert tree.k == "block" and all(stmt.fs is not None for stmt in tree.a)  # its statements, compiled
+    # When the very same text runs on a 2012 R2 host without the Hyper-V role (the same compiled tree), on
+    # a 2012 host, and, for a script of the same shape, on another 2012 host
+    no_role = _preflight(_facts(hyperv=False, vms=_gen2("lab-01")), script)
+    assert parser.parse(script, "4.0") is tree
+    on_2012 = _preflight(_facts("6.2.9200", vms=_gen2("lab-01")), script)
+    other = _firmware("lab-02")
+    next_2012 = _preflight(_facts("6.2.9200", vms=_gen2("lab-02")), other)
+    assert parser.SHAPES.hits == 1  # the second 2012 host's tree came from the first one's
+    # Then each host refuses what it lacks, word for word as with nothing cached or compiled
+    assert no_role.exit_code == 1 and "The term 'Get-VM' is not recognized" in no_role.stderr
+    for result in (on_2012, next_2012):
+        assert result.exit_code == 1
+        assert "The term 'Set-VMFirmware' is not recognized" in result.stderr
+        assert "At line:3 char:1" in result.stderr
+    assert no_role == _cold_preflight(_facts(hyperv=False, vms=_gen2("lab-01")), script)
+    assert on_2012 == _cold_preflight(_facts("6.2.9200", vms=_gen2("lab-01")), script)
+    assert next_2012 == _cold_preflight(_facts("6.2.9200", vms=_gen2("lab-02")), other)
+    # And the 2012 R2 host with the role still runs it, after the refusals
+    assert _preflight(_facts(vms=_gen2("lab-01")), script) == first
+
+
+@pytest.mark.usefixtures("cold_caches")
+def test_a_copy_of_a_shape_runs_its_originals_compiled_functions() -> None:
+    # Given the tree of one host's script, compiled as it was parsed
+    original = parser.parse(_create("lab-01", "a"), "4.0")
+    # When another host's script of that shape is parsed
+    script = _create("lab-02", "b")
+    copy = parser.parse(script, "4.0")
+    # Then the statement that holds the changed name is a new node with the original's function (nothing
+    # compiled for this host), its string is this host's, and the copy runs as a cold parse of its text does
+    assert parser.SHAPES.hits == 1
+    assigned, template = copy.a[2], original.a[2]
+    assert assigned is not template and assigned.fs is template.fs
+    assert (assigned.c.a, template.c.a) == ("lab-02", "lab-01")
+    warm = _preflight(_facts(), script)
+    assert warm.ok and json.loads(warm.stdout) == {"name": "lab-02", "notes": "b"}
+    assert warm == _cold_preflight(_facts(), script)
+
+
 @pytest.mark.usefixtures("cold_caches")
 def test_a_cached_shape_meets_each_host_in_its_own_state() -> None:
     # Host A is empty; host B lacks the switch; host C already runs the VM with other notes.

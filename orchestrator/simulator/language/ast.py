@@ -10,7 +10,9 @@ from typing import Any
 
 
 class Node:
-    __slots__ = ("a", "b", "c", "d", "k", "line")
+    # fv/fs/fp: the node's compiled functions (language/compiler.py), as a value, as a statement, as a
+    # pipeline or a command in one; made when the script is parsed or the node first runs.
+    __slots__ = ("a", "b", "c", "d", "fp", "fs", "fv", "k", "line")
 
     def __init__(self, k: str, line: int, a: Any = None, b: Any = None, c: Any = None, d: Any = None) -> None:
         self.k = k
@@ -19,6 +21,9 @@ class Node:
         self.b = b
         self.c = c
         self.d = d
+        self.fv: Any = None
+        self.fs: Any = None
+        self.fp: Any = None
 
     def __repr__(self) -> str:
         return f"Node({self.k!r}, line={self.line}, a={self.a!r}, b={self.b!r}, c={self.c!r}, d={self.d!r})"

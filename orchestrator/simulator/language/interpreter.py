@@ -1,4 +1,6 @@
-"""Evaluates the syntax tree: scopes and variables, operators, control flow, pipelines and error handling.
+"""Runs the syntax tree: scopes and variables, blocks and their error rules, try/throw, script-block and
+function invocation with parameter binding. Each node is evaluated by the function compiled for it
+(compiler.py); the operators live in operators.py, the control-flow signals in flow.py.
 
 Commands are not known here. A command call is handed to a `Commands` object (the binder plus the host's
 cmdlets) with its evaluated arguments and its pipeline input; functions and script blocks defined by the
@@ -7,32 +9,28 @@ script itself are handled here, because they are language.
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from orchestrator.pwsh_level import PSVERSION_TEXT
+from orchestrator.simulator.language import compiler as _compiler
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.ast import Node
 from orchestrator.simulator.language.errors import ScriptError
+from orchestrator.simulator.language.flow import Break as _Break
+from orchestrator.simulator.language.flow import Continue as _Continue
+from orchestrator.simulator.language.flow import Function
+from orchestrator.simulator.language.flow import Return as _Return
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import (
     ErrorRecord,
     PSHashtable,
-    PSList,
     PSObject,
     PSRuntimeError,
     ScriptBlock,
-    collect,
-    compare,
-    enumerate_value,
-    equals,
-    like,
     to_number,
     to_string,
-    truthy,
     type_name_of,
 )
 
@@ -47,46 +45,12 @@ class Commands(Protocol):
     def exists(self, name: str) -> bool: ...
 
 
-class ExitSignal(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-class _Break(Exception):
-    pass
-
-
-class _Continue(Exception):
-    pass
-
-
-class _Return(Exception):
-    pass
-
-
-_ALIASES = {
-    "%": "ForEach-Object", "foreach": "ForEach-Object", "?": "Where-Object", "where": "Where-Object",
-    "select": "Select-Object", "sort": "Sort-Object", "measure": "Measure-Object", "echo": "Write-Output",
-    "write": "Write-Output", "gci": "Get-ChildItem", "dir": "Get-ChildItem", "ls": "Get-ChildItem",
-    "del": "Remove-Item", "rm": "Remove-Item", "copy": "Copy-Item", "cp": "Copy-Item", "md": "New-Item",
-    "gcim": "Get-CimInstance",
-}
-
-
 class Scope:
     __slots__ = ("parent", "vars")
 
     def __init__(self, parent: Scope | None = None) -> None:
         self.vars: dict[str, Any] = {}
         self.parent = parent
-
-
-class Function:
-    __slots__ = ("block", "name")
-
-    def __init__(self, name: str, block: Node) -> None:
-        self.name = name
-        self.block = block
 
 
 class Interpreter:
@@ -174,7 +138,7 @@ class Interpreter:
             # Like $?, this tells whether the last statement run wrote an error: the exit code follows it.
             self.last_failed = False
             try:
-                self.exec_stmt(stmt, out)
+                (stmt.fs or _compiler.compile_stmt(stmt))(self, stmt, out)
             except PSRuntimeError as err:
                 if err.line is None:
                     err.line = stmt.line
@@ -201,93 +165,6 @@ class Interpreter:
         """A statement-terminating error outside try when $ErrorActionPreference is not Stop: shown, then on."""
         self.errors.insert(0, err.record())
         self.stderr.append(format_error(err))
-
-    def exec_stmt(self, node: Node, out: list[Any]) -> None:
-        k = node.k
-        if k == "pipe":
-            self.exec_pipe(node, out)
-        elif k == "assign":
-            self.assign(node)
-        elif k == "if":
-            for cond, block in node.a:
-                if truthy(self.value(cond)):
-                    self.exec_block(block, out)
-                    return
-            if node.b is not None:
-                self.exec_block(node.b, out)
-        elif k == "foreach":
-            self.exec_foreach(node, out)
-        elif k == "for":
-            if node.a is not None:
-                self.exec_stmt(node.a, [])
-            while node.b is None or truthy(self.value(node.b)):
-                try:
-                    self.exec_block(node.d, out)
-                except _Break:
-                    break
-                except _Continue:
-                    pass
-                if node.c is not None:
-                    self.exec_stmt(node.c, [])
-        elif k == "while":
-            guard = 0
-            while truthy(self.value(node.a)):
-                guard += 1
-                if guard > 1_000_000:
-                    raise PSRuntimeError("The simulator stopped a loop that ran a million times.", "LoopLimit")
-                try:
-                    self.exec_block(node.b, out)
-                except _Break:
-                    break
-                except _Continue:
-                    pass
-        elif k == "try":
-            self.exec_try(node, out)
-        elif k == "throw":
-            self.exec_throw(node)
-        elif k == "exit":
-            code = 0 if node.a is None else self.value(node.a)
-            try:
-                code = int(to_number(code))
-            except PSRuntimeError:
-                code = 1
-            raise ExitSignal(code)
-        elif k == "return":
-            if node.a is not None:
-                out.extend(enumerate_value(self.value(node.a)))
-            raise _Return()
-        elif k == "break":
-            raise _Break()
-        elif k == "continue":
-            raise _Continue()
-        elif k == "function":
-            self.functions[node.a.lower()] = Function(node.a, node.b)
-        elif k == "block":
-            self.exec_block(node, out)
-        elif k == "incr":
-            self.value(node)  # `$i++` as a statement writes nothing
-        else:
-            value = self.value(node)
-            if value is None:
-                # An expression statement writes $null to the pipeline (@($null).Count is 1); a void method
-                # call or a [void] cast writes nothing.
-                if k != "invoke" and not (k == "cast" and node.a.lower() == "void"):
-                    out.append(None)
-                return
-            out.extend(enumerate_value(value))
-
-    def exec_foreach(self, node: Node, out: list[Any]) -> None:
-        items = enumerate_value(self.value(node.b))
-        if isinstance(items, (PSHashtable,)):
-            items = [items]
-        for item in list(items):
-            self.set_var(node.a, item)
-            try:
-                self.exec_block(node.c, out)
-            except _Break:
-                break
-            except _Continue:
-                continue
 
     def exec_try(self, node: Node, out: list[Any]) -> None:
         try:
@@ -330,64 +207,6 @@ class Interpreter:
         err.thrown = value
         raise err
 
-    # -- pipelines ---------------------------------------------------------------------------------------------
-
-    def exec_pipe(self, node: Node, out: list[Any]) -> None:
-        out.extend(self.run_pipe(node))
-
-    def run_pipe(self, node: Node) -> list[Any]:
-        elements = node.a
-        first = elements[0]
-        if first.k == "cmd":
-            items: list[Any] | None = None
-            items = self.call_command(first, None)
-        else:
-            start = self.value(first)
-            items = [None] if start is None else list(enumerate_value(start))
-        for element in elements[1:]:
-            if element.k != "cmd":
-                raise PSRuntimeError("Expressions are only allowed as the first element of a pipeline.",
-                                     "ExpressionsMustBeFirstInPipeline", "ParserError", line=element.line)
-            items = self.call_command(element, items)
-        return items
-
-    def call_command(self, node: Node, pipeline_input: list[Any] | None) -> list[Any]:
-        self.current_line = node.line
-        args = self.command_args(node.c)
-        if node.b is not None:
-            target = self.value(node.b)
-            if isinstance(target, ScriptBlock):
-                return self.invoke_block(target, args, pipeline_input, dot=node.d == ".")
-            name = to_string(target)
-        else:
-            name = node.a
-        names = _COMMAND_NAMES.get(name) or _command_names(name)
-        if self.functions:
-            fn = self.functions.get(names[0])
-            if fn is not None:
-                return self.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
-        return self.commands.invoke(names[1], args, pipeline_input, self, node.line)
-
-    def command_args(self, elements: list[tuple[Any, ...]]) -> list[Argument]:
-        args: list[Argument] = []
-        for el in elements:
-            kind = el[0]
-            if kind == "a":
-                args.append(("a", self.value(el[1])))
-            elif kind == "p":
-                _, name, vnode, colon, line = el
-                args.append(("p", name, self.value(vnode) if colon else None, colon, line))
-            else:
-                splat = self.lookup(el[1])
-                if isinstance(splat, PSHashtable):
-                    for key, value in splat.items():
-                        args.append(("p", to_string(key), value, True, el[2]))
-                elif isinstance(splat, list):
-                    args.extend(("a", v) for v in splat)
-                elif splat is not None:
-                    args.append(("a", splat))
-        return args
-
     def invoke_block(self, block: ScriptBlock, args: list[Argument], pipeline_input: list[Any] | None = None,
                      *, dot: bool = False, dollar_under: Any = None,
                      set_under: bool = False) -> list[Any]:
@@ -396,19 +215,22 @@ class Interpreter:
         saved = self.scope
         if not dot:
             self.scope = Scope(saved)
+        variables = self.scope.vars
         out: list[Any] = []
         try:
             if set_under:
-                self.scope.vars["_"] = dollar_under
-                self.scope.vars["psitem"] = dollar_under
+                variables["_"] = dollar_under
+                variables["psitem"] = dollar_under
             if node.a or args:
                 self.bind_params(node.a or [], args)
             else:
-                self.scope.vars["args"] = []
+                variables["args"] = []
             if pipeline_input is not None:
-                self.scope.vars["input"] = list(pipeline_input)
-            with contextlib.suppress(_Return):
+                variables["input"] = list(pipeline_input)
+            try:  # noqa: SIM105 - contextlib.suppress costs an object and two calls on every block run
                 self.exec_block(node.b, out)
+            except _Return:
+                pass
         except BaseException as exc:
             # Output written before the failure was already on its way, as in PowerShell's streaming pipeline.
             exc.partial = out + getattr(exc, "partial", [])  # type: ignore[attr-defined]
@@ -519,139 +341,7 @@ class Interpreter:
     # -- expressions ------------------------------------------------------------------------------------------
 
     def value(self, node: Node) -> Any:
-        k = node.k
-        if k == "str" or k == "num":
-            return node.a
-        if k == "var":
-            return self.var_value(node)
-        handler = _VALUE.get(k)
-        if handler is None:
-            raise PSRuntimeError(f"The simulator does not support the PowerShell construct '{k}' (line {node.line}).",
-                                 "NotSupported", "NotImplemented", line=node.line)
-        return handler(self, node)
-
-    def _v_pipe(self, node: Node) -> Any:
-        return collect(self.run_pipe(node))
-
-    def _v_member(self, node: Node) -> Any:
-        obj = self.value(node.a)
-        name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
-        if node.d:
-            return dotnet.get_member(obj, name, self) if isinstance(obj, dotnet._Static) else None
-        return dotnet.get_member(obj, name, self)
-
-    def _v_invoke(self, node: Node) -> Any:
-        obj = self.value(node.a)
-        name = node.b if isinstance(node.b, str) else to_string(self.value(node.b))
-        args = [self.value(a) for a in node.c]
-        try:
-            return dotnet.call_method(obj, name, args, self)
-        except PSRuntimeError as err:
-            if err.line is None:
-                err.line = node.line
-            raise
-
-    def _v_xstr(self, node: Node) -> Any:
-        parts = []
-        for p in node.a:
-            if isinstance(p, str):
-                parts.append(p)
-            elif p.k == "subexpr":
-                out: list[Any] = []
-                self.exec_block(p.a, out)
-                parts.append(to_string(collect(out)))
-            else:
-                parts.append(to_string(self.value(p)))
-        return "".join(parts)
-
-    def _v_hash(self, node: Node) -> Any:
-        table = PSHashtable()
-        for knode, vnode in node.a:
-            key = self.value(knode)
-            v = self.value(vnode) if vnode.k != "pipe" else collect(self.run_pipe(vnode))
-            table[key] = v
-        return table
-
-    def _v_array(self, node: Node) -> Any:
-        out = []
-        self.exec_block(node.a, out)
-        return out
-
-    def _v_alit(self, node: Node) -> Any:
-        return [self.value(e) for e in node.a]
-
-    def _v_paren(self, node: Node) -> Any:
-        inner = node.a
-        if inner.k == "pipe":
-            return collect(self.run_pipe(inner))
-        if inner.k == "assign":
-            self.assign(inner)
-            return self.value(inner.a)
-        return self.value(inner)
-
-    def _v_subexpr(self, node: Node) -> Any:
-        out = []
-        self.exec_block(node.a, out)
-        return collect(out)
-
-    def _v_cast(self, node: Node) -> Any:
-        value = self.value(node.b)
-        return dotnet.cast(node.a, value)
-
-    def _v_type(self, node: Node) -> Any:
-        return dotnet.type_value(node.a)
-
-    def _v_index(self, node: Node) -> Any:
-        return self.index(self.value(node.a), self.value(node.b))
-
-    def _v_logic(self, node: Node) -> Any:
-        op = node.a
-        left = truthy(self.value(node.b))
-        if op == "-and":
-            return left and truthy(self.value(node.c))
-        if op == "-or":
-            return left or truthy(self.value(node.c))
-        if op == "-xor":
-            return left != truthy(self.value(node.c))
-        raise PSRuntimeError(f"Unsupported operator {op}", "NotSupported", line=node.line)
-
-    def _v_not(self, node: Node) -> Any:
-        return not truthy(self.value(node.a))
-
-    def _v_neg(self, node: Node) -> Any:
-        v = to_number(self.value(node.a))
-        return -v
-
-    def _v_pos(self, node: Node) -> Any:
-        return to_number(self.value(node.a))
-
-    def _v_sblock(self, node: Node) -> Any:
-        return ScriptBlock(node, node.c or "")
-
-    def _v_assign(self, node: Node) -> Any:
-        self.assign(node)
-        return None
-
-    def _v_incr(self, node: Node) -> Any:
-        target = node.b
-        old = to_number(self.value(target))
-        self.store(target, old + node.a)
-        return old if node.c else old + node.a
-
-    def _v_range(self, node: Node) -> Any:
-        lo, hi = int(to_number(self.value(node.a))), int(to_number(self.value(node.b)))
-        return list(range(lo, hi + 1)) if lo <= hi else list(range(lo, hi - 1, -1))
-
-    def _v_unaryop(self, node: Node) -> Any:
-        v = self.value(node.b)
-        if node.a == "-join":
-            return "".join(to_string(x) for x in enumerate_value(v))
-        return [s for x in enumerate_value(v) for s in re.split(r"\s+", to_string(x).strip())]
-
-    def _v_block(self, node: Node) -> Any:
-        out = []
-        self.exec_block(node, out)
-        return collect(out)
+        return (node.fv or _compiler.compile_value(node))(self, node)
 
     def index(self, obj: Any, idx: Any) -> Any:
         if obj is None:
@@ -672,30 +362,6 @@ class Interpreter:
             return None
         i = int(to_number(idx))
         return obj if i in (0, -1) else None
-
-    def binop(self, node: Node) -> Any:
-        op = node.a
-        left = self.value(node.b)
-        right = self.value(node.c)
-        return binary(op, left, right, self)
-
-    # -- assignment -------------------------------------------------------------------------------------------
-
-    def assign(self, node: Node) -> None:
-        vnode = node.c
-        if vnode.k == "pipe":
-            value = collect(self.run_pipe(vnode))
-        elif vnode.k == "assign":
-            self.assign(vnode)
-            value = self.value(vnode.a)
-        else:
-            value = self.value(vnode)
-        op = node.b
-        target = node.a
-        if op != "=":
-            current = self.value(target)
-            value = binary({"+=": "+", "-=": "-", "*=": "*"}[op], current, value, self)
-        self.store(target, value)
 
     def store(self, target: Node, value: Any) -> None:
         k = target.k
@@ -733,45 +399,6 @@ class Interpreter:
                                  line=target.line)
 
 
-_VALUE: dict[str, Callable[[Interpreter, Node], Any]] = {
-    "pipe": Interpreter._v_pipe,
-    "member": Interpreter._v_member,
-    "invoke": Interpreter._v_invoke,
-    "xstr": Interpreter._v_xstr,
-    "hash": Interpreter._v_hash,
-    "array": Interpreter._v_array,
-    "alit": Interpreter._v_alit,
-    "paren": Interpreter._v_paren,
-    "subexpr": Interpreter._v_subexpr,
-    "cast": Interpreter._v_cast,
-    "type": Interpreter._v_type,
-    "index": Interpreter._v_index,
-    "binop": Interpreter.binop,
-    "logic": Interpreter._v_logic,
-    "not": Interpreter._v_not,
-    "neg": Interpreter._v_neg,
-    "pos": Interpreter._v_pos,
-    "sblock": Interpreter._v_sblock,
-    "assign": Interpreter._v_assign,
-    "incr": Interpreter._v_incr,
-    "range": Interpreter._v_range,
-    "unaryop": Interpreter._v_unaryop,
-    "block": Interpreter._v_block,
-}
-
-
-# A command name as written -> (its lower-case form for function lookup, the name after alias resolution).
-_COMMAND_NAMES: dict[str, tuple[str, str]] = {}
-
-
-def _command_names(name: str) -> tuple[str, str]:
-    lowered = name.lower()
-    found = (lowered, _ALIASES.get(lowered, name))
-    if len(_COMMAND_NAMES) < 4096:
-        _COMMAND_NAMES[name] = found
-    return found
-
-
 _MISSING = object()
 _NEXT = object()
 
@@ -789,138 +416,6 @@ def _catch_matches(type_name: str, err: PSRuntimeError) -> bool:
     return short == err.error_id.lower() or short == type(err).__name__.lower()
 
 
-_OP_BASE: dict[str, tuple[str, bool]] = {}
-
-
-def _op_base(op: str) -> tuple[str, bool]:
-    """An operator's case-insensitive form and whether it is case-sensitive (-ceq -> ("-eq", True))."""
-    base = op
-    if op.startswith(("-c", "-i")) and op not in ("-contains", "-in", "-is", "-isnot"):
-        base = "-" + op[2:]
-    found = _OP_BASE[op] = (base, op.startswith("-c"))
-    return found
-
-
-def binary(op: str, left: Any, right: Any, interp: Interpreter | None = None) -> Any:
-    base, case = _OP_BASE.get(op) or _op_base(op)
-    if base == "+":
-        return _add(left, right)
-    if base == "-":
-        return _arith(left, right, lambda a, b: a - b)
-    if base == "*":
-        if isinstance(left, str):
-            return left * int(to_number(right))
-        if isinstance(left, list):
-            return left * int(to_number(right))
-        return _arith(left, right, lambda a, b: a * b)
-    if base == "/":
-        a, b = to_number(left), to_number(right)
-        if b == 0:
-            raise PSRuntimeError("Attempted to divide by zero.", "RuntimeException", "NotSpecified")
-        result = a / b
-        return int(result) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else result
-    if base == "%":
-        return _arith(left, right, lambda a, b: a % b)
-    if base == "-f":
-        return dotnet.format_operator(to_string(left), right if isinstance(right, list) else [right])
-    if isinstance(left, list) and base in ("-eq", "-ne", "-like", "-notlike", "-match", "-notmatch", "-gt", "-ge",
-                                          "-lt", "-le"):
-        return [x for x in left if binary(op, x, right, interp)]
-    if base == "-eq":
-        return equals(left, right, case)
-    if base == "-ne":
-        return not equals(left, right, case)
-    if base in ("-gt", "-ge", "-lt", "-le"):
-        c = compare(left, right, case)
-        return {"-gt": c > 0, "-ge": c >= 0, "-lt": c < 0, "-le": c <= 0}[base]
-    if base == "-like":
-        return like(left, right, case)
-    if base == "-notlike":
-        return not like(left, right, case)
-    if base in ("-match", "-notmatch"):
-        m = re.search(to_string(right), to_string(left), 0 if case else re.IGNORECASE)
-        if m and interp is not None and base == "-match":
-            groups = PSHashtable([(0, m.group(0))])
-            for i, g in enumerate(m.groups(), 1):
-                if g is not None:
-                    groups[i] = g
-            for name, g in m.groupdict().items():
-                if g is not None:
-                    groups[name] = g
-            interp.set_var("matches", groups)
-        return bool(m) if base == "-match" else not m
-    if op in ("-contains", "-icontains", "-ccontains"):
-        return any(equals(x, right, case) for x in enumerate_value(left)) if left is not None else False
-    if op == "-notcontains":
-        return not any(equals(x, right, case) for x in enumerate_value(left))
-    if op == "-in":
-        return any(equals(x, left) for x in enumerate_value(right))
-    if op == "-notin":
-        return not any(equals(x, left) for x in enumerate_value(right))
-    if base == "-replace":
-        pattern, repl = ([*right, ""])[:2] if isinstance(right, list) else (right, "")
-        py_repl = re.sub(r"\$(\d+)", r"\\\1", to_string(repl))
-        rx = re.compile(to_string(pattern), 0 if case else re.IGNORECASE)
-        if isinstance(left, list):
-            return [rx.sub(py_repl, to_string(x)) for x in left]
-        return rx.sub(py_repl, to_string(left))
-    if op == "-is":
-        return dotnet.is_type(left, _type_arg(right))
-    if op == "-isnot":
-        return not dotnet.is_type(left, _type_arg(right))
-    if op == "-as":
-        try:
-            return dotnet.cast(_type_arg(right), left)
-        except PSRuntimeError:
-            return None
-    if op == "-join":
-        return to_string(right).join(to_string(x) for x in enumerate_value(left))
-    if op == "-split":
-        return re.split(to_string(right), to_string(left), flags=re.IGNORECASE)
-    raise PSRuntimeError(f"The simulator does not support the operator {op}.", "NotSupported", "NotImplemented")
-
-
-def _type_arg(right: Any) -> str:
-    return right.name if isinstance(right, dotnet._Static) else to_string(right)
-
-
-def _add(left: Any, right: Any) -> Any:
-    if left is None:
-        if isinstance(right, list):
-            return list(right)
-        return right
-    if isinstance(left, str):
-        return left + to_string(right)
-    if isinstance(left, list):
-        result = PSList(left) if isinstance(left, PSList) else list(left)
-        if isinstance(right, list):
-            result.extend(right)
-        else:
-            result.append(right)
-        return result
-    if isinstance(left, PSHashtable):
-        if not isinstance(right, PSHashtable):
-            raise PSRuntimeError("A hash table can only be added to another hash table.", "AddHashTableToNonHashTable",
-                                 "InvalidOperation")
-        result_h = left.copy()
-        for key, value in right.items():
-            if key in result_h:
-                raise PSRuntimeError(f"Item has already been added. Key in dictionary: '{key}'  Key being added: "
-                                     f"'{key}'", "DuplicateKeyInHashLiteral", "InvalidOperation")
-            result_h[key] = value
-        return result_h
-    if isinstance(left, datetime):
-        return left + right
-    return _arith(left, right, lambda a, b: a + b)
-
-
-def _arith(left: Any, right: Any, fn: Callable[[Any, Any], Any]) -> Any:
-    if isinstance(left, (PSObject, PSHashtable, ScriptBlock)) or isinstance(right, (PSObject, PSHashtable)):
-        raise PSRuntimeError(f"Method invocation failed because [{type_name_of(left)}] does not contain a method "
-                             "named 'op_Addition'.", "MethodNotFound", "InvalidOperation")
-    return fn(to_number(left), to_number(right))
-
-
 def format_error(err: PSRuntimeError) -> str:
     """An error as powershell.exe prints an uncaught one on stderr."""
     prefix = f"{err.command} : " if err.command else ""
@@ -929,3 +424,5 @@ def format_error(err: PSRuntimeError) -> str:
     return (f"{prefix}{err.message}\n{where}"
             f"    + CategoryInfo          : {err.category}: (:) [{err.command or ''}], {type(err).__name__}\n"
             f"    + FullyQualifiedErrorId : {reason}")
+
+

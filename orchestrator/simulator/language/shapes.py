@@ -76,11 +76,12 @@ class Parsed(NamedTuple):
 class _Template:
     """The first tree of a shape, and how to make the tree of another script of that shape."""
 
-    __slots__ = ("fixed", "program", "run_ends", "runs", "tree")
+    __slots__ = ("fixed", "program", "run_ends", "runs", "source", "tree")
 
-    def __init__(self, tree: Node, runs: list[tuple[int, int]], fixed: dict[int, str],
+    def __init__(self, tree: Node, source: str, runs: list[tuple[int, int]], fixed: dict[int, str],
                  program: list[tuple[Any, ...]]) -> None:
         self.tree = tree
+        self.source = source  # the first script's text: that text again gets this very tree
         self.runs = runs  # the string runs of the first script, in order
         self.run_ends = [end for _, end in runs]
         self.fixed = fixed  # run index -> the text a script must carry there
@@ -100,8 +101,13 @@ class ShapeCache:
 
     def parse(self, source: str, ps_version: str, full: Callable[[str, str], Parsed]) -> Node:
         """The tree of `source`: from a template of its shape when there is one, else `full(source, ...)`."""
+        return self.parse_copy(source, ps_version, full)[0]
+
+    def parse_copy(self, source: str, ps_version: str, full: Callable[[str, str], Parsed]) -> tuple[Node, bool]:
+        """`parse`, and whether the tree is a copy made for this text (its changed nodes are this script's
+        own, compiled for it alone: language/compiler.py), not a tree this cache or a full parse holds."""
         if not source.isascii() and _NON_BMP.search(source):
-            return full(source, ps_version).tree
+            return full(source, ps_version).tree, False
         runs = [m.span() for m in _STRING.finditer(source) if m.lastgroup == "s"]
         key = _key(source, runs, ps_version)
         with self._lock:
@@ -113,19 +119,21 @@ class ShapeCache:
             if all(source[runs[i][0]:runs[i][1]] == text for i, text in template.fixed.items()):
                 with self._lock:
                     self.hits += 1
-                return _instantiate(template, source, runs)
+                if source == template.source or not template.program:
+                    return template.tree, False  # the very text (or no string it could change): its tree
+                return _instantiate(template, source, runs), True
         parsed = full(source, ps_version)  # raises for a script that does not parse: nothing is kept
         with self._lock:
             self.misses += 1
         if not parsed.normalized:
-            return parsed.tree
+            return parsed.tree, False
         template = _template(parsed, source, runs)
         with self._lock:
             self._entries.setdefault(key, []).append(template)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return parsed.tree
+        return parsed.tree, False
 
     def clear(self) -> None:
         with self._lock:
@@ -165,17 +173,17 @@ def _template(parsed: Parsed, source: str, runs: list[tuple[int, int]]) -> _Temp
             # guess and make every run fixed (the template then serves only this very script).
             return _all_fixed(parsed.tree, source, runs)
     if not patches:
-        return _Template(parsed.tree, runs, fixed, [])  # every run fixed: this very script only
+        return _Template(parsed.tree, source, runs, fixed, [])  # every run fixed: this very script only
     plan = _plan(parsed.tree, set(patches))
     if any(node_id not in plan for node_id in patches):
         # A recorded string node that the tree does not hold (the converter dropped it): its run stays fixed.
         return _all_fixed(parsed.tree, source, runs)
-    return _Template(parsed.tree, runs, fixed, _compile(parsed.tree, plan, patches))
+    return _Template(parsed.tree, source, runs, fixed, _compile(parsed.tree, plan, patches))
 
 
 def _all_fixed(tree: Node, source: str, runs: list[tuple[int, int]]) -> _Template:
     """A template that serves only the very script it came from."""
-    return _Template(tree, runs, {i: source[s:e] for i, (s, e) in enumerate(runs)}, [])
+    return _Template(tree, source, runs, {i: source[s:e] for i, (s, e) in enumerate(runs)}, [])
 
 
 def _plan(root: Node, targets: set[int]) -> dict[int, list[tuple[str, Any]]]:
@@ -259,6 +267,8 @@ def _instantiate(template: _Template, source: str, runs: list[tuple[int, int]]) 
     for kind, obj, parts, lit, text in program:
         if kind == 0:
             new: Any = Node(obj.k, obj.line, obj.a, obj.b, obj.c, obj.d)
+            # The original's compiled functions: they hold nothing a copy changes (language/compiler.py).
+            new.fv, new.fs, new.fp = obj.fv, obj.fs, obj.fp
             for field, at in parts:
                 setattr(new, field, made[at])
             if lit is not None:

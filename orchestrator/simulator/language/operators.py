@@ -1,0 +1,160 @@
+"""PowerShell's binary operators on the simulator's values: arithmetic, comparison, matching, -f, -is/-as.
+
+Each operator has its case-insensitive form (the default, `-eq` = `-ieq`) and a case-sensitive one (`-ceq`):
+MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Core/About/about_Comparison_Operators.md.
+A -match that succeeds fills $Matches in the caller's scope (same page), through the interpreter passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language.values import (
+    PSHashtable,
+    PSList,
+    PSObject,
+    PSRuntimeError,
+    ScriptBlock,
+    compare,
+    enumerate_value,
+    equals,
+    like,
+    to_number,
+    to_string,
+    type_name_of,
+)
+
+OP_BASE: dict[str, tuple[str, bool]] = {}
+
+
+def op_base(op: str) -> tuple[str, bool]:
+    """An operator's case-insensitive form and whether it is case-sensitive (-ceq -> ("-eq", True))."""
+    base = op
+    if op.startswith(("-c", "-i")) and op not in ("-contains", "-in", "-is", "-isnot"):
+        base = "-" + op[2:]
+    found = OP_BASE[op] = (base, op.startswith("-c"))
+    return found
+
+
+def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
+    base, case = OP_BASE.get(op) or op_base(op)
+    if base == "+":
+        return add(left, right)
+    if base == "-":
+        return _arith(left, right, lambda a, b: a - b)
+    if base == "*":
+        if isinstance(left, str):
+            return left * int(to_number(right))
+        if isinstance(left, list):
+            return left * int(to_number(right))
+        return _arith(left, right, lambda a, b: a * b)
+    if base == "/":
+        a, b = to_number(left), to_number(right)
+        if b == 0:
+            raise PSRuntimeError("Attempted to divide by zero.", "RuntimeException", "NotSpecified")
+        result = a / b
+        return int(result) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else result
+    if base == "%":
+        return _arith(left, right, lambda a, b: a % b)
+    if base == "-f":
+        return dotnet.format_operator(to_string(left), right if isinstance(right, list) else [right])
+    if isinstance(left, list) and base in ("-eq", "-ne", "-like", "-notlike", "-match", "-notmatch", "-gt", "-ge",
+                                          "-lt", "-le"):
+        return [x for x in left if binary(op, x, right, interp)]
+    if base == "-eq":
+        return equals(left, right, case)
+    if base == "-ne":
+        return not equals(left, right, case)
+    if base in ("-gt", "-ge", "-lt", "-le"):
+        c = compare(left, right, case)
+        return {"-gt": c > 0, "-ge": c >= 0, "-lt": c < 0, "-le": c <= 0}[base]
+    if base == "-like":
+        return like(left, right, case)
+    if base == "-notlike":
+        return not like(left, right, case)
+    if base in ("-match", "-notmatch"):
+        m = re.search(to_string(right), to_string(left), 0 if case else re.IGNORECASE)
+        if m and interp is not None and base == "-match":
+            groups = PSHashtable([(0, m.group(0))])
+            for i, g in enumerate(m.groups(), 1):
+                if g is not None:
+                    groups[i] = g
+            for name, g in m.groupdict().items():
+                if g is not None:
+                    groups[name] = g
+            interp.set_var("matches", groups)
+        return bool(m) if base == "-match" else not m
+    if op in ("-contains", "-icontains", "-ccontains"):
+        return any(equals(x, right, case) for x in enumerate_value(left)) if left is not None else False
+    if op == "-notcontains":
+        return not any(equals(x, right, case) for x in enumerate_value(left))
+    if op == "-in":
+        return any(equals(x, left) for x in enumerate_value(right))
+    if op == "-notin":
+        return not any(equals(x, left) for x in enumerate_value(right))
+    if base == "-replace":
+        pattern, repl = ([*right, ""])[:2] if isinstance(right, list) else (right, "")
+        py_repl = re.sub(r"\$(\d+)", r"\\\1", to_string(repl))
+        rx = re.compile(to_string(pattern), 0 if case else re.IGNORECASE)
+        if isinstance(left, list):
+            return [rx.sub(py_repl, to_string(x)) for x in left]
+        return rx.sub(py_repl, to_string(left))
+    if op == "-is":
+        return dotnet.is_type(left, _type_arg(right))
+    if op == "-isnot":
+        return not dotnet.is_type(left, _type_arg(right))
+    if op == "-as":
+        try:
+            return dotnet.cast(_type_arg(right), left)
+        except PSRuntimeError:
+            return None
+    if op == "-join":
+        return to_string(right).join(to_string(x) for x in enumerate_value(left))
+    if op == "-split":
+        return re.split(to_string(right), to_string(left), flags=re.IGNORECASE)
+    raise PSRuntimeError(f"The simulator does not support the operator {op}.", "NotSupported", "NotImplemented")
+
+
+def _type_arg(right: Any) -> str:
+    return right.name if isinstance(right, dotnet._Static) else to_string(right)
+
+
+def add(left: Any, right: Any) -> Any:
+    if left is None:
+        if isinstance(right, list):
+            return list(right)
+        return right
+    if isinstance(left, str):
+        return left + to_string(right)
+    if isinstance(left, list):
+        result = PSList(left) if isinstance(left, PSList) else list(left)
+        if isinstance(right, list):
+            result.extend(right)
+        else:
+            result.append(right)
+        return result
+    if isinstance(left, PSHashtable):
+        if not isinstance(right, PSHashtable):
+            raise PSRuntimeError("A hash table can only be added to another hash table.", "AddHashTableToNonHashTable",
+                                 "InvalidOperation")
+        result_h = left.copy()
+        for key, value in right.items():
+            if key in result_h:
+                raise PSRuntimeError(f"Item has already been added. Key in dictionary: '{key}'  Key being added: "
+                                     f"'{key}'", "DuplicateKeyInHashLiteral", "InvalidOperation")
+            result_h[key] = value
+        return result_h
+    if isinstance(left, datetime):
+        return left + right
+    return _arith(left, right, lambda a, b: a + b)
+
+
+def _arith(left: Any, right: Any, fn: Callable[[Any, Any], Any]) -> Any:
+    if isinstance(left, (PSObject, PSHashtable, ScriptBlock)) or isinstance(right, (PSObject, PSHashtable)):
+        raise PSRuntimeError(f"Method invocation failed because [{type_name_of(left)}] does not contain a method "
+                             "named 'op_Addition'.", "MethodNotFound", "InvalidOperation")
+    return fn(to_number(left), to_number(right))

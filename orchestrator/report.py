@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from orchestrator import events as ev
 from orchestrator.sizes import format_size
@@ -73,7 +74,7 @@ class TextReporter:
     """Readable lines plus live progress; the recap table at the end."""
 
     def __init__(self, console: Console | None = None, verbosity: int = 0) -> None:
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.console = console or Console(highlight=False, soft_wrap=True, emoji=False)  # a VM may be ":x:"
         self.verbosity = verbosity
         self.progress = Progress(
             SpinnerColumn(),
@@ -86,6 +87,7 @@ class TextReporter:
         )
         self.tasks: dict[str, TaskID] = {}
         self.live = self.console.is_terminal
+        self.plain = not self.live and self.console.color_system is None and self.console.soft_wrap
         self.quarters: dict[str, int] = {}
         self.counted_down = False  # an interrupt's countdown has been printed (logged mode)
         self.progress.start()
@@ -99,6 +101,12 @@ class TextReporter:
         self.progress.update(self.tasks[host], description=description, completed=completed)
 
     def _line(self, text: str) -> None:
+        if self.plain:
+            # A log or a pipe (no terminal, no colour): the markup's text is the line, written as is. Rich's
+            # full print (segments, measuring, wrapping) cost ten times more per line, a fifth of a
+            # dry run's CPU per host; the text is the same (soft wrap never wraps, no style is drawn).
+            self.console.file.write(Text.from_markup(text, emoji=False).plain + "\n")
+            return
         self.console.print(text, markup=True, highlight=False)
 
     def _logged(self, event: ev.Event) -> None:

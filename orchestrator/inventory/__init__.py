@@ -94,6 +94,7 @@ def load_inventory(
     selected = _selected(resolved, limit)
     hosts: dict[str, HostSpec] = {}
     partial: dict[str, HostSpec] = {}
+    folders: dict[str, Path] = {}  # per source file: thousands of hosts share a few files
     for name in resolved.hosts:
         variables = resolved.hostvars[name]
         if foreign_reason(variables) is not None:
@@ -101,7 +102,7 @@ def load_inventory(
             continue
         if selected is not None and name not in selected:
             continue
-        _place(builder, resolved.hosts[name].origin.file)
+        _place(builder, resolved.hosts[name].origin.file, folders)
         spec, complete = builder.build(
             name,
             variables,
@@ -135,9 +136,12 @@ def _folder(shown: str) -> Path:
     return (path if path.is_dir() else path.parent).resolve()
 
 
-def _place(builder: HostBuilder, source_file: str) -> None:
-    """Relative paths of a host (password file, templates) start at the folder of the source defining it."""
-    folder = _folder(source_file)
+def _place(builder: HostBuilder, source_file: str, folders: dict[str, Path]) -> None:
+    """Relative paths of a host (password file, templates) start at the folder of the source defining it
+    (`folders` remembers each source's folder for this load)."""
+    folder = folders.get(source_file)
+    if folder is None:
+        folder = folders[source_file] = _folder(source_file)
     builder.base_dir = folder
     builder.credentials.base_dir = folder
     builder.credentials.inventory_file = source_file

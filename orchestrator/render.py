@@ -30,7 +30,7 @@ import threading
 import types
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -79,16 +79,39 @@ _SPAN_RE = re.compile(f"{_OPEN}([^{_SENTINELS}]*){_SEP}([^{_SENTINELS}]*){_CLOSE
 _SENTINEL_RE = re.compile(f"[{_SENTINELS}]")
 _NONZERO_DIGITS = str.maketrans("123456789", "111111111")
 CHECK_CACHE_SIZE = 4096  # distinct (template, capabilities, skeleton) remembered as checked, per Renderer
+LITERAL_CACHE_SIZE = 16384  # distinct plain values whose marked literal is remembered (all Renderers share it)
+
+
+# The marked literal of a plain value depends on the value alone, and the same values come back in every
+# host's scripts (switch and image names, sizes, the recorded cmdlets): each is written once. Only exact
+# str, int, and tuples of exact str are remembered, so no two values that compare equal (1, 1.0, True; a str
+# and a subclass of it) can share an entry. A value that cannot be written raises each time (never stored).
+@lru_cache(maxsize=LITERAL_CACHE_SIZE)
+def _marked_text(value: str) -> pwsh.Code:
+    return pwsh.Code(_OPEN + pwsh.quote(value) + _SEP + "''" + _CLOSE)
+
+
+@lru_cache(maxsize=LITERAL_CACHE_SIZE)
+def _marked_int(value: int) -> pwsh.Code:
+    text = pwsh.literal(value)
+    return pwsh.Code(_OPEN + text + _SEP + text.translate(_NONZERO_DIGITS) + _CLOSE)
+
+
+@lru_cache(maxsize=LITERAL_CACHE_SIZE)
+def _marked_texts(values: tuple[str, ...]) -> pwsh.Code:
+    """A list or tuple of exact str (as a tuple): the same literal and shape either way (pwsh._array)."""
+    return pwsh.Code(_OPEN + pwsh.literal(values) + _SEP + pwsh.literal_shape(values) + _CLOSE)
 
 
 def _finalize(value: Any) -> Any:
     """Every `{{ expression }}` ends here: Code passes, anything else becomes a literal (marked, see above)."""
     kind = type(value)
     if kind is str and _OPEN not in value:  # the common cases first, same text as below
-        return pwsh.Code(_OPEN + pwsh.quote(value) + _SEP + "''" + _CLOSE)
+        return _marked_text(value)
     if kind is int:
-        text = pwsh.literal(value)
-        return pwsh.Code(_OPEN + text + _SEP + text.translate(_NONZERO_DIGITS) + _CLOSE)
+        return _marked_int(value)
+    if (kind is tuple or kind is list) and all(type(item) is str for item in value):
+        return _marked_texts(tuple(value))
     if isinstance(value, pwsh.Code):
         return value
     if isinstance(value, jinja2.Undefined):
@@ -249,6 +272,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # A Renderer serves one command: its templates are read once, not stat()ed again at every
+            # include of every host's script (a site's override is as it was when the command started).
+            auto_reload=False,
         )
         env.concat = _code_concat  # type: ignore[method-assign]
         # moves_folder: where move records live on a host (orchestrator.move_records), a literal like any value.

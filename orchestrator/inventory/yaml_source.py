@@ -186,6 +186,16 @@ def load_yaml(text: str, shown: str) -> Any:
     return _Builder(text, shown).build()
 
 
+def load_yaml_document(text: str, shown: str) -> tuple[Any, bool]:
+    """`load_yaml_text`, and whether the document holds a `!vault` value: a caller that replaces those
+    (orchestrator.inventory.vaulted) need not walk a document that has none."""
+    builder = _Builder(text, shown)
+    try:
+        return builder.build(), builder.vaults > 0
+    except YamlProblem as problem:
+        return _json_instead(text, shown, problem), False
+
+
 def load_yaml_file(path: Path, shown: str | None = None) -> Any:
     """Read and load one YAML file; every refusal is a YamlProblem.
 
@@ -201,13 +211,18 @@ def load_yaml_text(text: str, shown: str) -> Any:
     try:
         return load_yaml(text, shown)
     except YamlProblem as problem:
-        if not text.lstrip().startswith(("{", "[")):
-            raise
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise problem from None  # the YAML problem, with its line, is the better message
-        return _tracked(data, Origin(shown), problem)
+        return _json_instead(text, shown, problem)
+
+
+def _json_instead(text: str, shown: str, problem: YamlProblem) -> Any:
+    """The text read as JSON, when it is JSON; else the YAML problem, with its line (the better message)."""
+    if not text.lstrip().startswith(("{", "[")):
+        raise problem
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise problem from None
+    return _tracked(data, Origin(shown), problem)
 
 
 def _tracked(value: Any, origin: Origin, problem: YamlProblem, depth: int = 0) -> Any:
@@ -258,6 +273,7 @@ class _Builder:
         self.loader = _BaseLoader(text)
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.expanded = 0
+        self.vaults = 0  # `!vault` values read
         # (tag, text, implicit) -> the value a safe scalar stands for. Resolving and constructing depend on
         # nothing else, and every such value is immutable, so one inventory's thousands of `cpus: 2` or
         # `memory: 4GB` are read once. Failures are never stored: each one raises at its own place.
@@ -522,6 +538,7 @@ class _Builder:
         if tag == _VAULT_TAG:
             if is_key:
                 raise YamlProblem("a vault value cannot be a mapping key", origin, "write the key out")
+            self.vaults += 1
             return VaultText(event.value, origin)
         if tag not in _SAFE_SCALAR_TAGS:
             raise YamlProblem(f"unsupported YAML tag {tag}", origin, "remove the tag")

@@ -16,8 +16,10 @@ are ours); lookup (env lookups); typed + typed_vms + credentials (typed specs); 
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,37 @@ def load_inventory(
     and checked: a host outside it keeps its variables (for listings) but cannot fail the inventory.
     Hosts that are not ours (orchestrator.inventory.fleet) are never typed, checked nor in `hosts`.
     """
+    with _collector_paused():
+        return _load(path, ask_pass=ask_pass, environ=environ, vault=vault, limit=limit)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while an inventory loads, as it was before afterwards.
+
+    A load allocates about a hundred objects per VM (values, origins, specs) that all stay alive and form
+    no reference cycles; every few thousand allocations the collector would traverse them again, for
+    nothing: about a third of the load's CPU on 10,000 VMs (issue 18). Reference counting still frees
+    everything as usual; the few cycles a load can leave (a caught exception and its frames) are collected
+    once the collector runs again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    ask_pass: Callable[[str], str] | None,
+    environ: Mapping[str, str] | None,
+    vault: Vault | None,
+    limit: str | None,
+) -> Inventory:
     paths = [os.fspath(path)] if isinstance(path, str | os.PathLike) else [os.fspath(p) for p in path]
     shown = paths[0] if len(paths) == 1 else ",".join(paths)
     if not paths:

@@ -134,7 +134,8 @@ def _split(output: str) -> tuple[str, str]:
         del script_parts[2::3]
         del skeleton_parts[1::3]
         script, skeleton = "".join(script_parts), "".join(skeleton_parts)
-    stray = _SENTINEL_RE.search(script)
+    # Three substring scans are much faster than one character-class scan of a whole script.
+    stray = (_OPEN in script or _SEP in script or _CLOSE in script) and _SENTINEL_RE.search(script)
     if stray:  # only Code built in Python could carry one; a script never does
         raise RenderError(f"the rendered script contains the control character U+{ord(stray.group()):04X}")
     return script, skeleton

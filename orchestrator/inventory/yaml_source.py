@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,11 @@ class _Frame:
 
 _NO_KEY = object()
 _MISS = object()
+_ORIGIN_FIELDS = ("file", "line", "column", "path")
+if tuple(f.name for f in fields(Origin)) != _ORIGIN_FIELDS:  # pragma: no cover - a guard for editors
+    raise TypeError("Origin's fields changed: update _ORIGIN_FIELDS and the builder's origins")
+_ORIGIN_SLOTS = tuple(vars(Origin)[name].__set__ for name in _ORIGIN_FIELDS)
+_KEY_TYPES = (str, int, float, bool, type(None))  # what a constructed key may be; other keys stay text
 _STR_TAG = _YAML_TAG + "str"
 
 
@@ -316,6 +321,11 @@ class _Builder:
         value of the inventory, so it is written for speed; the rare cases go through the helpers below."""
         shown = self.shown
         scalar = self._scalar
+        known = self.scalars.get
+        # Origins of the common events are made by setting their slots directly: the same frozen Origin
+        # as Origin(...) builds, at half the cost of its generated __init__ (hundreds of thousands here).
+        new = object.__new__
+        set_file, set_line, set_column, set_path = _ORIGIN_SLOTS
         deliver = self._deliver
         get_event = self.loader.get_event
         stack: list[_Frame] = []
@@ -340,36 +350,57 @@ class _Builder:
                     result = value
                     continue
                 top.size += 1
+                value = known((event.tag, event.value, event.implicit), _MISS)  # see _scalar
                 if not top.is_map:
                     container = top.container
-                    origin = Origin(shown, mark.line + 1, mark.column + 1, (*top.base, len(container)))
-                    value = scalar(event, origin, False)
+                    origin = new(Origin)
+                    set_file(origin, shown)
+                    set_line(origin, mark.line + 1)
+                    set_column(origin, mark.column + 1)
+                    set_path(origin, (*top.base, len(container)))
+                    if value is _MISS:
+                        value = scalar(event, origin, False)
                     if event.anchor:
                         self.anchors[event.anchor] = (value, 1)
                     container.append(value)
                     container.item_origins.append(origin)
                     continue
-                if top.key is _NO_KEY:
+                key = top.key
+                if key is _NO_KEY:
                     base = top.base
-                    value = scalar(event, None, True, mark, base)
+                    if value is _MISS:
+                        value = scalar(event, None, True, mark, base)
+                    elif type(value) is not str and not isinstance(value, _KEY_TYPES):
+                        value = event.value  # a timestamp or binary key stays its text (see _scalar)
                     if event.anchor:
                         self.anchors[event.anchor] = (value, 1)
                     top.key = value
-                    top.key_origin = Origin(
-                        shown,
-                        mark.line + 1,
-                        mark.column + 1,
-                        (*base, value if type(value) is str else _path_key(value)),
-                    )
+                    top.key_origin = origin = new(Origin)
+                    set_file(origin, shown)
+                    set_line(origin, mark.line + 1)
+                    set_column(origin, mark.column + 1)
+                    set_path(origin, (*base, value if type(value) is str else _path_key(value)))
                     continue
                 key_origin = top.key_origin
                 assert key_origin is not None
                 # The value's path is its key's: (*base, key), already built for the key's origin.
-                origin = Origin(shown, mark.line + 1, mark.column + 1, key_origin.path)
-                value = scalar(event, origin, False)
+                origin = new(Origin)
+                set_file(origin, shown)
+                set_line(origin, mark.line + 1)
+                set_column(origin, mark.column + 1)
+                set_path(origin, key_origin.path)
+                if value is _MISS:
+                    value = scalar(event, origin, False)
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
-                self._put(top, value, origin)
+                container = top.container
+                if key is _MergeKey or key in container:
+                    self._put(top, value, origin)  # kept for the merge, or refused as a duplicate
+                    continue
+                top.key = _NO_KEY
+                container[key] = value
+                container.key_origins[key] = key_origin
+                container.value_origins[key] = origin
                 continue
             if kind is MappingEndEvent or kind is SequenceEndEvent:
                 frame = stack.pop()
@@ -515,16 +546,17 @@ class _Builder:
         """The value of a scalar. `origin` is where it was written; for a key (whose origin is only needed
         to report a refusal) it may be None, and is then built from `mark` and `path` when needed."""
         tag = event.tag
-        if tag == _UNSAFE_TAG:
-            return event.value
         cache_key = (tag, event.value, event.implicit)
         value = self.scalars.get(cache_key, _MISS)
         if value is _MISS:
-            value = self._construct(event, origin or self.origin(mark, path), is_key)
-            if value is _MergeKey or isinstance(value, VaultText):
-                return value
+            if tag == _UNSAFE_TAG:
+                value = event.value  # Ansible's "never template this": the text as written
+            else:
+                value = self._construct(event, origin or self.origin(mark, path), is_key)
+                if value is _MergeKey or isinstance(value, VaultText):
+                    return value
             self.scalars[cache_key] = value
-        if is_key and not isinstance(value, str | int | float | bool | type(None)):
+        if is_key and not isinstance(value, _KEY_TYPES):
             value = event.value
         return value
 

@@ -218,6 +218,19 @@ class _SourceLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's Environment, with each template's globals one plain dict instead of a ChainMap over the
+    environment's. Jinja walks a template's globals at every include and every `import ... with context`
+    (Context() lists them, _get_default_module compares them), and a ChainMap's keys cost a Python-level
+    merge each time: about a tenth of rendering a fleet's scripts. Lookups come out the same (the template's
+    own globals first, then the environment's); the one difference, that a global added to the environment
+    after a template was loaded would not reach that template, never arises: the Renderer sets its globals
+    before loading any template, and never changes them."""
+
+    def make_globals(self, d: Any = None) -> Any:
+        return {**self.globals, **(d or {})}
+
+
 def _code_concat(parts: Iterable[str]) -> pwsh.Code:
     """Jinja joins template output with this: macro bodies and `{% set %}` blocks are template code."""
     return pwsh.Code("".join(parts))
@@ -265,7 +278,7 @@ class Renderer:
             search.append(str(folder))
         search.append(str(templates_dir()))
         self.search_path = tuple(search)
-        env = jinja2.Environment(
+        env = _Environment(
             loader=_SourceLoader(search),
             undefined=jinja2.StrictUndefined,
             finalize=_finalize,

@@ -63,7 +63,15 @@ class Origin:
 
     @property
     def location(self) -> Location:
-        return Location(self.file, self.line, self.column, self.path)
+        # Location(self.file, self.line, self.column, self.path), its slots set directly: the typed model
+        # asks this of nearly every value of an inventory (see _ORIGIN_SLOTS for the same on Origin).
+        made = _new(Location)
+        set_file, set_line, set_column, set_path = _LOCATION_SLOTS
+        set_file(made, self.file)
+        set_line(made, self.line)
+        set_column(made, self.column)
+        set_path(made, self.path)
+        return made
 
     def at(self, key: Key) -> Origin:
         """The same place, one key deeper (for values whose own position is unknown)."""
@@ -267,6 +275,10 @@ _ORIGIN_FIELDS = ("file", "line", "column", "path")
 if tuple(f.name for f in fields(Origin)) != _ORIGIN_FIELDS:  # pragma: no cover - a guard for editors
     raise TypeError("Origin's fields changed: update _ORIGIN_FIELDS and the builder's origins")
 _ORIGIN_SLOTS = tuple(vars(Origin)[name].__set__ for name in _ORIGIN_FIELDS)
+if tuple(f.name for f in fields(Location)) != _ORIGIN_FIELDS:  # pragma: no cover - a guard for editors
+    raise TypeError("Location's fields changed: update Origin.location")
+_LOCATION_SLOTS = tuple(vars(Location)[name].__set__ for name in _ORIGIN_FIELDS)
+_new = object.__new__
 _KEY_TYPES = (str, int, float, bool, type(None))  # what a constructed key may be; other keys stay text
 _STR_TAG = _YAML_TAG + "str"
 

@@ -225,10 +225,27 @@ class _Environment(jinja2.Environment):
     merge each time: about a tenth of rendering a fleet's scripts. Lookups come out the same (the template's
     own globals first, then the environment's); the one difference, that a global added to the environment
     after a template was loaded would not reach that template, never arises: the Renderer sets its globals
-    before loading any template, and never changes them."""
+    before loading any template, and never changes them.
+
+    Also, a template once loaded is handed out again from a plain dict: an include runs get_template for
+    every action of every script, and Jinja's own cache (a locked LRU keyed by a weak reference to the
+    loader) costs several times the lookup. Templates are not reloaded anyway (auto_reload=False)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._loaded: dict[tuple[str, str | None], jinja2.Template] = {}
 
     def make_globals(self, d: Any = None) -> Any:
         return {**self.globals, **(d or {})}
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> jinja2.Template:
+        if globals is not None or type(name) is not str:
+            return super().get_template(name, parent, globals)
+        key = (name, parent)
+        template = self._loaded.get(key)
+        if template is None:  # a missing or broken template raises here each time, and is never stored
+            template = self._loaded[key] = super().get_template(name, parent)
+        return template
 
 
 def _code_concat(parts: Iterable[str]) -> pwsh.Code:

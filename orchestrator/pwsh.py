@@ -27,6 +27,8 @@ SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 _QUOTE_RE = re.compile(f"([{SINGLE_QUOTES}])")
 # C0 controls other than TAB, LF and CR, and lone surrogates (not encodable as UTF-8) have no place in a script.
 _UNREPRESENTABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# Either of the above: text holding none of them is quoted as it is (nearly every value).
+_SPECIAL_RE = re.compile("[" + SINGLE_QUOTES + "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -49,6 +51,8 @@ class Code(str):
 
 def quote(text: str) -> str:
     """A single-quoted PowerShell literal whose value is exactly `text`."""
+    if _SPECIAL_RE.search(text) is None:
+        return "'" + text + "'"
     bad = _UNREPRESENTABLE_RE.search(text)
     if bad:
         char = bad.group()

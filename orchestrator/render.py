@@ -30,7 +30,7 @@ import threading
 import types
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +80,39 @@ _SPAN_RE = re.compile(f"{_OPEN}([^{_SENTINELS}]*){_SEP}([^{_SENTINELS}]*){_CLOSE
 _SENTINEL_RE = re.compile(f"[{_SENTINELS}]")
 _NONZERO_DIGITS = str.maketrans("123456789", "111111111")
 CHECK_CACHE_SIZE = 4096  # distinct (template, capabilities, skeleton) remembered as checked, per Renderer
+LITERAL_CACHE_SIZE = 16384  # distinct plain values whose marked literal is remembered (all Renderers share it)
+
+
+# The marked literal of a plain value depends on the value alone, and the same values come back in every
+# host's scripts (switch and image names, sizes, the recorded cmdlets): each is written once. Only exact
+# str, int, and tuples of exact str are remembered, so no two values that compare equal (1, 1.0, True; a str
+# and a subclass of it) can share an entry. A value that cannot be written raises each time (never stored).
+@lru_cache(maxsize=LITERAL_CACHE_SIZE)
+def _marked_text(value: str) -> pwsh.Code:
+    return pwsh.Code(_OPEN + pwsh.quote(value) + _SEP + "''" + _CLOSE)
+
+
+@lru_cache(maxsize=LITERAL_CACHE_SIZE)
+def _marked_int(value: int) -> pwsh.Code:
+    text = pwsh.literal(value)
+    return pwsh.Code(_OPEN + text + _SEP + text.translate(_NONZERO_DIGITS) + _CLOSE)
+
+
+@lru_cache(maxsize=LITERAL_CACHE_SIZE)
+def _marked_texts(values: tuple[str, ...]) -> pwsh.Code:
+    """A list or tuple of exact str (as a tuple): the same literal and shape either way (pwsh._array)."""
+    return pwsh.Code(_OPEN + pwsh.literal(values) + _SEP + pwsh.literal_shape(values) + _CLOSE)
 
 
 def _finalize(value: Any) -> Any:
     """Every `{{ expression }}` ends here: Code passes, anything else becomes a literal (marked, see above)."""
     kind = type(value)
     if kind is str and _OPEN not in value:  # the common cases first, same text as below
-        return pwsh.Code(_OPEN + pwsh.quote(value) + _SEP + "''" + _CLOSE)
+        return _marked_text(value)
     if kind is int:
-        text = pwsh.literal(value)
-        return pwsh.Code(_OPEN + text + _SEP + text.translate(_NONZERO_DIGITS) + _CLOSE)
+        return _marked_int(value)
+    if (kind is tuple or kind is list) and all(type(item) is str for item in value):
+        return _marked_texts(tuple(value))
     if isinstance(value, pwsh.Code):
         return value
     if isinstance(value, jinja2.Undefined):
@@ -112,7 +135,8 @@ def _split(output: str) -> tuple[str, str]:
         del script_parts[2::3]
         del skeleton_parts[1::3]
         script, skeleton = "".join(script_parts), "".join(skeleton_parts)
-    stray = _SENTINEL_RE.search(script)
+    # Three substring scans are much faster than one character-class scan of a whole script.
+    stray = (_OPEN in script or _SEP in script or _CLOSE in script) and _SENTINEL_RE.search(script)
     if stray:  # only Code built in Python could carry one; a script never does
         raise RenderError(f"the rendered script contains the control character U+{ord(stray.group()):04X}")
     return script, skeleton
@@ -195,6 +219,36 @@ class _SourceLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's Environment, with each template's globals one plain dict instead of a ChainMap over the
+    environment's. Jinja walks a template's globals at every include and every `import ... with context`
+    (Context() lists them, _get_default_module compares them), and a ChainMap's keys cost a Python-level
+    merge each time: about a tenth of rendering a fleet's scripts. Lookups come out the same (the template's
+    own globals first, then the environment's); the one difference, that a global added to the environment
+    after a template was loaded would not reach that template, never arises: the Renderer sets its globals
+    before loading any template, and never changes them.
+
+    Also, a template once loaded is handed out again from a plain dict: an include runs get_template for
+    every action of every script, and Jinja's own cache (a locked LRU keyed by a weak reference to the
+    loader) costs several times the lookup. Templates are not reloaded anyway (auto_reload=False)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._loaded: dict[tuple[str, str | None], jinja2.Template] = {}
+
+    def make_globals(self, d: Any = None) -> Any:
+        return {**self.globals, **(d or {})}
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> jinja2.Template:
+        if globals is not None or type(name) is not str:
+            return super().get_template(name, parent, globals)
+        key = (name, parent)
+        template = self._loaded.get(key)
+        if template is None:  # a missing or broken template raises here each time, and is never stored
+            template = self._loaded[key] = super().get_template(name, parent)
+        return template
+
+
 def _code_concat(parts: Iterable[str]) -> pwsh.Code:
     """Jinja joins template output with this: macro bodies and `{% set %}` blocks are template code."""
     return pwsh.Code("".join(parts))
@@ -242,7 +296,7 @@ class Renderer:
             search.append(str(folder))
         search.append(str(templates_dir()))
         self.search_path = tuple(search)
-        env = jinja2.Environment(
+        env = _Environment(
             loader=_SourceLoader(search),
             undefined=jinja2.StrictUndefined,
             finalize=_finalize,
@@ -250,6 +304,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # A Renderer serves one command: its templates are read once, not stat()ed again at every
+            # include of every host's script (a site's override is as it was when the command started).
+            auto_reload=False,
         )
         env.concat = _code_concat  # type: ignore[method-assign]
         # moves_folder: where move records live on a host (orchestrator.move_records), a literal like any value.

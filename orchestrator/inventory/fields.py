@@ -76,6 +76,9 @@ class Reader:
         A decrypted vault value (a Secret) is read as its text, kept out of messages (VaultStr) and
         scrubbed; one that could not be decrypted already has its finding, so it only counts as an error.
         """
+        kind = type(value)
+        if (kind is str and "{" not in value) or kind is int or kind is bool or value is None:
+            return value  # what resolve_env returns for text without a template mark and for plain values
         if isinstance(value, Secret):
             if isinstance(value, Undecrypted):
                 self.errors += 1

@@ -48,7 +48,7 @@ class TemplateProblem(ValueError):
 
 def env_lookup_name(value: Any) -> str | None:
     """The NAME in `{{ lookup('env', 'NAME') }}`, or None when `value` is not exactly such a lookup."""
-    if isinstance(value, str) and not isinstance(value, EnvStr):
+    if isinstance(value, str) and not isinstance(value, EnvStr) and "{" in value:  # _LOOKUP needs "{{"
         match = _LOOKUP.match(value)
         if match:
             return match["name"]
@@ -56,8 +56,12 @@ def env_lookup_name(value: Any) -> str | None:
 
 
 def has_template(value: Any) -> bool:
+    # Every mark starts with "{": most values have none, and are answered by one scan of the text.
     return (
-        isinstance(value, str) and not isinstance(value, EnvStr) and any(m in value for m in _TEMPLATE_MARKS)
+        isinstance(value, str)
+        and not isinstance(value, EnvStr)
+        and "{" in value
+        and any(m in value for m in _TEMPLATE_MARKS)
     )
 
 

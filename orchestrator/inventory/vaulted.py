@@ -20,7 +20,7 @@ from orchestrator.inventory.yaml_source import (
     TMap,
     VaultText,
     YamlProblem,
-    load_yaml_text,
+    load_yaml_document,
     read_text,
 )
 from orchestrator.model import Finding, Secret
@@ -60,7 +60,9 @@ def load_file(path: Path, shown: str, vault: Vault | None, findings: list[Findin
                 Origin(shown),
                 FORMAT_FIX if isinstance(exc, VaultFormatError) else VAULT_FIX,
             ) from exc
-    data = load_yaml_text(text, shown)
+    data, has_vault = load_yaml_document(text, shown)
+    if not whole and not has_vault:
+        return data  # nothing to decrypt: no need to walk every value
     return reveal(data, vault, findings, secret_text=whole)
 
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,15 @@ class Origin:
 
     @property
     def location(self) -> Location:
-        return Location(self.file, self.line, self.column, self.path)
+        # Location(self.file, self.line, self.column, self.path), its slots set directly: the typed model
+        # asks this of nearly every value of an inventory (see _ORIGIN_SLOTS for the same on Origin).
+        made = _new(Location)
+        set_file, set_line, set_column, set_path = _LOCATION_SLOTS
+        set_file(made, self.file)
+        set_line(made, self.line)
+        set_column(made, self.column)
+        set_path(made, self.path)
+        return made
 
     def at(self, key: Key) -> Origin:
         """The same place, one key deeper (for values whose own position is unknown)."""
@@ -187,6 +194,16 @@ def load_yaml(text: str, shown: str) -> Any:
     return _Builder(text, shown).build()
 
 
+def load_yaml_document(text: str, shown: str) -> tuple[Any, bool]:
+    """`load_yaml_text`, and whether the document holds a `!vault` value: a caller that replaces those
+    (orchestrator.inventory.vaulted) need not walk a document that has none."""
+    builder = _Builder(text, shown)
+    try:
+        return builder.build(), builder.vaults > 0
+    except YamlProblem as problem:
+        return _json_instead(text, shown, problem), False
+
+
 def load_yaml_file(path: Path, shown: str | None = None) -> Any:
     """Read and load one YAML file; every refusal is a YamlProblem.
 
@@ -202,13 +219,18 @@ def load_yaml_text(text: str, shown: str) -> Any:
     try:
         return load_yaml(text, shown)
     except YamlProblem as problem:
-        if not text.lstrip().startswith(("{", "[")):
-            raise
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise problem from None  # the YAML problem, with its line, is the better message
-        return _tracked(data, Origin(shown), problem)
+        return _json_instead(text, shown, problem)
+
+
+def _json_instead(text: str, shown: str, problem: YamlProblem) -> Any:
+    """The text read as JSON, when it is JSON; else the YAML problem, with its line (the better message)."""
+    if not text.lstrip().startswith(("{", "[")):
+        raise problem
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise problem from None
+    return _tracked(data, Origin(shown), problem)
 
 
 def _tracked(value: Any, origin: Origin, problem: YamlProblem, depth: int = 0) -> Any:
@@ -234,20 +256,31 @@ def _tracked(value: Any, origin: Origin, problem: YamlProblem, depth: int = 0) -
 class _Frame:
     """One open mapping or sequence while the event stream is walked."""
 
-    __slots__ = ("anchor", "base", "container", "explicit", "key", "key_origin", "merges", "size")
+    __slots__ = ("anchor", "base", "container", "is_map", "key", "key_origin", "merges", "size")
 
     def __init__(self, container: TMap | TList, anchor: str | None, base: tuple = ()) -> None:
         self.container = container
+        self.is_map = isinstance(container, TMap)
         self.anchor = anchor
         self.base = base  # the key path to this container: it cannot change while the container is open
         self.size = 1
         self.key: Any = _NO_KEY
         self.key_origin: Origin | None = None
         self.merges: list[tuple[Any, Origin]] = []
-        self.explicit: set[Any] = set()
 
 
 _NO_KEY = object()
+_MISS = object()
+_ORIGIN_FIELDS = ("file", "line", "column", "path")
+if tuple(f.name for f in fields(Origin)) != _ORIGIN_FIELDS:  # pragma: no cover - a guard for editors
+    raise TypeError("Origin's fields changed: update _ORIGIN_FIELDS and the builder's origins")
+_ORIGIN_SLOTS = tuple(vars(Origin)[name].__set__ for name in _ORIGIN_FIELDS)
+if tuple(f.name for f in fields(Location)) != _ORIGIN_FIELDS:  # pragma: no cover - a guard for editors
+    raise TypeError("Location's fields changed: update Origin.location")
+_LOCATION_SLOTS = tuple(vars(Location)[name].__set__ for name in _ORIGIN_FIELDS)
+_new = object.__new__
+_KEY_TYPES = (str, int, float, bool, type(None))  # what a constructed key may be; other keys stay text
+_STR_TAG = _YAML_TAG + "str"
 
 
 class _Builder:
@@ -257,34 +290,34 @@ class _Builder:
         self.loader = _BaseLoader(text)
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.expanded = 0
+        self.vaults = 0  # `!vault` values read
+        # (tag, text, implicit) -> the value a safe scalar stands for. Resolving and constructing depend on
+        # nothing else, and every such value is immutable, so one inventory's thousands of `cpus: 2` or
+        # `memory: 4GB` are read once. Failures are never stored: each one raises at its own place.
+        self.scalars: dict[tuple[Any, str, Any], Any] = {}
 
     def origin(self, mark: Any, path: KeyPath) -> Origin:
         return Origin(self.shown, mark.line + 1, mark.column + 1, path)
 
-    def events(self) -> Iterator[Any]:
-        try:
-            while self.loader.check_event():
-                yield self.loader.get_event()
-        except yaml.MarkedYAMLError as exc:
+    def syntax_problem(self, exc: yaml.YAMLError) -> YamlProblem:
+        """The parser's (or reader's) refusal as a YamlProblem at its place."""
+        if isinstance(exc, yaml.MarkedYAMLError):
             mark = exc.problem_mark or exc.context_mark
             where = self.origin(mark, ()) if mark else Origin(self.shown)
             what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-            raise YamlProblem(
-                f"YAML syntax error: {what}", where, "fix the YAML syntax at this line"
-            ) from exc
-        except yaml.reader.ReaderError as exc:
+            return YamlProblem(f"YAML syntax error: {what}", where, "fix the YAML syntax at this line")
+        if isinstance(exc, yaml.reader.ReaderError):
             before = self.text[: exc.position] if isinstance(exc.position, int) else ""
             where = Origin(self.shown, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
-            raise YamlProblem(
+            return YamlProblem(
                 f"unacceptable character #x{exc.character:04x} ({exc.reason}); is it a binary file?"
                 if isinstance(exc.character, int)
                 else f"unreadable text ({exc.reason})",
                 where,
                 "remove the control character or save the file as text",
-            ) from exc
-        except yaml.YAMLError as exc:
-            text = " ".join(str(exc).split())
-            raise YamlProblem(f"YAML error: {text}", Origin(self.shown), "fix the YAML syntax") from exc
+            )
+        text = " ".join(str(exc).split())
+        return YamlProblem(f"YAML error: {text}", Origin(self.shown), "fix the YAML syntax")
 
     def build(self) -> Any:
         try:
@@ -295,13 +328,105 @@ class _Builder:
                 dispose()
 
     def _build(self) -> Any:
+        """Walk the event stream once. The common events (a scalar key, a scalar value, a list item) are
+        handled inline with their origins built straight from the parser's marks: this loop runs for every
+        value of the inventory, so it is written for speed; the rare cases go through the helpers below."""
+        shown = self.shown
+        scalar = self._scalar
+        known = self.scalars.get
+        # Origins of the common events are made by setting their slots directly: the same frozen Origin
+        # as Origin(...) builds, at half the cost of its generated __init__ (hundreds of thousands here).
+        new = object.__new__
+        set_file, set_line, set_column, set_path = _ORIGIN_SLOTS
+        deliver = self._deliver
+        get_event = self.loader.get_event
         stack: list[_Frame] = []
+        top: _Frame | None = None
         result: Any = None
         documents = 0
-        for event in self.events():
-            if isinstance(event, StreamStartEvent | StreamEndEvent | DocumentEndEvent):
+        while True:
+            try:
+                event = get_event()
+            except yaml.YAMLError as exc:
+                raise self.syntax_problem(exc) from exc
+            if event is None:
+                break
+            kind = event.__class__
+            if kind is ScalarEvent:
+                mark = event.start_mark
+                if top is None:
+                    origin = Origin(shown, mark.line + 1, mark.column + 1, ())
+                    value = scalar(event, origin, False)
+                    if event.anchor:
+                        self.anchors[event.anchor] = (value, 1)
+                    result = value
+                    continue
+                top.size += 1
+                value = known((event.tag, event.value, event.implicit), _MISS)  # see _scalar
+                if not top.is_map:
+                    container = top.container
+                    origin = new(Origin)
+                    set_file(origin, shown)
+                    set_line(origin, mark.line + 1)
+                    set_column(origin, mark.column + 1)
+                    set_path(origin, (*top.base, len(container)))
+                    if value is _MISS:
+                        value = scalar(event, origin, False)
+                    if event.anchor:
+                        self.anchors[event.anchor] = (value, 1)
+                    container.append(value)
+                    container.item_origins.append(origin)
+                    continue
+                key = top.key
+                if key is _NO_KEY:
+                    base = top.base
+                    if value is _MISS:
+                        value = scalar(event, None, True, mark, base)
+                    elif type(value) is not str and not isinstance(value, _KEY_TYPES):
+                        value = event.value  # a timestamp or binary key stays its text (see _scalar)
+                    if event.anchor:
+                        self.anchors[event.anchor] = (value, 1)
+                    top.key = value
+                    top.key_origin = origin = new(Origin)
+                    set_file(origin, shown)
+                    set_line(origin, mark.line + 1)
+                    set_column(origin, mark.column + 1)
+                    set_path(origin, (*base, value if type(value) is str else _path_key(value)))
+                    continue
+                key_origin = top.key_origin
+                assert key_origin is not None
+                # The value's path is its key's: (*base, key), already built for the key's origin.
+                origin = new(Origin)
+                set_file(origin, shown)
+                set_line(origin, mark.line + 1)
+                set_column(origin, mark.column + 1)
+                set_path(origin, key_origin.path)
+                if value is _MISS:
+                    value = scalar(event, origin, False)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                container = top.container
+                if key is _MergeKey or key in container:
+                    self._put(top, value, origin)  # kept for the merge, or refused as a duplicate
+                    continue
+                top.key = _NO_KEY
+                container[key] = value
+                container.key_origins[key] = key_origin
+                container.value_origins[key] = origin
                 continue
-            if isinstance(event, DocumentStartEvent):
+            if kind is MappingEndEvent or kind is SequenceEndEvent:
+                frame = stack.pop()
+                top = stack[-1] if stack else None
+                if frame.is_map and frame.merges:
+                    self._apply_merges(frame)
+                value, size = frame.container, frame.size
+                if frame.anchor:
+                    self.anchors[frame.anchor] = (value, size)
+                result = deliver(top, value, size, frame.container.origin)
+                continue
+            if kind is StreamStartEvent or kind is StreamEndEvent or kind is DocumentEndEvent:
+                continue
+            if kind is DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise YamlProblem(
@@ -310,17 +435,9 @@ class _Builder:
                         "keep one document: remove the second '---' and what follows, or merge them",
                     )
                 continue
-            if isinstance(event, MappingEndEvent | SequenceEndEvent):
-                frame = stack.pop()
-                if isinstance(frame.container, TMap):
-                    self._apply_merges(frame)
-                value, size = frame.container, frame.size
-                self._anchor(frame.anchor, value, size)
-                result = self._deliver(stack, value, size, frame.container.origin)
-                continue
-            path = self._path(stack)
+            path = self._path(top)
             origin = self.origin(event.start_mark, path)
-            if isinstance(event, AliasEvent):
+            if kind is AliasEvent:
                 if event.anchor not in self.anchors:
                     raise YamlProblem(
                         f"unknown alias *{event.anchor}", origin, "define the &anchor before using it"
@@ -333,14 +450,9 @@ class _Builder:
                         origin,
                         "write the values out instead of nesting aliases",
                     )
-                result = self._deliver(stack, value, size, origin, alias=True)
+                result = deliver(top, value, size, origin, alias=True)
                 continue
-            if isinstance(event, ScalarEvent):
-                value = self._scalar(event, origin, is_key=bool(stack) and self._expects_key(stack[-1]))
-                self._anchor(event.anchor, value, 1)
-                result = self._deliver(stack, value, 1, origin)
-                continue
-            if isinstance(event, MappingStartEvent | SequenceStartEvent):
+            if kind is MappingStartEvent or kind is SequenceStartEvent:
                 self._check_collection_tag(event, origin)
                 if len(stack) >= MAX_DEPTH:
                     raise YamlProblem(
@@ -348,50 +460,40 @@ class _Builder:
                         origin,
                         "flatten the structure; an inventory never needs this depth",
                     )
-                if stack and self._expects_key(stack[-1]):
+                if top is not None and top.is_map and top.key is _NO_KEY:
                     raise YamlProblem(
                         "a mapping key must be a plain value, not a list or mapping",
                         origin,
                         "use a text key",
                     )
-                container: TMap | TList = (
-                    TMap(origin) if isinstance(event, MappingStartEvent) else TList(origin)
-                )
-                stack.append(_Frame(container, event.anchor, path))
+                container: TMap | TList = TMap(origin) if kind is MappingStartEvent else TList(origin)
+                top = _Frame(container, event.anchor, path)
+                stack.append(top)
                 continue
         if len(stack):  # pragma: no cover - the parser reports unclosed collections first
             raise YamlProblem("unexpected end of file", Origin(self.shown), "close every list and mapping")
         return result
 
     @staticmethod
-    def _expects_key(frame: _Frame) -> bool:
-        return isinstance(frame.container, TMap) and frame.key is _NO_KEY
-
-    @staticmethod
-    def _path(stack: list[_Frame]) -> KeyPath:
+    def _path(top: _Frame | None) -> KeyPath:
         """The key path of the next value: the open container's own path plus its current key or index
         (built from the container's stored path, not by walking the whole stack for every event)."""
-        if not stack:
+        if top is None:
             return ()
-        top = stack[-1]
-        if isinstance(top.container, TMap):
+        if top.is_map:
             return top.base if top.key is _NO_KEY else (*top.base, _path_key(top.key))
         return (*top.base, len(top.container))
 
-    def _anchor(self, anchor: str | None, value: Any, size: int) -> None:
-        if anchor:
-            self.anchors[anchor] = (value, size)
-
     def _deliver(
-        self, stack: list[_Frame], value: Any, size: int, origin: Origin, alias: bool = False
+        self, frame: _Frame | None, value: Any, size: int, origin: Origin, alias: bool = False
     ) -> Any:
-        """Put a finished value into the open container (as a key, a mapping value or a list item)."""
-        if not stack:
+        """Put a finished collection or an alias into the open container (as a key, a mapping value or a
+        list item); the value itself when no container is open."""
+        if frame is None:
             return value
-        frame = stack[-1]
         frame.size += size
         container = frame.container
-        if isinstance(container, TList):
+        if not frame.is_map:
             container.append(value)
             container.item_origins.append(origin)
             return None
@@ -403,22 +505,30 @@ class _Builder:
                 origin.file, origin.line, origin.column, (*origin.path, _path_key(value))
             )
             return None
+        self._put(frame, value, origin)
+        return None
+
+    @staticmethod
+    def _put(frame: _Frame, value: Any, origin: Origin) -> None:
+        """The value of the mapping's current key: kept for a merge key (`<<`), stored otherwise; a key
+        written twice is refused (the mapping holds only written keys until its merges apply at its end)."""
         key, key_origin = frame.key, frame.key_origin
         assert key_origin is not None
         frame.key = _NO_KEY
         if key is _MergeKey:
             frame.merges.append((value, origin))
-            return None
-        if key in frame.explicit:
+            return
+        container = frame.container
+        if key in container:
             first = container.key_origins[key]
             raise YamlProblem(
                 f"duplicate key {key!r}: first at line {first.line}, again at line {key_origin.line}",
                 key_origin,
                 "keep one of the two",
             )
-        frame.explicit.add(key)
-        container.put(key, value, key_origin, origin)
-        return None
+        container[key] = value
+        container.key_origins[key] = key_origin
+        container.value_origins[key] = origin
 
     def _apply_merges(self, frame: _Frame) -> None:
         """YAML merge keys (`<<: *defaults`): explicit keys win, then earlier merge sources."""
@@ -437,10 +547,34 @@ class _Builder:
                     if key not in mapping:
                         mapping.put(key, item, source.key_origins[key], source.value_origins[key])
 
-    def _scalar(self, event: ScalarEvent, origin: Origin, is_key: bool) -> Any:
+    def _scalar(
+        self,
+        event: ScalarEvent,
+        origin: Origin | None,
+        is_key: bool,
+        mark: Any = None,
+        path: KeyPath = (),
+    ) -> Any:
+        """The value of a scalar. `origin` is where it was written; for a key (whose origin is only needed
+        to report a refusal) it may be None, and is then built from `mark` and `path` when needed."""
         tag = event.tag
-        if tag == _UNSAFE_TAG:
-            return event.value
+        cache_key = (tag, event.value, event.implicit)
+        value = self.scalars.get(cache_key, _MISS)
+        if value is _MISS:
+            if tag == _UNSAFE_TAG:
+                value = event.value  # Ansible's "never template this": the text as written
+            else:
+                value = self._construct(event, origin or self.origin(mark, path), is_key)
+                if value is _MergeKey or isinstance(value, VaultText):
+                    return value
+            self.scalars[cache_key] = value
+        if is_key and not isinstance(value, _KEY_TYPES):
+            value = event.value
+        return value
+
+    def _construct(self, event: ScalarEvent, origin: Origin, is_key: bool) -> Any:
+        """Resolve and construct a scalar as PyYAML's SafeLoader does (what Ansible's loader reads)."""
+        tag = event.tag
         if tag in (None, "!"):
             tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
         if tag == _MERGE_TAG and is_key:
@@ -448,17 +582,17 @@ class _Builder:
         if tag == _VAULT_TAG:
             if is_key:
                 raise YamlProblem("a vault value cannot be a mapping key", origin, "write the key out")
+            self.vaults += 1
             return VaultText(event.value, origin)
         if tag not in _SAFE_SCALAR_TAGS:
             raise YamlProblem(f"unsupported YAML tag {tag}", origin, "remove the tag")
+        if tag == _STR_TAG:
+            return event.value  # SafeConstructor.construct_yaml_str: the scalar's text
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
-            value = self.loader.construct_object(node, deep=True)
+            return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError) as exc:
             raise YamlProblem(f"cannot read the value: {exc}", origin, "quote the value") from exc
-        if is_key and not isinstance(value, str | int | float | bool | type(None)):
-            value = event.value
-        return value
 
     def _check_collection_tag(self, event: Any, origin: Origin) -> None:
         tag = event.tag

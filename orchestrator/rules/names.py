@@ -15,6 +15,10 @@ FORBIDDEN = '\\/:*?"<>|'
 
 
 def _has_control(text: str) -> bool:
+    # str.isprintable() is False for every character of categories Cc, Zl and Zp (and others): printable
+    # text, nearly every name, needs no look at each character's category.
+    if text.isprintable():
+        return False
     return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
 
 
@@ -40,6 +44,8 @@ def printable_problem(text: str) -> str | None:
     """Why `text` cannot be a switch or checkpoint name (any printable text is fine)."""
     if not text:
         return "is empty"
+    if text.isprintable():  # then no control character either (see _has_control)
+        return None
     if _has_control(text) or not all(ch.isprintable() or ch == " " for ch in text):
         return "contains a control or unprintable character"
     return None

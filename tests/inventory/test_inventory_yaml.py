@@ -65,3 +65,29 @@ def test_empty_and_scalar_documents() -> None:
     assert load_yaml("", "f") is None
     assert load_yaml("# only a comment\n", "f") is None
     assert load_yaml("--- 42\n", "f") == 42
+
+
+def test_a_repeated_scalar_keeps_its_meaning_and_its_own_place() -> None:
+    # The builder reads each distinct scalar once (issue 18); where it stands still decides what it is.
+    text = (
+        "2024-01-02: 2024-01-02\n"  # a date as a key stays its text; as a value it is a date
+        "a: 2024-01-02\n"
+        "b: !unsafe '{{ x }}'\n"
+        "c: !unsafe '{{ x }}'\n"
+        "d: [yes, 'yes', yes]\n"
+    )
+    data = load_yaml(text, "f.yaml")
+    assert list(data) == ["2024-01-02", "a", "b", "c", "d"]
+    assert str(data["2024-01-02"]) == "2024-01-02" and not isinstance(data["2024-01-02"], str)
+    assert data["a"] == data["2024-01-02"]
+    assert data["b"] == data["c"] == "{{ x }}"
+    assert data["d"] == [True, "yes", True]
+    assert [(o.line, o.column) for o in data["d"].item_origins] == [(5, 5), (5, 10), (5, 17)]
+    assert [data.origin_of(k).line for k in ("a", "b", "c")] == [2, 3, 4]
+
+
+def test_a_merge_key_text_as_a_value_is_refused_after_a_merge() -> None:
+    # `<<` is a merge only as a key: as a value it is refused each time, never taken from an earlier read.
+    with pytest.raises(YamlProblem) as caught:
+        load_yaml("base: &b {x: 1}\nhost:\n  <<: *b\n  y: <<\n", "f.yaml")
+    assert caught.value.origin.line == 4 and "unsupported YAML tag" in caught.value.message

@@ -291,3 +291,32 @@ def test_finalize_marks_every_literal_with_its_text_and_shape(value: object) -> 
     """The fast paths for strings and integers write exactly what the general path writes."""
     expected = "\x02" + pwsh.literal(value) + "\x1f" + pwsh.literal_shape(value) + "\x03"
     assert render._finalize(value) == expected
+
+
+# -- (5) the literal cache: equal values of other types, lists and tuples, values refused ---------------------
+
+
+def test_remembered_literals_never_mix_values_that_compare_equal(tmp_path: Path) -> None:
+    # 1, True and 1.0 compare equal, as do a list and a tuple of the same texts in Python's eyes only for
+    # the texts: each must still be written as its own PowerShell literal, in any order (issue 18's cache).
+    _write(tmp_path, "operations/values.ps1.j2", "$v = @({{ a }}, {{ b }}, {{ c }})\n$w = {{ d }}\n$x = {{ e }}\n")
+    renderer = Renderer(tmp_path)
+    host = host_with((_vm("lab-01"),))
+    written = {int: "1", bool: "$true", float: "1.0"}
+    for a, b, c in [(1, True, 1.0), (True, 1.0, 1), (1.0, 1, True)]:
+        script = renderer.render_operation(
+            "operations/values.ps1.j2", host, "6.3", a=a, b=b, c=c, d=["x", "y'z"], e=("x", "y'z")
+        )
+        assert f"$v = @({written[type(a)]}, {written[type(b)]}, {written[type(c)]})" in script
+        assert "$w = @('x', 'y''z')" in script and "$x = @('x', 'y''z')" in script
+
+
+def test_a_value_that_cannot_be_written_is_refused_every_time(tmp_path: Path) -> None:
+    _write(tmp_path, "operations/one.ps1.j2", "$v = {{ a }}\n")
+    renderer = Renderer(tmp_path)
+    host = host_with((_vm("lab-01"),))
+    for _ in range(2):
+        with pytest.raises(RenderError, match="U\\+0000"):
+            renderer.render_operation("operations/one.ps1.j2", host, "6.3", a="bad\x00text")
+        with pytest.raises(RenderError, match="U\\+0000"):
+            renderer.render_operation("operations/one.ps1.j2", host, "6.3", a=["ok", "bad\x00text"])

@@ -11,6 +11,7 @@ host, so there is nothing the history must keep, and the admin is told it is not
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,17 +32,38 @@ class RunJournal:
     def open(cls, state_dir: Path, on_fault: Callable[[StateDirError], None], *, record: bool = True) -> RunJournal:
         return cls(Journal.open(state_dir) if record else None, on_fault)
 
+    def close(self) -> None:
+        """The run is over: the connection is closed now, not whenever the garbage collector finds it (its
+        close writes: SQLite checkpoints the WAL into the journal). A host thread an interrupt left running
+        finds the journal closed and journals nothing more."""
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            try:
+                journal.close()
+            except sqlite3.Error as exc:  # the checkpoint at close failed: the rows are in the WAL already
+                self._on_fault(_as_fault(journal, exc))
+
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(Journal, name)  # AttributeError for a name the journal does not have
 
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if self._journal is None or self.fault is not None:
                 return [] if name in ("exports", "mark_interrupted") else None
+            journal = self._journal
             try:
-                return method(self._journal, *args, **kwargs)
+                return method(journal, *args, **kwargs)
+            except sqlite3.ProgrammingError:  # closed under a thread that had already looked it up
+                if self._journal is None:
+                    return [] if name in ("exports", "mark_interrupted") else None
+                raise
             except JournalStorageError as exc:
                 self.fault = exc
                 self._on_fault(exc)
                 return [] if name in ("exports", "mark_interrupted") else None
 
         return guarded
+
+
+def _as_fault(journal: Journal, exc: sqlite3.Error) -> StateDirError:
+    return JournalStorageError(journal.path, f"cannot close the journal: {exc}",
+                               "check the disk of the state directory; the run's rows were written before")

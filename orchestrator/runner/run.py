@@ -113,22 +113,25 @@ class Runner:
         with self._emit_lock:
             self._ended = False
         journal = RunJournal.open(self.options.state_dir, self._journal_fault, record=self.options.journal)
-        journal.mark_interrupted()
-        run_id = journal.start_run(
-            self.options.command,
-            self.inventory.path,
-            {"dry_run": self.options.dry_run, "hosts": list(host_names), "forks": self.options.forks},
-        )
-        operation = self._with_names(self._with_history(self.operation, journal, host_names))
-        self.emit(ev.RunStarted(run_id, self.options.command, list(host_names), self.options.dry_run))
-        work = HostWork(self, operation, journal, run_id)
-        outcomes, interrupted = self._run_hosts(work, host_names)
-        if interrupted:
-            exit_code, status = exit_codes.INTERRUPTED, "aborted"  # stopped by a signal, ended cleanly
-        else:
-            exit_code = exit_codes.for_statuses(o.status for o in outcomes.values())
-            status = run_status(outcomes.values(), exit_code)
-        journal.finish_run(run_id, status, exit_code)
+        try:
+            journal.mark_interrupted()
+            run_id = journal.start_run(
+                self.options.command,
+                self.inventory.path,
+                {"dry_run": self.options.dry_run, "hosts": list(host_names), "forks": self.options.forks},
+            )
+            operation = self._with_names(self._with_history(self.operation, journal, host_names))
+            self.emit(ev.RunStarted(run_id, self.options.command, list(host_names), self.options.dry_run))
+            work = HostWork(self, operation, journal, run_id)
+            outcomes, interrupted = self._run_hosts(work, host_names)
+            if interrupted:
+                exit_code, status = exit_codes.INTERRUPTED, "aborted"  # stopped by a signal, ended cleanly
+            else:
+                exit_code = exit_codes.for_statuses(o.status for o in outcomes.values())
+                status = run_status(outcomes.values(), exit_code)
+            journal.finish_run(run_id, status, exit_code)
+        finally:
+            journal.close()
         self.emit(recap_event(outcomes, exit_code, self.options.dry_run, run_id))
         return RunResult(run_id, outcomes, exit_code)
 

@@ -4,6 +4,12 @@ The binder reads signatures only through orchestrator.signatures (the shipped da
 by name and no Hyper-V: full names, unique prefixes and aliases, switches and `-Switch:$false`, positional
 arguments, pipeline input ByValue (exact type first, then with conversion) and ByPropertyName, the default set
 when several fit, and PowerShell's wording for every way a call can fail to bind.
+
+Sources: MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Core/About/about_Parameters.md
+(named and positional parameters, "Accepts Multiple Values?", pipeline input "by Value" tried "before it tries
+other methods", then "by Property Name"), about_Command_Syntax.md (parameter sets, switch parameters) and
+about_CommonParameters.md. Where they are silent (the exact order of conversions), the binder refuses what a
+real host might accept: stricter, never more lenient.
 """
 
 from __future__ import annotations

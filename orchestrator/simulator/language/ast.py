@@ -2,6 +2,10 @@
 
 Walking tree-sitter nodes from Python allocates a wrapper per access; converting once into these nodes keeps
 repeated runs of the same script cheap (the parse cache keys on the script text).
+
+The node kinds follow PowerShell's grammar as tree-sitter-pwsh reads it; what each kind means when it runs is
+sourced where it runs (compiler.py, interpreter.py): MicrosoftDocs/PowerShell-Docs
+reference/3.0/Microsoft.PowerShell.Core/About/about_Parsing.md for the two parsing modes a node comes from.
 """
 
 from __future__ import annotations

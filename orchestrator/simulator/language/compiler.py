@@ -6,6 +6,14 @@ each node gets, the first time it runs, a function made for it (kept on the node
 its fixed parts decide: a command's resolved name, an operator's case-insensitive form, an assignment's
 variable name, whether a statement writes $null.
 
+What each construct does is PowerShell's (MicrosoftDocs/PowerShell-Docs
+reference/3.0/Microsoft.PowerShell.Core/About/): a statement's output goes to the pipeline unless it is
+assigned (about_Assignment_Operators.md), if/foreach/for/do/switch (about_If.md, about_Foreach.md,
+about_For.md, about_Do.md, about_Switch.md), try/catch/finally and throw (about_Try_Catch_Finally.md,
+about_Throw.md), operators and their precedence (about_Operators.md, about_Operator_Precedence.md,
+about_Comparison_Operators.md), script blocks (about_Script_Blocks.md). Compiling changes when a decision is
+made, never what it decides: the language, template and truth tests under tests/simulator run through it.
+
 A function never holds the node's own values or its children: it is called with the node, `fn(interp,
 node, ...)`, and reads the node's fields then. That is what lets the scripts of one shape share them
 (language/shapes.py): a later script's tree is the first one's with some string values and script-block

@@ -1,5 +1,11 @@
 """What the language's control flow needs beside the interpreter and the compiler: the signals that unwind
 a run (exit, break, continue, return), the functions a script defines, and the names commands are called by.
+
+Sources (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Core/About/): about_Break.md and
+about_Continue.md (a loop's or switch's own statement, or a labelled outer one), about_Return.md ("exits the
+current scope"; the output of the scope before it is returned too), about_Language_Keywords.md (`exit`
+ends the script with its exit code), about_Functions.md, about_Command_Precedence.md (functions before
+cmdlets; names are case-insensitive).
 """
 
 from __future__ import annotations

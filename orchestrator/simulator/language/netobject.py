@@ -2,6 +2,10 @@
 
 The language layer knows only this base class, so objects that need the host (its files, its handles) live
 in orchestrator/simulator/host and the interpreter never imports the host.
+
+How a script reaches them: `$obj.Name` and `$obj.Method(args)` (MicrosoftDocs/PowerShell-Docs
+reference/3.0/Microsoft.PowerShell.Core/About/about_Properties.md, about_Methods.md); an unknown method is
+"Method invocation failed because [T] does not contain a method named 'M'", PowerShell's own wording.
 """
 
 from __future__ import annotations

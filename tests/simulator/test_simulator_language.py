@@ -366,3 +366,15 @@ def test_exit_code_follows_the_last_statement_like_powershell_exe(sim: Simulator
 
 def test_intrinsic_count_of_null_and_scalars(sim: Simulator) -> None:
     assert value(sim, "@($null.Count, $x.Count, 'abc'.Count, 5.Count, (Get-Date).Count)") == [0, 0, 1, 1, 1]
+
+
+def test_subtracting_dates_gives_a_timespan_as_dotnet_does(sim: Simulator) -> None:
+    """[DateTime] - [DateTime] is a [TimeSpan] (.NET's op_Subtraction); before, the simulator answered with a
+    misleading cast error, so a deadline loop written that way could not be tried here."""
+    result = ok(sim, "$start = [DateTime]::UtcNow; Start-Sleep -Seconds 90\n"
+                     "$spent = [DateTime]::UtcNow - $start\n"
+                     "[int]$spent.TotalSeconds; $spent -is [TimeSpan]\n"
+                     "([DateTime]::UtcNow - $spent) -is [DateTime]")
+    assert lines(result) == ["90", "True", "True"]
+    refused = fails(sim, "$ErrorActionPreference = 'Stop'; [DateTime]::UtcNow - 5")
+    assert "subtract a [DateTime] or a [TimeSpan]" in refused.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.simulator.language import dotnet
@@ -45,6 +45,8 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
     if base == "+":
         return add(left, right)
     if base == "-":
+        if isinstance(left, datetime):
+            return _date_minus(left, right)
         return _arith(left, right, lambda a, b: a - b)
     if base == "*":
         if isinstance(left, str):
@@ -151,6 +153,20 @@ def add(left: Any, right: Any) -> Any:
     if isinstance(left, datetime):
         return left + right
     return _arith(left, right, lambda a, b: a + b)
+
+
+def _date_minus(left: datetime, right: Any) -> Any:
+    """[DateTime] - [DateTime] is a [TimeSpan], [DateTime] - [TimeSpan] a [DateTime]: .NET's op_Subtraction,
+    which PowerShell calls for a non-numeric left operand; it subtracts ticks and ignores the values' Kind
+    (https://learn.microsoft.com/en-us/dotnet/api/system.datetime.op_subtraction; MicrosoftDocs/PowerShell-Docs
+    reference/3.0/Microsoft.PowerShell.Core/About/about_Arithmetic_Operators.md). Anything else is refused by
+    name (stricter than a host that might convert it)."""
+    if isinstance(right, datetime):
+        return left.replace(tzinfo=None) - right.replace(tzinfo=None)
+    if isinstance(right, timedelta):
+        return left - right
+    raise PSRuntimeError(f"The simulator does not support subtracting [{type_name_of(right)}] from a [DateTime]; "
+                         "subtract a [DateTime] or a [TimeSpan].", "NotSupported", "NotImplemented")
 
 
 def _arith(left: Any, right: Any, fn: Callable[[Any, Any], Any]) -> Any:

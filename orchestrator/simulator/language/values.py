@@ -546,6 +546,8 @@ def type_name_of(value: Any) -> str:
         return "System.Byte[]"
     if isinstance(value, datetime):
         return "System.DateTime"
+    if isinstance(value, timedelta):
+        return "System.TimeSpan"
     if isinstance(value, (PSHashtable, PSObject, PSEnum)):
         return value.type_name
     if isinstance(value, ScriptBlock):

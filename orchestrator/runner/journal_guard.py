@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.journal import Journal, JournalStorageError
+from orchestrator.journal import _sqlite_storage_error as sqlite_storage_error
 from orchestrator.statedir import StateDirError
 
 
@@ -41,7 +42,10 @@ class RunJournal:
             try:
                 journal.close()
             except sqlite3.Error as exc:  # the checkpoint at close failed: the rows are in the WAL already
-                self._on_fault(_as_fault(journal, exc))
+                fault = sqlite_storage_error(journal.path, exc, "close the journal")
+                if fault is None:
+                    raise
+                self._on_fault(fault)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(Journal, name)  # AttributeError for a name the journal does not have
@@ -63,7 +67,3 @@ class RunJournal:
 
         return guarded
 
-
-def _as_fault(journal: Journal, exc: sqlite3.Error) -> StateDirError:
-    return JournalStorageError(journal.path, f"cannot close the journal: {exc}",
-                               "check the disk of the state directory; the run's rows were written before")

@@ -9,18 +9,14 @@ hosts. Before the host lock, B's apply ran at once and changed the host under A'
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from transfer_support import SHARE, Lab
+from transfer_support import SHARE, Lab, other_box
 
 from orchestrator.host_lock import LOCK_FILE, LOCK_TEMPLATE, LockRequest
 from orchestrator.inventory import load_inventory
 from orchestrator.render import Renderer
-
-CLI = [sys.executable, "-c", "from orchestrator.cli import main; main()"]
 
 
 def box_a_still_running(lab: Lab, host: str) -> int:
@@ -36,14 +32,7 @@ def box_a_still_running(lab: Lab, host: str) -> int:
 
 def box_b(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
     """Another admin box, in its own process: its own state dir, the same Hyper-V hosts."""
-    state = lab.dir / "box-b"
-    if not state.exists():
-        state.mkdir()
-        (state / "simulator").symlink_to(lab.state / "simulator", target_is_directory=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
-    return subprocess.run([*CLI, *args, "--state-dir", str(state)], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+    return other_box(lab)(*args)
 
 
 def vm_names(lab: Lab, host: str) -> list[str]:

@@ -7,19 +7,14 @@ Two admin boxes are two processes with two state dirs (own journal, own locks) d
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from transfer_support import SHARE, Fault, Lab
+from transfer_support import SHARE, Fault, Lab, other_box
 
 from orchestrator.inventory import load_inventory
 from orchestrator.move_records import record_path
 from orchestrator.runner.move import move_vm
-
-CLI = [sys.executable, "-c", "from orchestrator.cli import main; main()"]
 
 
 class Interrupt(Fault):
@@ -59,17 +54,12 @@ def applied(tmp_path: Path) -> Lab:
     return lab
 
 
-def other_box(lab: Lab, tmp_path: Path) -> Any:
+def second_box(lab: Lab) -> Any:
     """A second admin box: its own process, its own journal and locks, the same Hyper-V hosts."""
-    state = tmp_path / "box-b"
-    state.mkdir()
-    (state / "simulator").symlink_to(lab.state / "simulator", target_is_directory=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
+    run = other_box(lab)
 
     def orchestrate(*args: str) -> tuple[int, str]:
-        done = subprocess.run([*CLI, *args, "--state-dir", str(state)], capture_output=True, text=True, env=env,
-                              timeout=120, check=False)
+        done = run(*args)
         return done.returncode, done.stdout + done.stderr
 
     return orchestrate
@@ -127,7 +117,7 @@ def test_a_second_box_apply_leaves_a_vm_in_the_middle_of_a_move_alone(tmp_path: 
     vm_id = killed_after_import(lab)
     assert ("hv02", "lab-01") in lab.running() and lab.facts("hv01").vm("lab-01").state == "Off"
 
-    code, output = other_box(lab, tmp_path)("apply", str(lab.inventory))
+    code, output = second_box(lab)("apply", str(lab.inventory))
 
     assert code == 1
     assert "being moved to hv02" in output and "--resume" in output
@@ -155,7 +145,7 @@ def test_resume_from_another_box_finishes_and_apply_then_never_recreates_it(tmp_
     """Before the record, the next cron apply recreated a blank lab-01 on hv01 after the move."""
     lab = applied(tmp_path)
     vm_id = killed_after_import(lab)
-    box_b = other_box(lab, tmp_path)
+    box_b = second_box(lab)
 
     code, output = box_b("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--resume")
     assert code == 0, output
@@ -173,7 +163,7 @@ def test_undo_from_another_box_puts_the_source_back_as_it_was(tmp_path: Path) ->
     lab = applied(tmp_path)
     killed_after_import(lab)
 
-    code, output = other_box(lab, tmp_path)("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--undo")
+    code, output = second_box(lab)("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--undo")
 
     assert code == 0, output
     assert lab.facts("hv02").vm("lab-01") is None

@@ -7,6 +7,9 @@ the simulator's files (what Get-VM would say, what is on the share), never from 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,3 +191,23 @@ class Fault:
                 self.inner.close()
 
         return lambda host, state_dir: Faulty(open_transport(host, state_dir), host.name)
+
+
+CLI = [sys.executable, "-c", "from orchestrator.cli import main; main()"]
+
+
+def other_box(lab: Lab, name: str = "box-b") -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A second admin box in its own process: its own state dir (journal, locks), the same Hyper-V hosts."""
+    state = lab.dir / name
+    state.mkdir(exist_ok=True)
+    link = state / "simulator"
+    if not link.exists():
+        link.symlink_to(lab.state / "simulator", target_is_directory=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
+    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
+
+    def orchestrate(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args, "--state-dir", str(state)], capture_output=True, text=True, env=env,
+                              timeout=120, check=False)
+
+    return orchestrate

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -234,6 +235,10 @@ def run_operation(
 
     inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
     hosts = select_or_exit(inventory, limit)
+    # The run needs the typed hosts only. The variables as written, each value with its file:line origin
+    # (about 30 KB per host), were for the checks and the selection above: let them go before the run, or a
+    # 5,000-host run carries them to its end (issue 18: a dry run's peak memory grows linearly).
+    inventory = replace(inventory, hostvars={})
     # After the input is known good (a bad inventory leaves no trace, not even a state dir), before any host.
     if dry_run or quiet:
         state, journaled = preview_state_dir(state_dir, output)

@@ -253,10 +253,15 @@ def _dump(node: Any, out: list[Any]) -> list[Any]:
 
 
 @settings(max_examples=80, deadline=None)
-@given(first=st.lists(_content, min_size=10, max_size=10), second=st.lists(_content, min_size=10, max_size=10))
-def test_a_tree_shared_by_shape_is_the_tree_of_a_full_parse(first: list[str], second: list[str]) -> None:
-    # The second script's strings keep the first one's line breaks (a different count is another shape).
+@given(first=st.lists(_content, min_size=10, max_size=10), second=st.lists(_content, min_size=10, max_size=10),
+       kept=st.lists(st.booleans(), min_size=10, max_size=10))
+def test_a_tree_shared_by_shape_is_the_tree_of_a_full_parse(first: list[str], second: list[str],
+                                                             kept: list[bool]) -> None:
+    # The second script's strings keep the first one's line breaks (a different count is another shape);
+    # some keep the first one's very text, as most strings of a fleet's scripts do (only the paths to the
+    # others are copied: shapes._instantiate).
     second = [text.replace("\n", "") + "\n" * ref.count("\n") for text, ref in zip(second, first, strict=True)]
+    second = [ref if keep else text for text, ref, keep in zip(second, first, kept, strict=True)]
     _cold()
     try:
         one = _TEMPLATE.format(*map(_literal, first))

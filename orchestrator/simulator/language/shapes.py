@@ -4,8 +4,9 @@ Every inventory value reaches a rendered script as a PowerShell literal (orchest
 scripts of a fleet differ host by host mostly in the text of single-quoted strings: VM names, paths, notes.
 Converting tree-sitter's tree into the simulator's nodes costs about 40 ms for a 27 KB apply script; a dry run
 of 5,000 hosts paid it 5,000 times. Here the first script of a shape is parsed in full, and a later script of
-the same shape gets a copy of that tree with its own string values put in (only the nodes on the way from
-the root to a changed string are new; the rest is shared), in well under a millisecond.
+the same shape gets a copy of that tree with its own string values put in: only the nodes on the way from
+the root to a string whose text differs from the first script's are new, the rest is shared (a fleet's
+scripts differ in a few dozen of a converge's ~220 strings: its VM names and paths), in about a millisecond.
 
 PowerShell's own rule this stands on: in a single-quoted string "the string is passed to the command exactly
 as you type it" and "no substitution is performed", a quote being doubled to stand for itself
@@ -182,7 +183,7 @@ def _template(parsed: Parsed, source: str, runs: list[tuple[int, int]]) -> _Temp
     if any(node_id not in plan for node_id in patches):
         # A recorded string node that the tree does not hold (the converter dropped it): its run stays fixed.
         return _all_fixed(parsed.tree, source, runs)
-    return _Template(parsed.tree, source, runs, fixed, _compile(parsed.tree, plan, patches))
+    return _Template(parsed.tree, source, runs, fixed, _compile(parsed.tree, plan, patches, runs))
 
 
 def _all_fixed(tree: Node, source: str, runs: list[tuple[int, int]]) -> _Template:
@@ -223,26 +224,40 @@ def _plan(root: Node, targets: set[int]) -> dict[int, list[tuple[str, Any]]]:
     return plan
 
 
-def _compile(root: Node, plan: dict[int, list[tuple[str, Any]]],
-             patches: dict[int, list[tuple[str, Any]]]) -> list[tuple[Any, ...]]:
-    """The plan as a flat program in post-order (children before parents): one step per object to copy."""
+def _compile(root: Node, plan: dict[int, list[tuple[str, Any]]], patches: dict[int, list[tuple[str, Any]]],
+             runs: list[tuple[int, int]]) -> list[tuple[Any, ...]]:
+    """The plan as a flat program in post-order (children before parents): one step per object to copy,
+    with the mask of the runs below it, so that a script whose text differs in few runs copies only the
+    paths to those (a fleet's scripts differ in their VM names and paths, not in 'SilentlyContinue')."""
     program: list[tuple[Any, ...]] = []
     slot: dict[int, int] = {}
+
+    masks: list[int] = []  # per step: the runs (bit i = run i) whose text the object's copy depends on
 
     def visit(obj: Any) -> int:
         oid = id(obj)
         if oid in slot:
             return slot[oid]
+        mask = 0
         if isinstance(obj, Node):
             parts = tuple((field, visit(getattr(obj, field))) for _, field in plan[oid])
             lits = tuple(data for kind, data in patches.get(oid, ()) if kind == "lit")
             texts = tuple(data for kind, data in patches.get(oid, ()) if kind == "text")
+            for index in lits[:1]:
+                mask |= 1 << index
+            for start, end in texts[:1]:
+                for index, (s, e) in enumerate(runs):
+                    if start <= s and e <= end:
+                        mask |= 1 << index
             step: tuple[Any, ...] = (0, obj, parts, lits[0] if lits else None, texts[0] if texts else None)
         else:
             parts = tuple((i, visit(obj[i])) for _, i in plan[oid])
             step = (1 if isinstance(obj, list) else 2, obj, parts, None, None)
+        for _, at in parts:
+            mask |= masks[at]
         slot[oid] = len(program)
-        program.append(step)
+        program.append((*step, mask))
+        masks.append(mask)
         return slot[oid]
 
     visit(root)
@@ -266,9 +281,19 @@ def _instantiate(template: _Template, source: str, runs: list[tuple[int, int]]) 
                 shift.append(shift[-1] + (new_end - new_start) - (old_end - old_start))
         return pos + shift[bisect.bisect_right(template.run_ends, pos)]
 
+    # Which runs hold another text than the template's: only the objects on a path to one of those are
+    # copied; every other one is the template's own (the same text there gives the same node).
+    old = template.source
+    changed = 0
+    for index, ((new_start, new_end), (old_start, old_end)) in enumerate(zip(runs, template.runs, strict=True)):
+        if new_end - new_start != old_end - old_start or source[new_start:new_end] != old[old_start:old_end]:
+            changed |= 1 << index
     made: list[Any] = []
     append = made.append
-    for kind, obj, parts, lit, text in program:
+    for kind, obj, parts, lit, text, mask in program:
+        if not mask & changed:
+            append(obj)
+            continue
         if kind == 0:
             new: Any = Node(obj.k, obj.line, obj.a, obj.b, obj.c, obj.d)
             # The original's compiled functions: they hold nothing a copy changes (language/compiler.py).

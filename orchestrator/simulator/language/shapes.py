@@ -59,10 +59,13 @@ from orchestrator.simulator.language.lexer import decode_verbatim
 # in them does not shift every later run; where this reading differs from tree-sitter's, the first script's
 # check (a run counts only as a string token of the tree) makes the run fixed: sharing is lost, never safety.
 _STRING = re.compile(
+    # Every alternative starts with one of these characters: the lookahead lets the scan skip every other
+    # position at once (a third of the scan's time on a converge script); it matches the same runs.
+    "(?=['<#@\"])(?:"
     "(?P<s>'[^']*(?:''[^']*)*')"  # a verbatim string: the run
     r"|<#.*?#>|#[^\n]*"  # comments
     "|@'[ \t]*\r?\n.*?\n'@" '|@"[ \t]*\r?\n.*?\n"@'  # here-strings
-    '|"(?:[^"`]|`.|"")*"',  # an expandable string
+    '|"(?:[^"`]|`.|"")*")',  # an expandable string
     re.DOTALL,
 )
 _NON_BMP = re.compile("[\U00010000-\U0010ffff]")

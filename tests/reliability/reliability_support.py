@@ -203,9 +203,11 @@ def fast_transports(backoff: Backoff = TEST_BACKOFF) -> Callable[[HostSpec, Path
 
 
 def winrm_fleet(
-    server: FakeWinRMServer, names: Sequence[str], vms_per_host: int, path: Path, retry: RetryPolicy
+    server: FakeWinRMServer, names: Sequence[str], vms_per_host: int, path: Path, retry: RetryPolicy,
+    *, read_timeout_sec: int = 3,
 ) -> Inventory:
-    """One Hyper-V host per name behind `server` (routed by /wsman/<name>), each wanting a small classroom."""
+    """One Hyper-V host per name behind `server` (routed by /wsman/<name>), each wanting a small classroom.
+    `read_timeout_sec` is the client's wait for each reply (ansible_winrm_read_timeout_sec)."""
     hosts = {}
     for name in names:
         host = fake_host(
@@ -215,7 +217,7 @@ def winrm_fleet(
             allow_unencrypted=True,
             retry=retry,
             operation_timeout_sec=1,
-            read_timeout_sec=3,
+            read_timeout_sec=read_timeout_sec,
         )
         vms = tuple(classroom_vm(f"{name}-lab-{i:02d}") for i in range(1, vms_per_host + 1))
         hosts[name] = replace(host, vms=vms, operation_timeout=60.0)

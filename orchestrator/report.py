@@ -109,9 +109,10 @@ class TextReporter:
         A log or a pipe (no terminal, no colour) gets the markup's text, written as is: the template's text
         (once per template) with the values put in. Rich's full print (segments, measuring, wrapping) cost ten
         times more per line, and markup built only to be stripped again (escape, then parse) most of the
-        rest: together about a fifth of a dry run's CPU per host. The text is the same either way (soft wrap
-        never wraps, no style is drawn, and rich drops the same control characters); tests/report proves it
-        for any value with hypothesis.
+        rest: together about a fifth of a dry run's CPU per host. The template's text is the same either way
+        (soft wrap never wraps, no style is drawn, and rich's control characters are dropped here too); the
+        values are more exact here, as written, where rich's escape doubled a trailing backslash or lost one
+        before a bracket. tests/report/test_report_plain_lines.py checks both with hypothesis.
         """
         if self.plain:
             self.console.file.write(_plain(template).format(*(strip_control_codes(str(v)) for v in values)) + "\n")

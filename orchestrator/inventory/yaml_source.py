@@ -253,6 +253,22 @@ def _tracked(value: Any, origin: Origin, problem: YamlProblem, depth: int = 0) -
     return value
 
 
+_TAG_EXPECTS = {
+    _YAML_TAG + "bool": "true or false (or yes/no, on/off)",
+    _YAML_TAG + "timestamp": "a date like 2024-05-01 or a time like 2024-05-01T12:00:00Z",
+}
+
+
+def _tag_problem(tag: str, text: str, exc: Exception) -> str:
+    """Why a tagged scalar cannot be read, in words: what the tag needs, or the constructor's own reason."""
+    short = tag.removeprefix(_YAML_TAG)
+    if tag in _TAG_EXPECTS and isinstance(exc, LookupError | AttributeError):
+        return f"!!{short} needs {_TAG_EXPECTS[tag]}, not {text!r}"
+    if isinstance(exc, LookupError | AttributeError):
+        return f"{text!r} is not a valid !!{short}"
+    return str(exc)
+
+
 class _Frame:
     """One open mapping or sequence while the event stream is walked."""
 
@@ -591,8 +607,14 @@ class _Builder:
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return self.loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError) as exc:
-            raise YamlProblem(f"cannot read the value: {exc}", origin, "quote the value") from exc
+        except (yaml.YAMLError, ValueError, TypeError, LookupError, AttributeError) as exc:
+            # PyYAML's SafeConstructor checks no text against an explicit tag: `!!bool maybe` fails as a
+            # KeyError of its table, `!!timestamp soon` as an AttributeError of a failed match, `!!int ''`
+            # as an IndexError (yaml/constructor.py construct_yaml_bool, construct_yaml_timestamp,
+            # construct_yaml_int). Each is the admin's value, refused at its place.
+            raise YamlProblem(
+                f"cannot read the value: {_tag_problem(tag, event.value, exc)}", origin, "quote the value"
+            ) from exc
 
     def _check_collection_tag(self, event: Any, origin: Origin) -> None:
         tag = event.tag

@@ -65,6 +65,20 @@ CASES: list[tuple[str, dict[str, str | bytes], str, int, str]] = [
         "unsupported YAML tag",
     ),
     (
+        "a bool tag on a word that is no bool",
+        {"inv.yaml": HOST + "      x: !!bool maybe\n"},
+        "inv.yaml",
+        5,
+        "!!bool needs true or false (or yes/no, on/off), not 'maybe'",
+    ),
+    (
+        "a timestamp tag on text that is no date",
+        {"inv.yaml": HOST + "      x: !!timestamp next week\n"},
+        "inv.yaml",
+        5,
+        "!!timestamp needs a date like 2024-05-01",
+    ),
+    (
         "hosts as a list",
         {"inv.yaml": "all:\n  hosts:\n    - hv01\n"},
         "inv.yaml",

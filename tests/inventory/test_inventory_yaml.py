@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.inventory.yaml_source import TList, TMap, YamlProblem, load_yaml
 
@@ -91,3 +96,23 @@ def test_a_merge_key_text_as_a_value_is_refused_after_a_merge() -> None:
     with pytest.raises(YamlProblem) as caught:
         load_yaml("base: &b {x: 1}\nhost:\n  <<: *b\n  y: <<\n", "f.yaml")
     assert caught.value.origin.line == 4 and "unsupported YAML tag" in caught.value.message
+
+
+_SAFE_TAGS = ("str", "int", "float", "bool", "null", "timestamp", "binary")
+
+
+@settings(max_examples=300, deadline=None)
+@given(tag=st.sampled_from(_SAFE_TAGS), text=st.text(st.characters(codec="ascii", exclude_categories=("Cc",))))
+def test_any_text_under_any_safe_tag_is_a_value_or_a_finding_never_a_crash(tag: str, text: str) -> None:
+    """An admin who tags a value (`x: !!bool maybe`) gets what PyYAML's SafeLoader reads, or a YamlProblem
+    at the value's line: PyYAML itself answers some of these with a KeyError or AttributeError."""
+    document = f"x: !!{tag} {json.dumps(text)}\n"
+    try:
+        expected = yaml.load(document, Loader=yaml.SafeLoader)["x"]
+    except Exception:  # any refusal of PyYAML's must be ours too, as a finding
+        with pytest.raises(YamlProblem) as refused:
+            load_yaml(document, "inv.yaml")
+        assert refused.value.origin.line == 1
+        assert "cannot read the value" in str(refused.value)
+        return
+    assert load_yaml(document, "inv.yaml")["x"] == expected

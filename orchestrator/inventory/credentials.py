@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.inventory.fields import BAD, Reader
-from orchestrator.inventory.lookup import env_lookup_name
+from orchestrator.inventory.lookup import describe, env_lookup_name, variable_reference
 from orchestrator.inventory.yaml_source import Origin
 from orchestrator.model import Secret
 
@@ -90,6 +90,8 @@ class Credentials:
                 return BAD
             self.secrets.add(str(resolved))
             return Secret(str(resolved))
+        if variable_reference(value) is not None:
+            return self._from_reference(value, origin)
         if not isinstance(value, str) or isinstance(value, bool):
             return self.r.error(
                 origin,
@@ -100,10 +102,34 @@ class Credentials:
         if "{{" in value or "{%" in value:
             return self.r.error(
                 origin,
-                "templating is not supported in the inventory, only {{ lookup('env', 'NAME') }}",
+                "templating is not supported in the inventory, only {{ lookup('env', 'NAME') }} and {{ variable }}",
                 "use {{ lookup('env', 'NAME') }}",
             )
         return Secret(value)
+
+    def _from_reference(self, value: str, origin: Origin) -> Secret | Any:
+        """`ansible_password: "{{ vault_winrm_password }}"`, Ansible's own layout for a vaulted password (the
+        `!vault` value in vault.yml, the reference in vars.yml). The variable it names is held to the same
+        rules as ansible_password itself: vaulted or an env lookup, or plain text only in a file no one else
+        may read (check_literal, at the place that variable is written)."""
+        target = self.r.reference_target(value)
+        resolved = self.r.scalar(value, origin)
+        if resolved is BAD:
+            return BAD
+        if not isinstance(resolved, str):
+            return self.r.error(
+                origin,
+                f"ansible_password names {describe(value)}, which is not text",
+                "name a variable holding the password (encrypted with ansible-vault encrypt_string)",
+            )
+        if not resolved:
+            return self.r.error(origin, f"ansible_password names {describe(value)}, which is empty", "set it")
+        self.secrets.add(str(resolved))
+        if target is not None and not getattr(resolved, "from_env", False) and not getattr(
+            resolved, "from_vault", False
+        ):
+            self.check_literal(target[1], None)
+        return Secret(str(resolved))
 
     def check_literal(self, origin: Origin, path: Path | None) -> None:
         """A literal ansible_password written at `origin`: refuse or warn depending on the file's mode."""

@@ -12,7 +12,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.inventory.lookup import EnvStr, TemplateProblem, VaultStr, describe, resolve_env
+from orchestrator.inventory.lookup import (
+    EnvStr,
+    TemplateProblem,
+    VaultStr,
+    describe,
+    resolve_env,
+    variable_reference,
+)
 from orchestrator.inventory.vaulted import Undecrypted
 from orchestrator.inventory.yaml_source import Origin, TList, TMap
 from orchestrator.model import Finding, Secret
@@ -59,6 +66,11 @@ class Reader:
     environ: Mapping[str, str] | None = None
 
     errors: int = 0
+    # The host being typed (set by typed.HostBuilder.build): its variables as Ansible merged them, and where
+    # each was written, for `{{ name }}` references (lookup.variable_reference). None between hosts.
+    variables: Mapping[Any, Any] | None = None
+    variable_origins: Mapping[Any, Origin] = field(default_factory=dict)
+    _following: list[str] = field(default_factory=list)  # the references being followed, to stop a circle
 
     def error(self, origin: Origin, message: str, fix: str = "") -> Any:
         self.findings.append(Finding("error", message, fix, origin.location, origin.path))
@@ -87,6 +99,9 @@ class Reader:
             if revealed:
                 self.env_values.add(str(revealed))
             return revealed
+        reference = variable_reference(value)
+        if reference is not None:
+            return self._referenced(reference, origin)
         try:
             resolved = resolve_env(value, self.environ)
         except TemplateProblem as problem:
@@ -99,6 +114,43 @@ class Reader:
         if isinstance(resolved, EnvStr) and resolved:
             self.env_values.add(str(resolved))
         return resolved
+
+    def _referenced(self, name: str, origin: Origin) -> Any:
+        """The value of the host's variable `name`, read as the value written at `origin` (which names it):
+        a vaulted variable gives its decrypted text, an env lookup its value, a reference is followed on.
+        A list or mapping is returned as it is, for the caller's reader to refuse as the wrong shape."""
+        if self.variables is None or name not in self.variables:
+            return self.error(
+                origin,
+                f"{{{{ {name} }}}} names a variable this host does not have",
+                f"define {name} for the host (its vars, group_vars or host_vars), or write the value itself",
+            )
+        if name in self._following:
+            circle = " -> ".join([*self._following, name])
+            return self.error(
+                origin, f"the variable references go round in a circle: {circle}", "make one of them a value"
+            )
+        self._following.append(name)
+        try:
+            target = self.variables[name]
+            if isinstance(target, Mapping | list):
+                return target
+            return self.scalar(target, origin)
+        finally:
+            self._following.pop()
+
+    def reference_target(self, value: Any) -> tuple[str, Origin] | None:
+        """For a `{{ name }}` value: the variable the chain of references finally names and where that
+        variable was written; None when `value` is no reference or the chain breaks (scalar() says why)."""
+        name = variable_reference(value)
+        seen: set[str] = set()
+        while name is not None and self.variables is not None and name in self.variables and name not in seen:
+            seen.add(name)
+            following = variable_reference(self.variables[name])
+            if following is None:
+                return name, self.variable_origins.get(name) or Origin("")
+            name = following
+        return None
 
     def text(self, value: Any, origin: Origin, what: str, *, allow_int: bool = False) -> Any:
         value = self.scalar(value, origin)

@@ -1,8 +1,12 @@
-"""The one piece of templating an inventory may use: `{{ lookup('env', 'NAME') }}`.
+"""The two pieces of templating an inventory may use: `{{ lookup('env', 'NAME') }}` and `{{ name }}`.
 
-It keeps secrets out of inventory files. Anything else in `{{ }}` or `{% %}` in the product's variables is
-refused (we do not run Jinja2 on the inventory: a value can never become code). A value read from the
-environment is an `EnvStr`, so every message can avoid echoing it: `describe()` names the variable instead.
+The env lookup keeps secrets out of inventory files. A bare variable reference, a whole value that names
+another variable of the same host, is how Ansible's own guide keeps vaulted values visible: `db_password:
+"{{ vault_db_password }}"` in vars.yml, the `!vault` value in vault.yml (docs.ansible.com, Ansible tips and
+tricks, "Keep vaulted variables safely visible"). Anything else in `{{ }}` or `{% %}` in the product's
+variables (filters, expressions, magic variables) is refused: we do not run Jinja2 on the inventory, so a
+value can never become code. A value read from the environment is an `EnvStr`, so every message can avoid
+echoing it: `describe()` names the variable instead.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from orchestrator.model import Secret
 _LOOKUP = re.compile(
     r"""^\s*\{\{-?\s*lookup\(\s*(?P<q1>['"])env(?P=q1)\s*,\s*(?P<q2>['"])(?P<name>[^'"]*)(?P=q2)\s*\)\s*-?\}\}\s*$"""
 )
+_REFERENCE = re.compile(r"^\s*\{\{-?\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}\s*$")
 _TEMPLATE_MARKS = ("{{", "{%", "{#")
 
 
@@ -55,6 +60,20 @@ def env_lookup_name(value: Any) -> str | None:
     return None
 
 
+def variable_reference(value: Any) -> str | None:
+    """The NAME in `{{ NAME }}` (a whole value naming one variable, as Jinja2 writes a variable: letters,
+    digits, underscores, not starting with a digit), or None for anything else."""
+    if isinstance(value, str) and not isinstance(value, EnvStr) and "{" in value:
+        match = _REFERENCE.match(value)
+        if match and match["name"] not in _NOT_VARIABLES:
+            return match["name"]
+    return None
+
+
+# Jinja2's literals, which look like names but are not variables.
+_NOT_VARIABLES = frozenset({"true", "false", "none", "True", "False", "None"})
+
+
 def has_template(value: Any) -> bool:
     # Every mark starts with "{": most values have none, and are answered by one scan of the text.
     return (
@@ -77,7 +96,7 @@ def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
         return EnvStr(env[name], name)
     if has_template(value):
         raise TemplateProblem(
-            "templating is not supported in the inventory, only {{ lookup('env', 'NAME') }}"
+            "templating is not supported in the inventory, only {{ lookup('env', 'NAME') }} and {{ variable }}"
         )
     return value
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from orchestrator.inventory.credentials import PASSWORD_TRANSPORTS, Credentials
 from orchestrator.inventory.fields import BAD, Reader, origin_in, suggestion
-from orchestrator.inventory.lookup import describe, env_lookup_name
+from orchestrator.inventory.lookup import describe, env_lookup_name, variable_reference
 from orchestrator.inventory.resolve import VarDef
 from orchestrator.inventory.typed_vms import VMBuilder
 from orchestrator.inventory.yaml_source import Origin
@@ -85,7 +85,13 @@ def check_definitions(definitions: Iterable[VarDef], reader: Reader, credentials
                 suggestion(name, PRODUCT_VARS) or f"the product's variables are: {', '.join(PRODUCT_VARS)}",
             )
         value = definition.value
-        if name == "ansible_password" and isinstance(value, str) and value and env_lookup_name(value) is None:
+        if (
+            name == "ansible_password"
+            and isinstance(value, str)
+            and value
+            and env_lookup_name(value) is None
+            and variable_reference(value) is None  # checked where the variable it names is written
+        ):
             credentials.check_literal(definition.origin, definition.path)
 
 
@@ -110,8 +116,23 @@ class HostBuilder:
         """The host as far as it type-checks, and whether it did completely (no error found for it).
 
         A partial host still goes through the rules, so one run reports every problem; only complete
-        hosts enter Inventory.hosts.
+        hosts enter Inventory.hosts. While it is built, the Reader knows the host's variables, so a value
+        `{{ name }}` reads as the host's variable `name` (fields.Reader.scalar).
         """
+        self.r.variables, self.r.variable_origins = variables, origins
+        try:
+            return self._build(name, variables, origins, groups, origin)
+        finally:
+            self.r.variables, self.r.variable_origins = None, {}
+
+    def _build(
+        self,
+        name: str,
+        variables: dict[Any, Any],
+        origins: dict[Any, Origin],
+        groups: list[str],
+        origin: Origin,
+    ) -> tuple[HostSpec, bool]:
         errors_before = self.r.errors
         r = self.r
 

@@ -12,11 +12,12 @@ refused by the YAML reader for now, as everywhere in the inventory.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.inventory.credentials import Credentials
 from orchestrator.inventory.fields import BAD, Reader, origin_in
-from orchestrator.inventory.lookup import env_lookup_name
+from orchestrator.inventory.lookup import describe, env_lookup_name, variable_reference
 from orchestrator.inventory.yaml_source import Origin
 from orchestrator.model import (
     DEFAULT_READY_TIMEOUT,
@@ -102,7 +103,27 @@ class GuestReader:
     # -- secrets ---------------------------------------------------------------------------------------
 
     def secret(self, value: Any, origin: Origin, what: str) -> Any:
-        """An env lookup or a {file: ...} mapping, as a Secret; literal text is refused."""
+        """An env lookup or a {file: ...} mapping, as a Secret; literal text is refused. So is a vaulted
+        value (`!vault`), and `{{ name }}` naming a variable that holds one of those (Reader.scalar)."""
+        if isinstance(value, Secret) or variable_reference(value) is not None:
+            resolved = self.r.scalar(value, origin)
+            if resolved is BAD:
+                return BAD
+            if isinstance(resolved, Mapping):  # `{{ name }}` naming a {file: ...} or {simulated: ...}
+                return self.secret(resolved, origin, what)
+            if not (getattr(resolved, "from_env", False) or getattr(resolved, "from_vault", False)):
+                if isinstance(resolved, str) and resolved and self.credentials is not None:
+                    self.credentials.secrets.add(resolved)  # scrubbed from every message, although refused
+                return self.r.error(
+                    origin,
+                    f"{what} names {describe(value)}, which holds the secret as text",
+                    f"encrypt it with ansible-vault encrypt_string, or give it as {SECRET_FORMS}",
+                )
+            if not str(resolved):
+                return self.r.error(origin, f"{what}: the value is empty", "set it to the password")
+            if self.credentials is not None:
+                self.credentials.secrets.add(str(resolved))
+            return Secret(str(resolved))
         if env_lookup_name(value) is not None:
             resolved = self.r.scalar(value, origin)
             if resolved is BAD:

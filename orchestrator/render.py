@@ -317,6 +317,7 @@ class Renderer:
         # (template, capabilities key, skeleton) of scripts that passed the check, least recently used first.
         self._checked: OrderedDict[tuple[Hashable, ...], None] = OrderedDict()
         self._checked_lock = threading.Lock()
+        self._checking: dict[tuple[Hashable, ...], threading.Event] = {}  # skeletons being checked now
 
     # -- the API the runner uses ------------------------------------------------------------------------
 
@@ -393,13 +394,32 @@ class Renderer:
             if key in self._checked:
                 self._checked.move_to_end(key)
                 return script
-        tree = self._check(script, template.filename or name, caps)
-        # Remembered only when every literal stands alone: then same skeleton, same tokens, same verdict.
-        if all(_stands_alone(tree.root_node, *span) for span in _literal_byte_spans(output)):
+            # Hosts of a run render the same skeleton at once (--forks): the first checks it, the others
+            # wait for its verdict instead of each parsing the same script (a few ms each).
+            pending = self._checking.get(key)
+            first = pending is None
+            if first:
+                pending = self._checking[key] = threading.Event()
+        if not first:
+            pending.wait()
             with self._checked_lock:
-                self._checked[key] = None
-                while len(self._checked) > CHECK_CACHE_SIZE:
-                    self._checked.popitem(last=False)
+                if key in self._checked:
+                    return script
+            # Not remembered (a literal that does not stand alone, or the check refused): check it here.
+            self._check(script, template.filename or name, caps)
+            return script
+        try:
+            tree = self._check(script, template.filename or name, caps)
+            # Remembered only when every literal stands alone: then same skeleton, same tokens, same verdict.
+            if all(_stands_alone(tree.root_node, *span) for span in _literal_byte_spans(output)):
+                with self._checked_lock:
+                    self._checked[key] = None
+                    while len(self._checked) > CHECK_CACHE_SIZE:
+                        self._checked.popitem(last=False)
+        finally:
+            with self._checked_lock:
+                del self._checking[key]
+            pending.set()
         return script
 
     @staticmethod

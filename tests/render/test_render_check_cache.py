@@ -320,3 +320,60 @@ def test_a_value_that_cannot_be_written_is_refused_every_time(tmp_path: Path) ->
             renderer.render_operation("operations/one.ps1.j2", host, "6.3", a="bad\x00text")
         with pytest.raises(RenderError, match="U\\+0000"):
             renderer.render_operation("operations/one.ps1.j2", host, "6.3", a=["ok", "bad\x00text"])
+
+
+# -- (4) hosts of one run render at once (--forks) -----------------------------------------------------------
+
+
+def _render_at_once(renderer: Renderer, hosts: int, render_one: Any) -> list[Any]:
+    """`hosts` threads render at once; each result is the script or the exception raised."""
+    results: list[Any] = [None] * hosts
+
+    def run(index: int) -> None:
+        try:
+            results[index] = render_one(index)
+        except Exception as exc:  # the test looks at what each host got
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(hosts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_hosts_rendering_one_shape_at_once_share_one_check() -> None:
+    """Fifty hosts of a `--forks 50` run reach the renderer together: one parses the shape, the others wait
+    for its verdict, and every host still gets its own script."""
+    renderer = Renderer()
+    checked = _counting(renderer)
+    inner = renderer._check
+    all_started = threading.Event()
+
+    def slow_first_check(script: str, *args: Any, **kwargs: Any) -> Any:
+        all_started.wait(timeout=5)  # the other hosts arrive while the first is still checking
+        return inner(script, *args, **kwargs)
+
+    renderer._check = slow_first_check  # type: ignore[method-assign]
+    vms = [_vm(f"lab-{i:02d}") for i in range(50)]
+
+    def render_one(index: int) -> str:
+        if index == len(vms) - 1:
+            all_started.set()
+        return renderer.render_apply(host_with((vms[index],)), _plan(vms[index]), "6.3")
+
+    scripts = _render_at_once(renderer, len(vms), render_one)
+    assert len(checked) == 1
+    assert all(isinstance(s, str) and f"'lab-{i:02d}'" in s for i, s in enumerate(scripts))
+    assert renderer._checking == {}
+
+
+def test_a_shape_refused_while_others_wait_is_refused_to_every_one_of_them(tmp_path: Path) -> None:
+    _write(tmp_path, "actions/stop_vm.ps1.j2", "Stop-VM -Name {{ action.vm_name }} -Force (\n")
+    renderer = Renderer(tmp_path)
+    results = _render_at_once(
+        renderer, 8, lambda i: renderer.render_apply(host_with((_vm("lab-01"),)), [A.StopVM(f"lab-{i}")], "6.3")
+    )
+    assert all(isinstance(r, RenderError) and "does not parse" in str(r) for r in results), results
+    assert renderer._checking == {}

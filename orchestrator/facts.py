@@ -279,9 +279,7 @@ def parse_facts(doc: Mapping[str, Any]) -> HostFacts:
         },
         tasks=tuple(_task(t, f"tasks[{i}]") for i, t in enumerate(_list(doc["tasks"], "tasks"))),
         cmdlets={
-            str(k): frozenset(
-                _str(p, f"cmdlets[{k!r}][{i}]") for i, p in enumerate(_list(v, f"cmdlets[{k!r}]"))
-            )
+            str(k): _strings(_list(v, f"cmdlets[{k!r}]"), f"cmdlets[{k!r}]")
             for k, v in _map(doc["cmdlets"], "cmdlets").items()
         },
         moves=tuple(_move(_obj(m, f"moves[{i}]")) for i, m in enumerate(_list(doc["moves"], "moves"))),
@@ -467,6 +465,15 @@ def _str(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise _wrong(where, "a string", value)
     return value
+
+
+def _strings(values: list[Any], where: str) -> frozenset[str]:
+    """The strings of a list as a set, the first that is not one a FactsError naming its index. (The
+    cmdlets section holds hundreds per host: the index is only spelled out when it is needed.)"""
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            _str(value, f"{where}[{index}]")
+    return frozenset(values)
 
 
 def _str_or_none(value: Any, where: str) -> str | None:

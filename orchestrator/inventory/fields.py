@@ -67,7 +67,7 @@ class Reader:
 
     errors: int = 0
     # The host being typed (set by typed.HostBuilder.build): its variables as Ansible merged them, and where
-    # each was written, for `{{ name }}` references (lookup.variable_reference). None between hosts.
+    # each was written, for `{{ name }}` references (lookup.variable_reference). None before the first host.
     variables: Mapping[Any, Any] | None = None
     variable_origins: Mapping[Any, Origin] = field(default_factory=dict)
     _following: list[str] = field(default_factory=list)  # the references being followed, to stop a circle

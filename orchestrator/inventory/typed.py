@@ -119,20 +119,8 @@ class HostBuilder:
         hosts enter Inventory.hosts. While it is built, the Reader knows the host's variables, so a value
         `{{ name }}` reads as the host's variable `name` (fields.Reader.scalar).
         """
+        # Each host's build replaces the previous host's variables; no reader call outlives its host's build.
         self.r.variables, self.r.variable_origins = variables, origins
-        try:
-            return self._build(name, variables, origins, groups, origin)
-        finally:
-            self.r.variables, self.r.variable_origins = None, {}
-
-    def _build(
-        self,
-        name: str,
-        variables: dict[Any, Any],
-        origins: dict[Any, Origin],
-        groups: list[str],
-        origin: Origin,
-    ) -> tuple[HostSpec, bool]:
         errors_before = self.r.errors
         r = self.r
 

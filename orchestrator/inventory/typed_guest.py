@@ -105,31 +105,25 @@ class GuestReader:
     def secret(self, value: Any, origin: Origin, what: str) -> Any:
         """An env lookup or a {file: ...} mapping, as a Secret; literal text is refused. So is a vaulted
         value (`!vault`), and `{{ name }}` naming a variable that holds one of those (Reader.scalar)."""
-        if isinstance(value, Secret) or variable_reference(value) is not None:
+        if isinstance(value, Secret) or variable_reference(value) is not None or env_lookup_name(value) is not None:
             resolved = self.r.scalar(value, origin)
             if resolved is BAD:
                 return BAD
             if isinstance(resolved, Mapping):  # `{{ name }}` naming a {file: ...} or {simulated: ...}
                 return self.secret(resolved, origin, what)
-            if not (getattr(resolved, "from_env", False) or getattr(resolved, "from_vault", False)):
-                if isinstance(resolved, str) and resolved and self.credentials is not None:
-                    self.credentials.secrets.add(resolved)  # scrubbed from every message, although refused
-                return self.r.error(
+            from_env = getattr(resolved, "from_env", False)
+            if not (from_env or getattr(resolved, "from_vault", False)):
+                return self._refused_text(
+                    resolved,
                     origin,
                     f"{what} names {describe(value)}, which holds the secret as text",
                     f"encrypt it with ansible-vault encrypt_string, or give it as {SECRET_FORMS}",
                 )
             if not str(resolved):
-                return self.r.error(origin, f"{what}: the value is empty", "set it to the password")
+                empty = "the environment variable is empty" if from_env else "the value is empty"
+                return self.r.error(origin, f"{what}: {empty}", "set it to the password")
             if self.credentials is not None:
                 self.credentials.secrets.add(str(resolved))
-            return Secret(str(resolved))
-        if env_lookup_name(value) is not None:
-            resolved = self.r.scalar(value, origin)
-            if resolved is BAD:
-                return BAD
-            if not str(resolved):
-                return self.r.error(origin, f"{what}: the environment variable is empty", "set it to the password")
             return Secret(str(resolved))
         if isinstance(value, dict) and "simulated" in value and "file" not in value:
             # A made-up password for a simulated guest only (model.SimulatedSecret); the rules refuse it for
@@ -148,13 +142,16 @@ class GuestReader:
             if self.credentials is None:
                 return self.r.error(origin, f"{what}: password files are not available here", SECRET_FORMS)
             return self.credentials.secret_file(mapping["file"], origin_in(mapping, "file", origin), what)
-        if isinstance(value, str) and value and self.credentials is not None:
-            self.credentials.secrets.add(value)  # scrubbed from every message, although refused
-        return self.r.error(
-            origin,
-            f"{what} is a secret and cannot be written in the inventory as text",
+        return self._refused_text(
+            value, origin, f"{what} is a secret and cannot be written in the inventory as text",
             f"give it as {SECRET_FORMS}",
         )
+
+    def _refused_text(self, value: Any, origin: Origin, message: str, fix: str) -> Any:
+        """A secret given as plain text: refused, and the text scrubbed from every message all the same."""
+        if isinstance(value, str) and value and self.credentials is not None:
+            self.credentials.secrets.add(value)
+        return self.r.error(origin, message, fix)
 
     def product_key(self, value: Any, origin: Origin, what: str) -> Any:
         """Microsoft's public KMS client key may be written as text; any other key (a MAK, a retail key) is

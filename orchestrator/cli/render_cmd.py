@@ -57,8 +57,10 @@ def render(
 
     \b
     For each host: OUT/<host>/facts.ps1 (the read-only facts script), OUT/<host>/apply.ps1 (every action
-    that builds the inventory on an empty host, in one script) and OUT/<host>/task-N.ps1 (what each
-    scheduled task registered by apply runs, in plan order). Files are UTF-8 with a BOM, so Windows
+    that builds the inventory on an empty host, in one script), OUT/<host>/task-N.ps1 (what each
+    scheduled task registered by apply runs, in plan order) and, for each new VM with a guest,
+    OUT/<host>/<vm>.unattend.xml (its answer file, every password masked as ********) and
+    OUT/<host>/<vm>.SetupComplete.cmd. Files are UTF-8 with a BOM (SetupComplete.cmd: ASCII), so Windows
     PowerShell 5.1 reads them right; the same inventory always gives the same bytes.
 
     \b

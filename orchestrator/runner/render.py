@@ -30,10 +30,11 @@ _UNSAFE_IN_FOLDER_NAME = set('/\\:*?"<>|\x00')
 @dataclass(frozen=True, slots=True)
 class RenderedScript:
     host: str
-    operation: str  # facts, apply or task
+    operation: str  # facts, apply, task, answer file or setup script
     path: Path
     script: str
     actions: int = 0
+    bom: bool = True  # UTF-8 with a BOM (scripts, the answer file); False: plain ASCII text (SetupComplete.cmd)
 
 
 @dataclass(slots=True)
@@ -90,6 +91,7 @@ def render_inventory(
             scripts.append(RenderedScript(name, "apply", out_dir / name / "apply.ps1", apply_script, len(plan)))
             for number, script in enumerate(_task_scripts(plan), start=1):
                 scripts.append(RenderedScript(name, "task", out_dir / name / f"task-{number}.ps1", script))
+            scripts.extend(_guest_files(renderer, name, plan, out_dir / name))
         except RenderError as exc:
             rendered.errors.append(f"host {name}: {exc}")
             continue
@@ -99,10 +101,13 @@ def render_inventory(
 
 
 def write_scripts(scripts: Sequence[RenderedScript]) -> None:
-    """UTF-8 with a BOM, so Windows PowerShell 5.1 reads them right; the same inventory, the same bytes."""
+    """UTF-8 with a BOM, so Windows PowerShell 5.1 reads them right; the same inventory, the same bytes.
+    SetupComplete.cmd without one: cmd.exe would read a BOM as part of the first command, and the guest
+    gets it as ASCII (prepare_guest.ps1.j2 writes it with Set-Content -Encoding Ascii)."""
     for item in scripts:
         item.path.parent.mkdir(parents=True, exist_ok=True)
-        item.path.write_bytes(codecs.BOM_UTF8 + item.script.encode("utf-8"))
+        text = item.script.encode("utf-8")
+        item.path.write_bytes(codecs.BOM_UTF8 + text if item.bom else text)
 
 
 def _target(host: HostSpec, os_version: str | None, given: HostFacts | None) -> HostFacts:
@@ -114,6 +119,27 @@ def _target(host: HostSpec, os_version: str | None, given: HostFacts | None) -> 
         declared = host.simulator.get("os_version")
         os_version = str(declared) if declared is not None else None
     return HostFacts.empty(os_version)
+
+
+def _guest_files(renderer: Renderer, host: str, plan: Sequence[Action], folder: Path) -> list[RenderedScript]:
+    """What each new VM's guest gets in its disk (the apply script writes them from stdin, prepare_guest):
+    OUT/<host>/<vm>.unattend.xml with every secret masked (`********`, render_answer_file), and
+    OUT/<host>/<vm>.SetupComplete.cmd, so an admin reviews the guest's setup before any host sees it. A VM
+    name is always a file name: the name rules refuse \\ / : * ? " < > | and a trailing dot or space
+    (orchestrator.rules.names), and the suffixes keep it apart from the scripts' names."""
+    from orchestrator.actions import GUEST_READY_NAME, PrepareGuest
+    from orchestrator.render import render_answer_file, render_setup_complete
+
+    files: list[RenderedScript] = []
+    for action in plan:
+        if not isinstance(action, PrepareGuest):
+            continue
+        stem = action.vm.name
+        files.append(RenderedScript(host, "answer file", folder / f"{stem}.unattend.xml",
+                                    render_answer_file(renderer, action.vm, reveal=False)))
+        files.append(RenderedScript(host, "setup script", folder / f"{stem}.SetupComplete.cmd",
+                                    render_setup_complete(renderer, GUEST_READY_NAME, action.token), bom=False))
+    return files
 
 
 def _task_scripts(plan: Sequence[Action]) -> list[str]:

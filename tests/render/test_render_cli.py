@@ -185,9 +185,53 @@ def test_the_demo_inventory_renders_its_task_scripts_in_clear(tmp_path: Path) ->
     events = [json.loads(line) for line in result.stdout.splitlines() if '"rendered"' in line]
     tasks = [e for e in events if e["operation"] == "task"]
     assert tasks, "the demo schedules a nightly reset"
-    for event in events:
+    scripts = [e for e in events if e["operation"] in ("facts", "apply", "task")]
+    assert {e["operation"] for e in events} - {"facts", "apply", "task"} == {"answer file", "setup script"}
+    for event in scripts:
         text = Path(event["path"]).read_bytes().decode("utf-8-sig")
         assert not syntax_errors(parse(text)), event["path"]
         assert text.startswith("$ErrorActionPreference = 'Stop'\n")
     apply_text = (Path(tasks[0]["path"]).parent / "apply.ps1").read_text(encoding="utf-8-sig")
     assert "Register-ScheduledTask" in apply_text
+
+
+def test_each_new_guest_gets_its_answer_file_and_setup_script_written_out_masked(tmp_path: Path) -> None:
+    """An admin reviews what a new VM's guest will find in its disk before any host sees it: the answer file
+    with every password as ******** (the real one never leaves the WinRM channel), and SetupComplete.cmd as
+    plain ASCII with Windows line ends, as prepare_guest writes them."""
+    admin_password, join_password = "Adm1n-Secret!", "J0in-Secret!"
+    inventory = tmp_path / "school.yaml"
+    inventory.write_text(
+        "all:\n  hosts:\n    hv01:\n      ansible_connection: simulator\n      multipoint_vms:\n"
+        + "".join(
+            f"        - name: {name}\n          disk: {{parent: 'D:\\images\\premium.vhdx'}}\n"
+            "          guest:\n"
+            "            admin_password: \"{{ lookup('env', 'MP_ADMIN') }}\"\n"
+            "            domain: {name: school.example, user: joiner,"
+            " password: \"{{ lookup('env', 'MP_JOIN') }}\"}\n"
+            for name in ("lab-01", "lab-02")
+        ),
+        encoding="utf-8",
+    )
+    inventory.chmod(0o600)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        main, ["render", str(inventory), "--out", str(out)], env={"MP_ADMIN": admin_password, "MP_JOIN": join_password}
+    )
+    assert result.exit_code == 0, result.output
+    answer = out / "hv01" / "lab-01.unattend.xml"
+    setup = out / "hv01" / "lab-01.SetupComplete.cmd"
+    assert f"wrote {answer}" in result.stdout and f"wrote {setup}" in result.stdout
+    text = answer.read_bytes().decode("utf-8-sig")
+    assert answer.read_bytes().startswith(codecs.BOM_UTF8)
+    assert "<ComputerName>LAB-01</ComputerName>" in text and "********" in text
+    setup_bytes = setup.read_bytes()
+    assert not setup_bytes.startswith(codecs.BOM_UTF8) and setup_bytes.isascii() and b"\r\n" in setup_bytes
+    assert sorted(p.name for p in (out / "hv01").iterdir()) == [
+        "apply.ps1", "facts.ps1", "lab-01.SetupComplete.cmd", "lab-01.unattend.xml",
+        "lab-02.SetupComplete.cmd", "lab-02.unattend.xml",
+    ]
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert admin_password.encode() not in path.read_bytes()
+            assert join_password.encode() not in path.read_bytes()

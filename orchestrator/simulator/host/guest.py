@@ -71,29 +71,37 @@ def sysprepped_volume(edition_sku: int) -> dict[str, Any]:
 
 
 def volume_of(host: Host, path: str) -> dict[str, Any] | None:
-    """The guest volume a disk file shows: its own, else its parent's, else the image's; None for no Windows."""
+    """The guest volume a disk file shows: its own, else its parent's, else the image's; None for no Windows.
+    What it returns is the disk's (or a parent's) own volume, or a new image volume: read it, never change it
+    (writable_volume gives a disk its own copy)."""
+    return _volume_view(host, path)[0]
+
+
+def _volume_view(host: Host, path: str) -> tuple[dict[str, Any] | None, bool]:
+    """volume_of, and whether the volume is a new one made here (nobody else holds it)."""
     seen: set[str] = set()
     current: str | None = path
     while current and norm_path(current) not in seen:
         seen.add(norm_path(current))
         entry = host.files.get(norm_path(current))
         if entry is None:
-            return None
+            return None, False
         if entry.volume is not None:
-            return entry.volume
+            return entry.volume, False
         if entry.edition_sku is not None and (entry.vhd or {}).get("parent") is None:
-            return sysprepped_volume(entry.edition_sku)
+            return sysprepped_volume(entry.edition_sku), True
         current = (entry.vhd or {}).get("parent")
-    return None
+    return None, False
 
 
 def writable_volume(host: Host, entry: FileEntry) -> dict[str, Any] | None:
-    """The disk's own volume, copied from what it reads through to on its first write."""
+    """The disk's own volume, copied from what it reads through to on its first write (a new image volume
+    is already its own: no copy)."""
     if entry.volume is None:
-        view = volume_of(host, entry.path)
+        view, new = _volume_view(host, entry.path)
         if view is None:
             return None
-        entry.volume = copy.deepcopy(view)
+        entry.volume = view if new else copy.deepcopy(view)
     return entry.volume
 
 

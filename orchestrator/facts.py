@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from orchestrator.actions import CHECKPOINT_NOTES_PREFIX, GUEST_NOTES_PREFIX
@@ -406,14 +407,24 @@ def parse_kvp_items(items: list[Any]) -> dict[str, str]:
     """GuestIntrinsicExchangeItems: each an Msvm_KvpExchangeDataItem instance as CIM-XML; keep Name -> Data."""
     result: dict[str, str] = {}
     for item in items:
-        try:
-            root = ET.fromstring(str(item))
-        except ET.ParseError:
-            continue
-        props = {p.get("NAME"): (p.findtext("VALUE") or "") for p in root.iter("PROPERTY")}
-        if props.get("Name"):
-            result[props["Name"]] = props.get("Data", "")
+        pair = _kvp_item(str(item))
+        if pair is not None:
+            result[pair[0]] = pair[1]
     return result
+
+
+@lru_cache(maxsize=4096)
+def _kvp_item(text: str) -> tuple[str, str] | None:
+    """One item's (Name, Data), or None for an item that does not parse or has no Name. A pure function of
+    the text, remembered: every guest of one image reports the same OS items, and each run reads a host's
+    items twice (the facts, then the apply script's new facts), so most parses were repeats."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    props = {p.get("NAME"): (p.findtext("VALUE") or "") for p in root.iter("PROPERTY")}
+    name = props.get("Name")
+    return (name, props.get("Data", "")) if name else None
 
 
 def _kind(value: Any) -> str:

@@ -91,3 +91,17 @@ def test_an_empty_host_for_offline_rendering_defaults_to_2012_r2():
     assert HostFacts.empty().version == "6.3"
     assert HostFacts.empty("10.0.17763").version == "10.0"
     assert not HostFacts.empty().observed
+
+
+def test_kvp_items_that_do_not_parse_or_have_no_name_are_skipped_every_time() -> None:
+    """The guest's exchange items as the host reports them: one per CIM-XML instance; a broken or nameless
+    one is left out, each time it comes (the parse of an item's text is remembered)."""
+    from orchestrator.facts import parse_kvp_items
+
+    named = (
+        '<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Data" TYPE="string"><VALUE>6.2.9200'
+        '</VALUE></PROPERTY><PROPERTY NAME="Name" TYPE="string"><VALUE>OSVersion</VALUE></PROPERTY></INSTANCE>'
+    )
+    nameless = '<INSTANCE><PROPERTY NAME="Data" TYPE="string"><VALUE>x</VALUE></PROPERTY></INSTANCE>'
+    for _ in range(2):
+        assert parse_kvp_items([named, "<INSTANCE", nameless, None]) == {"OSVersion": "6.2.9200"}

@@ -377,3 +377,20 @@ def test_a_shape_refused_while_others_wait_is_refused_to_every_one_of_them(tmp_p
     )
     assert all(isinstance(r, RenderError) and "does not parse" in str(r) for r in results), results
     assert renderer._checking == {}
+
+
+def test_hosts_reporting_the_same_cmdlets_share_their_capabilities_and_no_other_host_does() -> None:
+    """Two hosts whose facts list the same parameters get the same answers from one Capabilities; a host
+    whose Export-VM lacks -CaptureLiveState gets its own, and a table of lists (not from facts) still works."""
+    with_live = {"Export-VM": frozenset({"Name", "Path", "CaptureLiveState"})}
+    same = {"Export-VM": frozenset({"Name", "Path", "CaptureLiveState"})}
+    without = {"Export-VM": frozenset({"Name", "Path"})}
+    first, first_key = render._capabilities("6.3", with_live)
+    second, second_key = render._capabilities("6.3", same)
+    assert second is first and second_key == first_key
+    other, other_key = render._capabilities("6.3", without)
+    assert other is not first and other_key != first_key
+    assert first.has("Export-VM", "CaptureLiveState") and not other.has("Export-VM", "CaptureLiveState")
+    listed, listed_key = render._capabilities("6.3", {"Export-VM": ["Name", "Path"]})
+    assert listed_key == other_key and not listed.has("Export-VM", "CaptureLiveState")
+    assert render._capabilities("6.2", same)[0].version != first.version

@@ -30,9 +30,10 @@ DOWN = "hv50"
 REBOOTING = ("hv07", "hv23")
 LOST_APPLY_REPLY = ("hv10", "hv20", "hv30")  # the host ran the apply, its answer never came: run again
 # The client's wait for a reply. One in-process fake answers all 50 hosts (25 at a time) while the suite runs
-# 8 workers on 2 cores: at 3 s, a burst of hosts once waited longer than that for the reply that opens their
-# shell, which is (rightly) never retried, and failed. 8 s is still a wait the stalled applies outlast.
-READ_TIMEOUT = 8
+# 8 workers on 2 cores, so this process gets about a quarter of a core: at 3 s, a burst of hosts once waited
+# longer than that for the reply that opens their shell, which is (rightly) never retried, and failed; at 8 s
+# it failed once in four full runs (2026-12-03). 15 s is still a wait the stalled applies outlast.
+READ_TIMEOUT = 15
 STALLED_APPLY = ("hv15", "hv35")  # the host answers the apply after the client's read timeout
 # An admin facing a flaky network raises orchestrate_retry; the deadline bounds the whole run per host.
 RETRY = RetryPolicy(attempts=12, deadline=45.0)

@@ -155,7 +155,13 @@ class GuestReader:
 
     def product_key(self, value: Any, origin: Origin, what: str) -> Any:
         """Microsoft's public KMS client key may be written as text; any other key (a MAK, a retail key) is
-        the site's secret and is given like a password."""
+        the site's secret and is given like a password. `{{ name }}` reads as the variable it names first, so
+        a variable holding the public key is the public key, and one holding a MAK is held to the secret rules."""
+        target = self.r.reference_target(value)
+        if target is not None and self.r.variables is not None:
+            named = self.r.variables[target[0]]  # a public key written as text in the variable it names
+            if isinstance(named, str) and named.strip().upper() in KNOWN_KMS_KEYS:
+                return self.product_key(named, origin, what)
         if isinstance(value, str) and env_lookup_name(value) is None and not isinstance(value, bool):
             if value.strip().upper() == MULTIPOINT_PREMIUM_KMS_KEY:
                 return MULTIPOINT_PREMIUM_KMS_KEY

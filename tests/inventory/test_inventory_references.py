@@ -189,3 +189,26 @@ def test_a_reference_reads_exactly_as_the_value_it_names(value: object, name: st
     direct, named = Reader(), Reader(variables={name: value})
     assert named.scalar(spacing % name, where) == direct.scalar(value, where)
     assert [f.message for f in named.findings] == [f.message for f in direct.findings]
+
+
+def test_a_product_key_may_name_the_public_kms_key_but_a_named_mak_is_a_secret(tmp_path: Path) -> None:
+    guest_vm = (
+        "multipoint_vms:\n"
+        "  - name: lab-01\n    disk: {parent: 'D:\\images\\mps.vhdx'}\n"
+        "    guest: {admin_password: '{{ vault_admin_password }}', product_key: '{{ %s }}'}\n"
+    )
+    vault_text = vaulted("vault_winrm_password", WINRM_PASSWORD) + vaulted("vault_admin_password", ADMIN_PASSWORD)
+    common = 'ansible_password: "{{ vault_winrm_password }}"\n'
+    public = school(tmp_path / "public", common + "kms_key: XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G\n"
+                    + guest_vm % "kms_key", vault_text)
+    loaded = load(public, vault=Vault([VaultSecret(Secret(VAULT_PASSWORD))]))
+    assert messages(loaded, "error") == []
+    lab = loaded.hosts["hv01"].vm("lab-01")
+    assert lab is not None and lab.guest is not None
+    assert lab.guest.product_key == "XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G"
+
+    mak = "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY"
+    private = school(tmp_path / "mak", common + f"site_mak: {mak}\n" + guest_vm % "site_mak", vault_text)
+    result = cli("validate", str(private), *vault_options(tmp_path))
+    assert result.exit_code == 2 and "holds the secret as text" in result.stdout
+    assert mak not in result.output

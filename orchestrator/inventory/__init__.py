@@ -83,15 +83,14 @@ def _collector_paused() -> Iterator[list[int]]:
     A load allocates about fifty tracked objects per VM (values, origins, specs) that all stay alive and
     form no reference cycles; every few thousand allocations the collector would traverse them again, for
     nothing: about a third of the load's CPU on 10,000 VMs (issue 18). Reference counting still frees
-    everything as usual. After a large load (COLLECT_AFTER_VMS) everything alive is moved to the
-    collector's permanent generation (`gc.freeze`, Python 3.7+: "ignore them in all the future
-    collections"): left young, the survivors would be traversed again on their way to the oldest
-    generation while the scripts are rendered (about 0.4 CPU s on 10,000 VMs), and a full collection to
-    age them costs about 0.3 CPU s itself, where freezing costs nothing. Frozen objects are still freed by
-    reference counting when the inventory goes; what freezing gives up is collecting a reference cycle
-    alive at that moment (a caught exception and its frames): a few objects per large load, kept until the
-    process ends. Nothing of ours depends on when garbage is finalized: a run closes its journal itself
-    (runner/run.py). On a small load freezing saves nothing, so it is not done there.
+    everything as usual. After a large load (COLLECT_AFTER_VMS) everything alive is moved into the oldest
+    generation at no cost: `gc.freeze()`, then `gc.unfreeze()`, which (Python 3.7+) puts the frozen objects
+    "back into the oldest generation". Left young, the survivors would be traversed again on their way
+    there while the scripts are rendered (about 0.4 CPU s on 10,000 VMs), and a full collection to age
+    them costs about 0.3 CPU s itself. Nothing stays frozen: a reference cycle among them is still found by
+    the next full collection (freezing alone would keep it for the process's life, which a long-lived
+    process such as the test suite felt). Nothing of ours depends on when garbage is finalized: a run closes
+    its journal itself (runner/run.py). On a small load this saves nothing, so it is not done there.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -102,6 +101,7 @@ def _collector_paused() -> Iterator[list[int]]:
         if was_enabled:
             if loaded and loaded[0] >= COLLECT_AFTER_VMS:
                 gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -218,7 +218,7 @@ def _capabilities(
     return made
 
 
-CAPABILITIES_CACHE_SIZE = 256  # distinct (version, cmdlet table) pairs remembered; a fleet has a handful
+CAPABILITIES_CACHE_SIZE = 32  # distinct (version, cmdlet table) pairs remembered; a fleet has a handful
 _CAPABILITIES: dict[Hashable, tuple[Capabilities, Hashable]] = {}
 
 

@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -57,6 +58,26 @@ def school(tmp_path: Path, vars_text: str, vault_text: str, vault_mode: int = 0o
 
 def vault_options(tmp_path: Path) -> list[str]:
     return ["--vault-password-file", str(write(tmp_path / "vault-pass.txt", VAULT_PASSWORD))]
+
+
+VAULTED_PASSWORDS = 'ansible_password: "{{ vault_winrm_password }}"\n'
+
+
+def guest_school(folder: Path, extra_vars: str, guest: str) -> Path:
+    """The school with the WinRM and guest admin passwords vaulted, `extra_vars` beside them, and one VM
+    lab-01 whose guest mapping is `guest` (flow YAML)."""
+    vm = f"multipoint_vms:\n  - name: lab-01\n    disk: {{parent: 'D:\\images\\mps.vhdx'}}\n    guest: {guest}\n"
+    vault_text = vaulted("vault_winrm_password", WINRM_PASSWORD) + vaulted("vault_admin_password", ADMIN_PASSWORD)
+    return school(folder, VAULTED_PASSWORDS + extra_vars + vm, vault_text)
+
+
+def loaded_guest(inventory: Path) -> Any:
+    """lab-01's guest, from an inventory that must load without an error."""
+    loaded = load(inventory, vault=Vault([VaultSecret(Secret(VAULT_PASSWORD))]))
+    assert messages(loaded, "error") == []
+    lab = loaded.hosts["hv01"].vm("lab-01")
+    assert lab is not None and lab.guest is not None
+    return lab.guest
 
 
 def ansible_templates(tmp_path: Path, inventory: Path, variable: str) -> object:
@@ -145,28 +166,10 @@ def test_a_reference_to_nothing_and_a_circle_are_findings_at_the_line_that_wrote
 
 
 def test_a_guest_password_may_name_a_vaulted_variable_never_one_in_plain_text(tmp_path: Path) -> None:
-    guest_vm = (
-        "multipoint_vms:\n"
-        "  - name: lab-01\n    disk: {parent: 'D:\\images\\mps.vhdx'}\n"
-        "    guest: {admin_password: '{{ %s }}'}\n"
-    )
-    vault_text = vaulted("vault_winrm_password", WINRM_PASSWORD) + vaulted("vault_admin_password", ADMIN_PASSWORD)
-    good = school(
-        tmp_path / "vaulted",
-        'ansible_password: "{{ vault_winrm_password }}"\n' + guest_vm % "vault_admin_password",
-        vault_text,
-    )
-    loaded = load(good, vault=Vault([VaultSecret(Secret(VAULT_PASSWORD))]))
-    assert messages(loaded, "error") == []
-    lab = loaded.hosts["hv01"].vm("lab-01")
-    assert lab is not None and lab.guest is not None and lab.guest.admin_password == Secret(ADMIN_PASSWORD)
+    vaulted_guest = guest_school(tmp_path / "vaulted", "", "{admin_password: '{{ vault_admin_password }}'}")
+    assert loaded_guest(vaulted_guest).admin_password == Secret(ADMIN_PASSWORD)
 
-    plain = school(
-        tmp_path / "plain",
-        'ansible_password: "{{ vault_winrm_password }}"\nadmin_text: ' + ADMIN_PASSWORD + "\n"
-        + guest_vm % "admin_text",
-        vault_text,
-    )
+    plain = guest_school(tmp_path / "plain", f"admin_text: {ADMIN_PASSWORD}\n", "{admin_password: '{{ admin_text }}'}")
     result = cli("validate", str(plain), *vault_options(tmp_path))
     assert result.exit_code == 2, result.output
     assert "names '{{ admin_text }}', which holds the secret as text" in result.stdout
@@ -192,23 +195,12 @@ def test_a_reference_reads_exactly_as_the_value_it_names(value: object, name: st
 
 
 def test_a_product_key_may_name_the_public_kms_key_but_a_named_mak_is_a_secret(tmp_path: Path) -> None:
-    guest_vm = (
-        "multipoint_vms:\n"
-        "  - name: lab-01\n    disk: {parent: 'D:\\images\\mps.vhdx'}\n"
-        "    guest: {admin_password: '{{ vault_admin_password }}', product_key: '{{ %s }}'}\n"
-    )
-    vault_text = vaulted("vault_winrm_password", WINRM_PASSWORD) + vaulted("vault_admin_password", ADMIN_PASSWORD)
-    common = 'ansible_password: "{{ vault_winrm_password }}"\n'
-    public = school(tmp_path / "public", common + "kms_key: XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G\n"
-                    + guest_vm % "kms_key", vault_text)
-    loaded = load(public, vault=Vault([VaultSecret(Secret(VAULT_PASSWORD))]))
-    assert messages(loaded, "error") == []
-    lab = loaded.hosts["hv01"].vm("lab-01")
-    assert lab is not None and lab.guest is not None
-    assert lab.guest.product_key == "XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G"
+    guest = "{admin_password: '{{ vault_admin_password }}', product_key: '{{ %s }}'}"
+    public = guest_school(tmp_path / "public", "kms_key: XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G\n", guest % "kms_key")
+    assert loaded_guest(public).product_key == "XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G"
 
     mak = "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY"
-    private = school(tmp_path / "mak", common + f"site_mak: {mak}\n" + guest_vm % "site_mak", vault_text)
+    private = guest_school(tmp_path / "mak", f"site_mak: {mak}\n", guest % "site_mak")
     result = cli("validate", str(private), *vault_options(tmp_path))
     assert result.exit_code == 2 and "holds the secret as text" in result.stdout
     assert mak not in result.output

@@ -139,6 +139,11 @@ class Reader:
         finally:
             self._following.pop()
 
+    def _followed(self, value: Any, origin: Origin) -> Any:
+        """`value`, or for a `{{ name }}` the value it names (BAD after a finding: no such variable, a circle)."""
+        name = variable_reference(value)
+        return value if name is None else self._referenced(name, origin)
+
     def reference_target(self, value: Any) -> tuple[str, Origin] | None:
         """For a `{{ name }}` value: the variable the chain of references finally names and where that
         variable was written; None when `value` is no reference or the chain breaks (scalar() says why)."""
@@ -226,7 +231,11 @@ class Reader:
     # -- containers ------------------------------------------------------------------------------------
 
     def mapping(self, value: Any, origin: Origin, what: str, keys: Collection[str], *, hint: str = "") -> Any:
-        """A mapping whose keys are all in `keys`; an unknown key is an error with a suggestion."""
+        """A mapping whose keys are all in `keys`; an unknown key is an error with a suggestion. `{{ name }}`
+        reads as the host's variable `name` (a mapping written elsewhere keeps its own places)."""
+        value = self._followed(value, origin)
+        if value is BAD:
+            return BAD
         if not isinstance(value, Mapping):
             return self.error(
                 origin,
@@ -245,6 +254,10 @@ class Reader:
         return value
 
     def sequence(self, value: Any, origin: Origin, what: str) -> Any:
+        """A list; `{{ name }}` reads as the host's variable `name`, as for a mapping."""
+        value = self._followed(value, origin)
+        if value is BAD:
+            return BAD
         if not isinstance(value, list):
             return self.error(
                 origin,

@@ -204,3 +204,27 @@ def test_a_product_key_may_name_the_public_kms_key_but_a_named_mak_is_a_secret(t
     result = cli("validate", str(private), *vault_options(tmp_path))
     assert result.exit_code == 2 and "holds the secret as text" in result.stdout
     assert mak not in result.output
+
+
+def test_a_list_of_vms_may_be_named_and_its_mistakes_point_where_it_is_written(tmp_path: Path) -> None:
+    """`multipoint_vms: "{{ lab_vms }}"`, the list kept in group_vars/hyperv/vms.yml: the VMs are that list's,
+    and a bad value inside it is reported at its own line in vms.yml, not at the reference."""
+    write(
+        tmp_path / "group_vars/hyperv/vms.yml",
+        "lab_vms:\n"
+        "  - {name: lab-01, cpus: 2, disk: {parent: 'D:\\images\\mps.vhdx'}}\n"
+        "  - {name: lab-02, cpus: many, disk: {parent: 'D:\\images\\mps.vhdx'}}\n",
+    )
+    inventory = school(
+        tmp_path, VAULTED_PASSWORDS + 'multipoint_vms: "{{ lab_vms }}"\n', vaulted("vault_winrm_password", WINRM_PASSWORD)
+    )
+    loaded = load(inventory, vault=Vault([VaultSecret(Secret(VAULT_PASSWORD))]))
+    errors = messages(loaded, "error")
+    vms_file = tmp_path / "group_vars/hyperv/vms.yml"
+    assert len(errors) == 1 and errors[0].startswith(f"{vms_file}:3:"), errors
+    assert "cpus of VM 'lab-02' must be a whole number" in errors[0]
+
+    write(vms_file, "lab_vms:\n  - {name: lab-01, cpus: 2, disk: {parent: 'D:\\images\\mps.vhdx'}}\n")
+    fixed = load(inventory, vault=Vault([VaultSecret(Secret(VAULT_PASSWORD))]))
+    assert messages(fixed, "error") == []
+    assert [vm.name for vm in fixed.hosts["hv01"].vms] == ["lab-01"]

@@ -128,7 +128,7 @@ class Credentials:
         if target is not None and not getattr(resolved, "from_env", False) and not getattr(
             resolved, "from_vault", False
         ):
-            self.check_literal(target[1], None)
+            self.check_literal(target[1] or origin, None)  # where it is written, else where it is named
         return Secret(str(resolved))
 
     def check_literal(self, origin: Origin, path: Path | None) -> None:

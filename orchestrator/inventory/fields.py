@@ -118,7 +118,8 @@ class Reader:
     def _referenced(self, name: str, origin: Origin) -> Any:
         """The value of the host's variable `name`, read as the value written at `origin` (which names it):
         a vaulted variable gives its decrypted text, an env lookup its value, a reference is followed on.
-        A list or mapping is returned as it is, for the caller's reader to refuse as the wrong shape."""
+        A list or mapping is returned as it is: mapping() and sequence() take it, a scalar reader refuses it
+        as the wrong shape."""
         if self.variables is None or name not in self.variables:
             return self.error(
                 origin,
@@ -144,16 +145,17 @@ class Reader:
         name = variable_reference(value)
         return value if name is None else self._referenced(name, origin)
 
-    def reference_target(self, value: Any) -> tuple[str, Origin] | None:
+    def reference_target(self, value: Any) -> tuple[str, Origin | None] | None:
         """For a `{{ name }}` value: the variable the chain of references finally names and where that
-        variable was written; None when `value` is no reference or the chain breaks (scalar() says why)."""
+        variable was written (None if unknown); None when `value` is no reference or the chain breaks
+        (scalar() says why)."""
         name = variable_reference(value)
         seen: set[str] = set()
         while name is not None and self.variables is not None and name in self.variables and name not in seen:
             seen.add(name)
             following = variable_reference(self.variables[name])
             if following is None:
-                return name, self.variable_origins.get(name) or Origin("")
+                return name, self.variable_origins.get(name)
             name = following
         return None
 

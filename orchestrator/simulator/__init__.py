@@ -24,9 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.host_lock import LOCK_FOLDER
 from orchestrator.pwsh_level import powershell_version
 from orchestrator.signatures import normalize_version
 from orchestrator.simulator.commands import HostCommands
+from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.files import FileSystem, Session, Shares
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Host, Snapshot, Task, norm_path
@@ -108,9 +110,10 @@ class Simulator:
         """How many changes mutating cmdlets made since this Simulator was created."""
         return len(self.mutation_log)
 
-    def run(self, script: str, stdin: str = "") -> RunResult:
-        """Run one script as powershell.exe would; failures are exit code 1 with the error on stderr."""
-        return self._run(script, stdin, keep=False)[0]
+    def run(self, script: str, stdin: str = "", *, identity: Identity | None = None) -> RunResult:
+        """Run one script as powershell.exe would; failures are exit code 1 with the error on stderr. It runs as
+        the remote session's user unless `identity` says whom else (a local user at the host: host/acl.py)."""
+        return self._run(script, stdin, keep=False, identity=identity)[0]
 
     def hold(self, script: str, stdin: str = "") -> tuple[RunResult, int]:
         """Run a script whose PowerShell process then keeps running (a script of another run still busy on the
@@ -125,11 +128,11 @@ class Simulator:
 
         return self._change(lambda: release_process(self.host, pid))
 
-    def _run(self, script: str, stdin: str, *, keep: bool) -> tuple[RunResult, int]:
+    def _run(self, script: str, stdin: str, *, keep: bool, identity: Identity | None = None) -> tuple[RunResult, int]:
         pid_box: list[int] = []
 
         def execute() -> tuple[RunResult, bool]:
-            result, dirty, pid = self._execute(script, stdin, keep=keep)
+            result, dirty, pid = self._execute(script, stdin, keep=keep, identity=identity)
             pid_box.append(pid)
             return result, dirty
 
@@ -190,9 +193,12 @@ class Simulator:
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    def _execute(self, script: str, stdin: str, *, keep: bool = False) -> tuple[RunResult, bool, int]:
+    def _execute(self, script: str, stdin: str, *, keep: bool = False,
+                 identity: Identity | None = None) -> tuple[RunResult, bool, int]:
         """One PowerShell process: the script, then (unless `keep`) the process's end, which closes its handles."""
-        fs = FileSystem(self.host.files, self.shares, lambda: None, self.session)
+        if identity is None:
+            identity = Identity.session(self.host.session_user or DEFAULT_USER, self.host.session_admin)
+        fs = FileSystem(self.host.files, self.shares, lambda: None, self.session, identity)
         ctx = HostContext(self.host, fs, now=self._now, run_script=self._nested)
         ps_version = powershell_version(self.host.os_version)
         interp = Interpreter(HostCommands(ctx), stdin=stdin, now=ctx.now, new_guid=ctx.new_guid,
@@ -234,7 +240,8 @@ class Simulator:
             return RunResult("", "simulator: scheduled tasks nested too deeply", 1)
         self._depth += 1
         try:
-            result, _, _ = self._execute(script, "")
+            # The product's tasks run as SYSTEM (actions/schedule.ps1.j2: New-ScheduledTaskPrincipal -UserId SYSTEM).
+            result, _, _ = self._execute(script, "", identity=Identity.system())
         finally:
             self._depth -= 1
         return result
@@ -325,6 +332,10 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
                     state=str(raw.get("state") or "Ready"), last_run=raw.get("last_run") or None,
                     last_result=int(raw.get("last_result") or 0))
         host.tasks[Host.task_key(task.path, task.name)] = task
+    state_folder = facts.get("state_folder")
+    if isinstance(state_folder, Mapping):  # its owner, so the copy's script refuses what the host's would
+        host.session_user = str(state_folder.get("account") or "")
+        host.files[norm_path(LOCK_FOLDER)] = FileEntry(LOCK_FOLDER, "dir", owner=state_folder.get("owner") or None)
     for raw in facts.get("moves") or []:  # move records (orchestrator/move_records.py), as text files
         path = str(raw.get("file") or "")
         if path:

@@ -9,7 +9,7 @@ from typing import Any
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains, clock
 from orchestrator.simulator.host.context import HostContext
-from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path
+from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.json_out import from_json, to_json
 from orchestrator.simulator.language import dotnet
@@ -368,6 +368,11 @@ def new_object(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         return [PSList()]
     if type_name in ("system.collections.hashtable", "hashtable"):
         return [PSHashtable()]
+    from orchestrator.simulator.host.acl import new_object as new_security_object
+
+    security = new_security_object(type_name, _arguments(call))
+    if security is not None:
+        return [security]
     if type_name in ("system.io.streamreader", "io.streamreader"):
         from orchestrator.simulator.host.handles import FileStream, StreamReader
 
@@ -379,6 +384,14 @@ def new_object(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         return [StreamReader(args[0])]
     raise CmdletError(f'Cannot find type [{call.get("TypeName")}]: verify that the assembly containing this type is '
                       "loaded.", "TypeNotFound", "InvalidType", terminating=True)
+
+
+def _arguments(call: BoundCall) -> list[Any]:
+    """New-Object's -ArgumentList as a list (one value is a list of one)."""
+    if not call.has("ArgumentList"):
+        return []
+    args = call.get("ArgumentList")
+    return list(args) if isinstance(args, list) else [args]
 
 
 # -- files and paths ------------------------------------------------------------------------------------------------
@@ -452,10 +465,27 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         else:
             raise CmdletError(f"The simulator does not support New-Item -ItemType {item_type}.", "NotSupported",
                               "NotImplemented", terminating=True)
+        _make_parents(ctx, path)
         ctx.fs.add(entry)
         ctx.mutated(f"New-Item {path}")
         out.append(_item_object(entry))
     return out
+
+
+def _make_parents(ctx: HostContext, path: str) -> None:
+    """The folders above a new item that do not exist yet, made as real folders (New-Item -Force makes a
+    file's missing folders; a new directory's missing parents are made with it), so each has an owner: the
+    creator's (host/acl.py), which the state folder's check reads."""
+    missing = []
+    parent = parent_path(path)
+    while parent and ctx.fs.kind(parent) is None and share_root(parent) != norm_path(parent):
+        missing.append(parent)
+        up = parent_path(parent)
+        if up == parent:
+            break
+        parent = up
+    for folder in reversed(missing):
+        ctx.fs.add(FileEntry(folder.rstrip("\\"), "dir"))
 
 
 @cmdlet("Remove-Item", MGMT, mutating=True)
@@ -479,9 +509,6 @@ def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise CmdletError(f"The item at {path} has children and the Recurse parameter was not specified.",
                               "DirectoryNotEmpty", "WriteError", path)
         removed = ctx.fs.remove(path)
-        root = None
-        from orchestrator.simulator.host.model import share_root
-
         root = share_root(path)
         freed = sum(e.size for e in removed)
         if root is not None and root in ctx.fs.shares.roots:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host.acl import ADMINISTRATORS
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import Host, Task
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
@@ -34,7 +35,7 @@ FILE_NOT_FOUND = 2147942402  # 0x80070002
 
 def _require_admin(ctx: HostContext, target: str) -> None:
     """Changing a task that runs as SYSTEM needs an administrator; anyone else gets E_ACCESSDENIED."""
-    if not ctx.host.session_admin:
+    if ADMINISTRATORS not in ctx.identity.groups:
         raise CmdletError("Access is denied.", "HRESULT 0x80070005", "PermissionDenied", target)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
 from orchestrator.simulator.host.files import FileSystem
 from orchestrator.simulator.host.model import VM, Host
 from orchestrator.simulator.host.registry import CmdletError
@@ -23,6 +24,8 @@ class HostContext:
         self._now = now
         self.run_script = run_script
         self.interp: Interpreter | None = None
+        # Who the script runs as (host/acl.py): the file system's identity, or the remote session's.
+        self.identity = fs.identity or Identity.session(host.session_user or DEFAULT_USER, host.session_admin)
         self.dirty = False
         self.mutations: list[str] = []
         self.warnings: list[str] = []
@@ -42,10 +45,14 @@ class HostContext:
         self.pid = 4 + max([1000, *(int(h["process"]) for h in host.open_files)])
 
     def static_hooks(self) -> dict[str, Any]:
-        """The .NET types whose static methods need this host: [System.IO.File] (host/handles.py)."""
+        """The .NET types whose static methods need this host: [System.IO.File] (host/handles.py),
+        [System.IO.Directory]'s access control and [System.Security.Principal.WindowsIdentity] (host/acl.py)."""
+        from orchestrator.simulator.host.acl import directory_static, identity_static
         from orchestrator.simulator.host.handles import file_static
 
-        return {"io.file": lambda lname, args: file_static(self, lname, args)}
+        return {"io.file": lambda lname, args: file_static(self, lname, args),
+                "io.directory": lambda lname, args: directory_static(self, lname, args),
+                "security.principal.windowsidentity": lambda lname, args: identity_static(self, lname, args)}
 
     def end_process(self) -> None:
         """The run is over, so its process ends: every handle it still holds is closed (host/handles.py)."""

@@ -15,6 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.simulator.host.acl import (
+    CREATE_DIRECTORIES,
+    CREATE_FILES,
+    DELETE,
+    DELETE_CHILD,
+    WRITE_DATA,
+    Identity,
+    allowed,
+    denied,
+    effective_rules,
+)
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError
 
@@ -70,11 +81,43 @@ class Shares:
 
 class FileSystem:
     def __init__(self, local: dict[str, FileEntry], shares: Shares, on_change: Any,
-                 session: Session | None = None) -> None:
+                 session: Session | None = None, identity: Identity | None = None) -> None:
         self.local = local
         self.shares = shares
         self._on_change = on_change
         self.session = session or Session()
+        # Who the script runs as (host/acl.py): the owner of what it creates, and whose access local folders
+        # with rules of their own check. None: nobody's (tests that drive the file system alone).
+        self.identity = identity
+        self._guarded: bool | None = None  # whether any local folder has rules of its own (checked lazily)
+
+    def guard(self) -> None:
+        """A folder just got rules of its own: from now on, access below it is checked."""
+        self._guarded = True
+
+    def may(self, path: str, right: int, *, is_dir: bool) -> bool:
+        """Whether this script's identity holds `right` on a local `path` (always, where access is not modelled)."""
+        if self.identity is None or share_root(path) is not None:
+            return True
+        if self._guarded is None:
+            self._guarded = any(entry.acl is not None for entry in self.local.values())
+        if not self._guarded:
+            return True
+        return allowed(effective_rules(self.local, path, is_dir), self.identity, right)
+
+    def check_create(self, path: str, *, is_dir: bool) -> None:
+        """Creating `path` (or writing an existing file): the folder's CreateFiles/CreateDirectories, the file's
+        WriteData. Raises the file cmdlets' access-denied error."""
+        existing = self.get(path)
+        if existing is not None and existing.kind == "file":
+            ok = self.may(path, WRITE_DATA, is_dir=False)
+        elif existing is not None:
+            ok = True
+        else:
+            parent = parent_path(path)
+            ok = not parent or self.may(parent, CREATE_DIRECTORIES if is_dir else CREATE_FILES, is_dir=True)
+        if not ok:
+            raise denied(path)
 
     def reachable(self, path: str) -> bool:
         """False for a share path this session cannot reach (no identity to pass on); local paths always.
@@ -141,7 +184,15 @@ class FileSystem:
         table = self._table(entry.path)
         if table is None:
             raise FileNotFoundError(entry.path)
-        table[norm_path(entry.path)] = entry
+        key = norm_path(entry.path)
+        self.check_create(entry.path, is_dir=entry.kind == "dir")
+        existing = table.get(key)
+        if existing is not None:  # replaced in place (New-Item -Force): the same file, its owner and rules kept
+            entry.owner = entry.owner or existing.owner
+            entry.acl = entry.acl if entry.acl is not None else existing.acl
+        elif entry.owner is None and self.identity is not None and table is self.local:
+            entry.owner = self.identity.default_owner
+        table[key] = entry
         self.changed(entry.path)
 
     def remove(self, path: str, recurse: bool = True) -> list[FileEntry]:
@@ -149,6 +200,9 @@ class FileSystem:
         if table is None:
             return []
         key = norm_path(path)
+        if key in table and not (self.may(path, DELETE, is_dir=table[key].kind == "dir")
+                                 or self.may(parent_path(path), DELETE_CHILD, is_dir=True)):
+            raise denied(path)
         removed = []
         if key in table:
             removed.append(table.pop(key))

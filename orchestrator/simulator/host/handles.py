@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path
+from orchestrator.simulator.host.registry import CmdletError
 from orchestrator.simulator.language.netobject import NetObject
 from orchestrator.simulator.language.values import PSEnum, PSRuntimeError, to_int, to_string
 
@@ -226,6 +227,11 @@ def file_static(ctx: Any, lname: str, args: list[Any]) -> Any:
                                 "DirectoryNotFoundException")
     elif mode == MODES["createnew"]:
         raise _method_error("Open", 4, f"The file '{path}' already exists.", "IOException")
+    if kind is None or access & WRITE:
+        try:
+            fs.check_create(path, is_dir=False)
+        except CmdletError as exc:  # a folder's access rules (host/acl.py) give this identity no write here
+            raise _method_error("Open", 4, str(exc), "UnauthorizedAccessException") from exc
     if conflict(ctx.host, path, access, share):
         raise _method_error("Open", 4, f"The process cannot access the file '{path}' because it is being used by "
                             "another process.", "IOException")

@@ -73,6 +73,10 @@ class FileEntry:
     # state. None reads through to the parent disk, and a disk with install media has a sysprepped one.
     volume: dict[str, Any] | None = None
     mounted: dict[str, Any] | None = None  # Mount-VHD on the host: {"disk": n, "letter": "E", "read_only": b}
+    # Who owns it (a SID; None: what the simulator was seeded with, shown as Administrators) and a folder's own
+    # access rules once a script set them ({"protected": b, "rules": [...]}; None: inherited): host/acl.py.
+    owner: str | None = None
+    acl: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -195,6 +199,7 @@ class Host:
     # Remove-VM.md; host/chains.py).
     vmms_jobs: list[dict[str, Any]] = field(default_factory=list)
     session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
+    session_user: str = ""  # the remote user's SID ("": host/acl.DEFAULT_USER, the built-in Administrator)
     guest_setup_seconds: float = 30 * 60  # how long a guest's first-boot setup runs, in simulated time (guest.py)
     guest_domains: list[str] = field(default_factory=list)  # AD domains the simulated network has (guest.py)
     # A copy built from facts (a dry run's preflight) knows no guest's disk: for a running VM whose guest is

@@ -381,6 +381,11 @@ class _Static:
             return Guid("00000000-0000-0000-0000-000000000000")
         if key in _IO_ENUMS and lname in _IO_ENUMS[key]:
             return PSEnum(_IO_ENUM_TYPES[key], *_IO_ENUMS[key][lname])
+        if key in SECURITY_ENUMS:
+            type_name, members = SECURITY_ENUMS[key]
+            for member, number in members.items():
+                if member.lower() == lname:
+                    return PSEnum(type_name, member, number)
         raise PSRuntimeError(f"The simulator does not support the static member [{self.name}]::{lname}.",
                              "NotSupported", "NotImplemented")
 
@@ -458,6 +463,29 @@ _IO_ENUMS: dict[str, dict[str, tuple[str, int]]] = {
     "io.fileaccess": {n.lower(): (n, v) for n, v in (("Read", 1), ("Write", 2), ("ReadWrite", 3))},
     "io.fileshare": {n.lower(): (n, v) for n, v in (("None", 0), ("Read", 1), ("Write", 2), ("ReadWrite", 3),
                                                     ("Delete", 4), ("Inheritable", 16))},
+}
+
+
+# The access-control enums the state folder's check uses (host/acl.py): name -> value, as .NET defines them
+# (learn.microsoft.com/dotnet/api/system.security.accesscontrol.filesystemrights, .inheritanceflags,
+# .propagationflags, .accesscontroltype, .accesscontrolsections). Names that share a value (ReadData and
+# ListDirectory) are both accepted; the first is the one a value reads back as.
+SECURITY_ENUMS: dict[str, tuple[str, dict[str, int]]] = {
+    "security.accesscontrol.filesystemrights": ("System.Security.AccessControl.FileSystemRights", {
+        "ListDirectory": 1, "ReadData": 1, "CreateFiles": 2, "WriteData": 2, "CreateDirectories": 4,
+        "AppendData": 4, "ReadExtendedAttributes": 8, "WriteExtendedAttributes": 16, "Traverse": 32,
+        "ExecuteFile": 32, "DeleteSubdirectoriesAndFiles": 64, "ReadAttributes": 128, "WriteAttributes": 256,
+        "Write": 278, "Delete": 65536, "ReadPermissions": 131072, "Read": 131209, "ReadAndExecute": 131241,
+        "Modify": 197055, "ChangePermissions": 262144, "TakeOwnership": 524288, "Synchronize": 1048576,
+        "FullControl": 2032127}),
+    "security.accesscontrol.inheritanceflags": ("System.Security.AccessControl.InheritanceFlags", {
+        "None": 0, "ContainerInherit": 1, "ObjectInherit": 2}),
+    "security.accesscontrol.propagationflags": ("System.Security.AccessControl.PropagationFlags", {
+        "None": 0, "NoPropagateInherit": 1, "InheritOnly": 2}),
+    "security.accesscontrol.accesscontroltype": ("System.Security.AccessControl.AccessControlType", {
+        "Allow": 0, "Deny": 1}),
+    "security.accesscontrol.accesscontrolsections": ("System.Security.AccessControl.AccessControlSections", {
+        "None": 0, "Audit": 1, "Access": 2, "Owner": 4, "Group": 8, "All": 15}),
 }
 
 

@@ -120,6 +120,15 @@ class ImageEdition:
 
 
 @dataclass(frozen=True, slots=True)
+class StateFolderFacts:
+    """Who owns the host's state folder (orchestrator.host_lock), which account read it, or why it could not."""
+
+    owner: str | None
+    account: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskFacts:
     name: str
     path: str
@@ -149,6 +158,7 @@ class HostFacts:
     cmdlets: Mapping[str, frozenset[str]] = field(default_factory=dict)
     observed: bool = True
     moves: tuple[MoveRecord, ...] = ()  # the move records on this host (orchestrator.move_records)
+    state_folder: StateFolderFacts | None = None  # None: no state folder yet (or a document from before)
 
     @classmethod
     def empty(cls, version: str | None = None) -> HostFacts:
@@ -284,6 +294,18 @@ def parse_facts(doc: Mapping[str, Any]) -> HostFacts:
             for k, v in _map(doc["cmdlets"], "cmdlets").items()
         },
         moves=tuple(_move(_obj(m, f"moves[{i}]")) for i, m in enumerate(_list(doc["moves"], "moves"))),
+        state_folder=_state_folder(doc.get("state_folder")),
+    )
+
+
+def _state_folder(raw: Any) -> StateFolderFacts | None:
+    if raw is None:
+        return None
+    folder = _obj(raw, "state_folder")
+    return StateFolderFacts(
+        owner=_str_or_empty(folder.get("owner"), "state_folder.owner") or None,
+        account=_str_or_empty(folder.get("account"), "state_folder.account") or None,
+        error=_str_or_empty(folder.get("error"), "state_folder.error") or None,
     )
 
 

@@ -35,6 +35,21 @@ TASK_WAIT_SECONDS = 30 * 60
 TASK_POLL_SECONDS = 15
 TASK_COMMAND = Code("('scheduled task ' + $taskLabel)")
 MAX_HOLDER_TEXT = 2000  # what is read of a holder's record; a longer one is cut (it is only shown)
+# Who may own the state folder (besides the script's own account), and the groups that get full control of it
+# (lib/state_folder.ps1.j2): Administrators, SYSTEM (the scheduled rollback runs as SYSTEM) and Hyper-V
+# Administrators (who may run every Hyper-V cmdlet anyway, and whose members may run this product). Well-known
+# SIDs, not names, since names are localized (learn.microsoft.com/windows/win32/secauthz/well-known-sids;
+# S-1-5-32-578 is DOMAIN_ALIAS_RID_HYPER_V_ADMINS, new in 2012).
+STATE_FOLDER_OWNERS = ("S-1-5-32-544", "S-1-5-18", "S-1-5-32-578")
+# What an admin does about a state folder the script refused (lib/state_folder.ps1.j2: somebody else owns it,
+# so somebody else may have written in it). takeown /A "gives ownership to the Administrators group instead of
+# the current user", /R recurses, /D Y answers its prompt (learn.microsoft.com windows-server/administration/
+# windows-commands/takeown).
+STATE_FOLDER_FIX = (
+    f"on the host, as an administrator: look at what is in {LOCK_FOLDER} (a move record there that no orchestrate "
+    f"run wrote must not stay), then delete the folder (Remove-Item -LiteralPath '{LOCK_FOLDER}' -Recurse) or make "
+    f"the Administrators group its owner (takeown /F {LOCK_FOLDER} /A /R /D Y); then run again"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +68,7 @@ class LockRequest:
         return {
             "lock_file": LOCK_FILE,
             "lock_folder": LOCK_FOLDER,
+            "state_owners": STATE_FOLDER_OWNERS,
             "lock_box": self.box,
             "lock_run": self.run,
             "lock_command": self.command,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, SKU_MULTIPOINT_STANDARD, HostFacts
+from orchestrator.host_lock import LOCK_FOLDER, STATE_FOLDER_FIX, STATE_FOLDER_OWNERS
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.sizes import format_size
 
@@ -39,12 +40,35 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
                 "use MultiPoint Server Premium (SKU 77) or Windows Server with Hyper-V as the host",
             )
         )
+    problems.extend(_state_folder(facts))
     problems.extend(_capacity(host, facts))
     for vm in host.vms:
         problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
         problems.extend(_vm_switch(host, vm, facts))
     return problems
+
+
+def _state_folder(facts: HostFacts) -> list[HostProblem]:
+    """The state folder every changing script checks first (lib/state_folder.ps1.j2): one whose owner is not
+    Administrators, SYSTEM, Hyper-V Administrators or the account itself is not used there, so the host is
+    refused here already, before any plan, with the same reason and what to do."""
+    folder = facts.state_folder
+    if folder is None:
+        return []
+    if folder.error:
+        return [HostProblem(f"the folder {LOCK_FOLDER} could not be read: {folder.error}", STATE_FOLDER_FIX)]
+    trusted = (*STATE_FOLDER_OWNERS, folder.account)
+    if folder.owner in trusted:
+        return []
+    return [
+        HostProblem(
+            f"the folder {LOCK_FOLDER} is owned by {folder.owner}, not by Administrators, SYSTEM, Hyper-V "
+            f"Administrators or this account ({folder.account}): its owner can change who may write there, so "
+            "it is not used and nothing is changed on this host",
+            STATE_FOLDER_FIX,
+        )
+    ]
 
 
 def _vm_switch(host: HostSpec, vm: VMSpec, facts: HostFacts) -> list[HostProblem]:

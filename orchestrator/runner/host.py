@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from orchestrator import events as ev
 from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts
-from orchestrator.host_lock import LOCK_FILE, LOCK_FOLDER, admin_request, parse_holder
+from orchestrator.host_lock import LOCK_FILE, LOCK_FOLDER, STATE_FOLDER_FIX, admin_request, parse_holder
 from orchestrator.host_rules import check_host
 from orchestrator.locks import HostLock, HostLocked
 from orchestrator.model import HostSpec
@@ -307,6 +307,9 @@ class HostWork:
         """The apply script could not take the lock on the host (orchestrator.host_lock): nothing of it ran.
         A readable holder makes the host `locked` (exit 3, like the admin box's own lock); without one the
         open failed for a reason of its own, which fails the host with that reason."""
+        refusal = document.get("state_folder")
+        if refusal:
+            return outcome.fail(f"apply failed: {refusal}; nothing was changed", STATE_FOLDER_FIX)
         holder = parse_holder(document.get("locked"))
         if holder is None:
             return outcome.fail(

@@ -157,7 +157,7 @@ def test_the_facts_script_reads_the_host_and_changes_nothing() -> None:
     result = sim.run(Renderer().render_facts(host))
     assert result.exit_code == 0, result.stderr
     doc = _document(result)
-    assert set(doc) == {"host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "tasks", "moves"}
+    assert set(doc) == {"host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "tasks", "moves", "state_folder"}
     assert doc["paths"] == {"D:\\VMs": False, PREMIUM: True, "E:\\missing.iso": False}
     assert [e["edition_id"] for e in doc["images"][PREMIUM]] == ["ServerMultiPointPremium"]
     facts = parse_facts(doc)

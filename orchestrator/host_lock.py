@@ -40,7 +40,7 @@ MAX_HOLDER_TEXT = 2000  # what is read of a holder's record; a longer one is cut
 # Administrators (who may run every Hyper-V cmdlet anyway, and whose members may run this product). Well-known
 # SIDs, not names, since names are localized (learn.microsoft.com/windows/win32/secauthz/well-known-sids;
 # S-1-5-32-578 is DOMAIN_ALIAS_RID_HYPER_V_ADMINS, new in 2012).
-STATE_FOLDER_OWNERS = ("S-1-5-32-544", "S-1-5-18", "S-1-5-32-578")
+STATE_FOLDER_OWNERS = ("S-1-5-32-544", "S-1-5-18", "S-1-5-32-578")  # Administrators first: the owner it is given
 # What an admin does about a state folder the script refused (lib/state_folder.ps1.j2: somebody else owns it,
 # so somebody else may have written in it). takeown /A "gives ownership to the Administrators group instead of
 # the current user", /R recurses, /D Y answers its prompt (learn.microsoft.com windows-server/administration/
@@ -63,6 +63,9 @@ class LockRequest:
     command: str | Code
     wait_seconds: int = 0
     poll_seconds: int = TASK_POLL_SECONDS
+    # The script runs as SYSTEM (the host's own task): a folder it owns is trusted as is, so the part that
+    # hands an administrator's own folder to the Administrators group is left out of its short command line.
+    as_system: bool = False
 
     def template_context(self) -> dict[str, Any]:
         return {
@@ -74,6 +77,7 @@ class LockRequest:
             "lock_command": self.command,
             "lock_wait": self.wait_seconds,
             "lock_poll": self.poll_seconds,
+            "lock_as_system": self.as_system,
         }
 
 
@@ -90,7 +94,9 @@ def admin_request(command: str, run_id: int | None, wait_seconds: float = 0) -> 
 def task_request() -> LockRequest:
     """The host's own scheduled rollback: its command is the task's label, which the task script holds in
     $taskLabel (written once: a task's command line is short, orchestrator.operations.schedules)."""
-    return LockRequest(box="the host itself", run=None, command=TASK_COMMAND, wait_seconds=TASK_WAIT_SECONDS)
+    return LockRequest(
+        box="the host itself", run=None, command=TASK_COMMAND, wait_seconds=TASK_WAIT_SECONDS, as_system=True
+    )
 
 
 def admin_box_name() -> str:

@@ -309,7 +309,11 @@ class HostWork:
         open failed for a reason of its own, which fails the host with that reason."""
         refusal = document.get("state_folder")
         if refusal:
-            return outcome.fail(f"apply failed: {refusal}; nothing was changed", STATE_FOLDER_FIX)
+            return outcome.fail(
+                f"apply failed: {refusal}: its owner could change who may write there, so it is not used and "
+                "nothing was changed",
+                STATE_FOLDER_FIX,
+            )
         holder = parse_holder(document.get("locked"))
         if holder is None:
             return outcome.fail(

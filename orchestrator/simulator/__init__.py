@@ -197,7 +197,8 @@ class Simulator:
                  identity: Identity | None = None) -> tuple[RunResult, bool, int]:
         """One PowerShell process: the script, then (unless `keep`) the process's end, which closes its handles."""
         if identity is None:
-            identity = Identity.session(self.host.session_user or DEFAULT_USER, self.host.session_admin)
+            identity = Identity.session(self.host.session_user or DEFAULT_USER, self.host.session_admin,
+                                        self.host.creator_owns)
         fs = FileSystem(self.host.files, self.shares, lambda: None, self.session, identity)
         ctx = HostContext(self.host, fs, now=self._now, run_script=self._nested)
         ps_version = powershell_version(self.host.os_version)

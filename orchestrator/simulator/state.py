@@ -77,6 +77,7 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         # Register-ScheduledTask fail: PowerShell/PowerShell#4568 is why that failure must stop the apply).
         session_admin=bool(seed.get("session_admin", True)),
         session_user=str(seed.get("session_user") or ""),
+        creator_owns=bool(seed.get("creator_owns", False)),
         # How long a guest's first-boot setup takes in simulated time, and the AD domains a guest can join
         # (host/guest.py).
         guest_setup_seconds=float(seed.get("guest_setup_seconds", 30 * 60)),

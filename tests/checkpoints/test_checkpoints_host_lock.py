@@ -113,3 +113,16 @@ def test_a_hyper_v_administrator_who_is_no_local_administrator_keeps_working() -
     assert host.facts().vm("lab-01") is not None
     second = host.run(converge_plan(host.spec, host.facts()))
     assert second.exit_code == 0, second.error
+
+
+def test_on_a_host_whose_creators_own_what_they_make_the_folder_goes_to_administrators() -> None:
+    """Where policy makes an administrator's new folder its own account's, the first account hands it to the
+    Administrators group, so another administrator's account (the cron box's, a laptop's) is not refused."""
+    host = SimHost(lab_host(lab_vm("lab-01")), Simulator(None, {**SEED, "creator_owns": True}))
+    host.apply()
+    assert host.sim.host.files[LOCK_FOLDER.lower()].owner == "S-1-5-32-544"
+    host.sim.host.session_user = "S-1-5-21-1004336348-1177238915-682003330-1105"  # the cron box's account
+    host.set_cpus("lab-01", 4)
+    outcome = host.run(converge_plan(host.spec, host.facts()))
+    assert outcome.exit_code == 0, outcome.error
+    assert host.facts().vm("lab-01").cpus == 2

@@ -73,6 +73,24 @@ def test_the_owner_may_rewrite_the_rules_but_writes_nothing_they_do_not_grant() 
     assert "Attempted to perform an unauthorized operation." in refused
 
 
+def give_to(sid: str) -> str:
+    return f"""
+$acl = New-Object -TypeName System.Security.AccessControl.DirectorySecurity
+$acl.SetOwner((New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList '{sid}'))
+[System.IO.Directory]::SetAccessControl('{FOLDER}', $acl)
+"""
+
+
+def test_an_administrator_may_give_its_own_folder_to_administrators_but_not_to_anyone_else() -> None:
+    sim = Simulator(seed={"creator_owns": True})
+    ok(sim, MAKE)
+    assert ok(sim, OWNER).endswith("-500")  # the policy made the account itself the owner
+    assert "is not allowed to be the owner" in fails(sim, give_to(SYSTEM))
+    ok(sim, give_to(ADMINISTRATORS))
+    assert ok(sim, OWNER) == ADMINISTRATORS and sim.host.files[FOLDER.lower()].acl is None  # the rules untouched
+    assert "is not allowed to be the owner" in fails(sim, give_to(ADMINISTRATORS), STUDENT)
+
+
 def test_an_unmodified_security_object_is_not_written_back() -> None:
     """"If a DirectorySecurity object has not been modified, it will not be persisted" (Directory.SetAccessControl)."""
     sim = Simulator()

@@ -14,11 +14,11 @@ What a script sees, and the sources:
 - `[System.IO.Directory]::GetAccessControl(path, sections)` and `SetAccessControl(path, security)`
   (learn.microsoft.com/dotnet/api/system.io.directory.getaccesscontrol, .setaccesscontrol, .NET Framework 4.5):
   "the ACL specified by the directorySecurity parameter replaces the existing ACL for the directory"; only a
-  DirectorySecurity "that has been modified after object creation" is persisted, and only its access rules are
-  written here (the owner is never set: Set-Acl, which writes the owner it read back too, fails on Windows
-  PowerShell 4.0 on 2012 R2 with "The security identifier is not allowed to be the owner of this object" when
-  the owner is not the caller: ScottKnights/FSLogix#2 reproduced it there; ansible/ansible#20555). The
-  simulator has no Set-Acl, so a template cannot use it.
+  DirectorySecurity "that has been modified after object creation" is persisted, and of it only the parts
+  modified (its rules, or its owner after SetOwner). Set-Acl, which writes back the owner it read too, fails
+  on Windows PowerShell 4.0 on 2012 R2 with "The security identifier is not allowed to be the owner of this
+  object" when the owner is not the caller (ScottKnights/FSLogix#2 reproduced it there; ansible/ansible#20555):
+  the simulator has no Set-Acl, so a template cannot use it. Who may set which owner: `Identity.may_own`.
 - `SetAccessRuleProtection(isProtected, preserveInheritance)`, `AddAccessRule`, `GetAccessRules(includeExplicit,
   includeInherited, targetType)`, `AreAccessRulesProtected`, `GetOwner(targetType)`
   (learn.microsoft.com/dotnet/api/system.security.accesscontrol.objectsecurity, .commonobjectsecurity).
@@ -66,16 +66,20 @@ DELETE, DELETE_CHILD = 65536, 64
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who a script runs as: the user's SID and the groups in its token."""
+    """Who a script runs as: the user's SID and the groups in its token. `creator_owns`: the host's policy
+    "System objects: Default owner for objects created by members of the Administrators group" says "Object
+    creator", so even an administrator's new objects are the user's own (its default on Windows XP was
+    "Object creator", on Server 2003 "Administrators group": KB 318825; on 2012 not sourced)."""
 
     user: str
     groups: frozenset[str]
+    creator_owns: bool = False
 
     @classmethod
-    def session(cls, user: str, admin: bool) -> Identity:
+    def session(cls, user: str, admin: bool, creator_owns: bool = False) -> Identity:
         """The remote user: a local administrator, or a member of Hyper-V Administrators only."""
         extra = ADMINISTRATORS if admin else HYPERV_ADMINISTRATORS
-        return cls(user, frozenset({extra, USERS, AUTHENTICATED_USERS, EVERYONE}))
+        return cls(user, frozenset({extra, USERS, AUTHENTICATED_USERS, EVERYONE}), creator_owns)
 
     @classmethod
     def system(cls) -> Identity:
@@ -94,7 +98,15 @@ class Identity:
     def default_owner(self) -> str:
         if self.user == SYSTEM:
             return SYSTEM
-        return ADMINISTRATORS if ADMINISTRATORS in self.groups else self.user
+        return ADMINISTRATORS if ADMINISTRATORS in self.groups and not self.creator_owns else self.user
+
+    def may_own(self, sid: str) -> bool:
+        """Whether this identity may make `sid` an object's owner without privileges: itself, or a group of its
+        token that may own objects (TOKEN_OWNER: "the attributes on the group must include SE_GROUP_OWNER",
+        learn.microsoft.com ntifs TOKEN_OWNER; taken here to be Administrators for an administrator, and
+        SYSTEM's own). Anything else is ERROR_INVALID_OWNER, "The security identifier is not allowed to be
+        the owner of this object" (the error of ScottKnights/FSLogix#2)."""
+        return sid == self.user or (sid == ADMINISTRATORS and ADMINISTRATORS in self.groups)
 
 
 def _enum_value(value: Any, table: dict[str, int], type_name: str) -> int:
@@ -222,6 +234,7 @@ class DirectorySecurity(NetObject):
         self.rules = list(rules or [])
         self.sections = sections
         self.access_modified = False
+        self.owner_modified = False
 
     def member(self, lname: str) -> Any:
         if lname == "areaccessrulesprotected":
@@ -233,6 +246,14 @@ class DirectorySecurity(NetObject):
             if self.owner is None:
                 return None
             return SecurityIdentifier(self.owner)
+        if lname == "setowner":
+            if not args or not isinstance(args[0], SecurityIdentifier):
+                raise PSRuntimeError('Cannot convert argument "identity" to type '
+                                     '"System.Security.Principal.IdentityReference".',
+                                     "MethodArgumentConversionInvalidCastArgument", "NotSpecified")
+            self.owner = args[0].value
+            self.owner_modified = True
+            return None
         if lname == "setaccessruleprotection":
             protect, preserve = to_bool(args[0]), to_bool(args[1])
             if protect and not preserve:
@@ -355,16 +376,31 @@ def directory_static(ctx: Any, lname: str, args: list[Any]) -> Any:
     if not isinstance(security, DirectorySecurity):
         raise _method_error(method, 2, "Value cannot be null.\r\nParameter name: directorySecurity",
                             "ArgumentNullException")
-    if not security.access_modified:  # "If a DirectorySecurity object has not been modified, it will not be persisted"
-        return None
+    if not (security.access_modified or security.owner_modified):
+        return None  # "If a DirectorySecurity object has not been modified, it will not be persisted"
     table = fs.local
-    if not (ctx.identity.user == owner_of(entry) or owner_of(entry) in ctx.identity.groups
-            or allowed(effective_rules(table, path, True), ctx.identity, 262144)):  # WRITE_DAC
+    identity = ctx.identity
+    rules = effective_rules(table, path, True)
+    if security.owner_modified:
+        if not identity.may_own(str(security.owner)):
+            raise _method_error(method, 2, "The security identifier is not allowed to be the owner of this object.",
+                                "InvalidOperationException")
+        if not allowed(rules, identity, RIGHTS["TakeOwnership"]):  # WRITE_OWNER: the owner has no implicit one
+            raise _method_error(method, 2, "Attempted to perform an unauthorized operation.",
+                                "UnauthorizedAccessException")
+    if security.access_modified and not (identity.user == owner_of(entry) or owner_of(entry) in identity.groups
+                                         or allowed(rules, identity, RIGHTS["ChangePermissions"])):  # WRITE_DAC
         raise _method_error(method, 2, "Attempted to perform an unauthorized operation.",
                             "UnauthorizedAccessException")
     if entry is None:
-        entry = FileEntry(path=path.rstrip("\\"), kind="dir", owner=ctx.identity.default_owner)
+        entry = FileEntry(path=path.rstrip("\\"), kind="dir", owner=identity.default_owner)
         table[norm_path(path)] = entry
+    if security.owner_modified and entry.owner != security.owner:
+        entry.owner = security.owner
+        fs.changed(path)
+        ctx.mutated(f"SetAccessControl {path} (owner)")
+    if not security.access_modified:
+        return None
     acl = {"protected": security.protected, "rules": [rule.to_json() for rule in security.rules if not rule.inherited]}
     fs.guard()
     if entry.acl != acl:  # Windows writes the same rules again; the model records only a change

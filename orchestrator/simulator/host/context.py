@@ -25,7 +25,8 @@ class HostContext:
         self.run_script = run_script
         self.interp: Interpreter | None = None
         # Who the script runs as (host/acl.py): the file system's identity, or the remote session's.
-        self.identity = fs.identity or Identity.session(host.session_user or DEFAULT_USER, host.session_admin)
+        self.identity = fs.identity or Identity.session(host.session_user or DEFAULT_USER, host.session_admin,
+                                                        host.creator_owns)
         self.dirty = False
         self.mutations: list[str] = []
         self.warnings: list[str] = []

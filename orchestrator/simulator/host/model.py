@@ -200,6 +200,7 @@ class Host:
     vmms_jobs: list[dict[str, Any]] = field(default_factory=list)
     session_admin: bool = True  # False: the remote user is in Hyper-V Administrators only, not Administrators
     session_user: str = ""  # the remote user's SID ("": host/acl.DEFAULT_USER, the built-in Administrator)
+    creator_owns: bool = False  # the host's policy makes even an administrator's new objects its own (host/acl.py)
     guest_setup_seconds: float = 30 * 60  # how long a guest's first-boot setup runs, in simulated time (guest.py)
     guest_domains: list[str] = field(default_factory=list)  # AD domains the simulated network has (guest.py)
     # A copy built from facts (a dry run's preflight) knows no guest's disk: for a running VM whose guest is

@@ -96,3 +96,20 @@ def test_a_folder_an_earlier_version_left_is_secured_by_the_next_apply(tmp_path:
     inventory = classroom(tmp_path, folders=[LOCK_FOLDER])  # made by an administrator, rules inherited
     assert orchestrate("apply", inventory, "--state-dir", state, "-o", "json").exit_code == 0
     assert folder_of(state)["acl"]["protected"] is True
+
+
+def test_an_apply_that_finds_the_folder_taken_on_the_host_tells_the_admin_what_to_do() -> None:
+    """The apply script's own refusal (the folder changed hands after the facts were read) reaches the admin
+    as a failed host with the reason and the fix, not as a lock held by nobody."""
+    from orchestrator.host_lock import STATE_FOLDER_FIX
+    from orchestrator.runner.host import HostWork
+    from orchestrator.runner.results import HostOutcome
+
+    refusal = f"the folder {LOCK_FOLDER} is owned by {A_STUDENT.user}, not by Administrators, SYSTEM, ..."
+    outcome = HostWork._host_locked(
+        "hv01", {"ok": False, "locked": None, "state_folder": refusal, "error": "could not take the host lock"},
+        HostOutcome("hv01"),
+    )
+    assert outcome.status == "failed"
+    assert refusal in outcome.error and "nothing was changed" in outcome.error
+    assert outcome.fix == STATE_FOLDER_FIX

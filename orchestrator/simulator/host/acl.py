@@ -15,7 +15,10 @@ What a script sees, and the sources:
   (learn.microsoft.com/dotnet/api/system.io.directory.getaccesscontrol, .setaccesscontrol, .NET Framework 4.5):
   "the ACL specified by the directorySecurity parameter replaces the existing ACL for the directory"; only a
   DirectorySecurity "that has been modified after object creation" is persisted, and of it only the parts
-  modified (its rules, or its owner after SetOwner). Set-Acl, which writes back the owner it read too, fails
+  modified (its rules, or its owner after SetOwner): ObjectSecurity keeps a flag per part (OwnerModified,
+  AccessRulesModified: learn.microsoft.com/dotnet/api/system.security.accesscontrol.objectsecurity), and
+  SetAccessControl persists "modifications" (mono/mono mcs/class/corlib/corefx/File.cs: PersistModifications;
+  .NET Framework's own source is not stored, so this part is believed). Set-Acl, which writes back the owner it read too, fails
   on Windows PowerShell 4.0 on 2012 R2 with "The security identifier is not allowed to be the owner of this
   object" when the owner is not the caller (ScottKnights/FSLogix#2 reproduced it there; ansible/ansible#20555):
   the simulator has no Set-Acl, so a template cannot use it. Who may set which owner: `Identity.may_own`.
@@ -392,8 +395,8 @@ def directory_static(ctx: Any, lname: str, args: list[Any]) -> Any:
                                          or allowed(rules, identity, RIGHTS["ChangePermissions"])):  # WRITE_DAC
         raise _method_error(method, 2, "Attempted to perform an unauthorized operation.",
                             "UnauthorizedAccessException")
-    if entry is None:
-        entry = FileEntry(path=path.rstrip("\\"), kind="dir", owner=identity.default_owner)
+    if entry is None:  # a folder that exists only through what is in it: made a real one, owned as seeded
+        entry = FileEntry(path=path.rstrip("\\"), kind="dir")
         table[norm_path(path)] = entry
     if security.owner_modified and entry.owner != security.owner:
         entry.owner = security.owner

@@ -112,7 +112,7 @@ class Identity:
         return sid == self.user or (sid == ADMINISTRATORS and ADMINISTRATORS in self.groups)
 
 
-def _enum_value(value: Any, table: dict[str, int], type_name: str) -> int:
+def enum_value(value: Any, table: dict[str, int], type_name: str) -> int:
     """An enum argument as PowerShell converts it: the enum itself, its number, or a name list ("A, B")."""
     if isinstance(value, PSEnum):
         return value.value
@@ -197,12 +197,12 @@ class FileSystemAccessRule(NetObject):
             # A name ("BUILTIN\Administrators") is translated by Windows and localized: the templates pass SIDs.
             raise PSRuntimeError("The simulator takes a FileSystemAccessRule's identity as a SecurityIdentifier "
                                  "only (account names are localized on Windows).", "NotSupported", "NotImplemented")
-        rights = _enum_value(args[1], RIGHTS, RIGHTS_TYPE)
+        rights = enum_value(args[1], RIGHTS, RIGHTS_TYPE)
         inheritance = propagation = 0
         if len(args) == 5:
-            inheritance = _enum_value(args[2], INHERITANCE, INHERITANCE_TYPE)
-            propagation = _enum_value(args[3], PROPAGATION, PROPAGATION_TYPE)
-        control = _enum_value(args[-1], CONTROL, CONTROL_TYPE)
+            inheritance = enum_value(args[2], INHERITANCE, INHERITANCE_TYPE)
+            propagation = enum_value(args[3], PROPAGATION, PROPAGATION_TYPE)
+        control = enum_value(args[-1], CONTROL, CONTROL_TYPE)
         return cls(args[0].value, rights, inheritance, propagation, control)
 
     def to_json(self) -> dict[str, Any]:
@@ -363,7 +363,7 @@ def directory_static(ctx: Any, lname: str, args: list[Any]) -> Any:
         raise _method_error(method, 2, f"Could not find a part of the path '{path}'.", "DirectoryNotFoundException")
     entry = fs.get(path)
     if method == "GetAccessControl":
-        sections = _enum_value(args[1], SECTIONS, SECTIONS_TYPE)
+        sections = enum_value(args[1], SECTIONS, SECTIONS_TYPE)
         owner = owner_of(entry) if sections & SECTIONS["Owner"] else None
         protected, rules = False, []
         if sections & SECTIONS["Access"]:

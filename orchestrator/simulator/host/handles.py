@@ -30,10 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.simulator.host.acl import enum_value
 from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path
 from orchestrator.simulator.host.registry import CmdletError
 from orchestrator.simulator.language.netobject import NetObject
-from orchestrator.simulator.language.values import PSEnum, PSRuntimeError, to_int, to_string
+from orchestrator.simulator.language.values import PSRuntimeError, to_int, to_string
 
 READ, WRITE, DELETE = 1, 2, 4
 MODES = {"createnew": 1, "create": 2, "open": 3, "openorcreate": 4, "truncate": 5, "append": 6}
@@ -45,18 +46,7 @@ SHARE = {"none": 0, "read": READ, "write": WRITE, "readwrite": READ | WRITE, "de
 def _flag(value: Any, table: dict[str, int], what: str) -> int:
     """An enum argument: the [System.IO.FileMode]::X value the templates pass (a name is converted as PowerShell
     converts a string to an enum; a number as its value)."""
-    if isinstance(value, PSEnum):
-        return value.value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    total = 0
-    for part in to_string(value).split(","):
-        key = part.strip().lower()
-        if key not in table:
-            raise PSRuntimeError(f'Cannot convert value "{to_string(value)}" to type "System.IO.{what}".',
-                                 "InvalidCastFromStringToEnum", "InvalidArgument")
-        total |= table[key]
-    return total
+    return enum_value(value, table, f"System.IO.{what}")
 
 
 def _method_error(method: str, count: int, message: str, error_id: str) -> PSRuntimeError:

@@ -129,6 +129,12 @@ def enum_value(value: Any, table: dict[str, int], type_name: str) -> int:
     return total
 
 
+def method_error(method: str, count: int, message: str, error_id: str) -> PSRuntimeError:
+    """A .NET exception as PowerShell reports it for a method call (a MethodInvocationException)."""
+    return PSRuntimeError(f'Exception calling "{method}" with "{count}" argument(s): "{message}"', error_id,
+                          "NotSpecified")
+
+
 def enum_of(value: int, table: dict[str, int], type_name: str) -> PSEnum:
     """A flags value with the name .NET gives it: the one name of that value, or its parts joined by ", "."""
     for name, number in table.items():
@@ -231,11 +237,10 @@ class DirectorySecurity(NetObject):
     type_name = "System.Security.AccessControl.DirectorySecurity"
 
     def __init__(self, owner: str | None = None, protected: bool = False,
-                 rules: list[FileSystemAccessRule] | None = None, sections: int = SECTIONS["All"]) -> None:
+                 rules: list[FileSystemAccessRule] | None = None) -> None:
         self.owner = owner
         self.protected = protected
         self.rules = list(rules or [])
-        self.sections = sections
         self.access_modified = False
         self.owner_modified = False
 
@@ -350,8 +355,6 @@ def denied(path: str) -> CmdletError:
 
 def directory_static(ctx: Any, lname: str, args: list[Any]) -> Any:
     """[System.IO.Directory]::GetAccessControl(path, sections) / ::SetAccessControl(path, security)."""
-    from orchestrator.simulator.host.handles import _method_error
-
     method = {"getaccesscontrol": "GetAccessControl", "setaccesscontrol": "SetAccessControl"}.get(lname)
     if method is None or len(args) != 2:
         raise PSRuntimeError(f"The simulator does not support the static method [System.IO.Directory]::{lname}() "
@@ -360,7 +363,7 @@ def directory_static(ctx: Any, lname: str, args: list[Any]) -> Any:
     fs = ctx.fs
     if share_root(path) is not None or fs.kind(path) != "dir":
         # UNC paths are not modelled (the state folder is local); a missing folder is DirectoryNotFound.
-        raise _method_error(method, 2, f"Could not find a part of the path '{path}'.", "DirectoryNotFoundException")
+        raise method_error(method, 2, f"Could not find a part of the path '{path}'.", "DirectoryNotFoundException")
     entry = fs.get(path)
     if method == "GetAccessControl":
         sections = enum_value(args[1], SECTIONS, SECTIONS_TYPE)
@@ -374,10 +377,10 @@ def directory_static(ctx: Any, lname: str, args: list[Any]) -> Any:
                 found = [FileSystemAccessRule(sid, RIGHTS["FullControl"], 3, 0, 0, inherited=True)
                          for sid in (SYSTEM, ADMINISTRATORS)]
             rules = found
-        return DirectorySecurity(owner, protected, rules, sections)
+        return DirectorySecurity(owner, protected, rules)
     security = args[1]
     if not isinstance(security, DirectorySecurity):
-        raise _method_error(method, 2, "Value cannot be null.\r\nParameter name: directorySecurity",
+        raise method_error(method, 2, "Value cannot be null.\r\nParameter name: directorySecurity",
                             "ArgumentNullException")
     if not (security.access_modified or security.owner_modified):
         return None  # "If a DirectorySecurity object has not been modified, it will not be persisted"
@@ -386,14 +389,14 @@ def directory_static(ctx: Any, lname: str, args: list[Any]) -> Any:
     rules = effective_rules(table, path, True)
     if security.owner_modified:
         if not identity.may_own(str(security.owner)):
-            raise _method_error(method, 2, "The security identifier is not allowed to be the owner of this object.",
+            raise method_error(method, 2, "The security identifier is not allowed to be the owner of this object.",
                                 "InvalidOperationException")
         if not allowed(rules, identity, RIGHTS["TakeOwnership"]):  # WRITE_OWNER: the owner has no implicit one
-            raise _method_error(method, 2, "Attempted to perform an unauthorized operation.",
+            raise method_error(method, 2, "Attempted to perform an unauthorized operation.",
                                 "UnauthorizedAccessException")
     if security.access_modified and not (identity.user == owner_of(entry) or owner_of(entry) in identity.groups
                                          or allowed(rules, identity, RIGHTS["ChangePermissions"])):  # WRITE_DAC
-        raise _method_error(method, 2, "Attempted to perform an unauthorized operation.",
+        raise method_error(method, 2, "Attempted to perform an unauthorized operation.",
                             "UnauthorizedAccessException")
     if entry is None:  # a folder that exists only through what is in it: made a real one, owned as seeded
         entry = FileEntry(path=path.rstrip("\\"), kind="dir")

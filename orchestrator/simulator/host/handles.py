@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.simulator.host.acl import enum_value
+from orchestrator.simulator.host.acl import enum_value, method_error
 from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path
 from orchestrator.simulator.host.registry import CmdletError
 from orchestrator.simulator.language.netobject import NetObject
@@ -47,12 +47,6 @@ def _flag(value: Any, table: dict[str, int], what: str) -> int:
     """An enum argument: the [System.IO.FileMode]::X value the templates pass (a name is converted as PowerShell
     converts a string to an enum; a number as its value)."""
     return enum_value(value, table, f"System.IO.{what}")
-
-
-def _method_error(method: str, count: int, message: str, error_id: str) -> PSRuntimeError:
-    """A .NET exception as PowerShell reports it for a method call (a MethodInvocationException)."""
-    return PSRuntimeError(f'Exception calling "{method}" with "{count}" argument(s): "{message}"', error_id,
-                          "NotSpecified")
 
 
 @dataclass(slots=True)
@@ -120,7 +114,7 @@ class FileStream(NetObject):
 
     def _live(self, method: str, count: int) -> None:
         if not self.open:
-            raise _method_error(method, count, "Cannot access a closed file.", "ObjectDisposedException")
+            raise method_error(method, count, "Cannot access a closed file.", "ObjectDisposedException")
 
     def _store(self) -> None:
         self.entry.text = self.data.decode("utf-8", "replace")
@@ -144,7 +138,7 @@ class FileStream(NetObject):
             return None
         if lname == "setlength":
             if not self.access & WRITE:
-                raise _method_error(name, len(args), "Stream does not support writing.", "NotSupportedException")
+                raise method_error(name, len(args), "Stream does not support writing.", "NotSupportedException")
             size = to_int(args[0])
             del self.data[size:]
             self.data.extend(b"\0" * (size - len(self.data)))
@@ -153,7 +147,7 @@ class FileStream(NetObject):
             return None
         if lname == "write":
             if not self.access & WRITE:
-                raise _method_error(name, len(args), "Stream does not support writing.", "NotSupportedException")
+                raise method_error(name, len(args), "Stream does not support writing.", "NotSupportedException")
             buffer = bytes(args[0]) if isinstance(args[0], (bytes, bytearray, list)) else b""
             offset, count = to_int(args[1]), to_int(args[2])
             chunk = buffer[offset:offset + count]
@@ -163,7 +157,7 @@ class FileStream(NetObject):
             return None
         if lname == "readtoend_text":  # StreamReader's helper, not a FileStream method a script can call
             if not self.access & READ:
-                raise _method_error("ReadToEnd", 0, "Stream was not readable.", "ArgumentException")
+                raise method_error("ReadToEnd", 0, "Stream was not readable.", "ArgumentException")
             text = self.data[self.position:].decode("utf-8", "replace")
             self.position = len(self.data)
             return text
@@ -207,23 +201,23 @@ def file_static(ctx: Any, lname: str, args: list[Any]) -> Any:
     fs = ctx.fs
     kind = fs.kind(path)
     if kind == "dir":
-        raise _method_error("Open", 4, f"Access to the path '{path}' is denied.", "UnauthorizedAccessException")
+        raise method_error("Open", 4, f"Access to the path '{path}' is denied.", "UnauthorizedAccessException")
     if kind is None:
         if mode in (MODES["open"], MODES["truncate"]):
-            raise _method_error("Open", 4, f"Could not find file '{path}'.", "FileNotFoundException")
+            raise method_error("Open", 4, f"Could not find file '{path}'.", "FileNotFoundException")
         parent = parent_path(path)
         if parent and fs.kind(parent) != "dir":
-            raise _method_error("Open", 4, f"Could not find a part of the path '{path}'.",
+            raise method_error("Open", 4, f"Could not find a part of the path '{path}'.",
                                 "DirectoryNotFoundException")
     elif mode == MODES["createnew"]:
-        raise _method_error("Open", 4, f"The file '{path}' already exists.", "IOException")
+        raise method_error("Open", 4, f"The file '{path}' already exists.", "IOException")
     if kind is None or access & WRITE:
         try:
             fs.check_create(path, is_dir=False)
         except CmdletError as exc:  # a folder's access rules (host/acl.py) give this identity no write here
-            raise _method_error("Open", 4, str(exc), "UnauthorizedAccessException") from exc
+            raise method_error("Open", 4, str(exc), "UnauthorizedAccessException") from exc
     if conflict(ctx.host, path, access, share):
-        raise _method_error("Open", 4, f"The process cannot access the file '{path}' because it is being used by "
+        raise method_error("Open", 4, f"The process cannot access the file '{path}' because it is being used by "
                             "another process.", "IOException")
     entry = fs.get(path)
     if entry is None:

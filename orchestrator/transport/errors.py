@@ -332,8 +332,10 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
     if isinstance(
         exc, StopIteration | AttributeError | AssertionError | ET.ParseError | KeyError | ValueError
     ):
+        detail = " ".join(str(exc).split())[:200]  # which header or element was missing says what the host sent
         return ProtocolError(
-            f"{where} sent a reply that is not valid WS-Management{during} ({type(exc).__name__})",
+            f"{where} sent a reply that is not valid WS-Management{during} "
+            f"({type(exc).__name__}{': ' + detail if detail else ''})",
             "check that the endpoint is a WinRM listener (ansible_winrm_path, port) and no proxy rewrites it",
         )
     return RemoteFault(f"unexpected error talking to {where}{during}: {type(exc).__name__}: {exc}")

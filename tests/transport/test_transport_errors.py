@@ -71,6 +71,17 @@ def test_fixes_name_the_setting_to_change():
     assert "pywinrm[kerberos]" in kerberos.fix
 
 
+def test_a_reply_missing_a_header_says_which_one_and_never_the_password():
+    # requests_ntlm reads the challenge as response.headers["www-authenticate"]: a 401 without it is a KeyError.
+    missing = errors.classify(KeyError("www-authenticate"), CONN, stage="connect")
+    assert type(missing) is errors.ProtocolError
+    assert "(KeyError: 'www-authenticate')" in missing.message
+    leaky = errors.classify(ValueError("bad token for Hunter2!"), CONN, stage="connect", secrets=("Hunter2!",))
+    assert "Hunter2!" not in leaky.message and "ValueError: bad token for" in leaky.message
+    bare = errors.classify(StopIteration(), CONN, stage="connect")
+    assert bare.message.endswith("(StopIteration)")
+
+
 @pytest.mark.parametrize(
     ("transport", "scheme", "expected"),
     [

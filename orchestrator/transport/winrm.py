@@ -74,6 +74,11 @@ CLOSE_ATTEMPTS = 3
 # Delete within this is reported as such, not waited for.
 INTERRUPT_OPERATION_TIMEOUT = 4
 INTERRUPT_READ_TIMEOUT = 6
+# The Signals an `abort` sends itself, when no interrupt reached the command before (a second Ctrl-C that
+# came before the first one's Signals went out): shorter still, so that both Signals and the Delete that
+# follows them fit the runner's ABORT_DEADLINE (10 s) even when the host answers no Signal.
+ABORT_SIGNAL_OPERATION_TIMEOUT = 1
+ABORT_SIGNAL_READ_TIMEOUT = 2
 
 _PYWINRM_TRANSPORT = {
     "basic": "basic",
@@ -252,6 +257,9 @@ class WinRMTransport:
         The runner thread sees the flag: its Receive loop stops, a retry is not attempted, and its run()
         raises CommandInterrupted, unless the command had already finished with exit code 0.
         """
+        return self._interrupt(INTERRUPT_READ_TIMEOUT, INTERRUPT_OPERATION_TIMEOUT)
+
+    def _interrupt(self, read_timeout: int, operation_timeout: int) -> bool:
         with self._lock:
             if self._stopped.is_set():
                 return False
@@ -261,7 +269,7 @@ class WinRMTransport:
             return False
         shell_id, command_id = running
         try:
-            protocol = self._side_protocol()
+            protocol = self._side_protocol(read_timeout, operation_timeout)
         except Exception as exc:
             log.debug("interrupting the command on %s: no connection: %s", self.host.name, type(exc).__name__)
             return False
@@ -286,8 +294,10 @@ class WinRMTransport:
         place in MaxShellsPerUser; MS-PSRP 3.1.5.3.11 says of the same Delete that it "can be sent
         asynchronously to any outstanding messages" and the shell "will be forcibly closed". That the
         processes of a cmd shell end with it no page states outright (fail-safe: the Signals go first).
+        When no interrupt came before, the Signals sent here wait at most ABORT_SIGNAL_READ_TIMEOUT each, so
+        that a host that answers no Signal still gets its Delete within the abort's deadline.
         """
-        self.interrupt()
+        self._interrupt(ABORT_SIGNAL_READ_TIMEOUT, ABORT_SIGNAL_OPERATION_TIMEOUT)
         with self._lock:
             shells = ([self._shell_id] if self._shell_id is not None else []) + self._stale_shells
             self._shell_id = None
@@ -423,10 +433,12 @@ class WinRMTransport:
             self._protocol = protocol
         return self._protocol
 
-    def _side_protocol(self) -> WireProtocol:
+    def _side_protocol(
+        self, read_timeout: int = INTERRUPT_READ_TIMEOUT, operation_timeout: int = INTERRUPT_OPERATION_TIMEOUT
+    ) -> WireProtocol:
         """A connection of its own for interrupt/abort, with short timeouts (the runner thread's connection
         is busy with its Receive, and requests' sessions are not shared between threads)."""
-        protocol = self._new_protocol(INTERRUPT_READ_TIMEOUT, INTERRUPT_OPERATION_TIMEOUT)
+        protocol = self._new_protocol(read_timeout, operation_timeout)
         self._cap_replies(protocol)
         return protocol
 

@@ -255,3 +255,47 @@ def test_interrupt_and_abort_from_another_thread_stop_the_command_and_delete_the
         transport.run("Write-Output 'more'", idempotent=True)  # nothing new starts after an interrupt
     assert not refused.value.command_started
     assert fake.open_shells() == 0
+
+
+def test_a_shell_is_deleted_within_the_abort_deadline_when_its_host_never_got_the_first_signals(
+    fake: FakeWinRMServer,
+) -> None:
+    """The second Ctrl-C can come before the first one's Signals reached a host (the signaller thread of
+    that host has not started yet, or the first Ctrl-C found no command running). Its abort then sends
+    the Signals itself; a host that does not answer them must still have its shell deleted before
+    ABORT_DEADLINE, the bound the admin was promised ("deleting every shell now (at most 10 s)")."""
+    import time
+
+    from fakes.hosts import fake_host
+
+    from orchestrator.runner.run import ABORT_DEADLINE
+    from orchestrator.transport.registry import OpenTransports
+
+    host = fake_host(
+        fake, "hv09", route="hv09", allow_unencrypted=True, operation_timeout_sec=20, read_timeout_sec=30
+    )
+    registry = OpenTransports()
+    transport = registry.tracking(lambda spec, _state: WinRMTransport(spec))(host, Path("."))
+    assert transport.run("Write-Output 'facts'", idempotent=True).ok
+    outcome: dict[str, BaseException] = {}
+
+    def apply() -> None:
+        try:
+            transport.run("Write-Output 'apply'", idempotent=True, timeout=HOUR)
+        except BaseException as exc:  # the runner thread's view
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=apply)
+    worker.start()
+    assert wait_for(applying(fake, 1), timeout=30)
+    fake.delay(8.0, action="Signal", times=2)  # longer than a Signal's read timeout: no answer at all
+
+    started = time.monotonic()
+    sweep = registry.abort_all(ABORT_DEADLINE)
+    took = time.monotonic() - started
+
+    assert sweep.unanswered == [] and sweep.total == 1, f"abort took {took:.1f} s"
+    assert_every_shell_deleted(fake)
+    worker.join(30)
+    assert not worker.is_alive() and isinstance(outcome.get("error"), CommandInterrupted)
+    transport.close()

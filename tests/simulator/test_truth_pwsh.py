@@ -99,3 +99,61 @@ def test_confirm_preference_and_explicit_confirm_decide_who_prompts(os_version: 
     assert "NonInteractive mode" in fails(sim, HEADER + "Remove-VM -Name 'lab-01'").stderr
     ok(sim, HEADER + "Remove-VM -Name 'lab-01' -Force")
     assert lines(ok(sim, "@(Get-VM).Count")) == ["0"]
+
+
+# ---- which scope a script block runs in --------------------------------------------------------------------
+# PowerShell's engine invokes ForEach-Object's and Where-Object's blocks with useLocalScope false (the
+# caller's scope); calculated properties get a child scope (PowerShell/PowerShell#7157).
+
+
+@TWO_VERSIONS
+def test_what_a_foreach_object_block_assigns_stays_in_the_callers_scope(os_version: str) -> None:
+    script = (
+        "$i = 0\n'a', 'b' | ForEach-Object -Process { $i = $i + 1; $i }\n"
+        "$found = $false\n@(1, 2, 3) | Where-Object -FilterScript { if ($_ -eq 2) { $found = $true }; $true } | Out-Null\n"
+        "Write-Output \"after: $i $found\""
+    )
+    assert lines(ok(simulator(os_version=os_version), script)) == ["1", "2", "after: 2 True"]
+
+
+@TWO_VERSIONS
+def test_a_calculated_property_still_runs_in_a_child_scope(os_version: str) -> None:
+    script = (
+        "$i = 0\n'a', 'b' | Select-Object -Property @{ Name = 'n'; Expression = { $i = $i + 1; $i } }"
+        " | ForEach-Object -Process { $_.n }\n$i"
+    )
+    assert lines(ok(simulator(os_version=os_version), script)) == ["1", "1", "0"]
+
+
+def test_a_vm_variable_clobbered_inside_foreach_object_is_clobbered_here_too() -> None:
+    """The dangerous direction: a template that reused a name inside ForEach-Object would act on another
+    object on a real host; the simulator must show the same, not keep the outer value."""
+    sim = simulator(os_version="6.3")
+    for name in ("lab-01", "lab-02"):
+        create_vm(sim, name)
+    script = (
+        "$vm = Get-VM -Name 'lab-01'\n"
+        "Get-VM | Where-Object -FilterScript { $_.Name -eq 'lab-02' } | ForEach-Object -Process { $vm = $_ }\n"
+        "$vm.Name"
+    )
+    assert lines(ok(sim, script)) == ["lab-02"]
+
+
+@TWO_VERSIONS
+def test_the_automatic_variables_of_a_block_are_put_back_afterwards(os_version: str) -> None:
+    """$_ of an outer ForEach-Object survives an inner one; $args and a block's param() are restored;
+    Begin and End see the caller's $_ (they get none of their own)."""
+    script = (
+        "function Show { param($Name) @(7) | ForEach-Object -Process { $Name = 'inner' }; \"$Name $args\" }\n"
+        "Show -Name 'outer' 'x'\n"
+        "'o' | ForEach-Object -Process { @(1) | ForEach-Object -Process { $null = $_ }; \"outer item $_\" }\n"
+        "'p' | ForEach-Object -Process { @(2) | ForEach-Object -Begin { \"begin sees $_\" } -Process { } -End { \"end sees $_\" } }\n"
+        "$_ -eq $null"
+    )
+    assert lines(ok(simulator(os_version=os_version), script)) == [
+        "inner x",
+        "outer item o",
+        "begin sees p",
+        "end sees p",
+        "True",
+    ]

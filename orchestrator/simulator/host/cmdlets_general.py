@@ -141,9 +141,28 @@ def _property_value(ctx: HostContext, obj: Any, prop: Any) -> Any:
     return dotnet.get_member(obj, to_string(prop), ctx.interp)
 
 
+_NO_ITEM = object()  # ForEach-Object's Begin and End blocks: no pipeline item
+
+
 def _invoke(ctx: HostContext, block: ScriptBlock, item: Any, args: list[Any] | None = None) -> list[Any]:
+    """A calculated property's or a delay-bind script block: in a child scope of its own, unlike the blocks
+    of ForEach-Object and Where-Object (PowerShell/PowerShell#7157: `$i = 0; 'a', 'b' | Select-Object
+    { (++$i) }` shows 1 twice)."""
     assert ctx.interp is not None
     return ctx.interp.invoke_block(block, [("a", a) for a in (args or [])], None, dollar_under=item, set_under=True)
+
+
+def _invoke_dotted(ctx: HostContext, block: ScriptBlock, item: Any = _NO_ITEM) -> list[Any]:
+    """A ForEach-Object or Where-Object script block: in the caller's scope, so what it assigns stays there
+    (`$i = 0; 'a', 'b' | ForEach-Object { (++$i) }` shows 1, 2: PowerShell/PowerShell#7157). PowerShell's
+    own source (InternalCommands.cs) invokes ForEach-Object's Begin, Process and End blocks and
+    Where-Object's FilterScript with `useLocalScope: false`; a Process block or filter gets `$_` and
+    `$input` = (the item), Begin and End get no `$_` (AutomationNull: the caller's stays visible) and an
+    empty `$input`. The engine restores those automatic variables afterwards (Interpreter.invoke_block)."""
+    assert ctx.interp is not None
+    if item is _NO_ITEM:
+        return ctx.interp.invoke_block(block, [], [], dot=True)
+    return ctx.interp.invoke_block(block, [], [item], dot=True, dollar_under=item, set_under=True)
 
 
 def _collect(values: list[Any]) -> Any:
@@ -157,7 +176,7 @@ def where_object(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> 
     out = []
     for item in _inputs(call, items):
         if call.has("FilterScript"):
-            keep = truthy(_collect(_invoke(ctx, call.get("FilterScript"), item)))
+            keep = truthy(_collect(_invoke_dotted(ctx, call.get("FilterScript"), item)))
         else:
             value = dotnet.get_member(item, call.get("Property"), ctx.interp)
             target = call.get("Value")
@@ -195,13 +214,13 @@ def foreach_object(ctx: HostContext, call: BoundCall, items: list[Any] | None) -
                 out.extend(enumerate_value(dotnet.get_member(item, name, ctx.interp)))
         return out
     if call.has("Begin"):
-        out.extend(_invoke(ctx, call.get("Begin"), None))
+        out.extend(_invoke_dotted(ctx, call.get("Begin")))
     blocks = call.get("Process") or []
     for item in inputs:
         for block in blocks:
-            out.extend(_invoke(ctx, block, item))
+            out.extend(_invoke_dotted(ctx, block, item))
     if call.has("End"):
-        out.extend(_invoke(ctx, call.get("End"), None))
+        out.extend(_invoke_dotted(ctx, call.get("End")))
     return out
 
 

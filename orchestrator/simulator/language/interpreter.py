@@ -210,12 +210,30 @@ class Interpreter:
     def invoke_block(self, block: ScriptBlock, args: list[Argument], pipeline_input: list[Any] | None = None,
                      *, dot: bool = False, dollar_under: Any = None,
                      set_under: bool = False) -> list[Any]:
-        """& { } / a function call: a child scope, param() binding, $args, and the block's output."""
+        """& { } / a function call: a child scope, param() binding, $args, and the block's output.
+
+        `dot`: in the caller's scope instead, as `. { }` and the script blocks of ForEach-Object and
+        Where-Object run. PowerShell's engine (CompiledScriptBlock.cs, InvokeWithPipeImpl with
+        createLocalScope false) keeps the automatic variables of such a run ($_, $PSItem, $input, $args)
+        and the block's parameters in a "dotted" frame it pops afterwards, restoring what the caller had
+        under those names (`backupWhenDotting`); every other variable the block assigns stays in the
+        caller's scope. So here too: those names are put back as they were, the rest is the caller's.
+        """
         node = block.node
         saved = self.scope
         if not dot:
             self.scope = Scope(saved)
         variables = self.scope.vars
+        restore: list[tuple[str, Any]] | None = None
+        if dot:
+            names = ["args"]
+            if set_under:
+                names += ("_", "psitem")
+            if pipeline_input is not None:
+                names.append("input")
+            if node.a:
+                names += (param[0] for param in node.a)
+            restore = [(name, variables.get(name, _ABSENT)) for name in names]
         out: list[Any] = []
         try:
             if set_under:
@@ -237,6 +255,12 @@ class Interpreter:
             raise
         finally:
             self.scope = saved
+            if restore is not None:
+                for name, value in restore:
+                    if value is _ABSENT:
+                        variables.pop(name, None)
+                    else:
+                        variables[name] = value
         return out
 
     def bind_params(self, params: list[tuple[str, str | None, Node | None]], args: list[Argument]) -> None:
@@ -401,6 +425,7 @@ class Interpreter:
 
 _MISSING = object()
 _NEXT = object()
+_ABSENT = object()  # a name the caller's scope did not hold before a dotted block ran
 
 
 def _uuid4() -> str:

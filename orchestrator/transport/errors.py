@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
-from typing import ClassVar
-
-import requests
-import winrm.exceptions as wexc
+from typing import TYPE_CHECKING, ClassVar
 
 from orchestrator.masking import mask
 from orchestrator.model import Connection
+
+if TYPE_CHECKING:
+    import winrm.exceptions as wexc
 
 # WS-Management fault codes that decide what to do (MS-WSMV; the codes WinRb/winrm4j/Ansible act on).
 FAULT_TIMED_OUT = 2150858793
@@ -238,6 +238,13 @@ def classify(
 
 
 def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> TransportError:
+    # Imported here, not with the module: every command imports these error classes (the runner does),
+    # but only a run that reached a WinRM host has an exception of theirs to sort, and by then they are
+    # loaded. `validate`, `render` and a simulated run no longer load requests, pywinrm and pyspnego
+    # (about 0.2 CPU s at every start, README Performance).
+    import requests
+    import winrm.exceptions as wexc
+
     where = f"{conn.address}:{conn.effective_port}"
     text = _chain(exc)
     during = f" while trying to {stage}"

@@ -211,16 +211,12 @@ def test_a_real_signal_to_orchestrate_apply_ends_it_cleanly(
 # ---- the transport's side of it ---------------------------------------------------------------------------
 
 
-def test_interrupt_and_abort_from_another_thread_stop_the_command_and_delete_the_shell(
-    fake: FakeWinRMServer,
-) -> None:
-    from fakes.hosts import fake_host
-
-    host = fake_host(
-        fake, "hv09", route="hv09", allow_unencrypted=True, operation_timeout_sec=20, read_timeout_sec=30
-    )
-    transport = WinRMTransport(host)
-    assert transport.run("Write-Output 'facts'", idempotent=True).ok  # first command: quick
+def start_hour_long_apply(
+    server: FakeWinRMServer, transport: Any
+) -> tuple[threading.Thread, dict[str, BaseException]]:
+    """The host's facts script (quick), then its hour-long apply script on a thread of its own, as the
+    runner thread runs it; returns that thread and what it raised (under "error"), once it is running."""
+    assert transport.run("Write-Output 'facts'", idempotent=True).ok
     outcome: dict[str, BaseException] = {}
 
     def apply() -> None:
@@ -231,7 +227,20 @@ def test_interrupt_and_abort_from_another_thread_stop_the_command_and_delete_the
 
     worker = threading.Thread(target=apply)
     worker.start()
-    assert wait_for(applying(fake, 1), timeout=30)
+    assert wait_for(applying(server, 1), timeout=30)
+    return worker, outcome
+
+
+def test_interrupt_and_abort_from_another_thread_stop_the_command_and_delete_the_shell(
+    fake: FakeWinRMServer,
+) -> None:
+    from fakes.hosts import fake_host
+
+    host = fake_host(
+        fake, "hv09", route="hv09", allow_unencrypted=True, operation_timeout_sec=20, read_timeout_sec=30
+    )
+    transport = WinRMTransport(host)
+    worker, outcome = start_hour_long_apply(fake, transport)
 
     before = len(fake.signals)
     results = []
@@ -276,18 +285,7 @@ def test_a_shell_is_deleted_within_the_abort_deadline_when_its_host_never_got_th
     )
     registry = OpenTransports()
     transport = registry.tracking(lambda spec, _state: WinRMTransport(spec))(host, Path("."))
-    assert transport.run("Write-Output 'facts'", idempotent=True).ok
-    outcome: dict[str, BaseException] = {}
-
-    def apply() -> None:
-        try:
-            transport.run("Write-Output 'apply'", idempotent=True, timeout=HOUR)
-        except BaseException as exc:  # the runner thread's view
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=apply)
-    worker.start()
-    assert wait_for(applying(fake, 1), timeout=30)
+    worker, outcome = start_hour_long_apply(fake, transport)
     fake.delay(8.0, action="Signal", times=2)  # longer than a Signal's read timeout: no answer at all
 
     started = time.monotonic()

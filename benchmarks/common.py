@@ -6,6 +6,7 @@ rather than keeping a copy that could drift from what the tests prove.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import resource
@@ -109,9 +110,6 @@ def run_cli(*args: str) -> None:
         raise CliFailed(f"orchestrate {' '.join(args)} exited {code}; its last output:\n{sink.getvalue()[-4000:]}")
 
 
-_BYTECODE: dict[str, str] = {}
-
-
 def bytecode_env() -> dict[str, str]:
     """Environment for a worker interpreter that reads compiled bytecode, as an installed package does.
 
@@ -120,23 +118,27 @@ def bytecode_env() -> dict[str, str]:
     would compile every module in every fresh worker (about 40 ms of CPU per process here, counted as the
     product's). So once per benchmark run the project is compiled into a temporary PYTHONPYCACHEPREFIX
     (never into the checkout), and every worker reads it from there."""
-    if not _BYTECODE:
-        import atexit
-        import compileall
-        import shutil
-        import tempfile
+    return {"PYTHONPYCACHEPREFIX": _compiled_prefix()}
 
-        prefix = tempfile.mkdtemp(prefix="orchestrate-bench-pyc-")
-        atexit.register(shutil.rmtree, prefix, ignore_errors=True)
-        saved = sys.pycache_prefix
-        sys.pycache_prefix = prefix  # compileall writes where the import system will look (cache_from_source)
-        try:
-            for folder in ("orchestrator", "benchmarks", "tests/fakes"):
-                compileall.compile_dir(str(ROOT / folder), quiet=1, workers=1)
-        finally:
-            sys.pycache_prefix = saved
-        _BYTECODE["PYTHONPYCACHEPREFIX"] = prefix
-    return dict(_BYTECODE)
+
+@functools.cache
+def _compiled_prefix() -> str:
+    """The project compiled once per process into a temporary folder, removed at exit."""
+    import atexit
+    import compileall
+    import shutil
+    import tempfile
+
+    prefix = tempfile.mkdtemp(prefix="orchestrate-bench-pyc-")
+    atexit.register(shutil.rmtree, prefix, ignore_errors=True)
+    saved = sys.pycache_prefix
+    sys.pycache_prefix = prefix  # compileall writes where the import system will look (cache_from_source)
+    try:
+        for folder in ("orchestrator", "benchmarks", "tests/fakes"):
+            compileall.compile_dir(str(ROOT / folder), quiet=1, workers=1)
+    finally:
+        sys.pycache_prefix = saved
+    return prefix
 
 
 def run_worker(module: str, args: list[str], what: str, extra_env: dict[str, str] | None = None) -> Any:

@@ -30,14 +30,14 @@ FULL: dict[str, dict[str, Any]] = {
     "wire": {"vms": 5, "repeats": 3},
     "fleet": {"hosts": 200, "forks": (10, 50, 100), "latency": 0.02, "vms": 5},
     "admin": {"sizes": (200, 2_000, 10_000, 20_000), "vms_per_host": 5},
-    "sim": {"vms": 5, "runs": 200},
+    "sim": {"vms": 5, "runs": 200, "sampled_cpu_s": 2.0},
     "dry": {"sizes": (100, 1_000), "vms_per_host": 5},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "wire": {"vms": 1, "repeats": 1},
     "fleet": {"hosts": 2, "forks": (2,), "latency": 0.02, "vms": 1},
     "admin": {"sizes": (10, 20), "vms_per_host": 5},
-    "sim": {"vms": 1, "runs": 3},
+    "sim": {"vms": 1, "runs": 3, "sampled_cpu_s": 0.4},
     "dry": {"sizes": (3,), "vms_per_host": 5},
 }
 DRY_RUN_LARGE = 5_000  # hosts; minutes of CPU, so only with --dry-run-5000
@@ -197,9 +197,23 @@ def show_sim(r: dict[str, Any]) -> str:
         ]
         for label, m in r["scripts"].items()
     ]
-    return (
+    text = (
         f"4. Simulator throughput, one core, host with {r['vms']} VMs (target >= {r['target_per_s']:.0f}/s)\n"
         + _table(["script", "actions", "KB", "runs", "ms/script", "scripts/s", "target"], rows)
+    )
+    sampled = {label: m for label, m in r["scripts"].items() if "layers_percent" in m}
+    if not sampled:
+        return text
+    layers = list(next(iter(sampled.values()))["layers_percent"])
+    rows = [
+        [label, *(m["layers_percent"][layer] for layer in layers), m["layer_samples"],
+         m["scripts_per_s_if_language_were_free"]]
+        for label, m in sampled.items()
+    ]
+    return (
+        text
+        + "\n\nWhere a script's CPU goes (sampled on the CPU clock, percent), and scripts/s if the language cost nothing\n"
+        + _table(["script", *layers, "samples", "scripts/s without language"], rows)
     )
 
 

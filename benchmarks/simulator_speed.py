@@ -7,10 +7,18 @@ CPU seconds of this single-threaded process (`time.process_time`), simulator con
 - converge: the apply script that creates the 5 VMs (15 actions, then the new facts);
 - one change: on a converged host, the apply script of one action (start a VM that was stopped), then facts;
 - facts: the read-only facts script on a converged host.
+
+Then the same scripts run again (on fresh simulated hosts, not timed) under a sampling profiler on the CPU
+clock (benchmarks.layers), which says what share of a script's CPU each layer of the simulator takes: the
+PowerShell language (parser, compiled tree, interpreter, values and operators), parameter binding and
+command dispatch, and the simulated host (its cmdlets and objects, ConvertTo-Json, files and state). From
+those shares: how many scripts per second the simulator would run if the language cost nothing, the bound
+on what any faster execution model of the language alone can give.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +26,14 @@ from typing import Any
 from benchmarks.common import PASSWORD, PASSWORD_ENV, SEED, winrm_host_vars, write_inventory
 
 TARGET_PER_S = 500.0
+# Tried in this order for each frame, innermost first (benchmarks.layers.sample).
+LAYERS = (
+    ("language", "/orchestrator/simulator/language/"),
+    ("binding", "/orchestrator/simulator/binder.py"),
+    ("binding", "/orchestrator/simulator/commands.py"),
+    ("binding", "/orchestrator/signatures.py"),
+    ("host", "/orchestrator/simulator/"),
+)
 
 
 def _scripts(vms: int, folder: Path) -> dict[str, Any]:
@@ -70,7 +86,34 @@ def _seeded_like(sim: Any) -> Any:
     return clone
 
 
-def run(vms: int = 5, runs: int = 200) -> dict[str, Any]:
+def _layers(script: str, make: Any, runs: int, per_s: float | None) -> dict[str, Any]:
+    """Each layer's share of the script's CPU (percent), sampled over `runs` fresh hosts, and the scripts per
+    second with the language's share taken away; empty where the platform has no CPU-time timer. The
+    sample count goes along: the kernel may deliver SIGPROF at its tick (4 ms at 250 Hz), not at the
+    interval asked for."""
+    from benchmarks.layers import sample
+    from orchestrator.simulator import BOOTSTRAP
+
+    simulators = [make() for _ in range(runs)]
+
+    def work() -> None:
+        for sim in simulators:
+            sim.run(BOOTSTRAP, script)
+
+    sampled = sample(work, LAYERS)
+    if sampled is None:
+        return {}
+    rest = 1.0 - sampled.shares["language"]
+    return {
+        "layers_percent": {layer: round(100 * share, 1) for layer, share in sampled.shares.items()},
+        "layer_samples": sampled.samples,
+        "scripts_per_s_if_language_were_free": round(per_s / rest, 1) if per_s and rest > 0 else None,
+    }
+
+
+def run(vms: int = 5, runs: int = 200, sampled_cpu_s: float = 2.0) -> dict[str, Any]:
+    """`sampled_cpu_s`: per script, the sampled pass runs on enough fresh hosts for about this much CPU (at
+    a 4 ms kernel tick, 2 s is about 500 samples: a share's standard error about 2 points)."""
     import tempfile
 
     from orchestrator.simulator import BOOTSTRAP
@@ -94,6 +137,8 @@ def run(vms: int = 5, runs: int = 200) -> dict[str, Any]:
             "cpu_s": round(cpu, 3),
             "ms_per_script": round(1000 * cpu / runs, 2),
             "scripts_per_s": round(runs / cpu, 1) if cpu else None,
+            **_layers(script, make, max(1, math.ceil(sampled_cpu_s * runs / cpu)) if cpu else runs,
+                      runs / cpu if cpu else None),
         }
     return {
         "vms": vms,

@@ -42,7 +42,14 @@ def test_quick_benchmarks_print_a_json_summary_with_every_figure(tmp_path: Path)
     assert fleet["converge"]["lower_bound_s"] > 0 and fleet["noop"]["wall_s"] > 0
     sizes = summary["benchmarks"]["admin"]["sizes"]
     assert [s["vms"] for s in sizes] == [10, 20] and all(s["process_peak_mb"] > 0 for s in sizes)
-    assert all(row["scripts_per_s"] > 0 for row in summary["benchmarks"]["sim"]["scripts"].values())
+    for row in summary["benchmarks"]["sim"]["scripts"].values():
+        assert row["scripts_per_s"] > 0
+        # The layer breakdown (sampled with setitimer, which Linux has): shares of one whole, and the bound
+        # "if the language cost nothing" can only be faster than what was measured.
+        shares = row["layers_percent"]
+        assert set(shares) == {"language", "binding", "host", "other"}
+        assert 99 <= sum(shares.values()) <= 101 and row["layer_samples"] >= 30 and shares["language"] > 0
+        assert row["scripts_per_s_if_language_were_free"] >= row["scripts_per_s"]
     dry = summary["benchmarks"]["dry"]["sizes"]
     assert [row["hosts"] for row in dry] == [3]
     assert dry[0]["dry_run_cpu_s"] > 0 and dry[0]["render_cpu_s"] > 0 and dry[0]["dry_run_over_render"] > 0

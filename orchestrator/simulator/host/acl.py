@@ -17,8 +17,13 @@ What a script sees, and the sources:
   DirectorySecurity "that has been modified after object creation" is persisted, and of it only the parts
   modified (its rules, or its owner after SetOwner): ObjectSecurity keeps a flag per part (OwnerModified,
   AccessRulesModified: learn.microsoft.com/dotnet/api/system.security.accesscontrol.objectsecurity), and
-  SetAccessControl persists "modifications" (mono/mono mcs/class/corlib/corefx/File.cs: PersistModifications;
-  .NET Framework's own source is not stored, so this part is believed). Set-Acl, which writes back the owner it read too, fails
+  SetAccessControl persists only those: `directorySecurity.Persist(fullPath)` (dotnet/corefx
+  src/System.IO.FileSystem.AccessControl/src/System/IO/FileSystemAclExtensions.cs, Microsoft's MIT-licensed
+  port of the .NET Framework code) and `FileSystemSecurity.Persist`, which writes
+  `GetAccessControlSectionsFromChanges()`: Access if AccessRulesModified, Owner if OwnerModified, and so on
+  (.../System/Security/AccessControl/FileSystemSecurity.cs there; a decompiled mscorlib 4.0.30319, the
+  assembly of .NET Framework 4.5 on Windows Server 2012, reads the same; mono's PersistModifications too).
+  Set-Acl, which writes back the owner it read too, fails
   on Windows PowerShell 4.0 on 2012 R2 with "The security identifier is not allowed to be the owner of this
   object" when the owner is not the caller (ScottKnights/FSLogix#2 reproduced it there; ansible/ansible#20555):
   the simulator has no Set-Acl, so a template cannot use it. Who may set which owner: `Identity.may_own`.

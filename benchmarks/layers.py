@@ -15,8 +15,10 @@ import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 OTHER = "other"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,18 @@ class Sampled:
 
 
 def sample(
-    work: Callable[[], None], layers: Sequence[tuple[str, str]], interval: float = 0.0005
+    prepare: Callable[[], T],
+    work: Callable[[T], None],
+    layers: Sequence[tuple[str, str]],
+    min_samples: int,
+    max_rounds: int = 100,
+    interval: float = 0.0005,
 ) -> Sampled | None:
-    """Run `work` once under the sampler: each layer's share of the samples, and how many were taken.
+    """Rounds of `work(prepare())` until `min_samples` were taken (at most `max_rounds`): each layer's share
+    of the samples, and how many there were. The timer runs only during `work`, so what `prepare` builds
+    (fresh simulated hosts) is not charged. Rounds, not one long run: SIGPROF comes at the kernel's tick
+    (4 ms at 250 Hz), not at `interval`, and under load a process is on the CPU at fewer ticks, so the
+    samples of a given amount of work vary; counting them is what keeps each share's error bounded.
 
     `layers` are (label, path fragment) pairs tried in order for each frame from the innermost outwards, so
     a narrower fragment listed first wins over a wider one that contains it."""
@@ -48,11 +59,17 @@ def sample(
         counts[OTHER] += 1
 
     previous = signal.signal(signal.SIGPROF, on_sample)
-    signal.setitimer(signal.ITIMER_PROF, interval, interval)
     try:
-        work()
+        for _ in range(max_rounds):
+            batch = prepare()
+            signal.setitimer(signal.ITIMER_PROF, interval, interval)
+            try:
+                work(batch)
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0, 0)
+            if sum(counts.values()) >= min_samples:
+                break
     finally:
-        signal.setitimer(signal.ITIMER_PROF, 0, 0)
         signal.signal(signal.SIGPROF, previous)
     total = sum(counts.values())
     if not total:

@@ -30,14 +30,14 @@ FULL: dict[str, dict[str, Any]] = {
     "wire": {"vms": 5, "repeats": 3},
     "fleet": {"hosts": 200, "forks": (10, 50, 100), "latency": 0.02, "vms": 5},
     "admin": {"sizes": (200, 2_000, 10_000, 20_000), "vms_per_host": 5},
-    "sim": {"vms": 5, "runs": 200, "sampled_cpu_s": 2.0},
+    "sim": {"vms": 5, "runs": 200, "min_samples": 500},
     "dry": {"sizes": (100, 1_000), "vms_per_host": 5},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "wire": {"vms": 1, "repeats": 1},
     "fleet": {"hosts": 2, "forks": (2,), "latency": 0.02, "vms": 1},
     "admin": {"sizes": (10, 20), "vms_per_host": 5},
-    "sim": {"vms": 1, "runs": 3, "sampled_cpu_s": 0.4},
+    "sim": {"vms": 1, "runs": 3, "min_samples": 60},
     "dry": {"sizes": (3,), "vms_per_host": 5},
 }
 DRY_RUN_LARGE = 5_000  # hosts; minutes of CPU, so only with --dry-run-5000

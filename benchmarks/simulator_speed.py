@@ -86,21 +86,18 @@ def _seeded_like(sim: Any) -> Any:
     return clone
 
 
-def _layers(script: str, make: Any, runs: int, per_s: float | None) -> dict[str, Any]:
-    """Each layer's share of the script's CPU (percent), sampled over `runs` fresh hosts, and the scripts per
-    second with the language's share taken away; empty where the platform has no CPU-time timer. The
-    sample count goes along: the kernel may deliver SIGPROF at its tick (4 ms at 250 Hz), not at the
-    interval asked for."""
+def _layers(script: str, make: Any, per_round: int, min_samples: int, per_s: float | None) -> dict[str, Any]:
+    """Each layer's share of the script's CPU (percent), sampled over rounds of `per_round` fresh hosts
+    until `min_samples` were taken, and the scripts per second with the language's share taken away;
+    empty where the platform has no CPU-time timer."""
     from benchmarks.layers import sample
     from orchestrator.simulator import BOOTSTRAP
 
-    simulators = [make() for _ in range(runs)]
-
-    def work() -> None:
+    def work(simulators: list[Any]) -> None:
         for sim in simulators:
             sim.run(BOOTSTRAP, script)
 
-    sampled = sample(work, LAYERS)
+    sampled = sample(lambda: [make() for _ in range(per_round)], work, LAYERS, min_samples)
     if sampled is None:
         return {}
     rest = 1.0 - sampled.shares["language"]
@@ -111,9 +108,9 @@ def _layers(script: str, make: Any, runs: int, per_s: float | None) -> dict[str,
     }
 
 
-def run(vms: int = 5, runs: int = 200, sampled_cpu_s: float = 2.0) -> dict[str, Any]:
-    """`sampled_cpu_s`: per script, the sampled pass runs on enough fresh hosts for about this much CPU (at
-    a 4 ms kernel tick, 2 s is about 500 samples: a share's standard error about 2 points)."""
+def run(vms: int = 5, runs: int = 200, min_samples: int = 500) -> dict[str, Any]:
+    """`min_samples`: per script, the sampled pass goes on (in rounds of about 0.2 CPU s) until it has this
+    many samples: 500 give each share a standard error of about 2 points."""
     import tempfile
 
     from orchestrator.simulator import BOOTSTRAP
@@ -137,7 +134,7 @@ def run(vms: int = 5, runs: int = 200, sampled_cpu_s: float = 2.0) -> dict[str, 
             "cpu_s": round(cpu, 3),
             "ms_per_script": round(1000 * cpu / runs, 2),
             "scripts_per_s": round(runs / cpu, 1) if cpu else None,
-            **_layers(script, make, max(1, math.ceil(sampled_cpu_s * runs / cpu)) if cpu else runs,
+            **_layers(script, make, max(1, math.ceil(0.2 * runs / cpu)) if cpu else runs, min_samples,
                       runs / cpu if cpu else None),
         }
     return {

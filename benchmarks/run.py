@@ -205,7 +205,7 @@ def show_sim(r: dict[str, Any]) -> str:
     if not sampled:
         return text
     layers = list(next(iter(sampled.values()))["layers_percent"])
-    rows = [
+    layer_rows = [
         [label, *(m["layers_percent"][layer] for layer in layers), m["layer_samples"],
          m["scripts_per_s_if_language_were_free"]]
         for label, m in sampled.items()
@@ -213,7 +213,7 @@ def show_sim(r: dict[str, Any]) -> str:
     return (
         text
         + "\n\nWhere a script's CPU goes (sampled on the CPU clock, percent), and scripts/s if the language cost nothing\n"
-        + _table(["script", *layers, "samples", "scripts/s without language"], rows)
+        + _table(["script", *layers, "samples", "scripts/s without language"], layer_rows)
     )
 
 

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from orchestrator.transport.errors import ReplyTooLarge
+from orchestrator.transport.headers import PlainHeadersAdapter
 
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
@@ -57,8 +57,10 @@ def _cap_body(raw: Any, limit: int, where: str) -> None:
     raw.stream = stream
 
 
-class CappedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose responses refuse bodies larger than `limit` bytes (ReplyTooLarge)."""
+class CappedAdapter(PlainHeadersAdapter):
+    """An HTTPAdapter whose responses refuse bodies larger than `limit` bytes (ReplyTooLarge).
+
+    It is also the session's only adapter, so it reads reply headers the cheap way (transport/headers.py)."""
 
     def __init__(self, where: str, limit: int = MAX_REPLY_BYTES, **kwargs: Any) -> None:
         self.where = where

@@ -21,7 +21,7 @@ How, without changing what any reader sees:
   the standard library's, whatever its version; nothing global is patched (other code in the process
   keeps the stock parser). Were a later Python to stop calling `parse_headers` from `begin`, the response
   would simply parse as before.
-- The connection and pool classes below only name that response class; `PlainHeadersAdapter` makes the
+- The connection and pool classes below only name that response class; transport/adapter.py makes the
   requests adapter's pool manager use them. Proxied connections (requests' ProxyManager) keep urllib3's
   stock classes; the orchestrator never uses a proxy (transport/winrm.py passes `proxy=None`).
 """
@@ -33,7 +33,6 @@ import re
 import types
 from typing import Any
 
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -103,11 +102,3 @@ class PlainHeadersHTTPPool(HTTPConnectionPool):
 
 class PlainHeadersHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = PlainHeadersHTTPSConnection
-
-
-class PlainHeadersAdapter(HTTPAdapter):
-    """A requests HTTPAdapter whose direct (not proxied) connections read replies with PlainHeadersResponse."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": PlainHeadersHTTPPool, "https": PlainHeadersHTTPSPool}

@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
+from orchestrator.transport.adapter import LeanAdapter
 from orchestrator.transport.errors import ReplyTooLarge
-from orchestrator.transport.headers import PlainHeadersAdapter
 
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
@@ -57,10 +57,10 @@ def _cap_body(raw: Any, limit: int, where: str) -> None:
     raw.stream = stream
 
 
-class CappedAdapter(PlainHeadersAdapter):
+class CappedAdapter(LeanAdapter):
     """An HTTPAdapter whose responses refuse bodies larger than `limit` bytes (ReplyTooLarge).
 
-    It is also the session's only adapter, so it reads reply headers the cheap way (transport/headers.py)."""
+    It is also the session's only adapter, so it does less per request (transport/adapter.py)."""
 
     def __init__(self, where: str, limit: int = MAX_REPLY_BYTES, **kwargs: Any) -> None:
         self.where = where

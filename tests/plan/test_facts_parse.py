@@ -105,3 +105,19 @@ def test_kvp_items_that_do_not_parse_or_have_no_name_are_skipped_every_time() ->
     nameless = '<INSTANCE><PROPERTY NAME="Data" TYPE="string"><VALUE>x</VALUE></PROPERTY></INSTANCE>'
     for _ in range(2):
         assert parse_kvp_items([named, "<INSTANCE", nameless, None]) == {"OSVersion": "6.2.9200"}
+
+
+@pytest.mark.parametrize(
+    ("names", "culprit"),
+    [(["Name", 42, "Path"], "[1]"), (["Name", None], "[1]"), ([["Name"]], "[0]"), ({"Name": 1}, "[0]")],
+    ids=["a number", "a null", "a nested array", "an object"],
+)
+def test_a_cmdlet_parameter_that_is_not_a_string_is_named_with_its_index(names, culprit):
+    with pytest.raises(FactsError) as caught:
+        parse_facts(document(cmdlets={"Export-VM": names}))
+    assert f"cmdlets['Export-VM']{culprit}" in str(caught.value)
+
+
+def test_a_cmdlet_with_one_parameter_or_none_reads_as_powershell_prints_it():
+    facts = parse_facts(document(cmdlets={"Export-VM": "Name", "Get-VM": None}))
+    assert facts.cmdlets == {"Export-VM": frozenset({"Name"}), "Get-VM": frozenset()}

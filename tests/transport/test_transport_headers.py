@@ -208,3 +208,28 @@ def test_a_run_reads_plain_replies_plainly_and_encrypted_ones_with_the_email_par
         assert parsed_by_email and all("multipart/encrypted" in block for block in parsed_by_email)
     else:
         assert parsed_by_email == []
+
+
+def test_ntlm_over_https_still_binds_the_channel_to_the_server_s_certificate(fake_winrm, ca_pem, monkeypatch):
+    """requests_ntlm reads the TLS certificate for channel binding through the reply's raw socket
+    (`response.raw._fp.fp.raw._sock`): the plain-header response must keep that path."""
+    from requests_ntlm import HttpNtlmAuth
+
+    hashes: list[bytes | None] = []
+    stock = HttpNtlmAuth._get_server_cert
+
+    def recorded(self, response):  # type: ignore[no-untyped-def]
+        hashes.append(stock(self, response))
+        return hashes[-1]
+
+    monkeypatch.setattr(HttpNtlmAuth, "_get_server_cert", recorded)
+    server = fake_winrm(ScriptDouble(), tls=True, users={"hvadmin": "secret"})
+    host = fake_host(server, user="hvadmin", transport="ntlm", ca_trust_path=ca_pem)
+    winrm = WinRMTransport(host, backoff=Backoff(initial=0.01, maximum=0.05))
+    try:
+        result = winrm.run("Write-Output 'ok'", idempotent=True)
+    finally:
+        winrm.close()
+
+    assert result.stdout == "ok\r\n"
+    assert hashes and all(isinstance(digest, bytes) and len(digest) >= 32 for digest in hashes)

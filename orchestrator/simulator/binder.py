@@ -157,7 +157,7 @@ def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], has_
     candidates = [s for s in sig.parameter_sets
                   if all(k in index.common or k in index.sets[s.name].by_name for k, *_ in named)]
     if len(candidates) != 1:
-        return None
+        return _argless_plan(sig, index) if not args and not has_pipeline else None
     sindex = index.sets[candidates[0].name]
     free = [p for p in sindex.slots if p.name not in keys]
     if len(positional) > len(free):
@@ -167,6 +167,19 @@ def _plan(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], has_
     finish = has_pipeline or any(name not in given for name in sindex.mandatory)
     return _Plan(sindex, [(k, sindex.by_name.get(k) or p, at, slot, hv) for k, p, at, slot, hv in named], placed,
                  finish)
+
+
+def _argless_plan(sig: CmdletSignature, index: _Index) -> _Plan | None:
+    """The plan of a call with no argument and no pipeline object (`Get-VM` alone, 26 of a converge's 275
+    bindings) when several sets fit its (no) names. Which set binds then follows from the signature alone:
+    `_bind` tries every set with nothing to convert and picks by its default-set rules, so its answer is
+    the same for every such call; it is asked once. A call of that shape that fails to bind (a set with a
+    mandatory parameter wins) is not planned, so `_bind` raises its error afresh each time."""
+    try:
+        chosen = _bind(sig, index, [], None, False)
+    except BindingError:
+        return None
+    return _Plan(index.sets[chosen.parameter_set], [], [], False)
 
 
 def _bind_planned(cmdlet: str, plan: _Plan, args: list[tuple[Any, ...]], pipeline_item: Any,

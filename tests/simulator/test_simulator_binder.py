@@ -150,3 +150,28 @@ def test_a_2016_parameter_that_opens_its_own_set_is_not_mandatory_everywhere() -
     assert not any(p.mandatory for p in sets["__AllParameterSets"].parameters)
     sim = simulator(os_version="10.0")
     assert lines(ok(sim, "(Get-VMHost).LogicalProcessorCount")) == ["16"]
+
+
+def test_a_call_with_no_arguments_binds_as_the_full_binder_decides_every_time() -> None:
+    """`Get-VM` alone fits several sets; the planned answer is the one `_bind` gives, on every call."""
+    from orchestrator.simulator import binder
+
+    sig = signature("Get-VM", "6.3")
+    full = binder._bind(sig, binder._index(sig), [], None, False)
+    calls = [_bind("Get-VM") for _ in range(3)]
+    assert {(c.cmdlet, c.parameter_set, c.pipeline_parameter) for c in calls} == {
+        (full.cmdlet, full.parameter_set, full.pipeline_parameter)
+    }
+    assert all(c.params == {} for c in calls)
+    calls[0].params["Name"] = ["changed"]
+    assert _bind("Get-VM").params == {}  # each call's parameters are its own
+
+
+def test_a_call_with_no_arguments_that_cannot_bind_fails_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(BindingError) as err:
+            _bind("Checkpoint-VM")
+        assert err.value.error_id == "MissingMandatoryParameter"
+        assert err.value.message == (
+            "Cannot process command because of one or more missing mandatory parameters: Name."
+        )

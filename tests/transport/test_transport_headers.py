@@ -179,6 +179,15 @@ def test_a_whole_response_reads_as_http_client_reads_it(status, framing, extra, 
     assert _read(headers.PlainHeadersResponse, data, method) == _read(http.client.HTTPResponse, data, method)
 
 
+def run_once(host):
+    """One small script over a transport of its own, closed afterwards (no shell left on the fake)."""
+    winrm = WinRMTransport(host, backoff=Backoff(initial=0.01, maximum=0.05))
+    try:
+        return winrm.run("Write-Output 'ok'", idempotent=True)
+    finally:
+        winrm.close()
+
+
 @pytest.mark.parametrize(
     ("transport", "encrypted"),
     [("basic", False), ("ntlm", True)],
@@ -197,11 +206,7 @@ def test_a_run_reads_plain_replies_plainly_and_encrypted_ones_with_the_email_par
         return stock_parse(lines, _class)
 
     monkeypatch.setattr(headers, "_email_parse", spy)
-    winrm = WinRMTransport(host, backoff=Backoff(initial=0.01, maximum=0.05))
-    try:
-        result = winrm.run("Write-Output 'ok'", idempotent=True)
-    finally:
-        winrm.close()
+    result = run_once(host)
 
     assert result.stdout == "ok\r\n"
     if encrypted:
@@ -225,11 +230,7 @@ def test_ntlm_over_https_still_binds_the_channel_to_the_server_s_certificate(fak
     monkeypatch.setattr(HttpNtlmAuth, "_get_server_cert", recorded)
     server = fake_winrm(ScriptDouble(), tls=True, users={"hvadmin": "secret"})
     host = fake_host(server, user="hvadmin", transport="ntlm", ca_trust_path=ca_pem)
-    winrm = WinRMTransport(host, backoff=Backoff(initial=0.01, maximum=0.05))
-    try:
-        result = winrm.run("Write-Output 'ok'", idempotent=True)
-    finally:
-        winrm.close()
+    result = run_once(host)
 
     assert result.stdout == "ok\r\n"
     assert hashes and all(isinstance(digest, bytes) and len(digest) >= 32 for digest in hashes)

@@ -1,4 +1,4 @@
-"""The session's adapter finds its connection pool once, and never hands out a pool that was closed.
+"""The session's adapter finds its connection pool once, and hands out no pool requests itself would not.
 
 The story: a converge sends ten requests to one host's WinRM URL; finding the same connection pool ten
 times cost a few per cent of the orchestrator's CPU. The adapter keeps the last pool, but once the pool

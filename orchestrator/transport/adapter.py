@@ -11,7 +11,9 @@ CPU per converge in the fleet benchmark. `LeanAdapter`:
   it evicted for an eleventh endpoint would still be handed out here, open and working (urllib3 2 drops
   evicted pools without closing them); an orchestrator session has one endpoint;
 - has its pool manager make connections that read reply headers without the e-mail parser
-  (transport/headers.py).
+  (transport/headers.py);
+- hands back urllib3's own response, not a requests `Response`, for a request marked `RAW_REPLY`
+  (the lean exchange of transport/exchange.py, which reads it as `Response.content` would).
 Proxied requests take requests' own path unchanged (the orchestrator never uses a proxy).
 """
 
@@ -23,6 +25,9 @@ from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
 
 from orchestrator.transport.headers import PlainHeadersHTTPPool, PlainHeadersHTTPSPool
+
+# The attribute that marks a PreparedRequest whose sender wants urllib3's response itself.
+RAW_REPLY = "orchestrate_raw_reply"
 
 
 class LeanAdapter(HTTPAdapter):
@@ -50,6 +55,11 @@ class LeanAdapter(HTTPAdapter):
         pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
         self._last_pool = (key, pool)
         return pool
+
+    def build_response(self, req: Any, resp: Any) -> Any:
+        if getattr(req, RAW_REPLY, False):
+            return resp
+        return super().build_response(req, resp)
 
     def close(self) -> None:
         self._last_pool = None

@@ -67,14 +67,15 @@ class CappedAdapter(LeanAdapter):
         self.limit = limit
         super().__init__(**kwargs)
 
-    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
-        response = super().build_response(req, resp)
-        declared = response.headers.get("Content-Length", "")
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> Any:
+        # Checked on urllib3's response itself, before requests wraps it (its `Response.raw` is this object,
+        # and its headers a case-insensitive copy of these), so the lean exchange is capped the same way.
+        declared = resp.headers.get("Content-Length", "")
         if declared.strip().isdigit() and int(declared) > self.limit:
             resp.close()
             raise reply_too_large(self.where, int(declared), self.limit)
-        _cap_body(response.raw, self.limit, self.where)
-        return response
+        _cap_body(resp, self.limit, self.where)
+        return super().build_response(req, resp)
 
 
 def cap_session(session: requests.Session, where: str, limit: int = MAX_REPLY_BYTES) -> None:

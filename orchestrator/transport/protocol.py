@@ -21,7 +21,7 @@ from typing import Any
 import requests
 from winrm.protocol import Protocol
 
-from orchestrator.transport import envelopes
+from orchestrator.transport import envelopes, exchange
 from orchestrator.transport.envelopes import SIGNAL_TERMINATE, Envelopes
 
 
@@ -119,7 +119,8 @@ class PreparedTemplate:
     only its body (`PreparedRequest.prepare_body`, which also rewrites Content-Length in place) gives the
     same request. Whenever the template could differ, pywinrm's own path is taken: with message encryption
     (pywinrm's Encryption prepares each sealed request itself), and when the session holds cookies (a
-    reply could have set one since the template was made).
+    reply could have set one since the template was made). A session whose authentication needs no reply
+    hook (Basic, certificate) sends through transport/exchange.py, without `Session.send` around the adapter.
     """
 
     def __init__(self, transport: Any) -> None:
@@ -145,5 +146,9 @@ class PreparedTemplate:
             return self._original(message)  # type: ignore[no-any-return]
         if isinstance(message, str):
             message = message.encode("utf-8")
-        response = transport._send_message_request(session, self.prepared(session, message))
+        prepared = self.prepared(session, message)
+        adapter = exchange.takes(session, prepared)
+        if adapter is not None:
+            return exchange.send(session, adapter, prepared, transport.read_timeout_sec)
+        response = transport._send_message_request(session, prepared)
         return transport._get_message_response_text(response)  # type: ignore[no-any-return]

@@ -10,6 +10,8 @@ with the very message a cold parse gives.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -273,3 +275,71 @@ def test_a_tree_shared_by_shape_is_the_tree_of_a_full_parse(first: list[str], se
         assert _dump(shared, []) == _dump(full, [])
     finally:
         _cold()
+
+
+def test_hosts_that_start_together_parse_their_shared_shape_once() -> None:
+    # A dry run's first `forks` hosts reach the simulator at the same moment, each with a script of the same
+    # shape: one converts it in full, the others wait for that template and get copies of their own text.
+    from orchestrator.simulator.language.shapes import ShapeCache
+
+    cache = ShapeCache()
+    names = [f"lab-{i:02d}" for i in range(6)]
+    scripts = [_create(name, f"seat {name}") for name in names]
+    calls: list[str] = []
+    first_underway = threading.Event()
+
+    def slow_full(source: str, version: str) -> Any:
+        calls.append(source)
+        first_underway.set()
+        time.sleep(0.3)  # the others arrive while this parse is under way
+        return parser.parse_in_full(source, version)
+
+    trees: dict[int, Node] = {}
+
+    def preflight(index: int) -> None:
+        if index:
+            first_underway.wait(5)
+        trees[index] = cache.parse_copy(scripts[index], "4.0", slow_full)[0]
+
+    threads = [threading.Thread(target=preflight, args=(i,)) for i in range(len(scripts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert calls == [scripts[0]] and (cache.misses, cache.hits) == (1, len(scripts) - 1)
+    for index, script in enumerate(scripts):
+        assert _dump(trees[index], []) == _dump(parser.parse_in_full(script, "4.0").tree, [])
+
+
+def test_a_waiting_host_whose_fixed_text_differs_parses_its_own_script() -> None:
+    # The template of the first parse serves only scripts that carry its fixed strings; another script of the
+    # same shape (here other texts in an attribute's arguments, which are no string nodes) still gets a full
+    # parse of its own.
+    from orchestrator.simulator.language.shapes import ShapeCache
+
+    cache = ShapeCache()
+    one = "$a = 'x'\nfunction f { param([ValidateSet('a','b')]$p) $p }\nf 'a'\n"
+    two = "$a = 'y'\nfunction f { param([ValidateSet('c','d')]$p) $p }\nf 'c'\n"
+    calls: list[str] = []
+    first_underway = threading.Event()
+
+    def slow_full(source: str, version: str) -> Any:
+        calls.append(source)
+        first_underway.set()
+        time.sleep(0.2)
+        return parser.parse_in_full(source, version)
+
+    trees: dict[str, Node] = {}
+
+    def later() -> None:
+        first_underway.wait(5)
+        trees[two] = cache.parse_copy(two, "4.0", slow_full)[0]
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    trees[one] = cache.parse_copy(one, "4.0", slow_full)[0]
+    thread.join(10)
+
+    assert sorted(calls) == sorted([one, two]) and cache.misses == 2
+    assert _dump(trees[two], []) == _dump(parser.parse_in_full(two, "4.0").tree, [])

@@ -104,6 +104,9 @@ class ShapeCache:
         self.size = size
         self._entries: OrderedDict[tuple[Any, ...], list[_Template]] = OrderedDict()
         self._lock = threading.Lock()
+        # Keys whose first full parse is under way: the dry run's first `forks` hosts start together, and
+        # each parsed the same shape in full (about 50 ms a converge script) before one template existed.
+        self._parsing: dict[tuple[Any, ...], threading.Event] = {}
         self.hits = 0
         self.misses = 0
 
@@ -118,6 +121,29 @@ class ShapeCache:
             return full(source, ps_version).tree, False
         runs = [m.span() for m in _STRING.finditer(source) if m.lastgroup == "s"]
         key = _key(source, runs, ps_version)
+        found = self._from_template(key, source, runs)
+        if found is not None:
+            return found
+        with self._lock:
+            underway = self._parsing.get(key)
+            if underway is None:
+                self._parsing[key] = threading.Event()
+        if underway is None:
+            try:
+                return self._parse_in_full(key, source, runs, ps_version, full)
+            finally:
+                with self._lock:
+                    self._parsing.pop(key).set()
+        # Another thread is parsing this shape: its template (if its fixed strings are this script's too)
+        # serves here as well, exactly as if that parse had finished a moment earlier; otherwise a parse of
+        # our own, as before.
+        underway.wait()
+        found = self._from_template(key, source, runs)
+        if found is not None:
+            return found
+        return self._parse_in_full(key, source, runs, ps_version, full)
+
+    def _from_template(self, key: tuple[Any, ...], source: str, runs: list[tuple[int, int]]) -> tuple[Node, bool] | None:
         with self._lock:
             templates = self._entries.get(key)
             if templates is not None:
@@ -130,6 +156,12 @@ class ShapeCache:
                 if source == template.source or not template.program:
                     return template.tree, False  # the very text (or no string it could change): its tree
                 return _instantiate(template, source, runs), True
+        return None
+
+    def _parse_in_full(
+        self, key: tuple[Any, ...], source: str, runs: list[tuple[int, int]], ps_version: str,
+        full: Callable[[str, str], Parsed],
+    ) -> tuple[Node, bool]:
         parsed = full(source, ps_version)  # raises for a script that does not parse: nothing is kept
         with self._lock:
             self.misses += 1

@@ -262,22 +262,15 @@ class HostWork:
             getattr(error, "command_started", False)
             for error in list(getattr(transport, "retries", ()))[retries_before:]
         )
+        done = []
         for index, action in enumerate(plan):
             status, error = self._action_status(index, reported, failed_index, failed, result)
             if reran and status == "ok":
                 status = "changed"
-            self.journal.record_action(
-                self.run_id,
-                host.name,
-                index,
-                action.summary(),
-                status,
-                started,
-                finished,
-                script_sha256=digest,
-                error=error,
-            )
-            self.runner.emit(ev.ActionDone(host.name, index, action.summary(), status, error))
+            done.append((index, action.summary(), status, error))
+        self.journal.record_actions(self.run_id, host.name, done, started, finished, script_sha256=digest)
+        for index, summary, status, error in done:
+            self.runner.emit(ev.ActionDone(host.name, index, summary, status, error))
             setattr(outcome, status, getattr(outcome, status) + 1)
         if "locked" in document and not document.get("ok"):
             return self._host_locked(host.name, document, outcome)

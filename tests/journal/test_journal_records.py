@@ -187,3 +187,27 @@ def test_a_run_left_open_when_its_journal_closes_is_interrupted_next_time(tmp_pa
     with Journal.open(tmp_path) as journal:
         assert [r.id for r in journal.mark_interrupted()] == [run_id]
         assert journal.run(run_id).run.status == "interrupted"
+
+
+def test_a_hosts_actions_are_journaled_together_or_not_at_all(journal):
+    # One script's result document says how every action of the host went: the journal keeps all of them,
+    # in plan order, or (when one row is wrong) none, never the first half.
+    run_id = journal.start_run("orchestrate apply", "inv.yaml", {})
+    journal.record_actions(
+        run_id, "hv1", [(0, "create VM lab-01", "changed", None), (1, "start VM lab-01", "failed", "no room")],
+        0.0, 2.0, script_sha256="ab" * 32,
+    )
+    with pytest.raises(ValueError, match="action status"):
+        journal.record_actions(
+            run_id, "hv2", [(0, "create VM lab-02", "changed", None), (1, "start VM lab-02", "great", None)],
+            0.0, 2.0,
+        )
+    with pytest.raises(TypeError, match="masked"):
+        journal.record_actions(run_id, "hv3", [(0, "create VM", "ok", None), (1, Secret("hunter2"), "ok", None)],
+                               0.0, 1.0)
+
+    actions = journal.run(run_id).actions
+    assert [(a.host, a.index, a.summary, a.status, a.error) for a in actions] == [
+        ("hv1", 0, "create VM lab-01", "changed", None),
+        ("hv1", 1, "start VM lab-01", "failed", "no room"),
+    ]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from simulator_support import lines, ok, simulator
+
+from orchestrator.simulator.language.values import utc_iso
 
 
 def _out(script: str) -> str:
@@ -79,3 +84,17 @@ $o | ConvertTo-Json -Compress
 """
     assert lines(ok(simulator(), script)) == ["lab", "5", "b", "True",
                                                '{"name":"lab","cpus":4,"tags":["a","b"],"inner":{"x":true}}']
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(moment=st.datetimes(timezones=st.sampled_from([None, UTC, timezone(timedelta(hours=5, minutes=30)),
+                                                      timezone(timedelta(hours=-8))])))
+def test_tostring_o_is_the_round_trip_pattern_for_any_moment(moment: datetime) -> None:
+    # .NET's "O": yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK: the year always four digits, seven fraction
+    # digits, K as 'Z' for UTC, the offset for other zones, nothing for an unspecified kind.
+    text = utc_iso(moment)
+    zone = "" if moment.tzinfo is None else ("Z" if moment.tzinfo is UTC else moment.isoformat()[-6:])
+    assert text[:4] == str(moment.year).rjust(4, "0")
+    assert text[4:19] == moment.strftime("-%m-%dT%H:%M:%S")
+    assert text[19:] == f".{moment.microsecond:06d}0{zone}"

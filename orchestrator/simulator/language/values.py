@@ -558,8 +558,16 @@ def type_name_of(value: Any) -> str:
 
 
 def utc_iso(value: datetime) -> str:
-    """DateTime.ToString('o'): seven fraction digits, 'Z' for UTC, the offset for local times."""
-    base = value.strftime("%Y-%m-%dT%H:%M:%S") + f".{value.microsecond:06d}0"
+    """DateTime.ToString('o'): seven fraction digits, 'Z' for UTC, the offset for local times.
+
+    .NET's round-trip pattern is "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK" (Standard date and time format
+    strings, the "O" specifier): a four-digit year always. Formatted by hand: `datetime.strftime` takes about
+    twice as long (it rescans the format for %z, %Z and %f and goes through the C library), and glibc's %Y
+    pads no year below 1000."""
+    base = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond:06d}0"
+    )
     if value.tzinfo is None:
         return base
     offset = value.utcoffset()

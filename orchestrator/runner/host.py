@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -31,6 +32,11 @@ from orchestrator.statedir import StateDirError
 from orchestrator.transport.base import Transport
 from orchestrator.transport.errors import TransportError
 
+# Dry-run preflights, one at a time. A preflight is pure CPU in this process (a simulator interpreting the
+# apply script, no I/O), so under the interpreter lock two of them never run at once anyway; taking turns
+# only spares the thread switches between them (every 5 ms, sys.getswitchinterval) and the caches they
+# thrash. Hosts still gather their facts and wait on their networks in parallel.
+_PREFLIGHTS = threading.Lock()
 
 class RunContext(Protocol):
     """What the per-host pipeline needs of the run it is part of (orchestrator.runner.run.Runner)."""
@@ -210,7 +216,8 @@ class HostWork:
         # A guest's files go along masked (every secret reads ********): the preflight runs the whole setup
         # and wait on the copy, and no real secret ever reaches a dry run.
         secrets = guest_secrets(self.runner.renderer_for(host), plan, reveal=False)
-        result = Simulator.from_facts(facts_doc).run(BOOTSTRAP, stdin=compose(script, secrets))
+        with _PREFLIGHTS:
+            result = Simulator.from_facts(facts_doc).run(BOOTSTRAP, stdin=compose(script, secrets))
         error = None
         if result.exit_code != 0:
             error = _script_error(result.stdout, result.stderr)

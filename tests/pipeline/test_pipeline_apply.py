@@ -277,3 +277,46 @@ def test_apply_with_site_templates_registers_tasks_that_run_the_site_rollback(tm
     (task,) = host_state(state, "hv01")["tasks"]
     (script,) = [decode_action(a) for a in task["actions"]]
     assert script is not None and "# site marker: reviewed by the school" in script
+
+
+
+def test_a_dry_run_of_many_hosts_preflights_them_one_at_a_time_and_every_one_fully(tmp_path: Path, monkeypatch):
+    # A preflight is pure CPU under the interpreter lock: preflights take turns (no thread switches between
+    # two of them) while the hosts' facts are still gathered in parallel, and every host gets its preview.
+    import threading
+    import time
+
+    from orchestrator.simulator import Simulator
+
+    guard = threading.Lock()
+    running, most, previews = [0], [0], [0]
+    stock = Simulator.from_facts.__func__
+
+    def from_facts(cls, document):
+        simulator = stock(cls, document)
+        run = simulator.run
+
+        def counted(*args, **kwargs):
+            with guard:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            try:
+                time.sleep(0.02)  # gives the interpreter lock away: another preflight could start now
+                return run(*args, **kwargs)
+            finally:
+                with guard:
+                    running[0] -= 1
+                    previews[0] += 1
+
+        simulator.run = counted
+        return simulator
+
+    monkeypatch.setattr(Simulator, "from_facts", classmethod(from_facts))
+    hosts = {f"hv{i:02d}": {**simulated_host(), "multipoint_vms": [vm(f"seat-{i:02d}")]} for i in range(8)}
+    inventory = write_inventory(tmp_path, hosts)
+
+    preview = orchestrate("apply", inventory, "--dry-run", "--forks", "8", "--state-dir", tmp_path / "s", "-o", "json")
+
+    assert preview.exit_code == 0, preview.output
+    assert sorted(e["host"] for e in json_events(preview) if e["event"] == "preflight" and e["ok"]) == sorted(hosts)
+    assert previews[0] == len(hosts) and most[0] == 1

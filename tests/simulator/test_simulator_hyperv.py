@@ -420,3 +420,32 @@ def test_an_export_needs_room_for_the_whole_chain_not_only_the_newest_file() -> 
     assert sizes[1] <= 6 * 2**20 < sum(sizes)
     result = fails(sim, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path '\\\\nas\\exports'")
     assert "not enough space" in result.stderr
+
+
+def test_get_vm_shows_each_change_at_once_in_one_script_and_the_untouched_vm_as_it_is() -> None:
+    # Get-VM keeps a VM's object while nothing it is made of changed (objects.vm_inputs); within one
+    # script, every change to a VM must still show in the next Get-VM, as on Windows, where each call
+    # reads the VM afresh.
+    sim = simulator()
+    create_vm(sim, "lab-01", memory="4GB", cpus=2)
+    create_vm(sim, "lab-02", memory="4GB", cpus=2)
+    result = ok(sim, HEADER + """
+$seen = @()
+$seen += (Get-VM | ForEach-Object { "$($_.Name) $($_.ProcessorCount) $($_.Notes) $($_.State) $($_.NetworkAdapters.Count) $($_.DVDDrives.Count) $($_.ParentSnapshotName)" }) -join ';'
+Set-VMProcessor -Confirm:$false -VMName 'lab-01' -Count 4
+$seen += (Get-VM | ForEach-Object { "$($_.Name) $($_.ProcessorCount) $($_.Notes) $($_.State) $($_.NetworkAdapters.Count) $($_.DVDDrives.Count) $($_.ParentSnapshotName)" }) -join ';'
+Set-VM -Confirm:$false -Name 'lab-01' -Notes 'seat one'
+Add-VMNetworkAdapter -Confirm:$false -VMName 'lab-01' -SwitchName 'Classroom' -Name 'Second'
+Add-VMDvdDrive -Confirm:$false -VMName 'lab-01' -Path 'D:\\iso\\mps-premium.iso'
+$seen += (Get-VM | ForEach-Object { "$($_.Name) $($_.ProcessorCount) $($_.Notes) $($_.State) $($_.NetworkAdapters.Count) $($_.DVDDrives.Count) $($_.ParentSnapshotName)" }) -join ';'
+Start-VM -Name 'lab-01'
+Checkpoint-VM -Confirm:$false -Name 'lab-02' -SnapshotName 'clean'
+$seen += (Get-VM | ForEach-Object { "$($_.Name) $($_.ProcessorCount) $($_.Notes) $($_.State) $($_.NetworkAdapters.Count) $($_.DVDDrives.Count) $($_.ParentSnapshotName)" }) -join ';'
+$seen
+""")
+    assert lines(result) == [
+        "lab-01 2  Off 1 0 ;lab-02 2  Off 1 0 ",
+        "lab-01 4  Off 1 0 ;lab-02 2  Off 1 0 ",
+        "lab-01 4 seat one Off 2 1 ;lab-02 2  Off 1 0 ",
+        "lab-01 4 seat one Running 2 1 ;lab-02 2  Off 1 0 clean",
+    ]

@@ -18,7 +18,9 @@ from orchestrator.simulator.host.objects import (
     disk_object,
     dvd_object,
     switch_object,
+    vm_inputs,
     vm_object,
+    vm_object_from,
 )
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.language.values import PSObject, utc_iso
@@ -66,7 +68,7 @@ def get_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise CmdletError(f"Hyper-V was unable to find a virtual machine with ID \"{call.get('Id')}\".",
                               "InvalidParameter", "InvalidArgument")
         return [vm_object(ctx.host, vm)]
-    return [ctx.cached_object(("vm", vm.id), lambda vm=vm: vm_object(ctx.host, vm))
+    return [ctx.object_for(("vm", vm.id), vm_inputs(ctx.host, vm), vm_object_from)
             for vm in ctx.vms_named(call.get("Name"))]
 
 

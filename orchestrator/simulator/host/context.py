@@ -33,7 +33,7 @@ class HostContext:
         self.jobs: dict[int, Any] = {}
         # Compare-VM reports of this run, by the planned VM's id: Import-VM -CompatibilityReport imports them.
         self.pending_imports: dict[str, dict[str, Any]] = {}
-        self._objects: dict[Any, tuple[int, Any]] = {}
+        self._objects: dict[Any, tuple[Any, Any]] = {}
         # Seconds this run spent in Start-Sleep: simulated time, so Get-Date after a sleep is that much later
         # (a polling loop with a deadline sees its deadline come), without any real waiting. On Windows,
         # Start-Sleep "suspends the activity in a script for the specified period of time" and Get-Date "gets
@@ -62,14 +62,16 @@ class HostContext:
         if release_process(self.host, self.pid):
             self.mutated(f"process {self.pid} ended")
 
-    def cached_object(self, key: Any, build: Any) -> Any:
-        """A model object's PSObject, rebuilt only after a change: each caller gets its own property dict."""
+    def object_for(self, key: Any, inputs: Any, build: Any) -> Any:
+        """A model object's PSObject, rebuilt only when `inputs` (everything `build` reads) differ from the
+        last call's: a change to one VM leaves the others' objects as they are (before, any change to the host
+        rebuilt every VM's object at the next Get-VM). Each caller gets its own property dict; the objects
+        inside it (a VM's drive and adapter objects) are shared between callers, as they always were."""
         from orchestrator.simulator.language.values import PSObject
 
-        version = len(self.mutations)
         hit = self._objects.get(key)
-        if hit is None or hit[0] != version:
-            hit = (version, build())
+        if hit is None or hit[0] != inputs:
+            hit = (inputs, build(inputs))
             self._objects[key] = hit
         obj = hit[1]
         return PSObject(dict(obj.props), obj.type_name, obj.ref, obj.text)

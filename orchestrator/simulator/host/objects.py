@@ -23,51 +23,84 @@ def parse_time(text: str | None) -> datetime | None:
 
 
 def disk_object(vm: VM, disk: Disk) -> PSObject:
+    return _disk_object(vm.name, vm.id, disk.path, disk.controller_type, disk.controller_number,
+                        disk.controller_location)
+
+
+def _disk_object(vm_name: str, vm_id: str, path: str, controller_type: str, number: int, location: int) -> PSObject:
     return PSObject({
-        "Path": disk.path, "ControllerType": PSEnum(f"{HV}.ControllerType", disk.controller_type,
-                                                     0 if disk.controller_type == "IDE" else 1),
-        "ControllerNumber": disk.controller_number, "ControllerLocation": disk.controller_location,
-        "DiskNumber": None, "Name": "Hard Drive", "VMName": vm.name, "VMId": Guid(vm.id), "ComputerName": "",
+        "Path": path, "ControllerType": PSEnum(f"{HV}.ControllerType", controller_type,
+                                                0 if controller_type == "IDE" else 1),
+        "ControllerNumber": number, "ControllerLocation": location,
+        "DiskNumber": None, "Name": "Hard Drive", "VMName": vm_name, "VMId": Guid(vm_id), "ComputerName": "",
         "IsDeleted": False,
-    }, f"{HV}.HardDiskDrive", ref=(vm.id, disk.path),
-        text=f"HardDiskDrive (Name = 'Hard Drive on {disk.controller_type} controller number "
-             f"{disk.controller_number} at location {disk.controller_location}') [VMName = '{vm.name}']")
+    }, f"{HV}.HardDiskDrive", ref=(vm_id, path),
+        text=f"HardDiskDrive (Name = 'Hard Drive on {controller_type} controller number "
+             f"{number} at location {location}') [VMName = '{vm_name}']")
 
 
 def dvd_object(vm: VM, index: int, path: str | None) -> PSObject:
-    return PSObject({"Path": path, "ControllerType": PSEnum(f"{HV}.ControllerType", "IDE" if vm.generation == 1
-                     else "SCSI", 0 if vm.generation == 1 else 1), "ControllerNumber": 1 if vm.generation == 1 else 0,
-                     "ControllerLocation": index, "Name": "DVD Drive", "VMName": vm.name, "VMId": Guid(vm.id),
+    return _dvd_object(vm.name, vm.id, vm.generation, index, path)
+
+
+def _dvd_object(vm_name: str, vm_id: str, generation: int, index: int, path: str | None) -> PSObject:
+    return PSObject({"Path": path, "ControllerType": PSEnum(f"{HV}.ControllerType", "IDE" if generation == 1
+                     else "SCSI", 0 if generation == 1 else 1), "ControllerNumber": 1 if generation == 1 else 0,
+                     "ControllerLocation": index, "Name": "DVD Drive", "VMName": vm_name, "VMId": Guid(vm_id),
                      "DvdMediaType": PSEnum(f"{HV}.DvdMediaType", "ISO" if path else "None", 1 if path else 0)},
-                    f"{HV}.DvdDrive", ref=(vm.id, index))
+                    f"{HV}.DvdDrive", ref=(vm_id, index))
 
 
 def adapter_object(vm: VM, adapter: Adapter) -> PSObject:
+    return _adapter_object(vm.name, vm.id, adapter.name, adapter.switch, adapter.mac, adapter.id)
+
+
+def _adapter_object(vm_name: str, vm_id: str, name: str, switch: str | None, mac: str, adapter_id: str) -> PSObject:
     return PSObject({
-        "Name": adapter.name, "SwitchName": adapter.switch, "MacAddress": adapter.mac, "VMName": vm.name,
-        "VMId": Guid(vm.id), "Id": adapter.id, "Connected": adapter.switch is not None, "IsLegacy": False,
+        "Name": name, "SwitchName": switch, "MacAddress": mac, "VMName": vm_name,
+        "VMId": Guid(vm_id), "Id": adapter_id, "Connected": switch is not None, "IsLegacy": False,
         "Status": [], "IPAddresses": [], "DynamicMacAddressEnabled": True,
-    }, f"{HV}.VMNetworkAdapter", ref=(vm.id, adapter.id),
-        text=f"VMNetworkAdapter (Name = '{adapter.name}', VMName = '{vm.name}') [VMId = '{vm.id}']")
+    }, f"{HV}.VMNetworkAdapter", ref=(vm_id, adapter_id),
+        text=f"VMNetworkAdapter (Name = '{name}', VMName = '{vm_name}') [VMId = '{vm_id}']")
 
 
 def vm_object(host: Host, vm: VM) -> PSObject:
+    return vm_object_from(vm_inputs(host, vm))
+
+
+def vm_inputs(host: Host, vm: VM) -> tuple[Any, ...]:
+    """Everything a VM's PSObject is made of, as one comparable value. `vm_object_from` reads nothing else,
+    so equal inputs build equal objects: Get-VM reuses a VM's object while its inputs stay the same
+    (building the object costs about ten times as much as this tuple)."""
     parent = vm.snapshots.get(vm.current_snapshot) if vm.current_snapshot else None
+    return (
+        host.name, host.os_version, vm.name, vm.id, vm.state, vm.generation, vm.cpus, vm.memory_startup,
+        vm.dynamic_memory, vm.memory_minimum, vm.memory_maximum, vm.notes, vm.path, vm.created,
+        (parent.id, parent.name) if parent else None,
+        tuple((d.path, d.controller_type, d.controller_number, d.controller_location) for d in vm.disks),
+        tuple((a.name, a.switch, a.mac, a.id) for a in vm.adapters),
+        tuple(vm.dvds),
+    )
+
+
+def vm_object_from(inputs: tuple[Any, ...]) -> PSObject:
+    (host_name, os_version, name, vm_id, state, generation, cpus, memory_startup, dynamic_memory, memory_minimum,
+     memory_maximum, notes, path, created, parent, disks, adapters, dvds) = inputs
     return PSObject({
-        "Name": vm.name, "Id": Guid(vm.id), "VMId": Guid(vm.id), "VMName": vm.name, "State": vm_state(vm.state),
-        "Generation": vm.generation, "ProcessorCount": vm.cpus, "MemoryStartup": vm.memory_startup,
-        "MemoryAssigned": vm.memory_startup if vm.state == "Running" else 0,
-        "DynamicMemoryEnabled": vm.dynamic_memory, "MemoryMinimum": vm.memory_minimum,
-        "MemoryMaximum": vm.memory_maximum, "Notes": vm.notes, "Path": vm.path, "ConfigurationLocation": vm.path,
-        "SnapshotFileLocation": vm.path, "ParentSnapshotId": Guid(parent.id) if parent else None,
-        "ParentSnapshotName": parent.name if parent else None,
-        "HardDrives": [disk_object(vm, d) for d in vm.disks],
-        "NetworkAdapters": [adapter_object(vm, a) for a in vm.adapters],
-        "DVDDrives": [dvd_object(vm, i, p) for i, p in enumerate(vm.dvds)],
-        "Status": "Operating normally", "Uptime": "00:00:00", "ComputerName": host.name,
-        "CreationTime": parse_time(vm.created), "IsClustered": False, "Version": "5.0" if host.os_version != "6.2"
+        "Name": name, "Id": Guid(vm_id), "VMId": Guid(vm_id), "VMName": name, "State": vm_state(state),
+        "Generation": generation, "ProcessorCount": cpus, "MemoryStartup": memory_startup,
+        "MemoryAssigned": memory_startup if state == "Running" else 0,
+        "DynamicMemoryEnabled": dynamic_memory, "MemoryMinimum": memory_minimum,
+        "MemoryMaximum": memory_maximum, "Notes": notes, "Path": path, "ConfigurationLocation": path,
+        "SnapshotFileLocation": path, "ParentSnapshotId": Guid(parent[0]) if parent else None,
+        "ParentSnapshotName": parent[1] if parent else None,
+        "HardDrives": [_disk_object(name, vm_id, *disk) for disk in disks],
+        "NetworkAdapters": [_adapter_object(name, vm_id, *adapter) for adapter in adapters],
+        "DVDDrives": [_dvd_object(name, vm_id, generation, i, p) for i, p in enumerate(dvds)],
+        "Status": "Operating normally", "Uptime": "00:00:00", "ComputerName": host_name,
+        "CreationTime": parse_time(created), "IsClustered": False, "Version": "5.0" if os_version != "6.2"
         else "4.0", "Heartbeat": None, "ReplicationState": PSEnum(f"{HV}.VMReplicationState", "Disabled", 0),
-    }, f"{HV}.VirtualMachine", ref=vm.id, text=f"VirtualMachine (Name = '{vm.name}') [Id = '{vm.id}']")
+    }, f"{HV}.VirtualMachine", ref=vm_id, text=f"VirtualMachine (Name = '{name}') [Id = '{vm_id}']")
 
 
 def snapshot_object(vm: VM, snap: Snapshot) -> PSObject:

@@ -32,6 +32,10 @@ What is kept, step by step, from `Session.send` (requests/sessions.py) and pywin
   or a 307/308 (the same POST again) to its Location. A WinRM listener does not redirect, and sending a
   command on to another address could run it there as well; here such a reply is refused as HTTP 3xx with
   the Location named, and nothing is sent again (stricter than requests' path, never more lenient).
+  Windows' own client does the same unless told otherwise: PowerShell remoting follows a redirect only with
+  -AllowRedirection ("Determines whether to allow redirection by the remote computer. The default is
+  false.", PSAllowRedirection in the PowerShell SDK reference), and WinRM has an error of its own for it,
+  ERROR_WSMAN_UNSUPPORTED_HTTP_STATUS_REDIRECT (0x80338110).
 tests/transport/test_transport_exchange.py compares this path with pywinrm's own reply by reply and fault
 by fault (same bytes, same exception, same classification).
 """

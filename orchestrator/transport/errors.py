@@ -276,6 +276,8 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
             f"{where} did not answer within {conn.read_timeout_sec} s{during}.{maybe_running}",
             "raise ansible_winrm_read_timeout_sec (and ansible_winrm_operation_timeout_sec) for slow hosts",
         )
+    if isinstance(exc, requests.exceptions.TooManyRedirects) and exc.response is not None:
+        return _redirect(where, during, exc.response.status_code, exc.response.headers.get("Location", ""))
     if isinstance(exc, requests.exceptions.ConnectionError):
         lowered = text.lower()
         if "name or service not known" in lowered or "nameresolution" in lowered or "getaddrinfo" in lowered:
@@ -308,6 +310,8 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
                 f"{where} answered HTTP {exc.code}{during} (service unavailable)",
                 "the WinRM service is busy or restarting; it is retried automatically",
             )
+        if isinstance(exc.code, int) and 300 <= exc.code < 400:
+            return _redirect(where, during, exc.code, exc.response_text or "")
         if exc.code == 404:
             return RemoteFault(
                 f"{where} has no WinRM endpoint at '{conn.path}' (HTTP 404)",
@@ -346,6 +350,18 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
             "check that the endpoint is a WinRM listener (ansible_winrm_path, port) and no proxy rewrites it",
         )
     return RemoteFault(f"unexpected error talking to {where}{during}: {type(exc).__name__}: {exc}")
+
+
+def _redirect(where: str, during: str, code: int, location: str) -> TransportError:
+    """A 3xx with a Location: refused, never followed (transport/exchange.py; the full path's sessions have
+    `max_redirects = 0`, transport/winrm.py). Sending a command on could run it at another address too."""
+    target = " ".join(str(location).split())[:200] or "another address"
+    return RemoteFault(
+        f"{where} answered HTTP {code}{during}: a redirect to {target}, which is not followed (a command sent "
+        "on could run a second time, elsewhere); nothing was sent there",
+        "point ansible_host, ansible_port and ansible_winrm_path at the WinRM listener itself; a proxy or load "
+        "balancer in front of it may be answering in its place",
+    )
 
 
 def _fault(exc: wexc.WSManFaultError, conn: Connection, where: str, during: str) -> TransportError:

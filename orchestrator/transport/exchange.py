@@ -83,13 +83,8 @@ def send(
     body = _read_body(raw)
     status = raw.status
     if status in REDIRECT_STATI and "Location" in headers:
-        location = " ".join(str(headers["Location"]).split())[:200]
-        raise WinRMTransportError(
-            "http",
-            status,
-            f"a redirect to {location}, which is not followed: a WinRM listener does not redirect, and a "
-            "request sent on could run the command a second time",
-        )
+        # Its Location as the text: errors.classify words the refusal (the same as for the full path).
+        raise WinRMTransportError("http", status, str(headers["Location"]))
     if 400 <= status < 600:
         if status == 401:
             raise InvalidCredentialsError(REJECTED)

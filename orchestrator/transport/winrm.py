@@ -631,7 +631,8 @@ def _quietly_close(protocol: Protocol) -> None:
 
 
 def _no_environment(session: requests.Session) -> None:
-    """No proxy, netrc or CA-bundle lookups in the environment on each request: `trust_env = False`.
+    """No proxy, netrc or CA-bundle lookups in the environment on each request (`trust_env = False`), and no
+    redirect followed (`max_redirects = 0`).
 
     pywinrm builds the session once (winrm/transport.py build_session): it reads the environment there, once,
     and we pass `proxy=None`, so it sets `proxies = {"no_proxy": "*"}` (no proxy for any host). With
@@ -643,6 +644,11 @@ def _no_environment(session: requests.Session) -> None:
     (`session.verify`) are kept as they are.
     """
     session.trust_env = False
+    # And no redirect followed: requests would re-send the POST (307/308) or turn it into a GET (301-303)
+    # at the Location; with no redirect allowed it raises TooManyRedirects before sending anything there,
+    # which errors.classify reports as the refused redirect (as transport/exchange.py does for Basic).
+    # Windows' own client follows one only with PowerShell's -AllowRedirection (default off).
+    session.max_redirects = 0
 
 
 _CLIXML_HEADER = "#< CLIXML"

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 import requests
@@ -24,7 +25,7 @@ from requests_ntlm import HttpNtlmAuth
 
 from orchestrator.model import Connection, HostSpec, RetryPolicy, Secret
 from orchestrator.transport import exchange
-from orchestrator.transport.errors import ReplyTooLarge, classify
+from orchestrator.transport.errors import ReplyTooLarge, TransportError, classify
 from orchestrator.transport.winrm import WinRMTransport
 
 Reply = Callable[[socket.socket], bool]  # writes one reply; False closes the connection afterwards
@@ -244,16 +245,34 @@ def test_the_lean_path_keeps_one_connection_for_many_requests(endpoint):
     protocol.transport.close_session()
 
 
-def test_a_redirect_is_refused_and_nothing_is_sent_again(endpoint):
-    conn = connection(endpoint.port)
-    protocol = protocol_for(conn)
-    endpoint.replies = [http(307, headers=(f"Location: http://127.0.0.1:{endpoint.port}/elsewhere",))]
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_refused_on_both_paths_and_nothing_is_sent_there(endpoint, status):
+    elsewhere = f"http://127.0.0.1:{endpoint.port}/elsewhere"
+    stock, lean = both(endpoint, [http(status, headers=(f"Location: {elsewhere}",))])
 
-    result = outcome(protocol.template.send_message, conn)
+    # The exceptions differ (requests' TooManyRedirects, the lean path's WinRMTransportError); what the
+    # admin is told is the same.
+    assert lean[0][2:] == stock[0][2:]
+    kind, _, _, message, transient = lean[0]
+    assert kind == "error" and f"HTTP {status}" in message and elsewhere in message and not transient
+    assert "not followed" in message and "nothing was sent there" in message
+    assert len(endpoint.requests) == 2 and not any(b"/elsewhere" in head for head in endpoint.requests)
 
-    assert result[0] == "error" and "HTTP 307" in result[3] and "/elsewhere" in result[3]
-    assert "not followed" in result[3] and len(endpoint.requests) == 1
-    protocol.transport.close_session()
+
+def test_an_ntlm_session_refuses_a_redirect_too_before_its_handshake(endpoint):
+    # NTLM keeps requests' full path (its handshake answers 401s from a response hook); that path follows
+    # no redirect either: the session allows none (transport/winrm.py `_no_environment`).
+    conn = replace(connection(endpoint.port), transport="ntlm", user="LAB\\hvadmin")
+    elsewhere = f"http://127.0.0.1:{endpoint.port}/elsewhere"
+    endpoint.replies = [http(307, headers=(f"Location: {elsewhere}",))] * 3
+    transport = WinRMTransport(HostSpec(name="hv01", connection=conn, retry=RetryPolicy(attempts=1, deadline=5.0)))
+
+    with pytest.raises(TransportError) as refused:
+        transport.run("Write-Output 'ok'", idempotent=False)
+    transport.close()
+
+    assert "HTTP 307" in str(refused.value) and "not followed" in str(refused.value)
+    assert endpoint.requests and not any(b"/elsewhere" in head for head in endpoint.requests)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -38,6 +38,7 @@ from orchestrator.transport.errors import TransportError
 # thrash. Hosts still gather their facts and wait on their networks in parallel.
 _PREFLIGHTS = threading.Lock()
 
+
 class RunContext(Protocol):
     """What the per-host pipeline needs of the run it is part of (orchestrator.runner.run.Runner)."""
 

@@ -71,7 +71,10 @@ def vm_object(host: Host, vm: VM) -> PSObject:
 def vm_inputs(host: Host, vm: VM) -> tuple[Any, ...]:
     """Everything a VM's PSObject is made of, as one comparable value. `vm_object_from` reads nothing else,
     so equal inputs build equal objects: Get-VM reuses a VM's object while its inputs stay the same
-    (building the object costs about ten times as much as this tuple)."""
+    (building the object costs about ten times as much as this tuple), and every call still shows the VM
+    as it is at that moment, as the cmdlet's page has it: Get-VM "gets the virtual machines" as
+    Microsoft.HyperV.PowerShell.VirtualMachine objects, and its Example 2 filters them on their current
+    State (MicrosoftDocs/windows-powershell-docs docset/winserver2012r2-ps/hyper-v/Get-VM.md)."""
     parent = vm.snapshots.get(vm.current_snapshot) if vm.current_snapshot else None
     return (
         host.name, host.os_version, vm.name, vm.id, vm.state, vm.generation, vm.cpus, vm.memory_startup,

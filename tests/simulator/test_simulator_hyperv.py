@@ -449,3 +449,31 @@ $seen
         "lab-01 4 seat one Off 2 1 ;lab-02 2  Off 1 0 ",
         "lab-01 4 seat one Running 2 1 ;lab-02 2  Off 1 0 clean",
     ]
+
+
+
+def test_each_get_vm_hands_out_objects_of_its_own_down_to_the_adapters() -> None:
+    # The cache keeps one built object per VM; every caller gets a copy down to the drive and adapter
+    # objects inside it, so nothing one script line does to an object it got shows in a later Get-VM.
+    from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
+    from orchestrator.simulator.host.context import HostContext
+    from orchestrator.simulator.host.files import FileSystem
+    from orchestrator.simulator.host.objects import vm_inputs, vm_object_from
+
+    sim = simulator()
+    create_vm(sim, "lab-01", memory="4GB", cpus=2)
+    fs = FileSystem(sim.host.files, sim.shares, lambda: None, sim.session, Identity.session(DEFAULT_USER, True, False))
+    ctx = HostContext(sim.host, fs)
+    vm = sim.host.vm_by_name("lab-01")[0]
+
+    def get_vm():
+        return ctx.object_for(("vm", vm.id), vm_inputs(sim.host, vm), vm_object_from)
+
+    first, second = get_vm(), get_vm()
+    first.get("NetworkAdapters")[0].set("SwitchName", "elsewhere")
+    first.get("HardDrives").clear()
+
+    again = get_vm()
+    assert first.props is not second.props and first.get("NetworkAdapters") is not second.get("NetworkAdapters")
+    assert [a.get("SwitchName") for a in again.get("NetworkAdapters")] == [a.switch for a in vm.adapters]
+    assert [d.get("Path") for d in again.get("HardDrives")] == [d.path for d in vm.disks] != []

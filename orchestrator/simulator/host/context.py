@@ -11,6 +11,7 @@ from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
 from orchestrator.simulator.host.files import FileSystem
 from orchestrator.simulator.host.model import VM, Host
 from orchestrator.simulator.host.registry import CmdletError
+from orchestrator.simulator.language.values import PSObject
 
 if TYPE_CHECKING:
     from orchestrator.simulator.language.interpreter import Interpreter
@@ -33,7 +34,7 @@ class HostContext:
         self.jobs: dict[int, Any] = {}
         # Compare-VM reports of this run, by the planned VM's id: Import-VM -CompatibilityReport imports them.
         self.pending_imports: dict[str, dict[str, Any]] = {}
-        self._objects: dict[Any, tuple[Any, Any]] = {}
+        self._objects: dict[Any, tuple[Any, Any, tuple[str, ...]]] = {}
         # Seconds this run spent in Start-Sleep: simulated time, so Get-Date after a sleep is that much later
         # (a polling loop with a deadline sees its deadline come), without any real waiting. On Windows,
         # Start-Sleep "suspends the activity in a script for the specified period of time" and Get-Date "gets
@@ -65,16 +66,19 @@ class HostContext:
     def object_for(self, key: Any, inputs: Any, build: Any) -> Any:
         """A model object's PSObject, rebuilt only when `inputs` (everything `build` reads) differ from the
         last call's: a change to one VM leaves the others' objects as they are (before, any change to the host
-        rebuilt every VM's object at the next Get-VM). Each caller gets its own property dict; the objects
-        inside it (a VM's drive and adapter objects) are shared between callers, as they always were."""
-        from orchestrator.simulator.language.values import PSObject
-
+        rebuilt every VM's object at the next Get-VM). Each caller gets a copy of its own, down to the objects
+        inside it (a VM's drives and adapters), so that what a script sets on an object it got never shows
+        in a later call's: the stricter choice, Get-VM's page says nothing of objects reused. Lists inside
+        those (an adapter's empty IPAddresses) are shared: arrays are fixed-size, as in PowerShell ("Collection
+        was of a fixed size"), so no script line changes one in place."""
         hit = self._objects.get(key)
         if hit is None or hit[0] != inputs:
-            hit = (inputs, build(inputs))
+            built = build(inputs)
+            nested = tuple(name for name, value in built.props.items()
+                           if type(value) is list and any(type(item) is PSObject for item in value))
+            hit = (inputs, built, nested)
             self._objects[key] = hit
-        obj = hit[1]
-        return PSObject(dict(obj.props), obj.type_name, obj.ref, obj.text)
+        return _fresh(hit[1], hit[2])
 
     def now(self) -> datetime:
         return self._clock() + timedelta(seconds=self.slept)
@@ -137,3 +141,13 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _fresh(obj: PSObject, nested: tuple[str, ...]) -> PSObject:
+    """A copy of a cached object: its property dict, and the lists of objects in it (`nested`: a VM's
+    drives, adapters, DVD drives) with each of those objects' property dicts, its own."""
+    props = dict(obj.props)
+    for name in nested:
+        props[name] = [PSObject(dict(item.props), item.type_name, item.ref, item.text) if type(item) is PSObject
+                       else item for item in props[name]]
+    return PSObject(props, obj.type_name, obj.ref, obj.text)

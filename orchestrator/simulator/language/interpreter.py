@@ -22,6 +22,7 @@ from orchestrator.simulator.language.flow import Break as _Break
 from orchestrator.simulator.language.flow import Continue as _Continue
 from orchestrator.simulator.language.flow import Function
 from orchestrator.simulator.language.flow import Return as _Return
+from orchestrator.simulator.language.members import is_property_bag, read_only_property
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import (
     ErrorRecord,
@@ -399,6 +400,8 @@ class Interpreter:
             if isinstance(obj, PSHashtable):
                 obj[name] = value
             elif isinstance(obj, PSObject):
+                if obj.has(name) and not is_property_bag(obj):
+                    raise read_only_property(obj, name, target.line)
                 obj.set(name, value)
             else:
                 raise PSRuntimeError(f"The property '{name}' cannot be found on this object. Verify that the "

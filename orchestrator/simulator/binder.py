@@ -21,6 +21,7 @@ from typing import Any
 
 from orchestrator.signatures import CmdletSignature, Parameter, ParameterSet
 from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language.serialization import PREFIX, is_deserialized
 from orchestrator.simulator.language.values import (
     Guid,
     PSEnum,
@@ -566,4 +567,11 @@ def _convert_one(param: Parameter, base: str, value: Any, cmdlet: str) -> Any:
         return value
     if isinstance(value, PSEnum):
         return value
+    if base not in ("object", "psobject") and is_deserialized(value):
+        # A job's output is a snapshot, not the live object a typed parameter wants (language/serialization.py);
+        # the words are PowerShell's CannotConvertArgumentNoMessage, as for a script block above.
+        live = value.type_name[len(PREFIX):]
+        wanted = live if _base(live) == base else _net_type(param.type).removesuffix("[]")
+        raise PSRuntimeError(f'Cannot convert the "{to_string(value)}" value of type "{value.type_name}" to type '
+                             f'"{wanted}".', "CannotConvertArgumentNoMessage")
     return value

@@ -13,6 +13,7 @@ from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path,
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.json_out import from_json, to_json
 from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language.serialization import deserialized
 from orchestrator.simulator.language.values import (
     Guid,
     PSHashtable,
@@ -746,6 +747,8 @@ def _job_output(job: PSObject) -> list[Any]:
     then shows them: PowerShell/PowerShell#5797; the three names and the shape in guitarrapc/valentia#12). For a
     local Start-Job the computer is "localhost" and PSShowComputerName is False (unverified on 2012: docs are
     silent). $null stays $null; a value the simulator cannot decorate is refused rather than passed on bare.
+    Typed objects arrive as `Deserialized.*` snapshots without methods or a link to the live object
+    (about_Remote_Output: language/serialization.py).
     """
     notes = {"PSComputerName": "localhost", "RunspaceId": job.get("__runspace__"), "PSShowComputerName": False}
     out = []
@@ -754,7 +757,7 @@ def _job_output(job: PSObject) -> list[Any]:
             out.append(None)
             continue
         try:
-            out.append(with_notes(item, notes))
+            out.append(with_notes(deserialized(item), notes))
         except TypeError as exc:
             raise CmdletError(f"The simulator cannot give job output of type {exc} the PSComputerName, RunspaceId "
                               "and PSShowComputerName members a real host adds; return a string, a number or an "

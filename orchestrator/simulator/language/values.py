@@ -149,7 +149,9 @@ class PSObject:
             self._lower[name.lower()] = name
 
     def is_a(self, short: str) -> bool:
-        return self.type_name.lower().rsplit(".", 1)[-1] == short.lower()
+        """Whether this is a live object of the type named `short` (a `Deserialized.` snapshot of one is not:
+        language/serialization.py)."""
+        return not self.type_name.startswith("Deserialized.") and self.type_name.lower().rsplit(".", 1)[-1] == short.lower()
 
 
 class PSEnum:

@@ -15,8 +15,16 @@ hyperv-cmdlets.json). Its ConfirmImpact comes from its page:
   (winserver2012-ps/hyper-v/Restore-VMSnapshot.md, Example 1 shows the prompt, Example 2 -Confirm:$false).
 - Below High, their pages' plain calls run without a prompt: Start-VM (Start-VM.md Examples 1-2), Stop-VM
   (Stop-VM.md Examples 1-3), Checkpoint-VM (Checkpoint-VM.md Examples 1-2).
-- Microsoft.PowerShell.Management's New-Item, Remove-Item, Copy-Item and Set-Content: Medium, the ShouldProcess default
-  (not documented on their pages; unverified, listed in docs/real-hosts.md).
+- Microsoft.PowerShell.Management's New-Item, Remove-Item, Copy-Item and Set-Content: Medium. Their pages say
+  nothing, but PowerShell's own source declares each with `SupportsShouldProcess = true` and no ConfirmImpact
+  (src/Microsoft.PowerShell.Commands.Management/commands/management/Navigation.cs, NewItemCommand,
+  RemoveItemCommand, CopyItemCommand; SetContentCommand.cs), and an unset ConfirmImpact is Medium
+  (src/System.Management.Automation/engine/Attributes.cs, CmdletCommonMetadataAttribute:
+  `_confirmImpact = ConfirmImpact.Medium`). The 3.0 about_Preference_Variables agrees: "most cmdlets and
+  functions use the default risk value (ConfirmImpact) of Medium", and its $ConfirmPreference example shows
+  `remove-item temp1.txt` "Deleted without confirmation". The open source is PowerShell 6+, the same
+  attributes as Windows PowerShell's (whose source is not public): listed in docs/real-hosts.md as sourced
+  from the open engine, as the ForEach-Object scope rule is.
 - Every other cmdlet with -Confirm (the other Hyper-V cmdlets, Unregister-ScheduledTask): unknown, so High,
   which fails safe: a template must say -Confirm:$false, which is harmless where no prompt would come.
 """

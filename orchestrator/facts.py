@@ -18,6 +18,7 @@ from typing import Any
 from orchestrator.actions import CHECKPOINT_NOTES_PREFIX, GUEST_NOTES_PREFIX
 from orchestrator.move_records import MoveRecord, parse_record
 from orchestrator.signatures import normalize_version
+from orchestrator.vm_index import VMIndex
 
 # GetProductInfo / Win32_OperatingSystem.OperatingSystemSKU (multipoint-facts.md).
 SKU_MULTIPOINT_STANDARD = 76
@@ -151,7 +152,8 @@ class HostFacts:
     memory_total: int = 0
     memory_free: int = 0
     switches: tuple[str, ...] = ()
-    vms: Mapping[str, VMFacts] = field(default_factory=dict)
+    # By name as the scripts find VMs (case-insensitive, the first of a name), every VM kept: vm_index.py.
+    vms: VMIndex[VMFacts] = field(default_factory=VMIndex)
     paths: Mapping[str, bool] = field(default_factory=dict)
     images: Mapping[str, tuple[ImageEdition, ...]] = field(default_factory=dict)
     tasks: tuple[TaskFacts, ...] = ()
@@ -159,6 +161,10 @@ class HostFacts:
     observed: bool = True
     moves: tuple[MoveRecord, ...] = ()  # the move records on this host (orchestrator.move_records)
     state_folder: StateFolderFacts | None = None  # None: no state folder yet (or a document from before)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.vms, VMIndex):  # a plain mapping (tests, older callers): indexed the same way
+            object.__setattr__(self, "vms", VMIndex.of(self.vms))
 
     @classmethod
     def empty(cls, version: str | None = None) -> HostFacts:
@@ -341,7 +347,7 @@ def _move(raw: Mapping[str, Any]) -> MoveRecord:
     return MoveRecord("", vm_id, "", "", "", "moving", "Off", "unknown", "unknown", "unknown")
 
 
-def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:
+def _vms(doc: Mapping[str, Any]) -> VMIndex[VMFacts]:
     kvp_by_id: dict[str, dict[str, str]] = {}
     guest_by_id: dict[str, dict[str, str]] = {}
     for i, raw in enumerate(_list(doc["kvp"], "kvp")):
@@ -357,7 +363,7 @@ def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:
         vm_key = _str_or_empty(k.get("vm_id"), f"kvp[{i}].vm_id").lower()
         kvp_by_id[vm_key] = parse_kvp_items(items)
         guest_by_id[vm_key] = parse_kvp_items(guest)
-    vms: dict[str, VMFacts] = {}
+    vms: list[VMFacts] = []
     for i, item in enumerate(_list(doc["vms"], "vms")):
         where = f"vms[{i}]"
         raw = _obj(item, where)
@@ -365,7 +371,7 @@ def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:
         where = f"vms[{i}] ({name!r})"
         vm_id = _str_or_empty(raw.get("id"), f"{where}.id")
         generation = _int_or_none(raw.get("generation"), f"{where}.generation")
-        vms[name] = VMFacts(
+        vms.append(VMFacts(
             name=name,
             id=vm_id,
             state=_str(_need(raw, "state", where), f"{where}.state"),
@@ -393,8 +399,8 @@ def _vms(doc: Mapping[str, Any]) -> dict[str, VMFacts]:
             ),
             kvp=kvp_by_id.get(vm_id.lower(), {}),
             guest_items=guest_by_id.get(vm_id.lower(), {}),
-        )
-    return vms
+        ))
+    return VMIndex(vms)
 
 
 def _disk(raw: Any, where: str) -> DiskFacts:

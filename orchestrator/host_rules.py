@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, SKU_MULTIPOINT_STANDARD, HostFacts
+from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, SKU_MULTIPOINT_STANDARD, HostFacts, VMFacts
 from orchestrator.host_lock import LOCK_FOLDER, STATE_FOLDER_FIX, STATE_FOLDER_OWNERS
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.sizes import format_size
@@ -42,7 +42,11 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
         )
     problems.extend(_state_folder(facts))
     problems.extend(_capacity(host, facts))
+    shared = {name.lower(): held for name, held in facts.vms.duplicates().items()}
     for vm in host.vms:
+        if (held := shared.get(vm.name.lower())) is not None:
+            problems.append(_name_shared(vm, held))
+            continue
         problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
         problems.extend(_vm_switch(host, vm, facts))
@@ -69,6 +73,20 @@ def _state_folder(facts: HostFacts) -> list[HostProblem]:
             STATE_FOLDER_FIX,
         )
     ]
+
+
+def _name_shared(vm: VMSpec, held: tuple[VMFacts, ...]) -> HostProblem:
+    """Two VMs on the host answer to this inventory VM's name (case aside): the scripts would act on the first
+    Get-VM lists, which need not be the one the plan was made from, so neither is touched (orchestrator/
+    vm_index.py). Every operation refuses it, `state: absent` included: removing the wrong one loses a VM."""
+    ids = ", ".join(f"{other.name!r} {other.id}" for other in held)
+    return HostProblem(
+        f"{len(held)} VMs on the host are named {vm.name!r} ({ids}); orchestrate cannot tell which one the "
+        "inventory means, so it touches neither",
+        "on the host, rename or remove all but one of them, by id: "
+        "Rename-VM -VM (Get-VM -Id '<id>') -NewName '<another name>'",
+        vm=vm.name,
+    )
 
 
 def _vm_switch(host: HostSpec, vm: VMSpec, facts: HostFacts) -> list[HostProblem]:

@@ -137,8 +137,8 @@ def plan_host(
                 "from the VMs as they are",
             )
         )
-    wanted = {vm.name for vm in host.vms}
-    unmanaged = sorted(name for name in facts.vms if name not in wanted)
+    wanted = {vm.name.lower() for vm in host.vms}  # as the scripts compare VM names (vm_index.py)
+    unmanaged = sorted(name for name in facts.vms if name.lower() not in wanted)
     notes = [f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged]
     return Plan(tuple(actions), tuple(notes))
 

@@ -95,16 +95,16 @@ class Import:
             check_only=self.check_only,
         )
         # The VM ids before the import: verify finds the one new VM among the facts after it.
-        before = frozenset(v.id.lower() for v in facts.vms.values())
+        before = frozenset(v.id.lower() for v in facts.vms.all)  # every VM, a second one of a name too
         return Plan(planned.actions, planned.notes, basis=ImportBasis(before))
 
     def verify(self, host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         if self.check_only:
             return Verdict()
         before = plan.basis.vm_ids if isinstance(plan.basis, ImportBasis) else frozenset()
-        new = [v for v in facts.vms.values() if v.id.lower() not in before]
+        new = [v for v in facts.vms.all if v.id.lower() not in before]
         if self.new_name is not None:
-            new = [v for v in facts.vms.values() if v.name == self.new_name]
+            new = [v for v in facts.vms.all if v.name.lower() == self.new_name.lower()]
         if len(new) != 1:
             return Verdict([f"after the import {len(new)} new VM(s) are on the host, not exactly one"])
         errors: list[str] = []

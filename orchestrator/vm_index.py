@@ -1,0 +1,79 @@
+"""A host's VMs by name, as the scripts find them: case-insensitively, with every VM kept.
+
+Why it matters: a script finds a VM by its name (templates/lib/functions.ps1.j2, Find-OrchestrateVM:
+`Get-VM | Where-Object { $_.Name -eq $Name } | Select-Object -First 1`), and PowerShell's `-eq` ignores case
+("By default, all comparison operators are case-insensitive": about_Comparison_Operators, 3.0). Hyper-V
+itself does not keep names unique (a VM is its Id; Import-VM -Copy -GenerateNewId brings in a second VM of an
+existing name, and nothing stops a person making one), so one name can stand for two VMs. A plan made from
+one VM's facts while the script picks the other would checkpoint, restore or remove the wrong machine.
+Before this index the facts kept the last VM of a name, exact case, and the script acted on the first.
+
+So every lookup here ignores case, gives the first VM of a name in the host's own order (the one the script
+picks), and `duplicates()` names each name that more than one VM holds, for the host rules to refuse.
+Case is folded with Python's `str.lower`, which agrees with PowerShell for ASCII names; for other letters
+(`ß` against `SS`, say) .NET's culture-aware comparison may pair names that this index keeps apart
+(unverified; docs/real-hosts.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol, TypeVar
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+V = TypeVar("V", bound=_Named)
+
+
+class VMIndex(Mapping[str, V]):
+    """The VMs of one host by name (case-insensitive), in the host's order; iteration gives each name once."""
+
+    __slots__ = ("_all", "_by_key", "_names")
+
+    def __init__(self, vms: Iterable[V] = ()) -> None:
+        self._all: tuple[V, ...] = tuple(vms)
+        self._by_key: dict[str, list[V]] = {}
+        self._names: list[str] = []
+        for vm in self._all:
+            key = vm.name.lower()
+            held = self._by_key.get(key)
+            if held is None:
+                self._by_key[key] = [vm]
+                self._names.append(vm.name)
+            else:
+                held.append(vm)
+
+    @classmethod
+    def of(cls, vms: Mapping[str, V] | Iterable[V]) -> VMIndex[V]:
+        """An index of `vms`: an index as it is, a mapping's values, or any iterable of VMs."""
+        if isinstance(vms, VMIndex):
+            return vms
+        return cls(vms.values() if isinstance(vms, Mapping) else vms)
+
+    def __getitem__(self, name: str) -> V:
+        return self._by_key[name.lower()][0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._by_key
+
+    @property
+    def all(self) -> tuple[V, ...]:
+        """Every VM, duplicates of a name included, in the host's order."""
+        return self._all
+
+    def duplicates(self) -> dict[str, tuple[V, ...]]:
+        """Each name (as first spelled) that two or more VMs hold, with all of those VMs."""
+        return {held[0].name: tuple(held) for held in self._by_key.values() if len(held) > 1}
+
+    def __repr__(self) -> str:
+        return f"VMIndex({list(self._all)!r})"

@@ -172,3 +172,30 @@ def test_a_schedule_too_big_for_one_task_is_refused_with_a_hint() -> None:
     # About 30 VMs fit one task's command line (README, Limits): the script carries the host lock and the
     # state folder's check.
     assert desired_schedule(lab_host(*vms[:30]), RENDERER, NIGHTLY, "6.3").vm_names == tuple(v.name for v in vms[:30])
+
+
+def test_the_nightly_task_leaves_a_vm_alone_whose_name_a_hand_made_clone_shares() -> None:
+    """Someone cloned lab-01 by hand after the task was installed (Export-VM, Import-VM -Copy -GenerateNewId:
+    the clone keeps the name and the checkpoints). The task runs with no admin box to refuse it, so the
+    script itself must not guess which lab-01 is meant: neither is restored, lab-02 still is, and the task's
+    result says it failed."""
+    host = classroom(NIGHTLY)
+    host.powershell(
+        "Stop-VM -Name 'lab-01' -Force\n"
+        "Export-VM -Name 'lab-01' -Path 'C:\\clone' -Confirm:$false\n"
+        "$config = @(Get-ChildItem -LiteralPath 'C:\\clone\\lab-01\\Virtual Machines' -Filter '*.xml')[0].FullName\n"
+        "Import-VM -Path $config -Copy -GenerateNewId -VirtualMachinePath 'C:\\clone\\vm' "
+        "-VhdDestinationPath 'C:\\clone\\vm' -Confirm:$false | Out-Null\n"
+        "Get-VM -Name 'lab-01' | Set-VMProcessor -Count 5 -Confirm:$false\n"
+    )
+    host.set_cpus("lab-02", 6)
+
+    host.start_task(TASK)
+
+    facts = host.facts()
+    both = [vm for vm in facts.vms.all if vm.name == "lab-01"]
+    assert len(both) == 2 and [vm.cpus for vm in both] == [5, 5]  # neither rolled back
+    assert all(vm.state == "Off" for vm in both)
+    assert facts.vm("lab-02").cpus == 2  # type: ignore[union-attr]
+    task = next(t for t in facts.tasks if t.name == TASK)
+    assert task.last_result == 1

@@ -135,6 +135,22 @@ def edition_problems(observed: VMFacts, *, later: str = "check it later") -> tup
 PREMIUM_FIX = "rebuild the VM from Premium media: only Premium is supported as a Hyper-V guest"
 
 
+def answer_file_refusal(vm_names: list[str], what: str) -> RefuseVMs | None:
+    """A refusal for VMs whose guest is still in Windows setup, for an operation that would keep a copy of its
+    disk (`what`: a checkpoint, an export): until SetupComplete.cmd deletes it, the disk holds the answer file
+    with the Administrator password (Base64 only) and the domain-join password in plain text (docs/real-hosts.md,
+    "How the guest's secrets travel"), which the baseline is taken only after, for this reason. None when there
+    are none."""
+    if not vm_names:
+        return None
+    return RefuseVMs(
+        tuple(vm_names),
+        f"VM(s) {', '.join(vm_names)}: their guest is still in setup (not ready yet), and its disk still holds the "
+        f"answer file with the passwords until setup ends: {what} now would keep a copy of it; run "
+        "`orchestrate apply` to wait until they are ready, then try again",
+    )
+
+
 def in_setup_refusal(vm_names: list[str], what: str) -> RefuseVMs | None:
     """A refusal for VMs whose guest is still in Windows setup (facts.VMFacts.guest_in_setup): `what` (a
     rollback, a move) would turn them off, and setup cut off cannot finish (multipoint-facts.md: "never power

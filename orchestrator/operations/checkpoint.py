@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from orchestrator.actions import Action, RefuseVMs, RemoveCheckpoint, RestoreCheckpoint, TakeCheckpoint
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
-from orchestrator.operations.base import Scripts, Verdict, select, with_refusals
+from orchestrator.operations.base import Scripts, Verdict, answer_file_refusal, select, with_refusals
 from orchestrator.operations.host_tasks import pending_revert_checkpoints
 from orchestrator.operations.retention import is_managed, managed_ids, retention
 from orchestrator.plan import Plan
@@ -20,12 +20,17 @@ def plan_checkpoint(
     host: HostSpec, facts: HostFacts, name: str, vm_glob: str | None = None, known: frozenset[str] = frozenset()
 ) -> Plan:
     """A checkpoint named exactly `name` of each selected VM, then retention. A VM that already has a
-    checkpoint of that name is refused (last), so a rollback never lands on an older state by mistake."""
+    checkpoint of that name is refused (last), so a rollback never lands on an older state by mistake; so is
+    a VM whose guest is still in setup (its disk holds the answer file: base.answer_file_refusal)."""
     selection = select(host, facts, vm_glob, known)
     protect = pending_revert_checkpoints(facts) | {name}
     actions: list[Action] = []
     taken: list[str] = []
+    in_setup: list[str] = []
     for vm, observed in selection.vms:
+        if observed.guest_in_setup:
+            in_setup.append(vm.name)
+            continue
         existing = observed.checkpoint(name)
         if existing is not None:
             taken.append(vm.name)
@@ -41,7 +46,8 @@ def plan_checkpoint(
         if taken
         else None
     )
-    return Plan(tuple(with_refusals(actions, own, selection.refusal())), selection.notes)
+    setup = answer_file_refusal(in_setup, "a checkpoint")
+    return Plan(tuple(with_refusals(actions, own, setup, selection.refusal())), selection.notes)
 
 
 def verify_checkpoint(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

@@ -27,7 +27,7 @@ from orchestrator.actions import (
 )
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
-from orchestrator.operations.base import Scripts, Verdict, select, with_refusals
+from orchestrator.operations.base import Scripts, Verdict, answer_file_refusal, select, with_refusals
 from orchestrator.plan import Plan
 
 IMPORT_MODES = ("register", "copy", "copy-new-id")
@@ -145,12 +145,17 @@ def plan_export(
     known: frozenset[str] = frozenset(),
 ) -> Plan:
     """Per selected VM: the export, then `--keep` retention of our older exports of it. A running VM on a host
-    that cannot export it live (2012) is refused unless `allow_stop` lets it be saved for the export."""
+    that cannot export it live (2012) is refused unless `allow_stop` lets it be saved for the export; a VM
+    whose guest is still in setup is refused (its disk holds the answer file: base.answer_file_refusal)."""
     selection = select(host, facts, vm_glob, known)
     live = supports_live_export(facts)
     actions: list[Action] = []
     refused: list[str] = []
+    in_setup: list[str] = []
     for vm, observed in selection.vms:
+        if observed.guest_in_setup:
+            in_setup.append(vm.name)
+            continue
         stop_first = False
         if observed.running and not live:
             if not allow_stop:
@@ -179,7 +184,8 @@ def plan_export(
         )
     if any(isinstance(a, ExportVM) for a in actions):
         actions[:0] = share_probe(to, write=not check_only)
-    return Plan(tuple(with_refusals(actions, own, selection.refusal())), selection.notes)
+    setup = answer_file_refusal(in_setup, f"an export to {to}")
+    return Plan(tuple(with_refusals(actions, own, setup, selection.refusal())), selection.notes)
 
 
 def verify_export(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

@@ -14,6 +14,7 @@ from apply_support import (
     events,
     guest,
     has_answer_file,
+    host_failure,
     inventory,
     orchestrate,
     seed,
@@ -97,3 +98,25 @@ def test_while_setup_runs_the_disk_holds_the_answer_file_as_a_real_disk_would(tm
     assert has_answer_file(simulated(state), "lab-01")
     state_files = b"".join(p.read_bytes() for p in (state / "simulator").rglob("*.json"))
     assert base64.b64encode((PASSWORD + "AdministratorPassword").encode("utf-16-le")) in state_files
+
+
+def test_no_checkpoint_or_export_keeps_a_copy_of_the_answer_file_while_setup_runs(tmp_path: Path) -> None:
+    """The baseline waits for the guest to be ready because the disk holds the answer file until then. The
+    admin's own `orchestrate checkpoint` and `orchestrate export` wait too: both are refused while setup runs,
+    nothing is copied, and the guest's setup goes on untouched."""
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": guest(ready_timeout="5m")})
+    state = tmp_path / "state"
+    assert orchestrate("apply", inv, "--state-dir", state).exit_code != 0  # still in setup after 5 minutes
+    assert has_answer_file(simulated(state), "lab-01")
+
+    checkpoint = orchestrate("checkpoint", inv, "--name", "before-exam", "--state-dir", state, "-o", "json")
+    export = orchestrate("export", inv, "--to", "\\\\nas\\exports", "--state-dir", state, "-o", "json")
+
+    for result, what in ((checkpoint, "a checkpoint"), (export, "an export to \\\\nas\\exports")):
+        assert result.exit_code != 0
+        assert f"still holds the answer file with the passwords until setup ends: {what} now" in host_failure(result)
+    sim = simulated(state)
+    vm = sim.host.vm_by_name("lab-01")[0]
+    assert vm.snapshots == {}
+    assert vm.state == "Running" and vm.guest_run is not None and vm.guest_run["phase"] != "ready"
+    assert not any("exports" in path.lower() for path in sim.host.files)

@@ -79,9 +79,22 @@ class ConvergeWithRevert:
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
         base = Converge().plan(host, facts, scripts)
         touched = _touched_vms(base, facts)
+        # A guest still in setup gets nothing this run but the wait and its baseline (plan.plan_host), and a
+        # checkpoint of it now would keep the answer file on its disk (base.answer_file_refusal), and its
+        # restore would turn setup off: it is left out of the revert, and the notes say so.
+        in_setup = [name for name in touched if facts.vm(name).guest_in_setup]  # type: ignore[union-attr]
+        touched = [name for name in touched if name not in in_setup]
+        setup_note = (
+            (f"--revert-after: VM(s) {', '.join(in_setup)} are left out of the revert: their guest is still in "
+             "setup, and a checkpoint now would keep its answer file (this run only waits for it and takes its "
+             "baseline)",)
+            if in_setup
+            else ()
+        )
         if not touched:
             note = "--revert-after: no existing VM changes here, so no revert task is installed"
-            return Plan(base.actions, (*base.notes, note), base.basis) if not base.empty else base
+            notes = (*base.notes, *setup_note, note)
+            return Plan(base.actions, notes, base.basis) if not base.empty else base
         name = self.checkpoint_name
         protect = {name} | {c for _, c in pending_reverts(facts)}
         guard: list[Action] = []
@@ -107,6 +120,7 @@ class ConvergeWithRevert:
         )
         notes = (
             *base.notes,
+            *setup_note,
             f"revert task {task.task_name!r} fires in {self.delay_seconds}s unless confirmed",
         )
         return Plan((*guard, task, *base.actions), notes, base.basis)

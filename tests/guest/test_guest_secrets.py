@@ -120,3 +120,18 @@ def test_no_checkpoint_or_export_keeps_a_copy_of_the_answer_file_while_setup_run
     assert vm.snapshots == {}
     assert vm.state == "Running" and vm.guest_run is not None and vm.guest_run["phase"] != "ready"
     assert not any("exports" in path.lower() for path in sim.host.files)
+
+
+def test_apply_revert_after_takes_no_revert_checkpoint_of_a_guest_in_setup(tmp_path: Path) -> None:
+    """`apply --revert-after` checkpoints every existing VM it changes before it starts. A guest still in
+    setup only gets the wait and its baseline this run; checkpointing it first would keep the answer file,
+    and the revert would turn setup off. So it is left out of the revert, and the run says so."""
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": guest(ready_timeout="5m")})
+    state = tmp_path / "state"
+    assert orchestrate("apply", inv, "--state-dir", state).exit_code != 0  # still in setup after 5 minutes
+
+    result = orchestrate("apply", inv, "--revert-after", "10m", "--state-dir", state, "-o", "json")
+
+    assert "VM(s) lab-01 are left out of the revert: their guest is still in setup" in result.output
+    vm = simulated(state).host.vm_by_name("lab-01")[0]
+    assert not any(s.name.startswith("pre-apply-") for s in vm.snapshots.values())

@@ -8,7 +8,15 @@ import click
 
 from orchestrator.cli.group import main
 from orchestrator.cli.options import inventory_argument, single_host_options, timeout_option
-from orchestrator.cli.output import host_or_exit, load_inventory_or_exit, refuse_path, run_operation, say
+from orchestrator.cli.output import (
+    host_or_exit,
+    load_inventory_or_exit,
+    refuse,
+    refuse_path,
+    run_operation,
+    say,
+)
+from orchestrator.operations.import_vm import register_problem
 
 
 @main.command("import")
@@ -26,8 +34,9 @@ from orchestrator.cli.output import host_or_exit, load_inventory_or_exit, refuse
     type=click.Choice(["register", "copy", "copy-new-id"]),
     default="copy-new-id",
     show_default=True,
-    help="register: use the files where they are (keeps the VM id); copy: copy them (keeps the id); "
-    "copy-new-id: copy them with a new id, so the same export can be imported again.",
+    help="register: use the files where they are (keeps the VM id; not inside an export folder of ours, which "
+    "export --keep deletes); copy: copy them (keeps the id); copy-new-id: copy them with a new id, so the "
+    "same export can be imported again.",
 )
 @click.option("--name", "new_name", default=None, metavar="NEW", help="Import under this name.")
 @click.option("--start", is_flag=True, help="Start the imported VM and check its edition (KVP).")
@@ -63,6 +72,8 @@ def import_(
     from orchestrator.operations import Import
 
     refuse_path(source, "--from")
+    if mode == "register" and (problem := register_problem(source)) is not None:
+        refuse(f"--mode register: {problem}")
     loaded = load_inventory_or_exit(inventory, kwargs["output"], kwargs.get("ask_pass", False))
     host_or_exit(loaded, host, "--host")
     dry_run = bool(kwargs.pop("dry_run", False))

@@ -62,6 +62,16 @@ def is_export_folder(path: str, vm_name: str) -> bool:
     return len(parts) >= 3 and bool(STAMP_RE.match(parts[-1])) and parts[-2] == folder_name(vm_name)
 
 
+def export_folder_of(path: str) -> str | None:
+    """The export folder (PATH\\<vm>\\<stamp>, as `export_folder` names them) that `path` is or lies inside, or
+    None: what `--keep` retention may one day delete with everything in it."""
+    parts = path.replace("/", "\\").rstrip("\\").split("\\")
+    for end in range(len(parts), 2, -1):
+        if STAMP_RE.match(parts[end - 1]) and parts[end - 2] and not _UNSAFE_NAME.search(parts[end - 2]):
+            return "\\".join(parts[:end])
+    return None
+
+
 _ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
 
 

@@ -8,7 +8,7 @@ from orchestrator.actions import ImportVM, RefuseVMs
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
 from orchestrator.operations.base import Scripts, Verdict, edition_problems
-from orchestrator.operations.export import IMPORT_MODES, job_timeout, share_probe
+from orchestrator.operations.export import IMPORT_MODES, export_folder_of, job_timeout, share_probe
 from orchestrator.plan import Plan
 
 
@@ -25,6 +25,21 @@ def inventory_switch(host: HostSpec, name: str | None) -> str | None:
     if not counts:
         return None
     return max(sorted(counts), key=lambda s: counts[s])
+
+
+def register_problem(source: str) -> str | None:
+    """Why `--mode register` must not take this source, or None. Register runs the VM from its files where they
+    lie; inside one of our export folders those are files that `orchestrate export --keep` deletes, folder and
+    all, once newer exports of the VM exist (export.prune): the VM would lose its disks. A copy mode puts
+    the files in the host's own VM folder instead."""
+    folder = export_folder_of(source)
+    if folder is None:
+        return None
+    return (
+        f"{source} lies in the export folder {folder}, which `orchestrate export --keep` deletes once newer "
+        "exports exist, and a registered VM would run from its files; use --mode copy (keeps the VM id) or "
+        "copy-new-id, which copy them to the host's VM folder"
+    )
 
 
 def plan_import(

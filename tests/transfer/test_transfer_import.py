@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from transfer_support import SHARE, exported
 
 
@@ -47,12 +48,28 @@ def test_import_under_a_new_name_started_and_checked(tmp_path: Path) -> None:
 
 
 def test_register_mode_keeps_the_id_and_uses_the_files_where_they_are(tmp_path: Path) -> None:
-    lab, export = exported(tmp_path)
+    """The admin's own export (Export-VM by hand, to a folder retention never touches) registered in place."""
+    lab, _export = exported(tmp_path)
     source_id = lab.facts("hv01").vm("lab-01").id
-    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--mode", "register")
+    lab.powershell("hv01", f"Export-VM -Name 'lab-01' -Path '{SHARE}\\by-hand' -Confirm:$false")
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", f"{SHARE}\\by-hand\\lab-01", "--mode", "register")
     imported = lab.facts("hv02").vm("lab-01")
     assert imported.id == source_id
-    assert imported.disks[0].path.lower().startswith(export.lower())
+    assert imported.disks[0].path.lower().startswith(f"{SHARE}\\by-hand\\lab-01\\".lower())
+
+
+@pytest.mark.parametrize("below", ["", "\\lab-01\\Virtual Machines"], ids=["the-folder", "inside-it"])
+def test_register_mode_refuses_an_export_folder_that_retention_would_delete(tmp_path: Path, below: str) -> None:
+    """Registered from the export folder itself, the VM would run from files that `export --keep` deletes,
+    folder and all, once newer exports exist: refused before any host is contacted, naming the way out."""
+    lab, export = exported(tmp_path)
+
+    code, output = lab.orchestrate("import", str(lab.inventory), "--host", "hv02", "--from", export + below,
+                                   "--mode", "register")
+
+    assert code == 2
+    assert f"lies in the export folder {export}" in output and "use --mode copy" in output
+    assert lab.facts("hv02").vms == {}
 
 
 def test_copy_mode_keeps_the_id(tmp_path: Path) -> None:

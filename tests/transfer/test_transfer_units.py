@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from orchestrator.operations.export import (
     STAMP_RE,
     ExportedCopy,
     export_folder,
+    export_folder_of,
     export_stamp,
     folder_name,
     is_export_folder,
@@ -98,3 +100,32 @@ def test_paths_must_mean_the_same_folder_on_the_hosts() -> None:
     assert path_problem("\\\\nas") is not None
     assert path_problem("D:\\exports", share_only=True) is not None
     assert path_problem("\\\\nas\\exports\\moves", share_only=True) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "folder"),
+    [
+        ("\\\\nas\\exports\\lab-01\\20261125T200512345Z", "\\\\nas\\exports\\lab-01\\20261125T200512345Z"),
+        ("\\\\nas\\exports\\lab-01\\20261125T200512345Z-2\\lab-01\\Virtual Machines\\A.xml",
+         "\\\\nas\\exports\\lab-01\\20261125T200512345Z-2"),
+        ("D:\\exports\\lab-01\\20261125T200512345Z\\", "D:\\exports\\lab-01\\20261125T200512345Z"),
+        ("\\\\nas\\exports\\by-hand\\lab-01", None),
+        ("D:\\VMs\\lab-01\\Virtual Machines\\A.xml", None),
+        ("D:\\20261125T200512345Z", None),
+    ],
+)
+def test_export_folder_of_finds_the_folder_retention_may_delete(path: str, folder: str | None) -> None:
+    assert export_folder_of(path) == folder
+
+
+@given(
+    st.text(min_size=1, max_size=30),
+    YEARS,
+    st.sampled_from(["\\\\nas\\exports", "D:\\exports", "\\\\nas\\exports\\term 2"]),
+    st.lists(st.sampled_from(["lab-01", "Virtual Machines", "Virtual Hard Disks", "x.xml"]), max_size=3),
+)
+def test_every_export_folder_we_name_is_found_from_anything_inside_it(
+    name: str, moment: datetime, root: str, below: list[str]
+) -> None:
+    folder = export_folder(root, name, moment)
+    assert export_folder_of("\\".join([folder, *below])) == folder

@@ -98,7 +98,9 @@ class Lab:
     # -- what is really on the hosts ----------------------------------------------------------------------
 
     def sim(self, host: str) -> Simulator:
-        return Simulator(state_path=state_file(self.state, host), host_name=host)
+        """The host as its state file holds it, or as the inventory seeds it before any run changed it."""
+        seed = load_inventory(str(self.inventory)).hosts[host].simulator
+        return Simulator(state_path=state_file(self.state, host), seed=seed, host_name=host)
 
     def facts(self, host: str) -> HostFacts:
         inventory = load_inventory(str(self.inventory))

@@ -106,7 +106,10 @@ class VMFacts:
             return None
 
     def checkpoint(self, name: str) -> CheckpointFacts | None:
-        return next((c for c in self.checkpoints if c.name == name), None)
+        """The first checkpoint of this name, case aside: the scripts find checkpoints with PowerShell's `-eq`,
+        which ignores case (about_Comparison_Operators), so `clean` here is the `Clean` they would restore."""
+        wanted = name.lower()
+        return next((c for c in self.checkpoints if c.name.lower() == wanted), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,16 +77,17 @@ def verify_checkpoint(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
 def _retention_errors(host: HostSpec, plan: Plan, facts: HostFacts) -> list[str]:
     """Retention held: no more of our checkpoints than `keep`, unless protected ones alone are more."""
     errors: list[str] = []
-    protected = pending_revert_checkpoints(facts) | {
-        a.name for a in plan if isinstance(a, RestoreCheckpoint | TakeCheckpoint)
+    protected = {name.lower() for name in pending_revert_checkpoints(facts)} | {
+        a.name.lower() for a in plan if isinstance(a, RestoreCheckpoint | TakeCheckpoint)
     }
     for vm_name in sorted({getattr(a, "vm_name", "") for a in plan} - {""}):
         vm, observed = host.vm(vm_name), facts.vm(vm_name)
         if vm is None or observed is None or vm.checkpoints.keep is None:
             continue
         ids = managed_ids(observed.notes)
-        ours = [c for c in observed.checkpoints if c.id.lower() in ids and c.name != vm.checkpoints.baseline]
-        allowed = max(vm.checkpoints.keep, len([c for c in ours if c.name in protected]))
+        baseline = (vm.checkpoints.baseline or "").lower()
+        ours = [c for c in observed.checkpoints if c.id.lower() in ids and c.name.lower() != baseline]
+        allowed = max(vm.checkpoints.keep, len([c for c in ours if c.name.lower() in protected]))
         if len(ours) > allowed:
             errors.append(f"VM {vm_name!r}: {len(ours)} of our checkpoints remain, more than keep: {allowed}")
     return errors

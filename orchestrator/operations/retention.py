@@ -46,14 +46,16 @@ def retention(
     if keep is None:
         return []
     ids = managed_ids(observed.notes)
-    baseline = vm.checkpoints.baseline
-    ours = [c for c in observed.checkpoints if c.id and c.id.lower() in ids and c.name != baseline]
+    # Names compare as the scripts compare them, case aside (facts.VMFacts.checkpoint): a baseline someone
+    # renamed `Clean` is still the baseline `clean`, never pruned.
+    baseline = (vm.checkpoints.baseline or "").lower()
+    ours = [c for c in observed.checkpoints if c.id and c.id.lower() in ids and c.name.lower() != baseline]
     excess = len(ours) + adding - max(keep, 0)
     if excess <= 0:
         return []
-    protected = set(protect)
+    protected = {name.lower() for name in protect}
     order = sorted(
-        (c for c in ours if c.name not in protected),
+        (c for c in ours if c.name.lower() not in protected),
         key=lambda c: (c.created or datetime.min.replace(tzinfo=UTC)).astimezone(UTC),
     )
     return [RemoveCheckpoint(observed.name, c.name, c.id) for c in order[:excess]]

@@ -80,7 +80,7 @@ def verify_rollback(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:
         if observed is None:
             errors.append(f"VM {action.vm_name!r} is gone after the rollback")
             continue
-        if observed.parent_checkpoint != action.name:
+        if (observed.parent_checkpoint or "").lower() != action.name.lower():  # as the script's -ne compares
             errors.append(
                 f"VM {action.vm_name!r}: after the rollback its parent checkpoint is "
                 f"{observed.parent_checkpoint!r}, not {action.name!r}"

@@ -226,7 +226,10 @@ def _converge(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
     if memory_change is not None:
         needs_off = version != "10.0" or memory_change.dynamic != memory_change.before_dynamic
         (offline if needs_off else online).append(memory_change)
-    if vm.switch and vm.switch not in observed.switches:
+    # Case aside, as Hyper-V finds a switch by name and the connect script's -ne compares (host_rules._vm_switch):
+    # `classroom lan` is the host's `Classroom LAN`, which the adapter then reports; compared exactly, every
+    # apply planned a reconnect and failed its verify.
+    if vm.switch and vm.switch.lower() not in {name.lower() for name in observed.switches}:
         before = observed.switches[0] if observed.switches else None
         connect = ConnectSwitch(vm.name, vm.switch, before=before)
         (offline if _switch_needs_off(observed, version) else online).append(connect)

@@ -140,6 +140,16 @@ def plan_host(
     wanted = {vm.name.lower() for vm in host.vms}  # as the scripts compare VM names (vm_index.py)
     unmanaged = sorted(name for name in facts.vms if name.lower() not in wanted)
     notes = [f"VM {name!r} is on the host but not in the inventory: left alone" for name in unmanaged]
+    # Hyper-V fixes a VM's generation when it is created ("can't be changed" after creation: MicrosoftDocs
+    # Virtualization-Documentation, Should-I-create-a-generation-1-or-2-virtual-machine-in-Hyper-V.md): a VM
+    # found with the other one is left as it is, and said so, rather than silently differing forever.
+    notes += [
+        f"VM {vm.name!r} is generation {observed.generation} on the host but generation {vm.generation} in the "
+        "inventory: a VM's generation cannot change, so it is left as it is (set generation: "
+        f"{observed.generation} to match, or recreate the VM)"
+        for vm in host.vms
+        if vm.state != "absent" and (observed := facts.vm(vm.name)) is not None and observed.generation != vm.generation
+    ]
     return Plan(tuple(actions), tuple(notes))
 
 

@@ -22,3 +22,4 @@ def test_a_switch_named_in_other_case_converges_once_and_then_nothing_changes(tm
     lab = vms_of(state, "hv01")["lab-01"]
     assert lab["state"] == "Running"
     assert [adapter["switch"] for adapter in lab["adapters"]] == ["Classroom LAN"]
+

@@ -165,10 +165,6 @@ class HostFacts:
     moves: tuple[MoveRecord, ...] = ()  # the move records on this host (orchestrator.move_records)
     state_folder: StateFolderFacts | None = None  # None: no state folder yet (or a document from before)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.vms, VMIndex):  # a plain mapping (tests, older callers): indexed the same way
-            object.__setattr__(self, "vms", VMIndex.of(self.vms))
-
     @classmethod
     def empty(cls, version: str | None = None) -> HostFacts:
         """A host taken as empty, for rendering without contacting it (`orchestrate render`)."""

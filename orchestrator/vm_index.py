@@ -47,13 +47,6 @@ class VMIndex(Mapping[str, V]):
             else:
                 held.append(vm)
 
-    @classmethod
-    def of(cls, vms: Mapping[str, V] | Iterable[V]) -> VMIndex[V]:
-        """An index of `vms`: an index as it is, a mapping's values, or any iterable of VMs."""
-        if isinstance(vms, VMIndex):
-            return vms
-        return cls(vms.values() if isinstance(vms, Mapping) else vms)
-
     def __getitem__(self, name: str) -> V:
         return self._by_key[name.lower()][0]
 

@@ -13,6 +13,7 @@ from orchestrator.locks import HostLock
 from orchestrator.model import Connection, DiskSpec, HostSpec, VMSpec
 from orchestrator.operations import Converge
 from orchestrator.plan import Plan
+from orchestrator.vm_index import VMIndex
 
 GB = 1024**3
 
@@ -90,7 +91,7 @@ def _started(name: str, edition: str | None) -> tuple[HostSpec, HostFacts]:
     kvp = {"OSEditionId": edition} if edition else {}
     observed = VMFacts(name, "id", "Running", 2, 2, 4 * GB, False, 0, 0, kvp=kvp)
     host = HostSpec(name="hv01", connection=Connection(kind="simulator"), vms=(spec,))
-    return host, HostFacts(os_version="6.3", os_sku=8, vms={name: observed})
+    return host, HostFacts(os_version="6.3", os_sku=8, vms=VMIndex([observed]))
 
 
 def test_a_started_vm_whose_guest_is_not_premium_fails_loudly():

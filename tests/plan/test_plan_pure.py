@@ -19,6 +19,7 @@ from orchestrator.actions import (
 from orchestrator.facts import AdapterFacts, CheckpointFacts, HostFacts, VMFacts
 from orchestrator.model import CheckpointPolicy, Connection, DiskSpec, DynamicMemory, HostSpec, VMSpec
 from orchestrator.plan import plan_host
+from orchestrator.vm_index import VMIndex
 
 GB = 1024**3
 
@@ -59,7 +60,7 @@ def host(*vms: VMSpec) -> HostSpec:
 
 
 def facts(*vms: VMFacts, version: str = "6.3.9600") -> HostFacts:
-    return HostFacts(os_version=version, os_sku=8, vms={v.name: v for v in vms})
+    return HostFacts(os_version=version, os_sku=8, vms=VMIndex(vms))
 
 
 def kinds(plan) -> list[type]:

@@ -4,12 +4,13 @@ On Windows an assignment goes to the object's adapter, and only some properties 
 - A [pscustomobject] (New-Object PSObject -Property, ConvertFrom-Json, [pscustomobject]@{}) and the objects
   Select-Object makes ("Selected.<type>") hold note properties, which a script may set.
 - A CIM instance's properties are read-only to a script: Microsoft's "Selecting parts of objects
-  (Select-Object)" page (PowerShell-Docs, docs-conceptual/samples) shows
+  (Select-Object)" page (MicrosoftDocs/PowerShell-Docs
+  reference/docs-conceptual/samples/Selecting-Parts-of-Objects--Select-Object-.md) shows
   `Get-CimInstance -Class Win32_LogicalDisk | ForEach-Object -Process {$_.FreeSpace = ...}` failing with
   `"FreeSpace" is a ReadOnly property.` (SetValueException, FullyQualifiedErrorId ReadOnlyCIMProperty), and
   says to build a new object with Select-Object instead.
 - A .NET object's property is settable only where its type has a public setter; the message is PowerShell's
-  ExtendedTypeSystem.ReadOnlyProperty, `"{0}" is a ReadOnly property.` (PowerShell's
+  ExtendedTypeSystem.ReadOnlyProperty, `"{0}" is a ReadOnly property.` (PowerShell/PowerShell
   src/System.Management.Automation/resources/ExtendedTypeSystem.resx).
 
 Unverified, chosen to fail safe: which properties of the Hyper-V module's objects (VirtualMachine,

@@ -1,8 +1,10 @@
 """What an object becomes when it crosses PowerShell remoting: a background job's output on its way back.
 
 A background job (Start-Job) runs in a process of its own and its results come back through PowerShell
-remoting (the job is a PSRemotingJob; about_Jobs, 3.0, shows a local job failing with "Connecting to remote
-server failed"). Microsoft's about_Remote_Output (3.0, "Deserialized objects") says what arrives: live .NET
+remoting (the job is a PSRemotingJob; MicrosoftDocs/PowerShell-Docs
+reference/3.0/Microsoft.PowerShell.Core/About/about_Jobs.md shows a local job failing with "Connecting to remote
+server failed"). Microsoft's about_Remote_Output (MicrosoftDocs/PowerShell-Docs
+reference/3.0/Microsoft.PowerShell.Core/About/about_Remote_Output.md, "Deserialized objects") says what arrives: live .NET
 objects "cannot be transmitted", so each is serialized to XML and rebuilt as "a snapshot of the object at the
 time that it was serialized, and it includes properties but no methods"; "some object types, such as
 DirectoryInfo objects and GUIDs, are converted back into live objects".

@@ -137,12 +137,12 @@ class HostCommands:
             if action == "stop":
                 raise
             if action == "ignore":
-                return []
+                return list(err.output)
             interp.errors.insert(0, err.record())
             if action not in ("silentlycontinue",):
                 interp.stderr.append(format_error(err))
             interp.last_failed = True
-            return []
+            return list(err.output)
 
 
 def _preference(entry: Cmdlet, interp: Interpreter) -> Any:

@@ -24,3 +24,16 @@ def test_get_command_on_2012_does_not_list_it() -> None:
         "Get-Command -Name 'Set-VMFirmware' -ErrorAction Stop"
     )
     assert result.exit_code != 0 and "is not recognized" in result.stderr
+
+
+def test_get_command_with_several_names_skips_a_missing_one_and_returns_the_others() -> None:
+    """PowerShell's GetCommandCommand.cs writes a non-terminating error for a literal name without a match and
+    goes on; the matches are written at the end, so -ErrorAction Stop lets none of them out."""
+    from simulator_support import HEADER, lines, ok, simulator
+
+    sim = simulator(os_version="6.2")  # Set-VMFirmware is 2012 R2's
+    names = "'Get-VM', 'No-Such-Command', 'Set-VMFirmware', 'Start-VM'"
+    quiet = ok(sim, HEADER + f"@(Get-Command -Name {names} -ErrorAction SilentlyContinue) | ForEach-Object {{ $_.Name }}")
+    assert lines(quiet) == ["Get-VM", "Start-VM"]
+    stopped = ok(sim, HEADER + f"try {{ Get-Command -Name {names} }} catch {{ 'stopped: ' + $_.FullyQualifiedErrorId }}")
+    assert lines(stopped) == ["stopped: CommandNotFoundException,Get-Command"]

@@ -199,9 +199,19 @@ def _known_cmdlets() -> dict[str, str]:
 
 @cmdlet("Get-Command", "Microsoft.PowerShell.Core")
 def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Each name in turn; a name that matches nothing writes the "not recognized" error and the others still
+    come out. PowerShell's own source (PowerShell/PowerShell src/System.Management.Automation/engine/
+    GetCommandCommand.cs, AccumulateMatchingCommands): a literal name without a match gets WriteError with a
+    CommandNotFoundException (DiscoveryExceptions.resx words) and the loop goes on; the matches are only
+    written in EndProcessing. So an -ErrorAction Stop ends the call before anything is written, and
+    SilentlyContinue gives every match; a wildcard that matches nothing is no error. Only the first
+    missing name's error is written here, where Windows writes one per name: what $Error holds differs, what
+    the caller gets does not. The -Name parameter takes String[] (MicrosoftDocs/PowerShell-Docs
+    reference/3.0/Microsoft.PowerShell.Core/Get-Command.md)."""
     names = call.get("Name") or []
     known = _known_cmdlets()
     out = []
+    missing: CmdletError | None = None
     for name in names:
         if any(ch in name for ch in "*?["):
             matches = [n for k, n in known.items() if like(k, name)]
@@ -213,10 +223,11 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if not matches:
             if any(ch in name for ch in "*?"):
                 continue
-            raise CmdletError(f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, "
-                              "or operable program. Check the spelling of the name, or if a path was included, verify "
-                              "that the path is correct and try again.", "CommandNotFoundException", "ObjectNotFound",
-                              name)
+            missing = missing or CmdletError(
+                f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable "
+                "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
+                "and try again.", "CommandNotFoundException", "ObjectNotFound", name)
+            continue
         for match in sorted(matches):
             table, set_names = _command_info(match, ctx.host.os_version)
             params = table.copy()
@@ -225,4 +236,7 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                                  "ModuleName": _module_of(match) or "", "Parameters": params,
                                  "ParameterSets": list(set_names)},
                                 "System.Management.Automation.CmdletInfo", text=match))
+    if missing is not None:
+        missing.output = out
+        raise missing
     return out

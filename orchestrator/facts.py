@@ -254,6 +254,25 @@ def _refuse_deep(document: Any) -> None:
 # one of them is not a facts document (a host without VMs prints `"vms": []`, never nothing).
 # "moves" counts too: a document that says nothing about moves must not read as "no move under way".
 SECTIONS = ("host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "tasks", "moves")
+# Sections the apply script's closing facts leave out (templates/lib/facts_body.ps1.j2, after_apply): no action
+# changes which cmdlets a host has (none installs a role or a module) or what a base image holds (a VM's disk
+# is a differencing child of it, which leaves the parent as it is), so they are carried over from the facts read
+# before the apply. Everything an action can change is read again.
+CARRIED_OVER = ("cmdlets", "images")
+
+
+def facts_after_apply(before: Mapping[str, Any], printed: Any) -> Any:
+    """The facts document after an apply: what the apply script printed, plus the sections it leaves out
+    (CARRIED_OVER) from `before`, the document the plan was made from. Only those sections are carried: a
+    printed document that lacks any other section is still refused by parse_facts, never filled in from before
+    the change (a stale `vms` would let a verify pass on what the host looked like before)."""
+    if not isinstance(printed, Mapping):
+        return printed
+    merged = dict(printed)
+    for section in CARRIED_OVER:
+        if section not in merged and section in before:
+            merged[section] = before[section]
+    return merged
 
 
 def parse_facts(doc: Mapping[str, Any]) -> HostFacts:

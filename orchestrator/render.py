@@ -379,7 +379,8 @@ class Renderer:
     @staticmethod
     def _facts_context(host: HostSpec) -> dict[str, Any]:
         paths, images = facts_targets(host)
-        return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": recorded_cmdlets()}
+        # after_apply is set by apply.ps1.j2 around its closing facts (templates/lib/facts_body.ps1.j2).
+        return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": recorded_cmdlets(), "after_apply": False}
 
     def _render(self, name: str, caps: Capabilities, caps_key: Hashable, /, **context: Any) -> str:
         try:

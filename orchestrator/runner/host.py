@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator import events as ev
-from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts
+from orchestrator.facts import FactsError, HostFacts, facts_after_apply, load_document, parse_facts
 from orchestrator.host_lock import LOCK_FILE, LOCK_FOLDER, STATE_FOLDER_FIX, admin_request, parse_holder
 from orchestrator.host_rules import check_host
 from orchestrator.locks import HostLock, HostLocked
@@ -160,7 +160,7 @@ class HostWork:
                 self.runner.emit(ev.ScriptRendered(host.name, "apply", sha256(script), script))
             if self.options.dry_run:
                 return self._preflight(host, plan, facts_doc, script, outcome, refused)
-            return self._apply(host, plan, transport, script, outcome, refused)
+            return self._apply(host, plan, facts_doc, transport, script, outcome, refused)
         finally:
             transport.close()
 
@@ -233,6 +233,7 @@ class HostWork:
         self,
         host: HostSpec,
         plan: Plan,
+        facts_doc: dict[str, Any],
         transport: Transport,
         script: str,
         outcome: HostOutcome,
@@ -290,7 +291,7 @@ class HostWork:
             )
             return outcome.fail(f"apply failed: {message}")
         try:
-            new_facts = parse_facts(document["facts"])
+            new_facts = parse_facts(facts_after_apply(facts_doc, document["facts"]))
         except (KeyError, TypeError, FactsError) as exc:
             return outcome.fail(f"apply finished but its result could not be read: {exc}")
         outcome.facts = new_facts

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from orchestrator.facts import HostFacts, load_document, parse_facts
+from orchestrator.facts import HostFacts, facts_after_apply, load_document, parse_facts
 from orchestrator.model import CheckpointPolicy, Connection, DiskSpec, HostSpec, Schedule, VMSpec
 from orchestrator.operations.converge import plan_converge
 from orchestrator.plan import Plan
@@ -73,19 +73,23 @@ class SimHost:
     spec: HostSpec
     sim: Simulator = field(default_factory=lambda: Simulator(None, SEED))
 
-    def facts(self) -> HostFacts:
+    def facts_document(self) -> dict[str, Any]:
         result = self.sim.run(BOOTSTRAP, stdin=RENDERER.render_facts(self.spec))
         assert result.exit_code == 0, result.stderr
-        return parse_facts(load_document(result.stdout))
+        return load_document(result.stdout)
+
+    def facts(self) -> HostFacts:
+        return parse_facts(self.facts_document())
 
     def run(self, plan: Plan) -> Outcome:
         """The apply script of `plan`, as the runner renders it and the WinRM transport runs it (through the
         bootstrap's script block, so the script's preferences are not the global ones); returns the document and
         the new facts."""
-        script = RENDERER.render_apply(self.spec, list(plan), self.facts().version)
+        before = self.facts_document()
+        script = RENDERER.render_apply(self.spec, list(plan), parse_facts(before).version)
         result = self.sim.run(BOOTSTRAP, stdin=script)
         document = load_document(result.stdout)
-        facts = parse_facts(document["facts"]) if document.get("facts") else None
+        facts = parse_facts(facts_after_apply(before, document["facts"])) if document.get("facts") else None
         return Outcome(result.exit_code, document, facts)
 
     def apply(self) -> Outcome:

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from orchestrator.facts import FactsError, HostFacts, load_document, parse_facts, parse_facts_json
+from orchestrator.facts import (
+    FactsError,
+    HostFacts,
+    facts_after_apply,
+    load_document,
+    parse_facts,
+    parse_facts_json,
+)
 
 KVP_ITEM = (
     '<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem">'
@@ -85,6 +92,23 @@ def test_a_document_of_the_wrong_shape_is_an_error_not_an_empty_host():
         parse_facts({"vms": []})
     with pytest.raises(FactsError):
         parse_facts(document(vms=[{"no_name": 1}]))
+
+
+def test_after_an_apply_the_cmdlets_and_images_read_before_are_carried_over():
+    before = document()
+    printed = {k: v for k, v in document(vms=[]).items() if k not in ("cmdlets", "images")}
+    facts = parse_facts(facts_after_apply(before, printed))
+    assert facts.cmdlets["Export-VM"] == frozenset({"Name", "Path"})
+    assert facts.image_skus("D:\\images\\p.vhdx") == (77,)
+    assert facts.vm("lab-01") is None  # what the apply printed wins: the VM is gone
+
+
+def test_after_an_apply_a_missing_vms_section_is_refused_not_taken_from_before():
+    before = document()
+    printed = {k: v for k, v in before.items() if k not in ("cmdlets", "images", "vms")}
+    with pytest.raises(FactsError, match="no 'vms' section"):
+        parse_facts(facts_after_apply(before, printed))
+    assert facts_after_apply(before, None) is None  # not a document: parse_facts says so
 
 
 def test_an_empty_host_for_offline_rendering_defaults_to_2012_r2():

@@ -102,6 +102,29 @@ def check_vm(host: HostSpec, vm: VMSpec) -> Iterator[Finding]:
         )
 
 
+MEMORY_STEP = 2 * 1024**2
+
+
+def _check_memory_granularity(vm: VMSpec, label: str) -> Iterator[Finding]:
+    """Memory sizes that are whole multiples of 2 MB, refused before any change. Unverified (docs/real-hosts.md):
+    Microsoft's pages for New-VM and Set-VMMemory (2012, 2012 R2) state no granularity, and the simulator's
+    Set-VMMemory refuses other sizes. Checked here because the apply script creates the VM with New-VM first
+    and sets its memory after: a size refused there would leave a VM made by half. Refusing a size a real
+    host might take is the safe side of not knowing; every size written in GB or in even MB passes."""
+    sizes = [("memory", vm.memory)]
+    if vm.dynamic_memory is not None:
+        sizes += [("dynamic_memory min", vm.dynamic_memory.minimum), ("dynamic_memory max", vm.dynamic_memory.maximum)]
+    for what, size in sizes:
+        if size > 0 and size % MEMORY_STEP:
+            rounded = -(-size // MEMORY_STEP) * MEMORY_STEP
+            yield finding(
+                "error",
+                f"{label}: {what} is {format_size(size)}, not a whole multiple of 2 MB",
+                f"write {format_size(rounded)} or another multiple of 2 MB",
+                at(vm.locations, what.split()[0], vm.location),
+            )
+
+
 def _check_size(vm: VMSpec, label: str) -> Iterator[Finding]:
     loc = vm.locations
     if vm.cpus < 1:
@@ -135,6 +158,7 @@ def _check_size(vm: VMSpec, label: str) -> Iterator[Finding]:
                 "raise max, lower min, or change memory so that it lies between them",
                 at(loc, "dynamic_memory", vm.location),
             )
+    yield from _check_memory_granularity(vm, label)
     seats = vm.stations.total
     if seats > MAX_SEATS_PER_VM or vm.cpus < 1 or vm.memory <= 0:
         return

@@ -24,6 +24,7 @@ from orchestrator.rules.names import name_problem, printable_problem
 from orchestrator.rules.sizing import floor_for
 
 GB = 1024**3
+MB = 1024**2
 DISK = DiskSpec(kind="parent", source="D:\\base.vhdx")
 SIM = Connection(kind="simulator")
 
@@ -87,7 +88,7 @@ def test_more_than_twenty_seats_suggests_a_classroom() -> None:
         ({"stations": Stations(rdp=-1)}, "station count rdp must be 0 or more"),
         ({"checkpoints": CheckpointPolicy(keep=0)}, "keep must be at least 1"),
         ({"dynamic_memory": DynamicMemory(3 * GB, 8 * GB)}, "min <= memory <= max"),
-        ({"dynamic_memory": DynamicMemory(1 * GB, GB + 1)}, "min <= memory <= max"),
+        ({"dynamic_memory": DynamicMemory(1 * GB, GB + 2 * MB)}, "min <= memory <= max"),
         ({"dynamic_memory": DynamicMemory(0, GB)}, "min and max must be positive"),
         ({"disk": None}, "no disk given"),
         ({"disk": DiskSpec(kind="new", size=0, iso="x.iso")}, "disk size must be positive"),
@@ -107,6 +108,23 @@ def test_value_rules(changes: dict[str, object], fragment: str) -> None:
 def test_dynamic_memory_bounds_are_inclusive_and_absent_vm_needs_no_disk() -> None:
     assert problems(vm(dynamic_memory=DynamicMemory(2 * GB, 2 * GB))) == []
     assert problems(vm(disk=None, state="absent")) == []
+
+
+@given(st.integers(min_value=1, max_value=64 * 1024))
+def test_memory_in_whole_megabytes_is_refused_exactly_when_the_count_is_odd(megabytes: int) -> None:
+    found = [f for f in problems(vm(memory=megabytes * MB)) if "multiple of 2 MB" in f]
+    assert bool(found) == (megabytes % 2 == 1), found
+
+
+def test_an_odd_size_names_the_field_and_the_next_size_that_passes() -> None:
+    where = Location("host_vars/hv01.yml", 4, 13, ("multipoint_vms", 0, "memory"))
+    (finding,) = [f for f in check_host(host(vm(memory=3001 * MB, locations={"memory": where})))
+                  if f.severity == "error"]
+    assert finding.message == "VM 'vm1' on hv01: memory is 3001MB, not a whole multiple of 2 MB"
+    assert finding.fix == "write 3002MB or another multiple of 2 MB" and finding.location == where
+    dynamic = problems(vm(memory=4 * GB, dynamic_memory=DynamicMemory(GB + 1, 8 * GB)))
+    assert [p for p in dynamic if "dynamic_memory min is" in p] == [
+        "VM 'vm1' on hv01: dynamic_memory min is 1073741825, not a whole multiple of 2 MB"]
 
 
 def test_findings_point_at_the_field_that_was_written() -> None:

@@ -1,8 +1,9 @@
 """A host's VMs by name, as the scripts find them: case-insensitively, with every VM kept.
 
 Why it matters: a script finds a VM by its name (templates/lib/functions.ps1.j2, Find-OrchestrateVM:
-`Get-VM | Where-Object { $_.Name -eq $Name } | Select-Object -First 1`), and PowerShell's `-eq` ignores case
-("By default, all comparison operators are case-insensitive": about_Comparison_Operators, 3.0). Hyper-V
+`Get-VM | Where-Object -Property Name -EQ -Value $Name`, then the first), and that comparison ignores case
+("By default, all comparison operators are case-insensitive": about_Comparison_Operators, 3.0; "Unless
+specified, all operators are case-insensitive": Where-Object, 3.0). Hyper-V
 itself does not keep names unique (a VM is its Id; Import-VM -Copy -GenerateNewId brings in a second VM of an
 existing name, and nothing stops a person making one), so one name can stand for two VMs. A plan made from
 one VM's facts while the script picks the other would checkpoint, restore or remove the wrong machine.

@@ -1,5 +1,5 @@
-"""The facts' VM index answers as the scripts' lookup does: `Get-VM | Where-Object { $_.Name -eq $Name } |
-Select-Object -First 1` (case-insensitive, the first in the host's order), and it loses no VM."""
+"""The facts' VM index answers as the scripts' lookup does: `Get-VM | Where-Object -Property Name -EQ -Value
+$Name`, then the first (case-insensitive, the first in the host's order), and it loses no VM."""
 
 from __future__ import annotations
 

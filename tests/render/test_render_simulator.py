@@ -170,3 +170,19 @@ def test_the_facts_script_reads_the_host_and_changes_nothing() -> None:
     assert facts.version == "6.3" and facts.switches == ("LAN", "Classroom") and not facts.vms
     assert "Generation" in facts.cmdlets["New-VM"]
     assert sim.snapshot() == before
+
+
+def test_a_checkpoint_finds_its_vm_by_exact_name_in_any_case_never_by_wildcard() -> None:
+    """The lookups filter with Where-Object's comparison statement (-Property Name -EQ -Value): case-insensitive
+    like -eq, and `[01]` in a name is text, not a wildcard. `lab-0` would match `lab-[01]` as a pattern."""
+    sim = _sim()
+    for name in ("lab-0", "Lab-[01]"):
+        assert sim.run(f"New-VM -Name '{name}' -MemoryStartupBytes 2GB -Generation 2 -Confirm:$false | Out-Null").exit_code == 0
+    vm = VMSpec(name="lab-[01]", cpus=2, memory=2 * GB, disk=None)
+    steps = [A.TakeCheckpoint("lab-[01]", "before-exam"), A.TakeCheckpoint("lab-[01]", "BEFORE-EXAM")]
+    result = sim.run(Renderer().render_apply(host_with((vm,)), steps, "6.3"))
+    doc = _document(result)
+    assert result.exit_code == 0 and doc["ok"] is True, doc
+    assert [a["changed"] for a in doc["actions"]] == [True, False]  # the second name is the first, in another case
+    assert [s.name for s in _vm(sim, "Lab-[01]").snapshots.values()] == ["before-exam"]
+    assert not _vm(sim, "lab-0").snapshots

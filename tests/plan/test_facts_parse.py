@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orchestrator.facts import (
+    CARRIED_OVER,
+    SECTIONS,
     FactsError,
     HostFacts,
     facts_after_apply,
@@ -109,6 +113,18 @@ def test_after_an_apply_a_missing_vms_section_is_refused_not_taken_from_before()
     with pytest.raises(FactsError, match="no 'vms' section"):
         parse_facts(facts_after_apply(before, printed))
     assert facts_after_apply(before, None) is None  # not a document: parse_facts says so
+
+
+@given(st.sets(st.sampled_from(SECTIONS), min_size=1))
+def test_after_an_apply_only_the_carried_sections_may_be_missing(missing: set[str]) -> None:
+    """Whatever else an apply document lacks is refused, naming a section it lacks; never read from before."""
+    printed = {k: v for k, v in document(vms=[]).items() if k not in missing}
+    if missing <= set(CARRIED_OVER):
+        assert parse_facts(facts_after_apply(document(), printed)).vm("lab-01") is None
+    else:
+        with pytest.raises(FactsError, match=r"has no '(.+)' section") as refused:
+            parse_facts(facts_after_apply(document(), printed))
+        assert refused.match(f"no '({'|'.join(sorted(missing - set(CARRIED_OVER)))})' section")
 
 
 def test_an_empty_host_for_offline_rendering_defaults_to_2012_r2():

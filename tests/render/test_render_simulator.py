@@ -5,6 +5,7 @@ again changes nothing."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -186,3 +187,21 @@ def test_a_checkpoint_finds_its_vm_by_exact_name_in_any_case_never_by_wildcard()
     assert [a["changed"] for a in doc["actions"]] == [True, False]  # the second name is the first, in another case
     assert [s.name for s in _vm(sim, "Lab-[01]").snapshots.values()] == ["before-exam"]
     assert not _vm(sim, "lab-0").snapshots
+
+
+def test_the_facts_keep_only_the_data_exchange_items_they_read() -> None:
+    """The facts script filters each VM's Data Exchange items with -like on the array (about_Comparison_Operators:
+    a collection in, its matching members out): a running guest's edition and name are kept, its other items
+    (OSVersion, ProductType...) are not sent, and a VM that is off reports none."""
+    sim = _sim()
+    off = VMSpec(name="lab-02", cpus=2, memory=4 * GB, disk=DiskSpec("parent", source=PREMIUM), switch="Classroom",
+                 path="D:\\VMs")
+    host = host_with((VM, off))
+    steps = [A.CreateVM(VM), A.StartVM("lab-01"), A.CreateVM(off)]
+    assert sim.run(Renderer().render_apply(host, steps, "6.3")).exit_code == 0
+    doc = _document(sim.run(Renderer().render_facts(host)))
+    ids = {vm.id.lower(): vm.name for vm in sim.host.vms.values()}
+    names = {ids[k["vm_id"].lower()]: sorted(re.findall(r'NAME="Name"[^>]*><VALUE>([^<]*)<', " ".join(k["items"] or [])))
+             for k in doc["kvp"]}
+    assert names == {"lab-01": ["FullyQualifiedDomainName", "OSEditionId", "OSName"], "lab-02": []}
+    assert parse_facts(doc).vm("lab-01").guest_edition_sku == 77

@@ -1,16 +1,16 @@
 """A host's VMs by name, as the scripts find them: case-insensitively, with every VM kept.
 
 Why it matters: a script finds a VM by its name (templates/lib/functions.ps1.j2, Find-OrchestrateVM:
-`Get-VM | Where-Object -Property Name -EQ -Value $Name`, then the first), and that comparison ignores case
-("By default, all comparison operators are case-insensitive": about_Comparison_Operators, 3.0; "Unless
-specified, all operators are case-insensitive": Where-Object, 3.0). Hyper-V
-itself does not keep names unique (a VM is its Id; Import-VM -Copy -GenerateNewId brings in a second VM of an
+`Get-VM | Where-Object -Property Name -EQ -Value $Name`, and a name two VMs hold is refused there too), and
+that comparison ignores case ("By default, all comparison operators are case-insensitive":
+about_Comparison_Operators, 3.0; "Unless specified, all operators are case-insensitive": Where-Object, 3.0).
+Hyper-V itself does not keep names unique (a VM is its Id; Import-VM -Copy -GenerateNewId brings in a second VM of an
 existing name, and nothing stops a person making one), so one name can stand for two VMs. A plan made from
 one VM's facts while the script picks the other would checkpoint, restore or remove the wrong machine.
 Before this index the facts kept the last VM of a name, exact case, and the script acted on the first.
 
-So every lookup here ignores case, gives the first VM of a name in the host's own order (the one the script
-picks), and `duplicates()` names each name that more than one VM holds, for the host rules to refuse.
+So every lookup here ignores case, gives the first VM of a name in the host's own order (the one Get-VM lists
+first), and `duplicates()` names each name that more than one VM holds, for the host rules to refuse.
 Case is folded with Python's `str.lower`, which agrees with PowerShell for ASCII names; for other letters
 (`ß` against `SS`, say) .NET's culture-aware comparison may pair names that this index keeps apart
 (unverified; docs/real-hosts.md).

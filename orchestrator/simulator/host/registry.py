@@ -27,7 +27,7 @@ class CmdletError(PSRuntimeError):
     `output`: what the cmdlet wrote besides the error. A cmdlet that takes several names writes an error for
     the one it cannot find and goes on with the others (Get-Command -Name A,B,C: cmdlets_windows.get_command
     cites PowerShell's source), so the caller still gets their output; a non-terminating error that is not
-    stopped passes it on (commands.Commands._run); one that is stopped lets none of it out (Get-Command
+    stopped passes it on (commands.HostCommands._run); one that is stopped lets none of it out (Get-Command
     writes its matches only at the end)."""
 
     def __init__(self, message: str, error_id: str = "", category: str = "NotSpecified", target: Any = None,

@@ -135,6 +135,17 @@ def test_comparison_operators(sim: Simulator) -> None:
     assert value(sim, "@(('x' -is [string]), (1 -is [string]))") == [True, False]
 
 
+def test_containment_ignores_case_unless_asked_with_c(sim: Simulator) -> None:
+    """-contains starts with a c but is not the case-sensitive form: that is -ccontains (about_Comparison_Operators,
+    3.0: every comparison operator is case-insensitive unless its name is preceded by a "c"). A checkpoint id
+    written in capitals on the marker line is still one the VM has."""
+    assert value(
+        sim,
+        "@((@('abc', 'def') -contains 'ABC'), (@('abc') -ccontains 'ABC'), (@('abc') -icontains 'ABC'), "
+        "(@('abc') -notcontains 'ABC'), ('ABC' -in @('abc')))",
+    ) == [True, False, True, False, True]
+
+
 def test_logical_operators_short_circuit(sim: Simulator) -> None:
     assert value(sim, "@(($true -and $false), ($false -or 1), (-not $false), ($true -xor $true))") == [
         False,

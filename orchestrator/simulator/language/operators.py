@@ -32,11 +32,15 @@ OP_BASE: dict[str, tuple[str, bool]] = {}
 
 
 def op_base(op: str) -> tuple[str, bool]:
-    """An operator's case-insensitive form and whether it is case-sensitive (-ceq -> ("-eq", True))."""
+    """An operator's case-insensitive form and whether it is case-sensitive (-ceq -> ("-eq", True)). Only the
+    "c" prefix makes it so: "By default, all comparison operators are case-insensitive. To make a comparison
+    operator case-sensitive, precede the operator name with a "c"" (MicrosoftDocs/PowerShell-Docs
+    reference/3.0/Microsoft.PowerShell.Core/About/about_Comparison_Operators.md), so -contains, whose own
+    name starts with a c, is case-insensitive and -ccontains is not."""
     base = op
     if op.startswith(("-c", "-i")) and op not in ("-contains", "-in", "-is", "-isnot"):
         base = "-" + op[2:]
-    found = OP_BASE[op] = (base, op.startswith("-c"))
+    found = OP_BASE[op] = (base, base != op and op.startswith("-c"))
     return found
 
 

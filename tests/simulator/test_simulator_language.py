@@ -146,6 +146,18 @@ def test_containment_ignores_case_unless_asked_with_c(sim: Simulator) -> None:
     ) == [True, False, True, False, True]
 
 
+def test_matches_is_set_by_a_scalar_match_only(sim: Simulator) -> None:
+    """about_Comparison_Operators (3.0): a scalar -match or -notmatch that finds the pattern sets $Matches; a
+    collection's -match returns its matching members and leaves $Matches as it was, so a script that reads
+    $Matches after matching an array gets the older value on Windows, and here too."""
+    assert value(sim, "@((@('lab-07', 'x') -match '(\\d+)$'), $Matches[1])", "$null = 'old-1' -match '(\\d)'") == [
+        ["lab-07"],
+        "1",
+    ]
+    assert value(sim, "@(('lab-12' -notmatch '(\\d+)$'), $Matches[1])") == [False, "12"]
+    assert value(sim, "@(('lab' -match '(\\d+)$'), $Matches[0])", "$null = 'a9' -match '\\d'") == [False, "9"]
+
+
 def test_logical_operators_short_circuit(sim: Simulator) -> None:
     assert value(sim, "@(($true -and $false), ($false -or 1), (-not $false), ($true -xor $true))") == [
         False,

@@ -70,7 +70,11 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
         return dotnet.format_operator(to_string(left), right if isinstance(right, list) else [right])
     if isinstance(left, list) and base in ("-eq", "-ne", "-like", "-notlike", "-match", "-notmatch", "-gt", "-ge",
                                           "-lt", "-le"):
-        return [x for x in left if binary(op, x, right, interp)]
+        # A collection gives its matching members; -match and -notmatch then leave $Matches alone ("If the
+        # input is a collection, the -Match and -NotMatch operators return the matching members of that
+        # collection, but the operator does not populate the $Matches variable": about_Comparison_Operators,
+        # 3.0), so no interpreter goes down to set it.
+        return [x for x in left if binary(op, x, right)]
     if base == "-eq":
         return equals(left, right, case)
     if base == "-ne":
@@ -84,7 +88,9 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
         return not like(left, right, case)
     if base in ("-match", "-notmatch"):
         m = re.search(to_string(right), to_string(left), 0 if case else re.IGNORECASE)
-        if m and interp is not None and base == "-match":
+        # A scalar sets $Matches whenever the pattern is found, for -notmatch too ("when the input is scalar
+        # and the result is False, that is, when it detects a match": the same page); no match leaves it.
+        if m and interp is not None:
             groups = PSHashtable([(0, m.group(0))])
             for i, g in enumerate(m.groups(), 1):
                 if g is not None:

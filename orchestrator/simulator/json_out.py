@@ -10,6 +10,15 @@ A string or number with note properties (what Receive-Job returns: values.Noted)
 5.1 serialises a primitive's ETS properties beside a "value" pseudo-property (PowerShell/PowerShell#5797; the
 exact shape for remoting output in guitarrapc/valentia#12), fixed only in PowerShell 7.2 (PowerShell#15665),
 which no 2012 or 2012 R2 host runs. A cast ([string]$x) drops the notes, as on Windows.
+
+An array that reaches ConvertTo-Json through the pipeline as one object (`,@(2,3) | ConvertTo-Json`, or an
+array inside a piped array) is written as {"value": [...], "Count": n} (PipedArray): Windows PowerShell's type
+data gives System.Array a Count alias property (PowerShell/PowerShell#3222), and ConvertTo-Json writes the
+extended properties of a pipeline object (one wrapped in a PSObject) beside its value: `@(1,@(2,3),4) |
+ConvertTo-Json -Compress` gives [1,{"value":[2,3],"Count":2},4] on 5.1 (PowerShell/PowerShell#5579). The
+same array given to -InputObject, or as a hashtable's value, is no pipeline object and is written as an
+array (ConvertToJsonCommand.AddPsProperties adds nothing to an object without its PSObject, #3222's
+`ConvertTo-Json (,1)`).
 """
 
 from __future__ import annotations
@@ -62,6 +71,15 @@ def _quote(text: str) -> str:
     return out
 
 
+class PipedArray:
+    """An array that came down the pipeline to ConvertTo-Json as one object: it carries its Count (module doc)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+
 def _net_to_string(value: Any) -> str:
     """What .NET ToString() gives when the depth limit turns a value into a string."""
     if isinstance(value, list):
@@ -99,6 +117,11 @@ def _node(value: Any, level: int, depth: int) -> Any:
         return ("lit", f'"\\/Date({_epoch_ms(value)})\\/"')
     if isinstance(value, (ScriptBlock, ErrorRecord)):
         return ("lit", quote(to_string(value)))
+    if isinstance(value, PipedArray):
+        inner = _node(value.items, level, depth)
+        if inner[0] != "arr":  # deeper than -Depth: its ToString() alone
+            return inner
+        return ("obj", [("value", inner), ("Count", ("lit", str(len(value.items))))])
     is_container = isinstance(value, (list, PSHashtable, PSObject, bytes))
     if is_container and level > depth:
         return ("lit", quote(_net_to_string(value)))

@@ -59,6 +59,16 @@ def test_arrays_one_element_and_empty() -> None:
     assert _out("[ordered]@{ list = @(@{ x = 1 }) } | ConvertTo-Json -Compress -Depth 8") == '{"list":[{"x":1}]}'
 
 
+def test_an_array_piped_whole_carries_its_count_as_on_windows_powershell() -> None:
+    """PowerShell/PowerShell#5579 (5.1): an array that reaches ConvertTo-Json down the pipeline as one object is
+    written with the Count alias property of System.Array (#3222); the same array as -InputObject, or as a
+    hashtable's value, is an array. A document shaped so is refused by the facts parser, on a host as here."""
+    assert _out("$x = @(1, @(2, 3), 4); $x | ConvertTo-Json -Compress") == '[1,{"value":[2,3],"Count":2},4]'
+    assert _out(",@(1, 2) | ConvertTo-Json -Compress") == '{"value":[1,2],"Count":2}'
+    assert _out("$x = @(1, @(2, 3), 4); ConvertTo-Json -InputObject $x -Compress") == "[1,[2,3],4]"
+    assert _out("[ordered]@{ a = @(1, 2) } | ConvertTo-Json -Compress") == '{"a":[1,2]}'
+
+
 def test_pretty_layout_of_5_1() -> None:
     text = _out("[ordered]@{ a = 1; b = @(1, 2); c = [ordered]@{ d = 'x' } } | ConvertTo-Json")
     assert text == (

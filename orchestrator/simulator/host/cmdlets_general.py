@@ -11,7 +11,7 @@ from orchestrator.simulator.host import chains, clock
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
-from orchestrator.simulator.json_out import from_json, to_json
+from orchestrator.simulator.json_out import PipedArray, from_json, to_json
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.serialization import deserialized
 from orchestrator.simulator.language.values import (
@@ -118,7 +118,9 @@ def convert_to_json(ctx: HostContext, call: BoundCall, items: list[Any] | None) 
     if items is not None:
         if not items:
             return []
-        value: Any = items[0] if len(items) == 1 else list(items)
+        # An array that came down the pipeline whole is a pipeline object: it is written with its Count.
+        piped = [PipedArray(item) if isinstance(item, list) else item for item in items]
+        value: Any = piped[0] if len(piped) == 1 else piped
     else:
         value = call.get("InputObject")
     return [to_json(value, depth, compress)]

@@ -401,3 +401,21 @@ def test_subtracting_dates_gives_a_timespan_as_dotnet_does(sim: Simulator) -> No
     assert lines(result) == ["90", "True", "True"]
     refused = fails(sim, "$ErrorActionPreference = 'Stop'; [DateTime]::UtcNow - 5")
     assert "subtract a [DateTime] or a [TimeSpan]" in refused.stderr
+
+
+@settings(max_examples=300)
+@given(
+    inner=st.text(alphabet=st.sampled_from("aAbB<>/ .\nKk\u212aſsS"), min_size=1, max_size=6),
+    text=st.text(alphabet=st.sampled_from("aAbB<>/ .\nKk\u212aſsSxy"), max_size=30),
+)
+def test_like_with_stars_around_plain_text_is_a_substring_test(inner: str, text: str) -> None:
+    """'*text*' takes a shortcut (a substring test, for the facts' filter on long XML items): it answers as the
+    wildcard match does, case-insensitively, across line breaks, for any letters (the Kelvin sign and the long
+    s fold in a regex, not in lower(): those texts go the regex way)."""
+    import fnmatch
+    import re
+
+    from orchestrator.simulator.language.values import like
+
+    reference = re.compile(fnmatch.translate(inner and f"*{inner}*"), re.IGNORECASE | re.DOTALL)
+    assert like(text, f"*{inner}*") == (reference.match(text) is not None)

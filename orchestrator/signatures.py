@@ -257,6 +257,9 @@ def parameters(cmdlet: str, version: str | None = None) -> frozenset[str]:
     return signature(cmdlet, version).parameter_names()
 
 
+@cache
 def has_parameter(cmdlet: str, parameter: str, version: str | None = None) -> bool:
+    """Whether the cmdlet takes that parameter (any case) on that version: shipped data, so asked once per
+    question (the simulator asks it for every mutating call, through ShouldProcess)."""
     lowered = parameter.lower()
     return any(name.lower() == lowered for name in parameters(cmdlet, version))

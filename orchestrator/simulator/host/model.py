@@ -28,12 +28,23 @@ OS_BUILDS = {"6.2": "6.2.9200", "6.3": "6.3.9600", "10.0": "10.0.14393"}
 OS_NAMES = {"6.2": "2012", "6.3": "2012 R2", "10.0": "2016"}
 
 
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 8192  # entries; when full the memo starts again (bounded memory across many hosts)
+
+
 def norm_path(path: str) -> str:
-    """The lookup key of a Windows path: backslashes, no trailing separator, case folded."""
-    p = path.replace("/", "\\")
-    while len(p) > 3 and p.endswith("\\"):
-        p = p[:-1]
-    return p.lower()
+    """The lookup key of a Windows path: backslashes, no trailing separator, case folded. Memoised: the
+    same few dozen paths are looked up hundreds of times in one apply (every file check, ACL, disk chain)."""
+    found = _NORMALIZED.get(path)
+    if found is None:
+        p = path.replace("/", "\\")
+        while len(p) > 3 and p.endswith("\\"):
+            p = p[:-1]
+        found = p.lower()
+        if len(_NORMALIZED) >= _NORMALIZED_MAX:
+            _NORMALIZED.clear()
+        _NORMALIZED[path] = found
+    return found
 
 
 def parent_path(path: str) -> str:

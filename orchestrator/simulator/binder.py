@@ -91,11 +91,21 @@ class _Named:
         self.has_value = has_value
 
 
+def call_shape(args: list[tuple[Any, ...]], has_pipeline: bool) -> tuple[Any, ...]:
+    """What a call's binding depends on besides its values: pipeline or not, then per argument None for a
+    positional one, the name for a named one with its value, (name,) for a name alone."""
+    return (has_pipeline, *[None if a[0] == "a" else a[1] if a[3] else (a[1],) for a in args])
+
+
 def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any = None,
-         has_pipeline: bool = False) -> BoundCall:
-    """Bind one invocation. `pipeline_item` is the current pipeline object when `has_pipeline`."""
-    index = _index(sig)
-    shape = (has_pipeline, *[None if a[0] == "a" else a[1] if a[3] else (a[1],) for a in args])
+         has_pipeline: bool = False, shapes: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None,
+         index: _Index | None = None) -> BoundCall:
+    """Bind one invocation. `pipeline_item` is the current pipeline object when `has_pipeline`. `shapes`: the
+    call's `call_shape` without and with a pipeline, when its call site knows them (no splatting: the
+    compiled command, language/compiler.py); `index`: `binding_index(sig)`, when the caller keeps it."""
+    if index is None:
+        index = _index(sig)
+    shape = shapes[has_pipeline] if shapes is not None else call_shape(args, has_pipeline)
     plan = index.plans.get(shape, _UNPLANNED)
     if plan is _UNPLANNED:
         plan = index.plans[shape] = _plan(sig, index, args, has_pipeline)
@@ -329,6 +339,11 @@ class _Index:
 _INDEXES: dict[tuple[str, str], _Index] = {}
 
 
+def binding_index(sig: CmdletSignature) -> _Index:
+    """What binding needs from `sig`, for a caller that keeps it with the signature (commands.HostCommands)."""
+    return _index(sig)
+
+
 def _index(sig: CmdletSignature) -> _Index:
     key = (sig.name, sig.version)
     found = _INDEXES.get(key)
@@ -491,6 +506,11 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
     base = _base(t)
     if not array and base in ("object", "psobject") and not param.accepted_values:
         return value
+    if array and type(value) is PSObject and base not in _CONVERTING and not param.accepted_values \
+            and not is_deserialized(value):
+        # A live object (a VM for VirtualMachine[]...): `_convert_one` hands it through unchanged, in a
+        # one-element array.
+        return [value]
     if not array and type(value) is int and base in _INT_TYPES and not base.startswith("uint") and value >= 0:
         return value
     items = value if isinstance(value, list) else [value]
@@ -522,6 +542,12 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
     if isinstance(value, list) and base in ("object", "psobject") and len(value) != 1:
         return value
     return converted[0] if converted else None
+
+
+# The element types `_convert_one` converts a value to, or checks it against; any other passes a live object
+# through unchanged.
+_CONVERTING = _INT_TYPES | {"string", "boolean", "datetime", "guid", "scriptblock", "hashtable", "object",
+                            "psobject"}
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from typing import Any
 
 from orchestrator.signatures import CmdletSignature, available, signature
 from orchestrator.simulator import host as _host_package  # noqa: F401 - registers the cmdlets
-from orchestrator.simulator.binder import BoundCall, bind
+from orchestrator.simulator.binder import BoundCall, bind, binding_index
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.registry import CMDLETS, Cmdlet, CmdletError
 from orchestrator.simulator.language.interpreter import Argument, Interpreter, format_error
@@ -71,9 +71,9 @@ class HostCommands:
             return None
         return entry
 
-    def _resolve(self, name: str) -> tuple[Cmdlet, CmdletSignature] | None:
-        """The cmdlet a name calls on this host and its signature there; None when the host has no such
-        command. By (name, Windows version, Hyper-V installed), the only parts of the host it depends on."""
+    def _resolve(self, name: str) -> tuple[Cmdlet, CmdletSignature, Any] | None:
+        """The cmdlet a name calls on this host, its signature there and that signature's binding index; None
+        when the host has no such command. By (name, Windows version, Hyper-V installed), the only parts of the host it depends on."""
         host = self.ctx.host
         key = (name, host.os_version, host.hyperv_installed)
         found = _RESOLVED.get(key, _UNRESOLVED)
@@ -81,34 +81,36 @@ class HostCommands:
             entry = self._lookup(name)
             found = None
             if entry is not None and available(entry.name, host.os_version):
-                found = (entry, signature(entry.name, host.os_version))
+                sig = signature(entry.name, host.os_version)
+                found = (entry, sig, binding_index(sig))
             if len(_RESOLVED) < 4096:
                 _RESOLVED[key] = found
         return found  # type: ignore[return-value]
 
     def invoke(self, name: str, args: list[Argument], pipeline_input: list[Any] | None, interp: Interpreter,
-               line: int) -> list[Any]:
+               line: int, shapes: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None) -> list[Any]:
+        """`shapes`: the call's binding shapes, when its call site knows them (binder.bind)."""
         found = self._resolve(name)
         if found is None:
             raise not_recognized(name, line)
-        entry, sig = found
+        entry, sig, index = found
         self.ctx.interp = interp
         try:
             if entry.collect or pipeline_input is None:
                 if pipeline_input is not None:
                     first = pipeline_input[0] if pipeline_input else None
                     try:
-                        call = bind(sig, args, first, has_pipeline=True)
+                        call = bind(sig, args, first, True, shapes, index)
                     except PSRuntimeError:
                         if pipeline_input:
                             raise
                         return []
                 else:
-                    call = bind(sig, args)
+                    call = bind(sig, args, None, False, shapes, index)
                 return self._run(entry, call, pipeline_input if entry.collect else None, interp, line)
             out: list[Any] = []
             for item in pipeline_input:
-                call = bind(sig, args, item, has_pipeline=True)
+                call = bind(sig, args, item, True, shapes, index)
                 out.extend(self._run(entry, call, None, interp, line))
             return out
         except PSRuntimeError as err:

@@ -548,6 +548,7 @@ def _command(node: Node) -> Piped:
         return run
     line = node.line
     args_fn = _arguments(node.c)
+    shapes = _call_shapes(node.c)
     if node.b is not None:
         _sub(node.b)
         dot = node.d == "."
@@ -572,7 +573,7 @@ def _command(node: Node) -> Piped:
                 fn = interp.functions.get(lowered)
                 if fn is not None:
                     return interp.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
-            return interp.commands.invoke(resolved, args, pipeline_input, interp, line)
+            return interp.commands.invoke(resolved, args, pipeline_input, interp, line, shapes)
 
         run = command
     node.fp = run
@@ -586,6 +587,16 @@ def _call_named(interp: Any, name: str, args: list[Any], pipeline_input: list[An
         if fn is not None:
             return interp.invoke_block(ScriptBlock(fn.block, fn.block.c or ""), args, pipeline_input)
     return interp.commands.invoke(resolved, args, pipeline_input, interp, line)
+
+
+def _call_shapes(elements: list[tuple[Any, ...]]) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    """The call's binding shapes without and with a pipeline (binder.call_shape), fixed by its text: the
+    parameter names are code, not strings (a tree copied for other string values keeps them:
+    language/shapes.py). None when a splat makes them depend on its value."""
+    if any(el[0] not in ("a", "p") for el in elements):
+        return None
+    tail = tuple(None if el[0] == "a" else el[1] if el[3] else (el[1],) for el in elements)
+    return (False, *tail), (True, *tail)
 
 
 def _no_arguments(interp: Any, elements: list[tuple[Any, ...]]) -> list[Any]:

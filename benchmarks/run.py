@@ -229,6 +229,9 @@ def show_dry(r: dict[str, Any]) -> str:
             s["dry_run_ms_per_host"],
             s["dry_run_peak_mb"],
             s["dry_run_over_render"],
+            f"{s['render_user_s']} / {s['render_sys_s']}",
+            f"{s['dry_run_user_s']} / {s['dry_run_sys_s']}",
+            s["user_dry_run_over_render"],
         ]
         for s in r["sizes"]
     ]
@@ -239,7 +242,7 @@ def show_dry(r: dict[str, Any]) -> str:
         f"{t['hosts_for_memory']} hosts under {t['peak_mb']} MB ({_yes(met['memory'])})\n"
         + _table(
             ["hosts", "VMs", "render CPU s", "ms/host", "peak MB", "dry run CPU s", "ms/host", "peak MB",
-             "dry/render"],
+             "dry/render", "render user/kernel s", "dry run user/kernel s", "user dry/render"],
             rows,
         )
     )

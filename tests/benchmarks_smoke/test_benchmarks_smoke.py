@@ -53,3 +53,8 @@ def test_quick_benchmarks_print_a_json_summary_with_every_figure(tmp_path: Path)
     dry = summary["benchmarks"]["dry"]["sizes"]
     assert [row["hosts"] for row in dry] == [3]
     assert dry[0]["dry_run_cpu_s"] > 0 and dry[0]["render_cpu_s"] > 0 and dry[0]["dry_run_over_render"] > 0
+    # The CPU split into user and kernel time (render's file writes are kernel time): the parts make the whole.
+    for command in ("render", "dry_run"):
+        parts = dry[0][f"{command}_user_s"] + dry[0][f"{command}_sys_s"]
+        assert abs(parts - dry[0][f"{command}_cpu_s"]) <= 0.002 and dry[0][f"{command}_user_s"] > 0
+    assert dry[0]["user_dry_run_over_render"] > 0

@@ -261,7 +261,7 @@ def _bind(sig: CmdletSignature, index: _Index, args: list[tuple[Any, ...]], pipe
         try:
             viable.append(_try_set(sig, index.sets[pset.name], named, positional, pipeline_item, has_pipeline))
         except BindingError as err:
-            failures.append(err)
+            failures.append(err.with_traceback(None))  # kept past its frames: no cycle through them
     if not viable:
         if len(failures) == 1 or (len({f.error_id for f in failures}) == 1):
             raise failures[0]

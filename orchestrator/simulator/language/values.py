@@ -32,6 +32,10 @@ class PSRuntimeError(ScriptError):
         self.thrown: Any = None  # the value given to `throw`, when it was not a string
 
     def record(self) -> ErrorRecord:
+        """The error as $_ and $Error hold it. The Python traceback goes: a record outlives the frames it
+        names (in $Error), and those frames hold the interpreter that holds $Error, a cycle that only the
+        cyclic garbage collector would free, after every run (a re-raise starts a traceback of its own)."""
+        self.__traceback__ = None
         return ErrorRecord(self)
 
 

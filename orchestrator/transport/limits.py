@@ -14,6 +14,7 @@ a gzip bomb is counted as what it inflates to), pass the cap.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,16 +42,24 @@ def _cap_body(raw: Any, limit: int, where: str) -> None:
     channel binding from it (`isinstance(response.raw, HTTPResponse)`), and a wrapper would silently turn
     channel binding off. Only `stream`, which requests' Response.content reads through, is replaced on this
     one instance (urllib3's own `stream` calls `read`, so counting there too would count twice).
+
+    The replacement reaches the response through a weak reference and its class's own `stream`: one that held
+    the response (or its bound `stream`) would be held by it, a reference cycle of the response, its headers
+    and buffers that only the cyclic garbage collector frees, ten of them per host and run.
     """
-    original = raw.stream
+    response = weakref.ref(raw)
+    original = type(raw).stream
     taken = 0
 
     def stream(amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
         nonlocal taken
-        for chunk in original(amt, decode_content=decode_content):
+        target = response()
+        if target is None:
+            return
+        for chunk in original(target, amt, decode_content=decode_content):
             taken += len(chunk)
             if taken > limit:
-                raw.close()
+                target.close()
                 raise reply_too_large(where, f"more than {limit}", limit)
             yield chunk
 

@@ -530,10 +530,12 @@ class WinRMTransport:
     def _drop_connection(self) -> None:
         self._proven = False
         if self._protocol is not None:
+            transport = self._protocol.transport
             try:
-                self._protocol.transport.close_session()
+                transport.close_session()
             except Exception as exc:
                 log.debug("closing the HTTP session to %s failed: %s", self.host.name, type(exc).__name__)
+            _release(transport)
             self._protocol = None
 
     def _send_script(
@@ -628,6 +630,21 @@ def _quietly_close(protocol: Protocol) -> None:
         protocol.transport.close_session()
     except Exception as exc:  # an interrupt's own connection: nothing left to do with it
         log.debug("closing an interrupt connection failed: %s", type(exc).__name__)
+
+
+def _release(transport: Any) -> None:
+    """Break the reference cycles of a closed connection, so that its objects (the session, its adapters and
+    pools) go when the last reference does, not at the next full run of the cyclic garbage collector, which
+    walks every object alive. The methods put on this one transport (PreparedTemplate's send_message,
+    capped_setup) hold it; pywinrm's message Encryption keeps bound methods of itself as attributes
+    (winrm/encryption.py: `self._build_message = self._build_ntlm_message`) and holds the session."""
+    for name in ("send_message", "setup_encryption"):
+        vars(transport).pop(name, None)
+    encryption = getattr(transport, "encryption", None)
+    if encryption is not None and hasattr(encryption, "__dict__"):
+        for name, value in list(vars(encryption).items()):
+            if getattr(value, "__self__", None) is encryption:
+                del vars(encryption)[name]
 
 
 def _no_environment(session: requests.Session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import requests
 from fakes import ScriptDouble
 from fakes.hosts import fake_host
 
@@ -120,3 +121,33 @@ def test_a_create_answered_after_the_read_timeout_is_not_retried_so_no_shell_pil
         created.wait(0.05)
     assert server.stats()["shells_created"] == 1
     assert server.expire_shells() == 1
+
+
+@pytest.mark.parametrize("transport", ["basic", "ntlm"])
+def test_a_closed_connection_leaves_no_reference_cycle(fake_winrm, transport):
+    """Every reply passes the size cap, and a connection's methods are wrapped for the prepared request:
+    neither may hold the reply or the connection in a reference cycle, which would keep each host's HTTP
+    objects until a full run of the cyclic garbage collector (ten replies per host and run, in a fleet).
+    (The WinRMTransport object itself may still wait for it: tenacity's Retrying keeps a cycle of its own
+    that holds the retry callback; once closed the transport holds no connection.)"""
+    import gc
+
+    import urllib3
+
+    server = fake_winrm(ScriptDouble())
+    host = fake_host(server, allow_unencrypted=True, transport=transport)
+    run(host)  # the first connection loads and caches what stays
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result, transport_used = run(host)
+        del transport_used
+        gc.collect()
+        kept = [o for o in gc.garbage if isinstance(o, (urllib3.HTTPResponse, requests.Session))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert result.stdout == "ok\r\n"
+    assert kept == []

@@ -515,6 +515,21 @@ def compare(left: Any, right: Any, case: bool = False) -> int:
 
 
 _LIKE_CACHE: dict[tuple[str, bool], re.Pattern[str]] = {}
+_STAR_INNER: dict[str, str | None] = {}  # a wildcard pattern -> its lower-cased text when it is '*text*'
+
+
+def _star_inner(pat: str) -> str | None:
+    """The lower-cased text of a '*text*' pattern whose text is ASCII and holds no wildcard, else None."""
+    found = _STAR_INNER.get(pat, _STAR_UNSEEN)
+    if found is _STAR_UNSEEN:
+        inner = pat[1:-1]
+        qualifies = len(pat) > 2 and pat[0] == "*" and pat[-1] == "*" and inner.isascii() \
+            and not any(ch in inner for ch in "*?[`")
+        found = _STAR_INNER[pat] = inner.lower() if qualifies else None
+    return found  # type: ignore[return-value]
+
+
+_STAR_UNSEEN = object()
 
 
 def like(value: Any, pattern: Any, case: bool = False) -> bool:
@@ -522,14 +537,14 @@ def like(value: Any, pattern: Any, case: bool = False) -> bool:
     if "*" not in pat and "?" not in pat and "[" not in pat and "`" not in pat:
         text = to_string(value)
         return text == pat if case else text.lower() == pat.lower()
-    if not case and len(pat) > 2 and pat[0] == "*" and pat[-1] == "*":
+    if not case:
         # '*text*' (the facts' Data Exchange filter, on long XML items): the answer of the regex below, found
         # as a substring. Only for ASCII on both sides, where lower() folds exactly as re.IGNORECASE does.
-        inner = pat[1:-1]
-        if not any(ch in inner for ch in "*?[`"):
+        inner = _star_inner(pat)
+        if inner is not None:
             text = to_string(value)
-            if inner.isascii() and text.isascii():
-                return inner.lower() in text.lower()
+            if text.isascii():
+                return inner in text.lower()
     key = (pat, case)
     rx = _LIKE_CACHE.get(key)
     if rx is None:

@@ -7,7 +7,7 @@ into JSON and back. Paths are kept as written and looked up case-insensitively, 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 GiB = 1024**3
@@ -152,10 +152,10 @@ class VM:
         out: dict[str, Any] = {}
         for name in self.CONFIG_FIELDS:
             value = getattr(self, name)
-            if name == "disks":
-                value = [asdict(d) for d in value]
-            elif name == "adapters":
-                value = [asdict(a) for a in value]
+            if name in ("disks", "adapters"):
+                # Their fields are strings and numbers (tests/simulator/test_simulator_checkpoint_config.py):
+                # reading them in order gives the dict asdict's recursive copy gave, at a fraction of its cost.
+                value = [{key: getattr(item, key) for key in item.__slots__} for item in value]
             else:
                 value = copy.deepcopy(value) if name == "guest_run" else copy.copy(value)
             out[name] = value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -91,7 +91,7 @@ class HostContext:
         return datetime.now(UTC)
 
     def new_guid(self) -> str:
-        return str(uuid.uuid4())
+        return random_guid()
 
     def mutated(self, what: str) -> None:
         """Record a change to the model: the state file is written after the run only when this was called."""
@@ -135,6 +135,16 @@ class HostContext:
                 vms.append(vm)
             return vms
         return self.vms_named(call.get(name_param))
+
+
+def random_guid() -> str:
+    """A random (version 4, RFC 4122 variant) GUID in its lower-case text form, as str(uuid.uuid4()) gives:
+    the same bits set from 16 random bytes, without building a UUID object (a converge makes about twenty)."""
+    n = int.from_bytes(os.urandom(16), "big")
+    n = (n & ~(0xF000 << 64)) | (4 << 76)  # version 4
+    n = (n & ~(0xC000 << 48)) | (0x8000 << 48)  # the RFC 4122 variant
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _as_list(value: Any) -> list[Any]:

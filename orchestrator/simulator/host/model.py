@@ -153,7 +153,7 @@ class VM:
         for name in self.CONFIG_FIELDS:
             value = getattr(self, name)
             if name in ("disks", "adapters"):
-                # Their fields are strings and numbers (tests/simulator/test_simulator_checkpoint_config.py):
+                # Their fields are strings and numbers (tests/simulator/test_simulator_model_values.py):
                 # reading them in order gives the dict asdict's recursive copy gave, at a fraction of its cost.
                 value = [{key: getattr(item, key) for key in item.__slots__} for item in value]
             else:

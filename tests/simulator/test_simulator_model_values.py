@@ -1,5 +1,6 @@
-"""A checkpoint keeps a copy of the VM's configuration: its drives and adapters are copied field by field,
-which is a copy of their own only while every field holds a value nobody changes in place."""
+"""Values of the simulated host's model made by hand for speed, held to what they replace: a checkpoint's
+copy of the VM's configuration (its drives and adapters copied field by field, a copy of their own only
+while every field holds a value nobody changes in place), and the GUIDs the host gives out."""
 
 from __future__ import annotations
 
@@ -20,3 +21,15 @@ def test_a_vms_config_holds_its_drives_and_adapters_as_asdict_would() -> None:
     assert config["adapters"] == [asdict(a) for a in vm.adapters]
     config["disks"][0]["path"] = "elsewhere"
     assert vm.disks[0].path == "D:\\VMs\\lab-01.vhdx"  # the checkpoint's copy is its own
+
+
+def test_the_simulators_guids_are_version_4_guids_in_text_form() -> None:
+    import uuid
+
+    from orchestrator.simulator.host.context import random_guid
+
+    made = [random_guid() for _ in range(2000)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -339,6 +339,8 @@ def format_number(value: int | float) -> str:
 
 def to_string(value: Any) -> str:
     """PowerShell's conversion to [string] (invariant culture, as string expansion uses)."""
+    if type(value) is str:  # the usual case, first (a NotedString is a str subclass: below)
+        return value
     if value is None:
         return ""
     if isinstance(value, str):

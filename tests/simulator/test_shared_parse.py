@@ -10,6 +10,7 @@ with the very message a cold parse gives.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -343,3 +344,24 @@ def test_a_waiting_host_whose_fixed_text_differs_parses_its_own_script() -> None
 
     assert sorted(calls) == sorted([one, two]) and cache.misses == 2
     assert _dump(trees[two], []) == _dump(parser.parse_in_full(two, "4.0").tree, [])
+
+
+# The runs as a scan for the tokens alone finds them (the pattern before the one-step skip): at each of the
+# characters that start a token, the first token that matches there, else that character is passed over.
+_TOKENS_ONLY = re.compile(
+    "(?=['<#@\"])(?:"
+    "(?P<s>'[^']*(?:''[^']*)*')"
+    r"|<#.*?#>|#[^\n]*"
+    "|@'[ \t]*\r?\n.*?\n'@" '|@"[ \t]*\r?\n.*?\n"@'
+    '|"(?:[^"`]|`.|"")*")',
+    re.DOTALL,
+)
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet=st.sampled_from("'\"<#@`\n\r\t ab>$"), max_size=40))
+def test_the_scan_finds_the_string_runs_a_token_scan_finds(text: str) -> None:
+    from orchestrator.simulator.language.shapes import _STRING
+
+    expected = [m.span() for m in _TOKENS_ONLY.finditer(text) if m.lastgroup == "s"]
+    assert [m.span("s") for m in _STRING.finditer(text) if m.lastgroup == "s"] == expected

@@ -11,7 +11,7 @@ ratio compares like with like on the same machine at the same time.
 Reported per size and command: CPU seconds of the whole process (interpreter start and imports included,
 what the admin waits for), peak RSS, and CPU milliseconds per host; then dry run / render. The CPU is split
 into user and kernel time, and the ratio is also given for user time alone: render writes two files and a
-folder per host, and the kernel's time for those varied from 0.8 to 2.6 ms per host between runs on the
+folder per host, and the kernel's time for those varied from 0.2 to 2.6 ms per host between runs on the
 same machine (ext4 on a virtual disk), more than render's own Python work (about 0.8 ms), so the full
 ratio moves with the file system; the user ratio compares the two commands' own work.
 Targets (issue 18): the dry run at most 2.5x the CPU of render, 5,000 hosts under 400 MB.

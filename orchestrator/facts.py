@@ -286,9 +286,14 @@ def parse_facts(doc: Mapping[str, Any]) -> HostFacts:
     """
     if not isinstance(doc, Mapping):
         raise FactsError(f"the facts document is {_kind(doc)}, not an object")
-    for section in SECTIONS:
-        if section not in doc:
-            raise FactsError(f"the facts document has no '{section}' section")
+    missing = [section for section in SECTIONS if section not in doc]
+    if missing:
+        hint = ""
+        if set(missing) <= set(CARRIED_OVER):
+            # What an apply reply's own facts look like: it leaves these out (facts_after_apply).
+            hint = (" (the facts an apply script prints leave out 'cmdlets' and 'images'; save the output of "
+                    "the host's facts.ps1 instead)")
+        raise FactsError(f"the facts document has no '{missing[0]}' section{hint}")
     host = _obj(doc["host"], "host")
     hyperv_installed = _bool(_need(host, "hyperv_installed", "host"), "host.hyperv_installed")
     return HostFacts(

@@ -37,8 +37,8 @@ from orchestrator.cli.output import finish, invalid_input, json_line, load_inven
     "facts_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
-    help="A real host's facts document (the output of its facts.ps1): render for its version and cmdlets. "
-    "Needs exactly one host (--limit).",
+    help="A real host's facts document (the output of its facts.ps1, not the facts inside an apply's reply, "
+    "which leave out the cmdlets): render for its version and cmdlets. Needs exactly one host (--limit).",
 )
 @common_options
 def render(

@@ -5,6 +5,7 @@ version cannot run is an error naming the host, not a broken script."""
 from __future__ import annotations
 
 import codecs
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,4 +95,24 @@ def test_facts_of_one_host_are_refused_for_several(tmp_path: Path, monkeypatch: 
     code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "out"), "--facts", str(facts_file))
 
     assert code == 2 and "--facts describes one host, but 2 are selected" in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_facts_an_apply_printed_are_refused_with_what_to_save_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin saves the `facts` of an apply's JSON reply: it lacks the cmdlets the render needs, and the error
+    says which document to save instead."""
+    host = host_with((GEN1,))
+    printed = Simulator(None, {"os_version": "6.3"}).run(Renderer().render_facts(host))
+    document = json.loads(printed.stdout)
+    apply_facts = {k: v for k, v in document.items() if k not in ("cmdlets", "images")}
+    facts_file = tmp_path / "from-apply.json"
+    facts_file.write_text(json.dumps(apply_facts), encoding="utf-8")
+    _fake_loader(monkeypatch, {"hv01": host})
+
+    code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "out"), "--facts", str(facts_file))
+
+    assert code == 2
+    assert "has no 'cmdlets' section" in stderr and "save the output of the host's facts.ps1 instead" in stderr
     assert not (tmp_path / "out").exists()

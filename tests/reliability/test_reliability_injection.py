@@ -122,7 +122,12 @@ def _makes_lock_folder(name: str, params: dict) -> bool:
     return name.lower() == "new-item" and params.get("Path") in (LOCK_FOLDER, [LOCK_FOLDER])
 
 
-@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+# filter_too_much: the assumes below keep only strings the inventory accepts, and which inputs come first
+# depends on more than this file: Hypothesis (6.170 here, internal/constants_ast.py) also draws constants from loaded
+# project modules, so a new literal anywhere in orchestrator/ (or the order tests import it) moved this test past 50
+# filtered inputs before its 10th valid one. It still runs its 20 valid examples.
+@settings(max_examples=20, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(vm=_NAME, switch=_TEXT, image=_NAME, checkpoint=_TEXT, schedule=_NAME)
 def test_every_inventory_string_reaches_its_cmdlet_as_the_same_literal(
     vm: str, switch: str, image: str, checkpoint: str, schedule: str

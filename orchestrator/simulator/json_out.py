@@ -176,14 +176,15 @@ def _direct(value: Any, level: int, depth: int) -> str:
     if t is int:
         return str(value)
     if level <= depth:
-        if isinstance(value, list):
-            return "[" + ",".join([_direct(v, level + 1, depth) for v in value]) + "]"
-        if isinstance(value, PSObject):
-            return "{" + ",".join([quote(k) + ":" + _direct(v, level + 1, depth) for k, v in value.props.items()
+        inner = level + 1
+        if t is PSHashtable:
+            return "{" + ",".join([(_QUOTED.get(k) or quote(k) if type(k) is str else quote(to_string(k))) + ":"
+                                   + _direct(v, inner, depth) for k, v in value.items()]) + "}"
+        if t is list:
+            return "[" + ",".join([_direct(v, inner, depth) for v in value]) + "]"
+        if t is PSObject:
+            return "{" + ",".join([quote(k) + ":" + _direct(v, inner, depth) for k, v in value.props.items()
                                    if not k.startswith("__")]) + "}"
-        if isinstance(value, PSHashtable):
-            return "{" + ",".join([(quote(k) if type(k) is str else quote(to_string(k))) + ":"
-                                   + _direct(v, level + 1, depth) for k, v in value.items()]) + "}"
     return _compact(_node(value, level, depth))
 
 

@@ -82,8 +82,8 @@ class PSHashtable:
         return list(self._data.values())
 
     def items(self) -> Iterator[tuple[Any, Any]]:
-        for n, k in self._keys.items():
-            yield k, self._data[n]
+        # Both dicts gain and lose a key together (__setitem__, remove), so their orders are the same.
+        return zip(self._keys.values(), self._data.values(), strict=True)
 
     def __len__(self) -> int:
         return len(self._data)

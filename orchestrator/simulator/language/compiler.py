@@ -248,7 +248,8 @@ def _hash(node: Node) -> Value:
     def table(interp: Any, node: Node) -> Any:
         result = PSHashtable()
         for key_node, value_node in node.a:
-            key = key_node.fv(interp, key_node)
+            # A bare or quoted key is a string node: its value is its text, read from the node (shapes).
+            key = key_node.a if key_node.k == "str" else key_node.fv(interp, key_node)
             result[key] = value_node.fv(interp, value_node)
         return result
 
@@ -295,8 +296,15 @@ def _subexpr(interp: Any, node: Node) -> Any:
 
 
 def _cast(node: Node) -> Value:
+    """dotnet.cast; `[string]`, the scripts' most frequent cast, goes straight to its conversion."""
     type_name = node.a
     _sub(node.b)
+    if dotnet.cast_kind(type_name) == "string":
+        def cast_string(interp: Any, node: Node) -> Any:
+            operand = node.b
+            return to_string(operand.fv(interp, operand))
+
+        return cast_string
 
     def cast(interp: Any, node: Node) -> Any:
         operand = node.b

@@ -508,6 +508,11 @@ _CAST_ALIASES = {
 }
 
 
+def cast_kind(type_name: str) -> str | None:
+    """Which conversion `cast` makes for a type name, None for a type the simulator does not support."""
+    return _CAST_ALIASES.get(type_name.lower())
+
+
 def cast(type_name: str, value: Any) -> Any:
     kind = _CAST_ALIASES.get(type_name.lower())
     if kind is None:

@@ -174,9 +174,9 @@ def test_the_facts_script_reads_the_host_and_changes_nothing() -> None:
 
 
 def test_a_checkpoint_finds_its_vm_by_exact_name_in_any_case_never_by_wildcard() -> None:
-    """The VM lookup (a foreach statement and -eq) and the checkpoint's (Where-Object's comparison statement,
-    -Property Name -EQ -Value) are case-insensitive, and `[01]` in a name is text, not a wildcard. `lab-0`
-    would match `lab-[01]` as a pattern."""
+    """The VM and checkpoint lookups (a foreach statement and -eq, what Where-Object's comparison statement is
+    documented to equal) are case-insensitive, and `[01]` in a name is text, not a wildcard. `lab-0` would
+    match `lab-[01]` as a pattern."""
     sim = _sim()
     for name in ("lab-0", "Lab-[01]"):
         assert sim.run(f"New-VM -Name '{name}' -MemoryStartupBytes 2GB -Generation 2 -Confirm:$false | Out-Null").exit_code == 0

@@ -413,14 +413,8 @@ def _type(node: Node) -> Value:
 
 
 def _assign_value(node: Node) -> Value:
-    """An assignment used as a value (outside parentheses) gives nothing."""
-    assign = _assignment(node)
-
-    def assigned(interp: Any, node: Node) -> Any:
-        assign(interp, node)
-        return None
-
-    return assigned
+    """An assignment used as a value (outside parentheses) gives nothing: `_assignment`'s None."""
+    return _assignment(node)
 
 
 def _incr(node: Node) -> Value:
@@ -649,10 +643,11 @@ def _arguments(elements: list[tuple[Any, ...]]) -> Callable[[Any, list[tuple[Any
 # -- assignment ----------------------------------------------------------------------------------------------
 
 
-def _assignment(node: Node) -> Callable[[Any, Node], None]:
+def _assignment(node: Node) -> Callable[..., None]:
     """`target op= value`: the value first (a pipeline's collected output; a chained assignment's new
     target value), then for += -= *= the target's current value; a plain `$name = ...` stores straight
-    into the current scope, as set_var would."""
+    into the current scope, as set_var would. The function serves as the statement too (`out` unused: an
+    assignment writes nothing), and as a value it gives None."""
     vnode = node.c
     _sub(vnode)
     chained = vnode.k == "assign"
@@ -663,8 +658,16 @@ def _assignment(node: Node) -> Callable[[Any, Node], None]:
     store = _store(target)
     if op != "=":
         _sub(target)
+    if op == "=" and not chained and _plain_variable(target):
+        name = target.a
 
-    def assign(interp: Any, node: Node) -> None:
+        def assign_variable(interp: Any, node: Node, out: Any = None) -> None:
+            vnode = node.c
+            interp.scope.vars[name] = vnode.fv(interp, vnode)
+
+        return assign_variable
+
+    def assign(interp: Any, node: Node, out: Any = None) -> None:
         vnode = node.c
         value = vnode.fv(interp, vnode)
         if chained:
@@ -679,8 +682,13 @@ def _assignment(node: Node) -> Callable[[Any, Node], None]:
     return assign
 
 
+def _plain_variable(target: Node) -> bool:
+    """`$name` with no scope or drive prefix, and not one of the constants $true, $false, $null."""
+    return target.k == "var" and target.b is None and target.a not in _READ_ONLY
+
+
 def _store(target: Node) -> Callable[[Any, Node, Any], None]:
-    if target.k == "var" and target.b is None and target.a not in _READ_ONLY:
+    if _plain_variable(target):
         name = target.a
 
         def store_var(interp: Any, target: Node, value: Any) -> None:
@@ -703,8 +711,7 @@ def _pipe_stmt(node: Node) -> Stmt:
 
 
 def _assign_stmt(node: Node) -> Stmt:
-    assign = _assignment(node)
-    return lambda interp, node, out: assign(interp, node)
+    return _assignment(node)
 
 
 def _if_stmt(node: Node) -> Stmt:

@@ -150,11 +150,22 @@ def _var(node: Node) -> Value:
 
 def _pipe_value(node: Node) -> Value:
     _pipe(node)
+    if _one_command(node):
+        def command_value(interp: Any, node: Node) -> Any:
+            cmd = node.a[0]
+            return collect(cmd.fp(interp, cmd, None))
+
+        return command_value
 
     def pipe(interp: Any, node: Node) -> Any:
         return collect(node.fp(interp, node))
 
     return pipe
+
+
+def _one_command(node: Node) -> bool:
+    """A pipeline of one command, which `_pipe` runs as that command alone: its callers may call the command."""
+    return len(node.a) == 1 and node.a[0].k == "cmd"
 
 
 def _member(node: Node) -> Value:
@@ -703,6 +714,12 @@ def _store(target: Node) -> Callable[[Any, Node, Any], None]:
 
 def _pipe_stmt(node: Node) -> Stmt:
     _pipe(node)
+    if _one_command(node):
+        def command_stmt(interp: Any, node: Node, out: list[Any]) -> None:
+            cmd = node.a[0]
+            out.extend(cmd.fp(interp, cmd, None))
+
+        return command_stmt
 
     def pipe(interp: Any, node: Node, out: list[Any]) -> None:
         out.extend(node.fp(interp, node))

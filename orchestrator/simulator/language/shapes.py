@@ -89,7 +89,7 @@ class Parsed(NamedTuple):
 class _Template:
     """The first tree of a shape, and how to make the tree of another script of that shape."""
 
-    __slots__ = ("fixed", "program", "run_ends", "runs", "source", "tree")
+    __slots__ = ("fixed", "program", "run_ends", "run_steps", "runs", "source", "tree")
 
     def __init__(self, tree: Node, source: str, runs: list[tuple[int, int]], fixed: dict[int, str],
                  program: list[tuple[Any, ...]]) -> None:
@@ -100,6 +100,17 @@ class _Template:
         self.fixed = fixed  # run index -> the text a script must carry there
         # How to copy the tree: each node or container on a path to a changing string, children first.
         self.program = program
+        # Per run: the steps of the program whose copy depends on it (its bit in their mask), in order. A
+        # fleet's script differs from the template in a few dozen of its ~220 runs, so a copy runs only the
+        # steps on the paths to those, not all ~1,500.
+        run_steps: list[list[int]] = [[] for _ in runs]
+        for at, step in enumerate(program):
+            mask = step[-1]
+            while mask:
+                low = mask & -mask
+                run_steps[low.bit_length() - 1].append(at)
+                mask ^= low
+        self.run_steps = run_steps
 
 
 class ShapeCache:
@@ -324,22 +335,22 @@ def _instantiate(template: _Template, source: str, runs: list[tuple[int, int]]) 
     # Which runs hold another text than the template's: only the objects on a path to one of those are
     # copied; every other one is the template's own (the same text there gives the same node).
     old = template.source
-    changed = 0
+    run_steps = template.run_steps
+    steps: set[int] = set()
     for index, ((new_start, new_end), (old_start, old_end)) in enumerate(zip(runs, template.runs, strict=True)):
         if new_end - new_start != old_end - old_start or source[new_start:new_end] != old[old_start:old_end]:
-            changed |= 1 << index
-    made: list[Any] = []
-    append = made.append
-    for kind, obj, parts, lit, text, mask in program:
-        if not mask & changed:
-            append(obj)
-            continue
+            steps.update(run_steps[index])
+    # The steps to run, children before parents as in the program; a part no changed run reaches is the
+    # template's own object.
+    made: dict[int, Any] = {}
+    for at in sorted(steps):
+        kind, obj, parts, lit, text, _mask = program[at]
         if kind == 0:
             new: Any = Node(obj.k, obj.line, obj.a, obj.b, obj.c, obj.d)
             # The original's compiled functions: they hold nothing a copy changes (language/compiler.py).
             new.fv, new.fs, new.fp = obj.fv, obj.fs, obj.fp
-            for field, at in parts:
-                setattr(new, field, made[at])
+            for field, part in parts:
+                setattr(new, field, made[part] if part in made else program[part][1])
             if lit is not None:
                 start, end = runs[lit]
                 new.a = decode_verbatim(source[start + 1 : end - 1])
@@ -347,9 +358,10 @@ def _instantiate(template: _Template, source: str, runs: list[tuple[int, int]]) 
                 new.c = source[moved(text[0]) : moved(text[1])]
         else:
             new = list(obj)
-            for i, at in parts:
-                new[i] = made[at]
+            for i, part in parts:
+                new[i] = made[part] if part in made else program[part][1]
             if kind == 2:
                 new = tuple(new)
-        append(new)
-    return made[-1]
+        made[at] = new
+    root = len(program) - 1
+    return made[root] if root in made else program[root][1]

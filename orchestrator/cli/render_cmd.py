@@ -78,7 +78,7 @@ def render(
     Exit codes: 0 written, 2 invalid input or a value that cannot be rendered (nothing written).
     """
     from orchestrator.facts import FactsError
-    from orchestrator.runner.render import read_facts_file, render_inventory, write_scripts
+    from orchestrator.runner.render import read_facts_file, render_and_write
 
     loaded = load_inventory_or_exit(inventory, output)
     names = select_or_exit(loaded, limit)
@@ -92,8 +92,8 @@ def render(
             given = read_facts_file(facts_file)
         except FactsError as exc:
             _invalid(inventory, output, [f"--facts {facts_file}: {exc}"])
-    rendered = render_inventory(
-        loaded, names, out_dir, templates=templates, os_version=os_version, given=given
+    rendered = render_and_write(
+        loaded, names, out_dir, templates=templates, os_version=os_version, given=given, keep_plans=bool(verbosity)
     )
     if verbosity:
         for name, plan in rendered.plans.items():
@@ -101,8 +101,7 @@ def render(
                 click.echo(f"{name}: [{index}] {action.summary()}", err=True)
     if rendered.errors:
         _invalid(inventory, output, rendered.errors)
-    write_scripts(rendered.scripts)
-    for item in rendered.scripts:
+    for item in rendered.files:
         if output == "json":
             json_line(
                 "rendered", host=item.host, operation=item.operation, path=str(item.path), actions=item.actions
@@ -110,7 +109,7 @@ def render(
         else:
             detail = f" ({item.actions} action{'s' if item.actions != 1 else ''})" if item.operation == "apply" else ""
             click.echo(f"{item.host}: wrote {item.path}{detail}")
-    finish(exit_codes.OK, hosts=len(names), scripts=len(rendered.scripts), out=str(out_dir))
+    finish(exit_codes.OK, hosts=len(names), scripts=len(rendered.files), out=str(out_dir))
 
 
 def _invalid(inventory: str | None, output: str, errors: list[str]) -> NoReturn:

@@ -235,3 +235,52 @@ def test_each_new_guest_gets_its_answer_file_and_setup_script_written_out_masked
         if path.is_file():
             assert admin_password.encode() not in path.read_bytes()
             assert join_password.encode() not in path.read_bytes()
+
+
+def _staging_folders(*folders: Path) -> list[Path]:
+    return [p for folder in folders if folder.is_dir() for p in folder.iterdir() if p.name.startswith(".orchestrate-render-")]
+
+
+def test_a_large_render_leaves_no_staging_folder_and_a_refusal_leaves_the_old_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each host's files are staged as it renders and moved into place at the end (runner/render.py): the
+    admin's folder from yesterday keeps its files when today's render refuses a host, and no staging
+    folder is left either way."""
+    out = tmp_path / "review"
+    _fake_loader(monkeypatch, {f"hv{i:02d}": host_with((VM,)) for i in range(1, 6)})
+    assert _run(tmp_path, "--out", str(out))[0] == 0
+    yesterday = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert len(yesterday) == 10 and not _staging_folders(tmp_path, out)
+    (out / "notes.txt").write_text("the admin's own file", encoding="utf-8")
+
+    nul = VMSpec(name="lab\x0001", cpus=1, memory=2**30, disk=None)
+    _fake_loader(monkeypatch, {"hv01": host_with(()), "hv02": host_with((VM,)), "hv03": host_with((nul,))})
+    code, stdout, stderr = _run(tmp_path, "--out", str(out))
+    assert code == 2 and "hv03" in stderr and "nothing was written" in stderr and "wrote" not in stdout
+    assert {p: p.read_bytes() for p in out.rglob("*.ps1")} == yesterday  # hv01's empty plan did not replace it
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "the admin's own file"
+    assert not _staging_folders(tmp_path, out)
+
+
+def test_an_interrupted_render_writes_nothing_and_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the third host renders: the first two hosts' staged files go with the staging folder."""
+    from orchestrator.render import Renderer
+    from orchestrator.runner.render import render_and_write
+
+    stock = Renderer.render_apply
+    calls = []
+
+    def interrupted(self: Renderer, *args: object, **kwargs: object) -> str:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return stock(self, *args, **kwargs)
+
+    monkeypatch.setattr(Renderer, "render_apply", interrupted)
+    hosts = {f"hv{i:02d}": host_with((VM,)) for i in range(1, 5)}
+    inventory = Inventory(path="inv.yaml", hosts=hosts, groups={}, hostvars={h: {} for h in hosts}, findings=())
+    out = tmp_path / "o"
+    with pytest.raises(KeyboardInterrupt):
+        render_and_write(inventory, list(hosts), out)
+    assert not out.exists() and not _staging_folders(tmp_path)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import base64
 import codecs
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -88,8 +88,8 @@ def render_and_write(
     staged as soon as it renders (module doc), then all moved into `out_dir`; on any error none of them.
     `keep_plans`: also return the plan of each host that rendered (for -v)."""
     written = Written()
-    staged: list[tuple[Path, WrittenScript]] = []
-    stage = Path(tempfile.mkdtemp(prefix=".orchestrate-render-", dir=_nearest_folder(out_dir)))
+    staged: list[WrittenScript] = []
+    stage = _staging_folder(out_dir)
     try:
         for name, scripts, plan in _each_host(inventory, names, out_dir, written.errors, templates=templates,
                                               os_version=os_version, given=given):
@@ -98,23 +98,50 @@ def render_and_write(
             if written.errors:  # nothing will be written: render on only to report every error
                 continue
             for item in scripts:
-                at = stage / item.path.relative_to(out_dir)
-                _write(at, item.script, bom=item.bom)
-                staged.append((at, WrittenScript(item.host, item.operation, item.path, item.actions)))
+                _write(stage / item.path.relative_to(out_dir), item.script, bom=item.bom)
+                staged.append(WrittenScript(item.host, item.operation, item.path, item.actions))
         if not written.errors:
-            for at, item in staged:
-                item.path.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(at, item.path)
-                written.files.append(item)
+            _publish(stage, out_dir, staged)
+            written.files = staged
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return written
 
 
-def _nearest_folder(path: Path) -> Path:
-    """`path` itself when it is a folder, else the nearest folder above it: where the staging folder goes."""
-    absolute = path.absolute()
-    return next((c for c in (absolute, *absolute.parents) if c.is_dir()), Path(absolute.anchor))
+def _staging_folder(out_dir: Path) -> Path:
+    """A new folder in `out_dir`, or beside the part of it that does not exist yet: the same file system.
+    Made with os.mkdir (the umask's mode, not mkdtemp's 0700): a new `out_dir` is this folder renamed."""
+    absolute = out_dir.absolute()
+    parent = next((c for c in (absolute, *absolute.parents) if c.is_dir()), Path(absolute.anchor))
+    while True:
+        stage = parent / f".orchestrate-render-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            stage.mkdir()
+            return stage
+        except FileExistsError:
+            continue
+
+
+def _publish(stage: Path, out_dir: Path, staged: Sequence[WrittenScript]) -> None:
+    """Every staged file into `out_dir`, in as few renames as the folders there allow: a new `out_dir` is the
+    staging folder renamed, a host folder new there is its staged folder renamed, and only in a host folder
+    that exists (a render done before) is each file replaced, leaving the admin's other files there."""
+    if not out_dir.exists():
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(stage, out_dir)
+        return
+    moved: set[str] = set()
+    for item in staged:
+        relative = item.path.relative_to(out_dir)
+        host_folder = relative.parts[0]
+        if host_folder in moved:
+            continue
+        if not (out_dir / host_folder).exists():
+            os.rename(stage / host_folder, out_dir / host_folder)
+            moved.add(host_folder)
+            continue
+        item.path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage / relative, item.path)
 
 
 def _each_host(

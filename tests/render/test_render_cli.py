@@ -252,6 +252,8 @@ def test_a_large_render_leaves_no_staging_folder_and_a_refusal_leaves_the_old_fi
     assert _run(tmp_path, "--out", str(out))[0] == 0
     yesterday = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert len(yesterday) == 10 and not _staging_folders(tmp_path, out)
+    (tmp_path / "made-by-hand").mkdir()  # a new output folder is the staging folder renamed: the usual mode
+    assert out.stat().st_mode == (tmp_path / "made-by-hand").stat().st_mode
     (out / "notes.txt").write_text("the admin's own file", encoding="utf-8")
 
     nul = VMSpec(name="lab\x0001", cpus=1, memory=2**30, disk=None)

@@ -265,29 +265,33 @@ class Interpreter:
         return out
 
     def bind_params(self, params: list[tuple[str, str | None, Node | None]], args: list[Argument]) -> None:
-        names = [p[0] for p in params]
+        types = {p[0]: p[1] for p in params}  # a param() block's names, lower-case (parser.var_name)
+        distinct = len(types) == len(params)  # two alike both match, and binding refuses them as before
         bound: dict[str, Any] = {}
         positional: list[Any] = []
         rest: list[Any] = []
         for arg in args:
             if arg[0] == "p":
                 pname = arg[1].lower()
-                matches = [n for n in names if n == pname] or [n for n in names if n.startswith(pname)]
-                if len(matches) != 1:
-                    if not params:
-                        rest.append(f"-{arg[1]}")
-                        if arg[3]:
-                            rest.append(arg[2])
-                        continue
-                    raise PSRuntimeError(f"A parameter cannot be found that matches parameter name '{arg[1]}'.",
-                                         "NamedParameterNotFound", "InvalidArgument")
-                ptype = next(p[1] for p in params if p[0] == matches[0])
-                if arg[3]:
-                    bound[matches[0]] = arg[2]
-                elif ptype == "switch":
-                    bound[matches[0]] = True
+                if distinct and pname in types:  # the full name: the one match (a prefix may match several)
+                    match = pname
                 else:
-                    bound[matches[0]] = _NEXT
+                    matches = [n for n, _, _ in params if n == pname] or [n for n, _, _ in params if n.startswith(pname)]
+                    if len(matches) != 1:
+                        if not params:
+                            rest.append(f"-{arg[1]}")
+                            if arg[3]:
+                                rest.append(arg[2])
+                            continue
+                        raise PSRuntimeError(f"A parameter cannot be found that matches parameter name '{arg[1]}'.",
+                                             "NamedParameterNotFound", "InvalidArgument")
+                    match = matches[0]
+                if arg[3]:
+                    bound[match] = arg[2]
+                elif types[match] == "switch":
+                    bound[match] = True
+                else:
+                    bound[match] = _NEXT
             else:
                 pending = next((k for k, v in bound.items() if v is _NEXT), None)
                 if pending is not None:

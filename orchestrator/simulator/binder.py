@@ -104,7 +104,7 @@ def bind(sig: CmdletSignature, args: list[tuple[Any, ...]], pipeline_item: Any =
     call's `call_shape` without and with a pipeline, when its call site knows them (no splatting: the
     compiled command, language/compiler.py); `index`: `binding_index(sig)`, when the caller keeps it."""
     if index is None:
-        index = _index(sig)
+        index = binding_index(sig)
     shape = shapes[has_pipeline] if shapes is not None else call_shape(args, has_pipeline)
     plan = index.plans.get(shape, _UNPLANNED)
     if plan is _UNPLANNED:
@@ -340,11 +340,8 @@ _INDEXES: dict[tuple[str, str], _Index] = {}
 
 
 def binding_index(sig: CmdletSignature) -> _Index:
-    """What binding needs from `sig`, for a caller that keeps it with the signature (commands.HostCommands)."""
-    return _index(sig)
-
-
-def _index(sig: CmdletSignature) -> _Index:
+    """What binding needs from `sig`, built once per (cmdlet, version); a caller may keep it with the
+    signature (commands.HostCommands) and hand it to `bind`."""
     key = (sig.name, sig.version)
     found = _INDEXES.get(key)
     if found is None:

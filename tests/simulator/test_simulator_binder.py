@@ -157,7 +157,7 @@ def test_a_call_with_no_arguments_binds_as_the_full_binder_decides_every_time() 
     from orchestrator.simulator import binder
 
     sig = signature("Get-VM", "6.3")
-    full = binder._bind(sig, binder._index(sig), [], None, False)
+    full = binder._bind(sig, binder.binding_index(sig), [], None, False)
     calls = [_bind("Get-VM") for _ in range(3)]
     assert {(c.cmdlet, c.parameter_set, c.pipeline_parameter) for c in calls} == {
         (full.cmdlet, full.parameter_set, full.pipeline_parameter)

@@ -419,3 +419,16 @@ def test_like_with_stars_around_plain_text_is_a_substring_test(inner: str, text:
 
     reference = re.compile(fnmatch.translate(inner and f"*{inner}*"), re.IGNORECASE | re.DOTALL)
     assert like(text, f"*{inner}*") == (reference.match(text) is not None)
+
+
+def test_a_fleet_of_distinct_like_patterns_keeps_answering_with_bounded_memos() -> None:
+    """A pattern built from a host's own values is new on every host of a dry run: past the memos' bound
+    -like still answers right, and neither memo grows further."""
+    from orchestrator.simulator.language import values
+
+    for i in range(values._PATTERN_MEMO_MAX + 50):
+        assert values.like(f"x-host{i:05d}-lab", f"*host{i:05d}*")
+        assert values.like(f"host{i:05d}-lab", f"host{i:05d}-l?b")
+        assert not values.like(f"host{i:05d}-lab", f"host{i + 1:05d}-l?b")
+    assert len(values._STAR_INNER) <= values._PATTERN_MEMO_MAX
+    assert len(values._LIKE_CACHE) <= values._PATTERN_MEMO_MAX

@@ -517,6 +517,9 @@ def compare(left: Any, right: Any, case: bool = False) -> int:
 
 
 _LIKE_CACHE: dict[tuple[str, bool], re.Pattern[str]] = {}
+# Patterns are mostly the templates' own, but one built from a host's values is new on every host of a dry
+# run: past this many entries each memo stops growing (bounded memory; the answers are computed as before).
+_PATTERN_MEMO_MAX = 4096
 _STAR_INNER: dict[str, str | None] = {}  # a wildcard pattern -> its lower-cased text when it is '*text*'
 
 
@@ -527,7 +530,9 @@ def _star_inner(pat: str) -> str | None:
         inner = pat[1:-1]
         qualifies = len(pat) > 2 and pat[0] == "*" and pat[-1] == "*" and inner.isascii() \
             and not any(ch in inner for ch in "*?[`")
-        found = _STAR_INNER[pat] = inner.lower() if qualifies else None
+        found = inner.lower() if qualifies else None
+        if len(_STAR_INNER) < _PATTERN_MEMO_MAX:
+            _STAR_INNER[pat] = found
     return found  # type: ignore[return-value]
 
 
@@ -552,7 +557,8 @@ def like(value: Any, pattern: Any, case: bool = False) -> bool:
     if rx is None:
         translated = fnmatch.translate(pat.replace("`*", "[*]").replace("`?", "[?]"))
         rx = re.compile(translated, 0 if case else re.IGNORECASE | re.DOTALL)
-        _LIKE_CACHE[key] = rx
+        if len(_LIKE_CACHE) < _PATTERN_MEMO_MAX:
+            _LIKE_CACHE[key] = rx
     return rx.match(to_string(value)) is not None
 
 

@@ -75,7 +75,13 @@ def render(
       orchestrate render inventories/school.yaml --out review/ --os-version 6.2
       orchestrate render inventories/school.yaml --out review/ --limit hv01.school.local --facts hv01-facts.json
 
-    Exit codes: 0 written, 2 invalid input or a value that cannot be rendered (nothing written).
+    \b
+    Files are written only when every host rendered, all or none: a move into OUT that fails midway
+    puts back every file already moved.
+
+    \b
+    Exit codes: 0 written, 2 invalid input, a value that cannot be rendered or an OUT that cannot be
+    written (nothing written).
     """
     from orchestrator.facts import FactsError
     from orchestrator.runner.render import read_facts_file, render_and_write

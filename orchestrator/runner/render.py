@@ -13,12 +13,18 @@ scripts in memory until the end took about 200 MB (40 KB of text per host), the 
 render's peak, and nothing else needs the text after it is written. The staging folder is made beside
 or inside the output folder (the nearest folder that exists), so every move is a rename on one file
 system; it is removed on an error or an interrupt, which leaves the output folder as it was.
+
+The moves themselves are undone when one of them fails (`_publish`): a file a render replaces is first
+moved aside into a second such folder and moved back on a failure, so a folder where a script should go,
+a full disk or a permission refused midway leaves every host's files as they were, not half of them new.
+An output folder that cannot be written is an error of the run, reported as the refusals are.
 """
 
 from __future__ import annotations
 
 import base64
 import codecs
+import errno
 import os
 import secrets
 import shutil
@@ -89,7 +95,11 @@ def render_and_write(
     `keep_plans`: also return the plan of each host that rendered (for -v)."""
     written = Written()
     staged: list[WrittenScript] = []
-    stage = _staging_folder(out_dir)
+    try:
+        stage = _staging_folder(out_dir)
+    except OSError as exc:
+        written.errors.append(_cannot_write(out_dir, exc))
+        return written
     try:
         for name, scripts, plan in _each_host(inventory, names, out_dir, written.errors, templates=templates,
                                               os_version=os_version, given=given):
@@ -103,16 +113,40 @@ def render_and_write(
         if not written.errors:
             _publish(stage, out_dir, staged)
             written.files = staged
+    except OSError as exc:
+        written.errors.append(_cannot_write(out_dir, exc))
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return written
 
 
+class PublishIncomplete(OSError):
+    """A move into the output folder failed and so did putting back what was already moved: the files the
+    render had replaced are kept in `kept` (never deleted), and the message says so."""
+
+    def __init__(self, kept: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror, cause.filename, None, cause.filename2)
+        self.kept = kept
+
+
+def _cannot_write(out_dir: Path, exc: OSError) -> str:
+    """One line for the admin: which path, and the system's reason (a rename names its target)."""
+    where = exc.filename2 if exc.filename2 is not None else exc.filename
+    reason = exc.strerror or str(exc)
+    text = f"cannot write {where if where is not None else out_dir}: {reason}"
+    if isinstance(exc, PublishIncomplete):
+        text += f"; some files could not be put back, and the ones this render replaced are kept in {exc.kept}"
+    return text
+
+
 def _staging_folder(out_dir: Path) -> Path:
     """A new folder in `out_dir`, or beside the part of it that does not exist yet: the same file system.
-    Made with os.mkdir (the umask's mode, not mkdtemp's 0700): a new `out_dir` is this folder renamed."""
+    Made with os.mkdir (the umask's mode, not mkdtemp's 0700): a new `out_dir` is this folder renamed.
+    Raises NotADirectoryError naming the file when a part of the path that exists is not a folder."""
     absolute = out_dir.absolute()
-    parent = next((c for c in (absolute, *absolute.parents) if c.is_dir()), Path(absolute.anchor))
+    parent = next((c for c in (absolute, *absolute.parents) if os.path.lexists(c)), Path(absolute.anchor))
+    if not parent.is_dir():  # a file where a folder of the path should be: nothing can be made under it
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent))
     while True:
         stage = parent / f".orchestrate-render-{os.getpid()}-{secrets.token_hex(4)}"
         try:
@@ -125,23 +159,64 @@ def _staging_folder(out_dir: Path) -> Path:
 def _publish(stage: Path, out_dir: Path, staged: Sequence[WrittenScript]) -> None:
     """Every staged file into `out_dir`, in as few renames as the folders there allow: a new `out_dir` is the
     staging folder renamed, a host folder new there is its staged folder renamed, and only in a host folder
-    that exists (a render done before) is each file replaced, leaving the admin's other files there."""
+    that exists (a render done before) is each file replaced, leaving the admin's other files there.
+
+    All or nothing: each replaced file is moved aside first, into a folder made like the staging folder
+    (the same file system), and when any move fails every move done is reversed, newest first, before the
+    error goes on; a folder standing where a file should go is an error (IsADirectoryError), never moved.
+    Only when every move succeeded are the replaced files deleted."""
     if not out_dir.exists():
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         os.rename(stage, out_dir)
         return
-    moved: set[str] = set()
-    for item in staged:
-        relative = item.path.relative_to(out_dir)
-        host_folder = relative.parts[0]
-        if host_folder in moved:
-            continue
-        if not (out_dir / host_folder).exists():
-            os.rename(stage / host_folder, out_dir / host_folder)
-            moved.add(host_folder)
-            continue
-        item.path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(stage / relative, item.path)
+    aside = _staging_folder(out_dir)
+    keep_aside = False
+    done: list[tuple[Path, Path]] = []  # (where it is now, where it was): each rename made, to reverse
+    try:
+        moved: set[str] = set()
+        for item in staged:
+            relative = item.path.relative_to(out_dir)
+            host_folder = relative.parts[0]
+            if host_folder in moved:
+                continue
+            if not os.path.lexists(out_dir / host_folder):
+                _rename(stage / host_folder, out_dir / host_folder, done)
+                moved.add(host_folder)
+                continue
+            if os.path.lexists(item.path):
+                if item.path.is_dir() and not item.path.is_symlink():
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(item.path))
+                (aside / relative).parent.mkdir(parents=True, exist_ok=True)
+                _rename(item.path, aside / relative, done)
+            item.path.parent.mkdir(parents=True, exist_ok=True)
+            _rename(stage / relative, item.path, done)
+    except BaseException as failure:
+        if _undo(done):
+            raise
+        keep_aside = True  # it holds replaced files that could not be put back: never deleted
+        if isinstance(failure, OSError):
+            raise PublishIncomplete(aside, failure) from failure
+        raise
+    finally:
+        if not keep_aside:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def _rename(source: Path, target: Path, done: list[tuple[Path, Path]]) -> None:
+    """os.rename (one file system, so atomic for each path), noted in `done` to be reversed on a failure."""
+    os.rename(source, target)
+    done.append((target, source))
+
+
+def _undo(done: list[tuple[Path, Path]]) -> bool:
+    """Reverse the renames, newest first, each one tried even when another fails; True when all were."""
+    whole = True
+    for now, before in reversed(done):
+        try:
+            os.rename(now, before)
+        except OSError:
+            whole = False
+    return whole
 
 
 def _each_host(

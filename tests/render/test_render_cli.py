@@ -286,3 +286,107 @@ def test_an_interrupted_render_writes_nothing_and_cleans_up(tmp_path: Path, monk
     with pytest.raises(KeyboardInterrupt):
         render_and_write(inventory, list(hosts), out)
     assert not out.exists() and not _staging_folders(tmp_path)
+
+
+def _yesterdays_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[Path, bytes]]:
+    """Three hosts rendered into review/ yesterday; today one more host, and every VM has 2 CPUs more."""
+    out = tmp_path / "review"
+    _fake_loader(monkeypatch, {f"hv{i:02d}": host_with((VM,)) for i in range(1, 4)})
+    assert _run(tmp_path, "--out", str(out))[0] == 0
+    yesterday = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    bigger = VMSpec(name="lab-01", cpus=6, memory=VM.memory, disk=VM.disk, switch="LAN", path="C:\\VMs",
+                    checkpoints=VM.checkpoints)
+    _fake_loader(monkeypatch, {name: host_with((bigger,)) for name in ("hv00", "hv01", "hv02", "hv03")})
+    return out, yesterday
+
+
+def _as_it_was(out: Path, yesterday: dict[Path, bytes]) -> bool:
+    return {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == yesterday
+
+
+def test_a_folder_where_a_script_goes_fails_the_render_and_puts_back_every_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone made a folder named apply.ps1 in hv02's folder. Today's render has already moved hv00's new
+    folder and hv01's new files into place when it reaches it: it stops, puts all of that back, names the
+    folder, and leaves the folder (and what is in it) alone."""
+    out, yesterday = _yesterdays_render(tmp_path, monkeypatch)
+    (out / "hv02" / "apply.ps1").unlink()
+    del yesterday[out / "hv02" / "apply.ps1"]
+    (out / "hv02" / "apply.ps1").mkdir()
+    (out / "hv02" / "apply.ps1" / "keep.txt").write_text("mine", encoding="utf-8")
+    yesterday[out / "hv02" / "apply.ps1" / "keep.txt"] = b"mine"
+
+    code, stdout, stderr = _run(tmp_path, "--out", str(out))
+    assert code == 2 and "wrote" not in stdout
+    assert f"cannot write {out / 'hv02' / 'apply.ps1'}: Is a directory" in stderr
+    assert "nothing was written" in stderr
+    assert _as_it_was(out, yesterday) and not (out / "hv00").exists()
+    assert not _staging_folders(tmp_path, out)
+
+
+def test_a_move_refused_midway_is_undone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file system refuses the move of hv02's apply.ps1 (a permission, a read-only mount): the hosts
+    moved before it get yesterday's files back, byte for byte, and the error names the file."""
+    import orchestrator.runner.render as render_module
+
+    out, yesterday = _yesterdays_render(tmp_path, monkeypatch)
+    stock = render_module.os.rename
+    refused: list[Path] = []
+
+    def refusing(source: object, target: object) -> None:
+        if Path(str(target)) == out / "hv02" / "apply.ps1" and not refused:  # today's copy; yesterday's returns
+            refused.append(Path(str(target)))
+            raise PermissionError(13, "Permission denied", str(source), None, str(target))
+        stock(source, target)
+
+    monkeypatch.setattr(render_module.os, "rename", refusing)
+    code, _, stderr = _run(tmp_path, "--out", str(out))
+    assert code == 2 and f"cannot write {out / 'hv02' / 'apply.ps1'}: Permission denied" in stderr
+    assert "could not be put back" not in stderr
+    assert _as_it_was(out, yesterday) and not (out / "hv00").exists()
+    assert not _staging_folders(tmp_path, out)
+
+
+def test_what_cannot_be_put_back_is_kept_and_the_error_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worse: putting hv01's facts.ps1 back fails too. Yesterday's copy is not deleted with the staging
+    folders: it stays in the folder the error names, for the admin to move back by hand."""
+    import orchestrator.runner.render as render_module
+
+    out, yesterday = _yesterdays_render(tmp_path, monkeypatch)
+    stock = render_module.os.rename
+    blocked = {out / "hv02" / "apply.ps1", out / "hv01" / "facts.ps1"}
+    moves: list[Path] = []
+
+    def refusing(source: object, target: object) -> None:
+        target_path = Path(str(target))
+        moves.append(target_path)
+        # every move to hv02's apply.ps1 (today's copy, then yesterday's going back), and hv01's facts.ps1
+        # going back (its second arrival there)
+        if target_path in blocked and (target_path.name == "apply.ps1" or moves.count(target_path) > 1):
+            raise PermissionError(13, "Permission denied", str(source), None, str(target))
+        stock(source, target)
+
+    monkeypatch.setattr(render_module.os, "rename", refusing)
+    code, _, stderr = _run(tmp_path, "--out", str(out))
+    assert code == 2 and "some files could not be put back" in stderr
+    kept = [p for p in _staging_folders(out) if (p / "hv01" / "facts.ps1").is_file()]
+    assert len(kept) == 1 and f"kept in {kept[0]}" in stderr
+    assert (kept[0] / "hv01" / "facts.ps1").read_bytes() == yesterday[out / "hv01" / "facts.ps1"]
+    assert (kept[0] / "hv02" / "apply.ps1").read_bytes() == yesterday[out / "hv02" / "apply.ps1"]
+    assert (out / "hv01" / "apply.ps1").read_bytes() == yesterday[out / "hv01" / "apply.ps1"]
+    assert not (out / "hv00").exists()
+
+
+def test_an_output_path_through_a_file_is_refused_without_a_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--out notes.txt/review`: a file stands where a folder of the path should be. Exit 2 naming it, no
+    traceback, and no staging folder made anywhere."""
+    (tmp_path / "notes.txt").write_text("the admin's notes", encoding="utf-8")
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,))})
+    code, stdout, stderr = _run(tmp_path, "--out", str(tmp_path / "notes.txt" / "review"))
+    assert code == 2 and "wrote" not in stdout
+    assert f"cannot write {tmp_path / 'notes.txt'}: Not a directory" in stderr and "Traceback" not in stderr
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "the admin's notes"
+    assert not _staging_folders(tmp_path)

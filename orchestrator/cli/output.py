@@ -189,9 +189,10 @@ def preview_state_dir(state_dir: Path | None, output: str) -> tuple[Path, bool]:
     try:
         check_state_dir(state, writable=True)
         return state, True
-    except StateDirError:
+    except StateDirError as exc:
         state_dir_or_exit(state, output, writable=False)
-        click.echo(f"note: {state} is read-only: this preview is not recorded in `orchestrate history`", err=True)
+        # Say what is wrong: read-only is the usual reason, but a file among the folder's parents is another.
+        click.echo(f"note: this preview is not recorded in `orchestrate history`: {exc.problem}", err=True)
         return state, False
 
 

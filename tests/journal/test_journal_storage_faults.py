@@ -263,3 +263,21 @@ def test_the_preflight_passes_on_a_healthy_or_missing_state_dir(tmp_path: Path):
     check_state_dir(tmp_path / "new", writable=False)
     with sqlite3.connect(tmp_path / "new" / "journal.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+
+
+def test_a_preview_says_why_it_is_not_recorded(tmp_path: Path):
+    """`--state-dir` points through a file (a typo: notes.txt/state). A dry run still previews, unrecorded,
+    and its note names the file among the parents instead of calling the folder read-only."""
+    from click.testing import CliRunner
+
+    from orchestrator.cli import main
+
+    (tmp_path / "notes.txt").write_text("not a folder", encoding="utf-8")
+    state = tmp_path / "notes.txt" / "state"
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("all:\n  hosts:\n    hv01:\n      ansible_host: 127.0.0.1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["apply", str(inventory), "--dry-run", "--state-dir", str(state)])
+    assert "note: this preview is not recorded in `orchestrate history`" in result.stderr
+    assert f"{tmp_path / 'notes.txt'} (or one of its parents) is not a directory" in result.stderr
+    assert "read-only" not in result.stderr
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "not a folder"

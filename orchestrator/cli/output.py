@@ -197,10 +197,14 @@ def preview_state_dir(state_dir: Path | None, output: str) -> tuple[Path, bool]:
 
 
 def reporter_for(output: str, verbosity: int) -> Any:
-    """The event sink of a run: JSON lines, or text with live progress (rich is imported only when needed)."""
+    """The event sink of a run: JSON lines, or text with live progress (rich is imported only when needed).
+    Guarded: a closed pipe or a full disk under the output must not fail a host halfway (cli/closed_output.py)."""
+    from orchestrator.cli.closed_output import ClosedOutputGuard
     from orchestrator.report import JsonReporter, TextReporter
 
-    return JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity)
+    return ClosedOutputGuard(
+        JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity)
+    )
 
 
 def say(output: str, event: str, *, text: str, **fields: Any) -> None:

@@ -1,0 +1,82 @@
+"""A run's output can go away before the run ends: that must never fail a host or stop it halfway.
+
+`orchestrate apply inv.yaml | less` and the admin quits the pager, `| head -20` has read enough, or the disk
+a log is redirected to fills up: the next write raises an OSError (EPIPE, ENOSPC). Without this guard the
+error is raised inside the host's work (every event is written as it happens), so the runner records that
+host as failed, and a host in the middle of its apply script is left half converged. With it, the first
+failed write silences the output and the run goes on to its end, journaled as always: `orchestrate
+history` shows how it ended, and the exit code is the run's own.
+
+Silencing follows Python's documented recipe for a closed pipe (the signal module's "Note on SIGPIPE"):
+point the stream's file descriptor at os.devnull, so that later writes, and the interpreter's final flush
+at exit, go nowhere instead of raising again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+
+class ClosedOutputGuard:
+    """Passes events to `reporter` until a write fails; then drops them, says so once on stderr if stderr
+    still takes it, and keeps both standard streams quiet from then on."""
+
+    def __init__(self, reporter: Callable[[Any], None]) -> None:
+        self.reporter = reporter
+        self.closed: OSError | None = None
+
+    def __call__(self, event: Any) -> None:
+        if self.closed is not None:
+            return
+        try:
+            self.reporter(event)
+        except OSError as exc:
+            self._went_away(exc)
+
+    def close(self) -> None:
+        """The reporter's own close (it may still write: the end of a progress display)."""
+        close = getattr(self.reporter, "close", None)
+        if close is None or self.closed is not None:
+            return
+        try:
+            close()
+        except OSError as exc:
+            self._went_away(exc)
+
+    def _went_away(self, exc: OSError) -> None:
+        self.closed = exc
+        for stream in (sys.stdout, sys.stderr):
+            if not _still_writable(stream):
+                _to_devnull(stream)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"note: the output was closed ({exc.strerror or exc}); the run goes on without it, and "
+                "`orchestrate history` shows how it ended\n"
+            )
+            sys.stderr.flush()
+
+
+def _still_writable(stream: TextIO) -> bool:
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _to_devnull(stream: TextIO) -> None:
+    """Python's recipe (signal docs, "Note on SIGPIPE"): the descriptor now writes to os.devnull. What is
+    still buffered in the stream is dropped with it, on the next flush."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a real file (a test's capture): nothing at exit will flush it to a closed pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

@@ -13,6 +13,7 @@ from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, SKU_MULTIPOINT_STANDARD, 
 from orchestrator.host_lock import LOCK_FOLDER, STATE_FOLDER_FIX, STATE_FOLDER_OWNERS
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.sizes import format_size
+from orchestrator.vm_index import alike_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,14 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
     problems.extend(_state_folder(facts))
     problems.extend(_capacity(host, facts))
     shared = {name.lower(): held for name, held in facts.vms.duplicates().items()}
+    alike = _alike_names(facts)
     for vm in host.vms:
         if (held := shared.get(vm.name.lower())) is not None:
             problems.append(_name_shared(vm, held))
+            continue
+        others = [o for o in alike.get(alike_key(vm.name), ()) if o.name.lower() != vm.name.lower()]
+        if others:
+            problems.append(_name_alike(vm, others))
             continue
         problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
@@ -73,6 +79,28 @@ def _state_folder(facts: HostFacts) -> list[HostProblem]:
             STATE_FOLDER_FIX,
         )
     ]
+
+
+def _alike_names(facts: HostFacts) -> dict[str, list[VMFacts]]:
+    """The host's VMs by alike_key (for an ASCII name, its lower case: then only the case rule can apply)."""
+    alike: dict[str, list[VMFacts]] = {}
+    for other in facts.vms.all:
+        alike.setdefault(alike_key(other.name), []).append(other)
+    return alike
+
+
+def _name_alike(vm: VMSpec, others: list[VMFacts]) -> HostProblem:
+    """A host VM whose name is not this inventory VM's here, but may be on the host: the scripts' `-eq` is a
+    linguistic comparison there (`Strasse` may equal `Straße`; orchestrator/vm_index.py), so the script could
+    act on that VM, one the inventory never named. Neither is touched."""
+    names = ", ".join(f"{other.name!r} {other.id}" for other in others)
+    return HostProblem(
+        f"the host has a VM whose name a real host's name comparison may take for {vm.name!r} ({names}); "
+        "orchestrate could act on that VM instead, so it touches neither",
+        "rename the inventory VM to a name that differs in more than case, accents or ligatures, or rename "
+        "that VM on the host, by id: Rename-VM -VM (Get-VM -Id '<id>') -NewName '<another name>'",
+        vm=vm.name,
+    )
 
 
 def _name_shared(vm: VMSpec, held: tuple[VMFacts, ...]) -> HostProblem:

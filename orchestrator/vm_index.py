@@ -1,9 +1,8 @@
 """A host's VMs by name, as the scripts find them: case-insensitively, with every VM kept.
 
-Why it matters: a script finds a VM by its name (templates/lib/functions.ps1.j2, Find-OrchestrateVM:
-`Get-VM | Where-Object -Property Name -EQ -Value $Name`, and a name two VMs hold is refused there too), and
-that comparison ignores case ("By default, all comparison operators are case-insensitive":
-about_Comparison_Operators, 3.0; "Unless specified, all operators are case-insensitive": Where-Object, 3.0).
+Why it matters: a script finds a VM by its name (templates/lib/functions.ps1.j2, Find-OrchestrateVM: each
+VM of `Get-VM` whose `.Name -eq $Name`, and a name two VMs hold is refused there too), and that comparison
+ignores case ("By default, all comparison operators are case-insensitive": about_Comparison_Operators, 3.0).
 Hyper-V itself does not keep names unique (a VM is its Id; Import-VM -Copy -GenerateNewId brings in a second VM of an
 existing name, and nothing stops a person making one), so one name can stand for two VMs. A plan made from
 one VM's facts while the script picks the other would checkpoint, restore or remove the wrong machine.
@@ -11,15 +10,41 @@ Before this index the facts kept the last VM of a name, exact case, and the scri
 
 So every lookup here ignores case, gives the first VM of a name in the host's own order (the one Get-VM lists
 first), and `duplicates()` names each name that more than one VM holds, for the host rules to refuse.
-Case is folded with Python's `str.lower`, which agrees with PowerShell for ASCII names; for other letters
-(`ß` against `SS`, say) .NET's culture-aware comparison may pair names that this index keeps apart
-(unverified; docs/real-hosts.md).
+Case is folded with Python's `str.lower`, which agrees with PowerShell for ASCII names. For other letters
+the scripts' `-eq` is .NET's InvariantCultureIgnoreCase (PowerShell-Docs#8671), which "compares strings in a
+linguistically relevant manner" (learn.microsoft.com, StringComparer.InvariantCultureIgnoreCase), and a
+linguistic comparison skips "ignorable characters" (the CompareInfo remarks, "Ignored search values"). So a
+real host may take `Strasse` for `Straße`, or `co-op` with a soft hyphen for `coop`, where this index keeps
+them apart. Which pairs exactly is in no page (it is the sort tables of that Windows' .NET). `alike_key` is
+therefore looser than any of them on purpose, and the host rules and the inventory rules refuse a VM whose
+name shares it with another VM's name that is not the same here (orchestrator/host_rules.py,
+orchestrator/rules/vms.py): a name that only may mean another VM is never acted on.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol, TypeVar
+
+# What alike_key drops: combining marks (a linguistic comparison without IgnoreNonSpace weighs diacritics,
+# but some marks are ignorable), format characters (soft hyphen, zero-width joiners, marks of direction),
+# unassigned and private-use code points, control characters. Dropping more than .NET ignores is the safe
+# side: two names kept apart by .NET are at worst refused here, never acted on as one.
+_DROPPED = frozenset({"Mn", "Me", "Cf", "Cn", "Co", "Cc"})
+# Letters a linguistic sort expands, beyond what casefold (ß -> ss) and NFKD (ligatures, widths) do.
+_EXPANSIONS = str.maketrans({"æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "đ": "d", "ł": "l", "ø": "o"})
+
+
+def alike_key(name: str) -> str:
+    """A key that two names share whenever a real host's `-eq` may find them equal (module doc), and
+    sometimes when it would not. ASCII names without control characters need only their case folded."""
+    if name.isascii() and name.isprintable():
+        return name.lower()
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _DROPPED)
+    text = unicodedata.normalize("NFKD", text.casefold().translate(_EXPANSIONS))
+    return "".join(ch for ch in text if unicodedata.category(ch) not in _DROPPED)
 
 
 class _Named(Protocol):

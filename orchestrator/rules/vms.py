@@ -16,6 +16,7 @@ from orchestrator.rules.findings import at, finding, not_a_choice, shown
 from orchestrator.rules.names import name_problem, printable_problem
 from orchestrator.rules.sizing import floor_for
 from orchestrator.sizes import format_size
+from orchestrator.vm_index import alike_key
 
 EDITIONS = ("premium", "standard")
 GENERATIONS = (1, 2)
@@ -26,14 +27,19 @@ def check_vms(host: HostSpec) -> Iterator[Finding]:
     seen: dict[str, VMSpec] = {}
     for vm in host.vms:
         yield from check_vm(host, vm)
-        key = vm.name.lower()  # Hyper-V VM names compare case-insensitively
+        # The scripts find a VM with -eq: case aside, and linguistically on a real host (vm_index.alike_key).
+        key = alike_key(vm.name)
         if key in seen:
             first = seen[key].location
             where = f" (first at line {first.line})" if first else ""
+            same = seen[key].name.lower() == vm.name.lower()
             yield finding(
                 "error",
-                f"host {host.name}: two VMs are named {shown(vm.name)}{where}",
-                "give every VM and classroom on a host its own name",
+                f"host {host.name}: two VMs are named {shown(vm.name)}{where}" if same else
+                f"host {host.name}: the VMs {shown(seen[key].name)}{where} and {shown(vm.name)} have names a "
+                "real host's name comparison may take for one",
+                "give every VM and classroom on a host its own name"
+                + ("" if same else ", one that differs in more than case, accents or ligatures"),
                 at(vm.locations, "name", vm.location),
             )
         else:

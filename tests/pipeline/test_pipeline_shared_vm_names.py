@@ -90,3 +90,44 @@ def test_a_name_differing_only_in_case_is_the_same_vm_not_a_new_one(tmp_path: Pa
     assert "create" not in result.output.lower()
     assert "not in the inventory" not in result.output
     assert vm_ids(state) == before
+
+
+def test_a_name_a_real_host_may_take_for_another_vm_touches_neither(tmp_path: Path) -> None:
+    """The library VM was made as 'Straße'; a new inventory spells it 'Strasse' and says absent. A real
+    host's -eq is linguistic and may take one for the other (orchestrator/vm_index.py), so removing
+    'Strasse' there could remove 'Straße'. Refused, with the VM's id; the other VM goes on."""
+    state = tmp_path / "state"
+    made = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("Straße"), vm("lab-02")]}})
+    assert orchestrate("apply", made, "--state-dir", state).exit_code == 0
+    before = vm_ids(state)
+    respelled = write_inventory(
+        tmp_path,
+        {"hv01": {**simulated_host(), "multipoint_vms": [vm("Strasse", state="absent"), vm("lab-02", cpus=4)]}},
+    )
+
+    result = orchestrate("apply", respelled, "--state-dir", state)
+
+    assert result.exit_code != 0
+    assert "a real host's name comparison may take for 'Strasse'" in result.output
+    assert before["Straße"][0] in result.output and "Rename-VM -VM (Get-VM -Id" in result.output
+    assert vm_ids(state) == before  # Straße is still there, and nothing was made or removed
+    cpus = Simulator(state_path=state_file(state, "hv01")).run(
+        BOOTSTRAP, stdin="(Get-VM -Name 'lab-02').ProcessorCount")
+    assert cpus.stdout.split() == ["4"]  # the VM the inventory names plainly was converged
+
+
+def test_two_inventory_vms_a_real_host_may_take_for_one_are_refused_before_anything(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    inventory = write_inventory(
+        tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("Caf\u00e9"), vm("Cafe\u0301-")]}}
+    )
+    assert orchestrate("validate", inventory).exit_code == 0  # different after accents: fine
+    inventory = write_inventory(
+        tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("Caf\u00e9"), vm("CAFE\u0301")]}}
+    )
+
+    result = orchestrate("apply", inventory, "--state-dir", state)
+
+    assert result.exit_code == 2
+    assert "have names a real host's name comparison may take for one" in result.output
+    assert not state.exists()  # nothing contacted

@@ -13,7 +13,6 @@ from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, SKU_MULTIPOINT_STANDARD, 
 from orchestrator.host_lock import LOCK_FOLDER, STATE_FOLDER_FIX, STATE_FOLDER_OWNERS
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.sizes import format_size
-from orchestrator.vm_index import alike_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +43,11 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
     problems.extend(_state_folder(facts))
     problems.extend(_capacity(host, facts))
     shared = {name.lower(): held for name, held in facts.vms.duplicates().items()}
-    alike = _alike_names(facts)
     for vm in host.vms:
         if (held := shared.get(vm.name.lower())) is not None:
             problems.append(_name_shared(vm, held))
             continue
-        others = [o for o in alike.get(alike_key(vm.name), ()) if o.name.lower() != vm.name.lower()]
-        if others:
+        if others := facts.vms.alike(vm.name):
             problems.append(_name_alike(vm, others))
             continue
         problems.extend(_vm_features(vm, facts))
@@ -81,15 +78,7 @@ def _state_folder(facts: HostFacts) -> list[HostProblem]:
     ]
 
 
-def _alike_names(facts: HostFacts) -> dict[str, list[VMFacts]]:
-    """The host's VMs by alike_key (for an ASCII name, its lower case: then only the case rule can apply)."""
-    alike: dict[str, list[VMFacts]] = {}
-    for other in facts.vms.all:
-        alike.setdefault(alike_key(other.name), []).append(other)
-    return alike
-
-
-def _name_alike(vm: VMSpec, others: list[VMFacts]) -> HostProblem:
+def _name_alike(vm: VMSpec, others: tuple[VMFacts, ...]) -> HostProblem:
     """A host VM whose name is not this inventory VM's here, but may be on the host: the scripts' `-eq` is a
     linguistic comparison there (`Strasse` may equal `Straße`; orchestrator/vm_index.py), so the script could
     act on that VM, one the inventory never named. Neither is touched."""

@@ -58,7 +58,7 @@ V = TypeVar("V", bound=_Named)
 class VMIndex(Mapping[str, V]):
     """The VMs of one host by name (case-insensitive), in the host's order; iteration gives each name once."""
 
-    __slots__ = ("_all", "_by_key", "_names")
+    __slots__ = ("_all", "_by_alike", "_by_key", "_names")
 
     def __init__(self, vms: Iterable[V] = ()) -> None:
         self._all: tuple[V, ...] = tuple(vms)
@@ -72,6 +72,7 @@ class VMIndex(Mapping[str, V]):
                 self._names.append(vm.name)
             else:
                 held.append(vm)
+        self._by_alike: dict[str, list[V]] | None = None  # built on the first `alike` call
 
     def __getitem__(self, name: str) -> V:
         return self._by_key[name.lower()][0]
@@ -93,6 +94,16 @@ class VMIndex(Mapping[str, V]):
     def duplicates(self) -> dict[str, tuple[V, ...]]:
         """Each name (as first spelled) that two or more VMs hold, with all of those VMs."""
         return {held[0].name: tuple(held) for held in self._by_key.values() if len(held) > 1}
+
+    def alike(self, name: str) -> tuple[V, ...]:
+        """The VMs whose names are not `name` here (case aside) but may be on a real host: they share its
+        alike_key (module doc). A VM of `name` itself is not among them."""
+        if self._by_alike is None:
+            self._by_alike = {}
+            for vm in self._all:
+                self._by_alike.setdefault(alike_key(vm.name), []).append(vm)
+        lowered = name.lower()
+        return tuple(vm for vm in self._by_alike.get(alike_key(name), ()) if vm.name.lower() != lowered)
 
     def __repr__(self) -> str:
         return f"VMIndex({list(self._all)!r})"

@@ -65,6 +65,16 @@ def plan_import(
                 ),
             )
         )
+    if new_name is not None and (alike := facts.vms.alike(new_name)):  # -eq may find it there (vm_index.py)
+        return Plan(
+            (
+                RefuseVMs(
+                    (new_name,),
+                    f"{host.name} has a VM whose name a real host's name comparison may take for {new_name!r} "
+                    f"({', '.join(repr(vm.name) for vm in alike)}): pick another --name",
+                ),
+            )
+        )
     spec = host.vm(new_name) if new_name else None
     action = ImportVM(
         source,

@@ -153,6 +153,17 @@ class MoveImport:
                     ),
                 )
             )
+        if alike := facts.vms.alike(self.vm_name):  # -eq there may find it for this name (vm_index.py)
+            return Plan(
+                (
+                    RefuseVMs(
+                        (self.vm_name,),
+                        f"{host.name} has a VM whose name a real host's name comparison may take for "
+                        f"{self.vm_name!r} ({', '.join(repr(vm.name) for vm in alike)}): not moved, as the "
+                        "steps after the import could act on that VM; rename one of them first",
+                    ),
+                )
+            )
         probe = share_probe(self.via, write=False)
         if self.check_only:
             return Plan(tuple(probe))

@@ -36,6 +36,20 @@ def test_a_name_clash_is_refused_and_the_host_is_unchanged(tmp_path: Path) -> No
     assert lab.facts("hv02").vms == before.vms
 
 
+def test_a_new_name_a_real_host_may_take_for_another_vm_is_refused(tmp_path: Path) -> None:
+    """hv02 already has 'exam-caf\u00e9'; `--name` asks for the same name typed with a decomposed accent. Not
+    the same name here, but a real host's linguistic -eq joins them (orchestrator/vm_index.py): refused."""
+    lab, export = exported(tmp_path)
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--name", "exam-caf\u00e9")
+    before = lab.facts("hv02")
+    code, output = lab.orchestrate(
+        "import", str(lab.inventory), "--host", "hv02", "--from", export, "--name", "exam-cafe\u0301"
+    )
+    assert code == 1
+    assert "a real host's name comparison may take for 'exam-cafe\u0301'" in output and "--name" in output
+    assert lab.facts("hv02").vms == before.vms
+
+
 def test_import_under_a_new_name_started_and_checked(tmp_path: Path) -> None:
     lab, export = exported(tmp_path)
     lab.ok(

@@ -116,6 +116,20 @@ def test_move_is_refused_when_the_target_has_a_vm_of_that_name(tmp_path: Path) -
     assert lab.facts("hv02").vm("lab-01").state == "Off"  # theirs, untouched
 
 
+def test_move_is_refused_when_the_target_has_a_vm_a_real_host_may_take_for_it(tmp_path: Path) -> None:
+    """hv02 has 'lab\u00ad-01' (a soft hyphen, pasted from a document): not lab-01 here, but a real host's
+    linguistic -eq skips the soft hyphen (orchestrator/vm_index.py), so the steps after the import could act
+    on that VM. Refused before the export; both VMs as they were."""
+    lab = lab_with_vms(tmp_path)
+    lab.powershell("hv02", "New-VM -Confirm:$false -Name 'lab\u00ad-01' -MemoryStartupBytes 1GB -NoVHD | Out-Null")
+    code, output = lab.orchestrate("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE)
+    assert code == 1
+    assert "a real host's name comparison may take for 'lab-01'" in output and "not moved" in output
+    assert lab.facts("hv01").vm("lab-01").running
+    assert lab.facts("hv02").vm("lab\u00ad-01").state == "Off" and lab.facts("hv02").vm("lab-01") is None
+    assert lab.files_under("hv01", SHARE) == []
+
+
 def test_a_second_move_never_removes_the_copy_an_interrupted_move_left_on_the_target(tmp_path: Path) -> None:
     """A move that died after the import leaves the VM running on the target (same id) and off on the source.
     Running the move again must refuse before exporting, not import, fail and then "undo" by removing the

@@ -9,6 +9,11 @@ import click
 
 from orchestrator import __version__
 
+# SIGHUP does not exist on Windows, where the CLI also runs (an admin box may be one).
+STOPPING_SIGNALS = tuple(
+    sig for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig is not None
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="orchestrate")
@@ -22,15 +27,16 @@ def main() -> None:
       orchestrate apply inventories/demo.yaml        converge every host
 
     Exit codes: 0 success, 1 some host failed, 2 invalid input (nothing contacted), 3 a host is locked
-    by another run, 130 interrupted (Ctrl-C or SIGTERM: no new host starts, the running scripts are
-    stopped on their hosts, at most 30 s are waited for them, every remote shell is deleted; a second
-    Ctrl-C deletes the shells at once).
+    by another run, 130 interrupted (Ctrl-C, SIGTERM, or SIGHUP when the terminal or SSH session goes
+    away: no new host starts, the running scripts are stopped on their hosts, at most 30 s are waited for
+    them, every remote shell is deleted; a second Ctrl-C deletes the shells at once).
     """
-    # SIGTERM (systemd stopping a timer's unit, kill) as Ctrl-C: the run stops new work and ends with its
-    # recap instead of dying mid-change. Restored when the command ends (tests run many in one process).
+    # SIGTERM (systemd stopping a timer's unit, kill) and SIGHUP (the SSH session of the admin dropped) as
+    # Ctrl-C: the run stops new work and ends with its recap instead of dying mid-change, which SIGHUP's
+    # default action (terminate) would do. Restored when the command ends (tests run many in one process).
     if threading.current_thread() is threading.main_thread():
         handler = InterruptHandler()
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, handler) for sig in STOPPING_SIGNALS}
 
         def restore() -> None:
             for sig, old in previous.items():
@@ -40,10 +46,10 @@ def main() -> None:
 
 
 class InterruptHandler:
-    """Ctrl-C and SIGTERM, counted together: the first two raise KeyboardInterrupt in the main thread (the
-    runner stops new work and signals the running commands on the first, deletes the shells at once on the
-    second, runner/run.py `_stop`); later ones are ignored, because the run is already deleting the shells
-    under a short deadline and a KeyboardInterrupt there would only leave them behind (and show a
+    """Ctrl-C, SIGTERM and SIGHUP, counted together: the first two raise KeyboardInterrupt in the main
+    thread (the runner stops new work and signals the running commands on the first, deletes the shells at
+    once on the second, runner/run.py `_stop`); later ones are ignored, because the run is already deleting
+    the shells under a short deadline and a KeyboardInterrupt there would only leave them behind (and show a
     traceback)."""
 
     RAISED = 2

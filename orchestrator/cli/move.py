@@ -58,7 +58,7 @@ def move(
     2. on HOST: Import-VM copies it (same VM id) into the host's VM folder, Start-VM, and the guest is
        checked (running, MultiPoint Premium through KVP);
     3. on the source: the VM and its disks are removed (--keep-source: kept, off).
-    If any step fails, or Ctrl-C or SIGTERM arrives, the copy on HOST is removed and the source VM is put
+    If any step fails, or Ctrl-C, SIGTERM or SIGHUP arrives, the copy on HOST is removed and the source VM is put
     back exactly as it was (running if it ran): no VM is ever lost or running twice. The move ends by
     printing the inventory change that makes the next `orchestrate apply` a no-op.
 
@@ -74,7 +74,7 @@ def move(
       orchestrate move inventories/school.yaml --vm teachers --to hv01.school.local --undo
 
     Exit codes: 0 moved (or resumed, undone), 1 a step failed (and was undone), 2 invalid input, 3 a host is
-    locked, 130 interrupted by Ctrl-C or SIGTERM (and put back).
+    locked, 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (and put back).
     """
     from orchestrator.runner.move import MoveRefused, movable, move_vm
 

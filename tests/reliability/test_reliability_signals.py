@@ -180,11 +180,14 @@ def test_a_second_ctrl_c_deletes_the_shells_at_once(fake: FakeWinRMServer, tmp_p
     assert all("interrupted" in e for _s, e in hosts.values())
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["SIGTERM", "SIGINT", "SIGHUP"]
+)
 def test_a_real_signal_to_orchestrate_apply_ends_it_cleanly(
     fake: FakeWinRMServer, tmp_path: Path, signum: int
 ) -> None:
-    """`orchestrate apply` in its own process, stopped by systemd (SIGTERM) or Ctrl-C (SIGINT)."""
+    """`orchestrate apply` in its own process, stopped by systemd (SIGTERM), Ctrl-C (SIGINT), or the admin's
+    SSH session dropping (SIGHUP, whose default action would end the process mid-change)."""
     inventory = school(fake, tmp_path, ["hv01", "hv02", "hv03"])
     child = start_cli(
         ["apply", inventory, "--state-dir", tmp_path / "state", "--forks", "3"],

@@ -183,6 +183,8 @@ def _publish(stage: Path, out_dir: Path, staged: Sequence[WrittenScript]) -> Non
                 _rename(stage / host_folder, out_dir / host_folder, done)
                 moved.add(host_folder)
                 continue
+            if not (out_dir / host_folder).is_dir():  # a file (or a broken link) where the host's folder goes
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out_dir / host_folder))
             if os.path.lexists(item.path):
                 if item.path.is_dir() and not item.path.is_symlink():
                     raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(item.path))

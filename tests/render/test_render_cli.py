@@ -325,6 +325,23 @@ def test_a_folder_where_a_script_goes_fails_the_render_and_puts_back_every_host(
     assert not _staging_folders(tmp_path, out)
 
 
+def test_a_file_where_a_host_folder_goes_is_named_and_nothing_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, yesterday = _yesterdays_render(tmp_path, monkeypatch)
+    for path in [p for p in yesterday if p.parent == out / "hv03"]:
+        path.unlink()
+        del yesterday[path]
+    (out / "hv03").rmdir()
+    (out / "hv03").write_text("notes on hv03", encoding="utf-8")
+    yesterday[out / "hv03"] = b"notes on hv03"
+
+    code, _, stderr = _run(tmp_path, "--out", str(out))
+    assert code == 2 and f"cannot write {out / 'hv03'}: Not a directory" in stderr
+    assert _as_it_was(out, yesterday) and not (out / "hv00").exists()
+    assert not _staging_folders(tmp_path, out)
+
+
 def test_a_move_refused_midway_is_undone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The file system refuses the move of hv02's apply.ps1 (a permission, a read-only mount): the hosts
     moved before it get yesterday's files back, byte for byte, and the error names the file."""

@@ -299,6 +299,16 @@ _KEY_TYPES = (str, int, float, bool, type(None))  # what a constructed key may b
 _STR_TAG = _YAML_TAG + "str"
 
 
+def _tab_indented(text: str, line: int) -> bool:
+    """Whether that line (0-based) is indented with a tab: the usual cause of "found character that cannot
+    start any token", which libyaml reports without naming the character."""
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return False
+    row = lines[line]
+    return "\t" in row[: len(row) - len(row.lstrip(" \t"))]
+
+
 class _Builder:
     def __init__(self, text: str, shown: str) -> None:
         self.shown = shown
@@ -321,7 +331,10 @@ class _Builder:
             mark = exc.problem_mark or exc.context_mark
             where = self.origin(mark, ()) if mark else Origin(self.shown)
             what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-            return YamlProblem(f"YAML syntax error: {what}", where, "fix the YAML syntax at this line")
+            fix = "fix the YAML syntax at this line"
+            if mark and _tab_indented(self.text, mark.line):
+                fix = "indent with spaces: YAML does not allow a tab in indentation"
+            return YamlProblem(f"YAML syntax error: {what}", where, fix)
         if isinstance(exc, yaml.reader.ReaderError):
             before = self.text[: exc.position] if isinstance(exc.position, int) else ""
             where = Origin(self.shown, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)

@@ -43,7 +43,14 @@ CASES: list[tuple[str, dict[str, str | bytes], str, int, str]] = [
         "YAML syntax error",
     ),
     ("unclosed flow", {"inv.yaml": "all:\n  hosts: {hv01: \n"}, "inv.yaml", 3, "YAML syntax error"),
-    ("tab indentation", {"inv.yaml": "all:\n\thosts:\n"}, "inv.yaml", 2, "YAML syntax error"),
+    ("tab indentation", {"inv.yaml": "all:\n\thosts:\n"}, "inv.yaml", 2, "YAML does not allow a tab in indentation"),
+    (
+        "tab after spaces",
+        {"inv.yaml": "all:\n  hosts:\n    hv01:\n  \t  x: 1\n"},
+        "inv.yaml",
+        4,
+        "indent with spaces",
+    ),
     ("top-level list", {"inv.yaml": "- hv01\n- hv02\n"}, "inv.yaml", 1, "top level must be a mapping"),
     ("top-level text", {"inv.yaml": "just some text\n"}, "inv.yaml", 1, "top level must be a mapping"),
     (

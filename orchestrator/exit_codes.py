@@ -12,7 +12,8 @@ OK = 0  # every selected host is as it should be (changed or not)
 HOST_FAILED = 1  # a host or one of its VMs failed; the other hosts went on
 INVALID_INPUT = 2  # the inventory or the command line is wrong: nothing was contacted
 LOCKED = 3  # another run holds a host's lock (wait for it, or --wait-lock)
-INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP: what was begun was put back first (128 + SIGINT, the shell's convention)
+# Ctrl-C, SIGTERM or SIGHUP: what was begun was put back first (128 + SIGINT, the shell's convention)
+INTERRUPTED = 130
 
 
 def for_statuses(statuses: Iterable[str]) -> int:

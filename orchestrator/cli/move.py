@@ -58,8 +58,8 @@ def move(
     2. on HOST: Import-VM copies it (same VM id) into the host's VM folder, Start-VM, and the guest is
        checked (running, MultiPoint Premium through KVP);
     3. on the source: the VM and its disks are removed (--keep-source: kept, off).
-    If any step fails, or Ctrl-C, SIGTERM or SIGHUP arrives, the copy on HOST is removed and the source VM is put
-    back exactly as it was (running if it ran): no VM is ever lost or running twice. The move ends by
+    If any step fails, or Ctrl-C, SIGTERM or SIGHUP arrives, the copy on HOST is removed and the source VM is
+    put back exactly as it was (running if it ran): no VM is ever lost or running twice. The move ends by
     printing the inventory change that makes the next `orchestrate apply` a no-op.
 
     \b

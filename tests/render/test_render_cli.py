@@ -397,7 +397,9 @@ def test_what_cannot_be_put_back_is_kept_and_the_error_says_where(
     assert not (out / "hv00").exists()
 
 
-def test_an_output_path_through_a_file_is_refused_without_a_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_output_path_through_a_file_is_refused_without_a_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`--out notes.txt/review`: a file stands where a folder of the path should be. Exit 2 naming it, no
     traceback, and no staging folder made anywhere."""
     (tmp_path / "notes.txt").write_text("the admin's notes", encoding="utf-8")

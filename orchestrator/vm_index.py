@@ -16,9 +16,12 @@ linguistically relevant manner" (learn.microsoft.com, StringComparer.InvariantCu
 linguistic comparison skips "ignorable characters" (the CompareInfo remarks, "Ignored search values"). So a
 real host may take `Strasse` for `Straße`, or `co-op` with a soft hyphen for `coop`, where this index keeps
 them apart. Which pairs exactly is in no page (it is the sort tables of that Windows' .NET). `alike_key` is
-therefore looser than any of them on purpose, and the host rules and the inventory rules refuse a VM whose
-name shares it with another VM's name that is not the same here (orchestrator/host_rules.py,
-orchestrator/rules/vms.py): a name that only may mean another VM is never acted on.
+therefore looser than any of them on purpose, and the host rules, the inventory rules, a move's target and
+an import's --name refuse a VM whose name shares it with another VM's name that is not the same here
+(`alike`; orchestrator/host_rules.py, rules/vms.py, operations/move.py, operations/import_vm.py): a name
+that only may mean another VM is never acted on. ASCII is safe as it is: .NET's word sort gives a hyphen
+or an apostrophe a small weight, not none ("coop and co-op appear next to each other", CompareOptions), and
+control characters, which a linguistic comparison ignores, are refused in names (rules/names.py).
 """
 
 from __future__ import annotations

@@ -19,9 +19,11 @@ them apart. Which pairs exactly is in no page (it is the sort tables of that Win
 therefore looser than any of them on purpose, and the host rules, the inventory rules, a move's target and
 an import's --name refuse a VM whose name shares it with another VM's name that is not the same here
 (`alike`; orchestrator/host_rules.py, rules/vms.py, operations/move.py, operations/import_vm.py): a name
-that only may mean another VM is never acted on. ASCII is safe as it is: .NET's word sort gives a hyphen
-or an apostrophe a small weight, not none ("coop and co-op appear next to each other", CompareOptions), and
-control characters, which a linguistic comparison ignores, are refused in names (rules/names.py).
+that only may mean another VM is never acted on. ASCII is taken to need only its case folded: .NET's word
+sort gives a hyphen or an apostrophe "a very small weight" so that "coop" and "co-op" sort side by side
+(CompareOptions remarks), a weight and not none, and control characters, which a linguistic comparison
+ignores, are refused in names (rules/names.py). That equality keeps those apart is unverified
+(docs/real-hosts.md).
 """
 
 from __future__ import annotations

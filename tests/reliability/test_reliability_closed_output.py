@@ -27,10 +27,9 @@ DEMO_VMS = {
 
 
 def vms_on(state: Path, host: str) -> set[str]:
-    sim = Simulator(state_path=state_file(state, host), host_name=host)
-    out = sim.run("Get-VM | ForEach-Object -Process { Write-Output $_.Name }")
-    assert out.exit_code == 0, out.stderr
-    return {line for line in out.stdout.splitlines() if line}
+    """The VM names the simulated host's saved model holds."""
+    model = Simulator(state_path=state_file(state, host), host_name=host).snapshot()["host"]
+    return {vm["name"] for vm in model["vms"]}
 
 
 def test_a_pipe_closed_after_the_first_line_does_not_stop_the_run(tmp_path: Path) -> None:

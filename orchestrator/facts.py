@@ -18,7 +18,7 @@ from typing import Any
 from orchestrator.actions import CHECKPOINT_NOTES_PREFIX, GUEST_NOTES_PREFIX
 from orchestrator.move_records import MoveRecord, parse_record
 from orchestrator.signatures import normalize_version
-from orchestrator.vm_index import VMIndex
+from orchestrator.vm_index import VMIndex, alike_key
 
 # GetProductInfo / Win32_OperatingSystem.OperatingSystemSKU (multipoint-facts.md).
 SKU_MULTIPOINT_STANDARD = 76
@@ -110,6 +110,13 @@ class VMFacts:
         which ignores case (about_Comparison_Operators), so `clean` here is the `Clean` they would restore."""
         wanted = name.lower()
         return next((c for c in self.checkpoints if c.name.lower() == wanted), None)
+
+    def checkpoints_alike(self, name: str) -> tuple[CheckpointFacts, ...]:
+        """The checkpoints whose names are not `name` here (case aside) but may be on a real host, where the
+        scripts' `-eq` is a linguistic comparison (`Prüfung` composed or decomposed, `ß` or `ss`: vm_index.py
+        alike_key). A script asking for `name` could find one of them there: take it for ours, or restore it."""
+        key, lowered = alike_key(name), name.lower()
+        return tuple(c for c in self.checkpoints if c.name.lower() != lowered and alike_key(c.name) == key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,9 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
         if others := facts.vms.alike(vm.name):
             problems.append(_name_alike(vm, others))
             continue
+        if (baseline := _baseline_alike(vm, facts)) is not None:
+            problems.append(baseline)
+            continue
         problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
         problems.extend(_vm_switch(host, vm, facts))
@@ -88,6 +91,27 @@ def _name_alike(vm: VMSpec, others: tuple[VMFacts, ...]) -> HostProblem:
         "orchestrate could act on that VM instead, so it touches neither",
         "rename the inventory VM to a name that differs in more than case, accents or ligatures, or rename "
         "that VM on the host, by id: Rename-VM -VM (Get-VM -Id '<id>') -NewName '<another name>'",
+        vm=vm.name,
+    )
+
+
+def _baseline_alike(vm: VMSpec, facts: HostFacts) -> HostProblem | None:
+    """The VM has a checkpoint whose name a real host's `-eq` may take for the inventory's baseline: there the
+    checkpoint fragment would find it, take no baseline and mark that checkpoint ours, which retention may
+    later remove (facts.py `checkpoints_alike`). The VM is left alone until one of the names changes."""
+    baseline = vm.checkpoints.baseline
+    observed = facts.vm(vm.name)
+    if not baseline or observed is None or vm.state == "absent":
+        return None
+    alike = observed.checkpoints_alike(baseline)
+    if not alike:
+        return None
+    return HostProblem(
+        f"VM {vm.name!r} has a checkpoint whose name a real host's name comparison may take for its baseline "
+        f"{baseline!r} ({', '.join(repr(c.name) for c in alike)}); orchestrate could take that checkpoint for "
+        "the baseline, so it leaves the VM alone",
+        "give the baseline a name that differs in more than case, accents or ligatures, or rename that "
+        "checkpoint on the host: Rename-VMSnapshot -VMName '<vm>' -Name '<checkpoint>' -NewName '<another name>'",
         vm=vm.name,
     )
 

@@ -26,6 +26,7 @@ def plan_checkpoint(
     protect = pending_revert_checkpoints(facts) | {name}
     actions: list[Action] = []
     taken: list[str] = []
+    alike: list[str] = []
     in_setup: list[str] = []
     for vm, observed in selection.vms:
         if observed.guest_in_setup:
@@ -34,6 +35,9 @@ def plan_checkpoint(
         existing = observed.checkpoint(name)
         if existing is not None:
             taken.append(vm.name)
+            continue
+        if observed.checkpoints_alike(name):  # -eq on a real host could find it and take it for ours
+            alike.append(vm.name)
             continue
         actions.append(TakeCheckpoint(vm.name, name))
         actions.extend(retention(vm, observed, adding=1, protect=protect))
@@ -46,8 +50,17 @@ def plan_checkpoint(
         if taken
         else None
     )
+    similar = (
+        RefuseVMs(
+            tuple(alike),
+            f"VM(s) {', '.join(alike)} have a checkpoint whose name a real host's name comparison may take for "
+            f"{name!r}: nothing taken there (pick a name that differs in more than case, accents or ligatures)",
+        )
+        if alike
+        else None
+    )
     setup = answer_file_refusal(in_setup, "a checkpoint")
-    return Plan(tuple(with_refusals(actions, own, setup, selection.refusal())), selection.notes)
+    return Plan(tuple(with_refusals(actions, own, similar, setup, selection.refusal())), selection.notes)
 
 
 def verify_checkpoint(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

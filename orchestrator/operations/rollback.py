@@ -28,6 +28,7 @@ def plan_rollback(
     protect = pending_revert_checkpoints(facts) | {to}
     actions: list[Action] = []
     missing: list[str] = []
+    alike: list[str] = []
     in_setup: list[str] = []
     for vm, observed in selection.vms:
         if observed.guest_in_setup:
@@ -35,6 +36,9 @@ def plan_rollback(
             continue
         if observed.checkpoint(to) is None:
             missing.append(vm.name)
+            continue
+        if observed.checkpoints_alike(to):  # -eq on a real host finds it too: two matches, or the wrong one
+            alike.append(vm.name)
             continue
         adding = 0
         if vm.checkpoints.pre_rollback:
@@ -64,8 +68,17 @@ def plan_rollback(
             tuple(missing),
             f"no checkpoint named {to!r} on VM(s) {', '.join(missing)}: not rolled back ({detail})",
         )
+    similar = (
+        RefuseVMs(
+            tuple(alike),
+            f"VM(s) {', '.join(alike)} also have a checkpoint whose name a real host's name comparison may take "
+            f"for {to!r}: not rolled back (rename one of them on the host: Rename-VMSnapshot)",
+        )
+        if alike
+        else None
+    )
     setup = in_setup_refusal(in_setup, "a rollback")
-    return Plan(tuple(with_refusals(actions, own, setup, selection.refusal())), selection.notes)
+    return Plan(tuple(with_refusals(actions, own, similar, setup, selection.refusal())), selection.notes)
 
 
 def verify_rollback(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

@@ -65,3 +65,53 @@ def test_a_baseline_renamed_in_other_case_is_still_the_baseline_and_never_pruned
         assert orchestrate("checkpoint", inventory, "--name", name, "--state-dir", state).exit_code == 0
 
     assert checkpoints(state) == ["Clean", "tuesday"]
+
+
+# A real host's -eq is linguistic (orchestrator/vm_index.py alike_key): a name typed with a decomposed
+# accent, or ß for ss, may find the other spelling's checkpoint there while this box keeps them apart.
+COMPOSED, DECOMPOSED = "Pr\u00fcfung", "Pru\u0308fung"
+
+
+def test_a_checkpoint_name_a_real_host_may_take_for_an_existing_one_is_not_taken(tmp_path: Path) -> None:
+    """The admin took 'Prüfung' by hand; a script asks for the same word typed decomposed. On a real host the
+    checkpoint fragment could find the admin's, skip taking one and mark it ours (retention would prune it)."""
+    state, inventory = classroom(tmp_path)
+    by_hand(state, f"Checkpoint-VM -Name 'lab-01' -SnapshotName '{COMPOSED}'")
+    notes_before = vms_of(state, "hv01")["lab-01"]["notes"]
+
+    result = orchestrate("checkpoint", inventory, "--name", DECOMPOSED, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert f"have a checkpoint whose name a real host's name comparison may take for {DECOMPOSED!r}" in result.output
+    assert checkpoints(state) == sorted(["clean", COMPOSED])
+    assert vms_of(state, "hv01")["lab-01"]["notes"] == notes_before  # the admin's checkpoint was not made ours
+
+
+def test_a_rollback_is_refused_where_two_spellings_of_the_name_exist(tmp_path: Path) -> None:
+    state, inventory = classroom(tmp_path)
+    by_hand(state, f"Checkpoint-VM -Name 'lab-01' -SnapshotName '{COMPOSED}'\n"
+                   f"Checkpoint-VM -Name 'lab-01' -SnapshotName '{DECOMPOSED}'\n"
+                   "Stop-VM -Name 'lab-01' -TurnOff -Force\nSet-VMProcessor -VMName 'lab-01' -Count 6 -Confirm:$false")
+
+    result = orchestrate("rollback", inventory, "--to", COMPOSED, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert "also have a checkpoint whose name a real host's name comparison may take for" in result.output
+    assert vms_of(state, "hv01")["lab-01"]["cpus"] == 6  # nothing restored
+
+
+def test_a_checkpoint_a_real_host_may_take_for_the_baseline_leaves_the_vm_alone(tmp_path: Path) -> None:
+    """The inventory's baseline is 'Straße'; someone made 'STRASSE' by hand before orchestrate took one."""
+    state = tmp_path / "state"
+    plain = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
+    assert orchestrate("apply", plain, "--state-dir", state).exit_code == 0
+    by_hand(state, "Checkpoint-VM -Name 'lab-01' -SnapshotName 'STRASSE'")
+    with_baseline = write_inventory(
+        tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01", checkpoints={"baseline": "Straße"})]}}
+    )
+
+    result = orchestrate("apply", with_baseline, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert "may take for its baseline 'Straße' ('STRASSE')" in result.output and "Rename-VMSnapshot" in result.output
+    assert checkpoints(state) == ["STRASSE"]

@@ -38,14 +38,16 @@ class ClosedOutputGuard:
             self._went_away(exc)
 
     def close(self) -> None:
-        """The reporter's own close (it may still write: the end of a progress display)."""
+        """The reporter's own close, even after the output went away: it also stops a live progress
+        display's refresh thread. What it still writes may fail like any other write."""
         close = getattr(self.reporter, "close", None)
-        if close is None or self.closed is not None:
+        if close is None:
             return
         try:
             close()
-        except OSError as exc:
-            self._went_away(exc)
+        except (OSError, ValueError) as exc:
+            if self.closed is None and isinstance(exc, OSError):
+                self._went_away(exc)
 
     def _went_away(self, exc: OSError) -> None:
         self.closed = exc

@@ -83,3 +83,32 @@ def test_a_full_disk_under_the_log_midway_leaves_every_host_converged(
         assert vms_on(state, host) == names
     [run] = journal_rows(state, "runs")
     assert run["status"] == "changed"
+
+
+def test_the_reporter_is_still_closed_after_its_output_went_away(capsys: pytest.CaptureFixture[str]) -> None:
+    """Its close stops a live progress display's refresh thread: it must run even when writing failed, and
+    a failure there too is no error of the run."""
+    from orchestrator.cli.closed_output import ClosedOutputGuard
+
+    class Reporter:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+            self.closed = False
+
+        def __call__(self, event: str) -> None:
+            if event == "second":
+                raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+            self.seen.append(event)
+
+        def close(self) -> None:
+            self.closed = True
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    reporter = Reporter()
+    guard = ClosedOutputGuard(reporter)
+    for event in ("first", "second", "third"):
+        guard(event)
+    guard.close()
+
+    assert reporter.seen == ["first"] and reporter.closed
+    assert capsys.readouterr().err.count("note: the output was closed (Broken pipe)") == 1

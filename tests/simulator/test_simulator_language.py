@@ -234,6 +234,17 @@ ConvertTo-Json -InputObject @((Get-Double -Value 4), (Get-Double 5 -Negate), (Ge
     assert last_json(ok(sim, script)) == ["8x", -10, "2y"]
 
 
+def test_an_ambiguous_parameter_prefix_of_a_function_is_refused_as_powershell_words_it(sim: Simulator) -> None:
+    """`-N` matches both -Name and -Number: PowerShell refuses it as ambiguous and lists the candidates
+    (PowerShell/PowerShell#6343; FullyQualifiedErrorId AmbiguousParameter). The names are listed as the
+    simulator keeps them, in lower case (a real host lists them as declared)."""
+    script = "function F { param($Name, $Number) \"$Name/$Number\" }\nF -N 1\n"
+    result = fails(sim, script)
+    assert "Parameter cannot be processed because the parameter name 'N' is ambiguous. Possible matches " \
+           "include: -name -number." in result.stderr
+    assert lines(ok(sim, "function F { param($Name, $Number) \"$Name/$Number\" }\nF -Na 1 -Nu 2\n")) == ["1/2"]
+
+
 def test_pipelines_with_dollar_underscore(sim: Simulator) -> None:
     script = "@(3, 1, 2) | Where-Object { $_ -gt 1 } | ForEach-Object { $_ * 10 } | Sort-Object"
     assert lines(ok(sim, script)) == ["20", "30"]

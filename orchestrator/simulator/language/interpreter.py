@@ -283,6 +283,11 @@ class Interpreter:
                             if arg[3]:
                                 rest.append(arg[2])
                             continue
+                        if len(matches) > 1:  # PowerShell/PowerShell#6343 shows the text and the listing
+                            raise PSRuntimeError(
+                                f"Parameter cannot be processed because the parameter name '{arg[1]}' is "
+                                f"ambiguous. Possible matches include: {' '.join('-' + m for m in matches)}.",
+                                "AmbiguousParameter", "InvalidArgument")
                         raise PSRuntimeError(f"A parameter cannot be found that matches parameter name '{arg[1]}'.",
                                              "NamedParameterNotFound", "InvalidArgument")
                     match = matches[0]

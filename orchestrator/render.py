@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import types
@@ -222,11 +223,23 @@ CAPABILITIES_CACHE_SIZE = 32  # distinct (version, cmdlet table) pairs remembere
 _CAPABILITIES: dict[Hashable, tuple[Capabilities, Hashable]] = {}
 
 
+class _Unreadable(jinja2.TemplateError):
+    """A template file that exists but cannot be read as UTF-8 text: its own path and the reason, instead of
+    a bare UnicodeDecodeError (or PermissionError) at the line that includes it."""
+
+
 class _SourceLoader(jinja2.FileSystemLoader):
-    """The FileSystemLoader, refusing a template that contains one of finalize's sentinel characters."""
+    """The FileSystemLoader, refusing a template that contains one of finalize's sentinel characters, and
+    naming a template file that cannot be read."""
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
-        source, filename, uptodate = super().get_source(environment, template)
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            raise _Unreadable(f"{self._path_of(template)}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                              f"offset {exc.start}); save the template as UTF-8") from exc
+        except OSError as exc:
+            raise _Unreadable(f"{self._path_of(template)}: cannot be read ({exc.strerror or exc})") from exc
         bad = _SENTINEL_RE.search(source)
         if bad:
             raise jinja2.TemplateSyntaxError(
@@ -236,6 +249,14 @@ class _SourceLoader(jinja2.FileSystemLoader):
                 filename,
             )
         return source, filename, uptodate
+
+    def _path_of(self, template: str) -> str:
+        """The file the loader would read for `template`: the first search folder that has it."""
+        for folder in self.searchpath:
+            candidate = os.path.join(folder, *template.split("/"))
+            if os.path.lexists(candidate):
+                return candidate
+        return template
 
 
 class _Environment(jinja2.Environment):
@@ -391,6 +412,8 @@ class Renderer:
             ) from exc
         except jinja2.TemplateNotFound as exc:
             raise RenderError(f"template not found in {', '.join(self.search_path)}", exc.name) from exc
+        except _Unreadable as exc:
+            raise RenderError(str(exc), name) from exc
         try:
             output = str(template.render(caps=caps, **context))
         except jinja2.TemplateSyntaxError as exc:  # a broken include

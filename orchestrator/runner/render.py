@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import errno
 import os
 import secrets
@@ -108,16 +109,35 @@ def render_and_write(
             if written.errors:  # nothing will be written: render on only to report every error
                 continue
             for item in scripts:
-                _write(stage / item.path.relative_to(out_dir), item.script, bom=item.bom)
+                with _output_step():
+                    _write(stage / item.path.relative_to(out_dir), item.script, bom=item.bom)
                 staged.append(WrittenScript(item.host, item.operation, item.path, item.actions))
         if not written.errors:
-            _publish(stage, out_dir, staged)
+            with _output_step():
+                _publish(stage, out_dir, staged)
             written.files = staged
-    except OSError as exc:
-        written.errors.append(_cannot_write(out_dir, exc))
+    except _OutputFailed as failed:
+        written.errors.append(_cannot_write(out_dir, failed.cause))
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return written
+
+
+class _OutputFailed(Exception):
+    """Writing into the staging or the output folder failed (`cause`): kept apart from an OSError of the
+    rendering itself (a site template that cannot be read), which is no fault of the output folder."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@contextlib.contextmanager
+def _output_step() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise _OutputFailed(exc) from exc
 
 
 class PublishIncomplete(OSError):

@@ -128,6 +128,21 @@ def test_a_broken_override_exits_2_naming_the_file(tmp_path: Path, monkeypatch: 
     assert code == 2 and "start_vm.ps1.j2:1" in stderr
 
 
+def test_an_override_saved_in_another_encoding_is_named_with_its_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin saved a site template in Windows-1252 (a 'é' as byte 0xe9): the error names that file, the
+    byte and the fix, not a bare UnicodeDecodeError at the line that includes it."""
+    site = tmp_path / "site" / "actions"
+    site.mkdir(parents=True)
+    (site / "start_vm.ps1.j2").write_bytes("# caf\u00e9\nStart-VM -VM $vm\n".encode("cp1252"))
+    _fake_loader(monkeypatch, {"hv01": host_with((VM,))})
+    code, _, stderr = _run(tmp_path, "--out", str(tmp_path / "o"), "--templates", str(tmp_path / "site"))
+    assert code == 2
+    assert f"{site / 'start_vm.ps1.j2'}: not UTF-8 text (byte 0xe9 at offset 5); save the template as UTF-8" in stderr
+    assert "UnicodeDecodeError" not in stderr and not (tmp_path / "o").exists()
+
+
 def test_a_site_override_of_the_rollback_script_reaches_every_task_script(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -122,19 +122,26 @@ def prune(
     return [RemoveExport(vm_name, e.path, e.id) for e in ours[stay:]]
 
 
-def share_probe(path: str, *, write: bool) -> list[Action]:
+def share_probe(path: str, *, write: bool, host: HostSpec) -> list[Action]:
     """The read-only share probe that goes first in a transfer's plan, so a share the session cannot reach
     (the double hop) fails the run before any VM is stopped or changed; nothing for a local path. A write
     probe tries the folder written to; a read probe tries the share itself (\\\\server\\share), leaving a
-    missing export folder to the import's own clearer message."""
+    missing export folder to the import's own clearer message.
+
+    A host reached with Kerberos delegation gets the forwardable-ticket fix first: pywinrm then asks for
+    delegation (winrm/transport.py, HTTPKerberosAuth delegate=True), and MIT and Heimdal send the ticket on
+    whether or not the host is trusted for delegation (jborean93's table of GSS_C_DELEG_FLAG against a
+    Microsoft KDC, gist cdc6cef5e7540ade39912ca08020706b), but only a forwardable one, which MIT's kinit
+    asks for only when told (`kinit -f`: ansible/ansible#37815)."""
+    forwarded = host.connection.transport == "kerberos" and host.connection.kerberos_delegation
     unc = path.replace("/", "\\")
     if not unc.startswith("\\\\"):
         return []
     if not write:
         server, _, rest = unc[2:].partition("\\")
         unc = "\\\\" + server + "\\" + rest.split("\\", 1)[0]
-        return [CheckShare(unc, write=False)]
-    return [CheckShare(path, write=True)]
+        return [CheckShare(unc, write=False, forwarded_ticket=forwarded)]
+    return [CheckShare(path, write=True, forwarded_ticket=forwarded)]
 
 
 # -- orchestrate export ----------------------------------------------------------------------------------------
@@ -193,7 +200,7 @@ def plan_export(
             "afterwards)",
         )
     if any(isinstance(a, ExportVM) for a in actions):
-        actions[:0] = share_probe(to, write=not check_only)
+        actions[:0] = share_probe(to, write=not check_only, host=host)
     setup = answer_file_refusal(in_setup, f"an export to {to}")
     return Plan(tuple(with_refusals(actions, own, setup, selection.refusal())), selection.notes)
 

@@ -86,7 +86,7 @@ def plan_import(
         timeout_seconds=timeout_seconds,
         check_only=check_only,
     )
-    return Plan((*share_probe(source, write=False), action))
+    return Plan((*share_probe(source, write=False, host=host), action))
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class MoveExport:
             refusal = in_setup_refusal([observed.name], "a move")
             return Plan((refusal,) if refusal is not None else ())
         seen = MoveSource(host.name, observed.name, observed.id, observed.state)
-        actions: list[Action] = share_probe(self.via, write=not self.check_only)
+        actions: list[Action] = share_probe(self.via, write=not self.check_only, host=host)
         if self.record is not None and not self.check_only:
             record = replace(self.record, vm=observed.name, vm_id=observed.id.lower(), state=observed.state)
             actions.append(WriteMoveRecord(observed.name, record.file, record.phase, record.text()))
@@ -164,7 +164,7 @@ class MoveImport:
                     ),
                 )
             )
-        probe = share_probe(self.via, write=False)
+        probe = share_probe(self.via, write=False, host=host)
         if self.check_only:
             return Plan(tuple(probe))
         return Plan(

@@ -5,6 +5,7 @@ hop" with the fixes; CredSSP, delegated Kerberos or the host's delegation in Act
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,31 @@ def test_a_session_that_can_delegate_exports_to_the_share(tmp_path: Path, connec
     (record,) = Journal.open(lab.state).exports("hv01", "lab-01")
     assert any(f.endswith(".vhdx") for f in lab.files_under("hv01", record.path))
     assert lab.facts("hv01").vm("lab-01").running
+
+
+@pytest.mark.parametrize("delegation", [True, False], ids=["kerberos-delegation", "kerberos"])
+def test_a_share_denied_to_a_delegating_kerberos_session_names_the_forwardable_ticket(delegation: bool) -> None:
+    """Kerberos delegation asked for and the share still denied: on a real host the likely cause is a ticket
+    that is not forwardable (MIT's kinit makes one only with -f), so the probe's failure says so after the
+    double hop's fixes. Run here on a host whose session cannot delegate, as a real one without the ticket."""
+    from dataclasses import replace
+
+    from orchestrator.model import Connection, HostSpec
+    from orchestrator.operations.export import share_probe
+    from orchestrator.render import Renderer
+    from orchestrator.simulator import BOOTSTRAP
+
+    host = HostSpec(name="hv01", connection=Connection(address="127.0.0.1", user="admin"))
+    host = replace(host, connection=replace(host.connection, transport="kerberos", kerberos_delegation=delegation))
+    (probe,) = share_probe(SHARE, write=True, host=host)
+    assert probe.forwarded_ticket is delegation
+    script = Renderer().render_apply(host, [probe], "6.3")
+    seed = {"shares": {SHARE: {"free": "1TB"}}}
+    denied = Simulator(seed=seed, session=Session(transport="kerberos", delegation=False)).run(BOOTSTRAP, script)
+    assert denied.exit_code != 0
+    flat = " ".join(json.loads(denied.stdout)["failed"]["error"].split())  # the script's one JSON document
+    assert_names_the_fixes(flat)
+    assert ("its ticket is passed on only when it is forwardable: run kinit -f" in flat) is delegation
 
 
 def test_a_local_export_folder_needs_no_second_hop(tmp_path: Path) -> None:

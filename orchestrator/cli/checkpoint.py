@@ -7,13 +7,16 @@ from typing import Any
 import click
 
 from orchestrator.cli.group import main
-from orchestrator.cli.options import inventory_argument, operation_options
+from orchestrator.cli.options import checkpoint_name, inventory_argument, operation_options
 from orchestrator.cli.output import run_operation
 
 
 @main.command()
 @inventory_argument
-@click.option("--name", required=True, help="The checkpoint's name, exactly as Get-VMSnapshot will show it.")
+@click.option(
+    "--name", required=True, callback=checkpoint_name,
+    help="The checkpoint's name, exactly as Get-VMSnapshot will show it (printable, no space at either end).",
+)
 @operation_options
 def checkpoint(inventory: str | None, name: str, vm_glob: str | None, **kwargs: Any) -> None:
     """Take checkpoint NAME of the inventory's VMs on each host, then apply each VM's retention.

@@ -111,6 +111,17 @@ timeout_option = click.option(
 )
 
 
+def checkpoint_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A checkpoint name given on the command line (--name, --to): refused as the inventory's are
+    (rules/names.py checkpoint_name_problem), with exit 2 before any host is contacted."""
+    from orchestrator.rules.names import checkpoint_name_problem
+
+    problem = checkpoint_name_problem(value)
+    if problem:
+        raise click.BadParameter(f"the checkpoint name {value!r} {problem}")
+    return value
+
+
 def dry_run_option(help: str) -> Decorator[Any]:
     return click.option("--dry-run", "-n", is_flag=True, help=help)
 

@@ -7,14 +7,15 @@ from typing import Any
 import click
 
 from orchestrator.cli.group import main
-from orchestrator.cli.options import inventory_argument, operation_options
+from orchestrator.cli.options import checkpoint_name, inventory_argument, operation_options
 from orchestrator.cli.output import run_operation
 
 
 @main.command()
 @inventory_argument
 @click.option(
-    "--to", "to", required=True, metavar="NAME", help="The checkpoint to restore, as Get-VMSnapshot shows it."
+    "--to", "to", required=True, metavar="NAME", callback=checkpoint_name,
+    help="The checkpoint to restore, as Get-VMSnapshot shows it."
 )
 @operation_options
 def rollback(inventory: str | None, to: str, vm_glob: str | None, **kwargs: Any) -> None:

@@ -40,6 +40,22 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def checkpoint_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a checkpoint's name, as the end of a sentence; None when it is fine.
+
+    Printable text (printable_problem), and no space at either end: Checkpoint-VM's pages (2012, 2012 R2)
+    do not say what Hyper-V makes of an empty -SnapshotName (the simulator, like a real host's own UI, falls
+    back to "<VM> - (<time>)") or of a padded one, and a checkpoint whose name comes back different from the
+    one asked for is found by no script: it would be left on the VM unmarked, the run failed. Refused
+    before any host is contacted (stricter where the pages are silent)."""
+    problem = printable_problem(name)
+    if problem:
+        return problem
+    if name != name.strip():
+        return "starts or ends with a space"
+    return None
+
+
 def printable_problem(text: str) -> str | None:
     """Why `text` cannot be a switch or checkpoint name (any printable text is fine)."""
     if not text:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from orchestrator.model import WEEKDAYS, Finding, HostSpec
 from orchestrator.names import select_names
 from orchestrator.rules.findings import at, finding, not_a_choice, shown
-from orchestrator.rules.names import printable_problem
+from orchestrator.rules.names import checkpoint_name_problem, printable_problem
 
 ACTIONS = ("rollback",)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -20,12 +20,12 @@ def check_schedules(host: HostSpec) -> Iterator[Finding]:
         loc = schedule.locations
         label = f"host {host.name}: schedule {shown(schedule.name)}"
         for what, value in (("name", schedule.name), ("checkpoint", schedule.checkpoint)):
-            problem = printable_problem(value)
+            problem = (checkpoint_name_problem if what == "checkpoint" else printable_problem)(value)
             if problem:
                 yield finding(
                     "error",
                     f"{label}: the {what} {problem}",
-                    f"write a printable {what}",
+                    f"write a printable {what}" + (" without spaces at its ends" if what == "checkpoint" else ""),
                     at(loc, what, schedule.location),
                 )
         if schedule.name.lower() in names:

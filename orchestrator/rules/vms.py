@@ -13,7 +13,7 @@ from orchestrator.model import (
     VMSpec,
 )
 from orchestrator.rules.findings import at, finding, not_a_choice, shown
-from orchestrator.rules.names import name_problem, printable_problem
+from orchestrator.rules.names import checkpoint_name_problem, name_problem, printable_problem
 from orchestrator.rules.sizing import floor_for
 from orchestrator.sizes import format_size
 from orchestrator.vm_index import alike_key
@@ -91,12 +91,12 @@ def check_vm(host: HostSpec, vm: VMSpec) -> Iterator[Finding]:
         )
     cp = vm.checkpoints
     if cp.baseline is not None:
-        problem = printable_problem(cp.baseline)
+        problem = checkpoint_name_problem(cp.baseline)
         if problem:
             yield finding(
                 "error",
                 f"{label}: the baseline checkpoint name {problem}",
-                "write a printable name",
+                "write a printable name without spaces at its ends",
                 at(loc, "checkpoints", vm.location),
             )
     if cp.keep is not None and cp.keep < 1:

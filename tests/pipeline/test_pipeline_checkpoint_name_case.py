@@ -115,3 +115,21 @@ def test_a_checkpoint_a_real_host_may_take_for_the_baseline_leaves_the_vm_alone(
     assert result.exit_code == 1
     assert "may take for its baseline 'Straße' ('STRASSE')" in result.output and "Rename-VMSnapshot" in result.output
     assert checkpoints(state) == ["STRASSE"]
+
+
+def test_an_empty_or_padded_checkpoint_name_is_refused_before_any_host(tmp_path: Path) -> None:
+    """`--name ''` (an unset variable in a cron line) used to reach the hosts: Checkpoint-VM made a checkpoint
+    of its default name on every VM, which no script then found (unmarked, the run failed). Now exit 2, and
+    the hosts keep exactly their checkpoints; a name padded with a space is refused the same way."""
+    state, inventory = classroom(tmp_path)
+    before = checkpoints(state)
+    for args in (["checkpoint", "--name", ""], ["checkpoint", "--name", "friday "], ["rollback", "--to", " clean"]):
+        result = orchestrate(args[0], inventory, *args[1:], "--state-dir", state)
+        assert result.exit_code == 2, result.output
+        assert "the checkpoint name" in result.output
+    assert checkpoints(state) == before
+    padded = write_inventory(
+        tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01", checkpoints={"baseline": "clean "})]}}
+    )
+    result = orchestrate("validate", padded)
+    assert result.exit_code == 2 and "the baseline checkpoint name starts or ends with a space" in result.output

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from orchestrator.cli.group import main
-from orchestrator.cli.options import inventory_argument, single_host_options, timeout_option
+from orchestrator.cli.options import inventory_argument, single_host_options, timeout_option, vm_name
 from orchestrator.cli.output import (
     host_or_exit,
     load_inventory_or_exit,
@@ -38,7 +38,7 @@ from orchestrator.operations.import_vm import register_problem
     "export --keep deletes); copy: copy them (keeps the id); copy-new-id: copy them with a new id, so the "
     "same export can be imported again.",
 )
-@click.option("--name", "new_name", default=None, metavar="NEW", help="Import under this name.")
+@click.option("--name", "new_name", default=None, metavar="NEW", callback=vm_name, help="Import under this name.")
 @click.option("--start", is_flag=True, help="Start the imported VM and check its edition (KVP).")
 @timeout_option
 @single_host_options

@@ -93,11 +93,29 @@ templates_option = click.option(
 show_scripts_option = click.option(
     "--show-scripts", is_flag=True, help="Also print the exact PowerShell that runs (or would run)."
 )
+def _vm_pattern(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An empty --vm (an unset variable in a cron line) would select no VM and end as a quiet no-op."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: give a VM name or a glob (or leave --vm out for every VM)")
+    return value
+
+
+def vm_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A VM name given on the command line (import --name): refused as the inventory's VM names are
+    (rules/names.py name_problem; a VM's folder carries its name), with exit 2 before any host."""
+    from orchestrator.rules.names import name_problem
+
+    if value is not None and (problem := name_problem(value)):
+        raise click.BadParameter(f"the VM name {value!r} {problem}")
+    return value
+
+
 vm_option = click.option(
     "--vm",
     "vm_glob",
     metavar="NAME|GLOB",
     default=None,
+    callback=_vm_pattern,
     help="Only this VM (an exact name wins, even one holding [ ]), else the VMs a glob matches "
     "(*, ?, [ab]; [[] is a literal [).",
 )

@@ -191,3 +191,15 @@ def test_the_demo_inventory_is_what_readme_copies(tmp_path: Path) -> None:
     copy = tmp_path / "demo.yaml"
     shutil.copy(DEMO, copy)
     assert load_inventory(str(copy)).errors == ()
+
+
+def test_an_empty_vm_pattern_or_import_name_is_refused_before_any_host(tmp_path: Path) -> None:
+    """A cron line with an unset variable passes `--vm ""`: it selected no VM and ended as a quiet exit 0.
+    And `import --name 'a:b'` would have imported first and failed after, on a name no VM folder can carry."""
+    state = tmp_path / "state"
+    code, output = orchestrate(state, "checkpoint", str(DEMO), "--name", "friday", "--vm", "")
+    assert code == 2 and "Invalid value for '--vm': is empty" in output
+    code, output = orchestrate(state, "import", str(DEMO), "--host", "hv02.demo.local", "--from", "D:\\exports\\x",
+                               "--name", "a:b")
+    assert code == 2 and "the VM name 'a:b' contains :" in output
+    assert not state.exists()  # nothing was contacted, nothing created

@@ -28,7 +28,7 @@ def main() -> None:
 
     Exit codes: 0 success, 1 some host failed, 2 invalid input (nothing contacted), 3 a host is locked
     by another run, 130 interrupted (Ctrl-C, SIGTERM, or SIGHUP when the terminal or SSH session goes
-    away: no new host starts, the running scripts are stopped on their hosts, at most 30 s are waited for
+    away, unless started with nohup: no new host starts, the running scripts are stopped on their hosts, at most 30 s are waited for
     them, every remote shell is deleted; a second Ctrl-C deletes the shells at once).
     """
     # SIGTERM (systemd stopping a timer's unit, kill) and SIGHUP (the SSH session of the admin dropped) as
@@ -36,13 +36,21 @@ def main() -> None:
     # default action (terminate) would do. Restored when the command ends (tests run many in one process).
     if threading.current_thread() is threading.main_thread():
         handler = InterruptHandler()
-        previous = {sig: signal.signal(sig, handler) for sig in STOPPING_SIGNALS}
+        previous = {sig: signal.signal(sig, handler) for sig in STOPPING_SIGNALS if not _ignored_on_purpose(sig)}
 
         def restore() -> None:
             for sig, old in previous.items():
                 signal.signal(sig, old)
 
         click.get_current_context().call_on_close(restore)
+
+
+def _ignored_on_purpose(sig: int) -> bool:
+    """Whether the process was started with this signal ignored, and should stay so: `nohup` ignores SIGHUP so
+    that a run outlives the admin's logout, and a shell starts a background job (`cmd &`) with SIGINT
+    ignored so that Ctrl-C at the terminal does not reach it (POSIX: signals ignored on exec stay ignored).
+    SIGTERM is always caught: it is how systemd and kill stop a run."""
+    return sig != signal.SIGTERM and signal.getsignal(sig) is signal.SIG_IGN
 
 
 class InterruptHandler:

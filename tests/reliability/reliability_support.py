@@ -260,7 +260,16 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_cli(args: Iterable[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def start_cli(
+    args: Iterable[str], cwd: Path, env: dict[str, str] | None = None, ignore: Sequence[int] = ()
+) -> subprocess.Popen[str]:
+    """The CLI in its own session; `ignore`: signals the child starts with ignored, as `nohup` (SIGHUP) or a
+    shell's background job (SIGINT) starts it."""
+
+    def ignoring() -> None:
+        for signum in ignore:
+            signal.signal(signum, signal.SIG_IGN)
+
     return subprocess.Popen(
         [*CLI, *map(str, args)],
         cwd=cwd,
@@ -269,6 +278,7 @@ def start_cli(args: Iterable[str], cwd: Path, env: dict[str, str] | None = None)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=ignoring if ignore else None,
     )
 
 

@@ -211,6 +211,33 @@ def test_a_real_signal_to_orchestrate_apply_ends_it_cleanly(
     assert status == "aborted"
 
 
+def test_under_nohup_a_hangup_does_not_stop_the_run(fake: FakeWinRMServer, tmp_path: Path) -> None:
+    """`nohup orchestrate apply ...` and the admin logs out: nohup started the run with SIGHUP ignored, and the
+    run keeps it so (it would otherwise stop, as a hangup does without nohup). SIGTERM still stops it."""
+    inventory = school(fake, tmp_path, ["hv01"])
+    child = start_cli(
+        ["apply", inventory, "--state-dir", tmp_path / "state"],
+        tmp_path,
+        cli_env(**{PASSWORD_ENV: "Passw0rd!", "PYTHONPATH": REPO_PATH}),
+        ignore=(signal.SIGHUP,),
+    )
+    try:
+        assert wait_for(applying(fake, 1), timeout=60), "the apply script started"
+        child.send_signal(signal.SIGHUP)
+        # Had the hangup been caught, the run would now signal its command (Ctrl-C) within a moment.
+        assert not wait_for(lambda: len(fake.signals) > 1, timeout=2.0)
+        assert child.poll() is None
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == exit_codes.INTERRUPTED, out + err
+    assert {code for _s, _c, code in fake.signals} >= {SIGNAL_CTRL_C}
+    assert_every_shell_deleted(fake)
+
+
 # ---- the transport's side of it ---------------------------------------------------------------------------
 
 

@@ -93,6 +93,8 @@ templates_option = click.option(
 show_scripts_option = click.option(
     "--show-scripts", is_flag=True, help="Also print the exact PowerShell that runs (or would run)."
 )
+
+
 def _vm_pattern(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """An empty --vm (an unset variable in a cron line) would select no VM and end as a quiet no-op."""
     if value is not None and not value.strip():

@@ -128,7 +128,7 @@ def share_probe(path: str, *, write: bool, host: HostSpec) -> list[Action]:
     probe tries the folder written to; a read probe tries the share itself (\\\\server\\share), leaving a
     missing export folder to the import's own clearer message.
 
-    A host reached with Kerberos delegation gets the forwardable-ticket fix first: pywinrm then asks for
+    A host reached with Kerberos delegation also gets the forwardable-ticket fix: pywinrm then asks for
     delegation (winrm/transport.py, HTTPKerberosAuth delegate=True), and MIT and Heimdal send the ticket on
     whether or not the host is trusted for delegation (jborean93's table of GSS_C_DELEG_FLAG against a
     Microsoft KDC, gist cdc6cef5e7540ade39912ca08020706b), but only a forwardable one, which MIT's kinit

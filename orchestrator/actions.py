@@ -524,7 +524,7 @@ class CheckShare(Action):
     path: str
     write: bool = True
     # The session asked for Kerberos delegation: if the share is still denied, the likely cause is a ticket
-    # that is not forwardable, and the failure says so first (operations/export.py share_probe).
+    # that is not forwardable, and the failure says so too (operations/export.py share_probe).
     forwarded_ticket: bool = False
     template: ClassVar[str] = "actions/check_share.ps1.j2"
     verb: ClassVar[str] = "check share"

@@ -58,7 +58,7 @@ _CONNECTION_VARS: dict[str, tuple[str, str]] = {
     "ansible_host": ("address", "text"),
     "ansible_port": ("port", "port"),
     "ansible_user": ("user", "text"),
-    "ansible_winrm_transport": ("transport", "text"),
+    "ansible_winrm_transport": ("transport", "transport"),
     "ansible_winrm_scheme": ("scheme", "text"),
     "ansible_winrm_server_cert_validation": ("cert_validation", "text"),
     "ansible_winrm_ca_trust_path": ("ca_trust_path", "text"),
@@ -105,6 +105,20 @@ class HostBuilder:
         self.base_dir = base_dir
         self.credentials = Credentials(reader, base_dir, inventory_file, ask_pass)
 
+    def _transport(self, value: Any, origin: Origin, what: str) -> Any:
+        """One transport. Ansible's winrm plugin also takes a list (or `ntlm,kerberos`) and tries each in
+        turn until one connects (ansible.builtin.winrm: "List of winrm transports to attempt to use"); that
+        can fall back to a weaker one without a word, so here a host names the one it uses."""
+        if isinstance(value, list) or (isinstance(value, str) and "," in value):
+            shown = ", ".join(str(v).strip() for v in (value if isinstance(value, list) else value.split(",")))
+            return self.r.error(
+                origin,
+                f"{what} lists several transports ({shown}): orchestrate uses one per host and never falls back "
+                "to another, as Ansible's plugin does",
+                "give the one this host accepts, e.g. ansible_winrm_transport: ntlm",
+            )
+        return self.r.text(value, origin, what)
+
     def build(
         self,
         name: str,
@@ -138,6 +152,7 @@ class HostBuilder:
                 "text": r.text,
                 "bool": r.boolean,
                 "port": lambda v, o, w: r.integer(v, o, w, numeric_text=True),
+                "transport": self._transport,
             }[kind]
             value = get(var, reader)
             if value is not None and value is not BAD:

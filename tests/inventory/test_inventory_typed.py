@@ -312,6 +312,18 @@ def test_transports_without_password(tmp_path: Path, transport: str) -> None:
     assert inventory.hosts["hv01"].connection.password is None
 
 
+@pytest.mark.parametrize("written", ["[kerberos, ntlm]", "'kerberos,ntlm'"], ids=["list", "comma"])
+def test_an_ansible_list_of_transports_is_refused_with_the_one_to_pick(tmp_path: Path, written: str) -> None:
+    """Ansible's winrm plugin takes a list and tries each transport in turn (ansible/plugins/connection/
+    winrm.py, _winrm_connect), which can fall back to a weaker one unseen; here a host names its one."""
+    write(tmp_path / "inv.yaml", WINRM + f"      ansible_winrm_transport: {written}\n")
+    inventory = load(tmp_path / "inv.yaml")
+    (error,) = [f for f in inventory.errors if "transport" in f.message]
+    assert "lists several transports (kerberos, ntlm)" in error.message and "never falls back" in error.message
+    assert error.fix == "give the one this host accepts, e.g. ansible_winrm_transport: ntlm"
+    assert error.location is not None and error.location.line == WINRM.count("\n") + 1
+
+
 def test_classroom_names_unique_per_host(tmp_path: Path) -> None:
     write(
         tmp_path / "inv.yaml",

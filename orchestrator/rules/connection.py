@@ -97,6 +97,15 @@ def check_connection(host: HostSpec) -> Iterator[Finding]:
             "use ansible_winrm_scheme: https, or set orchestrate_allow_unencrypted: true to accept the risk",
             at(loc, "ansible_winrm_scheme", host.location),
         )
+    if conn.scheme == "https" and conn.cert_validation == "ignore":
+        # The run says so on every connection (transport/winrm.py); validate says it before the first one.
+        yield finding(
+            "warning",
+            f"host {host.name}: the host's TLS certificate is not validated, so anyone between this box and the "
+            "host can pose as it and receive the scripts and the logon (with basic, the password itself)",
+            "trust the host's certificate authority instead: ansible_winrm_ca_trust_path: /path/to/ca.pem",
+            at(loc, "ansible_winrm_server_cert_validation", host.location),
+        )
     if conn.kerberos_delegation and conn.transport != "kerberos":
         yield finding(
             "warning",

@@ -396,3 +396,11 @@ def test_literal_password_in_host_vars_is_refused_when_readable(tmp_path: Path) 
     (error,) = load(tmp_path / "inv.yaml").errors
     assert error.location.file.endswith("host_vars/hv01.yml") and error.location.line == 1
     assert "chmod 600" in error.fix
+
+
+def test_a_certificate_not_validated_is_a_warning_at_validate(tmp_path: Path) -> None:
+    """Every run warns of it on connecting (transport/winrm.py); validate, which contacts nothing, says it too."""
+    write(tmp_path / "inv.yaml", WINRM + "      ansible_winrm_server_cert_validation: ignore\n")
+    inventory = load(tmp_path / "inv.yaml")
+    warnings = [f for f in inventory.findings if not f.is_error and "not validated" in f.message]
+    assert len(warnings) == 1 and "ansible_winrm_ca_trust_path" in warnings[0].fix

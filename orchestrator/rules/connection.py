@@ -29,6 +29,16 @@ _CHOICES = (
 )
 
 
+# pywinrm's older transport names, which Ansible inventories still carry (winrm/transport.py build_session:
+# "'ssl' was overloaded for HTTPS with optional certificate auth, fall back to basic auth if no cert
+# specified"; 'plaintext' is Basic): named here for what they are, never taken as one or the other silently.
+_PYWINRM_ALIASES = {
+    "ssl": "write basic (Basic over HTTPS), or certificate with ansible_winrm_cert_pem and "
+    "ansible_winrm_cert_key_pem: pywinrm's 'ssl' means either, depending on whether a certificate is given",
+    "plaintext": "write basic: pywinrm's 'plaintext' is Basic authentication",
+}
+
+
 def check_connection(host: HostSpec) -> Iterator[Finding]:
     conn, loc = host.connection, host.locations
     bad_choice = False
@@ -36,6 +46,15 @@ def check_connection(host: HostSpec) -> Iterator[Finding]:
         value = getattr(conn, attribute)
         if value not in choices:
             bad_choice = True
+            alias = _PYWINRM_ALIASES.get(str(value).lower()) if attribute == "transport" else None
+            if alias is not None:
+                yield finding(
+                    "error",
+                    f"host {host.name}: ansible_winrm_transport {value!r} is an old pywinrm name",
+                    alias,
+                    at(loc, variable, host.location),
+                )
+                continue
             yield not_a_choice(
                 f"host {host.name}", variable, value, choices, at(loc, variable, host.location)
             )

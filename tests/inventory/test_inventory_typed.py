@@ -404,3 +404,15 @@ def test_a_certificate_not_validated_is_a_warning_at_validate(tmp_path: Path) ->
     inventory = load(tmp_path / "inv.yaml")
     warnings = [f for f in inventory.findings if not f.is_error and "not validated" in f.message]
     assert len(warnings) == 1 and "ansible_winrm_ca_trust_path" in warnings[0].fix
+
+
+@pytest.mark.parametrize(("old", "fix"), [("ssl", "write basic (Basic over HTTPS), or certificate"),
+                                          ("plaintext", "write basic: pywinrm's 'plaintext' is Basic")])
+def test_pywinrms_old_transport_names_are_named_for_what_they_are(tmp_path: Path, old: str, fix: str) -> None:
+    """An Ansible inventory from before pywinrm's named transports: 'ssl' is Basic over HTTPS or, with a
+    client certificate, certificate authentication (winrm/transport.py build_session); 'plaintext' is Basic."""
+    write(tmp_path / "inv.yaml", WINRM + f"      ansible_winrm_transport: {old}\n")
+    inventory = load(tmp_path / "inv.yaml")
+    (error,) = [f for f in inventory.errors if "transport" in f.message]
+    assert error.message == f"host hv01: ansible_winrm_transport {old!r} is an old pywinrm name"
+    assert error.fix.startswith(fix)

@@ -73,6 +73,39 @@ _CONNECTION_VARS: dict[str, tuple[str, str]] = {
 }
 CONNECTION_VARS = tuple(_CONNECTION_VARS)
 
+# The other names Ansible's winrm plugin reads for the same settings, lowest precedence first: each option
+# lists its variables (ansible/plugins/connection/winrm.py: remote_addr, remote_user, remote_password, port),
+# and of those defined the last one listed wins (ansible/config/manager.py, _loop_entries). An inventory
+# written for Ansible with ansible_winrm_password is therefore read as Ansible reads it.
+ANSIBLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "ansible_host": ("ansible_host", "ansible_winrm_host"),
+    "ansible_port": ("ansible_port", "ansible_winrm_port"),
+    "ansible_user": ("ansible_user", "ansible_winrm_user"),
+    "ansible_password": ("ansible_password", "ansible_winrm_pass", "ansible_winrm_password"),
+}
+PASSWORD_VARS = ANSIBLE_ALIASES["ansible_password"]
+
+
+def with_ansible_aliases(
+    variables: dict[Any, Any], origins: dict[Any, Origin]
+) -> tuple[dict[Any, Any], dict[Any, Origin]]:
+    """The host's variables with each setting under its ansible_* name taken from the alias Ansible would use
+    (ANSIBLE_ALIASES); the same dicts when no alias is set, as for nearly every host."""
+    result: tuple[dict[Any, Any], dict[Any, Origin]] | None = None
+    for canonical, names in ANSIBLE_ALIASES.items():
+        chosen = None
+        for name in names:
+            if variables.get(name) is not None:
+                chosen = name
+        if chosen is None or chosen == canonical:
+            continue
+        if result is None:
+            result = (dict(variables), dict(origins))
+        result[0][canonical] = variables[chosen]
+        if chosen in origins:
+            result[1][canonical] = origins[chosen]
+    return result or (variables, origins)
+
 
 def check_definitions(definitions: Iterable[VarDef], reader: Reader, credentials: Credentials) -> None:
     """Checks made once per place a variable is written: misspelt product variables, literal passwords."""
@@ -86,7 +119,7 @@ def check_definitions(definitions: Iterable[VarDef], reader: Reader, credentials
             )
         value = definition.value
         if (
-            name == "ansible_password"
+            name in PASSWORD_VARS
             and isinstance(value, str)
             and value
             and env_lookup_name(value) is None
@@ -133,6 +166,7 @@ class HostBuilder:
         hosts enter Inventory.hosts. While it is built, the Reader knows the host's variables, so a value
         `{{ name }}` reads as the host's variable `name` (fields.Reader.scalar).
         """
+        variables, origins = with_ansible_aliases(variables, origins)
         # Each host's build replaces the previous host's variables; no reader call outlives its host's build.
         self.r.variables, self.r.variable_origins = variables, origins
         errors_before = self.r.errors

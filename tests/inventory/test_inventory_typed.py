@@ -416,3 +416,33 @@ def test_pywinrms_old_transport_names_are_named_for_what_they_are(tmp_path: Path
     (error,) = [f for f in inventory.errors if "transport" in f.message]
     assert error.message == f"host hv01: ansible_winrm_transport {old!r} is an old pywinrm name"
     assert error.fix.startswith(fix)
+
+
+ANSIBLE_NAMES = (
+    "all:\n  hosts:\n    hv01:\n      ansible_host: wrong.example\n      ansible_winrm_host: 127.0.0.1\n"
+    "      ansible_winrm_port: 5985\n      ansible_winrm_scheme: http\n      orchestrate_allow_unencrypted: true\n"
+    "      ansible_winrm_user: admin\n      ansible_password: \"{{ lookup('env', 'PW_LOW') }}\"\n"
+    "      ansible_winrm_password: \"{{ lookup('env', 'PW_HIGH') }}\"\n      multipoint_vms: []\n"
+)
+
+
+def test_ansible_winrm_names_are_read_as_ansible_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inventory written for Ansible may use the winrm plugin's own names. Of an option's variables the
+    last one its plugin lists wins (ansible/plugins/connection/winrm.py, ansible/config/manager.py
+    _loop_entries): ansible_winrm_host over ansible_host, ansible_winrm_password over ansible_password."""
+    monkeypatch.setenv("PW_LOW", "not-this-one")
+    monkeypatch.setenv("PW_HIGH", "this-one")
+    write(tmp_path / "inv.yaml", ANSIBLE_NAMES)
+    inventory = load(tmp_path / "inv.yaml")
+    assert not inventory.errors, messages(inventory)
+    conn = inventory.hosts["hv01"].connection
+    assert (conn.address, conn.port, conn.user, conn.password) == ("127.0.0.1", 5985, "admin", Secret("this-one"))
+
+
+@pytest.mark.parametrize("name", ["ansible_winrm_pass", "ansible_winrm_password"])
+def test_a_literal_password_under_ansibles_other_names_is_judged_the_same(tmp_path: Path, name: str) -> None:
+    write(tmp_path / "inv.yaml", WINRM + f"      {name}: hunter2-literal\n", mode=0o644)
+    inventory = load(tmp_path / "inv.yaml")
+    assert [f"{f.location.line}: {f.message}" for f in inventory.errors] == [
+        "6: a literal ansible_password in a file that group or others can read is refused"
+    ]

@@ -10,11 +10,13 @@ an hour unless it is stopped; a stopped script never ran, so the simulated hosts
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
+import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +182,25 @@ def test_a_second_ctrl_c_deletes_the_shells_at_once(fake: FakeWinRMServer, tmp_p
     assert all("interrupted" in e for _s, e in hosts.values())
 
 
+@contextlib.contextmanager
+def applying_cli(
+    inventory: Path, folder: Path, *extra: str, ignore: tuple[int, ...] = ()
+) -> Iterator[subprocess.Popen[str]]:
+    """`orchestrate apply` of `inventory` in its own process (state in folder/state); killed if a test leaves it."""
+    child = start_cli(
+        ["apply", inventory, "--state-dir", folder / "state", *extra],
+        folder,
+        cli_env(**{PASSWORD_ENV: "Passw0rd!", "PYTHONPATH": REPO_PATH}),
+        ignore=ignore,
+    )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
 @pytest.mark.parametrize(
     "signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["SIGTERM", "SIGINT", "SIGHUP"]
 )
@@ -189,19 +210,10 @@ def test_a_real_signal_to_orchestrate_apply_ends_it_cleanly(
     """`orchestrate apply` in its own process, stopped by systemd (SIGTERM), Ctrl-C (SIGINT), or the admin's
     SSH session dropping (SIGHUP, whose default action would end the process mid-change)."""
     inventory = school(fake, tmp_path, ["hv01", "hv02", "hv03"])
-    child = start_cli(
-        ["apply", inventory, "--state-dir", tmp_path / "state", "--forks", "3"],
-        tmp_path,
-        cli_env(**{PASSWORD_ENV: "Passw0rd!", "PYTHONPATH": REPO_PATH}),
-    )
-    try:
+    with applying_cli(inventory, tmp_path, "--forks", "3") as child:
         assert wait_for(applying(fake, 3), timeout=60), "the apply scripts started"
         child.send_signal(signum)
         out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     assert child.returncode == exit_codes.INTERRUPTED, out + err
     assert "Traceback" not in out + err
     assert "s left before every shell is deleted" in out
@@ -215,13 +227,7 @@ def test_under_nohup_a_hangup_does_not_stop_the_run(fake: FakeWinRMServer, tmp_p
     """`nohup orchestrate apply ...` and the admin logs out: nohup started the run with SIGHUP ignored, and the
     run keeps it so (it would otherwise stop, as a hangup does without nohup). SIGTERM still stops it."""
     inventory = school(fake, tmp_path, ["hv01"])
-    child = start_cli(
-        ["apply", inventory, "--state-dir", tmp_path / "state"],
-        tmp_path,
-        cli_env(**{PASSWORD_ENV: "Passw0rd!", "PYTHONPATH": REPO_PATH}),
-        ignore=(signal.SIGHUP,),
-    )
-    try:
+    with applying_cli(inventory, tmp_path, ignore=(signal.SIGHUP,)) as child:
         assert wait_for(applying(fake, 1), timeout=60), "the apply script started"
         child.send_signal(signal.SIGHUP)
         # Had the hangup been caught, the run would now signal its command (Ctrl-C) within a moment.
@@ -229,10 +235,6 @@ def test_under_nohup_a_hangup_does_not_stop_the_run(fake: FakeWinRMServer, tmp_p
         assert child.poll() is None
         child.send_signal(signal.SIGTERM)
         out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     assert child.returncode == exit_codes.INTERRUPTED, out + err
     assert {code for _s, _c, code in fake.signals} >= {SIGNAL_CTRL_C}
     assert_every_shell_deleted(fake)

@@ -148,6 +148,7 @@ class StopVM(Action):
 @dataclass(frozen=True, slots=True)
 class StartVM(Action):
     vm_name: str
+    before: str = "Off"  # the state it is started from, as the plan shows it (a Saved VM is resumed from it)
     template: ClassVar[str] = "actions/start_vm.ps1.j2"
     verb: ClassVar[str] = "start VM"
 
@@ -156,7 +157,7 @@ class StartVM(Action):
         return self.vm_name
 
     def changes(self) -> list[Change]:
-        return [("state", "Off", "Running")]
+        return [("state", self.before, "Running")]
 
 
 @dataclass(frozen=True, slots=True)

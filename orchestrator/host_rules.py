@@ -53,6 +53,9 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
         if (baseline := _baseline_alike(vm, facts)) is not None:
             problems.append(baseline)
             continue
+        if (unsettled := _unsettled_state(vm, facts)) is not None:
+            problems.append(unsettled)
+            continue
         problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
         problems.extend(_vm_switch(host, vm, facts))
@@ -91,6 +94,36 @@ def _name_alike(vm: VMSpec, others: tuple[VMFacts, ...]) -> HostProblem:
         "orchestrate could act on that VM instead, so it touches neither",
         "rename the inventory VM to a name that differs in more than case, accents or ligatures, or rename "
         "that VM on the host, by id: Rename-VM -VM (Get-VM -Id '<id>') -NewName '<another name>'",
+        vm=vm.name,
+    )
+
+
+# The states a plan knows what to do with. Hyper-V's VMState has many more (Microsoft.HyperV.PowerShell.VMState:
+# Other, Stopping, Paused, Starting, Reset, Saving, Pausing, Resuming, and a *Critical twin of each, as
+# Microsoft's SdnDiagnostics module lists them), and no 2012 page says what Start-VM, Stop-VM or Set-VM do in
+# those: a VM in one of them is left alone (fails safe), with the way out.
+SETTLED_STATES = frozenset({"Running", "Off", "Saved"})
+
+
+def _unsettled_state(vm: VMSpec, facts: HostFacts) -> HostProblem | None:
+    observed = facts.vm(vm.name)
+    if observed is None or observed.state in SETTLED_STATES:
+        return None
+    if observed.state == "Paused":
+        # Resume-VM "resumes a suspended (paused) virtual machine" (2012: hh848525); Hyper-V itself pauses a
+        # VM whose host volume ran out of space.
+        return HostProblem(
+            f"VM {vm.name!r} is Paused: orchestrate changes only a VM that is Running, Off or Saved, and leaves "
+            "it as it is",
+            "if the host's disk filled up, free space there first; then, on the host: "
+            f"Resume-VM -VM (Get-VM -Id '{observed.id}')",  # by id: -Name takes wildcards (hh848525)
+            vm=vm.name,
+        )
+    return HostProblem(
+        f"VM {vm.name!r} is {observed.state} (a change of state in progress, or a critical state): orchestrate "
+        "changes only a VM that is Running, Off or Saved, and leaves it as it is",
+        "wait until it has settled and run again; a *Critical state usually means its storage is not "
+        "reachable, so check the host's disks first",
         vm=vm.name,
     )
 

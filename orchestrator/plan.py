@@ -85,12 +85,21 @@ def plan_host(
     after_wait: list[Action] = []
     in_setup: list[str] = []
     no_image: list[str] = []
+    saved: list[str] = []
     for vm in host.vms:
         if vm.name in hold:  # held VMs (a move's) are the caller's to report, never planned here
             continue
         observed = facts.vm(vm.name)
         if baseline_lost(vm, observed) and not retake_baseline:
             lost.append(vm.name)
+            continue
+        if (
+            observed is not None
+            and observed.state == "Saved"
+            and vm.state != "absent"
+            and _off_only_changes(vm, observed, facts.version)
+        ):
+            saved.append(vm.name)  # its change needs it off, and only discarding its saved memory turns it off
             continue
         if observed is None and vm.guest is not None and vm.state != "absent" and (
             vm.disk is None or vm.disk.kind not in ("parent", "copy_from")
@@ -125,6 +134,15 @@ def plan_host(
                 tuple(no_image),
                 f"VM(s) {', '.join(no_image)}: `guest` needs a disk made from a sysprepped image (disk: parent or "
                 "copy_from), whose Windows reads the answer file at its first boot; not created",
+            )
+        )
+    if saved:
+        actions.append(
+            RefuseVMs(
+                tuple(saved),
+                f"VM(s) {', '.join(saved)} are Saved, and a CPU, memory or switch change needs them off: a saved VM "
+                "turns off only by discarding the memory it saved, so nothing is changed there; start them "
+                "(Start-VM) and apply again, which shuts them down for the change and starts them after",
             )
         )
     if lost:
@@ -197,7 +215,7 @@ def plan_guest(vm: VMSpec, observed: VMFacts | None, version: str) -> GuestSteps
         refused = False
     elif observed.guest_state == "setup":
         # Resumed: the answer file is in the disk (or the guest booted): never written again, only waited for.
-        before = [] if observed.running else [StartVM(vm.name)]
+        before = [] if observed.running else [StartVM(vm.name, before=observed.state)]
         refused = bool(_off_only_changes(vm, observed, version))
         if vm.checkpoints.baseline and observed.checkpoint(vm.checkpoints.baseline) is not None:
             return before, wait, after, refused
@@ -259,7 +277,7 @@ def _converge(vm: VMSpec, observed: VMFacts, version: str) -> list[Action]:
     if vm.checkpoints.baseline and observed.checkpoint(vm.checkpoints.baseline) is None:
         actions.append(TakeCheckpoint(vm.name, vm.checkpoints.baseline))
     if vm.state == "running" and not running:
-        actions.append(StartVM(vm.name))
+        actions.append(StartVM(vm.name, before=observed.state if observed.state != "Running" else "Off"))
     elif vm.state == "off" and running:
         actions.append(StopVM(vm.name))
     return actions

@@ -87,7 +87,12 @@ class MoveExport:
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
         """The plan's basis is the source VM as it was (a MoveSource): the undo puts it back exactly so. The
-        record goes first, before the VM is stopped: from then on nothing from any box starts it here."""
+        record goes first, before the VM is stopped: from then on nothing from any box starts it here.
+
+        A VM the host rules refused (runner/host.py drops it from `host`: a name two VMs share, a state such
+        as Paused) is not stopped or exported: the plan is empty, and the refusal is the step's error."""
+        if not any(vm.name.lower() == self.vm_name.lower() for vm in host.vms):
+            return Plan(())
         earlier = facts.move_of(self.vm_name)
         if earlier is not None:
             return Plan((RefuseVMs((self.vm_name,), f"VM {self.vm_name!r} {earlier.describe()}"),))

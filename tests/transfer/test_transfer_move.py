@@ -130,6 +130,30 @@ def test_move_is_refused_when_the_target_has_a_vm_a_real_host_may_take_for_it(tm
     assert lab.files_under("hv01", SHARE) == []
 
 
+def test_a_vm_the_host_rules_refuse_is_not_stopped_or_exported_by_a_move(tmp_path: Path) -> None:
+    """lab-01 is Paused (Hyper-V paused it when hv01's disk filled): the host rules refuse it, and the move's
+    export step must then do nothing to it. It used to stop it (Stop-VM), export it, fail on the refusal,
+    and then fail to put it back Paused."""
+    import json
+
+    from orchestrator.transport.simulated import state_file
+
+    lab = lab_with_vms(tmp_path)
+    path = state_file(lab.state, "hv01")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for entry in document["host"]["vms"]:
+        if entry["name"] == "lab-01":
+            entry["state"] = "Paused"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    code, output = lab.orchestrate("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE)
+
+    assert code == 1 and "VM 'lab-01' is Paused" in output and "undo" not in output
+    assert lab.facts("hv01").vm("lab-01").state == "Paused"
+    assert lab.facts("hv02").vm("lab-01") is None
+    assert lab.files_under("hv01", SHARE) == []
+
+
 def test_a_second_move_never_removes_the_copy_an_interrupted_move_left_on_the_target(tmp_path: Path) -> None:
     """A move that died after the import leaves the VM running on the target (same id) and off on the source.
     Running the move again must refuse before exporting, not import, fail and then "undo" by removing the

@@ -81,6 +81,30 @@ def test_retention_keeps_exactly_three_and_the_users_checkpoint_survives(demo: D
     ]
 
 
+def test_the_nightly_reset_leaves_a_paused_vm_alone_and_restores_the_others(demo: Demo) -> None:
+    """Hyper-V paused lab-a-02 when hv01's disk filled up. The 03:30 task, which no admin box watches, must not
+    turn it off (what that does to a paused VM is on no 2012 page): it says so and restores the others."""
+    import json as json_module
+
+    for name in ("lab-a-01", "lab-a-02", "lab-a-03"):
+        demo.set_cpus(name, 2)
+    path = state_file(demo.state, HV01)
+    document = json_module.loads(path.read_text(encoding="utf-8"))
+    for entry in document["host"]["vms"]:
+        if entry["name"] == "lab-a-02":
+            entry["state"] = "Paused"
+    path.write_text(json_module.dumps(document), encoding="utf-8")
+
+    demo.ps("Start-ScheduledTask -TaskName 'schedule nightly reset' -TaskPath '\\MultiPoint\\'")
+
+    assert [demo.vm(n)["cpus"] for n in ("lab-a-01", "lab-a-02", "lab-a-03")] == [6, 2, 6]
+    assert demo.vm("lab-a-02")["state"] == "Paused"
+    code, output = demo.orchestrate("schedules", "--limit", HV01, "--output", "json")
+    assert code == 1 and "is Paused" in output  # the host rules name the paused VM here too
+    listing = next(json.loads(line) for line in output.splitlines() if '"event": "schedules"' in line)
+    assert [(t["name"], t["last_result"]) for t in listing["tasks"]] == [("schedule nightly reset", 1)]
+
+
 def test_the_nightly_reset_task_restores_and_leaving_the_inventory_removes_it(demo: Demo) -> None:
     for name in ("lab-a-01", "lab-a-02", "lab-a-03"):
         demo.set_cpus(name, 2)

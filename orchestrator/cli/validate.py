@@ -8,6 +8,7 @@ errors or an unreadable file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ def validate(
     """Check INVENTORY (YAML, Ansible rules, MultiPoint rules) without contacting any host.
 
     Always checks the whole inventory (--limit does not narrow it). -v also says what each host will get.
+    It also warns when this machine lacks the library a host's logon needs (Kerberos, CredSSP).
 
     \b
     Examples:
@@ -79,9 +81,13 @@ def validate(
     """
     from orchestrator.inventory import load_inventory
     from orchestrator.inventory.fleet import foreign_hosts
+    from orchestrator.logon_extras import missing_extra
+    from orchestrator.rules.connection import check_extras
 
     sources, vault = inventory_inputs(inventory)
     loaded = load_inventory(sources, ask_pass=password_prompt() if ask_pass else None, vault=vault)
+    # What this machine lacks for a host's logon (Kerberos, CredSSP): said before any run needs it.
+    loaded = replace(loaded, findings=(*loaded.findings, *check_extras(loaded.hosts.values(), missing_extra)))
     inventory = loaded.path
     errors = sum(1 for f in loaded.findings if f.is_error)
     warnings = len(loaded.findings) - errors

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from orchestrator.model import Connection, Finding, HostSpec
 from orchestrator.rules.findings import at, finding, not_a_choice
@@ -215,3 +215,30 @@ def endpoint_key(conn: Connection) -> tuple[str, int, str]:
     with contextlib.suppress(ValueError):  # a DNS name, not an IP address
         address = ipaddress.ip_address(bare).compressed
     return address, conn.effective_port, conn.path.rstrip("/").lower()
+
+
+def check_extras(hosts: Iterable[HostSpec], missing: Callable[[str], str | None]) -> list[Finding]:
+    """One warning per logon this machine cannot make, naming the hosts that use it (at the first's line).
+    `missing(transport)` says what to install, or None (orchestrator/logon_extras.py asks the machine; the rule
+    itself stays pure)."""
+    users: dict[str, list[HostSpec]] = {}
+    for host in hosts:
+        if host.connection.kind == "winrm":
+            users.setdefault(host.connection.transport, []).append(host)
+    findings = []
+    for transport, using in users.items():
+        fix = missing(transport)
+        if fix is None:
+            continue
+        names = ", ".join(h.name for h in using[:3]) + (f" and {len(using) - 3} more" if len(using) > 3 else "")
+        first = using[0]
+        findings.append(
+            finding(
+                "warning",
+                f"host(s) {names} log on with {transport}, which this machine cannot do yet: its library is "
+                "not installed, so every connection to them would fail",
+                fix,
+                at(first.locations, "ansible_winrm_transport", first.location),
+            )
+        )
+    return findings

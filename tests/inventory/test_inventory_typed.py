@@ -446,3 +446,27 @@ def test_a_literal_password_under_ansibles_other_names_is_judged_the_same(tmp_pa
     assert [f"{f.location.line}: {f.message}" for f in inventory.errors] == [
         "6: a literal ansible_password in a file that group or others can read is refused"
     ]
+
+
+def test_validate_warns_when_this_machine_cannot_make_a_hosts_logon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kerberos needs pykerberos (or winkerberos) beside pywinrm: without it every connection would fail with
+    "requested auth method is kerberos, but pykerberos is not installed". validate says so first, once for all
+    the hosts that use it, and looks the library up without importing anything."""
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    import orchestrator.logon_extras as extras
+    from orchestrator.cli import main
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(extras.importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("kerberos", "winkerberos") else found(name, *a))
+    hosts = "".join(f"    hv0{i}:\n      ansible_winrm_transport: kerberos\n      multipoint_vms: []\n" for i in range(1, 6))
+    write(tmp_path / "inv.yaml", "all:\n  hosts:\n" + hosts)
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "inv.yaml")])
+    assert result.exit_code == 0, result.output  # a warning: the inventory itself is fine
+    assert "host(s) hv01, hv02, hv03 and 2 more log on with kerberos, which this machine cannot do yet" in result.output
+    assert "pip install 'pywinrm[kerberos]'" in result.output and result.output.count("log on with") == 1

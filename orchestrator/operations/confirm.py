@@ -92,9 +92,9 @@ class ConvergeWithRevert:
             else ()
         )
         if not touched:
+            # Said also when nothing at all changes: the admin asked for a safety net, and must learn none is set.
             note = "--revert-after: no existing VM changes here, so no revert task is installed"
-            notes = (*base.notes, *setup_note, note)
-            return Plan(base.actions, notes, base.basis) if not base.empty else base
+            return Plan(base.actions, (*base.notes, *setup_note, note), base.basis)
         name = self.checkpoint_name
         protect = {name} | {c for _, c in pending_reverts(facts)}
         guard: list[Action] = []

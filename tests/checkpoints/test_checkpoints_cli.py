@@ -161,6 +161,16 @@ def test_an_unconfirmed_apply_is_reverted_by_the_host(lab: Lab) -> None:
     assert code == 1 and "too late" in output
 
 
+def test_revert_after_on_a_host_with_nothing_to_change_says_no_safety_net_is_set(lab: Lab) -> None:
+    """The admin asks for a revert and nothing changes: no revert task is registered, and the run says so
+    (it used to say nothing, which reads as if the safety net were in place)."""
+    code, output = lab.orchestrate("apply", "--revert-after", "30m")
+    assert code == 0, output
+    assert "no existing VM changes here, so no revert task is installed" in output
+    reverts = "@(Get-ScheduledTask -TaskPath '\\MultiPoint\\' | Where-Object -FilterScript { $_.TaskName -like 'revert *' })"
+    assert lab.ps(f"{reverts}.Count") == ["0"]
+
+
 def test_a_bad_duration_is_invalid_input(lab: Lab) -> None:
     code, output = lab.orchestrate("apply", "--revert-after", "soon")
     assert code == 2 and "is not a duration" in output

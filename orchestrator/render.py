@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import threading
 import types
@@ -251,10 +252,12 @@ class _SourceLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
     def _path_of(self, template: str) -> str:
-        """The file the loader would read for `template`: the first search folder that has it."""
+        """The file the loader read for `template`, found as FileSystemLoader.get_source finds it (the first
+        search folder holding it, joined with posixpath)."""
+        pieces = jinja2.loaders.split_template_path(template)
         for folder in self.searchpath:
-            candidate = os.path.join(folder, *template.split("/"))
-            if os.path.lexists(candidate):
+            candidate = posixpath.join(folder, *pieces)
+            if os.path.isfile(candidate):
                 return candidate
         return template
 

@@ -47,8 +47,11 @@ def main() -> None:
 
 def _ignored_on_purpose(sig: int) -> bool:
     """Whether the process was started with this signal ignored, and should stay so: `nohup` ignores SIGHUP so
-    that a run outlives the admin's logout, and a shell starts a background job (`cmd &`) with SIGINT
-    ignored so that Ctrl-C at the terminal does not reach it (POSIX: signals ignored on exec stay ignored).
+    that a run outlives the admin's logout (POSIX nohup: "the SIGHUP signal shall be set to be ignored"),
+    and a non-interactive shell starts a background job (`cmd &`) with SIGINT ignored so that Ctrl-C at the
+    terminal does not reach it (POSIX Shell Command Language, 2.11 "Signals and Error Handling"); an ignored
+    signal stays ignored across exec (POSIX execve: "Signals set to be ignored (SIG_IGN) by the calling
+    process image shall be set to be ignored by the new process image"), which is what getsignal shows here.
     SIGTERM is always caught: it is how systemd and kill stop a run."""
     return sig != signal.SIGTERM and signal.getsignal(sig) is signal.SIG_IGN
 

@@ -135,6 +135,20 @@ def edition_problems(observed: VMFacts, *, later: str = "check it later") -> tup
 PREMIUM_FIX = "rebuild the VM from Premium media: only Premium is supported as a Hyper-V guest"
 
 
+def alike_refusal(host: HostSpec, facts: HostFacts, name: str, outcome: str) -> RefuseVMs | None:
+    """A VM about to be named `name` on this host (a move's copy, an import's --name) where a VM of another
+    name shares its alike_key: the scripts' `-eq` there may find both, so nothing is done (vm_index.py).
+    `outcome`: what happens instead, and what to do."""
+    alike = facts.vms.alike(name)
+    if not alike:
+        return None
+    return RefuseVMs(
+        (name,),
+        f"{host.name} has a VM whose name a real host's name comparison may take for {name!r} "
+        f"({', '.join(repr(vm.name) for vm in alike)}): {outcome}",
+    )
+
+
 def answer_file_refusal(vm_names: list[str], what: str) -> RefuseVMs | None:
     """A refusal for VMs whose guest is still in Windows setup, for an operation that would keep a copy of its
     disk (`what`: a checkpoint, an export): until SetupComplete.cmd deletes it, the disk holds the answer file

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from orchestrator.actions import ImportVM, RefuseVMs
 from orchestrator.facts import HostFacts
 from orchestrator.model import HostSpec
-from orchestrator.operations.base import Scripts, Verdict, edition_problems
+from orchestrator.operations.base import Scripts, Verdict, alike_refusal, edition_problems
 from orchestrator.operations.export import IMPORT_MODES, export_folder_of, job_timeout, share_probe
 from orchestrator.plan import Plan
 
@@ -65,16 +65,8 @@ def plan_import(
                 ),
             )
         )
-    if new_name is not None and (alike := facts.vms.alike(new_name)):  # -eq may find it there (vm_index.py)
-        return Plan(
-            (
-                RefuseVMs(
-                    (new_name,),
-                    f"{host.name} has a VM whose name a real host's name comparison may take for {new_name!r} "
-                    f"({', '.join(repr(vm.name) for vm in alike)}): pick another --name",
-                ),
-            )
-        )
+    if new_name is not None and (alike := alike_refusal(host, facts, new_name, "pick another --name")):
+        return Plan((alike,))
     spec = host.vm(new_name) if new_name else None
     action = ImportVM(
         source,

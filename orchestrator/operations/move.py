@@ -31,7 +31,7 @@ from orchestrator.actions import (
 from orchestrator.facts import HostFacts, VMFacts
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.move_records import MoveRecord
-from orchestrator.operations.base import Scripts, Verdict, edition_problems, in_setup_refusal
+from orchestrator.operations.base import Scripts, Verdict, alike_refusal, edition_problems, in_setup_refusal
 from orchestrator.operations.export import export_folder, job_timeout, share_probe
 from orchestrator.plan import Plan
 
@@ -158,17 +158,12 @@ class MoveImport:
                     ),
                 )
             )
-        if alike := facts.vms.alike(self.vm_name):  # -eq there may find it for this name (vm_index.py)
-            return Plan(
-                (
-                    RefuseVMs(
-                        (self.vm_name,),
-                        f"{host.name} has a VM whose name a real host's name comparison may take for "
-                        f"{self.vm_name!r} ({', '.join(repr(vm.name) for vm in alike)}): not moved, as the "
-                        "steps after the import could act on that VM; rename one of them first",
-                    ),
-                )
-            )
+        alike = alike_refusal(
+            host, facts, self.vm_name,
+            "not moved, as the steps after the import could act on that VM; rename one of them first",
+        )
+        if alike is not None:
+            return Plan((alike,))
         probe = share_probe(self.via, write=False, host=host)
         if self.check_only:
             return Plan(tuple(probe))

@@ -313,6 +313,13 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
                 host.files[norm_path(disk["path"])] = FileEntry(
                     disk["path"], "file", 4 * 1024**2, vhd={"type": "Differencing" if disk.get("parent") else "Dynamic",
                                                            "size": 0, "parent": disk.get("parent")})
+            parent = disk.get("parent")
+            if parent and norm_path(parent) not in host.files:
+                # The facts read one level of the chain: the drive's parent is on the host (its header names
+                # it), its own parent is not known here. So a script that would take that file (a new VM's
+                # disk of the same name) is refused on the copy as on the host (actions/create_vm.ps1.j2).
+                host.files[norm_path(parent)] = FileEntry(parent, "file", 4 * 1024**2,
+                                                          vhd={"type": "Dynamic", "size": 0, "parent": None})
         for adapter in raw.get("adapters") or []:
             vm.adapters.append(Adapter(adapter.get("name") or "Network Adapter", adapter.get("switch")))
         by_name: dict[str, str] = {}

@@ -31,7 +31,7 @@ def _find(vm: VM, name: str | None) -> list[Snapshot]:
     return [s for s in snaps if like(s.name, name)]
 
 
-def _snapshots_from_call(ctx: HostContext, call: BoundCall, name: str | None) -> list[tuple[VM, Snapshot]]:
+def snapshots_from_call(ctx: HostContext, call: BoundCall, name: str | None) -> list[tuple[VM, Snapshot]]:
     if call.has("VMSnapshot"):
         out = []
         for obj in _list(call.get("VMSnapshot")):
@@ -104,7 +104,7 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
             raise _not_found()
         targets = [(vm, snaps[0])]
     else:
-        targets = _snapshots_from_call(ctx, call, name)
+        targets = snapshots_from_call(ctx, call, name)
         if not targets:
             raise _not_found()
     out = []
@@ -130,7 +130,7 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
 
 @cmdlet("Remove-VMSnapshot", MODULE, mutating=True)
 def remove_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
-    targets = _snapshots_from_call(ctx, call, call.get("Name"))
+    targets = snapshots_from_call(ctx, call, call.get("Name"))
     for vm, snap in targets:
         doomed = [snap]
         if call.get("IncludeAllChildSnapshots"):
@@ -162,7 +162,7 @@ def remove_vm_saved_state(ctx: HostContext, call: BoundCall, _items: Any) -> lis
     Description and Example 2). A VM that is not Saved has no saved state to delete: refused, as Hyper-V
     refuses a state change the VM's present state does not allow (the message is unverified)."""
     if call.has("VMSnapshot"):
-        for vm, snap in _snapshots_from_call(ctx, call, None):
+        for vm, snap in snapshots_from_call(ctx, call, None):
             if snap.state in ("Running", "Paused", "Saved"):
                 snap.state = "Off"
                 ctx.mutated(f"Remove-VMSavedState {vm.name} {snap.name}")
@@ -180,7 +180,7 @@ def remove_vm_saved_state(ctx: HostContext, call: BoundCall, _items: Any) -> lis
 
 @cmdlet("Rename-VMSnapshot", MODULE, mutating=True)
 def rename_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
-    targets = _snapshots_from_call(ctx, call, call.get("Name"))
+    targets = snapshots_from_call(ctx, call, call.get("Name"))
     if not targets:
         raise _not_found()
     out = []

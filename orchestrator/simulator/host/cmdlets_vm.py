@@ -11,12 +11,14 @@ from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains, guest, guest_disks
+from orchestrator.simulator.host.cmdlets_checkpoint import snapshots_from_call
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, norm_path
 from orchestrator.simulator.host.objects import (
     adapter_object,
     disk_object,
     dvd_object,
+    snapshot_disk_object,
     switch_object,
     vm_inputs,
     vm_object,
@@ -96,6 +98,10 @@ def new_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if ctx.fs.kind(vhd) != "file":
             raise CmdletError(f"Failed to create a new virtual machine.\nThe system cannot find the file specified. "
                               f"('{vhd}')", "ObjectNotFound", "ObjectNotFound", vhd)
+        if any(norm_path(d.path) == norm_path(vhd) for v in host.vms.values() for d in v.disks):
+            # As Add-VMHardDiskDrive here: no page says a real host refuses it (unverified, stricter).
+            raise CmdletError(f"Failed to create a new virtual machine.\nThe file '{vhd}' is already in use by "
+                              "another virtual machine.", "ResourceBusy", "ResourceBusy", vhd)
         vm.disks.append(Disk(vhd, controller, 0, 0))
     elif call.has("NewVHDPath"):
         vhd = call.get("NewVHDPath")
@@ -438,6 +444,13 @@ def add_vm_hard_disk_drive(ctx: HostContext, call: BoundCall, _items: Any) -> li
 
 @cmdlet("Get-VMHardDiskDrive", MODULE)
 def get_vm_hard_disk_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """A VM's drives, or with -VMSnapshot the drives a checkpoint holds (MicrosoftDocs/windows-powershell-docs
+    docset/winserver2012-ps/hyper-v/Get-VMHardDiskDrive.md: the VMSnapshot parameter set, and Example 4
+    "Gets the virtual hard drives from snapshot Before applying updates"): the files the VM had when the
+    checkpoint was taken, which the VM's present .avhdx chain now stands on."""
+    if call.has("VMSnapshot"):
+        return [snapshot_disk_object(vm, disk) for vm, snap in snapshots_from_call(ctx, call, None)
+                for disk in snap.config.get("disks", ())]
     return [disk_object(vm, d) for vm in ctx.vm_from_call(call) for d in vm.disks]
 
 

@@ -27,6 +27,12 @@ def disk_object(vm: VM, disk: Disk) -> PSObject:
                         disk.controller_location)
 
 
+def snapshot_disk_object(vm: VM, disk: dict[str, Any]) -> PSObject:
+    """A drive as a checkpoint holds it (Snapshot.config["disks"]: the VM's Disk fields when it was taken)."""
+    return _disk_object(vm.name, vm.id, disk["path"], disk["controller_type"], disk["controller_number"],
+                        disk["controller_location"])
+
+
 def _disk_object(vm_name: str, vm_id: str, path: str, controller_type: str, number: int, location: int) -> PSObject:
     return PSObject({
         "Path": path, "ControllerType": PSEnum(f"{HV}.ControllerType", controller_type,

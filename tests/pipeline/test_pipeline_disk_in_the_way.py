@@ -1,0 +1,110 @@
+"""A disk file already where a new VM's disk would go is reused only when no VM on the host uses it.
+
+The create script reuses a disk that an interrupted run left (New-VHD done, New-VM not yet), so that the
+next run finishes the work. The admin's story: a colleague renamed the VM lab-01 to lab-01-old in Hyper-V
+Manager, to keep it for a week. Its disk is still `lab-01.vhdx`. The nightly apply finds no VM named
+lab-01 and creates one, and before this fix it gave the new VM that same disk: a second VM booting the
+first one's system drive (with a checkpoint, the base file under the first VM's .avhdx, whose chain
+a write there breaks). Now the apply refuses, names the VM that holds the disk, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline_support import (
+    PREMIUM_IMAGE,
+    STANDARD_IMAGE,
+    orchestrate,
+    simulated_host,
+    vm,
+    vms_of,
+    write_inventory,
+)
+
+from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.transport.simulated import state_file
+
+DISK = "C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\lab-01.vhdx"
+
+
+def by_hand(state: Path, script: str) -> None:
+    seed = simulated_host()["orchestrate_simulator"]  # a host not yet simulated starts as the inventory has it
+    result = Simulator(state_path=state_file(state, "hv01"), seed=seed).run(BOOTSTRAP, stdin="$ErrorActionPreference = 'Stop'\n" + script)
+    assert result.exit_code == 0, result.stderr
+
+
+def rename_lab_01(tmp_path: Path, **spec: object) -> tuple[Path, Path]:
+    state = tmp_path / "state"
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01", **spec)]}})
+    assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
+    by_hand(state, "Stop-VM -Name 'lab-01' -TurnOff -Force\nSet-VM -Name 'lab-01' -NewVMName 'lab-01-old' -Confirm:$false")
+    return state, inventory
+
+
+def test_a_renamed_vms_disk_is_not_given_to_the_new_vm_of_the_old_name(tmp_path: Path) -> None:
+    state, inventory = rename_lab_01(tmp_path)
+    old_disks = vms_of(state, "hv01")["lab-01-old"]["disks"]
+
+    result = orchestrate("apply", inventory, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert f"the disk {DISK} that VM lab-01 would use belongs to VM lab-01-old" in result.output
+    vms = vms_of(state, "hv01")
+    assert sorted(vms) == ["lab-01-old"]  # nothing created
+    assert vms["lab-01-old"]["disks"] == old_disks
+
+
+def test_the_base_disk_under_a_checkpoint_of_a_renamed_vm_is_not_taken_either(tmp_path: Path) -> None:
+    state, inventory = rename_lab_01(tmp_path, checkpoints={"baseline": "clean"})
+    old = vms_of(state, "hv01")["lab-01-old"]
+    assert old["disks"][0]["path"].endswith(".avhdx")  # lab-01.vhdx is only the checkpoint's parent now
+
+    result = orchestrate("apply", inventory, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert f"the disk {DISK} that VM lab-01 would use belongs to VM lab-01-old" in result.output
+    assert sorted(vms_of(state, "hv01")) == ["lab-01-old"]
+
+
+def test_a_dry_run_shows_the_refusal_before_the_night(tmp_path: Path) -> None:
+    state, inventory = rename_lab_01(tmp_path)
+
+    result = orchestrate("plan", inventory, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert "belongs to VM lab-01-old" in result.output
+    assert sorted(vms_of(state, "hv01")) == ["lab-01-old"]
+
+
+def test_a_leftover_disk_of_another_parent_is_not_reused(tmp_path: Path) -> None:
+    """An interrupted run left a differencing disk on the Standard image; the inventory now says Premium."""
+    state = tmp_path / "state"
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
+    by_hand(state, f"New-VHD -Path '{DISK}' -ParentPath '{STANDARD_IMAGE}' -Differencing -Confirm:$false | Out-Null")
+
+    result = orchestrate("apply", inventory, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert f"the disk {DISK} is already there on the parent {STANDARD_IMAGE}, not {PREMIUM_IMAGE}" in result.output
+    assert vms_of(state, "hv01") == {}
+
+
+def test_a_disk_an_interrupted_run_left_is_still_reused(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
+    by_hand(state, f"New-VHD -Path '{DISK}' -ParentPath '{PREMIUM_IMAGE}' -Differencing -Confirm:$false | Out-Null")
+
+    result = orchestrate("apply", inventory, "--state-dir", state)
+
+    assert result.exit_code == 0, result.output
+    assert [disk["path"] for disk in vms_of(state, "hv01")["lab-01"]["disks"]] == [DISK]
+
+
+def test_a_dry_run_shows_it_also_for_the_base_disk_under_a_checkpoint(tmp_path: Path) -> None:
+    state, inventory = rename_lab_01(tmp_path, checkpoints={"baseline": "clean"})
+
+    result = orchestrate("plan", inventory, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert "belongs to VM lab-01-old" in result.output

@@ -283,6 +283,14 @@ class HostWork:
             setattr(outcome, status, getattr(outcome, status) + 1)
         if "locked" in document and not document.get("ok"):
             return self._host_locked(host.name, document, outcome)
+        if not result.ok and not document and not (result.stderr or "").strip():
+            return outcome.fail(
+                f"apply failed: the script ended on the host with exit code {result.exit_code} and no report: "
+                "something stopped it there (a terminate, Stop-Process, the WinRM service, a restart) after it "
+                "may have made some of its changes, so the actions are marked skipped, none confirmed",
+                "run `orchestrate apply` again: every action re-checks the host before it changes anything, "
+                "and finishes what the stopped script left",
+            )
         if not result.ok or failed is not None:
             message = (
                 failed.get("error")

@@ -33,7 +33,7 @@ from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.files import FileSystem, Session, Shares
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Host, Snapshot, Task, norm_path
 from orchestrator.simulator.language.errors import ScriptError
-from orchestrator.simulator.language.flow import ExitSignal
+from orchestrator.simulator.language.flow import ExitSignal, ProcessKilled
 from orchestrator.simulator.language.interpreter import Interpreter, format_error
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import PSRuntimeError
@@ -120,6 +120,22 @@ class Simulator:
         host, or an admin's console): the handles it opened stay open until `end_process` of its id, which is
         returned. Nothing else of the process goes on: it stands for "still running", not for more work."""
         return self._run(script, stdin, keep=True)
+
+    def kill_after_changes(self, changes: int | None = None, *, named: str | None = None) -> None:
+        """The next script run on this host that changes anything is killed right after its `changes`-th change
+        (each mutating cmdlet call is one), or right after its first change whose log text starts with `named`
+        ("Mount-VHD", "Set-VM lab-01"), and runs whole if it makes no such change: what an interrupted run
+        leaves on a real host, where a script ended by the WinRM service's terminate or by Stop-Process keeps
+        what it did and runs no finally block. Runs after that one are whole again."""
+        if (changes is None) == (named is None) or (changes is not None and changes < 1) or named == "":
+            raise ValueError("give the number of changes (at least 1) or the name of one, not both")
+
+        def arm() -> bool:
+            self.host.kill_after_changes = changes
+            self.host.kill_after_change = named
+            return True
+
+        self._change(arm)
 
     def end_process(self, pid: int) -> bool:
         """A process `hold` kept running ends (it finished, or was killed): its handles close (host/handles.py).
@@ -216,6 +232,10 @@ class Simulator:
                 code = 1
         except ExitSignal as done:
             code = done.code
+        except ProcessKilled:
+            # What Stop-Process does to a process (Process.Kill: TerminateProcess with exit code -1); the output
+            # written before the kill was already on its way.
+            code = -1
         except PSRuntimeError as err:
             stderr.append(format_error(err))
             code = 1
@@ -228,6 +248,9 @@ class Simulator:
         except Exception as exc:  # an interpreter bug must not crash the caller; report it as a failed run
             stderr.append(f"simulator internal error: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
             code = 1
+        if ctx.dirty and (self.host.kill_after_changes is not None or self.host.kill_after_change is not None):
+            # This run changed less than the kill waited for (or nothing of that name): it ran whole.
+            self.host.kill_after_changes = self.host.kill_after_change = None
         if not keep:
             ctx.end_process()
         stderr = interp.stderr + stderr + [f"WARNING: {w}" for w in ctx.warnings]

@@ -134,3 +134,24 @@ def test_any_classroom_converges_after_any_hand_change(tmp_path_factory: pytest.
     assert again.exit_code == 0, again.output
     assert_matches(state, room["vms"])
     nothing_left_to_do(inventory, state)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(classrooms(), st.integers(1, 60))
+def test_an_apply_killed_after_any_change_is_finished_by_the_next(tmp_path_factory: pytest.TempPathFactory,
+                                                                  room: dict[str, Any], changes: int) -> None:
+    """The admin's Ctrl-C, a lost shell or a host's reboot of WinRM ends the apply script on the host after
+    some of its changes: it keeps what it did and runs no finally block. The next apply finishes the work."""
+    folder = tmp_path_factory.mktemp("killed")
+    state = folder / "state"
+    host = simulated_host(os_version=room["os_version"], switches=list(SWITCHES))
+    inventory = write_inventory(folder, {"hv01": {**host, "multipoint_vms": room["vms"]}})
+    Simulator(state_path=state_file(state, "hv01"), seed=host["orchestrate_simulator"]).kill_after_changes(changes)
+
+    orchestrate("apply", inventory, "--state-dir", state)  # killed on the host, or whole when it changed less
+    again = orchestrate("apply", inventory, "--state-dir", state)
+
+    assert again.exit_code == 0, again.output
+    assert_matches(state, room["vms"])
+    nothing_left_to_do(inventory, state)

@@ -11,6 +11,7 @@ from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
 from orchestrator.simulator.host.files import FileSystem
 from orchestrator.simulator.host.model import VM, Host
 from orchestrator.simulator.host.registry import CmdletError
+from orchestrator.simulator.language.flow import ProcessKilled
 from orchestrator.simulator.language.values import PSObject
 
 if TYPE_CHECKING:
@@ -97,6 +98,17 @@ class HostContext:
         """Record a change to the model: the state file is written after the run only when this was called."""
         self.dirty = True
         self.mutations.append(what)
+        host = self.host
+        if host.kill_after_changes is None and host.kill_after_change is None:
+            return
+        left = host.kill_after_changes
+        if left is not None and left > 1:
+            host.kill_after_changes = left - 1
+        elif left is not None or what.startswith(host.kill_after_change or "\0"):
+            host.kill_after_changes = host.kill_after_change = None
+            if self.interp is not None:
+                self.interp.killed = True
+            raise ProcessKilled(what)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

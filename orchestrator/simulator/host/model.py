@@ -221,6 +221,13 @@ class Host:
     # File handles still open by a process that runs on the host (host/handles.py): a handle of a script's
     # own process goes when its run ends; one of a process a test keeps running (Simulator.hold) stays.
     open_files: list[dict[str, Any]] = field(default_factory=list)
+    # A test's kill (Simulator.kill_after_changes): the next script that changes anything is ended, as
+    # Stop-Process or the WinRM service's terminate would end its powershell.exe, right after it made this
+    # many changes. What it made stays; its finally blocks do not run (a killed process runs no code); its
+    # handles close. `kill_after_change`: instead, right after its first change whose log text (HostContext.
+    # mutated: the cmdlet's name and its target) starts with this.
+    kill_after_changes: int | None = None
+    kill_after_change: str | None = None
 
     @property
     def os_build(self) -> str:

@@ -20,6 +20,11 @@ class ExitSignal(Exception):
         self.code = code
 
 
+class ProcessKilled(BaseException):
+    """The host killed the script's process (a test's kill: model.Host.kill_after_changes). Not an error a
+    script sees: no catch takes it and no finally block runs, as no code runs in a process that is gone."""
+
+
 class Break(Exception):
     """`break`: leaves the innermost loop."""
 

@@ -76,6 +76,7 @@ class Interpreter:
         self.current_line = 0
         self.console: list[str] = []  # stdout text, in order (formatted output and Write-Host)
         self.last_failed = False
+        self.killed = False  # the host killed this process (flow.ProcessKilled): no finally block runs then
         v = self.root.vars
         v["true"] = True
         v["false"] = False
@@ -195,7 +196,7 @@ class Interpreter:
             else:
                 raise
         finally:
-            if node.c is not None:
+            if node.c is not None and not self.killed:
                 self.exec_block(node.c, out)
 
     def exec_throw(self, node: Node) -> None:

@@ -578,8 +578,10 @@ class ClearMoveRecord(Action):
 # -- a new VM's guest: the answer file, first boot, readiness (issue 15; orchestrator.plan plans these) ----------
 
 # The guest's line in the VM's own Notes, beside the checkpoints' line:
-#   orchestrate-guest: <token> setup <computer name>   the answer file is in the disk (or being written): never
-#                                                      write again
+#   orchestrate-guest: <token> writing <computer name> the answer file is being written into the disk of the
+#                                                      VM, which never started: a run stopped there (a mount
+#                                                      outlives its process) is redone while the VM is off
+#   orchestrate-guest: <token> setup <computer name>   the answer file is in the disk: never written again
 #   orchestrate-guest: <token> ready <computer name>   the guest reported <token> through KVP as that Premium
 #                                                      server
 # Notes are part of the VM's configuration, so a checkpoint keeps the line and a restored baseline says ready.
@@ -600,10 +602,13 @@ def guest_token(vm_name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class PrepareGuest(Action):
     """Write the answer file and SetupComplete.cmd into a new, never-started VM's system disk: the guest line
-    goes into the VM's Notes first (so no later run ever writes again, even after a crash mid-way), then
-    Mount-VHD, the Windows partition found by its \\Windows\\System32, the two files written, and Dismount-VHD
-    always (finally). Both files' text arrives after the script on stdin (`answer_secret`, `setup_secret`:
-    orchestrator.transport.stdin), never in the script: the answer file holds the passwords."""
+    goes into the VM's Notes first as "writing", then Mount-VHD, the Windows partition found by its
+    \\Windows\\System32, the two files written, Dismount-VHD always (finally), and the line becomes "setup": from
+    then on no run writes again. A run stopped before that (its process killed: no finally runs, and the disk
+    stays mounted) leaves "writing" on a VM that never started, and the next run dismounts the disk if it is
+    still mounted and writes both files again. Both files' text arrives after the script on stdin
+    (`answer_secret`, `setup_secret`: orchestrator.transport.stdin), never in the script: the answer file holds
+    the passwords."""
 
     vm: VMSpec
     template: ClassVar[str] = "actions/prepare_guest.ps1.j2"

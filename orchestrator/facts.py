@@ -78,15 +78,16 @@ class VMFacts:
 
     @property
     def guest_state(self) -> str | None:
-        """Our guest line in the VM's Notes: "setup" (the answer file was written; the guest is not known to
-        be ready), "ready" (it reported ready as MultiPoint Premium), or None (no guest set up by us)."""
+        """Our guest line in the VM's Notes: "writing" (a run began writing the answer file into the disk and
+        was stopped before it finished), "setup" (the answer file was written; the guest is not known to be
+        ready), "ready" (it reported ready as MultiPoint Premium), or None (no guest set up by us)."""
         line = guest_line(self.notes)
         return None if line is None else line[1]
 
     @property
     def guest_in_setup(self) -> bool:
         """Nothing may turn this VM off: its Windows setup runs (or may run) and would not survive it."""
-        return self.guest_state == "setup"
+        return self.guest_state in ("setup", "writing")
 
     @property
     def running(self) -> bool:
@@ -627,6 +628,6 @@ def guest_line(notes: str) -> tuple[str, str] | None:
         if stripped.lower().startswith(GUEST_NOTES_PREFIX):
             parts = stripped[len(GUEST_NOTES_PREFIX) :].split()
             token = parts[0] if parts else ""
-            state = parts[1] if len(parts) > 1 and parts[1] in ("setup", "ready") else "setup"
+            state = parts[1] if len(parts) > 1 and parts[1] in ("writing", "setup", "ready") else "setup"
             return token, state
     return None

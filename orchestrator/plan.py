@@ -180,7 +180,7 @@ def baseline_lost(vm: VMSpec, observed: VMFacts | None) -> bool:
     baseline = vm.checkpoints.baseline
     if not baseline or observed is None or vm.state == "absent" or observed.checkpoint(baseline) is not None:
         return False
-    if observed.guest_state == "setup":
+    if observed.guest_in_setup:
         return False  # its baseline comes once the guest is ready: it never had one to lose
     return bool(managed_ids(observed.notes))
 
@@ -213,8 +213,14 @@ def plan_guest(vm: VMSpec, observed: VMFacts | None, version: str) -> GuestSteps
     if observed is None:
         before: list[Action] = [CreateVM(vm), PrepareGuest(vm), StartVM(vm.name)]
         refused = False
-    elif observed.guest_state == "setup":
-        # Resumed: the answer file is in the disk (or the guest booted): never written again, only waited for.
+    elif observed.guest_state == "writing" and observed.state == "Off":
+        # A run was stopped while it wrote the answer file into the disk of this VM, which never started since:
+        # written again (the fragment dismounts the disk first if the stopped run left it mounted), then started.
+        before = [PrepareGuest(vm), StartVM(vm.name, before=observed.state)]
+        refused = bool(_off_only_changes(vm, observed, version))
+    elif observed.guest_in_setup:
+        # Resumed: the answer file is in the disk (or the guest booted, even from a disk whose writing was cut
+        # off: its wait then tells what the guest shows): never written again, only waited for.
         before = [] if observed.running else [StartVM(vm.name, before=observed.state)]
         refused = bool(_off_only_changes(vm, observed, version))
         if vm.checkpoints.baseline and observed.checkpoint(vm.checkpoints.baseline) is not None:

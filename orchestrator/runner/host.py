@@ -288,8 +288,7 @@ class HostWork:
                 f"apply failed: the script ended on the host with exit code {result.exit_code} and no report: "
                 "something stopped it there (a terminate, Stop-Process, the WinRM service, a restart) after it "
                 "may have made some of its changes, so the actions are marked skipped, none confirmed",
-                "run `orchestrate apply` again: every action re-checks the host before it changes anything, "
-                "and finishes what the stopped script left",
+                _after_a_stopped_script(self.options.command),
             )
         if not result.ok or failed is not None:
             message = (
@@ -429,6 +428,18 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _after_a_stopped_script(command: str) -> str:
+    """What to do when a changing script was stopped on the host: the same command again, whose every action
+    re-checks the host first; a move goes on from its record on the host (orchestrator.move_records)."""
+    verb = command.split()[0] if command else "apply"
+    if verb == "move":
+        return ("a move puts the VM back itself when a step fails; if that did not happen, run `orchestrate move` "
+                "again with --resume to finish it or --undo to put it back: the move's record on the host says how "
+                "far it came")
+    return (f"run `orchestrate {verb}` again: every action re-checks the host before it changes anything, and "
+            "finishes what the stopped script left")
 
 
 def _first_line(text: str, limit: int = 500) -> str:

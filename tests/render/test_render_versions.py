@@ -25,6 +25,7 @@ Mount-VHD Dismount-VHD Get-Partition Set-Content New-Object
 """
 CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
 OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint",
+                 "ConvertTo-OrchestrateWildcardLiteral",  # paths for -Path parameters that read wildcards
                  "Get-OrchestrateSecret", "Get-OrchestrateKvpValue"}  # the last two: issue 15 (guest setup)
 
 

@@ -16,6 +16,7 @@ from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Snapshot, norm_path, parent_path
 from orchestrator.simulator.host.objects import adapter_object, vhd_object, vm_object
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.host.wildcard_paths import literal_path
 from orchestrator.simulator.language.values import PSObject
 
 MODULE = "Hyper-V"
@@ -69,7 +70,7 @@ def get_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                               "InvalidParameter", "InvalidArgument")
         paths = [d.path for d in vm.disks]
     else:
-        paths = _list(call.get("Path"))
+        paths = [literal_path("Get-VHD", path) for path in _list(call.get("Path"))]
     out = []
     for path in paths:
         entry = ctx.fs.get(path)
@@ -91,7 +92,7 @@ def _leaf(path: str) -> str:
 @cmdlet("Export-VM", MODULE, mutating=True)
 def export_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     out = []
-    base = call.get("Path").rstrip("\\")
+    base = literal_path("Export-VM", call.get("Path")).rstrip("\\")
     for vm in ctx.vm_from_call(call, "Name"):
         if ctx.host.os_version == "6.2" and vm.state == "Running":
             raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThe operation cannot be performed "

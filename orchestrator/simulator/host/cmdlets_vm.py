@@ -25,6 +25,7 @@ from orchestrator.simulator.host.objects import (
     vm_object_from,
 )
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.host.wildcard_paths import literal_path
 from orchestrator.simulator.language.values import PSObject, utc_iso
 
 MODULE = "Hyper-V"
@@ -487,6 +488,8 @@ def set_vm_dvd_drive(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any
     """Put a medium in a drive: the drives given as objects (-VMDvdDrive, piped from Get-VMDvdDrive: the
     Object set of docset/winserver2012r2-ps/hyper-v/Set-VMDvdDrive.md), else the first drive of each VM named."""
     path = call.get("Path")
+    if path is not None:
+        path = literal_path("Set-VMDvdDrive", path)
     if path is not None and ctx.fs.kind(path) != "file":
         raise CmdletError(f"Failed to modify device 'Virtual CD/DVD Disk'.\nThe system cannot find the file "
                           f"specified. ('{path}')", "ObjectNotFound", "ObjectNotFound", path)

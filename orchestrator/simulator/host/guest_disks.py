@@ -32,6 +32,7 @@ from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import FileEntry, Host, norm_path
 from orchestrator.simulator.host.objects import vhd_object
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.host.wildcard_paths import literal_path
 from orchestrator.simulator.language.values import PSObject, to_string
 
 STORAGE = "Microsoft.Management.Infrastructure.CimInstance#ROOT/Microsoft/Windows/Storage/"
@@ -92,6 +93,7 @@ def mount_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                           "NotImplemented", terminating=True)
     out = []
     for path in _list(call.get("Path")):
+        path = literal_path("Mount-VHD", path)
         entry = ctx.fs.get(path)
         if entry is None or entry.kind != "file" or entry.vhd is None:
             raise CmdletError(f"Failed to mount the disk.\nThe system cannot find the file specified. ('{path}')",
@@ -126,6 +128,7 @@ def dismount_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     else:
         entries = []
         for path in _list(call.get("Path")):
+            path = literal_path("Dismount-VHD", path)
             entry = ctx.fs.get(path)
             if entry is None or entry.mounted is None:
                 raise CmdletError(f"Failed to dismount the disk: the virtual disk '{path}' is not mounted.",

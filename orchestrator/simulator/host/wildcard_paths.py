@@ -1,0 +1,48 @@
+"""Path parameters that read wildcards, as a real host's cmdlet may: taken literally only when escaped.
+
+The 2012 pages (MicrosoftDocs/windows-powershell-docs docset/winserver2012-ps/hyper-v/) mark these `-Path`
+parameters "Accept wildcard characters: True": Get-VHD, Mount-VHD, Dismount-VHD, Set-VMDvdDrive and
+Export-VM (also Test-VHD, Merge-VHD, Resize-VHD, Set-VHD, which no template calls). The 2012 R2 pages mark
+no parameter of any Hyper-V cmdlet so, not even Get-VM -Name, whose own examples use `Test*`: their marking
+is missing, not a statement, so the 2012 one is taken for both (about_Wildcards, 3.0: "The Help topic for each
+cmdlet describes which parameters, if any, permit wildcard characters"). On such a parameter a real host
+would read `lab[1].vhdx` as a pattern (`lab1.vhdx`), and find no disk, or another VM's. A backtick in the
+value the parameter receives makes the next character literal: about_Wildcards (PowerShell-Docs reference/
+5.1, "Escaping wildcard characters in file and directory names": `Get-Item -Path 'file`[1`].txt'` gets
+file[1].txt, as the value bound to a Path that supports wildcards), and WildcardPattern.Escape, which
+prefixes `* ? [ ]` and the backtick with a backtick (PowerShell's test_WildcardPattern.cs).
+
+The simulator does not expand these patterns: a path with an unescaped `[ ] * ?` is refused, whatever it
+would match (stricter), and an escaped one is read as the literal path. The templates escape every path
+they pass there (lib/functions.ps1.j2, ConvertTo-OrchestrateWildcardLiteral). Unverified on a real host:
+whether these cmdlets expand at all (the escaped path is right either way only if they do; if they read
+-Path literally, a path with a bracket or a backtick fails there with "not found", which fails safe).
+"""
+
+from __future__ import annotations
+
+from orchestrator.simulator.host.registry import CmdletError
+
+WILDCARD_CHARACTERS = "[]*?"
+
+
+def literal_path(cmdlet: str, value: str) -> str:
+    """The file `value` names, read as a wildcard parameter reads it; refused if it holds a pattern."""
+    if "`" not in value and not any(ch in value for ch in WILDCARD_CHARACTERS):
+        return value
+    out: list[str] = []
+    index = 0
+    while index < len(value):
+        ch = value[index]
+        if ch == "`" and index + 1 < len(value):
+            out.append(value[index + 1])
+            index += 2
+            continue
+        if ch in WILDCARD_CHARACTERS:
+            raise CmdletError(
+                f"The simulator does not expand wildcards in {cmdlet} -Path, which reads them on a real host "
+                f"(its 2012 page): '{value}' is a pattern there, not this file. Escape [ ] * ? with a backtick.",
+                "WildcardPathNotSupported", "NotImplemented", value)
+        out.append(ch)
+        index += 1
+    return "".join(out)

@@ -1,0 +1,35 @@
+"""The admin's story: the inventory names a VM `room [a]` (brackets are legal in a VM's and a file's name).
+Its disk is `room [a].vhdx`, which a -Path that reads wildcards (Get-VHD, Mount-VHD, Dismount-VHD, Export-VM
+on their 2012 pages) would take for the pattern `room a.vhdx`. Setting up its guest, reading its facts,
+exporting it and discarding a half-made one all name that one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from apply_support import guest, guest_of, inventory, orchestrate, recap, seed, simulated
+
+ROOM = "room [a]"
+
+
+def test_a_vm_with_brackets_in_its_name_is_set_up_read_and_exported(tmp_path: Path) -> None:
+    for version in ("6.2.9200", "6.3.9600"):
+        folder = tmp_path / version
+        folder.mkdir()
+        state = folder / "state"
+        host_seed = seed(os_version=version, folders=["D:\\exports"])
+        vm = {"name": ROOM, "generation": 1, "guest": guest(computer_name="ROOM-A")}
+        inv = inventory(folder, [vm], host_seed=host_seed)
+
+        applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
+
+        assert applied.exit_code == 0, applied.output
+        sim = simulated(state)
+        _run, os_state = guest_of(sim, ROOM)
+        assert os_state["computer_name"] == "ROOM-A"  # the answer file went into room [a].vhdx
+        assert recap(orchestrate("apply", inv, "--state-dir", state, "-o", "json"))["changed"] == 0
+        exported = orchestrate("export", inv, "--to", "D:\\exports", "--vm", ROOM, "--allow-stop",
+                               "--state-dir", state)
+        assert exported.exit_code == 0, exported.output
+        files = [entry.path for entry in simulated(state).host.files.values()]
+        assert any(path.startswith(f"D:\\exports\\{ROOM}\\") and path.endswith(f"\\{ROOM}.vhdx") for path in files)

@@ -1,0 +1,48 @@
+"""Get-VHD, Mount-VHD, Dismount-VHD, Set-VMDvdDrive and Export-VM read -Path as a wildcard pattern on their
+2012 pages, so a script must escape a path with [ ] in it: the simulator refuses the bare pattern (a real host
+would match other files, or none) and reads the escaped path as the one file it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.simulator import Simulator
+
+DISK = "C:\\VMs\\room [a].vhdx"
+
+
+def host() -> Simulator:
+    sim = Simulator(seed={"os_version": "6.2", "folders": ["C:\\VMs"]})
+    made = sim.run(f"New-VHD -Path '{DISK}' -SizeBytes 1GB -Dynamic -Confirm:$false | Out-Null")
+    assert made.exit_code == 0, made.stderr
+    return sim
+
+
+def test_a_bare_pattern_is_refused_with_what_to_do() -> None:
+    result = host().run(f"$ErrorActionPreference = 'Stop'; Get-VHD -Path '{DISK}'")
+
+    assert result.exit_code == 1
+    assert "does not expand wildcards in Get-VHD -Path" in result.stderr
+    assert "Escape [ ] * ? with a backtick" in result.stderr
+
+
+@pytest.mark.parametrize("cmdlet", ["Get-VHD", "Mount-VHD"])
+def test_the_escaped_path_names_the_file(cmdlet: str) -> None:
+    escaped = DISK.replace("[", "`[").replace("]", "`]")
+    result = host().run(f"$ErrorActionPreference = 'Stop'; ({cmdlet} -Path '{escaped}' -Passthru:$true).Path"
+                        if cmdlet == "Mount-VHD" else
+                        f"$ErrorActionPreference = 'Stop'; ({cmdlet} -Path '{escaped}').Path")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == DISK
+
+
+def test_the_templates_helper_escapes_exactly_the_wildcard_characters() -> None:
+    from orchestrator.render import Renderer
+
+    functions = Renderer().env.get_template("lib/functions.ps1.j2").render()
+    result = host().run(functions + "\nConvertTo-OrchestrateWildcardLiteral -Path 'C:\\a [b]\\c*d?e`f.vhdx'\n"
+                        "ConvertTo-OrchestrateWildcardLiteral -Path 'C:\\plain\\lab-01.vhdx'")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["C:\\a `[b`]\\c`*d`?e``f.vhdx", "C:\\plain\\lab-01.vhdx"]

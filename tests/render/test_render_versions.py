@@ -19,7 +19,7 @@ Get-WindowsFeature Get-WindowsImage
 Get-CimInstance Get-Module Get-Command Register-ScheduledTask Unregister-ScheduledTask Get-ScheduledTask
 Get-ScheduledTaskInfo Start-ScheduledTask New-ScheduledTaskAction New-ScheduledTaskTrigger
 New-ScheduledTaskPrincipal Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object
-Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove-Item Copy-Item Join-Path
+Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove-Item Copy-Item Rename-Item Join-Path
 Split-Path Get-ChildItem Get-Content Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job Start-Sleep
 Mount-VHD Dismount-VHD Get-Partition Set-Content New-Object
 """

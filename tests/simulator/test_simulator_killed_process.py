@@ -63,3 +63,34 @@ def test_a_killed_script_lets_go_of_its_files(tmp_path: Path) -> None:
 def test_a_kill_needs_one_clear_point(tmp_path: Path, bad: dict) -> None:
     with pytest.raises(ValueError):
         Simulator(state_path=tmp_path / "hv01.json", seed=SEED).kill_after_changes(**bad)
+
+
+def test_a_copy_killed_halfway_leaves_a_torn_file_that_no_disk_cmdlet_takes(tmp_path: Path) -> None:
+    sim = Simulator(state_path=tmp_path / "hv01.json", seed={**SEED, "images": {"D:\\master.vhdx": {"edition_sku": 77}},
+                                                            "folders": ["D:\\vms"]})
+    sim.kill_after_changes(named="Copy-Item")
+
+    assert sim.run("Copy-Item -LiteralPath 'D:\\master.vhdx' -Destination 'D:\\vms\\lab.vhdx'").exit_code == -1
+
+    for script in ("Get-VHD -Path 'D:\\vms\\lab.vhdx'",
+                   "New-VM -Name 'lab' -VHDPath 'D:\\vms\\lab.vhdx' -Confirm:$false",
+                   "New-VHD -Path 'D:\\vms\\child.vhdx' -ParentPath 'D:\\vms\\lab.vhdx' -Differencing -Confirm:$false"):
+        result = sim.run("$ErrorActionPreference = 'Stop'\n" + script)
+        assert result.exit_code == 1 and "corrupted and unreadable" in result.stderr, script
+
+
+def test_rename_item_renames_a_file_in_its_folder_and_refuses_what_it_cannot(tmp_path: Path) -> None:
+    sim = Simulator(state_path=tmp_path / "hv01.json", seed={**SEED, "folders": ["D:\\vms"]})
+    assert sim.run("New-Item -Path 'D:\\vms\\a.txt' -ItemType File -Value 'x' | Out-Null\n"
+                   "New-Item -Path 'D:\\vms\\b.txt' -ItemType File -Value 'y' | Out-Null").exit_code == 0
+
+    taken = sim.run("$ErrorActionPreference = 'Stop'\nRename-Item -LiteralPath 'D:\\vms\\a.txt' -NewName 'b.txt' -Confirm:$false")
+    a_path = sim.run("$ErrorActionPreference = 'Stop'\nRename-Item -LiteralPath 'D:\\vms\\a.txt' -NewName 'E:\\c.txt' -Confirm:$false")
+    prompt = sim.run("$ErrorActionPreference = 'Stop'\nRename-Item -LiteralPath 'D:\\vms\\a.txt' -NewName 'c.txt'")
+    renamed = sim.run("Rename-Item -LiteralPath 'D:\\vms\\a.txt' -NewName 'c.txt' -Confirm:$false\n"
+                      "Test-Path -LiteralPath 'D:\\vms\\a.txt'; Get-Content -LiteralPath 'D:\\vms\\c.txt' -Raw")
+
+    assert "Cannot create a file when that file already exists." in taken.stderr
+    assert "represents a path or device name" in a_path.stderr
+    assert "NonInteractive mode" in prompt.stderr  # its ConfirmImpact is on no page: High, as unknown ones are
+    assert renamed.exit_code == 0 and renamed.stdout.split() == ["False", "x"]

@@ -23,6 +23,13 @@ MODULE = "Hyper-V"
 MB = 1024**2
 
 
+def torn_error(prefix: str, path: str) -> CmdletError:
+    """A disk file a killed copy left half-written (model.FileEntry.torn). Win32's ERROR_FILE_CORRUPT text; what a
+    real host does with such a file is not known (it may even open it and boot garbage): refused here, stricter."""
+    return CmdletError(f"{prefix}\nThe file or directory is corrupted and unreadable. (0x80070570) ('{path}')",
+                       "FileCorrupt", "ReadError", path)
+
+
 def _attached(ctx: HostContext, path: str) -> bool:
     key = norm_path(path)
     return any(norm_path(d.path) == key for vm in ctx.host.vms.values() for d in vm.disks)
@@ -44,6 +51,8 @@ def new_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise CmdletError(f"Failed to create the virtual hard disk.\nThe system failed to create '{path}': The "
                               f"system cannot find the file specified. (0x80070002). ('{parent}')", "ObjectNotFound",
                               "ObjectNotFound", parent)
+        if parent_entry.torn:
+            raise torn_error("Failed to create the virtual hard disk.", parent_entry.path)
         size = int((parent_entry.vhd or {}).get("size") or parent_entry.size)
         entry = FileEntry(path, "file", 4 * MB, vhd={"type": "Differencing", "size": size, "parent": parent_entry.path})
     else:
@@ -78,6 +87,8 @@ def get_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise CmdletError(f"Getting the mounted storage instance for the path '{path}' failed.\nThe operation "
                               "cannot be performed while the object is in use.\nThe system cannot find the file "
                               "specified.", "ObjectNotFound", "ObjectNotFound", path)
+        if entry.torn:
+            raise torn_error(f"Getting the virtual hard disk '{path}' failed.", path)
         out.append(vhd_object(entry, _attached(ctx, entry.path)))
     return out
 

@@ -12,6 +12,7 @@ from typing import Any
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains, guest, guest_disks
 from orchestrator.simulator.host.cmdlets_checkpoint import snapshots_from_call
+from orchestrator.simulator.host.cmdlets_disk import torn_error
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, norm_path
 from orchestrator.simulator.host.objects import (
@@ -99,6 +100,8 @@ def new_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if ctx.fs.kind(vhd) != "file":
             raise CmdletError(f"Failed to create a new virtual machine.\nThe system cannot find the file specified. "
                               f"('{vhd}')", "ObjectNotFound", "ObjectNotFound", vhd)
+        if ctx.fs.get(vhd).torn:  # type: ignore[union-attr]
+            raise torn_error("Failed to create a new virtual machine.", vhd)
         if any(norm_path(d.path) == norm_path(vhd) for v in host.vms.values() for d in v.disks):
             # As Add-VMHardDiskDrive here: no page says a real host refuses it (unverified, stricter).
             raise CmdletError(f"Failed to create a new virtual machine.\nThe file '{vhd}' is already in use by "
@@ -246,6 +249,8 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if mounted is not None:
             raise guest_disks.in_use_error(f"'{vm.name}' failed to start.", mounted)
         for disk in vm.disks:
+            if (ctx.fs.get(disk.path) or FileEntry(disk.path)).torn:
+                raise torn_error(f"'{vm.name}' failed to start.", disk.path)
             if ctx.fs.kind(disk.path) != "file":
                 raise CmdletError(f"'{vm.name}' failed to start.\nMicrosoft Emulated IDE Controller (Instance ID "
                                   f"...): Failed to Power on with Error 'The system cannot find the file specified.'"
@@ -426,6 +431,8 @@ def add_vm_hard_disk_drive(ctx: HostContext, call: BoundCall, _items: Any) -> li
         if vm.state != "Off" and controller == "IDE":
             raise CmdletError(f"Failed to add device 'Virtual Hard Disk'.\n'{vm.name}': an IDE disk can only be added "
                               "while the virtual machine is off.", "InvalidState", "InvalidOperation", vm.name)
+        if ctx.fs.get(path).torn:  # type: ignore[union-attr]
+            raise torn_error("Failed to add device 'Virtual Hard Disk'.", path)
         if any(norm_path(d.path) == norm_path(path) for v in ctx.host.vms.values() for d in v.disks):
             raise CmdletError(f"Failed to add device 'Virtual Hard Disk'.\nThe file '{path}' is already in use by "
                               "another virtual machine.", "ResourceBusy", "ResourceBusy", path)

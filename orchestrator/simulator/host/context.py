@@ -110,6 +110,14 @@ class HostContext:
                 self.interp.killed = True
             raise ProcessKilled(what)
 
+    def kill_due(self, what: str) -> bool:
+        """Whether the change `what` is the one after which this script is killed (a cmdlet that is cut off
+        half-way, as a copy is, leaves its half-done work before it calls `mutated`)."""
+        host = self.host
+        if host.kill_after_changes is not None:
+            return host.kill_after_changes <= 1
+        return host.kill_after_change is not None and what.startswith(host.kill_after_change)
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 

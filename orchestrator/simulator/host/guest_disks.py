@@ -28,6 +28,7 @@ from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import guest
+from orchestrator.simulator.host.cmdlets_disk import torn_error
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import FileEntry, Host, norm_path
 from orchestrator.simulator.host.objects import vhd_object
@@ -98,6 +99,8 @@ def mount_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if entry is None or entry.kind != "file" or entry.vhd is None:
             raise CmdletError(f"Failed to mount the disk.\nThe system cannot find the file specified. ('{path}')",
                               "ObjectNotFound", "ObjectNotFound", path)
+        if entry.torn:
+            raise torn_error("Failed to mount the disk.", entry.path)
         if entry.mounted is not None or _busy_in_a_vm(ctx.host, entry.path):
             raise in_use_error("Failed to mount the disk.", entry.path)
         numbers = {int((e.mounted or {})["disk"]) for e in _mounted(ctx.host)}

@@ -88,6 +88,9 @@ class FileEntry:
     # access rules once a script set them ({"protected": b, "rules": [...]}; None: inherited): host/acl.py.
     owner: str | None = None
     acl: dict[str, Any] | None = None
+    # Half-written: a copy whose process was killed before it finished (Simulator.kill_after_changes). A disk
+    # cmdlet refuses such a file (host/cmdlets_disk.py torn_error); what a real host makes of one is not known.
+    torn: bool = False
 
 
 @dataclass(slots=True)

@@ -76,7 +76,13 @@ def drift(state: Path, name: str, how: str) -> None:
         "other switch": find + off + "Get-VMNetworkAdapter -VM $v | Connect-VMNetworkAdapter -SwitchName "
         "((Get-VMSwitch | Where-Object { $_.Name -ne (Get-VMNetworkAdapter -VM $v).SwitchName } | "
         "Select-Object -First 1).Name) -Confirm:$false\n",
-        "removed": find + off + "Remove-VM -VM $v -Force -Confirm:$false\n",
+        # Remove-VM keeps the disks; a colleague who wants the VM rebuilt deletes them too (a disk left in the
+        # way is refused: tests/pipeline/test_pipeline_disk_in_the_way.py).
+        # (Hyper-V merges a removed VM's checkpoint files first: the sleep is simulated time, no real wait.)
+        "removed": find + off + "Remove-VM -VM $v -Force -Confirm:$false\nStart-Sleep -Seconds 3600\n"
+        "foreach ($file in @(Get-ChildItem -LiteralPath (Get-VMHost).VirtualHardDiskPath)) {\n"
+        f"    if ($file.Name.StartsWith({quote(name + '.')}) -or $file.Name.StartsWith({quote(name + '_')})) "
+        "{ Remove-Item -LiteralPath $file.FullName -Force }\n}\n",
     }
     if scripts[how]:
         by_hand(state, scripts[how])

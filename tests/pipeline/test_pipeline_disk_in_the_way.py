@@ -6,6 +6,10 @@ Manager, to keep it for a week. Its disk is still `lab-01.vhdx`. The nightly app
 lab-01 and creates one, and before this fix it gave the new VM that same disk: a second VM booting the
 first one's system drive (with a checkpoint, the base file under the first VM's .avhdx, whose chain
 a write there breaks). Now the apply refuses, names the VM that holds the disk, and changes nothing.
+
+The same for a VM removed in Hyper-V Manager (Remove-VM keeps its disks): its used system disk does not
+come back as the rebuilt VM's. Only a disk with the marker a run of ours writes before it makes one (an
+interrupted run) is reused, and only on the inventory's parent.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from pathlib import Path
 
 from pipeline_support import (
     PREMIUM_IMAGE,
-    STANDARD_IMAGE,
     orchestrate,
     simulated_host,
     vm,
@@ -77,28 +80,64 @@ def test_a_dry_run_shows_the_refusal_before_the_night(tmp_path: Path) -> None:
     assert sorted(vms_of(state, "hv01")) == ["lab-01-old"]
 
 
-def test_a_leftover_disk_of_another_parent_is_not_reused(tmp_path: Path) -> None:
-    """An interrupted run left a differencing disk on the Standard image; the inventory now says Premium."""
+def test_a_disk_a_vm_removed_by_hand_left_is_not_given_to_the_new_vm(tmp_path: Path) -> None:
+    """The admin removed the broken lab-01 in Hyper-V Manager so that the nightly apply rebuilds it. Remove-VM
+    keeps the disks: the used lab-01.vhdx must not come back as the new VM's system disk."""
     state = tmp_path / "state"
     inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
-    by_hand(state, f"New-VHD -Path '{DISK}' -ParentPath '{STANDARD_IMAGE}' -Differencing -Confirm:$false | Out-Null")
+    assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
+    by_hand(state, "$v = Get-VM -Name 'lab-01'\nStop-VM -VM $v -TurnOff -Force\nRemove-VM -VM $v -Force -Confirm:$false")
 
     result = orchestrate("apply", inventory, "--state-dir", state)
 
     assert result.exit_code == 1
-    assert f"the disk {DISK} is already there on the parent {STANDARD_IMAGE}, not {PREMIUM_IMAGE}" in result.output
+    assert f"a disk {DISK} is already there, and no run of orchestrate left it half-made" in result.output
+    assert "delete or move that file for lab-01 to start afresh" in result.output
     assert vms_of(state, "hv01") == {}
 
 
-def test_a_disk_an_interrupted_run_left_is_still_reused(tmp_path: Path) -> None:
+NEWER_IMAGE = "D:\\images\\mps2012-premium-spring.vhdx"
+
+
+def two_images() -> dict:
+    host = simulated_host()
+    host["orchestrate_simulator"]["images"][NEWER_IMAGE] = {"edition_sku": 77}
+    return host
+
+
+def stopped_after_new_vhd(tmp_path: Path, parent: str) -> tuple[Path, Path]:
     state = tmp_path / "state"
-    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
-    by_hand(state, f"New-VHD -Path '{DISK}' -ParentPath '{PREMIUM_IMAGE}' -Differencing -Confirm:$false | Out-Null")
+    inventory = write_inventory(tmp_path, {"hv01": {**two_images(), "multipoint_vms": [
+        vm("lab-01", disk={"parent": parent})]}})
+    Simulator(state_path=state_file(state, "hv01"), seed=two_images()["orchestrate_simulator"]).kill_after_changes(
+        named="New-VHD")
+    stopped = orchestrate("apply", inventory, "--state-dir", state)
+    assert "the script ended on the host with exit code -1" in stopped.output  # between New-VHD and New-VM
+    return state, inventory
+
+
+def test_a_disk_an_interrupted_run_left_is_reused(tmp_path: Path) -> None:
+    state, inventory = stopped_after_new_vhd(tmp_path, PREMIUM_IMAGE)
 
     result = orchestrate("apply", inventory, "--state-dir", state)
 
     assert result.exit_code == 0, result.output
     assert [disk["path"] for disk in vms_of(state, "hv01")["lab-01"]["disks"]] == [DISK]
+    files = Simulator(state_path=state_file(state, "hv01")).host.files
+    assert not any(path.endswith(".orchestrate-new") for path in files)  # the marker goes once New-VM holds it
+
+
+def test_a_leftover_disk_on_another_parent_is_not_reused(tmp_path: Path) -> None:
+    """An interrupted run left a differencing disk on the spring image; the inventory went back to the
+    autumn one before the next run."""
+    state, _ = stopped_after_new_vhd(tmp_path, NEWER_IMAGE)
+    autumn = write_inventory(tmp_path, {"hv01": {**two_images(), "multipoint_vms": [vm("lab-01")]}})
+
+    result = orchestrate("apply", autumn, "--state-dir", state)
+
+    assert result.exit_code == 1
+    assert f"the disk {DISK} is already there on the parent {NEWER_IMAGE}, not {PREMIUM_IMAGE}" in result.output
+    assert vms_of(state, "hv01") == {}
 
 
 def test_a_dry_run_shows_it_also_for_the_base_disk_under_a_checkpoint(tmp_path: Path) -> None:

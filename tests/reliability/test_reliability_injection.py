@@ -126,8 +126,7 @@ def _marks_the_new_disk(name: str, params: dict, vm: str) -> bool:
     """The marker the create writes beside the VM's new disk and removes once New-VM holds it
     (actions/create_vm.ps1.j2): exactly that file, named after exactly the inventory's VM name."""
     marker = f"C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\{vm}.vhdx.orchestrate-new"
-    path = params.get("Path") if name.lower() == "new-item" else params.get("LiteralPath")
-    return name.lower() in ("new-item", "remove-item") and path in (marker, [marker])
+    return name.lower() in ("set-content", "remove-item") and params.get("LiteralPath") in (marker, [marker])
 
 
 # filter_too_much: the assumes below keep only strings the inventory accepts, and which inputs come first
@@ -174,7 +173,7 @@ def test_every_inventory_string_reaches_its_cmdlet_as_the_same_literal(
 
     # Nothing else ran: only cmdlets the simulator knows, none of the canaries, nothing named by a payload.
     # (A new classroom's apply makes the folder of the host lock, docs/host-lock.md, and the marker beside the
-    # VM's new disk, which it removes again: those New-Item and Remove-Item calls, and no other.)
+    # VM's new disk, which it removes again: that New-Item, Set-Content and Remove-Item, and no other.)
     ran = Counter(name.lower() for name, params in log.calls
                   if not _makes_lock_folder(name, params) and not _marks_the_new_disk(name, params, vm))
     assert set(ran) <= set(CMDLETS)

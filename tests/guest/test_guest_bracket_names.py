@@ -1,7 +1,7 @@
 """The admin's story: the inventory names a VM `room [a]` (brackets are legal in a VM's and a file's name).
 Its disk is `room [a].vhdx`, which a -Path that reads wildcards (Get-VHD, Mount-VHD, Dismount-VHD, Export-VM
 on their 2012 pages) would take for the pattern `room a.vhdx`. Setting up its guest, reading its facts,
-exporting it and discarding a half-made one all name that one file."""
+and exporting it name that one file, and a VM's folder with brackets in its path is made as written."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def test_a_vm_with_brackets_in_its_name_is_set_up_read_and_exported(tmp_path: Pa
         state = folder / "state"
         host_seed = seed(os_version=version, folders=["D:\\exports"])
         vm = {"name": ROOM, "generation": 1, "guest": guest(computer_name="ROOM-A")}
-        inv = inventory(folder, [vm], host_seed=host_seed)
+        in_a_folder = {"name": "room [b]", "generation": 1, "path": "D:\\VMs\\[rooms]", "guest": guest(computer_name="ROOM-B")}
+        inv = inventory(folder, [vm, in_a_folder], host_seed=host_seed)
 
         applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
 
@@ -27,6 +28,8 @@ def test_a_vm_with_brackets_in_its_name_is_set_up_read_and_exported(tmp_path: Pa
         sim = simulated(state)
         _run, os_state = guest_of(sim, ROOM)
         assert os_state["computer_name"] == "ROOM-A"  # the answer file went into room [a].vhdx
+        (drive,) = sim.host.vm_by_name("room [b]")[0].disks  # its baseline's .avhdx, beside room [b].vhdx
+        assert drive.path.startswith("D:\\VMs\\[rooms]\\room [b]_") and drive.path.endswith(".avhdx")
         assert recap(orchestrate("apply", inv, "--state-dir", state, "-o", "json"))["changed"] == 0
         exported = orchestrate("export", inv, "--to", "D:\\exports", "--vm", ROOM, "--allow-stop",
                                "--state-dir", state)

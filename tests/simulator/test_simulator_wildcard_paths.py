@@ -46,3 +46,19 @@ def test_the_templates_helper_escapes_exactly_the_wildcard_characters() -> None:
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == ["C:\\a `[b`]\\c`*d`?e``f.vhdx", "C:\\plain\\lab-01.vhdx"]
+
+
+def test_new_item_refuses_a_path_with_wildcard_characters_and_create_directory_makes_it_literally() -> None:
+    sim = host()
+
+    refused = sim.run("$ErrorActionPreference = 'Stop'; New-Item -Path 'C:\\VMs\\room [a]\\2026' -ItemType Directory")
+    made = sim.run("$ErrorActionPreference = 'Stop'\n"
+                   "([System.IO.Directory]::CreateDirectory('C:\\VMs\\room [a]\\2026')).FullName\n"
+                   "[System.IO.Directory]::CreateDirectory('C:\\VMs\\room [a]\\2026') | Out-Null\n"  # there: no error
+                   "Test-Path -LiteralPath 'C:\\VMs\\room [a]'")
+    on_a_file = sim.run(f"$ErrorActionPreference = 'Stop'; [System.IO.Directory]::CreateDirectory('{DISK}')")
+
+    assert refused.exit_code == 1 and "Make a folder with [System.IO.Directory]::CreateDirectory()" in refused.stderr
+    assert made.exit_code == 0, made.stderr
+    assert made.stdout.splitlines() == ["C:\\VMs\\room [a]\\2026", "True"]
+    assert on_a_file.exit_code == 1 and "because a file or directory with the same name already exists" in on_a_file.stderr

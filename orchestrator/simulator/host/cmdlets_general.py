@@ -9,6 +9,7 @@ from typing import Any
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains, clock
 from orchestrator.simulator.host.context import HostContext
+from orchestrator.simulator.host.items import item_object, make_parents
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.json_out import PipedArray, from_json, to_json
@@ -419,16 +420,6 @@ def _arguments(call: BoundCall) -> list[Any]:
 # -- files and paths ------------------------------------------------------------------------------------------------
 
 
-def _item_object(entry: FileEntry) -> PSObject:
-    name = entry.path.rstrip("\\").rsplit("\\", 1)[-1]
-    is_dir = entry.kind == "dir"
-    props = {"Name": name, "FullName": entry.path, "PSIsContainer": is_dir, "Length": None if is_dir else entry.size,
-             "Extension": "" if is_dir or "." not in name else "." + name.rsplit(".", 1)[-1],
-             "DirectoryName": None if is_dir else parent_path(entry.path), "Mode": "d----" if is_dir else "-a---"}
-    return PSObject(props, "System.IO.DirectoryInfo" if is_dir else "System.IO.FileInfo", ref=entry.path,
-                    text=entry.path)
-
-
 def _missing_path(path: str, cmdlet_name: str) -> CmdletError:
     return CmdletError(f"Cannot find path '{path}' because it does not exist.", f"PathNotFound,{cmdlet_name}",
                        "ObjectNotFound", path)
@@ -459,6 +450,13 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     item_type = to_string(call.get("ItemType") or "File").lower()
     for base in call.get("Path") or [""]:
         path = base.rstrip("\\") + "\\" + call.get("Name") if call.has("Name") else base
+        if any(ch in path for ch in "[]*?"):
+            # -Path "Wildcards are permitted" (New-Item's 3.0 page), and 3.0's New-Item has no -LiteralPath: what
+            # it makes of a pattern is not sourced, so it is refused here (stricter).
+            raise CmdletError(f"The simulator does not let New-Item -Path hold wildcard characters, which the cmdlet "
+                              f"reads (its 3.0 page): '{path}'. Make a folder with [System.IO.Directory]::"
+                              "CreateDirectory(), a file with Set-Content -LiteralPath.", "WildcardPathNotSupported",
+                              "NotImplemented", path)
         if not ctx.fs.share_known(path):
             raise CmdletError(f"The network path was not found. ('{path}')", "NetworkPathNotFound", "ObjectNotFound",
                               path)
@@ -469,7 +467,7 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                     raise CmdletError(f"An item with the specified name {path} already exists.",
                                       "DirectoryExist,Microsoft.PowerShell.Commands.NewItemCommand", "ResourceExists",
                                       path)
-                out.append(_item_object(ctx.fs.get(path) or FileEntry(path, "dir")))
+                out.append(item_object(ctx.fs.get(path) or FileEntry(path, "dir")))
                 continue
             if existing == "file":
                 raise CmdletError(f"An item with the specified name {path} already exists.", "DirectoryExist",
@@ -487,27 +485,11 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         else:
             raise CmdletError(f"The simulator does not support New-Item -ItemType {item_type}.", "NotSupported",
                               "NotImplemented", terminating=True)
-        _make_parents(ctx, path)
+        make_parents(ctx, path)
         ctx.fs.add(entry)
         ctx.mutated(f"New-Item {path}")
-        out.append(_item_object(entry))
+        out.append(item_object(entry))
     return out
-
-
-def _make_parents(ctx: HostContext, path: str) -> None:
-    """The folders above a new item that do not exist yet, made as real folders (New-Item -Force makes a
-    file's missing folders; a new directory's missing parents are made with it), so each has an owner: the
-    creator's (host/acl.py), which the state folder's check reads."""
-    missing = []
-    parent = parent_path(path)
-    while parent and ctx.fs.kind(parent) is None and share_root(parent) != norm_path(parent):
-        missing.append(parent)
-        up = parent_path(parent)
-        if up == parent:
-            break
-        parent = up
-    for folder in reversed(missing):
-        ctx.fs.add(FileEntry(folder.rstrip("\\"), "dir"))
 
 
 @cmdlet("Rename-Item", MGMT, mutating=True)
@@ -541,7 +523,7 @@ def rename_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     entry.path = target
     ctx.fs.add(entry)
     ctx.mutated(f"Rename-Item {path}")
-    return [_item_object(entry)] if call.get("PassThru") else []
+    return [item_object(entry)] if call.get("PassThru") else []
 
 
 @cmdlet("Remove-Item", MGMT, mutating=True)
@@ -613,7 +595,7 @@ def copy_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             ctx.fs.add(clone)
         ctx.mutated(f"Copy-Item {path} {target}")
         if call.get("PassThru"):
-            out.append(_item_object(ctx.fs.get(target) or FileEntry(target)))
+            out.append(item_object(ctx.fs.get(target) or FileEntry(target)))
     return out
 
 
@@ -662,7 +644,7 @@ def get_child_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                 continue
             if call.get("Directory") and entry.kind != "dir":
                 continue
-            out.append(name if call.get("Name") else _item_object(entry))
+            out.append(name if call.get("Name") else item_object(entry))
     return out
 
 

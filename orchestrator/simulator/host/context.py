@@ -49,12 +49,15 @@ class HostContext:
 
     def static_hooks(self) -> dict[str, Any]:
         """The .NET types whose static methods need this host: [System.IO.File] (host/handles.py),
-        [System.IO.Directory]'s access control and [System.Security.Principal.WindowsIdentity] (host/acl.py)."""
+        [System.IO.Directory]'s access control and [System.Security.Principal.WindowsIdentity] (host/acl.py),
+        [System.IO.Directory]::CreateDirectory (host/items.py)."""
         from orchestrator.simulator.host.acl import directory_static, identity_static
         from orchestrator.simulator.host.handles import file_static
+        from orchestrator.simulator.host.items import create_directory
 
         return {"io.file": lambda lname, args: file_static(self, lname, args),
-                "io.directory": lambda lname, args: directory_static(self, lname, args),
+                "io.directory": lambda lname, args: (create_directory(self, args) if lname == "createdirectory"
+                                                     else directory_static(self, lname, args)),
                 "security.principal.windowsidentity": lambda lname, args: identity_static(self, lname, args)}
 
     def end_process(self) -> None:

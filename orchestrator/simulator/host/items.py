@@ -1,0 +1,67 @@
+"""File system items as the FileSystem provider shows them, and the folders a new item needs: shared by the
+Management cmdlets (host/cmdlets_general.py) and [System.IO.Directory]::CreateDirectory (host/context.py's
+static hooks). It knows no host context type, so the context may reach it without an import circle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.simulator.host.acl import method_error
+from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
+from orchestrator.simulator.host.registry import CmdletError
+from orchestrator.simulator.language.values import PSObject, PSRuntimeError, to_string
+
+
+def item_object(entry: FileEntry) -> PSObject:
+    """The FileInfo or DirectoryInfo Get-Item and Get-ChildItem give for a file or folder."""
+    name = entry.path.rstrip("\\").rsplit("\\", 1)[-1]
+    is_dir = entry.kind == "dir"
+    props = {"Name": name, "FullName": entry.path, "PSIsContainer": is_dir, "Length": None if is_dir else entry.size,
+             "Extension": "" if is_dir or "." not in name else "." + name.rsplit(".", 1)[-1],
+             "DirectoryName": None if is_dir else parent_path(entry.path), "Mode": "d----" if is_dir else "-a---"}
+    return PSObject(props, "System.IO.DirectoryInfo" if is_dir else "System.IO.FileInfo", ref=entry.path,
+                    text=entry.path)
+
+
+def make_parents(ctx: Any, path: str) -> None:
+    """The folders above a new item that do not exist yet, made as real folders (New-Item -Force makes a
+    file's missing folders; a new directory's missing parents are made with it), so each has an owner: the
+    creator's (host/acl.py), which the state folder's check reads."""
+    missing = []
+    parent = parent_path(path)
+    while parent and ctx.fs.kind(parent) is None and share_root(parent) != norm_path(parent):
+        missing.append(parent)
+        up = parent_path(parent)
+        if up == parent:
+            break
+        parent = up
+    for folder in reversed(missing):
+        ctx.fs.add(FileEntry(folder.rstrip("\\"), "dir"))
+
+
+def create_directory(ctx: Any, args: list[Any]) -> PSObject:
+    """[System.IO.Directory]::CreateDirectory(path): the folder and every missing one above it, the path read
+    literally (.NET's Directory.CreateDirectory "Creates all directories and subdirectories in the specified
+    path unless they already exist", and returns the folder's DirectoryInfo; a file of that name is an
+    IOException). What the templates use where a folder's path may hold [ ], which New-Item -Path reads as
+    wildcards (its 3.0 page) and has no -LiteralPath on 3.0."""
+    if len(args) != 1:
+        raise PSRuntimeError(f"The simulator does not support [System.IO.Directory]::CreateDirectory() with "
+                             f"{len(args)} argument(s).", "NotSupported", "NotImplemented")
+    path = to_string(args[0]).rstrip("\\")
+    if not ctx.fs.share_known(path):
+        raise method_error("CreateDirectory", 1, "The network path was not found.", "IOException")
+    existing = ctx.fs.kind(path)
+    if existing == "file":
+        raise method_error("CreateDirectory", 1, f"Cannot create \"{path}\" because a file or directory with the same "
+                           "name already exists.", "IOException")
+    if existing == "dir":
+        return item_object(ctx.fs.get(path) or FileEntry(path, "dir"))
+    entry = FileEntry(path, "dir")
+    try:
+        make_parents(ctx, path)
+        ctx.fs.add(entry)
+    except CmdletError as exc:  # a share out of reach (the double hop), a folder's access rules
+        raise method_error("CreateDirectory", 1, str(exc), "UnauthorizedAccessException") from exc
+    ctx.mutated(f"CreateDirectory {path}")
+    return item_object(entry)

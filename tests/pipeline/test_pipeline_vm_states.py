@@ -87,3 +87,15 @@ def test_a_vm_in_a_state_of_change_is_left_alone(tmp_path: Path) -> None:
     assert rollback.exit_code == 1
     assert "VM 'lab-01' is Stopping (a change of state in progress, or a critical state)" in rollback.output
     assert vms_of(state, "hv01")["lab-01"]["state"] == "Stopping"
+
+
+def test_the_simulator_does_not_start_a_paused_vm_as_if_it_were_off(tmp_path: Path) -> None:
+    """No page says what Start-VM does to a Paused VM: the simulated host refuses it (it used to boot it)."""
+    state, _ = classroom(tmp_path)
+    set_state_on_disk(state, "lab-01", "Paused")
+
+    result = Simulator(state_path=state_file(state, "hv01")).run(BOOTSTRAP, stdin="Start-VM -Name 'lab-01'")
+
+    assert result.exit_code == 1
+    assert "cannot be performed while the virtual machine is in its current state (Paused)" in result.stderr
+    assert vms_of(state, "hv01")["lab-01"]["state"] == "Paused"

@@ -236,6 +236,12 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if vm.state == "Running":
             ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
             continue
+        if vm.state not in ("Off", "Saved"):
+            # No 2012 page says what Start-VM does to a Paused VM (or one mid-change); Resume-VM is the
+            # documented way back from Paused (hh848525). Refused, stricter, with Hyper-V's state wording.
+            raise CmdletError(f"'{vm.name}' failed to start.\nThe operation cannot be performed while the virtual "
+                              f"machine is in its current state ({vm.state}).", "InvalidState", "InvalidOperation",
+                              vm.name)
         if ctx.host.vmms_job_of(vm.id) is not None:
             raise CmdletError(f"'{vm.name}' failed to start.\nThe operation cannot be performed while the object is in "
                               f"its current state: an export of the virtual machine is in progress. (Virtual machine "

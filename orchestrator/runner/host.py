@@ -432,8 +432,13 @@ def _as_list(value: Any) -> list[Any]:
 
 def _after_a_stopped_script(command: str) -> str:
     """What to do when a changing script was stopped on the host: the same command again, whose every action
-    re-checks the host first; a move goes on from its record on the host (orchestrator.move_records)."""
+    re-checks the host first; a move goes on from its record on the host (orchestrator.move_records); an
+    import cannot (a kill sweep of `import --name`: the rerun refuses the VM or folder the stopped one made)."""
     verb = command.split()[0] if command else "apply"
+    if verb == "import":
+        return ("a stopped import is not finished by running it again: the host may hold a VM it made (perhaps still "
+                "under the export's name, before the rename to --name) and its folders; check Get-VM and the VM and "
+                "disk folders on the host, remove what the stopped import made, and import again")
     if verb == "move":
         return ("a move puts the VM back itself when a step fails; if that did not happen, run `orchestrate move` "
                 "again with --resume to finish it or --undo to put it back: the move's record on the host says how "

@@ -167,3 +167,17 @@ def test_a_name_clash_is_resolved_by_a_new_name(tmp_path: Path) -> None:
     assert sorted(vms) == ["lab-01", "lab-01-spare"]
     assert vms["lab-01"].id == first.id and vms["lab-01-spare"].id != first.id
     assert vms["lab-01-spare"].disks[0].path.lower().endswith("\\lab-01-spare\\lab-01.vhdx")
+
+
+def test_an_import_stopped_on_the_host_says_it_is_not_finished_by_running_it_again(tmp_path: Path) -> None:
+    """A kill sweep of the import showed that a rerun refuses the VM or the folders the stopped one left, so
+    the fix must not promise that running it again finishes the work."""
+    lab, export = exported(tmp_path)
+    lab.sim("hv02").kill_after_changes(named="Import-VM")
+
+    code, output = lab.orchestrate("import", str(lab.inventory), "--host", "hv02", "--from", export)
+
+    assert code == 1
+    assert "the script ended on the host with exit code -1 and no report" in output
+    assert "a stopped import is not finished by running it again" in output
+    assert "run `orchestrate import` again" not in output

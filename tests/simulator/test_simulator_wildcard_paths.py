@@ -50,6 +50,11 @@ def test_the_templates_helper_escapes_exactly_the_wildcard_characters() -> None:
 
 def test_new_item_refuses_a_path_with_wildcard_characters_and_create_directory_makes_it_literally() -> None:
     sim = host()
+    escaped = sim.run("$ErrorActionPreference = 'Stop'\n"
+                      "New-Item -Path 'C:\\VMs\\esc `[a`]' -ItemType Directory | Out-Null\n"
+                      "New-Item -Path 'C:\\VMs\\esc `[a`]' -Name '2026' -ItemType Directory | Out-Null\n"
+                      "Test-Path -LiteralPath 'C:\\VMs\\esc [a]\\2026'")
+    assert escaped.exit_code == 0 and escaped.stdout.strip() == "True", escaped.stderr
 
     refused = sim.run("$ErrorActionPreference = 'Stop'; New-Item -Path 'C:\\VMs\\room [a]\\2026' -ItemType Directory")
     made = sim.run("$ErrorActionPreference = 'Stop'\n"
@@ -58,7 +63,7 @@ def test_new_item_refuses_a_path_with_wildcard_characters_and_create_directory_m
                    "Test-Path -LiteralPath 'C:\\VMs\\room [a]'")
     on_a_file = sim.run(f"$ErrorActionPreference = 'Stop'; [System.IO.Directory]::CreateDirectory('{DISK}')")
 
-    assert refused.exit_code == 1 and "Make a folder with [System.IO.Directory]::CreateDirectory()" in refused.stderr
+    assert refused.exit_code == 1 and "does not expand wildcards in New-Item -Path" in refused.stderr
     assert made.exit_code == 0, made.stderr
     assert made.stdout.splitlines() == ["C:\\VMs\\room [a]\\2026", "True"]
     assert on_a_file.exit_code == 1 and "because a file or directory with the same name already exists" in on_a_file.stderr

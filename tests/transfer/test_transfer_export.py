@@ -164,3 +164,21 @@ def test_an_export_past_its_own_deadline_is_stopped_and_leaves_nothing(tmp_path:
     assert lab.files_under("hv01", SHARE) == []
     assert Journal.open(lab.state).exports("hv01", "lab-01") == []
     assert lab.facts("hv01").vm("lab-01").running
+
+
+def test_two_hosts_exporting_vms_of_one_name_to_one_share_in_one_run_keep_both(tmp_path: Path) -> None:
+    """Each classroom host has a lab-01, and the nightly export sends every host's to \\\\nas\\exports in one
+    run: both name the folder lab-01\\<the run's stamp>. The first host to make it owns it; the other takes the
+    next suffix, and neither's failure could remove the other's export (a script removes only a folder it made)."""
+    lab = Lab(tmp_path)
+    lab.doc["all"]["hosts"]["hv02"]["multipoint_vms"] = lab.doc["all"]["hosts"]["hv01"]["multipoint_vms"]
+    lab.save()
+    lab.ok("apply", str(lab.inventory))
+
+    lab.ok("export", str(lab.inventory), "--to", SHARE, "--vm", "lab-01")
+
+    folders = export_folders(lab, "lab-01")
+    assert len(folders) == 2 and folders[1] == folders[0] + "-2", folders
+    journal = Journal.open(lab.state)
+    paths = sorted(record.path for host in ("hv01", "hv02") for record in journal.exports(host, "lab-01"))
+    assert paths == [f"{SHARE}\\lab-01\\{folder}" for folder in folders]

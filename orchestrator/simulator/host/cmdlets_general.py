@@ -12,6 +12,7 @@ from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.items import item_object, make_parents
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.host.wildcard_paths import literal_path
 from orchestrator.simulator.json_out import PipedArray, from_json, to_json
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.serialization import deserialized
@@ -449,14 +450,11 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     out = []
     item_type = to_string(call.get("ItemType") or "File").lower()
     for base in call.get("Path") or [""]:
+        # -Path "Wildcards are permitted" (New-Item's 3.0 page), and 3.0's New-Item has no -LiteralPath: a pattern
+        # is refused and an escaped path read literally, as for the Hyper-V cmdlets (host/wildcard_paths.py);
+        # -Name is literal ("Accept wildcard characters: False").
+        base = literal_path("New-Item", base)
         path = base.rstrip("\\") + "\\" + call.get("Name") if call.has("Name") else base
-        if any(ch in path for ch in "[]*?"):
-            # -Path "Wildcards are permitted" (New-Item's 3.0 page), and 3.0's New-Item has no -LiteralPath: what
-            # it makes of a pattern is not sourced, so it is refused here (stricter).
-            raise CmdletError(f"The simulator does not let New-Item -Path hold wildcard characters, which the cmdlet "
-                              f"reads (its 3.0 page): '{path}'. Make a folder with [System.IO.Directory]::"
-                              "CreateDirectory(), a file with Set-Content -LiteralPath.", "WildcardPathNotSupported",
-                              "NotImplemented", path)
         if not ctx.fs.share_known(path):
             raise CmdletError(f"The network path was not found. ('{path}')", "NetworkPathNotFound", "ObjectNotFound",
                               path)

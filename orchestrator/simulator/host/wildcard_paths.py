@@ -12,6 +12,9 @@ value the parameter receives makes the next character literal: about_Wildcards (
 file[1].txt, as the value bound to a Path that supports wildcards), and WildcardPattern.Escape, which
 prefixes `* ? [ ]` and the backtick with a backtick (PowerShell's test_WildcardPattern.cs).
 
+New-Item -Path is taken the same way: its 3.0 page says "Wildcards are permitted" (of "the location of the
+new item") and 3.0's New-Item has no -LiteralPath.
+
 The simulator does not expand these patterns: a path with an unescaped `[ ] * ?` is refused, whatever it
 would match (stricter), and an escaped one is read as the literal path. The templates escape every path
 they pass there (lib/functions.ps1.j2, ConvertTo-OrchestrateWildcardLiteral). Unverified on a real host:

@@ -229,6 +229,10 @@ def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
         return s[start:start + to_int(args[1])] if len(args) > 1 else s[start:]
     if lname == "indexof":
         return s.find(to_string(args[0]))
+    if lname == "lastindexof" and len(args) == 1:
+        # String.LastIndexOf(String): the start of the last occurrence, -1 when there is none (a culture-aware
+        # match on .NET; the same as an ordinal one for the separators scripts look for).
+        return s.rfind(to_string(args[0]))
     if lname == "padleft":
         return s.rjust(to_int(args[0]), to_string(args[1]) if len(args) > 1 else " ")
     if lname == "padright":

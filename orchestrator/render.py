@@ -403,8 +403,12 @@ class Renderer:
     @staticmethod
     def _facts_context(host: HostSpec) -> dict[str, Any]:
         paths, images = facts_targets(host)
+        # The inventory VMs whose disk the create would make, and where (None: the host's own disk folder): the
+        # facts list a file already there, so that a dry run's copy refuses it as the host will.
+        new_disks = [{"name": vm.name, "folder": vm.path} for vm in host.vms if vm.disk is not None and vm.state != "absent"]
         # after_apply is set by apply.ps1.j2 around its closing facts (templates/lib/facts_body.ps1.j2).
-        return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": recorded_cmdlets(), "after_apply": False}
+        return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": recorded_cmdlets(),
+                "fact_new_disks": new_disks, "after_apply": False}
 
     def _render(self, name: str, caps: Capabilities, caps_key: Hashable, /, **context: Any) -> str:
         try:

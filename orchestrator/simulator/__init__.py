@@ -313,6 +313,14 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
         if str(path).lower().endswith((".vhd", ".vhdx")) and entry.vhd is None:
             entry.vhd = {"type": "Dynamic", "size": 0, "parent": None}
         host.files[norm_path(path)] = entry
+    for raw in facts.get("new_disks") or []:  # files where a new VM's disk would go (facts_body.ps1.j2)
+        path = str(raw.get("path") or "")
+        if path and norm_path(path) not in host.files:
+            host.files[norm_path(path)] = FileEntry(path, "file", 4 * 1024**2, vhd={
+                "type": "Differencing" if raw.get("parent") else "Dynamic", "size": 0, "parent": raw.get("parent") or None})
+            if raw.get("marked"):
+                marker = path + ".orchestrate-new"
+                host.files[norm_path(marker)] = FileEntry(marker, "file", 0, text="")
     kvp_sku = {}
     for item in facts.get("kvp") or []:
         text = "".join(item.get("items") or [])

@@ -147,3 +147,23 @@ def test_a_dry_run_shows_it_also_for_the_base_disk_under_a_checkpoint(tmp_path: 
 
     assert result.exit_code == 1
     assert "belongs to VM lab-01-old" in result.output
+
+
+def test_a_dry_run_shows_a_removed_vms_disk_in_the_way_and_passes_an_interrupted_runs(tmp_path: Path) -> None:
+    """The facts list a file where a missing VM's disk goes, so the evening's plan says what the night's apply
+    will refuse, and still passes what it will reuse."""
+    state = tmp_path / "state"
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
+    assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
+    by_hand(state, "$v = Get-VM -Name 'lab-01'\nStop-VM -VM $v -TurnOff -Force\nRemove-VM -VM $v -Force -Confirm:$false")
+
+    refused = orchestrate("plan", inventory, "--state-dir", state)
+
+    assert refused.exit_code == 1
+    assert f"a disk {DISK} is already there, and no run of orchestrate left it half-made" in refused.output
+
+    (tmp_path / "interrupted").mkdir()
+    interrupted, again = stopped_after_new_vhd(tmp_path / "interrupted", PREMIUM_IMAGE)
+    planned = orchestrate("plan", again, "--state-dir", interrupted)
+    assert planned.exit_code == 0, planned.output
+    assert "preflight ok" in planned.output

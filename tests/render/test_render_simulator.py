@@ -164,7 +164,9 @@ def test_the_facts_script_reads_the_host_and_changes_nothing() -> None:
     result = sim.run(Renderer().render_facts(host))
     assert result.exit_code == 0, result.stderr
     doc = _document(result)
-    assert set(doc) == {"host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "tasks", "moves", "state_folder"}
+    assert set(doc) == {"host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "new_disks", "tasks", "moves",
+                        "state_folder"}
+    assert doc["new_disks"] == []  # no file where lab-04's or lab-05's disk goes
     assert doc["paths"] == {"D:\\VMs": False, PREMIUM: True, "E:\\missing.iso": False}
     assert [e["edition_id"] for e in doc["images"][PREMIUM]] == ["ServerMultiPointPremium"]
     facts = parse_facts(doc)

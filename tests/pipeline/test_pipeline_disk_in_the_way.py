@@ -80,13 +80,19 @@ def test_a_dry_run_shows_the_refusal_before_the_night(tmp_path: Path) -> None:
     assert sorted(vms_of(state, "hv01")) == ["lab-01-old"]
 
 
-def test_a_disk_a_vm_removed_by_hand_left_is_not_given_to_the_new_vm(tmp_path: Path) -> None:
-    """The admin removed the broken lab-01 in Hyper-V Manager so that the nightly apply rebuilds it. Remove-VM
-    keeps the disks: the used lab-01.vhdx must not come back as the new VM's system disk."""
+def removed_by_hand(tmp_path: Path) -> tuple[Path, Path]:
+    """lab-01 applied, then removed in Hyper-V Manager (Remove-VM keeps its disks)."""
     state = tmp_path / "state"
     inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
     assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
     by_hand(state, "$v = Get-VM -Name 'lab-01'\nStop-VM -VM $v -TurnOff -Force\nRemove-VM -VM $v -Force -Confirm:$false")
+    return state, inventory
+
+
+def test_a_disk_a_vm_removed_by_hand_left_is_not_given_to_the_new_vm(tmp_path: Path) -> None:
+    """The admin removed the broken lab-01 in Hyper-V Manager so that the nightly apply rebuilds it. Remove-VM
+    keeps the disks: the used lab-01.vhdx must not come back as the new VM's system disk."""
+    state, inventory = removed_by_hand(tmp_path)
 
     result = orchestrate("apply", inventory, "--state-dir", state)
 
@@ -152,10 +158,7 @@ def test_a_dry_run_shows_it_also_for_the_base_disk_under_a_checkpoint(tmp_path: 
 def test_a_dry_run_shows_a_removed_vms_disk_in_the_way_and_passes_an_interrupted_runs(tmp_path: Path) -> None:
     """The facts list a file where a missing VM's disk goes, so the evening's plan says what the night's apply
     will refuse, and still passes what it will reuse."""
-    state = tmp_path / "state"
-    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01")]}})
-    assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
-    by_hand(state, "$v = Get-VM -Name 'lab-01'\nStop-VM -VM $v -TurnOff -Force\nRemove-VM -VM $v -Force -Confirm:$false")
+    state, inventory = removed_by_hand(tmp_path)
 
     refused = orchestrate("plan", inventory, "--state-dir", state)
 

@@ -41,10 +41,13 @@ def make_parents(ctx: Any, path: str) -> None:
 
 def create_directory(ctx: Any, args: list[Any]) -> PSObject:
     """[System.IO.Directory]::CreateDirectory(path): the folder and every missing one above it, the path read
-    literally (.NET's Directory.CreateDirectory "Creates all directories and subdirectories in the specified
-    path unless they already exist", and returns the folder's DirectoryInfo; a file of that name is an
-    IOException). What the templates use where a folder's path may hold [ ], which New-Item -Path reads as
-    wildcards (its 3.0 page) and has no -LiteralPath on 3.0."""
+    literally. Source: learn.microsoft.com/dotnet/api/system.io.directory.createdirectory, CreateDirectory
+    (String): "Creates all directories and subdirectories in the specified path unless they already exist";
+    it returns the folder's DirectoryInfo "regardless of whether a directory at the specified path already
+    exists"; IOException when "The directory specified by path is a file" or "The network name is not known",
+    UnauthorizedAccessException when "The caller does not have the required permission" (the messages
+    below are the simulator's, not sourced). What the templates use where a folder's path may hold [ ],
+    which New-Item -Path reads as wildcards (its 3.0 page) and has no -LiteralPath on 3.0."""
     if len(args) != 1:
         raise PSRuntimeError(f"The simulator does not support [System.IO.Directory]::CreateDirectory() with "
                              f"{len(args)} argument(s).", "NotSupported", "NotImplemented")

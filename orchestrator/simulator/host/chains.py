@@ -78,11 +78,23 @@ def _named(host: Host) -> set[str]:
 
 
 def in_use(host: Host, path: str) -> bool:
-    """True when a VM's chain holds the file (drive, checkpoint, or a parent of either) or a merge writes it."""
+    """True when a VM's chain holds the file (drive, checkpoint, or a parent of either) or a merge writes it.
+    Each named file's own chain (own_chain) is walked until the file is met, without building it first."""
     key = norm_path(path)
+    files = host.files
     for named in _named(host):
-        if named in host.files and key in {norm_path(p) for p in own_chain(host, host.files[named].path)}:
-            return True
+        current, seen = named, set()
+        while current in files and current not in seen:
+            if current == key:
+                return True
+            seen.add(current)
+            entry = files[current]
+            if not is_checkpoint_file(entry.path):
+                break
+            parent = (entry.vhd or {}).get("parent")
+            if not parent:
+                break
+            current = norm_path(parent)
     return host.vmms_job_writing(path) is not None
 
 

@@ -544,7 +544,7 @@ def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if kind == "dir" and ctx.fs.children(path) and not call.get("Recurse"):
             raise CmdletError(f"The item at {path} has children and the Recurse parameter was not specified.",
                               "DirectoryNotEmpty", "WriteError", path)
-        removed = ctx.fs.remove(path)
+        removed = ctx.fs.remove(path, recurse=kind == "dir")  # a file has nothing below it to look for
         root = share_root(path)
         freed = sum(e.size for e in removed)
         if root is not None and root in ctx.fs.shares.roots:

@@ -233,7 +233,10 @@ class Simulator:
         except ExitSignal as done:
             code = done.code
         except ProcessKilled:
-            # What Stop-Process does to a process (Process.Kill: TerminateProcess with exit code -1); the output
+            # Stop-Process ends a process with Process.Kill, which the .NET Framework's own source implements
+            # as TerminateProcess(handle, -1) (referencesource System/services/monitoring/system/diagnosticts/
+            # Process.cs); no page documents the code, and what WinRM reports for a terminated command is not
+            # sourced either: the product relies only on its being non-zero (docs/real-hosts.md). The output
             # written before the kill was already on its way.
             code = -1
         except PSRuntimeError as err:

@@ -104,14 +104,13 @@ class HostContext:
         host = self.host
         if host.kill_after_changes is None and host.kill_after_change is None:
             return
-        left = host.kill_after_changes
-        if left is not None and left > 1:
-            host.kill_after_changes = left - 1
-        elif left is not None or what.startswith(host.kill_after_change or "\0"):
+        if self.kill_due(what):
             host.kill_after_changes = host.kill_after_change = None
             if self.interp is not None:
                 self.interp.killed = True
             raise ProcessKilled(what)
+        if host.kill_after_changes is not None:
+            host.kill_after_changes -= 1
 
     def kill_due(self, what: str) -> bool:
         """Whether the change `what` is the one after which this script is killed (a cmdlet that is cut off

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator import events as ev
+from orchestrator.actions import ExportVM, TakeCheckpoint
 from orchestrator.facts import FactsError, HostFacts, facts_after_apply, load_document, parse_facts
 from orchestrator.host_lock import LOCK_FILE, LOCK_FOLDER, STATE_FOLDER_FIX, admin_request, parse_holder
 from orchestrator.host_rules import check_host
@@ -288,7 +289,7 @@ class HostWork:
                 f"apply failed: the script ended on the host with exit code {result.exit_code} and no report: "
                 "something stopped it there (a terminate, Stop-Process, the WinRM service, a restart) after it "
                 "may have made some of its changes, so the actions are marked skipped, none confirmed",
-                _after_a_stopped_script(self.options.command),
+                _after_a_stopped_script(self.options.command, plan),
             )
         if not result.ok or failed is not None:
             message = (
@@ -430,10 +431,17 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _after_a_stopped_script(command: str) -> str:
-    """What to do when a changing script was stopped on the host: the same command again, whose every action
-    re-checks the host first; a move goes on from its record on the host (orchestrator.move_records); an
-    import cannot (a kill sweep of `import --name`: the rerun refuses the VM or folder the stopped one made)."""
+def _after_a_stopped_script(command: str, plan: Plan) -> str:
+    """What to do when a changing script was stopped on the host. Mostly the same command again, whose every
+    action re-checks the host first. Kill sweeps (every change point of each command, then the command again)
+    showed where that is not the whole answer, and the hint says so:
+    - a move goes on from its record on the host (orchestrator.move_records);
+    - an import cannot: the rerun refuses the VM or folder the stopped one made;
+    - a checkpoint's rerun refuses, as "already exists", every VM the stopped one reached: it cannot tell
+      that checkpoint from an older one of the same name, and refusing is what keeps a rollback from landing
+      on an older state; the VMs it did not reach get theirs;
+    - an export's rerun writes a new folder, and the stopped one's stays behind, perhaps half-written, and
+      unknown to the journal, so `--keep` never removes it."""
     verb = command.split()[0] if command else "apply"
     if verb == "import":
         return ("a stopped import is not finished by running it again: the host may hold a VM it made (perhaps still "
@@ -443,6 +451,18 @@ def _after_a_stopped_script(command: str) -> str:
         return ("a move puts the VM back itself when a step fails; if that did not happen, run `orchestrate move` "
                 "again with --resume to finish it or --undo to put it back: the move's record on the host says how "
                 "far it came")
+    taken = sorted({action.name for action in plan if isinstance(action, TakeCheckpoint)})
+    if verb == "checkpoint" and taken:
+        names = ", ".join(repr(name) for name in taken)
+        return (f"run `orchestrate checkpoint` again for the VMs it did not reach: those it reached already hold "
+                f"{names} and are refused as 'already exists' (that checkpoint is this stopped run's if "
+                "Get-VMSnapshot shows it made after the run began; nothing is taken twice)")
+    folders = [action.folder for action in plan if isinstance(action, ExportVM) and not action.check_only]
+    if verb == "export" and folders:
+        return (f"run `orchestrate export` again: it writes new folders. The stopped run's ({', '.join(folders)}, "
+                "perhaps with a -2, -3 ... suffix) may be half-written and are not in the journal, so `--keep` never "
+                "removes them: delete them by hand once no export of the VM runs on the host (Hyper-V's own export job can "
+                "outlive the stopped script)")
     return (f"run `orchestrate {verb}` again: every action re-checks the host before it changes anything, and "
             "finishes what the stopped script left")
 

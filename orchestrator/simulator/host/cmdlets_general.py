@@ -744,6 +744,13 @@ def _jobs_from_call(ctx: HostContext, call: BoundCall) -> list[PSObject]:
 
 @cmdlet("Wait-Job", CORE)
 def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Waits in simulated time, as Start-Sleep does: the script's clock ([DateTime]::UtcNow, Get-Date) moves on by
+    as long as the wait took, until the jobs ended or the timeout passed. -Timeout "Determines the maximum wait
+    time for each background job, in seconds ... If this time is exceeded, the wait ends and the command prompt
+    returns, even if the job is still running"; without it, Wait-Job "waits until the job completes, no matter how
+    long it runs" (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Core/Wait-Job.md). A script
+    whose deadline is read from the clock around a Wait-Job loop then meets it as it would on a real host, not
+    only after that many seconds of the machine running the simulator."""
     jobs = _jobs_from_call(ctx, call)
     timeout = call.get("Timeout") if call.has("Timeout") else None
     waited = 0.0
@@ -756,6 +763,7 @@ def wait_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             job.props["__left__"] = left
             if left == 0:
                 job.props["State"] = job.get("__final__")
+    ctx.slept += waited
     if clock.tick(ctx.host, waited):  # Hyper-V's own jobs go on meanwhile (model.Host.vmms_jobs), and guests' setup
         ctx.mutated("Wait-Job: a guest's setup went on")
     return [j for j in jobs if j.get("State") != "Running"] if timeout is not None else jobs

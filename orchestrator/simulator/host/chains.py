@@ -25,7 +25,7 @@ import copy
 import re
 from typing import TYPE_CHECKING
 
-from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path
+from orchestrator.simulator.host.model import VM, FileEntry, Host, norm_path, parent_path
 
 if TYPE_CHECKING:
     from orchestrator.simulator.host.context import HostContext
@@ -98,8 +98,21 @@ def in_use(host: Host, path: str) -> bool:
     return host.vmms_job_writing(path) is not None
 
 
-def collect(ctx: HostContext, vm_id: str) -> None:
-    """Merge away the checkpoint files nobody names any more (see the module docstring)."""
+def vm_files(host: Host, vm: VM) -> set[str]:
+    """Every file of `vm`'s own chains (its drives' and its checkpoints'), as norm_path keys: what a merge after
+    Remove-VM, Remove-VMSnapshot or Restore-VMSnapshot of this VM may take away. Hyper-V merges the VM's "any
+    snapshots" (Remove-VM.md, Description), never another VM's files, nor an exported copy's: an export folder's
+    .avhdx files are plain files no VM names, and stay."""
+    paths = [d.path for d in vm.disks]
+    for snap in vm.snapshots.values():
+        paths.extend(snap.disks)
+        paths.extend(d["path"] for d in snap.config.get("disks", []) if d.get("path"))
+    return {norm_path(f) for path in paths for f in own_chain(host, path)}
+
+
+def collect(ctx: HostContext, vm_id: str, owned: set[str]) -> None:
+    """Merge away the checkpoint files of `owned` (vm_files before the change) nobody names any more (see the
+    module docstring)."""
     host = ctx.host
     while True:
         named = _named(host)
@@ -109,8 +122,8 @@ def collect(ctx: HostContext, vm_id: str) -> None:
             parent = (entry.vhd or {}).get("parent")
             if parent and norm_path(entry.path) not in merging:
                 children.setdefault(norm_path(parent), []).append(entry)
-        doomed = next((e for key, e in host.files.items() if is_checkpoint_file(e.path) and key not in named
-                       and key not in merging and len(children.get(key, [])) <= 1), None)
+        doomed = next((e for key, e in host.files.items() if key in owned and is_checkpoint_file(e.path)
+                       and key not in named and key not in merging and len(children.get(key, [])) <= 1), None)
         if doomed is None:
             return
         parent = (doomed.vhd or {}).get("parent")

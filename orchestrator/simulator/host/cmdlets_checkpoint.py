@@ -109,6 +109,7 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
             raise _not_found()
     out = []
     for vm, snap in targets[:1] if len({id(v) for v, _ in targets}) == 1 else targets:
+        owned = chains.vm_files(ctx.host, vm)
         vm.apply_config(copy.deepcopy(snap.config))
         for disk in vm.disks:  # each drive on a new .avhdx child of the checkpoint's file (chains.py)
             entry = ctx.fs.get(disk.path)
@@ -117,7 +118,7 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
             version = next((v for p, v in snap.disks.items() if p.lower() == disk.path.lower()), entry.content)
             entry.content = version
             disk.path = chains.new_child(ctx, disk.path)
-        chains.collect(ctx, vm.id)
+        chains.collect(ctx, vm.id, owned)
         vm.state = "Saved" if snap.state in ("Running", "Paused", "Saved") else "Off"
         # The guest's memory comes back with a running checkpoint; one taken Off has none (guest.py).
         vm.guest_run = copy.deepcopy(snap.config.get("guest_run")) if vm.state == "Saved" else None
@@ -132,6 +133,7 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
 def remove_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     targets = snapshots_from_call(ctx, call, call.get("Name"))
     for vm, snap in targets:
+        owned = chains.vm_files(ctx.host, vm)
         doomed = [snap]
         if call.get("IncludeAllChildSnapshots"):
             frontier = [snap.id]
@@ -151,7 +153,7 @@ def remove_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[A
                 vm.current_snapshot = s.parent_id
             del vm.snapshots[s.id]
             ctx.mutated(f"Remove-VMSnapshot {vm.name} {s.name}")
-        chains.collect(ctx, vm.id)
+        chains.collect(ctx, vm.id, owned)
     return []
 
 

@@ -313,9 +313,10 @@ def remove_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if vm.state == "Running":
             raise CmdletError(f"The virtual machine '{vm.name}' is running. Turn it off before removing it.",
                               "InvalidState", "InvalidOperation", vm.name)
+        owned = chains.vm_files(ctx.host, vm)
         del ctx.host.vms[vm.id]
         ctx.mutated(f"Remove-VM {vm.name}")
-        chains.collect(ctx, vm.id)  # the checkpoint files merge into the base disks after the VM is gone
+        chains.collect(ctx, vm.id, owned)  # the checkpoint files merge into the base disks after the VM is gone
     return []
 
 

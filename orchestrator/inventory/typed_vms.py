@@ -175,6 +175,11 @@ class VMBuilder:
         values["memory"] = read("memory", r.size, f"memory of {label}", floor.memory)
         values["dynamic_memory"] = read("dynamic_memory", self.dynamic_memory, f"dynamic_memory of {label}")
         values["disk"] = read("disk", self.disk, f"disk of {label}")
+        disk = values["disk"]
+        if isinstance(disk, DiskSpec) and disk.kind in ("parent", "copy_from"):
+            # The image's own line, for the rule that refuses an image that is not a .vhdx (rules/vms.py).
+            written, where = fields["disk"]
+            locations[f"disk.{disk.kind}"] = origin_in(written, disk.kind, where).location
         values["checkpoints"] = read(
             "checkpoints", self.checkpoints, f"checkpoints of {label}", CheckpointPolicy()
         )

@@ -235,3 +235,62 @@ def _check_disk(vm: VMSpec, label: str) -> Iterator[Finding]:
             yield finding(
                 "error", f"{label}: the disk path is empty", "give the full path of the file", where
             )
+    yield from _check_image_format(vm, label)
+
+
+def _check_image_format(vm: VMSpec, label: str) -> Iterator[Finding]:
+    """A `parent` or `copy_from` image must be a .vhdx file (any case), for either generation.
+
+    The create script (templates/actions/create_vm.ps1.j2) always makes the VM's disk as `<VM>.vhdx`: a
+    differencing disk on `parent` (New-VHD -Path <VM>.vhdx -ParentPath <image> -Differencing), or a copy of
+    `copy_from` renamed to `<VM>.vhdx`. Hyper-V reads a disk's format from its file name: New-VHD "creates one
+    or more new virtual hard disks in either VHD format or the newer VHDX format. The file extension you
+    specify determines the format." (MicrosoftDocs/windows-powershell-docs docset/winserver2012-ps/hyper-v/
+    New-VHD.md, DESCRIPTION); Convert-VHD: "The format is determined by the file extension of the specified
+    files, either .vhdx or .vhd" (same docset, Convert-VHD.md); virtdisk's VIRTUAL_STORAGE_TYPE ties
+    VIRTUAL_STORAGE_TYPE_DEVICE_VHD to "(.vhd file)" and ..._VHDX to "(.vhdx file)" (learn.microsoft.com/
+    windows/win32/api/virtdisk/ns-virtdisk-virtual_storage_type). So a `.vhd` copy renamed `.vhdx` is a VHD
+    file under a VHDX name, and a `.vhd` parent asks for a VHDX child of a VHD parent, which no Microsoft page
+    says works (Convert-VHD.md's Example 2 shows a VHD child on a VHD parent, the BPA rule "Avoid using
+    VHD-format differencing virtual hard disks" says to "convert the chain" to VHDX: neither mixes formats).
+    A generation 2 VM boots only from a "SCSI virtual hard disk (.VHDX)" (MicrosoftDocs/windowsserverdocs
+    WindowsServerDocs/virtualization/hyper-v/plan/Should-I-create-a-generation-1-or-2-virtual-machine-in-
+    Hyper-V.md, "How can I boot the virtual machine?"). Generation 1 is refused too: nothing sourced says its
+    mixed chain would work (docs/real-hosts.md, Disks, lists it as unverified). Refused here, in validation,
+    so nothing is made on the host; the fix names Convert-VHD, whose 2012 page converts "a source VHD to a
+    destination VHDX" (Example 1). The size/iso form needs no rule: New-VHD makes `<VM>.vhdx`, a VHDX."""
+    disk = vm.disk
+    if disk is None or disk.kind not in ("parent", "copy_from") or not disk.source or not disk.source.strip():
+        return
+    source = disk.source
+    if source.lower().endswith(".vhdx"):
+        return
+    where = at(vm.locations, f"disk.{disk.kind}", at(vm.locations, "disk", vm.location))
+    disk_name = "<VM>.vhdx" if getattr(vm.name, "from_env", False) else f"{vm.name}.vhdx"
+    if disk.kind == "parent":
+        why = (f"the VM's disk {disk_name} is made as a VHDX differencing disk on it, and no Microsoft page "
+               "says a VHDX disk can stand on a parent of another format (a generation 2 VM boots only from "
+               "a VHDX)")
+    else:
+        why = (f"the copy becomes the VM's disk {disk_name}, and Hyper-V takes a disk's format from its file "
+               "name: the copy would be another format under a .vhdx name")
+    message = f"{label}: disk {disk.kind} {shown(source)} is not a .vhdx image: {why}"
+    lowered = source.lower()
+    if lowered.endswith(".vhd"):
+        if getattr(source, "from_env", False):
+            fix = ("convert the image on the host with Convert-VHD -Path <the .vhd> -DestinationPath "
+                   f"<the same name ending .vhdx>, and give that .vhdx as {disk.kind}")
+        else:
+            converted = source[:-4] + ".vhdx"
+            fix = (f"convert it on the host: Convert-VHD -Path {_quoted(source)} -DestinationPath "
+                   f"{_quoted(converted)}, then write {disk.kind}: {converted}")
+    elif lowered.endswith(".iso"):
+        fix = "an install ISO goes in disk: {size: 60GB, iso: <the ISO>}; parent and copy_from take a .vhdx"
+    else:
+        fix = f"give a .vhdx image as {disk.kind} (Convert-VHD makes one from a .vhd)"
+    yield finding("error", message, fix, where)
+
+
+def _quoted(path: str) -> str:
+    """A path as a PowerShell single-quoted literal, for a command the admin copies."""
+    return "'" + path.replace("'", "''") + "'"

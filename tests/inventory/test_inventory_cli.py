@@ -104,7 +104,7 @@ def test_json_output_document(tmp_path: Path) -> None:
             hv01:
               ansible_connection: simulator
               multipoint_vms: [{name: x, cpus: 1, disk: {parent: b.vhdx}}]
-            hv02: {ansible_connection: simulator, multipoint_vms: [{name: y, edition: gold, disk: {parent: b}}]}
+            hv02: {ansible_connection: simulator, multipoint_vms: [{name: y, edition: gold, disk: {parent: b.vhdx}}]}
     """,
     )
     result = cli("validate", str(path), "--output", "json")

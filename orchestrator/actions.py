@@ -134,6 +134,9 @@ class StopVM(Action):
     # dynamic_memory, memory_minimum, memory_maximum, switch). Facts can be stale (another box, a person):
     # a change already made means no needless reboot of a classroom VM.
     unless: tuple[tuple[str, object], ...] = ()
+    # A stop before the VM is removed: when its guest does not shut down (no Windows yet, Windows setup, the
+    # shutdown service off), it is turned off instead. Any other stop then fails with the way out.
+    or_turn_off: bool = False
     template: ClassVar[str] = "actions/stop_vm.ps1.j2"
     verb: ClassVar[str] = "stop VM"
 

@@ -189,7 +189,8 @@ def plan_vm(vm: VMSpec, observed: VMFacts | None, version: str) -> list[Action]:
     if vm.state == "absent":
         if observed is None:
             return []
-        return ([StopVM(vm.name, reason="the VM is to be removed")] if observed.running else []) + [
+        stop = StopVM(vm.name, reason="the VM is to be removed", or_turn_off=True)
+        return ([stop] if observed.running else []) + [
             RemoveVM(vm.name)
         ]
     if observed is None:

@@ -67,7 +67,7 @@ def test_a_malformed_answer_file_stops_setup_with_windows_message() -> None:
     assert vm.guest_run["error"].startswith(SETUP_PARSE_ERROR)
     assert "for pass [specialize]" in vm.guest_run["error"]
     assert exchange(sim) == ({}, {})  # never ready
-    run_ok(sim, "Stop-VM -Name 'lab-01' -Force -Confirm:$false\nStart-VM -Name 'lab-01'\nStart-Sleep -Seconds 7200")
+    run_ok(sim, "Stop-VM -Name 'lab-01' -TurnOff -Force -Confirm:$false\nStart-VM -Name 'lab-01'\nStart-Sleep -Seconds 7200")
     assert sim.host.vm_by_name("lab-01")[0].guest_run["phase"] == "failed"  # type: ignore[index]
 
 

@@ -297,6 +297,11 @@ def stop_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             continue
         if vm.state == "Saved":
             raise saved_state_refused(vm)
+        if target == "Off" and not call.get("TurnOff") and vm.state == "Running" and not guest.shuts_down(vm):
+            # The first line is a real host's (MattHodge/PackerTemplates#18: "Hyper-V\Stop-VM : Failed to stop.",
+            # OperationFailed); the second is the simulator's, unverified.
+            raise CmdletError(f"Failed to stop.\nThe guest operating system of '{vm.name}' did not answer the "
+                              "request to shut down.", "OperationFailed", "NotSpecified", vm.name)
         if target == "Off":
             guest.power_off(ctx.host, vm)  # a guest cut off in setup cannot finish it (guest.py)
         vm.state = target

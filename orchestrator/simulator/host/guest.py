@@ -146,6 +146,24 @@ def power_on(host: Host, vm: VM) -> None:
         vm.guest_run = {"phase": "ready"}
 
 
+# Phases in which no Windows answers the host's shutdown request (see shuts_down).
+_NO_SHUTDOWN_PHASES = ("no_os", "failed", "specialize")
+
+
+def shuts_down(vm: VM) -> bool:
+    """Whether a running guest shuts down when Stop-VM (without -TurnOff) asks it to. Stop-VM "Shuts down
+    virtual machine TestVM through the guest operating system" (docset/winserver2012-ps/hyper-v/Stop-VM.md,
+    Example 1; -TurnOff alone is "equivalent to disconnecting the power"), and the request travels through the
+    guest's shutdown integration service: "When disabled, the host can't trigger a friendly shutdown inside
+    the virtual machine" (MicrosoftDocs/Virtualization-Documentation virtualization/hyper-v-on-windows/
+    reference/integration-services.md, Hyper-V Guest Shutdown Service). A disk with no Windows has no such
+    service. A setup stopped by an error, and the specialize pass, are unverified: no page says whether Windows
+    answers the request there, so the simulator fails safe and says no. Windows Welcome (OOBE) and a ready
+    server run the service. A VM whose guest the simulator does not model (seeded from facts) shuts down."""
+    run = vm.guest_run
+    return run is None or run.get("phase") not in _NO_SHUTDOWN_PHASES
+
+
 def power_off(host: Host, vm: VM) -> None:
     """Stop-VM (or a discarded saved state): the guest's memory is gone; cut off in setup, Windows is broken."""
     run = vm.guest_run

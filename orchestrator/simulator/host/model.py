@@ -181,6 +181,9 @@ class Task:
     actions: list[dict[str, Any]] = field(default_factory=list)
     triggers: list[dict[str, Any]] = field(default_factory=list)
     principal: dict[str, Any] | None = None
+    # The task's MSFT_TaskSettings as registered (host/cmdlets_tasks.py); None, a task read from facts or an
+    # older state file: Task Scheduler's defaults.
+    settings: dict[str, Any] | None = None
     state: str = "Ready"
     last_run: str | None = None
     last_result: int = 267011  # SCHED_S_TASK_HAS_NOT_RUN, what a fresh task reports
@@ -231,6 +234,13 @@ class Host:
     # mutated: the cmdlet's name and its target) starts with this.
     kill_after_changes: int | None = None
     kill_after_change: str | None = None
+    # The host's power as Task Scheduler sees it (host/cmdlets_tasks.py, Start-ScheduledTask): on batteries, a
+    # task with the default DisallowStartIfOnBatteries does not start. `battery_after_change`: a test's power
+    # cut during the next task run, right after its first change whose log text starts with this (as
+    # kill_after_change); a task with the default StopIfGoingOnBatteries is stopped there, and the host is on
+    # batteries from then on.
+    on_batteries: bool = False
+    battery_after_change: str | None = None
 
     @property
     def os_build(self) -> str:

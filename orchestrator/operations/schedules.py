@@ -7,8 +7,11 @@ nothing from the admin box at run time: the host rolls itself back even when the
 names and how a task's state is read: orchestrator.operations.host_tasks.
 
 Change detection: the task's Description ends with `definition sha256:<16 hex>`, a hash of everything that
-defines it (trigger, principal, command). A different hash (or none) re-registers the task; a task whose
-schedule left the inventory is unregistered.
+defines it (trigger, principal, settings, command). A different hash (or none) re-registers the task; a task
+whose schedule left the inventory is unregistered. The settings (TASK_SETTINGS) joined the hash when the
+template began to pass them, so a `schedule ...` task an older version registered with Task Scheduler's
+battery defaults is registered again by the next apply. A pending `revert ...` task is not (apply leaves
+reverts alone): it keeps the defaults until it fires or `confirm` removes it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ TASK_TEMPLATE = "operations/rollback.ps1.j2"
 POWERSHELL = "powershell.exe"
 # Task Scheduler keeps an action's arguments up to 32767 characters; leave room for the prefix.
 MAX_ARGUMENT = 32000
+# The New-ScheduledTaskSettingsSet switches templates/actions/schedule.ps1.j2 passes (its comment has the pages):
+# the task starts, and goes on, when the host runs on batteries. Part of the definition hash.
+TASK_SETTINGS = ("AllowStartIfOnBatteries", "DontStopIfGoingOnBatteries")
 
 
 def task_script(
@@ -106,6 +112,7 @@ def task_definition(
             "execute": POWERSHELL,
             "argument": argument,
             "principal": "SYSTEM",
+            "settings": list(TASK_SETTINGS),
         },
         sort_keys=True,
     )

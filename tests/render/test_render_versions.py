@@ -18,7 +18,7 @@ Restore-VMSnapshot Remove-VMSnapshot Rename-VMSnapshot Remove-VMSavedState Expor
 Get-WindowsFeature Get-WindowsImage
 Get-CimInstance Get-Module Get-Command Register-ScheduledTask Unregister-ScheduledTask Get-ScheduledTask
 Get-ScheduledTaskInfo Start-ScheduledTask New-ScheduledTaskAction New-ScheduledTaskTrigger
-New-ScheduledTaskPrincipal Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object
+New-ScheduledTaskPrincipal New-ScheduledTaskSettingsSet Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object
 Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove-Item Copy-Item Rename-Item Join-Path
 Split-Path Get-ChildItem Get-Content Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job Start-Sleep
 Mount-VHD Dismount-VHD Get-Partition Set-Content New-Object

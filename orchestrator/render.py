@@ -318,10 +318,25 @@ def facts_targets(host: HostSpec) -> tuple[list[str], list[str]]:
 @cache
 def recorded_cmdlets() -> tuple[str, ...]:
     """The cmdlets whose real parameters the facts script records: the version-dependent ones (Hyper-V,
-    ServerManager, DISM, ScheduledTasks: hyperv-cmdlets.json), not the PowerShell core cmdlets."""
-    data = json.loads(data_file("hyperv-cmdlets.json").read_text(encoding="utf-8"))
+    ServerManager, DISM, ScheduledTasks: hyperv-cmdlets.json), and the Hyper-V cmdlets of extra-cmdlets.json
+    (Get-VMDvdDrive, Mount-VHD, Dismount-VHD), not the PowerShell core cmdlets.
+
+    Every cmdlet a template asks `caps.has` about must be here, or its answer comes from shipped data, never
+    from the host: prepare_guest.ps1.j2 passes Mount-VHD -Confirm:$false only where the host's Mount-VHD
+    has -Confirm, and the shipped answer for 2012 is the 2012 page's SYNTAX (MicrosoftDocs/windows-powershell-
+    docs docset/winserver2012-ps/hyper-v/Mount-VHD.md lists neither -Confirm nor -WhatIf), the kind of SYNTAX
+    that hyperv-cmdlets.json (`_meta.field_meanings.absent_from_2012_docset`) found wrong for nine other
+    Hyper-V cmdlets. Recorded, the host's own Get-Command settles it (docs/real-hosts.md)."""
     known = signatures.cmdlet_names()
-    return tuple(sorted(name for name, entry in data.items() if name in known and isinstance(entry, dict)))
+    names: set[str] = set()
+    for file, wanted in (("hyperv-cmdlets.json", None), ("extra-cmdlets.json", "Hyper-V")):
+        data = json.loads(data_file(file).read_text(encoding="utf-8"))
+        names.update(
+            name
+            for name, entry in data.items()
+            if name in known and isinstance(entry, dict) and (wanted is None or entry.get("module") == wanted)
+        )
+    return tuple(sorted(names))
 
 
 class Renderer:

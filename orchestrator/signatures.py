@@ -188,12 +188,18 @@ def signature(cmdlet: str, version: str | None = None) -> CmdletSignature:
         params = [_param({"name": name, **since}) for name, since in later.items()
                   if set_name in (since.get("parameter_sets") or ())]
         sets.append(ParameterSet(set_name, tuple(params), False))
-    common = tuple(
+    return CmdletSignature(key, version, tuple(sets), common_parameters(version))
+
+
+@cache
+def common_parameters(version: str | None = None) -> tuple[Parameter, ...]:
+    """The common parameters every cmdlet takes under that Windows version's Windows PowerShell."""
+    version = normalize_version(version)
+    return tuple(
         _param(p)
         for p in _raw()["__common__"]["parameters"]
         if _POWERSHELL_OF[version] >= _COMMON_SINCE.get(p["name"], (0, 0))
     )
-    return CmdletSignature(key, version, tuple(sets), common)
 
 
 def _newer_than_powershell(raw: dict[str, Any], version: str, absent: set[str]) -> set[str]:

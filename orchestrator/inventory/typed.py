@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from orchestrator import signatures
 from orchestrator.inventory.credentials import PASSWORD_TRANSPORTS, Credentials
 from orchestrator.inventory.fields import BAD, Reader, origin_in, suggestion
 from orchestrator.inventory.lookup import describe, env_lookup_name, variable_reference
@@ -49,6 +50,7 @@ SIMULATOR_KEYS = (
     "delegation",
     "guest_setup_seconds",  # issue 15: a simulated guest's first-boot setup, in simulated seconds
     "guest_domains",  # issue 15: the AD domains a simulated guest can join
+    "cmdlets_as_on",  # {cmdlet: Windows version}: a host whose cmdlet differs from its own version's page
 )
 RETRY_KEYS = ("attempts", "deadline")
 
@@ -312,7 +314,35 @@ class HostBuilder:
             ok = self._shares(mapping["shares"], at("shares"), f"{what}: shares") and ok
         if mapping.get("images") is not None:
             ok = self._images(mapping["images"], at("images"), f"{what}: images") and ok
+        if mapping.get("cmdlets_as_on") is not None:
+            ok = self._cmdlets_as_on(mapping["cmdlets_as_on"], at("cmdlets_as_on"), f"{what}: cmdlets_as_on") and ok
         return _raw(mapping) if ok else BAD
+
+    def _cmdlets_as_on(self, value: Any, origin: Origin, what: str) -> bool:
+        """{Mount-VHD: '6.2'}: the simulated host's Mount-VHD takes the parameters its page lists for Windows
+        6.2, whatever the host's own version (orchestrator.simulator.state.cmdlets_as_on)."""
+        hint = "write {Mount-VHD: '6.2'} (a cmdlet, and the Windows version whose page lists its parameters here)"
+        if not isinstance(value, dict):
+            self.r.error(origin, f"{what} must be a mapping of cmdlet names to Windows versions", hint)
+            return False
+        known = {name.lower(): name for name in signatures.cmdlet_names()}
+        ok = True
+        for name, version in value.items():
+            at = origin_in(value, name, origin)
+            if not isinstance(name, str) or name.lower() not in known:
+                close = suggestion(str(name), sorted(known.values()))
+                ok = self.r.error(at, f"{what}: {describe(name)} is not a cmdlet the simulator knows",
+                                  close or hint) and False
+                continue
+            text = self.r.text(version, at, f"{what}: {name}")
+            if text is BAD:
+                ok = False
+                continue
+            try:
+                signatures.normalize_version(text)
+            except ValueError as exc:
+                ok = self.r.error(at, f"{what}: {name}: {exc}", "write '6.2', '6.3' or '10.0'") and False
+        return ok
 
     def _texts(self, value: Any, origin: Origin, what: str) -> bool:
         items = self.r.sequence(value, origin, what)

@@ -26,7 +26,7 @@ from typing import Any
 
 from orchestrator.host_lock import LOCK_FOLDER
 from orchestrator.pwsh_level import powershell_version
-from orchestrator.signatures import normalize_version
+from orchestrator.signatures import KNOWN_VERSIONS, available, common_parameters, normalize_version, signature
 from orchestrator.simulator.commands import HostCommands
 from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
 from orchestrator.simulator.host.context import HostContext
@@ -287,6 +287,37 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _cmdlets_as_on(cmdlets: Any, os_version: str) -> dict[str, str]:
+    """The recorded cmdlets (the facts' "cmdlets": each one's Parameters.Keys as the host's Get-Command gave
+    them) whose parameters are the ones another Windows version's page lists, not its own version's: the copy
+    takes them as the host has them (Host.cmdlets_as_on). The templates follow the host's list
+    (render.recorded_cmdlets, Capabilities.has), so a dry run judges that script as the host will. Common
+    parameters are left out of the comparison (they follow the host's PowerShell); a list that matches no page
+    leaves the cmdlet as its own version's page has it."""
+    if not isinstance(cmdlets, Mapping):
+        return {}
+    common = {p.name.lower() for p in common_parameters("10.0")}
+
+    def own(name: str, version: str) -> frozenset[str] | None:
+        if not available(name, version):
+            return None
+        found = signature(name, version)
+        return frozenset(p.lower() for p in found.parameter_names()) - {p.name.lower() for p in found.common}
+
+    result: dict[str, str] = {}
+    for name, reported in cmdlets.items():
+        if not isinstance(reported, list | tuple | frozenset | set):
+            continue
+        listed = frozenset(str(p).lower() for p in reported) - common
+        if own(str(name), os_version) in (None, listed):
+            continue
+        for version in KNOWN_VERSIONS:
+            if version != os_version and own(str(name), version) == listed:
+                result[str(name).lower()] = version
+                break
+    return result
+
+
 def _host_from_facts(facts: Mapping[str, Any]) -> Host:
     info = facts.get("host") or {}
     host = Host(
@@ -298,6 +329,7 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
         memory=int(info.get("memory_total") or 32 * 1024**3),
         switches=list(facts.get("switches") or []),
     )
+    host.cmdlets_as_on = _cmdlets_as_on(facts.get("cmdlets"), host.os_version)
     if host.hyperv_installed:
         for folder in (host.vm_path, host.vhd_path):
             host.files[norm_path(folder)] = FileEntry(folder, "dir")

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.signatures import CmdletSignature, available, signature
+from orchestrator.signatures import CmdletSignature, available
 from orchestrator.simulator import host as _host_package  # noqa: F401 - registers the cmdlets
 from orchestrator.simulator.binder import BoundCall, bind, binding_index
 from orchestrator.simulator.host.context import HostContext
-from orchestrator.simulator.host.registry import CMDLETS, Cmdlet, CmdletError
+from orchestrator.simulator.host.registry import CMDLETS, Cmdlet, CmdletError, host_signature
 from orchestrator.simulator.language.interpreter import Argument, Interpreter, format_error
 from orchestrator.simulator.language.values import PSRuntimeError, to_string
 
@@ -45,7 +45,7 @@ Microsoft/Windows/Storage outputs, -CimSession, -ThrottleLimit, -AsJob);
 the simulator's Hyper-V, ServerManager, Dism and core cmdlets are compiled cmdlets and see the caller's scope."""
 
 _LOWER: dict[str, str] = {}  # command names as scripts spell them, lower-cased once
-_RESOLVED: dict[tuple[str, str, bool], tuple[Cmdlet, CmdletSignature] | None] = {}
+_RESOLVED: dict[tuple[str, str, str, bool], tuple[Cmdlet, CmdletSignature] | None] = {}
 _UNRESOLVED = object()
 
 
@@ -73,15 +73,17 @@ class HostCommands:
 
     def _resolve(self, name: str) -> tuple[Cmdlet, CmdletSignature, Any] | None:
         """The cmdlet a name calls on this host, its signature there and that signature's binding index; None
-        when the host has no such command. By (name, Windows version, Hyper-V installed), the only parts of the host it depends on."""
+        when the host has no such command. By (name, the Windows version whose page gives the host's parameters
+        of it, Hyper-V installed), the only parts of the host it depends on (Host.cmdlet_version)."""
         host = self.ctx.host
-        key = (name, host.os_version, host.hyperv_installed)
+        version = host.cmdlet_version(name)
+        key = (name, version, host.os_version, host.hyperv_installed)
         found = _RESOLVED.get(key, _UNRESOLVED)
         if found is _UNRESOLVED:
             entry = self._lookup(name)
             found = None
-            if entry is not None and available(entry.name, host.os_version):
-                sig = signature(entry.name, host.os_version)
+            if entry is not None and available(entry.name, version):
+                sig = host_signature(entry.name, version, host.os_version)
                 found = (entry, sig, binding_index(sig))
             if len(_RESOLVED) < 4096:
                 _RESOLVED[key] = found

@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from orchestrator.signatures import normalize_version
+from orchestrator.signatures import cmdlet_names, normalize_version
 from orchestrator.simulator.host.files import Shares
 from orchestrator.simulator.host.model import (
     VM,
@@ -57,6 +57,22 @@ def parse_size(value: Any, what: str = "size") -> int:
     return int(float(m.group(1)) * _UNITS[unit])
 
 
+def cmdlets_as_on(value: Any) -> dict[str, str]:
+    """The seed's `cmdlets_as_on`, {cmdlet: Windows version}, as Host.cmdlets_as_on keeps it: lower-case names
+    of cmdlets the signatures data knows, each with a normalized version ("6.2", "6.3", "10.0")."""
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"cmdlets_as_on: expected a mapping such as {{Mount-VHD: '6.2'}}, got {value!r}")
+    known = {name.lower() for name in cmdlet_names()}
+    result: dict[str, str] = {}
+    for name, version in value.items():
+        if str(name).lower() not in known:
+            raise ValueError(f"cmdlets_as_on: {name!r} is not a cmdlet the simulator knows")
+        result[str(name).lower()] = normalize_version(str(version))
+    return result
+
+
 def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[Host, dict[str, dict[str, Any]]]:
     """A new host from the inventory's `orchestrate_simulator` mapping; returns the host and its shares."""
     seed = dict(seed or {})
@@ -82,6 +98,7 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         # (host/guest.py).
         guest_setup_seconds=float(seed.get("guest_setup_seconds", 30 * 60)),
         guest_domains=[str(d) for d in seed.get("guest_domains", []) or []],
+        cmdlets_as_on=cmdlets_as_on(seed.get("cmdlets_as_on")),
     )
     if host.hyperv_installed:
         for folder in (host.vm_path, host.vhd_path):

@@ -19,6 +19,8 @@ from orchestrator.inventory import load_inventory
 HOSTS = [
     pytest.param("6.2.9200", None, False, id="2012, as its page shows Mount-VHD"),
     pytest.param("6.3.9600", None, True, id="2012 R2, as its page shows Mount-VHD"),
+    pytest.param("6.3.9600", "6.2", False, id="2012 R2 whose Mount-VHD has no -Confirm"),
+    pytest.param("6.2.9200", "6.3", True, id="2012 whose Mount-VHD has -Confirm after all"),
 ]
 
 
@@ -50,3 +52,28 @@ def test_the_guest_disk_is_mounted_with_confirm_exactly_where_the_hosts_mount_vh
     applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
     assert applied.exit_code == 0, applied.output
     assert [e["vm"] for e in events(applied) if e["event"] == "guest_ready"] == ["lab-01"]
+
+
+def test_a_host_whose_mount_vhd_differs_from_its_page_binds_and_confirms_as_that_host_would() -> None:
+    """The simulator's `cmdlets_as_on`: never more lenient than the host it describes."""
+    from sim_support import HEADER, simulator
+
+    no_confirm = simulator(os_version="6.3", cmdlets_as_on={"Mount-VHD": "6.2"})
+    refused = no_confirm.run(HEADER + "Mount-VHD -Path 'D:\\images\\mps-premium.vhdx' -Confirm:$false")
+    assert refused.exit_code == 1 and "parameter name 'Confirm'" in refused.stderr
+    listed = no_confirm.run("(Get-Command -Name Mount-VHD).Parameters.ContainsKey('Confirm')")
+    assert listed.stdout.strip() == "False"
+    assert "PipelineVariable" in no_confirm.run("(Get-Command -Name Mount-VHD).Parameters.Keys").stdout  # 4.0's
+
+    with_confirm = simulator(os_version="6.2", cmdlets_as_on={"Mount-VHD": "6.3"})
+    asked = with_confirm.run(HEADER + "Mount-VHD -Path 'D:\\images\\mps-premium.vhdx'")
+    assert asked.exit_code == 1 and "NonInteractive mode" in asked.stderr  # an unknown ConfirmImpact is High
+    assert "PipelineVariable" not in with_confirm.run("(Get-Command -Name Mount-VHD).Parameters.Keys").stdout
+
+
+def test_a_mistyped_cmdlet_in_cmdlets_as_on_is_refused_with_the_name_it_resembles(tmp_path: Path) -> None:
+    inv = inventory(tmp_path, [{"name": "lab-01"}], host_seed=seed(cmdlets_as_on={"Mount-VDH": "6.2"}))
+
+    (error,) = load_inventory(inv, environ=ENV).errors
+
+    assert "'Mount-VDH' is not a cmdlet the simulator knows" in error.message and "Mount-VHD" in error.fix

@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from orchestrator.signatures import available, cmdlet_names, signature
+from orchestrator.signatures import available, cmdlet_names
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import guest
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import EDITION_NAMES, VM
-from orchestrator.simulator.host.registry import CMDLETS, CmdletError, cmdlet
+from orchestrator.simulator.host.registry import CMDLETS, CmdletError, cmdlet, host_signature
 from orchestrator.simulator.language.values import PSEnum, PSHashtable, PSObject, like, to_string
 
 CIMV2 = "Microsoft.Management.Infrastructure.CimInstance#root/cimv2/"
@@ -182,9 +182,10 @@ def get_module(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 
 @functools.cache
-def _command_info(name: str, version: str) -> tuple[PSHashtable, tuple[str, ...]]:
-    """(Get-Command X).Parameters and its parameter set names; callers get a copy of the table."""
-    sig = signature(name, version)
+def _command_info(name: str, version: str, os_version: str) -> tuple[PSHashtable, tuple[str, ...]]:
+    """(Get-Command X).Parameters and its parameter set names on a host of `os_version` whose X is as on
+    `version` (Host.cmdlet_version); callers get a copy of the table."""
+    sig = host_signature(name, version, os_version)
     names = sorted(sig.parameter_names(), key=str.lower)
     table = PSHashtable.from_unique_strings(
         (p, PSObject({"Name": p}, "System.Management.Automation.ParameterMetadata", text=p)) for p in names
@@ -219,7 +220,7 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             exact = known.get(name.lower())
             matches = [exact] if exact else []
         matches = [n for n in matches if ctx.host.hyperv_installed or _module_of(n) != "Hyper-V"]
-        matches = [n for n in matches if available(n, ctx.host.os_version)]
+        matches = [n for n in matches if available(n, ctx.host.cmdlet_version(n))]
         if not matches:
             if any(ch in name for ch in "*?"):
                 continue
@@ -229,7 +230,7 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                 "and try again.", "CommandNotFoundException", "ObjectNotFound", name)
             continue
         for match in sorted(matches):
-            table, set_names = _command_info(match, ctx.host.os_version)
+            table, set_names = _command_info(match, ctx.host.cmdlet_version(match), ctx.host.os_version)
             params = table.copy()
             out.append(PSObject({"Name": match, "CommandType": PSEnum("System.Management.Automation.CommandTypes",
                                                                         "Cmdlet", 8),

@@ -242,6 +242,18 @@ class Host:
     on_batteries: bool = False
     battery_after_change: str | None = None
 
+    # A cmdlet whose parameters on this host are the ones its page lists for another Windows version (lower-case
+    # name -> "6.2" / "6.3" / "10.0": the seed's `cmdlets_as_on`, or a dry run's copy of a host whose Get-Command
+    # said so, Simulator.from_facts): a host that differs from its own version's pages, as a real one may (the
+    # 2012 SYNTAX blocks left -Confirm out for cmdlets that have it: hyperv-cmdlets.json). Empty: every cmdlet
+    # is as the host's own version's page lists it.
+    cmdlets_as_on: dict[str, str] = field(default_factory=dict)
+
+    def cmdlet_version(self, cmdlet: str) -> str:
+        """The Windows version whose page gives this host's parameters of `cmdlet` (its own, unless
+        `cmdlets_as_on` names another)."""
+        return self.cmdlets_as_on.get(cmdlet.lower(), self.os_version) if self.cmdlets_as_on else self.os_version
+
     @property
     def os_build(self) -> str:
         return OS_BUILDS.get(self.os_version, self.os_version)

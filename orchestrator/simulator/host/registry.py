@@ -9,9 +9,11 @@ objects. It returns its output objects. Cmdlet errors are `CmdletError`s; the co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.signatures import CmdletSignature, common_parameters, signature
 from orchestrator.simulator.language.values import PSRuntimeError
 
 if TYPE_CHECKING:
@@ -62,11 +64,23 @@ def cmdlet(name: str, module: str, *, collect: bool = False, mutating: bool = Fa
     return register
 
 
+@cache
+def host_signature(cmdlet: str, version: str, os_version: str) -> CmdletSignature:
+    """A cmdlet's signature on a host of Windows `os_version` whose parameters of it are those the page of
+    Windows `version` lists (Host.cmdlet_version; the same version but for a test's host that differs from
+    its pages): that page's parameter sets, with the common parameters of the host's own Windows PowerShell.
+    Raises KeyError as signatures.signature does."""
+    found = signature(cmdlet, version)
+    return found if version == os_version else replace(found, common=common_parameters(os_version))
+
+
 def _confirmed(name: str, fn: CmdletFn) -> CmdletFn:
     def run(ctx: HostContext, call: BoundCall, items: list[Any] | None) -> list[Any]:
         from orchestrator.simulator.host import should_process
 
-        if should_process.would_prompt(name, call, should_process.confirm_preference(ctx), ctx.host.os_version):
+        # The version whose page gives this host's parameters of the cmdlet (Host.cmdlet_version).
+        version = ctx.host.cmdlet_version(name)
+        if should_process.would_prompt(name, call, should_process.confirm_preference(ctx), version):
             raise CmdletError(should_process.PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
         return fn(ctx, call, items)
 

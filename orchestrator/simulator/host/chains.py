@@ -66,6 +66,20 @@ def own_chain(host: Host, path: str) -> list[str]:
     return out
 
 
+def whole_chain(host: Host, path: str) -> list[str]:
+    """`path`, then every parent down to the first disk that has none: what Export-VM may copy. Reports of
+    later Windows versions say Hyper-V exports a differencing disk's parents too, the shared image included,
+    into the one `Virtual Hard Disks` folder (hashicorp/vagrant#7040 and #13115, eryph-org/eryph#123: a linked
+    clone's export fails with "File exists already" when two leaf names meet). No 2012 page says either way:
+    unverified, so Export-VM here asks room for all of it and refuses the clash (the stricter reading)."""
+    out: list[str] = []
+    current: str | None = path
+    while current and norm_path(current) in host.files and current not in out and len(out) < 64:
+        out.append(current)
+        current = (host.files[norm_path(current)].vhd or {}).get("parent")
+    return out
+
+
 def _named(host: Host) -> set[str]:
     """Every file a drive writes to or a checkpoint stands on, of every VM."""
     keys: set[str] = set()

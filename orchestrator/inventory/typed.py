@@ -397,11 +397,23 @@ class HostBuilder:
                 ok = self.r.error(at, f"{what}: an image path must be text", "quote the path") and False
                 continue
             image_map = self.r.mapping(
-                image, at, f"{what}: {path}", ("edition_sku", "size"), hint="write {edition_sku: 77}"
+                image, at, f"{what}: {path}", ("edition_sku", "size", "partition_style"),
+                hint="write {edition_sku: 77}",
             )
-            if image_map is BAD or any(k not in ("edition_sku", "size") for k in image_map):
+            if image_map is BAD or any(k not in ("edition_sku", "size", "partition_style") for k in image_map):
                 ok = False
                 continue
+            style = image_map.get("partition_style")
+            if style is not None and str(style).upper() not in ("GPT", "MBR"):
+                ok = (
+                    self.r.error(
+                        origin_in(image_map, "partition_style", at),
+                        f"{what}: {path}: partition_style must be GPT (a generation 2 VM's image) or MBR "
+                        f"(generation 1), not {style!r}",
+                        "write partition_style: GPT or partition_style: MBR",
+                    )
+                    and False
+                )
             if image_map.get("edition_sku") is None:
                 ok = (
                     self.r.error(

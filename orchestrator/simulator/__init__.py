@@ -28,6 +28,7 @@ from orchestrator.host_lock import LOCK_FOLDER
 from orchestrator.pwsh_level import powershell_version
 from orchestrator.signatures import KNOWN_VERSIONS, available, common_parameters, normalize_version, signature
 from orchestrator.simulator.commands import HostCommands
+from orchestrator.simulator.host import guest
 from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.files import FileSystem, Session, Shares
@@ -347,6 +348,8 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
         entry.edition_sku = sku
         if str(path).lower().endswith((".vhd", ".vhdx")) and entry.vhd is None:
             entry.vhd = {"type": "Dynamic", "size": 0, "parent": None}
+        if sku is not None and entry.volume is None:  # its partitions are not in the facts (guest.UNKNOWN_STYLE)
+            entry.volume = guest.sysprepped_volume(sku, guest.UNKNOWN_STYLE)
         host.files[norm_path(path)] = entry
     for raw in facts.get("new_disks") or []:  # files where a new VM's disk would go (facts_body.ps1.j2)
         path = str(raw.get("path") or "")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.signatures import cmdlet_names, normalize_version
+from orchestrator.simulator.host import guest
 from orchestrator.simulator.host.files import Shares
 from orchestrator.simulator.host.model import (
     VM,
@@ -112,6 +113,9 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
             vhd={"type": "Dynamic", "size": parse_size(info.get("size", "40GB")), "parent": None}
             if str(path).lower().endswith((".vhd", ".vhdx")) else None,
         )
+        if info.get("partition_style") and sku_of_image is not None:  # else the host's default (guest.py)
+            host.files[norm_path(path)].volume = guest.sysprepped_volume(
+                int(sku_of_image), str(info["partition_style"]).upper())
     for path in seed.get("folders", []) or []:
         host.files[norm_path(path)] = FileEntry(path=str(path), kind="dir")
     shares = {}

@@ -15,7 +15,9 @@ from orchestrator.operations.checkpoint import plan_checkpoint
 from orchestrator.operations.rollback import plan_rollback
 from orchestrator.simulator import Simulator
 
-HOSTS = {"6.2": {**SEED, "os_version": "6.2", "os_sku": 77}, "6.3": SEED}
+# Generation 1 VMs boot an MBR image (guest.boots_from): on 2012 R2 the image says so, 2012's default is MBR.
+HOSTS = {"6.2": {**SEED, "os_version": "6.2", "os_sku": 77},
+         "6.3": {**SEED, "images": {path: {**image, "partition_style": "MBR"} for path, image in SEED["images"].items()}}}
 
 
 def classroom(version: str, state: str, *schedules: Schedule) -> SimHost:

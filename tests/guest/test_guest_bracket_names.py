@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apply_support import guest, guest_of, inventory, orchestrate, recap, seed, simulated
+from apply_support import PREMIUM, guest, guest_of, inventory, orchestrate, recap, seed, simulated
 
 ROOM = "room [a]"
 
@@ -17,7 +17,9 @@ def test_a_vm_with_brackets_in_its_name_is_set_up_read_and_exported(tmp_path: Pa
         folder = tmp_path / version
         folder.mkdir()
         state = folder / "state"
-        host_seed = seed(os_version=version, folders=["D:\\exports"])
+        # generation 1 VMs, so an MBR image (2012 R2's default image is GPT: guest.boots_from)
+        host_seed = seed(os_version=version, folders=["D:\\exports"],
+                         images={PREMIUM: {"edition_sku": 77, "partition_style": "MBR"}})
         vm = {"name": ROOM, "generation": 1, "guest": guest(computer_name="ROOM-A")}
         in_a_folder = {"name": "room [b]", "generation": 1, "path": "D:\\VMs\\[rooms]", "guest": guest(computer_name="ROOM-B")}
         inv = inventory(folder, [vm, in_a_folder], host_seed=host_seed)

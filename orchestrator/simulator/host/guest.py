@@ -62,10 +62,12 @@ _KEY = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$", re.IGNORECASE)
 # -- volumes ----------------------------------------------------------------------------------------------
 
 
-def sysprepped_volume(edition_sku: int) -> dict[str, Any]:
-    """A generalized Windows Server 2012 volume, as a sysprepped image holds it."""
+def sysprepped_volume(edition_sku: int, partition_style: str | None = None) -> dict[str, Any]:
+    """A generalized Windows Server 2012 volume, as a sysprepped image holds it; `partition_style` (GPT or MBR)
+    when the seed names it, else the host's default (partition_style)."""
     dirs = ("\\Windows", "\\Windows\\System32", "\\Windows\\Panther", "\\Windows\\Setup")
     return {"files": {norm_path(d): {"path": d, "kind": "dir", "text": None} for d in dirs},
+            "partition_style": partition_style,
             "os": {"windows": True, "generalized": True, "edition_sku": edition_sku, "computer_name": None,
                    "domain": None, "oobe_pending": False, "setup_error": None, "kvp_guest": {}}}
 
@@ -105,6 +107,29 @@ def writable_volume(host: Host, entry: FileEntry) -> dict[str, Any] | None:
     return entry.volume
 
 
+# A dry run's copy of a real host (Simulator.from_facts) does not know an image's partitions (the facts never
+# open an image): it boots either generation, and its Get-Disk says "Unknown", which no check refuses.
+UNKNOWN_STYLE = "Unknown"
+
+
+def partition_style(host: Host, volume: dict[str, Any]) -> str:
+    """GPT or MBR: how the disk holding `volume` is partitioned. An image seeded without one has the style a
+    VM of the host's default generation boots: MBR on 2012, whose VMs are all generation 1 (generation 2 is
+    new in 2012 R2), else GPT (the firmware rule: boots_from)."""
+    return volume.get("partition_style") or ("MBR" if host.os_version == "6.2" else "GPT")
+
+
+def boots_from(host: Host, vm: VM, volume: dict[str, Any]) -> bool:
+    """Whether the VM's firmware boots the Windows on `volume`. A generation 2 VM has UEFI firmware and boots
+    a GPT disk; a generation 1 VM has BIOS and boots MBR: "if the virtual hard drive is a bootable VHDX file
+    [of a generation 2 VM], the generation 1 virtual machine fails to boot", and an existing VHD "which
+    isn't compatible with UEFI" calls for generation 1 (MicrosoftDocs/windowsserverdocs WindowsServerDocs/
+    virtualization/hyper-v/plan/Should-I-create-a-generation-1-or-2-virtual-machine-in-Hyper-V.md). The
+    firmware finds nothing to start otherwise, as on a disk with no Windows."""
+    style = partition_style(host, volume)
+    return style == UNKNOWN_STYLE or style == ("GPT" if vm.generation == 2 else "MBR")
+
+
 def system_disk(host: Host, vm: VM) -> FileEntry | None:
     """The VM's first hard disk: the one its firmware boots Windows from."""
     if not vm.disks:
@@ -121,7 +146,7 @@ def power_on(host: Host, vm: VM) -> None:
         return
     entry = system_disk(host, vm)
     volume = writable_volume(host, entry) if entry is not None else None
-    if volume is None or not volume["os"].get("windows"):
+    if volume is None or not volume["os"].get("windows") or not boots_from(host, vm, volume):
         vm.guest_run = {"phase": "no_os"}
         return
     os_state = volume["os"]

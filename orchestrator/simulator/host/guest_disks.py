@@ -9,7 +9,9 @@ so New-Item, Set-Content, Test-Path and Remove-Item work in it as on any drive; 
 
 What a real host does that the simulator models strictly (docs/real-hosts.md lists them as unverified):
 - A sysprepped GPT (generation 2) image has four partitions: Recovery, System (EFI), Reserved (MSR) and the
-  Basic one holding Windows; only the Basic partition gets a letter. A disk without Windows has no
+  Basic one holding Windows; only the Basic partition gets a letter. An MBR (generation 1) image has the
+  active System partition and the Windows one (MBR_LAYOUT); Get-Disk's PartitionStyle says which
+  (guest.partition_style). A disk without Windows has no
   partitions (a new, uninitialised disk).
 - A disk that is mounted cannot be mounted again, nor started in a VM, and a disk of a running VM's chain
   cannot be mounted: "The process cannot access the file because it is being used by another process."
@@ -45,6 +47,10 @@ GPT_LAYOUT = (  # (type, size, GptType) of a sysprepped generation 2 Windows Ser
     ("Reserved", 128 * MB, "{e3c9e316-0b5c-4db8-817d-f92df00215ae}"),
     ("Basic", 0, GPT_BASIC),
 )
+# (type, size, MbrType) of a BIOS (generation 1) disk: the 350 MB active System partition, then the Windows one
+# filling the rest (the unattend reference's ModifyPartitions page, "Applies To: ... Windows Server 2012", its
+# BIOS-based example: learn.microsoft.com previous-versions ff716319). Both NTFS: Get-Partition's Type "IFS".
+MBR_LAYOUT = (("IFS", 350 * MB, 7), ("IFS", 0, 7))
 
 
 def in_use_error(prefix: str, path: str) -> CmdletError:
@@ -173,9 +179,10 @@ def _disk_object(ctx: HostContext, number: int, entry: FileEntry | None) -> PSOb
                          "Location": "", "PartitionStyle": "GPT", "OperationalStatus": "Online", "IsOffline": False,
                          "IsReadOnly": False, "IsSystem": True, "IsBoot": True, "BusType": "SAS",
                          "Size": ctx.host.free_disk}, STORAGE + "MSFT_Disk", ref=("disk", 0))
-    has_windows = guest.volume_of(ctx.host, entry.path) is not None
+    volume = guest.volume_of(ctx.host, entry.path)
+    style = guest.partition_style(ctx.host, volume) if volume is not None else "RAW"
     return PSObject({"Number": number, "FriendlyName": "Microsoft Virtual Disk", "Path": f"\\\\?\\vhd#{number}",
-                     "Location": entry.path, "PartitionStyle": "GPT" if has_windows else "RAW",
+                     "Location": entry.path, "PartitionStyle": style,
                      "OperationalStatus": "Online", "IsOffline": False, "IsReadOnly": False, "IsSystem": False,
                      "IsBoot": False, "BusType": "File Backed Virtual",
                      "Size": int((entry.vhd or {}).get("size") or 0)},
@@ -217,14 +224,26 @@ def _partitions(ctx: HostContext, number: int) -> list[PSObject]:
                           "GptType": GPT_BASIC, "Size": ctx.host.free_disk, "Offset": MB, "IsBoot": True,
                           "IsSystem": False}, STORAGE + "MSFT_Partition", ref=("partition", 0, 1))]
     entry = next((e for e in _mounted(ctx.host) if int(e.mounted["disk"]) == number), None)  # type: ignore[index]
-    if entry is None or guest.volume_of(ctx.host, entry.path) is None:
+    volume = guest.volume_of(ctx.host, entry.path) if entry is not None else None
+    if entry is None or volume is None:
         return []
     size = int((entry.vhd or {}).get("size") or 0)
+    letter = (entry.mounted or {}).get("letter")
     out, offset = [], MB
+    if guest.partition_style(ctx.host, volume) == "MBR":
+        for index, (kind, part_size, mbr_type) in enumerate(MBR_LAYOUT, start=1):
+            actual = part_size or max(0, size - offset)
+            out.append(PSObject({"DiskNumber": number, "PartitionNumber": index,
+                                 "DriveLetter": letter if index == 2 else None, "Type": kind, "MbrType": mbr_type,
+                                 "GptType": None, "IsActive": index == 1, "Size": actual, "Offset": offset,
+                                 "IsBoot": False, "IsSystem": index == 1}, STORAGE + "MSFT_Partition",
+                                ref=("partition", number, index)))
+            offset += actual
+        return out
     for index, (kind, part_size, gpt_type) in enumerate(GPT_LAYOUT, start=1):
         actual = part_size or max(0, size - offset)
-        letter = (entry.mounted or {}).get("letter") if kind == "Basic" else None
-        out.append(PSObject({"DiskNumber": number, "PartitionNumber": index, "DriveLetter": letter, "Type": kind,
+        out.append(PSObject({"DiskNumber": number, "PartitionNumber": index,
+                             "DriveLetter": letter if kind == "Basic" else None, "Type": kind,
                              "GptType": gpt_type, "Size": actual, "Offset": offset, "IsBoot": False,
                              "IsSystem": kind == "System"}, STORAGE + "MSFT_Partition", ref=("partition", number, index)))
         offset += actual

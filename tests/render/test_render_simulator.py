@@ -211,3 +211,26 @@ def test_the_facts_keep_only_the_data_exchange_items_they_read() -> None:
              for k in doc["kvp"]}
     assert names == {"lab-01": ["FullyQualifiedDomainName", "OSEditionId", "OSName"], "lab-02": []}
     assert parse_facts(doc).vm("lab-01").guest_edition_sku == 77
+
+
+def test_a_vm_on_a_vhd_drive_is_discarded_with_its_avhd_checkpoint_files_and_its_base_disk() -> None:
+    """An adopted VM whose drive is a VHD: its checkpoints write .avhd files (Get-VHD.md, 2012, Example 5), and
+    the discard of a moved VM must take them for checkpoint files, wait for their merge, then delete the .vhd."""
+    sim = _sim()
+    made = sim.run("$ErrorActionPreference = 'Stop'\n"
+                   "[System.IO.Directory]::CreateDirectory('D:\\VMs') | Out-Null\n"
+                   "New-VHD -Path 'D:\\VMs\\old-lab.vhd' -SizeBytes 10GB -Dynamic -Confirm:$false | Out-Null\n"
+                   "New-VM -Name 'old-lab' -VHDPath 'D:\\VMs\\old-lab.vhd' -MemoryStartupBytes 2GB -Confirm:$false | Out-Null\n"
+                   "Checkpoint-VM -Name 'old-lab' -SnapshotName 'before'")
+    assert made.exit_code == 0, made.stderr
+    vm = _vm(sim, "old-lab")
+    (drive,) = [d.path for d in vm.disks]
+    assert drive.lower().endswith(".avhd")
+    sim.host.job_seconds = 10  # Hyper-V's merge takes a while: the script must wait for it
+
+    host = host_with(())
+    removed = sim.run(Renderer().render_apply(host, [A.DiscardVM("old-lab", vm.id)], "6.3"))
+
+    assert removed.exit_code == 0, removed.stdout + removed.stderr
+    assert sim.host.vm_by_name("old-lab") == []
+    assert [e.path for e in sim.host.files.values() if "old-lab" in e.path.lower()] == []

@@ -36,7 +36,10 @@ _CHILD_SUFFIX = re.compile(r"_[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A
 
 
 def is_checkpoint_file(path: str) -> bool:
-    return path.lower().endswith(".avhdx")
+    """A checkpoint's differencing file: .avhdx beside a VHDX drive, .avhd beside a VHD one (Get-VHD.md, 2012,
+    Example 5 lists "*.vhd, *.vhdx, *.vhds, *.avhd, *.avhdx"; windowsserverdocs' Hyper-V scalability page:
+    "Each checkpoint is stored as an .avhd file")."""
+    return path.lower().endswith((".avhdx", ".avhd"))
 
 
 def new_child(ctx: HostContext, parent: str) -> str:
@@ -44,7 +47,9 @@ def new_child(ctx: HostContext, parent: str) -> str:
     entry = ctx.fs.get(parent)
     folder = parent_path(parent)
     stem = _CHILD_SUFFIX.sub("", parent.replace("/", "\\").rsplit("\\", 1)[-1].rsplit(".", 1)[0])
-    path = f"{folder}\\{stem}_{ctx.new_guid().upper()}.avhdx"
+    # A VHD chain's child is a VHD too (New-VHD.md: "The file extension you specify determines the format").
+    extension = ".avhd" if parent.lower().endswith((".vhd", ".avhd")) else ".avhdx"
+    path = f"{folder}\\{stem}_{ctx.new_guid().upper()}{extension}"
     size = int((entry.vhd or {}).get("size") or 0) if entry is not None else 0
     ctx.fs.add(FileEntry(path, "file", CHILD_SIZE, edition_sku=entry.edition_sku if entry else None,
                          vhd={"type": "Differencing", "size": size, "parent": parent},

@@ -670,6 +670,7 @@ class GuestWait:
     computer_name: str
     token: str
     timeout_seconds: int
+    domain: str | None = None  # the domain its answer file joins: a guest that reports none is not ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -701,7 +702,8 @@ class WaitGuestsReady(Action):
     def wait_list(self) -> list[dict[str, Any]]:
         """The waits as PowerShell maps (the template writes them as one literal)."""
         return [
-            {"vm": w.vm_name, "computer_name": w.computer_name, "token": w.token, "timeout": w.timeout_seconds}
+            {"vm": w.vm_name, "computer_name": w.computer_name, "token": w.token, "timeout": w.timeout_seconds,
+             "domain": w.domain}
             for w in self.waits
         ]
 

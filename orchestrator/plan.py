@@ -209,7 +209,8 @@ def plan_guest(vm: VMSpec, observed: VMFacts | None, version: str) -> GuestSteps
     if guest is None or vm.state == "absent":
         return None
     computer_name = guest.name_for(vm.name)
-    wait = GuestWait(vm.name, computer_name, guest_token(vm.name), guest.ready_timeout)
+    wait = GuestWait(vm.name, computer_name, guest_token(vm.name), guest.ready_timeout,
+                     guest.domain.name if guest.domain is not None else None)
     after: list[Action] = []
     if observed is None:
         before: list[Action] = [CreateVM(vm), PrepareGuest(vm), StartVM(vm.name)]

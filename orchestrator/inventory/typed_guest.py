@@ -168,8 +168,17 @@ class GuestReader:
             known = KNOWN_KMS_KEYS.get(value.strip().upper())
             if known is not None:
                 return value.strip().upper()  # a public key of another edition: the rules refuse it by name
-            return self.secret(value, origin, what)
-        return self.secret(value, origin, what)
+            return self._key_as_written(self.secret(value, origin, what))
+        return self._key_as_written(self.secret(value, origin, what))
+
+    @staticmethod
+    def _key_as_written(key: Any) -> Any:
+        """A secret key, as the answer file gets it and the rules check it: the 29 characters only, upper case.
+        "Product_key is a 29-character string" and "Entering an invalid product key in the answer file will
+        cause Windows Setup to fail" (unattend reference, Microsoft-Windows-Shell-Setup ProductKey, Applies To
+        Windows Server 2012): a key from an env variable or a file with a space or a newline around it is
+        written without them, in the form the page shows."""
+        return Secret(key.reveal().strip().upper()) if isinstance(key, Secret) else key
 
     # -- the rest --------------------------------------------------------------------------------------
 

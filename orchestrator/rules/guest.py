@@ -60,6 +60,12 @@ _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _OU = re.compile(r"^\s*OU\s*=", re.IGNORECASE)
 
 
+def _dc_parts(ou: str) -> list[str]:
+    """The DC= components of a distinguished name, lower case, in order."""
+    parts = [part.strip() for part in ou.split(",")]
+    return [part.split("=", 1)[1].strip().lower() for part in parts if part.lower().startswith("dc=") and "=" in part]
+
+
 def netbios_problem(name: str) -> str | None:
     """Why `name` cannot be a guest's computer name, as the end of a sentence; None when it is fine."""
     if not name:
@@ -195,6 +201,14 @@ def _check_domain(label: str, vm: VMSpec, guest: GuestSpec, location: Location |
     if domain.ou is not None and not _OU.match(domain.ou):
         yield finding("error", f"{label}: domain ou {shown(domain.ou)} is not a distinguished name",
                       "write OU=Classrooms,DC=school,DC=example", location)
+    elif domain.ou is not None and _dc_parts(domain.ou) != [part.lower() for part in labels]:
+        # UnattendedJoin's MachineObjectOU goes to NetJoinDomain, whose lpAccountOU "must contain a full path,
+        # for example, OU=testOU,DC=domain,DC=Domain,DC=com" (learn.microsoft.com win32 api lmjoin
+        # nf-lmjoin-netjoindomain): an OU without the domain's DC= parts fails the join, and setup goes on.
+        kept = [part.strip() for part in domain.ou.split(",") if part.strip() and not part.strip().lower().startswith("dc=")]
+        full = ",".join(kept + [f"DC={part}" for part in labels])
+        yield finding("error", f"{label}: domain ou {shown(domain.ou)} is not the full path of an OU in "
+                      f"{shown(domain.name)}: a join to it fails", f"write {shown(full)}", location)
 
 
 def simulated_secret_findings(host: HostSpec, label: str, guest: GuestSpec, where: Any) -> Iterator[Finding]:

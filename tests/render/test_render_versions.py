@@ -26,7 +26,8 @@ Mount-VHD Dismount-VHD Get-Disk Get-Partition Set-Content New-Object
 CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
 OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint",
                  "ConvertTo-OrchestrateWildcardLiteral",  # paths for -Path parameters that read wildcards
-                 "Get-OrchestrateSecret", "Get-OrchestrateKvpValue"}  # the last two: issue 15 (guest setup)
+                 "Get-OrchestrateSecret", "Get-OrchestrateKvpValue",  # these two: issue 15 (guest setup)
+                 "Test-OrchestrateJoined"}  # wait_guests.ps1.j2: did the guest join its domain
 
 
 def _scripts_by_version() -> list[tuple[str, str, str]]:

@@ -56,7 +56,9 @@ SETUP_INTERRUPTED = ("The computer restarted unexpectedly or encountered an unex
 DEFAULT_SETUP_SECONDS = 30 * 60
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _FORBIDDEN_NAME = set(" {|}~[\\]^':;<=>?@!\"#$%`()+/.,*&")
-_KEY = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$", re.IGNORECASE)
+# Exactly the 29 characters, upper case, nothing around them: the form the ProductKey page shows (stricter
+# than a real setup may be about case; a key with spaces around it is not "a 29-character string").
+_KEY = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$")
 
 
 # -- volumes ----------------------------------------------------------------------------------------------
@@ -296,7 +298,7 @@ def read_answer_file(text: str) -> dict[str, Any] | str:
             return _component_error("Microsoft-Windows-Shell-Setup")
         found["computer_name"] = name
     key = text_of(shell, "ProductKey")
-    if key is not None and not _KEY.match(key.strip()):
+    if key is not None and not _KEY.match(key):
         return _component_error("Microsoft-Windows-Shell-Setup")
     zone = text_of(shell, "TimeZone")
     if zone is not None:

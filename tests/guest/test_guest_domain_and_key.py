@@ -1,0 +1,81 @@
+"""The admin's stories: a classroom VM that should join the school's domain comes up in a workgroup (the join
+account was wrong, or no domain controller answered): Windows setup still finishes, so the wait must see
+the missing domain and take no baseline. And a MAK read from a file with a newline and in lower case goes
+into the answer file as the 29 characters the ProductKey page shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apply_support import events, guest, host_failure, inventory, orchestrate, seed, simulated
+
+import orchestrator.simulator.host.guest as guest_model
+from orchestrator.simulator.host.model import norm_path
+
+JOINED = guest(domain={"name": "school.example", "user": "joiner",
+                       "password": "{{ lookup('env', 'JOIN_PASSWORD') }}", "ou": "OU=Labs,DC=school,DC=example"})
+
+
+def test_a_guest_that_did_not_join_its_domain_gets_no_baseline(tmp_path: Path) -> None:
+    # the simulated network has no domain controller for school.example: the join fails, setup finishes
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": JOINED}, host_seed=seed(guest_domains=[]))
+    state = tmp_path / "state"
+
+    applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
+
+    assert applied.exit_code == 1
+    error = host_failure(applied)
+    assert "VM lab-01: the guest is set up as LAB-01 but did not join the domain school.example" in error
+    assert "No baseline was taken" in error
+    assert not [e for e in events(applied) if e["event"] == "guest_ready"]
+    vm = simulated(state).host.vm_by_name("lab-01")[0]
+    assert vm.snapshots == {}
+
+
+def test_a_guest_that_joined_its_domain_is_ready_with_its_baseline(tmp_path: Path) -> None:
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": JOINED},
+                    host_seed=seed(guest_domains=["school.example"]))
+    state = tmp_path / "state"
+
+    applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
+
+    assert applied.exit_code == 0, applied.output
+    (ready,) = [e for e in events(applied) if e["event"] == "guest_ready"]
+    assert ready["computer_name"].lower() == "lab-01.school.example"
+    assert [s.name for s in simulated(state).host.vm_by_name("lab-01")[0].snapshots.values()] == ["clean"]
+
+
+def test_a_mak_from_a_file_goes_into_the_answer_file_as_its_29_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "mak.txt"
+    key_file.write_text(" xnh6w-2v9gx-rgj4k-y8x6f-qgj2g \n", encoding="utf-8")
+    key_file.chmod(0o600)
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": guest(product_key={"file": str(key_file)})})
+    state = tmp_path / "state"
+    answers: list[str] = []
+    stock = guest_model.read_answer_file
+    monkeypatch.setattr(guest_model, "read_answer_file", lambda text: answers.append(text) or stock(text))
+
+    applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
+
+    assert applied.exit_code == 0, applied.output
+    (answer,) = answers  # what the guest's setup read from its disk
+    assert "<ProductKey>XNH6W-2V9GX-RGJ4K-Y8X6F-QGJ2G</ProductKey>" in answer
+    host = simulated(state).host
+    volume = guest_model.volume_of(host, host.vm_by_name("lab-01")[0].disks[0].path)
+    assert volume is not None and norm_path(guest_model.ANSWER_FILE) not in volume["files"]  # deleted when done
+
+
+@pytest.mark.parametrize("ou", ["OU=Labs", "OU=Labs,DC=other,DC=example"])
+def test_an_ou_that_is_not_a_full_path_in_the_domain_is_invalid_input(tmp_path: Path, ou: str) -> None:
+    joined = guest(domain={"name": "school.example", "user": "joiner",
+                           "password": "{{ lookup('env', 'JOIN_PASSWORD') }}", "ou": ou})
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": joined})
+
+    checked = orchestrate("validate", inv)
+
+    assert checked.exit_code == 2
+    assert f"domain ou '{ou}' is not the full path of an OU in 'school.example'" in checked.output
+    assert "write 'OU=Labs,DC=school,DC=example'" in checked.output

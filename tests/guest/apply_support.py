@@ -77,6 +77,13 @@ def host_failure(result: Result, host: str = "hv01") -> str:
     return str(done[-1]["error"] or "")
 
 
+def failed_apply(inventory_path: Path, state: Path) -> tuple[Result, str]:
+    """`orchestrate apply` that must fail on hv01: its result and hv01's error."""
+    applied = orchestrate("apply", inventory_path, "--state-dir", state, "-o", "json")
+    assert applied.exit_code == 1, applied.output
+    return applied, host_failure(applied)
+
+
 def simulated(state: Path, host_seed: dict[str, Any] | None = None, host: str = "hv01") -> Simulator:
     """The simulated host as its state file holds it (seeded like the inventory's when there is none yet)."""
     return Simulator(state_path=state_file(state, host), seed=host_seed, host_name=host)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apply_support import events, guest, host_failure, inventory, orchestrate, seed, simulated
+from apply_support import events, failed_apply, guest, inventory, orchestrate, seed, simulated
 
 import orchestrator.simulator.host.guest as guest_model
 from orchestrator.simulator.host.model import norm_path
@@ -22,10 +22,8 @@ def test_a_guest_that_did_not_join_its_domain_gets_no_baseline(tmp_path: Path) -
     inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": JOINED}, host_seed=seed(guest_domains=[]))
     state = tmp_path / "state"
 
-    applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
+    applied, error = failed_apply(inv, state)
 
-    assert applied.exit_code == 1
-    error = host_failure(applied)
     assert "VM lab-01: the guest is set up as LAB-01 but did not join the domain school.example" in error
     assert "No baseline was taken" in error
     assert not [e for e in events(applied) if e["event"] == "guest_ready"]

@@ -12,12 +12,18 @@ from orchestrator.simulator import Simulator
 from orchestrator.transport.simulated import state_file
 
 
-def test_a_stopped_rollback_says_to_roll_back_again_and_that_finishes_it(tmp_path: Path) -> None:
+def classroom_to_stop(tmp_path: Path, cmdlet: str, **vm_settings: object) -> tuple[Path, Path]:
+    """hv01 applied with lab-01 and lab-02; the next script that runs `cmdlet` is stopped right after it."""
     state = tmp_path / "state"
     inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [
-        vm("lab-01", checkpoints={"baseline": "clean"}), vm("lab-02", checkpoints={"baseline": "clean"})]}})
+        vm("lab-01", **vm_settings), vm("lab-02", **vm_settings)]}})
     assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
-    Simulator(state_path=state_file(state, "hv01")).kill_after_changes(named="Restore-VMSnapshot")
+    Simulator(state_path=state_file(state, "hv01")).kill_after_changes(named=cmdlet)
+    return inventory, state
+
+
+def test_a_stopped_rollback_says_to_roll_back_again_and_that_finishes_it(tmp_path: Path) -> None:
+    inventory, state = classroom_to_stop(tmp_path, "Restore-VMSnapshot", checkpoints={"baseline": "clean"})
 
     stopped = orchestrate("rollback", inventory, "--to", "clean", "--state-dir", state)
 
@@ -50,11 +56,7 @@ def test_a_stopped_checkpoint_says_the_rerun_refuses_the_vms_it_reached(tmp_path
     """Friday's checkpoint is stopped after the first VM got it. The hint must not promise that a rerun
     finishes quietly: the rerun refuses that VM ("already exists", as it must, since it cannot tell this
     checkpoint from an older one) and takes the checkpoint on the other, so each VM ends with exactly one."""
-    state = tmp_path / "state"
-    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [
-        vm("lab-01"), vm("lab-02")]}})
-    assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
-    Simulator(state_path=state_file(state, "hv01")).kill_after_changes(named="Checkpoint-VM")
+    inventory, state = classroom_to_stop(tmp_path, "Checkpoint-VM")
 
     stopped = orchestrate("checkpoint", inventory, "--name", "friday", "--state-dir", state)
 

@@ -491,6 +491,31 @@ class WinRMTransport:
             _no_environment(session)
         except Exception as exc:
             raise classify(exc, self.conn, stage="connect", secrets=self._secrets) from exc
+        self._refuse_silent_clear_text(transport)
+
+    def _refuse_silent_clear_text(self, transport: Any) -> None:
+        """Over HTTP, message encryption 'auto' is pywinrm's wish, not its promise: build_session sets it up
+        only when the auth library can (winrm/transport.py: for Kerberos, `winrm_encryption_available`, which
+        requests_kerberos sets from `hasattr(kerberos, 'authGSSWinRMEncryptMessage')`; for NTLM, a
+        `session_security`), and otherwise goes on in clear text without a word. A host that allows
+        unencrypted traffic would then get every script, the answer file's passwords among them, as written.
+        Refused before anything is sent, as connection_policy refuses 'never' (and allowed the same way)."""
+        conn = self.conn
+        if (conn.scheme != "http" or conn.transport not in _PER_CONNECTION or conn.message_encryption == "never"
+                or getattr(transport, "encryption", None) is not None):
+            return
+        clear = (f"{conn.transport} over HTTP could not set up message encryption (the installed "
+                 f"{conn.transport} library cannot encrypt WinRM messages), so every script would go in clear text")
+        if not conn.allow_unencrypted:
+            raise InsecureTransportRefused(
+                f"{self.host.name}: refused: {clear}",
+                "install pywinrm's own client library (pip install 'pywinrm[kerberos]' gives pykerberos>=1.2.1 "
+                "with authGSSWinRMEncryptMessage; 'pywinrm[credssp]' for CredSSP), or use HTTPS; to accept "
+                "the risk on a lab host, set orchestrate_allow_unencrypted: true for it",
+            )
+        warning = f"{self.host.name}: {clear} (allowed by orchestrate_allow_unencrypted)"
+        if warning not in self.warnings:
+            self.warnings.append(warning)
 
     def _ensure_shell(self, protocol: Protocol) -> str:
         self._reap(protocol)

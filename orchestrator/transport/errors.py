@@ -196,6 +196,17 @@ def auth_fix(conn: Connection) -> str:
     )
 
 
+def _verify_reason(text: str) -> str:
+    """OpenSSL's own words after "certificate verify failed: " (e.g. "self-signed certificate"), as
+    " (...)" for a message, or "" when the text has none."""
+    marker = "certificate verify failed: "
+    start = text.lower().find(marker)
+    if start < 0:
+        return ""
+    words = text[start + len(marker):].split("(_ssl")[0].strip().rstrip(".)").strip()
+    return f" ({words[:160]})" if words else ""
+
+
 def tls_failure(text: str, conn: Connection) -> TLSFailure:
     """A TLS handshake failure (its error text) -> what is wrong with the certificate or listener."""
     where = f"{conn.address}:{conn.effective_port}"
@@ -205,13 +216,34 @@ def tls_failure(text: str, conn: Connection) -> TLSFailure:
             "use ansible_winrm_scheme: http with port 5985, or create the HTTPS listener on the host: "
             "winrm quickconfig -transport:https (it needs a certificate for the host name) and open port 5986",
         )
-    if "hostname" in text.lower() and "match" in text.lower():
+    lowered = text.lower()
+    reason = _verify_reason(text)
+    if ("hostname" in lowered or "ip address" in lowered) and "match" in lowered:
+        what = "address" if "ip address" in lowered else "name"
         return TLSFailure(
-            f"the certificate of {where} is not issued for the name '{conn.address}'",
-            "set ansible_host to a name the certificate lists (or reissue the certificate for this name)",
+            f"the certificate of {where} is not issued for the {what} '{conn.address}'{reason}",
+            "set ansible_host to a name the certificate lists (or reissue the certificate for this "
+            f"{what}); a certificate that is trusted but names another host is never to be ignored",
+        )
+    # OpenSSL's verify reasons (X509_V_ERR_CERT_HAS_EXPIRED / _NOT_YET_VALID): renewing is the fix, and not
+    # validating would hide a certificate that may no longer be the host's.
+    if "has expired" in lowered or "not yet valid" in lowered:
+        return TLSFailure(
+            f"the certificate of {where} is out of its validity period{reason}",
+            "renew the host's certificate and bind it to the HTTPS listener (winrm set "
+            "winrm/config/Listener?Address=*+Transport=HTTPS @{CertificateThumbprint=\"...\"}), and check "
+            "both clocks",
+        )
+    if any(mark in lowered for mark in ("unsupported_protocol", "unsupported protocol", "protocol_version",
+                                        "no protocols available", "handshake_failure", "handshake failure",
+                                        "no shared cipher", "no_shared_cipher")):
+        return TLSFailure(
+            f"{where} and this machine share no TLS version or cipher{reason or ' (' + text[:200] + ')'}",
+            "enable TLS 1.2 and its cipher suites on the host (SChannel), or run orchestrate with a Python "
+            "whose OpenSSL still allows what the host offers; turning certificate validation off does not help",
         )
     return TLSFailure(
-        f"the certificate of {where} is not trusted",
+        f"the certificate of {where} is not trusted{reason}",
         "set ansible_winrm_ca_trust_path to the PEM file of the CA that issued the host's certificate "
         "(for a self-signed certificate, that certificate itself); only on a lab host: "
         "ansible_winrm_server_cert_validation: ignore",

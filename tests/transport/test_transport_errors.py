@@ -233,3 +233,29 @@ def test_connection_policy(conn, refused, warned):
     refusal, warnings = connection_policy(host(**conn))
     assert (type(refusal) if refusal else None) is refused
     assert bool(warnings) is warned
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "fix_has", "no_ignore"),
+    [
+        ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid "
+         "for '127.0.0.1'. (_ssl.c:1006)", "is not issued for the address", "ansible_host", True),
+        ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid "
+         "for 'hv01'. (_ssl.c:1006)", "is not issued for the name", "ansible_host", True),
+        ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)",
+         "is out of its validity period (certificate has expired)", "renew the host's certificate", True),
+        ("[SSL: UNSUPPORTED_PROTOCOL] unsupported protocol (_ssl.c:1006)", "share no TLS version or cipher",
+         "TLS 1.2", True),
+        ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1006)",
+         "is not trusted (self-signed certificate)", "ansible_winrm_ca_trust_path", False),
+    ],
+)
+def test_a_tls_failure_names_its_reason_and_suggests_ignoring_validation_only_for_an_untrusted_issuer(
+    text: str, says: str, fix_has: str, no_ignore: bool
+) -> None:
+    """An admin whose host certificate names another address, or has expired, must not be told to turn
+    validation off: only a certificate whose issuer this machine does not know may be ignored on a lab host."""
+    failure = errors.tls_failure(text, CONN)
+    assert says in failure.message
+    assert fix_has in failure.fix
+    assert ("server_cert_validation: ignore" not in failure.fix) is no_ignore

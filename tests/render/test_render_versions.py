@@ -27,7 +27,8 @@ CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
 OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint",
                  "ConvertTo-OrchestrateWildcardLiteral",  # paths for -Path parameters that read wildcards
                  "Get-OrchestrateSecret", "Get-OrchestrateKvpValue",  # these two: issue 15 (guest setup)
-                 "Test-OrchestrateJoined"}  # wait_guests.ps1.j2: did the guest join its domain
+                 "Test-OrchestrateJoined",  # did the guest join its domain (the guest wait)
+                 "Get-OrchestrateOwnChain"}  # a drive's own disk files (discard, import clean-up)
 
 
 def _scripts_by_version() -> list[tuple[str, str, str]]:

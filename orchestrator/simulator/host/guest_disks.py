@@ -229,23 +229,21 @@ def _partitions(ctx: HostContext, number: int) -> list[PSObject]:
         return []
     size = int((entry.vhd or {}).get("size") or 0)
     letter = (entry.mounted or {}).get("letter")
+    mbr = guest.partition_style(ctx.host, volume) == "MBR"
+    # (type, size, GptType, MbrType, holds Windows, is the system partition) of each partition, in order
+    layout = ([(kind, part_size, None, mbr_type, index == 2, index == 1)
+               for index, (kind, part_size, mbr_type) in enumerate(MBR_LAYOUT, start=1)] if mbr else
+              [(kind, part_size, gpt_type, None, kind == "Basic", kind == "System")
+               for kind, part_size, gpt_type in GPT_LAYOUT])
     out, offset = [], MB
-    if guest.partition_style(ctx.host, volume) == "MBR":
-        for index, (kind, part_size, mbr_type) in enumerate(MBR_LAYOUT, start=1):
-            actual = part_size or max(0, size - offset)
-            out.append(PSObject({"DiskNumber": number, "PartitionNumber": index,
-                                 "DriveLetter": letter if index == 2 else None, "Type": kind, "MbrType": mbr_type,
-                                 "GptType": None, "IsActive": index == 1, "Size": actual, "Offset": offset,
-                                 "IsBoot": False, "IsSystem": index == 1}, STORAGE + "MSFT_Partition",
-                                ref=("partition", number, index)))
-            offset += actual
-        return out
-    for index, (kind, part_size, gpt_type) in enumerate(GPT_LAYOUT, start=1):
+    for index, (kind, part_size, gpt_type, mbr_type, windows, system) in enumerate(layout, start=1):
         actual = part_size or max(0, size - offset)
-        out.append(PSObject({"DiskNumber": number, "PartitionNumber": index,
-                             "DriveLetter": letter if kind == "Basic" else None, "Type": kind,
-                             "GptType": gpt_type, "Size": actual, "Offset": offset, "IsBoot": False,
-                             "IsSystem": kind == "System"}, STORAGE + "MSFT_Partition", ref=("partition", number, index)))
+        props = {"DiskNumber": number, "PartitionNumber": index, "DriveLetter": letter if windows else None,
+                 "Type": kind, "GptType": gpt_type, "Size": actual, "Offset": offset, "IsBoot": False,
+                 "IsSystem": system}
+        if mbr:
+            props.update(MbrType=mbr_type, IsActive=system)
+        out.append(PSObject(props, STORAGE + "MSFT_Partition", ref=("partition", number, index)))
         offset += actual
     return out
 

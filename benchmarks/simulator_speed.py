@@ -44,7 +44,8 @@ def _scripts(vms: int, folder: Path) -> dict[str, Any]:
     from orchestrator.inventory import load_inventory
     from orchestrator.plan import plan_host
     from orchestrator.render import Renderer
-    from orchestrator.simulator import BOOTSTRAP, Simulator
+    from orchestrator.simulator import Simulator
+    from orchestrator.transport.stdin import channel
 
     os.environ.setdefault(PASSWORD_ENV, PASSWORD)
     path = write_inventory(folder / "sim.yaml", {"hv01": winrm_host_vars(5985, "", vms)})
@@ -53,18 +54,18 @@ def _scripts(vms: int, folder: Path) -> dict[str, Any]:
     facts_script = renderer.render_facts(host)
 
     def plan_on(sim: Simulator) -> tuple[Any, str]:
-        facts = parse_facts(load_document(sim.run(BOOTSTRAP, facts_script).stdout))
+        facts = parse_facts(load_document(sim.run(*channel(facts_script)).stdout))
         plan = list(plan_host(host, facts))
         return plan, renderer.render_apply(host, plan, facts.version)
 
     fresh = Simulator(seed=SEED)
     converge_plan, converge = plan_on(fresh)
-    if fresh.run(BOOTSTRAP, converge).exit_code != 0:
+    if fresh.run(*channel(converge)).exit_code != 0:
         raise RuntimeError("the converge script failed on the simulator")
     first = host.vms[0].name
     stop = Simulator(seed=SEED)
-    stop.run(BOOTSTRAP, converge)
-    stopped = stop.run(BOOTSTRAP, f"Stop-VM -Name '{first}' -Force -TurnOff")
+    stop.run(*channel(converge))
+    stopped = stop.run(*channel(f"Stop-VM -Name '{first}' -Force -TurnOff"))
     if stopped.exit_code != 0:
         raise RuntimeError(f"could not stop a VM on the simulator: {stopped.stderr}")
     change_plan, change = plan_on(stop)
@@ -92,11 +93,13 @@ def _layers(script: str, make: Any, per_round: int, min_samples: int, per_s: flo
     until `min_samples` were taken, and the scripts per second with the language's share taken away;
     empty where the platform has no CPU-time timer."""
     from benchmarks.layers import sample
-    from orchestrator.simulator import BOOTSTRAP
+    from orchestrator.transport.stdin import channel
+
+    sent = channel(script)  # what a transport gives powershell.exe: its bootstrap checks stdin, then runs it
 
     def work(simulators: list[Any]) -> None:
         for sim in simulators:
-            sim.run(BOOTSTRAP, script)
+            sim.run(*sent)
 
     sampled = sample(lambda: [make() for _ in range(per_round)], work, LAYERS, min_samples)
     if sampled is None:
@@ -114,17 +117,18 @@ def run(vms: int = 5, runs: int = 200, min_samples: int = 500) -> dict[str, Any]
     many samples: 500 give each share a standard error of about 2 points."""
     import tempfile
 
-    from orchestrator.simulator import BOOTSTRAP
+    from orchestrator.transport.stdin import channel
 
     with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
         scripts = _scripts(vms, Path(tmp))
     results: dict[str, Any] = {}
     for label, (script, make, actions) in scripts.items():
         simulators = [make() for _ in range(runs)]
-        make().run(BOOTSTRAP, script)  # warm: the first run parses the script
+        sent = channel(script)  # what a transport gives powershell.exe: its bootstrap checks stdin, then runs it
+        make().run(*sent)  # warm: the first run parses the script
         started = time.process_time()
         for sim in simulators:
-            result = sim.run(BOOTSTRAP, script)
+            result = sim.run(*sent)
             if result.exit_code != 0:
                 raise RuntimeError(f"simulator {label}: exit {result.exit_code}: {result.stderr[:300]}")
         cpu = time.process_time() - started

@@ -98,7 +98,8 @@ def baseline_scripts(vms: int) -> tuple[str, list[str]]:
     from orchestrator.inventory import load_inventory
     from orchestrator.plan import plan_host
     from orchestrator.render import Renderer
-    from orchestrator.simulator import BOOTSTRAP, Simulator
+    from orchestrator.simulator import Simulator
+    from orchestrator.transport.stdin import channel
 
     with tempfile.TemporaryDirectory(prefix="bench-wire-") as tmp:
         path = write_inventory(Path(tmp) / "plan.yaml", {"hv01": winrm_host_vars(1, "plan", vms)})
@@ -106,7 +107,7 @@ def baseline_scripts(vms: int) -> tuple[str, list[str]]:
     renderer = Renderer(TEMPLATES)
     facts_script = renderer.render_facts(host)
     # The plan of a converge: what the facts of the seeded (empty) host call for.
-    observed = Simulator(seed=SEED).run(BOOTSTRAP, facts_script)
+    observed = Simulator(seed=SEED).run(*channel(facts_script))
     facts: HostFacts = parse_facts(load_document(observed.stdout))
     actions = list(plan_host(host, facts))
     scripts = [

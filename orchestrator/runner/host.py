@@ -212,14 +212,14 @@ class HostWork:
         refused: list[str],
     ) -> HostOutcome:
         """Run the apply script on a simulator seeded with the observed facts: the host itself is not touched."""
-        from orchestrator.simulator import BOOTSTRAP, Simulator
-        from orchestrator.transport.stdin import compose
+        from orchestrator.simulator import Simulator
+        from orchestrator.transport.stdin import channel
 
         # A guest's files go along masked (every secret reads ********): the preflight runs the whole setup
         # and wait on the copy, and no real secret ever reaches a dry run.
         secrets = guest_secrets(self.runner.renderer_for(host), plan, reveal=False)
         with _PREFLIGHTS:
-            result = Simulator.from_facts(facts_doc).run(BOOTSTRAP, stdin=compose(script, secrets))
+            result = Simulator.from_facts(facts_doc).run(*channel(script, secrets))
         error = None
         if result.exit_code != 0:
             error = _script_error(result.stdout, result.stderr)

@@ -53,14 +53,7 @@ from orchestrator.simulator.state import (
     write_atomic,
 )
 
-__all__ = ["BOOTSTRAP", "RunResult", "Session", "Simulator", "StateError"]
-
-# The bootstrap the WinRM transport runs (orchestrator.transport.stdin): the script, then any secrets, on stdin.
-BOOTSTRAP = (
-    "$s = [Console]::In.ReadToEnd(); $OrchestrateSecrets = $null; $b = $s.IndexOf('##orchestrate-secrets##'); "
-    "if ($b -ge 0) { $c = $b + 23; $OrchestrateSecrets = $s.Substring($c); $s = $s.Substring(0, $b) }; "
-    "& ([ScriptBlock]::Create($s))"
-)
+__all__ = ["RunResult", "Session", "Simulator", "StateError"]
 _MAX_DEPTH = 8  # nested runs (a scheduled task starting a task...) before the simulator refuses
 
 

@@ -10,7 +10,7 @@ module, and a script module's functions see the *global* preference variables, n
 (PowerShell/PowerShell#4568, "A script module's functions do not see the preference-variable values set in the
 caller's context (except if that context happens to be the global one)"; #24389, the CDXML Get-NetIPAddress
 ignoring a script's `$ErrorActionPreference = "Stop"`, answered "-ErrorAction Stop" and closed as external). The
-bootstrap runs the script as `& ([ScriptBlock]::Create($s))` (orchestrator.transport.winrm.BOOTSTRAP), a child
+bootstrap runs the script as `& ([ScriptBlock]::Create($k))` (orchestrator.transport.stdin), a child
 scope of the global one, so the script's own `$ErrorActionPreference = 'Stop'` never reaches them: only
 `-ErrorAction` on the call does. A script run directly (a task's -EncodedCommand) sets the global one itself.
 """

@@ -105,6 +105,21 @@ class ConfigurationError(TransportError):
     """The connection settings cannot work as written (timeouts, encryption, missing client libraries)."""
 
 
+class ScriptNotReceived(TransportError):
+    """powershell.exe on the host read a different stdin from the one sent (its length or its SHA-256 differs:
+    orchestrator.transport.stdin), so the bootstrap ran nothing. Not retried: the same host reads the same way.
+    """
+
+    @classmethod
+    def on(cls, host: str) -> ScriptNotReceived:
+        return cls(
+            f"{host}: PowerShell on the host read a different script from the one sent (its length or its SHA-256 "
+            "differs), so nothing of it was run",
+            "check the host's code page and PowerShell version, and report this with the output of "
+            "`$PSVersionTable; [Console]::InputEncoding` from a WinRM session to the host (docs/real-hosts.md)",
+        )
+
+
 class ProtocolError(TransportError):
     """The host answered something that is not valid WS-Management."""
 

@@ -1,7 +1,8 @@
 """The transport for `ansible_connection: simulator`: runs scripts on a simulated Hyper-V host.
 
-It runs a script exactly as the WinRM transport has a real host run it: the stdin bootstrap
-(`$s = [Console]::In.ReadToEnd(); & ([ScriptBlock]::Create($s))`) with the script on stdin. Each host keeps its
+It runs a script exactly as the WinRM transport has a real host run it: the stdin bootstrap made for it
+(orchestrator.transport.stdin: read stdin, check it arrived whole, run it as a script block), the script on
+stdin. Each host keeps its
 state in `<state dir>/simulator/<host>.json`; UNC shares are shared by all simulated hosts of the state dir.
 The session is the one the inventory's connection would open on a real host (`session_for`), so a share is
 out of reach exactly when it would be: the double hop.
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.model import HostSpec
-from orchestrator.simulator import BOOTSTRAP, Session, Simulator
+from orchestrator.simulator import Session, Simulator
 from orchestrator.transport.base import CommandResult, OutputCallback
-from orchestrator.transport.stdin import compose
+from orchestrator.transport.errors import ScriptNotReceived
+from orchestrator.transport.stdin import channel, received_whole
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -64,7 +66,9 @@ class SimulatedTransport:
     ) -> CommandResult:
         """Run one script; `idempotent` and `timeout` do not matter to an in-process host that cannot hang up.
         The secrets follow the script on stdin, exactly as the WinRM transport sends them."""
-        result = self.simulator.run(BOOTSTRAP, stdin=compose(script, secrets))
+        result = self.simulator.run(*channel(script, secrets))
+        if not received_whole(result.exit_code, result.stderr):
+            raise ScriptNotReceived.on(self.host_name)
         if on_output is not None:
             if result.stdout:
                 on_output("stdout", result.stdout)

@@ -47,6 +47,7 @@ from orchestrator.transport.errors import (
     HostUnreachable,
     InsecureTransportRefused,
     ReplyTooLarge,
+    ScriptNotReceived,
     TransportError,
     classify,
     secret_forms,
@@ -54,15 +55,22 @@ from orchestrator.transport.errors import (
 from orchestrator.transport.limits import MAX_OUTPUT_BYTES, cap_session
 from orchestrator.transport.protocol import WireProtocol
 from orchestrator.transport.retry import Backoff, call_with_retry
-from orchestrator.transport.stdin import BOOTSTRAP, compose
+from orchestrator.transport.stdin import Channel, channel, received_whole
 
 log = logging.getLogger(__name__)
 
-# The contract bootstrap (docs/templates.md): read the whole script from stdin, run it as a script block; the
-# run's secrets, if any, follow the script after a boundary line (orchestrator.transport.stdin).
-ENCODED_BOOTSTRAP = base64.b64encode(BOOTSTRAP.encode("utf-16-le")).decode("ascii")
+# The contract bootstrap (docs/templates.md; orchestrator.transport.stdin): read the whole script from stdin,
+# check it arrived whole, run it as a script block; the run's secrets, if any, follow the script.
 COMMAND = "powershell.exe"
-ARGUMENTS = ("-NoProfile", "-NonInteractive", "-EncodedCommand", ENCODED_BOOTSTRAP)
+
+
+def arguments(bootstrap: str) -> tuple[str, ...]:
+    """powershell.exe's arguments for one script: its bootstrap as -EncodedCommand, "a base-64-encoded string
+    version of a command" (about_PowerShell_exe; UTF-16LE), so no quoting of cmd.exe's can touch it."""
+    encoded = base64.b64encode(bootstrap.encode("utf-16-le")).decode("ascii")
+    return ("-NoProfile", "-NonInteractive", "-EncodedCommand", encoded)
+
+
 CODEPAGE_UTF8 = 65001
 # Bytes of script per Send: base64 makes it 4/3 larger and the envelope must stay under MaxEnvelopeSize
 # (150 KiB by default on Windows).
@@ -224,9 +232,9 @@ class WinRMTransport:
             raise self.refusal
         self._refuse_if_stopped(started=False)
         limit = timeout if timeout is not None else self.host.operation_timeout
-        stdin = compose(script, secrets)  # the secrets after the script, never in its text
+        sent = channel(script, secrets)  # the secrets after the script, never in its text
         return call_with_retry(
-            lambda: self._attempt(stdin, limit, on_output),
+            lambda: self._attempt(sent, limit, on_output),
             self.host.retry,
             idempotent=idempotent,
             backoff=self.backoff,
@@ -369,7 +377,7 @@ class WinRMTransport:
                 self._stale_shells.clear()
 
     # ---- one attempt -------------------------------------------------------------------------------------
-    def _attempt(self, script: str, limit: float, on_output: OutputCallback | None) -> CommandResult:
+    def _attempt(self, sent: Channel, limit: float, on_output: OutputCallback | None) -> CommandResult:
         progress = _Progress()
         command_id: str | None = None
         try:
@@ -379,13 +387,13 @@ class WinRMTransport:
             self._proven = True
             progress.stage = "start PowerShell"
             command_id = protocol.run_command(
-                shell_id, COMMAND, ARGUMENTS, console_mode_stdin=False, skip_cmd_shell=False
+                shell_id, COMMAND, arguments(sent.command), console_mode_stdin=False, skip_cmd_shell=False
             )
             with self._lock:
                 self._running = (shell_id, command_id)
             self._refuse_if_stopped(started=False)  # interrupted while it started: abort() deletes the shell
             progress.stage = "send the script"
-            self._send_script(protocol, shell_id, command_id, script, progress)
+            self._send_script(protocol, shell_id, command_id, sent.stdin, progress)
             progress.stage = "read the output"
             result = self._receive(protocol, shell_id, command_id, time.monotonic() + limit, on_output)
         except CommandTimeout:
@@ -424,6 +432,8 @@ class WinRMTransport:
         self._end_command(protocol, shell_id, command_id)
         if self._stopped.is_set() and not result.ok:
             raise self._interrupted_error(True)  # it ended because it was signalled (Ctrl-C's exit code)
+        if not received_whole(result.exit_code, result.stderr):
+            raise ScriptNotReceived.on(self.host.name)
         return result
 
     def _ensure_protocol(self) -> Protocol:
@@ -566,7 +576,7 @@ class WinRMTransport:
     def _send_script(
         self, protocol: Protocol, shell_id: str, command_id: str, script: str, progress: _Progress
     ) -> None:
-        data = script.removeprefix("\ufeff").encode("utf-8")
+        data = script.encode("utf-8")
         chunks = [data[i : i + STDIN_CHUNK] for i in range(0, len(data), STDIN_CHUNK)] or [b""]
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1

@@ -16,7 +16,8 @@ from orchestrator.model import CheckpointPolicy, Connection, DiskSpec, HostSpec,
 from orchestrator.operations.converge import plan_converge
 from orchestrator.plan import Plan
 from orchestrator.render import Renderer
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
+from orchestrator.transport.stdin import channel
 
 GiB = 1024**3
 IMAGE = "D:\\images\\mps2012-premium.vhdx"
@@ -74,7 +75,7 @@ class SimHost:
     sim: Simulator = field(default_factory=lambda: Simulator(None, SEED))
 
     def facts_document(self) -> dict[str, Any]:
-        result = self.sim.run(BOOTSTRAP, stdin=RENDERER.render_facts(self.spec))
+        result = self.sim.run(*channel(RENDERER.render_facts(self.spec)))
         assert result.exit_code == 0, result.stderr
         return load_document(result.stdout)
 
@@ -87,7 +88,7 @@ class SimHost:
         the new facts."""
         before = self.facts_document()
         script = RENDERER.render_apply(self.spec, list(plan), parse_facts(before).version)
-        result = self.sim.run(BOOTSTRAP, stdin=script)
+        result = self.sim.run(*channel(script))
         document = load_document(result.stdout)
         facts = parse_facts(facts_after_apply(before, document["facts"])) if document.get("facts") else None
         return Outcome(result.exit_code, document, facts)

@@ -158,6 +158,10 @@ class FakeWinRMServer:
       shell removes it; a Receive waiting on it is answered at once. `signals` lists every Signal as
       (shell id, command id, code), `deleted_shells` every shell deleted
     - allow_unencrypted: the host's AllowUnencrypted; False answers 401 to unencrypted messages over HTTP
+    - stdin_reader(data, codepage) -> str: what powershell.exe ends up reading from the stdin bytes it was
+      sent (None: all of them, decoded in the shell's code page, as MS-WSMV 3.1.4.5.2 says WINRS_CODEPAGE
+      sets it). A test gives it a host that reads otherwise (another code page, a part of it), which no
+      page rules out and the bootstrap's check must catch (orchestrator.transport.stdin)
 
     One-shot faults (each matches `times` requests of `action`, or any, after skipping `after` of them):
     fail(status) answers an HTTP error; drop() closes the connection without an answer (processed=True:
@@ -195,6 +199,7 @@ class FakeWinRMServer:
         self.output_chunk = 32768
         self.max_shells: int | None = None
         self.command_line_limit: int | None = CMD_LINE_LIMIT
+        self.stdin_reader: Callable[[bytes, int], str] | None = None
         self.command_duration: Callable[[str, int], float] | None = None
         self.signals: list[tuple[str, str, str]] = []
         self.deleted_shells: list[str] = []
@@ -550,7 +555,9 @@ class FakeWinRMServer:
         End=true last, before it asks for output).
         """
         codec = "utf-8" if shell.codepage == 65001 else f"cp{shell.codepage}"
-        stdout, stderr, code = self._run_line(host, cmd, bytes(cmd.stdin).decode(codec, errors="replace"))
+        data = bytes(cmd.stdin)
+        stdin = self.stdin_reader(data, shell.codepage) if self.stdin_reader else data.decode(codec, errors="replace")
+        stdout, stderr, code = self._run_line(host, cmd, stdin)
         cmd.exit_code = code
         cmd.pending = [
             ("stdout", stdout.encode(codec, errors="replace")),

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pipeline_support import orchestrate, simulated_host, vm, vms_of, write_inventory
 
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
 from orchestrator.transport.simulated import state_file
+from orchestrator.transport.stdin import channel
 
 POLICY = {"baseline": "clean", "keep": 1}
 
@@ -30,7 +31,7 @@ def checkpoints(state: Path) -> list[str]:
 
 
 def by_hand(state: Path, script: str) -> None:
-    result = Simulator(state_path=state_file(state, "hv01")).run(BOOTSTRAP, stdin="$ErrorActionPreference = 'Stop'\n" + script)
+    result = Simulator(state_path=state_file(state, "hv01")).run(*channel("$ErrorActionPreference = 'Stop'\n" + script))
     assert result.exit_code == 0, result.stderr
 
 

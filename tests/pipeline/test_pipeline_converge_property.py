@@ -22,8 +22,9 @@ from pipeline_support import json_events, orchestrate, simulated_host, vm, vms_o
 
 from orchestrator.pwsh import quote
 from orchestrator.rules.names import name_problem
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
 from orchestrator.transport.simulated import state_file
+from orchestrator.transport.stdin import channel
 from orchestrator.vm_index import alike_key
 
 GB = 1024**3
@@ -60,7 +61,7 @@ def classrooms(draw: st.DrawFn) -> dict[str, Any]:
 
 def by_hand(state: Path, script: str) -> None:
     """What a colleague types on the host (found by exact name: -Name would read [ ] as a wildcard)."""
-    result = Simulator(state_path=state_file(state, "hv01")).run(BOOTSTRAP, stdin="$ErrorActionPreference = 'Stop'\n" + script)
+    result = Simulator(state_path=state_file(state, "hv01")).run(*channel("$ErrorActionPreference = 'Stop'\n" + script))
     assert result.exit_code == 0, result.stderr
 
 

@@ -25,15 +25,16 @@ from pipeline_support import (
     write_inventory,
 )
 
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
 from orchestrator.transport.simulated import state_file
+from orchestrator.transport.stdin import channel
 
 DISK = "C:\\Users\\Public\\Documents\\Hyper-V\\Virtual Hard Disks\\lab-01.vhdx"
 
 
 def by_hand(state: Path, script: str) -> None:
     seed = simulated_host()["orchestrate_simulator"]  # a host not yet simulated starts as the inventory has it
-    result = Simulator(state_path=state_file(state, "hv01"), seed=seed).run(BOOTSTRAP, stdin="$ErrorActionPreference = 'Stop'\n" + script)
+    result = Simulator(state_path=state_file(state, "hv01"), seed=seed).run(*channel("$ErrorActionPreference = 'Stop'\n" + script))
     assert result.exit_code == 0, result.stderr
 
 

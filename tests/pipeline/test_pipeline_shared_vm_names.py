@@ -13,8 +13,9 @@ from pathlib import Path
 
 from pipeline_support import orchestrate, simulated_host, vm, write_inventory
 
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
 from orchestrator.transport.simulated import state_file
+from orchestrator.transport.stdin import channel
 
 CLONE_BY_HAND = """$ErrorActionPreference = 'Stop'
 Export-VM -Name 'lab-01' -Path 'C:\\clone' -Confirm:$false
@@ -26,7 +27,7 @@ Import-VM -Path $config -Copy -GenerateNewId -VirtualMachinePath 'C:\\clone\\vm'
 def vm_ids(state: Path) -> dict[str, list[str]]:
     """The host's VMs as the admin sees them: name -> the ids of every VM of that name."""
     result = Simulator(state_path=state_file(state, "hv01")).run(
-        BOOTSTRAP, stdin="Get-VM | ForEach-Object { $_.Name + '|' + $_.Id + '|' + $_.State }")
+        *channel("Get-VM | ForEach-Object { $_.Name + '|' + $_.Id + '|' + $_.State }"))
     assert result.exit_code == 0, result.stderr
     ids: dict[str, list[str]] = {}
     for line in result.stdout.split():
@@ -39,8 +40,8 @@ def a_host_where_lab01_was_cloned_by_hand(tmp_path: Path) -> tuple[Path, dict[st
     state = tmp_path / "state"
     inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("lab-01"), vm("lab-02")]}})
     assert orchestrate("apply", inventory, "--state-dir", state).exit_code == 0
-    Simulator(state_path=state_file(state, "hv01")).run(BOOTSTRAP, stdin="Stop-VM -Name 'lab-01' -Force")
-    clone = Simulator(state_path=state_file(state, "hv01")).run(BOOTSTRAP, stdin=CLONE_BY_HAND)
+    Simulator(state_path=state_file(state, "hv01")).run(*channel("Stop-VM -Name 'lab-01' -Force"))
+    clone = Simulator(state_path=state_file(state, "hv01")).run(*channel(CLONE_BY_HAND))
     assert clone.exit_code == 0, clone.stderr
     before = vm_ids(state)
     assert len(before["lab-01"]) == 2
@@ -71,7 +72,7 @@ def test_a_checkpoint_of_the_shared_name_is_refused_and_the_other_vm_gets_its_ow
 
     assert result.exit_code != 0 and "are named 'lab-01'" in result.output
     names = Simulator(state_path=state_file(state, "hv01")).run(
-        BOOTSTRAP, stdin="Get-VMSnapshot -VMName 'lab-01','lab-02' | ForEach-Object { $_.VMName + '|' + $_.Name }")
+        *channel("Get-VMSnapshot -VMName 'lab-01','lab-02' | ForEach-Object { $_.VMName + '|' + $_.Name }"))
     taken = sorted(line for line in names.stdout.split() if line.endswith("|before-exam"))
     assert taken == ["lab-02|before-exam"]
     assert vm_ids(state) == before
@@ -111,8 +112,7 @@ def test_a_name_a_real_host_may_take_for_another_vm_touches_neither(tmp_path: Pa
     assert "a real host's name comparison may take for 'Strasse'" in result.output
     assert before["Straße"][0] in result.output and "Rename-VM -VM (Get-VM -Id" in result.output
     assert vm_ids(state) == before  # Straße is still there, and nothing was made or removed
-    cpus = Simulator(state_path=state_file(state, "hv01")).run(
-        BOOTSTRAP, stdin="(Get-VM -Name 'lab-02').ProcessorCount")
+    cpus = Simulator(state_path=state_file(state, "hv01")).run(*channel("(Get-VM -Name 'lab-02').ProcessorCount"))
     assert cpus.stdout.split() == ["4"]  # the VM the inventory names plainly was converged
 
 

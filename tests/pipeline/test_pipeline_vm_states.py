@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pipeline_support import orchestrate, simulated_host, vm, vms_of, write_inventory
 
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
 from orchestrator.transport.simulated import state_file
+from orchestrator.transport.stdin import channel
 
 
 def classroom(tmp_path: Path) -> tuple[Path, Path]:
@@ -24,7 +25,7 @@ def classroom(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def by_hand(state: Path, script: str) -> None:
-    result = Simulator(state_path=state_file(state, "hv01")).run(BOOTSTRAP, stdin=script)
+    result = Simulator(state_path=state_file(state, "hv01")).run(*channel(script))
     assert result.exit_code == 0, result.stderr
 
 
@@ -94,7 +95,7 @@ def test_the_simulator_does_not_start_a_paused_vm_as_if_it_were_off(tmp_path: Pa
     state, _ = classroom(tmp_path)
     set_state_on_disk(state, "lab-01", "Paused")
 
-    result = Simulator(state_path=state_file(state, "hv01")).run(BOOTSTRAP, stdin="Start-VM -Name 'lab-01'")
+    result = Simulator(state_path=state_file(state, "hv01")).run(*channel("Start-VM -Name 'lab-01'"))
 
     assert result.exit_code == 1
     assert "cannot be performed while the virtual machine is in its current state (Paused)" in result.stderr

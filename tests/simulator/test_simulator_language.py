@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simulator_support import HEADER, fails, last_json, lines, ok, simulator, value
 
-from orchestrator.simulator import BOOTSTRAP, Simulator
+from orchestrator.simulator import Simulator
+from orchestrator.transport.stdin import channel
 
 QUOTES = "'\u2018\u2019\u201a\u201b"
 
@@ -301,7 +302,7 @@ def test_write_error_is_fatal_under_stop(sim: Simulator) -> None:
 
 def test_stdin_bootstrap_runs_the_script_from_stdin(sim: Simulator) -> None:
     script = HEADER + "$x = [ordered]@{ ok = $true }\n$x | ConvertTo-Json -Compress\nexit 3"
-    result = sim.run(BOOTSTRAP, stdin=script)
+    result = sim.run(*channel(script))
     assert (result.exit_code, lines(result)) == (3, ['{"ok":true}'])
 
 
@@ -309,7 +310,7 @@ def test_syntax_errors_report_line_and_column(sim: Simulator) -> None:
     result = fails(sim, "$a = 1\nif ($a -eq 1 {\n  'x'\n}\n")
     assert result.exit_code == 1
     assert "At line:2 char:" in result.stderr
-    through_bootstrap = sim.run(BOOTSTRAP, stdin="Write-Output 'ok'\n$h = @{ a = }\n")
+    through_bootstrap = sim.run(*channel("Write-Output 'ok'\n$h = @{ a = }\n"))
     assert through_bootstrap.exit_code == 1 and "At line:2" in through_bootstrap.stderr
 
 
@@ -394,7 +395,7 @@ def test_one_line_functions_with_param_blocks(sim: Simulator) -> None:
 
 def test_exit_code_follows_the_last_statement_like_powershell_exe(sim: Simulator) -> None:
     assert sim.run("Get-VM -Name 'ghost' -ErrorAction SilentlyContinue\n'fine'").exit_code == 0
-    assert sim.run(BOOTSTRAP, stdin="Get-VM -Name 'ghost' -ErrorAction SilentlyContinue\n'fine'").exit_code == 0
+    assert sim.run(*channel("Get-VM -Name 'ghost' -ErrorAction SilentlyContinue\n'fine'")).exit_code == 0
     assert sim.run("'fine'\nGet-VM -Name 'ghost'").exit_code == 1
 
 

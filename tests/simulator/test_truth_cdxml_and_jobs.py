@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from simulator_support import HEADER, last_json, lines, ok, simulator
 
-from orchestrator.simulator import BOOTSTRAP
+from orchestrator.transport.stdin import channel
 
 VERSIONS = pytest.mark.parametrize("os_version", ["6.2", "6.3"], ids=["2012", "2012R2"])
 
@@ -26,7 +26,7 @@ MISSING_TASK = "Get-ScheduledTask -TaskName 'no such task' -TaskPath '\\MultiPoi
 def through_bootstrap(os_version: str, script: str):
     """The script as the WinRM transport sends it: read from stdin, run as a script block by the bootstrap."""
     sim = simulator(os_version=os_version)
-    return sim, sim.run(BOOTSTRAP, stdin=script)
+    return sim, sim.run(*channel(script))
 
 
 @VERSIONS
@@ -87,7 +87,7 @@ def test_a_session_that_is_not_an_administrator_cannot_register_a_task_and_nothi
         "Write-Output 'reported changed'\n"
     )
 
-    result = sim.run(BOOTSTRAP, stdin=script)
+    result = sim.run(*channel(script))
 
     assert result.exit_code == 0 and lines(result) == ["reported changed"]  # what the old template believed
     assert "Access is denied." in result.stderr

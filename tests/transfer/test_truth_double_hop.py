@@ -142,7 +142,7 @@ def test_a_share_denied_to_a_delegating_kerberos_session_names_the_forwardable_t
     from orchestrator.model import Connection, HostSpec
     from orchestrator.operations.export import share_probe
     from orchestrator.render import Renderer
-    from orchestrator.simulator import BOOTSTRAP
+    from orchestrator.transport.stdin import channel
 
     host = HostSpec(name="hv01", connection=Connection(address="127.0.0.1", user="admin"))
     host = replace(host, connection=replace(host.connection, transport="kerberos", kerberos_delegation=delegation))
@@ -150,7 +150,7 @@ def test_a_share_denied_to_a_delegating_kerberos_session_names_the_forwardable_t
     assert probe.forwarded_ticket is delegation
     script = Renderer().render_apply(host, [probe], "6.3")
     seed = {"shares": {SHARE: {"free": "1TB"}}}
-    denied = Simulator(seed=seed, session=Session(transport="kerberos", delegation=False)).run(BOOTSTRAP, script)
+    denied = Simulator(seed=seed, session=Session(transport="kerberos", delegation=False)).run(*channel(script))
     assert denied.exit_code != 0
     flat = " ".join(json.loads(denied.stdout)["failed"]["error"].split())  # the script's one JSON document
     assert_names_the_fixes(flat)

@@ -16,7 +16,8 @@ from orchestrator.transport.errors import (
     TLSFailure,
 )
 from orchestrator.transport.retry import Backoff
-from orchestrator.transport.winrm import BOOTSTRAP, WinRMTransport
+from orchestrator.transport.stdin import channel
+from orchestrator.transport.winrm import WinRMTransport
 
 FAST = Backoff(initial=0.01, maximum=0.05)
 
@@ -36,8 +37,8 @@ def test_basic_over_https_with_trusted_ca(fake_winrm, ca_pem):
     result = run(fake_host(server, ca_trust_path=ca_pem), "Write-Output 'over tls'")
 
     assert (result.stdout, result.exit_code) == ("over tls\r\n", 0)
-    # The host ran the contract bootstrap and got the script on stdin, exactly as written.
-    assert double.runs == [(BOOTSTRAP, "Write-Output 'over tls'")]
+    # The host ran the contract bootstrap made for this script and got the script on stdin, exactly as written.
+    assert double.runs == [channel("Write-Output 'over tls'")]
 
 
 def test_ntlm_over_http_encrypts_every_message(fake_winrm):

@@ -392,6 +392,10 @@ def new_object(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         return [PSList()]
     if type_name in ("system.collections.hashtable", "hashtable"):
         return [PSHashtable()]
+    if type_name == "system.security.cryptography.sha256cryptoserviceprovider":
+        from orchestrator.simulator.language.dotnet import Sha256CryptoServiceProvider
+
+        return [Sha256CryptoServiceProvider()]
     from orchestrator.simulator.host.acl import new_object as new_security_object
 
     security = new_security_object(type_name, _arguments(call))

@@ -7,6 +7,7 @@ method or an unknown type is an error that names it, like PowerShell's own "Meth
 from __future__ import annotations
 
 import base64
+import hashlib
 import math
 import re
 import uuid
@@ -73,7 +74,7 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
         return out if len(out) != 1 else out[0]
     if isinstance(obj, str):
         if lname == "length":
-            return len(obj)
+            return len(obj) if not _has_pairs(obj) else len(_units(obj)) // 2
         return 1 if lname == "count" else None
     if isinstance(obj, bytes):
         if lname in ("length", "count"):
@@ -193,6 +194,23 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
     raise _no_method(obj, name)
 
 
+class Sha256CryptoServiceProvider(NetObject):
+    """New-Object System.Security.Cryptography.SHA256CryptoServiceProvider (.NET 3.5 and later): only
+    ComputeHash(Byte[]), the 32-byte digest, which the stdin bootstrap uses (orchestrator.transport.stdin).
+
+    [SHA256]::Create() is left unsupported on purpose: on .NET Framework it makes a SHA256Managed, whose
+    constructor throws "This implementation is not part of the Windows Platform FIPS validated cryptographic
+    algorithms" on a host with the FIPS policy on (a 2012 R2 host's stack in ebekker/ACMESharp#126; the
+    provider class does not, SamSaffron/MiniProfiler#73)."""
+
+    type_name = "System.Security.Cryptography.SHA256CryptoServiceProvider"
+
+    def call(self, lname: str, name: str, args: list[Any]) -> Any:
+        if lname == "computehash" and len(args) == 1 and isinstance(args[0], bytes):
+            return hashlib.sha256(args[0]).digest()
+        return super().call(lname, name, args)
+
+
 def _no_method(obj: Any, name: str) -> PSRuntimeError:
     if obj is None:
         return PSRuntimeError("You cannot call a method on a null-valued expression.", "InvokeMethodOnNull",
@@ -225,14 +243,13 @@ def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
         seps = to_string(args[0]) if args else " "
         return re.split("|".join(re.escape(c) for c in seps), s) if len(seps) > 1 else s.split(seps)
     if lname == "substring":
-        start = to_int(args[0])
-        return s[start:start + to_int(args[1])] if len(args) > 1 else s[start:]
+        return _substring(s, [to_int(x) for x in args])
     if lname == "indexof":
-        return s.find(to_string(args[0]))
+        return _unit_index(s, s.find(to_string(args[0])))
     if lname == "lastindexof" and len(args) == 1:
         # String.LastIndexOf(String): the start of the last occurrence, -1 when there is none (a culture-aware
         # match on .NET; the same as an ordinal one for the separators scripts look for).
-        return s.rfind(to_string(args[0]))
+        return _unit_index(s, s.rfind(to_string(args[0])))
     if lname == "padleft":
         return s.rjust(to_int(args[0]), to_string(args[1]) if len(args) > 1 else " ")
     if lname == "padright":
@@ -241,6 +258,37 @@ def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
         return s
     del a
     raise _no_method(s, name)
+
+
+# A .NET string is UTF-16: a character outside the BMP is two chars of it (a surrogate pair), so Length,
+# Substring and the indexes count it twice ("The Length property returns the number of Char objects in this
+# instance, not the number of Unicode characters", String.Length on learn.microsoft.com). The simulator's
+# strings are Python's, one item per character: these convert where a string holds such a character.
+def _has_pairs(s: str) -> bool:
+    return not s.isascii() and max(s) > "\uffff"
+
+
+def _units(s: str) -> bytes:
+    return s.encode("utf-16-le", "surrogatepass")
+
+
+def _unit_index(s: str, index: int) -> int:
+    return index if index <= 0 or not _has_pairs(s[:index]) else len(_units(s[:index])) // 2
+
+
+def _substring(s: str, args: list[int]) -> str:
+    """String.Substring(start[, length]), which throws ArgumentOutOfRangeException past the string's end
+    ("startIndex plus length indicates a position not within this instance"), not a shorter string."""
+    units = _units(s) if _has_pairs(s) else None
+    size = len(units) // 2 if units is not None else len(s)
+    start = args[0]
+    length = args[1] if len(args) > 1 else size - start
+    if start < 0 or length < 0 or start + length > size:
+        raise PSRuntimeError(f'Exception calling "Substring" with "{len(args)}" argument(s): "Index and length must '
+                             'refer to a location within the string."', "ArgumentOutOfRangeException")
+    if units is None:
+        return s[start:start + length]
+    return units[2 * start:2 * (start + length)].decode("utf-16-le", "surrogatepass")
 
 
 _NET_FORMAT = [
@@ -360,8 +408,8 @@ class _Static:
 
     def member(self, lname: str, env: Any) -> Any:
         key = self.key
-        if key == "console" and lname == "in":
-            return _Static("console.in")
+        if key == "console" and lname in ("in", "error"):
+            return _Static(f"console.{lname}")
         if key == "datetime":
             if lname == "utcnow":
                 return env.now()
@@ -400,6 +448,13 @@ class _Static:
             return hook[key](lname, args)
         if key == "console.in" and lname == "readtoend":
             return env.read_stdin()
+        if key == "console.error" and lname == "writeline" and len(args) == 1:
+            # TextWriter.WriteLine(String) on powershell.exe's stderr: the line as it is, before any CLIXML.
+            env.write_stderr_line(to_string(args[0]))
+            return None
+        if key == "bitconverter" and lname == "tostring" and len(args) == 1 and isinstance(args[0], bytes):
+            # BitConverter.ToString(Byte[]): "hexadecimal pairs separated by hyphens", upper case ("7F-2C-4A").
+            return "-".join(f"{b:02X}" for b in args[0])
         if key == "scriptblock" and lname == "create":
             return env.create_scriptblock(to_string(args[0]))
         if key == "convert":

@@ -98,6 +98,9 @@ class Interpreter:
         text, self.stdin = self.stdin, ""
         return text
 
+    def write_stderr_line(self, text: str) -> None:
+        self.stderr.append(text)
+
     def create_scriptblock(self, text: str) -> ScriptBlock:
         try:
             node = parse(text, self.ps_version)

@@ -595,11 +595,14 @@ GUEST_READY_NAME = "OrchestrateReady"
 GUEST_POLL_SECONDS = 30
 
 
-def guest_token(vm_name: str) -> str:
-    """The value a VM's guest reports once its setup finished: letters and digits (cmd-safe), one per VM name."""
-    import hashlib
-
-    return "ready" + hashlib.sha256(vm_name.encode("utf-8")).hexdigest()[:20]
+# What SetupComplete.cmd is rendered with where its ready value goes (`ready_token`). PrepareGuest puts in, on
+# the host, the token it made for this VM's setup, `ready` and a new GUID's 32 hex digits, and writes the same
+# token on the VM's Notes line; the wait compares what KVP shows with the Notes line's token. Why not a token
+# per VM name: "Once created, key-value pairs remain until they're deleted" (MicrosoftDocs/windowsserverdocs
+# virtualization/hyper-v/integration-services-data-exchange.md), and no page says sysprep clears them, so an
+# image captured from a finished guest may already report a same-named VM's token while its setup still runs,
+# with the answer file on its disk (audit D, F3). Letters, digits and dashes: cmd-safe.
+GUEST_TOKEN_PLACEHOLDER = "orchestrate-ready-token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,8 +629,8 @@ class PrepareGuest(Action):
         return self.vm.name
 
     @property
-    def token(self) -> str:
-        return guest_token(self.vm.name)
+    def token_placeholder(self) -> str:
+        return GUEST_TOKEN_PLACEHOLDER
 
     @property
     def answer_secret(self) -> str:
@@ -664,11 +667,11 @@ class PrepareGuest(Action):
 
 @dataclass(frozen=True, slots=True)
 class GuestWait:
-    """One VM the wait watches: its computer name, the token it reports, and how long its setup may take."""
+    """One VM the wait watches: its computer name and how long its setup may take (the token it reports is on
+    its Notes line: GUEST_TOKEN_PLACEHOLDER says why)."""
 
     vm_name: str
     computer_name: str
-    token: str
     timeout_seconds: int
     domain: str | None = None  # the domain its answer file joins: a guest that reports none is not ready
 
@@ -702,8 +705,7 @@ class WaitGuestsReady(Action):
     def wait_list(self) -> list[dict[str, Any]]:
         """The waits as PowerShell maps (the template writes them as one literal)."""
         return [
-            {"vm": w.vm_name, "computer_name": w.computer_name, "token": w.token, "timeout": w.timeout_seconds,
-             "domain": w.domain}
+            {"vm": w.vm_name, "computer_name": w.computer_name, "timeout": w.timeout_seconds, "domain": w.domain}
             for w in self.waits
         ]
 

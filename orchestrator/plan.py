@@ -42,7 +42,6 @@ from orchestrator.actions import (
     StopVM,
     TakeCheckpoint,
     WaitGuestsReady,
-    guest_token,
 )
 from orchestrator.facts import HostFacts, VMFacts, managed_ids
 from orchestrator.model import DynamicMemory, HostSpec, VMSpec
@@ -209,7 +208,7 @@ def plan_guest(vm: VMSpec, observed: VMFacts | None, version: str) -> GuestSteps
     if guest is None or vm.state == "absent":
         return None
     computer_name = guest.name_for(vm.name)
-    wait = GuestWait(vm.name, computer_name, guest_token(vm.name), guest.ready_timeout,
+    wait = GuestWait(vm.name, computer_name, guest.ready_timeout,
                      guest.domain.name if guest.domain is not None else None)
     after: list[Action] = []
     if observed is None:

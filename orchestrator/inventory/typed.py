@@ -130,6 +130,11 @@ def check_definitions(definitions: Iterable[VarDef], reader: Reader, credentials
             credentials.check_literal(definition.origin, definition.path)
 
 
+# A simulated host's image (orchestrate_simulator: images): its edition, size, partition style, and the values
+# under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest it was captured with (simulator/host/guest.py).
+_IMAGE_KEYS = ("edition_sku", "size", "partition_style", "guest_values")
+
+
 class HostBuilder:
     """Turns resolved variables into HostSpecs; a host with any error is left out (its findings stay)."""
 
@@ -396,13 +401,24 @@ class HostBuilder:
             if not isinstance(path, str):
                 ok = self.r.error(at, f"{what}: an image path must be text", "quote the path") and False
                 continue
-            image_map = self.r.mapping(
-                image, at, f"{what}: {path}", ("edition_sku", "size", "partition_style"),
-                hint="write {edition_sku: 77}",
-            )
-            if image_map is BAD or any(k not in ("edition_sku", "size", "partition_style") for k in image_map):
+            image_map = self.r.mapping(image, at, f"{what}: {path}", _IMAGE_KEYS, hint="write {edition_sku: 77}")
+            if image_map is BAD or any(k not in _IMAGE_KEYS for k in image_map):
                 ok = False
                 continue
+            leftover = image_map.get("guest_values")
+            if leftover is not None and (
+                not isinstance(leftover, dict)
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in leftover.items())
+            ):
+                ok = (
+                    self.r.error(
+                        origin_in(image_map, "guest_values", at),
+                        f"{what}: {path}: guest_values maps names to text (the values under HKLM\\SOFTWARE\\"
+                        "Microsoft\\Virtual Machine\\Guest the image was captured with)",
+                        "write guest_values: {OrchestrateReady: 'ready...'}",
+                    )
+                    and False
+                )
             style = image_map.get("partition_style")
             if style is not None and str(style).upper() not in ("GPT", "MBR"):
                 ok = (

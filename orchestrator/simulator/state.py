@@ -113,9 +113,13 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
             vhd={"type": "Dynamic", "size": parse_size(info.get("size", "40GB")), "parent": None}
             if str(path).lower().endswith((".vhd", ".vhdx")) else None,
         )
-        if info.get("partition_style") and sku_of_image is not None:  # else the host's default (guest.py)
-            host.files[norm_path(path)].volume = guest.sysprepped_volume(
-                int(sku_of_image), str(info["partition_style"]).upper())
+        leftover = {str(k): str(v) for k, v in (info.get("guest_values") or {}).items()}
+        if (info.get("partition_style") or leftover) and sku_of_image is not None:  # else guest.py's defaults
+            volume = guest.sysprepped_volume(int(sku_of_image), str(info.get("partition_style") or "").upper() or None)
+            # Values under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest that the image was captured with (a
+            # finished guest sysprepped into a new image): no page says sysprep removes them (guest.py).
+            volume["os"]["kvp_guest"] = leftover
+            host.files[norm_path(path)].volume = volume
     for path in seed.get("folders", []) or []:
         host.files[norm_path(path)] = FileEntry(path=str(path), kind="dir")
     shares = {}

@@ -97,6 +97,17 @@ def guest_of(sim: Simulator, name: str) -> tuple[dict[str, Any] | None, dict[str
     return vm.guest_run, volume["os"]
 
 
+def guest_line_of(sim: Simulator, name: str) -> tuple[str, str, str]:
+    """(state, computer name, token) on the VM's orchestrate-guest Notes line; the token is the one its setup
+    was given (`ready` and a GUID's 32 hex digits, made on the host by PrepareGuest)."""
+    import re
+
+    vm = sim.host.vm_by_name(name)[0]
+    match = re.search(r"^orchestrate-guest: (ready[0-9a-f]{32}) (\S+) (\S+)$", vm.notes, re.MULTILINE)
+    assert match is not None, vm.notes
+    return match.group(2), match.group(3), match.group(1)
+
+
 def has_answer_file(sim: Simulator, name: str) -> bool:
     vm = sim.host.vm_by_name(name)[0]
     volume = volume_of(sim.host, vm.disks[0].path)

@@ -13,6 +13,7 @@ from apply_support import (
     STANDARD,
     events,
     guest,
+    guest_line_of,
     guest_of,
     has_answer_file,
     host_failure,
@@ -25,7 +26,7 @@ from apply_support import (
     summaries,
 )
 
-from orchestrator.actions import GUEST_NOTES_PREFIX, guest_token
+from orchestrator.actions import GUEST_NOTES_PREFIX
 from orchestrator.facts import load_document
 from orchestrator.inventory import load_inventory
 from orchestrator.operations.move import MoveExport
@@ -61,7 +62,7 @@ def test_apply_sets_up_every_guest_before_its_baseline_and_a_second_apply_is_a_n
         assert baseline.name == "clean"
         # The baseline is of the ready server: its memory holds a finished setup.
         assert baseline.config["guest_run"] == {"phase": "ready"}
-        assert f"{GUEST_NOTES_PREFIX} {guest_token(name)} ready {name.upper()}" in vm.notes
+        assert guest_line_of(sim, name)[:2] == ("ready", name.upper())
 
     second = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
     assert second.exit_code == 0, second.output
@@ -161,7 +162,7 @@ def test_a_guest_that_read_no_answer_file_is_reported_at_oobe(tmp_path: Path) ->
         "$vm = New-VM -Name 'lab-01' -Generation 2 -MemoryStartupBytes 4294967296 -VHDPath $vhd"
         " -SwitchName 'Classroom LAN' -Confirm:$false\n"
         "Set-VMProcessor -VM $vm -Count 2 -Confirm:$false\n"
-        f"Set-VM -VM $vm -Notes '{GUEST_NOTES_PREFIX} {guest_token('lab-01')} setup LAB-01' -Confirm:$false\n"
+        f"Set-VM -VM $vm -Notes '{GUEST_NOTES_PREFIX} ready{'0' * 32} setup LAB-01' -Confirm:$false\n"
     )
     assert result.exit_code == 0, result.stderr
     applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apply_support import guest_of, host_failure, inventory, orchestrate, recap, seed, simulated
+from apply_support import (
+    guest_line_of,
+    guest_of,
+    host_failure,
+    inventory,
+    orchestrate,
+    recap,
+    seed,
+    simulated,
+)
 
-from orchestrator.actions import GUEST_NOTES_PREFIX, guest_token
 from orchestrator.simulator.host.guest_disks import mounted_in_chain
 
 
@@ -38,7 +46,7 @@ def assert_ready_after_the_next_apply(inv: Path, state: Path) -> None:
     _run, os_state = guest_of(sim, "lab-01")
     assert os_state["computer_name"] == "LAB-01"
     assert [s.name for s in vm.snapshots.values()] == ["clean"]
-    assert f"{GUEST_NOTES_PREFIX} {guest_token('lab-01')} ready LAB-01" in vm.notes
+    assert guest_line_of(sim, "lab-01")[:2] == ("ready", "LAB-01")
     assert recap(orchestrate("apply", inv, "--state-dir", state, "-o", "json"))["changed"] == 0
 
 
@@ -47,7 +55,7 @@ def test_stopped_with_the_disk_mounted_the_next_apply_dismounts_and_writes_again
     sim = simulated(state)
     vm = sim.host.vm_by_name("lab-01")[0]
     assert mounted_in_chain(sim.host, [vm.disks[0].path])  # no finally ran: still mounted on the host
-    assert f"{GUEST_NOTES_PREFIX} {guest_token('lab-01')} writing LAB-01" in vm.notes
+    assert guest_line_of(sim, "lab-01")[:2] == ("writing", "LAB-01")
 
     assert_ready_after_the_next_apply(inv, state)
 

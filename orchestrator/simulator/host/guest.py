@@ -21,10 +21,18 @@ Configuration Passes"):
   ComputerName is not specified, a random computer name is generated": unattend reference, ComputerName)
   and Windows Welcome (OOBE) waits for someone at the console, for ever.
 - Powered off during setup, Windows cannot finish: SETUP_INTERRUPTED, for good.
-- Ready: the Data Exchange service shows the host the intrinsic items (FullyQualifiedDomainName,
-  OSEditionId of the image's own edition: a Standard image reports 76 whatever key it was given) and the
-  values under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest as GuestExchangeItems (MicrosoftDocs/
-  windowsserverdocs virtualization/hyper-v/integration-services-data-exchange.md). During specialize the host sees no items.
+- Setup's passes: specialize takes the first OOBE_SHARE of the time and leaves the computer named (and joined,
+  if it can be); the oobeSystem pass takes the rest and ends with SetupComplete.cmd ("Windows Setup
+  Configuration Passes": specialize, a restart, then oobeSystem). While oobeSystem runs, the Windows of the
+  new name is up, so the host sees its items (below) before the guest is ready. No page says when the Data
+  Exchange service starts in setup; showing them early is the stricter choice: a wait must then tell a ready
+  guest by the value SetupComplete.cmd writes, not by its name. The split of the time is unverified.
+- The Data Exchange service shows the host the intrinsic items (FullyQualifiedDomainName, OSEditionId of the
+  image's own edition: a Standard image reports 76 whatever key it was given) and the values under
+  HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest as GuestExchangeItems (MicrosoftDocs/windowsserverdocs
+  virtualization/hyper-v/integration-services-data-exchange.md), those an image was captured with included:
+  "Once created, key-value pairs remain until they're deleted" (the same page), and no page says sysprep
+  deletes them. During specialize the host sees no items.
 
 A checkpoint of a running VM keeps `VM.guest_run` (its memory) and the disk: a restored baseline of a ready
 server is that ready server. Names of the message texts and the WIN- prefix are unverified (listed in
@@ -54,6 +62,7 @@ SETUP_PARSE_ERROR = ("Windows could not parse or process unattend answer file [C
 SETUP_INTERRUPTED = ("The computer restarted unexpectedly or encountered an unexpected error. Windows installation "
                      "cannot proceed.")
 DEFAULT_SETUP_SECONDS = 30 * 60
+OOBE_SHARE = 0.25  # the oobeSystem pass's share of a setup's time (unverified: see the module's docstring)
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _FORBIDDEN_NAME = set(" {|}~[\\]^':;<=>?@!\"#$%`()+/.,*&")
 # Exactly the 29 characters, upper case, nothing around them: the form the ProductKey page shows (stricter
@@ -166,15 +175,18 @@ def power_on(host: Host, vm: VM) -> None:
             vm.guest_run = {"phase": "failed", "error": settings}
             return
         seconds = float(getattr(host, "guest_setup_seconds", DEFAULT_SETUP_SECONDS))
-        vm.guest_run = {"phase": "specialize", "left": seconds, "total": seconds, "settings": settings}
+        vm.guest_run = {"phase": "specialize", "left": seconds, "total": seconds, "settings": settings,
+                        "oobe_at": seconds * OOBE_SHARE}
     elif os_state.get("oobe_pending"):
         vm.guest_run = {"phase": "oobe"}
     else:
         vm.guest_run = {"phase": "ready"}
 
 
-# Phases in which no Windows answers the host's shutdown request (see shuts_down).
-_NO_SHUTDOWN_PHASES = ("no_os", "failed", "specialize")
+# Phases of a setup that is still running (cut off there, Windows cannot finish), and those in which no
+# Windows answers the host's shutdown request (see shuts_down).
+_SETUP_PHASES = ("specialize", "oobesystem")
+_NO_SHUTDOWN_PHASES = ("no_os", "failed", *_SETUP_PHASES)
 
 
 def shuts_down(vm: VM) -> bool:
@@ -184,8 +196,8 @@ def shuts_down(vm: VM) -> bool:
     guest's shutdown integration service: "When disabled, the host can't trigger a friendly shutdown inside
     the virtual machine" (MicrosoftDocs/Virtualization-Documentation virtualization/hyper-v-on-windows/
     reference/integration-services.md, Hyper-V Guest Shutdown Service). A disk with no Windows has no such
-    service. A setup stopped by an error, and the specialize pass, are unverified: no page says whether Windows
-    answers the request there, so the simulator fails safe and says no. Windows Welcome (OOBE) and a ready
+    service. A setup stopped by an error, and the specialize and oobeSystem passes, are unverified: no page says
+    whether Windows answers the request there, so the simulator fails safe and says no. Windows Welcome (OOBE) and a ready
     server run the service. A VM whose guest the simulator does not model (seeded from facts) shuts down."""
     run = vm.guest_run
     return run is None or run.get("phase") not in _NO_SHUTDOWN_PHASES
@@ -195,7 +207,7 @@ def power_off(host: Host, vm: VM) -> None:
     """Stop-VM (or a discarded saved state): the guest's memory is gone; cut off in setup, Windows is broken."""
     run = vm.guest_run
     vm.guest_run = None
-    if run is not None and run.get("phase") == "specialize":
+    if run is not None and run.get("phase") in _SETUP_PHASES:
         entry = system_disk(host, vm)
         volume = writable_volume(host, entry) if entry is not None else None
         if volume is not None:
@@ -208,16 +220,19 @@ def advance(host: Host, seconds: float) -> bool:
     moved = False
     for vm in host.vms.values():
         run = vm.guest_run
-        if vm.state != "Running" or run is None or run.get("phase") != "specialize":
+        if vm.state != "Running" or run is None or run.get("phase") not in _SETUP_PHASES:
             continue
         run["left"] = max(0.0, float(run["left"]) - seconds)
         moved = moved or seconds > 0
-        if run["left"] <= 0:
+        if run["phase"] == "specialize" and run["left"] <= float(run.get("oobe_at", 0.0)):
+            _end_specialize(host, vm, run)
+        if vm.guest_run is run and run["left"] <= 0:
             _finish_setup(host, vm, run)
     return moved
 
 
-def _finish_setup(host: Host, vm: VM, run: dict[str, Any]) -> None:
+def _end_specialize(host: Host, vm: VM, run: dict[str, Any]) -> None:
+    """The specialize pass is done: the computer has its name and, if it could, joined its domain."""
     entry = system_disk(host, vm)
     volume = writable_volume(host, entry) if entry is not None else None
     if volume is None:
@@ -236,6 +251,18 @@ def _finish_setup(host: Host, vm: VM, run: dict[str, Any]) -> None:
     joinable = edition == 77 and domain and domain.lower() in {
         d.lower() for d in getattr(host, "guest_domains", []) or []}
     os_state["domain"] = domain if joinable else None
+    run["phase"] = "oobesystem"
+
+
+def _finish_setup(host: Host, vm: VM, run: dict[str, Any]) -> None:
+    """The oobeSystem pass is done: SetupComplete.cmd runs, unless Windows Welcome waits for a password."""
+    entry = system_disk(host, vm)
+    volume = writable_volume(host, entry) if entry is not None else None
+    if volume is None:
+        vm.guest_run = {"phase": "no_os"}
+        return
+    settings = run.get("settings") or {}
+    os_state = volume["os"]
     if not settings.get("admin_password"):
         os_state["oobe_pending"] = True  # Windows Welcome asks for the Administrator's password
         vm.guest_run = {"phase": "oobe"}
@@ -376,7 +403,7 @@ def exchange_items(host: Host, vm: VM) -> tuple[dict[str, str], dict[str, str]] 
     run = vm.guest_run
     if run is None:
         return None if vm.state == "Running" else ({}, {})
-    if vm.state != "Running" or run.get("phase") not in ("oobe", "ready"):
+    if vm.state != "Running" or run.get("phase") not in ("oobesystem", "oobe", "ready"):
         return {}, {}
     entry = system_disk(host, vm)
     volume = volume_of(host, entry.path) if entry is not None else None
@@ -390,5 +417,4 @@ def exchange_items(host: Host, vm: VM) -> tuple[dict[str, str], dict[str, str]] 
     edition = vm.booted_from if vm.booted_from is not None else os_state.get("edition_sku")
     intrinsic = {"FullyQualifiedDomainName": fqdn, "OSEditionId": str(edition or ""),
                  "OSVersion": "6.2.9200", "OSBuildNumber": "9200", "ProductType": "3"}
-    guest = dict(os_state.get("kvp_guest") or {}) if run.get("phase") == "ready" else {}
-    return intrinsic, guest
+    return intrinsic, dict(os_state.get("kvp_guest") or {})

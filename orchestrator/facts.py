@@ -46,6 +46,9 @@ class CheckpointFacts:
 class DiskFacts:
     path: str
     parent: str | None = None
+    # The create's marker file is beside it (actions/create_vm.ps1.j2): a run of ours made this disk and was
+    # stopped before the VM's setup took it over.
+    marked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,12 @@ class VMFacts:
         ready), "ready" (it reported ready as MultiPoint Premium), or None (no guest set up by us)."""
         line = guest_line(self.notes)
         return None if line is None else line[1]
+
+    @property
+    def cut_off_in_create(self) -> bool:
+        """Made by a run of ours that was stopped after New-VM and before the VM's guest line was written: its
+        system disk still has the create's marker (a guest VM's marker goes only once the line is there)."""
+        return bool(self.disks) and self.disks[0].marked and self.guest_state is None
 
     @property
     def guest_in_setup(self) -> bool:
@@ -440,6 +449,7 @@ def _disk(raw: Any, where: str) -> DiskFacts:
     return DiskFacts(
         _str_or_empty(_need(d, "path", where), f"{where}.path"),
         _str_or_none(d.get("parent"), f"{where}.parent") or None,
+        d.get("marked") is True,
     )
 
 

@@ -214,6 +214,13 @@ def plan_guest(vm: VMSpec, observed: VMFacts | None, version: str) -> GuestSteps
     if observed is None:
         before: list[Action] = [CreateVM(vm), PrepareGuest(vm), StartVM(vm.name)]
         refused = False
+    elif observed.cut_off_in_create and observed.state == "Off":
+        # A run was stopped between New-VM and the guest line (the create's marker is still there): the VM
+        # never started. Its settings are finished, then its guest is set up as a new VM's would be.
+        settings = (SetProcessor, SetMemory, ConnectSwitch)
+        before = [a for a in _converge(vm, observed, version) if isinstance(a, settings)]
+        before += [PrepareGuest(vm), StartVM(vm.name, before=observed.state)]
+        refused = False
     elif observed.guest_state == "writing" and observed.state == "Off":
         # A run was stopped while it wrote the answer file into the disk of this VM, which never started since:
         # written again (the fragment dismounts the disk first if the stopped run left it mounted), then started.

@@ -392,6 +392,9 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
                 host.files[norm_path(disk["path"])] = FileEntry(
                     disk["path"], "file", 4 * 1024**2, vhd={"type": "Differencing" if disk.get("parent") else "Dynamic",
                                                            "size": 0, "parent": disk.get("parent")})
+            if disk.get("marked"):
+                marker = disk["path"] + ".orchestrate-new"
+                host.files[norm_path(marker)] = FileEntry(marker, "file", 0, text="")
             parent = disk.get("parent")
             if parent and norm_path(parent) not in host.files:
                 # The facts read one level of the chain: the drive's parent is on the host (its header names

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from apply_support import (
     guest_line_of,
     guest_of,
@@ -24,6 +25,7 @@ from apply_support import (
 )
 
 from orchestrator.simulator.host.guest_disks import mounted_in_chain
+from orchestrator.simulator.host.model import norm_path
 
 
 def stopped_after(tmp_path: Path, change: str) -> tuple[Path, Path]:
@@ -64,6 +66,24 @@ def test_stopped_right_after_the_guest_line_the_next_apply_writes_the_answer_fil
     inv, state = stopped_after(tmp_path, "Set-VM lab-01")
 
     assert_ready_after_the_next_apply(inv, state)
+
+
+@pytest.mark.parametrize("change", ["New-VM lab-01", "Set-VMProcessor", "Set-VMMemory"])
+def test_stopped_between_new_vm_and_the_guest_line_the_next_apply_sets_the_guest_up(tmp_path: Path, change: str) -> None:
+    """New-VM takes no -Notes, so a create stopped after it leaves a VM with no guest line. The next apply
+    took it for an ordinary VM: it finished its settings, took the baseline of a disk that never booted and
+    started it into Windows Welcome for good, with exit 0 (audit H). The create's marker beside its disk now
+    stays until the guest line is written, and says the VM is ours and never started."""
+    inv, state = stopped_after(tmp_path, change)
+    sim = simulated(state)
+    vm = sim.host.vm_by_name("lab-01")[0]
+    assert vm.notes == "" and vm.state == "Off"
+    marker = norm_path(vm.disks[0].path + ".orchestrate-new")
+    assert marker in sim.host.files
+
+    assert_ready_after_the_next_apply(inv, state)
+    sim = simulated(state)
+    assert sim.host.vm_by_name("lab-01")[0].cpus == 2 and marker not in sim.host.files
 
 
 def test_a_vm_started_by_hand_after_a_stopped_write_is_never_written_again(tmp_path: Path) -> None:

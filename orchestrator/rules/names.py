@@ -2,7 +2,10 @@ r"""Which names Hyper-V and Windows accept for VMs and classrooms, and what prin
 
 Names are refused only for what breaks Hyper-V or the file system (a VM's folder carries its name):
 control characters, `\ / : * ? " < > |`, leading/trailing spaces, a trailing dot, more than 100
-characters. Everything else is legal and must work, including quotes of every other kind, `$ ; ( ) #`,
+characters, and Windows' reserved device names (a VM's disk is `<name>.vhdx`: "Do not use the following
+reserved names for the name of a file: CON, PRN, AUX, NUL, COM1 ... LPT9. Also avoid these names followed
+immediately by an extension; for example, NUL.txt ... is equivalent to NUL", learn.microsoft.com
+windows/win32/fileio/naming-a-file). Everything else is legal and must work, including quotes of every other kind, `$ ; ( ) #`,
 backticks, spaces and non-ASCII letters: the renderer makes them safe, so the validator must not refuse them.
 """
 
@@ -12,6 +15,9 @@ import unicodedata
 
 MAX_NAME = 100
 FORBIDDEN = '\\/:*?"<>|'
+RESERVED_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{n}" for n in range(1, 10)] + [f"LPT{n}" for n in range(1, 10)]
+)
 
 
 def _has_control(text: str) -> bool:
@@ -37,6 +43,9 @@ def name_problem(name: str) -> str | None:
         return "starts or ends with a space"
     if name.endswith("."):
         return "ends with a dot"
+    device = name.split(".", 1)[0].rstrip(" ").upper()
+    if device in RESERVED_DEVICES:
+        return f"is the Windows device name {device}, which a file (its disk, {name}.vhdx) cannot be named"
     return None
 
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from orchestrator.hyperv_limits import (
+    MAX_CHECKPOINTS,
+    MAX_VHDX_SIZE,
+    MAX_VM_MEMORY,
+    MAX_VM_PROCESSORS,
+    MIN_VM_MEMORY,
+)
 from orchestrator.model import (
     MAX_SEATS_PER_VM,
     STATION_TYPES,
@@ -106,6 +113,15 @@ def check_vm(host: HostSpec, vm: VMSpec) -> Iterator[Finding]:
             "keep: 1 or more (or remove keep to keep them all)",
             at(loc, "checkpoints", vm.location),
         )
+    elif cp.keep is not None and cp.keep > MAX_CHECKPOINTS - 2:
+        # The baseline and one pre-rollback (or revert) checkpoint stand beside the kept ones.
+        yield finding(
+            "error",
+            f"{label}: checkpoints keep is {cp.keep}, but a Hyper-V VM holds at most {MAX_CHECKPOINTS} "
+            "checkpoints, its baseline and a pre-rollback checkpoint among them: Checkpoint-VM would fail first",
+            f"keep: {MAX_CHECKPOINTS - 2} or fewer",
+            at(loc, "checkpoints", vm.location),
+        )
 
 
 MEMORY_STEP = 2 * 1024**2
@@ -140,10 +156,26 @@ def _check_size(vm: VMSpec, label: str) -> Iterator[Finding]:
             "give 1 or more virtual processors",
             at(loc, "cpus", vm.location),
         )
+    elif vm.cpus > MAX_VM_PROCESSORS:
+        yield finding(
+            "error",
+            f"{label}: cpus is {vm.cpus}, and a Hyper-V VM on Windows Server 2012 or 2012 R2 has at most "
+            f"{MAX_VM_PROCESSORS} virtual processors (Set-VMProcessor would fail after New-VM made the VM)",
+            f"give {MAX_VM_PROCESSORS} or fewer",
+            at(loc, "cpus", vm.location),
+        )
     if vm.memory <= 0:
         yield finding(
             "error",
             f"{label}: memory must be positive",
+            "write a size like 8GB",
+            at(loc, "memory", vm.location),
+        )
+    elif not MIN_VM_MEMORY <= vm.memory <= MAX_VM_MEMORY:
+        yield finding(
+            "error",
+            f"{label}: memory is {format_size(vm.memory)}, outside the {format_size(MIN_VM_MEMORY)} to "
+            f"{format_size(MAX_VM_MEMORY)} a Hyper-V VM on Windows Server 2012 or 2012 R2 takes",
             "write a size like 8GB",
             at(loc, "memory", vm.location),
         )
@@ -154,6 +186,15 @@ def _check_size(vm: VMSpec, label: str) -> Iterator[Finding]:
                 "error",
                 f"{label}: dynamic_memory min and max must be positive",
                 "write sizes like 2GB",
+                at(loc, "dynamic_memory", vm.location),
+            )
+        elif dm.minimum < MIN_VM_MEMORY or dm.maximum > MAX_VM_MEMORY:
+            yield finding(
+                "error",
+                f"{label}: dynamic_memory min is {format_size(dm.minimum)} and max {format_size(dm.maximum)}; "
+                f"Hyper-V takes a minimum of at least {format_size(MIN_VM_MEMORY)} and a maximum of at most "
+                f"{format_size(MAX_VM_MEMORY)} (Set-VMMemory would fail after New-VM made the VM)",
+                f"keep min and max within {format_size(MIN_VM_MEMORY)} to {format_size(MAX_VM_MEMORY)}",
                 at(loc, "dynamic_memory", vm.location),
             )
         elif not dm.minimum <= vm.memory <= dm.maximum:
@@ -230,6 +271,14 @@ def _check_disk(vm: VMSpec, label: str) -> Iterator[Finding]:
         return
     if vm.disk.kind == "new" and (vm.disk.size or 0) <= 0:
         yield finding("error", f"{label}: the disk size must be positive", "write a size like 60GB", where)
+    elif vm.disk.kind == "new" and (vm.disk.size or 0) > MAX_VHDX_SIZE:
+        yield finding(
+            "error",
+            f"{label}: the disk size {format_size(vm.disk.size or 0)} is above the {format_size(MAX_VHDX_SIZE)} "
+            "a VHDX holds",
+            "write a size like 60GB",
+            where,
+        )
     for value in (vm.disk.source, vm.disk.iso):
         if value is not None and not value.strip():
             yield finding(

@@ -203,11 +203,19 @@ def test_forbidden_characters_are_refused(before: str, bad: str, after: str) -> 
         ("trail ", "starts or ends with a space"),
         ("dot.", "ends with a dot"),
         ('say "hi"', 'contains "'),
+        ("CON", "Windows device name CON"),
+        ("nul.lab", "Windows device name NUL"),
+        ("Com1", "Windows device name COM1"),
+        ("lpt9", "Windows device name LPT9"),
     ],
 )
 def test_name_refusals(name: str, fragment: str) -> None:
     problem = name_problem(name)
     assert problem is not None and fragment in problem
+
+
+def test_names_that_only_begin_like_a_device_are_legal() -> None:
+    assert [name_problem(n) for n in ("con-01", "console", "COM10", "lpt-lab", "aux2")] == [None] * 5
 
 
 def test_name_with_every_kind_of_quote_and_shell_character_is_legal() -> None:

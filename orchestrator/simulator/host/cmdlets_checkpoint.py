@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from orchestrator.hyperv_limits import MAX_CHECKPOINTS
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains, guest
 from orchestrator.simulator.host.context import HostContext
@@ -52,6 +53,10 @@ def snapshots_from_call(ctx: HostContext, call: BoundCall, name: str | None) -> 
 def checkpoint_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     out = []
     for vm in ctx.vm_from_call(call, "Name"):
+        if len(vm.snapshots) >= MAX_CHECKPOINTS:  # orchestrator.hyperv_limits (the text is the simulator's own)
+            raise CmdletError(f"Checkpoint operation failed.\n'{vm.name}' could not create a checkpoint: a virtual "
+                              f"machine holds at most {MAX_CHECKPOINTS} checkpoints.", "InvalidOperation",
+                              "InvalidOperation", vm.name)
         now = ctx.now()
         name = call.get("SnapshotName") or f"{vm.name} - ({now.strftime('%m/%d/%Y - %I:%M:%S %p')})"
         disks = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from orchestrator.hyperv_limits import MAX_VHDX_SIZE
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains
 from orchestrator.simulator.host.context import HostContext
@@ -57,6 +58,9 @@ def new_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         entry = FileEntry(path, "file", 4 * MB, vhd={"type": "Differencing", "size": size, "parent": parent_entry.path})
     else:
         size = int(call.get("SizeBytes") or 0)
+        if size > MAX_VHDX_SIZE:  # orchestrator.hyperv_limits (the text is the simulator's own)
+            raise CmdletError(f"Failed to create the virtual hard disk.\nThe size {size} is above the 64 TB a VHDX "
+                              f"holds. ('{path}')", "InvalidParameter", "InvalidArgument", path)
         kind = "Fixed" if call.get("Fixed") else "Dynamic"
         file_size = size if kind == "Fixed" else 4 * MB
         free = [ctx.host.free_disk]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.hyperv_limits import MAX_VM_MEMORY, MAX_VM_PROCESSORS, MIN_VM_MEMORY
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains, guest, guest_disks
 from orchestrator.simulator.host.cmdlets_checkpoint import snapshots_from_call
@@ -91,8 +92,11 @@ def new_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     vm_id = ctx.new_guid()
     base = call.get("Path") or host.vm_path
     path = base.rstrip("\\") + "\\" + name if call.has("Path") else base
-    vm = VM(id=vm_id, name=name, generation=generation, memory_startup=int(call.get("MemoryStartupBytes") or 512 * MB),
-            path=path, created=utc_iso(ctx.now()))
+    startup = int(call.get("MemoryStartupBytes") or 512 * MB)
+    if not MIN_VM_MEMORY <= startup <= MAX_VM_MEMORY:  # orchestrator.hyperv_limits
+        raise CmdletError(f"Failed to create a new virtual machine.\nInvalid startup memory amount for '{name}': it "
+                          "lies between 32 MB and 1 TB.", "InvalidParameter", "InvalidArgument", name)
+    vm = VM(id=vm_id, name=name, generation=generation, memory_startup=startup, path=path, created=utc_iso(ctx.now()))
     vm.memory_minimum = min(vm.memory_minimum, vm.memory_startup)
     controller = "IDE" if generation == 1 else "SCSI"
     if call.has("VHDPath"):
@@ -153,6 +157,10 @@ def set_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 
 def _set_cpus(ctx: HostContext, vm: VM, count: int) -> None:
+    if count > MAX_VM_PROCESSORS:  # orchestrator.hyperv_limits (the text is the simulator's own)
+        raise CmdletError(f"Failed to modify device 'Processor'.\n'{vm.name}' failed to modify device 'Processor'. "
+                          f"(Virtual machine ID {vm.id})\nA virtual machine can have at most {MAX_VM_PROCESSORS} "
+                          f"virtual processors, not {count}.", "InvalidParameter", "InvalidArgument", vm.name)
     if count < 1 or count > ctx.host.logical_processors:
         raise CmdletError(f"Failed to modify device 'Processor'.\n'{vm.name}' failed to modify device 'Processor'. "
                           f"(Virtual machine ID {vm.id})\nThe virtual machine cannot have more virtual processors "
@@ -181,6 +189,10 @@ def _set_memory(ctx: HostContext, vm: VM, startup: int | None, dynamic: bool | N
         raise CmdletError(f"Failed to modify device 'Memory'.\nInvalid startup memory amount specified for "
                           f"'{vm.name}': the value must be a multiple of 2 MB and at least 32 MB.",
                           "InvalidParameter", "InvalidArgument", vm.name)
+    if new_startup > MAX_VM_MEMORY or (new_dynamic and (new_min < MIN_VM_MEMORY or new_max > MAX_VM_MEMORY)):
+        raise CmdletError(f"Failed to modify device 'Memory'.\nInvalid memory settings for '{vm.name}': a virtual "
+                          "machine's memory lies between 32 MB and 1 TB.", "InvalidParameter", "InvalidArgument",
+                          vm.name)
     if new_dynamic and not new_min <= new_startup <= new_max:
         raise CmdletError(f"Failed to modify device 'Memory'.\nInvalid memory settings for '{vm.name}': the "
                           "minimum memory must not exceed the startup memory, and the startup memory must not exceed "

@@ -13,6 +13,7 @@ from orchestrator.facts import SKU_MULTIPOINT_PREMIUM, SKU_MULTIPOINT_STANDARD, 
 from orchestrator.host_lock import LOCK_FOLDER, STATE_FOLDER_FIX, STATE_FOLDER_OWNERS
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.sizes import format_size
+from orchestrator.windows_paths import drive_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,18 @@ def _vm_media(vm: VMSpec, facts: HostFacts) -> list[HostProblem]:
     if vm.state == "absent" or facts.vm(vm.name) is not None or vm.disk is None:
         return []
     problems: list[HostProblem] = []
+    root = drive_root(vm.path)
+    if root and facts.path_exists(root) is False:
+        # Join-Path and New-Item fail on a drive that does not exist ("Cannot find drive. A drive with the name
+        # 'E' does not exist.": PowerShell/PowerShell#4386, osisoft/PI-Security-Audit-Tools#82, 2016), and
+        # Directory.CreateDirectory on "an unmapped drive" (its .NET page): the create would fail half-way.
+        problems.append(
+            HostProblem(
+                f"the host has no drive {root[:2]} for the VM's path {vm.path}",
+                "give the VM a path on one of the host's drives, or remove `path` to use the host's default",
+                vm=vm.name,
+            )
+        )
     image = vm.disk.image
     for path in (vm.disk.source, vm.disk.iso):
         if path and facts.path_exists(path) is False:

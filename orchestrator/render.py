@@ -45,6 +45,7 @@ from orchestrator.host_lock import LockRequest, admin_request
 from orchestrator.model import HostSpec
 from orchestrator.move_records import MOVES_FOLDER
 from orchestrator.resources import data_file, templates_dir
+from orchestrator.windows_paths import drive_root
 
 FACTS_TEMPLATE = "facts.ps1.j2"
 APPLY_TEMPLATE = "apply.ps1.j2"
@@ -302,7 +303,9 @@ def facts_targets(host: HostSpec) -> tuple[list[str], list[str]]:
     paths: list[str] = []
     images: list[str] = []
     for vm in host.vms:
-        candidates = [vm.path]
+        # The drive of a VM's own folder too: the create makes a missing folder, but no drive (audit F; the
+        # simulator's paths fail on a drive the host lacks, as Join-Path and New-Item do there).
+        candidates = [vm.path, drive_root(vm.path)]
         if vm.disk is not None:
             candidates += [vm.disk.source, vm.disk.iso]
             for image in (vm.disk.source, vm.disk.iso):

@@ -26,7 +26,7 @@ GB = 2**30
 
 def _sim(version: str = "6.3", switches: tuple[str, ...] = ("LAN", "Classroom")) -> Simulator:
     seed = {"os_sku": 8, "os_version": version, "logical_processors": 16, "memory": "64GB",
-            "switches": list(switches), "free_disk": "2TB",
+            "switches": list(switches), "free_disk": "2TB", "folders": ["E:\\"],  # a data drive for VMs
             "images": {PREMIUM: {"edition_sku": 77}, ISO: {"edition_sku": 77}}}
     return Simulator(seed=seed, now=lambda: NOW)
 
@@ -170,7 +170,7 @@ def test_the_facts_script_reads_the_host_and_changes_nothing() -> None:
     assert set(doc) == {"host", "cmdlets", "switches", "vms", "kvp", "paths", "images", "new_disks", "tasks", "moves",
                         "state_folder"}
     assert doc["new_disks"] == []  # no file where lab-04's or lab-05's disk goes
-    assert doc["paths"] == {"D:\\VMs": False, PREMIUM: True, "E:\\missing.iso": False}
+    assert doc["paths"] == {"D:\\VMs": False, "D:\\": True, PREMIUM: True, "E:\\missing.iso": False}
     assert [e["edition_id"] for e in doc["images"][PREMIUM]] == ["ServerMultiPointPremium"]
     facts = parse_facts(doc)
     assert facts.version == "6.3" and facts.switches == ("LAN", "Classroom") and not facts.vms

@@ -166,10 +166,11 @@ def test_facts_check_what_the_inventory_names_once() -> None:
     )
     host = HostSpec(name="h", connection=Connection(), vms=vms)
     paths, images = facts_targets(host)
-    assert paths == ["C:\\VMs", "D:\\img.vhdx", "D:\\mps.iso"]
+    # A VM's own folder comes with its drive (the create makes a folder, never a drive).
+    assert paths == ["C:\\VMs", "C:\\", "D:\\img.vhdx", "D:\\mps.iso"]
     assert images == ["D:\\img.vhdx", "D:\\mps.iso"]
     script = Renderer().render_facts(host)
-    assert "@('C:\\VMs', 'D:\\img.vhdx', 'D:\\mps.iso')" in script
+    assert "@('C:\\VMs', 'C:\\', 'D:\\img.vhdx', 'D:\\mps.iso')" in script
 
 
 def test_what_a_template_builds_is_code_and_what_it_is_given_is_a_value(tmp_path: Path) -> None:

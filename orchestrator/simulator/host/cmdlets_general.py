@@ -603,8 +603,14 @@ def copy_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 @cmdlet("Join-Path", MGMT)
 def join_path(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """Windows PowerShell's Join-Path resolves the path's drive: one the host lacks fails (refuse_missing_drive)."""
+    from orchestrator.simulator.host.items import refuse_missing_drive
+
     child = call.get("ChildPath") or ""
-    return [p.rstrip("\\/") + "\\" + child.lstrip("\\/") for p in call.get("Path") or []]
+    paths = call.get("Path") or []
+    for path in paths:
+        refuse_missing_drive(ctx, path)
+    return [p.rstrip("\\/") + "\\" + child.lstrip("\\/") for p in paths]
 
 
 @cmdlet("Split-Path", MGMT)

@@ -35,8 +35,21 @@ def make_parents(ctx: Any, path: str) -> None:
         if up == parent:
             break
         parent = up
+    if missing:
+        refuse_missing_drive(ctx, missing[-1])
     for folder in reversed(missing):
         ctx.fs.add(FileEntry(folder.rstrip("\\"), "dir"))
+
+
+def refuse_missing_drive(ctx: Any, path: str) -> None:
+    """A path on a drive letter the host does not have: no cmdlet makes the drive. Join-Path and New-Item
+    fail with "Cannot find drive. A drive with the name 'E' does not exist." (DriveNotFound; reports on
+    Windows PowerShell: PowerShell/PowerShell#4386, osisoft/PI-Security-Audit-Tools#82 of 2016,
+    jamesstringer90/Easy-GPU-PV#95 for New-Item; no page of 3.0 says so, audit F)."""
+    text = str(path)
+    if len(text) >= 2 and text[1] == ":" and text[0].isalpha() and text[0].lower() not in ctx.fs.drives():
+        raise CmdletError(f"Cannot find drive. A drive with the name '{text[0].upper()}' does not exist.",
+                          "DriveNotFound", "ObjectNotFound", text[0].upper())
 
 
 def create_directory(ctx: Any, args: list[Any]) -> PSObject:
@@ -61,6 +74,13 @@ def create_directory(ctx: Any, args: list[Any]) -> PSObject:
     if existing == "dir":
         return item_object(ctx.fs.get(path) or FileEntry(path, "dir"))
     entry = FileEntry(path, "dir")
+    try:
+        refuse_missing_drive(ctx, path)
+    except CmdletError as exc:
+        # DirectoryNotFoundException: "The specified path is invalid (for example, it is on an unmapped drive)"
+        # (Directory.CreateDirectory, Exceptions, learn.microsoft.com).
+        raise method_error("CreateDirectory", 1, f"Could not find a part of the path '{path}'.",
+                           "DirectoryNotFoundException") from exc
     try:
         make_parents(ctx, path)
         ctx.fs.add(entry)

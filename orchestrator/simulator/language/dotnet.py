@@ -219,14 +219,44 @@ def _no_method(obj: Any, name: str) -> PSRuntimeError:
                           f"named '{name}'.", "MethodNotFound", "InvalidOperation")
 
 
+# The String overloads .NET Framework 4.5 has for the methods below, by argument count (learn.microsoft.com
+# System.String, "Applies to"): Contains(String) only (Contains(String, StringComparison) came with .NET Core
+# 2.1), StartsWith/EndsWith(String[, StringComparison]), Split(params Char[]) as the simulator reads it (one
+# separator argument; Split(Char[], Int32) and the String[] forms are not modelled), and so on. A call with
+# another count fails as PowerShell does, "Cannot find an overload", rather than doing something else here.
+_STRING_ARITY: dict[str, tuple[int, ...]] = {
+    "contains": (1,), "startswith": (1, 2), "endswith": (1, 2), "tolower": (0,), "tolowerinvariant": (0,),
+    "toupper": (0,), "toupperinvariant": (0,), "trim": (0, 1), "trimend": (0, 1), "trimstart": (0, 1),
+    "replace": (2,), "split": (0, 1), "substring": (1, 2), "indexof": (1,), "lastindexof": (1,),
+    "padleft": (1, 2), "padright": (1, 2), "tostring": (0,),
+}
+_STRING_COMPARISONS = {"Ordinal": 4, "OrdinalIgnoreCase": 5, "CurrentCulture": 0, "CurrentCultureIgnoreCase": 1,
+                       "InvariantCulture": 2, "InvariantCultureIgnoreCase": 3}
+
+
+def _compared(s: str, other: str, comparison: Any) -> tuple[str, str]:
+    """The two texts as StartsWith/EndsWith(String, StringComparison) compare them: only the ordinal forms
+    are modelled (a culture's rules are not), so a culture comparison is refused, not guessed."""
+    name = comparison.name if isinstance(comparison, PSEnum) else to_string(comparison)
+    if name.lower() == "ordinal":
+        return s, other
+    if name.lower() == "ordinalignorecase":  # ordinal after upper-casing each char, invariantly
+        return s.upper(), other.upper()
+    raise PSRuntimeError(f"The simulator does not model the string comparison '{name}'.", "NotSupported",
+                         "NotImplemented")
+
+
 def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
+    arities = _STRING_ARITY.get(lname)
+    if arities is not None and len(args) not in arities:
+        raise PSRuntimeError(f'Cannot find an overload for "{name}" and the argument count: "{len(args)}".',
+                             "MethodCountCouldNotFindBest", "NotSpecified")
     a = [to_string(x) if not isinstance(x, (int, float)) or isinstance(x, bool) else x for x in args]
     if lname == "contains":
         return to_string(args[0]) in s
-    if lname == "startswith":
-        return s.startswith(to_string(args[0]))
-    if lname == "endswith":
-        return s.endswith(to_string(args[0]))
+    if lname in ("startswith", "endswith"):
+        mine, other = (s, to_string(args[0])) if len(args) == 1 else _compared(s, to_string(args[0]), args[1])
+        return mine.startswith(other) if lname == "startswith" else mine.endswith(other)
     if lname == "tolower" or lname == "tolowerinvariant":
         return s.lower()
     if lname == "toupper" or lname == "toupperinvariant":
@@ -433,6 +463,10 @@ class _Static:
             return Guid("00000000-0000-0000-0000-000000000000")
         if key in _IO_ENUMS and lname in _IO_ENUMS[key]:
             return PSEnum(_IO_ENUM_TYPES[key], *_IO_ENUMS[key][lname])
+        if key == "stringcomparison":
+            for member, number in _STRING_COMPARISONS.items():
+                if member.lower() == lname:
+                    return PSEnum("System.StringComparison", member, number)
         if key in SECURITY_ENUMS:
             type_name, members = SECURITY_ENUMS[key]
             for member, number in members.items():

@@ -36,6 +36,7 @@ from orchestrator.model import (
     HostSpec,
     Location,
     Secret,
+    SimulatedSecret,
     VMSpec,
 )
 from orchestrator.rules.findings import at, finding, shown
@@ -136,6 +137,15 @@ def check_guest(host: HostSpec, vm: VMSpec, guest: GuestSpec) -> Iterator[Findin
             "add admin_password: \"{{ lookup('env', 'MP_ADMIN_PASSWORD') }}\" or {file: /path/to/file}",
             here,
         )
+    else:
+        yield from _check_password_complexity(label, guest.admin_password, where("admin_password"))
+    if vm.disk is not None and vm.disk.kind not in ("parent", "copy_from"):
+        # An answer file goes into a sysprepped image's Windows; an empty disk has none (plan.py refuses the
+        # VM at apply time too: this says so before any host is asked, audit H L3).
+        yield finding("error", f"{label}: `guest` needs a disk made from a sysprepped image (disk: parent or "
+                      "copy_from), whose Windows reads the answer file at its first boot, not an empty disk",
+                      "give disk: {parent: <sysprepped Premium VHDX>}, or remove `guest` to install by hand",
+                      here)
     yield from _check_key(label, guest, where("product_key"))
     yield from _check_time_zone(label, guest.time_zone, where("time_zone"))
     if not _LOCALE.match(guest.locale):
@@ -155,6 +165,28 @@ def check_guest(host: HostSpec, vm: VMSpec, guest: GuestSpec) -> Iterator[Findin
         yield finding("error", f"{label}: ready_timeout must be more than zero", "write 45m",
                       where("ready_timeout"))
     yield from simulated_secret_findings(host, label, guest, where)
+
+
+def _check_password_complexity(label: str, password: Any, location: Location | None) -> Iterator[Finding]:
+    """A warning, not an error: "Password must meet complexity requirements" is "Enabled" for a member
+    server by default and "Disabled" for a stand-alone one (its page in MicrosoftDocs/windows-itpro-docs:
+    at least six characters, three of the four kinds, not the account's name), and a guest joined in the
+    specialize pass is a member by oobeSystem. What Windows Welcome does with a refused AdministratorPassword
+    no page says; a guest waiting there fails the ready wait 45 minutes later."""
+    if isinstance(password, SimulatedSecret):
+        return  # made up for a simulated guest, which takes any
+    text = password.reveal() if isinstance(password, Secret) else str(password)
+    kinds = sum((any(c.isupper() for c in text), any(c.islower() for c in text), any(c.isdigit() for c in text),
+                 any(not c.isalnum() for c in text)))
+    if len(text) < 6 or kinds < 3 or "administrator" in text.lower():
+        yield finding(
+            "warning",
+            f"{label}: admin_password does not meet Windows' password complexity rules (at least 6 characters, "
+            "3 of upper case, lower case, digits and symbols, not the account's name), which a domain member "
+            "enforces: the guest may stop at Windows Welcome",
+            "use a longer password with three kinds of characters",
+            location,
+        )
 
 
 def _check_key(label: str, guest: GuestSpec, location: Location | None) -> Iterator[Finding]:
@@ -201,6 +233,12 @@ def _check_domain(label: str, vm: VMSpec, guest: GuestSpec, location: Location |
     if domain.ou is not None and not _OU.match(domain.ou):
         yield finding("error", f"{label}: domain ou {shown(domain.ou)} is not a distinguished name",
                       "write OU=Classrooms,DC=school,DC=example", location)
+    elif domain.ou is not None and len(labels) == 1:
+        # A NetBIOS name (JoinDomain takes either): the OU's DC= parts are the DNS name, which this one does
+        # not say, so the full path cannot be checked here, nor a correct one shown (audit H, L1).
+        yield finding("error", f"{label}: domain {shown(domain.name)} is a NetBIOS name, and an OU is a path in "
+                      "the domain's DNS name (OU=...,DC=school,DC=example): the two cannot be checked together",
+                      "give the domain's DNS name, like school.example, with the OU", location)
     elif domain.ou is not None and _dc_parts(domain.ou) != [part.lower() for part in labels]:
         # UnattendedJoin's MachineObjectOU goes to NetJoinDomain, whose lpAccountOU "must contain a full path,
         # for example, OU=testOU,DC=domain,DC=Domain,DC=com" (learn.microsoft.com win32 api lmjoin

@@ -33,7 +33,7 @@ from orchestrator.operations.move import MoveExport
 from orchestrator.plan import plan_host
 from orchestrator.render import Renderer
 from orchestrator.runner.host import guest_secrets
-from orchestrator.transport.simulated import SimulatedTransport
+from orchestrator.transport.simulated import SimulatedTransport, state_file
 
 DEMO = Path(__file__).resolve().parents[2] / "inventories" / "demo.yaml"
 
@@ -250,13 +250,15 @@ def test_a_dry_run_of_a_resumed_wait_passes_its_preflight_and_changes_nothing(tm
 
 
 def test_a_guest_on_an_empty_disk_is_refused_before_it_is_created(tmp_path: Path) -> None:
-    """An answer file goes into a sysprepped image's Windows; a new empty disk (an ISO install) has none."""
+    """An answer file goes into a sysprepped image's Windows; a new empty disk (an ISO install) has none. The
+    inventory says so before any host is asked (it used to pass validation and fail at apply)."""
     inv = inventory(tmp_path, [{"name": "lab-01", "disk": {"size": "60GB", "iso": "D:\\iso\\mps.iso"}},
                                {"name": "lab-02"}],
                     host_seed=seed(images={PREMIUM: {"edition_sku": 77}, "D:\\iso\\mps.iso": {"edition_sku": 77}}))
     state = tmp_path / "state"
+    validated = orchestrate("validate", inv)
+    assert validated.exit_code == 2 and "`guest` needs a disk made from a sysprepped image" in validated.output
+    assert f"{inv}:" in validated.output
     result = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
-    assert result.exit_code != 0
-    assert "`guest` needs a disk made from a sysprepped image" in host_failure(result)
-    sim = simulated(state)
-    assert sim.host.vm_by_name("lab-01") == [] and guest_of(sim, "lab-02")[0] == {"phase": "ready"}
+    assert result.exit_code == 2 and "`guest` needs a disk made from a sysprepped image" in result.output
+    assert not state_file(state, "hv01").exists()  # nothing was contacted

@@ -77,3 +77,31 @@ def test_an_ou_that_is_not_a_full_path_in_the_domain_is_invalid_input(tmp_path: 
     assert checked.exit_code == 2
     assert f"domain ou '{ou}' is not the full path of an OU in 'school.example'" in checked.output
     assert "write 'OU=Labs,DC=school,DC=example'" in checked.output
+
+
+def test_an_ou_with_a_netbios_domain_name_asks_for_the_dns_name(tmp_path: Path) -> None:
+    # JoinDomain takes a NetBIOS name, but an OU's DC= parts are the DNS name, which SCHOOL does not say: the
+    # fix used to read "write 'OU=Labs,DC=SCHOOL'", a path no domain has.
+    joined = guest(domain={"name": "SCHOOL", "user": "joiner", "password": "{{ lookup('env', 'JOIN_PASSWORD') }}",
+                           "ou": "OU=Labs,DC=school,DC=example"})
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": joined})
+
+    checked = orchestrate("validate", inv)
+
+    assert checked.exit_code == 2
+    assert "domain 'SCHOOL' is a NetBIOS name" in checked.output and "DC=SCHOOL" not in checked.output
+    assert "give the domain's DNS name, like school.example, with the OU" in checked.output
+
+
+@pytest.mark.parametrize(("password", "warned"), [("Pa55-w0rd!", False), ("longbutlowercase", True),
+                                                   ("Ab1!", True), ("MyAdministrator1!", True)])
+def test_an_administrator_password_a_domain_member_would_refuse_is_warned_about(
+    tmp_path: Path, password: str, warned: bool
+) -> None:
+    inv = inventory(tmp_path, [{"name": "lab-01"}])
+
+    checked = orchestrate("validate", inv, env={"MP_ADMIN_PASSWORD": password, "JOIN_PASSWORD": "x"})
+
+    assert checked.exit_code == 0, checked.output
+    assert ("admin_password does not meet Windows' password complexity rules" in checked.output) is warned
+    assert password not in checked.output

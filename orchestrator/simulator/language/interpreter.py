@@ -73,6 +73,9 @@ class Interpreter:
         self.errors: list[ErrorRecord] = []
         self.stderr: list[str] = []
         self.try_depth = 0
+        # The errors the catch blocks now running handle, innermost last: a bare `throw` directly in one
+        # rethrows it (exec_throw); a script block run from there starts with none (invoke_block).
+        self.handling: list[PSRuntimeError] = []
         self.current_line = 0
         self.console: list[str] = []  # stdout text, in order (formatted output and Write-Host)
         self.last_failed = False
@@ -188,9 +191,11 @@ class Interpreter:
                     saved = self.scope.vars.get("_", _MISSING)
                     self.scope.vars["_"] = record
                     self.scope.vars["psitem"] = record
+                    self.handling.append(err)
                     try:
                         self.exec_block(block, out)
                     finally:
+                        self.handling.pop()
                         if saved is _MISSING:
                             self.scope.vars.pop("_", None)
                         else:
@@ -203,6 +208,13 @@ class Interpreter:
                 self.exec_block(node.c, out)
 
     def exec_throw(self, node: Node) -> None:
+        """`throw`; without a value directly in a catch block it rethrows the error being handled: "If the
+        Throw keyword is used in a Catch block without an expression, it throws the current RuntimeException
+        again" (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Core/About/about_Throw.md).
+        Anywhere else it is ScriptHalted. The catch is taken lexically, as PowerShell's compiler does: a
+        script block run from the catch block has none (unverified for 3.0; the fail-safe reading)."""
+        if node.a is None and self.handling:
+            raise self.handling[-1]
         value = None if node.a is None else self.value(node.a)
         if isinstance(value, ErrorRecord):
             raise value.error
@@ -226,6 +238,9 @@ class Interpreter:
         """
         node = block.node
         saved = self.scope
+        handling = self.handling
+        if handling:
+            self.handling = []
         if not dot:
             self.scope = Scope(saved)
         variables = self.scope.vars
@@ -260,6 +275,7 @@ class Interpreter:
             raise
         finally:
             self.scope = saved
+            self.handling = handling
             if restore is not None:
                 for name, value in restore:
                     if value is _ABSENT:

@@ -1,6 +1,13 @@
-"""What a Windows path's text says without asking a host: its drive."""
+"""What a Windows path's text says without asking a host: its drive, and whether it is too long."""
 
 from __future__ import annotations
+
+# "In the Windows API ... the maximum length for a path is MAX_PATH, which is defined as 260 characters" (a
+# NUL included; learn.microsoft.com windows/win32/fileio/naming-a-file, "Maximum Path Length Limitation").
+# .NET Framework 4.5, under PowerShell 3.0 and 4.0, takes no longer path, and a directory's name must be shorter
+# still ("the directory name must be less than 248 characters", its PathTooLongException).
+MAX_PATH = 260
+MAX_DIRECTORY = 248
 
 
 def drive_root(path: str | None) -> str | None:

@@ -25,10 +25,11 @@ from orchestrator.actions import (
     RefuseVMs,
     RemoveExport,
 )
-from orchestrator.facts import HostFacts
+from orchestrator.facts import HostFacts, VMFacts
 from orchestrator.model import HostSpec
 from orchestrator.operations.base import Scripts, Verdict, answer_file_refusal, select, with_refusals
 from orchestrator.plan import Plan
+from orchestrator.windows_paths import MAX_PATH
 
 IMPORT_MODES = ("register", "copy", "copy-new-id")
 # yyyyMMddTHHmmssfffZ, optionally with the host's -N suffix: the only folder names retention ever deletes.
@@ -169,9 +170,13 @@ def plan_export(
     actions: list[Action] = []
     refused: list[str] = []
     in_setup: list[str] = []
+    too_long: list[str] = []
     for vm, observed in selection.vms:
         if observed.guest_in_setup:
             in_setup.append(vm.name)
+            continue
+        if longest_export_path(export_folder(to, vm.name, now), vm.name, observed) >= MAX_PATH:
+            too_long.append(vm.name)
             continue
         stop_first = False
         if observed.running and not live:
@@ -202,7 +207,27 @@ def plan_export(
     if any(isinstance(a, ExportVM) for a in actions):
         actions[:0] = share_probe(to, write=not check_only, host=host)
     setup = answer_file_refusal(in_setup, f"an export to {to}")
-    return Plan(tuple(with_refusals(actions, own, setup, selection.refusal())), selection.notes)
+    long_paths = None
+    if too_long:
+        long_paths = RefuseVMs(
+            tuple(too_long),
+            f"VM(s) {', '.join(too_long)}: an export to {to} would write files whose paths pass Windows' "
+            f"{MAX_PATH} characters (the export nests the VM's name: {to}\\<vm>\\<stamp>\\<vm>\\Virtual Hard "
+            "Disks\\<disk>), which Export-VM cannot write: not exported; export to a shorter path",
+        )
+    refusals = (own, setup, long_paths, selection.refusal())
+    return Plan(tuple(with_refusals(actions, *refusals)), selection.notes)
+
+
+def longest_export_path(folder: str, vm_name: str, observed: VMFacts) -> int:
+    """The longest path an export into `folder` writes: Export-VM makes `<folder>\\<VM name>` with `Virtual
+    Hard Disks\\<each disk file>` and `Virtual Machines\\<VM id>.xml` (hyperv-behaviour.md, section 4;
+    Export-VM.md), plus the template's collision suffix (`-99`), against MAX_PATH (orchestrator.windows_paths),
+    which Export-VM keeps to as far as any page says (audit H, H4)."""
+    base = len(folder) + len("-99") + 1 + len(vm_name)
+    files = [len("Virtual Machines\\") + 36 + len(".xml")]
+    files += [len("Virtual Hard Disks\\") + len(d.path.replace("/", "\\").rsplit("\\", 1)[-1]) for d in observed.disks]
+    return base + 1 + max(files)
 
 
 def verify_export(host: HostSpec, plan: Plan, facts: HostFacts) -> Verdict:

@@ -32,8 +32,9 @@ from orchestrator.facts import HostFacts, VMFacts
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.move_records import MoveRecord
 from orchestrator.operations.base import Scripts, Verdict, alike_refusal, edition_problems, in_setup_refusal
-from orchestrator.operations.export import export_folder, job_timeout, share_probe
+from orchestrator.operations.export import export_folder, job_timeout, longest_export_path, share_probe
 from orchestrator.plan import Plan
+from orchestrator.windows_paths import MAX_PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,11 @@ class MoveExport:
         if observed.guest_in_setup:
             refusal = in_setup_refusal([observed.name], "a move")
             return Plan((refusal,) if refusal is not None else ())
+        folder = export_folder(self.via, self.vm_name, self.now)
+        if longest_export_path(folder, observed.name, observed) >= MAX_PATH:
+            return Plan((RefuseVMs((self.vm_name,), f"VM {self.vm_name}: its export to {self.via} would write "
+                                   f"files whose paths pass Windows' {MAX_PATH} characters: nothing moved; move "
+                                   "it through a share with a shorter path"),))
         seen = MoveSource(host.name, observed.name, observed.id, observed.state)
         actions: list[Action] = share_probe(self.via, write=not self.check_only, host=host)
         if self.record is not None and not self.check_only:
@@ -116,7 +122,7 @@ class MoveExport:
             ExportVM(
                 self.vm_name,
                 self.via,
-                export_folder(self.via, self.vm_name, self.now),
+                folder,
                 timeout_seconds=job_timeout(host, self.timeout_seconds),
                 check_only=self.check_only,
             )

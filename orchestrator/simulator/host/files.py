@@ -28,6 +28,7 @@ from orchestrator.simulator.host.acl import (
 )
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError
+from orchestrator.windows_paths import MAX_DIRECTORY, MAX_PATH
 
 # How a remote session authenticates (ansible_winrm_transport) -> whether it can pass the caller's identity
 # on to a third computer by itself. MicrosoftDocs/PowerShell-Docs
@@ -107,7 +108,14 @@ class FileSystem:
 
     def check_create(self, path: str, *, is_dir: bool) -> None:
         """Creating `path` (or writing an existing file): the folder's CreateFiles/CreateDirectories, the file's
-        WriteData. Raises the file cmdlets' access-denied error."""
+        WriteData. Raises the file cmdlets' access-denied error, and .NET's PathTooLongException for a path
+        past MAX_PATH (orchestrator.windows_paths; the message is .NET's). An export nests a VM's name three
+        times (audit H, H4)."""
+        folder = parent_path(path) if not is_dir else path
+        if len(path) >= MAX_PATH or (folder and len(folder) >= MAX_DIRECTORY):
+            raise CmdletError(f"The specified path, file name, or both are too long. The fully qualified file name "
+                              f"must be less than 260 characters, and the directory name must be less than 248 "
+                              f"characters. ('{path}')", "PathTooLongException", "WriteError", path)
         existing = self.get(path)
         if existing is not None and existing.kind == "file":
             ok = self.may(path, WRITE_DATA, is_dir=False)

@@ -46,7 +46,11 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
         if obj.has(name):
             return obj.get(name)
         if name.lower() in ("count", "length"):
-            return 1
+            # Windows PowerShell gives a [pscustomobject] (and Select-Object's copies) no Count (PowerShell 6
+            # added it: PowerShell/PowerShell#3671, #5745); other objects get the scalar's 1.
+            from orchestrator.simulator.language.members import is_property_bag
+
+            return None if is_property_bag(obj) else 1
         return None
     lname = name.lower()
     if obj is None:
@@ -158,6 +162,8 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
     lname = name.lower()
     if isinstance(obj, _Static):
         return obj.call(lname, args, env)
+    if obj is None:  # $null.ToString() too: "You cannot call a method on a null-valued expression" (3.0)
+        raise _no_method(obj, name)
     if lname == "tostring" and not isinstance(obj, (datetime, int, float)):
         if isinstance(obj, _ExceptionView):
             return obj.error.message
@@ -380,7 +386,9 @@ def _hashtable_method(h: PSHashtable, lname: str, name: str, args: list[Any]) ->
                                  "ArgumentException", "NotSpecified")
         h[args[0]] = args[1]
         return None
-    if lname in ("containskey", "contains"):
+    if lname == "contains" or (lname == "containskey" and not h.ordered):
+        # [ordered] is an OrderedDictionary, which has Contains(Object) and no ContainsKey (its .NET page);
+        # Hashtable has both.
         return args[0] in h
     if lname == "remove":
         h.remove(args[0])

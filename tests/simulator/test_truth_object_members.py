@@ -1,0 +1,24 @@
+"""Members Windows PowerShell 3.0 objects do not have (audit F, L2-L4): the simulator had them, so a template
+relying on one would pass here and fail on a real host."""
+
+from __future__ import annotations
+
+from simulator_support import HEADER, fails, lines, ok, simulator
+
+
+def test_an_ordered_dictionary_has_no_containskey() -> None:
+    # [ordered] is an OrderedDictionary: Contains(Object), and no ContainsKey (its .NET page).
+    assert "does not contain a method named 'ContainsKey'" in fails(
+        simulator(), HEADER + "$o = [ordered]@{ a = 1 }\n$o.ContainsKey('a')").stderr
+    assert lines(ok(simulator(), HEADER + "$o = [ordered]@{ a = 1 }\n$o.Contains('a')\n@{ a = 1 }.ContainsKey('A')")) == [
+        "True", "True"]
+
+
+def test_a_pscustomobject_has_no_count_in_windows_powershell() -> None:
+    result = ok(simulator(), HEADER + "$p = [pscustomobject]@{ a = 1 }\n$null -eq $p.Count\n@($p).Count")
+    assert lines(result) == ["True", "1"]
+
+
+def test_no_method_can_be_called_on_null() -> None:
+    assert "You cannot call a method on a null-valued expression." in fails(
+        simulator(), HEADER + "$x = $null\n$x.ToString()").stderr

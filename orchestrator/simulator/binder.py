@@ -481,10 +481,35 @@ def _display(value: Any) -> str:
     return to_string(value) if not isinstance(value, list) else "System.Object[]"
 
 
+# Mandatory parameters that take $null or '' (their [AllowNull] / [AllowEmptyString] attributes, in
+# PowerShell's source: WriteOutputCommand.InputObject, SetContentCommand/AddContentCommand.Value,
+# ConvertToJsonCommand.InputObject, OutFileCommand.InputObject, JoinPathCommand.ChildPath). Any other
+# mandatory parameter given one fails binding (audit F, L8).
+_TAKES_NULL = frozenset({("write-output", "InputObject"), ("set-content", "Value"), ("add-content", "Value"),
+                         ("convertto-json", "InputObject"), ("out-file", "InputObject"),
+                         ("join-path", "ChildPath")})
+
+
+def _refuse_null(param: Parameter, value: Any, cmdlet: str) -> None:
+    """Windows PowerShell's binder refuses $null, and '' for a string, for a mandatory parameter without
+    [AllowNull] / [AllowEmptyString]: "Cannot bind argument to parameter 'Path' because it is null." (or "an
+    empty string"; PowerShell/PowerShell#8076; only PowerShell 7's Test-Path takes them, PR #8080)."""
+    if (cmdlet.lower(), param.name) in _TAKES_NULL:
+        return
+    if value is None:
+        raise _error(f"Cannot bind argument to parameter '{param.name}' because it is null.",
+                     "ParameterArgumentValidationErrorNullNotAllowed", cmdlet)
+    if param.type in ("String", "String[]"):
+        raise _error(f"Cannot bind argument to parameter '{param.name}' because it is an empty string.",
+                     "ParameterArgumentValidationErrorEmptyStringNotAllowed", cmdlet)
+
+
 def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id: str = "CannotConvertArgumentNoMessage"
             ) -> Any:
     """The argument converted to the parameter's declared type, as PowerShell's binder would."""
     t = param.type
+    if param.mandatory and (value is None or value == "") and has_value:
+        _refuse_null(param, value, cmdlet)
     if t == "SwitchParameter":  # Parameter.is_switch, without the property call
         if not has_value:
             return True

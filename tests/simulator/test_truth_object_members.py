@@ -22,3 +22,12 @@ def test_a_pscustomobject_has_no_count_in_windows_powershell() -> None:
 def test_no_method_can_be_called_on_null() -> None:
     assert "You cannot call a method on a null-valued expression." in fails(
         simulator(), HEADER + "$x = $null\n$x.ToString()").stderr
+
+
+def test_a_mandatory_parameter_takes_no_null_or_empty_string_unless_the_cmdlet_allows_it() -> None:
+    # Windows PowerShell's binder (PowerShell/PowerShell#8076): Test-Path returning False for them is 7's.
+    sim = simulator()
+    assert "because it is null" in fails(sim, HEADER + "$p = $null\nTest-Path -LiteralPath $p").stderr
+    assert "because it is an empty string" in fails(sim, HEADER + "Test-Path -LiteralPath ''").stderr
+    # [AllowNull] / [AllowEmptyString] in PowerShell's own source: Write-Output's InputObject, Join-Path's ChildPath.
+    assert lines(ok(sim, HEADER + "Write-Output $null\nJoin-Path -Path 'C:\\VMs' -ChildPath ''")) == ["C:\\VMs\\"]

@@ -321,6 +321,18 @@ class HostSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Selection:
+    """A `--limit` pattern evaluated once, over ALL resolved hosts (others' too, as Ansible's subset() sees
+    them): the hosts it selected in inventory order, or why it selects none (`error`, a PatternError's text).
+    A subscript (`lab[1:2]`) is not idempotent, so the CLI takes this result and never evaluates the
+    pattern again over the narrowed `Inventory.hosts` (cli/output.py select_or_exit)."""
+
+    pattern: str
+    hosts: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     """A resolved inventory: hosts in file order, groups as Ansible sees them, and the findings of loading."""
 
@@ -329,6 +341,7 @@ class Inventory:
     groups: Mapping[str, Group]
     hostvars: Mapping[str, Mapping[str, Any]]
     findings: tuple[Finding, ...] = ()
+    selection: Selection | None = None  # what load_inventory(limit=...) selected, evaluated once
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -123,8 +123,24 @@ def has_terminal() -> bool:
 
 
 def select_or_exit(inventory: Inventory, limit: str | None) -> list[str]:
-    from orchestrator.patterns import PatternError, select_hosts
+    """The hosts `limit` selects, in inventory order; exit 2 when it is malformed or selects none of ours.
 
+    When the inventory was loaded with this same limit, its selection is taken as it is (intersected with
+    our hosts) and the pattern is NOT evaluated again: evaluating twice is not idempotent for a subscript
+    (`lab[1:2]` over the already narrowed hv02, hv03 would give hv03 alone), and Ansible evaluates it once,
+    over every inventory host (ansible/inventory/manager.py subset() and get_hosts()).
+    """
+    from orchestrator.patterns import PatternError, no_match_message, select_hosts, universe_of
+
+    selection = inventory.selection
+    if limit is not None and selection is not None and selection.pattern == limit:
+        if selection.error is not None:
+            refuse(f"--limit {limit!r}: {selection.error}")
+        chosen = set(selection.hosts)
+        hosts = [name for name in inventory.hosts if name in chosen]
+        if not hosts:  # only hosts that are not ours: the same message as a pattern matching nothing
+            refuse(f"--limit {limit!r}: {no_match_message(universe_of(inventory), limit)}")
+        return hosts
     try:
         return select_hosts(inventory, limit)
     except PatternError as exc:

@@ -32,7 +32,7 @@ from orchestrator.inventory.typed import HostBuilder, check_definitions
 from orchestrator.inventory.vault import Vault
 from orchestrator.inventory.yaml_source import Origin
 from orchestrator.masking import mask
-from orchestrator.model import Finding, Group, HostSpec, Inventory, Secret
+from orchestrator.model import Finding, Group, HostSpec, Inventory, Secret, Selection
 from orchestrator.rules import check_inventory
 
 __all__ = ["SECRET_VARS", "Vault", "load_inventory"]
@@ -139,7 +139,8 @@ def _load(
     first_dir = _folder(paths[0])
     builder = HostBuilder(reader, first_dir, paths[0], ask_pass)
     check_definitions(resolved.definitions, reader, builder.credentials)
-    selected = _selected(resolved, limit)
+    selected = _selected(resolved, limit, shown)
+    chosen = set(selected.hosts) if selected is not None else set()
     hosts: dict[str, HostSpec] = {}
     partial: dict[str, HostSpec] = {}
     folders: dict[str, Path] = {}  # per source file: thousands of hosts share a few files
@@ -148,7 +149,7 @@ def _load(
         if foreign_reason(variables) is not None:
             _warn_misplaced(reader, name, variables, resolved.origins[name])
             continue
-        if selected is not None and name not in selected:
+        if selected is not None and name not in chosen:
             continue
         _place(builder, resolved.hosts[name].origin.file, folders)
         spec, complete = builder.build(
@@ -175,6 +176,7 @@ def _load(
         groups=inventory.groups,
         hostvars=inventory.hostvars,
         findings=tuple(_scrubbed(_unique(findings), secrets)),
+        selection=selected,
     )
 
 
@@ -195,9 +197,10 @@ def _place(builder: HostBuilder, source_file: str, folders: dict[str, Path]) -> 
     builder.credentials.inventory_file = source_file
 
 
-def _selected(resolved: Resolved, limit: str | None) -> set[str] | None:
-    """The hosts `limit` selects among all resolved hosts; None (all) without a limit or for a bad one
-    (the CLI reports a bad pattern itself)."""
+def _selected(resolved: Resolved, limit: str | None, shown: str) -> Selection | None:
+    """The hosts `limit` selects among all resolved hosts, ours and others, as Ansible's subset() evaluates
+    it over the whole inventory (ansible/inventory/manager.py subset, get_hosts); None without a limit. A bad
+    pattern selects nothing and keeps its error for the CLI to report."""
     if not limit:
         return None
     from orchestrator.patterns import PatternError, select_hosts
@@ -208,9 +211,10 @@ def _selected(resolved: Resolved, limit: str | None) -> set[str] | None:
         for name, node in resolved.groups.items()
     }
     try:
-        return set(select_hosts(Inventory(path="", hosts=names, groups=groups, hostvars={}), limit))  # type: ignore[arg-type]
-    except PatternError:
-        return None
+        picked = select_hosts(Inventory(path=shown, hosts=names, groups=groups, hostvars={}), limit)  # type: ignore[arg-type]
+    except PatternError as error:
+        return Selection(limit, error=str(error))
+    return Selection(limit, tuple(picked))
 
 
 def _warn_misplaced(

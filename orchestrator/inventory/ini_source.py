@@ -29,6 +29,7 @@ from typing import Any
 
 from orchestrator.inventory.resolve import Parser
 from orchestrator.inventory.yaml_source import Origin, TMap
+from orchestrator.model import Secret
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 _GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
@@ -67,6 +68,17 @@ def _coerce(value: Any) -> Any:
     return value
 
 
+def _secret_text(value: Any) -> Any:
+    """`value` with every text in it (inside lists and mappings too, keys excepted) a Secret."""
+    if isinstance(value, str):
+        return Secret(value)
+    if isinstance(value, list):
+        return [_secret_text(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _secret_text(item) for key, item in value.items()}
+    return value
+
+
 @dataclass
 class IniSource:
     """One INI inventory file's text; `feed` adds it to the shared Parser (see resolve.resolve_sources)."""
@@ -74,6 +86,7 @@ class IniSource:
     text: str
     shown: str
     path: Path
+    secret_text: bool = False  # the file was one Vault-encrypted whole: every text value is a Secret
     _pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def feed(self, parser: Parser) -> None:
@@ -118,6 +131,12 @@ class IniSource:
                     f"section [{parents[-1]}:children] includes group '{name}', which is never defined",
                     f"add a [{name}] section with its hosts, or remove '{name}' from [{parents[-1]}:children]",
                 )
+
+    def _value(self, text: str) -> Any:
+        """parse_value, and in a whole encrypted file every text in it a Secret, as a whole encrypted YAML
+        file's values are (vaulted.reveal): a password in it must never show in a listing or a finding."""
+        value = parse_value(text)
+        return _secret_text(value) if self.secret_text else value
 
     def _section(self, parser: Parser, match: re.Match[str], here: Origin) -> tuple[str, str]:
         name, state = match.group(1), match.group(2) or "hosts"
@@ -171,7 +190,7 @@ class IniSource:
         value_column = raw.index("=", lead) + 2
         key_origin = Origin(self.shown, number, lead + 1, (group, "vars", key))
         value_origin = Origin(self.shown, number, value_column, (group, "vars", key))
-        variables.put(key, parse_value(text), key_origin, value_origin)
+        variables.put(key, self._value(text), key_origin, value_origin)
         parser.set_group_vars(group, variables)
 
     def _hosts(self, parser: Parser, group: str, raw: str, line: str, number: int, lead: int) -> None:
@@ -212,5 +231,5 @@ class IniSource:
             if found >= 0:
                 cursor = found + len(key)
             origin = Origin(self.shown, number, column, (group, "hosts", pattern, key))
-            variables.put(key, parse_value(text), origin, origin)
+            variables.put(key, self._value(text), origin, origin)
         parser.parse_hosts(group, pattern, variables, pattern_origin, pattern_origin)

@@ -9,6 +9,9 @@ As ansible-core's InventoryManager.parse_source does:
   and `hosts.yml` in YAML all work;
 - the group_vars/ and host_vars/ read for a source sit in the directory given (for a directory source) or
   beside the file (ansible/vars/plugins.py get_vars_from_inventory_sources).
+A whole Vault-encrypted file is decrypted before either plugin is tried (Ansible's loader does so for every
+plugin: ansible/plugins/inventory/ini.py:119 reads through DataLoader._get_file_contents); without a password
+that decrypts it, it is refused, never read as hosts named after its ciphertext lines.
 We do not run executable inventory scripts or inventory plugins (`plugin:` files): they are findings.
 """
 
@@ -24,8 +27,8 @@ from orchestrator.inventory.ini_source import IniSource
 from orchestrator.inventory.resolve import Parser
 from orchestrator.inventory.vars_dirs import VarsDirs
 from orchestrator.inventory.vault import Vault
-from orchestrator.inventory.vaulted import load_file
-from orchestrator.inventory.yaml_source import Origin, TMap, YamlProblem, read_text
+from orchestrator.inventory.vaulted import decrypted_text, load_text
+from orchestrator.inventory.yaml_source import Origin, TMap, YamlProblem
 from orchestrator.model import Finding
 
 YAML_EXTENSIONS = (".yml", ".yaml", ".json")
@@ -131,12 +134,22 @@ def _directory(path: Path, shown: str, vault: Vault | None, sources: Sources, se
 
 def _file(path: Path, shown: str, vault: Vault | None, sources: Sources) -> None:
     ext = os.path.splitext(shown)[1].lower()
+    if ext == ".toml":
+        _error(sources, shown, "TOML inventories are not supported", "convert it to YAML or INI")
+        return
+    try:
+        # A whole encrypted file is decrypted before either plugin is tried, as Ansible's loader does, so
+        # an encrypted INI file is read as INI, never as hosts named after its ciphertext lines.
+        text, whole = decrypted_text(path, shown, vault)
+    except YamlProblem as problem:
+        _error(sources, shown, problem.message, problem.fix, problem.origin)
+        return
     yaml_problem: YamlProblem | None = None
     yaml_data = None
     if not ext or ext in YAML_EXTENSIONS:
         vault_findings: list[Finding] = []
         try:
-            yaml_data = load_file(path, shown, vault, vault_findings)
+            yaml_data = load_text(text, shown, vault, vault_findings, whole=whole)
         except YamlProblem as problem:
             yaml_problem = problem
         else:
@@ -149,17 +162,9 @@ def _file(path: Path, shown: str, vault: Vault | None, sources: Sources) -> None
         if yaml_problem is not None and _unreadable(yaml_problem):
             _error(sources, shown, yaml_problem.message, yaml_problem.fix, yaml_problem.origin)
             return
-    if ext == ".toml":
-        _error(sources, shown, "TOML inventories are not supported", "convert it to YAML or INI")
-        return
-    try:
-        text = read_text(path, shown)
-    except YamlProblem as problem:
-        _error(sources, shown, problem.message, problem.fix, problem.origin)
-        return
     trial = Parser(Origin(shown))
     try:
-        IniSource(text, shown, path).feed(trial)
+        IniSource(text, shown, path, secret_text=whole).feed(trial)
         ini_ok = not any(f.is_error for f in trial.findings)
     except Exception:  # a hostile size: feeding it for real reports it
         ini_ok = False
@@ -167,7 +172,7 @@ def _file(path: Path, shown: str, vault: Vault | None, sources: Sources) -> None
         if not trial.hosts and len(trial.groups) == 2 and not trial.groups["all"].vars:
             sources.empty.append(shown)
         sources.files.append((shown, "ini"))
-        sources.feeds.append(IniSource(text, shown, path).feed)
+        sources.feeds.append(IniSource(text, shown, path, secret_text=whole).feed)
         return
     if ext in YAML_EXTENSIONS or (not ext and not _looks_ini(text)):
         # Neither plugin reads it; it was meant as YAML: say what is wrong with the YAML.
@@ -185,7 +190,7 @@ def _file(path: Path, shown: str, vault: Vault | None, sources: Sources) -> None
         return
     # An INI file with problems: the real parse reports each at its line.
     sources.files.append((shown, "ini"))
-    sources.feeds.append(IniSource(text, shown, path).feed)
+    sources.feeds.append(IniSource(text, shown, path, secret_text=whole).feed)
 
 
 def _unreadable(problem: YamlProblem) -> bool:

@@ -49,17 +49,34 @@ def load_file(path: Path, shown: str, vault: Vault | None, findings: list[Findin
     Raises YamlProblem for a file we cannot read at all (a whole-file vault without the password among
     them: nothing of it can be read). Vault values that fail are appended to `findings`.
     """
+    text, whole = decrypted_text(path, shown, vault)
+    return load_text(text, shown, vault, findings, whole=whole)
+
+
+def decrypted_text(path: Path, shown: str, vault: Vault | None) -> tuple[str, bool]:
+    """The file's text, decrypted first when the whole file is Vault-encrypted; and whether it was.
+
+    Ansible decrypts a whole encrypted file before any parser sees it, whatever the format: the yaml, ini
+    and other inventory plugins all read through DataLoader._get_file_contents, which calls
+    VaultLib.decrypt when is_encrypted(data) (ansible/parsing/dataloader.py _get_file_contents, used by
+    ansible/plugins/inventory/ini.py:119 and yaml.py). Raises YamlProblem when it cannot be decrypted.
+    """
     text = read_text(path, shown)
-    whole = is_encrypted(text)
-    if whole:
-        try:
-            text = (vault or Vault()).decrypt(text)
-        except VaultError as exc:
-            raise YamlProblem(
-                f"cannot decrypt this Vault-encrypted file: {exc}",
-                Origin(shown),
-                FORMAT_FIX if isinstance(exc, VaultFormatError) else VAULT_FIX,
-            ) from exc
+    if not is_encrypted(text):
+        return text, False
+    try:
+        return (vault or Vault()).decrypt(text), True
+    except VaultError as exc:
+        raise YamlProblem(
+            f"cannot decrypt this Vault-encrypted file: {exc}",
+            Origin(shown),
+            FORMAT_FIX if isinstance(exc, VaultFormatError) else VAULT_FIX,
+        ) from exc
+
+
+def load_text(text: str, shown: str, vault: Vault | None, findings: list[Finding], *, whole: bool) -> Any:
+    """The YAML document of `text` with its `!vault` values decrypted; with `whole` (the file was one
+    encrypted vault) its text values are Secrets too."""
     data, has_vault = load_yaml_document(text, shown)
     if not whole and not has_vault:
         return data  # nothing to decrypt: no need to walk every value

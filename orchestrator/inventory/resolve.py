@@ -28,6 +28,7 @@ from orchestrator.inventory.yaml_source import Origin, TMap
 from orchestrator.model import Finding
 
 GROUP_SECTIONS = ("hosts", "vars", "children")
+ALL, UNGROUPED = "all", "ungrouped"
 MAX_HOSTS = 20_000  # far beyond any school; bounds memory and time for hostile range patterns
 
 
@@ -281,6 +282,9 @@ class _Parser:
         parent_node, child_node = self.groups[parent], self.groups[child]
         if child in parent_node.children:
             return
+        if _nests_ungrouped(parent, child):
+            self._refuse_nested_ungrouped(parent, child, origin)
+            return
         if parent == child or child in self.ancestors(parent):
             self.error(
                 origin,
@@ -292,6 +296,28 @@ class _Parser:
         if parent not in child_node.parents:
             child_node.parents.append(parent)
         self._deepen(child, parent_node.depth + 1)
+
+    def _refuse_nested_ungrouped(self, parent: str, child: str, origin: Origin) -> None:
+        """`ungrouped` with children, or under a group other than `all`: refused, never resolved.
+
+        Ansible links it as written, and then its reconcile_inventory (ansible/inventory/data.py:111-120)
+        adds a host that is only in `all` to `ungrouped` and removes it from `ungrouped` once it has another
+        group, without looking at `ungrouped`'s own parents or children. So a child's hosts lose or keep
+        the parent's variables depending on where they are written, and with INI a host listed before any
+        section can end in no group at all and drop out of the inventory. No admin means that.
+        """
+        what = (
+            f"group '{child}' is given as a child of 'ungrouped'"
+            if parent == UNGROUPED
+            else f"'ungrouped' is given as a child of group '{parent}'"
+        )
+        self.error(
+            origin,
+            f"{what}: Ansible treats 'ungrouped' specially (it holds the hosts that are in no other group), "
+            "and nesting it changes which hosts exist and which variables they get",
+            "use a group of your own name (for example 'unassigned') for these hosts, "
+            "and leave 'ungrouped' directly under 'all' without children",
+        )
 
     def _deepen(self, name: str, depth: int) -> None:
         todo = [(name, depth)]
@@ -316,8 +342,10 @@ class _Parser:
                 mine |= self.ancestors(group)
             if "ungrouped" in mine:
                 if mine - {"all", "ungrouped"}:
-                    ungrouped.hosts.remove(host.name)
-                    host.groups.remove("ungrouped")
+                    if host.name in ungrouped.hosts:  # it may be there through a nested group only
+                        ungrouped.hosts.remove(host.name)
+                    if "ungrouped" in host.groups:
+                        host.groups.remove("ungrouped")
                     mine = set()
                     for group in host.groups:
                         mine.add(group)
@@ -333,6 +361,11 @@ class _Parser:
 
 
 Parser = _Parser
+
+
+def _nests_ungrouped(parent: str, child: str) -> bool:
+    """Whether linking `child` under `parent` gives `ungrouped` children or a parent other than `all`."""
+    return parent == UNGROUPED or (child == UNGROUPED and parent != ALL)
 
 
 def resolve(data: TMap, path: Path, shown: str, vars_dirs: VarsDirs) -> Resolved:

@@ -328,6 +328,29 @@ class _Parser:
                 node.depth = wanted
                 todo.extend((kid, wanted + 1) for kid in node.children)
 
+    def refuse_name_clashes(self) -> None:
+        """A host named like a group: an error at the host, naming where the group is.
+
+        Ansible only warns ("Found both group and host with same name", ansible/inventory/data.py:126-128),
+        and then resolves it surprisingly: its add_child (data.py:248-257) looks a name up among the groups
+        first, so at reconcile a host that is only in `all` gets its same-named GROUP put under `ungrouped`
+        instead of itself. That deepens the group, which then outranks its siblings for every host in it,
+        and the host misses group_vars/ungrouped. A pattern (`--limit web`) then means the host or the
+        group depending on how it is written. We refuse rather than copy that.
+        """
+        for name, host in self.hosts.items():
+            group = self.groups.get(name)
+            if group is None:
+                continue
+            self.error(
+                host.origin,
+                f"'{name}' is both a host and a group (the group is at {group.origin.location}): Ansible "
+                "only warns, and then mixes the two up (a pattern names the host or the group depending on "
+                "how it is written, and a host in no other group puts the group under 'ungrouped' instead "
+                "of itself, which changes the variables of the group's hosts)",
+                f"rename the host or the group, for example '{name}_servers' for the group",
+            )
+
     def reconcile(self) -> dict[str, list[str]]:
         """Ansible's reconcile_inventory: orphans under `all`, `ungrouped`; returns every host's groups."""
         for name in list(self.groups):
@@ -389,6 +412,7 @@ def resolve_sources(
             feed(parser)
     except _TooBig:
         return Resolved({}, {}, {}, {}, {}, [], parser.findings, refused=True)
+    parser.refuse_name_clashes()
     host_groups = parser.reconcile()
     hostvars: dict[str, dict[Any, Any]] = {}
     origins: dict[str, dict[Any, Origin]] = {}

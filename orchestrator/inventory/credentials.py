@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.inventory.fields import BAD, Reader
-from orchestrator.inventory.lookup import describe, env_lookup_name, variable_reference
+from orchestrator.inventory.lookup import describe, env_lookup_name, has_template, variable_reference
 from orchestrator.inventory.yaml_source import Origin
 from orchestrator.model import Secret
 
@@ -99,7 +99,7 @@ class Credentials:
                 "quote the password, or better use {{ lookup('env', 'NAME') }}",
             )
         self.secrets.add(value)
-        if "{{" in value or "{%" in value:
+        if has_template(value):  # never for `!unsafe` text: a password with braces is the password
             return self.r.error(
                 origin,
                 "templating is not supported in the inventory, only {{ lookup('env', 'NAME') }} and {{ variable }}",

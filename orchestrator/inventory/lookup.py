@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.inventory.yaml_source import UnsafeStr
 from orchestrator.model import Secret
 
 _LOOKUP = re.compile(
@@ -53,7 +54,7 @@ class TemplateProblem(ValueError):
 
 def env_lookup_name(value: Any) -> str | None:
     """The NAME in `{{ lookup('env', 'NAME') }}`, or None when `value` is not exactly such a lookup."""
-    if isinstance(value, str) and not isinstance(value, EnvStr) and "{" in value:  # _LOOKUP needs "{{"
+    if isinstance(value, str) and not isinstance(value, EnvStr | UnsafeStr) and "{" in value:  # needs "{{"
         match = _LOOKUP.match(value)
         if match:
             return match["name"]
@@ -62,8 +63,8 @@ def env_lookup_name(value: Any) -> str | None:
 
 def variable_reference(value: Any) -> str | None:
     """The NAME in `{{ NAME }}` (a whole value naming one variable, as Jinja2 writes a variable: letters,
-    digits, underscores, not starting with a digit), or None for anything else."""
-    if isinstance(value, str) and not isinstance(value, EnvStr) and "{" in value:
+    digits, underscores, not starting with a digit), or None for anything else (`!unsafe` text included)."""
+    if isinstance(value, str) and not isinstance(value, EnvStr | UnsafeStr) and "{" in value:
         match = _REFERENCE.match(value)
         if match and match["name"] not in _NOT_VARIABLES:
             return match["name"]
@@ -75,10 +76,12 @@ _NOT_VARIABLES = frozenset({"true", "false", "none", "True", "False", "None"})
 
 
 def has_template(value: Any) -> bool:
+    """Whether `value` is text with a template mark. `!unsafe` text (UnsafeStr) never is: Ansible never
+    templates it (ansible/_internal/_yaml/_constructor.py construct_yaml_unsafe)."""
     # Every mark starts with "{": most values have none, and are answered by one scan of the text.
     return (
         isinstance(value, str)
-        and not isinstance(value, EnvStr)
+        and not isinstance(value, EnvStr | UnsafeStr)
         and "{" in value
         and any(m in value for m in _TEMPLATE_MARKS)
     )

@@ -5,7 +5,8 @@ We build values straight from PyYAML's event stream (libyaml's parser when avail
 - record the file, line, column and key path of every key and value (for findings that point at the line),
 - refuse duplicate keys (PyYAML silently keeps the last one) naming both lines,
 - bound nesting depth and alias expansion (billion laughs) so memory stays bounded,
-- refuse tags other than YAML's own, Ansible's `!unsafe`, and `!vault` (kept encrypted as VaultText).
+- refuse tags other than YAML's own, Ansible's `!unsafe` (its text kept as UnsafeStr, never templated), and
+  `!vault` (kept encrypted as VaultText).
 Scalars are resolved and constructed by PyYAML's SafeLoader machinery, so `yes`, `1_000`, `~` mean exactly
 what they mean to Ansible's loader.
 """
@@ -129,6 +130,19 @@ class VaultText:
 
     def __repr__(self) -> str:
         return "VaultText(...)"
+
+
+class UnsafeStr(str):
+    """Text written with Ansible's `!unsafe`: literal, never a template, never a `{{ name }}` reference nor
+    an env lookup (lookup.py and the credential readers treat it as plain text), so a password such as
+    `!unsafe "pa{{ss"` is the password as written.
+
+    Ansible constructs `!unsafe` by resolving the scalar's implicit tag again and marking the result as
+    untrusted for templating (ansible/_internal/_yaml/_constructor.py:152-160 _resolve_and_construct_object,
+    :200-206 construct_yaml_unsafe), so only text needs a marker: `!unsafe 5986` is the int 5986.
+    """
+
+    __slots__ = ()
 
 
 class YamlProblem(Exception):
@@ -272,7 +286,7 @@ def _tag_problem(tag: str, text: str, exc: Exception) -> str:
 class _Frame:
     """One open mapping or sequence while the event stream is walked."""
 
-    __slots__ = ("anchor", "base", "container", "is_map", "key", "key_origin", "merges", "size")
+    __slots__ = ("anchor", "base", "container", "is_map", "key", "key_origin", "merges", "size", "unsafe")
 
     def __init__(self, container: TMap | TList, anchor: str | None, base: tuple = ()) -> None:
         self.container = container
@@ -283,6 +297,7 @@ class _Frame:
         self.key: Any = _NO_KEY
         self.key_origin: Origin | None = None
         self.merges: list[tuple[Any, Origin]] = []
+        self.unsafe = False  # tagged `!unsafe`: its text values become UnsafeStr when it closes
 
 
 _NO_KEY = object()
@@ -448,6 +463,8 @@ class _Builder:
                 top = stack[-1] if stack else None
                 if frame.is_map and frame.merges:
                     self._apply_merges(frame)
+                if frame.unsafe:
+                    _mark_unsafe(frame.container)
                 value, size = frame.container, frame.size
                 if frame.anchor:
                     self.anchors[frame.anchor] = (value, size)
@@ -482,7 +499,7 @@ class _Builder:
                 result = deliver(top, value, size, origin, alias=True)
                 continue
             if kind is MappingStartEvent or kind is SequenceStartEvent:
-                self._check_collection_tag(event, origin)
+                unsafe = self._check_collection_tag(event, origin)
                 if len(stack) >= MAX_DEPTH:
                     raise YamlProblem(
                         f"nested deeper than {MAX_DEPTH} levels",
@@ -497,6 +514,7 @@ class _Builder:
                     )
                 container: TMap | TList = TMap(origin) if kind is MappingStartEvent else TList(origin)
                 top = _Frame(container, event.anchor, path)
+                top.unsafe = unsafe
                 stack.append(top)
                 continue
         if len(stack):  # pragma: no cover - the parser reports unclosed collections first
@@ -591,7 +609,7 @@ class _Builder:
         value = self.scalars.get(cache_key, _MISS)
         if value is _MISS:
             if tag == _UNSAFE_TAG:
-                value = event.value  # Ansible's "never template this": the text as written
+                value = self._unsafe(event, origin or self.origin(mark, path))
             else:
                 value = self._construct(event, origin or self.origin(mark, path), is_key)
                 if value is _MergeKey or isinstance(value, VaultText):
@@ -600,6 +618,15 @@ class _Builder:
         if is_key and not isinstance(value, _KEY_TYPES):
             value = event.value
         return value
+
+    def _unsafe(self, event: ScalarEvent, origin: Origin) -> Any:
+        """`!unsafe SCALAR` as Ansible reads it: the scalar's implicit tag resolved again as if it were
+        plain, quoted or not (resolve(..., (True, False)), _constructor.py:156), so `!unsafe 5986` is an int,
+        `!unsafe true` a bool and `!unsafe ''` null; text becomes UnsafeStr."""
+        tag = self.loader.resolve(ScalarNode, event.value, (True, False))
+        plain = ScalarEvent(None, tag, (False, False), event.value, event.start_mark, event.end_mark, event.style)
+        value = self._construct(plain, origin, False)  # `!unsafe <<` is text, never a merge key
+        return UnsafeStr(value) if isinstance(value, str) else value
 
     def _construct(self, event: ScalarEvent, origin: Origin, is_key: bool) -> Any:
         """Resolve and construct a scalar as PyYAML's SafeLoader does (what Ansible's loader reads)."""
@@ -629,11 +656,28 @@ class _Builder:
                 f"cannot read the value: {_tag_problem(tag, event.value, exc)}", origin, "quote the value"
             ) from exc
 
-    def _check_collection_tag(self, event: Any, origin: Origin) -> None:
+    def _check_collection_tag(self, event: Any, origin: Origin) -> bool:
+        """Refuse a tag we do not read on a mapping or sequence; True for Ansible's `!unsafe`, which marks
+        every text inside it (construct_yaml_unsafe raises _unsafe_depth for the whole subtree)."""
         tag = event.tag
         if tag in (None, "!", _YAML_TAG + "map", _YAML_TAG + "seq"):
-            return
+            return False
+        if tag == _UNSAFE_TAG:
+            return True
         raise YamlProblem(f"unsupported YAML tag {tag}", origin, "remove the tag")
+
+
+def _mark_unsafe(container: TMap | TList) -> None:
+    """Every text value in `container`, at any depth, as UnsafeStr (keys stay as they are), in place."""
+    todo: list[TMap | TList] = [container]
+    while todo:
+        current = todo.pop()
+        items = list(current.items()) if isinstance(current, TMap) else list(enumerate(current))
+        for key, value in items:
+            if isinstance(value, TMap | TList):
+                todo.append(value)
+            elif isinstance(value, str) and not isinstance(value, UnsafeStr):
+                current[key] = UnsafeStr(value)
 
 
 def _path_key(key: Any) -> Key:

@@ -211,11 +211,15 @@ def load_yaml(text: str, shown: str) -> Any:
 def load_yaml_document(text: str, shown: str) -> tuple[Any, bool]:
     """`load_yaml_text`, and whether the document holds a `!vault` value: a caller that replaces those
     (orchestrator.inventory.vaulted) need not walk a document that has none."""
+    as_json = _json_first(text)
     builder = _Builder(text, shown)
     try:
-        return builder.build(), builder.vaults > 0
+        data = builder.build()
     except YamlProblem as problem:
-        return _json_instead(text, shown, problem), False
+        return _json_instead(text, shown, problem, as_json), False
+    if as_json is not _MISS:
+        return _grafted(data, as_json, Origin(shown)), False  # JSON text holds no `!vault` tag
+    return data, builder.vaults > 0
 
 
 def load_yaml_file(path: Path, shown: str | None = None) -> Any:
@@ -229,22 +233,58 @@ def load_yaml_file(path: Path, shown: str | None = None) -> Any:
 
 
 def load_yaml_text(text: str, shown: str) -> Any:
-    """`load_yaml`, falling back to JSON as Ansible's loader does (see load_yaml_file)."""
-    try:
-        return load_yaml(text, shown)
-    except YamlProblem as problem:
-        return _json_instead(text, shown, problem)
+    """JSON first, then YAML, as Ansible's loader reads a file (see load_yaml_file)."""
+    return load_yaml_document(text, shown)[0]
 
 
-def _json_instead(text: str, shown: str, problem: YamlProblem) -> Any:
-    """The text read as JSON, when it is JSON; else the YAML problem, with its line (the better message)."""
+def _json_first(text: str) -> Any:
+    """The text as JSON when it is a JSON object or array, else _MISS.
+
+    Ansible's loader tries json.loads before YAML for every file it reads (inventory files and vars files
+    alike: ansible/parsing/utils/yaml.py:38-49 from_yaml, used by DataLoader.load_from_file). The two differ
+    on numbers: YAML 1.1 reads `1e-05`, `1e+20` and `1E3` (no dot) as text, JSON as floats, and JSON reads
+    NaN and Infinity. Only an object or array can be an inventory or a vars file, so other text is left to
+    YAML (which refuses it as it refuses any non-mapping file).
+    """
     if not text.lstrip().startswith(("{", "[")):
-        raise problem
+        return _MISS
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except (ValueError, RecursionError):
-        raise problem from None
-    return _tracked(data, Origin(shown), problem)
+        return _MISS
+
+
+def _json_instead(text: str, shown: str, problem: YamlProblem, as_json: Any) -> Any:
+    """The JSON data when the text is JSON but not YAML (tab indentation, say); else the YAML problem, with
+    its line (the better message)."""
+    if as_json is _MISS:
+        raise problem
+    return _tracked(as_json, Origin(shown), problem)
+
+
+def _too_deep(origin: Origin) -> YamlProblem:
+    return YamlProblem(f"nested deeper than {MAX_DEPTH} levels", origin, "flatten the structure")
+
+
+def _grafted(tree: Any, data: Any, origin: Origin, depth: int = 0) -> Any:
+    """JSON's values in the YAML tree's places: the same document read both ways, so where the shapes agree
+    (the same keys, the same lengths) each value keeps the line YAML found it on, and the value is JSON's.
+    Where they do not (JSON's duplicate keys, which YAML refuses), the JSON data is used, at `origin`."""
+    if depth > MAX_DEPTH:
+        return tree
+    if isinstance(data, dict):
+        if not isinstance(tree, TMap) or list(tree) != list(data):
+            return _tracked(data, getattr(tree, "origin", origin), _too_deep(origin))
+        for key in data:
+            tree[key] = _grafted(tree[key], data[key], tree.origin_of(key), depth + 1)
+        return tree
+    if isinstance(data, list):
+        if not isinstance(tree, TList) or len(tree) != len(data):
+            return _tracked(data, getattr(tree, "origin", origin), _too_deep(origin))
+        for index, item in enumerate(data):
+            tree[index] = _grafted(tree[index], item, tree.origin_of(index), depth + 1)
+        return tree
+    return data
 
 
 def _tracked(value: Any, origin: Origin, problem: YamlProblem, depth: int = 0) -> Any:

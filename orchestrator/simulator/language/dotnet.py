@@ -300,8 +300,13 @@ def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
 # Substring and the indexes count it twice ("The Length property returns the number of Char objects in this
 # instance, not the number of Unicode characters", String.Length on learn.microsoft.com). The simulator's
 # strings are Python's, one item per character: these convert where a string holds such a character.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 def _has_pairs(s: str) -> bool:
-    return not s.isascii() and max(s) > "\uffff"
+    # isascii() first: a C loop over the bytes, where max() makes a string per character (the bootstrap asks
+    # this of a whole 40 KB script twice).
+    return not s.isascii() and _ASTRAL.search(s) is not None
 
 
 def _units(s: str) -> bytes:

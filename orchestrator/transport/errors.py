@@ -24,8 +24,10 @@ FAULT_SHELL_NOT_FOUND = 2150858843
 FAULT_MAX_SHELLS = 2150859173
 FAULT_MAX_OPERATIONS = 2150859174
 FAULT_REGISTRY_READ = 2147943418
+ERROR_BUSY = 170  # "The requested resource is in use" (ms-erref 2.2 Win32 error codes), a fault on Send
 # The stage name under which the transport opens a shell (WS-Man Create): its lost replies are special.
 SHELL_OPEN = "open a shell"
+SEND = "send the script"  # the stage of the Sends of stdin (winrm.py)
 
 
 class TransportError(Exception):
@@ -346,8 +348,16 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
         )
     if isinstance(exc, wexc.WinRMOperationTimeoutError):
         return OperationTimedOut(
-            f"{where} reported a WS-Management operation timeout{during}",
+            f"{where} reported a WS-Management operation timeout{during}.{maybe_running}",
             "raise ansible_winrm_operation_timeout_sec if the host is slow to respond",
+        )
+    if isinstance(exc, wexc.WSManFaultError) and exc.wsman_fault_code == ERROR_BUSY and stage == SEND and not started:
+        # "Error 170 == ERROR_BUSY. This could be the result of a timed out Send from above still being
+        # processed on the server" (Ansible's winrm connection plugin, _winrm_write_stdin, which waits and
+        # tries again). Before the last chunk nothing runs yet: a new attempt on a new shell is safe.
+        return ServiceUnavailable(
+            f"{where} was busy (WS-Management fault 170, ERROR_BUSY){during}; nothing ran yet",
+            "retried automatically; a host that stays busy needs a look at its load and WinRM service",
         )
     if isinstance(exc, wexc.WSManFaultError):
         return _fault(exc, conn, where, during)

@@ -39,6 +39,7 @@ from orchestrator.model import Connection, HostSpec
 from orchestrator.transport.base import CommandResult, OutputCallback
 from orchestrator.transport.envelopes import SIGNAL_CTRL_C, SIGNAL_TERMINATE
 from orchestrator.transport.errors import (
+    SEND,
     SHELL_OPEN,
     AuthenticationFailed,
     CommandInterrupted,
@@ -392,7 +393,7 @@ class WinRMTransport:
             with self._lock:
                 self._running = (shell_id, command_id)
             self._refuse_if_stopped(started=False)  # interrupted while it started: abort() deletes the shell
-            progress.stage = "send the script"
+            progress.stage = SEND
             self._send_script(protocol, shell_id, command_id, sent.stdin, progress)
             progress.stage = "read the output"
             result = self._receive(protocol, shell_id, command_id, time.monotonic() + limit, on_output)

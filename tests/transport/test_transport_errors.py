@@ -259,3 +259,17 @@ def test_a_tls_failure_names_its_reason_and_suggests_ignoring_validation_only_fo
     assert says in failure.message
     assert fix_has in failure.fix
     assert ("server_cert_validation: ignore" not in failure.fix) is no_ignore
+
+
+def test_a_busy_host_during_the_sends_before_the_last_is_retried_and_after_it_is_not():
+    # Ansible's plugin waits and tries again on fault 170 (ERROR_BUSY) during a Send; before the last chunk
+    # nothing runs, so a new attempt is safe. After it the script may be running: not a blind retry.
+    before = errors.classify(fault(errors.ERROR_BUSY), CONN, stage=errors.SEND, command_started=False)
+    after = errors.classify(fault(errors.ERROR_BUSY), CONN, stage=errors.SEND, command_started=True)
+    assert type(before) is errors.ServiceUnavailable and before.transient and "nothing ran yet" in before.message
+    assert type(after) is errors.RemoteFault and not after.transient
+
+
+def test_an_operation_timeout_once_the_script_went_says_it_may_still_run():
+    timed_out = errors.classify(wexc.WinRMOperationTimeoutError(), CONN, stage=errors.SEND, command_started=True)
+    assert "The script may still be running on the host." in timed_out.message

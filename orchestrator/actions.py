@@ -633,6 +633,10 @@ class PrepareGuest(Action):
         return GUEST_TOKEN_PLACEHOLDER
 
     @property
+    def ready_name(self) -> str:
+        return GUEST_READY_NAME
+
+    @property
     def answer_secret(self) -> str:
         from orchestrator.transport.stdin import secret_name
 

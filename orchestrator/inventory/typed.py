@@ -130,9 +130,10 @@ def check_definitions(definitions: Iterable[VarDef], reader: Reader, credentials
             credentials.check_literal(definition.origin, definition.path)
 
 
-# A simulated host's image (orchestrate_simulator: images): its edition, size, partition style, and the values
-# under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest it was captured with (simulator/host/guest.py).
-_IMAGE_KEYS = ("edition_sku", "size", "partition_style", "guest_values")
+# A simulated host's image (orchestrate_simulator: images): its edition, size, partition style, the values
+# under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest it was captured with, and files its Windows partition
+# holds (simulator/host/guest.py).
+_IMAGE_KEYS = ("edition_sku", "size", "partition_style", "guest_values", "guest_files")
 
 
 class HostBuilder:
@@ -405,6 +406,19 @@ class HostBuilder:
             if image_map is BAD or any(k not in _IMAGE_KEYS for k in image_map):
                 ok = False
                 continue
+            own_files = image_map.get("guest_files")
+            if own_files is not None and (
+                not isinstance(own_files, dict)
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in own_files.items())
+            ):
+                ok = (
+                    self.r.error(
+                        origin_in(image_map, "guest_files", at),
+                        f"{what}: {path}: guest_files maps a path in the image's Windows partition to its text",
+                        "write guest_files: {'\\Windows\\Setup\\Scripts\\SetupComplete.cmd': '...'}",
+                    )
+                    and False
+                )
             leftover = image_map.get("guest_values")
             if leftover is not None and (
                 not isinstance(leftover, dict)

@@ -114,11 +114,16 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
             if str(path).lower().endswith((".vhd", ".vhdx")) else None,
         )
         leftover = {str(k): str(v) for k, v in (info.get("guest_values") or {}).items()}
-        if (info.get("partition_style") or leftover) and sku_of_image is not None:  # else guest.py's defaults
+        own_files = {str(k): str(v) for k, v in (info.get("guest_files") or {}).items()}
+        if (info.get("partition_style") or leftover or own_files) and sku_of_image is not None:  # else defaults
             volume = guest.sysprepped_volume(int(sku_of_image), str(info.get("partition_style") or "").upper() or None)
             # Values under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest that the image was captured with (a
             # finished guest sysprepped into a new image): no page says sysprep removes them (guest.py).
             volume["os"]["kvp_guest"] = leftover
+            # Files the image's Windows partition holds (its own SetupComplete.cmd, an answer file), by their
+            # path in the partition.
+            for file_path, text in own_files.items():
+                guest.add_volume_file(volume, file_path, text)
             host.files[norm_path(path)].volume = volume
     for path in seed.get("folders", []) or []:
         host.files[norm_path(path)] = FileEntry(path=str(path), kind="dir")

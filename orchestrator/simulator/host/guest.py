@@ -83,6 +83,16 @@ def sysprepped_volume(edition_sku: int, partition_style: str | None = None) -> d
                    "domain": None, "oobe_pending": False, "setup_error": None, "kvp_guest": {}}}
 
 
+def add_volume_file(volume: dict[str, Any], path: str, text: str) -> None:
+    """A file (and its folders) in a volume's Windows partition, `path` from its root (\\Windows\\...)."""
+    parts = path.strip("\\").split("\\")
+    for depth in range(1, len(parts)):
+        folder = "\\" + "\\".join(parts[:depth])
+        volume["files"].setdefault(norm_path(folder), {"path": folder, "kind": "dir", "text": None})
+    full = "\\" + "\\".join(parts)
+    volume["files"][norm_path(full)] = {"path": full, "kind": "file", "text": text}
+
+
 def volume_of(host: Host, path: str) -> dict[str, Any] | None:
     """The guest volume a disk file shows: its own, else its parent's, else the image's; None for no Windows.
     What it returns is the disk's (or a parent's) own volume, or a new image volume: read it, never change it

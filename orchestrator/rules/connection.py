@@ -134,6 +134,9 @@ def check_connection(host: HostSpec) -> Iterator[Finding]:
         )
 
 
+DEFAULT_MAX_TIMEOUT_MS = 60000
+
+
 def _check_timeouts(host: HostSpec) -> Iterator[Finding]:
     conn, loc = host.connection, host.locations
     if conn.operation_timeout_sec < 1:
@@ -150,6 +153,19 @@ def _check_timeouts(host: HostSpec) -> Iterator[Finding]:
             f"be larger than ansible_winrm_operation_timeout_sec ({conn.operation_timeout_sec})",
             "make the read timeout at least 10 seconds longer",
             at(loc, "ansible_winrm_read_timeout_sec", host.location),
+        )
+    if conn.operation_timeout_sec * 1000 > DEFAULT_MAX_TIMEOUT_MS and conn.kind == "winrm":
+        # Every WS-Man request asks for this OperationTimeout, and a host refuses one above its MaxTimeoutms,
+        # whose value a stock host shows as 60000 (MicrosoftDocs/windows-powershell-docs Set-WSManInstance,
+        # Example 2 output; audit E, F6): each command would fail there with a generic fault.
+        yield finding(
+            "warning",
+            f"host {host.name}: ansible_winrm_operation_timeout_sec ({conn.operation_timeout_sec}) is above the "
+            f"{DEFAULT_MAX_TIMEOUT_MS // 1000} s a WinRM host allows by default (MaxTimeoutms), so the host may "
+            "refuse every request",
+            "keep it at 60 or less (the default is 20), or raise MaxTimeoutms on the host: "
+            "winrm set winrm/config @{MaxTimeoutms=\"120000\"}",
+            at(loc, "ansible_winrm_operation_timeout_sec", host.location),
         )
     if host.retry.attempts < 1:
         yield finding(

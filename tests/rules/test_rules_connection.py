@@ -112,3 +112,12 @@ def test_a_time_in_the_daylight_saving_hour_is_a_warning(time: str) -> None:
     (warning,) = [f for f in check_host(spec) if "daylight saving" in f.message]
     assert warning.severity == "warning" and "03:00" in (warning.fix or "")
     assert not [f for f in check_host(replace(spec, schedules=(schedule(at="03:00"),))) if "daylight" in f.message]
+
+
+def test_an_operation_timeout_above_the_hosts_default_maxtimeoutms_is_warned_about() -> None:
+    def warnings(seconds: int) -> list[str]:
+        conn = Connection(operation_timeout_sec=seconds, read_timeout_sec=seconds + 10)
+        return [f.message for f in check_host(HostSpec(name="hv01", connection=conn)) if f.severity == "warning"]
+
+    assert any("above the 60 s a WinRM host allows by default (MaxTimeoutms)" in w for w in warnings(120))
+    assert not any("MaxTimeoutms" in w for w in warnings(60))

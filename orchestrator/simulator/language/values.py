@@ -337,6 +337,19 @@ def format_number(value: int | float) -> str:
     return text
 
 
+def _double_text(value: float) -> str:
+    """[string] of a double on .NET Framework: Double.ToString() is the "G" format, 15 significant digits
+    (shortest round-trip text came with .NET Core 3.0: dotnet/coreclr#22040), so 0.1 + 0.2 reads 0.3 there.
+    ConvertTo-Json writes doubles round-trip instead (format_number)."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return format(value, ".15G")
+
+
 def to_string(value: Any) -> str:
     """PowerShell's conversion to [string] (invariant culture, as string expansion uses)."""
     if type(value) is str:  # the usual case, first (a NotedString is a str subclass: below)
@@ -347,7 +360,9 @@ def to_string(value: Any) -> str:
         return bare(value) if isinstance(value, NotedString) else value
     if isinstance(value, bool):
         return "True" if value else "False"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return _double_text(value)
+    if isinstance(value, int):
         return format_number(value)
     if isinstance(value, list):
         return " ".join(to_string(v) for v in value)

@@ -62,6 +62,13 @@ class BoundCall:
 
 
 _INT_TYPES = frozenset({"int32", "int64", "uint64", "uint32", "int16", "uint16", "byte", "long", "int"})
+# Each integer type's range: a value outside it fails the conversion ("Value was either too large or too
+# small for an Int32.", the .NET OverflowException PowerShell's binder reports; audit F, L5).
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int": (-(2**31), 2**31 - 1), "int16": (-(2**15), 2**15 - 1),
+               "uint16": (0, 2**16 - 1), "byte": (0, 255), "uint32": (0, 2**32 - 1), "int64": (-(2**63), 2**63 - 1),
+               "long": (-(2**63), 2**63 - 1), "uint64": (0, 2**64 - 1)}
+_NET_INT_NAMES = {"int32": "Int32", "int": "Int32", "int16": "Int16", "uint16": "UInt16", "byte": "Byte",
+                  "uint32": "UInt32", "int64": "Int64", "long": "Int64", "uint64": "UInt64"}
 _NET_NAMES = {
     "string": "System.String", "int32": "System.Int32", "int64": "System.Int64", "uint64": "System.UInt64",
     "uint32": "System.UInt32", "int16": "System.Int16", "boolean": "System.Boolean", "datetime": "System.DateTime",
@@ -533,7 +540,8 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
         # A live object (a VM for VirtualMachine[]...): `_convert_one` hands it through unchanged, in a
         # one-element array.
         return [value]
-    if not array and type(value) is int and base in _INT_TYPES and not base.startswith("uint") and value >= 0:
+    if (not array and type(value) is int and base in _INT_TYPES and not base.startswith("uint") and value >= 0
+            and value <= _INT_RANGES[base][1]):
         return value
     items = value if isinstance(value, list) else [value]
     if not array and isinstance(value, list) and base not in ("object", "psobject"):
@@ -587,9 +595,12 @@ def _convert_one(param: Parameter, base: str, value: Any, cmdlet: str) -> Any:
         return to_string(value)
     if base in _INT_TYPES:
         number = to_int(value, _net_type(param.type).rstrip("[]"))
-        if base.startswith("uint") and number < 0:
-            raise PSRuntimeError(f'Cannot convert value "{number}" to type "{_net_type(param.type)}". Error: "Value '
-                                 'was either too large or too small for a UInt64."', "CannotConvertArgument")
+        low, high = _INT_RANGES[base]
+        if not low <= number <= high:
+            name = _NET_INT_NAMES[base]
+            article = "an" if name.startswith(("I", "U")) and name != "UInt16" else "a"
+            raise PSRuntimeError(f'Cannot convert value "{number}" to type "System.{name}". Error: "Value was either '
+                                 f'too large or too small for {article} {name}."', "CannotConvertArgument")
         return number
     if base == "boolean":
         if isinstance(value, (bool, int)):

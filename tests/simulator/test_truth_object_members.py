@@ -36,3 +36,11 @@ def test_a_mandatory_parameter_takes_no_null_or_empty_string_unless_the_cmdlet_a
 def test_a_double_reads_as_dot_net_framework_writes_it() -> None:
     # Double.ToString() is "G" (15 significant digits) on .NET Framework; round-trip text is .NET Core 3.0's.
     assert lines(ok(simulator(), HEADER + "[string](0.1 + 0.2)\n'x' + 1.5\n[string]1e20")) == ["0.3", "x1.5", "1E+20"]
+
+
+def test_an_integer_beyond_its_type_fails_the_conversion() -> None:
+    # .NET's OverflowException, as PowerShell's cast and binder report it; the simulator took any size.
+    sim = simulator()
+    assert "too large or too small for an Int32" in fails(sim, HEADER + "[int]3000000000").stderr
+    assert "too large or too small for an Int32" in fails(sim, HEADER + "Start-Sleep -Seconds 3000000000").stderr
+    assert lines(ok(sim, HEADER + "[int]2147483647\n[long]3000000000")) == ["2147483647", "3000000000"]

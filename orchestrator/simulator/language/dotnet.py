@@ -627,7 +627,16 @@ def cast(type_name: str, value: Any) -> Any:
     if kind == "int" or kind == "long":
         if value is None:
             return 0
-        return to_int(value, "System.Int64" if kind == "long" else "System.Int32")
+        number = to_int(value, "System.Int64" if kind == "long" else "System.Int32")
+        lowered = type_name.lower()
+        bits = 32 if lowered in ("int", "int32", "system.int32") else 64 if lowered in ("long", "int64", "system.int64") else 0
+        if bits and not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+            # .NET's OverflowException through PowerShell's conversion (audit F, L5).
+            name = "Int32" if bits == 32 else "Int64"
+            raise PSRuntimeError(f'Cannot convert value "{to_string(value)}" to type "System.{name}". Error: "Value was '
+                                 f'either too large or too small for an {name}."', "InvalidCastIConvertible",
+                                 "InvalidArgument")
+        return number
     if kind == "double":
         return float(to_number(value, what="System.Double"))
     if kind == "string":

@@ -44,3 +44,12 @@ def test_an_integer_beyond_its_type_fails_the_conversion() -> None:
     assert "too large or too small for an Int32" in fails(sim, HEADER + "[int]3000000000").stderr
     assert "too large or too small for an Int32" in fails(sim, HEADER + "Start-Sleep -Seconds 3000000000").stderr
     assert lines(ok(sim, HEADER + "[int]2147483647\n[long]3000000000")) == ["2147483647", "3000000000"]
+
+
+def test_replace_reads_its_replacement_as_dot_net_does() -> None:
+    # .NET substitutions: $0 the match, $$ a dollar, a backslash as it is; the simulator had Python's rules.
+    result = ok(simulator(), HEADER + "\n".join([
+        "'ab' -replace 'a', '$0$0'", "'ab' -replace 'a', '$$'", "'a\\b' -replace 'b', 'c\\d'",
+        "'ab' -replace '(?<x>a)', '${x}!'", "'[x]' -replace '([\\[\\]])', '`$1'",
+    ]))
+    assert lines(result) == ["aab", "$b", "a\\c\\d", "a!b", "`[x`]"]

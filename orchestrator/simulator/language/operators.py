@@ -44,6 +44,50 @@ def op_base(op: str) -> tuple[str, bool]:
     return found
 
 
+_NAMED_GROUP = re.compile(r"\(\?<([A-Za-z_]\w*)>")
+_NAMED_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>")
+
+
+def dotnet_pattern(pattern: str) -> str:
+    """A .NET pattern's named groups in Python's spelling: `(?<name>...)` is `(?P<name>...)`, `\\k<name>` is
+    `(?P=name)` (.NET "Grouping Constructs"); lookbehinds `(?<=`, `(?<!` are the same in both."""
+    if "(?<" not in pattern and "\\k<" not in pattern:
+        return pattern
+    return _NAMED_BACKREFERENCE.sub(r"(?P=\1)", _NAMED_GROUP.sub(r"(?P<\1>", pattern))
+
+
+_SUBSTITUTION = re.compile(r"\$(?:(\d+)|\{(\w+)\}|([$&]))")
+
+
+def _substitution(text: str) -> Any:
+    """-replace's replacement as .NET's Regex.Replace reads it: `$1` / `${1}` / `${name}` a group, `$0` and `$&`
+    the whole match, `$$` a dollar, any other character (a backslash too) as it is (.NET "Substitutions in
+    Regular Expressions"; about_Comparison_Operators, -replace). The simulator used Python's template rules,
+    where `$0` became a NUL character and a backslash an escape (audit F, L11). `` $` ``, `$'`, `$+` and `$_`
+    are not modelled: refused, not guessed."""
+    if "$" not in text:
+        return lambda _m: text
+    if re.search(r"\$[`'+_]", text):
+        raise PSRuntimeError(f"The simulator does not model the substitution in the replacement '{text}'.",
+                             "NotSupported", "NotImplemented")
+
+    def substitute(match: re.Match[str]) -> str:
+        def one(found: re.Match[str]) -> str:
+            number, name, sign = found.groups()
+            if sign == "$":
+                return "$"
+            if sign == "&" or number == "0":
+                return match.group(0)
+            key: int | str = int(number) if number is not None else (int(name) if name.isdigit() else name)
+            try:
+                return match.group(key) or ""
+            except IndexError:  # re's answer for a group it does not have, by number or name
+                return found.group(0)  # .NET leaves a substitution naming no group as written
+        return _SUBSTITUTION.sub(one, text)
+    return substitute
+
+
+
 def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
     base, case = OP_BASE.get(op) or op_base(op)
     if base == "+":
@@ -87,7 +131,7 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
     if base == "-notlike":
         return not like(left, right, case)
     if base in ("-match", "-notmatch"):
-        m = re.search(to_string(right), to_string(left), 0 if case else re.IGNORECASE)
+        m = re.search(dotnet_pattern(to_string(right)), to_string(left), 0 if case else re.IGNORECASE)
         # A scalar sets $Matches whenever the pattern is found, for -notmatch too ("when the input is scalar
         # and the result is False, that is, when it detects a match": the same page); no match leaves it.
         if m and interp is not None:
@@ -110,8 +154,8 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
         return not any(equals(x, left) for x in enumerate_value(right))
     if base == "-replace":
         pattern, repl = ([*right, ""])[:2] if isinstance(right, list) else (right, "")
-        py_repl = re.sub(r"\$(\d+)", r"\\\1", to_string(repl))
-        rx = re.compile(to_string(pattern), 0 if case else re.IGNORECASE)
+        py_repl = _substitution(to_string(repl))
+        rx = re.compile(dotnet_pattern(to_string(pattern)), 0 if case else re.IGNORECASE)
         if isinstance(left, list):
             return [rx.sub(py_repl, to_string(x)) for x in left]
         return rx.sub(py_repl, to_string(left))
@@ -127,7 +171,7 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
     if op == "-join":
         return to_string(right).join(to_string(x) for x in enumerate_value(left))
     if op == "-split":
-        return re.split(to_string(right), to_string(left), flags=re.IGNORECASE)
+        return re.split(dotnet_pattern(to_string(right)), to_string(left), flags=re.IGNORECASE)
     raise PSRuntimeError(f"The simulator does not support the operator {op}.", "NotSupported", "NotImplemented")
 
 

@@ -134,6 +134,16 @@ def check_definitions(definitions: Iterable[VarDef], reader: Reader, credentials
 # under HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest it was captured with, and files its Windows partition
 # holds (simulator/host/guest.py).
 _IMAGE_KEYS = ("edition_sku", "size", "partition_style", "guest_values", "guest_files")
+_IMAGE_TEXT_MAPS = (
+    ("guest_values", "names to text (the values under HKLM\\SOFTWARE\\Microsoft\\Virtual Machine\\Guest the image "
+     "was captured with)", "{OrchestrateReady: 'ready...'}"),
+    ("guest_files", "a path in the image's Windows partition to its text",
+     "{'\\Windows\\Setup\\Scripts\\SetupComplete.cmd': '...'}"),
+)
+
+
+def _is_text_map(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
 class HostBuilder:
@@ -406,33 +416,11 @@ class HostBuilder:
             if image_map is BAD or any(k not in _IMAGE_KEYS for k in image_map):
                 ok = False
                 continue
-            own_files = image_map.get("guest_files")
-            if own_files is not None and (
-                not isinstance(own_files, dict)
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in own_files.items())
-            ):
-                ok = (
-                    self.r.error(
-                        origin_in(image_map, "guest_files", at),
-                        f"{what}: {path}: guest_files maps a path in the image's Windows partition to its text",
-                        "write guest_files: {'\\Windows\\Setup\\Scripts\\SetupComplete.cmd': '...'}",
-                    )
-                    and False
-                )
-            leftover = image_map.get("guest_values")
-            if leftover is not None and (
-                not isinstance(leftover, dict)
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in leftover.items())
-            ):
-                ok = (
-                    self.r.error(
-                        origin_in(image_map, "guest_values", at),
-                        f"{what}: {path}: guest_values maps names to text (the values under HKLM\\SOFTWARE\\"
-                        "Microsoft\\Virtual Machine\\Guest the image was captured with)",
-                        "write guest_values: {OrchestrateReady: 'ready...'}",
-                    )
-                    and False
-                )
+            for key, meaning, example in _IMAGE_TEXT_MAPS:
+                value = image_map.get(key)
+                if value is not None and not _is_text_map(value):
+                    ok = self.r.error(origin_in(image_map, key, at), f"{what}: {path}: {key} maps {meaning}",
+                                      f"write {key}: {example}") and False
             style = image_map.get("partition_style")
             if style is not None and str(style).upper() not in ("GPT", "MBR"):
                 ok = (

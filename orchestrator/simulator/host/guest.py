@@ -241,12 +241,19 @@ def advance(host: Host, seconds: float) -> bool:
     return moved
 
 
-def _end_specialize(host: Host, vm: VM, run: dict[str, Any]) -> None:
-    """The specialize pass is done: the computer has its name and, if it could, joined its domain."""
+def _setup_volume(host: Host, vm: VM) -> dict[str, Any] | None:
+    """The volume a guest in setup writes to; None (and the guest has no OS) when its disk is gone."""
     entry = system_disk(host, vm)
     volume = writable_volume(host, entry) if entry is not None else None
     if volume is None:
         vm.guest_run = {"phase": "no_os"}
+    return volume
+
+
+def _end_specialize(host: Host, vm: VM, run: dict[str, Any]) -> None:
+    """The specialize pass is done: the computer has its name and, if it could, joined its domain."""
+    volume = _setup_volume(host, vm)
+    if volume is None:
         return
     settings = run.get("settings") or {}
     os_state = volume["os"]
@@ -266,10 +273,8 @@ def _end_specialize(host: Host, vm: VM, run: dict[str, Any]) -> None:
 
 def _finish_setup(host: Host, vm: VM, run: dict[str, Any]) -> None:
     """The oobeSystem pass is done: SetupComplete.cmd runs, unless Windows Welcome waits for a password."""
-    entry = system_disk(host, vm)
-    volume = writable_volume(host, entry) if entry is not None else None
+    volume = _setup_volume(host, vm)
     if volume is None:
-        vm.guest_run = {"phase": "no_os"}
         return
     settings = run.get("settings") or {}
     os_state = volume["os"]

@@ -7,11 +7,12 @@ problem as a Finding (never an exception).
     inventory.hostvars["hv01"]           # effective variables as defined (for `inventory --list`)
     inventory.findings                   # YAML, shape, type and MultiPoint-rule problems with file:line
 
-The stages, one module each: sources (files and directories in Ansible's order, YAML or INI) with
-yaml_source (safe, line-tracking YAML), ini_source (Ansible's ini plugin) and vaulted + vault (Ansible
-Vault); resolve (Ansible's groups and precedence) with vars_dirs (group_vars/host_vars); fleet (which hosts
-are ours); lookup (env lookups); typed + typed_vms + credentials (typed specs); then orchestrator.rules
-(pure checks over the model).
+The stages, one module each: ansible_config (ansible.cfg and ANSIBLE_* settings that would change the
+result, refused first); sources (files and directories in Ansible's order, YAML or INI) with yaml_source
+(safe, line-tracking YAML), ini_source (Ansible's ini plugin) and vaulted + vault (Ansible Vault); resolve
+(Ansible's groups and precedence) with vars_dirs (group_vars/host_vars); fleet (which hosts are ours);
+lookup (env lookups); typed + typed_vms + credentials (typed specs); then orchestrator.rules (pure checks
+over the model).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from orchestrator.inventory.ansible_config import load_config
 from orchestrator.inventory.fields import Reader
 from orchestrator.inventory.fleet import foreign_reason, misplaced_work
 from orchestrator.inventory.lookup import env_lookup_name
@@ -117,8 +119,14 @@ def _load(
     shown = paths[0] if len(paths) == 1 else ",".join(paths)
     if not paths:
         return _failed("", [Finding("error", "no inventory was given", "give -i INVENTORY")])
+    # ansible.cfg / ANSIBLE_* settings that would make Ansible resolve differently: refused before any
+    # source is read, since they change which files are read and how (orchestrator.inventory.ansible_config)
+    config = load_config()
+    settings = [*config.findings, *config.refusals()]
+    if any(finding.is_error for finding in settings):
+        return _failed(shown, settings)
     sources = collect(paths, vault)
-    findings_before = list(sources.findings)
+    findings_before = [*settings, *sources.findings]
     for empty in sources.empty:
         findings_before.append(
             Finding(

@@ -4,8 +4,10 @@ setup_vault_secrets and ansible/parsing/vault get_file_vault_secret):
 - `--vault-id [LABEL@]SOURCE`: SOURCE is `prompt`, a file, or an executable script; LABEL defaults to
   `default`;
 - `--vault-password-file FILE` (repeatable): a vault id `default@FILE`; without it,
-  ANSIBLE_VAULT_PASSWORD_FILE (Ansible's DEFAULT_VAULT_PASSWORD_FILE) is used; ANSIBLE_VAULT_IDENTITY_LIST
-  adds comma-separated vault ids first;
+  DEFAULT_VAULT_PASSWORD_FILE is used (ANSIBLE_VAULT_PASSWORD_FILE, else `[defaults] vault_password_file`
+  in ansible.cfg, relative to that file's folder: ansible/config/base.yml:1285, type path);
+  DEFAULT_VAULT_IDENTITY_LIST (ANSIBLE_VAULT_IDENTITY_LIST, else `[defaults] vault_identity_list`:
+  base.yml:1276) adds comma-separated vault ids first (ansible/cli/__init__.py:551-553);
 - `--ask-vault-pass`: a prompt for the `default` id;
 - a file's password is its content stripped of surrounding whitespace; an executable file is run and its
   stdout (stripped of line endings) is the password; a script named `*-client` (before the extension) is run
@@ -20,6 +22,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from orchestrator.inventory.ansible_config import VAULT_IDENTITY_LIST, VAULT_PASSWORD_FILE, Value, load_config
 from orchestrator.inventory.vault import DEFAULT_LABEL, Vault, VaultSecret
 from orchestrator.model import Secret
 
@@ -48,12 +51,16 @@ def build_vault(
     environ: Mapping[str, str] | None = None,
 ) -> Vault:
     """Every vault secret of the run, in Ansible's order (identity list, --vault-id, password files, prompt)."""
-    env = os.environ if environ is None else environ
-    ids = [item.strip() for item in env.get("ANSIBLE_VAULT_IDENTITY_LIST", "").split(",") if item.strip()]
+    config = load_config(environ)
+    configured_ids = config.value(VAULT_IDENTITY_LIST)
+    ids = [item for item in (configured_ids.value if configured_ids else []) if item]
+    where = {item: _setting_origin(configured_ids) for item in ids}
     ids.extend(vault_ids)
     files = list(password_files)
-    if not files and env.get("ANSIBLE_VAULT_PASSWORD_FILE"):
-        files.append(env["ANSIBLE_VAULT_PASSWORD_FILE"])
+    configured_file = config.value(VAULT_PASSWORD_FILE)
+    if not files and configured_file is not None and configured_file.written:
+        files.append(configured_file.value)
+        where[f"{DEFAULT_LABEL}@{configured_file.value}"] = _setting_origin(configured_file)
     ids.extend(f"{DEFAULT_LABEL}@{name}" for name in files)
     if ask_vault_pass:
         ids.append(f"{DEFAULT_LABEL}@prompt")
@@ -73,8 +80,23 @@ def build_vault(
                 raise VaultSetupError("the vault password given at the prompt is empty")
             secrets.append(VaultSecret(Secret(answer), label, "prompt"))
         else:
-            secrets.append(VaultSecret(read_password_source(source, label), label, source))
+            try:
+                secrets.append(VaultSecret(read_password_source(source, label), label, source))
+            except VaultSetupError as exc:
+                if vault_id not in where:
+                    raise
+                raise VaultSetupError(f"{exc} (from {where[vault_id]})") from exc
     return Vault(secrets)
+
+
+def _setting_origin(value: Value | None) -> str:
+    """Where a vault setting was given, for messages: the env var, or the config file and line."""
+    if value is None:
+        return ""
+    if value.env is not None:
+        return value.env
+    location = value.location
+    return f"{value.written.split(' =')[0]} in {location.file}:{location.line}" if location else value.written
 
 
 def read_password_source(source: str, label: str = DEFAULT_LABEL) -> Secret:

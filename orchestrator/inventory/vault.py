@@ -99,6 +99,15 @@ def _keys(password: bytes, salt: bytes) -> tuple[bytes, bytes, bytes]:
     return derived[:_KEY_LENGTH], derived[_KEY_LENGTH : 2 * _KEY_LENGTH], derived[2 * _KEY_LENGTH :]
 
 
+def password_bytes(password: str) -> bytes:
+    """The bytes Ansible derives the key from. Ansible keeps a password file's content as raw bytes
+    (ansible/parsing/vault/__init__.py:415 FileVaultSecret._read_file: `f.read().strip()`, never decoded),
+    so a Latin-1 password such as b'caf\\xe9' works there. vault_secrets decodes those bytes with
+    surrogateescape; encoding back the same way gives exactly the file's bytes (strict UTF-8 would raise
+    UnicodeEncodeError on them), and a typed or UTF-8 password is its UTF-8 bytes as in Ansible (:319)."""
+    return password.encode("utf-8", "surrogateescape")
+
+
 def decrypt_aes256(body: bytes, password: bytes) -> bytes | None:
     """The plaintext, or None when the HMAC does not match (a wrong password)."""
     parts = _unhexlify(body).split(b"\n", 2)
@@ -147,7 +156,7 @@ class Vault:
         if not self.secrets:
             raise VaultError("no vault password was given")
         for secret in self.ordered(envelope.label):
-            plain = decrypt_aes256(envelope.body, secret.password.reveal().encode("utf-8"))
+            plain = decrypt_aes256(envelope.body, password_bytes(secret.password.reveal()))
             if plain is not None:
                 try:
                     return plain.decode("utf-8")
@@ -166,7 +175,7 @@ def encrypt(plaintext: str, password: str, *, label: str | None = None, salt: by
     import os
 
     salt = salt if salt is not None else os.urandom(32)
-    key1, key2, iv = _keys(password.encode("utf-8"), salt)
+    key1, key2, iv = _keys(password_bytes(password), salt)
     padder = padding.PKCS7(algorithms.AES.block_size).padder()
     padded = padder.update(plaintext.encode("utf-8")) + padder.finalize()
     encryptor = Cipher(algorithms.AES(key1), modes.CTR(iv)).encryptor()

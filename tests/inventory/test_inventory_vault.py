@@ -212,3 +212,27 @@ def test_our_encryption_is_read_by_ansible() -> None:
         lib = VaultLib([(label, AnsibleSecret(PASSWORD.encode()))])
         assert lib.decrypt(envelope) == b"plain text"
         assert Vault([VaultSecret(Secret(PASSWORD), label)]).decrypt(envelope) == "plain text"
+
+
+def test_a_latin1_password_file_decrypts_as_with_ansible(tmp_path: Path) -> None:
+    """A legacy password file holding b'caf\\xe9' (Latin-1, not UTF-8): ansible-vault encrypts with its raw
+    bytes and ansible-inventory decrypts with them; so do we (it used to crash with UnicodeEncodeError)."""
+    password_file = tmp_path / "latin1-pass.txt"
+    password_file.write_bytes(b"caf\xe9\n")
+    password_file.chmod(0o600)
+    encrypted = subprocess.run(
+        [str(ANSIBLE_VAULT), "encrypt_string", "--vault-password-file", str(password_file), WINRM_PASSWORD,
+         "--name", "ansible_password"],
+        capture_output=True, text=True, timeout=120, check=True, env=ansible_env(tmp_path), cwd=tmp_path,
+    ).stdout
+    inventory = school(tmp_path, "ansible_user: 'SCHOOL\\admin'\n" + encrypted + "ansible_winrm_transport: ntlm\n")
+
+    result = cli("validate", str(inventory), "--vault-password-file", str(password_file))
+    assert result.exit_code == 0, result.output
+    listed = cli("inventory", str(inventory), "--list", "--vault-password-file", str(password_file))
+    theirs = ansible_list_of(tmp_path, "-i", str(inventory), "--vault-password-file", str(password_file))
+    assert json.loads(listed.stdout) == _mask_vault(theirs)
+    from orchestrator.inventory.vault_secrets import build_vault
+
+    loaded = load(inventory, vault=build_vault(password_files=[str(password_file)], environ={}))
+    assert loaded.hosts["hv01.school.local"].connection.password == Secret(WINRM_PASSWORD)

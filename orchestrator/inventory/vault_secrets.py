@@ -3,12 +3,12 @@ setup_vault_secrets and ansible/parsing/vault get_file_vault_secret):
 
 - `--vault-id [LABEL@]SOURCE`: SOURCE is `prompt`, a file, or an executable script; LABEL defaults to
   `default`;
-- `--vault-password-file FILE` (repeatable): a vault id `default@FILE`; without it,
-  DEFAULT_VAULT_PASSWORD_FILE is used (ANSIBLE_VAULT_PASSWORD_FILE, else `[defaults] vault_password_file`
+- `--vault-password-file FILE` (repeatable): a vault id `default@FILE`; after them,
+  DEFAULT_VAULT_PASSWORD_FILE is always added (ANSIBLE_VAULT_PASSWORD_FILE, else `[defaults] vault_password_file`
   in ansible.cfg, relative to that file's folder: ansible/config/base.yml:1285, type path);
   DEFAULT_VAULT_IDENTITY_LIST (ANSIBLE_VAULT_IDENTITY_LIST, else `[defaults] vault_identity_list`:
   base.yml:1276) adds comma-separated vault ids first (ansible/cli/__init__.py:551-553);
-- `--ask-vault-pass`: a prompt for the `default` id;
+- `--ask-vault-pass`: a prompt for the `default` id; the answer is stripped of surrounding whitespace;
 - a file's password is its content stripped of surrounding whitespace; an executable file is run and its
   stdout (stripped of line endings) is the password; a script named `*-client` (before the extension) is run
   with `--vault-id LABEL`, as Ansible's client scripts are; an empty password is refused.
@@ -57,8 +57,10 @@ def build_vault(
     where = {item: _setting_origin(configured_ids) for item in ids}
     ids.extend(vault_ids)
     files = list(password_files)
+    # Ansible always adds DEFAULT_VAULT_PASSWORD_FILE after the --vault-password-file ones, never instead
+    # of them (ansible/cli/__init__.py:240-242, then build_vault_ids :207-213)
     configured_file = config.value(VAULT_PASSWORD_FILE)
-    if not files and configured_file is not None and configured_file.written:
+    if configured_file is not None and configured_file.written:
         files.append(configured_file.value)
         where[f"{DEFAULT_LABEL}@{configured_file.value}"] = _setting_origin(configured_file)
     ids.extend(f"{DEFAULT_LABEL}@{name}" for name in files)
@@ -75,13 +77,16 @@ def build_vault(
             if prompt is None:
                 raise VaultSetupError("a vault password prompt needs a terminal")
             question = "Vault password: " if label == DEFAULT_LABEL else f"Vault password ({label}): "
-            answer = prompt(question)
+            # stripped of surrounding whitespace as bytes, as Ansible does (parsing/vault/__init__.py:319)
+            typed = prompt(question).encode("utf-8", "surrogateescape").strip()
+            answer = typed.decode("utf-8", "surrogateescape")
             if not answer:
                 raise VaultSetupError("the vault password given at the prompt is empty")
             secrets.append(VaultSecret(Secret(answer), label, "prompt"))
         else:
             try:
-                secrets.append(VaultSecret(read_password_source(source, label), label, source))
+                shown = f"{source} (from {where[vault_id]})" if vault_id in where else source
+                secrets.append(VaultSecret(read_password_source(source, label), label, shown))
             except VaultSetupError as exc:
                 if vault_id not in where:
                     raise

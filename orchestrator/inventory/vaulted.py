@@ -34,6 +34,18 @@ VAULT_FIX = (
 )
 
 
+def vault_fix(vault: Vault | None) -> str:
+    """What to pass for a value no password decrypts. With passwords given, it names those tried rather
+    than suggesting a source already used (ANSIBLE_VAULT_PASSWORD_FILE set, a file already passed)."""
+    tried = [secret.source for secret in vault.secrets if secret.source] if vault else []
+    if not tried:
+        return VAULT_FIX
+    return (
+        f"pass the vault password it was encrypted with (tried: {', '.join(tried)}): --vault-password-file FILE, "
+        "--ask-vault-pass or --vault-id [LABEL@]SOURCE"
+    )
+
+
 class Undecrypted(Secret):
     """A vault value no given password decrypts. Its one finding is already recorded; readers skip it."""
 
@@ -70,7 +82,7 @@ def decrypted_text(path: Path, shown: str, vault: Vault | None) -> tuple[str, bo
         raise YamlProblem(
             f"cannot decrypt this Vault-encrypted file: {exc}",
             Origin(shown),
-            FORMAT_FIX if isinstance(exc, VaultFormatError) else VAULT_FIX,
+            FORMAT_FIX if isinstance(exc, VaultFormatError) else vault_fix(vault),
         ) from exc
 
 
@@ -110,7 +122,7 @@ def _decrypt(value: VaultText, vault: Vault | None, findings: list[Finding]) -> 
             Finding(
                 "error",
                 f"cannot decrypt this Vault value: {exc}",
-                FORMAT_FIX if isinstance(exc, VaultFormatError) else VAULT_FIX,
+                FORMAT_FIX if isinstance(exc, VaultFormatError) else vault_fix(vault),
                 origin.location,
                 origin.path,
             )

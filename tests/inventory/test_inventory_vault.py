@@ -236,3 +236,43 @@ def test_a_latin1_password_file_decrypts_as_with_ansible(tmp_path: Path) -> None
 
     loaded = load(inventory, vault=build_vault(password_files=[str(password_file)], environ={}))
     assert loaded.hosts["hv01.school.local"].connection.password == Secret(WINRM_PASSWORD)
+
+
+def test_ansible_vault_password_file_is_added_to_vault_password_file_as_ansible_adds_it(
+    tmp_path: Path, vaulted_school: Path
+) -> None:
+    """The team's ANSIBLE_VAULT_PASSWORD_FILE holds the right password; the admin also passes a personal
+    --vault-password-file that is not it. Ansible tries both (ansible/cli/__init__.py:240-242) and decrypts."""
+    team = write(tmp_path / "team-pass.txt", PASSWORD)
+    mine = write(tmp_path / "my-pass.txt", "my own password")
+    env = {"ANSIBLE_VAULT_PASSWORD_FILE": str(team)}
+    theirs = ansible_list_of(tmp_path, "-i", str(vaulted_school), "--vault-password-file", str(mine), env=env)
+
+    result = cli("inventory", str(vaulted_school), "--list", "--vault-password-file", str(mine), env=env)
+    assert result.exit_code == 0 and "cannot decrypt" not in result.stderr, result.stderr
+    assert json.loads(result.stdout) == _mask_vault(theirs)
+    assert cli("validate", str(vaulted_school), "--vault-password-file", str(mine), env=env).exit_code == 0
+
+
+def test_a_wrong_ansible_vault_password_file_is_named_not_suggested(tmp_path: Path, vaulted_school: Path) -> None:
+    wrong = write(tmp_path / "stale-pass.txt", "last year's password")
+    result = cli("validate", str(vaulted_school), env={"ANSIBLE_VAULT_PASSWORD_FILE": str(wrong)})
+    assert result.exit_code == 2
+    error = next(line for line in result.stdout.splitlines() if "cannot decrypt" in line)
+    assert "or set ANSIBLE_VAULT_PASSWORD_FILE" not in error
+    assert f"tried: {wrong} (from ANSIBLE_VAULT_PASSWORD_FILE)" in error
+
+
+def test_ask_vault_pass_strips_the_typed_password_as_ansible_does(
+    vaulted_school: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password typed with a trailing space: Ansible's prompt secret strips it (parsing/vault/__init__.py:319)."""
+    from ansible.parsing import vault as ansible_vault
+
+    monkeypatch.setattr(ansible_vault.display, "prompt", lambda *args, **kwargs: PASSWORD + "  ")
+    prompted = ansible_vault.PromptVaultSecret(prompt_formats=["Vault password: "], vault_id="default")
+    prompted.load()
+    assert prompted.bytes == PASSWORD.encode()  # the oracle: stripped
+
+    result = cli("validate", str(vaulted_school), "--ask-vault-pass", input=" " + PASSWORD + "  \n")
+    assert result.exit_code == 0, result.output

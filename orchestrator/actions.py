@@ -602,7 +602,7 @@ GUEST_POLL_SECONDS = 30
 # virtualization/hyper-v/integration-services-data-exchange.md), and no page says sysprep clears them, so an
 # image captured from a finished guest may already report a same-named VM's token while its setup still runs,
 # with the answer file on its disk (audit D, F3). Letters, digits and dashes: cmd-safe.
-GUEST_TOKEN_PLACEHOLDER = "orchestrate-ready-token"
+GUEST_TOKEN_SLOT = "orchestrate-ready-token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,8 +629,8 @@ class PrepareGuest(Action):
         return self.vm.name
 
     @property
-    def token_placeholder(self) -> str:
-        return GUEST_TOKEN_PLACEHOLDER
+    def token_slot(self) -> str:
+        return GUEST_TOKEN_SLOT
 
     @property
     def ready_name(self) -> str:
@@ -672,7 +672,7 @@ class PrepareGuest(Action):
 @dataclass(frozen=True, slots=True)
 class GuestWait:
     """One VM the wait watches: its computer name and how long its setup may take (the token it reports is on
-    its Notes line: GUEST_TOKEN_PLACEHOLDER says why)."""
+    its Notes line: GUEST_TOKEN_SLOT says why)."""
 
     vm_name: str
     computer_name: str

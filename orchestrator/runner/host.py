@@ -414,7 +414,7 @@ def guest_secrets(renderer: Renderer, plan: Plan, *, reveal: bool) -> dict[str, 
     for action in plan:
         if isinstance(action, PrepareGuest):
             secrets[action.answer_secret] = render_answer_file(renderer, action.vm, reveal=reveal)
-            secrets[action.setup_secret] = render_setup_complete(renderer, GUEST_READY_NAME, action.token_placeholder)
+            secrets[action.setup_secret] = render_setup_complete(renderer, GUEST_READY_NAME, action.token_slot)
     return secrets
 
 

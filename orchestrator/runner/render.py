@@ -321,7 +321,7 @@ def _guest_files(renderer: Renderer, host: str, plan: Sequence[Action], folder: 
         files.append(RenderedScript(host, "answer file", folder / f"{stem}.unattend.xml",
                                     render_answer_file(renderer, action.vm, reveal=False)))
         files.append(RenderedScript(host, "setup script", folder / f"{stem}.SetupComplete.cmd",
-                                    render_setup_complete(renderer, GUEST_READY_NAME, action.token_placeholder), bom=False))
+                                    render_setup_complete(renderer, GUEST_READY_NAME, action.token_slot), bom=False))
     return files
 
 

@@ -192,9 +192,22 @@ def _check_password_complexity(label: str, password: Any, location: Location | N
 def _check_key(label: str, guest: GuestSpec, location: Location | None) -> Iterator[Finding]:
     key = guest.product_key
     if isinstance(key, Secret):
-        if not _KEY.match(key.reveal().strip().upper()):
+        typed = key.reveal().strip().upper()
+        if not _KEY.match(typed):
             yield finding("error", f"{label}: product_key is not five groups of five letters and digits",
                           "give the 5x5 key, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", location)
+        elif typed in KNOWN_KMS_KEYS and typed != MULTIPOINT_PREMIUM_KMS_KEY:
+            # A published KMS client key is no secret, and one of another edition's makes setup install that
+            # edition's licence on the Premium image (or stop at the ProductKey page): the key's own edition
+            # is named, never the key, as the value came in as a secret.
+            yield finding(
+                "error",
+                f"{label}: the secret product_key is the published KMS client key of {KNOWN_KMS_KEYS[typed]}, "
+                "not of Windows Server 2012 MultiPoint Premium",
+                f"remove product_key for the Premium KMS client key {MULTIPOINT_PREMIUM_KMS_KEY}, or give the "
+                "site's MAK",
+                location,
+            )
         return
     edition = KNOWN_KMS_KEYS.get(key)
     if key != MULTIPOINT_PREMIUM_KMS_KEY:

@@ -105,3 +105,18 @@ def test_an_administrator_password_a_domain_member_would_refuse_is_warned_about(
     assert checked.exit_code == 0, checked.output
     assert ("admin_password does not meet Windows' password complexity rules" in checked.output) is warned
     assert password not in checked.output
+
+
+def test_a_secret_key_that_is_the_standard_editions_kms_key_is_refused_without_showing_it(tmp_path: Path) -> None:
+    # The admin pasted the KMS client key of MultiPoint Standard into the key file: a secret, but a published
+    # key of the wrong edition, which would license the Premium image as Standard.
+    key_file = tmp_path / "mak.txt"
+    key_file.write_text("hm7dn-yvmh3-46jc3-xytg7-cyqjj\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": guest(product_key={"file": str(key_file)})})
+
+    checked = orchestrate("validate", inv)
+
+    assert checked.exit_code == 2
+    assert "the published KMS client key of Windows Server 2012 MultiPoint Standard" in checked.output
+    assert "HM7DN" not in checked.output.upper()

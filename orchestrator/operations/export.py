@@ -29,7 +29,7 @@ from orchestrator.facts import HostFacts, VMFacts
 from orchestrator.model import HostSpec
 from orchestrator.operations.base import Scripts, Verdict, answer_file_refusal, select, with_refusals
 from orchestrator.plan import Plan
-from orchestrator.windows_paths import MAX_PATH
+from orchestrator.windows_paths import MAX_PATH, is_absolute
 
 IMPORT_MODES = ("register", "copy", "copy-new-id")
 # yyyyMMddTHHmmssfffZ, optionally with the host's -N suffix: the only folder names retention ever deletes.
@@ -73,15 +73,12 @@ def export_folder_of(path: str) -> str | None:
     return None
 
 
-_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
-
-
 def path_problem(path: str, *, share_only: bool = False) -> str | None:
     """Why a path given on the command line cannot be used on the hosts, or None: it must be absolute as a
     host sees it (D:\\exports or \\\\server\\share\\...), and a move's must be a share both hosts reach."""
     if share_only and not path.startswith("\\\\"):
         return f"'{path}' is not a share (\\\\server\\share): the source and the target must both reach it"
-    if not _ABSOLUTE.match(path):
+    if not is_absolute(path):
         return f"'{path}' is not an absolute Windows path (like D:\\exports or \\\\server\\share)"
     return None
 

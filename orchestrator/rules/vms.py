@@ -17,6 +17,7 @@ from orchestrator.model import (
     VM_STATION_TYPES,
     Finding,
     HostSpec,
+    Location,
     VMSpec,
 )
 from orchestrator.rules.findings import at, finding, not_a_choice, shown
@@ -24,6 +25,7 @@ from orchestrator.rules.names import checkpoint_name_problem, name_problem, prin
 from orchestrator.rules.sizing import floor_for
 from orchestrator.sizes import format_size
 from orchestrator.vm_index import alike_key
+from orchestrator.windows_paths import is_absolute
 
 EDITIONS = ("premium", "standard")
 GENERATIONS = (1, 2)
@@ -96,6 +98,8 @@ def check_vm(host: HostSpec, vm: VMSpec) -> Iterator[Finding]:
             "give the VM folder or remove path",
             at(loc, "path", vm.location),
         )
+    elif vm.path is not None and not is_absolute(vm.path):
+        yield _relative(label, "path", vm.path, "D:\\VMs", at(loc, "path", vm.location))
     cp = vm.checkpoints
     if cp.baseline is not None:
         problem = checkpoint_name_problem(cp.baseline)
@@ -284,7 +288,20 @@ def _check_disk(vm: VMSpec, label: str) -> Iterator[Finding]:
             yield finding(
                 "error", f"{label}: the disk path is empty", "give the full path of the file", where
             )
+        elif value is not None and not is_absolute(value):
+            yield _relative(label, "disk", value, "D:\\images\\mps2012-premium.vhdx", where)
     yield from _check_image_format(vm, label)
+
+
+def _relative(label: str, key: str, path: str, example: str, where: Location | None) -> Finding:
+    """A relative path means a different folder to each API on the host (orchestrator.windows_paths)."""
+    return finding(
+        "error",
+        f"{label}: {key} '{path}' is not a full path: the host would complete it from a current directory, "
+        "which differs between PowerShell and Hyper-V",
+        f"write the path from its drive or share, like {example} or \\\\server\\share\\...",
+        where,
+    )
 
 
 def _check_image_format(vm: VMSpec, label: str) -> Iterator[Finding]:

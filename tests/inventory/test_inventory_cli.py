@@ -81,7 +81,7 @@ def test_findings_are_single_lines_with_a_summary_on_stderr(tmp_path: Path) -> N
                 - name: "a very long name that goes on and on and on with words and more words until it wraps twice"
                   cpus: 1
                   edition: standard
-                  disk: {parent: b.vhdx}
+                  disk: {parent: 'D:\\b.vhdx'}
                   stations: {rdp: 25}
     """,
     )
@@ -103,8 +103,8 @@ def test_json_output_document(tmp_path: Path) -> None:
           hosts:
             hv01:
               ansible_connection: simulator
-              multipoint_vms: [{name: x, cpus: 1, disk: {parent: b.vhdx}}]
-            hv02: {ansible_connection: simulator, multipoint_vms: [{name: y, edition: gold, disk: {parent: b.vhdx}}]}
+              multipoint_vms: [{name: x, cpus: 1, disk: {parent: 'D:\\b.vhdx'}}]
+            hv02: {ansible_connection: simulator, multipoint_vms: [{name: y, edition: gold, disk: {parent: 'D:\\b.vhdx'}}]}
     """,
     )
     result = cli("validate", str(path), "--output", "json")
@@ -123,7 +123,7 @@ def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
         """
         all:
           hosts:
-            hv01: {ansible_connection: simulator, multipoint_vms: [{name: x, cpus: 1, disk: {parent: b.vhdx}}]}
+            hv01: {ansible_connection: simulator, multipoint_vms: [{name: x, cpus: 1, disk: {parent: 'D:\\b.vhdx'}}]}
           hostz: {}
     """,
     )

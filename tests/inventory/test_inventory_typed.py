@@ -61,7 +61,7 @@ def test_classroom_becomes_premium_vms_with_seats_spread_evenly(tmp_path: Path) 
     write(
         tmp_path / "inv.yaml",
         sim_host("""\
-      multipoint_vm_defaults: {disk: {parent: base.vhdx}}
+      multipoint_vm_defaults: {disk: {parent: 'D:\\images\\base.vhdx'}}
       multipoint_classrooms:
         - {name: lab, seats: 41, station_type: usb_over_ethernet, vm: {switch: LAN}}
         - {name: small, seats: 3}
@@ -82,7 +82,7 @@ def test_classroom_of_exactly_twenty_is_one_vm_and_twenty_one_is_two(tmp_path: P
     write(
         tmp_path / "inv.yaml",
         sim_host("""\
-      multipoint_vm_defaults: {disk: {parent: base.vhdx}}
+      multipoint_vm_defaults: {disk: {parent: 'D:\\images\\base.vhdx'}}
       multipoint_classrooms: [{name: a, seats: 20}, {name: b, seats: 21}]
 """),
     )
@@ -95,7 +95,7 @@ def test_explicit_size_below_floor_is_kept_and_warned(tmp_path: Path) -> None:
         tmp_path / "inv.yaml",
         sim_host("""\
       multipoint_classrooms:
-        - {name: lab, seats: 18, vm: {cpus: 2, memory: 4GB, disk: {parent: base.vhdx}}}
+        - {name: lab, seats: 18, vm: {cpus: 2, memory: 4GB, disk: {parent: 'D:\\images\\base.vhdx'}}}
 """),
     )
     inventory = load(tmp_path / "inv.yaml")
@@ -127,7 +127,7 @@ def test_env_lookup_anywhere_and_unset_names_the_variable(tmp_path: Path) -> Non
         - name: "{{ lookup('env', 'VM_NAME') }}"
           memory: "{{ lookup(\\"env\\", \\"VM_MEMORY\\") }}"
           switch: "{{ lookup('env', 'MISSING_SWITCH') }}"
-          disk: {parent: base.vhdx}
+          disk: {parent: 'D:\\images\\base.vhdx'}
 """),
     )
     inventory = load(tmp_path / "inv.yaml", environ={"VM_NAME": "from-env", "VM_MEMORY": "4GB"})
@@ -146,7 +146,7 @@ def test_schedules_parse_with_defaults(tmp_path: Path) -> None:
     write(
         tmp_path / "inv.yaml",
         sim_host("""\
-      multipoint_vms: [{name: lab-01, disk: {parent: b.vhdx}}]
+      multipoint_vms: [{name: lab-01, disk: {parent: 'D:\\b.vhdx'}}]
       multipoint_schedules:
         - {name: nightly, checkpoint: clean, at: "02:30"}
         - {name: weekend, checkpoint: clean, at: "06:00", days: [sat, sun], vms: "lab-*"}
@@ -328,7 +328,7 @@ def test_classroom_names_unique_per_host(tmp_path: Path) -> None:
     write(
         tmp_path / "inv.yaml",
         sim_host("""\
-      multipoint_vm_defaults: {disk: {parent: base.vhdx}}
+      multipoint_vm_defaults: {disk: {parent: 'D:\\images\\base.vhdx'}}
       multipoint_classrooms: [{name: Lab, seats: 5}, {name: lab, seats: 30}]
 """),
     )
@@ -360,7 +360,7 @@ def test_classroom_refusals(tmp_path: Path, classroom: str, fragment: str) -> No
     write(
         tmp_path / "inv.yaml",
         sim_host(
-            f"      multipoint_vm_defaults: {{disk: {{parent: b.vhdx}}}}\n"
+            f"      multipoint_vm_defaults: {{disk: {{parent: 'D:\\b.vhdx'}}}}\n"
             f"      multipoint_classrooms: [{classroom}]\n"
         ),
     )

@@ -99,7 +99,7 @@ def test_schedule_rules(changes: dict[str, object], fragment: str) -> None:
 
 def test_schedule_names_unique_and_glob_matching_no_vm_is_a_warning() -> None:
     assert len(errors(schedules=(schedule(), schedule(name="NIGHTLY")))) == 1
-    vm = VMSpec(name="lab-01", cpus=2, memory=2 * 1024**3, disk=DiskSpec(kind="parent", source="b.vhdx"))
+    vm = VMSpec(name="lab-01", cpus=2, memory=2 * 1024**3, disk=DiskSpec(kind="parent", source="D:\\b.vhdx"))
     spec = HostSpec(name="hv01", connection=WINRM, vms=(vm,), schedules=(schedule(vms="library-*"),))
     (warning,) = check_host(spec)
     assert warning.severity == "warning" and "matches no VM" in warning.message

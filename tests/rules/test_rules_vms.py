@@ -91,7 +91,7 @@ def test_more_than_twenty_seats_suggests_a_classroom() -> None:
         ({"dynamic_memory": DynamicMemory(1 * GB, GB + 2 * MB)}, "min <= memory <= max"),
         ({"dynamic_memory": DynamicMemory(0, GB)}, "min and max must be positive"),
         ({"disk": None}, "no disk given"),
-        ({"disk": DiskSpec(kind="new", size=0, iso="x.iso")}, "disk size must be positive"),
+        ({"disk": DiskSpec(kind="new", size=0, iso="D:\\x.iso")}, "disk size must be positive"),
         ({"switch": "LAN\x07"}, "switch name contains a control"),
         ({"switch": ""}, "switch name is empty"),
         (
@@ -229,3 +229,25 @@ def test_empty_inventory_defines_no_host() -> None:
     assert finding.message == "the inventory defines no host" and finding.location == Location(
         "inv.yaml", 1, 1
     )
+
+
+@pytest.mark.parametrize("path", ["VMs\\lab", "D:VMs", "\\VMs", ".\\VMs", "\\\\nas"])
+def test_a_vm_folder_that_is_not_a_full_path_is_refused(path: str) -> None:
+    # WinRM's session starts in the account's profile folder, .NET methods resolve against the process's own
+    # directory, and Hyper-V's service against its own: one relative path names three folders on the host.
+    (problem,) = problems(vm(path=path))
+    assert f"path '{path}' is not a full path" in problem
+
+
+@pytest.mark.parametrize(
+    "disk", [DiskSpec(kind="parent", source="images\\base.vhdx"), DiskSpec(kind="copy", source="base.vhdx"),
+             DiskSpec(kind="new", size=60 * GB, iso="mps.iso")])
+def test_an_image_or_iso_that_is_not_a_full_path_is_refused(disk: DiskSpec) -> None:
+    (problem,) = problems(vm(disk=disk))
+    assert f"disk '{disk.source or disk.iso}' is not a full path" in problem
+
+
+@pytest.mark.parametrize("path", ["D:\\VMs", "d:\\", "\\\\nas\\vms\\lab", "\\\\nas.school\\vms"])
+def test_full_paths_on_a_drive_or_a_share_pass(path: str) -> None:
+    assert problems(vm(path=path)) == []
+    assert problems(vm(disk=DiskSpec(kind="parent", source=path + "\\base.vhdx"))) == []

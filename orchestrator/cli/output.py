@@ -252,10 +252,14 @@ def run_operation(
 ) -> None:
     """Load, select, run `operation` on every selected host, exit with the run's code (0, 1, 2 or 3).
     (`inventory_inputs`, -i and the vault options, are read from the click context by load_inventory_or_exit.)"""
+    from orchestrator.cli.vm_selection import vm_pattern_problem
     from orchestrator.runner import Runner, RunOptions
 
     inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
     hosts = select_or_exit(inventory, limit)
+    vm_problem = vm_pattern_problem(inventory, hosts, getattr(operation, "vm_glob", None), limited=limit is not None)
+    if vm_problem is not None:
+        refuse(vm_problem)
     # The run needs the typed hosts only. The variables as written, each value with its file:line origin
     # (about 30 KB per host), were for the checks and the selection above: let them go before the run, or a
     # 5,000-host run carries them to its end (issue 18: a dry run's peak memory grows linearly).

@@ -110,6 +110,25 @@ def test_rollback_to_a_missing_checkpoint_exits_1_and_says_which_vm(lab: Lab) ->
     assert "no checkpoint named 'no-such-checkpoint' on VM(s) lab-01, lab-02" in output
 
 
+def test_a_typo_in_the_vm_glob_of_a_nightly_rollback_exits_2_and_touches_nothing(lab: Lab) -> None:
+    # The cron line says lab-b-* where the lab's VMs are lab-0*: it used to roll nothing back, every night,
+    # with exit 0.
+    lab.set_cpus("lab-01", 5)
+    with Journal.open(lab.state) as journal:
+        runs_before = len(journal.runs(last=100))
+
+    code, output = lab.orchestrate("rollback", "--to", "clean", "--vm", "lab-b-*")
+
+    assert code == 2, output
+    assert "--vm 'lab-b-*' matches no VM of the inventory" in output and "VMs: lab-01, lab-02" in output
+    assert lab.cpus("lab-01") == 5
+    with Journal.open(lab.state) as journal:
+        assert len(journal.runs(last=100)) == runs_before  # nothing was contacted, so nothing was journaled
+
+    code, output = lab.orchestrate("checkpoint", "--name", "x", "--vm", "lab-1")
+    assert code == 2 and "did you mean 'lab-01'" in output, output
+
+
 def test_schedules_lists_the_task_and_its_last_result(lab: Lab) -> None:
     code, output = lab.orchestrate("schedules")
     assert code == 0, output

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from orchestrator.inventory import Inventory
 from orchestrator.names import select_names
+
+if TYPE_CHECKING:  # the CLI imports every module of its package at start: the inventory loader comes later
+    from orchestrator.inventory import Inventory
 
 
 def vm_pattern_problem(

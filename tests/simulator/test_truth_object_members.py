@@ -53,3 +53,12 @@ def test_replace_reads_its_replacement_as_dot_net_does() -> None:
         "'ab' -replace '(?<x>a)', '${x}!'", "'[x]' -replace '([\\[\\]])', '`$1'",
     ]))
     assert lines(result) == ["aab", "$b", "a\\c\\d", "a!b", "`[x`]"]
+
+
+def test_an_object_is_read_by_its_properties_not_by_a_string_index() -> None:
+    # `$o['a']` on a [pscustomobject] is CannotIndex (poshprotools#278); the simulator returned the property, so
+    # a template written that way passed here. The property is the way.
+    sim = simulator()
+    assert "Unable to index into an object of type System.Management.Automation.PSCustomObject." in fails(
+        sim, HEADER + "$o = [pscustomobject]@{ a = 1 }\n$o['a']").stderr
+    assert lines(ok(sim, HEADER + "$o = [pscustomobject]@{ a = 1 }\n$o.a\n$o[0].a")) == ["1", "1"]

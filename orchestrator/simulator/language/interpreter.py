@@ -406,7 +406,15 @@ class Interpreter:
                 return [obj.get(i) for i in idx]
             return obj.get(idx)
         if isinstance(obj, PSObject):
-            return obj.get(to_string(idx)) if isinstance(idx, str) else (obj if to_number(idx) in (0, -1) else None)
+            if isinstance(idx, str):
+                # An object's properties are not its indexer: `$o['Name']` on a [pscustomobject] or a cmdlet's
+                # output object fails ("Unable to index into an object of type ...PSObject", CannotIndex:
+                # adamdriscoll/poshprotools#278 on 5.1); `$o.Name` or `$o.PSObject.Properties['Name']` is the
+                # way. Whether 3.0 returns $null instead for a read is not stated anywhere we found: failing is
+                # the stricter choice (docs/real-hosts.md lists it as unverified).
+                raise PSRuntimeError("Unable to index into an object of type " + type_name_of(obj) + ".",
+                                     "CannotIndex", "InvalidOperation", line=self.current_line)
+            return obj if to_number(idx) in (0, -1) else None
         if isinstance(idx, list):
             return [self.index(obj, i) for i in idx]
         if isinstance(obj, (list, str, bytes)):

@@ -62,3 +62,13 @@ def test_an_object_is_read_by_its_properties_not_by_a_string_index() -> None:
     assert "Unable to index into an object of type System.Management.Automation.PSCustomObject." in fails(
         sim, HEADER + "$o = [pscustomobject]@{ a = 1 }\n$o['a']").stderr
     assert lines(ok(sim, HEADER + "$o = [pscustomobject]@{ a = 1 }\n$o.a\n$o[0].a")) == ["1", "1"]
+
+
+def test_a_hash_literal_with_a_key_twice_does_not_parse() -> None:
+    # Windows PowerShell's parser refuses it (DuplicateKeyInHashLiteral), keys compared ignoring case; the
+    # simulator kept the last value.
+    sim = simulator()
+    for text in ("@{ a = 1; A = 2 }", "[ordered]@{ name = 1\n  Name = 2 }", "if ($false) { @{ a = 1; a = 2 } }",
+                 "@{ 'a' = 1; 'A' = 2 }"):
+        assert "Duplicate keys" in fails(sim, HEADER + text).stderr, text
+    assert lines(ok(sim, HEADER + "$h = @{ a = 1; b = 2 }\n$h.Count")) == ["2"]

@@ -261,6 +261,9 @@ def _hash(node: Node) -> Value:
         for key_node, value_node in node.a:
             # A bare or quoted key is a string node: its value is its text, read from the node (shapes).
             key = key_node.a if key_node.k == "str" else key_node.fv(interp, key_node)
+            if key in result:  # a parse error on a host (parser.py); a quoted key's text is known only here
+                raise PSRuntimeError(f"Duplicate keys '{key}' are not allowed in hash literals.",
+                                     "DuplicateKeyInHashLiteral", "ParserError", line=key_node.line)
             result[key] = value_node.fv(interp, value_node)
         return result
 

@@ -151,6 +151,11 @@ class _Converter:
             )
         raise ParseError(message, row + 1, col + 1, self.line_text(row), "ParserError")
 
+    def duplicate_key(self, key: tree_sitter.Node) -> ParseError:
+        row, col = self.position(key)
+        return ParseError(f"Duplicate keys '{self.text(key)}' are not allowed in hash literals.", row + 1, col + 1,
+                          self.line_text(row), "ParserError")
+
     @staticmethod
     def named(n: tree_sitter.Node) -> list[tree_sitter.Node]:
         return [c for c in n.named_children if c.type not in _SKIP]
@@ -522,10 +527,20 @@ class _Converter:
             return Node("alit", line, [self.expression(c) for c in self.named(n)])
         if t == "hash_literal_expression":
             entries = []
+            barewords: set[str] = set()
             for body in self.named(n):
                 for entry in self.named(body):
                     kids = self.named(entry)
                     key = self.named(kids[0])[0]
+                    if key.type == "simple_name":
+                        # A repeated key is a parse error, keys compared ignoring case (DuplicateKeyInHashLiteral:
+                        # "Duplicate keys 'x' are not allowed in hash literals", as Windows PowerShell reports
+                        # it). Barewords are code, so checking them here keeps a shape's verdict (shapes.py);
+                        # a quoted key is checked when the literal is evaluated (compiler._hash).
+                        folded = self.text(key).lower()
+                        if folded in barewords:
+                            raise self.duplicate_key(key)
+                        barewords.add(folded)
                     keynode = Node("str", line, self.text(key)) if key.type == "simple_name" else self.expression(key)
                     entries.append((keynode, self.pipeline(kids[1]) if kids[1].type == "pipeline" else self.statement(kids[1])))
             return Node("hash", line, entries)

@@ -15,6 +15,13 @@ from typing import Any
 import pytest
 import trustme
 from fakes import FakeWinRMServer
+from hypothesis import HealthCheck, settings
+
+# Every property test runs under load too (`-n 8` on two cores, CI beside other jobs): a slow machine is no
+# failure of the property, so no test has a deadline and none fails for drawing its inputs slowly. Tests
+# that set their own settings inherit these for what they leave out.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.inventory.resolve import Parser
+from orchestrator.inventory.vaulted import PLAIN_VARS
 from orchestrator.inventory.yaml_source import Origin, TMap
 from orchestrator.model import Secret
 
@@ -132,11 +133,14 @@ class IniSource:
                     f"add a [{name}] section with its hosts, or remove '{name}' from [{parents[-1]}:children]",
                 )
 
-    def _value(self, text: str) -> Any:
+    def _value(self, key: str, text: str) -> Any:
         """parse_value, and in a whole encrypted file every text in it a Secret, as a whole encrypted YAML
-        file's values are (vaulted.reveal): a password in it must never show in a listing or a finding."""
+        file's values are (vaulted.reveal): a password in it must never show in a listing or a finding.
+        A setting such as ansible_connection stays text (vaulted.PLAIN_VARS)."""
         value = parse_value(text)
-        return _secret_text(value) if self.secret_text else value
+        if not self.secret_text or key in PLAIN_VARS:
+            return value
+        return _secret_text(value)
 
     def _section(self, parser: Parser, match: re.Match[str], here: Origin) -> tuple[str, str]:
         name, state = match.group(1), match.group(2) or "hosts"
@@ -190,7 +194,7 @@ class IniSource:
         value_column = raw.index("=", lead) + 2
         key_origin = Origin(self.shown, number, lead + 1, (group, "vars", key))
         value_origin = Origin(self.shown, number, value_column, (group, "vars", key))
-        variables.put(key, self._value(text), key_origin, value_origin)
+        variables.put(key, self._value(key, text), key_origin, value_origin)
         parser.set_group_vars(group, variables)
 
     def _hosts(self, parser: Parser, group: str, raw: str, line: str, number: int, lead: int) -> None:
@@ -231,5 +235,5 @@ class IniSource:
             if found >= 0:
                 cursor = found + len(key)
             origin = Origin(self.shown, number, column, (group, "hosts", pattern, key))
-            variables.put(key, self._value(text), origin, origin)
+            variables.put(key, self._value(key, text), origin, origin)
         parser.parse_hosts(group, pattern, variables, pattern_origin, pattern_origin)

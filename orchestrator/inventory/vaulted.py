@@ -5,7 +5,8 @@ kept in Vault never shows. A value we cannot decrypt becomes `Undecrypted` and c
 at its own line, naming what to pass; the rest of the file is read as usual (Ansible fails the whole run
 instead; we report every problem of the file in one pass, and still refuse to contact any host).
 A whole vault-encrypted file (`ansible-vault encrypt group_vars/all.yml`) is decrypted first and then read
-as YAML; its text values are Secrets too (its line numbers are those of the decrypted text).
+as YAML; its text values are Secrets too (its line numbers are those of the decrypted text). A setting that
+is no secret (PLAIN_VARS: ansible_connection) is decrypted to plain text instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from orchestrator.inventory.yaml_source import (
     read_text,
 )
 from orchestrator.model import Finding, Secret
+
+# Variables whose value is a setting, never a secret: decrypted (from `!vault` or a whole encrypted file) to
+# plain text, so they are compared and shown as written. `ansible_connection: ssh` kept as a Secret would not
+# equal 'ssh', and the host would be counted as ours (a WinRM host); its text would be masked wherever it
+# appears, the word "winrm" included.
+PLAIN_VARS = frozenset({"ansible_connection"})
 
 FORMAT_FIX = (
     "encrypt it again: ansible-vault encrypt_string (keep the indented lines under '!vault |' intact)"
@@ -106,10 +113,18 @@ def reveal(value: Any, vault: Vault | None, findings: list[Finding], *, secret_t
         return Secret(value)
     if isinstance(value, TMap):
         for key in list(value):
-            value[key] = reveal(value[key], vault, findings, secret_text=secret_text)
+            revealed = reveal(value[key], vault, findings, secret_text=secret_text)
+            value[key] = plain_setting(key, revealed)
     elif isinstance(value, TList):
         for index, item in enumerate(value):
             value[index] = reveal(item, vault, findings, secret_text=secret_text)
+    return value
+
+
+def plain_setting(key: Any, value: Any) -> Any:
+    """A decrypted value of a PLAIN_VARS variable as its text; any other value as it is."""
+    if key in PLAIN_VARS and isinstance(value, Secret) and not isinstance(value, Undecrypted):
+        return value.reveal()
     return value
 
 

@@ -1,10 +1,10 @@
 """A whole INI inventory encrypted with `ansible-vault encrypt` is read as Ansible reads it, or refused.
 
 Given `hosts.ini` (or `hosts`, no extension, INI inside) encrypted with the real ansible-vault, when the admin
-passes the vault password, then the groups, hosts and values are ansible-inventory's, every text value is a
-secret (masked in `inventory --list`, never in a finding), and the host gets its decrypted password. Without
-the password, or with a wrong one, the file is refused with the same finding a whole encrypted YAML file
-gets; it is never read as hosts named after its ciphertext lines.
+passes the vault password, then the groups, hosts and values are ansible-inventory's, every text value but
+ansible_connection is a secret (masked in `inventory --list`, never in a finding), and the host gets its
+decrypted password. Without the password, or with a wrong one, the file is refused with the same finding a
+whole encrypted YAML file gets; it is never read as hosts named after its ciphertext lines.
 """
 
 from __future__ import annotations
@@ -53,9 +53,12 @@ def encrypted_inventory(tmp_path: Path, name: str) -> tuple[Path, Path]:
 
 
 def text_masked(document: Any) -> Any:
-    """Every text value masked, as our listing shows the values of a whole encrypted file."""
+    """Every text value masked, as our listing shows the values of a whole encrypted file; ansible_connection
+    excepted, a setting shown as written (vaulted.PLAIN_VARS)."""
     if isinstance(document, dict):
-        return {key: text_masked(value) for key, value in document.items()}
+        return {
+            key: value if key == "ansible_connection" else text_masked(value) for key, value in document.items()
+        }
     if isinstance(document, list):
         return [text_masked(value) for value in document]
     return "********" if isinstance(document, str) else document

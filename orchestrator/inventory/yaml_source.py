@@ -39,7 +39,13 @@ from orchestrator.model import Location
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_ALIAS_EXPANSION = 100_000
+# Aliases share their anchor's value, so reusing one costs nothing while loading; what must stay bounded is
+# the number of values a reader walking the document (the resolver, `inventory --list`) visits once every
+# alias is written out. Ordinary reuse (`<<: *defaults` on hundreds of hosts) grows that linearly with the
+# file; billion laughs grows it exponentially. So aliases may stand for up to MAX_ALIAS_EXPANSION values,
+# or, in a larger file, one value per character read so far (a 10 MB file of real values holds a few
+# million): both far above any inventory, far below what nine levels of ten aliases (10**9) expand to.
+MAX_ALIAS_EXPANSION = 1_000_000
 
 Key = str | int
 KeyPath = tuple[Key, ...]
@@ -530,11 +536,13 @@ class _Builder:
                     )
                 value, size = self.anchors[event.anchor]
                 self.expanded += size
-                if self.expanded > MAX_ALIAS_EXPANSION:
+                limit = max(MAX_ALIAS_EXPANSION, event.start_mark.index)
+                if self.expanded > limit:
                     raise YamlProblem(
-                        f"aliases expand to more than {MAX_ALIAS_EXPANSION} values (a YAML alias bomb?)",
+                        f"aliases expand to more than {limit:,} values (a YAML alias bomb?): each *alias "
+                        "stands for every value of its anchor, and anchors that alias other anchors multiply",
                         origin,
-                        "write the values out instead of nesting aliases",
+                        "write the values out instead of nesting aliases of aliases",
                     )
                 result = deliver(top, value, size, origin, alias=True)
                 continue

@@ -60,7 +60,7 @@ CASES: list[tuple[str, dict[str, str | bytes], str, int, str]] = [
         4,
         "duplicate key 'hosts': first at line 2, again at line 4",
     ),
-    ("alias bomb", {"inv.yaml": BOMB}, "inv.yaml", 5, "alias bomb"),
+    ("alias bomb", {"inv.yaml": BOMB}, "inv.yaml", 6, "alias bomb"),
     ("deep nesting", {"inv.yaml": "a: " + "[" * 500 + "]" * 500 + "\n"}, "inv.yaml", 1, "nested deeper than"),
     ("two documents", {"inv.yaml": HOST + "---\nall: {}\n"}, "inv.yaml", 5, "more than one YAML document"),
     ("vault value", {"inv.yaml": HOST + "      x: !vault |\n        abc\n"}, "inv.yaml", 5, "Vault"),

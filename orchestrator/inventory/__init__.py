@@ -32,7 +32,7 @@ from orchestrator.inventory.resolve import Resolved, resolve_sources
 from orchestrator.inventory.sources import collect
 from orchestrator.inventory.typed import HostBuilder, check_definitions
 from orchestrator.inventory.vault import Vault
-from orchestrator.inventory.yaml_source import Origin
+from orchestrator.inventory.yaml_source import Origin, duplicate_keys
 from orchestrator.masking import mask
 from orchestrator.model import Finding, Group, HostSpec, Inventory, Secret, Selection
 from orchestrator.rules import check_inventory
@@ -122,9 +122,27 @@ def _load(
     # ansible.cfg / ANSIBLE_* settings that would make Ansible resolve differently: refused before any
     # source is read, since they change which files are read and how (orchestrator.inventory.ansible_config)
     config = load_config()
-    settings = [*config.findings, *config.refusals()]
+    duplicates, duplicate_findings = config.duplicate_keys()
+    settings = [*config.findings, *config.refusals(), *duplicate_findings]
     if any(finding.is_error for finding in settings):
         return _failed(shown, settings)
+    token = duplicate_keys.set(duplicates)  # how the YAML loader treats a key written twice
+    try:
+        return _load_sources(paths, shown, settings, ask_pass=ask_pass, environ=environ, vault=vault, limit=limit)
+    finally:
+        duplicate_keys.reset(token)
+
+
+def _load_sources(
+    paths: list[str],
+    shown: str,
+    settings: list[Finding],
+    *,
+    ask_pass: Callable[[str], str] | None,
+    environ: Mapping[str, str] | None,
+    vault: Vault | None,
+    limit: str | None,
+) -> Inventory:
     sources = collect(paths, vault)
     findings_before = [*settings, *sources.findings]
     for empty in sources.empty:

@@ -18,8 +18,8 @@ unquoted; a path is expanded (`{{CWD}}`, $VARS, ~) relative to the config file's
 current folder for an environment variable.
 
 The vault settings are honoured, not refused: DEFAULT_VAULT_PASSWORD_FILE and DEFAULT_VAULT_IDENTITY_LIST
-(read by orchestrator.inventory.vault_secrets). DUPLICATE_YAML_DICT_KEY is not checked: we refuse a
-duplicate key at any of its values (never resolving one differently), see docs/inventory.md.
+(read by orchestrator.inventory.vault_secrets). So is DUPLICATE_YAML_DICT_KEY (`duplicate_keys`): a YAML key
+written twice warns (its default), is refused (error) or passes silently (ignore), the last value winning.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.inventory.yaml_source import DUPLICATE_KEY_MODES
 from orchestrator.model import Finding, Location
 
 BASE_YML = "ansible/config/base.yml"
@@ -161,6 +162,9 @@ SETTINGS: tuple[Setting, ...] = (
         "tries only the vault password whose label matches a value's vault id",
     ),
 )
+DUPLICATE_YAML_DICT_KEY = Setting(  # base.yml:1393, choices error, warn, ignore
+    "DUPLICATE_YAML_DICT_KEY", "ANSIBLE_DUPLICATE_YAML_DICT_KEY", (("defaults", "duplicate_dict_key"),), "str", "warn"
+)
 VAULT_PASSWORD_FILE = Setting(  # base.yml:1285
     "DEFAULT_VAULT_PASSWORD_FILE", "ANSIBLE_VAULT_PASSWORD_FILE", (("defaults", "vault_password_file"),), "path", ""
 )
@@ -206,6 +210,23 @@ class AnsibleConfig:
                         location=Location(str(self.path), line, 1),
                     )
         return found
+
+    def duplicate_keys(self) -> tuple[str, list[Finding]]:
+        """DUPLICATE_YAML_DICT_KEY as Ansible reads it: error, warn (the default) or ignore; another value is
+        refused, as Ansible refuses it ("Invalid value ... for config")."""
+        given = self.value(DUPLICATE_YAML_DICT_KEY)
+        if given is None or given.value in DUPLICATE_KEY_MODES:
+            return (given.value if given else "warn"), []
+        said = f"{given.env}={given.written}" if given.env else f"ansible.cfg sets {given.written}"
+        undo = f"set {given.env}" if given.env else "set duplicate_dict_key"
+        return "warn", [
+            Finding(
+                "error",
+                f"{said}: Ansible refuses this value of DUPLICATE_YAML_DICT_KEY, and so does orchestrate",
+                f"{undo} to one of {', '.join(DUPLICATE_KEY_MODES)} (lower case), or remove it",
+                given.location,
+            )
+        ]
 
     def refusals(self) -> list[Finding]:
         """One error per setting that differs from the default in a way that changes resolution."""

@@ -96,7 +96,11 @@ def decrypted_text(path: Path, shown: str, vault: Vault | None) -> tuple[str, bo
 def load_text(text: str, shown: str, vault: Vault | None, findings: list[Finding], *, whole: bool) -> Any:
     """The YAML document of `text` with its `!vault` values decrypted; with `whole` (the file was one
     encrypted vault) its text values are Secrets too."""
-    data, has_vault = load_yaml_document(text, shown)
+    warnings: list[YamlProblem] = []
+    data, has_vault = load_yaml_document(text, shown, warnings)
+    findings.extend(
+        Finding("warning", w.message, w.fix, w.origin.location, w.origin.path) for w in warnings
+    )
     if not whole and not has_vault:
         return data  # nothing to decrypt: no need to walk every value
     return reveal(data, vault, findings, secret_text=whole)

@@ -3,7 +3,8 @@
 We build values straight from PyYAML's event stream (libyaml's parser when available) instead of calling
 `yaml.load`, because that lets us, in one pass and without recursion:
 - record the file, line, column and key path of every key and value (for findings that point at the line),
-- refuse duplicate keys (PyYAML silently keeps the last one) naming both lines,
+- warn about duplicate keys naming both lines, the last value winning, as Ansible's loader does (its
+  DUPLICATE_YAML_DICT_KEY setting, `duplicate_keys` here: warn by default, or error, or ignore),
 - bound nesting depth and alias expansion (billion laughs) so memory stays bounded,
 - refuse tags other than YAML's own, Ansible's `!unsafe` (its text kept as UnsafeStr, never templated), and
   `!vault` (kept encrypted as VaultText).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,13 @@ MAX_DEPTH = 64
 # or, in a larger file, one value per character read so far (a 10 MB file of real values holds a few
 # million): both far above any inventory, far below what nine levels of ten aliases (10**9) expand to.
 MAX_ALIAS_EXPANSION = 1_000_000
+
+# What a key written twice in one mapping does, as Ansible's DUPLICATE_YAML_DICT_KEY says (ansible/config/
+# base.yml, used by ansible/_internal/_yaml/_constructor.py construct_mapping): "warn" (its default: the last
+# value wins, with a warning naming the key), "error" (the file is refused) or "ignore" (the last value wins).
+# A key that overrides one merged in with `<<` counts as written twice, as it does for Ansible.
+DUPLICATE_KEY_MODES = ("error", "warn", "ignore")
+duplicate_keys: ContextVar[str] = ContextVar("duplicate_keys", default="warn")
 
 Key = str | int
 KeyPath = tuple[Key, ...]
@@ -214,9 +223,12 @@ def load_yaml(text: str, shown: str) -> Any:
     return _Builder(text, shown).build()
 
 
-def load_yaml_document(text: str, shown: str) -> tuple[Any, bool]:
+def load_yaml_document(
+    text: str, shown: str, warnings: list[YamlProblem] | None = None
+) -> tuple[Any, bool]:
     """`load_yaml_text`, and whether the document holds a `!vault` value: a caller that replaces those
-    (orchestrator.inventory.vaulted) need not walk a document that has none."""
+    (orchestrator.inventory.vaulted) need not walk a document that has none. What Ansible's loader warns
+    about (a duplicate key) is appended to `warnings`, each at its place."""
     as_json = _json_first(text)
     builder = _Builder(text, shown)
     try:
@@ -224,7 +236,11 @@ def load_yaml_document(text: str, shown: str) -> tuple[Any, bool]:
     except YamlProblem as problem:
         return _json_instead(text, shown, problem, as_json), False
     if as_json is not _MISS:
-        return _grafted(data, as_json, Origin(shown)), False  # JSON text holds no `!vault` tag
+        # JSON text holds no `!vault` tag; Ansible reads it with json.loads, which keeps a duplicate key's
+        # last value without a word
+        return _grafted(data, as_json, Origin(shown)), False
+    if warnings is not None:
+        warnings.extend(builder.warnings)
     return data, builder.vaults > 0
 
 
@@ -378,6 +394,8 @@ class _Builder:
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.expanded = 0
         self.vaults = 0  # `!vault` values read
+        self.duplicates = duplicate_keys.get()
+        self.warnings: list[YamlProblem] = []
         # (tag, text, implicit) -> the value a safe scalar stands for. Resolving and constructing depend on
         # nothing else, and every such value is immutable, so one inventory's thousands of `cpus: 2` or
         # `memory: 4GB` are read once. Failures are never stored: each one raises at its own place.
@@ -497,7 +515,7 @@ class _Builder:
                     self.anchors[event.anchor] = (value, 1)
                 container = top.container
                 if key is _MergeKey or key in container:
-                    self._put(top, value, origin)  # kept for the merge, or refused as a duplicate
+                    self._put(top, value, origin)  # kept for the merge, or a duplicate
                     continue
                 top.key = _NO_KEY
                 container[key] = value
@@ -603,10 +621,10 @@ class _Builder:
         self._put(frame, value, origin)
         return None
 
-    @staticmethod
-    def _put(frame: _Frame, value: Any, origin: Origin) -> None:
+    def _put(self, frame: _Frame, value: Any, origin: Origin) -> None:
         """The value of the mapping's current key: kept for a merge key (`<<`), stored otherwise; a key
-        written twice is refused (the mapping holds only written keys until its merges apply at its end)."""
+        written twice keeps its first place and takes its last value, as in Ansible (the mapping holds only
+        written keys until its merges apply at its end)."""
         key, key_origin = frame.key, frame.key_origin
         assert key_origin is not None
         frame.key = _NO_KEY
@@ -616,7 +634,7 @@ class _Builder:
         container = frame.container
         if key in container:
             first = container.key_origins[key]
-            raise YamlProblem(
+            self._duplicate(
                 f"duplicate key {key!r}: first at line {first.line}, again at line {key_origin.line}",
                 key_origin,
                 "keep one of the two",
@@ -625,10 +643,28 @@ class _Builder:
         container.key_origins[key] = key_origin
         container.value_origins[key] = origin
 
+    def _duplicate(self, what: str, origin: Origin, fix: str) -> None:
+        """A key written twice, as DUPLICATE_YAML_DICT_KEY says (see duplicate_keys)."""
+        if self.duplicates == "ignore":
+            return
+        if self.duplicates == "error":
+            raise YamlProblem(
+                f"{what} (Ansible refuses it too: DUPLICATE_YAML_DICT_KEY is error)", origin, fix
+            )
+        self.warnings.append(
+            YamlProblem(
+                f"{what}; the last value is used, as in Ansible",
+                origin,
+                f"{fix}; duplicate_dict_key = ignore in ansible.cfg silences this warning, for Ansible too",
+            )
+        )
+
     def _apply_merges(self, frame: _Frame) -> None:
         """YAML merge keys (`<<: *defaults`): explicit keys win, then earlier merge sources."""
         mapping = frame.container
         assert isinstance(mapping, TMap)
+        written = set(mapping)
+        overridden: set[Any] = set()
         for value, origin in frame.merges:
             sources = value if isinstance(value, list) else [value]
             for source in sources:
@@ -641,6 +677,16 @@ class _Builder:
                 for key, item in source.items():
                     if key not in mapping:
                         mapping.put(key, item, source.key_origins[key], source.value_origins[key])
+                    elif key in written and key not in overridden:
+                        # Ansible's constructor sees the merged keys, then the written ones
+                        # (SafeConstructor.flatten_mapping), so it warns about this key as a duplicate
+                        overridden.add(key)
+                        self._duplicate(
+                            f"duplicate key {key!r}: merged from '<<' at line {origin.line}, written again "
+                            f"at line {mapping.key_origins[key].line}",
+                            mapping.key_origins[key],
+                            "to override it without a warning, leave the key out of the merged mapping",
+                        )
 
     def _scalar(
         self,

@@ -53,13 +53,6 @@ CASES: list[tuple[str, dict[str, str | bytes], str, int, str]] = [
     ),
     ("top-level list", {"inv.yaml": "- hv01\n- hv02\n"}, "inv.yaml", 1, "top level must be a mapping"),
     ("top-level text", {"inv.yaml": "just some text\n"}, "inv.yaml", 1, "top level must be a mapping"),
-    (
-        "duplicate key",
-        {"inv.yaml": "all:\n  hosts:\n    hv01:\n  hosts:\n    hv02:\n"},
-        "inv.yaml",
-        4,
-        "duplicate key 'hosts': first at line 2, again at line 4",
-    ),
     ("alias bomb", {"inv.yaml": BOMB}, "inv.yaml", 6, "alias bomb"),
     ("deep nesting", {"inv.yaml": "a: " + "[" * 500 + "]" * 500 + "\n"}, "inv.yaml", 1, "nested deeper than"),
     ("two documents", {"inv.yaml": HOST + "---\nall: {}\n"}, "inv.yaml", 5, "more than one YAML document"),

@@ -1,7 +1,7 @@
 """Hostile input: an inventory (or a vars file next to it) written to hurt the admin box.
 
 Given an inventory that is a YAML alias bomb, a huge or deeply nested file, binary data, invalid UTF-8,
-duplicate keys, a symlinked group_vars loop, a vars file that is /dev/zero or a named pipe, when the admin runs
+a symlinked group_vars loop, a vars file that is /dev/zero or a named pipe, when the admin runs
 `orchestrate apply`, then it is refused within seconds with a message that names the file and the problem,
 exit code 2, no host contacted (no state written), and the process stays within a bounded amount of memory.
 The real CLI runs in a child process that reports its own peak memory (VmHWM) as it exits. Not ru_maxrss:
@@ -72,10 +72,6 @@ def invalid_utf8(folder: Path) -> Path:
     return path
 
 
-def duplicate_keys(folder: Path) -> Path:
-    return _write(folder, GOOD + "      ansible_port: 5986\n      ansible_port: 5985\n")
-
-
 def group_vars_loop(folder: Path) -> Path:
     (folder / "group_vars").mkdir()
     (folder / "group_vars" / "all").symlink_to("..")
@@ -128,7 +124,6 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "binary data": (binary, "not UTF-8"),
     "NUL and control bytes": (nul_bytes, "inventory.yaml:5"),
     "invalid UTF-8": (invalid_utf8, "not UTF-8"),
-    "duplicate keys": (duplicate_keys, "duplicate key 'ansible_port'"),
     "group_vars symlink loop": (group_vars_loop, "symlink loop"),
     "group_vars file symlink loop": (group_vars_file_loop, "group_vars/all"),
     "group_vars dangling symlink": (group_vars_dangling_symlink, "group_vars/all.yml"),

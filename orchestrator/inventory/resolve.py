@@ -181,6 +181,8 @@ class _Parser:
                     added = self.parse_group(child, child_data, child_key, child_origin)
                     if added is not None:
                         self._add_child(name, added, child_key)
+                    else:
+                        self._add_skipped_child(name, child, child_data, child_key)
             elif key == "hosts":
                 for pattern, host_vars in value.items():
                     pattern_origin = (
@@ -198,6 +200,29 @@ class _Parser:
                 )
         return name
 
+    def _add_skipped_child(self, parent: str, child: Any, child_data: Any, origin: Origin) -> None:
+        """A child under `children:` that is no group definition (`lab: []`, `lab: 0`, `lab: ''`): Ansible
+        skips its definition but still adds it to the parent (plugins/inventory/yaml.py _parse_group, then
+        InventoryData.add_child): as a child group when a group of that name exists, as a host of the parent
+        when a host does, else the whole file fails ("lab is not a known host nor group")."""
+        if not isinstance(child_data, dict | type(None)) and isinstance(child, str) and child:
+            if child in self.groups:
+                self._add_child(parent, child, origin)
+                return
+            if child in self.hosts:
+                host = self.hosts[child]
+                if parent not in host.groups:
+                    host.groups.append(parent)
+                    self.groups[parent].hosts.append(child)
+                return
+            self.error(
+                origin,
+                f"'{child}' under the children of '{parent}' is not a group definition ({_shape(child_data)}), "
+                "and no group or host of that name exists: Ansible skips it and "
+                f"then refuses the whole file ('{child} is not a known host nor group')",
+                f"write {child}: (nothing after the colon) for an empty group, or {child}: {{hosts: {{...}}}}",
+            )
+
     def parse_hosts(
         self, group: str, pattern: Any, host_vars: Any, origin: Origin, vars_origin: Origin
     ) -> None:
@@ -214,7 +239,9 @@ class _Parser:
         except HostPatternError as exc:
             self.error(origin, f"host pattern '{pattern}': {exc}", "write a range as [01:12] or [a:d]")
             return
-        if host_vars is None:
+        if host_vars is None or (not host_vars and not isinstance(host_vars, dict)):
+            # `hv01: []`, `hv01: ''`, `hv01: 0`, `hv01: false`: no variables, as Ansible reads them
+            # (`group_data['hosts'][host_pattern] or {}`, plugins/inventory/yaml.py _parse_group)
             host_vars = TMap(vars_origin)
         if not isinstance(host_vars, dict):
             self.error(
@@ -384,6 +411,19 @@ class _Parser:
 
 
 Parser = _Parser
+
+
+def _shape(value: Any) -> str:
+    """What a value is, in the admin's words."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text" if value else "empty text"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return type(value).__name__
 
 
 def _nests_ungrouped(parent: str, child: str) -> bool:

@@ -126,6 +126,8 @@ def _load(
     settings = [*config.findings, *config.refusals(), *duplicate_findings]
     if any(finding.is_error for finding in settings):
         return _failed(shown, settings)
+    if vault is not None:
+        settings.extend(vault.warnings)
     token = duplicate_keys.set(duplicates)  # how the YAML loader treats a key written twice
     try:
         return _load_sources(paths, shown, settings, ask_pass=ask_pass, environ=environ, vault=vault, limit=limit)

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from orchestrator.model import Secret
+from orchestrator.model import Finding, Secret
 
 HEADER = "$ANSIBLE_VAULT"
 DEFAULT_LABEL = "default"
@@ -139,6 +139,9 @@ class Vault:
     """The vault secrets of one run; `decrypt` tries them in Ansible's order."""
 
     secrets: list[VaultSecret] = field(default_factory=list)
+    # Password sources that could not be used while another could: Ansible warns about each and goes on
+    # (ansible/cli/__init__.py setup_vault_secrets); load_inventory reports them as warnings.
+    warnings: list[Finding] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.secrets)

@@ -12,6 +12,10 @@ setup_vault_secrets and ansible/parsing/vault get_file_vault_secret):
 - a file's password is its content stripped of surrounding whitespace; an executable file is run and its
   stdout (stripped of line endings) is the password; a script named `*-client` (before the extension) is run
   with `--vault-id LABEL`, as Ansible's client scripts are; an empty password is refused.
+A password file or script that cannot be used (missing, a directory, failing, empty) is a warning when
+another source gives a password (a prompt counts), and an error only when none does: Ansible warns and
+goes on to the next source, raising the last failure only if no secret was found (setup_vault_secrets,
+ansible/cli/__init__.py:292-323). A prompt that fails is always an error, as in Ansible (:276-282).
 Problems are VaultSetupError with a message for the admin; nothing here prints.
 """
 
@@ -24,7 +28,7 @@ from pathlib import Path
 
 from orchestrator.inventory.ansible_config import VAULT_IDENTITY_LIST, VAULT_PASSWORD_FILE, Value, load_config
 from orchestrator.inventory.vault import DEFAULT_LABEL, Vault, VaultSecret
-from orchestrator.model import Secret
+from orchestrator.model import Finding, Secret
 
 SCRIPT_TIMEOUT = 120.0  # seconds: a password script that hangs must not hang the run
 MAX_PASSWORD_BYTES = 64 * 1024
@@ -67,6 +71,7 @@ def build_vault(
     if ask_vault_pass:
         ids.append(f"{DEFAULT_LABEL}@prompt")
     secrets: list[VaultSecret] = []
+    failures: list[VaultSetupError] = []
     asked: set[str] = set()
     for vault_id in ids:
         label, source = split_vault_id(vault_id)
@@ -88,10 +93,18 @@ def build_vault(
                 shown = f"{source} (from {where[vault_id]})" if vault_id in where else source
                 secrets.append(VaultSecret(read_password_source(source, label), label, shown))
             except VaultSetupError as exc:
-                if vault_id not in where:
-                    raise
-                raise VaultSetupError(f"{exc} (from {where[vault_id]})") from exc
-    return Vault(secrets)
+                failures.append(VaultSetupError(f"{exc} (from {where[vault_id]})") if vault_id in where else exc)
+    if failures and not secrets:
+        raise failures[-1]  # as Ansible raises its last_exception
+    warnings = [
+        Finding(
+            "warning",
+            f"{failure}: that vault password source is skipped, the others are used, as Ansible does",
+            "fix that file or script, or stop passing it",
+        )
+        for failure in failures
+    ]
+    return Vault(secrets, warnings)
 
 
 def _setting_origin(value: Value | None) -> str:

@@ -276,3 +276,45 @@ def test_ask_vault_pass_strips_the_typed_password_as_ansible_does(
 
     result = cli("validate", str(vaulted_school), "--ask-vault-pass", input=" " + PASSWORD + "  \n")
     assert result.exit_code == 0, result.output
+
+
+def ansible_lists(tmp_path: Path, inventory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(inventory), "--list", *args],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path, env=ansible_env(tmp_path),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("broken", ["missing file", "failing script", "empty file"])
+def test_a_broken_password_source_is_skipped_with_a_warning_when_another_works(
+    tmp_path: Path, vaulted_school: Path, broken: str
+) -> None:
+    """The admin passes the team's old password file (gone, or a script that now fails) and a working one:
+    Ansible warns about the broken source and decrypts with the other (ansible/cli/__init__.py:292-323)."""
+    if broken == "missing file":
+        bad = tmp_path / "gone.txt"
+    elif broken == "failing script":
+        bad = write(tmp_path / "broken.sh", "#!/bin/sh\nexit 3\n", mode=0o700)
+    else:
+        bad = write(tmp_path / "empty.txt", "\n")
+    good = write(tmp_path / "vault-pass.txt", PASSWORD)
+    options = ["--vault-password-file", str(bad), "--vault-password-file", str(good)]
+    theirs = ansible_lists(tmp_path, vaulted_school, *options)
+    assert theirs.returncode == 0 and "[WARNING]: Error" in theirs.stderr, theirs.stderr
+
+    result = cli("validate", str(vaulted_school), *options)
+    assert result.exit_code == 0, result.output
+    warning = next(line for line in result.stdout.splitlines() if str(bad) in line)
+    assert "warning:" in warning and "skipped" in warning
+    listed = cli("inventory", str(vaulted_school), "--list", *options)
+    document = json.loads(theirs.stdout)
+    document["_meta"].pop("profile", None)
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == _mask_vault(document)
+
+
+def test_when_no_password_source_works_the_last_failure_is_the_error(tmp_path: Path, vaulted_school: Path) -> None:
+    failing = write(tmp_path / "broken.sh", "#!/bin/sh\nexit 3\n", mode=0o700)
+    options = ["--vault-password-file", str(tmp_path / "gone.txt"), "--vault-password-file", str(failing)]
+    assert ansible_lists(tmp_path, vaulted_school, *options).returncode != 0
+    result = cli("validate", str(vaulted_school), *options)
+    assert result.exit_code == 2 and "exited 3" in result.output

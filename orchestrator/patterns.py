@@ -16,8 +16,11 @@ ansible-core itself in the tests:
 Where we differ from Ansible, on purpose:
 - the result is in inventory order (Ansible returns pattern order), because the runner, the recap and the
   journal list hosts in inventory order;
-- a subscript indexes the term's matches in inventory order; Ansible indexes its group-walk order, which for
-  nested groups depends on set iteration and is not stable between runs;
+- a subscript indexes the term's matches in Ansible's order (Group.get_hosts: the group's own hosts, then
+  its descendants' breadth first, children in the order they were added; groups matched by a glob one after
+  the other, duplicates kept, then hosts matched by name), so `lab[0]` is the host Ansible picks. Where
+  Ansible's order depends on set iteration (grandchildren reached through several children), which is not
+  stable between runs, we keep each level in the order its parents were reached;
 - `localhost` is never implicitly added: this tool only contacts hosts the inventory names;
 - a pattern that selects nothing is an error (`PatternError`) rather than a warning, because running on no
   host is never what the admin meant. `unmatched_terms` lists the terms that matched nothing, so the CLI can
@@ -105,12 +108,13 @@ def unmatched_terms(inventory: Inventory, pattern: str | None) -> list[str]:
 
 
 def universe_of(inventory: Inventory) -> HostUniverse:
-    """Resolve every group to its hosts, children included, and add Ansible's implicit `all` and `ungrouped`."""
+    """Resolve every group to its hosts, children included, in Ansible's order (see _resolve_group), with
+    Ansible's implicit `all` and `ungrouped`, in the order of Ansible's groups (all, ungrouped, the others as
+    defined)."""
     hosts = tuple(inventory.hosts)
-    groups: dict[str, tuple[str, ...]] = {ALL: hosts}
-    for name in inventory.groups:
-        if name not in (ALL, UNGROUPED):
-            groups[name] = _resolve_group(inventory, name)
+    known = set(hosts)
+    everything = _resolve_group(inventory, ALL, known) if ALL in inventory.groups else ()
+    groups: dict[str, tuple[str, ...]] = {ALL: everything + tuple(h for h in hosts if h not in everything)}
     directly_grouped = {
         host
         for name, group in inventory.groups.items()
@@ -118,23 +122,40 @@ def universe_of(inventory: Inventory) -> HostUniverse:
         for host in group.hosts
     }
     groups[UNGROUPED] = tuple(h for h in hosts if h not in directly_grouped)
+    if UNGROUPED in inventory.groups:
+        listed = tuple(h for h in inventory.groups[UNGROUPED].hosts if h in groups[UNGROUPED])
+        groups[UNGROUPED] = listed + tuple(h for h in groups[UNGROUPED] if h not in listed)
+    for name in inventory.groups:
+        if name not in (ALL, UNGROUPED):
+            groups[name] = _resolve_group(inventory, name, known)
     return HostUniverse(hosts, groups, inventory.path or "the inventory")
 
 
-def _resolve_group(inventory: Inventory, name: str) -> tuple[str, ...]:
-    """A group's hosts plus its descendants' hosts, in inventory order; cycles are walked once."""
-    seen_groups: set[str] = set()
-    members: set[str] = set()
-    pending = [name]
-    while pending:
-        current = pending.pop()
-        if current in seen_groups or current not in inventory.groups:
-            continue
-        seen_groups.add(current)
-        group = inventory.groups[current]
-        members.update(group.hosts)
-        pending.extend(group.children)
-    return tuple(h for h in inventory.hosts if h in members)
+def _resolve_group(inventory: Inventory, name: str, known: set[str]) -> tuple[str, ...]:
+    """A group's hosts plus its descendants' hosts, in the order of Ansible's Group.get_hosts: the group
+    itself, its children in order, then each further level breadth first (Group._walk_relationship with
+    preserve_ordering), each group's hosts in the order they were added, every host once. Ansible walks a
+    level from a set, so its order among several parents' children is arbitrary; we take the parents in the
+    order they were reached. Hosts not in `known` (not in this inventory's view) are left out."""
+    ordered = [name, *inventory.groups[name].children]
+    seen = set(ordered)
+    level = list(inventory.groups[name].children)
+    while level:
+        following: list[str] = []
+        for parent in level:
+            for child in inventory.groups[parent].children if parent in inventory.groups else ():
+                if child not in seen:
+                    seen.add(child)
+                    ordered.append(child)
+                    following.append(child)
+        level = following
+    members: dict[str, None] = {}
+    for group in ordered:
+        if group in inventory.groups:
+            for host in inventory.groups[group].hosts:
+                if host in known:
+                    members.setdefault(host, None)
+    return tuple(members)
 
 
 def split_pattern(pattern: str) -> list[str]:
@@ -239,13 +260,17 @@ def _match_term(universe: HostUniverse, term: str) -> list[str]:
         return []
     expr, subscript = _split_subscript(term)
     matching_groups = _match_list(universe.groups, expr)
-    found: set[str] = set()
+    # Ansible's _enumerate_matches: each matching group's hosts in its order, one group after the other
+    # (duplicates kept: the subscript indexes this list), then the hosts matched by name
+    matches: list[str] = []
     for group in matching_groups:
-        found.update(universe.groups[group])
+        matches.extend(universe.groups[group])
     if not matching_groups or expr[0] == "~" or any(mark in expr for mark in _GLOB_OR_REGEX_MARKS):
-        found.update(_match_list(universe.hosts, expr))
-    hosts = [h for h in universe.hosts if h in found]
-    return _apply_subscript(hosts, subscript, term)
+        matches.extend(_match_list(universe.hosts, expr))
+    if subscript is None:
+        found = set(matches)
+        return [h for h in universe.hosts if h in found]
+    return _apply_subscript(matches, subscript, term)
 
 
 def _match_list(names: Iterable[str], expr: str) -> list[str]:

@@ -80,6 +80,12 @@ def _secret_text(value: Any) -> Any:
     return value
 
 
+def ini_comments_only(text: str) -> bool:
+    """Whether every line holding an undecodable byte (a surrogate, from surrogateescape) is a comment."""
+    return all(not line.strip() or line.strip()[0] in _COMMENT_MARKERS
+               for line in text.splitlines() if any("\udc80" <= c <= "\udcff" for c in line))
+
+
 @dataclass
 class IniSource:
     """One INI inventory file's text; `feed` adds it to the shared Parser (see resolve.resolve_sources)."""

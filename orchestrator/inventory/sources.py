@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.inventory.ini_source import IniSource
+from orchestrator.inventory.ini_source import IniSource, ini_comments_only
 from orchestrator.inventory.resolve import Parser
 from orchestrator.inventory.vars_dirs import VarsDirs
 from orchestrator.inventory.vault import Vault
 from orchestrator.inventory.vaulted import decrypted_text, load_text
-from orchestrator.inventory.yaml_source import Origin, TMap, YamlProblem
+from orchestrator.inventory.yaml_source import NotUtf8, Origin, TMap, YamlProblem
 from orchestrator.model import Finding
 
 YAML_EXTENSIONS = (".yml", ".yaml", ".json")
@@ -141,6 +141,17 @@ def _file(path: Path, shown: str, vault: Vault | None, sources: Sources) -> None
         # A whole encrypted file is decrypted before either plugin is tried, as Ansible's loader does, so
         # an encrypted INI file is read as INI, never as hosts named after its ciphertext lines.
         text, whole = decrypted_text(path, shown, vault)
+    except NotUtf8 as problem:
+        if ext in YAML_EXTENSIONS or not ini_comments_only(problem.text):
+            _error(sources, shown, problem.message, problem.fix, problem.origin)
+            return
+        # Ansible's INI plugin reads the file with surrogateescape and skips comment lines before anything
+        # else (ansible/plugins/inventory/ini.py _parse: `if not line or line[0] in self._COMMENT_MARKERS`),
+        # so Latin-1 bytes in a comment are no error there. Its YAML plugin refuses such a file, and a value
+        # with them would become a host or VM name no host has: those stay refused, at their line.
+        sources.files.append((shown, "ini"))
+        sources.feeds.append(IniSource(problem.text, shown, path).feed)
+        return
     except YamlProblem as problem:
         _error(sources, shown, problem.message, problem.fix, problem.origin)
         return

@@ -170,6 +170,15 @@ class YamlProblem(Exception):
         self.fix = fix
 
 
+class NotUtf8(YamlProblem):
+    """A file with bytes UTF-8 cannot decode. `text` is the file decoded with surrogateescape, so the INI
+    reader can still take it when those bytes are only in its comments (sources._file)."""
+
+    def __init__(self, message: str, origin: Origin, fix: str, text: str) -> None:
+        super().__init__(message, origin, fix)
+        self.text = text
+
+
 def read_text(path: Path, shown: str) -> str:
     """The file's text, refusing what is not a small UTF-8 text file, with a clear message."""
     whole = Origin(shown)
@@ -211,10 +220,12 @@ def read_text(path: Path, shown: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise YamlProblem(
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); is it a binary file?",
+        raise NotUtf8(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded: Latin-1 or Windows-1252 "
+            "text, or a binary file?)",
             Origin(shown, line, column),
-            "save the file as UTF-8 text",
+            "save the file as UTF-8 text (an INI file may keep such bytes in its comments only)",
+            data.decode("utf-8", "surrogateescape"),
         ) from exc
 
 

@@ -321,3 +321,26 @@ def test_ini_text_booleans_mean_what_they_mean_to_ansible(tmp_path: Path) -> Non
         ours_many([path])["_meta"]["hostvars"]["hv01.school.local"]["ansible_winrm_kerberos_delegation"]
         == "true"
     )
+
+
+def test_latin_1_bytes_in_an_ini_comment_are_read_past_as_ansible_does(tmp_path: Path) -> None:
+    # A hosts.ini edited on an old Windows box: its comments hold Windows-1252 text. Ansible's INI plugin reads
+    # the file with surrogateescape and skips comments first, so the inventory is good.
+    path = tmp_path / "hosts.ini"
+    path.write_bytes(b"# salle de classe \xe9t\xe9 2012\n[labs]\nhv01 ansible_connection=simulator\n  ; r\xe9serv\xe9\n")
+    inventory = load(path)
+    assert not inventory.errors, messages(inventory)
+    assert inventory.groups["labs"].hosts == ("hv01",)
+    assert ours_many([path]) == ansible_view_many([path])
+
+
+def test_latin_1_bytes_in_a_value_are_refused_at_their_line(tmp_path: Path) -> None:
+    # Ansible would keep 'caf\udce9' as the value: no host has a VM of that name, so the line is refused.
+    path = tmp_path / "hosts.ini"
+    path.write_bytes(b"# ok\n[labs]\nhv01 note=caf\xe9\n")
+    (error,) = load(path).errors
+    assert (error.location.line, error.location.column) == (3, 14)
+    assert "not UTF-8 text (byte 0xe9" in error.message and "Latin-1" in error.message
+    yaml = tmp_path / "hosts.yaml"
+    yaml.write_bytes(b"# caf\xe9\nall: {}\n")
+    assert [e.location.line for e in load(yaml).errors] == [1]  # Ansible's YAML plugin refuses the file too

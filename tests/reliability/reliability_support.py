@@ -73,12 +73,15 @@ class HostFaults:
     rng: random.Random
     rate: float
     reboot_at: int | None = None  # the request number that triggers the reboot
-    reboot_seconds: float = 0.0
+    # How many requests the reboot drops, the one that triggers it included. Counted in requests, not seconds:
+    # how many requests a host sends in a second depends on the backoff's jitter (unseeded) and on the load,
+    # so an outage in seconds could swallow any number of the host's attempts and then not replay by seed.
+    reboot_requests: int = 0
     down_forever: bool = False
     lose_apply_reply: bool = False  # the first answer to the apply script is lost once
     stall_apply: float = 0.0  # the first answer to the apply script comes this late (past the read timeout)
     requests: int = 0
-    down_until: float = 0.0
+    down_for: int = 0  # requests the reboot still drops
     injected: Counter[str] = field(default_factory=Counter)
 
 
@@ -87,7 +90,7 @@ class ChaosServer(FakeWinRMServer):
 
     Per request (seeded per host): a connection reset before the host sees the request, a reply lost after the
     host handled it (the script ran, its output is gone), HTTP 503, the WS-Man TimedOut fault, or a slow reply.
-    A rebooting host drops its shells and every request for `reboot_seconds`; a host down for good drops all.
+    A rebooting host drops its shells and its next `reboot_requests` requests; a host down for good drops all.
     Lost replies are never injected on Create: a lost Create leaks a shell the client cannot know about (a real
     host reaps it after its idle timeout), and the test asserts that no shell is left open.
     """
@@ -106,7 +109,7 @@ class ChaosServer(FakeWinRMServer):
         host: str,
         *,
         reboot_at: int | None = None,
-        reboot_seconds: float = 0.0,
+        reboot_requests: int = 0,
         down_forever: bool = False,
         lose_apply_reply: bool = False,
         stall_apply: float = 0.0,
@@ -115,7 +118,7 @@ class ChaosServer(FakeWinRMServer):
             random.Random(f"{self.seed}:{host}"),
             self.rate,
             reboot_at,
-            reboot_seconds,
+            reboot_requests,
             down_forever,
             lose_apply_reply,
             stall_apply,
@@ -148,10 +151,11 @@ class ChaosServer(FakeWinRMServer):
             plan.injected["down"] += 1
             return [Rule("drop", times=1, fired=0)]
         if plan.reboot_at is not None and plan.requests == plan.reboot_at:
-            plan.down_until = time.monotonic() + plan.reboot_seconds
+            plan.down_for = plan.reboot_requests
             plan.injected["reboot"] += 1
             self._forget_shells(self._current.host)
-        if time.monotonic() < plan.down_until:
+        if plan.down_for > 0:
+            plan.down_for -= 1
             plan.injected["down"] += 1
             return [Rule("drop")]
         if plan.lose_apply_reply and self._current.apply_output:

@@ -99,6 +99,9 @@ _PYWINRM_TRANSPORT = {
 _CLEAR_TEXT_CREDENTIALS = ("basic", "certificate")
 # Authenticate the TCP connection once (not every request): a lost connection turns into a 401 on the next one.
 _PER_CONNECTION = ("ntlm", "kerberos", "credssp")
+# Held while pywinrm builds a session (up to its NTLM/encryption exchange, which goes out without it): that
+# build writes os.environ, which is one for all the runner's threads (see `_cap_replies`).
+_SESSION_BUILD = threading.Lock()
 
 
 def connection_policy(host: HostSpec) -> tuple[TransportError | None, list[str]]:
@@ -485,23 +488,48 @@ class WinRMTransport:
         """Every reply of this connection goes through limits.CappedAdapter, the NTLM/encryption set-up
         exchange included (pywinrm sends it from build_session via setup_encryption, before returning the
         session to us, so the adapter is mounted inside that call). The session also stops reading the
-        environment on every request (`_no_environment`)."""
+        environment on every request (`_no_environment`).
+
+        One thread at a time builds a session (`_SESSION_BUILD`), because building one writes the process
+        environment: pywinrm's build_session (winrm/transport.py, 0.5.0) passes `proxies={"no_proxy": "*"}`
+        (we give `proxy=None`) to requests' `Session.merge_environment_settings`, whose
+        `should_bypass_proxies` sets os.environ["no_proxy"] for the length of one urllib call and then
+        deletes or restores it (requests/utils.py `set_environ`, 2.34.2), with no lock. Two runner threads
+        connecting at once then race: the second reads the first's value as the one to restore, or deletes
+        a key the first already deleted, so a connect failed with KeyError('no_proxy') (sorted as "not
+        valid WS-Management while trying to connect", not retried: seen once in 32 soak runs under load)
+        or left no_proxy=* in the environment of the process and of every child it starts. The race is
+        psf/requests#4997 ("should_bypass_proxies not thread-safe", open). The lock is let go before the
+        set-up exchange (`capped_setup`, called after the environment was read), so a host slow to answer
+        its handshake never holds up the other hosts' connects. Other threads that read os.environ while
+        a session is built (none of this package's; a subprocess started meanwhile would copy it) can
+        still see the key for that moment: only requests could stop writing it."""
         transport = protocol.transport
         where = f"{self.conn.address}:{self.conn.effective_port}"
         setup = transport.setup_encryption
+        held = [True]
+
+        def let_go() -> None:
+            if held[0]:
+                held[0] = False
+                _SESSION_BUILD.release()
 
         def capped_setup(session: Any) -> None:
+            let_go()  # the environment has been read (merge_environment_settings comes first)
             cap_session(session, where)
             _no_environment(session)
             setup(session)
 
         transport.setup_encryption = capped_setup  # type: ignore[method-assign]
+        _SESSION_BUILD.acquire()
         try:
             session = transport.build_session()
             cap_session(session, where)
             _no_environment(session)
         except Exception as exc:
             raise classify(exc, self.conn, stage="connect", secrets=self._secrets) from exc
+        finally:
+            let_go()
         self._refuse_silent_clear_text(transport)
 
     def _refuse_silent_clear_text(self, transport: Any) -> None:

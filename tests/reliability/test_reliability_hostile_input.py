@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 from reliability_support import CLI, cli_env
 
-TIME_LIMIT = 20.0  # seconds, generous for a loaded 2-core CI runner; each case takes about one on a laptop
+TIME_LIMIT = 20.0  # CPU seconds of the CLI, generous; each case takes about one on a laptop
+# A hang is told by the wall clock: under `-n 8` on two cores beside other jobs (load 20-30), a case that
+# needs one CPU second has taken 44 s of wall time, so the wall clock only guards against a hang.
+HANG_LIMIT = 180.0
 MEMORY_LIMIT_MB = 250  # peak RSS of the whole CLI process (Python, click, PyYAML and the inventory)
 GOOD = "all:\n  hosts:\n    hv01:\n      ansible_connection: simulator\n"
 
@@ -147,25 +150,25 @@ MEASURED_CLI = [CLI[0], "-c", (
 
 
 def run_measured(args: list[str], cwd: Path) -> tuple[int, str, float, float]:
-    """Run the CLI; (exit code, stderr, seconds, peak RSS in MB of that child alone)."""
+    """Run the CLI; (exit code, stderr, CPU seconds, peak RSS in MB of that child alone)."""
     started = time.monotonic()
     child = subprocess.Popen(
         [*MEASURED_CLI, *args], cwd=cwd, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = started + TIME_LIMIT * 3
+    deadline = started + HANG_LIMIT
     assert child.stderr is not None
     stderr = ""
     while True:
-        pid, status, _usage = os.wait4(child.pid, os.WNOHANG)
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
         if time.monotonic() > deadline:
             child.kill()
             child.wait()
-            pytest.fail(f"orchestrate {' '.join(args)} still running after {TIME_LIMIT * 3:.0f}s")
+            pytest.fail(f"orchestrate {' '.join(args)} still running after {HANG_LIMIT:.0f}s")
         time.sleep(0.02)
-    seconds = time.monotonic() - started
+    seconds = usage.ru_utime + usage.ru_stime  # its own CPU time: the load beside it does not count
     stderr = child.stderr.read()
     child.stderr.close()
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -196,5 +199,5 @@ def test_hostile_inventory_is_refused_quickly_with_a_clear_message(
     assert "Traceback" not in stderr
     assert len(stderr) < 4000  # one clear finding, not a dump of the file
     assert not state.exists()  # no journal, no lock, no simulated host: nothing happened
-    assert seconds < TIME_LIMIT, f"{case}: {seconds:.1f}s"
+    assert seconds < TIME_LIMIT, f"{case}: {seconds:.1f} CPU-s"
     assert peak_mb < MEMORY_LIMIT_MB, f"{case}: {peak_mb:.0f} MB"

@@ -74,7 +74,10 @@ def test_200_kb_powershell_script(simulated, tls, options):
 
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"count": 9000, "last": "lab-08999-xxxxxxxxxx"}
-    assert server.stats()["action:Send"] == 3
+    # Three Sends carry the script to each command; under load an idempotent script may be run once more
+    # (a read timed out), and that run sends it in three again.
+    stats = server.stats()
+    assert stats["action:Send"] == 3 * stats["action:Command"], stats
 
 
 def test_non_ascii_vm_names_round_trip_through_the_simulated_host(simulated):

@@ -158,6 +158,11 @@ class FakeWinRMServer:
       shell removes it; a Receive waiting on it is answered at once. `signals` lists every Signal as
       (shell id, command id, code), `deleted_shells` every shell deleted
     - allow_unencrypted: the host's AllowUnencrypted; False answers 401 to unencrypted messages over HTTP
+    - max_envelope_kb: MaxEnvelopeSizekb, which also limits a request's SOAP envelope (MS-WSMV 2.2.4.10: "SHOULD
+      be 500 but MAY be 150"; 150, the smaller, by default); a larger request gets the w:EncodingLimit fault.
+      None: no limit
+    - max_timeout_ms: MaxTimeoutms (60000 by default, MS-WSMV 2.2.4.10's schema); a request whose
+      OperationTimeout is larger gets a fault, as a stock host answers it. None: no limit
     - stdin_reader(data, codepage) -> str: what powershell.exe ends up reading from the stdin bytes it was
       sent (None: all of them, decoded in the shell's code page, as MS-WSMV 3.1.4.5.2 says WINRS_CODEPAGE
       sets it). A test gives it a host that reads otherwise (another code page, a part of it), which no
@@ -199,6 +204,8 @@ class FakeWinRMServer:
         self.output_chunk = 32768
         self.max_shells: int | None = None
         self.command_line_limit: int | None = CMD_LINE_LIMIT
+        self.max_envelope_kb: int | None = 150
+        self.max_timeout_ms: int | None = 60_000
         self.stdin_reader: Callable[[bytes, int], str] | None = None
         self.command_duration: Callable[[str, int], float] | None = None
         self.signals: list[tuple[str, str, str]] = []
@@ -754,6 +761,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(500, wsman.schema_fault("", str(exc)), encrypted)
             return
         fake.count(f"action:{req.action}")
+        if fake.max_envelope_kb is not None and len(raw) > fake.max_envelope_kb * 1024:
+            fake.count("refused_envelopes")
+            self._send(500, wsman.envelope_limit_fault(req.message_id, fake.max_envelope_kb), encrypted)
+            return
+        if (fake.max_timeout_ms is not None and req.operation_timeout is not None
+                and req.operation_timeout * 1000 > fake.max_timeout_ms):
+            fake.count("refused_timeouts")
+            self._send(500, wsman.timeout_limit_fault(req.message_id, fake.max_timeout_ms), encrypted)
+            return
         try:
             status, body = fake.handle(host, req, user, f"{fake.scheme}://127.0.0.1:{fake.port}{path}")
         except _Dropped:

@@ -50,6 +50,11 @@ CODE_TIMED_OUT = 2150858793  # 0x80338029 w:TimedOut: no output within Operation
 CODE_SHELL_NOT_FOUND = 2150858843  # the ShellId is unknown or the shell was closed
 CODE_MAX_SHELLS = 2150859173  # MaxShellsPerUser quota reached
 CODE_SCHEMA = 2150858817  # the request does not match the schema
+# A request over the host's limits (MS-WSMV 2.2.4.10: MaxEnvelopeSizekb also "limit[s] the size of client
+# request packets that are processed"; MaxTimeoutms bounds OperationTimeout). Unverified: the exact codes and
+# words a 2012 host sends; no client may act on them beyond "the request was refused, do not retry it".
+CODE_ENCODING_LIMIT = 2150858862
+CODE_INVALID_TIMEOUT = 2150858806
 
 
 class RequestError(Exception):
@@ -214,6 +219,28 @@ def max_shells_fault(relates_to: str) -> bytes:
         "The WS-Management service cannot process the request. This user is allowed a maximum number of "
         "concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user.",
         subcode="w:QuotaLimit",
+    )
+
+
+def envelope_limit_fault(relates_to: str, limit_kb: int) -> bytes:
+    return fault(
+        relates_to,
+        CODE_ENCODING_LIMIT,
+        "The WS-Management service cannot process the request because the request packet is larger than "
+        f"the MaxEnvelopeSizekb of {limit_kb} KB.",
+        subcode="w:EncodingLimit",
+        code="s:Sender",
+    )
+
+
+def timeout_limit_fault(relates_to: str, limit_ms: int) -> bytes:
+    return fault(
+        relates_to,
+        CODE_INVALID_TIMEOUT,
+        "The WS-Management service cannot process the request because the OperationTimeout is larger than "
+        f"the MaxTimeoutms of {limit_ms} ms.",
+        subcode="w:InvalidOptions",
+        code="s:Sender",
     )
 
 

@@ -80,6 +80,23 @@ def test_200_kb_powershell_script(simulated, tls, options):
     assert stats["action:Send"] == 3 * stats["action:Command"], stats
 
 
+def test_a_host_with_a_smaller_envelope_limit_refuses_the_script_and_nothing_runs(simulated):
+    # A host whose MaxEnvelopeSizekb was lowered to 64: each 96 KiB chunk of stdin is too big. The run fails
+    # once, without retrying a request the host will always refuse, and the script never ran.
+    server, host = simulated(False, allow_unencrypted=True)
+    server.max_envelope_kb = 64
+    transport = transports(host)
+    try:
+        with pytest.raises(Exception) as failure:
+            transport.run("$x = '" + "a" * 150_000 + "'\nWrite-Output 'ran'", idempotent=True)
+    finally:
+        transport.close()
+    assert "MaxEnvelopeSizekb" in str(failure.value)
+    stats = server.stats()
+    assert stats["refused_envelopes"] == 1 and stats.get("commands", 0) <= 1
+    assert server.hosts[""].commands_run == 0
+
+
 def test_non_ascii_vm_names_round_trip_through_the_simulated_host(simulated):
     _server, host = simulated(False, transport="ntlm")
     name = "Klassenzimmer-Größe-Ωμέγα-教室-😀"

@@ -45,6 +45,9 @@ from orchestrator.statedir import (
 )
 
 BUSY_TIMEOUT_MS = 30_000
+# Below this much free space, a storage fault of the journal is reported as the disk being full: SQLite
+# says "disk I/O error" when the WAL index (-shm, 32 KiB) cannot be grown, which says nothing to an admin.
+NEARLY_FULL_BYTES = 1024 * 1024
 
 # `locked`: the host was left alone because another live run held its lock.
 HostStatus = Literal["ok", "changed", "failed", "skipped", "locked"]
@@ -135,10 +138,14 @@ def _as_journal_error(exc: StateDirError) -> JournalStorageError:
 def _sqlite_storage_error(path: Path, exc: sqlite3.Error, doing: str) -> JournalStorageError | None:
     """A SQLite error that is a storage fault -> its JournalStorageError; None for anything else (a bug)."""
     code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
-    if code == _SQLITE_FULL:
+    full = _disk_nearly_full(path.parent) if code in (_SQLITE_FULL, _SQLITE_IOERR, _SQLITE_CANTOPEN) else None
+    if code == _SQLITE_FULL or full is not None:
+        # Opening or creating the journal happens before any host is contacted: no run output to point to.
+        during_run = not doing.startswith(("open ", "create ", "read ", "check "))
         return JournalStorageError(
             path,
-            f"the disk is full while trying to {doing}; what hosts did in this run is still in its output",
+            f"the disk is full{f' ({full})' if full else ''} while trying to {doing}"
+            + ("; what hosts did in this run is still in its output" if during_run else ""),
             f"free space on the file system of {path.parent}, or pass --state-dir on another disk",
         )
     if code == _SQLITE_READONLY:
@@ -706,16 +713,19 @@ def _identity(path: Path) -> tuple[int, int, int]:
     return info.st_dev, info.st_ino, info.st_size
 
 
-def _configure(db: sqlite3.Connection, *, writable: bool) -> None:
+def _configure(db: sqlite3.Connection, *, writable: bool, wal: bool = True) -> None:
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if writable:
+    if writable and wal:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
+    elif writable:  # a new journal being built (_create_journal): every page in the file at each COMMIT
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA foreign_keys = ON")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, wal: bool = True) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(
             path,
@@ -726,7 +736,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise _sqlite_storage_error(path, exc, "open the journal") or exc from None
     try:
-        _configure(db, writable=True)
+        _configure(db, writable=True, wal=wal)
     except sqlite3.Error as exc:
         db.close()
         raise _sqlite_storage_error(path, exc, "open the journal") or exc from None
@@ -765,30 +775,94 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 def _create_journal(path: Path) -> None:
     """Build a new journal beside `path` (0o600) and link it into place; a journal another process created
-    in the meantime wins and ours is discarded. No reader ever sees a half-made or empty journal."""
+    in the meantime wins and ours is discarded. No reader ever sees a half-made or empty journal.
+
+    The new database is built in rollback-journal mode (journal_mode=DELETE), so that every page is in the
+    file itself once the last COMMIT returns. Built in WAL mode, the pages would sit in `-wal` until the
+    close's checkpoint, and on a nearly full disk that checkpoint fails without a word (sqlite3's close
+    does not raise): the file linked into place then lacked them, and every later run found a "damaged"
+    journal. The file is then read back (quick_check, the schema version) and fsynced, and only then
+    linked; any fault on the way is a JournalStorageError (on a full disk, the disk-full one) and leaves no
+    journal behind. `_connect` switches the linked journal to WAL.
+    """
     temporary = path.with_name(f".{path.name}.new-{os.getpid()}-{threading.get_ident()}")
-    for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+    leftovers = [temporary, *(Path(f"{temporary}{suffix}") for suffix in ("-journal", "-wal", "-shm"))]
+    for leftover in leftovers:
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
     create_private_file(temporary)
     try:
-        db = _connect(temporary)
+        db = _connect(temporary, wal=False)
         try:
             _migrate(db)
+            _verify_new(db, path)
         except sqlite3.Error as exc:
             raise _sqlite_storage_error(path, exc, "create the journal") or exc from None
         finally:
-            db.close()  # the last connection checkpoints the WAL into the file and removes -wal and -shm
+            db.close()
         try:
+            _fsync(temporary)
             os.link(temporary, path)
         except FileExistsError:
             pass
         except OSError as exc:
             raise storage_error(path, exc, "create the journal") from None
+        with contextlib.suppress(OSError):
+            _fsync(path.parent)  # the link itself survives a power cut (not possible on every platform)
     finally:
-        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+        for leftover in leftovers:
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+def _verify_new(db: sqlite3.Connection, path: Path) -> None:
+    """A journal just built reads back whole, at the current schema version, with no rollback journal
+    pending; else the JournalStorageError that says so (on a full disk, the disk-full one)."""
+    mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    check = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    version = _read_version(db)
+    if check == ["ok"] and version == SCHEMA_VERSION and str(mode).lower() == "delete":
+        return
+    problem = f"quick_check {'; '.join(check)[:200]}, schema version {version}, journal mode {mode}"
+    full = _disk_nearly_full(path.parent)
+    if full is not None:
+        raise JournalStorageError(
+            path,
+            f"the disk is full ({full}) while trying to create the journal: the new journal did not read "
+            f"back whole ({problem}), so it was not put in place",
+            f"free space on the file system of {path.parent}, or pass --state-dir on another disk",
+        )
+    raise JournalStorageError(
+        path,
+        f"cannot create the journal: the new journal did not read back whole ({problem}), so it was not put "
+        "in place",
+        f"check {path.parent} and its disk (space, the device), then run again",
+    )
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file (or a directory: the names in it) to the disk."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _disk_nearly_full(directory: Path) -> str | None:
+    """"12 KiB free" (or "no inodes free") when the file system of `directory` has too little room left for
+    the journal (its WAL index alone takes 32 KiB); None when it has room or cannot be asked."""
+    try:
+        info = os.statvfs(directory)
+    except (OSError, AttributeError):  # Windows has no statvfs
+        return None
+    free = info.f_bavail * info.f_frsize
+    if free < NEARLY_FULL_BYTES:
+        return f"{free // 1024} KiB free"
+    if info.f_files and not info.f_favail:
+        return "no inodes free"
+    return None
 
 
 def _read_version(db: sqlite3.Connection) -> int:

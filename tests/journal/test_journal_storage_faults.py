@@ -183,6 +183,73 @@ def test_a_full_disk_while_journaling_is_a_named_error_and_the_journal_stays_who
         assert [a.summary for a in journal.run(run_id).actions] == ["create VM lab-01"]
 
 
+def test_a_first_run_whose_checkpoint_cannot_happen_links_no_half_built_journal(tmp_path: Path, monkeypatch):
+    """Audit I-H2: on a nearly full disk, the close of the connection that built a new journal could not
+    checkpoint its WAL into the file, and said nothing; the file linked into place lacked the schema, and
+    every later run found a "damaged" journal. Injected here by a second connection that keeps the build's
+    WAL from being checkpointed at close (as the full disk did). The journal put in place must be whole."""
+    import orchestrator.journal as journal_module
+
+    real_connect = journal_module._connect
+    keepers: list[sqlite3.Connection] = []
+
+    def connect_and_hold_the_wal(path: Path, **kwargs) -> sqlite3.Connection:
+        db = real_connect(path, **kwargs)
+        if path.name.startswith(".journal.sqlite3.new"):
+            keeper = sqlite3.connect(path)
+            keeper.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a reader: close is not the last
+            keepers.append(keeper)
+        return db
+
+    state = tmp_path / "state"
+    monkeypatch.setattr(journal_module, "_connect", connect_and_hold_the_wal)
+    try:
+        Journal.open(state).close()
+    except JournalStorageError as refused:  # refusing is fine too, as long as nothing half-made is left
+        assert not (state / "journal.sqlite3").exists(), refused
+    finally:
+        for keeper in keepers:
+            keeper.close()
+    monkeypatch.undo()
+
+    with Journal.open(state) as journal:  # the next run: the journal is whole (or made afresh)
+        run_id = journal.start_run("orchestrate apply", "school.yaml")
+        journal.finish_run(run_id, "ok", 0)
+        assert [r.id for r in journal.runs()] == [run_id]
+    with sqlite3.connect(state / "journal.sqlite3") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_a_disk_full_while_creating_the_journal_leaves_no_journal_and_the_next_run_works(
+    tmp_path: Path, monkeypatch
+):
+    """SQLITE_FULL while the new journal is built (forced with max_page_count): the disk-full error, no
+    journal and no temporary file left behind; once there is room again, the next run creates it."""
+    import orchestrator.journal as journal_module
+
+    real_connect = journal_module._connect
+
+    def tiny_disk(path: Path, **kwargs) -> sqlite3.Connection:
+        db = real_connect(path, **kwargs)
+        if path.name.startswith(".journal.sqlite3.new"):
+            db.execute("PRAGMA max_page_count = 2")
+        return db
+
+    state = tmp_path / "state"
+    monkeypatch.setattr(journal_module, "_connect", tiny_disk)
+    with pytest.raises(JournalStorageError) as caught:
+        Journal.open(state)
+    assert "the disk is full while trying to create the journal" in caught.value.problem
+    assert "still in its output" not in caught.value.problem  # no run has started yet
+    assert "free space" in caught.value.fix
+    assert sorted(p.name for p in state.iterdir() if p.is_file()) == []
+    monkeypatch.undo()
+
+    with Journal.open(state) as journal:
+        assert journal.runs() == []
+
+
 # -- emptied under us ---------------------------------------------------------------------------------------
 
 

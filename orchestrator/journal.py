@@ -119,6 +119,18 @@ class JournalStorageError(StateDirError, JournalError):
     message naming the file and the fix. Both a StateDirError and a JournalError, for either handler."""
 
 
+class JournalTooNew(JournalStorageError):
+    """The journal was written by a newer orchestrator (a schema version this one does not know). A
+    JournalStorageError so that every handler of an unusable journal names the file and the fix."""
+
+    def __init__(self, path: Path, version: int) -> None:
+        super().__init__(
+            path,
+            f"the journal has schema version {version}, newer than this orchestrator knows ({SCHEMA_VERSION})",
+            "use a newer orchestrator or another --state-dir",
+        )
+
+
 # SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF), https://www.sqlite.org/rescode.html
 _SQLITE_READONLY = 8
 _SQLITE_IOERR = 10
@@ -274,6 +286,22 @@ def journal_path(state_dir: Path | str) -> Path:
     return Path(state_dir) / JOURNAL_FILE
 
 
+def check_journal(state_dir: Path | str, *, writable: bool) -> None:
+    """The preflight's look at the journal itself, before any host is contacted (after check_state_dir).
+
+    The journal is opened the way the run will open it (writable: created if missing, migrated, its WAL
+    and WAL index made; read-only: only if it exists, with sqlite `mode=ro`) and `PRAGMA quick_check`ed.
+    So a journal damaged past its header, one written by a newer orchestrator, and a disk too full for
+    the WAL index are each one JournalStorageError naming the file and the fix, instead of a traceback
+    once the run has started. Costs a few milliseconds.
+    """
+    state = Path(state_dir)
+    if not writable and not journal_path(state).exists():
+        return
+    with Journal.open(state, read_only=not writable) as journal:
+        journal.quick_check()
+
+
 class Journal:
     """The run journal of one state directory. Thread-safe; open once per process and share it."""
 
@@ -318,7 +346,7 @@ class Journal:
         except StateDirError as exc:
             raise _as_journal_error(exc) from None
         try:
-            _migrate(db)
+            _migrate(db, path)
         except sqlite3.Error as exc:
             db.close()
             raise _sqlite_storage_error(path, exc, "open the journal") or exc from None
@@ -668,6 +696,19 @@ class Journal:
             exports=tuple(_export(r) for r in exports),
         )
 
+    def quick_check(self) -> None:
+        """SQLite's quick_check of the whole file (milliseconds for thousands of runs): a JournalStorageError
+        naming the damage, for the preflight to refuse before any host is contacted."""
+        with self._read("check the journal") as db:
+            found = [str(r[0]) for r in db.execute("PRAGMA quick_check").fetchall()]
+        if found != ["ok"]:
+            raise JournalStorageError(
+                self.path,
+                f"the journal is damaged (quick_check: {'; '.join(found)[:300]})",
+                f"move it away (mv '{self.path}' '{self.path}.damaged') to start a new history, or restore "
+                "it from a backup",
+            )
+
     def host_names(self) -> list[str]:
         """Every host the journal has seen, in order of first appearance (for `history --limit`)."""
         with self._read() as db:
@@ -767,7 +808,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
             break
         if version > SCHEMA_VERSION:
             db.close()
-            raise JournalError(_newer_schema(version))
+            raise JournalTooNew(path, version)
         return db
     assert last is not None
     raise _sqlite_storage_error(path, last, "read the journal") or last
@@ -794,7 +835,7 @@ def _create_journal(path: Path) -> None:
     try:
         db = _connect(temporary, wal=False)
         try:
-            _migrate(db)
+            _migrate(db, path)
             _verify_new(db, path)
         except sqlite3.Error as exc:
             raise _sqlite_storage_error(path, exc, "create the journal") or exc from None
@@ -876,26 +917,19 @@ def _read_version(db: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-def _newer_schema(version: int) -> str:
-    return (
-        f"the journal has schema version {version}, newer than this orchestrator knows "
-        f"({SCHEMA_VERSION}); use a newer orchestrator or another --state-dir"
-    )
-
-
 def _current_version(db: sqlite3.Connection) -> int:
     db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = db.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
     return int(row[0] or 0)
 
 
-def _migrate(db: sqlite3.Connection) -> None:
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
     """Bring the schema up to SCHEMA_VERSION, one migration per transaction; safe against a parallel opener."""
     db.execute("BEGIN IMMEDIATE")
     try:
         version = _current_version(db)
         if version > SCHEMA_VERSION:
-            raise JournalError(_newer_schema(version))
+            raise JournalTooNew(path, version)
         for number in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[number - 1]:
                 db.execute(statement)

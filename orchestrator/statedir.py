@@ -33,6 +33,8 @@ JOURNAL_FILE = "journal.sqlite3"
 LOCKS_DIR = "locks"
 RUN_LOCKS_DIR = "runs"
 _PROBE = ".orchestrate-write-probe"
+# The room a run needs beyond the open journal for its first writes (check_room).
+ROOM_BYTES = 64 * 1024
 
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -183,15 +185,23 @@ def create_private_file(path: Path) -> bool:
     return True
 
 
-def _probe_write(directory: Path) -> None:
-    """Write, sync and remove a small file: proves the directory is writable and the disk has room."""
+def check_room(state: Path | str) -> None:
+    """After the journal is open (its WAL index made), prove there is room for a run's first writes: the
+    run's row, a host's lock holder and a few actions in the WAL (ROOM_BYTES). Found here, a nearly full
+    disk is a refusal before any host is contacted, not hosts failing on their lock write mid-run."""
+    _probe_write(Path(state), ROOM_BYTES)
+
+
+def _probe_write(directory: Path, size: int = 4096) -> None:
+    """Write, sync and remove a file of `size` bytes: proves the directory is writable and the disk has room."""
     probe = directory / f"{_PROBE}-{os.getpid()}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     except OSError as exc:
         raise storage_error(directory, exc, f"write in {directory}") from None
     try:
-        data = b"orchestrate state directory write probe\n" * 100  # 4 KiB: one page, as a journal write
+        line = b"orchestrate state directory write probe\n"  # 4 KiB by default: one page, as a journal write
+        data = line * (size // len(line) + 1)
         while data:
             data = data[os.write(fd, data) :]
         os.fsync(fd)

@@ -181,29 +181,58 @@ def resolve_state_dir(state_dir: Path | None) -> Path:
 
 def state_dir_or_exit(state_dir: Path | None, output: str, *, writable: bool) -> Path:
     """The state directory, checked before any host is contacted; a fault (read-only, full, a journal that
-    is garbage or was emptied) is one message naming the path and the fix, a JSON error event, and exit 2."""
-    from orchestrator.statedir import StateDirError, check_state_dir
+    is garbage, damaged, emptied or from a newer orchestrator) is one message naming the path and the fix,
+    a JSON error event, and exit 2. The journal is opened for real and quick_check'ed here
+    (journal.check_journal): what the run would find is found while nothing was contacted."""
+    from orchestrator.statedir import StateDirError
 
     state = resolve_state_dir(state_dir)
     try:
-        check_state_dir(state, writable=writable)
+        check_state(state, writable=writable)
     except StateDirError as exc:
-        if output == "json":
-            click.echo(
-                json.dumps({"event": "error", "kind": "state_dir", "path": str(exc.path), "problem": exc.problem, "fix": exc.fix})
-            )
-        refuse(str(exc))
+        refuse_state_dir(exc, output)
     return state
+
+
+def check_state(state: Path, *, writable: bool) -> None:
+    """The whole preflight of a state directory: the directory and its locks (statedir.check_state_dir),
+    the journal itself (journal.check_journal), then room for the run's first writes. Raises StateDirError."""
+    from orchestrator.journal import check_journal
+    from orchestrator.statedir import check_room, check_state_dir
+
+    check_state_dir(state, writable=writable)
+    check_journal(state, writable=writable)
+    if writable:
+        check_room(state)
+
+
+def refuse_state_dir(exc: Any, output: str) -> NoReturn:
+    """Exit 2 for a state directory (or journal) that cannot serve the command, before any host is
+    contacted: one `error:` line with the fix; with --output json an `error` event (kind state_dir), the
+    `invalid_input` line and the recap."""
+    if output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "event": "error",
+                    "kind": "state_dir",
+                    "path": str(exc.path),
+                    "problem": exc.problem,
+                    "fix": exc.fix,
+                }
+            )
+        )
+    refuse(str(exc))
 
 
 def preview_state_dir(state_dir: Path | None, output: str) -> tuple[Path, bool]:
     """For a preview (plan, schedules): (the state directory, whether the run is journaled). A read-only one
     is fine, unjournaled; any other fault exits 2 as state_dir_or_exit does."""
-    from orchestrator.statedir import StateDirError, check_state_dir
+    from orchestrator.statedir import StateDirError
 
     state = resolve_state_dir(state_dir)
     try:
-        check_state_dir(state, writable=True)
+        check_state(state, writable=True)
         return state, True
     except StateDirError as exc:
         state_dir_or_exit(state, output, writable=False)
@@ -254,6 +283,7 @@ def run_operation(
     (`inventory_inputs`, -i and the vault options, are read from the click context by load_inventory_or_exit.)"""
     from orchestrator.cli.vm_selection import vm_pattern_problem
     from orchestrator.runner import Runner, RunOptions
+    from orchestrator.runner.journal_guard import JournalUnavailable
 
     inventory = load_inventory_or_exit(inventory_path, output, ask_pass, limit=limit)
     hosts = select_or_exit(inventory, limit)
@@ -288,14 +318,21 @@ def run_operation(
         emit = _problems_only(reporter)
     emit = with_simulated_fixes(inventory, options.state_dir, emit)
     held = RecapLast(emit) if output == "json" else None
+    unavailable: JournalUnavailable | None = None
     try:
         result = Runner(inventory, options, held or emit, operation=operation).apply(hosts)
         if after is not None:
             after(result, output)
         if held is not None:
             held.release()
+    except JournalUnavailable as exc:
+        # The preflight passed, but the journal failed to open a moment later (filled up, replaced): the
+        # runner raises this before any host is contacted, so it is the preflight's refusal, exit 2.
+        unavailable = exc
     finally:
         reporter.close()
+    if unavailable is not None:
+        refuse_state_dir(unavailable, output)
     sys.exit(result.exit_code)
 
 

@@ -16,9 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.journal import Journal, JournalStorageError
+from orchestrator.journal import Journal, JournalError, JournalStorageError
 from orchestrator.journal import _sqlite_storage_error as sqlite_storage_error
 from orchestrator.statedir import StateDirError
+
+
+class JournalUnavailable(StateDirError):
+    """The run's journal could not be opened, so the run did not start: no host was contacted. The CLI's
+    preflight opens the journal too, so this means it failed in between (a disk that filled up, a journal
+    replaced); the CLI refuses as its preflight would (exit 2). `.path`, `.problem`, `.fix` are the fault's."""
 
 
 class RunJournal:
@@ -31,7 +37,15 @@ class RunJournal:
 
     @classmethod
     def open(cls, state_dir: Path, on_fault: Callable[[StateDirError], None], *, record: bool = True) -> RunJournal:
-        return cls(Journal.open(state_dir) if record else None, on_fault)
+        """The run's journal; JournalUnavailable if it cannot be opened (nothing has been done yet)."""
+        if not record:
+            return cls(None, on_fault)
+        try:
+            return cls(Journal.open(state_dir), on_fault)
+        except StateDirError as exc:
+            raise JournalUnavailable(exc.path, exc.problem, exc.fix) from None
+        except JournalError as exc:  # not a storage fault, but the run cannot be journaled all the same
+            raise JournalUnavailable(Path(state_dir), str(exc), "see the message; run again") from None
 
     def close(self) -> None:
         """The run is over: the connection is closed now, not whenever the garbage collector finds it (its

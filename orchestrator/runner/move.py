@@ -39,6 +39,7 @@ from orchestrator.operations.move import (
     fingerprint,
     inventory_change,
 )
+from orchestrator.runner.journal_guard import JournalUnavailable
 from orchestrator.runner.results import Exported, RunResult
 from orchestrator.runner.run import Runner, RunOptions, TransportFactory
 
@@ -231,7 +232,23 @@ class _Steps:
         runner = Runner(
             self.inventory, options, self.emit, transport_factory=self.transport_factory, operation=operation
         )
-        return runner.apply([host])
+        try:
+            return runner.apply([host])
+        except JournalUnavailable as fault:
+            # The journal failed to open between the CLI's preflight and this step (nothing of the step ran).
+            # The move must go on, or its undo could not run: this step and the next run unjournaled.
+            self.emit(
+                ev.HostWarning(
+                    "(journal)",
+                    f"the journal cannot be opened, so this step of the move is not journaled ({fault.problem}); "
+                    "the output above and the recap still tell what the hosts did",
+                    fault.fix,
+                )
+            )
+            unjournaled = replace(options, journal=False)
+            return Runner(
+                self.inventory, unjournaled, self.emit, transport_factory=self.transport_factory, operation=operation
+            ).apply([host])
 
     @staticmethod
     def failed(result: RunResult, host: str) -> str | None:

@@ -9,8 +9,9 @@ multi-row writes run in `BEGIN IMMEDIATE` transactions so that two processes nev
 
 Interrupted runs: each run holds an OS file lock, `<state_dir>/locks/runs/<run id>.lock`, from `start_run`
 to `finish_run` (see orchestrator.locks for why OS locks). The kernel drops it when the process dies, so
-`mark_interrupted` (called at the start of every run, and by `history`) can tell for certain that a run
-still marked `running` has no live process any more, without trusting pids, which the system reuses.
+`mark_interrupted` (called at the start of every run, by the runner only) can tell for certain that a run
+still marked `running` has no live process any more, without trusting pids, which the system reuses. A
+read-only journal (`history`) makes the same check without writing and shows such a run as interrupted.
 
 Secrets never go into the journal. Every text field accepts a plain `str` only (a `model.Secret` is
 refused with TypeError, and so is a Secret inside `options`); callers must pass text that is already masked
@@ -26,13 +27,13 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from orchestrator.locks import FileLock, utc_now
+from orchestrator.locks import FileLock, held_elsewhere, utc_now
 from orchestrator.statedir import (
     JOURNAL_FILE,
     LOCKS_DIR,
@@ -501,14 +502,7 @@ class Journal:
                 continue  # its process is alive
             try:
                 with self._write() as db:
-                    last = db.execute(
-                        """SELECT MAX(t) AS last FROM (
-                            SELECT started AS t FROM runs WHERE id = :id
-                            UNION ALL SELECT started FROM host_results WHERE run_id = :id
-                            UNION ALL SELECT finished FROM host_results WHERE run_id = :id
-                            UNION ALL SELECT finished FROM actions WHERE run_id = :id)""",
-                        {"id": run_id},
-                    ).fetchone()["last"]
+                    last = _last_activity(db, run_id)
                     changed = db.execute(
                         "UPDATE runs SET status = ?, finished = ? WHERE id = ? AND status = ?",
                         (INTERRUPTED, last, run_id, RUNNING),
@@ -678,7 +672,7 @@ class Journal:
             ).fetchall()
         return RunDetail(
             run=summary,
-            hosts=tuple(HostResult(**_row_dict(r)) for r in hosts),
+            hosts=tuple(self._host_result(summary, r) for r in hosts),
             actions=tuple(
                 ActionRecord(
                     run_id=r["run_id"],
@@ -695,6 +689,12 @@ class Journal:
             ),
             exports=tuple(_export(r) for r in exports),
         )
+
+    def _host_result(self, summary: RunSummary, row: sqlite3.Row) -> HostResult:
+        result = HostResult(**_row_dict(row))
+        if summary.status == INTERRUPTED and result.status == RUNNING:  # a dead run only a reader saw dead
+            result = replace(result, status=INTERRUPTED, finished=result.finished or summary.finished)
+        return result
 
     def quick_check(self) -> None:
         """SQLite's quick_check of the whole file (milliseconds for thousands of runs): a JournalStorageError
@@ -725,13 +725,23 @@ class Journal:
             row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
             return None if row is None else self._summary_from(row)
 
+    def _dead(self, run_id: int, status: str) -> bool:
+        """A run still marked running whose process is gone, as a read-only journal sees it: it cannot mark
+        the run (only a run's own start does, `mark_interrupted`), so it shows it as interrupted."""
+        return self.read_only and status == RUNNING and not held_elsewhere(self._run_lock_path(run_id))
+
     def _summary_from(self, row: sqlite3.Row) -> RunSummary:
         results = self._db.execute(
             "SELECT host, status FROM host_results WHERE run_id = ? ORDER BY rowid", (row["id"],)
         ).fetchall()
+        status, finished = row["status"], row["finished"]
+        dead = self._dead(row["id"], status)
+        if dead:
+            status, finished = INTERRUPTED, _last_activity(self._db, row["id"])
         tally: dict[str, int] = {}
         for r in results:
-            tally[r["status"]] = tally.get(r["status"], 0) + 1
+            shown = INTERRUPTED if dead and r["status"] == RUNNING else r["status"]
+            tally[shown] = tally.get(shown, 0) + 1
         return RunSummary(
             id=row["id"],
             command=row["command"],
@@ -740,12 +750,25 @@ class Journal:
             pid=row["pid"],
             admin_host=row["admin_host"],
             started=row["started"],
-            finished=row["finished"],
-            status=row["status"],
+            finished=finished,
+            status=status,
             exit_code=row["exit_code"],
             hosts=tuple(r["host"] for r in results),
             counts=HostCounts(**{k: v for k, v in tally.items() if k in HostCounts.__slots__}),
         )
+
+
+def _last_activity(db: sqlite3.Connection, run_id: int) -> str | None:
+    """The last time the journal heard of a run: where an interrupted run is taken to have ended."""
+    row = db.execute(
+        """SELECT MAX(t) AS last FROM (
+            SELECT started AS t FROM runs WHERE id = :id
+            UNION ALL SELECT started FROM host_results WHERE run_id = :id
+            UNION ALL SELECT finished FROM host_results WHERE run_id = :id
+            UNION ALL SELECT finished FROM actions WHERE run_id = :id)""",
+        {"id": run_id},
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def _identity(path: Path) -> tuple[int, int, int]:

@@ -176,6 +176,29 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def held_elsewhere(path: Path) -> bool:
+    """Whether some live process holds the lock on `path`, found without writing anything: the file is
+    opened read-only and never created, and the lock is taken for an instant only (for `history` on a
+    read-only state directory). A missing file is a lock nobody holds; a file that cannot be opened
+    counts as held (it cannot be told, and "still running" is the cautious answer)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        try:
+            locked = _lock(fd)
+        except OSError:
+            return True
+        if locked:
+            _unlock(fd)
+        return not locked
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True, slots=True)
 class LockHolder:
     """Who holds (or held) a host lock, as written in the lock file."""

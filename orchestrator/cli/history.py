@@ -3,7 +3,6 @@ line per run, then the recap)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -17,8 +16,8 @@ from rich.text import Text
 
 from orchestrator import exit_codes
 from orchestrator.cli.group import main
-from orchestrator.cli.options import common_options, default_state_dir
-from orchestrator.cli.output import finish, json_line, refuse
+from orchestrator.cli.options import common_options
+from orchestrator.cli.output import finish, json_line, refuse, refuse_state_dir, state_dir_or_exit
 from orchestrator.journal import Journal, JournalError, RunDetail, journal_path
 from orchestrator.patterns import NoHostMatched, PatternError, select_names
 
@@ -54,9 +53,14 @@ def history(last: int, output: str, verbosity: int, limit: str | None, state_dir
       orchestrate history --last 5 -v
       orchestrate history --limit hv01.demo.local --output json
 
-    Exit codes: 0 shown (also when there is none), 2 a bad --limit or an unreadable journal.
+    Exit codes: 0 shown (also when there is none), 2 a bad --limit (malformed, or matching no host the
+    journal has seen), or a state directory or journal that cannot be read. Reads only: works on a
+    read-only state directory.
     """
-    state = state_dir if state_dir is not None else default_state_dir()
+    # A state dir that is a file (or lies under one) is refused like apply refuses it, not "no runs";
+    # a journal that is damaged or from a newer orchestrator too. Nothing is created or written.
+    state = state_dir_or_exit(state_dir, output, writable=False)
+    _refuse_under_a_file(state, output)
     details = _load(state, last, limit)
     if output == "json":
         for detail in details:
@@ -73,29 +77,39 @@ def history(last: int, output: str, verbosity: int, limit: str | None, state_dir
             _print_detail(console, detail, verbosity)
 
 
+def _refuse_under_a_file(state: Path, output: str) -> None:
+    """A state dir below a file (`notes.txt/state`, a typo) cannot hold a journal: history says so instead
+    of "No runs recorded", which monitoring would take for "nothing ran". (A preview goes on there,
+    unrecorded; history has nothing to show but the mistake.)"""
+    from orchestrator.statedir import wrong_kind
+
+    if state.exists():
+        return
+    existing = next((parent for parent in state.parents if parent.exists()), None)
+    if existing is not None and not existing.is_dir():
+        refuse_state_dir(wrong_kind(existing, "read the state directory"), output)
+
+
 def _load(state: Path, last: int, limit: str | None) -> list[RunDetail]:
-    """The runs to show; exits 2 on a malformed pattern or an unusable journal. Never creates a state dir."""
+    """The runs to show; exits 2 on a bad pattern or an unusable journal. Never creates a state dir, never
+    writes: the journal is opened read-only (sqlite `mode=ro`), so history works on a read-only state
+    directory, and a run whose process died shows as interrupted without being marked (the next run's
+    start marks it: Runner.apply)."""
     if not journal_path(state).exists():
         return []
-    from orchestrator.journal import JournalStorageError
-
     try:
-        try:
-            journal = Journal.open(state)
-        except JournalStorageError:  # a read-only state directory: history still reads it
-            journal = Journal.open(state, read_only=True)
-        with journal:
-            # history is read-mostly; a read-only journal just shows dead runs as still running
-            with contextlib.suppress(sqlite3.OperationalError):
-                journal.mark_interrupted()
+        with Journal.open(state, read_only=True) as journal:
             hosts = None
             if limit is not None:
+                names = journal.host_names()
                 try:
-                    hosts = select_names(journal.host_names(), limit)
+                    hosts = select_names(names, limit)
                 except NoHostMatched:
-                    return []
+                    if not names:  # no host recorded yet: no name can be wrong, there is just nothing
+                        return []
+                    raise
             return [journal.run(summary.id) for summary in journal.runs(last=last, hosts=hosts)]
-    except PatternError as error:
+    except PatternError as error:  # malformed, or matching no host the journal has seen (with close names)
         refuse(f"--limit {limit!r}: {error}")
     except (JournalError, sqlite3.DatabaseError) as error:
         refuse(f"cannot read the journal in {state}: {error}")

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -110,7 +115,6 @@ def test_last_keeps_the_newest_runs(state):
         ("lab-?", [2]),
         ("all,!hv1", [2, 1]),
         ("~lab|hv2", [2, 1]),
-        ("nowhere", []),
     ],
 )
 def test_limit_keeps_the_runs_that_touched_matching_hosts(state, pattern, ids):
@@ -123,3 +127,95 @@ def test_a_malformed_limit_is_invalid_input(state):
     result = history(state, "--limit", "~hv[")
     assert result.exit_code == 2
     assert "--limit" in result.output
+
+
+# -- refusals and read-only (audit I-L1, I-L2, I-L11) --------------------------------------------------------
+
+
+def test_a_limit_naming_no_host_of_the_journal_is_refused_with_the_close_names(state):
+    """`--help` promises exit 2 for a bad --limit: a typo is not "no runs" (monitoring would believe it)."""
+    for args in ([], ["-o", "json"]):
+        result = history(state, "--limit", "hv-1", *args)
+        assert result.exit_code == 2, result.output
+        assert "host pattern 'hv-1' matches no host in the journal" in result.stderr
+        assert "did you mean 'hv1'?" in result.stderr and "hosts: hv1, hv2, lab-a" in result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {"event": "recap", "command": "history", "exit_code": 2}
+
+
+def test_a_limit_on_a_journal_with_no_host_yet_shows_no_runs(tmp_path):
+    with Journal.open(tmp_path / "state"):
+        pass
+    result = history(tmp_path / "state", "--limit", "hv1")
+    assert result.exit_code == 0 and "No runs touching hosts matching 'hv1'" in result.output
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_state_dir_that_is_a_file_is_refused_not_no_runs(tmp_path, below):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a folder", encoding="utf-8")
+    target = notes / below if below else notes
+
+    def from_cron(*args: str):  # as cron sets it: click's own check of --state-dir does not apply
+        return CliRunner().invoke(main, ["history", *args], env={"ORCHESTRATE_STATE_DIR": str(target)})
+
+    result = from_cron()
+    assert result.exit_code == 2, result.output
+    assert "No runs" not in result.output
+    assert f"{notes} (or one of its parents) is not a directory" in result.stderr
+    assert result.stderr.startswith("error: ") and "(fix: " in result.stderr
+    lines = [json.loads(line) for line in from_cron("-o", "json").stdout.splitlines()]
+    assert lines[0]["event"] == "error" and lines[0]["kind"] == "state_dir"
+    assert lines[-1] == {"event": "recap", "command": "history", "exit_code": 2}
+    assert notes.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_history_writes_nothing_and_still_shows_a_dead_run_as_interrupted(state):
+    """history reads; only a run's own start marks dead runs (mark_interrupted belongs to the runner)."""
+    journal_file = state / "journal.sqlite3"
+    before = journal_file.read_bytes()
+
+    result = history(state, "-o", "json", "-v")
+
+    assert result.exit_code == 0, result.output
+    dead = runs_of(result)[0]
+    assert dead["status"] == "interrupted" and dead["finished"] is not None
+    assert [(r["host"], r["status"]) for r in dead["results"]] == [("hv1", "interrupted")]
+    assert dead["counts"]["interrupted"] == 1 and dead["counts"]["running"] == 0
+    assert journal_file.read_bytes() == before
+    db = sqlite3.connect(f"file:{journal_file}?mode=ro", uri=True)
+    try:
+        assert db.execute("SELECT status FROM runs WHERE id = 3").fetchone() == ("running",)
+    finally:
+        db.close()
+
+
+def test_a_run_still_alive_shows_as_running(tmp_path):
+    with Journal.open(tmp_path / "state") as journal:
+        run_id = journal.start_run("orchestrate apply", "classroom.yaml", {})
+        journal.host_started(run_id, "hv1")
+        runs = runs_of(history(tmp_path / "state", "-o", "json"))
+        assert [(r["id"], r["status"]) for r in runs] == [(run_id, "running")]
+        journal.finish_run(run_id, "ok", 0)
+
+
+def test_history_works_on_a_read_only_state_dir(state):
+    """README and every read-only refusal say: history, schedules and plan work on a read-only state
+    directory. Run as the admin's cron job would, by a process that cannot write there."""
+    from test_journal_storage_faults import ROOT, without_write_access
+
+    prefix = without_write_access(state)
+    try:
+        done = subprocess.run(
+            [*prefix, sys.executable, "-c", "from orchestrator.cli import main; main()", "history", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "ORCHESTRATE_STATE_DIR": str(state)},
+        )
+    finally:
+        for path in [state, *state.rglob("*")]:
+            path.chmod(stat.S_IMODE(path.stat().st_mode) | 0o200)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["id"], r["status"]) for r in lines[:-1]] == [(3, "interrupted"), (2, "ok"), (1, "failed")]
+    assert sorted(p.name for p in state.iterdir()) == ["journal.sqlite3", "locks"]  # nothing made there

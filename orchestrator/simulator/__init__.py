@@ -40,6 +40,7 @@ from orchestrator.simulator.language.interpreter import Interpreter, format_erro
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import PSRuntimeError
 from orchestrator.simulator.state import (
+    READ_ONLY_ERRNOS,
     SHARES_FILE,
     StateError,
     host_from_json,
@@ -96,7 +97,13 @@ class Simulator:
                 added = {k: v for k, v in self._seed_shares.items() if k not in shares.roots}
                 if added:
                     shares.roots.update(added)
-                    save_shares(self.state_path.parent, shares)
+                    try:
+                        save_shares(self.state_path.parent, shares)
+                    except OSError as exc:
+                        # A state dir this user cannot write: a read-only command still sees the seed's
+                        # shares (kept in memory, merged at each load); a change fails when it is saved.
+                        if exc.errno not in READ_ONLY_ERRNOS:
+                            raise
 
     # -- public API ---------------------------------------------------------------------------------------------
 
@@ -180,6 +187,8 @@ class Simulator:
             shares_stamp = _stamp(shares_path)
             if shares_stamp is None or shares_stamp != self._shares_stamp:
                 self.shares = load_shares(self.state_path.parent)
+                for root, info in self._seed_shares.items():  # seed shares a read-only dir could not keep
+                    self.shares.roots.setdefault(root, info)
                 self._shares_stamp = shares_stamp
             self._host_stamp = self._shares_stamp = None  # until saved, memory may differ from the files
             result, dirty = work()

@@ -10,6 +10,7 @@ may run at once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -206,12 +207,30 @@ def write_atomic(path: Path, data: Any) -> None:
         raise
 
 
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
 @contextlib.contextmanager
 def locked(state_dir: Path) -> Iterator[None]:
-    """An exclusive lock over the shares file of a state dir (a lock file beside it)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    """An exclusive lock over the shares file of a state dir (a lock file beside it).
+
+    In a state dir this user cannot write (a read-only mount, another admin's folder), a read-only command
+    (`plan`, `schedules`) must still read the simulated hosts: the lock file is opened read-only if it
+    exists, or the block runs unlocked. That is sound for reading: every state file is replaced by an
+    atomic rename, so a reader sees a whole old or a whole new file; and a change could not be saved there
+    anyway (its OSError is the caller's, named by SimulatedTransport)."""
     lock_path = state_dir / (SHARES_FILE + ".lock")
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the block
+    except OSError as exc:
+        if exc.errno not in READ_ONLY_ERRNOS:
+            raise
+        try:
+            handle = open(lock_path)  # noqa: SIM115 - flock needs no write access
+        except OSError:
+            yield  # no lock file and no way to make one: nobody of this user can be writing here either
+            return
     try:
         try:
             import fcntl

@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrator.model import HostSpec
 from orchestrator.simulator import Session, Simulator
+from orchestrator.statedir import StateDirError, storage_error
 from orchestrator.transport.base import CommandResult, OutputCallback
 from orchestrator.transport.errors import ScriptNotReceived
 from orchestrator.transport.stdin import channel, received_whole
@@ -52,7 +53,10 @@ class SimulatedTransport:
         """`session` None is someone at the host's console (tests that drive a host directly)."""
         self.host_name = host_name
         self.path = state_file(state_dir, host_name)
-        self.simulator = Simulator(state_path=self.path, seed=seed, host_name=host_name, session=session)
+        try:
+            self.simulator = Simulator(state_path=self.path, seed=seed, host_name=host_name, session=session)
+        except OSError as exc:
+            raise _storage_fault(self.path, exc, "load the simulated host's state") from None
         self.closed = False
 
     def run(
@@ -66,7 +70,10 @@ class SimulatedTransport:
     ) -> CommandResult:
         """Run one script; `idempotent` and `timeout` do not matter to an in-process host that cannot hang up.
         The secrets follow the script on stdin, exactly as the WinRM transport sends them."""
-        result = self.simulator.run(*channel(script, secrets))
+        try:
+            result = self.simulator.run(*channel(script, secrets))
+        except OSError as exc:  # its state files under the state dir: disk full, read-only, ...
+            raise _storage_fault(self.path, exc, "save the simulated host's state") from None
         if not received_whole(result.exit_code, result.stderr):
             raise ScriptNotReceived.on(self.host_name)
         if on_output is not None:
@@ -78,3 +85,10 @@ class SimulatedTransport:
 
     def close(self) -> None:
         self.closed = True
+
+
+def _storage_fault(path: Path, exc: OSError, doing: str) -> StateDirError:
+    """A simulated host's state file could not be read or written: the state directory's own storage
+    error (disk full, read-only, ...), named with the file and the fix, as the journal's and the locks'
+    are; the runner reports it as the host's failure. A real host keeps no state on the admin box."""
+    return storage_error(Path(exc.filename) if exc.filename else path, exc, doing)

@@ -183,7 +183,7 @@ def state_dir_or_exit(state_dir: Path | None, output: str, *, writable: bool) ->
     """The state directory, checked before any host is contacted; a fault (read-only, full, a journal that
     is garbage, damaged, emptied or from a newer orchestrator) is one message naming the path and the fix,
     a JSON error event, and exit 2. The journal is opened for real and quick_check'ed here
-    (journal.check_journal): what the run would find is found while nothing was contacted."""
+    (runner.journal_guard.preflight): what the run would find is found while nothing was contacted."""
     from orchestrator.statedir import StateDirError
 
     state = resolve_state_dir(state_dir)
@@ -196,12 +196,12 @@ def state_dir_or_exit(state_dir: Path | None, output: str, *, writable: bool) ->
 
 def check_state(state: Path, *, writable: bool) -> None:
     """The whole preflight of a state directory: the directory and its locks (statedir.check_state_dir),
-    the journal itself (journal.check_journal), then room for the run's first writes. Raises StateDirError."""
-    from orchestrator.journal import check_journal
+    the journal itself (runner.journal_guard.preflight), then room for the run's first writes. Raises StateDirError."""
+    from orchestrator.runner.journal_guard import preflight
     from orchestrator.statedir import check_room, check_state_dir
 
     check_state_dir(state, writable=writable)
-    check_journal(state, writable=writable)
+    preflight(state, writable=writable)
     if writable:
         check_room(state)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.journal import Journal, JournalError, JournalStorageError
+from orchestrator.journal import Journal, JournalError, JournalStorageError, check_journal
 from orchestrator.journal import _sqlite_storage_error as sqlite_storage_error
 from orchestrator.statedir import StateDirError
 
@@ -25,6 +25,12 @@ class JournalUnavailable(StateDirError):
     """The run's journal could not be opened, so the run did not start: no host was contacted. The CLI's
     preflight opens the journal too, so this means it failed in between (a disk that filled up, a journal
     replaced); the CLI refuses as its preflight would (exit 2). `.path`, `.problem`, `.fix` are the fault's."""
+
+
+def preflight(state_dir: Path, *, writable: bool) -> None:
+    """The journal's part of the CLI's preflight, before any host is contacted: opened as the run will
+    open it, and checked (journal.check_journal). Raises JournalStorageError (a StateDirError)."""
+    check_journal(state_dir, writable=writable)
 
 
 class RunJournal:

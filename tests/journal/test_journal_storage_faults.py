@@ -115,6 +115,32 @@ def test_a_damaged_journal_is_a_named_error_when_it_is_read(tmp_path: Path):
     assert "damaged" in caught.value.problem and caught.value.path == journal
 
 
+@pytest.mark.parametrize("big", [False, True], ids=["whole-file-check", "newest-rows-check"])
+def test_the_preflight_finds_a_journal_whose_last_pages_are_damaged(tmp_path: Path, monkeypatch, big):
+    """The preflight's check_journal: quick_check of the whole file, or on a big journal (where that would
+    cost seconds per run) a read of every table's and index's newest entries, where a cut-off or half-restored
+    journal loses its pages first."""
+    import orchestrator.journal as journal_module
+    from orchestrator.journal import check_journal
+
+    state = tmp_path / "state"
+    recorded_journal(state, runs=200)
+    journal = state / "journal.sqlite3"
+    with sqlite3.connect(journal) as db:
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    data = bytearray(journal.read_bytes())
+    data[-page:] = b"\xff" * page  # the newest page is noise; the header and the schema survive
+    journal.write_bytes(bytes(data))
+    if big:
+        monkeypatch.setattr(journal_module, "QUICK_CHECK_BYTES", 0)
+
+    for writable in (True, False):
+        with pytest.raises(JournalStorageError) as caught:
+            check_journal(state, writable=writable)
+        assert "damaged" in caught.value.problem and caught.value.path == journal and "mv" in caught.value.fix
+
+
 def test_a_journal_that_is_a_directory_is_named(tmp_path: Path):
     state = tmp_path / "state"
     (state / "journal.sqlite3").mkdir(parents=True)

@@ -103,6 +103,7 @@ def check_state_dir(path: Path | str, *, writable: bool) -> None:
         return
     if writable:
         ensure_private_dir(state)
+        refuse_root_in_foreign_dir(state)
     elif not state.is_dir():
         raise wrong_kind(state, "read the state directory")
     check_journal_file(state / JOURNAL_FILE)
@@ -114,6 +115,39 @@ def check_state_dir(path: Path | str, *, writable: bool) -> None:
         ensure_private_dir(locks / RUN_LOCKS_DIR)
         _probe_write(state)
         _probe_write(locks)
+
+
+def refuse_root_in_foreign_dir(state: Path) -> None:
+    """Root may not write into a state directory another account owns.
+
+    Every file made here is 0o600 and owned by whoever made it, so a lock file or a simulated host's state
+    that `sudo orchestrate apply` creates in the service account's /var/lib/orchestrate (README's systemd
+    example) is root's alone: that account's next nightly run cannot open it and fails on that host every
+    night. Refusing up front keeps the directory usable by its owner; root has its own default directory
+    whenever it is not handed someone else's.
+    """
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is None or geteuid() != 0:
+        return
+    try:
+        owner = state.stat().st_uid
+    except OSError as exc:
+        raise storage_error(state, exc, "read the state directory") from None
+    if owner == 0:
+        return
+    try:
+        import pwd
+
+        name = pwd.getpwuid(owner).pw_name
+    except (ImportError, KeyError):
+        name = str(owner)
+    raise StateDirError(
+        state,
+        f"the state directory belongs to {name} (uid {owner}), and files root writes there would be root's "
+        f"alone: {name}'s own runs could no longer open their locks",
+        f"run as its owner (sudo -u {name} orchestrate ...), or give root a state directory of its own "
+        "(--state-dir or ORCHESTRATE_STATE_DIR)",
+    )
 
 
 def check_journal_file(path: Path) -> None:

@@ -374,3 +374,22 @@ def test_a_preview_says_why_it_is_not_recorded(tmp_path: Path):
     assert f"{tmp_path / 'notes.txt'} (or one of its parents) is not a directory" in result.stderr
     assert "read-only" not in result.stderr
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "not a folder"
+
+
+def test_root_is_refused_in_a_state_dir_another_account_owns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # The service account 'orchestrate' owns /var/lib/orchestrate (systemd's StateDirectory=); an admin runs
+    # `sudo orchestrate apply` there. The lock files root would create (0600, root's) would lock the
+    # account's nightly job out of that host for good, so the run is refused before anything is written.
+    state = tmp_path / "var-lib-orchestrate"
+    state.mkdir()
+    if os.geteuid() == 0:
+        os.chown(state, 999, 999)
+    else:  # a non-root test run: be root for the check, in a directory this (non-root) user owns
+        monkeypatch.setattr("orchestrator.statedir.os.geteuid", lambda: 0)
+
+    with pytest.raises(StateDirError) as refused:
+        check_state_dir(state, writable=True)
+
+    assert "belongs to" in refused.value.problem and "sudo -u" in refused.value.fix
+    assert list(state.iterdir()) == []  # no journal, no locks, nothing of root's
+    check_state_dir(state, writable=False)  # reading (history) stays allowed

@@ -9,18 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 OK = 0  # every selected host is as it should be (changed or not)
-HOST_FAILED = 1  # a host or one of its VMs failed; the other hosts went on
+HOST_FAILED = 1  # a host or one of its VMs failed; the other hosts went on (wins over a locked host)
 INVALID_INPUT = 2  # the inventory or the command line is wrong: nothing was contacted
-LOCKED = 3  # another run holds a host's lock (wait for it, or --wait-lock)
+LOCKED = 3  # another run holds a host's lock and no host failed (wait for it, or --wait-lock)
 # Ctrl-C, SIGTERM or SIGHUP: what was begun was put back first (128 + SIGINT, the shell's convention)
 INTERRUPTED = 130
 
 
 def for_statuses(statuses: Iterable[str]) -> int:
-    """A run's code from its hosts' statuses: a locked host beats a failed one (retrying later helps)."""
+    """A run's code from its hosts' statuses: a failed host beats a locked one.
+
+    A failure needs a person; a lock only needs a later try. A cron wrapper that retries on 3 and alerts on
+    1 must never retry away a real failure because another host happened to be busy, so 3 means "the
+    locks are the only problem" and 1 means "at least one host failed" (locked hosts may come with it).
+    """
     seen = set(statuses)
-    if "locked" in seen:
-        return LOCKED
     if "failed" in seen:
         return HOST_FAILED
+    if "locked" in seen:
+        return LOCKED
     return OK

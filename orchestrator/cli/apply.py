@@ -48,7 +48,8 @@ def apply(inventory: str | None, dry_run: bool, retake_baseline: bool, revert_af
       orchestrate apply inventories/school.yaml --limit 'hyperv:!hv02.school.local' --dry-run --show-scripts
       orchestrate apply inventories/school.yaml --output json > run.jsonl      # for scripts and cron
 
-    Exit codes: 0 ok, 1 a host failed, 2 invalid input (nothing contacted), 3 a host is locked.
+    Exit codes: 0 ok, 1 a host failed (even if another was locked), 2 invalid input (nothing contacted),
+    3 a host is locked and none failed.
     """
     from orchestrator.operations import Converge
 

@@ -26,7 +26,8 @@ def confirm(inventory: str | None, **kwargs: Any) -> None:
       orchestrate apply inventories/school.yaml --revert-after 30m   # then check the classrooms still work
       orchestrate confirm inventories/school.yaml
 
-    Exit codes: 0 ok, 1 a host failed or had already reverted, 2 invalid input, 3 a host is locked.
+    Exit codes: 0 ok, 1 a host failed or had already reverted (even if another was locked), 2 invalid input,
+    3 a host is locked and none failed.
     """
     from orchestrator.operations import Confirm
 

@@ -63,7 +63,8 @@ def export(
       orchestrate export inventories/school.yaml --to '\\\\nas\\exports' --vm 'science-lab-*' --keep 3
       orchestrate export inventories/school.yaml --to 'E:\\exports' --limit hv01.school.local --dry-run
 
-    Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
+    Exit codes: 0 ok, 1 a host or VM failed (even if another host was locked), 2 invalid input, 3 a host is
+    locked by another run and none failed.
     """
     from orchestrator.operations import Export
 

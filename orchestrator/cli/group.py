@@ -26,8 +26,8 @@ def main() -> None:
       orchestrate apply inventories/demo.yaml --dry-run   preview the changes
       orchestrate apply inventories/demo.yaml        converge every host
 
-    Exit codes: 0 success, 1 some host failed, 2 invalid input (nothing contacted), 3 a host is locked
-    by another run, 130 interrupted (Ctrl-C, SIGTERM, or SIGHUP when the terminal or SSH session goes
+    Exit codes: 0 success, 1 some host failed (even if another was locked), 2 invalid input (nothing
+    contacted), 3 a host is locked by another run and none failed, 130 interrupted (Ctrl-C, SIGTERM, or SIGHUP when the terminal or SSH session goes
     away, unless started with nohup: no new host starts, the running scripts are stopped on their hosts, at most 30 s are waited for
     them, every remote shell is deleted; a second Ctrl-C deletes the shells at once).
     """

@@ -36,7 +36,8 @@ def rollback(inventory: str | None, to: str, vm_glob: str | None, **kwargs: Any)
       orchestrate rollback inventories/school.yaml --to clean --vm 'science-lab-*'
       orchestrate rollback inventories/school.yaml --to clean --limit hyperv --output json >> rollback.jsonl
 
-    Exit codes: 0 ok, 1 a host or VM failed, 2 invalid input, 3 a host is locked by another run.
+    Exit codes: 0 ok, 1 a host or VM failed (even if another host was locked), 2 invalid input, 3 a host is
+    locked by another run and none failed.
     """
     from orchestrator.operations import Rollback
 

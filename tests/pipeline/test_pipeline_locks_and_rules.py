@@ -72,6 +72,25 @@ def test_a_host_locked_by_another_run_is_not_touched_and_exits_3(tmp_path: Path)
     assert recap["locked"] == 1 and recap["failed"] == 0  # left alone, not failed: try again later
 
 
+def test_a_failed_host_is_not_hidden_by_a_locked_one_exit_1(tmp_path: Path):
+    """The nightly cron line retries on 3 and mails on 1: hv02's real failure must not pass for a busy hv01."""
+    state = tmp_path / "s"
+    inventory = write_inventory(
+        tmp_path,
+        {
+            "hv01": {**simulated_host(), "multipoint_vms": [vm("a")]},
+            "hv02": {**simulated_host(images={}), "multipoint_vms": [vm("b")]},  # its image is missing
+        },
+    )
+    with HostLock.acquire(state, "hv01", run_id=999, command="orchestrate rollback"):
+        result = orchestrate("apply", inventory, "--state-dir", state, "-o", "json")
+    done = host_done(result)
+    assert done["hv01"]["status"] == "locked" and done["hv02"]["status"] == "failed"
+    (recap,) = [e for e in json_events(result) if e["event"] == "recap"]
+    assert recap["locked"] == 1 and recap["failed"] == 1
+    assert recap["exit_code"] == result.exit_code == 1
+
+
 def test_wait_lock_waits_for_the_other_run_then_applies(tmp_path: Path):
     state = tmp_path / "s"
     inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("a")]}})

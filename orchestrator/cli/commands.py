@@ -4,7 +4,7 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-_NOT_COMMANDS = {"commands", "group", "hints", "options", "output", "vm_selection"}
+_NOT_COMMANDS = {"commands", "entry", "group", "hints", "interrupts", "options", "output", "vm_selection"}
 
 for _module in pkgutil.iter_modules([str(Path(__file__).parent)]):
     if _module.name not in _NOT_COMMANDS:

@@ -3,19 +3,56 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+from typing import Any
 
 import click
 
 from orchestrator import __version__
-
-# SIGHUP does not exist on Windows, where the CLI also runs (an admin box may be one).
-STOPPING_SIGNALS = tuple(
-    sig for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig is not None
+from orchestrator.cli.interrupts import (
+    STOPPING_SIGNALS,
+    InterruptHandler,
+    install_handlers,
+    interrupted_exit,
+    sniffed_command,
+    sniffed_output,
 )
 
+__all__ = ["CONTACTED", "STOPPING_SIGNALS", "Command", "Group", "InterruptHandler", "main"]
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+CONTACTED = "orchestrate.contacted"  # ctx.meta key: a run of this command has contacted a host
+
+
+class Command(click.Command):
+    """Every subcommand: an interrupt that no run turned into its recap (while the inventory loads, the
+    vault is decrypted, the state directory is checked, or between a move's runs) ends the command with
+    exit 130 and one line, never click's "Aborted!" and exit 1 (which says "a host failed")."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted_exit(
+                str(ctx.params.get("output") or "text"), ctx.info_name or "orchestrate", contacted=bool(ctx.meta.get(CONTACTED))
+            )
+
+
+class Group(click.Group):
+    """The `orchestrate` group: its subcommands are `Command`s, and an interrupt while click parses their
+    command line ends the same way."""
+
+    command_class = Command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            args = sys.argv[1:]
+            interrupted_exit(sniffed_output(args), sniffed_command(args), contacted=bool(ctx.meta.get(CONTACTED)))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="orchestrate")
 def main() -> None:
     """Provision Windows MultiPoint Server 2012 Premium VMs on Hyper-V hosts from an Ansible-style inventory.
@@ -29,46 +66,17 @@ def main() -> None:
     Exit codes: 0 success, 1 some host failed (even if another was locked), 2 invalid input (nothing
     contacted), 3 a host is locked by another run and none failed, 130 interrupted (Ctrl-C, SIGTERM, or SIGHUP when the terminal or SSH session goes
     away, unless started with nohup: no new host starts, the running scripts are stopped on their hosts, at most 30 s are waited for
-    them, every remote shell is deleted; a second Ctrl-C deletes the shells at once).
+    them, every remote shell is deleted; a second Ctrl-C deletes the shells at once). An interrupt before any host
+    was contacted also exits 130; one that stopped no host (each had finished) leaves the run's own code.
     """
     # SIGTERM (systemd stopping a timer's unit, kill) and SIGHUP (the SSH session of the admin dropped) as
     # Ctrl-C: the run stops new work and ends with its recap instead of dying mid-change, which SIGHUP's
     # default action (terminate) would do. Restored when the command ends (tests run many in one process).
     if threading.current_thread() is threading.main_thread():
-        handler = InterruptHandler()
-        previous = {sig: signal.signal(sig, handler) for sig in STOPPING_SIGNALS if not _ignored_on_purpose(sig)}
+        previous = install_handlers()
 
         def restore() -> None:
             for sig, old in previous.items():
                 signal.signal(sig, old)
 
         click.get_current_context().call_on_close(restore)
-
-
-def _ignored_on_purpose(sig: int) -> bool:
-    """Whether the process was started with this signal ignored, and should stay so: `nohup` ignores SIGHUP so
-    that a run outlives the admin's logout (POSIX nohup: "the SIGHUP signal shall be set to be ignored"),
-    and a non-interactive shell starts a background job (`cmd &`) with SIGINT ignored so that Ctrl-C at the
-    terminal does not reach it (POSIX Shell Command Language, 2.11 "Signals and Error Handling"); an ignored
-    signal stays ignored across exec (POSIX execve: "Signals set to be ignored (SIG_IGN) by the calling
-    process image shall be set to be ignored by the new process image"), which is what getsignal shows here.
-    SIGTERM is always caught: it is how systemd and kill stop a run."""
-    return sig != signal.SIGTERM and signal.getsignal(sig) is signal.SIG_IGN
-
-
-class InterruptHandler:
-    """Ctrl-C, SIGTERM and SIGHUP, counted together: the first two raise KeyboardInterrupt in the main
-    thread (the runner stops new work and signals the running commands on the first, deletes the shells at
-    once on the second, runner/run.py `_stop`); later ones are ignored, because the run is already deleting
-    the shells under a short deadline and a KeyboardInterrupt there would only leave them behind (and show a
-    traceback)."""
-
-    RAISED = 2
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, signum: int, frame: object) -> None:
-        self.count += 1
-        if self.count <= self.RAISED:
-            raise KeyboardInterrupt

@@ -247,9 +247,33 @@ def reporter_for(output: str, verbosity: int) -> Any:
     from orchestrator.cli.closed_output import ClosedOutputGuard
     from orchestrator.report import JsonReporter, TextReporter
 
-    return ClosedOutputGuard(
-        JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity)
+    return NotesContact(
+        ClosedOutputGuard(JsonReporter(verbosity=verbosity) if output == "json" else TextReporter(verbosity=verbosity))
     )
+
+
+class NotesContact:
+    """Passes events on, and notes on the command's context when a host is first contacted: an interrupt
+    that escapes a run after that must not be reported as "before any host was contacted" (cli/group.py)."""
+
+    def __init__(self, reporter: Any) -> None:
+        from orchestrator import events as ev
+
+        self.reporter = reporter
+        self.started = ev.HostStarted
+        # Events come from the hosts' threads, where click has no current context: keep its meta now.
+        context = click.get_current_context(silent=True)
+        self.meta: dict[str, Any] = context.meta if context is not None else {}
+
+    def __call__(self, event: Any) -> None:
+        from orchestrator.cli.group import CONTACTED
+
+        if isinstance(event, self.started):
+            self.meta[CONTACTED] = True
+        self.reporter(event)
+
+    def close(self) -> None:
+        self.reporter.close()
 
 
 def say(output: str, event: str, *, text: str, **fields: Any) -> None:

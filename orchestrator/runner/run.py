@@ -153,6 +153,7 @@ class Runner:
 
         futures = {name: pool.submit(run_host, name) for name in host_names}
         interrupted = False
+        unfinished: list[str] = []  # the hosts still running or waiting when the signal came
         try:
             for future in futures.values():
                 # Waits; a host's own failure is already its outcome. A KeyboardInterrupt raised in a worker
@@ -164,6 +165,7 @@ class Runner:
                     raise error  # SystemExit and the like: the process is going, not this host failing
         except KeyboardInterrupt:
             interrupted = True
+            unfinished = [name for name, future in futures.items() if not future.done()]
             stop.set()
             for future in futures.values():
                 future.cancel()
@@ -177,11 +179,15 @@ class Runner:
             else:
                 why = "not started" if future.cancelled() else "still running or stopped"
                 outcomes[name] = HostOutcome(name, status="failed", failed=1, error=f"interrupted ({why})")
+                unfinished.append(name)
                 if not future.cancelled():
                     # Its thread has not finished: journal what is known now (it overwrites this if it
                     # still comes back before the process ends).
                     work.journal.host_finished(work.run_id, name, "failed", outcomes[name].error)
-        return outcomes, interrupted
+        # A signal that cut no host short (every host had already finished, or finished its work in the
+        # grace anyway) leaves the run's own code: 130 says a host was stopped, and none was.
+        cut_short = {name for name in unfinished if outcomes[name].status not in ("ok", "changed")}
+        return outcomes, interrupted and bool(cut_short)
 
     def _stop(self, running: dict[str, Future[HostOutcome]]) -> None:
         """The first interrupt: no new host starts (the caller cancelled them); the remote commands running

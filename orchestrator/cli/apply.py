@@ -49,7 +49,7 @@ def apply(inventory: str | None, dry_run: bool, retake_baseline: bool, revert_af
       orchestrate apply inventories/school.yaml --output json > run.jsonl      # for scripts and cron
 
     Exit codes: 0 ok, 1 a host failed (even if another was locked), 2 invalid input (nothing contacted),
-    3 a host is locked and none failed.
+    3 a host is locked and none failed, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.operations import Converge
 
@@ -78,6 +78,7 @@ def plan(inventory: str | None, **kwargs) -> None:
       orchestrate plan inventories/demo.yaml
       orchestrate plan inventories/school.yaml --limit hv02.school.local --show-scripts
 
-    Exits 0 whether or not changes are pending; 1 when a host cannot be read or the preflight fails.
+    Exits 0 whether or not changes are pending; 1 when a host cannot be read or the preflight fails; 2 invalid
+    input; 3 a host is locked and none failed; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     _run(inventory, dry_run=True, command="plan", **kwargs)

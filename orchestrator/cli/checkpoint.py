@@ -34,7 +34,7 @@ def checkpoint(inventory: str | None, name: str, vm_glob: str | None, **kwargs: 
       orchestrate checkpoint inventories/school.yaml --name friday --limit hv01.school.local --vm 'science-lab-*' --dry-run
 
     Exit codes: 0 ok, 1 a host or VM failed (even if another host was locked), 2 invalid input, 3 a host is
-    locked by another run and none failed.
+    locked by another run and none failed, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.operations import Checkpoint
 

@@ -27,7 +27,7 @@ def confirm(inventory: str | None, **kwargs: Any) -> None:
       orchestrate confirm inventories/school.yaml
 
     Exit codes: 0 ok, 1 a host failed or had already reverted (even if another was locked), 2 invalid input,
-    3 a host is locked and none failed.
+    3 a host is locked and none failed, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.operations import Confirm
 

@@ -64,7 +64,7 @@ def export(
       orchestrate export inventories/school.yaml --to 'E:\\exports' --limit hv01.school.local --dry-run
 
     Exit codes: 0 ok, 1 a host or VM failed (even if another host was locked), 2 invalid input, 3 a host is
-    locked by another run and none failed.
+    locked by another run and none failed, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.operations import Export
 

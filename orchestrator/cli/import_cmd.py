@@ -67,7 +67,8 @@ def import_(
       orchestrate import inventories/school.yaml --host hv02.school.local --from '\\\\nas\\exports\\science-lab-01\\20261125T200512345Z'
       orchestrate import inventories/school.yaml --host hv02.school.local --from '...' --name science-lab-01-copy --start --dry-run
 
-    Exit codes: 0 ok, 1 the import failed or was refused, 2 invalid input, 3 the host is locked.
+    Exit codes: 0 ok, 1 the import failed or was refused, 2 invalid input, 3 the host is locked,
+    130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.operations import Import
 

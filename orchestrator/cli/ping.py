@@ -45,7 +45,8 @@ def ping(
       orchestrate ping inventories/school.yaml --limit hv01.school.local -v
       orchestrate ping inventories/school.yaml --output json
 
-    Exit codes: 0 every check passed, 1 a host failed one, 2 invalid input (nothing contacted).
+    Exit codes: 0 every check passed, 1 a host failed one, 2 invalid input (nothing contacted),
+    130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.runner.ping import ping_hosts
 

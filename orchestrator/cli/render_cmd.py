@@ -81,7 +81,7 @@ def render(
 
     \b
     Exit codes: 0 written, 2 invalid input, a value that cannot be rendered or an OUT that cannot be
-    written (nothing written).
+    written (nothing written), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.facts import FactsError
     from orchestrator.runner.render import read_facts_file, render_and_write

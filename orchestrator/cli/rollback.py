@@ -37,7 +37,7 @@ def rollback(inventory: str | None, to: str, vm_glob: str | None, **kwargs: Any)
       orchestrate rollback inventories/school.yaml --to clean --limit hyperv --output json >> rollback.jsonl
 
     Exit codes: 0 ok, 1 a host or VM failed (even if another host was locked), 2 invalid input, 3 a host is
-    locked by another run and none failed.
+    locked by another run and none failed, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.operations import Rollback
 

@@ -77,7 +77,7 @@ def validate(
       orchestrate validate inventories/school.yaml -v
       orchestrate validate inventories/school.yaml --output json | grep '"severity": "error"'
 
-    Exit codes: 0 no errors (warnings allowed), 2 errors or an unreadable inventory.
+    Exit codes: 0 no errors (warnings allowed), 2 errors or an unreadable inventory, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     from orchestrator.inventory import load_inventory
     from orchestrator.inventory.fleet import foreign_hosts

@@ -5,6 +5,11 @@ warnings), a live spinner per host while it works on a terminal, and a recap tab
 a log file) there is nothing live to redraw, so progress comes as plain lines instead: when a host starts,
 when it starts applying, each long job per quarter done, and how each host ended. JSON: stdout carries only JSON lines, one object per event; human text goes to stderr.
 Both reporters see the same events, so they can never disagree.
+
+What needs a person goes to stderr in text mode too: warnings, a failed action or preflight, each failed or
+locked host, and, when the exit is not 0, one summary line naming the hosts (`problem_summary`; JSON mode
+writes the same line). `orchestrate apply ... >/dev/null` in a crontab then mails exactly the problems, and
+`>> run.log 2>> run.err` leaves run.err empty on a good night.
 """
 
 from __future__ import annotations
@@ -45,13 +50,55 @@ def format_value(prop: str, value: Any) -> str:
     return str(value)
 
 
+SUMMARY_NAMES = 10  # a fleet's summary line names this many hosts of each kind, then counts the rest
+
+
+class Problems:
+    """The failed and locked hosts of a run, as its HostFinished events said, for the summary line."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+        self.locked: list[str] = []
+
+    def note(self, event: ev.Event) -> None:
+        if isinstance(event, ev.HostFinished):
+            if event.status == "failed":
+                self.failed.append(event.host)
+            elif event.status == "locked":
+                self.locked.append(event.host)
+
+    def summary(self, command: str, recap: ev.Recap) -> str | None:
+        return problem_summary(command, recap.exit_code, self.failed, self.locked)
+
+
+def problem_summary(command: str, exit_code: int, failed: list[str], locked: list[str]) -> str | None:
+    """The one stderr line that ends a run whose exit is not 0, e.g. `apply: exit 1: 1 host(s) failed:
+    hva.test.local; 1 host(s) locked by another run: hvb.test.local (see above, and orchestrate history)`."""
+    if exit_code == 0:
+        return None
+
+    def names(hosts: list[str]) -> str:
+        shown = ", ".join(hosts[:SUMMARY_NAMES])
+        return shown + (f" and {len(hosts) - SUMMARY_NAMES} more" if len(hosts) > SUMMARY_NAMES else "")
+
+    parts = ["interrupted"] if exit_code == 130 else []
+    if failed:
+        parts.append(f"{len(failed)} host(s) failed: {names(failed)}")
+    if locked:
+        parts.append(f"{len(locked)} host(s) locked by another run: {names(locked)}")
+    detail = "; ".join(parts) or "see above"
+    return f"{command or 'orchestrate'}: exit {exit_code}: {detail} (see above, and `orchestrate history`)"
+
+
 class JsonReporter:
-    """JSON lines on stdout (one object per event); warnings also as text on stderr for people watching."""
+    """JSON lines on stdout (one object per event); warnings also as text on stderr for people watching,
+    and the summary line of a run whose exit is not 0."""
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None, verbosity: int = 0) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.verbosity = verbosity
+        self.problems = Problems()
 
     command: str = ""
 
@@ -65,8 +112,12 @@ class JsonReporter:
             data["command"] = self.command
         self.out.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
         self.out.flush()
+        self.problems.note(event)
         if isinstance(event, ev.HostWarning):
             self.err.write(f"warning: {event.host}: {event.message}\n")
+        elif isinstance(event, ev.Recap) and (summary := self.problems.summary(self.command, event)):
+            self.err.write(summary + "\n")
+            self.err.flush()
 
     def close(self) -> None:
         return None
@@ -75,8 +126,16 @@ class JsonReporter:
 class TextReporter:
     """Readable lines plus live progress; the recap table at the end."""
 
-    def __init__(self, console: Console | None = None, verbosity: int = 0) -> None:
+    def __init__(self, console: Console | None = None, verbosity: int = 0, err_console: Console | None = None) -> None:
+        """`console` for the plan, progress and recap; `err_console` for what needs a person (warnings,
+        failures, the summary line). Given one console only, everything goes to it."""
         self.console = console or Console(highlight=False, soft_wrap=True, emoji=False)  # a VM may be ":x:"
+        if err_console is None:
+            err_console = self.console if console is not None else Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+        self.err_console = err_console
+        self.err_plain = not err_console.is_terminal and err_console.color_system is None and err_console.soft_wrap
+        self.problems = Problems()
+        self.command = ""
         self.verbosity = verbosity
         self.progress = Progress(
             SpinnerColumn(),
@@ -121,6 +180,20 @@ class TextReporter:
             return
         self.console.print(template.format(*(_esc(v) for v in values)), markup=True, highlight=False)
 
+    def _problem(self, template: str, *values: Any) -> None:
+        """`_line` on the error console. stdout is flushed first: when both go to one log (`> run.log 2>&1`)
+        the lines stay in the order they happened."""
+        if self.err_console is self.console:
+            self._line(template, *values)
+            return
+        self.console.file.flush()
+        if self.err_plain:
+            file = self.err_console.file
+            file.write(_plain(template).format(*(strip_control_codes(str(v)) for v in values)) + "\n")
+            file.flush()
+            return
+        self.err_console.print(template.format(*(_esc(v) for v in values)), markup=True, highlight=False)
+
     def _logged(self, event: ev.Event) -> None:
         """Progress as plain lines, for a log that nobody watches live (no terminal)."""
         match event:
@@ -147,8 +220,10 @@ class TextReporter:
     def __call__(self, event: ev.Event) -> None:
         if not self.live:
             self._logged(event)
+        self.problems.note(event)
         match event:
             case ev.RunStarted(dry_run=dry_run, hosts=hosts, command=command):
+                self.command = command
                 mode = " (dry run: nothing will change)" if dry_run else ""
                 self._line("[bold]{}[/bold] on {} host(s){}", command, len(hosts), mode)
             case ev.StepStarted(command=command, hosts=hosts):
@@ -161,9 +236,9 @@ class TextReporter:
                     self._line("  {}: {} ({}), {} VM(s)", host, os_name or "Windows", version, vms)
             case ev.HostWarning(host=host, message=message, fix=fix):
                 if fix:
-                    self._line("  [yellow]warning[/yellow] {}: {} [dim](fix: {})[/dim]", host, message, fix)
+                    self._problem("  [yellow]warning[/yellow] {}: {} [dim](fix: {})[/dim]", host, message, fix)
                 else:
-                    self._line("  [yellow]warning[/yellow] {}: {}", host, message)
+                    self._problem("  [yellow]warning[/yellow] {}: {}", host, message)
             case ev.PlannedAction(host=host, summary=summary, changes=changes):
                 self._line("  [yellow]~[/yellow] {}: {}", host, summary)
                 for prop, before, after in changes:
@@ -180,16 +255,17 @@ class TextReporter:
                 if ok:
                     self._line("  [green]preflight ok[/green] {}: the script runs cleanly on a simulated copy", host)
                 else:
-                    self._line("  [red]preflight failed[/red] {}: {}", host, error or "")
+                    self._problem("  [red]preflight failed[/red] {}: {}", host, error or "")
             case ev.ActionDone(host=host, summary=summary, status=status, error=error):
                 # The planned diff above already said what changes; repeat only what went otherwise.
                 if status in ("failed", "skipped") or self.verbosity:
                     style = _STATUS_STYLE.get(status, "")
                     template = f"  [{style}]{{}}[/{style}] {{}}: {{}}" if style else "  {} {}: {}"
+                    line = self._problem if status == "failed" else self._line
                     if error:
-                        self._line(template + ": {}", status, host, summary, error)
+                        line(template + ": {}", status, host, summary, error)
                     else:
-                        self._line(template, status, host, summary)
+                        line(template, status, host, summary)
             case ev.Progress(host=host, vm=vm, operation=op, percent=percent, detail=detail):
                 # One bar per VM (several VMs of a host may export at once), under the host's name.
                 key = f"{host}\0{vm}"
@@ -208,9 +284,9 @@ class TextReporter:
                     self.progress.remove_task(self.tasks.pop(key))
                 if status in ("failed", "locked"):
                     if fix:
-                        self._line("  [bold red]{}[/bold red] {}: {}\n      fix: {}", status, host, error or "", fix)
+                        self._problem("  [bold red]{}[/bold red] {}: {}\n      fix: {}", status, host, error or "", fix)
                     else:
-                        self._line("  [bold red]{}[/bold red] {}: {}", status, host, error or "")
+                        self._problem("  [bold red]{}[/bold red] {}: {}", status, host, error or "")
             case ev.InterruptWait():
                 if self.live:  # on a terminal one line that counts down; in a log, lines (see _logged)
                     template, *values = _countdown(event)
@@ -231,6 +307,9 @@ class TextReporter:
         verb = "would change" if recap.dry_run else "changed"
         locked = f"; {recap.locked} host(s) locked by another run" if recap.locked else ""
         self._line("{} {} action(s); {} host(s) failed{}; exit {}", verb, recap.changed, recap.failed, locked, recap.exit_code)
+        summary = self.problems.summary(self.command, recap)
+        if summary is not None and self.err_console is not self.console:
+            self._problem("{}", summary)
 
 
 _RECAP_COLUMNS = ("host", "ok", "changed", "failed", "skipped")

@@ -139,6 +139,7 @@ def _report(result: Any, vm_name: str, target: str, via: str | None, mode: str |
             undo=result.undo,
             text=f"{vm_name}: {result.step}" + (f": {result.error}" if result.error else "")
             + "".join(f"\n  {note}" for note in result.undo),
+            problem=not result.ok,
         )
     elif result.ok and result.inventory_change:
         say(
@@ -171,5 +172,6 @@ def _report(result: Any, vm_name: str, target: str, via: str | None, mode: str |
             undo=result.undo,
             text=f"move of {vm_name} failed at {result.step}: {result.error}\n"
             + "\n".join(f"  undo: {note}" for note in result.undo),
+            problem=True,
         )
 

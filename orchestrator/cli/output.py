@@ -276,12 +276,15 @@ class NotesContact:
         self.reporter.close()
 
 
-def say(output: str, event: str, *, text: str, **fields: Any) -> None:
-    """One line for the admin: JSON lines on stdout with --output json, else text."""
+def say(output: str, event: str, *, text: str, problem: bool = False, **fields: Any) -> None:
+    """One line for the admin: JSON lines on stdout with --output json, else text (on stderr when it is a
+    `problem`, as the reporter puts failures: report.py)."""
     if output == "json":
         json_line(event, **fields)
     else:
-        click.echo(text)
+        if problem:
+            sys.stdout.flush()  # one log for both streams keeps the order
+        click.echo(text, err=problem)
 
 
 def run_operation(

@@ -46,7 +46,7 @@ def _print_tasks(result: Any, output: str) -> None:
             )
             continue
         if outcome.facts is None:
-            click.echo(f"{host}: could not be read ({outcome.error})")
+            click.echo(f"{host}: could not be read ({outcome.error})", err=True)  # a problem: stderr, as cron mails
             continue
         if not tasks:
             click.echo(f"{host}: no tasks under \\MultiPoint\\")

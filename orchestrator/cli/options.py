@@ -20,7 +20,8 @@ Decorator = Callable[[F], F]
 
 SYSTEM_STATE_DIR = Path("/var/lib/orchestrate")
 STATE_DIR_HELP = (
-    "Where the journal, locks and simulated hosts live [default: $ORCHESTRATE_STATE_DIR, else "
+    "Where the journal, locks and simulated hosts live, as an absolute path (~ is expanded) "
+    "[default: $ORCHESTRATE_STATE_DIR, else "
     "/var/lib/orchestrate for root or a service account without a home, else "
     "$XDG_STATE_HOME/orchestrate, else ~/.local/state/orchestrate]."
 )
@@ -45,7 +46,7 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     explicit = env.get("ORCHESTRATE_STATE_DIR")
     if explicit:
-        return Path(explicit)
+        return explicit_state_dir(explicit, "ORCHESTRATE_STATE_DIR")
     if _is_system_user():
         return SYSTEM_STATE_DIR
     if os.name == "nt" and env.get("LOCALAPPDATA"):
@@ -57,6 +58,39 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     if not home or home == "/" or not Path(home).is_dir():
         return SYSTEM_STATE_DIR
     return Path(home) / ".local" / "state" / "orchestrate"
+
+
+class StateDirRefused(click.ClickException):
+    """A state directory given as a relative path: exit 2 (invalid input), before anything is read."""
+
+    exit_code = 2
+
+
+def explicit_state_dir(value: str, source: str) -> Path:
+    """--state-dir or ORCHESTRATE_STATE_DIR as given: a leading `~` is expanded (cron and systemd do not
+    expand it in an environment line), and a relative path is refused. It would mean another folder for
+    every working directory (cron starts jobs in the home folder, the admin's shell is anywhere), so a
+    cron job and the admin would each get a journal and box locks of their own, and nobody would notice."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    try:
+        meant = f" (from here it would have meant {Path.cwd() / path})"
+    except OSError:  # the working directory was removed
+        meant = ""
+    raise StateDirRefused(
+        f"{source}={value!r} is a relative path{meant}: give an absolute path, the same whichever folder "
+        "the command runs from"
+    )
+
+
+def _state_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is None:
+        return None
+    try:
+        return explicit_state_dir(str(value), "--state-dir")
+    except StateDirRefused as exc:
+        raise click.BadParameter(exc.message.removeprefix(f"--state-dir={str(value)!r} ")) from None
 
 
 def inventory_argument(func: F) -> F:
@@ -152,6 +186,7 @@ def common_options(func: F) -> F:
         "--state-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
+        callback=_state_dir,
         help=STATE_DIR_HELP,
     )(func)
     func = click.option(

@@ -4,7 +4,7 @@ crontab line that splits the streams (`>> run.log 2>> run.err`) expects run.err 
 Given a host whose image is missing (it fails) and one held by another run (it is locked), then in text mode
 the failed and locked lines, the warnings and one summary line reach stderr, and stdout keeps the plan,
 the progress and the recap; in JSON mode stdout stays JSON and stderr gets the same summary line.
-The state directory is given the way cron gives it: ORCHESTRATE_STATE_DIR.
+The state directory is given the way cron gives it: ORCHESTRATE_STATE_DIR, sometimes with `~` in it.
 """
 
 from __future__ import annotations
@@ -92,3 +92,35 @@ def test_json_mode_ends_a_failed_run_with_the_summary_on_stderr(tmp_path: Path) 
     assert result.exit_code == 1
     assert all(json.loads(line)["event"] for line in result.stdout.splitlines())
     assert result.stderr.splitlines()[-1].startswith("apply: exit 1: 1 host(s) failed: hva.test.local (")
+
+
+def test_a_tilde_in_orchestrate_state_dir_is_the_home_folder_as_in_the_admins_shell(tmp_path: Path, monkeypatch) -> None:
+    """cron does not expand `~` in `ORCHESTRATE_STATE_DIR=~/orch-state`: orchestrate does, so the job and
+    the admin's shell share one journal instead of the job growing a folder named `~` in its cwd."""
+    inventory = classroom(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"ORCHESTRATE_STATE_DIR": "~/orch-state", "HOME": str(home)}
+    cwd = tmp_path / "cron-cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(main, ["apply", str(inventory), "--limit", "hvb.test.local"], env=env)
+    assert not (cwd / "~").exists()
+    assert result.exit_code == 0, result.output
+    assert (home / "orch-state" / "journal.sqlite3").exists()
+    history = CliRunner().invoke(main, ["history", "--state-dir", "~/orch-state"], env={"HOME": str(home)})
+    assert history.exit_code == 0 and "apply" in history.stdout
+
+
+def test_a_relative_state_dir_is_refused_naming_the_folder_it_would_have_meant(tmp_path: Path, monkeypatch) -> None:
+    inventory = classroom(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    meant = tmp_path.resolve() / "orch-state"
+    by_env = CliRunner().invoke(main, ["apply", str(inventory)], env={"ORCHESTRATE_STATE_DIR": "orch-state"})
+    by_option = CliRunner().invoke(main, ["history", "--state-dir", "orch-state", "-o", "json"])
+    assert not (tmp_path / "orch-state").exists()
+    assert by_env.exit_code == 2
+    assert "ORCHESTRATE_STATE_DIR='orch-state' is a relative path" in by_env.stderr
+    assert f"it would have meant {meant}" in by_env.stderr
+    assert by_option.exit_code == 2 and "--state-dir" in by_option.stderr and str(meant) in by_option.stderr
+    assert [json.loads(line)["event"] for line in by_option.stdout.splitlines()] == ["invalid_input", "recap"]

@@ -29,6 +29,20 @@ class Command(click.Command):
     vault is decrypted, the state directory is checked, or between a move's runs) ends the command with
     exit 130 and one line, never click's "Aborted!" and exit 1 (which says "a host failed")."""
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        """A bad value that click's own checks or an option's callback refuse (`--vm ''`, `--revert-after
+        10`, `--state-dir relative/`) is invalid input like any other: with --output json it gets the
+        `invalid_input` line and the recap (docs/output.md, rule 5); click then prints its usage error."""
+        given = list(args)  # click's parser consumes the list it parses
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.BadParameter as exc:
+            if sniffed_output(given) == "json":
+                invalid_input_json(info_name or "orchestrate", exc.format_message())
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -36,6 +50,18 @@ class Command(click.Command):
             interrupted_exit(
                 str(ctx.params.get("output") or "text"), ctx.info_name or "orchestrate", contacted=bool(ctx.meta.get(CONTACTED))
             )
+        except click.ClickException as exc:  # raised in the command's body: a usage error, exit 2
+            if exc.exit_code == 2 and ctx.params.get("output") == "json":
+                invalid_input_json(ctx.info_name or "orchestrate", exc.format_message())
+            raise
+
+
+def invalid_input_json(command: str, message: str) -> None:
+    """The `invalid_input` line and the recap of output.invalid_input, for an error click itself reports."""
+    import json
+
+    for line in ({"event": "invalid_input", "errors": [message]}, {"event": "recap", "command": command, "exit_code": 2}):
+        click.echo(json.dumps(line, ensure_ascii=False))
 
 
 class Group(click.Group):

@@ -133,6 +133,13 @@ def test_export_import_and_move_put_their_results_before_the_one_recap(demo: Dem
         ("move", ["--vm", "library", "--to", "hv1", "--via", SHARE]),
         ("export", ["--to", "exports"]),
         ("history", ["--limit", "~["]),
+        # values click's own checks and option callbacks refuse: a cron line's unset "$VMS", a duration
+        # without its unit (audit I L5)
+        ("rollback", ["--to", "clean", "--vm", ""]),
+        ("rollback", ["--to", ""]),
+        ("apply", ["--revert-after", "10"]),
+        ("apply", ["--retake-baseline", "--revert-after", "10m"]),
+        ("checkpoint", ["--forks", "0", "--name", "x"]),
     ],
 )
 def test_invalid_input_is_one_line_and_the_recap(demo: Demo, command: str, args: list[str]) -> None:

@@ -299,11 +299,15 @@ class TextReporter:
 
     def _recap(self, recap: ev.Recap) -> None:
         title = "recap (dry run)" if recap.dry_run else "recap"
-        drawn = recap_plain(title, recap.hosts, self.console) if self.plain else None
+        # A log, a pipe or cron's mail has no width to fit: the table takes the width its names need, and
+        # no host name (two that differ only at the end) or count is ever cut to "…".
+        unbounded = not self.console.is_terminal
+        drawn = recap_plain(title, recap.hosts, self.console, any_width=unbounded) if self.plain else None
         if drawn is not None:
             self.console.file.write(drawn)
         else:
-            self.console.print(recap_table(title, recap.hosts))
+            console = _wide_enough(self.console, recap.hosts) if unbounded else self.console
+            console.print(recap_table(title, recap.hosts))
         verb = "would change" if recap.dry_run else "changed"
         locked = f"; {recap.locked} host(s) locked by another run" if recap.locked else ""
         self._line("{} {} action(s); {} host(s) failed{}; exit {}", verb, recap.changed, recap.failed, locked, recap.exit_code)
@@ -331,19 +335,50 @@ def recap_table(title: str, hosts: dict[str, dict[str, int]]) -> Table:
     return table
 
 
-def recap_plain(title: str, hosts: dict[str, dict[str, int]], console: Console) -> str | None:
+def _recap_width(hosts: dict[str, dict[str, int]]) -> int:
+    """The columns the recap table needs so that nothing in it is cut (rich's heavy box, one space of padding)."""
+    from rich.cells import cell_len
+
+    widths = [len(name) for name in _RECAP_COLUMNS]
+    for host, counts in hosts.items():
+        values = (host, *(str(counts[column]) for column in _RECAP_COLUMNS[1:]))
+        widths = [max(w, cell_len(v)) for w, v in zip(widths, values, strict=True)]
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _wide_enough(console: Console, hosts: dict[str, dict[str, int]]) -> Console:
+    """`console`, or one like it on the same file but as wide as the recap needs (not a terminal: no width)."""
+    width = _recap_width(hosts)
+    if width <= console.width:
+        return console
+    return Console(
+        file=console.file,
+        width=width,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        force_terminal=False,
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
+        legacy_windows=console.legacy_windows,
+    )
+
+
+def recap_plain(
+    title: str, hosts: dict[str, dict[str, int]], console: Console, *, any_width: bool = False
+) -> str | None:
     """`recap_table` as rich prints it without colour (a log, a pipe, cron's mail), character for character,
     written directly: rich measured and rendered every cell, about 0.3 ms per host, a second and a half for a
     5,000-host recap. Only the case where nothing wraps: printable ASCII host names (one column per character)
     and a table no wider than the console, on a console that draws boxes in Unicode. Anything else gives None,
-    and rich draws it. tests/report/test_report_recap_plain.py compares the two with hypothesis."""
+    and rich draws it. tests/report/test_report_recap_plain.py compares the two with hypothesis.
+    `any_width`: the console's width does not bound the table (a log, a pipe): it is as wide as it needs."""
     if not hosts or console.options.ascii_only or console.legacy_windows:
         return None
     rows = [(host, str(c["ok"]), str(c["changed"]), str(c["failed"]), str(c["skipped"])) for host, c in hosts.items()]
     if not all(host.isascii() and host.isprintable() and host == host.strip() and host for host, *_ in rows):
         return None
     widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(_RECAP_COLUMNS)]
-    if sum(widths) + 3 * len(widths) + 1 > console.width:
+    if not any_width and sum(widths) + 3 * len(widths) + 1 > console.width:
         return None
 
     def line(left: str, fill: str, middle: str, right: str) -> str:

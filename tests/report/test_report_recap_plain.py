@@ -65,11 +65,15 @@ def test_names_rich_would_measure_or_wrap_and_narrow_or_ascii_consoles_go_to_ric
     assert recap_plain("recap", {}, _console(80)) is None
 
 
-def test_the_reporter_prints_a_too_wide_recap_through_rich_all_the_same() -> None:
+def test_the_reporter_prints_a_too_wide_recap_at_the_width_it_needs_in_a_log() -> None:
+    """A log has no width (audit I M6): the table is drawn as rich draws it on a console wide enough, never
+    cut to the console's 50 columns."""
     console = _console(50)
     reporter = TextReporter(console=console)
     hosts = {"a-host-name-long-enough-to-wrap.example": {"ok": 1, "changed": 2, "failed": 0, "skipped": 0}}
     reporter(ev.Recap(changed=2, failed=0, hosts=hosts, exit_code=0, dry_run=True))
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert text.startswith(_rich_text("recap (dry run)", hosts, 50))
+    needed = len("a-host-name-long-enough-to-wrap.example") + len("okchangedfailedskipped") + 3 * 5 + 1
+    assert text.startswith(_rich_text("recap (dry run)", hosts, needed))
+    assert "| a-host-name-long-enough-to-wrap.example |" in text.replace("│", "|")
     assert text.endswith("would change 2 action(s); 0 host(s) failed; exit 0\n")

@@ -59,3 +59,24 @@ def test_json_reporter_writes_one_object_per_line_and_warnings_also_to_stderr():
     lines = out.getvalue().splitlines()
     assert [line.startswith("{") for line in lines] == [True, True]
     assert "warning: hv01: VM 'x' refused" in err.getvalue()
+
+
+def test_in_a_log_the_recap_never_cuts_a_host_name_or_a_count():
+    """cron's mail of a district's rollback (audit I M6): 80 columns, or 40, and host names that differ only
+    at their end. Each name and each count is there in full, whichever way the table is drawn."""
+    stem = "hyperv-host-number-0001.classroom-building-north.school-district-example"
+    names = [f"{stem}.site-a.local", f"{stem}.site-b.local", f"hôte-{stem}.local"]
+    hosts = {name: {"ok": 12345, "changed": 0, "failed": 1, "skipped": 0} for name in names}
+    for width in (80, 40):
+        for encoding in ("utf-8", "latin-1"):  # latin-1: rich draws the table in ASCII
+            raw = io.BytesIO()
+            file = io.TextIOWrapper(raw, encoding=encoding, errors="replace")
+            reporter = TextReporter(console=Console(file=file, force_terminal=False, width=width))
+            reporter(ev.Recap(0, 3, hosts, 1))
+            reporter.close()
+            file.flush()
+            text = raw.getvalue().decode(encoding)
+            assert "…" not in text and "..." not in text, (width, encoding, text)
+            for name in names:
+                assert name in text.replace("?", "ô"), (width, encoding, text)
+            assert text.count("12345") == 3

@@ -110,12 +110,36 @@ forks_option = click.option(
 ask_pass_option = click.option(
     "--ask-pass", "-k", is_flag=True, help="Prompt for the WinRM password of hosts that have none."
 )
+class WaitDuration(click.ParamType):
+    """--wait-lock: seconds (`900`, `1.5`) or the durations --revert-after takes (`15m`, `1h30m`, `90s`)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            from orchestrator.operations.confirm import duration_seconds
+
+            try:
+                return float(duration_seconds(text))
+            except ValueError as exc:
+                self.fail(f"{exc}, or plain seconds such as 900", param, ctx)
+        if not seconds >= 0 or seconds == float("inf"):  # NaN, a negative or an endless wait
+            self.fail(f"{text!r} is not a wait: give seconds (0 or more) or a duration such as 15m", param, ctx)
+        return seconds
+
+
 wait_lock_option = click.option(
     "--wait-lock",
-    type=click.FloatRange(0),
+    type=WaitDuration(),
     default=0.0,
-    metavar="SECONDS",
-    help="If another run holds a host, wait this long for it instead of exiting 3.",
+    metavar="DURATION",
+    help="If another run holds a host, wait this long for it instead of exiting 3: seconds (900) or "
+    "a duration (15m, 1h30m, 90s).",
 )
 templates_option = click.option(
     "--templates",

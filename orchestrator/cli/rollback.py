@@ -29,7 +29,7 @@ def rollback(inventory: str | None, to: str, vm_glob: str | None, **kwargs: Any)
 
     \b
     Safe for cron and systemd timers: never prompts, exits 3 when another run holds a host (or waits
-    --wait-lock seconds), --output json prints JSON lines, and every run is in `orchestrate history`.
+    --wait-lock: 900, 15m), --output json prints JSON lines, and every run is in `orchestrate history`.
 
     \b
     Examples:

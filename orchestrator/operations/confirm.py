@@ -39,13 +39,18 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MIN_REVERT_SECONDS = 60
 
 
-def parse_duration(text: str) -> int:
-    """`30m`, `2h`, `1h30m`, `90s` -> seconds. At least a minute: the apply itself must finish first."""
+def duration_seconds(text: str) -> int:
+    """`30m`, `2h`, `1h30m`, `90s` -> seconds (the durations --revert-after and --wait-lock take)."""
     found = _DURATION.match(text.strip().lower())
     if not text.strip() or found is None or not any(found.groups()):
         raise ValueError(f"{text!r} is not a duration such as 30m, 2h, 1h30m or 90s")
     hours, minutes, seconds = (int(g or 0) for g in found.groups())
-    total = hours * 3600 + minutes * 60 + seconds
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def parse_duration(text: str) -> int:
+    """`30m`, `2h`, `1h30m`, `90s` -> seconds. At least a minute: the apply itself must finish first."""
+    total = duration_seconds(text)
     if total < MIN_REVERT_SECONDS:
         raise ValueError(f"{text!r} is too short: give the apply at least {MIN_REVERT_SECONDS}s to finish")
     return total

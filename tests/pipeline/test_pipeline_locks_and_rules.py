@@ -105,6 +105,23 @@ def test_wait_lock_waits_for_the_other_run_then_applies(tmp_path: Path):
     assert "a" in vms_of(state, "hv01")
 
 
+def test_wait_lock_takes_the_durations_revert_after_takes(tmp_path: Path):
+    """The nightly line says `--wait-lock 15m` as it says `--revert-after 30m` (audit I L8)."""
+    state = tmp_path / "s"
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": [vm("a")]}})
+    lock = HostLock.acquire(state, "hv01", run_id=999)
+    releaser = threading.Timer(0.3, lock.release)
+    releaser.start()
+    try:
+        result = orchestrate("apply", inventory, "--state-dir", state, "--wait-lock", "1m", "-o", "json")
+    finally:
+        releaser.join()
+    assert result.exit_code == 0, result.output
+    assert "a" in vms_of(state, "hv01")
+    refused = orchestrate("apply", inventory, "--state-dir", state, "--wait-lock", "15x")
+    assert refused.exit_code == 2 and "'15x' is not a duration such as 30m" in refused.stderr
+
+
 def _started(name: str, edition: str | None) -> tuple[HostSpec, HostFacts]:
     spec = VMSpec(name=name, cpus=2, memory=4 * GB, disk=DiskSpec("parent", source="D:\\p.vhdx"))
     kvp = {"OSEditionId": edition} if edition else {}

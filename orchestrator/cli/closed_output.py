@@ -52,8 +52,8 @@ class ClosedOutputGuard:
     def _went_away(self, exc: OSError) -> None:
         self.closed = exc
         for stream in (sys.stdout, sys.stderr):
-            if not _still_writable(stream):
-                _to_devnull(stream)
+            if not still_writable(stream):
+                to_devnull(stream)
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(
                 f"note: the output was closed ({exc.strerror or exc}); the run goes on without it, and "
@@ -62,7 +62,7 @@ class ClosedOutputGuard:
             sys.stderr.flush()
 
 
-def _still_writable(stream: TextIO) -> bool:
+def still_writable(stream: TextIO) -> bool:
     try:
         stream.flush()
     except (OSError, ValueError):
@@ -70,7 +70,7 @@ def _still_writable(stream: TextIO) -> bool:
     return True
 
 
-def _to_devnull(stream: TextIO) -> None:
+def to_devnull(stream: TextIO) -> None:
     """Python's recipe (signal docs, "Note on SIGPIPE"): the descriptor now writes to os.devnull. What is
     still buffered in the stream is dropped with it, on the next flush."""
     try:

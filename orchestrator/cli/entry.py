@@ -21,9 +21,31 @@ from orchestrator.cli.interrupts import (
 )
 
 
+def standard_streams_on_devnull() -> None:
+    """A standard stream that was closed when the process started (`orchestrate ... >&-`) is opened on
+    os.devnull: Python leaves sys.stdout None then (an AttributeError at the first event, after the run was
+    journaled), and the descriptor would go to the next file opened (a lock, the journal), which a child
+    process, such as a vault password script, would write into as its stdout."""
+    import os
+
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        devnull = os.open(os.devnull, os.O_RDWR)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, encoding="utf-8", errors="replace", closefd=False))  # noqa: SIM115
+
+
 def run() -> None:
     """The console script: handlers first, then the CLI (which installs its own for the command's run)."""
     install_handlers()
+    standard_streams_on_devnull()
     args = sys.argv[1:]
     try:
         from orchestrator.cli import commands  # noqa: F401 - every subcommand registers itself on main

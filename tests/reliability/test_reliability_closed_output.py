@@ -8,6 +8,7 @@ the first line; a cron job's log is redirected to a disk that fills up midway.
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 from pathlib import Path
 
@@ -112,3 +113,52 @@ def test_the_reporter_is_still_closed_after_its_output_went_away(capsys: pytest.
 
     assert reporter.seen == ["first"] and reporter.closed
     assert capsys.readouterr().err.count("note: the output was closed (Broken pipe)") == 1
+
+
+# ---- the console script itself, for the commands that only read (audit I L3, L4) -------------------------
+
+CONSOLE_SCRIPT = [CLI[0], "-c", "from orchestrator.cli.entry import run; run()"]
+
+
+def test_a_read_only_command_into_a_full_disk_says_so_in_one_line(tmp_path: Path) -> None:
+    """`orchestrate validate inv.yaml -o json > /dev/full` and `orchestrate history > /dev/full` in a cron
+    job whose log disk filled: one line on stderr and a non-zero exit, no traceback."""
+    env = cli_env(ORCHESTRATE_STATE_DIR=str(tmp_path / "state"))
+    for args in (["validate", str(DEMO), "-o", "json"], ["history"]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([*CONSOLE_SCRIPT, *args], stdout=full, stderr=subprocess.PIPE, text=True, env=env,
+                                  timeout=120, check=False)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == "orchestrate: cannot write the output: No space left on device\n", args
+
+
+def test_history_into_head_ends_quietly_with_the_closed_pipes_code(tmp_path: Path) -> None:
+    """`orchestrate history -o json | head -1`: the reader had what it wanted. Nothing on stderr, and 141
+    (128 + SIGPIPE, what a shell shows for any program whose pipe closed), never 1 ("a host failed")."""
+    state = tmp_path / "state"
+    for _ in range(3):
+        assert CliRunner().invoke(main, ["apply", str(DEMO), "--state-dir", str(state), "-o", "json"]).exit_code == 0
+    for args in (["history", "-o", "json"], ["history", "-v"]):
+        reader, writer = os.pipe()
+        os.close(reader)  # head has exited before the first line is written: every write is EPIPE
+        try:
+            done = subprocess.run([*CONSOLE_SCRIPT, *args], stdout=writer, stderr=subprocess.PIPE, text=True,
+                                  env=cli_env(ORCHESTRATE_STATE_DIR=str(state)), timeout=120, check=False)
+        finally:
+            os.close(writer)
+        assert done.returncode == 141, (args, done.stderr)
+        assert done.stderr == "", args
+
+
+def test_a_run_with_stdout_closed_runs_to_its_end_and_exits_with_its_own_code(tmp_path: Path) -> None:
+    """`orchestrate apply inv.yaml -o json >&-`: Python gives no sys.stdout at all. The run converges both
+    hosts, exits 0 and is journaled as changed, not left to show as interrupted."""
+    state = tmp_path / "state"
+    done = subprocess.run([*CONSOLE_SCRIPT, "apply", str(DEMO), "-o", "json"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=cli_env(ORCHESTRATE_STATE_DIR=str(state)),
+                          preexec_fn=lambda: os.close(1), timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert vms_on(state, "hv01.demo.local") == DEMO_VMS["hv01.demo.local"]
+    history = CliRunner().invoke(main, ["history", "--state-dir", str(state), "-o", "json"])
+    assert '"status": "changed"' in history.stdout

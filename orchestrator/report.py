@@ -137,6 +137,8 @@ class TextReporter:
         self.problems = Problems()
         self.command = ""
         self.verbosity = verbosity
+        self.unchanged: set[str] = set()  # hosts planned with nothing to do, said when they end ok
+        self.action_errors: dict[str, set[str]] = {}  # per host, the errors its failed actions showed
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.fields[host]}[/bold]"),
@@ -245,8 +247,8 @@ class TextReporter:
                     self._line("      {}: {} -> {}", prop, format_value(prop, before), format_value(prop, after))
             case ev.HostPlanned(host=host, actions=count):
                 self._task(host, "applying" if count else "nothing to do")
-                if count == 0:
-                    self._line("  [green]=[/green] {}: matches the inventory", host)
+                if count == 0:  # said when the host ends ok: a host whose VMs were refused does not match
+                    self.unchanged.add(host)
             case ev.ScriptRendered(host=host, purpose=purpose, script=script, sha256=digest):
                 if purpose != "facts" or self.verbosity:
                     self._line("  --- {}: {} script (sha256 {}) ---", host, purpose, digest[:12])
@@ -262,6 +264,8 @@ class TextReporter:
                     style = _STATUS_STYLE.get(status, "")
                     template = f"  [{style}]{{}}[/{style}] {{}}: {{}}" if style else "  {} {}: {}"
                     line = self._problem if status == "failed" else self._line
+                    if status == "failed" and error:
+                        self.action_errors.setdefault(host, set()).add(error)
                     if error:
                         line(template + ": {}", status, host, summary, error)
                     else:
@@ -282,7 +286,16 @@ class TextReporter:
             case ev.HostFinished(host=host, status=status, error=error, fix=fix):
                 for key in [k for k in self.tasks if k == host or k.startswith(f"{host}\0")]:
                     self.progress.remove_task(self.tasks.pop(key))
-                if status in ("failed", "locked"):
+                if host in self.unchanged:
+                    self.unchanged.discard(host)
+                    if status == "ok":
+                        self._line("  [green]=[/green] {}: matches the inventory", host)
+                said = self.action_errors.pop(host, set())
+                if status == "failed" and _repeats(error, said):
+                    # "rollback failed: <the error of the failed action just above>": said once is enough
+                    if fix:
+                        self._problem("      fix: {}", fix)
+                elif status in ("failed", "locked"):
                     if fix:
                         self._problem("  [bold red]{}[/bold red] {}: {}\n      fix: {}", status, host, error or "", fix)
                     else:
@@ -392,6 +405,14 @@ def recap_plain(
     out.extend(cells(row, "│", "│") for row in rows)
     out.append(line("└", "─", "┴", "┘"))
     return "".join(out)
+
+
+def _repeats(error: str | None, said: set[str]) -> bool:
+    """Whether a host's error only repeats the error of one of its failed actions (`<command> failed: E`)."""
+    if not error or not said:
+        return False
+    _, colon, rest = error.partition(" failed: ")
+    return bool(colon) and rest in said
 
 
 def _countdown(event: ev.InterruptWait) -> tuple[Any, ...]:

@@ -297,7 +297,7 @@ class HostWork:
                 if isinstance(failed, dict)
                 else _script_error(result.stdout, result.stderr)
             )
-            return outcome.fail(f"apply failed: {message}")
+            return outcome.fail(f"{self.options.command.split()[0]} failed: {message}")  # "rollback failed: ..."
         try:
             new_facts = parse_facts(facts_after_apply(facts_doc, document["facts"]))
         except (KeyError, TypeError, FactsError) as exc:

@@ -330,10 +330,17 @@ class RestoreCheckpoint(Action):
         return f"restore checkpoint {self.name!r} of {self.vm_name}"
 
     def changes(self) -> list[Change]:
-        return [
-            ("parent checkpoint", self.before_checkpoint, self.name),
-            ("state", self.before_state, self.state),
-        ]
+        """The state row only when the VM ends in another state than it is in now. The inventory says
+        `running`, Hyper-V says `Running`: its state names compare without regard to case (a PowerShell
+        enum), so `Running -> running` is no change and is not shown as one; a change is shown in
+        Hyper-V's spelling, as StartVM and StopVM show theirs."""
+        changes: list[Change] = [("parent checkpoint", self.before_checkpoint, self.name)]
+        if self.before_state is None or self.before_state.casefold() != self.state.casefold():
+            changes.append(("state", self.before_state, _HYPERV_STATE.get(self.state.casefold(), self.state)))
+        return changes
+
+
+_HYPERV_STATE = {"running": "Running", "off": "Off"}  # the inventory's power states as Hyper-V names them
 
 
 @dataclass(frozen=True, slots=True)

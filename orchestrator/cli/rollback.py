@@ -28,8 +28,8 @@ def rollback(inventory: str | None, to: str, vm_glob: str | None, **kwargs: Any)
     A VM without NAME fails with a clear message; the other VMs are still rolled back.
 
     \b
-    Safe for cron and systemd timers: never prompts, exits 3 when another run holds a host (or waits
-    --wait-lock: 900, 15m), --output json prints JSON lines, and every run is in `orchestrate history`.
+    Safe for cron and systemd timers: never prompts, exits 3 when another run holds a host (or waits for
+    it with --wait-lock 15m), --output json prints JSON lines, and every run is in `orchestrate history`.
 
     \b
     Examples:

@@ -29,7 +29,9 @@ def test_without_a_terminal_the_text_is_plain_lines_with_sizes_and_markup_escape
     text = out.getvalue()
     assert "create VM lab [1]" in text  # brackets in names are not swallowed as markup
     assert "memory: (none) -> 8GB" in text
-    assert "failed hv01: apply failed: boom" in text and "fix: do x" in text
+    # the host's error only restates its failed action's: said once, with the fix (audit I L7)
+    assert "failed hv01: create VM lab [1]: boom" in text and "fix: do x" in text
+    assert "apply failed: boom" not in text
     # no live bars when nobody watches; the log still shows progress, a line per quarter done, never a redraw
     assert "lab-01: export 60%" in text and "lab-02: export 30%" in text
     assert "export 10%" not in text and "lab-02: export 5%" not in text

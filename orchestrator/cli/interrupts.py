@@ -14,7 +14,6 @@ Only the standard library: the console script imports this before anything heavy
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -79,6 +78,8 @@ def interrupted_exit(output: str, command: str, *, contacted: bool = False) -> N
     message = AFTER_CONTACT if contacted else BEFORE_CONTACT
     with contextlib.suppress(OSError, ValueError, AttributeError):
         if output == "json":
+            import json  # here, not at the top: the console script imports this module before its handlers
+
             for line in (
                 {"event": "interrupted", "message": message},
                 {"event": "recap", "command": command, "exit_code": INTERRUPTED},

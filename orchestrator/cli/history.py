@@ -54,8 +54,8 @@ def history(last: int, output: str, verbosity: int, limit: str | None, state_dir
       orchestrate history --limit hv01.demo.local --output json
 
     Exit codes: 0 shown (also when there is none), 2 a bad --limit (malformed, or matching no host the
-    journal has seen), or a state directory or journal that cannot be read. Reads only: works on a
-    read-only state directory.
+    journal has seen), or a state directory or journal that cannot be read, 130 interrupted, 141 the
+    reader of the output went away (| head). Reads only: works on a read-only state directory.
     """
     # A state dir that is a file (or lies under one) is refused like apply refuses it, not "no runs";
     # a journal that is damaged or from a newer orchestrator too. Nothing is created or written.
@@ -67,6 +67,10 @@ def history(last: int, output: str, verbosity: int, limit: str | None, state_dir
             json_line("run", **_as_json(detail, verbosity))
         finish(exit_codes.OK, runs=len(details), state_dir=str(state))
     console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        # A log, a pipe or cron's mail has no width to fit: rows take the width their names and errors need,
+        # so no host name or status is ever cut to '…' (audit I M6; the recap does the same, report.py).
+        console = Console(highlight=False, soft_wrap=False, width=_LOG_WIDTH)
     if not details:
         where = f" touching hosts matching {limit!r}" if limit else ""
         console.print(f"No runs{where} recorded in {state}.")
@@ -75,6 +79,9 @@ def history(last: int, output: str, verbosity: int, limit: str | None, state_dir
     if verbosity:
         for detail in details:
             _print_detail(console, detail, verbosity)
+
+
+_LOG_WIDTH = 4096
 
 
 def _refuse_under_a_file(state: Path, output: str) -> None:

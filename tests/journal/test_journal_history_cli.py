@@ -219,3 +219,23 @@ def test_history_works_on_a_read_only_state_dir(state):
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(r["id"], r["status"]) for r in lines[:-1]] == [(3, "interrupted"), (2, "ok"), (1, "failed")]
     assert sorted(p.name for p in state.iterdir()) == ["journal.sqlite3", "locks"]  # nothing made there
+
+
+def test_a_log_keeps_every_long_host_name_and_status_whole(tmp_path):
+    # cron mails history's output: 80 columns by default, and the names differ only at their ends.
+    state = tmp_path / "state"
+    names = [f"hyperv-host-0001.classroom-building-north.school-district-example.site-{x}.local" for x in "ab"]
+    with Journal.open(state) as journal:
+        run = journal.start_run("orchestrate apply", "/etc/orchestrate/inventories/classroom-building-north.yaml")
+        for name in names:
+            journal.host_started(run, name)
+            journal.host_finished(run, name, "failed", "New-VM: the operation failed because the file was not found")
+        journal.finish_run(run, "failed", 1)
+
+    result = CliRunner().invoke(main, ["history", "--state-dir", str(state), "-v"], env={"COLUMNS": "80"})
+
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    for name in names:
+        assert any(name in line and "failed" in line for line in result.output.splitlines()), result.output
+    assert "/etc/orchestrate/inventories/classroom-building-north.yaml" in result.output

@@ -7,6 +7,7 @@ and never prints; the CLI chooses how to show them and exits with the run's code
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -117,7 +118,7 @@ class Runner:
             journal.mark_interrupted()
             run_id = journal.start_run(
                 self.options.command,
-                self.inventory.path,
+                journaled_inventory(self.inventory.path),
                 {"dry_run": self.options.dry_run, "hosts": list(host_names), "forks": self.options.forks},
             )
             operation = self._with_names(self._with_history(self.operation, journal, host_names))
@@ -327,3 +328,11 @@ def apply_inventory(
 ) -> RunResult:
     """Convenience for the CLI and tests: one Runner, one call."""
     return Runner(inventory, options, emit).apply(host_names)
+
+
+def journaled_inventory(shown: str) -> str:
+    """The inventory as `history` shows it later: each source as an absolute path, so a run from cron (whose
+    folder is $HOME) still says which file it was. A source that is no path on this box stays as typed."""
+    if os.path.exists(shown):
+        return os.path.abspath(shown)
+    return ",".join(os.path.abspath(part) if part and os.path.exists(part) else part for part in shown.split(","))

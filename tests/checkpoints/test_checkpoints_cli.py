@@ -193,3 +193,15 @@ def test_revert_after_on_a_host_with_nothing_to_change_says_no_safety_net_is_set
 def test_a_bad_duration_is_invalid_input(lab: Lab) -> None:
     code, output = lab.orchestrate("apply", "--revert-after", "soon")
     assert code == 2 and "is not a duration" in output
+
+
+def test_the_journal_names_the_inventory_by_its_full_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Typed as 'lab.yaml' in the lab's folder; history read later from cron (in $HOME) must still say which.
+    lab = Lab(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(main, ["apply", "lab.yaml", "--state-dir", str(lab.state)])
+
+    assert result.exit_code == 0, result.output
+    with Journal.open(lab.state) as journal:
+        assert journal.runs(last=1)[0].inventory == str(tmp_path / "lab.yaml")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import signal
+import shlex
 import sys
 from typing import Any
 
@@ -93,8 +93,8 @@ def move(
 
     state_dir = state_dir_or_exit(kwargs.get("state_dir"), output, writable=not kwargs.get("dry_run"))
     reporter = reporter_for(output, kwargs.get("verbosity", 0))
-    # SIGTERM (systemd, kill) as Ctrl-C: the move puts back what it began instead of dying half-way.
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM (systemd, kill) is Ctrl-C already (the group's InterruptHandler, counted: a third signal no
+    # longer interrupts the undo): the move puts back what it began instead of dying half-way.
     try:
         result = move_vm(
             loaded,
@@ -114,19 +114,25 @@ def move(
             reworded = simulated_fix(failed_on, result.error, state_dir)
             if reworded is not None:
                 result.error = f"{reworded[0]} (fix: {reworded[1]})"
-        _report(result, vm_name, target, via, mode, output)
+        _report(result, vm_name, target, via, mode, output, inventory)
         if result.recap is not None:
             reporter(result.recap)
     finally:
         reporter.close()
-        signal.signal(signal.SIGTERM, previous)
     sys.exit(result.final_exit_code)
 
 
-def _report(result: Any, vm_name: str, target: str, via: str | None, mode: str | None, output: str) -> None:
+def _report(
+    result: Any, vm_name: str, target: str, via: str | None, mode: str | None, output: str, inventory: str | None
+) -> None:
     """How the move ended, before the recap: moved (and the inventory change), checked, settled (--undo,
-    --resume), or failed and undone."""
+    --resume), or failed and undone. An undo that did not finish (a second signal, a host that went away)
+    ends with the command that finishes it."""
     source = result.source
+    if not result.ok and any(note.startswith("could not") for note in result.undo):
+        finish = " ".join(shlex.quote(part) for part in (
+            "orchestrate", "move", inventory or "INVENTORY", "--vm", vm_name, "--to", target, "--undo"))
+        result.undo = [*result.undo, f"to finish the undo once both hosts answer, run: {finish}"]
     if mode is not None:
         say(
             output,

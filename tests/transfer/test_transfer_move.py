@@ -311,3 +311,18 @@ def test_a_move_needs_a_share_and_contacts_no_host_otherwise(tmp_path: Path) -> 
     )
     assert code == 2 and "is not a share" in output
     assert not (lab.state / "simulator").exists()
+
+
+def test_an_undo_that_did_not_finish_ends_with_the_command_that_finishes_it(capsys: pytest.CaptureFixture[str]) -> None:
+    # A second SIGTERM (or a host that went away) stopped the undo half-way: the admin is told what to run.
+    from orchestrator.cli.move import _report
+    from orchestrator.runner.move import MoveResult
+
+    result = MoveResult(False, "hv02.demo.local", "import", "interrupted by a signal", undo=[
+        "could not put exam-room on hv02.demo.local back to Off: the run on hv02.demo.local failed (exit 130)"])
+
+    _report(result, "exam-room", "hv01.demo.local", "\\\\nas\\exports", None, "text", "inventories/demo.yaml")
+
+    shown = capsys.readouterr()
+    assert ("orchestrate move inventories/demo.yaml --vm exam-room --to hv01.demo.local --undo"
+            in shown.out + shown.err)

@@ -109,7 +109,7 @@ def move(
             wait_lock=kwargs.get("wait_lock", 0.0),
             mode=mode or "move",
         )
-        failed_on = loaded.hosts.get(result.step.rpartition(" on ")[2])
+        failed_on = loaded.hosts.get(result.failed_host or "")
         if result.error and failed_on is not None and failed_on.connection.kind == "simulator":
             reworded = simulated_fix(failed_on, result.error, state_dir)
             if reworded is not None:

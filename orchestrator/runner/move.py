@@ -56,6 +56,7 @@ class MoveResult:
     undo: list[str] = field(default_factory=list)
     inventory_change: str | None = None
     exit_code: int = exit_codes.OK
+    failed_host: str | None = None  # the host the failing step ran on (data, so no caller parses `step`)
     # The one recap of the whole move (every step's counts per host), for the caller to emit after it has
     # reported how the move ended: the recap is the last event of a command.
     recap: ev.Recap | None = None
@@ -277,7 +278,8 @@ def _move(
         error = steps.failed(result, host)
         if error is None:
             return None
-        return MoveResult(False, source, step, error, export_path, exit_code=result.exit_code or exit_codes.HOST_FAILED)
+        return MoveResult(False, source, step, error, export_path, exit_code=result.exit_code or exit_codes.HOST_FAILED,
+                          failed_host=host)
 
     # 0. the target must not already hold the VM (a copy an interrupted move left there has the source's id),
     #    and must reach the share (the double hop): refused before anything changes, so the undo below can
@@ -354,7 +356,8 @@ def _settle(
     check = steps.run(source, Probe(), "move (check)")
     facts = check.outcomes[source].facts
     if facts is None:
-        return MoveResult(False, source, f"reading {source}", steps.failed(check, source), exit_code=exit_codes.HOST_FAILED)
+        return MoveResult(False, source, f"reading {source}", steps.failed(check, source), exit_code=exit_codes.HOST_FAILED,
+                          failed_host=source)
     record = facts.move_of(vm_name)
     if record is None or record.phase != "moving":
         what = "no unfinished move" if record is None else f"a finished move (to {record.target})"
@@ -371,7 +374,8 @@ def _settle(
             finish = MoveFinish(seen, keep_source=keep_source, record=replace(record, phase="moved"))
             done = steps.run(source, finish, "move --resume")
             if (error := steps.failed(done, source)) is not None:
-                return MoveResult(False, source, f"removing the source on {source}", error, exit_code=exit_codes.HOST_FAILED)
+                return MoveResult(False, source, f"removing the source on {source}", error, exit_code=exit_codes.HOST_FAILED,
+                                  failed_host=source)
             return MoveResult(True, source, "resumed", None, record.via, undo=[f"{record.target} runs {vm_name}; the source is done"])
     notes = undo(steps, source, record.target, seen, step=2)
     failed = any(note.startswith("could not") for note in notes)

@@ -89,7 +89,7 @@ class Parsed(NamedTuple):
 class _Template:
     """The first tree of a shape, and how to make the tree of another script of that shape."""
 
-    __slots__ = ("fixed", "program", "run_ends", "run_steps", "runs", "source", "tree")
+    __slots__ = ("fixed", "program", "run_ends", "run_steps", "run_texts", "runs", "source", "tree")
 
     def __init__(self, tree: Node, source: str, runs: list[tuple[int, int]], fixed: dict[int, str],
                  program: list[tuple[Any, ...]]) -> None:
@@ -97,6 +97,7 @@ class _Template:
         self.source = source  # the first script's text: that text again gets this very tree
         self.runs = runs  # the string runs of the first script, in order
         self.run_ends = [end for _, end in runs]
+        self.run_texts = [source[start:end] for start, end in runs]  # what a later script's runs are compared to
         self.fixed = fixed  # run index -> the text a script must carry there
         # How to copy the tree: each node or container on a path to a changing string, children first.
         self.program = program
@@ -333,20 +334,23 @@ def _instantiate(template: _Template, source: str, runs: list[tuple[int, int]]) 
         return pos + shift[bisect.bisect_right(template.run_ends, pos)]
 
     # Which runs hold another text than the template's: only the objects on a path to one of those are
-    # copied; every other one is the template's own (the same text there gives the same node).
-    old = template.source
+    # copied; every other one is the template's own (the same text there gives the same node). Two runs of
+    # one text are the same characters, whatever their offsets.
     run_steps = template.run_steps
     steps: set[int] = set()
-    for index, ((new_start, new_end), (old_start, old_end)) in enumerate(zip(runs, template.runs, strict=True)):
-        if new_end - new_start != old_end - old_start or source[new_start:new_end] != old[old_start:old_end]:
+    for index, (start, end) in enumerate(runs):
+        if source[start:end] != template.run_texts[index]:
             steps.update(run_steps[index])
     # The steps to run, children before parents as in the program; a part no changed run reaches is the
     # template's own object.
     made: dict[int, Any] = {}
+    new_node = Node.__new__
     for at in sorted(steps):
         kind, obj, parts, lit, text, _mask = program[at]
         if kind == 0:
-            new: Any = Node(obj.k, obj.line, obj.a, obj.b, obj.c, obj.d)
+            # Node(obj.k, obj.line, obj.a, ...) without the call: the same nine slots.
+            new: Any = new_node(Node)
+            new.k, new.line, new.a, new.b, new.c, new.d = obj.k, obj.line, obj.a, obj.b, obj.c, obj.d
             # The original's compiled functions: they hold nothing a copy changes (language/compiler.py).
             new.fv, new.fs, new.fp = obj.fv, obj.fs, obj.fp
             for field, part in parts:

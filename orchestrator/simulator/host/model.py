@@ -47,7 +47,23 @@ def norm_path(path: str) -> str:
     return found
 
 
+_PARENTS: dict[str, str] = {}
+_SHARE_ROOTS: dict[str, str | None] = {}
+
+
 def parent_path(path: str) -> str:
+    """The folder a path is in ('' for a share's root). Memoised as norm_path is, and for the same reason:
+    every file check and ACL walk asks it of the same few dozen paths."""
+    found = _PARENTS.get(path)
+    if found is None:
+        found = _parent_path(path)
+        if len(_PARENTS) >= _NORMALIZED_MAX:
+            _PARENTS.clear()
+        _PARENTS[path] = found
+    return found
+
+
+def _parent_path(path: str) -> str:
     p = path.replace("/", "\\").rstrip("\\")
     if p.startswith("\\\\"):
         parts = p.split("\\")
@@ -60,7 +76,17 @@ def parent_path(path: str) -> str:
 
 
 def share_root(path: str) -> str | None:
-    """'\\\\nas\\exports\\x' -> '\\\\nas\\exports' (lower-cased), None for a local path."""
+    """'\\\\nas\\exports\\x' -> '\\\\nas\\exports' (lower-cased), None for a local path. Memoised as parent_path."""
+    if path in _SHARE_ROOTS:
+        return _SHARE_ROOTS[path]
+    found = _share_root(path)
+    if len(_SHARE_ROOTS) >= _NORMALIZED_MAX:
+        _SHARE_ROOTS.clear()
+    _SHARE_ROOTS[path] = found
+    return found
+
+
+def _share_root(path: str) -> str | None:
     p = path.replace("/", "\\")
     if not p.startswith("\\\\"):
         return None

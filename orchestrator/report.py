@@ -139,6 +139,7 @@ class TextReporter:
         self.verbosity = verbosity
         self.unchanged: set[str] = set()  # hosts planned with nothing to do, said when they end ok
         self.action_errors: dict[str, set[str]] = {}  # per host, the errors its failed actions showed
+        self.warned: dict[str, set[str]] = {}  # per host, the warnings shown (a refused VM's is its host's error)
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.fields[host]}[/bold]"),
@@ -237,6 +238,7 @@ class TextReporter:
                 if self.verbosity:
                     self._line("  {}: {} ({}), {} VM(s)", host, os_name or "Windows", version, vms)
             case ev.HostWarning(host=host, message=message, fix=fix):
+                self.warned.setdefault(host, set()).add(message)
                 if fix:
                     self._problem("  [yellow]warning[/yellow] {}: {} [dim](fix: {})[/dim]", host, message, fix)
                 else:
@@ -291,7 +293,12 @@ class TextReporter:
                     if status == "ok":
                         self._line("  [green]=[/green] {}: matches the inventory", host)
                 said = self.action_errors.pop(host, set())
-                if status == "failed" and _repeats(error, said):
+                warned = self.warned.pop(host, set())
+                if status == "failed" and error in warned:
+                    # a refused VM: its warning above said what and how to fix it; the host's line says only
+                    # that the host failed for it
+                    self._problem("  [bold red]failed[/bold red] {}: for the refusal above", host)
+                elif status == "failed" and _repeats(error, said):
                     # "rollback failed: <the error of the failed action just above>": said once is enough
                     if fix:
                         self._problem("      fix: {}", fix)

@@ -62,7 +62,9 @@ def test_failures_locks_and_warnings_reach_stderr_and_the_plan_stays_on_stdout(t
         result = CliRunner().invoke(main, ["apply", str(inventory)], env={"ORCHESTRATE_STATE_DIR": str(state)})
     assert result.exit_code == 1, result.output
     out, err = result.stdout, result.stderr
-    assert "failed hva.test.local: VM 'a1' refused" in err
+    assert "warning hva.test.local: VM 'a1' refused" in err
+    # said once: the host's own line points at the refusal instead of repeating it
+    assert "failed hva.test.local: for the refusal above" in err and err.count("VM 'a1' refused") == 1
     assert "locked hvc.test.local" in err
     assert "warning hva.test.local" in err
     assert err.splitlines()[-1] == (

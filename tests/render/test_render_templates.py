@@ -207,3 +207,21 @@ def test_an_expression_python_cannot_evaluate_names_the_override_line(tmp_path: 
     with pytest.raises(RenderError) as info:
         Renderer(tmp_path).render_apply(host_with((VM,)), [A.StopVM("lab-01")], "6.3")
     assert (info.value.file, info.value.line) == (str(path), 3) and "TypeError" in info.value.message
+
+
+@pytest.mark.parametrize("confirm", [True, False])
+def test_export_and_compare_vm_get_confirm_false_exactly_where_the_host_has_it(confirm: bool) -> None:
+    # Audit J M1/M2: Export-VM's 2012 page lists no -Confirm (only the data's inference gives it one), and
+    # Compare-VM's lists it with no ConfirmImpact: each call passes -Confirm:$false where the host's own
+    # Get-Command shows -Confirm, and nothing where it does not (no ShouldProcess, so no prompt to answer).
+    params = {"Export-VM": ["Name", "Path", "AsJob", "Passthru"], "Compare-VM": ["Path", "Copy", "GenerateNewId",
+                                                                              "VirtualMachinePath", "VhdDestinationPath"]}
+    if confirm:
+        params = {name: [*names, "Confirm", "WhatIf"] for name, names in params.items()}
+    host = host_with((VM,))
+    actions = [A.ExportVM(VM.name, "D:\\exports", "D:\\exports\\lab-01\\20261207T000000000Z"),
+               A.ImportVM("D:\\exports\\lab-01\\20261207T000000000Z", "copy")]
+    script = Renderer().render_apply(host, actions, "6.2.9200", cmdlets=params)
+    calls = [line for line in script.splitlines() if "Compare-VM -Path" in line or "| Export-VM -Path" in line]
+    assert len(calls) == 7
+    assert all(line.rstrip().endswith("-Confirm:$false") == confirm for line in calls), calls

@@ -276,8 +276,19 @@ def test_compare_vm_reports_a_missing_switch() -> None:
     sim.host.switches.remove("LAN")
     vm_id = sim.host.vm_by_name("lab-01")[0].id.upper()
     report = value(sim, f"@((Compare-VM -Path 'C:\\Exports\\lab-01\\Virtual Machines\\{vm_id}.XML' -Copy "
-                        "-GenerateNewId).Incompatibilities | ForEach-Object { $_.MessageId })")
+                        "-GenerateNewId -Confirm:$false).Incompatibilities | ForEach-Object { $_.MessageId })")
     assert report == [33012]
+
+
+def test_compare_vm_supports_should_process_and_no_page_says_it_would_not_prompt() -> None:
+    # Compare-VM lists -Confirm and -WhatIf on 2012 and 2012 R2 (audit J M1); no page gives its ConfirmImpact,
+    # so it is taken as High, as for every Hyper-V cmdlet whose page is silent: a script must say -Confirm:$false.
+    sim = simulator()
+    create_vm(sim, "lab-01")
+    ok(sim, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path 'C:\\Exports'")
+    vm_id = sim.host.vm_by_name("lab-01")[0].id.upper()
+    refused = fails(sim, HEADER + f"Compare-VM -Path 'C:\\Exports\\lab-01\\Virtual Machines\\{vm_id}.XML' -Copy")
+    assert "NonInteractive mode" in refused.stderr
 
 
 def _encoded(script: str) -> str:

@@ -219,7 +219,7 @@ def _incompatibilities(ctx: HostContext, export: dict[str, Any], new_id: bool,
     return issues
 
 
-@cmdlet("Compare-VM", MODULE)
+@cmdlet("Compare-VM", MODULE, mutating=True)
 def compare_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     if not call.has("Path"):
         raise CmdletError("The simulator supports Compare-VM -Path only (an exported configuration file).",

@@ -524,6 +524,25 @@ class SetPowerState(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckParentDisks(Action):
+    """Before a move stops or changes anything: every image the VM's disk is a differencing child of must be
+    on this (the target) host at the same path. Export-VM copies the VM's own disks, "the virtual machine
+    ... and its associated virtual hard disks" (docset/winserver2012-ps/hyper-v/Export-VM.md), not the shared
+    image under a differencing disk, and the import keeps the disk's parent path; a target without that image
+    could not start the VM, and by then its source would be exported and off (audit J M3; which error a real
+    Import-VM gives is unsourced, so the check comes first). Changes nothing on the host."""
+
+    vm_name: str
+    parents: tuple[str, ...]
+    template: ClassVar[str] = "actions/check_parent_disks.ps1.j2"
+    verb: ClassVar[str] = "check the parent disks of"
+
+    @property
+    def target(self) -> str:
+        return self.vm_name
+
+
+@dataclass(frozen=True, slots=True)
 class CheckShare(Action):
     """Probe a share before an export, import or move stops or changes anything: that it is there and, with
     `write`, that this session may create (and at once delete) a file in it. A WinRM session that cannot

@@ -18,6 +18,7 @@ from typing import Any
 
 from orchestrator.actions import (
     Action,
+    CheckParentDisks,
     ClearMoveRecord,
     DiscardVM,
     ExportVM,
@@ -151,6 +152,7 @@ class MoveImport:
     check_only: bool = False
     command: str = "move"
     via: str = ""  # the share the export is on: probed (read) before the move's first change
+    parents: tuple[str, ...] = ()  # the images under the VM's differencing disk: must be here too
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
         if facts.vm(self.vm_name) is not None:
@@ -170,7 +172,8 @@ class MoveImport:
         )
         if alike is not None:
             return Plan((alike,))
-        probe = share_probe(self.via, write=False, host=host)
+        probe = [*share_probe(self.via, write=False, host=host),
+                 *([CheckParentDisks(self.vm_name, self.parents)] if self.parents else [])]
         if self.check_only:
             return Plan(tuple(probe))
         return Plan(

@@ -273,6 +273,9 @@ def _move(
 ) -> MoveResult:
     spec = steps.inventory.hosts[source].vm(vm_name)
     command = "move --dry-run" if dry_run else "move"
+    # A differencing disk's image stays behind on an export: the target must hold it already (CheckParentDisks).
+    parents = (spec.disk.source,) if spec is not None and spec.disk is not None and spec.disk.kind == "parent" \
+        and spec.disk.source else ()
 
     def stopped(result: RunResult, host: str, step: str, export_path: str | None = None) -> MoveResult | None:
         error = steps.failed(result, host)
@@ -285,7 +288,7 @@ def _move(
     #    and must reach the share (the double hop): refused before anything changes, so the undo below can
     #    never remove a VM this run did not import.
     if not dry_run:
-        check = steps.run(target, MoveImport(vm_name, "", "", check_only=True, via=via), "move")
+        check = steps.run(target, MoveImport(vm_name, "", "", check_only=True, via=via, parents=parents), "move")
         if (refused := stopped(check, target, f"check on {target}")) is not None:
             return refused
 
@@ -318,6 +321,7 @@ def _move(
         check_only=dry_run,
         command=command,
         via=via,
+        parents=parents,
     )
     second = steps.run(target, import_op, command)
     if (result := stopped(second, target, f"import on {target}", export_path)) is not None:

@@ -326,3 +326,21 @@ def test_an_undo_that_did_not_finish_ends_with_the_command_that_finishes_it(caps
     shown = capsys.readouterr()
     assert ("orchestrate move inventories/demo.yaml --vm exam-room --to hv01.demo.local --undo"
             in shown.out + shown.err)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_target_without_the_vms_base_image_is_refused_before_the_source_is_touched(
+    tmp_path: Path, dry_run: bool
+) -> None:
+    # lab-01's disk is a differencing child of D:\images\mps2012-premium.vhdx, which hv02 does not have: an
+    # export carries lab-01's own disk only, so the VM could not start there (audit J M3).
+    lab = lab_with_vms(tmp_path, hv02={"images": {}})
+
+    code, output = lab.orchestrate("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE,
+                                   *(["--dry-run"] if dry_run else []))
+
+    assert code == 1, output
+    assert "differencing disk on D:\\images\\mps2012-premium.vhdx, which this host lacks" in output
+    assert lab.facts("hv01").vm("lab-01").running  # the source is exactly as it was
+    assert lab.facts("hv02").vm("lab-01") is None
+    assert lab.files_under("hv02", SHARE + "\\lab-01") == []  # nothing exported

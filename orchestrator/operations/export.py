@@ -168,12 +168,16 @@ def plan_export(
     refused: list[str] = []
     in_setup: list[str] = []
     too_long: list[str] = []
+    patterned: list[str] = []
     for vm, observed in selection.vms:
         if observed.guest_in_setup:
             in_setup.append(vm.name)
             continue
         if longest_export_path(export_folder(to, vm.name, now), vm.name, observed) >= MAX_PATH:
             too_long.append(vm.name)
+            continue
+        if pattern_name_on_literal_export(vm.name, facts):
+            patterned.append(vm.name)
             continue
         stop_first = False
         if observed.running and not live:
@@ -212,8 +216,37 @@ def plan_export(
             f"{MAX_PATH} characters (the export nests the VM's name: {to}\\<vm>\\<stamp>\\<vm>\\Virtual Hard "
             "Disks\\<disk>), which Export-VM cannot write: not exported; export to a shorter path",
         )
-    refusals = (own, setup, long_paths, selection.refusal())
+    patterns = None
+    if patterned:
+        patterns = RefuseVMs(tuple(patterned), PATTERN_NAME_REFUSAL.format(names=", ".join(patterned), version=facts.version))
+    refusals = (own, setup, long_paths, patterns, selection.refusal())
     return Plan(tuple(with_refusals(actions, *refusals)), selection.notes)
+
+
+_PATTERN_CHARACTERS = frozenset("[]*?`")
+PATTERN_NAME_REFUSAL = (
+    "VM(s) {names}: the name holds [ ] * ? or a backtick, which Export-VM -Path on Windows {version} may read "
+    "literally (its page says it takes no wildcards), so the escaped export folder could be another folder: "
+    "not exported; rename the VM (Rename-VM, then the inventory) to export or move it"
+)
+
+
+def pattern_name_on_literal_export(vm_name: str, facts: HostFacts) -> bool:
+    """Whether an export of `vm_name` on this host would hand Export-VM an escaped path it may read literally.
+
+    The export's folder holds the VM's name, and a name with `[ ] * ?` (or a backtick) is passed escaped, as
+    the 2012 page's "Accept wildcard characters: True" for -Path asks. The 2012 R2 page says False: if R2 reads
+    -Path literally, the backticks are part of the name there, and whether Export-VM then fails or makes a
+    folder of that name beside ours (a stray full-size export the clean-up never removes) is on no page
+    (audit J L4). Refused on 2012 R2 and later, where the pages disagree with the escaping; 2012 escapes as
+    its page says."""
+    if not _PATTERN_CHARACTERS.intersection(vm_name):
+        return False
+    try:
+        major, minor = (int(p) for p in facts.version.split(".")[:2])
+    except ValueError:
+        return True  # an unknown version: the safe answer
+    return (major, minor) >= LIVE_EXPORT_MIN_VERSION
 
 
 def longest_export_path(folder: str, vm_name: str, observed: VMFacts) -> int:

@@ -33,7 +33,14 @@ from orchestrator.facts import HostFacts, VMFacts
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.move_records import MoveRecord
 from orchestrator.operations.base import Scripts, Verdict, alike_refusal, edition_problems, in_setup_refusal
-from orchestrator.operations.export import export_folder, job_timeout, longest_export_path, share_probe
+from orchestrator.operations.export import (
+    PATTERN_NAME_REFUSAL,
+    export_folder,
+    job_timeout,
+    longest_export_path,
+    pattern_name_on_literal_export,
+    share_probe,
+)
 from orchestrator.plan import Plan
 from orchestrator.windows_paths import MAX_PATH
 
@@ -107,6 +114,9 @@ class MoveExport:
             refusal = in_setup_refusal([observed.name], "a move")
             return Plan((refusal,) if refusal is not None else ())
         folder = export_folder(self.via, self.vm_name, self.now)
+        if pattern_name_on_literal_export(observed.name, facts):
+            return Plan((RefuseVMs((self.vm_name,), PATTERN_NAME_REFUSAL.format(
+                names=observed.name, version=facts.version).replace("not exported", "nothing moved")),))
         if longest_export_path(folder, observed.name, observed) >= MAX_PATH:
             return Plan((RefuseVMs((self.vm_name,), f"VM {self.vm_name}: its export to {self.via} would write "
                                    f"files whose paths pass Windows' {MAX_PATH} characters: nothing moved; move "

@@ -35,6 +35,10 @@ def test_a_vm_with_brackets_in_its_name_is_set_up_read_and_exported(tmp_path: Pa
         assert recap(orchestrate("apply", inv, "--state-dir", state, "-o", "json"))["changed"] == 0
         exported = orchestrate("export", inv, "--to", "D:\\exports", "--vm", ROOM, "--allow-stop",
                                "--state-dir", state)
-        assert exported.exit_code == 0, exported.output
         files = [entry.path for entry in simulated(state).host.files.values()]
-        assert any(path.startswith(f"D:\\exports\\{ROOM}\\") and path.endswith(f"\\{ROOM}.vhdx") for path in files)
+        if version.startswith("6.2"):  # its page: Export-VM -Path takes wildcards, so the escaped path is right
+            assert exported.exit_code == 0, exported.output
+            assert any(path.startswith(f"D:\\exports\\{ROOM}\\") and path.endswith(f"\\{ROOM}.vhdx") for path in files)
+        else:  # 2012 R2's page says -Path takes none: the escaped folder could be another one (audit J L4)
+            assert exported.exit_code == 1 and "rename the VM" in exported.output, exported.output
+            assert not any(path.startswith("D:\\exports\\") for path in files)

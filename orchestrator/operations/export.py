@@ -93,10 +93,13 @@ def job_timeout(host: HostSpec, requested: int | None) -> int:
 
 
 def supports_live_export(facts: HostFacts) -> bool:
+    """Whether Export-VM takes a running VM here (2012 R2 and later, LIVE_EXPORT_MIN_VERSION). A version the
+    facts did not give in a form we read is taken as 2012's answer: the export then asks for --allow-stop
+    instead of trying a live export a 2012 host refuses (audit J L7)."""
     try:
         major, minor = (int(p) for p in facts.version.split(".")[:2])
     except ValueError:
-        return True
+        return False
     return (major, minor) >= LIVE_EXPORT_MIN_VERSION
 
 

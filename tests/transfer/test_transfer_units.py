@@ -129,3 +129,15 @@ def test_every_export_folder_we_name_is_found_from_anything_inside_it(
 ) -> None:
     folder = export_folder(root, name, moment)
     assert export_folder_of("\\".join([folder, *below])) == folder
+
+
+@pytest.mark.parametrize(("version", "live"), [("6.3.9600", True), ("10.0.14393", True), ("6.2.9200", False),
+                                               ("unknown", False), ("6.x", False)])
+def test_a_live_export_is_planned_only_on_a_host_known_to_take_one(version: str, live: bool) -> None:
+    # A version the facts did not give readably is taken as 2012's: ask for --allow-stop, never try a live
+    # export a 2012 host refuses (audit J L7).
+    from orchestrator.facts import HostFacts
+    from orchestrator.operations.export import supports_live_export
+    from orchestrator.vm_index import VMIndex
+
+    assert supports_live_export(HostFacts(os_version=version, os_sku=8, vms=VMIndex(()))) is live

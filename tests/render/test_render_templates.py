@@ -215,7 +215,8 @@ def test_export_and_compare_vm_get_confirm_false_exactly_where_the_host_has_it(c
     # Compare-VM's lists it with no ConfirmImpact: each call passes -Confirm:$false where the host's own
     # Get-Command shows -Confirm, and nothing where it does not (no ShouldProcess, so no prompt to answer).
     params = {"Export-VM": ["Name", "Path", "AsJob", "Passthru"], "Compare-VM": ["Path", "Copy", "GenerateNewId",
-                                                                              "VirtualMachinePath", "VhdDestinationPath"]}
+                                                                              "VirtualMachinePath", "VhdDestinationPath",
+                                                                              "SnapshotFilePath", "SmartPagingFilePath"]}
     if confirm:
         params = {name: [*names, "Confirm", "WhatIf"] for name, names in params.items()}
     host = host_with((VM,))
@@ -225,3 +226,7 @@ def test_export_and_compare_vm_get_confirm_false_exactly_where_the_host_has_it(c
     calls = [line for line in script.splitlines() if "Compare-VM -Path" in line or "| Export-VM -Path" in line]
     assert len(calls) == 7
     assert all(line.rstrip().endswith("-Confirm:$false") == confirm for line in calls), calls
+    # audit J L1: a copy's checkpoint and smart paging files go with the VM, not to the host's default drive
+    copies = [line for line in script.splitlines() if "-Copy" in line and ("Import-VM" in line or "Compare-VM" in line)
+              and "$VmFolder" in line]
+    assert len(copies) == 4 and all("-SnapshotFilePath $VmFolder -SmartPagingFilePath $VmFolder" in c for c in copies)

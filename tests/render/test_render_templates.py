@@ -216,15 +216,16 @@ def test_export_and_compare_vm_get_confirm_false_exactly_where_the_host_has_it(c
     # Get-Command shows -Confirm, and nothing where it does not (no ShouldProcess, so no prompt to answer).
     params = {"Export-VM": ["Name", "Path", "AsJob", "Passthru"], "Compare-VM": ["Path", "Copy", "GenerateNewId",
                                                                               "VirtualMachinePath", "VhdDestinationPath",
-                                                                              "SnapshotFilePath", "SmartPagingFilePath"]}
+                                                                              "SnapshotFilePath", "SmartPagingFilePath",
+                                                                              "CompatibilityReport"]}
     if confirm:
         params = {name: [*names, "Confirm", "WhatIf"] for name, names in params.items()}
     host = host_with((VM,))
     actions = [A.ExportVM(VM.name, "D:\\exports", "D:\\exports\\lab-01\\20261207T000000000Z"),
                A.ImportVM("D:\\exports\\lab-01\\20261207T000000000Z", "copy")]
     script = Renderer().render_apply(host, actions, "6.2.9200", cmdlets=params)
-    calls = [line for line in script.splitlines() if "Compare-VM -Path" in line or "| Export-VM -Path" in line]
-    assert len(calls) == 7
+    calls = [line for line in script.splitlines() if "= Compare-VM -" in line or "| Export-VM -Path" in line]
+    assert len(calls) == 8  # six Compare-VM -Path, the repaired report's second Compare-VM, one Export-VM
     assert all(line.rstrip().endswith("-Confirm:$false") == confirm for line in calls), calls
     # audit J L1: a copy's checkpoint and smart paging files go with the VM, not to the host's default drive
     copies = [line for line in script.splitlines() if "-Copy" in line and ("Import-VM" in line or "Compare-VM" in line)

@@ -488,3 +488,22 @@ def test_each_get_vm_hands_out_objects_of_its_own_down_to_the_adapters() -> None
     assert first.props is not second.props and first.get("NetworkAdapters") is not second.get("NetworkAdapters")
     assert [a.get("SwitchName") for a in again.get("NetworkAdapters")] == [a.switch for a in vm.adapters]
     assert [d.get("Path") for d in again.get("HardDrives")] == [d.path for d in vm.disks] != []
+
+
+def test_a_repaired_report_compared_again_has_no_incompatibilities_left() -> None:
+    # Compare-VM.md (2012) Example 2: fix the report's .Source, then "Generates a new compatibility report".
+    sim = simulator()
+    create_vm(sim, "lab-01")
+    ok(sim, HEADER + "Export-VM -Confirm:$false -Name 'lab-01' -Path 'C:\\Exports'")
+    sim.host.switches.remove("LAN")
+    sim.host.switches.append("Classroom")
+    vm_id = sim.host.vm_by_name("lab-01")[0].id.upper()
+    counts = lines(ok(sim, HEADER + (
+        f"$r = Compare-VM -Path 'C:\\Exports\\lab-01\\Virtual Machines\\{vm_id}.XML' -Copy -GenerateNewId -Confirm:$false\n"
+        "$before = @($r.Incompatibilities).Count\n"
+        "$again = Compare-VM -CompatibilityReport $r -Confirm:$false\n"
+        "$unrepaired = @($again.Incompatibilities).Count\n"
+        "Connect-VMNetworkAdapter -VMNetworkAdapter $r.Incompatibilities[0].Source -SwitchName 'Classroom' -Confirm:$false\n"
+        "$repaired = Compare-VM -CompatibilityReport $r -Confirm:$false\n"
+        "Write-Output ([string]$before + ' ' + $unrepaired + ' ' + @($repaired.Incompatibilities).Count)")))
+    assert counts == ["1 1 0"]

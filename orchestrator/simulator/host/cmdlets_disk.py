@@ -221,8 +221,19 @@ def _incompatibilities(ctx: HostContext, export: dict[str, Any], new_id: bool,
 
 @cmdlet("Compare-VM", MODULE, mutating=True)
 def compare_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    if call.has("CompatibilityReport"):
+        # "Generates a new compatibility report" for a repaired one (Compare-VM.md, 2012, Example 2; Import-VM.md
+        # Example 3): the same planned VM, its incompatibilities found again.
+        report = call.get("CompatibilityReport")
+        pending = ctx.pending_imports.get(getattr(report, "ref", None))
+        if pending is None:
+            raise CmdletError("The compatibility report is not valid: get one from Compare-VM on this host.",
+                              "InvalidParameter", "InvalidArgument")
+        planned = pending["vm"]
+        issues = _incompatibilities(ctx, _read_export(ctx, pending["path"]), pending["new_id"], planned)
+        return [_report(ctx, planned, issues, pending["path"], pending["copy"])]
     if not call.has("Path"):
-        raise CmdletError("The simulator supports Compare-VM -Path only (an exported configuration file).",
+        raise CmdletError("The simulator supports Compare-VM -Path or -CompatibilityReport only.",
                           "NotSupported", "NotImplemented", terminating=True)
     export = _read_export(ctx, call.get("Path"))
     new_id = bool(call.get("GenerateNewId"))
@@ -235,10 +246,14 @@ def compare_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         "vhd": call.get("VhdDestinationPath"), "vmpath": call.get("VirtualMachinePath"),
     }
     issues = _incompatibilities(ctx, export, new_id, planned)
-    return [PSObject({"Incompatibilities": issues, "Path": call.get("Path"), "OperationType":
-                      "CopyVirtualMachine" if call.get("Copy") else "RegisterVirtualMachine",
-                      "VM": vm_object(ctx.host, planned)},
-                     "Microsoft.HyperV.PowerShell.VMCompatibilityReport", ref=planned.id)]
+    return [_report(ctx, planned, issues, call.get("Path"), bool(call.get("Copy")))]
+
+
+def _report(ctx: HostContext, planned: VM, issues: list[PSObject], path: str, copying: bool) -> PSObject:
+    return PSObject({"Incompatibilities": issues, "Path": path, "OperationType":
+                     "CopyVirtualMachine" if copying else "RegisterVirtualMachine",
+                     "VM": vm_object(ctx.host, planned)},
+                    "Microsoft.HyperV.PowerShell.VMCompatibilityReport", ref=planned.id)
 
 
 @cmdlet("Import-VM", MODULE, mutating=True)

@@ -17,21 +17,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from state_support import DEMO, files, orchestrate
 
-from orchestrator.cli import main
 from orchestrator.journal import Journal, JournalStorageError
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = str(ROOT / "inventories" / "demo.yaml")
-
-
-def orchestrate(state: Path, *args: str):
-    return CliRunner().invoke(main, list(args), env={"ORCHESTRATE_STATE_DIR": str(state), "COLUMNS": "200"})
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -15,25 +15,12 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from state_support import DEMO, ROOT, files, orchestrate
 from test_journal_storage_faults import without_write_access
 
-from orchestrator.cli import main
 from orchestrator.journal import Journal
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = str(ROOT / "inventories" / "demo.yaml")
-
-
-def orchestrate(state: Path, *args: str):
-    return CliRunner().invoke(main, list(args), env={"ORCHESTRATE_STATE_DIR": str(state), "COLUMNS": "200"})
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,10 @@ INVALID_INPUT = 2  # the inventory or the command line is wrong: nothing was con
 LOCKED = 3  # another run holds a host's lock and no host failed (wait for it, or --wait-lock)
 # Ctrl-C, SIGTERM or SIGHUP: what was begun was put back first (128 + SIGINT, the shell's convention)
 INTERRUPTED = 130
+# A read-only command whose output went away: a closed pipe (`history | head -1`: the reader has what it
+# wanted) is the shell's code for it, 128 + SIGPIPE; an output that cannot be written (a full disk) is 1.
+OUTPUT_CLOSED = 141
+OUTPUT_FAILED = 1
 
 
 def for_statuses(statuses: Iterable[str]) -> int:

@@ -41,6 +41,7 @@ from orchestrator.statedir import (
     StateDirError,
     check_journal_file,
     create_private_file,
+    damaged_journal_fix,
     ensure_private_dir,
     storage_error,
 )
@@ -182,7 +183,7 @@ def _sqlite_storage_error(path: Path, exc: sqlite3.Error, doing: str) -> Journal
         return JournalStorageError(
             path,
             f"cannot {doing}: the journal is damaged ({exc})",
-            f"move it away (mv '{path}' '{path}.damaged') to start a new history, or restore it from a backup",
+            damaged_journal_fix(path),
         )
     if code in (_SQLITE_IOERR, _SQLITE_CANTOPEN):
         return JournalStorageError(
@@ -731,8 +732,7 @@ class Journal:
             raise JournalStorageError(
                 self.path,
                 f"the journal is damaged (quick_check: {'; '.join(found)[:300]})",
-                f"move it away (mv '{self.path}' '{self.path}.damaged') to start a new history, or restore "
-                "it from a backup",
+                damaged_journal_fix(self.path),
             )
 
     def host_names(self) -> list[str]:

@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator import events as ev
+from orchestrator import exit_codes
 from orchestrator.sizes import format_size
 
 _SIZE_PROPERTIES = {"memory", "dynamic_memory", "disk (new)"}
@@ -81,7 +82,7 @@ def problem_summary(command: str, exit_code: int, failed: list[str], locked: lis
         shown = ", ".join(hosts[:SUMMARY_NAMES])
         return shown + (f" and {len(hosts) - SUMMARY_NAMES} more" if len(hosts) > SUMMARY_NAMES else "")
 
-    parts = ["interrupted"] if exit_code == 130 else []
+    parts = ["interrupted"] if exit_code == exit_codes.INTERRUPTED else []
     if failed:
         parts.append(f"{len(failed)} host(s) failed: {names(failed)}")
     if locked:

@@ -150,6 +150,11 @@ def refuse_root_in_foreign_dir(state: Path) -> None:
     )
 
 
+def damaged_journal_fix(path: Path) -> str:
+    """The fix for a journal that cannot be read as one: keep it aside (nothing is deleted), start afresh."""
+    return f"move it away (mv '{path}' '{path}.damaged') to start a new history, or restore it from a backup"
+
+
 def check_journal_file(path: Path) -> None:
     """The journal is absent, or a regular, readable, non-empty SQLite file."""
     try:
@@ -175,7 +180,7 @@ def check_journal_file(path: Path) -> None:
         raise StateDirError(
             path,
             "the journal is not a SQLite database (it holds something else, or is damaged)",
-            f"move it away (mv '{path}' '{path}.damaged') to start a new history, or restore it from a backup",
+            damaged_journal_fix(path),
         )
 
 

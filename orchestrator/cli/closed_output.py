@@ -18,7 +18,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
+
+from orchestrator import exit_codes
 
 
 class ClosedOutputGuard:
@@ -82,3 +84,40 @@ def to_devnull(stream: TextIO) -> None:
         os.dup2(devnull, fd)
     finally:
         os.close(devnull)
+
+
+# -- a read-only command's output that went away (group.Command: history, validate, ...) ---------------------
+# `orchestrate history | head -1` closed the pipe, or `> /dev/full` and a full disk. A run's own output is
+# guarded while it runs (ClosedOutputGuard above); these are for the rest.
+
+
+def stdout_is_devnull() -> bool:
+    """Whether stdout already writes to os.devnull (rich's answer to a broken pipe puts it there)."""
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test's capture)
+        return False
+
+
+def output_went_away(exc: OSError) -> bool:
+    """Whether `exc` is a write to the output failing (a closed pipe, a full or broken disk): a stream's
+    write names no file, an open or a write of a named file does (a read-only command writes no other)."""
+    import errno
+
+    return exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO) and exc.filename is None
+
+
+def ended_by_output(exc: OSError) -> NoReturn:
+    """EPIPE: quiet, exit 141. Anything else (ENOSPC): one line on stderr, exit 1. Either way stdout now
+    writes to os.devnull, so that the interpreter's last flush does not fail again with a traceback."""
+    import errno
+
+    to_devnull(sys.stdout)
+    if not still_writable(sys.stderr):
+        to_devnull(sys.stderr)
+    if exc.errno == errno.EPIPE:
+        sys.exit(exit_codes.OUTPUT_CLOSED)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"orchestrate: cannot write the output: {exc.strerror or exc}\n")
+        sys.stderr.flush()
+    sys.exit(exit_codes.OUTPUT_FAILED)

@@ -48,8 +48,7 @@ def run() -> None:
     standard_streams_on_devnull()
     args = sys.argv[1:]
     try:
-        from orchestrator.cli import commands  # noqa: F401 - every subcommand registers itself on main
-        from orchestrator.cli.group import main
+        from orchestrator.cli import main  # the package loads it with every subcommand (its __getattr__)
 
         main()
     except KeyboardInterrupt:  # while importing the CLI, or anywhere click would have said "Aborted!"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from orchestrator import __version__
+from orchestrator import __version__, exit_codes
+from orchestrator.cli.closed_output import ended_by_output, output_went_away, stdout_is_devnull
 from orchestrator.cli.interrupts import (
     STOPPING_SIGNALS,
     InterruptHandler,
@@ -51,7 +52,7 @@ class Command(click.Command):
             # rich's own answer to a closed pipe (Console.on_broken_pipe): stdout onto os.devnull, exit 1.
             # Exit as for any closed pipe instead: 1 says a host failed.
             if exc.code == 1 and not was_devnull and stdout_is_devnull():
-                sys.exit(OUTPUT_CLOSED)
+                sys.exit(exit_codes.OUTPUT_CLOSED)
             raise
         except KeyboardInterrupt:
             interrupted_exit(
@@ -67,54 +68,13 @@ class Command(click.Command):
             ended_by_output(exc)
 
 
-# A read-only command's output that went away: `orchestrate history | head -1` closed the pipe (EPIPE: the
-# reader has what it wanted; the shell's code for it, 128 + SIGPIPE), or `> /dev/full` and a full disk.
-# A run's own output is guarded while it runs (cli/closed_output.py); this is for the rest.
-OUTPUT_CLOSED = 141
-OUTPUT_FAILED = 1
-
-
-def stdout_is_devnull() -> bool:
-    import os
-
-    try:
-        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(os.devnull))
-    except (OSError, ValueError, AttributeError):  # no descriptor (a test's capture)
-        return False
-
-
-def output_went_away(exc: OSError) -> bool:
-    """Whether `exc` is a write to the output failing (a closed pipe, a full or broken disk): a stream's
-    write names no file, an open or a write of a named file does (a read-only command writes no other)."""
-    import errno
-
-    return exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO) and exc.filename is None
-
-
-def ended_by_output(exc: OSError) -> NoReturn:
-    """EPIPE: quiet, exit 141. Anything else (ENOSPC): one line on stderr, exit 1. Either way stdout now
-    writes to os.devnull, so that the interpreter's last flush does not fail again with a traceback."""
-    import contextlib
-    import errno
-
-    from orchestrator.cli.closed_output import still_writable, to_devnull
-
-    to_devnull(sys.stdout)
-    if not still_writable(sys.stderr):
-        to_devnull(sys.stderr)
-    if exc.errno == errno.EPIPE:
-        sys.exit(OUTPUT_CLOSED)
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"orchestrate: cannot write the output: {exc.strerror or exc}\n")
-        sys.stderr.flush()
-    sys.exit(OUTPUT_FAILED)
-
-
 def invalid_input_json(command: str, message: str) -> None:
     """The `invalid_input` line and the recap of output.invalid_input, for an error click itself reports."""
     import json
 
-    for line in ({"event": "invalid_input", "errors": [message]}, {"event": "recap", "command": command, "exit_code": 2}):
+    # output.json_line's form, written here: output imports from this module, so this one cannot import it
+    for line in ({"event": "invalid_input", "errors": [message]},
+                 {"event": "recap", "command": command, "exit_code": exit_codes.INVALID_INPUT}):
         click.echo(json.dumps(line, ensure_ascii=False))
 
 

@@ -96,11 +96,16 @@ def supports_live_export(facts: HostFacts) -> bool:
     """Whether Export-VM takes a running VM here (2012 R2 and later, LIVE_EXPORT_MIN_VERSION). A version the
     facts did not give in a form we read is taken as 2012's answer: the export then asks for --allow-stop
     instead of trying a live export a 2012 host refuses (audit J L7)."""
+    return _at_least(facts, LIVE_EXPORT_MIN_VERSION, unknown=False)
+
+
+def _at_least(facts: HostFacts, minimum: tuple[int, int], *, unknown: bool) -> bool:
+    """Whether the host's Windows is `minimum` or later; `unknown` when its version cannot be read."""
     try:
         major, minor = (int(p) for p in facts.version.split(".")[:2])
     except ValueError:
-        return False
-    return (major, minor) >= LIVE_EXPORT_MIN_VERSION
+        return unknown
+    return (major, minor) >= minimum
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +232,7 @@ def plan_export(
 
 
 _PATTERN_CHARACTERS = frozenset("[]*?`")
+LITERAL_EXPORT_PATH_MIN_VERSION = (6, 3)  # the first Export-VM page whose -Path says "Accept wildcard characters: False"
 PATTERN_NAME_REFUSAL = (
     "VM(s) {names}: the name holds [ ] * ? or a backtick, which Export-VM -Path on Windows {version} may read "
     "literally (its page says it takes no wildcards), so the escaped export folder could be another folder: "
@@ -245,11 +251,7 @@ def pattern_name_on_literal_export(vm_name: str, facts: HostFacts) -> bool:
     its page says."""
     if not _PATTERN_CHARACTERS.intersection(vm_name):
         return False
-    try:
-        major, minor = (int(p) for p in facts.version.split(".")[:2])
-    except ValueError:
-        return True  # an unknown version: the safe answer
-    return (major, minor) >= LIVE_EXPORT_MIN_VERSION
+    return _at_least(facts, LITERAL_EXPORT_PATH_MIN_VERSION, unknown=True)  # unknown: the safe answer
 
 
 def longest_export_path(folder: str, vm_name: str, observed: VMFacts) -> int:

@@ -526,11 +526,13 @@ class SetPowerState(Action):
 @dataclass(frozen=True, slots=True)
 class CheckParentDisks(Action):
     """Before a move stops or changes anything: every image the VM's disk is a differencing child of must be
-    on this (the target) host at the same path. Export-VM copies the VM's own disks, "the virtual machine
-    ... and its associated virtual hard disks" (docset/winserver2012-ps/hyper-v/Export-VM.md), not the shared
-    image under a differencing disk, and the import keeps the disk's parent path; a target without that image
-    could not start the VM, and by then its source would be exported and off (audit J M3; which error a real
-    Import-VM gives is unsourced, so the check comes first). Changes nothing on the host."""
+    on this (the target) host at the same path. Export-VM's page says only that its Virtual Hard Disks folder
+    holds "the ... virtual hard disks of the specified virtual machine" (docset/winserver2012-ps/hyper-v/
+    Export-VM.md, DESCRIPTION); whether that includes the shared image under a differencing disk is on no
+    page (the simulator copies the VM's own chain only: chains.own_chain, unverified). If it does not, the
+    import keeps the disk's parent path, the VM cannot start on a target without that image, and by then its
+    source is exported and off (audit J M3). Fail-safe: the move requires the image on the target either way.
+    Changes nothing on the host."""
 
     vm_name: str
     parents: tuple[str, ...]

@@ -219,6 +219,8 @@ def _incompatibilities(ctx: HostContext, export: dict[str, Any], new_id: bool,
     return issues
 
 
+# ShouldProcess: the 2012 and 2012 R2 Compare-VM pages list -Confirm and -WhatIf, and neither gives its
+# ConfirmImpact, so it is taken as High like every such Hyper-V cmdlet (should_process.py; audit J M1).
 @cmdlet("Compare-VM", MODULE, mutating=True)
 def compare_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     if call.has("CompatibilityReport"):

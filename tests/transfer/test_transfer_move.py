@@ -332,8 +332,8 @@ def test_an_undo_that_did_not_finish_ends_with_the_command_that_finishes_it(caps
 def test_a_target_without_the_vms_base_image_is_refused_before_the_source_is_touched(
     tmp_path: Path, dry_run: bool
 ) -> None:
-    # lab-01's disk is a differencing child of D:\images\mps2012-premium.vhdx, which hv02 does not have: an
-    # export carries lab-01's own disk only, so the VM could not start there (audit J M3).
+    # lab-01's disk is a differencing child of D:\images\mps2012-premium.vhdx, which hv02 does not have; an
+    # export may not carry that image (no page says), so the VM might not start there (audit J M3).
     lab = lab_with_vms(tmp_path, hv02={"images": {}})
 
     code, output = lab.orchestrate("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE,

@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -352,6 +354,7 @@ class Journal:
                 return cls(state, _connect_read_only(path), read_only=True)
             ensure_private_dir(state)
             check_journal_file(path)
+            _sweep_abandoned_builds(path)
             if not path.exists():
                 _create_journal(path)
             db = _connect(path)
@@ -861,6 +864,45 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         return db
     assert last is not None
     raise _sqlite_storage_error(path, last, "read the journal") or last
+
+
+ABANDONED_BUILD_AGE_S = 600.0
+
+
+def _sweep_abandoned_builds(path: Path) -> None:
+    """Remove the temporary files of journal builds whose process is gone (`.journal.sqlite3.new-PID-TID`
+    and its -journal, -wal, -shm), which a kill -9 during `_create_journal` leaves behind.
+
+    A file is removed only when both hold: its process no longer exists here (`os.kill(pid, 0)` says
+    ESRCH; a process of another user answers EPERM and counts as alive), and the file is older than ten
+    minutes (a build takes milliseconds). The age covers a process in another PID namespace sharing the
+    directory, whose PID means nothing here: its live build is never taken from under it. A file that
+    cannot be removed is left; it is litter, never read.
+    """
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.new-(\d+)-\d+(?:-journal|-wal|-shm)?$")
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            match = pattern.match(entry.name)
+            if match is None or int(match.group(1)) == os.getpid():
+                continue
+            with contextlib.suppress(OSError):
+                if now - entry.stat(follow_symlinks=False).st_mtime < ABANDONED_BUILD_AGE_S:
+                    continue
+                if _process_exists(int(match.group(1))):
+                    continue
+                os.unlink(entry.path)
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process with this id exists here (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _create_journal(path: Path) -> None:

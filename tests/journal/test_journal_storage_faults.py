@@ -276,6 +276,33 @@ def test_a_disk_full_while_creating_the_journal_leaves_no_journal_and_the_next_r
         assert journal.runs() == []
 
 
+def test_a_build_killed_midway_leaves_litter_that_a_later_run_sweeps_once_its_process_is_gone(tmp_path: Path):
+    """kill -9 while the first run built its journal left `.journal.sqlite3.new-PID-TID` (and -journal) in the
+    state dir. A later run removes an abandoned build once it is ten minutes old and its process is gone,
+    but never a fresh one, nor one whose process still exists: that build may still be linked into place."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    no_such_pid = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1  # above pid_max: never a process
+    hour_ago = os.stat(state).st_mtime - 3600
+
+    def litter(pid: int, suffix: str = "", *, old: bool = True) -> Path:
+        leftover = state / f".journal.sqlite3.new-{pid}-140213{suffix}"
+        leftover.write_bytes(b"half a journal")
+        if old:
+            os.utime(leftover, (hour_ago, hour_ago))
+        return leftover
+
+    abandoned = [litter(no_such_pid), litter(no_such_pid, "-journal")]
+    just_killed = litter(no_such_pid + 1, old=False)
+    still_building = litter(os.getppid())
+
+    with Journal.open(state) as journal:
+        assert journal.runs() == []
+    assert not any(leftover.exists() for leftover in abandoned)
+    assert just_killed.exists() and still_building.exists()
+    assert (state / "journal.sqlite3").exists()
+
+
 # -- emptied under us ---------------------------------------------------------------------------------------
 
 

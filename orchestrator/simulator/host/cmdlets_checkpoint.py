@@ -25,10 +25,14 @@ def _not_found() -> CmdletError:
     return CmdletError("Unable to find a snapshot matching the given criteria.", "ObjectNotFound", "ObjectNotFound")
 
 
-def _find(vm: VM, name: str | None) -> list[Snapshot]:
+def _find(vm: VM, name: str | None, *, wildcards: bool = True) -> list[Snapshot]:
+    """The VM's checkpoints, oldest first; with `name`, those it matches: as a pattern (`like`), or, where the
+    cmdlet's -Name takes no wildcards, by the whole name ignoring case."""
     snaps = sorted(vm.snapshots.values(), key=lambda s: s.created)
     if name is None:
         return snaps
+    if not wildcards:
+        return [s for s in snaps if s.name.lower() == str(name).lower()]
     return [s for s in snaps if like(s.name, name)]
 
 
@@ -78,6 +82,9 @@ def checkpoint_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 @cmdlet("Get-VMSnapshot", MODULE)
 def get_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """-Name is matched whole (ignoring case), not as a pattern: "Accept wildcard characters: False" on both
+    pages (docset/winserver2012-ps and winserver2012r2-ps hyper-v/Get-VMSnapshot.md, -Name). A name that
+    matches nothing is an error unless it holds `*` or `?` (the simulator's own reading; no page says)."""
     if call.has("Id"):
         wanted = str(call.get("Id")).lower()
         for vm in ctx.host.vms.values():
@@ -86,7 +93,7 @@ def get_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]
         raise _not_found()
     vms = ctx.vm_from_call(call)
     name = call.get("Name")
-    out = [snapshot_object(vm, s) for vm in vms for s in _find(vm, name)]
+    out = [snapshot_object(vm, s) for vm in vms for s in _find(vm, name, wildcards=False)]
     if not out and name is not None and not any(ch in name for ch in "*?"):
         raise _not_found()
     return out
@@ -100,18 +107,30 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
     walkthrough_checkpoints.md ("Standard Checkpoints - takes a snapshot of the VM and VM memory state"), and
     MicrosoftDocs/win32 desktop-src/Virtual/applyvirtualsystemsnapshot-msvm-virtualsystemmanagementservice.md
     (applies "the disk state, runtime state, and configuration values", the starting point "when it is next
-    activated"). 2012 and 2012 R2 have standard checkpoints only."""
+    activated"). 2012 and 2012 R2 have standard checkpoints only.
+
+    -Name is a pattern: "Accept wildcard characters: True" on the 2012 page (docset/winserver2012-ps/hyper-v/
+    Restore-VMSnapshot.md, -Name). The 2012 R2 page says False, but the R2 pages mark no Hyper-V parameter as
+    taking wildcards, not even Get-VM -Name whose examples use them, so the 2012 marking holds for both
+    (wildcard_paths.py). So `lab[1]` names `lab1`, not `lab[1]`, as on a host that expands it. A pattern that
+    matches several checkpoints of the VM is refused: which one a real host applies is on no page (stricter;
+    the templates pass the checkpoint object instead, -VMSnapshot)."""
     name = call.get("Name")
     if call.has("VM"):
         vm = ctx.vm_from_call(call)[0]
-        snaps = [s for s in vm.snapshots.values() if s.name.lower() == str(name).lower()]
-        if not snaps:
-            raise _not_found()
-        targets = [(vm, snaps[0])]
+        targets = [(vm, s) for s in _find(vm, str(name))]
     else:
         targets = snapshots_from_call(ctx, call, name)
-        if not targets:
-            raise _not_found()
+    if not targets:
+        raise _not_found()
+    if not call.has("VMSnapshot"):
+        for vm in {id(v): v for v, _ in targets}.values():
+            snaps = [s for v, s in targets if v is vm]
+            if len(snaps) > 1:
+                raise CmdletError(f"The name '{name}' matches {len(snaps)} checkpoints of '{vm.name}' "
+                                  f"({', '.join(s.name for s in snaps)}): the simulator does not guess which one "
+                                  "Restore-VMSnapshot would apply. Pass the checkpoint (-VMSnapshot).",
+                                  "AmbiguousCheckpointName", "InvalidArgument", name)
     out = []
     for vm, snap in targets[:1] if len({id(v) for v, _ in targets}) == 1 else targets:
         owned = chains.vm_files(ctx.host, vm)

@@ -393,14 +393,17 @@ class RefuseVMs(Action):
 class ExportVM(Action):
     """Export-VM into `folder` (PATH\\<vm>\\<UTC time>; the host appends -2, -3, ... if it exists), run as a job
     whose progress is printed as `##progress` lines. Before it starts: `destination` must exist and have room
-    for the VM's disk files. A running VM is exported live, or with `stop_first` saved (Stop-VM -Save) and
-    started again afterwards, whatever happens. A failed export removes its partial folder.
+    for the VM's disk files. A running VM is exported live (`live`: the host exports a running VM, 2012 R2 and
+    later), or with `stop_first` saved (Stop-VM -Save) and started again afterwards, whatever happens. Without
+    `live` the fragment exports only a VM that is Off or Saved when it runs (the move's own export: the VM was
+    turned off by the step before). A failed export removes its partial folder.
     The fragment reports {vm, path, size_bytes, config} as the action's result."""
 
     vm_name: str
     destination: str
     folder: str
     stop_first: bool = False
+    live: bool = False
     timeout_seconds: int = 3600
     check_only: bool = False  # --dry-run: run the pre-checks on the host, export nothing
     template: ClassVar[str] = "actions/export_vm.ps1.j2"

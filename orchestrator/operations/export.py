@@ -38,6 +38,10 @@ STAMP_RE = re.compile(r"^\d{8}T\d{9}Z(-\d+)?$")
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 # Export-VM of a running VM needs Windows Server 2012 R2 (6.3) or later (hyperv-behaviour.md section 4).
 LIVE_EXPORT_MIN_VERSION = (6, 3)
+# What a host that cannot export live (2012) exports: no page says whether 2012 exports a Paused VM, or one
+# Starting, Stopping or Saving (hyperv-behaviour.md section 4 dates only the running VM's export to 2012 R2),
+# so only these two, whose disks and memory are still, are taken to export there (audit J L6).
+QUIET_STATES = frozenset({"Off", "Saved"})
 
 
 def export_stamp(moment: datetime) -> str:
@@ -168,12 +172,17 @@ def plan_export(
     known: frozenset[str] = frozenset(),
 ) -> Plan:
     """Per selected VM: the export, then `--keep` retention of our older exports of it. A running VM on a host
-    that cannot export it live (2012) is refused unless `allow_stop` lets it be saved for the export; a VM
-    whose guest is still in setup is refused (its disk holds the answer file: base.answer_file_refusal)."""
+    that cannot export it live (2012) is refused unless `allow_stop` lets it be saved for the export; on such
+    a host a VM neither Running, Off nor Saved (Paused, or a state in change) is refused even with it: saving
+    and starting it again afterwards would turn a Paused VM into a running one, and what Stop-VM -Save does
+    there is on no page (QUIET_STATES; the host rules refuse such a VM before any plan, this is the planner's
+    own guard). A VM whose guest is still in setup is refused (its disk holds the answer file:
+    base.answer_file_refusal)."""
     selection = select(host, facts, vm_glob, known)
     live = supports_live_export(facts)
     actions: list[Action] = []
     refused: list[str] = []
+    unsettled: list[tuple[str, str]] = []
     in_setup: list[str] = []
     too_long: list[str] = []
     patterned: list[str] = []
@@ -188,7 +197,10 @@ def plan_export(
             patterned.append(vm.name)
             continue
         stop_first = False
-        if observed.running and not live:
+        if not live and observed.state not in QUIET_STATES:
+            if not observed.running:
+                unsettled.append((vm.name, observed.state))
+                continue
             if not allow_stop:
                 refused.append(vm.name)
                 continue
@@ -199,6 +211,7 @@ def plan_export(
                 to,
                 export_folder(to, vm.name, now),
                 stop_first=stop_first,
+                live=live,
                 timeout_seconds=timeout_seconds,
                 check_only=check_only,
             )
@@ -212,6 +225,15 @@ def plan_export(
             f"VM(s) {', '.join(refused)} are running and this host (Windows {facts.version}) cannot export a "
             "running VM: not exported (pass --allow-stop to save them for the export and start them again "
             "afterwards)",
+        )
+    not_quiet = None
+    if unsettled:
+        not_quiet = RefuseVMs(
+            tuple(name for name, _ in unsettled),
+            f"VM(s) {', '.join(f'{name} ({state})' for name, state in unsettled)}: this host (Windows "
+            f"{facts.version}) exports only a VM that is Off or Saved, and what saving one in that state does "
+            "is on no page: not exported, with or without --allow-stop (let it settle, or resume it, and export "
+            "again)",
         )
     if any(isinstance(a, ExportVM) for a in actions):
         actions[:0] = share_probe(to, write=not check_only, host=host)
@@ -227,7 +249,7 @@ def plan_export(
     patterns = None
     if patterned:
         patterns = RefuseVMs(tuple(patterned), PATTERN_NAME_REFUSAL.format(names=", ".join(patterned), version=facts.version))
-    refusals = (own, setup, long_paths, patterns, selection.refusal())
+    refusals = (own, not_quiet, setup, long_paths, patterns, selection.refusal())
     return Plan(tuple(with_refusals(actions, *refusals)), selection.notes)
 
 

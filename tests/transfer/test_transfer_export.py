@@ -218,3 +218,66 @@ def test_a_vm_whose_disk_has_its_images_name_cannot_be_exported(tmp_path: Path) 
     assert code == 1
     assert "File exists already. (0x80070050)" in output
     assert lab.files_under("hv01", SHARE) == []
+
+
+def paused_on_disk(lab: Lab, vm: str) -> None:
+    """Hyper-V's own pause (a host volume that filled up): no simulated cmdlet makes it, so it is written into
+    the host's model."""
+    import json
+
+    from orchestrator.transport.simulated import state_file
+
+    path = state_file(lab.state, "hv01")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for entry in document["host"]["vms"]:
+        if entry["name"] == vm:
+            entry["state"] = "Paused"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_a_paused_vm_on_2012_is_not_planned_for_export_even_with_allow_stop(tmp_path: Path) -> None:
+    # No page says 2012 exports a Paused VM, and saving it for the export then starting it again would
+    # resume it (audit J L6): the planner refuses it, whatever the host rules said first.
+    from orchestrator.actions import ExportVM, RefuseVMs
+    from orchestrator.operations.export import plan_export
+
+    lab = lab_2012(tmp_path)
+    paused_on_disk(lab, "lab-01")
+    host = load_inventory(str(lab.inventory)).hosts["hv01"]
+    plan = plan_export(host, lab.facts("hv01"), SHARE, now=datetime.now(UTC), allow_stop=True)
+    exports = [a.vm_name for a in plan if isinstance(a, ExportVM)]
+    refusals = [a for a in plan if isinstance(a, RefuseVMs)]
+    assert exports == ["lab-02"]
+    assert [r.vm_names for r in refusals] == [("lab-01",)] and "lab-01 (Paused)" in refusals[0].message
+
+
+def test_a_vm_paused_after_the_plan_on_2012_is_left_paused_and_not_exported(tmp_path: Path) -> None:
+    # The facts said Running, so the plan saves it for the export; by the time the script runs Hyper-V has
+    # paused it. The script neither saves nor exports it, and the simulated 2012 Export-VM would refuse it too.
+    from orchestrator.actions import ExportVM
+    from orchestrator.render import Renderer
+
+    lab = lab_2012(tmp_path)
+    paused_on_disk(lab, "lab-01")
+    host = load_inventory(str(lab.inventory)).hosts["hv01"]
+    folder = f"{SHARE}\\lab-01\\20261208T010000000Z"
+    script = Renderer().render_apply(host, [ExportVM("lab-01", SHARE, folder, stop_first=True)], "6.2.9200")
+    result = lab.sim("hv01").run(script)
+    assert result.exit_code != 0
+    assert "lab-01 is Paused: this host exports only a VM that is Off or Saved" in result.stdout
+    assert lab.facts("hv01").vm("lab-01").state == "Paused"
+    assert export_folders(lab, "lab-01") == []
+    assert not lab.exists("hv01", folder)
+
+
+def test_the_simulated_2012_host_exports_no_paused_vm() -> None:
+    # Stricter than any page (none says 2012 exports one): Export-VM refuses what is neither Off nor Saved.
+    from orchestrator.simulator import Simulator
+
+    sim = Simulator(seed={"os_version": "6.2", "shares": {SHARE: {"free": "1TB"}}})
+    setup = sim.run("New-VM -Name 'lab-01' -NoVHD -Confirm:$false | Out-Null")
+    assert setup.exit_code == 0, setup.stderr
+    sim.host.vm_by_name("lab-01")[0].state = "Paused"
+    result = sim.run(f"Export-VM -Name 'lab-01' -Path '{SHARE}' -Confirm:$false")
+    assert result.exit_code != 0 and "current state (Paused)" in result.stderr
+    assert not any(key.startswith(SHARE.lower() + "\\lab-01") for key in sim.host.files)

@@ -109,10 +109,13 @@ def export_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     out = []
     base = literal_path("Export-VM", call.get("Path")).rstrip("\\")
     for vm in ctx.vm_from_call(call, "Name"):
-        if ctx.host.os_version == "6.2" and vm.state == "Running":
+        # 2012 exports no running VM (exporting one is new in 2012 R2: hyperv-behaviour.md section 4). Whether
+        # it exports a Paused VM, or one Starting, Stopping or Saving, is on no page: refused too, stricter
+        # (audit J L6). The message is the simulator's own.
+        if ctx.host.os_version == "6.2" and vm.state not in ("Off", "Saved"):
             raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThe operation cannot be performed "
-                              "while the virtual machine is running. Stop or save it first.", "InvalidState",
-                              "InvalidOperation", vm.name)
+                              f"while the virtual machine is in its current state ({vm.state}). Stop or save it "
+                              "first.", "InvalidState", "InvalidOperation", vm.name)
         if not ctx.fs.share_known(base):
             raise CmdletError(f"Failed to export the virtual machine '{vm.name}'.\nThe network path was not found. "
                               f"('{base}')", "ObjectNotFound", "ObjectNotFound", base)

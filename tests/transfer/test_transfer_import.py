@@ -181,3 +181,38 @@ def test_an_import_stopped_on_the_host_says_it_is_not_finished_by_running_it_aga
     assert "the script ended on the host with exit code -1 and no report" in output
     assert "a stopped import is not finished by running it again" in output
     assert "run `orchestrate import` again" not in output
+
+
+def test_a_copy_into_a_vm_folder_not_made_yet_makes_it_first(tmp_path: Path) -> None:
+    # The exam VM's inventory entry puts it in D:\exam-vms, which hv02 does not have yet. No Import-VM page
+    # says the cmdlet makes a missing destination folder (audit J L3), so the import script makes it.
+    lab, export = exported(tmp_path)
+    lab.doc["all"]["hosts"]["hv02"]["multipoint_vms"] = [
+        {"name": "exam-01", "cpus": 2, "memory": "4GB", "stations": {"rdp": 4}, "path": "D:\\exam-vms"}
+    ]
+    lab.save()
+    assert not lab.exists("hv02", "D:\\exam-vms")
+
+    lab.ok("import", str(lab.inventory), "--host", "hv02", "--from", export, "--name", "exam-01")
+
+    imported = lab.facts("hv02").vm("exam-01")
+    assert imported is not None
+    (disk,) = imported.disks
+    assert disk.path.lower() == "d:\\exam-vms\\exam-01\\lab-01.vhdx"
+    assert lab.exists("hv02", disk.path)
+    assert lab.sim("hv02").host.vm_by_name("exam-01")[0].path == "D:\\exam-vms"
+
+
+def test_the_simulated_import_vm_refuses_a_destination_folder_that_does_not_exist(tmp_path: Path) -> None:
+    # Stricter than the pages, which never say Import-VM makes one: nothing is registered, nothing copied.
+    lab, export = exported(tmp_path)
+    config = next(f for f in lab.files_under("hv02", export) if f.endswith(".XML"))
+    before = set(lab.sim("hv02").host.vms)
+    result = lab.sim("hv02").run(
+        f"Import-VM -Path '{config}' -Copy -GenerateNewId -VirtualMachinePath 'C:\\VMs' "
+        "-VhdDestinationPath 'C:\\VMs\\copy' -Confirm:$false"
+    )
+    assert result.exit_code != 0
+    assert "'C:\\VMs' given as -VirtualMachinePath does not exist" in result.stderr
+    assert set(lab.sim("hv02").host.vms) == before
+    assert not lab.exists("hv02", "C:\\VMs\\copy")

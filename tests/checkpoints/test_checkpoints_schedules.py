@@ -184,6 +184,7 @@ def test_the_nightly_task_leaves_a_vm_alone_whose_name_a_hand_made_clone_shares(
         "Stop-VM -Name 'lab-01' -Force\n"
         "Export-VM -Name 'lab-01' -Path 'C:\\clone' -Confirm:$false\n"
         "$config = @(Get-ChildItem -LiteralPath 'C:\\clone\\lab-01\\Virtual Machines' -Filter '*.xml')[0].FullName\n"
+        "New-Item -ItemType Directory -Path 'C:\\clone\\vm' -Force | Out-Null\n"  # no page says Import-VM makes it (audit J L3)
         "Import-VM -Path $config -Copy -GenerateNewId -VirtualMachinePath 'C:\\clone\\vm' "
         "-VhdDestinationPath 'C:\\clone\\vm' -Confirm:$false | Out-Null\n"
         "Get-VM -Name 'lab-01' | Set-VMProcessor -Count 5 -Confirm:$false\n"

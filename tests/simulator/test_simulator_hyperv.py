@@ -247,6 +247,8 @@ def test_export_then_import_on_another_host_through_a_share(tmp_path: Path) -> N
     vm_id = one.host.vm_by_name("lab-01")[0].id
     config = f"\\\\nas\\exports\\lab-01\\Virtual Machines\\{vm_id.upper()}.XML"
     assert lines(ok(two, f"Test-Path -Path '{config}'")) == ["True"]
+    # no page says Import-VM makes a missing -VhdDestinationPath, and the simulated one does not (audit J L3)
+    ok(two, HEADER + "New-Item -ItemType Directory -Path 'C:\\Imported' | Out-Null")
     ok(two, HEADER + f"Import-VM -Confirm:$false -Path '{config}' -Copy -GenerateNewId -VhdDestinationPath 'C:\\Imported'")
     imported = two.host.vm_by_name("lab-01")[0]
     assert imported.id != vm_id

@@ -28,7 +28,7 @@ from orchestrator.operations import Operation
 from orchestrator.plan import Plan
 from orchestrator.render import Renderer, RenderError
 from orchestrator.runner.journal_guard import RunJournal
-from orchestrator.runner.results import Exported, ExportPruned, HostOutcome, typed_results
+from orchestrator.runner.results import Exported, ExportPruned, HostOutcome, Restored, typed_results
 from orchestrator.statedir import StateDirError
 from orchestrator.transport.base import Transport
 from orchestrator.transport.errors import TransportError
@@ -263,6 +263,9 @@ class HostWork:
         reported = {a.get("index"): a for a in _as_list(document.get("actions")) if isinstance(a, dict)}
         outcome.results = typed_results(plan, reported)
         self._journal_results(host.name, outcome)
+        for restored in outcome.of_type(Restored):
+            if (unverified := restored.warning()) is not None:
+                self.runner.emit(ev.HostWarning(host.name, unverified))
         failed = document.get("failed") or None
         failed_index = failed.get("index") if isinstance(failed, dict) else None
         # A reply lost after the host ran the script makes the transport run it again; that second run finds

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.actions import Action, ExportVM, ImportVM, RemoveExport
+from orchestrator.actions import Action, ExportVM, ImportVM, RemoveExport, RestoreCheckpoint
 from orchestrator.facts import HostFacts
 from orchestrator.plan import Plan
 
@@ -46,7 +46,26 @@ class Imported:
     check_only: bool
 
 
-ActionResult = Exported | ExportPruned | Imported
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A RestoreCheckpoint the host ran (templates/lib/restore_body.ps1.j2): `unverified` names what it could not
+    compare with the checkpoint, because the host's VM or VMSnapshot object lacked the property (audit J L5)."""
+
+    vm: str
+    checkpoint: str
+    unverified: tuple[str, ...]
+
+    def warning(self) -> str | None:
+        if not self.unverified:
+            return None
+        return (
+            f"VM {self.vm!r} was restored to {self.checkpoint!r}, but its {', '.join(self.unverified)} could not "
+            "be compared with the checkpoint's: this host's Hyper-V objects do not report them (see "
+            "docs/real-hosts.md, \"Properties of VM and checkpoint objects\"); check the VM's settings by hand"
+        )
+
+
+ActionResult = Exported | ExportPruned | Imported | Restored
 
 
 @dataclass(slots=True)
@@ -105,6 +124,10 @@ def _typed(action: Action, raw: Mapping[str, Any]) -> ActionResult | None:
         if raw.get("export_id") is None:
             return None
         return ExportPruned(_int(raw.get("export_id")), str(raw.get("path") or ""))
+    if isinstance(action, RestoreCheckpoint):
+        text = str(raw.get("unverified") or "")
+        unverified = tuple(part.strip() for part in text.split(",") if part.strip())
+        return Restored(str(raw.get("vm") or action.vm_name), str(raw.get("checkpoint") or action.name), unverified)
     if isinstance(action, ImportVM):
         issues = raw.get("incompatibilities") or []
         fixed = raw.get("fixed") or []

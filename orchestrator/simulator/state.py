@@ -101,6 +101,7 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         guest_setup_seconds=float(seed.get("guest_setup_seconds", 30 * 60)),
         guest_domains=[str(d) for d in seed.get("guest_domains", []) or []],
         cmdlets_as_on=cmdlets_as_on(seed.get("cmdlets_as_on")),
+        missing_properties={str(k): [str(n) for n in v] for k, v in (seed.get("missing_properties") or {}).items()},
     )
     if host.hyperv_installed:
         for folder in (host.vm_path, host.vhd_path):

@@ -21,6 +21,11 @@ from orchestrator.simulator.language.values import like, utc_iso
 MODULE = "Hyper-V"
 
 
+def _missing(ctx: HostContext) -> list[str]:
+    """The VMSnapshot properties a test's host lacks (Host.missing_properties)."""
+    return ctx.host.missing_properties.get("VMSnapshot", []) if ctx.host.missing_properties else []
+
+
 def _not_found() -> CmdletError:
     return CmdletError("Unable to find a snapshot matching the given criteria.", "ObjectNotFound", "ObjectNotFound")
 
@@ -76,7 +81,7 @@ def checkpoint_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                 disk.path = chains.new_child(ctx, disk.path)
         ctx.mutated(f"Checkpoint-VM {vm.name} {name}")
         if call.get("Passthru"):
-            out.append(snapshot_object(vm, snap))
+            out.append(snapshot_object(vm, snap, _missing(ctx)))
     return out
 
 
@@ -89,11 +94,11 @@ def get_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]
         wanted = str(call.get("Id")).lower()
         for vm in ctx.host.vms.values():
             if wanted in vm.snapshots:
-                return [snapshot_object(vm, vm.snapshots[wanted])]
+                return [snapshot_object(vm, vm.snapshots[wanted], _missing(ctx))]
         raise _not_found()
     vms = ctx.vm_from_call(call)
     name = call.get("Name")
-    out = [snapshot_object(vm, s) for vm in vms for s in _find(vm, name, wildcards=False)]
+    out = [snapshot_object(vm, s, _missing(ctx)) for vm in vms for s in _find(vm, name, wildcards=False)]
     if not out and name is not None and not any(ch in name for ch in "*?"):
         raise _not_found()
     return out
@@ -149,7 +154,7 @@ def restore_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[
         vm.current_snapshot = snap.id
         ctx.mutated(f"Restore-VMSnapshot {vm.name} {snap.name}")
         if call.get("Passthru"):
-            out.append(snapshot_object(vm, snap))
+            out.append(snapshot_object(vm, snap, _missing(ctx)))
     return out
 
 
@@ -214,7 +219,7 @@ def rename_vm_snapshot(ctx: HostContext, call: BoundCall, _items: Any) -> list[A
         snap.name = call.get("NewName")
         ctx.mutated(f"Rename-VMSnapshot {vm.name} {snap.name}")
         if call.get("Passthru"):
-            out.append(snapshot_object(vm, snap))
+            out.append(snapshot_object(vm, snap, _missing(ctx)))
     return out
 
 

@@ -274,6 +274,12 @@ class Host:
     # 2012 SYNTAX blocks left -Confirm out for cmdlets that have it: hyperv-cmdlets.json). Empty: every cmdlet
     # is as the host's own version's page lists it.
     cmdlets_as_on: dict[str, str] = field(default_factory=dict)
+    # Properties this host's Hyper-V objects lack (short type name -> property names: {"VMSnapshot":
+    # ["ProcessorCount"], "VirtualMachine": ["ParentSnapshotName"]}), for a test of a host that differs from
+    # what the simulator believes: no 2012 page lists the properties of a VMSnapshot or a VirtualMachine
+    # (Get-VMSnapshot.md, Get-VM.md give only the output type), and PowerShell reads a property an object
+    # does not have as $null (audit J L5). Empty: every property objects.py builds.
+    missing_properties: dict[str, list[str]] = field(default_factory=dict)
 
     def cmdlet_version(self, cmdlet: str) -> str:
         """The Windows version whose page gives this host's parameters of `cmdlet` (its own, unless

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -89,13 +90,14 @@ def vm_inputs(host: Host, vm: VM) -> tuple[Any, ...]:
         tuple((d.path, d.controller_type, d.controller_number, d.controller_location) for d in vm.disks),
         tuple((a.name, a.switch, a.mac, a.id) for a in vm.adapters),
         tuple(vm.dvds),
+        tuple(host.missing_properties.get("VirtualMachine", ())),
     )
 
 
 def vm_object_from(inputs: tuple[Any, ...]) -> PSObject:
     (host_name, os_version, name, vm_id, state, generation, cpus, memory_startup, dynamic_memory, memory_minimum,
-     memory_maximum, notes, path, created, parent, disks, adapters, dvds) = inputs
-    return PSObject({
+     memory_maximum, notes, path, created, parent, disks, adapters, dvds, missing) = inputs
+    return _without(missing, PSObject({
         "Name": name, "Id": Guid(vm_id), "VMId": Guid(vm_id), "VMName": name, "State": vm_state(state),
         "Generation": generation, "ProcessorCount": cpus, "MemoryStartup": memory_startup,
         "MemoryAssigned": memory_startup if state == "Running" else 0,
@@ -109,12 +111,19 @@ def vm_object_from(inputs: tuple[Any, ...]) -> PSObject:
         "Status": "Operating normally", "Uptime": "00:00:00", "ComputerName": host_name,
         "CreationTime": parse_time(created), "IsClustered": False, "Version": "5.0" if os_version != "6.2"
         else "4.0", "Heartbeat": None, "ReplicationState": PSEnum(f"{HV}.VMReplicationState", "Disabled", 0),
-    }, f"{HV}.VirtualMachine", ref=vm_id, text=f"VirtualMachine (Name = '{name}') [Id = '{vm_id}']")
+    }, f"{HV}.VirtualMachine", ref=vm_id, text=f"VirtualMachine (Name = '{name}') [Id = '{vm_id}']"))
 
 
-def snapshot_object(vm: VM, snap: Snapshot) -> PSObject:
+def _without(missing: Iterable[str], obj: PSObject) -> PSObject:
+    """The object without the properties a test's host lacks (Host.missing_properties)."""
+    for name in missing:
+        obj.props.pop(name, None)
+    return obj
+
+
+def snapshot_object(vm: VM, snap: Snapshot, missing: Iterable[str] = ()) -> PSObject:
     parent = vm.snapshots.get(snap.parent_id) if snap.parent_id else None
-    return PSObject({
+    return _without(missing, PSObject({
         "Name": snap.name, "VMName": vm.name, "VMId": Guid(vm.id), "Id": Guid(snap.id),
         "ParentSnapshotId": Guid(parent.id) if parent else None, "ParentSnapshotName": parent.name if parent else None,
         "CreationTime": parse_time(snap.created), "Notes": snap.notes,
@@ -124,7 +133,7 @@ def snapshot_object(vm: VM, snap: Snapshot) -> PSObject:
         "MemoryMaximum": snap.config.get("memory_maximum"), "Generation": snap.config.get("generation"),
         "Path": vm.path,
         "IsDeleted": False, "ComputerName": "",
-    }, f"{HV}.VMSnapshot", ref=(vm.id, snap.id), text=f"VMSnapshot (Name = '{snap.name}', VMName = '{vm.name}')")
+    }, f"{HV}.VMSnapshot", ref=(vm.id, snap.id), text=f"VMSnapshot (Name = '{snap.name}', VMName = '{vm.name}')"))
 
 
 def vhd_object(entry: FileEntry, attached: bool) -> PSObject:

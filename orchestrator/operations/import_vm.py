@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.actions import ImportVM, RefuseVMs
-from orchestrator.facts import HostFacts
+from orchestrator.facts import HostFacts, VMFacts, managed_ids
 from orchestrator.model import HostSpec
 from orchestrator.operations.base import Scripts, Verdict, alike_refusal, edition_problems
 from orchestrator.operations.export import IMPORT_MODES, export_folder_of, job_timeout, share_probe
@@ -128,4 +128,24 @@ class Import:
         warnings: list[str] = []
         if new[0].running:
             errors, warnings = edition_problems(new[0])
+        if (lost := lost_marker(new[0])) is not None:
+            warnings.append(lost)
         return Verdict(errors, warnings)
+
+
+def lost_marker(observed: VMFacts) -> str | None:
+    """A warning when the VM's marker of our checkpoints (its Notes' `orchestrate-checkpoints:` line,
+    operations/retention.py) names ids none of its checkpoints has: Import-VM -GenerateNewId gives the VM a
+    new id (Import-VM.md), and whether its checkpoints get new ones too is on no page (audit J L9). If they
+    do, nothing can tell which of them were ours (the ids were the proof, and a name is no proof), so none is
+    taken for ours: retention keeps them all, which never removes anyone's checkpoint but lets ours pile up.
+    The line itself is rewritten without those ids by the next checkpoint or rollback."""
+    live = {c.id.lower() for c in observed.checkpoints if c.id}
+    lost = [marker_id for marker_id in managed_ids(observed.notes) if marker_id not in live]
+    if not lost:
+        return None
+    return (
+        f"VM {observed.name!r}: {len(lost)} checkpoint(s) orchestrate took are no longer known by their ids "
+        "(the import gave the checkpoints new ones), so retention (keep) will not remove any of the VM's "
+        "checkpoints; remove the old ones by hand when no longer needed (Get-VMSnapshot, Remove-VMSnapshot)"
+    )

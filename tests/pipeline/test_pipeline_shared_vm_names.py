@@ -20,6 +20,7 @@ from orchestrator.transport.stdin import channel
 CLONE_BY_HAND = """$ErrorActionPreference = 'Stop'
 Export-VM -Name 'lab-01' -Path 'C:\\clone' -Confirm:$false
 $config = @(Get-ChildItem -LiteralPath 'C:\\clone\\lab-01\\Virtual Machines' -Filter '*.xml')[0].FullName
+New-Item -ItemType Directory -Path 'C:\\clone\\vm' -Force | Out-Null
 Import-VM -Path $config -Copy -GenerateNewId -VirtualMachinePath 'C:\\clone\\vm' -VhdDestinationPath 'C:\\clone\\vm' -Confirm:$false | Out-Null
 """
 

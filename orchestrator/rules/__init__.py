@@ -10,7 +10,7 @@ from __future__ import annotations
 from orchestrator.model import Finding, HostSpec, Inventory, Location
 from orchestrator.rules.connection import check_connection, check_endpoints
 from orchestrator.rules.findings import finding
-from orchestrator.rules.guest import check_guests
+from orchestrator.rules.guest import check_computer_names, check_guests
 from orchestrator.rules.schedules import check_schedules
 from orchestrator.rules.vms import check_vm, check_vms
 
@@ -37,4 +37,5 @@ def check_inventory(inventory: Inventory) -> list[Finding]:
     for host in inventory.hosts.values():
         findings.extend(check_host(host))
     findings.extend(check_endpoints(inventory.hosts.values()))
+    findings.extend(check_computer_names(inventory.hosts.values()))
     return findings

@@ -6,7 +6,9 @@
   windows/it-pro/windows-8.1-and-8/ff715676(v=win.10)). We hold it to the stricter NetBIOS/DNS-safe subset
   every tool handles: 1-15 ASCII letters, digits and hyphens, not all digits, no hyphen at either end.
   Without one, the VM name upper-cased is the default when it passes; else an error asks for one.
-  Names are unique per host (two guests of one name fight over it on the network and in the domain).
+  Names are unique per host (two guests of one name fight over it on the network and in the domain), and
+  across the inventory's hosts within one domain (check_computer_names): two guests of one name joining the
+  same domain share one computer account, whatever host each runs on.
 - admin_password: required; the inventory reader already made it a Secret.
 - product_key: Microsoft's KMS client setup key for Windows Server 2012 MultiPoint Premium is the default
   (model.MULTIPOINT_PREMIUM_KMS_KEY); a site's MAK or retail key is a Secret. Any key must be five groups of
@@ -24,7 +26,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tzlocal.windows_tz import win_tz
@@ -106,6 +108,57 @@ def check_guests(host: HostSpec) -> Iterator[Finding]:
             )
         else:
             seen[key] = vm
+
+
+def check_computer_names(hosts: Iterable[HostSpec]) -> Iterator[Finding]:
+    """Two guests of one computer name on different hosts: an error when both join the same domain, a warning
+    when both stay in a workgroup (one host's own names are check_guests' to report).
+
+    Why an error: UnattendedJoin's JoinDomain and Credentials pages say nothing about a computer account that
+    already exists, and NetJoinDomain, which the join goes through, creates or uses the account named after
+    the machine (learn.microsoft.com win32 api lmjoin nf-lmjoin-netjoindomain): no page promises that the
+    second join of a name is refused. If it reuses or resets the first guest's account, the second guest
+    passes the ready wait while the first one silently loses its trust with the domain, and every restore of
+    its baseline brings back a machine whose secure channel is broken. In workgroups the two only clash on
+    the network (NetBIOS name resolution), if they share one: a warning. Domains compare without case and
+    without a trailing dot; a domain written once by its DNS name and once by its NetBIOS name cannot be
+    told to be the same here. VMs to be removed (state: absent) are left out."""
+    first: dict[tuple[str, str | None], tuple[HostSpec, VMSpec]] = {}
+    for host in hosts:
+        for vm in host.vms:
+            if vm.guest is None or vm.state == "absent":
+                continue
+            name = vm.guest.name_for(vm.name)
+            if netbios_problem(name) is not None:
+                continue
+            written = vm.guest.domain.name if vm.guest.domain is not None else None
+            domain = written.rstrip(".").lower() if written is not None else None
+            key = (name.upper(), domain)  # NetBIOS names compare case-insensitively
+            earlier = first.setdefault(key, (host, vm))
+            if earlier[0] is host:
+                continue  # the first of this name, or one more on the same host (check_guests said so)
+            other_host, other_vm = earlier
+            assert other_vm.guest is not None
+            where = at(other_vm.guest.locations, "computer_name", other_vm.guest.location or other_vm.location)
+            other = (f"that of VM {shown(other_vm.name)} on {other_host.name}"
+                     + (f" ({where})" if where is not None else ""))
+            if written is not None:
+                yield finding(
+                    "error",
+                    f"VM {shown(vm.name)} on {host.name}: computer name {name!r} in domain {shown(written)} is "
+                    f"already {other}: both guests would join the domain with one computer account, and the "
+                    "first would lose its trust",
+                    "give each guest of a domain its own computer_name, on every host",
+                    at(vm.guest.locations, "computer_name", vm.guest.location or vm.location),
+                )
+            else:
+                yield finding(
+                    "warning",
+                    f"VM {shown(vm.name)} on {host.name}: computer name {name!r} is already {other}, also "
+                    "in a workgroup: on one network the two clash",
+                    "give each guest its own computer_name, unless the two hosts' networks never meet",
+                    at(vm.guest.locations, "computer_name", vm.guest.location or vm.location),
+                )
 
 
 def check_guest(host: HostSpec, vm: VMSpec, guest: GuestSpec) -> Iterator[Finding]:

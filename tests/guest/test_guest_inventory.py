@@ -200,3 +200,52 @@ def test_a_computer_name_passes_exactly_when_it_is_a_safe_netbios_name(name: str
 def test_the_time_zone_list_is_windows_own_ids() -> None:
     assert {"W. Europe Standard Time", "Pacific Standard Time", "UTC", "GMT Standard Time"} <= WINDOWS_TIME_ZONES
     assert "Europe/Berlin" not in WINDOWS_TIME_ZONES
+
+
+def _two_hosts(tmp_path: Path, guest_a: str, guest_b: str) -> Path:
+    """Two simulated hosts, each with one guest VM of its own name, the guests' settings as given."""
+    join = "domain: {name: school.example, user: joiner, password: \"{{ lookup('env', 'JOIN_PASSWORD') }}\"}"
+    text = "all:\n  hosts:\n"
+    for host, vm, guest in (("hv01", "lab-a", guest_a), ("hv02", "lab-b", guest_b)):
+        text += (
+            f"    {host}:\n"
+            "      ansible_connection: simulator\n"
+            "      multipoint_vms:\n"
+            f"        - name: {vm}\n"
+            "          cpus: 2\n"
+            "          memory: 4GB\n"
+            "          disk: {parent: 'D:\\images\\premium.vhdx'}\n"
+            "          guest:\n"
+            f"            {ENV_PASSWORD}\n"
+            f"            {guest.replace('JOIN', join)}\n"
+        )
+    path = tmp_path / "inventory.yaml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def test_two_hosts_guests_of_one_name_in_one_domain_are_refused_naming_both(tmp_path: Path) -> None:
+    """Classroom A on hv01 and classroom B on hv02 were both given LAB-01, both joining school.example: the
+    second join would take over the first guest's computer account, so the inventory is refused, at the
+    second guest's line, naming the first guest, its host and its line too."""
+    path = _two_hosts(tmp_path, "computer_name: LAB-01\n            JOIN", "computer_name: lab-01\n            JOIN")
+    found = errors(load(path))
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{path}:23:")
+    assert ("VM 'lab-b' on hv02: computer name 'lab-01' in domain 'school.example' is already that of VM "
+            f"'lab-a' on hv01 ({path}:12:") in found[0]
+
+
+def test_two_hosts_guests_of_one_name_in_workgroups_are_a_warning(tmp_path: Path) -> None:
+    path = _two_hosts(tmp_path, "computer_name: LAB-01", "computer_name: LAB-01")
+    inventory = load(path)
+    assert errors(inventory) == []
+    warnings = [f.format() for f in inventory.findings if f.severity == "warning"]
+    assert len(warnings) == 1 and "computer name 'LAB-01' is already that of VM 'lab-a' on hv01" in warnings[0]
+    assert warnings[0].startswith(f"{path}:22:") and f"({path}:12:" in warnings[0]
+
+
+def test_two_hosts_may_share_a_name_in_different_domains_or_one_in_a_workgroup(tmp_path: Path) -> None:
+    path = _two_hosts(tmp_path, "computer_name: LAB-01\n            JOIN", "computer_name: LAB-01")
+    assert [f.format() for f in load(path).findings] == []

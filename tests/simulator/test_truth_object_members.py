@@ -72,3 +72,21 @@ def test_a_hash_literal_with_a_key_twice_does_not_parse() -> None:
                  "@{ 'a' = 1; 'A' = 2 }"):
         assert "Duplicate keys" in fails(sim, HEADER + text).stderr, text
     assert lines(ok(sim, HEADER + "$h = @{ a = 1; b = 2 }\n$h.Count")) == ["2"]
+
+
+def test_a_2012_vm_has_no_generation_and_its_facts_read_generation_1() -> None:
+    """Generation 2 came with 2012 R2 (New-VM.md of 2012 has no -Generation): a 2012 VM object has no such
+    property, so `$vm.Generation` is $null there and a template must read that as generation 1."""
+    from orchestrator.facts import parse_facts_json
+    from orchestrator.model import Connection, HostSpec
+    from orchestrator.render import Renderer
+
+    sim = simulator(os_version="6.2")
+    ok(sim, HEADER + "New-VM -Name 'lab-01' -MemoryStartupBytes 2GB -NoVHD -Confirm:$false | Out-Null")
+    assert lines(ok(sim, HEADER + "$vm = Get-VM -Name 'lab-01'\n$null -eq $vm.Generation\n"
+                              "$vm.Generation -ne 2")) == ["True", "True"]
+    facts = parse_facts_json(ok(sim, Renderer().render_facts(HostSpec("hv01", Connection(kind="simulator")))).stdout)
+    assert facts.vms["lab-01"].generation == 1
+    r2 = simulator(os_version="6.3")
+    ok(r2, HEADER + "New-VM -Name 'lab-01' -MemoryStartupBytes 2GB -NoVHD -Generation 2 -Confirm:$false | Out-Null")
+    assert lines(ok(r2, HEADER + "(Get-VM -Name 'lab-01').Generation")) == ["2"]

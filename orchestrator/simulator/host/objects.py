@@ -97,7 +97,7 @@ def vm_inputs(host: Host, vm: VM) -> tuple[Any, ...]:
 def vm_object_from(inputs: tuple[Any, ...]) -> PSObject:
     (host_name, os_version, name, vm_id, state, generation, cpus, memory_startup, dynamic_memory, memory_minimum,
      memory_maximum, notes, path, created, parent, disks, adapters, dvds, missing) = inputs
-    return _without(missing, PSObject({
+    props = {
         "Name": name, "Id": Guid(vm_id), "VMId": Guid(vm_id), "VMName": name, "State": vm_state(state),
         "Generation": generation, "ProcessorCount": cpus, "MemoryStartup": memory_startup,
         "MemoryAssigned": memory_startup if state == "Running" else 0,
@@ -111,7 +111,14 @@ def vm_object_from(inputs: tuple[Any, ...]) -> PSObject:
         "Status": "Operating normally", "Uptime": "00:00:00", "ComputerName": host_name,
         "CreationTime": parse_time(created), "IsClustered": False, "Version": "5.0" if os_version != "6.2"
         else "4.0", "Heartbeat": None, "ReplicationState": PSEnum(f"{HV}.VMReplicationState", "Disabled", 0),
-    }, f"{HV}.VirtualMachine", ref=vm_id, text=f"VirtualMachine (Name = '{name}') [Id = '{vm_id}']"))
+    }
+    if os_version == "6.2":
+        # Generation 2 VMs came with 2012 R2: New-VM.md of 2012 has no -Generation, and no 2012 page lists a
+        # Generation property of the VM object. Left out, it reads as $null there (a template must take $null
+        # for generation 1: `$vm.Generation -ne 2`, never `-eq 1`), stricter than a host that might have it.
+        del props["Generation"]
+    return _without(missing, PSObject(props, f"{HV}.VirtualMachine", ref=vm_id,
+                                      text=f"VirtualMachine (Name = '{name}') [Id = '{vm_id}']"))
 
 
 def _without(missing: Iterable[str], obj: PSObject) -> PSObject:

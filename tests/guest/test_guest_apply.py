@@ -104,6 +104,8 @@ def test_a_guest_not_ready_in_time_fails_the_host_and_the_next_apply_waits_again
     assert first.exit_code != 0
     error = host_failure(first)
     assert "not ready after 10 min and no word from the guest through KVP" in error
+    # A mistyped MAK passes every check here (only its form can be checked) and makes a real setup fail.
+    assert "an invalid product key, such as a mistyped MAK or one of another product, makes Windows Setup fail" in error
     sim = simulated(state)
     vm = sim.host.vm_by_name("lab-01")[0]
     assert vm.state == "Running" and vm.snapshots == {}  # not turned off, no baseline of a half-set-up guest
@@ -168,6 +170,7 @@ def test_a_guest_that_read_no_answer_file_is_reported_at_oobe(tmp_path: Path) ->
     applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
     assert "prepare the guest of lab-01" not in summaries(applied)
     assert "still at Windows Welcome (OOBE)" in host_failure(applied)
+    assert "or SetupComplete.cmd ran and stopped early" in host_failure(applied)
     sim = simulated(state)
     run, os_state = guest_of(sim, "lab-01")
     assert run == {"phase": "oobe"} and os_state["computer_name"].startswith("WIN-")
@@ -262,3 +265,29 @@ def test_a_guest_on_an_empty_disk_is_refused_before_it_is_created(tmp_path: Path
     result = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
     assert result.exit_code == 2 and "`guest` needs a disk made from a sysprepped image" in result.output
     assert not state_file(state, "hv01").exists()  # nothing was contacted
+
+
+def test_a_setup_complete_that_stops_early_is_named_with_the_guest_log_to_read(tmp_path: Path) -> None:
+    """A site's SetupComplete.cmd lost its `del` of the answer file: it stops at its own check, before the
+    ready value, and Windows Setup goes on regardless (it checks no exit code). The guest is up under its
+    name, so the wait's timeout names both causes, Windows Welcome or SetupComplete.cmd, and the log in the
+    guest that tells them apart."""
+    from orchestrator.resources import templates_dir
+
+    site = tmp_path / "site-templates"
+    (site / "guest").mkdir(parents=True)
+    shipped = (templates_dir() / "guest" / "SetupComplete.cmd.j2").read_text(encoding="utf-8")
+    kept = [line for line in shipped.splitlines() if not line.startswith("del ")]
+    (site / "guest" / "SetupComplete.cmd.j2").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": guest(ready_timeout="40m")})
+    state = tmp_path / "state"
+    applied = orchestrate("apply", inv, "--state-dir", state, "--templates", site, "-o", "json")
+    assert applied.exit_code == 1, applied.output
+    error = host_failure(applied)
+    assert "not ready after 40 min: the guest runs as LAB-01 but never reported ready" in error
+    assert "still at Windows Welcome (OOBE)" in error and "or SetupComplete.cmd ran and stopped early" in error
+    assert "see C:\\Windows\\Panther\\UnattendGC\\setupact.log in the guest" in error
+    sim = simulated(state)
+    run, os_state = guest_of(sim, "lab-01")
+    assert run == {"phase": "ready"} and "exited with 1" in os_state["setup_complete_error"]
+    assert has_answer_file(sim, "lab-01") and sim.host.vm_by_name("lab-01")[0].snapshots == {}

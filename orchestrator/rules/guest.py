@@ -293,9 +293,11 @@ def _check_domain(label: str, vm: VMSpec, guest: GuestSpec, location: Location |
     if len(domain.name) > 255 or not all(_DNS_LABEL.match(part) for part in labels):
         yield finding("error", f"{label}: domain name {shown(domain.name)} is not a DNS domain name",
                       "write the domain's DNS name, like school.example", location)
-    problem = printable_problem(domain.user)
+    problem = printable_problem(domain.user) or _join_user_problem(domain.user)
     if problem:
-        yield finding("error", f"{label}: domain user {problem}", "write the joining account's name", location)
+        yield finding("error", f"{label}: domain user {problem}",
+                      "write the joining account's name (joiner), or joiner@school.example, or SCHOOL\\joiner",
+                      location)
     if domain.ou is not None and not _OU.match(domain.ou):
         yield finding("error", f"{label}: domain ou {shown(domain.ou)} is not a distinguished name",
                       "write OU=Classrooms,DC=school,DC=example", location)
@@ -313,6 +315,30 @@ def _check_domain(label: str, vm: VMSpec, guest: GuestSpec, location: Location |
         full = ",".join(kept + [f"DC={part}" for part in labels])
         yield finding("error", f"{label}: domain ou {shown(domain.ou)} is not the full path of an OU in "
                       f"{shown(domain.name)}: a join to it fails", f"write {shown(full)}", location)
+
+
+def _join_user_problem(user: str) -> str | None:
+    """Why `user` cannot be UnattendedJoin's Username, as the end of a sentence; None when it can.
+
+    A bare name goes with Credentials/Domain (the domain's name). A name in one of the forms Credentials/Domain
+    lists for a Username without Domain, "user principal name (UPN) format (user@fully-qualified-DNS-domain),
+    NetBIOS-domain\\username format, or the fully-qualified-DNS-domain\\username format" (unattend reference,
+    Domain, Applies To: Windows Server 2012), goes without it (templates/guest/unattend.xml.j2). Anything else,
+    both marks, two of one, an empty part or a domain part that is no DNS name, matches none of the forms."""
+    if "\\" not in user and "@" not in user:
+        return None
+    if "\\" in user and "@" in user:
+        return f"{shown(user)} holds both '\\' and '@': write user@dns.domain or DOMAIN\\user, not both"
+    mark = "\\" if "\\" in user else "@"
+    parts = user.split(mark)
+    if len(parts) != 2 or not all(part.strip() for part in parts):
+        return f"{shown(user)} is not of the form " + ("DOMAIN\\user" if mark == "\\" else "user@dns.domain")
+    domain = parts[0] if mark == "\\" else parts[1]
+    labels = domain.rstrip(".").split(".")
+    if not all(_DNS_LABEL.match(label) for label in labels) or (mark == "@" and len(labels) < 2):
+        what = "a NetBIOS or DNS domain name" if mark == "\\" else "a fully qualified DNS domain name"
+        return f"{shown(user)}: {shown(domain)} is not {what}"
+    return None
 
 
 def simulated_secret_findings(host: HostSpec, label: str, guest: GuestSpec, where: Any) -> Iterator[Finding]:

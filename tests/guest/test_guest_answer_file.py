@@ -72,6 +72,21 @@ def test_a_domain_join_goes_into_the_specialize_pass() -> None:
     assert setting(root, "specialize", "Microsoft-Windows-UnattendedJoin", f"{ident}/u:MachineObjectOU") == join.ou
 
 
+@pytest.mark.parametrize("user", ["SCHOOL\\joiner", "school.example\\joiner", "joiner@school.example"])
+def test_a_join_account_written_with_its_domain_goes_without_credentials_domain(user: str) -> None:
+    """Credentials/Domain's page: without Domain, Username is user@dns.domain or DOMAIN\\user; with Domain (its
+    example), a bare name. The admin who writes the account with its domain gets the form the page describes."""
+    join = DomainJoin(name="school.example", user=user, password=Secret("j0in"))
+    root = parsed(render_answer_file(RENDERER, model_vm(domain=join), reveal=True))
+    credentials = "u:Identification/u:Credentials/u:"
+    assert setting(root, "specialize", "Microsoft-Windows-UnattendedJoin", credentials + "Username") == user
+    assert setting(root, "specialize", "Microsoft-Windows-UnattendedJoin", credentials + "Domain") is None
+    assert setting(root, "specialize", "Microsoft-Windows-UnattendedJoin", "u:Identification/u:JoinDomain") == (
+        "school.example")
+    bare = parsed(render_answer_file(RENDERER, model_vm(domain=replace(join, user="joiner")), reveal=True))
+    assert setting(bare, "specialize", "Microsoft-Windows-UnattendedJoin", credentials + "Domain") == "school.example"
+
+
 def test_the_file_to_show_holds_no_secret() -> None:
     mak = Secret("ABCDE-12345-FGHIJ-67890-KLMNO")
     join = DomainJoin(name="school.example", user="joiner", password=Secret("j0in-pw"))

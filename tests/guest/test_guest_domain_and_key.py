@@ -44,6 +44,27 @@ def test_a_guest_that_joined_its_domain_is_ready_with_its_baseline(tmp_path: Pat
     assert [s.name for s in simulated(state).host.vm_by_name("lab-01")[0].snapshots.values()] == ["clean"]
 
 
+@pytest.mark.parametrize("user", ["SCHOOL\\joiner", "joiner@school.example"])
+def test_a_join_account_written_with_its_domain_joins_the_domain(tmp_path: Path, user: str) -> None:
+    """The school's join account is written as SCHOOL\\joiner (or its UPN): the answer file then leaves out
+    Credentials/Domain, as the page says for such a name; the simulated setup, which takes a qualified name
+    together with Domain to fail the join (no page says otherwise), joins, and the baseline is taken."""
+    joined = guest(domain={"name": "school.example", "user": user,
+                           "password": "{{ lookup('env', 'JOIN_PASSWORD') }}"})
+    inv = inventory(tmp_path, [{"name": "lab-01"}], defaults={"guest": joined},
+                    host_seed=seed(guest_domains=["school.example"]))
+    state = tmp_path / "state"
+
+    applied = orchestrate("apply", inv, "--state-dir", state, "-o", "json")
+
+    assert applied.exit_code == 0, applied.output
+    host = simulated(state).host
+    vm = host.vm_by_name("lab-01")[0]
+    volume = guest_model.volume_of(host, vm.disks[0].path)
+    assert volume is not None and volume["os"]["domain"] == "school.example"
+    assert [s.name for s in vm.snapshots.values()] == ["clean"]
+
+
 def test_a_mak_from_a_file_goes_into_the_answer_file_as_its_29_characters(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,30 @@ def test_two_hosts_guests_of_one_name_in_workgroups_are_a_warning(tmp_path: Path
 def test_two_hosts_may_share_a_name_in_different_domains_or_one_in_a_workgroup(tmp_path: Path) -> None:
     path = _two_hosts(tmp_path, "computer_name: LAB-01\n            JOIN", "computer_name: LAB-01")
     assert [f.format() for f in load(path).findings] == []
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ("SCHOOL\\joiner@school.example", "holds both"),
+        ("SCHOOL\\it\\joiner", "is not of the form DOMAIN\\user"),
+        ("\\joiner", "is not of the form DOMAIN\\user"),
+        ("joiner@", "is not of the form user@dns.domain"),
+        ("joiner@school", "'school' is not a fully qualified DNS domain name"),
+        ("joiner@bad domain.example", "is not a fully qualified DNS domain name"),
+        ("bad domain\\joiner", "is not a NetBIOS or DNS domain name"),
+    ],
+)
+def test_a_join_account_in_no_form_the_credentials_page_lists_is_refused(tmp_path: Path, user: str,
+                                                                         expected: str) -> None:
+    domain = {"name": "school.example", "user": user, "password": "{{ lookup('env', 'JOIN_PASSWORD') }}"}
+    path = inventory_file(tmp_path, f"{ENV_PASSWORD}\ndomain: {json.dumps(domain)}\n")
+    found = errors(load(path))
+    assert any("domain user" in e and expected in e for e in found), found
+
+
+@pytest.mark.parametrize("user", ["joiner", "SCHOOL\\joiner", "school.example\\joiner", "joiner@school.example"])
+def test_a_join_account_in_a_form_the_credentials_page_lists_is_taken(tmp_path: Path, user: str) -> None:
+    domain = {"name": "school.example", "user": user, "password": "{{ lookup('env', 'JOIN_PASSWORD') }}"}
+    path = inventory_file(tmp_path, f"{ENV_PASSWORD}\ndomain: {json.dumps(domain)}\n")
+    assert errors(load(path)) == []

@@ -265,7 +265,7 @@ def _end_specialize(host: Host, vm: VM, run: dict[str, Any]) -> None:
     # the domains the host's seed lists. A failed join does not stop setup (UnattendedJoin logs it), so the
     # guest comes up in a workgroup: the host sees it in FullyQualifiedDomainName.
     edition = vm.booted_from if vm.booted_from is not None else os_state.get("edition_sku")
-    joinable = edition == 77 and domain and domain.lower() in {
+    joinable = edition == 77 and domain and settings.get("join_account", True) and domain.lower() in {
         d.lower() for d in getattr(host, "guest_domains", []) or []}
     os_state["domain"] = domain if joinable else None
     run["phase"] = "oobesystem"
@@ -351,9 +351,24 @@ def read_answer_file(text: str) -> dict[str, Any] | str:
         found["time_zone"] = zone
     join = component("specialize", "Microsoft-Windows-UnattendedJoin")
     found["domain"] = text_of(join, "Identification/JoinDomain") or None
+    found["join_account"] = _join_account_form_ok(text_of(join, "Identification/Credentials/Domain"),
+                                                  text_of(join, "Identification/Credentials/Username"))
     oobe_shell = component("oobeSystem", "Microsoft-Windows-Shell-Setup")
     found["admin_password"] = text_of(oobe_shell, "UserAccounts/AdministratorPassword/Value") is not None
     return found
+
+
+def _join_account_form_ok(domain: str | None, user: str | None) -> bool:
+    """Whether the join account is written in a form Credentials/Domain's page describes (unattend reference,
+    Applies To: Windows Server 2012): Domain with a bare Username (its example), or no Domain and a Username
+    "in the user principal name (UPN) format (user@fully-qualified-DNS-domain), NetBIOS-domain\\username
+    format, or the fully-qualified-DNS-domain\\username format". Any other pairing, a qualified Username with
+    Domain too included, is taken to fail the join (stricter: no page says what setup does with it)."""
+    if not user:
+        return False
+    qualified = ("\\" in user) != ("@" in user)
+    bare = "\\" not in user and "@" not in user
+    return (bool(domain) and bare) or (domain is None and qualified)
 
 
 def _component_error(component: str) -> str:

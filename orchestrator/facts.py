@@ -8,6 +8,7 @@ shape: a document that is not what the template prints is a `FactsError`, never 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -630,14 +631,47 @@ def user_notes(notes: str) -> str:
     return "\n".join(kept)
 
 
+# The one rule for our guest line, which templates/lib/guest_notes.ps1.j2 read() follows step by step, so the
+# plan (here) and the host's scripts always read the same token and state (audit K, L5): Notes split at "\n"
+# once "\r" is gone; a line trimmed of spaces and tabs is ours when its first len(prefix) characters, lower-
+# cased, are the prefix; its rest, trimmed likewise, split at runs of spaces and tabs, gives the token, then
+# the state. Only ASCII space and tab count as blanks, and the state must be spelled exactly, because these
+# are the steps whose .NET and Python forms agree on any text (String.Trim() and \s, or case-insensitive
+# comparison, differ between .NET's and Python's Unicode tables; lower-casing does not here: in neither does
+# any character but A-Z lower-case to a letter of the prefix, which holds no i and no k).
+GUEST_STATES = ("writing", "setup", "ready")
+_BLANKS = " \t"
+_BLANK_RUN = re.compile("[ \t]+")
+
+
+def guest_lines(notes: str) -> list[str]:
+    """Our guest lines in a VM's Notes, each trimmed of spaces and tabs (more than one: edited by hand)."""
+    found = []
+    for line in (notes or "").replace("\r", "").split("\n"):
+        trimmed = line.strip(_BLANKS)
+        if trimmed[: len(GUEST_NOTES_PREFIX)].lower() == GUEST_NOTES_PREFIX:
+            found.append(trimmed)
+    return found
+
+
+def guest_fields(notes: str) -> tuple[str, ...] | None:
+    """The fields after the prefix on our guest line (token, state, computer name), None without a line, and
+    () when the Notes hold more than one: no token can be trusted then (the wait refuses such a VM)."""
+    found = guest_lines(notes)
+    if not found:
+        return None
+    if len(found) > 1:
+        return ()
+    return tuple(_BLANK_RUN.split(found[0][len(GUEST_NOTES_PREFIX) :].strip(_BLANKS)))
+
+
 def guest_line(notes: str) -> tuple[str, str] | None:
     """(token, state) from our guest line in a VM's Notes (templates/lib/guest_notes.ps1.j2), or None. A line
-    without a state, or with one we do not know, reads as "setup": fails safe (the VM is not turned off)."""
-    for line in (notes or "").splitlines():
-        stripped = line.strip()
-        if stripped.lower().startswith(GUEST_NOTES_PREFIX):
-            parts = stripped[len(GUEST_NOTES_PREFIX) :].split()
-            token = parts[0] if parts else ""
-            state = parts[1] if len(parts) > 1 and parts[1] in ("writing", "setup", "ready") else "setup"
-            return token, state
-    return None
+    without a state, or with one we do not know, reads as "setup", and so do Notes with more than one guest
+    line (with no token): fails safe (the VM is not turned off, no second answer file is written)."""
+    fields = guest_fields(notes)
+    if fields is None:
+        return None
+    token = fields[0] if fields else ""
+    state = fields[1] if len(fields) > 1 and fields[1] in GUEST_STATES else "setup"
+    return token, state

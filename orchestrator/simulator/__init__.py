@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.facts import guest_fields, guest_line
 from orchestrator.host_lock import LOCK_FOLDER
 from orchestrator.pwsh_level import powershell_version
 from orchestrator.signatures import KNOWN_VERSIONS, available, common_parameters, normalize_version, signature
@@ -461,15 +462,14 @@ def _iso(value: Any) -> str:
         return "2000-01-01T00:00:00+00:00"
 
 
-_GUEST_LINE = re.compile(r"^\s*orchestrate-guest:\s*(\S+)\s+setup(?:\s+(\S+))?\s*$", re.IGNORECASE | re.MULTILINE)
-
-
 def _assumed_guest(notes: str, booted_from: int | None, host: Host, vm: VM) -> list[str] | None:
     """For a preflight copy: what a VM's guest in setup (its Notes line, orchestrator/actions.py
     GUEST_NOTES_PREFIX) is assumed to report once ready: the product's ready value and token, the computer
-    name on the line, and the edition of the image its disk descends from (or the one KVP showed)."""
-    match = _GUEST_LINE.search(notes or "")
-    if match is None:
+    name on the line, and the edition of the image its disk descends from (or the one KVP showed). The line is
+    read by the product's one rule (orchestrator.facts.guest_line), as the plan and the wait read it."""
+    line = guest_line(notes)
+    fields = guest_fields(notes) or ()
+    if line is None or line[1] != "setup" or not line[0]:
         return None
     edition = booted_from
     current = vm.disks[0].path if vm.disks else None
@@ -481,4 +481,4 @@ def _assumed_guest(notes: str, booted_from: int | None, host: Host, vm: VM) -> l
             break
         edition = entry.edition_sku
         current = (entry.vhd or {}).get("parent")
-    return ["OrchestrateReady", match.group(1), match.group(2) or vm.name.upper(), str(edition or "")]
+    return ["OrchestrateReady", line[0], fields[2] if len(fields) > 2 else vm.name.upper(), str(edition or "")]

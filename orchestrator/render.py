@@ -318,6 +318,24 @@ def facts_targets(host: HostSpec) -> tuple[list[str], list[str]]:
     return paths, images
 
 
+def image_users(host: HostSpec) -> dict[str, list[str]]:
+    """For each image facts_targets lists: the VMs the inventory builds from it (not those to be removed). The
+    facts script opens an image (Get-WindowsImage) only for one that such a VM still needs: one not on the host
+    yet, whose media the rules check before it is created, or one whose guest is still in setup, whose edition
+    a dry run's copy assumes it will report (audit K, M2)."""
+    _paths, images = facts_targets(host)
+    users: dict[str, list[str]] = {image: [] for image in images}
+    by_lower = {image.lower(): image for image in images}
+    for vm in host.vms:
+        if vm.disk is None or vm.state == "absent":
+            continue
+        for path in (vm.disk.source, vm.disk.iso):
+            image = by_lower.get(path.lower()) if path else None
+            if image is not None and vm.name not in users[image]:
+                users[image].append(vm.name)
+    return users
+
+
 @cache
 def recorded_cmdlets() -> tuple[str, ...]:
     """The cmdlets whose real parameters the facts script records: the version-dependent ones (Hyper-V,
@@ -425,7 +443,8 @@ class Renderer:
         # facts list a file already there, so that a dry run's copy refuses it as the host will.
         new_disks = [{"name": vm.name, "folder": vm.path} for vm in host.vms if vm.disk is not None and vm.state != "absent"]
         # after_apply is set by apply.ps1.j2 around its closing facts (templates/lib/facts_body.ps1.j2).
-        return {"fact_paths": paths, "fact_images": images, "fact_cmdlets": recorded_cmdlets(),
+        return {"fact_paths": paths, "fact_images": images, "fact_image_users": image_users(host),
+                "fact_cmdlets": recorded_cmdlets(),
                 "fact_new_disks": new_disks, "after_apply": False}
 
     def _render(self, name: str, caps: Capabilities, caps_key: Hashable, /, **context: Any) -> str:

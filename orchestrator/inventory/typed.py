@@ -51,6 +51,7 @@ SIMULATOR_KEYS = (
     "guest_setup_seconds",  # issue 15: a simulated guest's first-boot setup, in simulated seconds
     "guest_domains",  # issue 15: the AD domains a simulated guest can join
     "cmdlets_as_on",  # {cmdlet: Windows version}: a host whose cmdlet differs from its own version's page
+    "cmdlets_without",  # {cmdlet: [parameter, ...]}: a host whose cmdlet lacks parameters its page lists
 )
 RETRY_KEYS = ("attempts", "deadline")
 
@@ -332,6 +333,9 @@ class HostBuilder:
             ok = self._images(mapping["images"], at("images"), f"{what}: images") and ok
         if mapping.get("cmdlets_as_on") is not None:
             ok = self._cmdlets_as_on(mapping["cmdlets_as_on"], at("cmdlets_as_on"), f"{what}: cmdlets_as_on") and ok
+        if mapping.get("cmdlets_without") is not None:
+            ok = self._cmdlets_without(mapping["cmdlets_without"], at("cmdlets_without"),
+                                       f"{what}: cmdlets_without") and ok
         return _raw(mapping) if ok else BAD
 
     def _cmdlets_as_on(self, value: Any, origin: Origin, what: str) -> bool:
@@ -358,6 +362,25 @@ class HostBuilder:
                 signatures.normalize_version(text)
             except ValueError as exc:
                 ok = self.r.error(at, f"{what}: {name}: {exc}", "write '6.2', '6.3' or '10.0'") and False
+        return ok
+
+    def _cmdlets_without(self, value: Any, origin: Origin, what: str) -> bool:
+        """{Set-VMMemory: [Confirm, WhatIf]}: the simulated host's Set-VMMemory lacks those parameters of its
+        page (orchestrator.simulator.state.cmdlets_without)."""
+        hint = "write {Set-VMMemory: [Confirm, WhatIf]} (a cmdlet, and the parameters it lacks here)"
+        if not isinstance(value, dict):
+            self.r.error(origin, f"{what} must be a mapping of cmdlet names to lists of parameter names", hint)
+            return False
+        known = {name.lower(): name for name in signatures.cmdlet_names()}
+        ok = True
+        for name, params in value.items():
+            at = origin_in(value, name, origin)
+            if not isinstance(name, str) or name.lower() not in known:
+                close = suggestion(str(name), sorted(known.values()))
+                ok = self.r.error(at, f"{what}: {describe(name)} is not a cmdlet the simulator knows",
+                                  close or hint) and False
+                continue
+            ok = self._texts(params, at, f"{what}: {name}") and ok
         return ok
 
     def _texts(self, value: Any, origin: Origin, what: str) -> bool:

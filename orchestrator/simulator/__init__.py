@@ -298,7 +298,7 @@ def _cmdlets_as_on(cmdlets: Any, os_version: str) -> dict[str, str]:
     takes them as the host has them (Host.cmdlets_as_on). The templates follow the host's list
     (render.recorded_cmdlets, Capabilities.has), so a dry run judges that script as the host will. Common
     parameters are left out of the comparison (they follow the host's PowerShell); a list that matches no page
-    leaves the cmdlet as its own version's page has it."""
+    leaves the cmdlet as its own version's page has it, less what the list lacks (`_cmdlets_without`)."""
     if not isinstance(cmdlets, Mapping):
         return {}
     result: dict[str, str] = {}
@@ -339,6 +339,28 @@ def _page_parameters(name: str, version: str) -> frozenset[str] | None:
     return frozenset(p.lower() for p in found.parameter_names()) - {p.name.lower() for p in found.common}
 
 
+def _cmdlets_without(cmdlets: Any, host: Host) -> dict[str, list[str]]:
+    """The parameters each recorded cmdlet's page lists (the page its copy takes: `_cmdlets_as_on`) that the
+    host's Get-Command did not: the copy lacks them too (Host.cmdlets_without), so a list that matches no page
+    is never taken as more than the host has. A Set-VMMemory recorded without Confirm is one without
+    ShouldProcess there: `-Confirm:$false` fails to bind in the dry run as on the host (audit L M2; the 2012
+    page's SYNTAX lists no -Confirm: docset/winserver2012-ps/hyper-v/Set-VMMemory.md). A parameter the host
+    lists beyond the page is not added (stricter)."""
+    if not isinstance(cmdlets, Mapping):
+        return {}
+    result: dict[str, list[str]] = {}
+    for name, reported in cmdlets.items():
+        if not isinstance(reported, list | tuple | frozenset | set):
+            continue
+        page = _page_parameters(str(name), host.cmdlet_version(str(name)))
+        if page is None:
+            continue
+        missing = page - {str(p).lower() for p in reported}
+        if missing:
+            result[str(name).lower()] = sorted(missing)
+    return result
+
+
 def _host_from_facts(facts: Mapping[str, Any]) -> Host:
     info = facts.get("host") or {}
     host = Host(
@@ -351,6 +373,7 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
         switches=list(facts.get("switches") or []),
     )
     host.cmdlets_as_on = _cmdlets_as_on(facts.get("cmdlets"), host.os_version)
+    host.cmdlets_without = _cmdlets_without(facts.get("cmdlets"), host)
     if host.hyperv_installed:
         for folder in (host.vm_path, host.vhd_path):
             host.files[norm_path(folder)] = FileEntry(folder, "dir")

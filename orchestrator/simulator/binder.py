@@ -343,16 +343,17 @@ class _Index:
         self.plans: dict[tuple[Any, ...], _Plan | None] = {}
 
 
-_INDEXES: dict[tuple[str, str], _Index] = {}
+_INDEXES: dict[CmdletSignature, _Index] = {}
 
 
 def binding_index(sig: CmdletSignature) -> _Index:
-    """What binding needs from `sig`, built once per (cmdlet, version); a caller may keep it with the
-    signature (commands.HostCommands) and hand it to `bind`."""
-    key = (sig.name, sig.version)
-    found = _INDEXES.get(key)
+    """What binding needs from `sig`, built once per signature; a caller may keep it with the signature
+    (commands.HostCommands) and hand it to `bind`. Keyed by the whole signature, not its (cmdlet, version):
+    a host whose cmdlet lacks parameters of its page (Host.cmdlet_lacks), or has another PowerShell's common
+    parameters, has a signature of its own for the same page, and must not bind by another's index."""
+    found = _INDEXES.get(sig)
     if found is None:
-        found = _INDEXES[key] = _Index(sig)
+        found = _INDEXES[sig] = _Index(sig)
     return found
 
 

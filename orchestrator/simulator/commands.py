@@ -45,7 +45,7 @@ Microsoft/Windows/Storage outputs, -CimSession, -ThrottleLimit, -AsJob);
 the simulator's Hyper-V, ServerManager, Dism and core cmdlets are compiled cmdlets and see the caller's scope."""
 
 _LOWER: dict[str, str] = {}  # command names as scripts spell them, lower-cased once
-_RESOLVED: dict[tuple[str, str, str, bool], tuple[Cmdlet, CmdletSignature] | None] = {}
+_RESOLVED: dict[tuple[str, str, str, bool, frozenset[str]], tuple[Cmdlet, CmdletSignature] | None] = {}
 _UNRESOLVED = object()
 
 
@@ -74,16 +74,18 @@ class HostCommands:
     def _resolve(self, name: str) -> tuple[Cmdlet, CmdletSignature, Any] | None:
         """The cmdlet a name calls on this host, its signature there and that signature's binding index; None
         when the host has no such command. By (name, the Windows version whose page gives the host's parameters
-        of it, Hyper-V installed), the only parts of the host it depends on (Host.cmdlet_version)."""
+        of it, the parameters it lacks there, Hyper-V installed), the only parts of the host it depends on
+        (Host.cmdlet_version, Host.cmdlet_lacks)."""
         host = self.ctx.host
         version = host.cmdlet_version(name)
-        key = (name, version, host.os_version, host.hyperv_installed)
+        lacking = host.cmdlet_lacks(name)
+        key = (name, version, host.os_version, host.hyperv_installed, lacking)
         found = _RESOLVED.get(key, _UNRESOLVED)
         if found is _UNRESOLVED:
             entry = self._lookup(name)
             found = None
             if entry is not None and available(entry.name, version):
-                sig = host_signature(entry.name, version, host.os_version)
+                sig = host_signature(entry.name, version, host.os_version, lacking)
                 found = (entry, sig, binding_index(sig))
             if len(_RESOLVED) < 4096:
                 _RESOLVED[key] = found

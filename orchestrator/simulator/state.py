@@ -75,6 +75,24 @@ def cmdlets_as_on(value: Any) -> dict[str, str]:
     return result
 
 
+def cmdlets_without(value: Any) -> dict[str, list[str]]:
+    """The seed's `cmdlets_without`, {cmdlet: [parameter, ...]}, as Host.cmdlets_without keeps it: lower-case
+    names of cmdlets the signatures data knows, each with the lower-case names of the parameters it lacks."""
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"cmdlets_without: expected a mapping such as {{Set-VMMemory: [Confirm, WhatIf]}}, got {value!r}")
+    known = {name.lower() for name in cmdlet_names()}
+    result: dict[str, list[str]] = {}
+    for name, params in value.items():
+        if str(name).lower() not in known:
+            raise ValueError(f"cmdlets_without: {name!r} is not a cmdlet the simulator knows")
+        if isinstance(params, str) or not isinstance(params, list | tuple):
+            raise ValueError(f"cmdlets_without: {name}: expected a list of parameter names, got {params!r}")
+        result[str(name).lower()] = sorted({str(p).lower() for p in params})
+    return result
+
+
 def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[Host, dict[str, dict[str, Any]]]:
     """A new host from the inventory's `orchestrate_simulator` mapping; returns the host and its shares."""
     seed = dict(seed or {})
@@ -102,6 +120,7 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         guest_domains=[str(d) for d in seed.get("guest_domains", []) or []],
         cmdlets_as_on=cmdlets_as_on(seed.get("cmdlets_as_on")),
         missing_properties={str(k): [str(n) for n in v] for k, v in (seed.get("missing_properties") or {}).items()},
+        cmdlets_without=cmdlets_without(seed.get("cmdlets_without")),
     )
     if host.hyperv_installed:
         for folder in (host.vm_path, host.vhd_path):

@@ -182,10 +182,12 @@ def get_module(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 
 @functools.cache
-def _command_info(name: str, version: str, os_version: str) -> tuple[PSHashtable, tuple[str, ...]]:
+def _command_info(name: str, version: str, os_version: str,
+                  without: frozenset[str] = frozenset()) -> tuple[PSHashtable, tuple[str, ...]]:
     """(Get-Command X).Parameters and its parameter set names on a host of `os_version` whose X is as on
-    `version` (Host.cmdlet_version); callers get a copy of the table."""
-    sig = host_signature(name, version, os_version)
+    `version` (Host.cmdlet_version), less the parameters in `without` (Host.cmdlet_lacks); callers get a copy
+    of the table."""
+    sig = host_signature(name, version, os_version, without)
     names = sorted(sig.parameter_names(), key=str.lower)
     table = PSHashtable.from_unique_strings(
         (p, PSObject({"Name": p}, "System.Management.Automation.ParameterMetadata", text=p)) for p in names
@@ -230,7 +232,8 @@ def get_command(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                 "and try again.", "CommandNotFoundException", "ObjectNotFound", name)
             continue
         for match in sorted(matches):
-            table, set_names = _command_info(match, ctx.host.cmdlet_version(match), ctx.host.os_version)
+            table, set_names = _command_info(match, ctx.host.cmdlet_version(match), ctx.host.os_version,
+                                             ctx.host.cmdlet_lacks(match))
             params = table.copy()
             out.append(PSObject({"Name": match, "CommandType": PSEnum("System.Management.Automation.CommandTypes",
                                                                         "Cmdlet", 8),

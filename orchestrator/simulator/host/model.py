@@ -26,6 +26,7 @@ OS_CAPTIONS = {
 }
 OS_BUILDS = {"6.2": "6.2.9200", "6.3": "6.3.9600", "10.0": "10.0.14393"}
 OS_NAMES = {"6.2": "2012", "6.3": "2012 R2", "10.0": "2016"}
+_NOTHING: frozenset[str] = frozenset()
 
 
 _NORMALIZED: dict[str, str] = {}
@@ -280,11 +281,23 @@ class Host:
     # (Get-VMSnapshot.md, Get-VM.md give only the output type), and PowerShell reads a property an object
     # does not have as $null (audit J L5). Empty: every property objects.py builds.
     missing_properties: dict[str, list[str]] = field(default_factory=dict)
+    # Parameters a cmdlet lacks on this host beside those of the page that gives it (lower-case name -> lower-case
+    # parameter names): the seed's `cmdlets_without`, or a dry run's copy of a host whose Get-Command listed
+    # fewer (Simulator.from_facts), e.g. a Set-VMMemory without -Confirm and -WhatIf, as the 2012 page's SYNTAX
+    # shows it (audit L M2). Such a parameter does not bind, is not in Get-Command's list, and without -Confirm
+    # the cmdlet has no ShouldProcess, so it never prompts.
+    cmdlets_without: dict[str, list[str]] = field(default_factory=dict)
 
     def cmdlet_version(self, cmdlet: str) -> str:
         """The Windows version whose page gives this host's parameters of `cmdlet` (its own, unless
         `cmdlets_as_on` names another)."""
         return self.cmdlets_as_on.get(cmdlet.lower(), self.os_version) if self.cmdlets_as_on else self.os_version
+
+    def cmdlet_lacks(self, cmdlet: str) -> frozenset[str]:
+        """The parameters (lower case) this host's `cmdlet` lacks beside its page's (`cmdlets_without`)."""
+        if not self.cmdlets_without:
+            return _NOTHING
+        return frozenset(self.cmdlets_without.get(cmdlet.lower(), ()))
 
     @property
     def os_build(self) -> str:

@@ -65,13 +65,22 @@ def cmdlet(name: str, module: str, *, collect: bool = False, mutating: bool = Fa
 
 
 @cache
-def host_signature(cmdlet: str, version: str, os_version: str) -> CmdletSignature:
+def host_signature(cmdlet: str, version: str, os_version: str,
+                   without: frozenset[str] = frozenset()) -> CmdletSignature:
     """A cmdlet's signature on a host of Windows `os_version` whose parameters of it are those the page of
     Windows `version` lists (Host.cmdlet_version; the same version but for a test's host that differs from
-    its pages): that page's parameter sets, with the common parameters of the host's own Windows PowerShell.
+    its pages): that page's parameter sets, with the common parameters of the host's own Windows PowerShell,
+    less the parameters (lower case) in `without` (Host.cmdlet_lacks: a host whose Get-Command lists fewer).
     Raises KeyError as signatures.signature does."""
     found = signature(cmdlet, version)
-    return found if version == os_version else replace(found, common=common_parameters(os_version))
+    if version != os_version:
+        found = replace(found, common=common_parameters(os_version))
+    if without:
+        found = replace(found, parameter_sets=tuple(
+            replace(s, parameters=tuple(p for p in s.parameters if p.name.lower() not in without))
+            for s in found.parameter_sets
+        ), common=tuple(p for p in found.common if p.name.lower() not in without))
+    return found
 
 
 def _confirmed(name: str, fn: CmdletFn) -> CmdletFn:
@@ -80,7 +89,8 @@ def _confirmed(name: str, fn: CmdletFn) -> CmdletFn:
 
         # The version whose page gives this host's parameters of the cmdlet (Host.cmdlet_version).
         version = ctx.host.cmdlet_version(name)
-        if should_process.would_prompt(name, call, should_process.confirm_preference(ctx), version):
+        if should_process.would_prompt(name, call, should_process.confirm_preference(ctx), version,
+                                       ctx.host.cmdlet_lacks(name)):
             raise CmdletError(should_process.PROMPT_REFUSED, "PromptingFailed", "InvalidOperation", terminating=True)
         return fn(ctx, call, items)
 

@@ -60,9 +60,11 @@ def confirm_impact(cmdlet: str) -> str:
     return _CONFIRM_IMPACT.get(cmdlet.lower(), "High")
 
 
-def would_prompt(cmdlet: str, call: BoundCall, confirm_preference: Any, os_version: str) -> bool:
-    """True when this call of `cmdlet` would ask for confirmation on a host of `os_version`."""
-    if not has_parameter(cmdlet, "Confirm", os_version):
+def would_prompt(cmdlet: str, call: BoundCall, confirm_preference: Any, os_version: str,
+                 lacking: frozenset[str] = frozenset()) -> bool:
+    """True when this call of `cmdlet` would ask for confirmation on a host of `os_version` whose `cmdlet`
+    lacks the parameters in `lacking` (lower case; Host.cmdlet_lacks)."""
+    if "confirm" in lacking or not has_parameter(cmdlet, "Confirm", os_version):
         return False  # no ShouldProcess: nothing to ask
     if call.get("WhatIf"):
         return False

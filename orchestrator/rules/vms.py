@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from orchestrator.hyperv_limits import (
+    DISK_SIZE_STEP,
     MAX_CHECKPOINTS,
     MAX_VHDX_SIZE,
     MAX_VM_MEMORY,
     MAX_VM_PROCESSORS,
+    MIN_DISK_SIZE,
     MIN_VM_MEMORY,
 )
 from orchestrator.model import (
@@ -275,6 +277,26 @@ def _check_disk(vm: VMSpec, label: str) -> Iterator[Finding]:
         return
     if vm.disk.kind == "new" and (vm.disk.size or 0) <= 0:
         yield finding("error", f"{label}: the disk size must be positive", "write a size like 60GB", where)
+    elif vm.disk.kind == "new" and (vm.disk.size or 0) % DISK_SIZE_STEP:
+        # New-VHD refuses an unaligned size (orchestrator.hyperv_limits has the sources); refused here, before
+        # the marker file and the disk are made.
+        size = vm.disk.size or 0
+        rounded = max(MIN_DISK_SIZE, -(-size // DISK_SIZE_STEP) * DISK_SIZE_STEP)
+        yield finding(
+            "error",
+            f"{label}: the disk size {format_size(size)} is not a whole multiple of 1 MB, and New-VHD refuses an "
+            "unaligned size",
+            f"write {format_size(rounded)}, or a size like 60GB",
+            where,
+        )
+    elif vm.disk.kind == "new" and (vm.disk.size or 0) < MIN_DISK_SIZE:
+        yield finding(
+            "error",
+            f"{label}: the disk size {format_size(vm.disk.size or 0)} is below {format_size(MIN_DISK_SIZE)}, the "
+            "smallest virtual hard disk a Microsoft page names",
+            "write a size like 60GB",
+            where,
+        )
     elif vm.disk.kind == "new" and (vm.disk.size or 0) > MAX_VHDX_SIZE:
         yield finding(
             "error",

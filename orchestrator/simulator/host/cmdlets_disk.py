@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from orchestrator.hyperv_limits import MAX_VHDX_SIZE
+from orchestrator.hyperv_limits import DISK_SIZE_STEP, MAX_VHDX_SIZE, MIN_DISK_SIZE
 from orchestrator.simulator.binder import BoundCall
 from orchestrator.simulator.host import chains
 from orchestrator.simulator.host.context import HostContext
@@ -59,6 +59,12 @@ def new_vhd(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         entry = FileEntry(path, "file", 4 * MB, vhd={"type": "Differencing", "size": size, "parent": parent_entry.path})
     else:
         size = int(call.get("SizeBytes") or 0)
+        if size % DISK_SIZE_STEP or size < MIN_DISK_SIZE:
+            # A real New-VHD refuses an unaligned size (PowerShell/PowerShell#25761: "Failed to create the virtual
+            # hard disk.", InvalidParameter); 1 MB steps and 3 MB are stricter than it (hyperv_limits). The
+            # second line of the text is the simulator's own.
+            raise CmdletError(f"Failed to create the virtual hard disk.\nThe size {size} is not a whole multiple "
+                              f"of 1 MB of at least 3 MB. ('{path}')", "InvalidParameter", "InvalidArgument", path)
         if size > MAX_VHDX_SIZE:  # orchestrator.hyperv_limits (the text is the simulator's own)
             raise CmdletError(f"Failed to create the virtual hard disk.\nThe size {size} is above the 64 TB a VHDX "
                               f"holds. ('{path}')", "InvalidParameter", "InvalidArgument", path)

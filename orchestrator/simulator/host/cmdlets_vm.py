@@ -290,7 +290,8 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 
 def saved_state_refused(vm: VM) -> CmdletError:
-    """Stop-VM (shut down or -TurnOff) on a Saved VM. Stop-VM's page (docset/winserver2012r2-ps/hyper-v/Stop-VM.md,
+    """Stop-VM on a VM that is not Running (a Saved one, shut down or -TurnOff; an Off one asked to -Save; a
+    Paused one). Stop-VM's page (docset/winserver2012r2-ps/hyper-v/Stop-VM.md,
     Description and Examples 1-3) speaks of shutting down through the guest or cutting the power of a running
     VM and says nothing of a Saved one, whose guest is not running. Unverified, so the simulator fails safe and
     refuses; the way out the docs do give is Remove-VMSavedState (Saved -> Off) or Start-VM (Saved -> Running)."""
@@ -307,7 +308,10 @@ def stop_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if vm.state == target:
             ctx.warn(f"The virtual machine '{vm.name}' is already in the specified state.")
             continue
-        if vm.state == "Saved":
+        if vm.state != "Running":
+            # Saved, or an Off VM asked to -Save, or Paused (a guest that cannot answer a shutdown), or a state in
+            # change: Stop-VM.md (2012, Examples 1-3) covers only a running VM, so the simulator refuses the rest
+            # (stricter; audit L, L1). It used to save an Off VM with no memory and shut a Paused one down.
             raise saved_state_refused(vm)
         if target == "Off" and not call.get("TurnOff") and vm.state == "Running" and not guest.shuts_down(vm):
             # The first line is a real host's (MattHodge/PackerTemplates#18: "Hyper-V\Stop-VM : Failed to stop.",

@@ -2,7 +2,11 @@
 
 Templates ask `caps.has('Export-VM', 'CaptureLiveState')`. The answer comes from the host's own cmdlets
 when its facts recorded them (`(Get-Command X).Parameters.Keys`), else from the shipped signatures data
-for its Windows version (Windows Server 2012 R2 when nothing is known, the floor this product targets).
+for its Windows version (Windows Server 2012 R2, signatures.DEFAULT_VERSION, when nothing is known). That
+default is not the floor: this product targets Windows Server 2012 (6.2) and later, and 2012's cmdlets lack
+some of 2012 R2's parameters (New-VM -Generation: docset/winserver2012-ps/hyper-v/New-VM.md lists none). An
+apply always knows the host's version and cmdlets from its facts; `orchestrate render` without a version
+warns that it used the default (cli/render_cmd.py).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import click
 
-from orchestrator import exit_codes
+from orchestrator import exit_codes, signatures
 from orchestrator.cli.group import main
 from orchestrator.cli.options import common_options, inventory_argument, templates_option
 from orchestrator.cli.output import finish, invalid_input, json_line, load_inventory_or_exit, select_or_exit
@@ -65,7 +65,8 @@ def render(
 
     \b
     Each host is rendered for its Windows version: the version (and cmdlet parameters) of --facts FILE,
-    else --os-version, else orchestrate_simulator.os_version of a simulator host, else 2012 R2 (6.3).
+    else --os-version, else orchestrate_simulator.os_version of a simulator host, else 2012 R2 (6.3),
+    with a warning on stderr (2012, 6.2, is the floor; its New-VM has no -Generation).
     A VM the version cannot run (generation 2 on 2012) is an error naming the host.
 
     \b
@@ -107,6 +108,8 @@ def render(
                 click.echo(f"{name}: [{index}] {action.summary()}", err=True)
     if rendered.errors:
         _invalid(inventory, output, rendered.errors)
+    if rendered.defaulted:
+        click.echo(_defaulted_warning(rendered.defaulted), err=True)
     for item in rendered.files:
         if output == "json":
             json_line(
@@ -116,6 +119,18 @@ def render(
             detail = f" ({item.actions} action{'s' if item.actions != 1 else ''})" if item.operation == "apply" else ""
             click.echo(f"{item.host}: wrote {item.path}{detail}")
     finish(exit_codes.OK, hosts=len(names), scripts=len(rendered.files), out=str(out_dir))
+
+
+def _defaulted_warning(hosts: list[str]) -> str:
+    """Said on stderr (stdout keeps its JSON lines): the version was not given, so the scripts are for the
+    default, 2012 R2, while this product's floor is 2012, whose cmdlets lack some of 2012 R2's parameters
+    (New-VM -Generation: docset/winserver2012-ps/hyper-v/New-VM.md lists none; audit L, L5)."""
+    named = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
+    version = signatures.DEFAULT_VERSION
+    return (f"warning: no Windows version known for {named} (no --facts, --os-version or "
+            f"orchestrate_simulator.os_version): rendered for Windows Server 2012 R2 ({version}); a Windows "
+            "Server 2012 host refuses some of those parameters (New-VM -Generation): render it with "
+            "--os-version 6.2, or --facts with its saved facts")
 
 
 def _invalid(inventory: str | None, output: str, errors: list[str]) -> NoReturn:

@@ -70,6 +70,10 @@ class Written:
     files: list[WrittenScript] = field(default_factory=list)
     plans: dict[str, list[Action]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Hosts rendered for signatures.DEFAULT_VERSION because nothing said their version (no facts file, no
+    # --os-version, no orchestrate_simulator.os_version): the CLI warns, since the default (2012 R2) is not the
+    # floor (2012 is), and a 2012 host refuses what only 2012 R2 has (New-VM -Generation; audit L, L5).
+    defaulted: list[str] = field(default_factory=list)
 
 
 def read_facts_file(path: Path) -> HostFacts:
@@ -103,7 +107,7 @@ def render_and_write(
         return written
     try:
         for name, scripts, plan in _each_host(inventory, names, out_dir, written.errors, templates=templates,
-                                              os_version=os_version, given=given):
+                                              os_version=os_version, given=given, defaulted=written.defaulted):
             if keep_plans:
                 written.plans[name] = plan
             if written.errors:  # nothing will be written: render on only to report every error
@@ -250,8 +254,10 @@ def _each_host(
     templates: Path | None,
     os_version: str | None,
     given: HostFacts | None,
+    defaulted: list[str],
 ) -> Iterator[tuple[str, list[RenderedScript], list[Action]]]:
-    """Each named host's scripts and plan, in order; a host that cannot be rendered adds to `errors`."""
+    """Each named host's scripts and plan, in order; a host that cannot be rendered adds to `errors`, one whose
+    Windows version nothing gave adds to `defaulted`."""
     renderers: dict[Path | None, Renderer] = {}
     for name in names:
         host = inventory.hosts[name]
@@ -265,7 +271,9 @@ def _each_host(
             if folder not in renderers:
                 renderers[folder] = Renderer(folder)
             renderer = renderers[folder]
-            facts = _target(host, os_version, given)
+            facts, guessed = _target(host, os_version, given)
+            if guessed:
+                defaulted.append(name)
             # The empty host has no media, tasks or capacity to judge: what is left is what the version cannot do.
             problems = check_host(host, facts)
             if problems:
@@ -293,15 +301,16 @@ def _write(path: Path, script: str, *, bom: bool) -> None:
     path.write_bytes(codecs.BOM_UTF8 + text if bom else text)
 
 
-def _target(host: HostSpec, os_version: str | None, given: HostFacts | None) -> HostFacts:
+def _target(host: HostSpec, os_version: str | None, given: HostFacts | None) -> tuple[HostFacts, bool]:
     """The empty host to render for: the given facts' version and cmdlets (no VMs, tasks or paths, so the
-    scripts still build the inventory from scratch), else the chosen or the simulator's declared version."""
+    scripts still build the inventory from scratch), else the chosen or the simulator's declared version; and
+    whether none of them said it (the default version then)."""
     if given is not None:
-        return replace(HostFacts.empty(given.os_version), cmdlets=given.cmdlets)
+        return replace(HostFacts.empty(given.os_version), cmdlets=given.cmdlets), False
     if os_version is None and host.connection.kind == "simulator" and host.simulator:
         declared = host.simulator.get("os_version")
         os_version = str(declared) if declared is not None else None
-    return HostFacts.empty(os_version)
+    return HostFacts.empty(os_version), os_version is None
 
 
 def _guest_files(renderer: Renderer, host: str, plan: Sequence[Action], folder: Path) -> list[RenderedScript]:

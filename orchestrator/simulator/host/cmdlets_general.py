@@ -565,6 +565,14 @@ def copy_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
     paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
     dest = call.get("Destination")
+    if any(c in str(dest or "") for c in "[]*?"):
+        # -Destination has no literal twin, and reads [ ] as a wildcard pattern (PowerShell/PowerShell#12168,
+        # "Applicable to all versions": mklement0, "-Destination parameter, where no distinction between
+        # literal and wildcard-based paths is offered"); what a real host then does varies (the copy fails, or
+        # lands under another name). Refused here (stricter; audit L L3): copy with [System.IO.File]::Copy.
+        raise CmdletError(f"Copy-Item: the simulator refuses a -Destination with wildcard characters ('{dest}'): "
+                          "PowerShell reads it as a pattern (PowerShell/PowerShell#12168).", "InvalidArgument",
+                          "InvalidArgument", dest)
     out = []
     for path in paths or []:
         entry = ctx.fs.get(path)

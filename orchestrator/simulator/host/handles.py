@@ -27,14 +27,15 @@ A process may also conflict with itself: the share mode binds "this process or a
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.simulator.host.acl import enum_value, method_error
-from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path
+from orchestrator.simulator.host.model import FileEntry, Host, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError
 from orchestrator.simulator.language.netobject import NetObject
-from orchestrator.simulator.language.values import PSRuntimeError, to_int, to_string
+from orchestrator.simulator.language.values import PSRuntimeError, to_bool, to_int, to_string
 
 READ, WRITE, DELETE = 1, 2, 4
 MODES = {"createnew": 1, "create": 2, "open": 3, "openorcreate": 4, "truncate": 5, "append": 6}
@@ -188,9 +189,67 @@ class StreamReader(NetObject):
         return super().call(lname, name, args)
 
 
+def file_copy(ctx: Any, args: list[Any]) -> None:
+    """[System.IO.File]::Copy(source, destination, overwrite): "Copies an existing file to a new file.
+    Overwriting a file of the same name is allowed." (learn.microsoft.com/dotnet/api/system.io.file.copy,
+    Copy(String, String, Boolean)). A .NET method reads both paths literally: no wildcards, unlike Copy-Item's
+    -Destination (PowerShell/PowerShell#12168). Its Exceptions: FileNotFoundException when the source "was not
+    found", DirectoryNotFoundException when a path "is invalid (for example, it is on an unmapped drive)",
+    IOException when the destination "exists and overwrite is false" or "An I/O error has occurred",
+    UnauthorizedAccessException when "The caller does not have the required permission"; the texts below are
+    the simulator's. Like Copy-Item here: a copy killed half-way leaves its target torn."""
+    from orchestrator.simulator.host import chains
+
+    source, dest = to_string(args[0]), to_string(args[1])
+    overwrite = to_bool(args[2])
+    fs = ctx.fs
+    entry = fs.get(source)
+    if entry is None or fs.kind(source) != "file":
+        if fs.kind(source) == "dir":
+            raise method_error("Copy", 3, f"Access to the path '{source}' is denied.", "UnauthorizedAccessException")
+        raise method_error("Copy", 3, f"Could not find file '{source}'.", "FileNotFoundException")
+    if fs.kind(dest) == "dir":
+        raise method_error("Copy", 3, f"Access to the path '{dest}' is denied.", "UnauthorizedAccessException")
+    parent = parent_path(dest)
+    if parent and fs.kind(parent) != "dir":
+        raise method_error("Copy", 3, f"Could not find a part of the path '{dest}'.", "DirectoryNotFoundException")
+    old = fs.get(dest)
+    if old is not None and not overwrite:
+        raise method_error("Copy", 3, f"The file '{dest}' already exists.", "IOException")
+    if conflict(ctx.host, entry.path, READ, READ) or (old is not None and (
+            conflict(ctx.host, dest, WRITE, 0) or chains.in_use(ctx.host, dest) or old.mounted is not None)):
+        busy = entry.path if conflict(ctx.host, entry.path, READ, READ) else dest
+        raise method_error("Copy", 3, f"The process cannot access the file '{busy}' because it is being used by "
+                           "another process.", "IOException")
+    try:
+        fs.check_create(dest, is_dir=False)
+    except CmdletError as exc:  # a folder's access rules (host/acl.py) give this identity no write here
+        raise method_error("Copy", 3, str(exc), "UnauthorizedAccessException") from exc
+    refund = old.size if old is not None and share_root(dest) is None else 0  # the old file's room is freed
+    free = [ctx.host.free_disk + refund]
+    if not fs.consume(dest, entry.size, free):
+        raise method_error("Copy", 3, "There is not enough space on the disk.", "IOException")
+    ctx.host.free_disk = free[0]
+    if old is not None:
+        fs.remove(old.path)
+    # A copy its process is killed in the middle of is left half-written, as Copy-Item's (model.FileEntry.torn).
+    torn = ctx.kill_due(f"File.Copy {entry.path} {dest}")
+    clone = copy.deepcopy(entry)
+    clone.path = dest
+    clone.mounted = None
+    if torn:
+        clone.torn = True
+        clone.size //= 2
+    fs.add(clone)
+    ctx.mutated(f"File.Copy {entry.path} {dest}")
+
+
 def file_static(ctx: Any, lname: str, args: list[Any]) -> Any:
-    """[System.IO.File]::Open(path, mode, access, share): the one static method of [System.IO.File] the
-    templates call (anything else is refused by name, as an unknown member is)."""
+    """[System.IO.File]::Open(path, mode, access, share) and ::Copy(source, destination, overwrite) (file_copy):
+    the static methods of [System.IO.File] the templates call (anything else is refused by name, as an unknown
+    member is)."""
+    if lname == "copy" and len(args) == 3:
+        return file_copy(ctx, args)
     if lname != "open" or len(args) != 4:
         raise PSRuntimeError(f"The simulator does not support the static method [System.IO.File]::{lname}() with "
                              f"{len(args)} argument(s).", "NotSupported", "NotImplemented")

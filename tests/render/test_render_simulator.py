@@ -127,6 +127,17 @@ def test_without_a_path_the_disk_goes_to_the_hosts_default_folder(version: str) 
     assert disk.path.lower() == (sim.host.vhd_path + "\\lab-06.vhdx").lower()
 
 
+def test_a_vm_without_a_disk_gets_its_path_folder_made_first() -> None:
+    """New-VM.md (2012) says of -Path only "the directory to store the files": the create makes the folder for a
+    disk-less VM too, not only beside a disk (audit L L4); the simulator's New-VM refuses a missing one."""
+    sim = _sim()
+    vm = VMSpec(name="lab-[07]", cpus=1, memory=GB, disk=None, path="E:\\Hyper-V\\lab-[07]")
+    result = sim.run(Renderer().render_apply(host_with((vm,)), [A.CreateVM(vm)], "6.3"))
+    assert result.exit_code == 0, result.stdout[:300] + result.stderr[:2000]
+    assert sim.host.files["e:\\hyper-v\\lab-[07]"].kind == "dir"
+    assert _vm(sim, "lab-[07]").path.lower() == "e:\\hyper-v\\lab-[07]\\lab-[07]"
+
+
 def test_the_first_failure_stops_the_rest_and_the_facts_are_still_printed() -> None:
     sim = _sim(switches=("LAN",))
     vm = VMSpec(name="lab-03", cpus=2, memory=4 * GB, disk=None)

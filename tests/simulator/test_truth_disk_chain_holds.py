@@ -2,6 +2,7 @@
 
 - [System.IO.File]::Copy reads its paths literally; Copy-Item's -Destination with [ ] * ? is refused, as
   PowerShell reads it as a pattern (PowerShell/PowerShell#12168) (L3).
+- New-VM -Path refuses a folder that is not there (New-VM.md does not say it makes one) (L4).
 """
 
 from __future__ import annotations
@@ -29,3 +30,11 @@ def test_file_copy_is_literal_and_copy_item_destination_is_a_pattern() -> None:
     assert no_overwrite.exit_code != 0 and "already exists" in no_overwrite.stderr
     assert missing.exit_code != 0 and "Could not find file" in missing.stderr
 
+
+def test_new_vm_does_not_make_its_path_folder() -> None:
+    sim = simulator()
+
+    result = sim.run(HEADER + "New-VM -Name 'lab' -MemoryStartupBytes 1GB -NoVHD -Path 'E:\\VMs\\lab' -Confirm:$false")
+
+    assert result.exit_code != 0 and "does not exist" in result.stderr
+    assert sim.host.vm_by_name("lab") == []

@@ -96,25 +96,49 @@ def _named(host: Host) -> set[str]:
     return keys
 
 
+def _chain_keys(host: Host, start: str) -> list[str]:
+    """The norm_path keys of `start` and every parent below it that is on the host (at most 64, so a damaged
+    chain that names itself ends): a differencing disk is read through its parents (Get-VHD.md, 2012, Example
+    5 follows a chain by ParentPath), so each of them is part of the chain."""
+    out: list[str] = []
+    current: str | None = norm_path(start)
+    while current and current in host.files and current not in out and len(out) < 64:
+        out.append(current)
+        parent = (host.files[current].vhd or {}).get("parent")
+        current = norm_path(parent) if parent else None
+    return out
+
+
 def in_use(host: Host, path: str) -> bool:
-    """True when a VM's chain holds the file (drive, checkpoint, or a parent of either) or a merge writes it.
-    Each named file's own chain (own_chain) is walked until the file is met, without building it first."""
+    """True when some VM's chain names the file, whatever the VM's state (its drive, a checkpoint's file, or any
+    parent of either, the shared image under a differencing disk included), or a merge writes it. A running
+    VM holds its chain open; an Off VM does not, but deleting or renaming a file its chain stands on breaks
+    that chain for good (Start-VM refuses it: missing_parent), so the simulator refuses it in every state
+    (stricter than a host, which would let the file of an Off VM's chain go)."""
+    return chain_holder(host, path) is not None or host.vmms_job_writing(path) is not None
+
+
+def chain_holder(host: Host, path: str) -> VM | None:
+    """The first VM one of whose chains (its drives' or its checkpoints') names `path` (in_use)."""
     key = norm_path(path)
-    files = host.files
-    for named in _named(host):
-        current, seen = named, set()
-        while current in files and current not in seen:
-            if current == key:
-                return True
-            seen.add(current)
-            entry = files[current]
-            if not is_checkpoint_file(entry.path):
-                break
-            parent = (entry.vhd or {}).get("parent")
-            if not parent:
-                break
-            current = norm_path(parent)
-    return host.vmms_job_writing(path) is not None
+    for vm in host.vms.values():
+        starts = [d.path for d in vm.disks]
+        for snap in vm.snapshots.values():
+            starts.extend(snap.disks)
+            starts.extend(d["path"] for d in snap.config.get("disks", []) if d.get("path"))
+        if any(key in _chain_keys(host, start) for start in starts):
+            return vm
+    return None
+
+
+def missing_parent(host: Host, path: str) -> str | None:
+    """The first parent that a file of `path`'s chain names and the host lacks: that chain is broken (a base disk
+    deleted under a differencing child). None when the chain is whole."""
+    for key in _chain_keys(host, path):
+        parent = (host.files[key].vhd or {}).get("parent")
+        if parent and norm_path(parent) not in host.files:
+            return str(parent)
+    return None
 
 
 def vm_files(host: Host, vm: VM) -> set[str]:

@@ -538,9 +538,17 @@ def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if ctx.host.vmms_job_writing(path) is not None:  # Hyper-V is still writing there (model.Host.vmms_jobs)
             raise CmdletError(f"Cannot remove item {path}: The process cannot access the file '{path}' because it "
                               "is being used by another process.", "RemoveFileSystemItemIOError", "WriteError", path)
-        # A file of a VM's disk chain (drive, checkpoint file, or a parent of either) is open by Hyper-V.
+        # A file of a VM's disk chain (drive, checkpoint file, or a parent of either, the shared image under a
+        # differencing disk included) is open by Hyper-V while that VM is not Off. Of an Off VM's chain a real
+        # host deletes it, and the VM can never start again (chains.missing_parent): refused here too, with the
+        # simulator's own text (stricter; audit L H1).
         below = [path] + ([e.path for e in ctx.fs.children(path, recurse=True)] if kind == "dir" else [])
         for held in below:
+            holder = chains.chain_holder(ctx.host, held)
+            if holder is not None and holder.state == "Off":
+                raise CmdletError(f"Cannot remove item {held}: the simulator does not delete a file that the disk "
+                                  f"chain of VM '{holder.name}' stands on (a real host would, and that VM could "
+                                  "not start again).", "RemoveFileSystemItemIOError", "WriteError", path)
             if chains.in_use(ctx.host, held):
                 raise CmdletError(f"Cannot remove item {held}: The process cannot access the file "
                                   f"'{held}' because it is being used by another process.",

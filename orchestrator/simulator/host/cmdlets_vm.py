@@ -280,6 +280,15 @@ def start_vm(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                                   f"...): Failed to Power on with Error 'The system cannot find the file specified.'"
                                   f"\nThe file '{disk.path}' cannot be found. (Virtual machine ID {vm.id})",
                                   "ObjectNotFound", "ObjectNotFound", vm.name)
+            missing = chains.missing_parent(ctx.host, disk.path)
+            if missing is not None:
+                # A differencing disk is read through its parents (Get-VHD.md, 2012, Example 5 follows the chain
+                # by ParentPath): without one, the drive cannot be opened. That a real Start-VM then fails is
+                # sure; its wording is on no page (Hyper-V's "chain of virtual hard disks is broken" is
+                # unsourced): the simulator's own text (audit L H1).
+                raise CmdletError(f"'{vm.name}' failed to start.\nThe chain of virtual hard disks of '{disk.path}' is "
+                                  f"broken: its parent '{missing}' cannot be found. (Virtual machine ID {vm.id})",
+                                  "ObjectNotFound", "ObjectNotFound", vm.name)
         vm.state = "Running"
         vm.booted_from = _boot_edition(ctx, vm)
         guest.power_on(ctx.host, vm)  # the guest boots: resumes, runs setup, waits at OOBE or is ready

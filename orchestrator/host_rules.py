@@ -284,3 +284,32 @@ def _vm_media(vm: VMSpec, facts: HostFacts) -> list[HostProblem]:
                 )
             )
     return problems
+
+
+def own_disk_files(observed: VMFacts) -> tuple[str, ...]:
+    """The disk files of a VM the facts show as its own: each drive's file, and the parent of a drive that is a
+    checkpoint's .avhdx (or .avhd; Get-VHD.md, 2012, Example 5), which is its checkpoint file or its base disk.
+    The facts read one level of each chain, so deeper files are not here: the scripts walk the whole chains
+    (Find-OrchestrateChainHolder in lib/functions.ps1.j2) and refuse what this misses."""
+    files: list[str] = []
+    for disk in observed.disks:
+        files.append(disk.path)
+        if disk.parent and disk.path.lower().endswith((".avhdx", ".avhd")):
+            files.append(disk.parent)
+    return tuple(files)
+
+
+def chain_dependents(facts: HostFacts, observed: VMFacts) -> tuple[tuple[str, str], ...]:
+    """(VM name, file) for each other VM whose drive is, or stands directly on, one of `observed`'s own disk files
+    (own_disk_files): removing that VM with its disks would leave the other unable to start (a differencing
+    disk is read through its parents). One level of the chains, as the facts read them."""
+    own = {path.lower() for path in own_disk_files(observed)}
+    found: list[tuple[str, str]] = []
+    for other in facts.vms.all:
+        if other.id.lower() == observed.id.lower():
+            continue
+        for disk in other.disks:
+            for path in (disk.path, disk.parent):
+                if path and path.lower() in own:
+                    found.append((other.name, path))
+    return tuple(found)

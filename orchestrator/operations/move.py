@@ -30,6 +30,7 @@ from orchestrator.actions import (
     WriteMoveRecord,
 )
 from orchestrator.facts import HostFacts, VMFacts
+from orchestrator.host_rules import chain_dependents
 from orchestrator.model import HostSpec, VMSpec
 from orchestrator.move_records import MoveRecord
 from orchestrator.operations.base import Scripts, Verdict, alike_refusal, edition_problems, in_setup_refusal
@@ -93,6 +94,7 @@ class MoveExport:
     check_only: bool = False
     command: str = "move"
     record: MoveRecord | None = None  # the move's record, without the VM's id and state (the plan adds them)
+    keep_source: bool = False  # the finish step leaves the source off instead of removing it with its disks
 
     def plan(self, host: HostSpec, facts: HostFacts, scripts: Scripts) -> Plan:
         """The plan's basis is the source VM as it was (a MoveSource): the undo puts it back exactly so. The
@@ -113,6 +115,16 @@ class MoveExport:
         if observed.guest_in_setup:
             refusal = in_setup_refusal([observed.name], "a move")
             return Plan((refusal,) if refusal is not None else ())
+        dependents = () if self.keep_source else chain_dependents(facts, observed)
+        if dependents:
+            # The finish step removes the source with its disk files (DiscardVM): another VM standing on one of
+            # them could never start again. Its script refuses that too, walking the whole chains; the facts
+            # show one level, which is enough to say it before anything is stopped (audit L H1).
+            other, file = dependents[0]
+            return Plan((RefuseVMs((self.vm_name,), f"VM {self.vm_name}: VM {other!r} on {host.name} stands on its "
+                                   f"disk {file} (a differencing disk on it), and a move removes the source with "
+                                   "its disks, after which that VM could never start: nothing moved; give "
+                                   f"{other!r} a disk of its own first, or move with --keep-source"),))
         folder = export_folder(self.via, self.vm_name, self.now)
         if pattern_name_on_literal_export(observed.name, facts):
             return Plan((RefuseVMs((self.vm_name,), PATTERN_NAME_REFUSAL.format(

@@ -294,7 +294,8 @@ def _move(
 
     # 1. the source: off, exported to the share
     export_op = MoveExport(
-        vm_name, via, moment, timeout_seconds=timeout, check_only=dry_run, command=command, record=record
+        vm_name, via, moment, timeout_seconds=timeout, check_only=dry_run, command=command, record=record,
+        keep_source=keep_source,
     )
     first = steps.run(source, export_op, command)
     planned = first.outcomes[source].plan

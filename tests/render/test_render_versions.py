@@ -28,7 +28,8 @@ OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-Orchestra
                  "ConvertTo-OrchestrateWildcardLiteral",  # paths for -Path parameters that read wildcards
                  "Get-OrchestrateSecret", "Get-OrchestrateKvpValue",  # these two: issue 15 (guest setup)
                  "Test-OrchestrateJoined",  # did the guest join its domain (the guest wait)
-                 "Get-OrchestrateOwnChain"}  # a drive's own disk files (discard, import clean-up)
+                 "Get-OrchestrateOwnChain",  # a drive's own disk files (discard, import clean-up)
+                 "Find-OrchestrateChainHolder"}  # a VM whose disk chain holds a file (discard, create)
 
 
 def _scripts_by_version() -> list[tuple[str, str, str]]:

@@ -59,6 +59,7 @@ def check_host(host: HostSpec, facts: HostFacts) -> list[HostProblem]:
             continue
         problems.extend(_vm_features(vm, facts))
         problems.extend(_vm_media(vm, facts))
+        problems.extend(_vm_source_held(vm, facts))
         problems.extend(_vm_switch(host, vm, facts))
     return problems
 
@@ -313,3 +314,27 @@ def chain_dependents(facts: HostFacts, observed: VMFacts) -> tuple[tuple[str, st
                 if path and path.lower() in own:
                     found.append((other.name, path))
     return tuple(found)
+
+
+def _vm_source_held(vm: VMSpec, facts: HostFacts) -> list[HostProblem]:
+    """A new VM's `parent` or `copy_from` that is a disk of a VM on the host (its drive's file, running or not,
+    or the file under its checkpoint's .avhdx): a differencing disk on it breaks the first time that VM writes,
+    and a copy of it is that VM's used system. Refused before any script runs, as actions/create_vm.ps1.j2
+    refuses it on the host (where the whole chains are walked; audit L M1). A shared image that is only the
+    parent of other VMs' differencing disks is no VM's own, and stays allowed."""
+    if vm.state == "absent" or facts.vm(vm.name) is not None or vm.disk is None or vm.disk.kind == "new":
+        return []
+    source = (vm.disk.source or "").lower()
+    for other in facts.vms.all:
+        if source and source in {path.lower() for path in own_disk_files(other)}:
+            what = "parent" if vm.disk.kind == "parent" else "copy_from"
+            return [
+                HostProblem(
+                    f"the {what} image {vm.disk.source} is a disk of VM {other.name!r} on this host (it is "
+                    f"{other.state}): a VM writes to it, so a new disk made from it would break or be that "
+                    "VM's used system; nothing is created",
+                    "use a sysprepped image that no VM runs on as the parent or copy_from",
+                    vm=vm.name,
+                )
+            ]
+    return []

@@ -3,6 +3,8 @@
 - A file some VM's chain names (its drive, a checkpoint's file, or any parent of either) is not deleted, whatever
   the VM's state: a real host deletes it under an Off VM, which then can never start (H1).
 - Start-VM refuses a VM whose chain has lost a parent (H1; the real wording is unsourced).
+- New-VHD -Differencing refuses a parent that a VM which is not Off writes to; Copy-Item and
+  [System.IO.File]::Copy refuse a disk a VM which is not Off holds as its own (M1).
 - [System.IO.File]::Copy reads its paths literally; Copy-Item's -Destination with [ ] * ? is refused, as
   PowerShell reads it as a pattern (PowerShell/PowerShell#12168) (L3).
 - New-VM -Path refuses a folder that is not there (New-VM.md does not say it makes one) (L4).
@@ -54,6 +56,29 @@ def test_a_vm_whose_parent_is_gone_does_not_start() -> None:
     assert result.exit_code != 0
     assert "'child' failed to start." in result.stderr and f"its parent '{BASE}' cannot be found" in result.stderr
     assert [vm.state for vm in sim.host.vm_by_name("child")] == ["Off"]
+
+
+def test_no_differencing_disk_and_no_copy_of_a_running_vms_disk() -> None:
+    sim = two_vms("Running")
+
+    diff = sim.run(HEADER + f"New-VHD -Path '{FOLDER}\\exam.vhdx' -ParentPath '{BASE}' -Differencing -Confirm:$false")
+    item = sim.run(HEADER + f"Copy-Item -LiteralPath '{BASE}' -Destination '{FOLDER}\\exam.vhdx'")
+    dotnet = sim.run(HEADER + f"[System.IO.File]::Copy('{BASE}', '{FOLDER}\\exam.vhdx', $true)")
+
+    for result in (diff, item, dotnet):
+        assert result.exit_code != 0
+        assert "being used by another process (VM 'golden' is Running)" in result.stderr
+    assert norm_path(f"{FOLDER}\\exam.vhdx") not in sim.host.files
+
+
+def test_a_shared_image_under_running_vms_is_still_copied_and_built_on() -> None:
+    sim = two_vms("Running")
+    ok(sim, HEADER + f"New-VHD -Path '{FOLDER}\\lab.vhdx' -ParentPath '{PREMIUM}' -Differencing -Confirm:$false | Out-Null")
+    ok(sim, HEADER + f"New-VM -Name 'lab' -MemoryStartupBytes 1GB -VHDPath '{FOLDER}\\lab.vhdx' -Confirm:$false | Out-Null")
+    ok(sim, HEADER + "Start-VM -Name 'lab'")
+
+    ok(sim, HEADER + f"[System.IO.File]::Copy('{PREMIUM}', '{FOLDER}\\lab-02.vhdx', $true)")
+    ok(sim, HEADER + f"New-VHD -Path '{FOLDER}\\lab-03.vhdx' -ParentPath '{PREMIUM}' -Differencing -Confirm:$false | Out-Null")
 
 
 def test_file_copy_is_literal_and_copy_item_destination_is_a_pattern() -> None:

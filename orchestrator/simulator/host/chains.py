@@ -131,6 +131,28 @@ def chain_holder(host: Host, path: str) -> VM | None:
     return None
 
 
+def held_by_running(host: Host, path: str) -> VM | None:
+    """The VM, not Off, one of whose drives' own files (own_chain: the drive's file, its checkpoint files and
+    its base disk) is `path`: Hyper-V has them open while the VM runs (or is saved, paused, changing state).
+    No 2012 page says whether a copy of such a file is refused; the simulator refuses it (stricter). A shared
+    image under a differencing base is opened for reading only, and not counted here (unverified)."""
+    key = norm_path(path)
+    for vm in host.vms.values():
+        if vm.state == "Off":
+            continue
+        for disk in vm.disks:
+            if key in {norm_path(f) for f in own_chain(host, disk.path)}:
+                return vm
+    return None
+
+
+def writable_leaf_of(host: Host, path: str) -> VM | None:
+    """The VM, not Off, whose drive writes to `path` now (the leaf of its chain)."""
+    key = norm_path(path)
+    return next((vm for vm in host.vms.values() if vm.state != "Off"
+                 and any(norm_path(d.path) == key for d in vm.disks)), None)
+
+
 def missing_parent(host: Host, path: str) -> str | None:
     """The first parent that a file of `path`'s chain names and the host lacks: that chain is broken (a base disk
     deleted under a differencing child). None when the chain is whole."""

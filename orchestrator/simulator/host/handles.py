@@ -197,7 +197,8 @@ def file_copy(ctx: Any, args: list[Any]) -> None:
     found", DirectoryNotFoundException when a path "is invalid (for example, it is on an unmapped drive)",
     IOException when the destination "exists and overwrite is false" or "An I/O error has occurred",
     UnauthorizedAccessException when "The caller does not have the required permission"; the texts below are
-    the simulator's. Like Copy-Item here: a copy killed half-way leaves its target torn."""
+    the simulator's. Like Copy-Item here: a disk file a VM that is not Off holds is refused (chains.
+    held_by_running, stricter), and a copy killed half-way leaves its target torn."""
     from orchestrator.simulator.host import chains
 
     source, dest = to_string(args[0]), to_string(args[1])
@@ -216,6 +217,10 @@ def file_copy(ctx: Any, args: list[Any]) -> None:
     old = fs.get(dest)
     if old is not None and not overwrite:
         raise method_error("Copy", 3, f"The file '{dest}' already exists.", "IOException")
+    holder = chains.held_by_running(ctx.host, entry.path)
+    if holder is not None:
+        raise method_error("Copy", 3, f"The process cannot access the file '{entry.path}' because it is being used "
+                           f"by another process (VM '{holder.name}' is {holder.state}).", "IOException")
     if conflict(ctx.host, entry.path, READ, READ) or (old is not None and (
             conflict(ctx.host, dest, WRITE, 0) or chains.in_use(ctx.host, dest) or old.mounted is not None)):
         busy = entry.path if conflict(ctx.host, entry.path, READ, READ) else dest

@@ -50,6 +50,7 @@ SIMULATOR_KEYS = (
     "delegation",
     "guest_setup_seconds",  # issue 15: a simulated guest's first-boot setup, in simulated seconds
     "guest_domains",  # issue 15: the AD domains a simulated guest can join
+    "automount",  # audit K H1: whether Mount-VHD gives a mounted disk's volumes drive letters by itself
     "cmdlets_as_on",  # {cmdlet: Windows version}: a host whose cmdlet differs from its own version's page
     "cmdlets_without",  # {cmdlet: [parameter, ...]}: a host whose cmdlet lacks parameters its page lists
 )
@@ -315,6 +316,7 @@ class HostBuilder:
             "logical_processors": r.integer,
             "hyperv_installed": r.boolean,
             "delegation": r.boolean,
+            "automount": r.boolean,
             "os_version": r.text,
             "computer_name": r.text,
             "memory": r.size,

@@ -110,7 +110,9 @@ class FileEntry:
     # A virtual disk's guest volume, once something wrote to it (host/guest.py): its files and its Windows'
     # state. None reads through to the parent disk, and a disk with install media has a sysprepped one.
     volume: dict[str, Any] | None = None
-    mounted: dict[str, Any] | None = None  # Mount-VHD on the host: {"disk": n, "letter": "E", "read_only": b}
+    # Mount-VHD on the host: {"disk": n, "letter": "E" or None, "paths": [[partition number, folder], ...]}
+    # (the folders Add-PartitionAccessPath mounted its partitions at: host/guest_disks.py)
+    mounted: dict[str, Any] | None = None
     # Who owns it (a SID; None: what the simulator was seeded with, shown as Administrators) and a folder's own
     # access rules once a script set them ({"protected": b, "rules": [...]}; None: inherited): host/acl.py.
     owner: str | None = None
@@ -246,6 +248,10 @@ class Host:
     session_user: str = ""  # the remote user's SID ("": host/acl.DEFAULT_USER, the built-in Administrator)
     creator_owns: bool = False  # the host's policy makes even an administrator's new objects its own (host/acl.py)
     guest_setup_seconds: float = 30 * 60  # how long a guest's first-boot setup runs, in simulated time (guest.py)
+    # Whether Mount-VHD gives a mounted disk's volumes drive letters by itself (host/guest_disks.py). A host
+    # with automount off (mountvol /N), a SAN policy or an image partition's NoDefaultDriveLetter gives none,
+    # and no page says when the letters come where it does (audit K H1): off, it never does.
+    automount: bool = True
     guest_domains: list[str] = field(default_factory=list)  # AD domains the simulated network has (guest.py)
     # A copy built from facts (a dry run's preflight) knows no guest's disk: for a running VM whose guest is
     # in setup it assumes the guest reports what the host waits for (vm id -> [ready name, token, computer

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from orchestrator.host_lock import LOCK_FOLDER
 from orchestrator.model import DynamicMemory, Schedule, VMSpec
 
 Change = tuple[str, Any, Any]
@@ -634,18 +635,25 @@ GUEST_POLL_SECONDS = 30
 # image captured from a finished guest may already report a same-named VM's token while its setup still runs,
 # with the answer file on its disk (audit D, F3). Letters, digits and dashes: cmd-safe.
 GUEST_TOKEN_SLOT = "orchestrate-ready-token"
+# Where PrepareGuest mounts a guest disk's partitions (Add-PartitionAccessPath -AccessPath, a folder per
+# partition under a folder per run named by its token): inside the state folder, which only Administrators,
+# SYSTEM and Hyper-V Administrators may open (lib/state_folder.ps1.j2), on the host's system drive, NTFS as a
+# mounted folder needs ("a path to an empty directory on an NTFS volume", Add-PartitionAccessPath.md). No drive
+# letter is used (audit K H1: a host need not give the mounted disk any).
+GUEST_MOUNT_FOLDER = LOCK_FOLDER + "\\guest-disks"
 
 
 @dataclass(frozen=True, slots=True)
 class PrepareGuest(Action):
     """Write the answer file and SetupComplete.cmd into a new, never-started VM's system disk: the guest line
-    goes into the VM's Notes first as "writing", then Mount-VHD, the Windows partition found by its
-    \\Windows\\System32, the two files written, Dismount-VHD always (finally), and the line becomes "setup": from
-    then on no run writes again. A run stopped before that (its process killed: no finally runs, and the disk
-    stays mounted) leaves "writing" on a VM that never started, and the next run dismounts the disk if it is
-    still mounted and writes both files again. Both files' text arrives after the script on stdin
-    (`answer_secret`, `setup_secret`: orchestrator.transport.stdin), never in the script: the answer file holds
-    the passwords."""
+    goes into the VM's Notes first as "writing", then Mount-VHD -NoDriveLetter, each basic partition mounted at
+    a folder of its own under GUEST_MOUNT_FOLDER until the one with \\Windows\\System32 is found, the two files
+    written, the folders unmounted and Dismount-VHD always (finally), and the line becomes "setup": from then
+    on no run writes again. A run stopped before that (its process killed: no finally runs, and the disk
+    stays mounted) leaves "writing" on a VM that never started, and the next run takes away what it left
+    mounted at folders, dismounts the disk if it is still mounted and writes both files again. Both files' text
+    arrives after the script on stdin (`answer_secret`, `setup_secret`: orchestrator.transport.stdin), never in
+    the script: the answer file holds the passwords."""
 
     vm: VMSpec
     template: ClassVar[str] = "actions/prepare_guest.ps1.j2"
@@ -666,6 +674,10 @@ class PrepareGuest(Action):
     @property
     def ready_name(self) -> str:
         return GUEST_READY_NAME
+
+    @property
+    def mount_root(self) -> str:
+        return GUEST_MOUNT_FOLDER
 
     @property
     def answer_secret(self) -> str:

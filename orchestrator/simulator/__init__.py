@@ -371,6 +371,9 @@ def _host_from_facts(facts: Mapping[str, Any]) -> Host:
         logical_processors=int(info.get("logical_processors") or 8),
         memory=int(info.get("memory_total") or 32 * 1024**3),
         switches=list(facts.get("switches") or []),
+        # The facts do not say whether the host gives a mounted disk drive letters by itself: it does not here
+        # (stricter; host/guest_disks.py).
+        automount=False,
     )
     host.cmdlets_as_on = _cmdlets_as_on(facts.get("cmdlets"), host.os_version)
     host.cmdlets_without = _cmdlets_without(facts.get("cmdlets"), host)

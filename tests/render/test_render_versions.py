@@ -21,7 +21,7 @@ Get-ScheduledTaskInfo Start-ScheduledTask New-ScheduledTaskAction New-ScheduledT
 New-ScheduledTaskPrincipal New-ScheduledTaskSettingsSet Write-Output Write-Error Out-Null ConvertTo-Json ConvertFrom-Json Select-Object
 Where-Object ForEach-Object Sort-Object Measure-Object Test-Path New-Item Remove-Item Copy-Item Rename-Item Join-Path
 Split-Path Get-ChildItem Get-Content Get-Date Get-PSDrive Start-Job Wait-Job Receive-Job Remove-Job Start-Sleep
-Mount-VHD Dismount-VHD Get-Disk Get-Partition Set-Content New-Object
+Mount-VHD Dismount-VHD Get-Disk Get-Partition Add-PartitionAccessPath Remove-PartitionAccessPath Set-Content New-Object
 """
 CONTRACT_CMDLETS = frozenset(_CONTRACT_TEXT.split())
 OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-OrchestrateDate", "Restore-OrchestrateCheckpoint",

@@ -635,6 +635,11 @@ GUEST_POLL_SECONDS = 30
 # image captured from a finished guest may already report a same-named VM's token while its setup still runs,
 # with the answer file on its disk (audit D, F3). Letters, digits and dashes: cmd-safe.
 GUEST_TOKEN_SLOT = "orchestrate-ready-token"
+# The mark every answer file orchestrate writes carries: an XML comment after its root element, added by
+# render.render_answer_file whatever the template (a site's override too). PrepareGuest refuses an image's own
+# \\Windows\\Panther\\unattend.xml (Setup caches an answer file there, "Windows Setup Automation Overview"),
+# and a file there with this mark is ours, from a run cut off after writing it (audit K L2).
+GUEST_ANSWER_MARK = "orchestrate-answer-file"
 # Where PrepareGuest mounts a guest disk's partitions (Add-PartitionAccessPath -AccessPath, a folder per
 # partition under a folder per run named by its token): inside the state folder, which only Administrators,
 # SYSTEM and Hyper-V Administrators may open (lib/state_folder.ps1.j2), on the host's system drive, NTFS as a
@@ -674,6 +679,10 @@ class PrepareGuest(Action):
     @property
     def ready_name(self) -> str:
         return GUEST_READY_NAME
+
+    @property
+    def answer_mark(self) -> str:
+        return GUEST_ANSWER_MARK
 
     @property
     def mount_root(self) -> str:

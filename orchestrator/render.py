@@ -39,7 +39,7 @@ from typing import Any
 import jinja2
 
 from orchestrator import pwsh, pwsh_level, signatures
-from orchestrator.actions import Action
+from orchestrator.actions import GUEST_ANSWER_MARK, Action
 from orchestrator.capabilities import Capabilities
 from orchestrator.host_lock import LockRequest, admin_request
 from orchestrator.model import HostSpec
@@ -565,6 +565,10 @@ def _template_position(exc: BaseException, default_file: str | None) -> tuple[st
 # `orchestrate render`). SetupComplete.cmd only takes values of letters, digits, '.', '_' and '-'.
 
 ANSWER_FILE_TEMPLATE = "guest/unattend.xml.j2"
+# The line every answer file ends with, after its root element (XML 1.0 allows comments there: document ::=
+# prolog element Misc*): the mark by which the answer-file step knows a \\Windows\\Panther\\unattend.xml it finds
+# as its own, from a run cut off after writing it, and refuses any other (orchestrator.actions.GUEST_ANSWER_MARK).
+ANSWER_FILE_MARK_LINE = f"<!-- {GUEST_ANSWER_MARK}: written by orchestrate; SetupComplete.cmd deletes it -->"
 SETUP_COMPLETE_TEMPLATE = "guest/SetupComplete.cmd.j2"
 GUEST_ARCHITECTURE = "amd64"  # Windows Server 2012 is 64-bit only; every component of the file says amd64
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -690,7 +694,7 @@ def render_answer_file(renderer: Renderer, vm: Any, *, reveal: bool = False) -> 
     problem = answer_file_problem(text)
     if problem:
         raise RenderError(f"the rendered answer file is not a valid answer file: {problem}", ANSWER_FILE_TEMPLATE)
-    return text
+    return text.rstrip("\r\n") + "\n" + ANSWER_FILE_MARK_LINE + "\n"
 
 
 def answer_file_problem(text: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from orchestrator import __version__, exit_codes
+from orchestrator import __version__, exit_codes, stop_request
 from orchestrator.cli.closed_output import ended_by_output, output_went_away, stdout_is_devnull
 from orchestrator.cli.interrupts import (
     STOPPING_SIGNALS,
@@ -118,5 +118,6 @@ def main() -> None:
         def restore() -> None:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+            stop_request.forget()  # the next command in this process (tests run many) starts without it
 
         click.get_current_context().call_on_close(restore)

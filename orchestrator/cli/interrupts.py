@@ -19,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from orchestrator import stop_request
+
 INTERRUPTED = 130  # orchestrator.exit_codes.INTERRUPTED, without importing anything on the way
 BEFORE_CONTACT = "interrupted before any host was contacted"
 AFTER_CONTACT = "interrupted: the command stopped before its end; `orchestrate history` shows how far its runs got"
@@ -55,6 +57,7 @@ class InterruptHandler:
     def __call__(self, signum: int, frame: object) -> None:
         self.count += 1
         if self.count <= self.RAISED:
+            stop_request.note()  # seen by the run's wait even if this KeyboardInterrupt is lost on the way
             raise KeyboardInterrupt
 
 
@@ -62,6 +65,7 @@ def install_handlers() -> dict[int, object]:
     """A fresh InterruptHandler on every stopping signal the process was not told to ignore; returns the
     handlers it replaced."""
     handler = InterruptHandler()
+    stop_request.forget()  # a request of an earlier command in this process (tests run many) is not ours
     return {sig: signal.signal(sig, handler) for sig in STOPPING_SIGNALS if not ignored_on_purpose(sig)}
 
 

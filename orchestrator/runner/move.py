@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator import events as ev
-from orchestrator import exit_codes
+from orchestrator import exit_codes, stop_request
 from orchestrator.locks import HostLock, HostLocked
 from orchestrator.model import Inventory
 from orchestrator.move_records import MoveRecord
@@ -204,7 +204,9 @@ def _locked_move(
         except KeyboardInterrupt:
             if dry_run:
                 raise
-            # The step in flight has ended (the runner waits for it); put back what the move began.
+            # The step in flight has ended (the runner waits for it); put back what the move began. The
+            # signal is taken: the undo's own steps must not see it again (stop_request.py).
+            stop_request.forget()
             settled = _settle(steps, vm_name, source, target, keep_source, resume=False)
             notes = settled.undo or [settled.error or "nothing was begun that needs undoing"]
             return MoveResult(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
 from orchestrator import events as ev
-from orchestrator import exit_codes
+from orchestrator import exit_codes, stop_request
 from orchestrator.model import HostSpec, Inventory
 from orchestrator.operations import Converge, Export, Operation
 from orchestrator.operations.export import ExportedCopy
@@ -165,12 +165,14 @@ class Runner:
                 if error is not None and not isinstance(error, Exception):
                     raise error  # SystemExit and the like: the process is going, not this host failing
         except KeyboardInterrupt:
+            stop_request.forget()  # this is the interrupt the handler noted: never raise it a second time
             interrupted = True
             unfinished = [name for name, future in futures.items() if not future.done()]
             stop.set()
             for future in futures.values():
                 future.cancel()
             self._stop({name: f for name, f in futures.items() if not f.done()})
+            stop_request.forget()  # a second interrupt, which _stop took: the run has ended as it asks
         finally:
             pool.shutdown(wait=not interrupted, cancel_futures=True)
         outcomes: dict[str, HostOutcome] = {}
@@ -289,12 +291,15 @@ class Runner:
 def _outcome_of(future: Future[HostOutcome]) -> BaseException | None:
     """The future's exception, waited for in steps of a second: a signal handler only runs when the main
     thread executes Python code, and a signal delivered to another thread (or simulated with
-    `_thread.interrupt_main`) would otherwise wait until the host is done."""
+    `_thread.interrupt_main`) would otherwise wait until the host is done. A stop the handler noted whose
+    KeyboardInterrupt never came (lost in a `__del__` or a gc callback, stop_request.py) is raised here, at
+    the next step."""
     while True:
         try:
             return future.exception(timeout=1.0)
         except TimeoutError:
-            continue
+            if stop_request.pending():
+                raise KeyboardInterrupt from None
 
 
 def run_status(outcomes: Sequence[HostOutcome] | object, exit_code: int) -> str:

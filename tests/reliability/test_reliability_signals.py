@@ -160,6 +160,46 @@ def test_ctrl_c_during_long_scripts_stops_them_deletes_every_shell_and_prints_th
         assert fake.hosts[name].commands_run == 1
 
 
+def test_a_ctrl_c_whose_keyboardinterrupt_is_lost_still_stops_the_run(fake: FakeWinRMServer, tmp_path: Path) -> None:
+    """Python drops an exception raised in a `__del__` or a gc callback ("Exception ignored in ..."), and a
+    signal handler runs wherever the main thread is: the suite once saw a Ctrl-C vanish inside hypothesis's
+    gc callback. Here the handler runs and its KeyboardInterrupt goes nowhere, as it would there: the run
+    still stops as after any Ctrl-C (its wait sees the request the handler noted)."""
+    inventory = school(fake, tmp_path, ["hv01", "hv02"])
+    state = tmp_path / "state"
+
+    def press_and_lose() -> None:
+        if wait_for(applying(fake, 2), timeout=60):
+            handler = signal.getsignal(signal.SIGINT)
+            assert callable(handler)
+            with contextlib.suppress(KeyboardInterrupt):  # raised here, in this thread: lost for the run
+                handler(signal.SIGINT, None)
+
+    rescued = threading.Event()
+    finished = threading.Event()
+
+    def rescue() -> None:  # were the lost Ctrl-C ignored, the hour-long scripts would hold the test for an hour
+        if not finished.wait(120):
+            rescued.set()
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    threading.Thread(target=press_and_lose, daemon=True).start()
+    threading.Thread(target=rescue, daemon=True).start()
+
+    result = invoke(inventory, state)
+    finished.set()
+
+    assert not rescued.is_set(), "the run went on after the lost Ctrl-C until a second one stopped it"
+    assert result.exit_code == exit_codes.INTERRUPTED, result.output
+    assert "Traceback" not in result.output and "exit 130" in result.output
+    assert_every_shell_deleted(fake)
+    status, code, hosts = journal_run(state)
+    assert (status, code) == ("aborted", exit_codes.INTERRUPTED)
+    assert all(s == "failed" and "interrupted" in e for s, e in hosts.values())
+    for name in ("hv01", "hv02"):  # the hour-long script never ran
+        assert fake.hosts[name].commands_run == 1
+
+
 def test_a_second_ctrl_c_deletes_the_shells_at_once(fake: FakeWinRMServer, tmp_path: Path) -> None:
     """The hosts do not answer the Signal (it hangs on the host): a second Ctrl-C stops waiting for it and
     deletes the shells, which ends the scripts."""

@@ -100,3 +100,24 @@ def test_a_mistyped_cmdlet_in_cmdlets_without_is_refused_with_the_name_it_resemb
 
     assert checked.exit_code != 0
     assert "'Set-VMMemroy' is not a cmdlet the simulator knows" in checked.output and "Set-VMMemory" in checked.output
+
+
+def test_a_2012_host_whose_new_vm_and_new_vhd_lack_confirm_still_gets_its_vm(tmp_path: Path) -> None:
+    """Their 2012 pages list -Confirm (New-VM.md, New-VHD.md), so the shipped data says yes; a host whose own
+    Get-Command says no is believed, as for the Set-VM* cmdlets: the create passes no -Confirm there."""
+    state = tmp_path / "state"
+    lacking = {"New-VM": ["Confirm", "WhatIf"], "New-VHD": ["Confirm", "WhatIf"]}
+    inventory = _inventory(tmp_path, lacking)
+
+    preview = orchestrate("apply", str(inventory), "--state-dir", str(state), "--dry-run", "--show-scripts",
+                          "-o", "json")
+    assert preview.exit_code == 0, preview.output
+    scripts = "\n".join(e["script"] for e in json_events(preview) if e["event"] == "script")
+    creates = [line.strip() for line in scripts.splitlines() if line.strip().startswith(("New-VM ", "$vm = New-VM "))]
+    disks = [line.strip() for line in scripts.splitlines() if line.strip().startswith("New-VHD ")]
+    assert creates and disks
+    assert not any("-Confirm" in line for line in creates + disks), creates + disks
+
+    built = orchestrate("apply", str(inventory), "--state-dir", str(state), "-o", "json")
+    assert built.exit_code == 0, built.output
+    assert vms_of(state, "hv01")["lab-01"]["cpus"] == 2

@@ -9,6 +9,7 @@ on port 5985, transport ntlm, /wsman) and the model's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,14 @@ _IMAGE_TEXT_MAPS = (
 
 def _is_text_map(value: object) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+@dataclass
+class _CmdletEntries:
+    """The entries of a seed's cmdlet-keyed mapping whose cmdlet is known: (name, value, origin)."""
+
+    known: list[tuple[str, Any, Origin]] = field(default_factory=list)
+    ok: bool = True
 
 
 class HostBuilder:
@@ -344,18 +353,11 @@ class HostBuilder:
         """{Mount-VHD: '6.2'}: the simulated host's Mount-VHD takes the parameters its page lists for Windows
         6.2, whatever the host's own version (orchestrator.simulator.state.cmdlets_as_on)."""
         hint = "write {Mount-VHD: '6.2'} (a cmdlet, and the Windows version whose page lists its parameters here)"
-        if not isinstance(value, dict):
-            self.r.error(origin, f"{what} must be a mapping of cmdlet names to Windows versions", hint)
+        entries = self._cmdlet_entries(value, origin, what, "Windows versions", hint)
+        if entries is None:
             return False
-        known = {name.lower(): name for name in signatures.cmdlet_names()}
-        ok = True
-        for name, version in value.items():
-            at = origin_in(value, name, origin)
-            if not isinstance(name, str) or name.lower() not in known:
-                close = suggestion(str(name), sorted(known.values()))
-                ok = self.r.error(at, f"{what}: {describe(name)} is not a cmdlet the simulator knows",
-                                  close or hint) and False
-                continue
+        ok = entries.ok
+        for name, version, at in entries.known:
             text = self.r.text(version, at, f"{what}: {name}")
             if text is BAD:
                 ok = False
@@ -370,20 +372,32 @@ class HostBuilder:
         """{Set-VMMemory: [Confirm, WhatIf]}: the simulated host's Set-VMMemory lacks those parameters of its
         page (orchestrator.simulator.state.cmdlets_without)."""
         hint = "write {Set-VMMemory: [Confirm, WhatIf]} (a cmdlet, and the parameters it lacks here)"
-        if not isinstance(value, dict):
-            self.r.error(origin, f"{what} must be a mapping of cmdlet names to lists of parameter names", hint)
+        entries = self._cmdlet_entries(value, origin, what, "lists of parameter names", hint)
+        if entries is None:
             return False
-        known = {name.lower(): name for name in signatures.cmdlet_names()}
-        ok = True
-        for name, params in value.items():
-            at = origin_in(value, name, origin)
-            if not isinstance(name, str) or name.lower() not in known:
-                close = suggestion(str(name), sorted(known.values()))
-                ok = self.r.error(at, f"{what}: {describe(name)} is not a cmdlet the simulator knows",
-                                  close or hint) and False
-                continue
+        ok = entries.ok
+        for name, params, at in entries.known:
             ok = self._texts(params, at, f"{what}: {name}") and ok
         return ok
+
+    def _cmdlet_entries(self, value: Any, origin: Origin, what: str, values: str, hint: str) -> _CmdletEntries | None:
+        """A seed's mapping keyed by cmdlet names: None (reported) when it is no mapping; else its entries
+        whose key is a cmdlet the simulator knows, each with its origin, and whether every key was one (an
+        unknown one is reported with the known name it resembles)."""
+        if not isinstance(value, dict):
+            self.r.error(origin, f"{what} must be a mapping of cmdlet names to {values}", hint)
+            return None
+        known_names = {name.lower(): name for name in signatures.cmdlet_names()}
+        entries = _CmdletEntries()
+        for name, item in value.items():
+            at = origin_in(value, name, origin)
+            if not isinstance(name, str) or name.lower() not in known_names:
+                close = suggestion(str(name), sorted(known_names.values()))
+                entries.ok = self.r.error(at, f"{what}: {describe(name)} is not a cmdlet the simulator knows",
+                                          close or hint) and False
+                continue
+            entries.known.append((name, item, at))
+        return entries
 
     def _texts(self, value: Any, origin: Origin, what: str) -> bool:
         items = self.r.sequence(value, origin, what)

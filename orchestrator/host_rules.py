@@ -291,7 +291,7 @@ def own_disk_files(observed: VMFacts) -> tuple[str, ...]:
     """The disk files of a VM the facts show as its own: each drive's file, and the parent of a drive that is a
     checkpoint's .avhdx (or .avhd; Get-VHD.md, 2012, Example 5), which is its checkpoint file or its base disk.
     The facts read one level of each chain, so deeper files are not here: the scripts walk the whole chains
-    (Find-OrchestrateChainHolder in lib/functions.ps1.j2) and refuse what this misses."""
+    (Find-OrchestrateChainHolder and Get-OrchestrateOwnDisks in lib/functions.ps1.j2) and refuse what this misses."""
     files: list[str] = []
     for disk in observed.disks:
         files.append(disk.path)

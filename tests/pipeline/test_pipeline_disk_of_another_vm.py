@@ -10,10 +10,15 @@ A shared image that is only the parent of differencing disks stays what every cl
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline_support import PREMIUM_IMAGE, orchestrate, simulated_host, vm, vms_of, write_inventory
 
+from orchestrator.facts import load_document, parse_facts
+from orchestrator.inventory import load_inventory
+from orchestrator.plan import plan_host
+from orchestrator.render import Renderer
 from orchestrator.simulator import Simulator
 from orchestrator.transport.simulated import state_file
 from orchestrator.transport.stdin import channel
@@ -94,3 +99,28 @@ def test_vms_on_a_shared_image_are_still_made(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert sorted(vms_of(state, "hv01")) == ["lab-01", "lab-02", "lab-03"]
+
+
+
+def test_a_disk_the_script_made_itself_counts_as_that_vms_own(tmp_path: Path) -> None:
+    """The plan cannot refuse a parent that does not exist yet: golden's disk is made by the same script. Were
+    exam-01's parent golden.vhdx by the time the script runs (here: the script's text changed after the plan),
+    the script's own list of the host's disks, read once and extended by each create, still refuses it."""
+    vms = [vm("golden", disk={"copy_from": PREMIUM_IMAGE}), vm("exam-01")]
+    inventory = write_inventory(tmp_path, {"hv01": {**simulated_host(), "multipoint_vms": vms}})
+    host = load_inventory(str(inventory)).hosts["hv01"]
+    renderer = Renderer()
+    simulator = Simulator(seed=simulated_host()["orchestrate_simulator"])
+    facts = parse_facts(load_document(simulator.run(*channel(renderer.render_facts(host))).stdout))
+    script = renderer.render_apply(host, list(plan_host(host, facts)), facts.version)
+    exam_at = script.index("$vmName = 'exam-01'")
+    premium = "'" + PREMIUM_IMAGE + "'"
+    script = script[:exam_at] + script[exam_at:].replace(premium, "'" + GOLDEN + "'")
+
+    ran = simulator.run(*channel(script))
+
+    failed = json.loads(ran.stdout)["failed"]
+    assert failed["summary"] == "create VM exam-01", failed
+    assert f"its parent {GOLDEN} is a disk of VM golden" in failed["error"]
+    assert [v.name for v in simulator.host.vms.values()] == ["golden"]
+    assert not any("exam-" in path for path in simulator.host.files)

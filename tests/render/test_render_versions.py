@@ -29,7 +29,9 @@ OWN_FUNCTIONS = {"Find-OrchestrateVM", "Get-OrchestrateVM", "ConvertTo-Orchestra
                  "Get-OrchestrateSecret", "Get-OrchestrateKvpValue",  # these two: issue 15 (guest setup)
                  "Test-OrchestrateJoined",  # did the guest join its domain (the guest wait)
                  "Get-OrchestrateOwnChain",  # a drive's own disk files (discard, import clean-up)
-                 "Find-OrchestrateChainHolder"}  # a VM whose disk chain holds a file (discard, create)
+                 "Find-OrchestrateChainHolder",  # a VM whose disk chain holds a file (discard, create)
+                 "Get-OrchestrateDrivesOf",  # a VM's and its checkpoints' drives (both of the above)
+                 "Get-OrchestrateOwnDisks"}  # every VM's own disk files, once per script (create)
 
 
 def _scripts_by_version() -> list[tuple[str, str, str]]:

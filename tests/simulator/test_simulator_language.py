@@ -444,3 +444,20 @@ def test_a_fleet_of_distinct_like_patterns_keeps_answering_with_bounded_memos() 
         assert not values.like(f"host{i:05d}-lab", f"host{i + 1:05d}-l?b")
     assert len(values._STAR_INNER) <= values._PATTERN_MEMO_MAX
     assert len(values._LIKE_CACHE) <= values._PATTERN_MEMO_MAX
+
+
+def test_an_array_parameter_keeps_every_element(sim: Simulator) -> None:
+    """`param([string[]]$Files)` binds an array element by element (about_Assignment_Operators, 3.0: "casts the
+    variable as a string [] array type"); the simulator once read the type as [string] and joined the array into
+    one text, so `-contains` found nothing (audit M H1)."""
+    setup = "function Measure-Files { param([string[]]$Files) @{ n = @($Files).Count; has = ($Files -contains 'b') } }"
+    assert value(sim, "Measure-Files -Files @('a', 'b')", setup) == {"n": 2, "has": True}
+    assert value(sim, "Measure-Files -Files 'b'", setup) == {"n": 1, "has": True}
+    assert value(sim, "Measure-Files -Files @()", setup) == {"n": 0, "has": False}
+    assert value(sim, "@(Sum-Ints -Numbers @(1, 2)).Count",
+                 "function Sum-Ints { param([int[]]$Numbers) $Numbers }") == 2
+
+
+def test_a_parameter_type_the_simulator_does_not_model_fails_the_call(sim: Simulator) -> None:
+    result = fails(sim, "function Use-Span { param([System.TimeSpan]$Span) $Span }\nUse-Span -Span 5")
+    assert "does not support the type [system.timespan]" in result.stderr

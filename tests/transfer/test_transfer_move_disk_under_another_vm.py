@@ -19,7 +19,7 @@ LAB_01 = f"{FOLDER}\\lab-01.vhdx"
 EXAM = f"{FOLDER}\\exam.vhdx"
 
 
-def exam_on_lab_01(tmp_path: Path, *, checkpoint: bool = False) -> Lab:
+def exam_on_lab_01(tmp_path: Path, *, checkpoint: bool = False, lab_checkpoint: bool = False) -> Lab:
     lab = Lab(tmp_path)
     lab.ok("apply", str(lab.inventory), "--limit", "hv01")
     lab.powershell("hv01", "\n".join([
@@ -28,6 +28,7 @@ def exam_on_lab_01(tmp_path: Path, *, checkpoint: bool = False) -> Lab:
         f"New-VHD -Path '{EXAM}' -ParentPath '{LAB_01}' -Differencing -Confirm:$false | Out-Null",
         f"New-VM -Name 'exam' -MemoryStartupBytes 2GB -Generation 2 -VHDPath '{EXAM}' -Confirm:$false | Out-Null",
         *(["Checkpoint-VM -VM (Get-VM -Name 'exam') -SnapshotName 'before' -Confirm:$false"] if checkpoint else []),
+        *(["Checkpoint-VM -VM (Get-VM -Name 'lab-01') -SnapshotName 'mine' -Confirm:$false"] if lab_checkpoint else []),
     ]))
     return lab
 
@@ -67,6 +68,21 @@ def test_the_hosts_removal_script_refuses_what_the_facts_do_not_show(tmp_path: P
     assert code != 0
     assert (f"VM lab-01 was not removed: its disk {LAB_01} is part of the disk chain of VM exam" in output), output
     assert "removed the copy on hv02" in output  # the undo: the VM is hv01's again
+    assert lab.facts("hv02").vm("lab-01") is None
+    assert lab.facts("hv01").vm("lab-01") is not None and lab.exists("hv01", LAB_01)
+    lab.powershell("hv01", "$ErrorActionPreference = 'Stop'\nStart-VM -VM (Get-VM -Name 'exam')")
+
+
+def test_the_removal_script_refuses_it_for_a_lab_01_with_a_checkpoint_too(tmp_path: Path) -> None:
+    """lab-01's own chain is then two files (its .avhdx and lab-01.vhdx), so the script's chain check gets an
+    array for its [string[]] parameter: the simulator once bound it as one joined string (audit M H1), found no
+    holder and went on to remove lab-01, where a real host refuses."""
+    lab = exam_on_lab_01(tmp_path, checkpoint=True, lab_checkpoint=True)
+
+    code, output = lab.orchestrate("move", str(lab.inventory), "--vm", "lab-01", "--to", "hv02", "--via", SHARE)
+
+    assert code != 0
+    assert (f"VM lab-01 was not removed: its disk {LAB_01} is part of the disk chain of VM exam" in output), output
     assert lab.facts("hv02").vm("lab-01") is None
     assert lab.facts("hv01").vm("lab-01") is not None and lab.exists("hv01", LAB_01)
     lab.powershell("hv01", "$ErrorActionPreference = 'Stop'\nStart-VM -VM (Get-VM -Name 'exam')")

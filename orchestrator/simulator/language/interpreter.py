@@ -333,11 +333,10 @@ class Interpreter:
             else:
                 value = False if type_name == "switch" else None
             if type_name and type_name != "switch" and value is not None:
-                try:
-                    value = dotnet.cast(type_name, value)
-                except PSRuntimeError:
-                    if type_name in ("string", "int", "long", "bool", "datetime", "array", "hashtable"):
-                        raise
+                # A value the type refuses, or a type the simulator does not model, fails the call: PowerShell
+                # converts an argument to its parameter's type or refuses it (ParameterArgumentTransformationError),
+                # so going on with the unconverted value would be more lenient than a host.
+                value = dotnet.cast(type_name, value)
             self.scope.vars[name] = value
         self.scope.vars["args"] = positional + rest
 

@@ -292,7 +292,7 @@ class _Converter:
                     block = None
                     for cc in self.named(clause):
                         if cc.type == "catch_type_list":
-                            types = [self.text(t).strip("[]") for t in self.named(cc)]
+                            types = [self.type_name(t) for t in self.named(cc)]
                         elif cc.type == "statement_block":
                             block = self.block(cc)
                         else:
@@ -322,7 +322,8 @@ class _Converter:
                         for attr in self.named(pc):
                             tl = self.named(attr)
                             if tl and tl[0].type == "type_literal":
-                                type_name = self.text(tl[0]).strip("[]").strip().lower()
+                                # Only the outer brackets: `[string[]]` is string[] (audit M H1), not string.
+                                type_name = self.type_name(tl[0]).lower()
                     elif pc.type == "script_parameter_default":
                         default = self.expression(self.named(pc)[0])
                     else:

@@ -35,6 +35,7 @@ from orchestrator.simulator.host.acl import DEFAULT_USER, Identity
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.files import FileSystem, Session, Shares
 from orchestrator.simulator.host.model import VM, Adapter, Disk, FileEntry, Host, Snapshot, Task, norm_path
+from orchestrator.simulator.language.console_encoding import OEM_CODEPAGE, UTF8_CODEPAGE
 from orchestrator.simulator.language.errors import ScriptError
 from orchestrator.simulator.language.flow import ExitSignal, ProcessKilled
 from orchestrator.simulator.language.interpreter import Interpreter, format_error
@@ -113,16 +114,18 @@ class Simulator:
         """How many changes mutating cmdlets made since this Simulator was created."""
         return len(self.mutation_log)
 
-    def run(self, script: str, stdin: str = "", *, identity: Identity | None = None) -> RunResult:
+    def run(self, script: str, stdin: str = "", *, identity: Identity | None = None,
+            codepage: int = UTF8_CODEPAGE) -> RunResult:
         """Run one script as powershell.exe would; failures are exit code 1 with the error on stderr. It runs as
-        the remote session's user unless `identity` says whom else (a local user at the host: host/acl.py)."""
-        return self._run(script, stdin, keep=False, identity=identity)[0]
+        the remote session's user unless `identity` says whom else (a local user at the host: host/acl.py), in a
+        WinRM shell of `codepage` (the product opens every shell with 65001; language/console_encoding.py)."""
+        return self._run(script, stdin, keep=False, identity=identity, codepage=codepage)[0]
 
-    def hold(self, script: str, stdin: str = "") -> tuple[RunResult, int]:
+    def hold(self, script: str, stdin: str = "", *, codepage: int = UTF8_CODEPAGE) -> tuple[RunResult, int]:
         """Run a script whose PowerShell process then keeps running (a script of another run still busy on the
         host, or an admin's console): the handles it opened stay open until `end_process` of its id, which is
         returned. Nothing else of the process goes on: it stands for "still running", not for more work."""
-        return self._run(script, stdin, keep=True)
+        return self._run(script, stdin, keep=True, codepage=codepage)
 
     def kill_after_changes(self, changes: int | None = None, *, named: str | None = None) -> None:
         """The next script run on this host that changes anything is killed right after its `changes`-th change
@@ -147,11 +150,12 @@ class Simulator:
 
         return self._change(lambda: release_process(self.host, pid))
 
-    def _run(self, script: str, stdin: str, *, keep: bool, identity: Identity | None = None) -> tuple[RunResult, int]:
+    def _run(self, script: str, stdin: str, *, keep: bool, identity: Identity | None = None,
+             codepage: int = UTF8_CODEPAGE) -> tuple[RunResult, int]:
         pid_box: list[int] = []
 
         def execute() -> tuple[RunResult, bool]:
-            result, dirty, pid = self._execute(script, stdin, keep=keep, identity=identity)
+            result, dirty, pid = self._execute(script, stdin, keep=keep, identity=identity, codepage=codepage)
             pid_box.append(pid)
             return result, dirty
 
@@ -214,8 +218,8 @@ class Simulator:
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    def _execute(self, script: str, stdin: str, *, keep: bool = False,
-                 identity: Identity | None = None) -> tuple[RunResult, bool, int]:
+    def _execute(self, script: str, stdin: str, *, keep: bool = False, identity: Identity | None = None,
+                 codepage: int = UTF8_CODEPAGE) -> tuple[RunResult, bool, int]:
         """One PowerShell process: the script, then (unless `keep`) the process's end, which closes its handles."""
         if identity is None:
             identity = Identity.session(self.host.session_user or DEFAULT_USER, self.host.session_admin,
@@ -224,7 +228,7 @@ class Simulator:
         ctx = HostContext(self.host, fs, now=self._now, run_script=self._nested)
         ps_version = powershell_version(self.host.os_version)
         interp = Interpreter(HostCommands(ctx), stdin=stdin, now=ctx.now, new_guid=ctx.new_guid,
-                             machine_name=self.host.name, ps_version=ps_version)
+                             machine_name=self.host.name, ps_version=ps_version, console_codepage=codepage)
         ctx.interp = interp
         interp.static_hooks = ctx.static_hooks()
         interp.root.vars["pid"] = ctx.pid
@@ -278,7 +282,8 @@ class Simulator:
         self._depth += 1
         try:
             # The product's tasks run as SYSTEM (actions/schedule.ps1.j2: New-ScheduledTaskPrincipal -UserId SYSTEM).
-            result, _, _ = self._execute(script, "", identity=Identity.system())
+            # Its powershell.exe is no WinRM shell's: its console has the system's OEM code page, not 65001.
+            result, _, _ = self._execute(script, "", identity=Identity.system(), codepage=OEM_CODEPAGE)
         finally:
             self._depth -= 1
         return result

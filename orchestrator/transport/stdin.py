@@ -17,6 +17,14 @@ plan, or make a VM under a garbled name, while the journal records the script th
 prints STDIN_CHECK_FAILED on stderr and exits STDIN_CHECK_EXIT having run nothing; the transports turn that
 into `ScriptNotReceived`, never retried (orchestrator.transport.errors).
 
+Once stdin is read, the bootstrap sets [Console]::InputEncoding to UTF-8 without a byte order mark. In a
+shell of code page 65001 it starts as UTF-8 *with* one, and Start-Job, which writes to the job's process in
+that encoding, then fails on every host ("Cannot process an element with node type "Text""): Export-VM and
+Import-VM run as jobs (ansible/ansible#15770 and #22934, which does the same; the sources and the model are in
+orchestrator/simulator/language/console_encoding.py). It comes after the read because .NET's setter drops the
+Console.In reader, and it sits in a try: a host where the setter fails still runs the script, and only a job
+would fail then, as before.
+
 The bootstrap never searches for the boundary: it is told where the script ends. .NET's
 String.IndexOf(String) is culture-sensitive ("This overload performs a culture-sensitive search",
 CompareInfo.IndexOf on learn.microsoft.com), so a soft hyphen inside the boundary text of a VM name would
@@ -50,7 +58,9 @@ SECRETS_BOUNDARY = "##orchestrate-secrets##"
 STDIN_CHECK_EXIT = 97
 STDIN_CHECK_FAILED = "orchestrate: the script did not arrive whole on stdin; nothing of it was run"
 _BOOTSTRAP = (
-    "$s = [Console]::In.ReadToEnd(); $OrchestrateSecrets = $null; $n = [int]'{script}'; $k = ''; "
+    "$s = [Console]::In.ReadToEnd(); "
+    "try {{ [Console]::InputEncoding = New-Object System.Text.UTF8Encoding $false }} catch {{ }}; "
+    "$OrchestrateSecrets = $null; $n = [int]'{script}'; $k = ''; "
     "if ($s.Length -eq [int]'{total}') {{ $k = $s.Substring(0, $n); if ($s.Length -gt $n) {{ "
     "$c = $n + {width}; if ($s.Substring($n, {width}) -ceq '{boundary}') {{ $OrchestrateSecrets = $s.Substring($c) }} "
     "else {{ $k = '' }} }} }}; "

@@ -17,6 +17,7 @@ from orchestrator.operations.converge import plan_converge
 from orchestrator.plan import Plan
 from orchestrator.render import Renderer
 from orchestrator.simulator import Simulator
+from orchestrator.simulator.language.console_encoding import OEM_CODEPAGE
 from orchestrator.transport.stdin import channel
 
 GiB = 1024**3
@@ -99,8 +100,9 @@ class SimHost:
         return outcome
 
     def powershell(self, script: str) -> None:
-        """What the admin (or a user) does by hand on the host."""
-        result = self.sim.run(script)
+        """What the admin (or a user) does by hand on the host, at its own console (OEM code page, not the 65001
+        of the product's WinRM shells: orchestrator/simulator/language/console_encoding.py)."""
+        result = self.sim.run(script, codepage=OEM_CODEPAGE)
         assert result.exit_code == 0, result.stderr
 
     def set_cpus(self, vm: str, count: int) -> None:

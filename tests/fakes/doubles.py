@@ -48,7 +48,7 @@ class ScriptDouble:
             return stdin
         return script
 
-    def run(self, script: str, stdin: str = "") -> Result:
+    def run(self, script: str, stdin: str = "", *, codepage: int = 65001) -> Result:
         self.runs.append((script, stdin))
         body = self._effective(script, stdin)
         for marker, result in self.canned:

@@ -47,7 +47,7 @@ STATUS_CONTROL_C_EXIT = -1073741510
 
 
 class SimulatorLike(Protocol):
-    def run(self, script: str, stdin: str = "") -> Any: ...
+    def run(self, script: str, stdin: str = "", *, codepage: int = 65001) -> Any: ...
 
 
 @dataclass
@@ -564,14 +564,14 @@ class FakeWinRMServer:
         codec = "utf-8" if shell.codepage == 65001 else f"cp{shell.codepage}"
         data = bytes(cmd.stdin)
         stdin = self.stdin_reader(data, shell.codepage) if self.stdin_reader else data.decode(codec, errors="replace")
-        stdout, stderr, code = self._run_line(host, cmd, stdin)
+        stdout, stderr, code = self._run_line(host, shell, cmd, stdin)
         cmd.exit_code = code
         cmd.pending = [
             ("stdout", stdout.encode(codec, errors="replace")),
             ("stderr", stderr.encode(codec, errors="replace")),
         ]
 
-    def _run_line(self, host: FakeHost, cmd: Command, stdin: str) -> tuple[str, str, int]:
+    def _run_line(self, host: FakeHost, shell: Shell, cmd: Command, stdin: str) -> tuple[str, str, int]:
         limit = self.command_line_limit
         if not cmd.skip_cmd_shell and limit is not None and len(cmd.line) > limit:
             return "", "The command line is too long.\r\n", 1
@@ -609,7 +609,7 @@ class FakeWinRMServer:
         with host.lock:
             host.commands_run += 1
             cmd.script = script
-            result = host.simulator.run(script, stdin)
+            result = host.simulator.run(script, stdin, codepage=shell.codepage)
         stderr = str(result.stderr or "")
         if stderr and not stderr.startswith("#< CLIXML"):
             stderr = wsman.clixml_errors(stderr)

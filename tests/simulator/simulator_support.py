@@ -25,6 +25,10 @@ SEED_63: dict[str, Any] = {
 }
 
 HEADER = "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
+# What the product's bootstrap sets before any script runs, so that Start-Job works in a shell of code page
+# 65001 (orchestrator/transport/stdin.py; tests/simulator/test_truth_console_encoding.py): for tests that run
+# a job script directly rather than through `channel`.
+NO_BOM_INPUT = "[Console]::InputEncoding = New-Object System.Text.UTF8Encoding $false\n"
 
 
 def simulator(**overrides: Any) -> Simulator:

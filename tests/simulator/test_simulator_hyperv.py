@@ -22,6 +22,7 @@ from simulator_support import (
 )
 
 from orchestrator.simulator import Simulator
+from orchestrator.transport.stdin import channel
 
 GiB = 2**30
 
@@ -340,7 +341,7 @@ def test_jobs_run_their_script_block() -> None:
     sim = simulator()
     script = "$j = Start-Job -ScriptBlock { param($n) $n * 2 } -ArgumentList 21\n" \
              "Wait-Job -Job $j | Out-Null\nReceive-Job -Job $j\nRemove-Job -Job $j"
-    assert lines(ok(sim, script)) == ["42"]
+    assert lines(ok(sim, *channel(script))) == ["42"]  # the bootstrap lets jobs run (console_encoding)
 
 
 def test_files_and_paths() -> None:

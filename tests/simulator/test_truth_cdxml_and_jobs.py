@@ -107,7 +107,7 @@ def test_a_string_received_from_a_job_serialises_as_an_object_until_it_is_cast(o
         "Write-Output (ConvertTo-Json -InputObject ([ordered]@{ name = [string]$received }) -Compress)\n"
     )
 
-    result = lines(ok(sim, script))
+    result = lines(ok(sim, *channel(script)))  # through the bootstrap, whose encoding lets jobs run
 
     assert result[0] == "True"  # to every operator it is still the string
     raw = json.loads(result[1])["name"]
@@ -131,7 +131,7 @@ def test_numbers_and_objects_from_a_job_carry_the_members_too(os_version: str) -
         "ConvertTo-Json -InputObject ([ordered]@{ n = $number; cast = [int]$number; vm = $vm }) -Compress\n"
     )
 
-    document = last_json(ok(sim, script))
+    document = last_json(ok(sim, *channel(script)))
 
     assert document["n"]["value"] == 42 and document["n"]["PSComputerName"] == "localhost"
     assert document["cast"] == 42
@@ -142,7 +142,7 @@ def test_job_output_the_simulator_cannot_decorate_is_refused_not_passed_on_bare(
     sim = simulator()
     script = HEADER + "$job = Start-Job -ScriptBlock { $true }\nWait-Job -Job $job | Out-Null\nReceive-Job -Job $job\n"
 
-    result = sim.run(script)
+    result = sim.run(*channel(script))
 
     assert result.exit_code == 1
     assert "PSComputerName" in result.stderr and "System.Boolean" in result.stderr

@@ -6,13 +6,13 @@ reads as before, and a script that asks the host again by name (as the templates
 from __future__ import annotations
 
 import pytest
-from simulator_support import HEADER, fails, lines, ok, simulator
+from simulator_support import HEADER, NO_BOM_INPUT, fails, lines, ok, simulator
 
 from orchestrator.simulator import Simulator
 
 VERSIONS = pytest.mark.parametrize("os_version", ["6.2", "6.3"], ids=["2012", "2012R2"])
 
-FROM_JOB = (
+FROM_JOB = NO_BOM_INPUT + (
     "$job = Start-Job -ScriptBlock { Get-VM -Name 'lab-01' }\n"
     "Wait-Job -Job $job | Out-Null\n"
     "$fromJob = @(Receive-Job -Job $job)[0]\n"

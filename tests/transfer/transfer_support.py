@@ -23,6 +23,7 @@ from orchestrator.facts import HostFacts, load_document, parse_facts
 from orchestrator.inventory import load_inventory
 from orchestrator.render import Renderer
 from orchestrator.simulator import Simulator
+from orchestrator.simulator.language.console_encoding import OEM_CODEPAGE
 from orchestrator.transport.errors import ShellLost
 from orchestrator.transport.factory import open_transport
 from orchestrator.transport.simulated import state_file
@@ -109,8 +110,9 @@ class Lab:
         return parse_facts(load_document(result.stdout))
 
     def powershell(self, host: str, script: str) -> str:
-        """What someone does by hand on the host."""
-        result = self.sim(host).run(script)
+        """What someone does by hand on the host: at its own console, whose code page is the OEM one, not the
+        65001 of the product's WinRM shells (orchestrator/simulator/language/console_encoding.py)."""
+        result = self.sim(host).run(script, codepage=OEM_CODEPAGE)
         assert result.exit_code == 0, result.stderr
         return result.stdout
 

@@ -15,6 +15,7 @@ from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.host.wildcard_paths import literal_path
 from orchestrator.simulator.json_out import PipedArray, from_json, to_json
 from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language.console_encoding import JOB_PREAMBLE_FAILURE, writes_preamble
 from orchestrator.simulator.language.serialization import deserialized
 from orchestrator.simulator.language.values import (
     Guid,
@@ -392,6 +393,14 @@ def new_object(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         return [PSList()]
     if type_name in ("system.collections.hashtable", "hashtable"):
         return [PSHashtable()]
+    if type_name in ("system.text.utf8encoding", "text.utf8encoding"):
+        from orchestrator.simulator.language.console_encoding import Utf8Encoding
+
+        args = _arguments(call)
+        if len(args) > 2:
+            raise CmdletError('Cannot find an overload for "UTF8Encoding" and the argument count: "3".',
+                              "ConstructorInvokedThrowException", "InvalidOperation", terminating=True)
+        return [Utf8Encoding(bool(args) and truthy(args[0]))]
     if type_name == "system.security.cryptography.sha256cryptoserviceprovider":
         from orchestrator.simulator.language.dotnet import Sha256CryptoServiceProvider
 
@@ -753,6 +762,8 @@ def start_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     state = "Completed"
     child = ctx.interp.child()
     try:
+        if writes_preamble(ctx.interp.console_input_encoding):  # the job's process cannot read its first message
+            raise PSRuntimeError(JOB_PREAMBLE_FAILURE, "JobFailure", "OpenError")
         output = child.invoke_block(block, args)
     except PSRuntimeError as err:
         errors.append(err.message)

@@ -453,6 +453,8 @@ class _Static:
         key = self.key
         if key == "console" and lname in ("in", "error"):
             return _Static(f"console.{lname}")
+        if key == "console" and lname == "inputencoding":
+            return env.console_input_encoding
         if key == "datetime":
             if lname == "utcnow":
                 return env.now()

@@ -17,6 +17,11 @@ from orchestrator.pwsh_level import PSVERSION_TEXT
 from orchestrator.simulator.language import compiler as _compiler
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.ast import Node
+from orchestrator.simulator.language.console_encoding import (
+    UTF8_CODEPAGE,
+    as_input_encoding,
+    input_encoding_of_shell,
+)
 from orchestrator.simulator.language.errors import ScriptError
 from orchestrator.simulator.language.flow import Break as _Break
 from orchestrator.simulator.language.flow import Continue as _Continue
@@ -59,8 +64,11 @@ class Interpreter:
 
     def __init__(self, commands: Commands, *, stdin: str = "", now: Callable[[], datetime] | None = None,
                  new_guid: Callable[[], str] | None = None, machine_name: str = "HV01",
-                 env_vars: dict[str, str] | None = None, ps_version: str = "5.1") -> None:
+                 env_vars: dict[str, str] | None = None, ps_version: str = "5.1",
+                 console_codepage: int = UTF8_CODEPAGE) -> None:
         self.commands = commands
+        # [Console]::InputEncoding of this process: the WinRM shell's code page decides it (console_encoding).
+        self.console_input_encoding = input_encoding_of_shell(console_codepage)
         self.ps_version = ps_version
         self.stdin = stdin
         self.now = now or (lambda: datetime.now(UTC))
@@ -433,6 +441,12 @@ class Interpreter:
         elif k == "member":
             obj = self.value(target.a)
             name = target.b if isinstance(target.b, str) else to_string(self.value(target.b))
+            if isinstance(obj, dotnet._Static):
+                if obj.key == "console" and name.lower() == "inputencoding":
+                    self.console_input_encoding = as_input_encoding(value)
+                    return
+                raise PSRuntimeError(f"The simulator does not support setting [{obj.name}]::{name}.", "NotSupported",
+                                     "NotImplemented", line=target.line)
             if isinstance(obj, PSHashtable):
                 obj[name] = value
             elif isinstance(obj, PSObject):

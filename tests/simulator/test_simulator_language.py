@@ -461,3 +461,12 @@ def test_an_array_parameter_keeps_every_element(sim: Simulator) -> None:
 def test_a_parameter_type_the_simulator_does_not_model_fails_the_call(sim: Simulator) -> None:
     result = fails(sim, "function Use-Span { param([System.TimeSpan]$Span) $Span }\nUse-Span -Span 5")
     assert "does not support the type [system.timespan]" in result.stderr
+
+
+def test_a_counter_bumped_on_its_own_line_writes_nothing(sim: Simulator) -> None:
+    """"When you use the increment operator in a simple statement, no value is returned" (about_Assignment_Operators,
+    3.0; the decrement operator likewise). A helper that counts with `$n++` returns only what it means to return;
+    in parentheses or an assignment the operator still gives its value (audit M M1)."""
+    assert value(sim, "@(Get-Result).Count", "function Get-Result { $n = 0; $n++; ++$n; $n--; --$n; 'r' }") == 1
+    assert lines(ok(sim, "$i = 0\n$i++\nwhile ($i -lt 3) { $i++ }\n'x'")) == ["x"]
+    assert value(sim, "@(($i++), $i, ($i--), (++$i), $c)", "$i = 5; $c = $i++") == [6, 7, 7, 7, 5]

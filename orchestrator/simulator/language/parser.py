@@ -373,6 +373,11 @@ class _Converter:
             elements.append(self.command(c) if c.type == "command" else self.expression(c))
         if len(elements) == 1 and elements[0].k != "cmd":
             expr = elements[0]
+            if statement and expr.k == "incr":
+                # "When you use the increment operator in a simple statement, no value is returned" (and "no
+                # value is returned" for the decrement operator: about_Assignment_Operators, 3.0): the statement
+                # form (compiler._incr_stmt) writes nothing; in parentheses or an assignment it gives its value.
+                return expr
             return Node("pipe", line, elements) if statement else expr
         return Node("pipe", line, elements)
 
@@ -677,7 +682,7 @@ class _Converter:
             return self.expression(kids[0])
         op = first.type.lower() if not first.is_named else None
         if op is None:
-            if first.type == "cast_expression":
+            if first.type in ("cast_expression", "pre_increment_expression", "pre_decrement_expression"):
                 return self.expression(first)
             raise self.unsupported(n)
         operand = self.expression(kids[-1])

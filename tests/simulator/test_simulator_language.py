@@ -470,3 +470,19 @@ def test_a_counter_bumped_on_its_own_line_writes_nothing(sim: Simulator) -> None
     assert value(sim, "@(Get-Result).Count", "function Get-Result { $n = 0; $n++; ++$n; $n--; --$n; 'r' }") == 1
     assert lines(ok(sim, "$i = 0\n$i++\nwhile ($i -lt 3) { $i++ }\n'x'")) == ["x"]
     assert value(sim, "@(($i++), $i, ($i--), (++$i), $c)", "$i = 5; $c = $i++") == [6, 7, 7, 7, 5]
+
+
+def test_a_variable_declared_with_a_type_keeps_it(sim: Simulator) -> None:
+    """"When you precede a variable name with a data type, the type of that variable is locked": every later
+    assignment converts, or fails with the conversion error (about_Assignment_Operators, 3.0, with its examples
+    `[string]$a = 27; $a += 3` giving 273 and `[int]$a = 3; $a = "string"` failing). A function's own `$a` is
+    a new variable of its scope, and a new type on the variable replaces the old one (audit M M3)."""
+    assert value(sim, "$a", "[string]$a = 27; $a += 3") == "273"
+    assert value(sim, "$s -is [string]", "[string]$s = 'a'; $s = 5") is True
+    assert value(sim, "$n", "[int]$n = 1; $n += 1.6; $n++") == 4
+    assert value(sim, "$i", "[int]$i = 0; foreach ($i in '7', '8') { }") == 8
+    result = fails(sim, '[int]$a = 3\n$a = "string"')
+    assert 'Cannot convert value "string" to type "System.Int32"' in result.stderr
+    assert value(sim, "@($a, (Set-Local))", "[int]$a = 3; function Set-Local { $a = 'text'; $a }") == [3, "text"]
+    assert value(sim, "$a", "[int]$a = 3; [string]$a = 'x'; $a = 'y'") == "y"
+    assert value(sim, "$a", "$a = 3; $a = 'string'") == "string"  # an untyped variable takes any value

@@ -697,8 +697,9 @@ def _assignment(node: Node) -> Callable[..., None]:
 
 
 def _plain_variable(target: Node) -> bool:
-    """`$name` with no scope or drive prefix, and not one of the constants $true, $false, $null."""
-    return target.k == "var" and target.b is None and target.a not in _READ_ONLY
+    """`$name` with no scope or drive prefix, not one of the constants $true, $false, $null, and not the name
+    of a variable the script declares with a type somewhere (`target.c`, parser._mark_typed)."""
+    return target.k == "var" and target.b is None and target.a not in _READ_ONLY and not target.c
 
 
 def _store(target: Node) -> Callable[[Any, Node, Any], None]:
@@ -709,6 +710,8 @@ def _store(target: Node) -> Callable[[Any, Node, Any], None]:
             interp.scope.vars[name] = value
 
         return store_var
+    if target.k == "var" and target.c:
+        return lambda interp, target, value: interp.assign_constrained(target.a, value, target.b)
     return lambda interp, target, value: interp.store(target, value)
 
 
@@ -753,6 +756,7 @@ def _foreach_stmt(node: Node) -> Stmt:
     _sub(node.b)
     name = node.a
     break_, continue_ = flow.Break, flow.Continue
+    typed = bool(node.d)  # the loop variable's name is declared with a type somewhere (parser._mark_typed)
 
     def foreach(interp: Any, node: Node, out: list[Any]) -> None:
         source = node.b
@@ -761,7 +765,10 @@ def _foreach_stmt(node: Node) -> Stmt:
             items = [items]
         body = node.c
         for item in list(items):
-            interp.set_var(name, item)
+            if typed:
+                interp.assign_constrained(name, item, None)
+            else:
+                interp.set_var(name, item)
             try:
                 interp.exec_block(body, out)
             except break_:

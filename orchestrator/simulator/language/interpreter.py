@@ -52,11 +52,15 @@ class Commands(Protocol):
 
 
 class Scope:
-    __slots__ = ("parent", "vars")
+    """One scope's variables; `types` holds the type constraints of those declared with a type (`[int]$n`),
+    None while there are none."""
+
+    __slots__ = ("parent", "types", "vars")
 
     def __init__(self, parent: Scope | None = None) -> None:
         self.vars: dict[str, Any] = {}
         self.parent = parent
+        self.types: dict[str, str] | None = None
 
 
 class Interpreter:
@@ -377,6 +381,35 @@ class Interpreter:
             return
         self.scope.vars[name] = value
 
+    def declare_typed(self, type_name: str, target: Node, value: Any) -> None:
+        """`[type]$name = value`: the value converted, and the variable's type locked to `type_name` in the
+        scope the assignment writes to, replacing an earlier type ("when you precede a variable name with a
+        data type, the type of that variable is locked unless you explicitly override the type by specifying
+        another data type": about_Assignment_Operators, 3.0)."""
+        value = dotnet.cast(type_name, value)
+        name, scope_name = target.a, target.b
+        scope = self.root if scope_name == "script" else self.scope if scope_name is None else None
+        if scope is not None and name not in _CONSTANT_NAMES:
+            if scope.types is None:
+                scope.types = {}
+            scope.types[name] = type_name
+        self.set_var(name, value, scope_name)
+
+    def assign_constrained(self, name: str, value: Any, scope_name: str | None) -> None:
+        """An assignment to a name some `[type]$name` of the script declares (parser._mark_typed): converted
+        to the type when the scope it writes to holds the variable with that type. "If you try to assign a
+        value that is incompatible with the existing type ... Windows PowerShell displays an error"
+        (about_Assignment_Operators, 3.0: `[int]$a = 3; $a = "string"` fails with "Cannot convert value
+        "string" to type "System.Int32""). An assignment without a scope prefix writes to the current scope,
+        so inside a function it makes that function's own, untyped, variable. Only marked assignments come
+        here: a script with no typed variable pays nothing for them."""
+        scope = self.root if scope_name == "script" else self.scope if scope_name is None else None
+        if scope is not None and scope.types is not None:
+            type_name = scope.types.get(name)
+            if type_name is not None:
+                value = dotnet.cast(type_name, value)
+        self.set_var(name, value, scope_name)
+
     def var_value(self, node: Node) -> Any:
         scope = node.b
         if scope is None:
@@ -437,7 +470,10 @@ class Interpreter:
         if k == "var":
             self.set_var(target.a, value, target.b)
         elif k == "cast":
-            self.store(target.b, dotnet.cast(target.a, value))
+            if target.b.k == "var":
+                self.declare_typed(target.a, target.b, value)
+            else:
+                self.store(target.b, dotnet.cast(target.a, value))
         elif k == "member":
             obj = self.value(target.a)
             name = target.b if isinstance(target.b, str) else to_string(self.value(target.b))
@@ -477,6 +513,7 @@ class Interpreter:
 
 
 _MISSING = object()
+_CONSTANT_NAMES = frozenset({"true", "false", "null"})
 _NEXT = object()
 _ABSENT = object()  # a name the caller's scope did not hold before a dotted block ran
 

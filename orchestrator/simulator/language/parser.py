@@ -94,6 +94,9 @@ class _Converter:
         # its opening quote (with its end), and each script block whose node keeps a slice of the source.
         self.literals: dict[int, tuple[Node, int] | None] = {}
         self.blocks: list[tuple[Node, int, int]] = []
+        # The names of variables declared with a type (`[int]$n = 1`): their other assignments are marked
+        # (`_mark_typed`) so that only those convert to the type; every other assignment stays plain.
+        self.typed: set[str] = set()
 
     def refuse_newer(self, ps_version: str) -> None:
         from orchestrator.pwsh_level import newer_features
@@ -175,6 +178,8 @@ class _Converter:
             else:
                 stmts.append(self.statement(child))
         block = Node("block", 1, stmts)
+        if self.typed:
+            _mark_typed(block, self.typed)
         if not params:
             return block
         top = Node("sblock", 1, params, block, self.source)
@@ -400,6 +405,8 @@ class _Converter:
             raise self.unsupported(n, "assignment to this target")
         if op not in ("=", "+=", "-=", "*="):
             raise self.unsupported(n, f"assignment operator {op}")
+        if target.k == "cast" and target.b.k == "var":
+            self.typed.add(target.b.a)
         return Node("assign", self.line_of(n), target, op, value)
 
     def command(self, n: tree_sitter.Node) -> Node:
@@ -779,3 +786,21 @@ def _here_body(body: str) -> str:
     if body.endswith("\r"):
         body = body[:-1]
     return body
+
+
+def _mark_typed(root: Node, names: set[str]) -> None:
+    """Mark every variable node and foreach loop of a typed variable's name (`var.c`, `foreach.d`): they
+    are the places that may assign to it, and the compiler gives only them the converting store
+    (Interpreter.assign_constrained). A name's mark says only that it may be constrained; which scope
+    holds the constraint is decided when the assignment runs, as PowerShell's variables are."""
+    stack: list[Any] = [root]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, Node):
+            if obj.k == "var" and obj.a in names:
+                obj.c = True
+            elif obj.k == "foreach" and obj.a in names:
+                obj.d = True
+            stack.extend((obj.a, obj.b, obj.c, obj.d))
+        elif isinstance(obj, (list, tuple)):
+            stack.extend(obj)

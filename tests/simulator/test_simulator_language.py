@@ -486,3 +486,16 @@ def test_a_variable_declared_with_a_type_keeps_it(sim: Simulator) -> None:
     assert value(sim, "@($a, (Set-Local))", "[int]$a = 3; function Set-Local { $a = 'text'; $a }") == [3, "text"]
     assert value(sim, "$a", "[int]$a = 3; [string]$a = 'x'; $a = 'y'") == "y"
     assert value(sim, "$a", "$a = 3; $a = 'string'") == "string"  # an untyped variable takes any value
+
+
+def test_a_typed_parameter_given_null_or_nothing_reads_as_its_types_empty_value(sim: Simulator) -> None:
+    """PowerShell converts `$null` for a `[string]` parameter to '' ("by design": PowerShell/PowerShell#4616),
+    so `$null -eq $Path` is false inside the function; an `[int]` reads 0, a `[bool]` or `[switch]` $false,
+    whether the caller passed `$null` or left the parameter out (audit M M2). An untyped or `[string[]]`
+    parameter left out stays `$null`."""
+    setup = ("function Show-Defaults { param([string]$Text, [int]$Count, [long]$Size, [bool]$Flag, [switch]$On,"
+             " $Any, [string[]]$Names) @($Text, $Count, $Size, $Flag, $On, ($null -eq $Any), ($null -eq $Names)) }")
+    assert value(sim, "Show-Defaults", setup) == ["", 0, 0, False, False, True, True]
+    assert value(sim, "Show-Defaults -Text $null -Count $null -Size $null", setup) == [
+        "", 0, 0, False, False, True, True]
+    assert value(sim, "Test-Null -Path $null", "function Test-Null { param([string]$Path) $null -eq $Path }") is False

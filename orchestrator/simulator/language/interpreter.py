@@ -343,12 +343,16 @@ class Interpreter:
             elif default is not None:
                 value = self.value(default)
             else:
-                value = False if type_name == "switch" else None
-            if type_name and type_name != "switch" and value is not None:
-                # A value the type refuses, or a type the simulator does not model, fails the call: PowerShell
-                # converts an argument to its parameter's type or refuses it (ParameterArgumentTransformationError),
-                # so going on with the unconverted value would be more lenient than a host.
-                value = dotnet.cast(type_name, value)
+                value = None
+            if type_name:
+                if value is None:
+                    value = _EMPTY_OF.get(type_name)
+                elif type_name != "switch":
+                    # A value the type refuses, or a type the simulator does not model, fails the call: PowerShell
+                    # converts an argument to its parameter's type or refuses it
+                    # (ParameterArgumentTransformationError), so going on with the unconverted value would be
+                    # more lenient than a host.
+                    value = dotnet.cast(type_name, value)
             self.scope.vars[name] = value
         self.scope.vars["args"] = positional + rest
 
@@ -513,6 +517,18 @@ class Interpreter:
 
 
 _MISSING = object()
+# What a typed parameter holds when it is bound to $null or left unbound: PowerShell converts $null to
+# [string]::Empty for a [string] parameter, "by design" (PowerShell/PowerShell#4616), and $null converts to
+# 0 and $false for the number and Boolean types; a [switch] not given is $false. That an unbound parameter
+# reads the same as one bound to $null is reasoned, not sourced (docs/real-hosts.md lists it). Any other
+# type keeps $null.
+_EMPTY_OF: dict[str, Any] = {
+    **dict.fromkeys(("string", "system.string"), ""),
+    **dict.fromkeys(("int", "int32", "system.int32", "long", "int64", "system.int64", "byte", "int16", "uint32",
+                     "uint64", "system.uint64"), 0),
+    **dict.fromkeys(("double", "system.double", "decimal"), 0.0),
+    **dict.fromkeys(("bool", "boolean", "system.boolean", "switch"), False),
+}
 _CONSTANT_NAMES = frozenset({"true", "false", "null"})
 _NEXT = object()
 _ABSENT = object()  # a name the caller's scope did not hold before a dotted block ran

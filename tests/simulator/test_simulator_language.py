@@ -499,3 +499,26 @@ def test_a_typed_parameter_given_null_or_nothing_reads_as_its_types_empty_value(
     assert value(sim, "Show-Defaults -Text $null -Count $null -Size $null", setup) == [
         "", 0, 0, False, False, True, True]
     assert value(sim, "Test-Null -Path $null", "function Test-Null { param([string]$Path) $null -eq $Path }") is False
+
+
+def test_a_guid_is_no_string_until_it_is_cast_to_one(sim: Simulator) -> None:
+    """System.Guid has CompareTo, Equals, GetHashCode, ToByteArray and ToString, no string methods
+    (learn.microsoft.com, Guid members, .NET Framework 4.5): `$vm.Id.ToUpper()` fails on a host with "Method
+    invocation failed because [System.Guid] does not contain a method named 'ToUpper'", so every template casts
+    first (`([string]$vm.Id).ToUpper()`). Its Length is the scalar's 1; -eq against its text, [string], and
+    ConvertTo-Json still give the text (audit M M4)."""
+    setup = "$g = [guid]'7afa0bf1-5e3c-4b4f-9d6c-2f1d1e0b9a11'"
+    for method in ("ToUpper()", "Replace('-', '')", "Substring(0, 8)", "ToLower()", "Split('-')"):
+        result = fails(sim, f"{setup}\n$g.{method}")
+        name = method.split("(")[0]
+        assert f"Method invocation failed because [System.Guid] does not contain a method named '{name}'" in (
+            result.stderr)
+    assert value(sim, "@(($g -is [string]), ($g -is [guid]), $g.Length, $g.Count, ($g[0] -is [guid]))", setup) == [
+        False, True, 1, 1, True]
+    assert value(sim, "([string]$g).ToUpper()", setup) == "7AFA0BF1-5E3C-4B4F-9D6C-2F1D1E0B9A11"
+    assert value(sim, "@(($g -eq '7AFA0BF1-5E3C-4B4F-9D6C-2F1D1E0B9A11'), $g.ToString(), \"$g\", $g)", setup) == [
+        True, "7afa0bf1-5e3c-4b4f-9d6c-2f1d1e0b9a11", "7afa0bf1-5e3c-4b4f-9d6c-2f1d1e0b9a11",
+        "7afa0bf1-5e3c-4b4f-9d6c-2f1d1e0b9a11"]
+    assert value(sim, "([string][guid]::NewGuid()).Replace('-', '').Length") == 32
+    assert "op_Addition" in fails(sim, f"{setup}\n$g + 'x'").stderr
+    assert value(sim, "'id ' + $g", setup) == "id 7afa0bf1-5e3c-4b4f-9d6c-2f1d1e0b9a11"

@@ -78,6 +78,8 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
         return out if len(out) != 1 else out[0]
     if isinstance(obj, str):
         if lname == "length":
+            if obj.__class__ is Guid:  # a Guid has no Length: the scalar's 1 (see _guid_method)
+                return 1
             return len(obj) if not _has_pairs(obj) else len(_units(obj)) // 2
         return 1 if lname == "count" else None
     if isinstance(obj, bytes):
@@ -164,7 +166,7 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
         return obj.call(lname, args, env)
     if obj is None:  # $null.ToString() too: "You cannot call a method on a null-valued expression" (3.0)
         raise _no_method(obj, name)
-    if lname == "tostring" and not isinstance(obj, (datetime, int, float)):
+    if lname == "tostring" and not isinstance(obj, (datetime, int, float)) and not (args and obj.__class__ is Guid):
         if isinstance(obj, _ExceptionView):
             return obj.error.message
         return to_string(obj)
@@ -175,6 +177,8 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
 
         return equals(obj, args[0], case=True)
     if isinstance(obj, str):
+        if obj.__class__ is Guid:
+            return _guid_method(obj, lname, name, args)
         return _string_method(obj, lname, name, args)
     if isinstance(obj, datetime):
         return _datetime_method(obj, lname, name, args)
@@ -250,6 +254,23 @@ def _compared(s: str, other: str, comparison: Any) -> tuple[str, str]:
         return s.upper(), other.upper()
     raise PSRuntimeError(f"The simulator does not model the string comparison '{name}'.", "NotSupported",
                          "NotImplemented")
+
+
+# System.Guid's instance methods besides ToString, Equals and GetType (answered before _guid_method is asked):
+# learn.microsoft.com "Guid メンバ" (.NET Framework, 12b3zcfw) lists CompareTo, Equals, GetHashCode,
+# ToByteArray and ToString; .NET 4.5 has those too. The simulator does not model the first three.
+_GUID_UNMODELLED = frozenset({"compareto", "gethashcode", "tobytearray"})
+
+
+def _guid_method(guid: str, lname: str, name: str, args: list[Any]) -> Any:
+    """A method of a System.Guid. The simulator keeps a Guid as its text (values.Guid), but a Guid is no string:
+    `$vm.Id.ToUpper()` fails on a host with "Method invocation failed because [System.Guid] does not contain a
+    method named 'ToUpper'", which is why every template casts first (`([string]$vm.Id).ToUpper()`). ToString
+    with a format argument ('N', 'B', ...) is not modelled (refused, not answered as the default form)."""
+    if lname in _GUID_UNMODELLED or lname == "tostring":
+        raise PSRuntimeError(f"The simulator does not model [System.Guid].{name}() with these arguments.",
+                             "NotSupported", "NotImplemented")
+    raise _no_method(guid, name)
 
 
 def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
@@ -694,7 +715,7 @@ def is_type(value: Any, type_name: str) -> bool:
     checks: dict[str, Callable[[Any], bool]] = {
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "string": lambda v: isinstance(v, str),
+        "string": lambda v: isinstance(v, str) and v.__class__ is not Guid,  # a Guid is kept as its text
         "bool": lambda v: isinstance(v, bool),
         "datetime": lambda v: isinstance(v, datetime),
         "double": lambda v: isinstance(v, float),

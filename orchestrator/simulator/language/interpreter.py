@@ -31,6 +31,7 @@ from orchestrator.simulator.language.members import is_property_bag, read_only_p
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import (
     ErrorRecord,
+    Guid,
     PSHashtable,
     PSObject,
     PSRuntimeError,
@@ -461,7 +462,7 @@ class Interpreter:
             return obj if to_number(idx) in (0, -1) else None
         if isinstance(idx, list):
             return [self.index(obj, i) for i in idx]
-        if isinstance(obj, (list, str, bytes)):
+        if isinstance(obj, (list, str, bytes)) and obj.__class__ is not Guid:  # a Guid is a scalar: below
             i = int(to_number(idx))
             if -len(obj) <= i < len(obj):
                 return obj[i]

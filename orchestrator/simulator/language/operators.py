@@ -14,6 +14,7 @@ from typing import Any
 
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.values import (
+    Guid,
     PSHashtable,
     PSList,
     PSObject,
@@ -185,6 +186,12 @@ def add(left: Any, right: Any) -> Any:
             return list(right)
         return right
     if isinstance(left, str):
+        if left.__class__ is Guid:
+            # System.Guid defines only == and != (learn.microsoft.com, Guid members): PowerShell's + fails on a
+            # type without op_Addition, "Method invocation failed because [Microsoft.Win32.RegistryKey] does
+            # not contain a method named 'op_Addition'." (ThomasKur/ModernWorkplaceClientCenter#1).
+            raise PSRuntimeError("Method invocation failed because [System.Guid] does not contain a method named "
+                                 "'op_Addition'.", "MethodNotFound", "InvalidOperation")
         return left + to_string(right)
     if isinstance(left, list):
         result = PSList(left) if isinstance(left, PSList) else list(left)

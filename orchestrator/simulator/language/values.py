@@ -357,7 +357,8 @@ def to_string(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return bare(value) if isinstance(value, NotedString) else value
+        # A System.Guid (values.Guid) becomes a plain string: no longer a Guid to `-is` or a method call.
+        return bare(value) if isinstance(value, NotedString) else str(value)
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, float):

@@ -522,3 +522,24 @@ def test_a_guid_is_no_string_until_it_is_cast_to_one(sim: Simulator) -> None:
     assert value(sim, "([string][guid]::NewGuid()).Replace('-', '').Length") == 32
     assert "op_Addition" in fails(sim, f"{setup}\n$g + 'x'").stderr
     assert value(sim, "'id ' + $g", setup) == "id 7afa0bf1-5e3c-4b4f-9d6c-2f1d1e0b9a11"
+
+
+def test_time_spans_dates_and_the_powershell_version_answer_their_members_or_name_the_missing_one(
+        sim: Simulator) -> None:
+    """TimeSpan's Hours/Minutes/Seconds/Milliseconds are the span's components and TotalMilliseconds its length
+    (System.TimeSpan, .NET 4.5), DateTime has Millisecond and DayOfYear, and `$PSVersionTable.PSVersion` is a
+    System.Version (Major, Minor; its text "3.0" as before). A member the simulator does not model fails with
+    its name instead of reading $null, as dotnet.py promises: a wait that read `$span.Minutes` as $null would
+    take another branch than on the host (audit M M5)."""
+    span = "$s = (Get-Date).AddSeconds(75).AddMilliseconds(250) - (Get-Date)"
+    assert value(sim, "@($s.TotalSeconds, $s.Hours, $s.Minutes, $s.Seconds, $s.Milliseconds, $s.TotalMilliseconds,"
+                      " $s.Days)", span) == [75.25, 0, 1, 15, 250, 75250, 0]
+    assert value(sim, "@($s.Hours, $s.Minutes, $s.Days)", "$s = (Get-Date).AddMinutes(-90) - (Get-Date)") == [
+        -1, -30, 0]
+    assert value(sim, "@($d.Millisecond, $d.DayOfYear)", "$d = [datetime]'2026-02-03 04:05:06'") == [0, 34]
+    on_2012 = simulator(os_version="6.2")
+    assert value(on_2012, "@($v.Major, $v.Minor, $v.Build, \"$v\", ($v.Major -ge 4), ($v -lt '4.0'))",
+                 "$v = $PSVersionTable.PSVersion") == [3, 0, -1, "3.0", False, True]
+    assert lines(ok(sim, "$PSVersionTable.PSVersion.Major; $PSVersionTable.PSVersion")) == ["4", "4.0"]
+    for script in (f"{span}\n$s.TotalWeeks", "(Get-Date).Nanosecond", "$PSVersionTable.PSVersion.Patch"):
+        assert "does not model" in fails(sim, script).stderr

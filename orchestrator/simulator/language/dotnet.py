@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.simulator.language.netobject import NetObject
+from orchestrator.simulator.language.time_members import datetime_member, timespan_member
 from orchestrator.simulator.language.values import (
     ErrorRecord,
     Guid,
@@ -87,13 +88,9 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
             return len(obj)
         return None
     if isinstance(obj, datetime):
-        found = _datetime_member(obj, lname)
-        return 1 if found is None and lname in ("count", "length") else found
+        return datetime_member(obj, lname, name)
     if isinstance(obj, timedelta):
-        table = {"totalseconds": obj.total_seconds(), "totalminutes": obj.total_seconds() / 60,
-                 "totalhours": obj.total_seconds() / 3600, "totaldays": obj.total_seconds() / 86400,
-                 "days": obj.days, "ticks": int(obj.total_seconds() * 10_000_000)}
-        return table.get(lname)
+        return timespan_member(obj, lname, name)
     if isinstance(obj, PSEnum):
         if lname == "value__":
             return obj.value
@@ -109,23 +106,6 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
     if lname in ("count", "length") and not isinstance(obj, (PSHashtable, list)):
         return 1  # PowerShell 3+ gives every scalar a Count (and Length) of 1
     return None
-
-
-def _datetime_member(obj: datetime, lname: str) -> Any:
-    table: dict[str, Callable[[], Any]] = {
-        "year": lambda: obj.year, "month": lambda: obj.month, "day": lambda: obj.day, "hour": lambda: obj.hour,
-        "minute": lambda: obj.minute, "second": lambda: obj.second, "date": lambda: obj.replace(hour=0, minute=0,
-        second=0, microsecond=0), "dayofweek": lambda: PSEnum("System.DayOfWeek", obj.strftime("%A"),
-        (obj.weekday() + 1) % 7), "ticks": lambda: _ticks(obj), "kind": lambda: PSEnum("System.DateTimeKind",
-        "Utc" if obj.tzinfo else "Unspecified", 1 if obj.tzinfo else 0),
-    }
-    fn = table.get(lname)
-    return fn() if fn else None
-
-
-def _ticks(obj: datetime) -> int:
-    naive = obj.replace(tzinfo=None)
-    return int((naive - datetime(1, 1, 1)).total_seconds()) * 10_000_000 + obj.microsecond * 10
 
 
 class _ExceptionView:

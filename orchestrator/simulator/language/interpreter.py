@@ -40,6 +40,7 @@ from orchestrator.simulator.language.values import (
     to_string,
     type_name_of,
 )
+from orchestrator.simulator.language.version import Version
 
 # An argument as a command receives it: ("p", name, value, has_value, line) or ("a", value).
 Argument = tuple[Any, ...]
@@ -105,7 +106,7 @@ class Interpreter:
         v["lastexitcode"] = 0
         v["pshome"] = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"
         # 3.0 on 2012, 4.0 on 2012 R2: Windows-PowerShell-System-Requirements.md in MicrosoftDocs/PowerShell-Docs.
-        v["psversiontable"] = PSHashtable([("PSVersion", PSVERSION_TEXT[ps_version])])
+        v["psversiontable"] = PSHashtable([("PSVersion", Version(PSVERSION_TEXT[ps_version]))])
         v["ofs"] = " "
 
     # -- hooks the .NET layer calls --------------------------------------------------------------------------

@@ -543,3 +543,28 @@ def test_time_spans_dates_and_the_powershell_version_answer_their_members_or_nam
     assert lines(ok(sim, "$PSVersionTable.PSVersion.Major; $PSVersionTable.PSVersion")) == ["4", "4.0"]
     for script in (f"{span}\n$s.TotalWeeks", "(Get-Date).Nanosecond", "$PSVersionTable.PSVersion.Patch"):
         assert "does not model" in fails(sim, script).stderr
+
+
+def test_a_script_function_binds_its_arguments_as_strictly_as_powershell(sim: Simulator) -> None:
+    """A named parameter without its value fails ("Missing an argument for parameter 'A'. Specify a parameter of
+    type 'System.Object' and try again.", MissingArgument); a [bool] (or an explicit [switch] value) takes only
+    Booleans and numbers ("Boolean parameters accept only Boolean values and numbers, such as $True, $False, 1 or
+    0."); a Mandatory parameter left out fails, as it does in the orchestrator's non-interactive session, and so
+    does one given $null or '' (audit M M6)."""
+    missing = fails(sim, "function Use-A { param($A, [string]$B) $A }\nUse-A -A")
+    assert "Missing an argument for parameter 'A'. Specify a parameter of type 'System.Object'" in missing.stderr
+    assert "type 'System.String'" in fails(sim, "function Use-A { param($A, [string]$B) $A }\nUse-A -B -A 1").stderr
+    assert value(sim, "Use-A -A 1 -B x", "function Use-A { param($A, [string]$B) \"$A$B\" }") == "1x"
+    boolean = "function Use-B { param([bool]$B, [switch]$S) @($B, $S) }"
+    assert value(sim, "Use-B -B 1 -S:$true", boolean) == [True, True]
+    assert value(sim, "Use-B -B $false -S:0", boolean) == [False, False]
+    for call in ("Use-B -B 'x'", "Use-B -B 'true'", "Use-B -S:'yes'", "Use-B -B $null"):
+        assert "Boolean parameters accept only Boolean values and numbers" in fails(sim, f"{boolean}\n{call}").stderr
+    mandatory = ("function Use-M { param([Parameter(Mandatory=$true)][string]$Name, [Parameter(Mandatory=$false)]$Opt,"
+                 " [Parameter(Mandatory)]$Also) \"$Name$Also\" }")
+    assert value(sim, "Use-M -Name a -Also b", mandatory) == "ab"
+    assert value(sim, "Use-M a -Also b", mandatory) == "ab"
+    assert "missing mandatory parameters: Also." in fails(sim, f"{mandatory}\nUse-M -Name a").stderr
+    assert "missing mandatory parameters: Name Also." in fails(sim, f"{mandatory}\nUse-M").stderr
+    assert "because it is an empty string" in fails(sim, f"{mandatory}\nUse-M -Name '' -Also 1").stderr
+    assert "because it is null" in fails(sim, f"{mandatory}\nUse-M -Name a -Also $null").stderr

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from orchestrator.pwsh_level import PSVERSION_TEXT
 from orchestrator.simulator.language import compiler as _compiler
-from orchestrator.simulator.language import dotnet
+from orchestrator.simulator.language import dotnet, param_errors
 from orchestrator.simulator.language.ast import Node
 from orchestrator.simulator.language.console_encoding import (
     UTF8_CODEPAGE,
@@ -28,6 +28,7 @@ from orchestrator.simulator.language.flow import Continue as _Continue
 from orchestrator.simulator.language.flow import Function
 from orchestrator.simulator.language.flow import Return as _Return
 from orchestrator.simulator.language.members import is_property_bag, read_only_property
+from orchestrator.simulator.language.param_errors import BOOLEAN_TYPES
 from orchestrator.simulator.language.parser import parse
 from orchestrator.simulator.language.values import (
     ErrorRecord,
@@ -298,19 +299,23 @@ class Interpreter:
                         variables[name] = value
         return out
 
-    def bind_params(self, params: list[tuple[str, str | None, Node | None]], args: list[Argument]) -> None:
+    def bind_params(self, params: list[tuple[str, str | None, Node | None, str | None]], args: list[Argument]) -> None:
+        """A script block's param() bound from its arguments: by full name or unique prefix, then by position,
+        then defaults; each converted to its type. Refused as PowerShell refuses them (param_errors.py): a
+        named parameter without its value, a non-Boolean for a [bool]/[switch], a Mandatory one missing."""
         types = {p[0]: p[1] for p in params}  # a param() block's names, lower-case (parser.var_name)
         distinct = len(types) == len(params)  # two alike both match, and binding refuses them as before
         bound: dict[str, Any] = {}
         positional: list[Any] = []
         rest: list[Any] = []
+        waiting: tuple[str, str] | None = None  # a named parameter given without its value yet, as written
         for arg in args:
             if arg[0] == "p":
                 pname = arg[1].lower()
                 if distinct and pname in types:  # the full name: the one match (a prefix may match several)
                     match = pname
                 else:
-                    matches = [n for n, _, _ in params if n == pname] or [n for n, _, _ in params if n.startswith(pname)]
+                    matches = [p[0] for p in params if p[0] == pname] or [p[0] for p in params if p[0].startswith(pname)]
                     if len(matches) != 1:
                         if not params:
                             rest.append(f"-{arg[1]}")
@@ -325,27 +330,39 @@ class Interpreter:
                         raise PSRuntimeError(f"A parameter cannot be found that matches parameter name '{arg[1]}'.",
                                              "NamedParameterNotFound", "InvalidArgument")
                     match = matches[0]
+                if waiting is not None:  # `-A -B 1`: -A's value would have been the next argument
+                    raise param_errors.missing_argument(waiting[1], types[waiting[0]])
                 if arg[3]:
                     bound[match] = arg[2]
                 elif types[match] == "switch":
                     bound[match] = True
                 else:
                     bound[match] = _NEXT
+                    waiting = (match, arg[1])
+            elif waiting is not None:
+                bound[waiting[0]] = arg[1]
+                waiting = None
             else:
-                pending = next((k for k, v in bound.items() if v is _NEXT), None)
-                if pending is not None:
-                    bound[pending] = arg[1]
-                else:
-                    positional.append(arg[1])
-        for name, type_name, default in params:
-            if name in bound and bound[name] is not _NEXT:
+                positional.append(arg[1])
+        if waiting is not None:
+            raise param_errors.missing_argument(waiting[1], types[waiting[0]])
+        missing: list[str] = []
+        for name, type_name, default, mandatory in params:
+            given = True
+            if name in bound:
                 value = bound[name]
             elif positional and type_name != "switch":
                 value = positional.pop(0)
-            elif default is not None:
-                value = self.value(default)
             else:
-                value = None
+                given = False
+                if mandatory is not None:
+                    missing.append(mandatory)
+                value = None if default is None else self.value(default)
+            if given:
+                if mandatory is not None:
+                    param_errors.refuse_empty(mandatory, value)
+                if type_name in BOOLEAN_TYPES:
+                    value = param_errors.boolean(name, type_name, value)
             if type_name:
                 if value is None:
                     value = _EMPTY_OF.get(type_name)
@@ -356,6 +373,8 @@ class Interpreter:
                     # more lenient than a host.
                     value = dotnet.cast(type_name, value)
             self.scope.vars[name] = value
+        if missing:
+            raise param_errors.missing_mandatory(missing)
         self.scope.vars["args"] = positional + rest
 
     # -- variables --------------------------------------------------------------------------------------------

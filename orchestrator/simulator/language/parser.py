@@ -309,8 +309,10 @@ class _Converter:
                 raise self.unsupported(c)
         return Node("try", self.line_of(n), body, catches, final)
 
-    def param_block(self, n: tree_sitter.Node) -> list[tuple[str, str | None, Node | None]]:
-        params: list[tuple[str, str | None, Node | None]] = []
+    def param_block(self, n: tree_sitter.Node) -> list[tuple[str, str | None, Node | None, str | None]]:
+        """Each parameter as (name, type name or None, default or None, its name as written when it is
+        Mandatory, else None: the name a missing-parameter error shows)."""
+        params: list[tuple[str, str | None, Node | None, str | None]] = []
         for c in self.named(n):
             if c.type == "attribute_list":
                 continue  # [CmdletBinding()] on the block: no effect in the simulator's binding
@@ -318,23 +320,45 @@ class _Converter:
                 raise self.unsupported(c)
             for p in self.named(c):
                 name = None
+                written = ""
                 type_name = None
                 default = None
+                mandatory = False
                 for pc in self.named(p):
                     if pc.type == "variable":
                         name = self.var_name(pc)
+                        written = self.text(pc)[1:]
                     elif pc.type == "attribute_list":
                         for attr in self.named(pc):
                             tl = self.named(attr)
                             if tl and tl[0].type == "type_literal":
                                 # Only the outer brackets: `[string[]]` is string[] (audit M H1), not string.
                                 type_name = self.type_name(tl[0]).lower()
+                            elif tl and tl[0].type == "attribute_name":
+                                mandatory = mandatory or self.mandatory(attr)
                     elif pc.type == "script_parameter_default":
                         default = self.expression(self.named(pc)[0])
                     else:
                         raise self.unsupported(pc)
-                params.append((name, type_name, default))  # type: ignore[arg-type]
+                params.append((name, type_name, default, written if mandatory else None))  # type: ignore[arg-type]
         return params
+
+    def mandatory(self, attr: tree_sitter.Node) -> bool:
+        """Whether a parameter attribute is `[Parameter(Mandatory=...)]` with a value other than $false or 0
+        (`[Parameter(Mandatory)]` too: an attribute argument without a value is $true). A value the parser
+        cannot read counts as mandatory, the stricter reading."""
+        kids = self.named(attr)
+        if self.text(kids[0]).strip().lower() not in ("parameter", "system.management.automation.parameter"):
+            return False
+        for args in kids[1:]:
+            for arg in self.named(args):
+                parts = self.named(arg)
+                if not parts or self.text(parts[0]).strip().lower() != "mandatory":
+                    continue
+                if len(parts) == 1:
+                    return True
+                return self.text(parts[-1]).strip().lower() not in ("$false", "0")
+        return False
 
     def script_block(self, n: tree_sitter.Node, text: str) -> Node:
         params: list[Any] = []

@@ -568,3 +568,11 @@ def test_a_script_function_binds_its_arguments_as_strictly_as_powershell(sim: Si
     assert "missing mandatory parameters: Name Also." in fails(sim, f"{mandatory}\nUse-M").stderr
     assert "because it is an empty string" in fails(sim, f"{mandatory}\nUse-M -Name '' -Also 1").stderr
     assert "because it is null" in fails(sim, f"{mandatory}\nUse-M -Name a -Also $null").stderr
+
+
+def test_backtick_e_is_only_an_e_in_windows_powershell(sim: Simulator) -> None:
+    """about_Special_Characters (3.0) lists `0 `a `b `f `n `r `t `v, case-sensitive; the escape character `e came
+    with PowerShell 6, so on a 2012 host "a`eb" is "aeb" (audit M L4)."""
+    assert value(sim, '"a`eb"') == "aeb"
+    assert value(sim, '"1`t2`N"') == "1\t2N"
+

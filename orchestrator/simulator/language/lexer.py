@@ -220,7 +220,9 @@ def decode_verbatim(body: str) -> str:
     return "".join(chars)
 
 
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b"}
+# The backtick escapes of Windows PowerShell, case-sensitive (about_Special_Characters, 3.0: `0 `a `b `f `n `r `t
+# `v). `e (ESC) and `u{...} came with PowerShell 6: here `e is an e, as on a 2012 host (audit M L4).
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 
 
 def decode_expandable_text(body: str) -> str:

@@ -576,3 +576,9 @@ def test_backtick_e_is_only_an_e_in_windows_powershell(sim: Simulator) -> None:
     assert value(sim, '"a`eb"') == "aeb"
     assert value(sim, '"1`t2`N"') == "1\t2N"
 
+
+def test_the_remainder_takes_the_sign_of_the_dividend(sim: Simulator) -> None:
+    """PowerShell's % is .NET's remainder: its sign is the dividend's (-7 % 3 is -1, 7 % -3 is 1), and % by zero
+    fails as / does (audit M L8)."""
+    assert value(sim, "@((-7 % 3), (7 % -3), (7 % 3), (-7.5 % 2))") == [-1, 1, 1, -1.5]
+    assert "Attempted to divide by zero." in fails(sim, "5 % 0").stderr

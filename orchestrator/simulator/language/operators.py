@@ -7,6 +7,7 @@ A -match that succeeds fills $Matches in the caller's scope (same page), through
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -110,7 +111,7 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
         result = a / b
         return int(result) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else result
     if base == "%":
-        return _arith(left, right, lambda a, b: a % b)
+        return _arith(left, right, _remainder)
     if base == "-f":
         return dotnet.format_operator(to_string(left), right if isinstance(right, list) else [right])
     if isinstance(left, list) and base in ("-eq", "-ne", "-like", "-notlike", "-match", "-notmatch", "-gt", "-ge",
@@ -228,6 +229,18 @@ def _date_minus(left: datetime, right: Any) -> Any:
         return left - right
     raise PSRuntimeError(f"The simulator does not support subtracting [{type_name_of(right)}] from a [DateTime]; "
                          "subtract a [DateTime] or a [TimeSpan].", "NotSupported", "NotImplemented")
+
+
+def _remainder(a: Any, b: Any) -> Any:
+    """.NET's % (C#'s remainder, which PowerShell's % is: about_Arithmetic_Operators, 3.0, "Returns the remainder
+    of a division operation"): truncated division, so the result has the dividend's sign (-7 % 3 is -1; Python's
+    % would give 2). By zero it fails as / does (audit M L8)."""
+    if b == 0:
+        raise PSRuntimeError("Attempted to divide by zero.", "RuntimeException", "NotSpecified")
+    if isinstance(a, float) or isinstance(b, float):
+        return math.fmod(a, b)
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
 
 
 def _arith(left: Any, right: Any, fn: Callable[[Any, Any], Any]) -> Any:

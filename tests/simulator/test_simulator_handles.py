@@ -109,3 +109,53 @@ $w = [System.IO.File]::Open('{LOCK}', [System.IO.FileMode]::OpenOrCreate, [Syste
 New-Object -TypeName System.IO.StreamReader -ArgumentList $w""")
     assert result.exit_code == 1
     assert "Stream was not readable." in result.stderr
+
+
+def outcome(sim: Simulator, command: str) -> str:
+    """What a script of this host's admin sees when it runs `command` under Stop: 'done' or the error's text."""
+    return sim.run(f"""
+$ErrorActionPreference = 'Stop'
+try {{ {command}; Write-Output 'done' }} catch {{ Write-Output $_.Exception.Message }}
+""").stdout.strip()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        f"Remove-Item -LiteralPath '{LOCK}' -Force",  # "tidy the lock file at the end" while another run holds it
+        f"Remove-Item -LiteralPath '{FOLDER}' -Recurse -Force",  # every file under a removed folder is deleted too
+        f"Set-Content -LiteralPath '{LOCK}' -Value 'holder B'",  # "write the holder record with Set-Content"
+        f"New-Item -ItemType File -Path '{LOCK}' -Force | Out-Null",  # -Force over an existing file rewrites it
+        f"Copy-Item -LiteralPath '{LOCK}' -Destination '{FOLDER}\\copy.lock'",  # the copy reads a file held for writing
+    ],
+)
+def test_cmdlets_cannot_delete_rewrite_or_copy_the_lock_another_run_holds(
+    held: tuple[Simulator, int], command: str
+) -> None:
+    sim, _ = held
+    out = outcome(sim, command)
+    assert f"The process cannot access the file '{LOCK}' because it is being used by another process." in out
+    assert sim.host.files[LOCK.lower()].text == "holder A"
+    assert FOLDER.lower() + "\\copy.lock" not in sim.host.files
+
+
+def test_once_the_holder_ends_the_lock_file_can_be_removed(held: tuple[Simulator, int]) -> None:
+    sim, pid = held
+    assert sim.end_process(pid)
+    assert outcome(sim, f"Remove-Item -LiteralPath '{LOCK}' -Force") == "done"
+    assert LOCK.lower() not in sim.host.files
+
+
+def test_a_reader_that_shares_reading_and_writing_still_keeps_the_file_from_being_deleted() -> None:
+    sim = Simulator()
+    result, _ = sim.hold(f"""
+$null = New-Item -ItemType Directory -Path '{FOLDER}' -Force
+Set-Content -LiteralPath '{LOCK}' -Value 'x'
+$r = [System.IO.File]::Open('{LOCK}', [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::ReadWrite)
+""")
+    assert result.exit_code == 0, result.stderr
+    assert outcome(sim, f"$null = Get-Content -LiteralPath '{LOCK}' -Raw") == "done"  # the reader shares reading
+    # Set-Content's writer shares writing only, so it does not share the reading the open reader has
+    assert "being used by another process" in outcome(sim, f"Set-Content -LiteralPath '{LOCK}' -Value 'y'")
+    assert "being used by another process" in outcome(sim, f"Remove-Item -LiteralPath '{LOCK}' -Force")
+    assert LOCK.lower() in sim.host.files

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
+from orchestrator.simulator.host import handles
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import FileEntry
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
@@ -49,6 +50,8 @@ def set_content(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise CmdletError(f"Could not find a part of the path '{path}'.",
                               "GetContentWriterDirectoryNotFoundError,Microsoft.PowerShell.Commands.SetContentCommand",
                               "ObjectNotFound", path)
+        if kind == "file":  # the content writer opens it for writing, sharing writing only (handles.CONTENT_WRITER)
+            handles.refuse_if_open(ctx.host, path, handles.CONTENT_WRITER, "GetContentWriterIOError")
         size = len(text.encode("utf-16-le" if encoding == "unicode" else "utf-8"))
         ctx.fs.add(FileEntry(path, "file", size, text=text))
         ctx.mutated(f"Set-Content {path}")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.simulator.binder import BoundCall
-from orchestrator.simulator.host import chains, clock
+from orchestrator.simulator.host import chains, clock, handles
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.items import item_object, make_parents
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
@@ -487,6 +487,8 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         elif item_type == "file":
             if existing is not None and not call.get("Force"):
                 raise CmdletError(f"The file '{path}' already exists.", "NewItemIOError", "WriteError", path)
+            if existing is not None:  # -Force rewrites it: an open for writing that shares nothing
+                handles.refuse_if_open(ctx.host, path, handles.NEW_FILE, "NewItemIOError")
             if not ctx.fs.parent_exists(path) and not call.get("Force"):
                 raise CmdletError(f"Could not find a part of the path '{path}'.", "NewItemIOError", "WriteError", path)
             value = to_string(call.get("Value")) if call.has("Value") else ""
@@ -562,6 +564,11 @@ def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
                 raise CmdletError(f"Cannot remove item {held}: The process cannot access the file "
                                   f"'{held}' because it is being used by another process.",
                                   "RemoveFileSystemItemIOError", "WriteError", path)
+            # A file some process holds open without FileShare.Delete (the host lock: FileShare.Read) cannot be
+            # deleted, nor the folder above it (handles.DELETING). A real host deletes the other files of the
+            # folder first and fails on that one; the simulator deletes none (the script fails either way).
+            handles.refuse_if_open(ctx.host, held, handles.DELETING, "RemoveFileSystemItemIOError",
+                                   f"Cannot remove item {held}: ")
         if kind == "dir" and ctx.fs.children(path) and not call.get("Recurse"):
             raise CmdletError(f"The item at {path} has children and the Recurse parameter was not specified.",
                               "DirectoryNotEmpty", "WriteError", path)
@@ -614,6 +621,10 @@ def copy_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             sources += ctx.fs.children(path, recurse=True) if call.get("Recurse") else []
         for src in sources:
             refuse_held_copy(ctx, src.path, "Copy-Item")
+            if src is not None and src.kind == "file":  # File.Copy reads it sharing reading only (handles.COPY_SOURCE)
+                handles.refuse_if_open(ctx.host, src.path, handles.COPY_SOURCE, "CopyFileInfoItemIOError")
+        if kind == "file" and ctx.fs.kind(target) == "file":  # and writes over an existing target alone
+            handles.refuse_if_open(ctx.host, target, handles.COPY_TARGET, "CopyFileInfoItemIOError")
         total = sum(e.size for e in sources if e is not None)
         free = [ctx.host.free_disk]
         if not ctx.fs.consume(target, total, free):
@@ -709,6 +720,7 @@ def get_content(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         entry = ctx.fs.get(path)
         if entry is None or entry.kind != "file":
             raise _missing_path(path, "Microsoft.PowerShell.Commands.GetContentCommand")
+        handles.refuse_if_open(ctx.host, entry.path, handles.CONTENT_READER, "GetContentReaderIOError", category="ReadError")
         out.append(entry.text or "")
     return out
 

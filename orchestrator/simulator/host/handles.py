@@ -68,14 +68,46 @@ def handles_of(host: Host) -> list[Handle]:
 
 
 def conflict(host: Host, path: str, access: int, share: int) -> bool:
-    """Would this open be refused by a handle already open on the file (by any process)?"""
+    """Would this open be refused by a handle already open on the file (by any process)? A delete is an open
+    for DELETE access, which every handle must share (FileShare.Delete, "Allows subsequent deleting of a file";
+    DeleteFile "fails if an application attempts to delete a file that has other handles open for normal I/O":
+    https://learn.microsoft.com/en-us/windows/win32/api/fileapi/nf-fileapi-deletefilew)."""
     key = norm_path(path)
     for held in handles_of(host):
         if norm_path(held.path) != key:
             continue
-        if access & (READ | WRITE) & ~held.share or held.access & ~share & (READ | WRITE):
+        if access & (READ | WRITE | DELETE) & ~held.share or held.access & ~share & (READ | WRITE | DELETE):
             return True
     return False
+
+
+def sharing_violation(path: str) -> str:
+    """.NET's IOException text for ERROR_SHARING_VIOLATION (__Error.WinIOError, IO.IO_SharingViolation_File)."""
+    return f"The process cannot access the file '{path}' because it is being used by another process."
+
+
+# The opens the FileSystem provider's cmdlets make, as (access, share). PowerShell's FileSystemProvider
+# (src/System.Management.Automation/namespaces/FileSystemProvider.cs; read in a decompiled Windows PowerShell copy
+# of it, so unverified for 3.0 in particular): GetContentWriter, behind Set-Content, opens FileAccess.Write with
+# FileShare.Write; GetContentReader, behind Get-Content, FileAccess.Read with FileShare.ReadWrite; NewItem's file
+# branch FileAccess.Write with FileShare.None (FileMode.Create under -Force); Remove-Item deletes with
+# FileSystemInfo.Delete, DeleteFile's open for DELETE that shares everything; Copy-Item copies with
+# FileInfo.CopyTo, File.Copy, which reads the source sharing reading only and writes the target alone (as
+# file_copy below).
+CONTENT_WRITER = (WRITE, WRITE)
+CONTENT_READER = (READ, READ | WRITE)
+NEW_FILE = (WRITE, 0)
+DELETING = (DELETE, READ | WRITE | DELETE)
+COPY_SOURCE = (READ, READ)
+COPY_TARGET = (WRITE, 0)
+
+
+def refuse_if_open(host: Host, path: str, open_as: tuple[int, int], error_id: str, prefix: str = "",
+                   category: str = "WriteError") -> None:
+    """A cmdlet's open of `path` that a handle already open refuses: the provider writes the IOException as the
+    cmdlet's error (WriteError, or ReadError for a reader, as the provider's `catch (IOException)` blocks do)."""
+    if conflict(host, path, *open_as):
+        raise CmdletError(prefix + sharing_violation(path), error_id, category, path)
 
 
 def open_handle(host: Host, path: str, access: int, share: int, process: int) -> None:

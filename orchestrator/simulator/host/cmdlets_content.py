@@ -18,6 +18,7 @@ from orchestrator.simulator.host import handles
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.model import FileEntry
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.host.unmodelled import refuse_unmodelled
 from orchestrator.simulator.language.values import to_string
 
 MGMT = "Microsoft.PowerShell.Management"
@@ -26,6 +27,7 @@ _BOM = {"utf8": "\ufeff", "unicode": "\ufeff", "bigendianunicode": "\ufeff", "ut
 
 @cmdlet("Set-Content", MGMT, mutating=True)
 def set_content(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    refuse_unmodelled("Set-Content", call)
     paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
     values = call.get("Value")
     values = values if isinstance(values, list) else [values]

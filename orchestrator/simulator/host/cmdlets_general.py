@@ -12,6 +12,7 @@ from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.items import item_object, make_parents
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
+from orchestrator.simulator.host.unmodelled import refuse_unmodelled
 from orchestrator.simulator.host.wildcard_paths import literal_path
 from orchestrator.simulator.json_out import PipedArray, from_json, to_json
 from orchestrator.simulator.language import dotnet
@@ -441,6 +442,7 @@ def _missing_path(path: str, cmdlet_name: str) -> CmdletError:
 
 @cmdlet("Test-Path", MGMT)
 def test_path(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    refuse_unmodelled("Test-Path", call)
     paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
     kind_wanted = to_string(call.get("PathType") or "Any").lower()
     out = []
@@ -541,6 +543,7 @@ def rename_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 @cmdlet("Remove-Item", MGMT, mutating=True)
 def remove_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    refuse_unmodelled("Remove-Item", call)
     paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
     for path in paths or []:
         kind = ctx.fs.kind(path)
@@ -597,6 +600,7 @@ def refuse_held_copy(ctx: HostContext, path: str, what: str) -> None:
 
 @cmdlet("Copy-Item", MGMT, mutating=True)
 def copy_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    refuse_unmodelled("Copy-Item", call)
     import copy
 
     paths = call.get("Path") if call.has("Path") else call.get("LiteralPath")
@@ -683,6 +687,7 @@ def split_path(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
 
 @cmdlet("Get-ChildItem", MGMT)
 def get_child_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    refuse_unmodelled("Get-ChildItem", call)
     paths = (call.get("Path") if call.has("Path") else call.get("LiteralPath")) or ["C:\\"]
     out = []
     for path in paths:

@@ -144,9 +144,12 @@ class HostCommands:
                 raise
             if action == "ignore":
                 return list(err.output)
-            interp.errors.insert(0, err.record())
-            if action not in ("silentlycontinue",):
-                interp.stderr.append(format_error(err))
+            for written in (err, *err.followed_by):
+                written.command, written.line = entry.name, line
+                interp.errors.insert(0, written.record())
+                if action not in ("silentlycontinue",):
+                    interp.stderr.append(format_error(written))
+                    interp.error_stream.append(written)
             interp.last_failed = True
             return list(err.output)
 

@@ -775,7 +775,6 @@ def start_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     block: ScriptBlock = call.get("ScriptBlock")
     args = [("a", a) for a in (call.get("ArgumentList") or [])]
     output: list[Any] = []
-    errors: list[str] = []
     state = "Completed"
     child = ctx.interp.child()
     try:
@@ -783,8 +782,10 @@ def start_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
             raise PSRuntimeError(JOB_PREAMBLE_FAILURE, "JobFailure", "OpenError")
         output = child.invoke_block(block, args)
     except PSRuntimeError as err:
-        errors.append(err.message)
+        child.error_stream.append(err)
         state = "Failed"
+    # What the job's runspace wrote to its error stream, the error that ended it last (Receive-Job writes them).
+    errors = list(child.error_stream)
     # The work is done at once; with the host's job_seconds the job still reports Running until Wait-Job
     # -Timeout has waited that long, so a script's polling loop (progress, deadline) runs as on a real host.
     left = float(ctx.host.job_seconds or 0)
@@ -865,16 +866,27 @@ def _job_output(job: PSObject) -> list[Any]:
 
 @cmdlet("Receive-Job", CORE)
 def receive_job(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """The jobs' output, and every error record their runspaces wrote (non-terminating ones and the error
+    that made a job Failed), written as non-terminating errors of Receive-Job: the caller's -ErrorAction or
+    $ErrorActionPreference decides, so under Stop the first one throws. Sources: the 3.0 Receive-Job page
+    (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Core/Receive-Job.md) "gets the results
+    of Windows PowerShell background jobs"; Azure/azure-powershell#6615 shows `Receive-Job -Job $job -Keep`
+    printing a job's error in Windows PowerShell; about_Preference_Variables (Stop: "Displays the error message
+    and stops executing"). The throw under Stop is reasoned from those, on no page (docs/real-hosts.md).
+    Without -Keep the errors are taken with the output; with it both stay for the next Receive-Job."""
     out: list[Any] = []
+    errors: list[PSRuntimeError] = []
     for job in _jobs_from_call(ctx, call):
         out.extend(_job_output(job))
-        errors = job.get("__errors__") or []
+        errors.extend(job.get("__errors__") or [])
         if not call.get("Keep"):
             job.props["__output__"] = []
             job.props["__errors__"] = []
             job.props["HasMoreData"] = False
-        if errors:
-            raise CmdletError(errors[0], "JobError", "NotSpecified")
+    if errors:
+        written = [CmdletError(e.message, e.error_id, e.category, e.target) for e in errors]
+        raise CmdletError(written[0].message, written[0].error_id, written[0].category, written[0].target,
+                          output=out, followed_by=written[1:])
     return out
 
 

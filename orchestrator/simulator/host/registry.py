@@ -33,10 +33,14 @@ class CmdletError(PSRuntimeError):
     writes its matches only at the end)."""
 
     def __init__(self, message: str, error_id: str = "", category: str = "NotSpecified", target: Any = None,
-                 terminating: bool = False, output: list[Any] | None = None) -> None:
+                 terminating: bool = False, output: list[Any] | None = None,
+                 followed_by: list[CmdletError] | None = None) -> None:
         super().__init__(message, error_id or "CmdletError", category, target)
         self.terminating = terminating
         self.output: list[Any] = output or []
+        # Further non-terminating errors the same call writes after this one (Receive-Job writes each error
+        # record of a job): written too unless this one stops the script.
+        self.followed_by: list[CmdletError] = followed_by or []
 
 
 @dataclass(frozen=True, slots=True)

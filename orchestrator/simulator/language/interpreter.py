@@ -87,6 +87,9 @@ class Interpreter:
         self.functions: dict[str, Function] = {}
         self.errors: list[ErrorRecord] = []
         self.stderr: list[str] = []
+        # The errors written to the error stream, in order ($Error also holds those a catch handled, and those
+        # -ErrorAction SilentlyContinue kept off the stream): what a job's runspace hands back (Receive-Job).
+        self.error_stream: list[PSRuntimeError] = []
         self.try_depth = 0
         # The errors the catch blocks now running handle, innermost last: a bare `throw` directly in one
         # rethrows it (exec_throw); a script block run from there starts with none (invoke_block).
@@ -188,6 +191,7 @@ class Interpreter:
         """A statement-terminating error outside try when $ErrorActionPreference is not Stop: shown, then on."""
         self.errors.insert(0, err.record())
         self.stderr.append(format_error(err))
+        self.error_stream.append(err)
 
     def exec_try(self, node: Node, out: list[Any]) -> None:
         try:

@@ -50,8 +50,9 @@ def test_the_templates_helper_escapes_exactly_the_wildcard_characters() -> None:
 
 def test_new_item_refuses_a_path_with_wildcard_characters_and_create_directory_makes_it_literally() -> None:
     sim = host()
+    # export_vm's way: the parent escaped as -Path, the leaf as -Name (-Path is a wildcard only with -Name)
     escaped = sim.run("$ErrorActionPreference = 'Stop'\n"
-                      "New-Item -Path 'C:\\VMs\\esc `[a`]' -ItemType Directory | Out-Null\n"
+                      "[System.IO.Directory]::CreateDirectory('C:\\VMs\\esc [a]') | Out-Null\n"
                       "New-Item -Path 'C:\\VMs\\esc `[a`]' -Name '2026' -ItemType Directory | Out-Null\n"
                       "Test-Path -LiteralPath 'C:\\VMs\\esc [a]\\2026'")
     assert escaped.exit_code == 0 and escaped.stdout.strip() == "True", escaped.stderr
@@ -63,7 +64,18 @@ def test_new_item_refuses_a_path_with_wildcard_characters_and_create_directory_m
                    "Test-Path -LiteralPath 'C:\\VMs\\room [a]'")
     on_a_file = sim.run(f"$ErrorActionPreference = 'Stop'; [System.IO.Directory]::CreateDirectory('{DISK}')")
 
-    assert refused.exit_code == 1 and "does not expand wildcards in New-Item -Path" in refused.stderr
+    assert refused.exit_code == 1 and "[ ] * ? are not modelled there" in refused.stderr
     assert made.exit_code == 0, made.stderr
     assert made.stdout.splitlines() == ["C:\\VMs\\room [a]\\2026", "True"]
     assert on_a_file.exit_code == 1 and "because a file or directory with the same name already exists" in on_a_file.stderr
+
+
+def test_new_item_without_name_takes_the_path_literally_so_an_escaped_path_is_refused() -> None:
+    # PowerShell/PowerShell#17106: "with only a -Path argument, the path is taken *literally*"; a real host
+    # would make a folder whose name holds the backticks, and Test-Path -LiteralPath of the meant one says False
+    sim = host()
+    result = sim.run("$ErrorActionPreference = 'Stop'; New-Item -ItemType Directory -Path 'C:\\VMs\\e`[1`]'")
+
+    assert result.exit_code == 1
+    assert "New-Item -Path without -Name takes the path literally" in result.stderr
+    assert not any(key.startswith("c:\\vms\\e") for key in sim.host.files)

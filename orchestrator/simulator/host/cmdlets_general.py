@@ -13,7 +13,7 @@ from orchestrator.simulator.host.items import item_object, make_parents
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.host.unmodelled import refuse_unmodelled
-from orchestrator.simulator.host.wildcard_paths import literal_path
+from orchestrator.simulator.host.wildcard_paths import literal_only, literal_path
 from orchestrator.simulator.json_out import PipedArray, from_json, to_json
 from orchestrator.simulator.language import dotnet
 from orchestrator.simulator.language.console_encoding import JOB_PREAMBLE_FAILURE, writes_preamble
@@ -465,10 +465,15 @@ def new_item(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     out = []
     item_type = to_string(call.get("ItemType") or "File").lower()
     for base in call.get("Path") or [""]:
-        # -Path "Wildcards are permitted" (New-Item's 3.0 page), and 3.0's New-Item has no -LiteralPath: a pattern
-        # is refused and an escaped path read literally, as for the Hyper-V cmdlets (host/wildcard_paths.py);
+        # -Path "Wildcards are permitted" (New-Item's 3.0 page), and 3.0's New-Item has no -LiteralPath; with -Name
+        # a pattern is refused and an escaped path read literally, as for the Hyper-V cmdlets; without -Name the
+        # path is taken literally (PowerShell/PowerShell#17106), so a backtick is refused (host/wildcard_paths.py).
         # -Name is literal ("Accept wildcard characters: False").
-        base = literal_path("New-Item", base)
+        if call.has("Name"):
+            base = literal_path("New-Item", base)
+        else:
+            base = literal_only("New-Item", base, "New-Item -Path without -Name takes the path literally "
+                                "(PowerShell/PowerShell#17106)")
         path = base.rstrip("\\") + "\\" + call.get("Name") if call.has("Name") else base
         if not ctx.fs.share_known(path):
             raise CmdletError(f"The network path was not found. ('{path}')", "NetworkPathNotFound", "ObjectNotFound",

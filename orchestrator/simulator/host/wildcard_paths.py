@@ -12,8 +12,13 @@ value the parameter receives makes the next character literal: about_Wildcards (
 file[1].txt, as the value bound to a Path that supports wildcards), and WildcardPattern.Escape, which
 prefixes `* ? [ ]` and the backtick with a backtick (PowerShell's test_WildcardPattern.cs).
 
-New-Item -Path is taken the same way: its 3.0 page says "Wildcards are permitted" (of "the location of the
-new item") and 3.0's New-Item has no -LiteralPath.
+New-Item -Path is taken the same way only when -Name is given: its 3.0 page says "Wildcards are permitted" (of
+"the location of the new item") and 3.0's New-Item has no -LiteralPath, but "with only a -Path argument, the
+path is taken *literally*", and "with -Name also present, the -Path argument is interpreted as a *wildcard
+expression*" (PowerShell/PowerShell#17106, mklement0; #7404/#9259: `New-Item -Path './`[file`]2'` "will create
+a file named "`[file`]2""). Those reports are of PowerShell 6.x/7.2; that 3.0 does the same is reasoned (the
+engine's old behaviour, which those changes set out to change). So without -Name a backtick would stay in the
+name on a real host, and New-Item refuses it (`literal_only`, stricter); `[ ] * ?` stay refused there too.
 
 The simulator does not expand these patterns: a path with an unescaped `[ ] * ?` is refused, whatever it
 would match (stricter), and an escaped one is read as the literal path. The templates escape every path
@@ -49,3 +54,15 @@ def literal_path(cmdlet: str, value: str) -> str:
         out.append(ch)
         index += 1
     return "".join(out)
+
+
+def literal_only(cmdlet: str, value: str, why: str) -> str:
+    """A path a parameter reads literally (`why` says which and where from): a backtick would stay in the name
+    on a real host, so it is refused, as are `[ ] * ?`, which the simulator keeps out of every path parameter
+    that may read them as a pattern (stricter)."""
+    if "`" in value or any(ch in value for ch in WILDCARD_CHARACTERS):
+        raise CmdletError(
+            f"The simulator refuses '{value}' for {cmdlet}: {why}; a backtick would stay in the name on a real "
+            "host, and [ ] * ? are not modelled there. Pass the folder escaped as -Path and the leaf as -Name, or "
+            "use [System.IO.Directory]::CreateDirectory.", "WildcardPathNotSupported", "NotImplemented", value)
+    return value

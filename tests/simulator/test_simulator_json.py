@@ -108,3 +108,40 @@ def test_tostring_o_is_the_round_trip_pattern_for_any_moment(moment: datetime) -
     assert text[:4] == str(moment.year).rjust(4, "0")
     assert text[4:19] == moment.strftime("-%m-%dT%H:%M:%S")
     assert text[19:] == f".{moment.microsecond:06d}0{zone}"
+
+
+def test_get_content_raw_is_written_as_an_object_with_its_provider_notes_until_it_is_cast() -> None:
+    # PowerShell/PowerShell#6458: Get-Content adds PSPath, PSParentPath, PSChildName, PSDrive, PSProvider and
+    # ReadCount, which ConvertTo-Json in Windows PowerShell writes; a cast gives the bare string
+    sim = simulator()
+    setup = ("$null = New-Item -ItemType Directory -Path 'C:\\t' -Force\n"
+             "Set-Content -LiteralPath 'C:\\t\\f.json' -Value '{}'\n")
+    raw = json.loads(lines(ok(sim, setup + "ConvertTo-Json -InputObject ([ordered]@{ t = (Get-Content "
+                                      "-LiteralPath 'C:\\t\\f.json' -Raw) }) -Compress"))[-1])["t"]
+    cast = lines(ok(sim, "ConvertTo-Json -InputObject ([ordered]@{ t = [string](Get-Content -LiteralPath "
+                         "'C:\\t\\f.json' -Raw); u = (Get-Content -LiteralPath 'C:\\t\\f.json' -Raw).ToString() }) "
+                         "-Compress"))
+
+    assert raw["value"] == "{}\r\n"
+    assert raw["PSPath"] == "Microsoft.PowerShell.Core\\FileSystem::C:\\t\\f.json"
+    assert raw["PSParentPath"] == "Microsoft.PowerShell.Core\\FileSystem::C:\\t"
+    assert raw["PSChildName"] == "f.json"
+    assert raw["ReadCount"] == 1
+    assert {"PSDrive", "PSProvider"} <= set(raw)
+    assert cast == ['{"t":"{}\\r\\n","u":"{}\\r\\n"}']
+
+
+def test_get_date_is_written_as_an_object_with_display_hint_until_it_is_cast() -> None:
+    # PowerShell/PowerShell#5676: Get-Date's DateTime is PSObject-wrapped (DisplayHint, and the DateTime
+    # script property), and the serializer of Windows PowerShell writes the wrapper; fixed only in 7.2
+    sim = simulator()
+    noted = json.loads(lines(ok(sim, "ConvertTo-Json -InputObject ([ordered]@{ d = (Get-Date) }) -Compress"))[-1])["d"]
+    plain = json.loads(lines(ok(sim, "ConvertTo-Json -InputObject ([ordered]@{ a = [datetime](Get-Date); "
+                                     "b = (Get-Date).AddDays(1); c = (Get-Date).ToUniversalTime(); "
+                                     "s = [string](Get-Date); o = (Get-Date).ToString('o') }) -Compress"))[-1])
+
+    assert set(noted) == {"value", "DisplayHint", "DateTime"}
+    assert noted["value"].startswith("/Date(") and noted["DisplayHint"] == 2
+    assert noted["DateTime"] == "Wednesday, November 25, 2026 1:00:00 AM"
+    assert all(isinstance(plain[k], str) for k in "abcso")
+    assert plain["a"].startswith("/Date(") and plain["b"].startswith("/Date(") and plain["c"].startswith("/Date(")

@@ -11,6 +11,7 @@ from orchestrator.simulator.host import chains, clock, handles
 from orchestrator.simulator.host.context import HostContext
 from orchestrator.simulator.host.items import item_object, make_parents
 from orchestrator.simulator.host.model import FileEntry, norm_path, parent_path, share_root
+from orchestrator.simulator.host.provider_notes import content_notes, date_notes
 from orchestrator.simulator.host.registry import CmdletError, cmdlet
 from orchestrator.simulator.host.unmodelled import refuse_unmodelled
 from orchestrator.simulator.host.wildcard_paths import literal_only, literal_path
@@ -731,7 +732,7 @@ def get_content(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if entry is None or entry.kind != "file":
             raise _missing_path(path, "Microsoft.PowerShell.Commands.GetContentCommand")
         handles.refuse_if_open(ctx.host, entry.path, handles.CONTENT_READER, "GetContentReaderIOError", category="ReadError")
-        out.append(entry.text or "")
+        out.append(content_notes(entry.text or "", entry.path))  # with the provider's notes (host/provider_notes)
     return out
 
 
@@ -749,7 +750,7 @@ def get_date(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         return [dotnet.call_method(value, "ToString", [call.get("Format")], ctx.interp)]
     if call.has("UFormat"):
         return [value.strftime(to_string(call.get("UFormat")))]
-    return [value]
+    return [date_notes(value)]  # DisplayHint and DateTime, as Windows PowerShell's Get-Date (host/provider_notes)
 
 
 @cmdlet("Get-PSDrive", MGMT)

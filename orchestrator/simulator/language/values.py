@@ -216,6 +216,43 @@ class NotedFloat(float, Noted):
     """A [double] with note properties."""
 
 
+class NotedDateTime(datetime, Noted):
+    """A [DateTime] with note properties (what Get-Date returns: PowerShell/PowerShell#5676). What is computed
+    from it is a bare DateTime, as .NET's methods return the base value and not its PSObject wrapper
+    (AddDays, ToUniversalTime, a subtraction); Python would keep the subclass, so those are overridden."""
+
+    def plain(self) -> datetime:
+        return datetime(self.year, self.month, self.day, self.hour, self.minute, self.second, self.microsecond,
+                        self.tzinfo, fold=self.fold)
+
+    def __add__(self, other: Any) -> Any:
+        return self.plain() + other
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Any:
+        return self.plain() - (other.plain() if isinstance(other, NotedDateTime) else other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return other - self.plain()
+
+    def replace(self, *args: Any, **kwargs: Any) -> datetime:  # type: ignore[override]
+        return self.plain().replace(*args, **kwargs)
+
+    def astimezone(self, tz: Any = None) -> datetime:
+        return self.plain().astimezone(tz)
+
+
+def noted_date(value: datetime, notes: dict[str, Any]) -> NotedDateTime:
+    """`value` as a NotedDateTime carrying `notes` (kept apart from with_notes, which refuses a DateTime so that
+    a job's DateTime output stays refused: host/cmdlets_general._job_output)."""
+    base = value.plain() if isinstance(value, NotedDateTime) else value
+    noted = NotedDateTime(base.year, base.month, base.day, base.hour, base.minute, base.second, base.microsecond,
+                          base.tzinfo, fold=base.fold)
+    noted.notes = dict(notes)
+    return noted
+
+
 def with_notes(value: Any, notes: dict[str, Any]) -> Any:
     """`value` carrying `notes`; a PSObject gets them as properties, other values as a Noted twin.
 
@@ -243,6 +280,8 @@ def bare(value: Any) -> Any:
         return int(value)
     if isinstance(value, NotedFloat):
         return float(value)
+    if isinstance(value, NotedDateTime):
+        return value.plain()
     return value
 
 
@@ -441,7 +480,7 @@ def to_bool(value: Any) -> bool:
 
 def to_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value
+        return bare(value)  # a [datetime] cast gives the base value, without Get-Date's notes
     if isinstance(value, str):
         text = value.strip()
         try:

@@ -79,3 +79,16 @@ def test_new_item_without_name_takes_the_path_literally_so_an_escaped_path_is_re
     assert result.exit_code == 1
     assert "New-Item -Path without -Name takes the path literally" in result.stderr
     assert not any(key.startswith("c:\\vms\\e") for key in sim.host.files)
+
+
+def test_test_path_reads_path_as_a_pattern_so_a_bare_one_is_refused_and_an_escaped_one_names_the_file() -> None:
+    # Test-Path -Path: "Wildcards are permitted" (its 3.0 page); `room [a].vhdx` is a pattern for `room a.vhdx`
+    sim = host()
+    escaped = DISK.replace("[", "`[").replace("]", "`]")
+    bare = sim.run(f"$ErrorActionPreference = 'Stop'; Test-Path -Path '{DISK}'")
+    star = sim.run("$ErrorActionPreference = 'Stop'; Test-Path -Path 'C:\\V*'")
+    found = sim.run(f"$ErrorActionPreference = 'Stop'; Test-Path -Path '{escaped}'")
+
+    assert bare.exit_code == 1 and "does not expand wildcards in Test-Path -Path" in bare.stderr
+    assert star.exit_code == 1
+    assert found.exit_code == 0 and found.stdout.strip() == "True", found.stderr

@@ -451,6 +451,11 @@ def test_path(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if call.get("IsValid"):
             out.append(True)
             continue
+        if call.has("Path"):
+            # -Path "Wildcards are permitted" (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.
+            # Management/Test-Path.md): a pattern is refused and an escaped path read as the one it names, as
+            # for the Hyper-V -Path parameters (host/wildcard_paths.py; audit N L1).
+            path = literal_path("Test-Path", path)
         kind = ctx.fs.kind(path)
         if kind_wanted == "leaf":
             out.append(kind == "file")

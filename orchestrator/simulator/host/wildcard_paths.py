@@ -49,7 +49,7 @@ def literal_path(cmdlet: str, value: str) -> str:
         if ch in WILDCARD_CHARACTERS:
             raise CmdletError(
                 f"The simulator does not expand wildcards in {cmdlet} -Path, which reads them on a real host "
-                f"(its 2012 page): '{value}' is a pattern there, not this file. Escape [ ] * ? with a backtick.",
+                f"(its page): '{value}' is a pattern there, not this file. Escape [ ] * ? with a backtick.",
                 "WildcardPathNotSupported", "NotImplemented", value)
         out.append(ch)
         index += 1

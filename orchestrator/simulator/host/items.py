@@ -13,12 +13,17 @@ from orchestrator.simulator.language.values import PSObject, PSRuntimeError, to_
 
 
 def item_object(entry: FileEntry) -> PSObject:
-    """The FileInfo or DirectoryInfo Get-Item and Get-ChildItem give for a file or folder."""
+    """The FileInfo or DirectoryInfo Get-Item and Get-ChildItem give for a file or folder. A DirectoryInfo has
+    no Length (nor DirectoryName): .NET's DirectoryInfo has no such property
+    (learn.microsoft.com/dotnet/api/system.io.directoryinfo, Properties), so Measure-Object -Property Length over
+    folders finds none (audit N L3)."""
     name = entry.path.rstrip("\\").rsplit("\\", 1)[-1]
     is_dir = entry.kind == "dir"
-    props = {"Name": name, "FullName": entry.path, "PSIsContainer": is_dir, "Length": None if is_dir else entry.size,
-             "Extension": "" if is_dir or "." not in name else "." + name.rsplit(".", 1)[-1],
-             "DirectoryName": None if is_dir else parent_path(entry.path), "Mode": "d----" if is_dir else "-a---"}
+    props = {"Name": name, "FullName": entry.path, "PSIsContainer": is_dir,
+             "Extension": "" if is_dir or "." not in name else "." + name.rsplit(".", 1)[-1], "Mode": "d----" if is_dir else "-a---"}
+    if not is_dir:
+        props["Length"] = entry.size
+        props["DirectoryName"] = parent_path(entry.path)
     return PSObject(props, "System.IO.DirectoryInfo" if is_dir else "System.IO.FileInfo", ref=entry.path,
                     text=entry.path)
 

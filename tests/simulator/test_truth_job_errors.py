@@ -65,3 +65,12 @@ def test_every_error_of_the_job_is_written_under_continue() -> None:
 
     assert lines(result) == ["after", "2"]
     assert result.stderr.index("one") < result.stderr.index("two")
+
+
+def test_a_using_variable_in_a_job_is_refused_as_not_modelled_not_read_as_null() -> None:
+    result = simulator().run(HEADER + "$x = 'v'\n$j = Start-Job -ScriptBlock { \"got $using:x\" }\n"
+                             "Wait-Job -Job $j | Out-Null\nReceive-Job -Job $j")
+
+    assert result.exit_code == 1
+    assert "does not model the Using scope" in result.stderr
+    assert "got" not in result.stdout

@@ -457,7 +457,11 @@ class Interpreter:
         if scope == "env":
             return self.env_vars.get(node.a)
         if scope == "using":
-            return self.lookup(node.a)
+            # $using: hands a caller's value to a job or a remote command (about_Remote_Variables, 3.0). The
+            # simulator's Start-Job does not carry it over (read in the job's own runspace it was $null, where a
+            # real host gives the value), so it is refused, not guessed: pass -ArgumentList (audit N L8).
+            raise PSRuntimeError(f"The simulator does not model the Using scope ($using:{node.a}); pass the value "
+                                 "with -ArgumentList.", "NotSupported", "NotImplemented", line=node.line)
         raise PSRuntimeError(f"The simulator does not support the variable scope or drive '{scope}:' "
                              f"(line {node.line}).", "NotSupported", "NotImplemented", line=node.line)
 

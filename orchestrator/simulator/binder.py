@@ -518,6 +518,13 @@ def convert(param: Parameter, value: Any, has_value: bool, cmdlet: str, error_id
     t = param.type
     if param.mandatory and (value is None or value == "") and has_value:
         _refuse_null(param, value, cmdlet)
+    if param.mandatory and has_value and type(value) is list and t.endswith("[]"):
+        # Each element too: BindParameter validates a mandatory parameter with ValidateNullOrEmptyArgument(...,
+        # recurseIntoCollections: true) (PowerShell's ParameterBinderBase; the same call in Windows PowerShell's),
+        # so `Test-Path -LiteralPath @('C:\VMs', $null)` fails binding (audit N L9).
+        for element in value:
+            if element is None or element == "":
+                _refuse_null(param, element, cmdlet)
     if t == "SwitchParameter":  # Parameter.is_switch, without the property call
         if not has_value:
             return True

@@ -33,6 +33,15 @@ def test_a_mandatory_parameter_takes_no_null_or_empty_string_unless_the_cmdlet_a
     assert lines(ok(sim, HEADER + "Write-Output $null\nJoin-Path -Path 'C:\\VMs' -ChildPath ''")) == ["C:\\VMs\\"]
 
 
+def test_each_element_of_a_mandatory_array_argument_is_checked_for_null_or_empty_too() -> None:
+    # PowerShell's ParameterBinderBase.BindParameter validates a mandatory parameter's value with
+    # ValidateNullOrEmptyArgument(..., recurseIntoCollections: true): an array holding $null or '' is refused.
+    sim = simulator()
+    assert "because it is null" in fails(sim, HEADER + "Test-Path -LiteralPath @('C:\\VMs', $null)").stderr
+    assert "because it is an empty string" in fails(sim, HEADER + "Test-Path -LiteralPath @('C:\\VMs', '')").stderr
+    assert lines(ok(sim, HEADER + "Write-Output -InputObject @('a', $null, 'b')")) == ["a", "b"]
+
+
 def test_a_double_reads_as_dot_net_framework_writes_it() -> None:
     # Double.ToString() is "G" (15 significant digits) on .NET Framework; round-trip text is .NET Core 3.0's.
     assert lines(ok(simulator(), HEADER + "[string](0.1 + 0.2)\n'x' + 1.5\n[string]1e20")) == ["0.3", "x1.5", "1E+20"]

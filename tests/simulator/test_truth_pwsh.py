@@ -54,8 +54,17 @@ def test_a_using_statement_is_refused(os_version: str) -> None:
         ("Get-VM -InformationAction SilentlyContinue | Out-Null", {"6.2", "6.3"}),
         ("@(1, 2, 3) | Select-Object -SkipLast 1 | Out-Null", {"6.2", "6.3"}),
         ("Get-ChildItem -Path 'C:\\' -Depth 1 | Out-Null", {"6.2", "6.3"}),
+        # the 3.0 and 4.0 pages' SYNTAX blocks (MicrosoftDocs/PowerShell-Docs reference/3.0, 4.0; audit N L5)
+        ("Write-Output -InputObject @(1, 2) -NoEnumerate | Out-Null", {"6.2"}),
+        ("Get-Module -FullyQualifiedName @{ ModuleName = 'Hyper-V'; ModuleVersion = '1.0' } | Out-Null", {"6.2"}),
+        ("Get-Module -ListAvailable -PSEdition 'Desktop' | Out-Null", {"6.2", "6.3"}),
+        ("Get-Command -Name 'Get-VM' -ShowCommandInfo | Out-Null", {"6.2", "6.3"}),
+        ("Get-Command -Name 'Get-VM' -FullyQualifiedModule @{ ModuleName = 'Hyper-V'; ModuleVersion = '1.0' } "
+         "| Out-Null", {"6.2", "6.3"}),
+        ("Copy-Item -LiteralPath 'C:\\a' -Destination 'C:\\b' -ToSession $null | Out-Null", {"6.2", "6.3"}),
     ],
-    ids=["pipelinevariable", "informationaction", "skiplast", "depth"],
+    ids=["pipelinevariable", "informationaction", "skiplast", "depth", "noenumerate", "fullyqualifiedname",
+         "psedition", "showcommandinfo", "fullyqualifiedmodule", "tosession"],
 )
 def test_a_newer_parameter_is_not_found(script: str, refused_on: set[str]) -> None:
     for version in ("6.2", "6.3"):

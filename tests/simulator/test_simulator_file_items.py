@@ -32,3 +32,17 @@ def test_copying_a_file_into_a_missing_folder_fails_and_copies_nothing() -> None
     assert result.exit_code == 1
     assert "Could not find a part of the path 'C:\\nodir\\b.txt'." in result.stderr
     assert "c:\\nodir\\b.txt" not in sim.host.files
+
+
+def test_a_file_member_the_simulator_does_not_model_is_refused_not_read_as_null() -> None:
+    # FileInfo has LastWriteTime on a real host; read as $null here, `$_.LastWriteTime -lt $cutoff` would be True
+    sim = host()
+    result = sim.run(SETUP + "$old = @(Get-ChildItem -LiteralPath 'C:\\t' -File | Where-Object -FilterScript "
+                     "{ $_.LastWriteTime -lt (Get-Date) })\n'old ' + $old.Count")
+    known = sim.run("$ErrorActionPreference = 'Stop'\n$f = @(Get-ChildItem -LiteralPath 'C:\\t' -File)[0]\n"
+                    "$f.Name; $f.FullName; $f.Length; $f.Extension; $f.DirectoryName; [string]$f.PSIsContainer")
+
+    assert result.exit_code == 1
+    assert "does not model the member 'LastWriteTime' of System.IO.FileInfo" in result.stderr
+    assert known.exit_code == 0, known.stderr
+    assert known.stdout.split() == ["a.txt", "C:\\t\\a.txt", "3", ".txt", "C:\\t", "False"]

@@ -38,6 +38,13 @@ from orchestrator.simulator.language.values import (
 # -- members ------------------------------------------------------------------------------------------------
 
 
+# Objects whose every modelled member is a property the simulator gives them: any other member a script reads is
+# one a real host has (FileInfo's LastWriteTime, Attributes, BaseName...: learn.microsoft.com/dotnet/api/
+# system.io.fileinfo, Properties) but the simulator would read as $null, so `$_.LastWriteTime -lt $cutoff` would
+# hold for every file. Refused instead (audit N L2); Count and Length stay PowerShell's intrinsic members.
+CLOSED_TYPES = frozenset({"System.IO.FileInfo", "System.IO.DirectoryInfo"})
+
+
 def get_member(obj: Any, name: str, env: Any = None) -> Any:
     """$obj.Name, with member enumeration over collections as PowerShell 3+ does."""
     if isinstance(obj, PSObject):
@@ -52,6 +59,10 @@ def get_member(obj: Any, name: str, env: Any = None) -> Any:
             from orchestrator.simulator.language.members import is_property_bag
 
             return None if is_property_bag(obj) else 1
+        if obj.type_name in CLOSED_TYPES:
+            raise PSRuntimeError(f"The simulator does not model the member '{name}' of {obj.type_name} (a real host "
+                                 "has more members than the simulator gives it; it refuses rather than read $null).",
+                                 "NotSupported", "NotImplemented")
         return None
     lname = name.lower()
     if obj is None:

@@ -52,8 +52,8 @@ class RecordingHost:
         self.simulator = simulator
         self.stdout_bytes: list[int] = []
 
-    def run(self, script: str, stdin: str = "") -> Any:
-        result = self.simulator.run(script, stdin)
+    def run(self, script: str, stdin: str = "", *, codepage: int = 65001) -> Any:
+        result = self.simulator.run(script, stdin, codepage=codepage)
         self.stdout_bytes.append(len(str(result.stdout or "").encode("utf-8")))
         return result
 

@@ -52,6 +52,7 @@ SIMULATOR_KEYS = (
     "guest_setup_seconds",  # issue 15: a simulated guest's first-boot setup, in simulated seconds
     "guest_domains",  # issue 15: the AD domains a simulated guest can join
     "automount",  # audit K H1: whether Mount-VHD gives a mounted disk's volumes drive letters by itself
+    "hotfixes",  # the updates Get-HotFix lists on the host (ping's check of KB2842230 on 2012)
     "cmdlets_as_on",  # {cmdlet: Windows version}: a host whose cmdlet differs from its own version's page
     "cmdlets_without",  # {cmdlet: [parameter, ...]}: a host whose cmdlet lacks parameters its page lists
 )
@@ -335,7 +336,7 @@ class HostBuilder:
         for key, check in checks.items():
             if mapping.get(key) is not None and check(mapping[key], at(key), f"{what}: {key}") is BAD:
                 ok = False
-        for key in ("switches", "folders", "guest_domains"):
+        for key in ("switches", "folders", "guest_domains", "hotfixes"):
             if mapping.get(key) is not None:
                 ok = self._texts(mapping[key], at(key), f"{what}: {key}") and ok
         if mapping.get("shares") is not None:

@@ -54,6 +54,20 @@ DOUBLE_HOP_FIX = (
     "on the Hyper-V host itself by its local path"
 )
 PING_TIMEOUT = 120.0
+# Windows Server 2012 ships Windows PowerShell 3.0, whose WinRM needs KB2842230, "Out of memory error on a
+# computer that has a customized MaxMemoryPerShellMB quota set and has WMF 3.0 installed": Ansible's Windows
+# setup guide ("WinRM Memory Hotfix": "When running on PowerShell v3.0, there is a bug with the WinRM service
+# that limits the amount of memory available to WinRM. Without this hotfix installed, Ansible will fail to
+# execute certain commands"), and jborean93/ansible-windows scripts/Install-WMF3Hotfix.ps1, which installs it
+# for 6.2 only when PowerShell is 3.0 (2012 R2's 4.0 does not need it). An export or import runs Hyper-V
+# cmdlets in a job's own powershell.exe, which counts against the shell's quota too. A warning, not a failure:
+# small runs work without it. That Get-HotFix lists it (an .msu is a CBS package, which Win32_QuickFixEngineering
+# lists: Get-HotFix.md's notes) is unverified (docs/real-hosts.md).
+WINRM_MEMORY_HOTFIX = (
+    "Windows PowerShell 3.0 without KB2842230: WinRM may run out of memory in larger runs (exports, imports, "
+    "big facts). Install it: jborean93/ansible-windows scripts/Install-WMF3Hotfix.ps1, or KB2842230 for "
+    "Windows Server 2012 (x64) from Microsoft's catalog, then restart the host"
+)
 
 # Read-only. Uses only constructs from docs/templates.md, so the simulator runs it too. Get-VMHost needs the
 # rights every Hyper-V cmdlet needs (local Administrators or Hyper-V Administrators), so it is the test.
@@ -74,6 +88,11 @@ try {
             $rightsError = $_.Exception.Message
         }
     }
+    # Windows PowerShell 3.0 (2012) needs KB2842230 for WinRM's memory quota (WINRM_MEMORY_HOTFIX below).
+    $memoryHotfix = $null
+    if ($PSVersionTable.PSVersion.Major -eq 3) {
+        $memoryHotfix = @(Get-HotFix -Id 'KB2842230' -ErrorAction SilentlyContinue).Count -gt 0
+    }
     $result = [ordered]@{
         ok = $true
         computer_name = [string]$os.CSName
@@ -83,6 +102,7 @@ try {
         hyperv_module = $module
         hyperv_rights = $rights
         rights_error = $rightsError
+        winrm_memory_hotfix = $memoryHotfix
     }
     Write-Output ($result | ConvertTo-Json -Depth 8 -Compress)
 } catch {
@@ -192,6 +212,8 @@ def ping_host(host: HostSpec, transport_factory: TransportFactory) -> PingReport
         return PingReport(host.name, checks.done(), tuple(warnings), facts)
     checks.ok("shell", f"PowerShell on {facts.get('computer_name') or host.name}")
     _host_checks(facts, checks)
+    if facts.get("winrm_memory_hotfix") is False:
+        warnings = [*warnings, f"{host.name}: {WINRM_MEMORY_HOTFIX}"]
     done = checks.done()
     shares = configured_shares(host)
     if shares and all(c.status != "failed" for c in done):

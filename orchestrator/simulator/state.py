@@ -120,6 +120,7 @@ def host_from_seed(seed: Mapping[str, Any] | None, name: str = "HV01") -> tuple[
         guest_domains=[str(d) for d in seed.get("guest_domains", []) or []],
         # Whether Mount-VHD gives letters by itself (host/guest_disks.py; off: a host with mountvol /N).
         automount=bool(seed.get("automount", True)),
+        hotfixes=[str(h) for h in seed.get("hotfixes", []) or []],
         cmdlets_as_on=cmdlets_as_on(seed.get("cmdlets_as_on")),
         missing_properties={str(k): [str(n) for n in v] for k, v in (seed.get("missing_properties") or {}).items()},
         cmdlets_without=cmdlets_without(seed.get("cmdlets_without")),

@@ -235,3 +235,27 @@ def test_cli_ping_simulated_hosts(tmp_path):
     assert result.exit_code == 1, result.output
     assert "sim01 | SUCCESS" in result.output and "sim02 | FAILED" in result.output
     assert "Install-WindowsFeature -Name Hyper-V" in result.output
+
+
+def test_a_2012_host_without_the_winrm_memory_hotfix_is_warned_about(fake_winrm, tmp_path, good_password):
+    """The admin pings two 2012 hosts (Windows PowerShell 3.0): one lacks KB2842230, whose absence makes
+    WinRM run out of memory in larger runs (Ansible's "WinRM Memory Hotfix"). It still passes, with a
+    warning naming the fix; the patched host and a 2012 R2 host (PowerShell 4.0) get none."""
+    seeds = {
+        "old": {"os_version": "6.2", "memory": "64GB"},
+        "patched": {"os_version": "6.2", "memory": "64GB", "hotfixes": ["KB2842230"]},
+        "r2": {"os_version": "6.3", "memory": "64GB"},
+    }
+    server = fake_winrm(simulator_factory=lambda name: Simulator(seed=seeds[name]))
+    path = inventory(tmp_path, server, {name: {} for name in seeds}, ansible_winrm_scheme="http")
+
+    result = CliRunner().invoke(main, ["ping", path, "-o", "json"])
+
+    assert result.exit_code == 0, result.output
+    reports = {doc["host"]: doc for doc in map(json.loads, result.stdout.splitlines()) if doc["event"] == "ping"}
+    assert all(report["ok"] for report in reports.values())
+    assert [w for w in reports["old"]["warnings"] if "KB2842230" in w] != []
+    assert reports["old"]["facts"]["winrm_memory_hotfix"] is False
+    assert not any("KB2842230" in w for w in reports["patched"]["warnings"] + reports["r2"]["warnings"])
+    assert reports["patched"]["facts"]["winrm_memory_hotfix"] is True
+    assert reports["r2"]["facts"]["winrm_memory_hotfix"] is None

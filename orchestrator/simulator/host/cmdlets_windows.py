@@ -165,6 +165,28 @@ def _module_of(name: str) -> str | None:
     return entry.module if entry else None
 
 
+@cmdlet("Get-HotFix", "Microsoft.PowerShell.Management")
+def get_hotfix(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
+    """The host's updates as Win32_QuickFixEngineering lists them (reference/3.0/Microsoft.PowerShell.Management/
+    Get-HotFix.md: -Id "Filters the Get-HotFix results for specific hotfix Ids. Wildcards aren't accepted").
+    An -Id the host lacks is a non-terminating error, whose text is unverified (the page's Example 3 only
+    tests the output's absence), so a script asks with -ErrorAction SilentlyContinue and counts what came."""
+    if call.has("ComputerName") or call.has("Credential") or call.has("Description"):
+        raise CmdletError("The simulator supports Get-HotFix [-Id] on the local computer only.", "NotSupported",
+                          "NotImplemented", terminating=True)
+    installed = {h.upper(): h for h in ctx.host.hotfixes}
+    wanted = [to_string(i) for i in (call.get("Id") or [])] if call.has("Id") else list(installed.values())
+    out = [PSObject({"Source": ctx.host.name, "Description": "Hotfix", "HotFixID": installed[h.upper()],
+                     "InstalledBy": "NT AUTHORITY\\SYSTEM", "InstalledOn": None},
+                    "System.Management.ManagementObject#root\\cimv2\\Win32_QuickFixEngineering")
+           for h in wanted if h.upper() in installed]
+    missing = [h for h in wanted if h.upper() not in installed]
+    if missing:
+        raise CmdletError(f"Cannot find the requested hotfix on the '{ctx.host.name}' computer. Verify the input "
+                          "and run the command again.", "GetHotFixNoEntriesFound", "ObjectNotFound", output=out)
+    return out
+
+
 @cmdlet("Get-Module", "Microsoft.PowerShell.Core")
 def get_module(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
     modules = {"ScheduledTasks": "1.0.0.0", "Dism": "3.0", "ServerManager": "2.0.0.0", "CimCmdlets": "1.0.0.0"}

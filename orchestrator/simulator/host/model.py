@@ -252,6 +252,9 @@ class Host:
     # with automount off (mountvol /N), a SAN policy or an image partition's NoDefaultDriveLetter gives none,
     # and no page says when the letters come where it does (audit K H1): off, it never does.
     automount: bool = True
+    # The updates Get-HotFix lists (Win32_QuickFixEngineering's HotFixID, "KB2842230"): none unless seeded, as a
+    # host fresh from its 2012 media has none of those the product asks about (ping's WinRM memory check).
+    hotfixes: list[str] = field(default_factory=list)
     guest_domains: list[str] = field(default_factory=list)  # AD domains the simulated network has (guest.py)
     # A copy built from facts (a dry run's preflight) knows no guest's disk: for a running VM whose guest is
     # in setup it assumes the guest reports what the host waits for (vm id -> [ready name, token, computer

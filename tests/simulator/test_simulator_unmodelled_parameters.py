@@ -35,6 +35,11 @@ def test_remove_item_with_exclude_is_refused_and_keeps_every_file() -> None:
         ("Get-ChildItem -LiteralPath 'C:\\t' -Include '*.z'", "Get-ChildItem -Include"),
         ("Get-ChildItem -LiteralPath 'C:\\t' -Recurse -Exclude '*.tmp'", "Get-ChildItem -Exclude"),
         ("Get-ChildItem -Path 'C:\\t' -Hidden", "Get-ChildItem -Hidden"),
+        # the 3.0 page's LiteralItems set has -Attributes, -Hidden, -ReadOnly and -System too (audit N leftover)
+        ("Get-ChildItem -LiteralPath 'C:\\t' -Hidden", "Get-ChildItem -Hidden"),
+        ("Get-ChildItem -LiteralPath 'C:\\t' -ReadOnly", "Get-ChildItem -ReadOnly"),
+        ("Get-ChildItem -LiteralPath 'C:\\t' -System", "Get-ChildItem -System"),
+        ("Get-ChildItem -LiteralPath 'C:\\t' -Attributes 'Hidden'", "Get-ChildItem -Attributes"),
         ("Test-Path -LiteralPath 'C:\\t\\keep.txt' -Include '*.vhdx'", "Test-Path -Include"),
         ("Test-Path -LiteralPath 'C:\\t\\keep.txt' -NewerThan (Get-Date)", "Test-Path -NewerThan"),
         ("Test-Path -LiteralPath 'C:\\t\\keep.txt' -OlderThan (Get-Date)", "Test-Path -OlderThan"),

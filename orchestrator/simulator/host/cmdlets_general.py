@@ -760,7 +760,16 @@ def get_content(ctx: HostContext, call: BoundCall, _items: Any) -> list[Any]:
         if entry is None or entry.kind != "file":
             raise _missing_path(path, "Microsoft.PowerShell.Commands.GetContentCommand")
         handles.refuse_if_open(ctx.host, entry.path, handles.CONTENT_READER, "GetContentReaderIOError", category="ReadError")
-        out.append(content_notes(entry.text or "", entry.path))  # with the provider's notes (host/provider_notes)
+        text = entry.text or ""
+        # The provider reads through `new StreamReader(_stream, fileEncoding)` (PowerShell/PowerShell
+        # src/System.Management.Automation/namespaces/FileSystemContentStream.cs, CreateStreams, 004cce2d), a
+        # constructor that detects a byte order mark and skips it (.NET StreamReader constructor pages:
+        # detectEncodingFromByteOrderMarks "looking at the first three bytes of the stream"): a leading U+FEFF
+        # (Set-Content -Encoding UTF8/Unicode writes one) is not returned; one later in the text is a character
+        # (audit N L7; tests/simulator/test_truth_get_content_bom.py).
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        out.append(content_notes(text, entry.path))  # with the provider's notes (host/provider_notes)
     return out
 
 

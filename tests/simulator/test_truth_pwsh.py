@@ -166,3 +166,42 @@ def test_the_automatic_variables_of_a_block_are_put_back_afterwards(os_version: 
         "end sees p",
         "True",
     ]
+
+
+def _gated() -> list[tuple[str, str, str]]:
+    """Every (cmdlet, parameter, version) that extra-cmdlets.json gates with powershell_since."""
+    import json
+
+    from orchestrator.resources import data_file
+
+    data = json.loads(data_file("extra-cmdlets.json").read_text(encoding="utf-8"))
+    return [(cmdlet, name, since["version"]) for cmdlet, entry in data.items() if isinstance(entry, dict)
+            for name, since in (entry.get("powershell_since") or {}).items()]
+
+
+@pytest.mark.parametrize(("cmdlet", "parameter", "since"), _gated(), ids=lambda v: str(v))
+def test_every_gated_parameter_is_absent_before_its_version_and_present_on_2016(cmdlet: str, parameter: str,
+                                                                                 since: str) -> None:
+    # the audit N L5 diff of every extra-cmdlets.json entry against its 3.0 (and 4.0) page: each gate holds
+    from orchestrator import signatures
+
+    introduced = tuple(int(p) for p in since.split("."))
+    assert signatures.has_parameter(cmdlet, parameter, "6.2") is (introduced <= (3, 0))
+    assert signatures.has_parameter(cmdlet, parameter, "6.3") is (introduced <= (4, 0))
+    assert signatures.has_parameter(cmdlet, parameter, "10.0")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "Write-Output -InputObject @(1, 2) -NoEnumerate | Out-Null",
+        "@(1, 2, 3) | Select-Object -SkipLast 1 | Out-Null",
+    ],
+    ids=["noenumerate", "skiplast"],
+)
+def test_a_gated_parameter_fails_binding_on_2012_with_powershells_words_and_binds_on_2016(script: str) -> None:
+    name = script.split(" -")[-1].split()[0]
+    refused = simulator(os_version="6.2").run(HEADER + script + "\nWrite-Output 'after'")
+    assert refused.exit_code == 1 and "after" not in refused.stdout
+    assert f"A parameter cannot be found that matches parameter name '{name}'." in refused.stderr
+    assert lines(ok(simulator(os_version="10.0"), HEADER + script + "\nWrite-Output 'after'")) == ["after"]

@@ -139,6 +139,22 @@ class ShellOpenUncertain(TransportError):
     api/wsman/ns-wsman-wsman_shell_startup_info_v10)."""
 
 
+class OutputLost(TransportError):
+    """The script ran to its end on the host, but a Receive reply was lost on the way (a read timeout or a
+    dropped connection) and may have carried part of its output: the run's outcome is unknown. Never retried:
+    running the script again would repeat what it changed; the next run re-reads the host instead.
+
+    The reply cannot be asked for again: pywinrm's Receive carries no SequenceId (winrm/protocol.py
+    get_command_output_raw), and what the service would answer to one asked again is not documented for
+    a cmd shell, so completeness cannot be proven from the stream (docs/real-hosts.md, WinRM (transport))."""
+
+
+class ResumeFailed(TransportError):
+    """A Receive reply was lost after the script started, and reading the same command again on new
+    connections failed as well: the script may still be running on the host. Never retried: running it
+    again could run it twice at once. Its shell is deleted only after a Signal reached the command."""
+
+
 class ReplyTooLarge(TransportError):
     """A reply (or a command's output) is larger than any reply of a working host: refused, not buffered."""
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import logging
 import random
 import re
@@ -47,7 +48,9 @@ from orchestrator.transport.errors import (
     ConfigurationError,
     HostUnreachable,
     InsecureTransportRefused,
+    OutputLost,
     ReplyTooLarge,
+    ResumeFailed,
     ScriptNotReceived,
     TransportError,
     classify,
@@ -190,6 +193,8 @@ class _Progress:
 
     stage: str = "connect"
     started: bool = False
+    lost: int = 0  # Receive replies lost after the script started, each of which may have carried output
+    resuming: bool = False  # a Receive failed after the script started: it is read again, never re-run
 
 
 class WinRMTransport:
@@ -210,7 +215,9 @@ class WinRMTransport:
         )
         self._protocol: Protocol | None = None
         self._shell_id: str | None = None
-        self._stale_shells: list[str] = []
+        # Shells a failed attempt left, each with the command that may still run in it (None: none may):
+        # such a command is signalled before its shell is deleted (`_retire`).
+        self._stale_shells: list[tuple[str, str | None]] = []
         self._proven = False  # the current connection has authenticated and opened a shell
         # Shared with interrupt()/abort() on other threads: the shells, the running command, the stop flag.
         self._lock = threading.Lock()
@@ -311,7 +318,7 @@ class WinRMTransport:
         """
         self._interrupt(ABORT_SIGNAL_READ_TIMEOUT, ABORT_SIGNAL_OPERATION_TIMEOUT)
         with self._lock:
-            shells = ([self._shell_id] if self._shell_id is not None else []) + self._stale_shells
+            shells = ([(self._shell_id, None)] if self._shell_id is not None else []) + self._stale_shells
             self._shell_id = None
             self._stale_shells = []
         if not shells:
@@ -323,12 +330,10 @@ class WinRMTransport:
             log.debug("deleting the shells on %s: no connection: %s", self.host.name, type(exc).__name__)
             return 0
         try:
-            for shell_id in shells:
+            for shell_id, command_id in shells:
                 try:
-                    protocol.close_shell(shell_id, close_session=False)
+                    self._retire(protocol, shell_id, command_id)
                     deleted += 1
-                except wexc.WSManFaultError:
-                    deleted += 1  # already gone: the runner thread's close() or the host got there first
                 except Exception as exc:
                     log.debug("deleting a shell on %s failed: %s", self.host.name, type(exc).__name__)
         finally:
@@ -360,7 +365,7 @@ class WinRMTransport:
         """
         with self._lock:
             if self._shell_id is not None:
-                self._stale_shells.append(self._shell_id)
+                self._stale_shells.append((self._shell_id, None))
                 self._shell_id = None
         try:
             for attempt in range(CLOSE_ATTEMPTS):
@@ -399,17 +404,17 @@ class WinRMTransport:
             progress.stage = SEND
             self._send_script(protocol, shell_id, command_id, sent.stdin, progress)
             progress.stage = "read the output"
-            result = self._receive(protocol, shell_id, command_id, time.monotonic() + limit, on_output)
+            result = self._receive(protocol, shell_id, command_id, time.monotonic() + limit, on_output, progress)
         except CommandTimeout:
             raise
         except CommandInterrupted:
-            self._abandon_shell()
+            self._abandon_shell(command_id if progress.started else None)
             raise
         except Exception as exc:
             if self._stopped.is_set():
                 # What the interrupt did to the command (a fault for a signalled command, a dropped reply)
                 # is not a host failure to retry or to report as such.
-                self._abandon_shell()
+                self._abandon_shell(command_id if progress.started else None)
                 raise self._interrupted_error(progress.started) from exc
             error = classify(
                 exc, self.conn, stage=progress.stage, command_started=progress.started, secrets=self._secrets
@@ -428,14 +433,18 @@ class WinRMTransport:
                     "check the network and the host (it may have rebooted or restarted WinRM)",
                     command_started=progress.started,
                 )
-            self._abandon_shell()
+            if progress.resuming and error.transient:
+                error = self._resume_failed(error)
+            self._abandon_shell(command_id if progress.started else None)
             raise error from exc
         finally:
             with self._lock:
                 self._running = None
-        self._end_command(protocol, shell_id, command_id)
+        self._end_command(self._protocol or protocol, shell_id, command_id)
         if self._stopped.is_set() and not result.ok:
             raise self._interrupted_error(True)  # it ended because it was signalled (Ctrl-C's exit code)
+        if progress.lost:
+            raise self._output_lost(progress.lost, result.exit_code)
         if not received_whole(result.exit_code, result.stderr):
             raise ScriptNotReceived.on(self.host.name)
         return result
@@ -572,22 +581,37 @@ class WinRMTransport:
             with self._lock:
                 if not self._stale_shells:
                     return
-                shell_id = self._stale_shells[0]
+                entry = self._stale_shells[0]
             try:
-                protocol.close_shell(shell_id, close_session=False)
-            except wexc.WSManFaultError:
-                pass  # already gone (the host rebooted or WinRM restarted)
+                self._retire(protocol, *entry)
             except Exception:
                 return  # the host is unreachable again; try on the next attempt or in close()
             with self._lock:
-                if shell_id in self._stale_shells:  # abort() may have taken it meanwhile
-                    self._stale_shells.remove(shell_id)
+                if entry in self._stale_shells:  # abort() may have taken it meanwhile
+                    self._stale_shells.remove(entry)
 
-    def _abandon_shell(self) -> None:
-        """After a failure the connection (and NTLM context) may be broken: start over on a new one."""
+    @staticmethod
+    def _retire(protocol: Protocol, shell_id: str, command_id: str | None) -> None:
+        """Delete one stale shell; a command that may still run in it is signalled first (ctrl_c, then
+        terminate, as `interrupt` does), so that no Delete kills a script mid-change unannounced: if the
+        Signal cannot be sent, neither is the Delete (the exception goes to the caller, which tries again
+        later or leaves the shell to the host's idle timeout). A fault means the command or shell is gone
+        already (the host rebooted, WinRM restarted, or it ended and was terminated)."""
+        if command_id is not None:
+            for code in (SIGNAL_CTRL_C, SIGNAL_TERMINATE):
+                try:
+                    protocol.signal(shell_id, command_id, code)  # type: ignore[attr-defined]
+                except wexc.WSManFaultError:
+                    break
+        with contextlib.suppress(wexc.WSManFaultError):  # already gone (the host rebooted, WinRM restarted)
+            protocol.close_shell(shell_id, close_session=False)
+
+    def _abandon_shell(self, command_id: str | None = None) -> None:
+        """After a failure the connection (and NTLM context) may be broken: start over on a new one.
+        `command_id`: the command that may still run in the shell, signalled before the shell is deleted."""
         with self._lock:
             if self._shell_id is not None:
-                self._stale_shells.append(self._shell_id)
+                self._stale_shells.append((self._shell_id, command_id))
                 self._shell_id = None
         self._drop_connection()
 
@@ -612,7 +636,18 @@ class WinRMTransport:
             if last:
                 # From here on the script may run: PowerShell starts it as soon as stdin ends.
                 progress.started = True
-            protocol.send_command_input(shell_id, command_id, chunk, end=last)
+            try:
+                protocol.send_command_input(shell_id, command_id, chunk, end=last)
+            except wexc.WinRMOperationTimeoutError:
+                if not last:
+                    raise  # nothing runs yet: a new attempt is safe (and faults of a lost chunk are not)
+                # "A WSMan OperationTimeout can be received for a Send operation when the server is under
+                # severe load. On manual testing the input is still processed and it's safe to continue"
+                # (ansible/ansible lib/ansible/plugins/connection/winrm.py, _winrm_write_stdin, which goes on
+                # to Receive). Failing here would delete the shell under a script that may be running and
+                # start it again. Had the host not processed it, stdin never ends: the Receives answer
+                # w:TimedOut until the command's deadline stops it (CommandTimeout, not retried).
+                log.debug("WS-Man OperationTimeout on the last Send to %s: reading the output", self.host.name)
 
     def _receive(
         self,
@@ -621,13 +656,21 @@ class WinRMTransport:
         command_id: str,
         deadline: float,
         on_output: OutputCallback | None,
+        progress: _Progress,
     ) -> CommandResult:
+        """Read the command's output until Done, under `deadline` and the stop flag.
+
+        A Receive whose reply is lost after the script started (`_lost_reply`) is asked again of the same
+        shell and command on a new connection (`_resume`); the script is never run again from here.
+        """
         stdout = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stderr = ClixmlStream()
         out_parts: list[str] = []
         err_parts: list[str] = []
         resumed = 0  # Receives asked again after a 502/503
+        failures = 0  # Receives lost or refused, each asked again on a new connection
         received = 0
+        current: Protocol | None = protocol
 
         def emit(stream: Any, text: str, parts: list[str]) -> None:
             if text:
@@ -638,19 +681,21 @@ class WinRMTransport:
         while True:
             self._refuse_if_stopped(started=True)
             if time.monotonic() >= deadline:
-                self._end_command(protocol, shell_id, command_id)
+                self._end_command(current, shell_id, command_id)
                 raise CommandTimeout(
                     f"{self.host.name}: the script did not finish within its time limit; it was stopped",
                     "raise orchestrate_operation_timeout for this host if the operation is legitimately slow",
                     command_started=True,
                 )
             try:
-                out, err, exit_code, done = protocol.get_command_output_raw(shell_id, command_id)
+                if current is None:
+                    current = self._ensure_protocol()
+                out, err, exit_code, done = current.get_command_output_raw(shell_id, command_id)
             except wexc.WinRMOperationTimeoutError:
                 continue  # no output within OperationTimeout: the normal heartbeat of a long command
             except wexc.WinRMTransportError as exc:
                 # 502/503: the host refused this Receive, so it consumed no output: ask again (the script
-                # is not run twice). Drops and read timeouts may have lost output: they fail the attempt.
+                # is not run twice).
                 if exc.code not in (502, 503) or resumed >= self.host.retry.attempts:
                     raise
                 resumed += 1
@@ -663,9 +708,19 @@ class WinRMTransport:
                     random.uniform(0, min(self.backoff.maximum, self.backoff.initial * 2**resumed))
                 )
                 continue
+            except Exception as exc:
+                lost = self._lost_reply(exc)
+                if lost is None:
+                    raise
+                progress.resuming = True
+                progress.lost += lost
+                failures += 1
+                current = None
+                self._resume(exc, failures)
+                continue
             received += len(out) + len(err)
             if received > MAX_OUTPUT_BYTES:
-                self._end_command(protocol, shell_id, command_id)
+                self._end_command(current, shell_id, command_id)
                 raise ReplyTooLarge(
                     f"{self.host.name}: the script printed more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MiB; "
                     "it was stopped and its output dropped",
@@ -680,13 +735,68 @@ class WinRMTransport:
                 emit("stderr", stderr.finish(), err_parts)
                 return CommandResult("".join(out_parts), "".join(err_parts), exit_code)
 
-    def _end_command(self, protocol: Protocol, shell_id: str, command_id: str) -> None:
-        """Signal terminate (frees the command on the host). If that fails, the shell is replaced."""
+    def _lost_reply(self, exc: BaseException) -> int | None:
+        """How a failed Receive (or the new connection for one) is resumed: 1 when its reply may have carried
+        output that is now lost (a read timeout, or a connection dropped after the request may have reached
+        the host), 0 when nothing was consumed (a new connection that failed, or a 401 on a connection that
+        had authenticated: the host refused the request), None when the failure is not about the connection.
+
+        The shell and command outlive the TCP connection: WS-Man addresses them by the ShellId selector and
+        the CommandId attribute in each request (MS-WSMV 3.1.4.14 Receive: DesiredStream's CommandId), not
+        by connection, and this transport's `interrupt`/`abort`/`close` already Signal and Delete them over
+        connections of their own, as Ansible's winrm plugin does for its cleanup Signal ("the cleanup msg is
+        sent over a new socket", lib/ansible/plugins/connection/winrm.py, _winrm_exec)."""
+        if isinstance(exc, requests.exceptions.ReadTimeout | requests.exceptions.ConnectionError):
+            return 1
+        if isinstance(exc, wexc.InvalidCredentialsError) and self._proven and self.conn.transport in _PER_CONNECTION:
+            return 0
+        if isinstance(exc, TransportError) and exc.transient:  # from _ensure_protocol: no Receive went out
+            return 0
+        return None
+
+    def _resume(self, exc: BaseException, failures: int) -> None:
+        """Drop the broken connection and wait (backoff, ended by an interrupt) before reading the same
+        command again on a new one; after the host's retry attempts, fail without running it again."""
+        self._drop_connection()
+        error = classify(exc, self.conn, stage="read the output", command_started=True, secrets=self._secrets)
+        if failures > self.host.retry.attempts:
+            raise self._resume_failed(error)
+        self.retries.append(error)
+        self._stopped.wait(random.uniform(0, min(self.backoff.maximum, self.backoff.initial * 2**failures)))
+
+    def _resume_failed(self, cause: TransportError) -> ResumeFailed:
+        return ResumeFailed(
+            f"{self.host.name}: the output of the script was lost after it started, and reading it again failed "
+            f"({cause.message}). The script may still be running on the host; it is not run again, so that it "
+            "cannot run twice at once",
+            "wait for the host to answer again (check its network and WinRM service) and run the same command: "
+            "it re-reads the host as it is now. The script's shell is stopped with a Signal and deleted when the "
+            "host answers before this run ends; otherwise WinRM removes it after its idle timeout",
+            transient=False,
+            command_started=True,
+        )
+
+    def _output_lost(self, lost: int, exit_code: int) -> OutputLost:
+        return OutputLost(
+            f"{self.host.name}: the script ran to its end on the host (exit code {exit_code}), but "
+            f"{'a reply' if lost == 1 else f'{lost} replies'} of the host on the way back "
+            f"{'was' if lost == 1 else 'were'} lost (a read "
+            "timeout or a dropped connection), with whatever part of its output they carried. Its outcome is "
+            "unknown and it is not run again",
+            "run the same command again: it re-reads the host as it is now and plans only what is left; check "
+            "the network and raise ansible_winrm_read_timeout_sec if the host is slow to answer",
+            transient=False,
+            command_started=True,
+        )
+
+    def _end_command(self, protocol: Protocol | None, shell_id: str, command_id: str) -> None:
+        """Signal terminate (frees the command on the host). If that fails, the shell is replaced (and the
+        command is signalled again before its shell is deleted)."""
         try:
-            protocol.cleanup_command(shell_id, command_id)
+            (protocol or self._ensure_protocol()).cleanup_command(shell_id, command_id)
         except Exception as exc:
             log.debug("signalling the command on %s failed: %s", self.host.name, type(exc).__name__)
-            self._abandon_shell()
+            self._abandon_shell(command_id)
 
 
 def _quietly_close(protocol: Protocol) -> None:

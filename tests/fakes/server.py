@@ -64,7 +64,7 @@ class Rule:
     after: int = 0
     status: int = 503
     delay: float = 0.0
-    processed: bool = False  # for "drop": handle the request first, then lose the reply
+    processed: bool = False  # for "drop", "delay", "timeout": handle the request first (see the methods)
     size: int = 0  # for "oversize": bytes of reply body
     chunked: bool = False  # for "oversize": no Content-Length, chunked transfer encoding
     seen: int = 0
@@ -96,6 +96,9 @@ class Command:
     duration: float = 0.0
     ready_at: float | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
+    # One Receive at a time takes its output: a client that gave up on a Receive may ask again on another
+    # connection while the first is still being answered.
+    output_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -156,7 +159,8 @@ class FakeWinRMServer:
       OperationTimeout and answers w:TimedOut, as Windows does; Signal ctrl_c ends it (Done, exit code
       STATUS_CONTROL_C_EXIT, the script never ran on the simulator), Signal terminate or Delete of its
       shell removes it; a Receive waiting on it is answered at once. `signals` lists every Signal as
-      (shell id, command id, code), `deleted_shells` every shell deleted
+      (shell id, command id, code), `deleted_shells` every shell deleted; the counter
+      `shells_deleted_under_a_command` counts Deletes of a shell whose command was still running
     - allow_unencrypted: the host's AllowUnencrypted; False answers 401 to unencrypted messages over HTTP
     - max_envelope_kb: MaxEnvelopeSizekb, which also limits a request's SOAP envelope (MS-WSMV 2.2.4.10: "SHOULD
       be 500 but MAY be 150"; 150, the smaller, by default); a larger request gets the w:EncodingLimit fault.
@@ -322,11 +326,20 @@ class FakeWinRMServer:
         is lost on the way, e.g. output a Receive already took from the command)."""
         return self._add(Rule("drop", action, times, after, processed=processed))
 
-    def delay(self, seconds: float, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
-        return self._add(Rule("delay", action, times, after, delay=seconds))
+    def delay(
+        self, seconds: float, action: str | None = None, times: int = 1, after: int = 0, processed: bool = False
+    ) -> Rule:
+        """Wait `seconds` before handling the request; `processed=True` handles it first and holds its reply
+        back that long (a Receive answered after the client's read timeout: the output it took from the
+        command, if any, is lost with it, while the command itself goes on running)."""
+        return self._add(Rule("delay", action, times, after, delay=seconds, processed=processed))
 
-    def timeout(self, action: str | None = None, times: int = 1, after: int = 0) -> Rule:
-        return self._add(Rule("timeout", action, times, after))
+    def timeout(
+        self, action: str | None = None, times: int = 1, after: int = 0, processed: bool = False
+    ) -> Rule:
+        """Answer the w:TimedOut fault; `processed=True` handles the request first (a Send under severe load:
+        "On manual testing the input is still processed", Ansible's winrm plugin, _winrm_write_stdin)."""
+        return self._add(Rule("timeout", action, times, after, processed=processed))
 
     def quota(self, times: int = 1, after: int = 0) -> Rule:
         return self._add(Rule("quota", "Create", times, after))
@@ -384,9 +397,12 @@ class FakeWinRMServer:
 
     def handle(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:
         """One authenticated WS-Man request -> (HTTP status, reply envelope)."""
-        lose_reply = False
+        lose_reply = time_out = False
+        hold = 0.0
         for rule in self._match_rules(req.action):
-            if rule.effect == "delay":
+            if rule.effect == "delay" and rule.processed:
+                hold += rule.delay
+            elif rule.effect == "delay":
                 time.sleep(rule.delay)
             elif rule.effect == "drop" and rule.processed:
                 lose_reply = True
@@ -394,6 +410,8 @@ class FakeWinRMServer:
                 raise _Dropped
             elif rule.effect == "status":
                 return rule.status, b""
+            elif rule.effect == "timeout" and rule.processed:
+                time_out = True
             elif rule.effect == "timeout":
                 return 500, wsman.timed_out_fault(req.message_id)
             elif rule.effect == "quota":
@@ -412,8 +430,12 @@ class FakeWinRMServer:
         if op is None:
             return 500, wsman.schema_fault(req.message_id, f"unsupported action {req.action}")
         reply = op(host, req, user, address)
+        if hold:
+            time.sleep(hold)
         if lose_reply:
             raise _Dropped
+        if time_out:
+            return 500, wsman.timed_out_fault(req.message_id)
         return reply
 
     def _shell(self, host: FakeHost, req: wsman.Request) -> Shell | None:
@@ -440,6 +462,10 @@ class FakeWinRMServer:
                 return 500, wsman.shell_not_found_fault(req.message_id)
             del self._shells[shell.id]
             self.deleted_shells.append(shell.id)
+            # A command whose stdin ended and that is neither Done nor signalled is still running: deleting
+            # its shell kills it mid-change (counted, so tests can assert it never happens).
+            if any(c.stdin_closed and c.pending is None for c in shell.commands.values()):
+                self._counters["shells_deleted_under_a_command"] += 1
         for cmd in list(shell.commands.values()):
             cmd.stopped.set()  # the shell's processes end with it
         return 200, wsman.empty_response(req)
@@ -514,21 +540,22 @@ class FakeWinRMServer:
                     return 500, wsman.shell_not_found_fault(req.message_id)
                 if cmd.pending is None and cmd.ready_at - time.monotonic() > 0:
                     return 500, wsman.timed_out_fault(req.message_id)
-        if cmd.pending is None:
-            self._execute(host, shell, cmd)
-        assert cmd.pending is not None
-        budget = max(1, self.output_chunk)
-        chunks: list[tuple[str, bytes]] = []
-        while cmd.pending and budget > 0:
-            name, data = cmd.pending[0]
-            take, rest = data[:budget], data[budget:]
-            chunks.append((name, take))
-            budget -= len(take)
-            if rest:
-                cmd.pending[0] = (name, rest)
-            else:
-                cmd.pending.pop(0)
-        done = not cmd.pending
+        with cmd.output_lock:
+            if cmd.pending is None:
+                self._execute(host, shell, cmd)
+            assert cmd.pending is not None
+            budget = max(1, self.output_chunk)
+            chunks: list[tuple[str, bytes]] = []
+            while cmd.pending and budget > 0:
+                name, data = cmd.pending[0]
+                take, rest = data[:budget], data[budget:]
+                chunks.append((name, take))
+                budget -= len(take)
+                if rest:
+                    cmd.pending[0] = (name, rest)
+                else:
+                    cmd.pending.pop(0)
+            done = not cmd.pending
         return 200, wsman.receive_response(req, cmd.id, chunks, cmd.exit_code if done else None)
 
     def _op_Signal(self, host: FakeHost, req: wsman.Request, user: str, address: str) -> tuple[int, bytes]:

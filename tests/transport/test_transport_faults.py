@@ -17,8 +17,10 @@ from orchestrator.transport.errors import (
     ConfigurationError,
     HostUnreachable,
     OperationTimedOut,
+    OutputLost,
     ProtocolError,
     RemoteFault,
+    ResumeFailed,
     ShellQuotaExceeded,
 )
 from orchestrator.transport.retry import Backoff
@@ -88,26 +90,18 @@ def test_timeouts_before_output_are_waited_out_without_a_retry(host_and_server):
     assert server.stats()["action:Receive"] == 4 and server.stats()["commands"] == 1
 
 
-def test_dropped_connection_during_output_is_retried_when_idempotent(host_and_server):
-    host, server, double = host_and_server
-    server.drop(action="Receive", processed=True)  # the script ran; its output is lost on the way
-
-    result, transport = run(host, idempotent=True)
-
-    assert result.stdout == "ok\r\n"
-    assert transport.retries[0].command_started
-    assert len(double.runs) == 2  # it did run twice, which the caller said is safe
-
-
-def test_dropped_connection_during_output_is_not_retried_when_not_idempotent(host_and_server):
+@pytest.mark.parametrize("idempotent", [True, False])
+def test_dropped_connection_during_output_is_never_rerun(host_and_server, idempotent):
+    """The script ran; its output was lost on the way. Running it again could repeat a half-done change on a
+    real host, so even an idempotent script is not: the same command is read again, and the run says its
+    output was lost (test_transport_lost_reply.py)."""
     host, server, double = host_and_server
     server.drop(action="Receive", processed=True)
 
-    with pytest.raises(HostUnreachable) as caught:
-        run(host, idempotent=False)
+    with pytest.raises(OutputLost) as caught:
+        run(host, idempotent=idempotent)
 
-    assert caught.value.command_started and caught.value.transient
-    assert "may still be running" in caught.value.message
+    assert caught.value.command_started and not caught.value.transient
     assert len(double.runs) == 1
 
 
@@ -219,14 +213,16 @@ def test_refused_connection_names_the_listener_fix(fake_winrm):
 def test_slow_receive_after_the_script_started_is_not_repeated(fake_winrm):
     double = ScriptDouble()
     server = fake_winrm(double)
-    server.slow_receive = 2.5  # longer than the client's read timeout
-    host = fake_host(server, allow_unencrypted=True, operation_timeout_sec=1, read_timeout_sec=2)
+    server.slow_receive = 2.5  # longer than the client's read timeout, on every Receive
+    host = fake_host(server, allow_unencrypted=True, operation_timeout_sec=1, read_timeout_sec=2,
+                     retry=RetryPolicy(attempts=1, deadline=30.0))
 
-    with pytest.raises(OperationTimedOut) as caught:
-        run(host, idempotent=False)
+    with pytest.raises(ResumeFailed) as caught:
+        run(host, idempotent=True)
 
-    assert caught.value.command_started and "may still be running" in caught.value.message
-    assert server.stats()["commands"] == 1
+    assert caught.value.command_started and not caught.value.transient
+    assert "may still be running" in caught.value.message
+    assert server.stats()["commands"] == 1 and server.stats()["action:Receive"] == 2  # read again once
 
 
 def test_shell_quota_reached_until_another_run_closes_its_shell(fake_winrm):

@@ -106,8 +106,10 @@ def channel(script: str, secrets: Mapping[str, str] | None = None) -> Channel:
 
 
 def received_whole(exit_code: int, stderr: str) -> bool:
-    """False when the bootstrap refused its stdin (then it ran nothing of the script)."""
-    return exit_code != STDIN_CHECK_EXIT or not stderr.lstrip().startswith(STDIN_CHECK_FAILED)
+    """False when the bootstrap refused its stdin (then it ran nothing of the script). A leading byte order
+    mark is not whitespace to str.lstrip, and a console of code page 65001 may write one (dotnet/corefx#35950;
+    transport/winrm.py ClixmlStream), so it is stripped too."""
+    return exit_code != STDIN_CHECK_EXIT or not stderr.lstrip("\ufeff \t\r\n").startswith(STDIN_CHECK_FAILED)
 
 
 def _compose(script: str, secrets: Mapping[str, str] | None) -> tuple[str, str]:

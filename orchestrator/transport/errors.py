@@ -443,8 +443,11 @@ def _fault(exc: wexc.WSManFaultError, conn: Connection, where: str, during: str)
     if code == FAULT_MAX_SHELLS:
         return ShellQuotaExceeded(
             f"{where} refused a new shell: the user's shell quota is reached{during}",
-            "close leftover shells (Restart-Service WinRM on the host) or raise MaxShellsPerUser "
-            "(winrm set winrm/config/winrs '@{MaxShellsPerUser=\"30\"}')",
+            # 30 is already the default on 2012 / 2012 R2 ("The default is 30", learn.microsoft.com/windows/
+            # win32/winrm/quotas): leaked shells are the usual cause, so they come first.
+            "shells left open (by other tools, or by runs whose Create was answered too late) count until "
+            "WinRM's idle timeout: Restart-Service WinRM on the host frees them all; or raise MaxShellsPerUser "
+            "above its default of 30 (winrm set winrm/config/winrs '@{MaxShellsPerUser=\"60\"}')",
         )
     if code == FAULT_MAX_OPERATIONS:
         return ShellQuotaExceeded(

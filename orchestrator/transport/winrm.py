@@ -76,8 +76,9 @@ def arguments(bootstrap: str) -> tuple[str, ...]:
 
 
 CODEPAGE_UTF8 = 65001
-# Bytes of script per Send: base64 makes it 4/3 larger and the envelope must stay under MaxEnvelopeSize
-# (150 KiB by default on Windows).
+# Bytes of script per Send: base64 makes it 4/3 larger (about 132 KB with the envelope) and the envelope must
+# stay under MaxEnvelopeSizekb, whose "default value SHOULD be 500 but MAY be 150" (MS-WSMV 2.2.4.10): under
+# the smaller one, so that any host takes it.
 STDIN_CHUNK = 96 * 1024
 # Deleting the shell at the end: tries in all, on a new connection each time.
 CLOSE_ATTEMPTS = 3

@@ -273,3 +273,22 @@ def test_a_busy_host_during_the_sends_before_the_last_is_retried_and_after_it_is
 def test_an_operation_timeout_once_the_script_went_says_it_may_still_run():
     timed_out = errors.classify(wexc.WinRMOperationTimeoutError(), CONN, stage=errors.SEND, command_started=True)
     assert "The script may still be running on the host." in timed_out.message
+
+
+def test_the_shell_quota_fix_does_not_suggest_the_default_value():
+    """30 is already MaxShellsPerUser's default on 2012 / 2012 R2 ("The default is 30", winrm/quotas):
+    setting it changes nothing. The fix points at leaked shells and a higher value instead (audit O L5)."""
+    import winrm.exceptions as wexc
+
+    from orchestrator.transport.errors import FAULT_MAX_SHELLS, classify
+
+    fault = wexc.WSManFaultError(500, "quota", "<x/>", "shell quota", wsman_fault_code=FAULT_MAX_SHELLS)
+    error = classify(fault, _conn_for_quota_test(), stage="open a shell")
+    assert 'MaxShellsPerUser="30"' not in error.fix
+    assert "Restart-Service WinRM" in error.fix and "MaxShellsPerUser" in error.fix
+
+
+def _conn_for_quota_test():
+    from orchestrator.model import Connection
+
+    return Connection(kind="winrm", address="hv01", port=5985, scheme="http", transport="ntlm")

@@ -24,6 +24,11 @@ FAULT_SHELL_NOT_FOUND = 2150858843
 FAULT_MAX_SHELLS = 2150859173
 FAULT_MAX_OPERATIONS = 2150859174
 FAULT_REGISTRY_READ = 2147943418
+# The other quota faults PowerShell's own client sleeps and retries on ("error codes that should result in
+# sleep-and-retry", PowerShell/PowerShell CimChildJobBase.IsWsManQuotaReached, codes from wsmerror.h):
+# QUOTA_USER 0x803381A7, QUOTA_SYSTEM 0x803381A8, QUOTA_MAX_SHELLUSERS 0x803381AB, and the *_PPQ codes
+# 0x803381E4-0x803381EA. MS-WSMV 3.1.4.5.2.1 (wsman:QuotaLimit) ends MaxConcurrentUsers' text "Retry later".
+FAULTS_QUOTA_RETRY = frozenset({0x803381A7, 0x803381A8, 0x803381AB, *range(0x803381E4, 0x803381EA + 1)})
 ERROR_BUSY = 170  # "The requested resource is in use" (ms-erref 2.2 Win32 error codes), a fault on Send
 # The stage name under which the transport opens a shell (WS-Man Create): its lost replies are special.
 SHELL_OPEN = "open a shell"
@@ -376,7 +381,7 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
             "retried automatically; a host that stays busy needs a look at its load and WinRM service",
         )
     if isinstance(exc, wexc.WSManFaultError):
-        return _fault(exc, conn, where, during)
+        return _fault(exc, conn, where, during, started)
     if isinstance(exc, wexc.WinRMTransportError):
         if exc.code in (502, 503):
             return ServiceUnavailable(
@@ -437,9 +442,19 @@ def _redirect(where: str, during: str, code: int, location: str) -> TransportErr
     )
 
 
-def _fault(exc: wexc.WSManFaultError, conn: Connection, where: str, during: str) -> TransportError:
+def _fault(
+    exc: wexc.WSManFaultError, conn: Connection, where: str, during: str, started: bool = False
+) -> TransportError:
     code = exc.wsman_fault_code
     reason = " ".join(str(exc.reason or "").split())
+    if code in FAULTS_QUOTA_RETRY:
+        # Retried only where nothing ran yet: after the script started, a new attempt would run it again.
+        return ShellQuotaExceeded(
+            f"{where} refused the request: a WS-Management quota is reached{during} ({reason}, code {code})",
+            "retried automatically; if it persists, look at the host's WinRM quotas (winrm get "
+            "winrm/config) and at other tools or users holding shells on it",
+            transient=not started,
+        )
     if code == FAULT_MAX_SHELLS:
         return ShellQuotaExceeded(
             f"{where} refused a new shell: the user's shell quota is reached{during}",

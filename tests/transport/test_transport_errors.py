@@ -292,3 +292,17 @@ def _conn_for_quota_test():
     from orchestrator.model import Connection
 
     return Connection(kind="winrm", address="hv01", port=5985, scheme="http", transport="ntlm")
+
+
+@pytest.mark.parametrize("code", [0x803381AB, 0x803381A7, 0x803381A8, 0x803381E4, 0x803381EA])
+def test_other_wsman_quota_faults_are_retried_only_before_the_script_started(code):
+    """PowerShell's own client sleeps and retries on these (CimChildJobBase.IsWsManQuotaReached)."""
+    import winrm.exceptions as wexc
+
+    from orchestrator.transport.errors import ShellQuotaExceeded, classify
+
+    fault = wexc.WSManFaultError(500, "quota", "<x/>", "Retry later.", wsman_fault_code=code)
+    before = classify(fault, _conn_for_quota_test(), stage="open a shell")
+    after = classify(fault, _conn_for_quota_test(), stage="read the output", command_started=True)
+    assert isinstance(before, ShellQuotaExceeded) and before.transient
+    assert not after.transient

@@ -169,7 +169,7 @@ class HostWork:
         script = renderer.render_facts(host)
         if self.options.show_scripts:
             self.runner.emit(ev.ScriptRendered(host.name, "facts", sha256(script), script))
-        result = transport.run(script, idempotent=True, timeout=host.operation_timeout)
+        result = transport.run(script, idempotent=True, timeout=host.operation_timeout, read_only=True)
         if not result.ok:
             raise FactsError(
                 f"the facts script failed on the host: {_script_error(result.stdout, result.stderr)}"

@@ -194,7 +194,7 @@ def ping_host(host: HostSpec, transport_factory: TransportFactory) -> PingReport
 
     transport = transport_factory(host)
     try:
-        result = transport.run(PING_SCRIPT, idempotent=True, timeout=PING_TIMEOUT)
+        result = transport.run(PING_SCRIPT, idempotent=True, timeout=PING_TIMEOUT, read_only=True)
     except TransportError as error:
         _sort_failure(error, checks)
         return PingReport(host.name, checks.done(), tuple(warnings))
@@ -243,7 +243,7 @@ def share_checks(host: HostSpec, shares: tuple[str, ...], transport_factory: Tra
     )
     transport = transport_factory(host)
     try:
-        result = transport.run(script, idempotent=True, timeout=PING_TIMEOUT)
+        result = transport.run(script, idempotent=True, timeout=PING_TIMEOUT, read_only=True)
     except TransportError as error:
         return tuple(Check("share", "failed", f"{share}: {error.message}", error.fix) for share in shares)
     finally:

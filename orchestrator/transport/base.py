@@ -36,11 +36,14 @@ class Transport(Protocol):
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         secrets: Mapping[str, str] | None = None,
+        read_only: bool = False,
     ) -> CommandResult:
         """Run one PowerShell script on the host and wait for it (at most `timeout` seconds).
 
         `idempotent` says the script is safe to run again from the start: only then may a transient failure
-        after the command started be retried. `secrets` (name -> text) go after the script on stdin, never
+        after the command started be retried. `read_only` says it changes nothing on the host: a run whose
+        output was lost on the way back is then simply run again, where a script that changes things is not
+        (it may have changed them; WinRM: OutputLost, ResumeFailed). `secrets` (name -> text) go after the script on stdin, never
         into its text (orchestrator.transport.stdin); the script reads them with Get-OrchestrateSecret.
         """
         ...

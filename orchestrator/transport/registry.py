@@ -51,9 +51,10 @@ class _Tracked:
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         secrets: Mapping[str, str] | None = None,
+        read_only: bool = False,
     ) -> CommandResult:
         return self._inner.run(
-            script, idempotent=idempotent, timeout=timeout, on_output=on_output, secrets=secrets
+            script, idempotent=idempotent, timeout=timeout, on_output=on_output, secrets=secrets, read_only=read_only
         )
 
     def close(self) -> None:

@@ -67,6 +67,7 @@ class SimulatedTransport:
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         secrets: Mapping[str, str] | None = None,
+        read_only: bool = False,
     ) -> CommandResult:
         """Run one script; `idempotent` and `timeout` do not matter to an in-process host that cannot hang up.
         The secrets follow the script on stdin, exactly as the WinRM transport sends them."""

@@ -224,6 +224,7 @@ class WinRMTransport:
         self._lock = threading.Lock()
         self._running: tuple[str, str] | None = None  # (shell id, command id) of the command now running
         self._stopped = threading.Event()  # set by interrupt(): no new command, no retry, no more Receive
+        self._read_only = False  # the script run now changes nothing on the host (run's read_only)
 
     # ---- Transport protocol ------------------------------------------------------------------------------
     def run(
@@ -234,6 +235,7 @@ class WinRMTransport:
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         secrets: Mapping[str, str] | None = None,
+        read_only: bool = False,
     ) -> CommandResult:
         """Run `script` in this run's shell (opened on first use), retrying transient failures.
 
@@ -245,10 +247,12 @@ class WinRMTransport:
         self._refuse_if_stopped(started=False)
         limit = timeout if timeout is not None else self.host.operation_timeout
         sent = channel(script, secrets)  # the secrets after the script, never in its text
+        # A read-only script whose output was lost is run again (OutputLost and ResumeFailed are transient then).
+        self._read_only = read_only
         return call_with_retry(
             lambda: self._attempt(sent, limit, on_output),
             self.host.retry,
-            idempotent=idempotent,
+            idempotent=idempotent or read_only,
             backoff=self.backoff,
             sleep=self._stopped.wait,  # an interrupt ends the wait between attempts at once
             on_retry=lambda _n, error: self.retries.append(error),
@@ -769,12 +773,13 @@ class WinRMTransport:
     def _resume_failed(self, cause: TransportError) -> ResumeFailed:
         return ResumeFailed(
             f"{self.host.name}: the output of the script was lost after it started, and reading it again failed "
-            f"({cause.message}). The script may still be running on the host; it is not run again, so that it "
-            "cannot run twice at once",
+            f"({cause.message}). The script may still be running on the host; "
+            + ("it changes nothing, so it was run again while the retry policy allowed" if self._read_only
+               else "it is not run again, so that it cannot run twice at once"),
             "wait for the host to answer again (check its network and WinRM service) and run the same command: "
             "it re-reads the host as it is now. The script's shell is stopped with a Signal and deleted when the "
             "host answers before this run ends; otherwise WinRM removes it after its idle timeout",
-            transient=False,
+            transient=self._read_only,  # a read-only script may run twice at once: it changes nothing
             command_started=True,
         )
 
@@ -783,11 +788,12 @@ class WinRMTransport:
             f"{self.host.name}: the script ran to its end on the host (exit code {exit_code}), but "
             f"{'a reply' if lost == 1 else f'{lost} replies'} of the host on the way back "
             f"{'was' if lost == 1 else 'were'} lost (a read "
-            "timeout or a dropped connection), with whatever part of its output they carried. Its outcome is "
-            "unknown and it is not run again",
+            "timeout or a dropped connection), with whatever part of its output they carried. "
+            + ("It changes nothing, so it was run again while the retry policy allowed" if self._read_only
+               else "Its outcome is unknown and it is not run again"),
             "run the same command again: it re-reads the host as it is now and plans only what is left; check "
             "the network and raise ansible_winrm_read_timeout_sec if the host is slow to answer",
-            transient=False,
+            transient=self._read_only,  # a read-only script is simply run again
             command_started=True,
         )
 

@@ -98,3 +98,20 @@ def test_a_timed_out_last_send_that_the_host_processed_runs_the_script_once(fake
 
     assert result.stdout == "once\r\n" and transport.retries == []
     assert server.stats()["commands"] == 1 and len(double.runs) == 1
+
+
+def test_a_read_only_script_whose_reply_was_lost_is_simply_run_again(fake_winrm):
+    """The facts script (it changes nothing) loses the reply that carried its output: unlike an apply it is
+    run again, and the run gets its whole document, as before the lost-reply rule existed."""
+    double = ScriptDouble()
+    server = fake_winrm(double)
+    server.drop(action="Receive", processed=True)
+    transport = WinRMTransport(fake_host(server, allow_unencrypted=True), backoff=FAST)
+    try:
+        result = transport.run("Write-Output 'the facts'", idempotent=True, read_only=True)
+    finally:
+        transport.close()
+
+    assert result.ok and result.stdout.strip() == "the facts"
+    assert len(double.runs) == 2 and server.stats()["commands"] == 2  # read, lost, read again
+    assert [type(error).__name__ for error in transport.retries][-1] == "OutputLost"

@@ -97,21 +97,23 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
     if base == "-":
         if isinstance(left, datetime):
             return _date_minus(left, right)
-        return _arith(left, right, lambda a, b: a - b)
+        return _arith(left, right, lambda a, b: a - b, "op_Subtraction")
     if base == "*":
-        if isinstance(left, str):
+        if isinstance(left, (str, list)):
+            if isinstance(right, list):
+                raise _no_conversion(right)
             return left * int(to_number(right))
-        if isinstance(left, list):
-            return left * int(to_number(right))
-        return _arith(left, right, lambda a, b: a * b)
+        return _arith(left, right, lambda a, b: a * b, "op_Multiply")
     if base == "/":
+        if isinstance(left, list) or isinstance(right, list):
+            raise _no_operator(left, right, "op_Division")
         a, b = to_number(left), to_number(right)
         if b == 0:
             raise PSRuntimeError("Attempted to divide by zero.", "RuntimeException", "NotSpecified")
         result = a / b
         return int(result) if isinstance(a, int) and isinstance(b, int) and a % b == 0 else result
     if base == "%":
-        return _arith(left, right, _remainder)
+        return _arith(left, right, _remainder, "op_Modulus")
     if base == "-f":
         return dotnet.format_operator(to_string(left), right if isinstance(right, list) else [right])
     if isinstance(left, list) and base in ("-eq", "-ne", "-like", "-notlike", "-match", "-notmatch", "-gt", "-ge",
@@ -173,8 +175,23 @@ def binary(op: str, left: Any, right: Any, interp: Any = None) -> Any:
     if op == "-join":
         return to_string(right).join(to_string(x) for x in enumerate_value(left))
     if op == "-split":
-        return re.split(dotnet_pattern(to_string(right)), to_string(left), flags=re.IGNORECASE)
+        return _split(left, right)
     raise PSRuntimeError(f"The simulator does not support the operator {op}.", "NotSupported", "NotImplemented")
+
+
+def _split(left: Any, right: Any) -> list[str]:
+    """Binary -split: "Specifies one or more strings to be split. If you submit multiple strings, all the strings
+    are split using the same delimiter rules" (MicrosoftDocs/PowerShell-Docs
+    reference/3.0/Microsoft.PowerShell.Core/About/about_Split.md), so an array splits element by element (it
+    was joined into one string first; audit M L2). A list on the right is `<Delimiter>, <Max-substrings>[,
+    <Options>]`, which the simulator does not model: refused, not read as one pattern."""
+    if isinstance(right, list):
+        raise PSRuntimeError("The simulator does not support -split with a maximum number of substrings or "
+                             "options.", "NotSupported", "NotImplemented")
+    pattern = re.compile(dotnet_pattern(to_string(right)), re.IGNORECASE)
+    if isinstance(left, list):
+        return [part for item in left for part in pattern.split(to_string(item))]
+    return pattern.split(to_string(left))
 
 
 def _type_arg(right: Any) -> str:
@@ -214,7 +231,7 @@ def add(left: Any, right: Any) -> Any:
         return result_h
     if isinstance(left, datetime):
         return left + right
-    return _arith(left, right, lambda a, b: a + b)
+    return _arith(left, right, lambda a, b: a + b, "op_Addition")
 
 
 def _date_minus(left: datetime, right: Any) -> Any:
@@ -243,8 +260,34 @@ def _remainder(a: Any, b: Any) -> Any:
     return -r if a < 0 else r
 
 
-def _arith(left: Any, right: Any, fn: Callable[[Any, Any], Any]) -> Any:
+def _arith(left: Any, right: Any, fn: Callable[[Any, Any], Any], method: str) -> Any:
+    """Numeric arithmetic. An array operand fails here: only + and * "operate on strings, arrays, and hash
+    tables", and "Windows PowerShell tries to convert all the objects in the operation to the .NET Framework
+    type of the first object ... If it fails to convert any of the objects, the operation fails"
+    (MicrosoftDocs/PowerShell-Docs reference/3.0/Microsoft.PowerShell.Core/About/about_Arithmetic_Operators.md).
+    So `@(1) - 1` and `1 + @(2)` fail although the array holds one number (the simulator used to unwrap it;
+    audit M L1); + and * with the array on the left never get here (add, binary)."""
+    if isinstance(left, list) or isinstance(right, list):
+        raise _no_operator(left, right, method)
     if isinstance(left, (PSObject, PSHashtable, ScriptBlock)) or isinstance(right, (PSObject, PSHashtable)):
         raise PSRuntimeError(f"Method invocation failed because [{type_name_of(left)}] does not contain a method "
                              "named 'op_Addition'.", "MethodNotFound", "InvalidOperation")
     return fn(to_number(left), to_number(right))
+
+
+def _no_operator(left: Any, right: Any, method: str) -> PSRuntimeError:
+    """The error of arithmetic on an array: "Method invocation failed because [System.Object[]] does not contain a
+    method named 'op_Subtraction'." (MethodNotFound), the text Windows PowerShell gives for `@(..) - n`, and for
+    `n + @(..)` too, naming the array (reports of 5.1 hosts, e.g. a `$myArray[0 + 6..8 + -1]` that fails with
+    op_Addition on [System.Object[]]; the 3.0 text of the number-first case is unverified: docs/real-hosts.md)."""
+    array = left if isinstance(left, list) else right
+    return PSRuntimeError(f"Method invocation failed because [{type_name_of(array)}] does not contain a method "
+                          f"named '{method}'.", "MethodNotFound", "InvalidOperation")
+
+
+def _no_conversion(value: Any) -> PSRuntimeError:
+    """An array where a number must be (the count of `* n`): PowerShell's "Cannot convert the "System.Object[]"
+    value of type "System.Object[]" to type "System.Int32"." (its LanguagePrimitives conversion error)."""
+    name = type_name_of(value)
+    return PSRuntimeError(f'Cannot convert the "{name}" value of type "{name}" to type "System.Int32".',
+                          "ConvertToFinalInvalidCastException", "InvalidArgument")

@@ -160,6 +160,11 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
     if lname == "tostring" and not isinstance(obj, (datetime, int, float)) and not (args and obj.__class__ is Guid):
         if isinstance(obj, _ExceptionView):
             return obj.error.message
+        if isinstance(obj, list):
+            # An array does not override Object.ToString, which "returns the fully qualified name of the type"
+            # (learn.microsoft.com, Object.ToString): `@(1,2).ToString()` is System.Object[], where the
+            # conversion [string]@(1,2) joins (audit M L7).
+            return type_name_of(obj)
         return to_string(obj)
     if lname == "gettype":
         return _Static(type_name_of(obj))
@@ -286,7 +291,7 @@ def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
     if lname == "trimstart":
         return s.lstrip(to_string(args[0])) if args else s.lstrip()
     if lname == "replace":
-        return s.replace(to_string(args[0]), to_string(args[1]))
+        return _replace(s, args[0], args[1])
     if lname == "split":
         seps = to_string(args[0]) if args else " "
         return re.split("|".join(re.escape(c) for c in seps), s) if len(seps) > 1 else s.split(seps)
@@ -313,6 +318,18 @@ def _string_method(s: str, lname: str, name: str, args: list[Any]) -> Any:
 # instance, not the number of Unicode characters", String.Length on learn.microsoft.com). The simulator's
 # strings are Python's, one item per character: these convert where a string holds such a character.
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _replace(s: str, old: Any, new: Any) -> str:
+    """String.Replace(String, String): "ArgumentNullException: oldValue is null. ArgumentException: oldValue is the
+    empty string" (learn.microsoft.com, String.Replace, .NET Framework 4.5); Python's replace would put the new
+    text between every character (audit M L7). PowerShell passes $null to a [string] argument as null."""
+    if old is None or to_string(old) == "":
+        text = ("Value cannot be null." if old is None else "String cannot be of zero length.") + \
+            "\r\nParameter name: oldValue"
+        raise PSRuntimeError(f'Exception calling "Replace" with "2" argument(s): "{text}"',
+                             "ArgumentNullException" if old is None else "ArgumentException", "NotSpecified")
+    return s.replace(to_string(old), to_string(new))
 
 
 def _has_pairs(s: str) -> bool:
@@ -624,8 +641,54 @@ _CAST_ALIASES = {
     "object": "object", "system.object": "object", "scriptblock": "scriptblock",
     "system.collections.arraylist": "arraylist", "collections.arraylist": "arraylist",
     "system.collections.generic.list[object]": "arraylist", "collections.generic.list[object]": "arraylist",
-    "system.collections.generic.list[string]": "arraylist", "switch": "bool", "char": "string",
+    "system.collections.generic.list[string]": "arraylist", "switch": "bool", "char": "char",
 }
+
+
+# The integer types a cast checks the range of: .NET's type, its range and the noun of its OverflowException
+# ("Value was either too large or too small for an unsigned byte.", "... for a UInt32.": the resource texts of
+# Convert.ToByte, ToInt16, ToUInt32, ToUInt64 and so on, which throw OverflowException for "a number that is
+# less than <T>.MinValue or greater than <T>.MaxValue", learn.microsoft.com, .NET Framework 4.5). PowerShell
+# passes the text on as "Cannot convert value ... Error: ..." (audit F L5 for Int32/Int64; audit M L7: [byte]300
+# and [uint32]-1 used to pass unchecked).
+_INT_RANGES: dict[str, tuple[str, int, int, str]] = {
+    "int": ("Int32", -(2**31), 2**31 - 1, "an Int32"), "int32": ("Int32", -(2**31), 2**31 - 1, "an Int32"),
+    "system.int32": ("Int32", -(2**31), 2**31 - 1, "an Int32"),
+    "long": ("Int64", -(2**63), 2**63 - 1, "an Int64"), "int64": ("Int64", -(2**63), 2**63 - 1, "an Int64"),
+    "system.int64": ("Int64", -(2**63), 2**63 - 1, "an Int64"),
+    "byte": ("Byte", 0, 255, "an unsigned byte"), "int16": ("Int16", -(2**15), 2**15 - 1, "an Int16"),
+    "uint32": ("UInt32", 0, 2**32 - 1, "a UInt32"), "uint64": ("UInt64", 0, 2**64 - 1, "a UInt64"),
+    "system.uint64": ("UInt64", 0, 2**64 - 1, "a UInt64"),
+}
+
+
+def _check_range(type_name: str, value: Any, number: int) -> None:
+    found = _INT_RANGES.get(type_name.lower())
+    if found is not None and not found[1] <= number <= found[2]:
+        name, _low, _high, noun = found
+        raise PSRuntimeError(f'Cannot convert value "{to_string(value)}" to type "System.{name}". Error: "Value was '
+                             f'either too large or too small for {noun}."', "InvalidCastIConvertible",
+                             "InvalidArgument")
+
+
+def _to_char(value: Any) -> str:
+    """[char]: a string of exactly one character, or a number that is a UTF-16 code unit. Convert.ToChar(String)
+    throws FormatException "String must be exactly one character long." for any other length, and ToChar(Int32)
+    OverflowException outside 0..65535 (learn.microsoft.com, Convert.ToChar, .NET Framework 4.5). The simulator
+    kept the whole string (audit M L7). A char stays a one-character string here, so `-is [string]` is true of
+    it (a host says false): no template uses [char]."""
+    if isinstance(value, str) and not isinstance(value, Guid):
+        if len(value) == 1:
+            return str(value)
+        raise PSRuntimeError(f'Cannot convert value "{value}" to type "System.Char". Error: "String must be exactly '
+                             'one character long."', "InvalidCastParseTargetInvocation", "InvalidArgument")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value <= 0xFFFF:
+            return chr(value)
+        raise PSRuntimeError(f'Cannot convert value "{value}" to type "System.Char". Error: "Value was either too '
+                             'large or too small for a character."', "InvalidCastIConvertible", "InvalidArgument")
+    raise PSRuntimeError(f"The simulator does not support converting [{type_name_of(value)}] to [char].",
+                         "NotSupported", "NotImplemented")
 
 
 def cast_kind(type_name: str) -> str | None:
@@ -642,15 +705,10 @@ def cast(type_name: str, value: Any) -> Any:
         if value is None:
             return 0
         number = to_int(value, "System.Int64" if kind == "long" else "System.Int32")
-        lowered = type_name.lower()
-        bits = 32 if lowered in ("int", "int32", "system.int32") else 64 if lowered in ("long", "int64", "system.int64") else 0
-        if bits and not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
-            # .NET's OverflowException through PowerShell's conversion (audit F, L5).
-            name = "Int32" if bits == 32 else "Int64"
-            raise PSRuntimeError(f'Cannot convert value "{to_string(value)}" to type "System.{name}". Error: "Value was '
-                                 f'either too large or too small for an {name}."', "InvalidCastIConvertible",
-                                 "InvalidArgument")
+        _check_range(type_name, value, number)
         return number
+    if kind == "char":
+        return _to_char(value)
     if kind == "double":
         return float(to_number(value, what="System.Double"))
     if kind == "string":
@@ -701,11 +759,30 @@ def cast(type_name: str, value: Any) -> Any:
     return value
 
 
+def _is_long(value: Any) -> bool:
+    """`-is [long]`: the simulator keeps [int] and [long] both as Python ints, so it can tell a [long] only by a
+    value outside Int32's range (PowerShell types a literal so: "5000000000" is an Int64,
+    about_Numeric_Literals). Of a smaller number it cannot say (`5 -is [long]` is false on a host, `([long]5) -is
+    [long]` true): refused, not guessed (audit M L7)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    if -(2**31) <= value < 2**31:
+        raise PSRuntimeError("The simulator cannot tell [long] from [int] for a number in Int32's range; compare "
+                             "the value instead.", "NotSupported", "NotImplemented")
+    return True
+
+
 def is_type(value: Any, type_name: str) -> bool:
-    kind = _CAST_ALIASES.get(type_name.lower(), type_name.lower())
+    """-is. [int] is System.Int32 only: a number outside its range is an Int64 (the simulator said true of it;
+    audit M L7). The narrow and unsigned integer types are not kept apart from [int]: refused."""
+    lowered = type_name.lower()
+    kind = _CAST_ALIASES.get(lowered, lowered)
+    if lowered in ("byte", "int16", "uint32", "uint64", "system.uint64"):
+        raise PSRuntimeError(f"The simulator does not keep [{type_name}] apart from [int]; it cannot answer -is "
+                             f"[{type_name}].", "NotSupported", "NotImplemented")
     checks: dict[str, Callable[[Any], bool]] = {
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31,
+        "long": _is_long,
         "string": lambda v: isinstance(v, str) and v.__class__ is not Guid,  # a Guid is kept as its text
         "bool": lambda v: isinstance(v, bool),
         "datetime": lambda v: isinstance(v, datetime),

@@ -159,6 +159,16 @@ class _Converter:
         return ParseError(f"Duplicate keys '{self.text(key)}' are not allowed in hash literals.", row + 1, col + 1,
                           self.line_text(row), "ParserError")
 
+    def ordered_not_on_hash_literal(self, at: tree_sitter.Node) -> ParseError:
+        """`[ordered]` before anything but a hash literal (`[ordered]$hash = @{}`, `[ordered]$h`) is a parse
+        error, so the script does not run at all: "The ordered attribute can be specified only on a hash literal
+        node." (ParserError, OrderedAttributeOnlyOnHashLiteralNode: MicrosoftDocs/PowerShell-Docs
+        reference/3.0/Microsoft.PowerShell.Core/About/about_Hash_Tables.md, "Creating Ordered Dictionaries").
+        The simulator used to turn the variable's hashtable into an ordered one at run time (audit M L7)."""
+        row, col = self.position(at)
+        return ParseError("The ordered attribute can be specified only on a hash literal node.", row + 1, col + 1,
+                          self.line_text(row), "ParserError")
+
     @staticmethod
     def named(n: tree_sitter.Node) -> list[tree_sitter.Node]:
         return [c for c in n.named_children if c.type not in _SKIP]
@@ -607,7 +617,11 @@ class _Converter:
             return Node("type", line, self.type_name(n))
         if t == "cast_expression":
             kids = self.named(n)
-            return Node("cast", line, self.type_name(kids[0]), self.expression(kids[1]))
+            type_name = self.type_name(kids[0])
+            operand = self.expression(kids[1])
+            if type_name.lower() == "ordered" and operand.k != "hash":
+                raise self.ordered_not_on_hash_literal(kids[0])
+            return Node("cast", line, type_name, operand)
         if t == "expression_with_unary_operator":
             return self.unary(n)
         if t in ("member_access", "invocation_expression"):

@@ -169,9 +169,7 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
     if lname == "gettype":
         return _Static(type_name_of(obj))
     if lname == "equals" and len(args) == 1:
-        from orchestrator.simulator.language.values import equals
-
-        return equals(obj, args[0], case=True)
+        return _equals_method(obj, args[0])
     if isinstance(obj, str):
         if obj.__class__ is Guid:
             return _guid_method(obj, lname, name, args)
@@ -198,6 +196,29 @@ def call_method(obj: Any, name: str, args: list[Any], env: Any = None) -> Any:
     if isinstance(obj, NetObject):
         return obj.call(lname, name, args)
     raise _no_method(obj, name)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value.__class__ is not Guid
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _equals_method(obj: Any, other: Any) -> bool:
+    """`.Equals(x)` calls .NET's Equals(Object), which converts nothing: String.Equals(Object) is "true if obj is
+    a String and its value is the same as this instance" (ordinal; learn.microsoft.com, .NET Framework 4.5), and
+    Int32.Equals(Object) "true if obj is an instance of Int32 and equals the value of this instance". The
+    simulator compared as -ceq, converting the argument, so `'1'.Equals(1)` was true (audit M L6). A string or
+    a number against a value of another kind is false; other values still compare as -ceq."""
+    from orchestrator.simulator.language.values import bare, equals
+
+    if _is_text(obj):
+        return _is_text(other) and bare(obj) == bare(other)
+    if _is_number(obj) and not _is_number(other):
+        return False
+    return equals(obj, other, case=True)
 
 
 class Sha256CryptoServiceProvider(NetObject):

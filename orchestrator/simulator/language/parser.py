@@ -82,6 +82,9 @@ def parse_in_full(source: str, ps_version: str) -> Parsed:
     return Parsed(tree, converter.normalized == source, converter.literals, converter.blocks)
 
 
+_NUMBER_RANGE = re.compile(r"([0-9]+)\.\.(.*)")
+
+
 class _Converter:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -409,7 +412,11 @@ class _Converter:
                 continue
             if not c.is_named:
                 raise self.unsupported(n, f"operator {c.type}")
-            elements.append(self.command(c) if c.type == "command" else self.expression(c))
+            if c.type == "command":
+                found = None if elements else self.number_range(c)
+                elements.append(found if found is not None else self.command(c))
+            else:
+                elements.append(self.expression(c))
         if len(elements) == 1 and elements[0].k != "cmd":
             expr = elements[0]
             if statement and expr.k == "incr":
@@ -442,6 +449,31 @@ class _Converter:
         if target.k == "cast" and target.b.k == "var":
             self.typed.add(target.b.a)
         return Node("assign", self.line_of(n), target, op, value)
+
+    def number_range(self, n: tree_sitter.Node) -> Node | None:
+        """`1..3`, `0..($n - 1)`, `1.. 3` first in a pipeline: the range operator ("Represents the sequential
+        integers in an integer array, given an upper, and lower boundary", `1..10`: MicrosoftDocs/PowerShell-Docs
+        reference/3.0/Microsoft.PowerShell.Core/About/about_Operators.md), which tree-sitter's grammar reads as a
+        command named `1..3` when a number literal comes first; the simulator then said "The term '1..3' is not
+        recognized". None for a real command. `1..$n` (the variable inside the token) is refused by name; write
+        `1 .. $n` or `(1)..$n`."""
+        kids = [c for c in n.children if c.type != "comment"]
+        if not kids or kids[0].type != "command_name":
+            return None
+        match = _NUMBER_RANGE.fullmatch(self.text(kids[0]).strip())
+        if match is None:
+            return None
+        line = self.line_of(n)
+        low = Node("num", line, int(match.group(1)))
+        rest = [c for c in kids[1].children if c.type not in ("command_argument_sep", "comment")] \
+            if len(kids) == 2 and kids[1].type == "command_elements" else None
+        high = match.group(2)
+        if high.isascii() and high.isdigit() and (len(kids) == 1 or rest == []):
+            return Node("range", line, low, Node("num", line, int(high)))
+        if not high and rest is not None and len(rest) == 1:
+            return Node("range", line, low, self.expression(rest[0]))
+        raise self.unsupported(n, "range written this way (put a blank before '..' or the lower bound in "
+                                  "parentheses)")
 
     def command(self, n: tree_sitter.Node) -> Node:
         line = self.line_of(n)

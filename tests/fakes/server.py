@@ -144,11 +144,14 @@ class FakeWinRMServer:
       first step); auth_challenges: NTLM challenges sent; encrypted_requests: NTLM-sealed messages
     - connection_errors: failed TLS handshakes and the like; `action:<Create|Command|...>`: per operation
     - per host: `hosts[name].commands_run`, the scripts run on it
+    - receives_before_stdin_end: Receives answered w:TimedOut because the script reads stdin to its end and
+      the client never sent End="true" (`_reads_stdin_to_end`); sends_after_stdin_end: Sends refused after it
 
     Fault knobs (attributes, change them at any time):
     - latency: seconds added before every request is answered
     - timeouts_before_output: each command answers its first N Receives with the w:TimedOut fault
-    - timeout_wait: how long such a Receive waits first (None: the request's OperationTimeout, like Windows)
+    - timeout_wait: how long such a Receive waits first, and one on a command still waiting for the end of
+      its stdin (None: the request's OperationTimeout, like Windows)
     - slow_receive: seconds every Receive waits before answering (to trip a client's read timeout)
     - output_chunk: at most this many bytes of output per Receive reply (streaming)
     - max_shells: MaxShellsPerUser; Create beyond it gets fault 2150859173
@@ -505,6 +508,12 @@ class FakeWinRMServer:
         cmd = self._command(shell, stream)
         if cmd is None or stream is None:
             return 500, wsman.schema_fault(req.message_id, "Send names no known CommandId")
+        if cmd.stdin_closed:
+            # The client ended this stdin already (End="true"): the pipe is closed, and no more can be
+            # written to it. Refused with the fake's protocol-refusal fault; what code Windows answers is
+            # unverified (reasoned: nothing is appended to a closed stdin).
+            self._counters["sends_after_stdin_end"] += 1
+            return 500, wsman.schema_fault(req.message_id, "Send after the command's stdin ended (End=true)")
         try:
             cmd.stdin += base64.b64decode(stream.text or "", validate=True)
         except binascii.Error:
@@ -522,6 +531,18 @@ class FakeWinRMServer:
             return 500, wsman.schema_fault(req.message_id, "Receive names no known CommandId")
         if self.slow_receive:
             time.sleep(self.slow_receive)
+        if cmd.pending is None and not cmd.stdin_closed and self._reads_stdin_to_end(cmd):
+            # Still reading stdin, which the client never ended (_reads_stdin_to_end): nothing ran, and the
+            # Receive is held like one on a running command, then answered w:TimedOut (reasoned).
+            wait = req.operation_timeout if self.timeout_wait is None else self.timeout_wait
+            if wait:
+                cmd.stopped.wait(wait)
+            gone = self._command(shell, req.find("rsp:Receive/rsp:DesiredStream")) is None
+            if gone or self._shell(host, req) is None:  # terminated, or its shell deleted, meanwhile
+                return 500, wsman.shell_not_found_fault(req.message_id)
+            if cmd.pending is None:
+                self._counters["receives_before_stdin_end"] += 1
+                return 500, wsman.timed_out_fault(req.message_id)
         if cmd.timeouts_left > 0:
             cmd.timeouts_left -= 1
             wait = req.operation_timeout if self.timeout_wait is None else self.timeout_wait
@@ -585,8 +606,8 @@ class FakeWinRMServer:
     def _execute(self, host: FakeHost, shell: Shell, cmd: Command) -> None:
         """Run the command line: cmd.exe's limit, then powershell.exe's -EncodedCommand, then the simulator.
 
-        The script runs at the first Receive with the stdin received so far (a client sends all its stdin,
-        End=true last, before it asks for output).
+        The script runs at the first Receive with the stdin it was sent. A script that reads stdin to its end
+        runs only once the client ended it (End=true); until then _op_Receive answers w:TimedOut.
         """
         codec = "utf-8" if shell.codepage == 65001 else f"cp{shell.codepage}"
         data = bytes(cmd.stdin)
@@ -598,7 +619,9 @@ class FakeWinRMServer:
             ("stderr", stderr.encode(codec, errors="replace")),
         ]
 
-    def _run_line(self, host: FakeHost, shell: Shell, cmd: Command, stdin: str) -> tuple[str, str, int]:
+    def _script(self, cmd: Command) -> str | tuple[str, str, int]:
+        """The script powershell.exe would run for the command line, or cmd.exe's or powershell.exe's
+        refusal as (stdout, stderr, exit code), which comes before anything reads stdin."""
         limit = self.command_line_limit
         if not cmd.skip_cmd_shell and limit is not None and len(cmd.line) > limit:
             return "", "The command line is too long.\r\n", 1
@@ -633,6 +656,29 @@ class FakeWinRMServer:
                 break
         if script is None:
             return "", "powershell.exe: this fake host needs -EncodedCommand or -Command.\r\n", 1
+        return script
+
+    def _reads_stdin_to_end(self, cmd: Command) -> bool:
+        """Whether the command's process reads its stdin to the end before it writes anything: a script
+        that calls [Console]::In.ReadToEnd(), as the product's bootstrap does (orchestrator.transport.stdin).
+
+        TextReader.ReadToEnd "Reads all characters from the current position to the end of the text
+        reader" (learn.microsoft.com, System.IO.TextReader.ReadToEnd), and a pipe's end comes only when the
+        client sends End="true" (MS-WSMV 3.1.4.13 Send, rsp:Stream's End). jborean93 on diyan/pywinrm#271: without
+        end=True "I cannot run a command like `powershell.exe -` as it's forever waiting for the stdin to
+        finish sending it's input"; masterzen/winrm#82: commands "hang after consuming all data from
+        standard input if they block waiting for standard input to be closed". A script that never reads
+        stdin runs without it, as pywinrm's run_ps (which never sends any) does on Windows. PowerShell 2.0's
+        console host, which read redirected stdin itself for -Command (psake/psake#72), is not modelled: no
+        page says whether a later one still does (orchestrator.transport.stdin).
+        """
+        script = self._script(cmd)
+        return isinstance(script, str) and "[console]::in.readtoend()" in script.lower()
+
+    def _run_line(self, host: FakeHost, shell: Shell, cmd: Command, stdin: str) -> tuple[str, str, int]:
+        script = self._script(cmd)
+        if not isinstance(script, str):
+            return script
         with host.lock:
             host.commands_run += 1
             cmd.script = script

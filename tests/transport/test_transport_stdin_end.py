@@ -27,15 +27,22 @@ def raw_protocol(server) -> winrm.protocol.Protocol:
     )
 
 
-def test_a_command_whose_stdin_was_never_ended_runs_nothing_and_times_out(fake_winrm):
-    """pywinrm's raw calls with end=False on the only Send: the bootstrap still waits for the end of
-    stdin, so each Receive is answered w:TimedOut and nothing of the script ran on the host."""
+def started_bootstrap(fake_winrm):
+    """A fake host, a raw pywinrm Protocol to it, and the product's bootstrap command started in a new
+    shell, its stdin not sent yet: (double, server, protocol, channel, shell id, command id)."""
     double = ScriptDouble()
     server = fake_winrm(double)
     protocol = raw_protocol(server)
     sent = channel("Write-Output 'ran'")
     shell = protocol.open_shell(codepage=65001, noprofile=True)
     command = protocol.run_command(shell, COMMAND, arguments(sent.command), console_mode_stdin=False)
+    return double, server, protocol, sent, shell, command
+
+
+def test_a_command_whose_stdin_was_never_ended_runs_nothing_and_times_out(fake_winrm):
+    """pywinrm's raw calls with end=False on the only Send: the bootstrap still waits for the end of
+    stdin, so each Receive is answered w:TimedOut and nothing of the script ran on the host."""
+    double, server, protocol, sent, shell, command = started_bootstrap(fake_winrm)
     protocol.send_command_input(shell, command, sent.stdin.encode(), end=False)
 
     for _ in range(2):  # asking again does not help: stdin is still open
@@ -51,13 +58,8 @@ def test_a_command_whose_stdin_was_never_ended_runs_nothing_and_times_out(fake_w
 def test_ending_stdin_later_runs_the_script_once_with_all_of_it(fake_winrm):
     """The script sent in two chunks, the first with end=False and a Receive in between (w:TimedOut): once
     the last chunk ends stdin, the script runs, once, with the whole of it."""
-    double = ScriptDouble()
-    server = fake_winrm(double)
-    protocol = raw_protocol(server)
-    sent = channel("Write-Output 'ran'")
+    double, server, protocol, sent, shell, command = started_bootstrap(fake_winrm)
     data = sent.stdin.encode()
-    shell = protocol.open_shell(codepage=65001, noprofile=True)
-    command = protocol.run_command(shell, COMMAND, arguments(sent.command), console_mode_stdin=False)
     protocol.send_command_input(shell, command, data[:10], end=False)
     with pytest.raises(winrm.exceptions.WinRMOperationTimeoutError):
         protocol.get_command_output_raw(shell, command)
@@ -72,12 +74,7 @@ def test_ending_stdin_later_runs_the_script_once_with_all_of_it(fake_winrm):
 
 
 def test_a_send_after_the_end_of_stdin_is_refused_and_not_read(fake_winrm):
-    double = ScriptDouble()
-    server = fake_winrm(double)
-    protocol = raw_protocol(server)
-    sent = channel("Write-Output 'ran'")
-    shell = protocol.open_shell(codepage=65001, noprofile=True)
-    command = protocol.run_command(shell, COMMAND, arguments(sent.command), console_mode_stdin=False)
+    _, server, protocol, sent, shell, command = started_bootstrap(fake_winrm)
     protocol.send_command_input(shell, command, sent.stdin.encode(), end=True)
 
     with pytest.raises(winrm.exceptions.WSManFaultError) as caught:

@@ -179,7 +179,7 @@ class FakeWinRMServer:
     fail(status) answers an HTTP error; drop() closes the connection without an answer (processed=True:
     after handling the request); delay(seconds); timeout() answers w:TimedOut; quota() the shell-quota
     fault; unauthorized() 401; malformed() an unusable envelope. reboot(seconds) drops every connection and
-    shell and closes new connections at once for that long.
+    shell and refuses new connections (no listener on the port) for that long.
     """
 
     def __init__(
@@ -224,6 +224,8 @@ class FakeWinRMServer:
         self._counters: Counter[str] = Counter()
         self._clients: set[socket.socket] = set()
         self._down_until = 0.0
+        self._placeholder: socket.socket | None = None  # holds the port while a reboot has no listener on it
+        self._reopen: threading.Timer | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-winrm-")
         self.user_file = Path(self._tmp.name) / "ntlm-users"
         write_user_file(self.user_file, self.users)
@@ -252,11 +254,18 @@ class FakeWinRMServer:
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        with self._lock:
+            if self._reopen is not None:
+                self._reopen.cancel()
+            httpd, self._httpd = self._httpd, None
+            holder, self._placeholder = self._placeholder, None
+        if holder is not None:
+            holder.close()  # stopped while "down": the accept loop has ended already
+        elif httpd is not None:
+            httpd.shutdown()
+        if httpd is not None:
+            httpd.server_close()
             self._close_clients()
-            self._httpd = None
         self._tmp.cleanup()
 
     def __enter__(self) -> FakeWinRMServer:
@@ -370,11 +379,65 @@ class FakeWinRMServer:
         return count
 
     def reboot(self, seconds: float) -> None:
-        """The host restarts: connections drop, shells vanish, new connections are refused for `seconds`."""
+        """The host restarts: connections drop, shells vanish, new connections are refused for `seconds`.
+
+        Refused at the TCP level, as a rebooting Windows host refuses them: while the port has no listener,
+        the OS answers a SYN with RST ("If the connection does not exist (CLOSED) then a reset is sent in
+        response to any incoming segment except another reset", RFC 9293 3.5.2), and the client's connect()
+        fails with ECONNREFUSED before any byte of a request is sent (urllib3 NewConnectionError). So the
+        listener is closed for `seconds` and listens again on the same port after; a socket bound to the port
+        (SO_REUSEPORT, not listening) holds it meanwhile, so no other socket can take it. A host that is
+        powered off or not yet on the network answers nothing at all instead (a connect timeout); the fake
+        does not model that slower case (reasoned)."""
         with self._lock:
             self._down_until = time.monotonic() + seconds
             self._shells.clear()
+        self._stop_listening()
         self._close_clients()
+        if seconds <= 0:
+            self._listen_again()
+        else:
+            timer = threading.Timer(seconds, self._listen_again)
+            timer.daemon = True
+            with self._lock:
+                if self._reopen is not None:
+                    self._reopen.cancel()
+                self._reopen = timer
+            timer.start()
+
+    def _stop_listening(self) -> None:
+        httpd = self._httpd
+        if httpd is None:
+            return
+        with self._lock:
+            if self._placeholder is not None:
+                return  # down already: the timer of this reboot brings it back
+            holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            holder.bind(("127.0.0.1", self._port))
+            self._placeholder = holder
+        httpd.shutdown()  # the accept loop ends (never called from its own thread: handlers run in others)
+        if self._thread is not None:
+            self._thread.join()
+        httpd.socket.close()  # connections still in the backlog are reset, as by a host going down
+
+    def _listen_again(self) -> None:
+        with self._lock:
+            holder, self._placeholder = self._placeholder, None
+            self._reopen = None
+            httpd = self._httpd
+            if holder is None:
+                return
+            if httpd is None:  # stopped meanwhile
+                holder.close()
+                return
+            holder.listen(httpd.request_queue_size)
+            httpd.socket = holder
+            self._thread = threading.Thread(
+                target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
 
     def is_down(self) -> bool:
         return time.monotonic() < self._down_until
@@ -691,6 +754,7 @@ class FakeWinRMServer:
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    allow_reuse_port = True  # so that reboot() can hold the port with a second, non-listening socket
     request_queue_size = 512  # listen backlog: the benchmarks open hundreds of connections at once
     fake: FakeWinRMServer
     ssl_context: ssl.SSLContext | None = None
@@ -700,7 +764,7 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         self.fake.count("connection_errors")
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
-        # During a "reboot" the host answers nothing: the connection is closed at once.
+        # A connection accepted in the instant a reboot begins is closed (reboot() stops listening).
         return not self.fake.is_down()
 
     def get_request(self) -> tuple[socket.socket, Any]:

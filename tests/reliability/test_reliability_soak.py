@@ -82,7 +82,8 @@ def test_apply_converges_on_every_host_that_answers_despite_faults(tmp_path: Pat
         outcomes = result.outcomes
         assert result.exit_code == 1, replay
         assert outcomes[DOWN].status == "failed"
-        assert "dropped" in (outcomes[DOWN].error or "") or "refused" in (outcomes[DOWN].error or "")
+        # Its Creates are answered 503, the stand-in for a refused connection (reliability_support.ChaosServer).
+        assert any(word in (outcomes[DOWN].error or "") for word in ("dropped", "refused", "503")), replay
         unsure = {n for n, o in outcomes.items() if n != DOWN and "not run again" in (o.error or "")}
         assert unsure >= set(LOST_APPLY_REPLY + STALLED_APPLY), (unsure, replay)
         failed = {n: o.error for n, o in outcomes.items() if n != DOWN and n not in unsure and o.status != "changed"}

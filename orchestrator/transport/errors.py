@@ -136,8 +136,9 @@ class RemoteFault(TransportError):
 
 
 class ShellOpenUncertain(TransportError):
-    """The request to open a shell got no answer in time: the host may have opened one whose id we never
-    learnt, so we cannot delete it. Not retried, so that retries cannot pile up shells (see `_sort`).
+    """The request to open a shell got no answer (a read timeout, a connection dropped after the request may
+    have been sent, or the w:TimedOut fault): the host may have opened one whose id we never learnt, so we
+    cannot delete it. Not retried, so that retries cannot pile up shells (see `_sort`).
 
     Such a shell lives until the host's idle timeout: "If the maximum duration is exceeded, the shell is
     automatically deleted" (WSMAN_SHELL_STARTUP_INFO_V10.idleTimeoutMs, learn.microsoft.com/windows/win32/
@@ -334,12 +335,9 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
         # resource, named only in its CreateResponse), and pywinrm's open_shell sends no id of ours (winrm/protocol.py open_shell), so a
         # Create answered after our read timeout leaves a shell we cannot name. Retrying would leave one
         # more per attempt, each counting against MaxShellsPerUser until the host's idle timeout removes it.
-        return ShellOpenUncertain(
-            f"{where} did not answer the request to open a shell within {conn.read_timeout_sec} s; the host "
-            "may have opened one anyway, which WinRM deletes after its idle timeout (winrs IdleTimeout). "
-            "Not retried, so that retries cannot leave more shells behind",
-            "check the host's load and WinRM service, raise ansible_winrm_read_timeout_sec for slow hosts, "
-            "and run again (on a host at its shell quota: Restart-Service WinRM frees every shell)",
+        return _shell_open_uncertain(
+            f"{where} did not answer the request to open a shell within {conn.read_timeout_sec} s",
+            "check the host's load and WinRM service, raise ansible_winrm_read_timeout_sec for slow hosts",
         )
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return OperationTimedOut(
@@ -363,9 +361,27 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
                 "winrm quickconfig -transport:https (HTTPS, 5986); allow the port in the firewall. "
                 "A host that is rebooting also refuses for a while",
             )
+        if stage == SHELL_OPEN and not _before_sending(exc):
+            # Dropped after the Create may have been sent ("Connection aborted", RemoteDisconnected, a reset):
+            # the host may have made the shell and lost only its reply, as after a read timeout above. The
+            # client cannot tell a drop before the host read the request from one after it made the shell, so
+            # both fail safe. Only a connection that never opened (urllib3's NewConnectionError, refused,
+            # unresolvable, a connect timeout: requests/adapters.py send) proves nothing was sent.
+            return _shell_open_uncertain(
+                f"the connection to {where} was dropped before the host answered the request to open a shell",
+                "check the network and the host (it may be rebooting or WinRM restarting)",
+            )
         return HostUnreachable(
             f"the connection to {where} was dropped{during}.{maybe_running}",
             "check the network and the host (it may be rebooting or WinRM restarting)",
+        )
+    if isinstance(exc, wexc.WinRMOperationTimeoutError) and stage == SHELL_OPEN:
+        # w:TimedOut says the service gave up waiting within the OperationTimeout, not that the Create was
+        # undone: whether a shell can still be made after it is documented nowhere (reasoned, unverified on a
+        # real host), so it fails safe like the read timeout above.
+        return _shell_open_uncertain(
+            f"{where} answered the request to open a shell with a WS-Management operation timeout (w:TimedOut)",
+            "check the host's load and WinRM service, raise ansible_winrm_operation_timeout_sec for slow hosts",
         )
     if isinstance(exc, wexc.WinRMOperationTimeoutError):
         return OperationTimedOut(
@@ -428,6 +444,31 @@ def _sort(exc: BaseException, conn: Connection, stage: str, started: bool) -> Tr
             "check that the endpoint is a WinRM listener (ansible_winrm_path, port) and no proxy rewrites it",
         )
     return RemoteFault(f"unexpected error talking to {where}{during}: {type(exc).__name__}: {exc}")
+
+
+def _before_sending(exc: BaseException) -> bool:
+    """Whether a requests ConnectionError proves the request never left: the connection itself could not be
+    made. urllib3 raises NewConnectionError (refused, unreachable, and its subclass NameResolutionError) and
+    ConnectTimeoutError while connecting, before anything is sent, and requests passes them on inside a
+    MaxRetryError; an error after sending is a ProtocolError ("Connection aborted.") or an OSError instead
+    (requests/adapters.py HTTPAdapter.send, urllib3/connectionpool.py urlopen)."""
+    import urllib3.exceptions as u3
+
+    for arg in exc.args[:1]:
+        reason = getattr(arg, "reason", arg)
+        if isinstance(reason, u3.ConnectTimeoutError):  # NewConnectionError and NameResolutionError too
+            return True
+    return False
+
+
+def _shell_open_uncertain(what: str, check: str) -> ShellOpenUncertain:
+    """A Create that may have made a shell whose id never reached us: not retried, and the admin is told."""
+    return ShellOpenUncertain(
+        f"{what}; the host may have opened one anyway, which WinRM deletes after its idle timeout (winrs "
+        "IdleTimeout). Not retried, so that retries cannot leave more shells behind",
+        f"{check}, and run again; until its idle timeout the host may hold that one shell of this user "
+        "(on a host at its shell quota: Restart-Service WinRM frees every shell)",
+    )
 
 
 def _redirect(where: str, during: str, code: int, location: str) -> TransportError:

@@ -26,7 +26,8 @@ def fault(code: int, reason: str = "reason") -> wexc.WSManFaultError:
     ("exc", "kind", "transient"),
     [
         (requests.exceptions.ConnectionError("[Errno 111] Connection refused"), errors.HostUnreachable, True),
-        (requests.exceptions.ConnectionError("RemoteDisconnected('closed')"), errors.HostUnreachable, True),
+        # Dropped after the Create may have been sent: a shell may exist that we cannot name, not retried.
+        (requests.exceptions.ConnectionError("RemoteDisconnected('closed')"), errors.ShellOpenUncertain, False),
         (
             requests.exceptions.ConnectionError("NameResolutionError: Name or service not known"),
             errors.HostUnreachable,
@@ -36,7 +37,7 @@ def fault(code: int, reason: str = "reason") -> wexc.WSManFaultError:
         # A Create answered after the read timeout may have opened a shell we cannot name: not retried.
         (requests.exceptions.ReadTimeout("read timed out"), errors.ShellOpenUncertain, False),
         (requests.exceptions.SSLError("CERTIFICATE_VERIFY_FAILED"), errors.TLSFailure, False),
-        (wexc.WinRMOperationTimeoutError(), errors.OperationTimedOut, True),
+        (wexc.WinRMOperationTimeoutError(), errors.ShellOpenUncertain, False),  # w:TimedOut on Create
         (wexc.WinRMTransportError("http", 503, "busy"), errors.ServiceUnavailable, True),
         (wexc.WinRMTransportError("http", 502, "bad gateway"), errors.ServiceUnavailable, True),
         (wexc.WinRMTransportError("http", 500, "oops"), errors.RemoteFault, False),
@@ -60,6 +61,27 @@ def test_every_failure_is_sorted_with_a_fix(exc, kind, transient):
     assert type(error) is kind
     assert error.transient is transient
     assert error.message and error.fix
+
+
+def test_a_create_lost_after_sending_is_uncertain_but_one_never_sent_is_retried():
+    """urllib3 raises NewConnectionError while connecting (nothing sent) and ProtocolError after sending
+    (requests/adapters.py HTTPAdapter.send): only the second may have left a shell on the host."""
+    import urllib3.exceptions as u3
+
+    never_sent = requests.exceptions.ConnectionError(
+        u3.MaxRetryError(None, "/wsman", u3.NewConnectionError(None, "[Errno 101] Network is unreachable"))
+    )
+    assert type(errors.classify(never_sent, CONN, stage="open a shell")) is errors.HostUnreachable
+    aborted = requests.exceptions.ConnectionError(
+        u3.ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+    )
+    uncertain = errors.classify(aborted, CONN, stage="open a shell")
+    assert type(uncertain) is errors.ShellOpenUncertain and not uncertain.transient
+    assert "dropped" in uncertain.message and "Restart-Service WinRM" in uncertain.fix
+    # Elsewhere than Create, the same drop and w:TimedOut stay transient (retried where nothing ran yet).
+    assert type(errors.classify(aborted, CONN, stage="run the command")) is errors.HostUnreachable
+    timed_out = errors.classify(wexc.WinRMOperationTimeoutError(), CONN, stage="run the command")
+    assert type(timed_out) is errors.OperationTimedOut and timed_out.transient
 
 
 def test_fixes_name_the_setting_to_change():

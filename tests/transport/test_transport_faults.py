@@ -21,6 +21,7 @@ from orchestrator.transport.errors import (
     ProtocolError,
     RemoteFault,
     ResumeFailed,
+    ShellOpenUncertain,
     ShellQuotaExceeded,
 )
 from orchestrator.transport.retry import Backoff
@@ -52,9 +53,7 @@ def run(host, script="Write-Output 'ok'", *, idempotent=True, **kw):
         (lambda s: s.fail(503, action="Create"), "Create"),
         (lambda s: s.fail(502, action="Command"), "Command"),
         (lambda s: s.fail(503, action="Receive"), "Receive"),
-        (lambda s: s.drop(action="Create"), "Create"),
         (lambda s: s.drop(action="Command"), "Command"),
-        (lambda s: s.timeout(action="Create"), "Create"),
         (lambda s: s.quota(), "Create"),
         (lambda s: s.fail(503, after=3), "Receive"),  # the 4th WS-Man request: Create, Command, Send, Receive
     ],
@@ -62,9 +61,7 @@ def run(host, script="Write-Output 'ok'", *, idempotent=True, **kw):
         "503-create",
         "502-command",
         "503-receive",
-        "drop-create",
         "drop-command",
-        "wsman-timeout",
         "quota",
         "503-4th-request",
     ],
@@ -78,6 +75,45 @@ def test_transient_fault_is_retried_to_success(host_and_server, inject, action):
     assert result.stdout == "ok\r\n"
     assert len(transport.retries) == 1 and transport.retries[0].transient
     assert server.stats()[f"action:{action}"] == 2
+
+
+@pytest.mark.parametrize("processed", [True, False], ids=["shell-made", "never-read"])
+@pytest.mark.parametrize(
+    "inject",
+    [lambda s, p: s.drop(action="Create", processed=p), lambda s, p: s.timeout(action="Create", processed=p)],
+    ids=["drop", "wsman-timeout"],
+)
+def test_a_create_whose_answer_is_lost_is_not_retried(host_and_server, inject, processed):
+    """WS-Man Create is not idempotent: a Create whose reply was lost to a dropped connection (or answered
+    w:TimedOut) may have made a shell whose id we never learnt. Retrying would leave one more per attempt,
+    each counting against MaxShellsPerUser (30) until the idle timeout. The client cannot tell a drop before
+    the host read the request (processed=False) from one after it made the shell, so both fail safe."""
+    host, server, double = host_and_server
+    inject(server, processed)
+
+    with pytest.raises(ShellOpenUncertain) as caught:
+        run(host, idempotent=True)
+
+    error = caught.value
+    assert not error.transient and not error.command_started
+    assert "may have opened one anyway" in error.message and "idle timeout" in error.message
+    assert "Restart-Service WinRM" in error.fix
+    assert server.stats()["action:Create"] == 1 and double.runs == []  # not retried, nothing ran
+    assert server.open_shells() == (1 if processed else 0)  # at most the one shell the host made
+    server.expire_shells()  # the host's idle timeout (the fixture asserts no shell is left open)
+
+
+def test_a_create_refused_by_a_rebooting_host_is_retried(host_and_server):
+    """A refused connection provably sent nothing (urllib3 NewConnectionError): waited out, no shell left."""
+    host, server, _ = host_and_server
+    host = replace(host, retry=PATIENT)
+    server.reboot(0.3)
+
+    result, transport = run(host, idempotent=False)
+
+    assert result.stdout == "ok\r\n"
+    assert transport.retries and all("refused" in e.message for e in transport.retries)
+    assert server.stats()["shells_created"] == 1
 
 
 def test_timeouts_before_output_are_waited_out_without_a_retry(host_and_server):

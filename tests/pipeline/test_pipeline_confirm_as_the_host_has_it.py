@@ -121,3 +121,22 @@ def test_a_2012_host_whose_new_vm_and_new_vhd_lack_confirm_still_gets_its_vm(tmp
     built = orchestrate("apply", str(inventory), "--state-dir", str(state), "-o", "json")
     assert built.exit_code == 0, built.output
     assert vms_of(state, "hv01")["lab-01"]["cpus"] == 2
+
+
+def test_a_host_whose_set_vm_lacks_confirm_gets_its_checkpoint_marker_written_without_it(tmp_path: Path) -> None:
+    """The checkpoint marker in a VM's Notes is written with Set-VM, whose -Confirm:$false follows the host's
+    own Get-Command as every Hyper-V call's does: on a host whose Set-VM lacks -Confirm the baseline is taken
+    and marked (before, the marker's Set-VM failed to bind there, after the checkpoint was taken)."""
+    state = tmp_path / "state"
+    host = simulated_host(os_version="6.2.9200", cmdlets_without={"Set-VM": ["Confirm", "WhatIf"]})
+    host["multipoint_vms"] = [vm("lab-01", generation=1, checkpoints={"baseline": "clean"})]
+    inventory = write_inventory(tmp_path, {"hv01": host})
+
+    built = orchestrate("apply", str(inventory), "--state-dir", str(state), "--show-scripts", "-o", "json")
+
+    assert built.exit_code == 0, built.output
+    marks = _calls(built, "Set-VM")
+    assert marks and not any(call.endswith("-Confirm:$false") for call in marks), marks
+    lab = vms_of(state, "hv01")["lab-01"]
+    assert [s["name"] for s in lab["snapshots"]] == ["clean"]
+    assert "orchestrate-checkpoints:" in lab["notes"]

@@ -12,7 +12,7 @@ here and would have failed on every real host.
 from __future__ import annotations
 
 import pytest
-from simulator_support import HEADER, lines, simulator
+from simulator_support import HEADER, NO_BOM_INPUT, lines, simulator
 
 from orchestrator.simulator.language.console_encoding import JOB_PREAMBLE_FAILURE
 from orchestrator.transport.stdin import channel
@@ -25,7 +25,6 @@ A_JOB = HEADER + (
     "Write-Output ([string]$job.State)\n"
     "try { Receive-Job -Job $job } catch { Write-Output ('refused: ' + $_) }\n"
 )
-NO_PREAMBLE = "[Console]::InputEncoding = New-Object System.Text.UTF8Encoding $false\n"
 
 
 @VERSIONS
@@ -44,7 +43,7 @@ def test_the_products_bootstrap_sets_an_encoding_without_one_so_the_job_runs(os_
 
 
 def test_a_script_that_sets_it_itself_runs_its_job_too() -> None:
-    assert lines(simulator().run(NO_PREAMBLE + A_JOB)) == ["Completed", "the job ran"]
+    assert lines(simulator().run(NO_BOM_INPUT + A_JOB)) == ["Completed", "the job ran"]
 
 
 def test_encoding_utf8_and_utf8encoding_true_keep_the_bom_and_the_failure() -> None:
